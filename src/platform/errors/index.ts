@@ -1,0 +1,92 @@
+/** @module One error type for the whole system, and a typed result for expected outcomes (STYLE.md §5). */
+
+/** Stable, UPPER_SNAKE error codes; clients may switch on them. */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'VALIDATION_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'INVALID_CREDENTIALS'
+  | 'ACCOUNT_LOCKED'
+  | 'TOKEN_EXPIRED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_ACCEPTABLE'
+  | 'CONFIG_INVALID'
+  | 'AUDIT_WRITE_FAILED'
+  | 'AUDIT_VERIFY_FAILED'
+  | 'DECODE_FAILED'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+const DEFAULT_STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  ACCOUNT_LOCKED: 429,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_ACCEPTABLE: 406,
+  CONFIG_INVALID: 500,
+  AUDIT_WRITE_FAILED: 500,
+  AUDIT_VERIFY_FAILED: 500,
+  DECODE_FAILED: 400,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** One issue of a validation failure: where (`path`) and what to fix (`message`). */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * The single error type. `message` is written for the caller and says what to fix; it never holds
+ * a stack, SQL or parameter values. `details` carries structured field issues.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: readonly FieldIssue[] | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown; details?: readonly FieldIssue[] } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = options.status ?? DEFAULT_STATUS[code];
+    this.details = options.details;
+  }
+}
+
+/** True when `e` is an AppError (also across module copies). */
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AppError' && typeof (e as { code?: unknown }).code === 'string');
+}
+
+/** An expected outcome: success with a value, or a typed failure. */
+export type Result<T, E = AppError> = { ok: true; value: T } | { ok: false; error: E };
+
+/** Wraps a value as a successful result. */
+export function ok<T>(value: T): Result<T, never> {
+  return { ok: true, value };
+}
+
+/** Wraps an error as a failed result. */
+export function err<E>(error: E): Result<never, E> {
+  return { ok: false, error };
+}
+
+/** Turns zod issues into field issues with dotted paths, without echoing the input values. */
+export function fieldIssuesFromZod(issues: readonly { path: readonly PropertyKey[]; message: string }[]): FieldIssue[] {
+  return issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+}

@@ -1,0 +1,39 @@
+// Test projects: `unit` needs nothing beyond `npm install`; `pg`, `interop` and `e2e` need a server or a Debian tool.
+import { defineConfig } from 'vitest/config';
+
+const resolve = { conditions: ['source', 'node', 'import', 'default'] };
+const ssr = { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } };
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve,
+        ssr,
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/*.pg.test.ts', '**/*.interop.test.ts', '**/*.e2e.test.ts', 'node_modules/**'],
+          environment: 'node',
+          testTimeout: 20_000,
+          pool: 'forks',
+        },
+      },
+      {
+        resolve,
+        ssr,
+        test: { name: 'pg', include: ['src/**/*.pg.test.ts', 'test/**/*.pg.test.ts'], testTimeout: 60_000, fileParallelism: false },
+      },
+      {
+        resolve,
+        ssr,
+        test: { name: 'interop', include: ['src/**/*.interop.test.ts', 'test/**/*.interop.test.ts'], testTimeout: 120_000, fileParallelism: false },
+      },
+      {
+        resolve,
+        ssr,
+        test: { name: 'e2e', include: ['test/**/*.e2e.test.ts'], testTimeout: 180_000, fileParallelism: false },
+      },
+    ],
+  },
+});
