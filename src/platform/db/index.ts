@@ -1,0 +1,122 @@
+/** @module The database: Kysely over SQLite (embedded default) or PostgreSQL, with migrations and transactions. */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type Transaction } from 'kysely';
+import pg from 'pg';
+import { AppError } from '#platform/errors/index.js';
+
+// int8 columns (counts, sizes, audit indices) come back as numbers, as they do from SQLite; all stay below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+export { sql } from 'kysely';
+export type { Kysely, Transaction } from 'kysely';
+
+/** Which SQL engine is behind a database handle. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Any Kysely handle: the database or a transaction on it. Modules narrow it to their own tables. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDb = Kysely<any>;
+
+/** A database handle: the query builder, the dialect, and lifecycle. */
+export interface Database {
+  readonly kysely: AnyDb;
+  readonly dialect: Dialect;
+  /** Where it lives, with any password removed: for logs and `mamori config`. */
+  readonly description: string;
+  /** Runs `fn` in one transaction: everything commits together or nothing does. */
+  transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** True when a trivial query answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** How to open the database. */
+export interface DatabaseOptions {
+  /** `postgres://…`, `sqlite:PATH`, `:memory:`, or undefined for `<dataDir>/mamori.db`. */
+  url?: string | undefined;
+  dataDir: string;
+  busyTimeoutMs?: number;
+  poolSize?: number;
+}
+
+/** Opens SQLite (WAL, foreign keys, busy timeout, full sync) or PostgreSQL depending on the URL. */
+export function openDatabase(options: DatabaseOptions): Database {
+  const url = options.url;
+  if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    // A pool error on an idle client must not crash the process; queries on it fail and are reported.
+    pool.on('error', () => undefined);
+    const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }) as AnyDb;
+    const safe = new URL(url);
+    if (safe.password !== '') safe.password = 'redacted';
+    return wrap(kysely, 'postgres', `postgres ${safe.host}${safe.pathname}`);
+  }
+  let file: string;
+  if (url === ':memory:' || url === 'sqlite::memory:') file = ':memory:';
+  else if (url !== undefined && url.startsWith('sqlite:')) file = resolve(url.slice('sqlite:'.length));
+  else if (url !== undefined) throw new AppError('CONFIG_INVALID', 'database.url must start with postgres://, postgresql:// or sqlite:, or be :memory:.');
+  else file = resolve(join(options.dataDir, 'mamori.db'));
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const handle = new SQLite(file, { timeout: options.busyTimeoutMs ?? 5000 });
+  handle.pragma('journal_mode = WAL');
+  handle.pragma('foreign_keys = ON');
+  // FULL keeps every acknowledged commit across a power loss, which WAL's NORMAL does not promise.
+  handle.pragma('synchronous = FULL');
+  handle.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: handle }) }) as AnyDb;
+  return wrap(kysely, 'sqlite', `sqlite ${file}`);
+}
+
+function wrap(kysely: AnyDb, dialect: Dialect, description: string): Database {
+  return {
+    kysely,
+    dialect,
+    description,
+    transaction: (fn) => kysely.transaction().execute(fn),
+    async ping() {
+      try {
+        await sql`select 1 as one`.execute(kysely);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => kysely.destroy(),
+  };
+}
+
+/** A named schema change a module owns; names sort in the order they must run (e.g. `0001_identity`). */
+export interface NamedMigration {
+  name: string;
+  up(db: AnyDb, dialect: Dialect): Promise<void>;
+}
+
+/** Applies every pending migration in name order; returns the names it applied. */
+export async function migrate(db: Database, migrations: readonly NamedMigration[]): Promise<string[]> {
+  const names = new Set<string>();
+  for (const m of migrations) {
+    if (names.has(m.name)) throw new AppError('INTERNAL', `Two migrations share the name ${m.name}.`);
+    names.add(m.name);
+  }
+  const provider: MigrationProvider = {
+    getMigrations: async () => {
+      const out: Record<string, Migration> = {};
+      for (const m of migrations) out[m.name] = { up: (k) => m.up(k, db.dialect) };
+      return out;
+    },
+  };
+  const migrator = new Migrator({ db: db.kysely, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new AppError('INTERNAL', `Database migration ${failed} failed; nothing after it was applied. See the server log for the cause.`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Column types that differ between the engines. */
+export function columnTypes(dialect: Dialect): { blob: 'blob' | 'bytea'; bigint: 'integer' | 'bigint' } {
+  return dialect === 'postgres' ? { blob: 'bytea', bigint: 'bigint' } : { blob: 'blob', bigint: 'integer' };
+}
