@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '#platform/errors/index.js';
 
-/** Bytes in a SHA-256 hash; every leaf, node and root hash of the log has this length. */
+/** Bytes in a SHA-256 hash; every leaf, node and root hash of the log has this length. @see RFC 9162 §2.1 */
 export const HASH_BYTES = 32;
 
 /**
