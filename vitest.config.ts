@@ -1,8 +1,9 @@
 // Test projects: `unit` needs nothing beyond `npm install`; `pg`, `interop` and `e2e` need a server or a Debian tool.
 import { defineConfig } from 'vitest/config';
 
-const resolve = { conditions: ['source', 'node', 'import', 'default'] };
-const ssr = { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } };
+// `source` makes package imports (#platform/…) resolve to the TypeScript sources instead of dist/.
+const resolve = { conditions: ['source', 'module', 'node', 'development|production'] };
+const ssr = { resolve: { conditions: ['source', 'module', 'node', 'development|production'], externalConditions: ['source'] } };
 
 export default defineConfig({
   test: {

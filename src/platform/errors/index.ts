@@ -90,3 +90,19 @@ export function err<E>(error: E): Result<never, E> {
 export function fieldIssuesFromZod(issues: readonly { path: readonly PropertyKey[]; message: string }[]): FieldIssue[] {
   return issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
 }
+
+/** Parses `input` with a zod schema; on failure throws VALIDATION_FAILED naming every bad field. */
+export function parseOrThrow<T>(schema: { safeParse(input: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string; code?: string; keys?: readonly string[] }[] } } }, input: unknown, what = 'request'): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const details: FieldIssue[] = [];
+  for (const issue of r.error.issues) {
+    if (issue.code === 'unrecognized_keys' && issue.keys !== undefined) {
+      const base = issue.path.map(String).join('.');
+      for (const k of issue.keys) details.push({ path: base === '' ? k : `${base}.${k}`, message: 'unknown field; remove it' });
+    } else {
+      details.push(...fieldIssuesFromZod([issue]));
+    }
+  }
+  throw new AppError('VALIDATION_FAILED', `Invalid ${what}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { details });
+}

@@ -1,0 +1,210 @@
+/** @module The audit log: appends entries with their Merkle nodes in the caller's transaction, answers proofs from the store. */
+import type { Clock } from '#platform/clock/index.js';
+import { isoUtc } from '#platform/clock/index.js';
+import type { RequestContext } from '#platform/context/index.js';
+import { sql, type AnyDb, type Database, type Transaction } from '#platform/db/index.js';
+import { AppError } from '#platform/errors/index.js';
+import { canonicalize } from './jcs.js';
+import {
+  appendLeaf, assembleProof, assembleRoot, consistencyProofPlan, hashLeaf, inclusionProofPlan, planKeys, rootPlan,
+  type NodeKey, type NodeReader, type RightEdge, type StoredNode,
+} from './merkle.js';
+import type { AuditEntryRef, AuditEvent, AuditRecorder } from './types.js';
+
+/** One entry as stored and hashed: references and hashes only. */
+export interface AuditEntry {
+  v: 1;
+  index: number;
+  time: string;
+  actor: { kind: string; id: string; username: string; roles: string[]; orgId: string | null };
+  action: string;
+  object: { type: string; id: string } | null;
+  legalBasis: string | null;
+  outcome: AuditEvent['outcome'];
+  requestId: string;
+  policyHash: string;
+  details: Record<string, string | number | boolean | null>;
+}
+
+/** What the log needs. */
+export interface AuditLogDeps {
+  db: Database;
+  clock: Clock;
+  /** The hash of the authorization policy in force, written into every entry. */
+  policyHash: string;
+  /** Test seam: called inside the transaction before the entry is written; a throw aborts the change. */
+  beforeWrite?: (entry: AuditEntry) => void;
+}
+
+const b64 = (h: Uint8Array): string => Buffer.from(h).toString('base64');
+
+function toBytes(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  throw new AppError('INTERNAL', 'The audit store returned a hash that is not bytes.');
+}
+
+/** A node reader over the `audit_nodes` table: one query per batch of keys. */
+export function dbNodeReader(q: AnyDb): NodeReader {
+  return {
+    async getNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+      if (keys.length === 0) return [];
+      const rows = (await q
+        .selectFrom('audit_nodes')
+        .select(['level', 'idx', 'hash'])
+        .where((eb) => eb.or(keys.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))))
+        .execute()) as { level: number; idx: number; hash: Uint8Array }[];
+      const byKey = new Map(rows.map((r) => [`${r.level}/${Number(r.idx)}`, toBytes(r.hash)]));
+      return keys.map((k) => {
+        const h = byKey.get(`${k.level}/${k.index}`);
+        if (h === undefined) throw new AppError('AUDIT_VERIFY_FAILED', `The audit store lacks the subtree at level ${k.level}, index ${k.index}: the log is damaged; run \`mamori audit verify\`.`);
+        return h;
+      });
+    },
+  };
+}
+
+/** Creates the audit log. @see RFC 9162 §2.1 */
+export function createAuditLog(deps: AuditLogDeps) {
+  const { db, clock, policyHash } = deps;
+  // The right edge is cached between appends and trusted only while the head row still names the
+  // same size and last leaf; any other writer or a rolled-back append makes it reload (O(log n)).
+  let cached: { edge: RightEdge; lastLeaf: string | null } | undefined;
+
+  async function lockHead(trx: AnyDb): Promise<{ size: number; lastLeaf: string | null }> {
+    const q = trx.selectFrom('audit_head').select(['size', 'last_leaf']).where('id', '=', 1);
+    // PostgreSQL: row lock serializes appenders across processes; SQLite: the write transaction already does.
+    const row = (await (db.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirstOrThrow()) as { size: number; last_leaf: Uint8Array | null };
+    return { size: Number(row.size), lastLeaf: row.last_leaf === null ? null : b64(toBytes(row.last_leaf)) };
+  }
+
+  async function appendAll(ctx: RequestContext, events: readonly AuditEvent[], trx: AnyDb): Promise<AuditEntryRef[]> {
+    const head = await lockHead(trx);
+    let edge: RightEdge;
+    if (cached !== undefined && cached.edge.size === head.size && cached.lastLeaf === head.lastLeaf) edge = cached.edge;
+    else {
+      const keys = planKeys(rootPlan(head.size));
+      edge = { size: head.size, hashes: await dbNodeReader(trx).getNodes(keys) };
+    }
+    const time = isoUtc(clock.nowMs());
+    const entryRows: Record<string, unknown>[] = [];
+    const nodeRows: StoredNode[] = [];
+    const refs: AuditEntryRef[] = [];
+    let lastLeaf = head.lastLeaf;
+    for (const event of events) {
+      const entry: AuditEntry = {
+        v: 1,
+        index: edge.size,
+        time,
+        actor: { kind: ctx.actor.kind, id: ctx.actor.id, username: ctx.actor.username, roles: [...ctx.actor.roles], orgId: ctx.actor.orgId },
+        action: event.action,
+        object: event.object,
+        legalBasis: event.legalBasis ?? ctx.legalBasis ?? null,
+        outcome: event.outcome,
+        requestId: ctx.requestId,
+        policyHash,
+        details: event.details ?? {},
+      };
+      deps.beforeWrite?.(entry);
+      const text = canonicalize(entry);
+      const leaf = hashLeaf(new TextEncoder().encode(text));
+      const step = appendLeaf(edge, leaf);
+      edge = step.edge;
+      nodeRows.push(...step.nodes);
+      lastLeaf = b64(leaf);
+      entryRows.push({
+        idx: entry.index, time, actor_kind: entry.actor.kind, actor_id: entry.actor.id, action: entry.action,
+        object_type: entry.object?.type ?? null, object_id: entry.object?.id ?? null, legal_basis: entry.legalBasis,
+        outcome: entry.outcome, request_id: entry.requestId, entry: text, leaf_hash: Buffer.from(leaf),
+      });
+      refs.push({ index: entry.index, leafHash: lastLeaf });
+    }
+    // Chunks keep each statement under SQLite's bound-parameter limit.
+    for (let i = 0; i < entryRows.length; i += 500) await trx.insertInto('audit_entries').values(entryRows.slice(i, i + 500)).execute();
+    for (let i = 0; i < nodeRows.length; i += 2000) {
+      await trx.insertInto('audit_nodes').values(nodeRows.slice(i, i + 2000).map((n) => ({ level: n.level, idx: n.index, hash: Buffer.from(n.hash) }))).execute();
+    }
+    await trx.updateTable('audit_head').set({ size: edge.size, last_leaf: Buffer.from(Buffer.from(lastLeaf ?? '', 'base64')) }).where('id', '=', 1).execute();
+    cached = { edge, lastLeaf };
+    return refs;
+  }
+
+  async function inTrx<T>(trx: AnyDb | undefined, fn: (q: AnyDb) => Promise<T>): Promise<T> {
+    if (trx !== undefined) return fn(trx);
+    return db.transaction((t) => fn(t));
+  }
+
+  const recorder: AuditRecorder = {
+    async record(ctx, event, trx) {
+      try {
+        const [ref] = await inTrx(trx, (q) => appendAll(ctx, [event], q));
+        return ref!;
+      } catch (e) {
+        cached = undefined;
+        throw new AppError('AUDIT_WRITE_FAILED', 'The audit entry could not be written, so the change was not made. Try again; if it persists, the operators must check the database.', { cause: e });
+      }
+    },
+  };
+
+  return {
+    ...recorder,
+    policyHash,
+    /** Appends several entries in one transaction (imports, benchmarks, batched jobs). */
+    async recordMany(ctx: RequestContext, events: readonly AuditEvent[], trx?: Transaction<any>): Promise<AuditEntryRef[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+      try {
+        return await inTrx(trx, (q) => appendAll(ctx, events, q));
+      } catch (e) {
+        cached = undefined;
+        throw new AppError('AUDIT_WRITE_FAILED', 'The audit entries could not be written, so the change was not made.', { cause: e });
+      }
+    },
+    /** The current tree size and root (base64). */
+    async head(): Promise<{ size: number; root: string }> {
+      const row = (await db.kysely.selectFrom('audit_head').select('size').where('id', '=', 1).executeTakeFirstOrThrow()) as { size: number };
+      const size = Number(row.size);
+      const plan = rootPlan(size);
+      return { size, root: b64(assembleRoot(plan, await dbNodeReader(db.kysely).getNodes(planKeys(plan)))) };
+    },
+    /** The root (base64) of the first `size` entries. */
+    async rootAt(size: number): Promise<string> {
+      const plan = rootPlan(size);
+      return b64(assembleRoot(plan, await dbNodeReader(db.kysely).getNodes(planKeys(plan))));
+    },
+    /** Inclusion proof of entry `index` in the tree of `size` entries. @see RFC 9162 §2.1.3.1 */
+    async inclusionProof(index: number, size: number): Promise<{ leafIndex: number; treeSize: number; leafHash: string; proof: string[] }> {
+      const plan = inclusionProofPlan(index, size);
+      const leafKey = { level: 0, index };
+      const hashes = await dbNodeReader(db.kysely).getNodes([leafKey, ...planKeys(plan)]);
+      return { leafIndex: index, treeSize: size, leafHash: b64(hashes[0]!), proof: assembleProof(plan, hashes.slice(1)).map(b64) };
+    },
+    /** The index of the entry with this leaf hash (base64), if any. */
+    async indexOfLeaf(leafHashB64: string): Promise<number | undefined> {
+      const row = (await db.kysely.selectFrom('audit_entries').select('idx').where('leaf_hash', '=', Buffer.from(leafHashB64, 'base64')).executeTakeFirst()) as { idx: number } | undefined;
+      return row === undefined ? undefined : Number(row.idx);
+    },
+    /** Consistency proof between two sizes. @see RFC 9162 §2.1.4.1 */
+    async consistencyProof(size1: number, size2: number): Promise<{ size1: number; size2: number; proof: string[] }> {
+      const plan = consistencyProofPlan(size1, size2);
+      return { size1, size2, proof: assembleProof(plan, await dbNodeReader(db.kysely).getNodes(planKeys(plan))).map(b64) };
+    },
+    /** Entries in [from, to), optionally only those of one actor. */
+    async entries(range: { from: number; to: number; actorId?: string | undefined }): Promise<AuditEntry[]> {
+      let q = db.kysely.selectFrom('audit_entries').select('entry').where('idx', '>=', range.from).where('idx', '<', range.to).orderBy('idx');
+      if (range.actorId !== undefined) q = q.where('actor_id', '=', range.actorId);
+      return ((await q.execute()) as { entry: string }[]).map((r) => JSON.parse(r.entry) as AuditEntry);
+    },
+    /** Counts entries by action and outcome in a time window (for the Diet report and inspection). */
+    async countByAction(window: { from: string; to: string }): Promise<{ action: string; outcome: string; n: number }[]> {
+      const rows = (await db.kysely
+        .selectFrom('audit_entries')
+        .select(['action', 'outcome', sql<number>`count(*)`.as('n')])
+        .where('time', '>=', window.from)
+        .where('time', '<', window.to)
+        .groupBy(['action', 'outcome'])
+        .execute()) as { action: string; outcome: string; n: number | string }[];
+      return rows.map((r) => ({ action: r.action, outcome: r.outcome, n: Number(r.n) }));
+    },
+  };
+}
+
+/** The audit log's interface. */
+export type AuditLog = ReturnType<typeof createAuditLog>;

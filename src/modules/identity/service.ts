@@ -1,0 +1,282 @@
+/** @module Identity: organizations, users, sign-in with lock-out, web sessions and API tokens, all attributable. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '#platform/clock/index.js';
+import { isoUtc } from '#platform/clock/index.js';
+import type { Actor, RequestContext, Role } from '#platform/context/index.js';
+import type { Database, AnyDb } from '#platform/db/index.js';
+import { AppError, parseOrThrow, type Result, ok, err } from '#platform/errors/index.js';
+import { newId } from '#platform/ids/index.js';
+import { SELF_RESOURCE, type PolicyEngine } from '#platform/policy/index.js';
+import type { AuditRecorder } from '#modules/audit/index.js';
+import { hashPassword, verifyPassword, DEFAULT_PASSWORD_COST, type PasswordCost } from './password.js';
+import {
+  LoginSchema, OrgInputSchema, TokenInputSchema, UserInputSchema,
+  type ApiToken, type Org, type OrgInput, type Sector, type TokenInput, type User, type UserInput,
+} from './schema.js';
+
+/** What identity needs from the rest of the system. */
+export interface IdentityDeps {
+  db: Database;
+  policy: PolicyEngine;
+  audit: AuditRecorder;
+  clock: Clock;
+  settings: { sessionTtlMinutes: number; maxFailedLogins: number; lockoutMinutes: number; tokenMaxDays: number; passwordCost?: PasswordCost };
+}
+
+/** Why a sign-in failed; the API answers all of them alike, so an attacker learns nothing. */
+export type LoginFailure = 'INVALID_CREDENTIALS' | 'ACCOUNT_LOCKED';
+
+/** A successful sign-in. */
+export interface LoginSuccess {
+  sessionToken: string;
+  expiresAt: string;
+  user: User;
+}
+
+const TOKEN_PREFIX = 'mmr_';
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+interface UserRow {
+  id: string; username: string; display_name: string; password_hash: string; roles: string; org_id: string | null;
+  disabled: number; failed_logins: number; locked_until: string | null; created_at: string; last_login_at: string | null;
+}
+
+function toUser(r: UserRow): User {
+  return { id: r.id, username: r.username, displayName: r.display_name, roles: JSON.parse(r.roles) as Role[], orgId: r.org_id, disabled: r.disabled === 1, createdAt: r.created_at, lastLoginAt: r.last_login_at };
+}
+
+interface OrgRow { id: string; name: string; name_ja: string | null; kind: string; sectors: string; created_at: string }
+
+function toOrg(r: OrgRow): Org {
+  return { id: r.id, name: r.name, nameJa: r.name_ja, kind: r.kind as Org['kind'], sectors: JSON.parse(r.sectors) as Sector[], createdAt: r.created_at };
+}
+
+interface TokenRow { id: string; user_id: string; name: string; token_hash: string; roles: string; created_at: string; expires_at: string; revoked_at: string | null; last_used_at: string | null }
+
+function toToken(r: TokenRow): ApiToken {
+  return { id: r.id, userId: r.user_id, name: r.name, roles: JSON.parse(r.roles) as Role[], createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at };
+}
+
+/** Creates the identity service. @see DESIGN.md "Who uses it (roles)" */
+export function createIdentityService(deps: IdentityDeps) {
+  const { db, policy, audit, clock, settings } = deps;
+  const k = db.kysely;
+  const cost = settings.passwordCost ?? DEFAULT_PASSWORD_COST;
+
+  async function sectorsOf(q: AnyDb, orgId: string | null): Promise<Sector[]> {
+    if (orgId === null) return [];
+    const row = (await q.selectFrom('orgs').select('sectors').where('id', '=', orgId).executeTakeFirst()) as { sectors: string } | undefined;
+    return row === undefined ? [] : (JSON.parse(row.sectors) as Sector[]);
+  }
+
+  async function actorFor(u: User, kind: 'user' | 'token', roles: readonly Role[], tokenId?: string): Promise<Actor> {
+    const base: Actor = { kind, id: tokenId ?? u.id, username: u.username, roles: roles.filter((r) => u.roles.includes(r)), orgId: u.orgId, sectors: await sectorsOf(k, u.orgId) };
+    return kind === 'token' ? { ...base, userId: u.id } : base;
+  }
+
+  async function findUser(q: AnyDb, idOrUsername: string): Promise<UserRow | undefined> {
+    return (await q.selectFrom('users').selectAll().where((eb) => eb.or([eb('id', '=', idOrUsername), eb('username', '=', idOrUsername)])).executeTakeFirst()) as UserRow | undefined;
+  }
+
+  return {
+    /** Creates an organization (a designated operator, a ministry, an agency). */
+    async createOrg(ctx: RequestContext, input: OrgInput): Promise<Org> {
+      policy.require(ctx, 'org:create');
+      const v = parseOrThrow(OrgInputSchema, input, 'organization');
+      const row: OrgRow = { id: newId(clock.nowMs()), name: v.name, name_ja: v.nameJa ?? null, kind: v.kind, sectors: JSON.stringify(v.sectors), created_at: isoUtc(clock.nowMs()) };
+      return db.transaction(async (trx) => {
+        const exists = await trx.selectFrom('orgs').select('id').where('name', '=', v.name).executeTakeFirst();
+        if (exists !== undefined) throw new AppError('CONFLICT', `An organization named "${v.name}" already exists; choose another name.`);
+        await trx.insertInto('orgs').values(row).execute();
+        await audit.record(ctx, { action: 'org:create', object: { type: 'org', id: row.id }, outcome: 'success' }, trx);
+        return toOrg(row);
+      });
+    },
+
+    /** Lists organizations. */
+    async listOrgs(ctx: RequestContext): Promise<Org[]> {
+      policy.require(ctx, 'org:list');
+      const rows = (await k.selectFrom('orgs').selectAll().orderBy('name').execute()) as OrgRow[];
+      return rows.map(toOrg);
+    },
+
+    /** Finds an organization by its exact name (for the CLI and the demo seed). */
+    async findOrgByName(ctx: RequestContext, name: string): Promise<Org | undefined> {
+      policy.require(ctx, 'org:list');
+      const row = (await k.selectFrom('orgs').selectAll().where('name', '=', name).executeTakeFirst()) as OrgRow | undefined;
+      return row === undefined ? undefined : toOrg(row);
+    },
+
+    /** Creates a user with a hashed password; the username must be new. */
+    async createUser(ctx: RequestContext, input: UserInput): Promise<User> {
+      policy.require(ctx, 'user:create');
+      const v = parseOrThrow(UserInputSchema, input, 'user');
+      if (v.orgId !== null && (await k.selectFrom('orgs').select('id').where('id', '=', v.orgId).executeTakeFirst()) === undefined) {
+        throw new AppError('VALIDATION_FAILED', 'orgId: no organization has this id; list them with GET /api/v1/orgs.', { details: [{ path: 'orgId', message: 'unknown organization' }] });
+      }
+      const passwordHash = await hashPassword(v.password, cost);
+      const now = isoUtc(clock.nowMs());
+      const row: UserRow = { id: newId(clock.nowMs()), username: v.username, display_name: v.displayName, password_hash: passwordHash, roles: JSON.stringify([...new Set(v.roles)]), org_id: v.orgId, disabled: 0, failed_logins: 0, locked_until: null, created_at: now, last_login_at: null };
+      return db.transaction(async (trx) => {
+        if ((await findUser(trx, v.username)) !== undefined) throw new AppError('CONFLICT', `The username "${v.username}" is taken; choose another.`);
+        await trx.insertInto('users').values(row).execute();
+        await audit.record(ctx, { action: 'user:create', object: { type: 'user', id: row.id }, outcome: 'success', details: { roles: row.roles } }, trx);
+        return toUser(row);
+      });
+    },
+
+    /** Lists users (never their password hashes). */
+    async listUsers(ctx: RequestContext): Promise<User[]> {
+      policy.require(ctx, 'user:list');
+      const rows = (await k.selectFrom('users').selectAll().orderBy('username').execute()) as UserRow[];
+      return rows.map(toUser);
+    },
+
+    /** Counts users: zero means the first admin has not been bootstrapped yet. */
+    async countUsers(): Promise<number> {
+      const r = (await k.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()) as { n: number | string } | undefined;
+      return Number(r?.n ?? 0);
+    },
+
+    /** Disables a user: their sessions end and their tokens stop working at once. */
+    async disableUser(ctx: RequestContext, idOrUsername: string): Promise<User> {
+      policy.require(ctx, 'user:disable');
+      return db.transaction(async (trx) => {
+        const row = await findUser(trx, idOrUsername);
+        if (row === undefined) throw new AppError('NOT_FOUND', `No user "${idOrUsername}"; list users with \`mamori user list\`.`);
+        if (ctx.actor.kind !== 'system' && (row.id === ctx.actor.id || row.id === ctx.actor.userId)) throw new AppError('CONFLICT', 'You cannot disable your own account; ask another administrator.');
+        await trx.updateTable('users').set({ disabled: 1 }).where('id', '=', row.id).execute();
+        await trx.deleteFrom('sessions').where('user_id', '=', row.id).execute();
+        await audit.record(ctx, { action: 'user:disable', object: { type: 'user', id: row.id }, outcome: 'success' }, trx);
+        return toUser({ ...row, disabled: 1 });
+      });
+    },
+
+    /**
+     * Signs a user in. After `maxFailedLogins` failures in a row the account locks for `lockoutMinutes`.
+     * Failures are typed results; both reasons are answered alike over HTTP.
+     */
+    async login(ctx: RequestContext, input: unknown): Promise<Result<LoginSuccess, LoginFailure>> {
+      const v = parseOrThrow(LoginSchema, input, 'sign-in');
+      const nowMs = clock.nowMs();
+      const row = await findUser(k, v.username);
+      if (row === undefined) {
+        // Spend the same time as a real check, so timing does not reveal which usernames exist.
+        await verifyPassword(v.password, await hashPassword('timing-equaliser', cost));
+        await audit.record(ctx, { action: 'session:login', object: null, outcome: 'denied', details: { usernameHash: sha256(v.username) } });
+        return err('INVALID_CREDENTIALS');
+      }
+      if (row.locked_until !== null && Date.parse(row.locked_until) > nowMs) {
+        await audit.record(ctx, { action: 'session:login', object: { type: 'user', id: row.id }, outcome: 'denied', details: { reason: 'locked' } });
+        return err('ACCOUNT_LOCKED');
+      }
+      const good = row.disabled === 0 && (await verifyPassword(v.password, row.password_hash));
+      if (!good) {
+        const failures = row.failed_logins + 1;
+        const lock = failures >= settings.maxFailedLogins ? isoUtc(nowMs + settings.lockoutMinutes * 60_000) : null;
+        await db.transaction(async (trx) => {
+          await trx.updateTable('users').set({ failed_logins: lock === null ? failures : 0, locked_until: lock }).where('id', '=', row.id).execute();
+          await audit.record(ctx, { action: 'session:login', object: { type: 'user', id: row.id }, outcome: 'denied', details: { reason: row.disabled === 1 ? 'disabled' : 'password', locked: lock !== null } }, trx);
+        });
+        return err(lock === null ? 'INVALID_CREDENTIALS' : 'ACCOUNT_LOCKED');
+      }
+      const sessionToken = randomBytes(32).toString('base64url');
+      const expiresAt = isoUtc(nowMs + settings.sessionTtlMinutes * 60_000);
+      await db.transaction(async (trx) => {
+        await trx.insertInto('sessions').values({ token_hash: sha256(sessionToken), user_id: row.id, created_at: isoUtc(nowMs), expires_at: expiresAt }).execute();
+        await trx.updateTable('users').set({ failed_logins: 0, locked_until: null, last_login_at: isoUtc(nowMs) }).where('id', '=', row.id).execute();
+        await audit.record({ ...ctx, actor: { ...ctx.actor, id: row.id, username: row.username, kind: 'user' } }, { action: 'session:login', object: { type: 'user', id: row.id }, outcome: 'success' }, trx);
+      });
+      return ok({ sessionToken, expiresAt, user: toUser({ ...row, last_login_at: isoUtc(nowMs) }) });
+    },
+
+    /** Ends a web session. */
+    async logout(sessionToken: string): Promise<void> {
+      await k.deleteFrom('sessions').where('token_hash', '=', sha256(sessionToken)).execute();
+    },
+
+    /** Resolves a session cookie to its actor, or undefined when unknown, expired or disabled. */
+    async authenticateSession(sessionToken: string): Promise<{ actor: Actor; expiresAt: string } | undefined> {
+      const s = (await k.selectFrom('sessions').selectAll().where('token_hash', '=', sha256(sessionToken)).executeTakeFirst()) as { user_id: string; expires_at: string } | undefined;
+      if (s === undefined || Date.parse(s.expires_at) <= clock.nowMs()) return undefined;
+      const row = await findUser(k, s.user_id);
+      if (row === undefined || row.disabled === 1) return undefined;
+      const u = toUser(row);
+      return { actor: await actorFor(u, 'user', u.roles), expiresAt: s.expires_at };
+    },
+
+    /** Resolves a bearer token (`mmr_<id>_<secret>`) to its actor, or undefined when invalid, expired or revoked. */
+    async authenticateToken(bearer: string): Promise<Actor | undefined> {
+      if (!bearer.startsWith(TOKEN_PREFIX)) return undefined;
+      const t = (await k.selectFrom('api_tokens').selectAll().where('token_hash', '=', sha256(bearer)).executeTakeFirst()) as TokenRow | undefined;
+      if (t === undefined || t.revoked_at !== null || Date.parse(t.expires_at) <= clock.nowMs()) return undefined;
+      const row = await findUser(k, t.user_id);
+      if (row === undefined || row.disabled === 1) return undefined;
+      await k.updateTable('api_tokens').set({ last_used_at: isoUtc(clock.nowMs()) }).where('id', '=', t.id).execute();
+      return actorFor(toUser(row), 'token', JSON.parse(t.roles) as Role[], t.id);
+    },
+
+    /**
+     * Creates an API token for `forUser` (default: the caller). Its roles are a subset of the owner's;
+     * it expires within `tokenMaxDays`. The secret is returned once and stored only as a hash.
+     */
+    async createToken(ctx: RequestContext, input: TokenInput, forUser?: string): Promise<{ token: string; meta: ApiToken }> {
+      const v = parseOrThrow(TokenInputSchema, input, 'token');
+      const ownerRef = forUser ?? ctx.actor.userId ?? ctx.actor.id;
+      const self = forUser === undefined && ctx.actor.kind !== 'system';
+      policy.require(ctx, 'token:create', self ? SELF_RESOURCE : undefined);
+      if (ctx.actor.kind === 'token') throw new AppError('FORBIDDEN', 'An API token cannot create further tokens; sign in as a person.');
+      const owner = await findUser(k, ownerRef);
+      if (owner === undefined) throw new AppError('NOT_FOUND', `No user "${ownerRef}".`);
+      if (owner.disabled === 1) throw new AppError('CONFLICT', `User "${owner.username}" is disabled; tokens cannot be issued to it.`);
+      const ownerRoles = JSON.parse(owner.roles) as Role[];
+      const roles = v.roles ?? ownerRoles;
+      const extra = roles.filter((r) => !ownerRoles.includes(r));
+      if (extra.length > 0) throw new AppError('VALIDATION_FAILED', `roles: the user does not hold ${extra.join(', ')}; a token can only narrow the owner's roles.`, { details: [{ path: 'roles', message: 'not held by the owner' }] });
+      if (v.expiresInDays > settings.tokenMaxDays) throw new AppError('VALIDATION_FAILED', `expiresInDays: at most ${settings.tokenMaxDays} days.`, { details: [{ path: 'expiresInDays', message: `at most ${settings.tokenMaxDays}` }] });
+      const id = newId(clock.nowMs());
+      const token = `${TOKEN_PREFIX}${id.replace(/-/g, '')}_${randomBytes(24).toString('base64url')}`;
+      const row: TokenRow = { id, user_id: owner.id, name: v.name, token_hash: sha256(token), roles: JSON.stringify([...new Set(roles)]), created_at: isoUtc(clock.nowMs()), expires_at: isoUtc(clock.nowMs() + v.expiresInDays * 86_400_000), revoked_at: null, last_used_at: null };
+      await db.transaction(async (trx) => {
+        await trx.insertInto('api_tokens').values(row).execute();
+        await audit.record(ctx, { action: 'token:create', object: { type: 'api_token', id }, outcome: 'success', details: { owner: owner.id, roles: row.roles, expiresAt: row.expires_at } }, trx);
+      });
+      return { token, meta: toToken(row) };
+    },
+
+    /** Lists tokens: the caller's own, or (for admins) a given user's or everyone's. */
+    async listTokens(ctx: RequestContext, forUser?: string): Promise<ApiToken[]> {
+      const self = forUser === undefined && ctx.actor.kind !== 'system' && !policy.authorize(ctx, 'token:list').allowed;
+      policy.require(ctx, 'token:list', self ? SELF_RESOURCE : undefined);
+      let q = k.selectFrom('api_tokens').selectAll().orderBy('created_at');
+      if (self) q = q.where('user_id', '=', ctx.actor.userId ?? ctx.actor.id);
+      else if (forUser !== undefined) {
+        const owner = await findUser(k, forUser);
+        if (owner === undefined) throw new AppError('NOT_FOUND', `No user "${forUser}".`);
+        q = q.where('user_id', '=', owner.id);
+      }
+      return ((await q.execute()) as TokenRow[]).map(toToken);
+    },
+
+    /** Revokes a token at once; owners revoke their own, administrators any. */
+    async revokeToken(ctx: RequestContext, tokenId: string): Promise<ApiToken> {
+      const t = (await k.selectFrom('api_tokens').selectAll().where('id', '=', tokenId).executeTakeFirst()) as TokenRow | undefined;
+      if (t === undefined) throw new AppError('NOT_FOUND', `No token with id ${tokenId}; list tokens to find its id.`);
+      const own = t.user_id === ctx.actor.id || t.user_id === ctx.actor.userId;
+      policy.require(ctx, 'token:revoke', own ? SELF_RESOURCE : undefined);
+      if (t.revoked_at !== null) return toToken(t);
+      const at = isoUtc(clock.nowMs());
+      await db.transaction(async (trx) => {
+        await trx.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', t.id).execute();
+        await audit.record(ctx, { action: 'token:revoke', object: { type: 'api_token', id: t.id }, outcome: 'success' }, trx);
+      });
+      return toToken({ ...t, revoked_at: at });
+    },
+  };
+}
+
+/** The identity service's interface. */
+export type IdentityService = ReturnType<typeof createIdentityService>;

@@ -1,0 +1,190 @@
+/** @module The HTTP application: security headers, limits, request ids, authentication, route-level policy, one error shape. */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { redactConfig } from '#platform/config/index.js';
+import { isAppError, AppError } from '#platform/errors/index.js';
+import { newId } from '#platform/ids/index.js';
+import type { Logger } from '#platform/logger/index.js';
+import { MetricsRegistry } from '#platform/metrics/index.js';
+import { ctxOf, type RouteAuth, type RouteModule } from '#platform/http/index.js';
+import { identityRoutes, SESSION_COOKIE } from '#modules/identity/index.js';
+import type { Core } from './core.js';
+
+/** A registered route, as the role × route test and the OpenAPI document see it. */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  auth: RouteAuth | undefined;
+}
+
+/** Options of the HTTP app. */
+export interface AppOptions {
+  logger?: Logger | false;
+  metrics?: MetricsRegistry;
+  /** Extra route modules (later parts of the system register theirs here). */
+  extraRoutes?: RouteModule[];
+}
+
+/** The app with the list of its routes. */
+export interface App {
+  fastify: FastifyInstance;
+  routes: RouteInfo[];
+  metrics: MetricsRegistry;
+}
+
+const VERSION = '0.1.0';
+
+/** Builds the Fastify app over a core; `listen` is the caller's business. */
+export async function buildApp(core: Core, options: AppOptions = {}): Promise<App> {
+  const metrics = options.metrics ?? new MetricsRegistry();
+  const routes: RouteInfo[] = [];
+  const app = Fastify({
+    ...(options.logger !== undefined && options.logger !== false ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: core.config.server.bodyLimitBytes,
+    trustProxy: core.config.server.trustProxy,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      // Accept a caller's id only when it is short and plain, so logs cannot be polluted through it.
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : newId();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  }) as unknown as FastifyInstance;
+
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const m of methods) {
+      if (m === 'HEAD' || m === 'OPTIONS') continue;
+      routes.push({ method: m, url: r.url, auth: (r.config as { auth?: RouteAuth } | undefined)?.auth });
+    }
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'mamori API', version: VERSION, description: 'National active cyber defense: reporting, lawful selection, analysis, oversight, response, sharing.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+
+  // Authentication then route-level authorization; a route without a declared `auth` is refused.
+  app.addHook('preHandler', async (req) => {
+    const auth = req.routeOptions.config.auth;
+    const url = req.routeOptions.url ?? '';
+    if (url.startsWith('/api/docs')) return;
+    if (auth === undefined) {
+      if (req.routeOptions.url === undefined) return; // 404 handler
+      throw new AppError('INTERNAL', 'This route declares no access rule and is refused.');
+    }
+    if ('public' in auth) {
+      await tryAuthenticate(req);
+      return;
+    }
+    const ctx = await tryAuthenticate(req);
+    if (ctx === undefined) throw new AppError('UNAUTHENTICATED', 'Sign in first: send the session cookie or an Authorization: Bearer token.');
+    if ('action' in auth) core.policy.require(ctx, auth.action);
+  });
+
+  async function tryAuthenticate(req: FastifyRequest): Promise<FastifyRequest['ctx']> {
+    const header = req.headers.authorization;
+    if (typeof header === 'string' && header.startsWith('Bearer ')) {
+      const actor = await core.identity.authenticateToken(header.slice(7).trim());
+      if (actor === undefined) throw new AppError('UNAUTHENTICATED', 'The bearer token is unknown, expired or revoked; create a new one.');
+      req.ctx = { actor, requestId: req.id };
+      return req.ctx;
+    }
+    const session = req.cookies[SESSION_COOKIE];
+    if (session !== undefined) {
+      const s = await core.identity.authenticateSession(session);
+      if (s !== undefined) {
+        req.ctx = { actor: s.actor, requestId: req.id };
+        (req as unknown as { sessionExpiresAt: string }).sessionExpiresAt = s.expiresAt;
+        return req.ctx;
+      }
+    }
+    return undefined;
+  }
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.inc('mamori_http_requests_total', 'HTTP requests by route and status class.', { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` });
+  });
+
+  app.setErrorHandler((error: FastifyError | AppError, req, reply) => {
+    const body = toErrorBody(error, req.id);
+    if (body.status >= 500) req.log.error({ err: error, requestId: req.id }, 'request failed');
+    void reply.code(body.status).type('application/json; charset=utf-8').send({ code: body.code, message: body.message, requestId: req.id, ...(body.details !== undefined ? { details: body.details } : {}) });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ code: 'NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}; see /api/docs for the API.`, requestId: req.id });
+  });
+
+  // --- Operations -----------------------------------------------------------------------------
+  app.get('/healthz', { config: { auth: { public: true } }, schema: { tags: ['operations'], summary: 'Liveness: the process answers.' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { auth: { public: true } }, schema: { tags: ['operations'], summary: 'Readiness: the database answers.' } }, async (_req, reply) => {
+    const ok = await core.db.ping();
+    void reply.code(ok ? 200 : 503);
+    return { status: ok ? 'ready' : 'unavailable', database: ok ? 'ok' : 'unreachable' };
+  });
+  app.get('/metrics', { config: { auth: { public: true } }, schema: { tags: ['operations'], summary: 'Prometheus metrics.' } }, async (_req, reply) => {
+    void reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return metrics.render();
+  });
+  app.get('/api/v1/version', { config: { auth: { public: true } }, schema: { tags: ['operations'], summary: 'Version and the hash of the authorization policy in force.' } }, async () => ({ version: VERSION, policyHash: core.policy.hash }));
+  app.get('/api/v1/policy', { config: { auth: { public: true } }, schema: { tags: ['operations'], summary: 'The published authorization policy (Cedar text, schema and hash).' } }, async () => ({ hash: core.policy.hash, schema: core.policy.schemaText, policy: core.policy.policyText }));
+  app.get('/api/v1/config', { config: { auth: { action: 'config:read' } }, schema: { tags: ['operations'], summary: 'The effective configuration, secrets redacted.' } }, async (req) => {
+    ctxOf(req);
+    return { config: redactConfig(core.config) };
+  });
+
+  await app.register(async (scope) => {
+    await identityRoutes({ identity: core.identity, cookieSecure: core.config.auth.cookieSecure, loginRateLimitPerMinute: core.config.auth.loginRateLimitPerMinute })(scope);
+    for (const m of options.extraRoutes ?? []) await m(scope);
+  });
+
+  await app.ready();
+  return { fastify: app, routes, metrics };
+}
+
+/** Maps any error to the one response shape; the message says what to fix and never leaks internals. */
+export function toErrorBody(error: unknown, _requestId: string): { status: number; code: string; message: string; details?: readonly { path: string; message: string }[] } {
+  if (isAppError(error)) {
+    if (error.status >= 500) return { status: error.status, code: error.code, message: error.code === 'AUDIT_WRITE_FAILED' ? error.message : 'An unexpected error occurred; quote the request id when you report it.' };
+    return { status: error.status, code: error.code, message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) };
+  }
+  const fe = error as Partial<FastifyError>;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large; send less data.' };
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported Content-Type; send application/json.' };
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { status: 400, code: 'BAD_REQUEST', message: 'The JSON body is empty; send a JSON object.' };
+  if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && fe.statusCode === 400)) return { status: 400, code: 'BAD_REQUEST', message: 'The body is not valid JSON; check its syntax.' };
+  if (fe.validation !== undefined) return { status: 400, code: 'VALIDATION_FAILED', message: `Invalid request: ${fe.message ?? 'check the fields'}` };
+  if (fe.statusCode === 429) return { status: 429, code: 'RATE_LIMITED', message: 'Too many requests; wait a minute and try again.' };
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return { status: fe.statusCode, code: 'BAD_REQUEST', message: 'The request is malformed; check the method, headers and body.' };
+  return { status: 500, code: 'INTERNAL', message: 'An unexpected error occurred; quote the request id when you report it.' };
+}

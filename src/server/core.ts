@@ -1,0 +1,51 @@
+/** @module The composition root: opens the database, runs migrations and wires every module's service (no HTTP here). */
+import type { Clock } from '#platform/clock/index.js';
+import { systemClock } from '#platform/clock/index.js';
+import type { Config } from '#platform/config/index.js';
+import { migrate, openDatabase, type Database, type NamedMigration } from '#platform/db/index.js';
+import type { Logger } from '#platform/logger/index.js';
+import { createPolicyEngine, type PolicyEngine } from '#platform/policy/index.js';
+import { auditMigrations, createAuditLog, type AuditLog } from '#modules/audit/index.js';
+import { createIdentityService, identityMigrations, type IdentityService, type PasswordCost } from '#modules/identity/index.js';
+
+/** Every module's migrations, in the order they must run (names sort the same way). */
+export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations].sort((a, b) => a.name.localeCompare(b.name));
+
+/** The running system without its HTTP face. */
+export interface Core {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  policy: PolicyEngine;
+  audit: AuditLog;
+  identity: IdentityService;
+  close(): Promise<void>;
+}
+
+/** Options beyond the configuration: test seams. */
+export interface CoreOptions {
+  clock?: Clock;
+  logger?: Logger;
+  passwordCost?: PasswordCost;
+  /** Skip migrations (for `mamori migrate --dry-run`-like flows); default false. */
+  skipMigrations?: boolean;
+}
+
+/** Opens the database, migrates it and builds every service. */
+export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
+  const clock = options.clock ?? systemClock;
+  const db = openDatabase({ url: config.database.url, dataDir: config.dataDir, busyTimeoutMs: config.database.busyTimeoutMs, poolSize: config.database.poolSize });
+  try {
+    if (options.skipMigrations !== true) await migrate(db, ALL_MIGRATIONS);
+    const policy = createPolicyEngine();
+    const audit = createAuditLog({ db, clock, policyHash: policy.hash });
+    const identity = createIdentityService({
+      db, policy, audit, clock,
+      settings: { ...config.auth, ...(options.passwordCost !== undefined ? { passwordCost: options.passwordCost } : {}) },
+    });
+    return { config, db, clock, policy, audit, identity, close: () => db.close() };
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+}

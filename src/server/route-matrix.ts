@@ -1,0 +1,31 @@
+/** @module Who may call each route: the expected answer for every role, checked against the running app by a test. */
+import { ROLES, type Role } from '#platform/context/index.js';
+
+/** `public`: anyone; `signed-in`: every role; otherwise the roles allowed. */
+export type RouteExpectation = 'public' | 'signed-in' | readonly Role[];
+
+const ALL: readonly Role[] = ROLES;
+
+/**
+ * The table the role × route test checks. Every registered route must appear here, so a new route
+ * cannot be added without deciding who may call it.
+ */
+export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
+  'GET /healthz': 'public',
+  'GET /readyz': 'public',
+  'GET /metrics': 'public',
+  'GET /api/v1/version': 'public',
+  'GET /api/v1/policy': 'public',
+  'GET /api/v1/config': ['admin'],
+  'POST /api/v1/auth/login': 'public',
+  'POST /api/v1/auth/logout': 'public',
+  'GET /api/v1/auth/me': ALL,
+  'GET /api/v1/users': ['admin'],
+  'POST /api/v1/users': ['admin'],
+  'POST /api/v1/users/:id/disable': ['admin'],
+  'GET /api/v1/orgs': ['admin'],
+  'POST /api/v1/orgs': ['admin'],
+  'GET /api/v1/tokens': 'signed-in',
+  'POST /api/v1/tokens': 'signed-in',
+  'DELETE /api/v1/tokens/:id': 'signed-in',
+};
