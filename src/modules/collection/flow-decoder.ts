@@ -17,12 +17,13 @@ export type DecodeErrorCode =
   | 'EXPORTER_LIMIT'
   | 'DOMAIN_LIMIT'
   | 'PENDING_OVERFLOW'
-  | 'BATCH_FULL';
+  | 'BATCH_FULL'
+  | 'INTERNAL';
 
 /** Every reason code, in a stable order, for dashboards and tests. */
 export const DECODE_ERROR_CODES: readonly DecodeErrorCode[] = [
   'TRUNCATED', 'BAD_VERSION', 'BAD_LENGTH', 'BAD_SET_LENGTH', 'BAD_SET_ID', 'BAD_TEMPLATE', 'BAD_RECORD',
-  'TEMPLATE_MISSING', 'TEMPLATE_LIMIT', 'EXPORTER_LIMIT', 'DOMAIN_LIMIT', 'PENDING_OVERFLOW', 'BATCH_FULL',
+  'TEMPLATE_MISSING', 'TEMPLATE_LIMIT', 'EXPORTER_LIMIT', 'DOMAIN_LIMIT', 'PENDING_OVERFLOW', 'BATCH_FULL', 'INTERNAL',
 ];
 
 /** Limits and timeouts of a decoder; every one has a default, so `{}` is a valid configuration. */
@@ -94,6 +95,7 @@ export interface FlowDecoder {
   decode(datagram: Uint8Array, exporterAddr: string, receivedAtMs: number, out: FlowBatch): DecodeResult;
   /** Drops expired templates, held data sets and idle exporters as of `nowMs`. */
   expire(nowMs: number): void;
+  /** Counters per live exporter, and totals that also include evicted and refused exporters. */
   stats(): FlowDecoderStats;
 }
 
@@ -152,6 +154,7 @@ interface Domain {
   expectedSeq: number | undefined;
   datagrams: number;
   flows: number;
+  lastSeenMs: number;
 }
 
 interface Exporter {
@@ -234,6 +237,8 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
   const cfg = { ...DEFAULTS, ...options };
   const exporters = new Map<string, Exporter>();
   const rejected = newCounters();
+  // Counters of evicted exporters stay in the totals, so totals only ever grow (what monitoring expects).
+  const retired = newCounters();
   const rec = new Scratch();
   const pkt = createPacketInfo();
   let templateCount = 0;
@@ -255,9 +260,20 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
   function getDomain(version: number, id: number): Domain | undefined {
     const key = version * 2 ** 32 + id;
     let d = exp.domains.get(key);
-    if (d !== undefined) return d;
-    if (exp.domains.size >= cfg.maxDomainsPerExporter) return undefined;
-    d = { id, name: `${exp.addr}/${id}`, templates: new Map(), pending: [], samplerRates: new Map(), templateRates: new Map(), defaultRate: 0, sysInitMs: NaN, expectedSeq: undefined, datagrams: 0, flows: 0 };
+    if (d !== undefined) {
+      d.lastSeenMs = exp.lastSeenMs;
+      return d;
+    }
+    if (exp.domains.size >= cfg.maxDomainsPerExporter) {
+      // Make room by forgetting a domain that holds nothing (no templates, no pending data): otherwise
+      // datagrams with forged domain ids could lock an exporter's real domains out.
+      let victim: number | undefined;
+      let oldest = Infinity;
+      for (const [k, v] of exp.domains) if (v.templates.size === 0 && v.pending.length === 0 && v.lastSeenMs < oldest) { victim = k; oldest = v.lastSeenMs; }
+      if (victim === undefined) return undefined;
+      exp.domains.delete(victim);
+    }
+    d = { id, name: `${exp.addr}/${id}`, templates: new Map(), pending: [], samplerRates: new Map(), templateRates: new Map(), defaultRate: 0, sysInitMs: NaN, expectedSeq: undefined, datagrams: 0, flows: 0, lastSeenMs: exp.lastSeenMs };
     exp.domains.set(key, d);
     return d;
   }
@@ -327,6 +343,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
           for (const id of [...d.templates.keys()]) removeTemplate(d, id);
           for (let i = d.pending.length - 1; i >= 0; i--) dropPending(d, i, 'TEMPLATE_MISSING');
         }
+        addCounters(retired, e.counters);
         exporters.delete(addr);
       }
     }
@@ -364,8 +381,8 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
         else problem('BAD_VERSION');
       }
     } catch {
-      // Defence in depth: a decoder bug must cost one datagram, not the collector.
-      problem('BAD_RECORD');
+      // Defence in depth: a decoder bug must cost one datagram, not the collector; the fuzzer asserts this never counts.
+      problem('INTERNAL');
     }
     result.flows = batch.length - before;
     e.counters.flows += result.flows;
@@ -479,8 +496,8 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
       exp.counters.templatesMissing++;
       return problem('PENDING_OVERFLOW');
     }
-    // Copy: the caller's datagram buffer is reused for the next packet.
-    d.pending.push({ templateId, body: body.slice(), ctx, receivedAtMs: nowMs });
+    // Copy (a Node Buffer's slice() would not): the caller's datagram buffer is reused for the next packet.
+    d.pending.push({ templateId, body: new Uint8Array(body), ctx, receivedAtMs: nowMs });
     pendingSets++;
     pendingBytes += body.length;
     result.pending++;
@@ -551,7 +568,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
         minLength += len === VARIABLE && version === 10 ? 1 : len;
       }
       if (minLength === 0) return problem('BAD_TEMPLATE');
-      const wire = body.slice(start, o);
+      const wire = new Uint8Array(body.subarray(start, o));
       const old = d.templates.get(id);
       if (old !== undefined && old.options === optionsSet && sameBytes(old.wire, wire)) {
         old.refreshedAtMs = nowMs;
@@ -813,25 +830,27 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
   function stats(): FlowDecoderStats {
     const totals = newCounters();
     const byExporter: Record<string, ExporterCounters> = {};
-    const add = (c: ExporterCounters): void => {
-      totals.datagrams += c.datagrams;
-      totals.flows += c.flows;
-      totals.lostFlows += c.lostFlows;
-      totals.lostPackets += c.lostPackets;
-      totals.sequenceResets += c.sequenceResets;
-      totals.templatesMissing += c.templatesMissing;
-      totals.recordsSkipped += c.recordsSkipped;
-      for (const [k, v] of Object.entries(c.errors) as [DecodeErrorCode, number][]) totals.errors[k] = (totals.errors[k] ?? 0) + v;
-    };
     for (const [addr, e] of exporters) {
       byExporter[addr] = { ...e.counters, errors: { ...e.counters.errors } };
-      add(e.counters);
+      addCounters(totals, e.counters);
     }
-    add(rejected);
+    addCounters(totals, rejected);
+    addCounters(totals, retired);
     return { exporters: byExporter, totals, templates: templateCount, templateFields, pendingSets, pendingBytes };
   }
 
   return { decode, expire, stats };
+}
+
+function addCounters(into: ExporterCounters, c: ExporterCounters): void {
+  into.datagrams += c.datagrams;
+  into.flows += c.flows;
+  into.lostFlows += c.lostFlows;
+  into.lostPackets += c.lostPackets;
+  into.sequenceResets += c.sequenceResets;
+  into.templatesMissing += c.templatesMissing;
+  into.recordsSkipped += c.recordsSkipped;
+  for (const [k, v] of Object.entries(c.errors) as [DecodeErrorCode, number][]) into.errors[k] = (into.errors[k] ?? 0) + v;
 }
 
 function pickInterface(logical: number, physical: number): number {
