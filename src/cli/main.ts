@@ -1,0 +1,142 @@
+/** @module The `mamori` command: serve, demo, migrate, config, user, token, version (and the subcommands later parts add). */
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { redactConfig, parseConfig } from '#platform/config/index.js';
+import { migrate, openDatabase } from '#platform/db/index.js';
+import { createLogger } from '#platform/logger/index.js';
+import { ALL_MIGRATIONS } from '#server/core.js';
+import { startServer, stopOnSignals } from '#server/run.js';
+import { seedDemo } from '../demo/seed.js';
+import { DEMO_USERS } from '../demo/world.js';
+import { loadCliConfig } from './context.js';
+import { registerIdentityCommands } from './commands/identity.js';
+import { reportError } from './io.js';
+import { stringify as toYaml } from 'yaml';
+
+/** The version printed by `mamori version`. */
+export const VERSION = '0.1.0';
+
+/** Builds the command tree (exported for tests of `--help`). */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('mamori')
+    .description('mamori (守り): national active cyber defense — reporting, lawful flow selection, analysis, oversight, response, sharing.')
+    .option('-c, --config <file>', 'configuration file (default: ./mamori.yaml if present; also MAMORI_CONFIG)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('Run the server (API, dashboard) on the configured database.')
+    .option('--host <host>', 'listen address (overrides server.host)')
+    .option('--port <port>', 'listen port (overrides server.port)')
+    .action(async (opts: { host?: string; port?: string }, cmd: Command) => {
+      const { config, file } = loadCliConfig(cmd, (c) => parseConfig({ ...c, server: { ...c.server, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: Number(opts.port) } : {}) } }));
+      const server = await startServer(config);
+      stopOnSignals(server);
+      server.logger.info({ address: server.address, database: server.core.db.description, configFile: file ?? null }, 'mamori listening');
+      if ((await server.core.identity.countUsers()) === 0) {
+        process.stderr.write('No users yet. Create the first administrator:\n  mamori user add --username admin --role admin --generate-password\n');
+      }
+    });
+
+  program
+    .command('demo')
+    .description('Start a fresh demo: SQLite under ./data/demo, a seeded world, one login per role.')
+    .option('--port <port>', 'listen port', '8080')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--data-dir <dir>', 'where the demo keeps its files (wiped at start unless --keep)', './data/demo')
+    .option('--keep', 'keep the data of an earlier demo run instead of starting fresh')
+    .action(async (opts: { port: string; host: string; dataDir: string; keep?: boolean }) => {
+      const dataDir = resolve(opts.dataDir);
+      const keep = opts.keep === true;
+      if (!keep) rmSync(dataDir, { recursive: true, force: true });
+      const config = parseConfig({
+        dataDir,
+        server: { host: opts.host, port: Number(opts.port) },
+        database: { url: `sqlite:${join(dataDir, 'mamori.db')}` },
+        log: { level: 'warn' },
+        // The demo serves plain HTTP on loopback; browsers keep Secure cookies on localhost but not on other hosts.
+        auth: { cookieSecure: false },
+      });
+      const server = await startServer(config, { logger: createLogger({ level: 'warn' }) });
+      stopOnSignals(server);
+      let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
+      try {
+        seeded = keep && (await server.core.identity.countUsers()) > 0 ? undefined : await seedDemo(server.core);
+      } catch (e) {
+        await server.stop();
+        throw e;
+      }
+      const lines = [
+        '',
+        '  mamori demo (守り) is running',
+        `  address:   ${server.address}`,
+        `  API docs:  ${server.address}/api/docs`,
+        `  database:  ${server.core.db.description}`,
+        seeded !== undefined ? `  seeded:    ${seeded.orgs} organizations, ${seeded.users} users (every change in the audit log)` : '  seeded:    kept from the previous run',
+        '',
+        '  Demo logins (username / password):',
+        ...DEMO_USERS.map((u) => `    ${u.role.padEnd(17)} ${u.username.padEnd(14)} ${u.password}`),
+        '',
+        `  Try: curl -s -c /tmp/mamori.jar -H 'content-type: application/json' -d '{"username":"analyst","password":"demo-analyst-pass"}' ${server.address}/api/v1/auth/login`,
+        `       curl -s -b /tmp/mamori.jar ${server.address}/api/v1/auth/me`,
+        '',
+        '  Press Ctrl-C to stop.',
+        '',
+      ];
+      process.stdout.write(lines.join('\n'));
+    });
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations (they also run at start).')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { config } = loadCliConfig(cmd);
+      const db = openDatabase({ url: config.database.url, dataDir: config.dataDir, busyTimeoutMs: config.database.busyTimeoutMs });
+      try {
+        const applied = await migrate(db, ALL_MIGRATIONS);
+        process.stdout.write(applied.length === 0 ? `${db.description}: up to date\n` : `${db.description}: applied ${applied.join(', ')}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command('config')
+    .description('Print the effective configuration (defaults, file, MAMORI_* variables), secrets redacted.')
+    .option('--json', 'print JSON instead of YAML')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const { config, file, envKeys } = loadCliConfig(cmd);
+      const red = redactConfig(config);
+      process.stderr.write(`# from: defaults${file !== undefined ? `, ${file}` : ''}${envKeys.length > 0 ? `, ${envKeys.join(', ')}` : ''}\n`);
+      process.stdout.write(opts.json === true ? `${JSON.stringify(red, null, 2)}\n` : toYaml(red));
+    });
+
+  program
+    .command('version')
+    .description('Print the version.')
+    .action(() => {
+      process.stdout.write(`mamori ${VERSION} (node ${process.versions.node})\n`);
+    });
+
+  registerIdentityCommands(program);
+  return program;
+}
+
+/** Runs the CLI with `argv`; exits non-zero with a message that says what to fix. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    process.exitCode = reportError(e, process.env);
+  }
+}
+

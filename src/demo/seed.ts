@@ -1,0 +1,24 @@
+/** @module Seeds the demo world through the same services the API uses, so every seeded change is audited. */
+import { systemContext } from '#platform/context/index.js';
+import type { Core } from '#server/core.js';
+import { DEMO_ORGS, DEMO_USERS } from './world.js';
+
+/** What the seed created, for the banner. */
+export interface SeedSummary {
+  orgs: number;
+  users: number;
+}
+
+/** Creates the demo organizations and users. */
+export async function seedDemo(core: Core): Promise<SeedSummary> {
+  const ctx = systemContext('demo-seed');
+  const orgIds = new Map<string, string>();
+  for (const o of DEMO_ORGS) {
+    const org = await core.identity.createOrg(ctx, { name: o.name, nameJa: o.nameJa, kind: o.kind, sectors: o.sectors as never });
+    orgIds.set(o.name, org.id);
+  }
+  for (const u of DEMO_USERS) {
+    await core.identity.createUser(ctx, { username: u.username, displayName: u.displayName, password: u.password, roles: [u.role], orgId: orgIds.get(u.org) ?? null });
+  }
+  return { orgs: DEMO_ORGS.length, users: DEMO_USERS.length };
+}

@@ -1,0 +1,68 @@
+/** @module Runs the server: listen, then on SIGTERM/SIGINT stop accepting, finish in-flight requests and close the database. */
+import type { Config } from '#platform/config/index.js';
+import { createLogger, type Logger } from '#platform/logger/index.js';
+import { MetricsRegistry } from '#platform/metrics/index.js';
+import type { RouteModule } from '#platform/http/index.js';
+import { buildApp, type App } from './app.js';
+import { createCore, type Core, type CoreOptions } from './core.js';
+
+/** A started server. */
+export interface RunningServer {
+  core: Core;
+  app: App;
+  logger: Logger;
+  address: string;
+  /** Graceful stop: stop accepting, wait for in-flight requests, close components and the database. */
+  stop(): Promise<void>;
+}
+
+/** Extra components that start with the server and stop before the database closes (collector, schedulers). */
+export interface Component {
+  name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the server on the configured address. */
+export async function startServer(config: Config, options: CoreOptions & { logger?: Logger; components?: (core: Core, metrics: MetricsRegistry) => Component[]; routes?: (core: Core) => RouteModule[]; core?: Core } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const core = options.core ?? (await createCore(config, options));
+  const metrics = new MetricsRegistry();
+  const app = await buildApp(core, { logger, metrics, extraRoutes: options.routes?.(core) ?? [] });
+  const components = options.components?.(core, metrics) ?? [];
+  for (const c of components) await c.start();
+  await app.fastify.listen({ host: config.server.host, port: config.server.port });
+  const addr = app.fastify.server.address();
+  const address = typeof addr === 'object' && addr !== null ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const timer = setTimeout(() => {
+        logger.error('graceful shutdown timed out; closing connections');
+        app.fastify.server.closeAllConnections();
+      }, config.server.shutdownGraceMs);
+      try {
+        await app.fastify.close();
+        for (const c of [...components].reverse()) await c.stop();
+      } finally {
+        clearTimeout(timer);
+        await core.close();
+      }
+    })();
+    return stopping;
+  };
+  return { core, app, logger, address, stop };
+}
+
+/** Stops the server on SIGTERM or SIGINT, then exits. */
+export function stopOnSignals(server: RunningServer): void {
+  const handler = (signal: string) => {
+    server.logger.info({ signal }, 'shutting down');
+    server.stop().then(() => process.exit(0), (e: unknown) => {
+      server.logger.error({ err: e }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => handler('SIGTERM'));
+  process.once('SIGINT', () => handler('SIGINT'));
+}
