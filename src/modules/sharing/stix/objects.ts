@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { AppError, err, fieldIssuesFromZod, ok, type Result } from '#platform/errors/index.js';
 import { scoId, stixId } from './ids.js';
-import { compareTimestampText, isValidTimestampText, parsePattern } from './pattern.js';
+import { parsePattern } from './pattern.js';
+import { compareTimestampText, isValidTimestampText } from './timestamps.js';
 import { isKnownScoType, SDO_SRO_TYPES } from './vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------

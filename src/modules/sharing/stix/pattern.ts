@@ -1,6 +1,7 @@
 /** @module STIX 2.1 Patterning: parser to an AST, canonical printer and extraction of matchable indicators (STIX 2.1 §9). */
 import { isIPv4, isIPv6 } from 'node:net';
 import { err, ok, type Result } from '#platform/errors/index.js';
+import { compareTimestampText, isValidTimestampText } from './timestamps.js';
 import { isKnownScoProperty, isKnownScoType, SCO_TYPES } from './vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -112,17 +113,6 @@ class PatternFailure extends Error {
 const IDENT_START = /[A-Za-z_]/;
 const IDENT_PART = /[A-Za-z0-9_-]/;
 const DIGIT = /[0-9]/;
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$/;
-
-/** True when `text` is an RFC 3339 UTC timestamp whose fields name a real instant (leap seconds allowed). */
-export function isValidTimestampText(text: string): boolean {
-  const m = TIMESTAMP.exec(text);
-  if (m === null) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 60) return false;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return day >= 1 && day <= daysInMonth;
-}
 
 function describeChar(c: string): string {
   return /\s/.test(c) ? 'a whitespace character' : `'${c}'`;
@@ -606,19 +596,6 @@ function checkObjectType(type: string, offset: number): void {
 function objectTypesOf(e: ComparisonExpression): string[] {
   if (e.kind === 'comparison-operator') return [...objectTypesOf(e.left), ...objectTypesOf(e.right)];
   return [e.path.objectType];
-}
-
-/** Compares two timestamp texts by the instant they name, to the nanosecond; negative when `a` is earlier. */
-export function compareTimestampText(a: string, b: string): number {
-  const norm = (t: string): string => {
-    const dot = t.indexOf('.');
-    const whole = dot < 0 ? t.slice(0, -1) : t.slice(0, dot);
-    const frac = dot < 0 ? '' : t.slice(dot + 1, -1);
-    return `${whole}.${frac.padEnd(9, '0')}`;
-  };
-  const x = norm(a);
-  const y = norm(b);
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function lineColumn(text: string, offset: number): { line: number; column: number } {

@@ -1,7 +1,7 @@
 /** @module Tests of STIX versioning: new versions, revocation, expiry and latest-version selection. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareTimestampText } from './pattern.js';
+import { compareTimestampText } from './timestamps.js';
 import { isExpired, latestVersion, latestVersions, newVersion, revoke, type Versioned } from './versioning.js';
 
 const ID = 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f';

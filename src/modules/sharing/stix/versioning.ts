@@ -1,6 +1,6 @@
 /** @module Versioning of STIX domain objects: new versions, revocation, expiry and picking the latest version (STIX 2.1 §3.6). */
 import { AppError, err, ok, type Result } from '#platform/errors/index.js';
-import { compareTimestampText, isValidTimestampText } from './pattern.js';
+import { compareTimestampText, isValidTimestampText } from './timestamps.js';
 
 /** What versioning reads of an object: the common properties that identify and date a version. @see STIX 2.1 §3.2, §3.6 */
 export interface Versioned {
