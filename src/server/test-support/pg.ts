@@ -13,7 +13,7 @@ export async function createFreshPgDatabase(): Promise<{ url: string; drop(): Pr
   try {
     await admin.connect();
   } catch (e) {
-    throw new Error(`PostgreSQL is not reachable at ${pgAdminUrl().replace(/:[^:@/]+@/, ':***@')} (${(e as Error).message}). Start it (pg_ctlcluster <version> main start) or set MAMORI_TEST_PG_ADMIN_URL.`);
+    throw new Error(`PostgreSQL is not reachable at ${pgAdminUrl().replace(/:[^:@/]+@/, ':***@')} (${(e as Error).message}). Start it (pg_ctlcluster <version> main start) or set MAMORI_TEST_PG_ADMIN_URL.`, { cause: e });
   }
   const name = `mamori_test_${randomBytes(6).toString('hex')}`;
   await admin.query(`create database ${name}`);
