@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   compareTlp,
@@ -76,6 +77,10 @@ describe('the OASIS example bundles', () => {
     expect(files.length).toBeGreaterThanOrEqual(8);
   });
 
+  it.each(files.map((f) => [f.pathname.split('/examples/')[1], f] as const))('%s is also valid under the official schemas', (_name, file) => {
+    expectOfficiallyValid(JSON.parse(readFileSync(file, 'utf8')) as { type: string });
+  });
+
   it.each(files.map((f) => [f.pathname.split('/examples/')[1], f] as const))('%s imports and exports to the same JSON', (_name, file) => {
     const text = readFileSync(file, 'utf8');
     const r = importStix(text);
@@ -123,6 +128,58 @@ describe('objects we create', () => {
 
   it('validate against the official JSON schemas, one by one', () => {
     for (const o of objects) expectOfficiallyValid(o);
+  });
+
+  it('are never accepted by us when the official schemas reject them, under random edits (property)', () => {
+    const ids = ['identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', 'marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', 'indicator--1', TLP.RED.id];
+    const value = fc.oneof(
+      fc.constantFrom<unknown>(
+        'x',
+        '',
+        '2026-03-01T12:34:56Z',
+        '2026-03-01T12:34:56.789Z',
+        '2030-01-01T00:00:00.000Z',
+        ...ids,
+        -1,
+        0,
+        50,
+        100,
+        101,
+        1.5,
+        true,
+        [],
+        ['a'],
+        [1],
+        ids,
+        {},
+        { a: 1 },
+        [{ source_name: 'cve', external_id: 'CVE-2026-0001' }],
+        [{ source_name: 'x' }],
+        [{ selectors: ['name'], marking_ref: TLP.RED.id }],
+        [{ selectors: ['name'] }],
+        { 'x-ext': { a: 1 } },
+        { 'bad-key': { a: 1 } },
+        [{ kill_chain_name: 'k', phase_name: 'p' }],
+        [{ kill_chain_name: 'k' }],
+        null,
+      ),
+      fc.string({ maxLength: 4 }),
+    );
+    const keys = [
+      'id', 'spec_version', 'created', 'modified', 'created_by_ref', 'revoked', 'labels', 'confidence', 'lang', 'external_references',
+      'object_marking_refs', 'granular_markings', 'extensions', 'name', 'description', 'pattern', 'valid_from', 'valid_until',
+      'kill_chain_phases', 'is_family', 'object_refs', 'published', 'source_ref', 'target_ref', 'relationship_type', 'sighting_of_ref',
+      'count', 'where_sighted_refs', 'first_seen', 'last_seen', 'value', 'definition', 'definition_type', 'x_custom', 'severity',
+    ];
+    const edit = fc.tuple(fc.constantFrom(...keys), value);
+    fc.assert(
+      fc.property(fc.nat(objects.length - 1), fc.array(edit, { minLength: 1, maxLength: 3 }), (index, edits) => {
+        const mutated: Record<string, unknown> = { ...(objects[index] as Record<string, unknown>) };
+        for (const [k, v] of edits) mutated[k] = v;
+        if (parseStixObject(mutated).ok) expectOfficiallyValid(mutated as { type: string });
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('are checked by validators that do reject invalid objects', () => {
@@ -186,6 +243,10 @@ describe('invalid objects are rejected with the field to fix', () => {
     ['extension without extension_type', { extensions: { 'extension-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f': { foo: 1 } } }, 'extensions'],
     ['reserved property', { severity: 'high' }, 'severity'],
     ['property name with capitals', { Custom_Prop: 1 }, 'Custom_Prop'],
+    ['null value', { description: null }, 'description'],
+    ['empty custom list', { x_tags: [] }, 'x_tags'],
+    ['_hex property that is not hex', { x_key_hex: 'xyz' }, 'x_key_hex'],
+    ['extension property with a short name', { extensions: { 'x-acme-ext': { ab: 1 } } }, 'extensions.x-acme-ext.ab'],
     ['invalid STIX pattern', { pattern: "[ipv4-addr:value = '1.2.3.4'" }, 'pattern'],
     ['valid_until not after valid_from', { valid_until: '2026-01-01T00:00:00Z' }, 'valid_until'],
     ['missing valid_from', { valid_from: undefined }, 'valid_from'],
@@ -218,6 +279,11 @@ describe('invalid objects are rejected with the field to fix', () => {
     ['infrastructure seen last before first', { type: 'infrastructure', spec_version: '2.1', id: 'infrastructure--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', created: base.created, modified: base.created, name: 'i', first_seen: '2026-02-01T00:00:00Z', last_seen: '2026-01-01T00:00:00Z' }],
     ['campaign without a name', { type: 'campaign', spec_version: '2.1', id: 'campaign--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', created: base.created, modified: base.created }],
     ['ipv4-addr without a value', { type: 'ipv4-addr', id: 'ipv4-addr--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f' }],
+    ['ipv4-addr holding a domain', { type: 'ipv4-addr', id: 'ipv4-addr--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', value: 'example.com' }],
+    ['ipv6-addr holding an IPv4 address', { type: 'ipv6-addr', id: 'ipv6-addr--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', value: '198.51.100.1' }],
+    ['domain-name with a space', { type: 'domain-name', id: 'domain-name--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', value: 'domain autuo.xicp.net' }],
+    ['mac-addr in upper case', { type: 'mac-addr', id: 'mac-addr--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', value: '00:00:5E:00:53:01' }],
+    ['TLP 1.0 marking with an extra property', { ...TLP_V1.WHITE, x_note: 'n' }],
     ['custom object with a bad type name', { type: 'X_Thing', id: 'X_Thing--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', created: base.created, modified: base.created, spec_version: '2.1' }],
     ['statement marking without text', { type: 'marking-definition', spec_version: '2.1', id: 'marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', created: base.created, definition_type: 'statement', definition: {} }],
     ['TLP 1.0 marking under a new id', { ...TLP_V1.RED, id: 'marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f' }],

@@ -1,9 +1,11 @@
 /** @module zod 4 schemas of the STIX 2.1 objects mamori reads and writes, TLP markings, and bundle import/export (STIX 2.1 §3–§8). */
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { AppError, err, fieldIssuesFromZod, ok, type Result } from '#platform/errors/index.js';
 import { scoId, stixId } from './ids.js';
 import { parsePattern } from './pattern.js';
 import { compareTimestampText, isValidTimestampText } from './timestamps.js';
+import { isDomainName, isEmailAddress, isMacAddress, isUrl, parseAddressBlock } from './values.js';
 import { isKnownScoType, SDO_SRO_TYPES } from './vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -14,6 +16,7 @@ const IDENTIFIER = new RegExp(`^([a-z][a-z0-9-]+[a-z0-9])--${UUID}$`);
 const EXTENSION_DEFINITION_KEY = new RegExp(`^extension-definition--${UUID}$`);
 const TYPE_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*-?$/;
 const PROPERTY_NAME = /^[a-z][a-z0-9_]{2,249}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 // Properties STIX reserves for future use; objects must not carry them (STIX 2.1 §3.1, core schema).
 const RESERVED_PROPERTIES = ['severity', 'action', 'username', 'phone_numbers'];
 
@@ -101,6 +104,9 @@ const EXTENSION_TYPES = ['new-sdo', 'new-sco', 'new-sro', 'property-extension', 
 export const extensionsSchema = z.record(z.string(), z.record(z.string(), z.unknown())).superRefine((exts, ctx) => {
   if (Object.keys(exts).length === 0) ctx.addIssue({ code: 'custom', message: 'leave extensions out rather than empty' });
   for (const [key, ext] of Object.entries(exts)) {
+    for (const name of Object.keys(ext)) {
+      if (name !== 'id' && !PROPERTY_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [key, name], message: 'property names have 3–250 characters from a-z, 0-9 and _' });
+    }
     if (EXTENSION_DEFINITION_KEY.test(key)) {
       if (!EXTENSION_TYPES.includes(ext['extension_type'] as (typeof EXTENSION_TYPES)[number])) {
         ctx.addIssue({ code: 'custom', path: [key, 'extension_type'], message: `must be one of ${EXTENSION_TYPES.join(', ')}` });
@@ -154,6 +160,12 @@ function checkCommon(o: Record<string, unknown>, ctx: Ctx): void {
   for (const key of Object.keys(o)) {
     if (key !== 'id' && !PROPERTY_NAME.test(key)) issue(ctx, [key], 'property names have 3–250 characters from a-z, 0-9 and _');
     if (RESERVED_PROPERTIES.includes(key)) issue(ctx, [key], 'is reserved by STIX 2.1; leave it out');
+    // STIX forbids null and empty lists; the _bin and _hex suffixes promise base64 and hex (STIX 2.1 §2.1, §2.6, §3.1).
+    const value = o[key];
+    if (value === null) issue(ctx, [key], 'null is not allowed; leave the property out');
+    else if (Array.isArray(value) && value.length === 0) issue(ctx, [key], 'an empty list is not allowed; leave the property out');
+    else if (key.endsWith('_bin') && (typeof value !== 'string' || value === '' || !BASE64.test(value))) issue(ctx, [key], 'a _bin property holds base64 text');
+    else if (key.endsWith('_hex') && (typeof value !== 'string' || !/^([a-fA-F0-9]{2})+$/.test(value))) issue(ctx, [key], 'a _hex property holds pairs of hex digits');
   }
 }
 
@@ -362,6 +374,7 @@ export const markingDefinitionSchema = z
       const expected = typeof level === 'string' ? (TLP_V1_IDS as Record<string, string>)[level] : undefined;
       if (expected === undefined) issue(ctx, ['definition', 'tlp'], 'must be white, green, amber or red');
       else if (o.id !== expected) issue(ctx, ['id'], `TLP 1.0 markings must use the predefined object ${expected}`);
+      else if (!isDeepStrictEqual({ ...o }, tlp1Marking(level as keyof typeof TLP_V1_IDS))) issue(ctx, [], 'a TLP 1.0 marking must be the predefined object exactly, with no other properties');
     }
     const tlp2 = o.extensions?.[TLP_EXTENSION_DEFINITION_ID];
     if (tlp2 !== undefined) {
@@ -464,12 +477,21 @@ export function tlpOf(object: Marked, definitions: Iterable<MarkingDefinition> =
 // ---------------------------------------------------------------------------------------------
 // Cyber-observables, other objects and bundles
 
-const scoValueTypes = ['ipv4-addr', 'ipv6-addr', 'domain-name', 'url', 'email-addr', 'mac-addr'];
+const SCO_VALUE_FORMATS: Readonly<Record<string, [(v: string) => boolean, string]>> = {
+  'ipv4-addr': [(v) => parseAddressBlock(v)?.family === 4, 'an IPv4 address, optionally with a /prefix'],
+  'ipv6-addr': [(v) => parseAddressBlock(v)?.family === 6, 'an IPv6 address, optionally with a /prefix'],
+  'domain-name': [isDomainName, 'a domain name'],
+  url: [isUrl, 'an absolute URL'],
+  'email-addr': [isEmailAddress, 'an e-mail address without display name'],
+  'mac-addr': [isMacAddress, 'a MAC address such as 00:00:5e:00:53:01'],
+};
 
-/** A cyber-observable object with the common SCO properties; address-like types need `value`. @see STIX 2.1 §6, §3.1 */
+/** A cyber-observable object with the common SCO properties; address-like types need a well-formed `value`. @see STIX 2.1 §6, §3.1 */
 export const cyberObservableSchema = z.looseObject(scoCommonShape).superRefine((o, ctx) => {
   checkCommon(o, ctx);
-  if (scoValueTypes.includes(o.type) && typeof o['value'] !== 'string') issue(ctx, ['value'], `a ${o.type} needs its value as a string`);
+  const format = SCO_VALUE_FORMATS[o.type];
+  const value = o['value'];
+  if (format !== undefined && (typeof value !== 'string' || !format[0](value))) issue(ctx, ['value'], `a ${o.type} needs value: ${format[1]}`);
 });
 
 const NAMED_SDO_TYPES = ['campaign', 'intrusion-set', 'threat-actor', 'tool', 'vulnerability', 'grouping'];

@@ -88,6 +88,16 @@ describe('parsePattern on the grammar', () => {
     "[process:pid = -1 OR process:x_custom != 0.25]",
     "[file:name == 'a' AND file:name <> 'b'] /* comment */",
     "[url:value = 'http://example.com/it''s']".replace("''", "\\'"),
+    // In the style of the examples of STIX 2.1 §9.9.
+    "[email-message:from_ref.value MATCHES '.+\\\\@example\\\\.com$' AND email-message:body_multipart[*].body_raw_ref.name MATCHES '^Final Report.+\\\\.exe$']",
+    "[network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'example.com'] REPEATS 5 TIMES WITHIN 1800 SECONDS",
+    "[domain-name:value = 'www.5z8.info' AND domain-name:resolves_to_refs[*].value = '198.51.100.1/32']",
+    "[network-traffic:protocols[*] = 'https']",
+    "[artifact:mime_type = 'application/vnd.tcpdump.pcap' AND artifact:payload_bin MATCHES '\\\\xd4\\\\xc3\\\\xb2\\\\xa1\\\\x02\\\\x00\\\\x04\\\\x00']",
+    "[file:extensions.'windows-pebinary-ext'.sections[*].entropy > 7.0]",
+    "[network-traffic:dst_port = 80 AND network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'Mozilla/4.0']",
+    "[user-account:account_type = 'unix' AND user-account:user_id = '1007'] AND [user-account:account_type = 'unix' AND user-account:user_id = '1008']",
+    "[file:name = 'foo.dll'] START t'2016-06-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'",
   ])('accepts %s and prints it back to the same AST', (text) => {
     const ast = parsed(text);
     expect(parsed(formatPattern(ast))).toEqual(ast);
@@ -211,6 +221,14 @@ describe('extractIndicators', () => {
         "OR [network-traffic:dst_port > 1024 OR network-traffic:dst_port = 70000] OR [url:value ISSUBSET 'http://a'] OR [file:name = 'x']",
     );
     expect(extractIndicators(ast)).toEqual([]);
+  });
+
+  it('looks through list indexes on references', () => {
+    const ast = parsed("[domain-name:value = 'www.5z8.info' AND domain-name:resolves_to_refs[*].value = '198.51.100.1/32']");
+    expect(extractIndicators(ast).map((i) => [i.kind, i.value])).toEqual([
+      ['domain', 'www.5z8.info'],
+      ['ipv4', '198.51.100.1/32'],
+    ]);
   });
 
   it('extracts the values of the OASIS APT1 indicators', () => {

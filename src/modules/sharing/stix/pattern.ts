@@ -1,7 +1,7 @@
 /** @module STIX 2.1 Patterning: parser to an AST, canonical printer and extraction of matchable indicators (STIX 2.1 §9). */
-import { isIPv4, isIPv6 } from 'node:net';
 import { err, ok, type Result } from '#platform/errors/index.js';
 import { compareTimestampText, isValidTimestampText } from './timestamps.js';
+import { isDomainName, parseAddressBlock } from './values.js';
 import { isKnownScoProperty, isKnownScoType, SCO_TYPES } from './vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -768,23 +768,14 @@ const HASH_NAMES: Readonly<Record<string, string>> = {
   tlsh: 'TLSH',
 };
 
-const DOMAIN = /^(?=.{1,253}\.?$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?$/i;
-
 function addressOf(value: string, path: string): ExtractedIndicator | undefined {
-  const slash = value.indexOf('/');
-  const address = slash < 0 ? value : value.slice(0, slash);
-  const prefixText = slash < 0 ? undefined : value.slice(slash + 1);
-  const kind = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
-  if (kind === undefined) return undefined;
-  const max = kind === 'ipv4' ? 32 : 128;
-  if (prefixText !== undefined && !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return undefined;
-  const prefixLength = prefixText === undefined ? max : Number(prefixText);
-  if (prefixLength > max) return undefined;
-  return { kind, value, address, prefixLength, path };
+  const block = parseAddressBlock(value);
+  return block === undefined ? undefined : { kind: block.family === 4 ? 'ipv4' : 'ipv6', value, address: block.address, prefixLength: block.prefixLength, path };
 }
 
 function indicatorFor(path: ObjectPath, literal: PatternLiteral): ExtractedIndicator | undefined {
-  const keys = path.steps.map((s) => (s.kind === 'key' ? s.key : '[]'));
+  // List indexes do not change what a value is (resolves_to_refs[*].value is still an address).
+  const keys = path.steps.flatMap((s) => (s.kind === 'key' ? [s.key] : []));
   const text = formatObjectPath(path);
   const [first, second] = keys;
   const t = path.objectType;
@@ -800,7 +791,7 @@ function indicatorFor(path: ObjectPath, literal: PatternLiteral): ExtractedIndic
     const a = addressOf(v, text);
     return a !== undefined && a.kind === (t === 'ipv4-addr' ? 'ipv4' : 'ipv6') ? a : undefined;
   }
-  if (t === 'domain-name' && first === 'value' && keys.length === 1) return DOMAIN.test(v) ? { kind: 'domain', value: v.toLowerCase().replace(/\.$/, ''), path: text } : undefined;
+  if (t === 'domain-name' && first === 'value' && keys.length === 1) return isDomainName(v) ? { kind: 'domain', value: v.toLowerCase().replace(/\.$/, ''), path: text } : undefined;
   if (t === 'url' && first === 'value' && keys.length === 1) return { kind: 'url', value: v, path: text };
   if ((t === 'file' || t === 'artifact' || t === 'x509-certificate') && first === 'hashes' && second !== undefined && keys.length === 2) {
     const algorithm = HASH_NAMES[second.toLowerCase()] ?? second;
@@ -809,7 +800,7 @@ function indicatorFor(path: ObjectPath, literal: PatternLiteral): ExtractedIndic
   }
   // A reference followed to the address, domain or URL object it points at (e.g. network-traffic:dst_ref.value).
   if (keys.length === 2 && first !== undefined && /_refs?$/.test(first) && second === 'value') {
-    return addressOf(v, text) ?? (DOMAIN.test(v) && /[a-z]/i.test(v) ? { kind: 'domain', value: v.toLowerCase().replace(/\.$/, ''), path: text } : undefined);
+    return addressOf(v, text) ?? (isDomainName(v) && /[a-z]/i.test(v) ? { kind: 'domain', value: v.toLowerCase().replace(/\.$/, ''), path: text } : undefined);
   }
   return undefined;
 }
