@@ -6,6 +6,15 @@ const port = z.number().int().min(0).max(65535);
 /** Keys whose values are secrets: redacted whenever the configuration is printed or logged. */
 export const SECRET_PATHS: readonly string[] = ['database.url', 'secrets.pseudonymKey', 'secrets.sessionSecret'];
 
+// `MAMORI_COLLECTOR_LISTENERS=127.0.0.1:2055,[::1]:2055` arrives as a string; files give a list.
+function parseListenerList(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  return v.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+    return m === null ? s : { host: m[1], port: Number(m[2]) };
+  });
+}
+
 /** The full configuration; `.strict()` everywhere so an unknown key is an error, never ignored. */
 export const ConfigSchema = z
   .object({
@@ -53,6 +62,27 @@ export const ConfigSchema = z
         checkpointEveryEntries: z.number().int().min(1).default(1000),
         checkpointEverySeconds: z.number().int().min(1).default(300),
         keyFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    collector: z
+      .object({
+        /** Run the UDP flow collector inside `mamori serve` and `mamori demo`. */
+        enabled: z.boolean().default(true),
+        /** UDP listeners; each takes NetFlow v5, v9 and IPFIX alike. In the environment: `host:port,[v6]:port`. */
+        listeners: z
+          .preprocess(parseListenerList, z.array(z.object({ host: z.string().min(1), port }).strict()).min(1).max(64))
+          .default([{ host: '127.0.0.1', port: 2055 }]),
+        /** Socket receive buffer asked for (SO_RCVBUF); the kernel may cap it (net.core.rmem_max). */
+        receiveBufferBytes: z.number().int().min(4096).max(1 << 30).default(8 * 1024 * 1024),
+        /** Flows per batch handed to the sink. */
+        batchSize: z.number().int().min(1).max(65_536).default(4096),
+        /** A partly filled batch is handed on after this long. */
+        flushIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+        templateTimeoutSeconds: z.number().int().min(1).max(86_400).default(1800),
+        pendingTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+        exporterIdleSeconds: z.number().int().min(1).max(7 * 86_400).default(3600),
+        maxExporters: z.number().int().min(1).max(65_536).default(4096),
       })
       .strict()
       .prefault({}),
