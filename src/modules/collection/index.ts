@@ -4,3 +4,4 @@ export { DECODE_ERROR_CODES, createFlowDecoder, type DecodeErrorCode, type Decod
 export { encodeIpfix, encodeNetflowV5, encodeNetflowV9, type EncodeOptions, type EncodedExport } from './encode.js';
 export { readPcap, readUdpDatagrams, type PcapPacket, type UdpDatagram } from './pcap.js';
 export { runFuzz, type FuzzReport } from './fuzz.js';
+export { createCountingSink, createUdpCollector, formatListen, nullSink, parseListen, type BoundListener, type CollectorLogger, type CollectorMetrics, type CountingSink, type FlowSink, type ListenAddress, type UdpCollector, type UdpCollectorConfig, type UdpCollectorDeps, type UdpCollectorStats } from './udp-collector.js';
