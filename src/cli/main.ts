@@ -11,6 +11,7 @@ import { seedDemo } from '../demo/seed.js';
 import { DEMO_USERS } from '../demo/world.js';
 import { loadCliConfig } from './context.js';
 import { registerIdentityCommands } from './commands/identity.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { reportError } from './io.js';
 import { stringify as toYaml } from 'yaml';
 
@@ -123,6 +124,7 @@ export function buildProgram(): Command {
     });
 
   registerIdentityCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

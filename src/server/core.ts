@@ -5,7 +5,7 @@ import type { Config } from '#platform/config/index.js';
 import { migrate, openDatabase, type Database, type NamedMigration } from '#platform/db/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import { createPolicyEngine, type PolicyEngine } from '#platform/policy/index.js';
-import { auditMigrations, createAuditLog, type AuditLog } from '#modules/audit/index.js';
+import { auditMigrations, createAuditLog, createCheckpointer, defaultLogKeyPath, type AuditLog, type Checkpointer } from '#modules/audit/index.js';
 import { createIdentityService, identityMigrations, type IdentityService, type PasswordCost } from '#modules/identity/index.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
@@ -18,6 +18,8 @@ export interface Core {
   clock: Clock;
   policy: PolicyEngine;
   audit: AuditLog;
+  /** Signs audit checkpoints (its timer runs while the server runs). */
+  checkpointer: Checkpointer;
   identity: IdentityService;
   close(): Promise<void>;
 }
@@ -39,11 +41,15 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     if (options.skipMigrations !== true) await migrate(db, ALL_MIGRATIONS);
     const policy = createPolicyEngine();
     const audit = createAuditLog({ db, clock, policyHash: policy.hash });
+    const checkpointer = createCheckpointer(
+      { origin: config.audit.origin, everyEntries: config.audit.checkpointEveryEntries, everySeconds: config.audit.checkpointEverySeconds, keyFile: config.audit.keyFile ?? defaultLogKeyPath(config.dataDir) },
+      { db, log: audit, clock, onError: (e) => options.logger?.error({ err: e }, 'audit checkpoint failed') },
+    );
     const identity = createIdentityService({
       db, policy, audit, clock,
       settings: { ...config.auth, ...(options.passwordCost !== undefined ? { passwordCost: options.passwordCost } : {}) },
     });
-    return { config, db, clock, policy, audit, identity, close: () => db.close() };
+    return { config, db, clock, policy, audit, checkpointer, identity, close: () => db.close() };
   } catch (e) {
     await db.close();
     throw e;

@@ -28,4 +28,9 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/tokens': 'signed-in',
   'POST /api/v1/tokens': 'signed-in',
   'DELETE /api/v1/tokens/:id': 'signed-in',
+  'GET /api/v1/audit/checkpoint': 'public',
+  'GET /api/v1/audit/keys': 'public',
+  'GET /api/v1/audit/entries': ALL,
+  'GET /api/v1/audit/proofs/inclusion': 'public',
+  'GET /api/v1/audit/proofs/consistency': 'public',
 };

@@ -29,7 +29,8 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   const core = options.core ?? (await createCore(config, options));
   const metrics = new MetricsRegistry();
   const app = await buildApp(core, { logger, metrics, extraRoutes: options.routes?.(core) ?? [] });
-  const components = options.components?.(core, metrics) ?? [];
+  // The audit checkpointer runs with every server: it creates the log key on first start.
+  const components = [{ name: 'audit-checkpointer', start: () => core.checkpointer.start(), stop: () => core.checkpointer.stop() }, ...(options.components?.(core, metrics) ?? [])];
   for (const c of components) await c.start();
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const addr = app.fastify.server.address();

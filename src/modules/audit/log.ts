@@ -16,7 +16,8 @@ export interface AuditEntry {
   v: 1;
   index: number;
   time: string;
-  actor: { kind: string; id: string; username: string; roles: string[]; orgId: string | null };
+  /** `userId` names the owning user when the actor is an API token, so "own actions" cover every way a user acts. */
+  actor: { kind: string; id: string; username: string; roles: string[]; orgId: string | null; userId?: string };
   action: string;
   object: { type: string; id: string } | null;
   legalBasis: string | null;
@@ -95,7 +96,7 @@ export function createAuditLog(deps: AuditLogDeps) {
         v: 1,
         index: edge.size,
         time,
-        actor: { kind: ctx.actor.kind, id: ctx.actor.id, username: ctx.actor.username, roles: [...ctx.actor.roles], orgId: ctx.actor.orgId },
+        actor: { kind: ctx.actor.kind, id: ctx.actor.id, username: ctx.actor.username, roles: [...ctx.actor.roles], orgId: ctx.actor.orgId, ...(ctx.actor.userId !== undefined ? { userId: ctx.actor.userId } : {}) },
         action: event.action,
         object: event.object,
         legalBasis: event.legalBasis ?? ctx.legalBasis ?? null,
@@ -112,7 +113,7 @@ export function createAuditLog(deps: AuditLogDeps) {
       nodeRows.push(...step.nodes);
       lastLeaf = b64(leaf);
       entryRows.push({
-        idx: entry.index, time, actor_kind: entry.actor.kind, actor_id: entry.actor.id, action: entry.action,
+        idx: entry.index, time, actor_kind: entry.actor.kind, actor_id: entry.actor.id, actor_user: entry.actor.userId ?? entry.actor.id, action: entry.action,
         object_type: entry.object?.type ?? null, object_id: entry.object?.id ?? null, legal_basis: entry.legalBasis,
         outcome: entry.outcome, request_id: entry.requestId, entry: text, leaf_hash: Buffer.from(leaf),
       });
@@ -186,10 +187,11 @@ export function createAuditLog(deps: AuditLogDeps) {
       const plan = consistencyProofPlan(size1, size2);
       return { size1, size2, proof: assembleProof(plan, await dbNodeReader(db.kysely).getNodes(planKeys(plan))).map(b64) };
     },
-    /** Entries in [from, to), optionally only those of one actor. */
-    async entries(range: { from: number; to: number; actorId?: string | undefined }): Promise<AuditEntry[]> {
+    /** Entries in [from, to), optionally only those of one user (directly or through their tokens) or system actor, at most `limit`. */
+    async entries(range: { from: number; to: number; actorId?: string | undefined; limit?: number }): Promise<AuditEntry[]> {
       let q = db.kysely.selectFrom('audit_entries').select('entry').where('idx', '>=', range.from).where('idx', '<', range.to).orderBy('idx');
-      if (range.actorId !== undefined) q = q.where('actor_id', '=', range.actorId);
+      if (range.actorId !== undefined) q = q.where('actor_user', '=', range.actorId);
+      if (range.limit !== undefined) q = q.limit(range.limit);
       return ((await q.execute()) as { entry: string }[]).map((r) => JSON.parse(r.entry) as AuditEntry);
     },
     /** Counts entries by action and outcome in a time window (for the Diet report and inspection). */

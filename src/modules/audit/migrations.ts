@@ -13,6 +13,8 @@ export const auditMigrations: NamedMigration[] = [
         .addColumn('time', 'text', (c) => c.notNull())
         .addColumn('actor_kind', 'text', (c) => c.notNull())
         .addColumn('actor_id', 'text', (c) => c.notNull())
+        // The user behind the actor (the token's owner for API tokens): what "own actions" filter on.
+        .addColumn('actor_user', 'text', (c) => c.notNull())
         .addColumn('action', 'text', (c) => c.notNull())
         .addColumn('object_type', 'text')
         .addColumn('object_id', 'text')
@@ -22,7 +24,7 @@ export const auditMigrations: NamedMigration[] = [
         .addColumn('entry', 'text', (c) => c.notNull())
         .addColumn('leaf_hash', t.blob, (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('audit_entries_actor').on('audit_entries').columns(['actor_id', 'idx']).execute();
+      await db.schema.createIndex('audit_entries_actor').on('audit_entries').columns(['actor_user', 'idx']).execute();
       await db.schema.createIndex('audit_entries_action').on('audit_entries').columns(['action', 'idx']).execute();
       await db.schema.createIndex('audit_entries_time').on('audit_entries').column('time').execute();
       await db.schema

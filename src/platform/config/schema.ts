@@ -62,6 +62,9 @@ export const ConfigSchema = z
         checkpointEveryEntries: z.number().int().min(1).default(1000),
         checkpointEverySeconds: z.number().int().min(1).default(300),
         keyFile: z.string().min(1).optional(),
+        /** The commission witness's key name and key file (default `<dataDir>/keys/commission-witness.key`). */
+        witnessName: z.string().min(1).default('commission.mamori.go.jp/witness'),
+        witnessKeyFile: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),

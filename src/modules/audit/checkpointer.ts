@@ -1,0 +1,191 @@
+/** @module The checkpointer: signs the log's head as a C2SP checkpoint every N entries or T seconds and on demand, never against an earlier one. */
+import type { Clock } from '#platform/clock/index.js';
+import { isoUtc } from '#platform/clock/index.js';
+import type { AnyDb, Database } from '#platform/db/index.js';
+import { AppError } from '#platform/errors/index.js';
+import {
+  formatVerifierKey, openCheckpoint, signCheckpoint, SIG_ED25519, verifierOf, type SignerKey, type VerifierKey,
+} from './checkpoint.js';
+import { loadOrCreateSignerKey } from './keys.js';
+import type { AuditLog } from './log.js';
+import { verifyConsistency } from './merkle.js';
+
+/** A signed checkpoint as stored in `audit_checkpoints`. */
+export interface StoredCheckpoint {
+  size: number;
+  /** Root hash, standard base64. */
+  root: string;
+  /** The signed note (log signature, plus the witness's cosignature once it has co-signed). */
+  note: string;
+  createdAt: string;
+}
+
+/** When and how the checkpointer signs. */
+export interface CheckpointerConfig {
+  /** Checkpoint origin and log key name, e.g. `mamori.go.jp/audit`. */
+  origin: string;
+  everyEntries: number;
+  everySeconds: number;
+  /** Path of the log's private key file (created on first start, mode 0600). */
+  keyFile: string;
+  /** How often the timer looks at the head; default min(1 s, everySeconds). */
+  pollMs?: number;
+}
+
+/** What the checkpointer needs. */
+export interface CheckpointerDeps {
+  db: Database;
+  log: AuditLog;
+  clock: Clock;
+  /** Where a failed background checkpoint is reported (the timer must not crash the process). */
+  onError?: (e: unknown) => void;
+}
+
+const b64 = (h: Uint8Array): string => Buffer.from(h).toString('base64');
+
+function rowOf(r: { size: number | string; root: string; note: string; created_at: string }): StoredCheckpoint {
+  return { size: Number(r.size), root: r.root, note: r.note, createdAt: r.created_at };
+}
+
+/** Every stored checkpoint with `size` in [from, ∞), smallest first. @see c2sp.org/tlog-checkpoint */
+export async function listCheckpoints(q: AnyDb, from = 0): Promise<StoredCheckpoint[]> {
+  const rows = (await q.selectFrom('audit_checkpoints').select(['size', 'root', 'note', 'created_at']).where('size', '>=', from).orderBy('size').execute()) as Parameters<typeof rowOf>[0][];
+  return rows.map(rowOf);
+}
+
+/** The stored checkpoint of the largest size, if any. @see c2sp.org/tlog-checkpoint */
+export async function latestCheckpoint(q: AnyDb): Promise<StoredCheckpoint | undefined> {
+  const r = (await q.selectFrom('audit_checkpoints').select(['size', 'root', 'note', 'created_at']).orderBy('size', 'desc').limit(1).executeTakeFirst()) as Parameters<typeof rowOf>[0] | undefined;
+  return r === undefined ? undefined : rowOf(r);
+}
+
+/** The stored checkpoint of exactly `size`, if any. @see c2sp.org/tlog-checkpoint */
+export async function checkpointAt(q: AnyDb, size: number): Promise<StoredCheckpoint | undefined> {
+  const r = (await q.selectFrom('audit_checkpoints').select(['size', 'root', 'note', 'created_at']).where('size', '=', size).executeTakeFirst()) as Parameters<typeof rowOf>[0] | undefined;
+  return r === undefined ? undefined : rowOf(r);
+}
+
+/**
+ * Replaces a stored note by one that carries more signatures (the witness's cosignature), only if
+ * the row still holds `previous`; returns false when someone else changed it first.
+ * @see c2sp.org/tlog-cosignature
+ */
+export async function replaceCheckpointNote(q: AnyDb, size: number, previous: string, next: string): Promise<boolean> {
+  const r = await q.updateTable('audit_checkpoints').set({ note: next }).where('size', '=', size).where('note', '=', previous).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Creates the checkpointer. `start()` loads (or creates) the key and runs a timer; `checkpointNow()`
+ * signs on demand. It never signs a size below the last checkpoint, and checks the stored tree is
+ * consistent with the last signed root before signing a larger one.
+ * @see c2sp.org/tlog-checkpoint
+ * @see RFC 9162 §2.1.4
+ */
+export function createCheckpointer(config: CheckpointerConfig, deps: CheckpointerDeps) {
+  const { db, log, clock } = deps;
+  let key: SignerKey | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  // One signing at a time in this process; across processes the primary key on size decides.
+  let chain: Promise<unknown> = Promise.resolve();
+  let lastSignedAtMs: number | undefined;
+
+  function signer(): SignerKey {
+    key ??= loadOrCreateSignerKey(config.keyFile, config.origin, SIG_ED25519).key;
+    return key;
+  }
+
+  function serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = chain.then(fn, fn);
+    chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async function signHead(): Promise<StoredCheckpoint | undefined> {
+    const k = signer();
+    const { size } = await log.head();
+    const last = await latestCheckpoint(db.kysely);
+    if (last !== undefined) {
+      const opened = openCheckpoint(last.note, verifierOf(k));
+      if (!opened.ok) throw new AppError('AUDIT_VERIFY_FAILED', `The last stored checkpoint (size ${last.size}) does not verify with the log key: ${opened.error.message} Run \`mamori audit verify\` before signing again.`);
+      const lastRoot = opened.value.checkpoint.rootHash;
+      if (opened.value.checkpoint.size !== last.size || b64(lastRoot) !== last.root) throw new AppError('AUDIT_VERIFY_FAILED', `The stored checkpoint row of size ${last.size} does not match its signed note; run \`mamori audit verify\`.`);
+      if (size < last.size) throw new AppError('AUDIT_VERIFY_FAILED', `The log holds ${size} entries but a checkpoint of size ${last.size} was signed: entries were removed. Run \`mamori audit verify\`; nothing was signed.`);
+      const root = Buffer.from(await log.rootAt(size), 'base64');
+      if (size === last.size) {
+        if (b64(root) !== last.root) throw new AppError('AUDIT_VERIFY_FAILED', `The tree of size ${size} no longer has the signed root; run \`mamori audit verify\`. Nothing was signed.`);
+        return undefined;
+      }
+      const proof = (await log.consistencyProof(last.size, size)).proof.map((p) => Buffer.from(p, 'base64'));
+      if (!verifyConsistency(last.size, size, proof, lastRoot, root)) throw new AppError('AUDIT_VERIFY_FAILED', `The log of size ${size} is not consistent with the checkpoint of size ${last.size}; run \`mamori audit verify\`. Nothing was signed.`);
+      return store(k, size, root);
+    }
+    if (size === 0) return undefined;
+    return store(k, size, Buffer.from(await log.rootAt(size), 'base64'));
+  }
+
+  async function store(k: SignerKey, size: number, root: Uint8Array): Promise<StoredCheckpoint> {
+    const note = signCheckpoint({ origin: config.origin, size, rootHash: root, extensions: [] }, k);
+    const row = { size, root: b64(root), note, created_at: isoUtc(clock.nowMs()) };
+    try {
+      await db.kysely.insertInto('audit_checkpoints').values(row).execute();
+    } catch (e) {
+      // Another process signed the same size first: fine if it signed the same root.
+      const other = await checkpointAt(db.kysely, size);
+      if (other?.root !== row.root) throw new AppError('AUDIT_VERIFY_FAILED', `A different checkpoint of size ${size} is already stored; run \`mamori audit verify\`.`, { cause: e });
+      return other;
+    }
+    lastSignedAtMs = clock.nowMs();
+    return rowOf(row);
+  }
+
+  /** Signs when N entries or T seconds have passed since the last checkpoint (and there is something new). */
+  async function maybeCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    return serialize(async () => {
+      const [{ size }, last] = await Promise.all([log.head(), latestCheckpoint(db.kysely)]);
+      const lastSize = last?.size ?? 0;
+      if (size <= lastSize) return undefined;
+      lastSignedAtMs ??= last !== undefined ? Date.parse(last.createdAt) : clock.nowMs();
+      const due = size - lastSize >= config.everyEntries || clock.nowMs() - lastSignedAtMs >= config.everySeconds * 1000;
+      return due ? signHead() : undefined;
+    });
+  }
+
+  return {
+    /** Loads or creates the key, then checks the head on a timer. */
+    async start(): Promise<void> {
+      signer();
+      if (timer !== undefined) return;
+      const every = config.pollMs ?? Math.min(1000, config.everySeconds * 1000);
+      timer = setInterval(() => {
+        maybeCheckpoint().catch((e: unknown) => deps.onError?.(e));
+      }, every);
+      timer.unref();
+    },
+    /** Stops the timer and waits for a signing in progress. */
+    async stop(): Promise<void> {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await chain;
+    },
+    maybeCheckpoint,
+    /** Signs the current head now (if it grew) and returns the latest checkpoint. */
+    async checkpointNow(): Promise<StoredCheckpoint | undefined> {
+      return serialize(async () => (await signHead()) ?? (await latestCheckpoint(db.kysely)));
+    },
+    /** The latest stored checkpoint. */
+    latest: () => latestCheckpoint(db.kysely),
+    /** The log's public key (to verify its checkpoints). */
+    verifier(): VerifierKey {
+      return verifierOf(signer());
+    },
+    /** The log's public key as a signed-note verifier key string, safe to publish. */
+    verifierKeyString(): string {
+      return formatVerifierKey(verifierOf(signer()));
+    },
+    origin: config.origin,
+  };
+}
+
+/** The checkpointer's interface. */
+export type Checkpointer = ReturnType<typeof createCheckpointer>;
