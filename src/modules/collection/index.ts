@@ -5,3 +5,4 @@ export { encodeIpfix, encodeNetflowV5, encodeNetflowV9, type EncodeOptions, type
 export { readPcap, readUdpDatagrams, type PcapPacket, type UdpDatagram } from './pcap.js';
 export { runFuzz, type FuzzReport } from './fuzz.js';
 export { createCountingSink, createUdpCollector, formatListen, nullSink, parseListen, type BoundListener, type CollectorLogger, type CollectorMetrics, type CountingSink, type FlowSink, type ListenAddress, type UdpCollector, type UdpCollectorConfig, type UdpCollectorDeps, type UdpCollectorStats } from './udp-collector.js';
+export { FLOW_FILE_FORMATS, FlowFileError, detectFlowFileFormat, importFlowFile, type FlowFileFormat, type FlowFileImportOptions, type FlowFileRejectReason, type FlowFileSummary, type FlowOrigin, type RejectCount } from './flow-files.js';
