@@ -63,7 +63,54 @@ function serialize(value: unknown, path: string, ancestors: Set<object>): string
  * @see RFC 8785 §3.2
  */
 export function canonicalize(value: unknown): string {
-  return serialize(value, '$', new Set());
+  try {
+    return fast(value, 0);
+  } catch (e) {
+    if (e !== NOT_FAST) throw e;
+    // Something is not I-JSON: the slow serializer finds it and names its path.
+    return serialize(value, '$', new Set());
+  }
+}
+
+const NOT_FAST = new Error('not canonicalizable on the fast path');
+// Plain data nests shallowly; deeper values (or cycles) go to the slow path, which reports cycles.
+const FAST_DEPTH = 64;
+
+/**
+ * The same serialization without building error paths (bench/audit appends canonicalize every
+ * entry); any value it is unsure of throws NOT_FAST and the path-reporting serializer takes over.
+ */
+function fast(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      if (LONE_SURROGATE.test(value)) throw NOT_FAST;
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw NOT_FAST;
+      return JSON.stringify(value);
+    case 'object':
+      break;
+    default:
+      throw NOT_FAST;
+  }
+  if (value === null) return 'null';
+  if (depth > FAST_DEPTH) throw NOT_FAST;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + fast(value[i] as unknown, depth + 1);
+    return `${out}]`;
+  }
+  if (!isPlainObject(value)) throw NOT_FAST;
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (LONE_SURROGATE.test(k)) throw NOT_FAST;
+    out += `${i === 0 ? '' : ','}${JSON.stringify(k)}:${fast(value[k], depth + 1)}`;
+  }
+  return `${out}}`;
 }
 
 /** The canonical form as UTF-8 bytes, ready to hash. @see RFC 8785 §3.2.4 */

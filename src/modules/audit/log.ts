@@ -1,4 +1,4 @@
-/** @module The audit log: appends entries with their Merkle nodes in the caller's transaction, answers proofs from the store. */
+/** @module The audit log: appends entries with their Merkle nodes (in the same row) in the caller's transaction, answers proofs from the store. */
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
@@ -6,7 +6,7 @@ import { sql, type AnyDb, type Database, type Transaction } from '#platform/db/i
 import { AppError } from '#platform/errors/index.js';
 import { canonicalize } from './jcs.js';
 import {
-  appendLeaf, assembleProof, assembleRoot, consistencyProofPlan, hashLeaf, inclusionProofPlan, planKeys, rootPlan,
+  appendLeaf, assembleProof, assembleRoot, consistencyProofPlan, hashLeaf, HASH_BYTES, inclusionProofPlan, planKeys, rootPlan,
   type NodeKey, type NodeReader, type RightEdge, type StoredNode,
 } from './merkle.js';
 import type { AuditEntryRef, AuditEvent, AuditRecorder } from './types.js';
@@ -38,26 +38,43 @@ export interface AuditLogDeps {
 }
 
 const b64 = (h: Uint8Array): string => Buffer.from(h).toString('base64');
+const encoder = new TextEncoder();
 
 function toBytes(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   throw new AppError('INTERNAL', 'The audit store returned a hash that is not bytes.');
 }
 
-/** A node reader over the `audit_nodes` table: one query per batch of keys. */
+/**
+ * The entry row that stores complete node (level, index): the leaf whose append completed it, leaf
+ * (index + 1)·2^level − 1. Level 0 is that row's leaf hash; level L ≥ 1 is bytes [(L−1)·32, L·32) of
+ * its `nodes` column. Keeping nodes in the entry row means one row per append, not three.
+ * @see RFC 9162 §2.1.1
+ */
+export function nodeRow(key: NodeKey): number {
+  return (key.index + 1) * 2 ** key.level - 1;
+}
+
+/** The `nodes` column of an entry row: the hashes of the subtrees its append completed, level 1 upwards. */
+export function nodesColumn(completed: readonly StoredNode[]): Buffer {
+  return Buffer.concat(completed.filter((n) => n.level > 0).map((n) => n.hash));
+}
+
+/** A node reader over `audit_entries` (leaf hashes and the `nodes` column): one query per batch of keys. */
 export function dbNodeReader(q: AnyDb): NodeReader {
   return {
     async getNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
       if (keys.length === 0) return [];
-      const rows = (await q
-        .selectFrom('audit_nodes')
-        .select(['level', 'idx', 'hash'])
-        .where((eb) => eb.or(keys.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))))
-        .execute()) as { level: number; idx: number; hash: Uint8Array }[];
-      const byKey = new Map(rows.map((r) => [`${r.level}/${Number(r.idx)}`, toBytes(r.hash)]));
+      const wanted = [...new Set(keys.map(nodeRow))];
+      const byRow = new Map<number, { leaf: Uint8Array; nodes: Uint8Array }>();
+      for (let i = 0; i < wanted.length; i += 500) {
+        const rows = (await q.selectFrom('audit_entries').select(['idx', 'leaf_hash', 'nodes']).where('idx', 'in', wanted.slice(i, i + 500)).execute()) as { idx: number; leaf_hash: Uint8Array; nodes: Uint8Array }[];
+        for (const r of rows) byRow.set(Number(r.idx), { leaf: toBytes(r.leaf_hash), nodes: toBytes(r.nodes) });
+      }
       return keys.map((k) => {
-        const h = byKey.get(`${k.level}/${k.index}`);
-        if (h === undefined) throw new AppError('AUDIT_VERIFY_FAILED', `The audit store lacks the subtree at level ${k.level}, index ${k.index}: the log is damaged; run \`mamori audit verify\`.`);
+        const row = byRow.get(nodeRow(k));
+        const h = row === undefined ? undefined : k.level === 0 ? row.leaf : row.nodes.subarray((k.level - 1) * HASH_BYTES, k.level * HASH_BYTES);
+        if (h === undefined || h.length !== HASH_BYTES) throw new AppError('AUDIT_VERIFY_FAILED', `The audit store lacks the subtree at level ${k.level}, index ${k.index}: the log is damaged; run \`mamori audit verify\`.`);
         return h;
       });
     },
@@ -88,7 +105,6 @@ export function createAuditLog(deps: AuditLogDeps) {
     }
     const time = isoUtc(clock.nowMs());
     const entryRows: Record<string, unknown>[] = [];
-    const nodeRows: StoredNode[] = [];
     const refs: AuditEntryRef[] = [];
     let lastLeaf = head.lastLeaf;
     for (const event of events) {
@@ -107,23 +123,19 @@ export function createAuditLog(deps: AuditLogDeps) {
       };
       deps.beforeWrite?.(entry);
       const text = canonicalize(entry);
-      const leaf = hashLeaf(new TextEncoder().encode(text));
+      const leaf = hashLeaf(encoder.encode(text));
       const step = appendLeaf(edge, leaf);
       edge = step.edge;
-      nodeRows.push(...step.nodes);
       lastLeaf = b64(leaf);
       entryRows.push({
         idx: entry.index, time, actor_kind: entry.actor.kind, actor_id: entry.actor.id, actor_user: entry.actor.userId ?? entry.actor.id, action: entry.action,
         object_type: entry.object?.type ?? null, object_id: entry.object?.id ?? null, legal_basis: entry.legalBasis,
-        outcome: entry.outcome, request_id: entry.requestId, entry: text, leaf_hash: Buffer.from(leaf),
+        outcome: entry.outcome, request_id: entry.requestId, entry: text, leaf_hash: Buffer.from(leaf), nodes: nodesColumn(step.nodes),
       });
       refs.push({ index: entry.index, leafHash: lastLeaf });
     }
     // Chunks keep each statement under SQLite's bound-parameter limit.
-    for (let i = 0; i < entryRows.length; i += 500) await trx.insertInto('audit_entries').values(entryRows.slice(i, i + 500)).execute();
-    for (let i = 0; i < nodeRows.length; i += 2000) {
-      await trx.insertInto('audit_nodes').values(nodeRows.slice(i, i + 2000).map((n) => ({ level: n.level, idx: n.index, hash: Buffer.from(n.hash) }))).execute();
-    }
+    for (let i = 0; i < entryRows.length; i += 1000) await trx.insertInto('audit_entries').values(entryRows.slice(i, i + 1000)).execute();
     await trx.updateTable('audit_head').set({ size: edge.size, last_leaf: Buffer.from(Buffer.from(lastLeaf ?? '', 'base64')) }).where('id', '=', 1).execute();
     cached = { edge, lastLeaf };
     return refs;

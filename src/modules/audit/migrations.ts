@@ -1,4 +1,4 @@
-/** @module Audit tables: entries, the complete Merkle subtrees, the head (size and last leaf), checkpoints. */
+/** @module Audit tables: entries (each with the Merkle subtrees its append completed), the head (size and last leaf), checkpoints. */
 import { sql, columnTypes, type NamedMigration } from '#platform/db/index.js';
 
 /** Schema changes owned by audit. */
@@ -23,17 +23,13 @@ export const auditMigrations: NamedMigration[] = [
         .addColumn('request_id', 'text', (c) => c.notNull())
         .addColumn('entry', 'text', (c) => c.notNull())
         .addColumn('leaf_hash', t.blob, (c) => c.notNull())
+        // Hashes (32 bytes each, level 1 upwards) of the complete subtrees this entry's append closed:
+        // RFC 9162 nodes live beside their last leaf, so an append writes one row (log.ts nodeRow()).
+        .addColumn('nodes', t.blob, (c) => c.notNull())
         .execute();
       await db.schema.createIndex('audit_entries_actor').on('audit_entries').columns(['actor_user', 'idx']).execute();
       await db.schema.createIndex('audit_entries_action').on('audit_entries').columns(['action', 'idx']).execute();
       await db.schema.createIndex('audit_entries_time').on('audit_entries').column('time').execute();
-      await db.schema
-        .createTable('audit_nodes')
-        .addColumn('level', 'integer', (c) => c.notNull())
-        .addColumn('idx', t.bigint, (c) => c.notNull())
-        .addColumn('hash', t.blob, (c) => c.notNull())
-        .addPrimaryKeyConstraint('audit_nodes_pk', ['level', 'idx'])
-        .execute();
       await db.schema
         .createTable('audit_head')
         .addColumn('id', 'integer', (c) => c.primaryKey())

@@ -4,9 +4,9 @@ import { isAppError } from '#platform/errors/index.js';
 import { openCheckpoint, type VerifierKey } from './checkpoint.js';
 import { listCheckpoints } from './checkpointer.js';
 import { canonicalize } from './jcs.js';
-import { dbNodeReader, type AuditEntry } from './log.js';
+import { dbNodeReader, nodesColumn, type AuditEntry } from './log.js';
 import {
-  appendLeaf, consistencyProof, emptyRightEdge, hashLeaf, rightEdgeRoot, verifyConsistency, type RightEdge, type StoredNode,
+  appendLeaf, consistencyProof, emptyRightEdge, hashLeaf, rightEdgeRoot, verifyConsistency, type RightEdge,
 } from './merkle.js';
 
 /** What to verify against. */
@@ -56,6 +56,7 @@ interface EntryRow {
   request_id: string;
   entry: string;
   leaf_hash: Uint8Array;
+  nodes: Uint8Array;
 }
 
 const b64 = (h: Uint8Array): string => Buffer.from(h).toString('base64');
@@ -145,11 +146,10 @@ export async function verifyAuditLog(db: Database, options: VerifyOptions): Prom
   let lastLeaf: Uint8Array | undefined;
   for (;;) {
     const rows = (await k.selectFrom('audit_entries')
-      .select(['idx', 'time', 'actor_kind', 'actor_id', 'actor_user', 'action', 'object_type', 'object_id', 'legal_basis', 'outcome', 'request_id', 'entry', 'leaf_hash'])
+      .select(['idx', 'time', 'actor_kind', 'actor_id', 'actor_user', 'action', 'object_type', 'object_id', 'legal_basis', 'outcome', 'request_id', 'entry', 'leaf_hash', 'nodes'])
       .where('idx', '>=', i).orderBy('idx').limit(pageSize).execute()) as EntryRow[];
     if (rows.length === 0) break;
     const pageStart = i;
-    const computed: StoredNode[] = [];
     let rowProblem: VerifyProblem | undefined;
     for (const row of rows) {
       const idx = Number(row.idx);
@@ -159,8 +159,8 @@ export async function verifyAuditLog(db: Database, options: VerifyOptions): Prom
       const why = checkRow(row, i, leaf);
       if (why !== undefined) { rowProblem = { index: i, reason: `entry ${i}: ${why}` }; break; }
       const step = appendLeaf(edge, leaf);
+      if (!bytesEqual(nodesColumn(step.nodes), row.nodes)) { rowProblem = { index: i, reason: `entry ${i}: its stored Merkle subtree hashes are wrong (edited)` }; break; }
       edge = step.edge;
-      computed.push(...step.nodes);
       lastLeaf = leaf;
       i++;
       for (const t of targets.get(i) ?? []) {
@@ -171,9 +171,7 @@ export async function verifyAuditLog(db: Database, options: VerifyOptions): Prom
       }
       if (rowProblem !== undefined) break;
     }
-    const nodeProblem = await compareNodes(db, computed);
-    const first = [rowProblem, nodeProblem].filter((p): p is VerifyProblem => p !== undefined).sort((a, b) => (a.index ?? 0) - (b.index ?? 0))[0];
-    if (first !== undefined) return report(i, edge, stored.length, cosigned, first);
+    if (rowProblem !== undefined) return report(i, edge, stored.length, cosigned, rowProblem);
     options.onProgress?.(i, total);
     if (i === pageStart) break;
   }
@@ -197,27 +195,4 @@ export async function verifyAuditLog(db: Database, options: VerifyOptions): Prom
     }
   }
   return report(i, edge, stored.length, cosigned);
-}
-
-/** Compares nodes computed for one page with the stored ones; returns the problem of the leftmost mismatch. */
-async function compareNodes(db: Database, computed: readonly StoredNode[]): Promise<VerifyProblem | undefined> {
-  const byLevel = new Map<number, StoredNode[]>();
-  for (const n of computed) byLevel.set(n.level, [...(byLevel.get(n.level) ?? []), n]);
-  let worst: VerifyProblem | undefined;
-  for (const [level, nodes] of byLevel) {
-    const lo = nodes[0]!.index;
-    const hi = nodes[nodes.length - 1]!.index;
-    const rows = (await db.kysely.selectFrom('audit_nodes').select(['idx', 'hash']).where('level', '=', level).where('idx', '>=', lo).where('idx', '<=', hi).execute()) as { idx: number | string; hash: Uint8Array }[];
-    const stored = new Map(rows.map((r) => [Number(r.idx), r.hash]));
-    for (const n of nodes) {
-      const h = stored.get(n.index);
-      if (h !== undefined && bytesEqual(h, n.hash)) continue;
-      const first = n.index * 2 ** level;
-      if (worst === undefined || (worst.index ?? 0) > first) {
-        worst = { index: first, reason: `the stored Merkle node at level ${level}, index ${n.index} (entries ${first}–${first + 2 ** level - 1}) is ${h === undefined ? 'missing' : 'wrong'} (edited)` };
-      }
-      break;
-    }
-  }
-  return worst;
 }
