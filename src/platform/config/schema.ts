@@ -89,6 +89,29 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    oversight: z
+      .object({
+        /** Members of the commission (a chair and four members by law). */
+        commissionSize: z.number().int().min(1).max(50).default(5),
+        /** Members who must vote (approve, deny or abstain) before a decision can be taken. */
+        quorum: z.number().int().min(1).max(50).default(3),
+        /** simple: approvals > denials among votes cast; absolute: approvals > half the commission; two_thirds: approvals ≥ ⅔ of votes cast. */
+        majority: z.enum(['simple', 'absolute', 'two_thirds']).default('simple'),
+        /** Hours the commission has to review an emergency action before it is halted and its data purged. */
+        emergencyReviewHours: z.number().int().min(1).max(24 * 30).default(72),
+        /** Longest acquisition period the commission may approve, in months (the act's maxima: transit 6, cross-border 3; only shorter is allowed). */
+        transitMaxMonths: z.number().int().min(1).max(6).default(6),
+        crossBorderMaxMonths: z.number().int().min(1).max(3).default(3),
+        /** How long an approved measure's authorization lasts. */
+        measureApprovalDays: z.number().int().min(1).max(365).default(30),
+        /** How long a re-identification approval lasts. */
+        reidentificationApprovalHours: z.number().int().min(1).max(24 * 30).default(72),
+        /** How often the scheduler expires approvals and enforces emergency review deadlines. */
+        sweepEverySeconds: z.number().int().min(1).max(3600).default(30),
+      })
+      .strict()
+      .refine((o) => o.quorum <= o.commissionSize, { message: 'quorum cannot exceed commissionSize', path: ['quorum'] })
+      .prefault({}),
     secrets: z
       .object({
         /** Optional override; by default keys live in files under `<dataDir>/keys` with mode 0600. */
