@@ -69,7 +69,8 @@ export function createPolicyEngine(texts?: { schemaText: string; policyText: str
     const entities: cedar.EntityJson[] = [
       {
         uid: principal,
-        attrs: { orgId: actor.orgId ?? '', sectors: [...actor.sectors] },
+        // userId: the person behind a session or token, so policies can say "not on their own request".
+        attrs: { orgId: actor.orgId ?? '', sectors: [...actor.sectors], userId: actor.userId ?? actor.id },
         parents: roles.map((r) => ({ type: 'Role', id: r })),
       },
       ...roles.map((r) => ({ uid: { type: 'Role', id: r }, attrs: {}, parents: [] })),
