@@ -104,6 +104,20 @@ describe('sequence accounting', () => {
     expect(decoder.stats().totals).toMatchObject({ lostPackets: 2, lostFlows: 10 });
   });
 
+  it('accepts IPFIX sequence numbers that include the message\'s own records (softflowd 1.1), and still counts real loss', () => {
+    // Messages of 4, 7, 3, 6 and 5 records numbered as softflowd does: each carries the running total including itself.
+    const sizes = [4, 7, 3, 6, 5];
+    const messages: Uint8Array[] = [];
+    let total = 0;
+    for (const [i, n] of sizes.entries()) {
+      total += n;
+      messages.push(...encodeIpfix(many(n), { ...OPTS, sequence: total, withTemplates: i === 0 }).datagrams);
+    }
+    expect(decodeAll(messages).decoder.stats().totals).toMatchObject({ lostFlows: 0, sequenceResets: 0, flows: 25 });
+    // Without the fourth message (6 records) those 6 flows are lost.
+    expect(decodeAll([...messages.slice(0, 3), messages[4]!]).decoder.stats().totals).toMatchObject({ lostFlows: 6, sequenceResets: 0 });
+  });
+
   it('treats a sequence number that goes backwards as a restart, not a loss', () => {
     const a = encodeIpfix(many(3), { ...OPTS, sequence: 100_000 });
     const b = encodeIpfix(many(3), { ...OPTS, sequence: 0 });

@@ -152,6 +152,11 @@ interface Domain {
   defaultRate: number;
   sysInitMs: number;
   expectedSeq: number | undefined;
+  /** Sequence number and data record count of the previous message (v5 and IPFIX). */
+  lastSeq: number | undefined;
+  lastCount: number | undefined;
+  /** The exporter counts the message's own records in its sequence number (softflowd's IPFIX does). */
+  seqInclusive: boolean;
   datagrams: number;
   flows: number;
   lastSeenMs: number;
@@ -273,7 +278,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
       if (victim === undefined) return undefined;
       exp.domains.delete(victim);
     }
-    d = { id, name: `${exp.addr}/${id}`, templates: new Map(), pending: [], samplerRates: new Map(), templateRates: new Map(), defaultRate: 0, sysInitMs: NaN, expectedSeq: undefined, datagrams: 0, flows: 0, lastSeenMs: exp.lastSeenMs };
+    d = { id, name: `${exp.addr}/${id}`, templates: new Map(), pending: [], samplerRates: new Map(), templateRates: new Map(), defaultRate: 0, sysInitMs: NaN, expectedSeq: undefined, lastSeq: undefined, lastCount: undefined, seqInclusive: false, datagrams: 0, flows: 0, lastSeenMs: exp.lastSeenMs };
     exp.domains.set(key, d);
     return d;
   }
@@ -305,6 +310,35 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
       }
     }
     d.expectedSeq = next === undefined ? undefined : next >>> 0;
+  }
+
+  /**
+   * Sequence tracking for v5 and IPFIX, whose sequence numbers count data records sent before this message
+   * (RFC 7011 §3.1). Some exporters (softflowd 1.1's IPFIX) include this message's records; a domain that
+   * matches that reading and not the standard one is switched to it, so neither reading invents loss.
+   */
+  function trackRecordSequence(d: Domain, seq: number, count: number | undefined): void {
+    const last = d.lastSeq;
+    d.lastSeq = seq;
+    const lastCount = d.lastCount;
+    d.lastCount = count;
+    if (last === undefined) return;
+    const standard = lastCount === undefined ? undefined : (last + lastCount) >>> 0;
+    const inclusive = count === undefined ? undefined : (last + count) >>> 0;
+    if (seq === standard && (!d.seqInclusive || seq === inclusive)) return;
+    if (seq === inclusive && (d.seqInclusive || seq !== standard)) {
+      d.seqInclusive = true;
+      return;
+    }
+    if (seq === standard) {
+      d.seqInclusive = false;
+      return;
+    }
+    const expected = d.seqInclusive ? inclusive : standard;
+    if (expected === undefined) return;
+    const gap = (seq - expected) >>> 0;
+    if (gap < 2 ** 31) exp.counters.lostFlows += gap;
+    else exp.counters.sequenceResets++;
   }
 
   function removeTemplate(d: Domain, id: number): void {
@@ -399,7 +433,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
     const seq = u32(b, 16);
     const d = getDomain(5, u16(b, 20));
     if (d === undefined) return problem('DOMAIN_LIMIT');
-    trackSequence(d, seq, seq + count, false);
+    trackRecordSequence(d, seq, count);
     d.datagrams++;
     // Sampling interval: top 2 bits are the mode, low 14 the interval (Cisco v5 header).
     const interval = u16(b, 22) & 0x3fff;
@@ -479,7 +513,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
       }
     }
     // IPFIX sequence numbers count data records (RFC 7011 §3.1); unknown when a set waits for its template.
-    if (version === 10) trackSequence(d, seq, recordsKnown ? seq + records : undefined, false);
+    if (version === 10) trackRecordSequence(d, seq, recordsKnown ? records : undefined);
     d.datagrams++;
   }
 
