@@ -11,6 +11,8 @@ import { seedDemo } from '../demo/seed.js';
 import { DEMO_USERS } from '../demo/world.js';
 import { loadCliConfig } from './context.js';
 import { registerIdentityCommands } from './commands/identity.js';
+import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
+import { createCountingSink } from '#modules/collection/index.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { reportError } from './io.js';
 import { stringify as toYaml } from 'yaml';
@@ -35,7 +37,8 @@ export function buildProgram(): Command {
     .option('--port <port>', 'listen port (overrides server.port)')
     .action(async (opts: { host?: string; port?: string }, cmd: Command) => {
       const { config, file } = loadCliConfig(cmd, (c) => parseConfig({ ...c, server: { ...c.server, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: Number(opts.port) } : {}) } }));
-      const server = await startServer(config);
+      // The collector counts until selection is wired to its sink.
+      const server = await startServer(config, { components: (_core, metrics) => collectorComponents(config, metrics, createCountingSink()) });
       stopOnSignals(server);
       server.logger.info({ address: server.address, database: server.core.db.description, configFile: file ?? null }, 'mamori listening');
       if ((await server.core.identity.countUsers()) === 0) {
@@ -62,7 +65,7 @@ export function buildProgram(): Command {
         // The demo serves plain HTTP on loopback; browsers keep Secure cookies on localhost but not on other hosts.
         auth: { cookieSecure: false },
       });
-      const server = await startServer(config, { logger: createLogger({ level: 'warn' }) });
+      const server = await startServer(config, { logger: createLogger({ level: 'warn' }), components: (_core, metrics) => collectorComponents(config, metrics, createCountingSink()) });
       stopOnSignals(server);
       let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
       try {
@@ -124,6 +127,7 @@ export function buildProgram(): Command {
     });
 
   registerIdentityCommands(program);
+  registerCollectionCommands(program);
   registerAuditCommands(program);
   return program;
 }
