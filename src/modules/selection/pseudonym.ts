@@ -1,0 +1,155 @@
+/** @module Keyed pseudonyms of domestic addresses: HMAC-SHA-256 with a per-period key kept apart from the data, truncated to 128 bits. */
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Bytes kept of the HMAC: 16 (128 bits) — collisions stay negligible (birthday bound 2^64) while columns stay small. */
+export const PSEUDONYM_BYTES = 16;
+
+/** How often the pseudonym key changes. */
+export const ROTATIONS = ['daily', 'monthly', 'yearly'] as const;
+
+/** One rotation period length. */
+export type Rotation = (typeof ROTATIONS)[number];
+
+/** The period label of a time: `YYYY-MM-DD`, `YYYY-MM` or `YYYY` (UTC). */
+export function periodOf(ms: number, rotation: Rotation): string {
+  const iso = new Date(ms).toISOString();
+  return rotation === 'daily' ? iso.slice(0, 10) : rotation === 'monthly' ? iso.slice(0, 7) : iso.slice(0, 4);
+}
+
+/** [start, end) of the period holding `ms`. */
+export function periodBounds(ms: number, rotation: Rotation): [number, number] {
+  const d = new Date(ms);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  if (rotation === 'daily') { const s = Date.UTC(y, m, d.getUTCDate()); return [s, s + 86_400_000]; }
+  if (rotation === 'monthly') return [Date.UTC(y, m, 1), Date.UTC(y, m + 1, 1)];
+  return [Date.UTC(y, 0, 1), Date.UTC(y + 1, 0, 1)];
+}
+
+/** Where the keys of each period come from; kept apart from the data they pseudonymize. */
+export interface PseudonymKeyStore {
+  /** The 32-byte key of `period`, created on first use when `create` is true; undefined when absent. */
+  keyFor(period: string, create: boolean): Uint8Array | undefined;
+}
+
+/**
+ * Keys in files `<dir>/pseudonym-<period>.key` (32 random bytes, mode 0600, directory 0700). Deleting
+ * a period's file makes its pseudonyms irreversible (crypto-shredding).
+ */
+export function fileKeyStore(dir: string): PseudonymKeyStore {
+  const cache = new Map<string, Uint8Array>();
+  return {
+    keyFor(period, create) {
+      if (!/^\d{4}(-\d{2}){0,2}$/.test(period)) throw new Error(`"${period}" is not a key period`);
+      const hit = cache.get(period);
+      if (hit !== undefined) return hit;
+      const file = join(dir, `pseudonym-${period}.key`);
+      if (!existsSync(file)) {
+        if (!create) return undefined;
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        chmodSync(dir, 0o700);
+        try {
+          writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // another process made it first
+        }
+      }
+      const key = new Uint8Array(readFileSync(file));
+      if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte key`);
+      cache.set(period, key);
+      return key;
+    },
+  };
+}
+
+/** Keys derived from one configured secret: HMAC-SHA-256(secret, "mamori-pseudonym/" + period). */
+export function derivedKeyStore(secret: string): PseudonymKeyStore {
+  const cache = new Map<string, Uint8Array>();
+  return {
+    keyFor(period) {
+      let k = cache.get(period);
+      if (k === undefined) { k = new Uint8Array(createHmac('sha256', secret).update(`mamori-pseudonym/${period}`).digest()); cache.set(period, k); }
+      return k;
+    },
+  };
+}
+
+/** The pseudonym of the 16-byte slot at `o` under `key`, written to `out` at `outOff`. @see RFC 2104 */
+export function pseudonymOf(key: Uint8Array, buf: Uint8Array, o: number, out: Uint8Array, outOff: number): void {
+  const mac = createHmac('sha256', key).update(buf.subarray(o, o + 16)).digest();
+  out.set(mac.subarray(0, PSEUDONYM_BYTES), outOff);
+}
+
+/** Hex text of a pseudonym. */
+export function pseudonymHex(buf: Uint8Array, o: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + o, PSEUDONYM_BYTES).toString('hex');
+}
+
+/**
+ * Pseudonymizes slots with a bounded per-period cache of address → pseudonym (domestic endpoints
+ * recur), so the HMAC runs once per address and period. The cache lives in memory only.
+ * Hot path: bench/selection.
+ */
+export class Pseudonymizer {
+  private readonly capacity: number;
+  private period = '';
+  private key: Uint8Array | undefined;
+  private keys: Uint32Array;
+  private vals: Uint8Array;
+  private used: Uint8Array;
+  private count = 0;
+
+  constructor(private readonly store: PseudonymKeyStore, cacheEntries = 1 << 16) {
+    this.capacity = 1 << Math.ceil(Math.log2(Math.max(16, cacheEntries * 2)));
+    this.keys = new Uint32Array(this.capacity * 4);
+    this.vals = new Uint8Array(this.capacity * PSEUDONYM_BYTES);
+    this.used = new Uint8Array(this.capacity);
+  }
+
+  /** Switches to `period`'s key (creating it if needed) and clears the cache when the period changes. */
+  usePeriod(period: string): void {
+    if (period === this.period) return;
+    this.key = this.store.keyFor(period, true);
+    this.period = period;
+    this.clear();
+  }
+
+  private clear(): void {
+    this.used.fill(0);
+    this.keys.fill(0);
+    this.count = 0;
+  }
+
+  /** Writes the pseudonym of the slot at `o` (under the current period's key) to `out` at `outOff`. */
+  write(buf: Uint8Array, o: number, out: Uint8Array, outOff: number): void {
+    const w0 = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
+    const w1 = ((buf[o + 4]! << 24) | (buf[o + 5]! << 16) | (buf[o + 6]! << 8) | buf[o + 7]!) >>> 0;
+    const w2 = ((buf[o + 8]! << 24) | (buf[o + 9]! << 16) | (buf[o + 10]! << 8) | buf[o + 11]!) >>> 0;
+    const w3 = ((buf[o + 12]! << 24) | (buf[o + 13]! << 16) | (buf[o + 14]! << 8) | buf[o + 15]!) >>> 0;
+    let h = Math.imul(w0 ^ 0x9e3779b9, 0x85ebca6b) ^ w1;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ w2;
+    h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;
+    h = Math.imul(h ^ (h >>> 15), 0x165667b1);
+    const mask = this.capacity - 1;
+    let s = (h ^ (h >>> 16)) & mask;
+    const k = this.keys;
+    while (this.used[s] === 1) {
+      const b = s * 4;
+      if (k[b] === w0 && k[b + 1] === w1 && k[b + 2] === w2 && k[b + 3] === w3) {
+        out.set(this.vals.subarray(s * PSEUDONYM_BYTES, (s + 1) * PSEUDONYM_BYTES), outOff);
+        return;
+      }
+      s = (s + 1) & mask;
+    }
+    if (this.key === undefined) throw new Error('Pseudonymizer: usePeriod() first');
+    pseudonymOf(this.key, buf, o, out, outOff);
+    if (this.count * 2 >= this.capacity) { this.clear(); s = (h ^ (h >>> 16)) & mask; }
+    this.used[s] = 1;
+    const b = s * 4;
+    k[b] = w0; k[b + 1] = w1; k[b + 2] = w2; k[b + 3] = w3;
+    this.vals.set(out.subarray(outOff, outOff + PSEUDONYM_BYTES), s * PSEUDONYM_BYTES);
+    this.count++;
+  }
+}
