@@ -6,7 +6,8 @@ import { AppError } from '#platform/errors/index.js';
 import {
   formatVerifierKey, openCheckpoint, signCheckpoint, SIG_ED25519, verifierOf, type SignerKey, type VerifierKey,
 } from './checkpoint.js';
-import { loadOrCreateSignerKey } from './keys.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadOrCreateSignerKey, writePrivateFile } from './keys.js';
 import type { AuditLog } from './log.js';
 import { verifyConsistency } from './merkle.js';
 
@@ -90,6 +91,18 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
   let chain: Promise<unknown> = Promise.resolve();
   let lastSignedAtMs: number | undefined;
 
+  // The last signed (size, root) is also kept beside the key, outside the database: rows deleted
+  // from audit_checkpoints cannot make the log sign a smaller or different tree again.
+  const stateFile = `${config.keyFile.replace(/\.key$/, '')}.state.json`;
+  function lastSignedOnDisk(): { size: number; root: string } | undefined {
+    if (!existsSync(stateFile)) return undefined;
+    try {
+      const s = JSON.parse(readFileSync(stateFile, 'utf8')) as { size: number; root: string };
+      if (Number.isSafeInteger(s.size) && typeof s.root === 'string') return s;
+    } catch { /* fall through */ }
+    throw new AppError('CONFIG_INVALID', `The checkpointer state file ${stateFile} is damaged; restore it from backup before signing again.`);
+  }
+
   function signer(): SignerKey {
     key ??= loadOrCreateSignerKey(config.keyFile, config.origin, SIG_ED25519).key;
     return key;
@@ -105,6 +118,10 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
     const k = signer();
     const { size } = await log.head();
     const last = await latestCheckpoint(db.kysely);
+    const onDisk = lastSignedOnDisk();
+    if (onDisk !== undefined && (last === undefined || last.size < onDisk.size)) {
+      throw new AppError('AUDIT_VERIFY_FAILED', `The log signed a checkpoint of size ${onDisk.size} (${stateFile}) that is no longer stored: checkpoints were removed from the database. Run \`mamori audit verify\`; nothing was signed.`);
+    }
     if (last !== undefined) {
       const opened = openCheckpoint(last.note, verifierOf(k));
       if (!opened.ok) throw new AppError('AUDIT_VERIFY_FAILED', `The last stored checkpoint (size ${last.size}) does not verify with the log key: ${opened.error.message} Run \`mamori audit verify\` before signing again.`);
@@ -136,6 +153,7 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
       return other;
     }
     lastSignedAtMs = clock.nowMs();
+    writePrivateFile(stateFile, `${JSON.stringify({ size, root: row.root, at: row.created_at })}\n`);
     return rowOf(row);
   }
 

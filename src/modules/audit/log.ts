@@ -2,7 +2,7 @@
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
-import { sql, type AnyDb, type Database, type Transaction } from '#platform/db/index.js';
+import { sql, type AnyDb, type Database } from '#platform/db/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { canonicalize } from './jcs.js';
 import {
@@ -162,7 +162,7 @@ export function createAuditLog(deps: AuditLogDeps) {
     ...recorder,
     policyHash,
     /** Appends several entries in one transaction (imports, benchmarks, batched jobs). */
-    async recordMany(ctx: RequestContext, events: readonly AuditEvent[], trx?: Transaction<any>): Promise<AuditEntryRef[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    async recordMany(ctx: RequestContext, events: readonly AuditEvent[], trx?: AnyDb): Promise<AuditEntryRef[]> {
       try {
         return await inTrx(trx, (q) => appendAll(ctx, events, q));
       } catch (e) {

@@ -1,5 +1,5 @@
 /** @module The shape of an audit event: who did what to which object, under which basis, with what outcome. */
-import type { Transaction } from '#platform/db/index.js';
+import type { AnyDb } from '#platform/db/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 
 /** What a module reports about one access or decision: references and hashes only, never content. */
@@ -24,8 +24,8 @@ export interface AuditEntryRef {
 /** The one way every module writes to the audit log. */
 export interface AuditRecorder {
   /**
-   * Appends an entry for `event`. With `trx`, the entry is part of that transaction: if the change
+   * Appends an entry for `event`. With `trx` (a transaction, or any handle already inside one), the entry is part of that transaction: if the change
    * rolls back, so does the entry, and if the entry cannot be written, the change fails.
    */
-  record(ctx: RequestContext, event: AuditEvent, trx?: Transaction<any>): Promise<AuditEntryRef>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  record(ctx: RequestContext, event: AuditEvent, trx?: AnyDb): Promise<AuditEntryRef>;
 }

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from '#platform/db/index.js';
@@ -87,7 +88,10 @@ describe('commission witness', () => {
       const { f, keyFile, run } = await cosignedAt6();
       const state = before(keyFile);
       // A second log with different history, signed by the same key: a fork of size 10.
-      const fork = await fixture(f.dir);
+      const forkDir = mkdtempSync(join(tmpdir(), 'mamori-fork-'));
+      mkdirSync(join(forkDir, 'keys'), { mode: 0o700 });
+      copyFileSync(join(f.dir, 'keys', 'audit-log.key'), join(forkDir, 'keys', 'audit-log.key'));
+      const fork = await fixture(forkDir);
       await fork.log.recordMany(fork.ctx, events(10, 500));
       await fork.checkpointer.checkpointNow();
       await expect(run(witnessedLog(fork))).rejects.toThrow(/consistency proof from size 6 to 10 fails/);
