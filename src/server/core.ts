@@ -7,9 +7,12 @@ import type { Logger } from '#platform/logger/index.js';
 import { createPolicyEngine, type PolicyEngine } from '#platform/policy/index.js';
 import { auditMigrations, createAuditLog, createCheckpointer, defaultLogKeyPath, type AuditLog, type Checkpointer } from '#modules/audit/index.js';
 import { createIdentityService, identityMigrations, type IdentityService, type PasswordCost } from '#modules/identity/index.js';
+import { join } from 'node:path';
+import { openDuckDb } from '#platform/duckdb/index.js';
+import { createFlowArchive, createLocator, createSelectionService, derivedKeyStore, fileKeyStore, loadIpLocationDb, selectionMigrations, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
-export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations].sort((a, b) => a.name.localeCompare(b.name));
+export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...selectionMigrations].sort((a, b) => a.name.localeCompare(b.name));
 
 /** The running system without its HTTP face. */
 export interface Core {
@@ -21,6 +24,8 @@ export interface Core {
   /** Signs audit checkpoints (its timer runs while the server runs). */
   checkpointer: Checkpointer;
   identity: IdentityService;
+  selection: SelectionService;
+  archive: FlowArchive;
   close(): Promise<void>;
 }
 
@@ -49,7 +54,16 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       db, policy, audit, clock,
       settings: { ...config.auth, ...(options.passwordCost !== undefined ? { passwordCost: options.passwordCost } : {}) },
     });
-    return { config, db, clock, policy, audit, checkpointer, identity, close: () => db.close() };
+    // Selection: the bundled country data is loaded on first use; production adds RIR files or a MaxMind DB (docs/selection.md).
+    const selection = createSelectionService({
+      db, policy, audit, clock,
+      locator: () => createLocator({ countrySources: [loadIpLocationDb()] }),
+      keys: config.secrets.pseudonymKey !== undefined ? derivedKeyStore(config.secrets.pseudonymKey) : fileKeyStore(join(config.dataDir, 'keys')),
+      settings: { rotation: 'monthly' },
+    });
+    await selection.reload();
+    const archive = createFlowArchive({ dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids) });
+    return { config, db, clock, policy, audit, checkpointer, identity, selection, archive, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

@@ -33,4 +33,10 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/audit/entries': ALL,
   'GET /api/v1/audit/proofs/inclusion': 'public',
   'GET /api/v1/audit/proofs/consistency': 'public',
+  'GET /api/v1/legal-bases': ['analyst', 'nco_director', 'commissioner'],
+  'GET /api/v1/legal-bases/:id': ['analyst', 'nco_director', 'commissioner'],
+  'POST /api/v1/legal-bases': ['nco_director'],
+  'POST /api/v1/legal-bases/:id/revoke': ['nco_director', 'commissioner'],
+  'GET /api/v1/selection/counters': ['analyst', 'commissioner'],
+  'POST /api/v1/flows/query': ['analyst'],
 };

@@ -1,0 +1,235 @@
+/** @module The flow archive: kept, minimized flows as Parquet partitioned by basis and hour, a retention job, and audited queries. */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '#platform/clock/index.js';
+import { isoUtc } from '#platform/clock/index.js';
+import type { RequestContext } from '#platform/context/index.js';
+import type { DuckDb } from '#platform/duckdb/index.js';
+import { AppError, parseOrThrow } from '#platform/errors/index.js';
+import type { PolicyEngine } from '#platform/policy/index.js';
+import type { AuditRecorder } from '#modules/audit/index.js';
+import { formatAddress } from '#modules/collection/index.js';
+import { CATEGORIES } from './classify.js';
+import { ADDR_FOREIGN, ADDR_PSEUDONYM, type SelectedBatch } from './minimize.js';
+import { pseudonymHex } from './pseudonym.js';
+import { parsePrefix, slotToBigInt } from './ranges.js';
+import { FIELD_BIT } from './schema.js';
+
+/** What the archive needs; the engine is the embedded DuckDB driver (src/platform/duckdb) or a stand-in. */
+export interface ArchiveDeps {
+  /** `<dataDir>/archive` holds `basis=<id>/hour=<YYYY-MM-DDTHH>/flows_<uuid>.parquet`. */
+  dir: string;
+  /** Opens the engine on first use (DuckDB starts only when the archive is used). */
+  engine: () => Promise<DuckDb>;
+  audit: AuditRecorder;
+  policy: PolicyEngine;
+  clock: Clock;
+  /** Retention in days of each basis id; undefined for an unknown basis (its partitions are purged). */
+  retentionOf: (basisIds: readonly string[]) => Promise<Map<string, number>>;
+}
+
+const STAGING_COLUMNS = [
+  ['basis', 'varchar'], ['hour', 'varchar'], ['category', 'varchar'], ['start_ms', 'double'], ['end_ms', 'double'],
+  ['src_addr', 'varchar'], ['dst_addr', 'varchar'], ['src_num', 'varchar'], ['dst_num', 'varchar'],
+  ['src_pseudonym', 'varchar'], ['dst_pseudonym', 'varchar'], ['pseudonym_period', 'varchar'],
+  ['src_port', 'double'], ['dst_port', 'double'], ['proto', 'double'], ['tcp_flags', 'double'], ['bytes', 'double'], ['packets', 'double'],
+  ['sampling_rate', 'double'], ['in_if', 'double'], ['out_if', 'double'], ['exporter', 'varchar'],
+] as const;
+
+// The Parquet columns: foreign addresses as text and as a 128-bit number (for prefix filters), pseudonyms as hex.
+const COPY_SELECT = `SELECT basis, hour, category, epoch_ms(CAST(start_ms AS BIGINT)) AS start, epoch_ms(CAST(end_ms AS BIGINT)) AS "end",
+  src_addr, dst_addr, CAST(src_num AS UHUGEINT) AS src_num, CAST(dst_num AS UHUGEINT) AS dst_num, src_pseudonym, dst_pseudonym, pseudonym_period,
+  CAST(src_port AS USMALLINT) AS src_port, CAST(dst_port AS USMALLINT) AS dst_port, CAST(proto AS UTINYINT) AS proto, CAST(tcp_flags AS UTINYINT) AS tcp_flags,
+  bytes, packets, CAST(sampling_rate AS UINTEGER) AS sampling_rate, CAST(in_if AS UINTEGER) AS in_if, CAST(out_if AS UINTEGER) AS out_if, exporter FROM flow_staging`;
+
+/** Group-by keys of a flow query and the column each reads. */
+export const GROUP_KEYS = {
+  hour: 'hour', basis: 'basis', category: 'category', srcAddr: 'src_addr', dstAddr: 'dst_addr',
+  foreignAddress: `CASE WHEN category = 'outbound' THEN dst_addr ELSE src_addr END`,
+  srcPort: 'src_port', dstPort: 'dst_port', proto: 'proto', exporter: 'exporter',
+} as const;
+
+const iso = z.string().datetime({ offset: true, message: 'use ISO 8601 with a time zone' });
+
+/** A flow query: a stated purpose, a bounded time range, filters and optional grouping. */
+export const FlowQuerySchema = z.object({
+  purpose: z.string().trim().min(10, 'state the purpose in at least 10 characters').max(500),
+  filters: z.object({
+    from: iso,
+    to: iso,
+    basisIds: z.array(z.string().min(1).max(100)).max(100).optional(),
+    foreignAddress: z.string().min(2).max(64).optional(),
+    foreignPrefix: z.string().min(2).max(64).optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+    proto: z.number().int().min(0).max(255).optional(),
+    category: z.enum(['transit', 'inbound', 'outbound']).optional(),
+  }).strict(),
+  groupBy: z.array(z.enum(Object.keys(GROUP_KEYS) as [keyof typeof GROUP_KEYS, ...(keyof typeof GROUP_KEYS)[]])).max(5).default([]),
+  limit: z.number().int().min(1).max(10_000).default(1000),
+}).strict().refine((q) => Date.parse(q.filters.to) > Date.parse(q.filters.from), { path: ['filters', 'to'], message: 'must be after from' });
+
+/** Input of queryFlows. */
+export type FlowQuery = z.input<typeof FlowQuerySchema>;
+
+const hourOf = (ms: number): string => isoUtc(ms).slice(0, 13);
+
+interface Partition { basis: string; hour: string; dir: string }
+
+/** Creates the archive. @see DESIGN.md "Chosen parts" (flow archive) and invariants 2–5 */
+export function createFlowArchive(deps: ArchiveDeps) {
+  const dir = resolve(deps.dir);
+  const { audit, policy, clock } = deps;
+  let opened: Promise<DuckDb> | undefined;
+  const engine = (): Promise<DuckDb> => (opened ??= deps.engine());
+  let ready: Promise<void> | undefined;
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+  const setup = (): Promise<void> => (ready ??= engine().then((e) => e.run(`CREATE TEMP TABLE flow_staging (${STAGING_COLUMNS.map(([n, t]) => `${n} ${t === 'double' ? 'DOUBLE' : 'VARCHAR'}`).join(', ')})`)));
+
+  function partitions(): Partition[] {
+    if (!existsSync(dir)) return [];
+    const out: Partition[] = [];
+    for (const b of readdirSync(dir)) {
+      if (!b.startsWith('basis=')) continue;
+      for (const h of readdirSync(join(dir, b))) {
+        if (!h.startsWith('hour=')) continue;
+        out.push({ basis: b.slice(6), hour: h.slice(5), dir: join(dir, b, h) });
+      }
+    }
+    return out;
+  }
+
+  return {
+    dir,
+    /** Closes the engine if it was opened. */
+    async close(): Promise<void> {
+      if (opened !== undefined) (await opened).close();
+      opened = undefined;
+      ready = undefined;
+    },
+    /** Appends a minimized batch: only allowed fields, foreign addresses, pseudonyms; never a raw domestic address. */
+    async write(batch: SelectedBatch): Promise<{ rows: number }> {
+      if (batch.length === 0) return { rows: 0 };
+      const rows: (string | number | null)[][] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const m = batch.fields[i]!;
+        const f = (bit: number, v: number): number | null => ((m & bit) !== 0 ? v : null);
+        const addr = (kind: number, buf: Uint8Array): [string | null, string | null, string | null] =>
+          kind === ADDR_FOREIGN ? [formatAddress(buf, i * 16), slotToBigInt(buf, i * 16).toString(), null] : kind === ADDR_PSEUDONYM ? [null, null, pseudonymHex(buf, i * 16)] : [null, null, null];
+        const [sa, sn, sp] = addr(batch.srcKind[i]!, batch.srcAddr);
+        const [da, dn, dp] = addr(batch.dstKind[i]!, batch.dstAddr);
+        rows.push([
+          batch.basisIds[batch.basisIndex[i]!]!, hourOf(batch.start[i]!), CATEGORIES[batch.category[i]!]!, batch.start[i]!, f(FIELD_BIT.end, batch.end[i]!),
+          sa, da, sn, dn, sp, dp, sp !== null || dp !== null ? batch.periods[batch.periodIndex[i]!]! : null,
+          f(FIELD_BIT.srcPort, batch.srcPort[i]!), f(FIELD_BIT.dstPort, batch.dstPort[i]!), f(FIELD_BIT.proto, batch.proto[i]!), f(FIELD_BIT.tcpFlags, batch.tcpFlags[i]!),
+          f(FIELD_BIT.bytes, batch.bytes[i]!), f(FIELD_BIT.packets, batch.packets[i]!), f(FIELD_BIT.samplingRate, batch.samplingRate[i]!),
+          f(FIELD_BIT.inIf, batch.inIf[i]!), f(FIELD_BIT.outIf, batch.outIf[i]!), (m & FIELD_BIT.exporter) !== 0 ? batch.exporters[batch.exporterIndex[i]!]! : null,
+        ]);
+      }
+      return serial(async () => {
+        await setup();
+        const e = await engine();
+        await e.append('flow_staging', STAGING_COLUMNS.map(([, t]) => t), rows);
+        try {
+          await e.run(`COPY (${COPY_SELECT}) TO '${dir.replace(/'/g, "''")}' (FORMAT PARQUET, PARTITION_BY (basis, hour), APPEND, FILENAME_PATTERN 'flows_{uuid}')`);
+        } finally {
+          await e.run('DELETE FROM flow_staging');
+        }
+        return { rows: rows.length };
+      });
+    },
+
+    /** The partitions on disk (basis, hour). */
+    partitions: (): { basis: string; hour: string }[] => partitions().map(({ basis, hour }) => ({ basis, hour })),
+
+    /** Deletes every partition past its basis's retention and writes each deletion to the audit log. @see DESIGN.md invariant 4 */
+    async enforceRetention(ctx: RequestContext): Promise<{ deleted: { basis: string; hour: string }[] }> {
+      policy.require(ctx, 'flows:purge');
+      const parts = partitions();
+      const retention = await deps.retentionOf([...new Set(parts.map((p) => p.basis))]);
+      const now = clock.nowMs();
+      const deleted: { basis: string; hour: string }[] = [];
+      for (const p of parts) {
+        const hourEnd = Date.parse(`${p.hour}:00:00.000Z`) + 3_600_000;
+        const days = retention.get(p.basis) ?? 0; // no known basis: nothing allows keeping it
+        if (!Number.isFinite(hourEnd) || hourEnd + days * 86_400_000 > now) continue;
+        const files = readdirSync(p.dir);
+        const bytes = files.reduce((a, f) => a + statSync(join(p.dir, f)).size, 0);
+        const event = { action: 'flows:purge', object: { type: 'archive_partition', id: `basis=${p.basis}/hour=${p.hour}` }, legalBasis: p.basis, details: { files: files.length, bytes, retentionDays: days } };
+        await serial(async () => {
+          await audit.record(ctx, { ...event, outcome: 'success' });
+          try {
+            rmSync(p.dir, { recursive: true, force: true });
+          } catch (e) {
+            await audit.record(ctx, { ...event, outcome: 'failure' });
+            throw e;
+          }
+        });
+        deleted.push({ basis: p.basis, hour: p.hour });
+      }
+      for (const b of existsSync(dir) ? readdirSync(dir) : []) if (b.startsWith('basis=') && readdirSync(join(dir, b)).length === 0) rmSync(join(dir, b), { recursive: true, force: true });
+      return { deleted };
+    },
+
+    /** Answers a filtered, grouped question over the archive; every query is audited with its purpose and the bases it read. */
+    async queryFlows(ctx: RequestContext, input: FlowQuery): Promise<{ rows: Record<string, unknown>[]; bases: string[]; partitions: number }> {
+      policy.require(ctx, 'flows:query');
+      const q = parseOrThrow(FlowQuerySchema, input, 'flow query');
+      const from = Date.parse(q.filters.from);
+      const to = Date.parse(q.filters.to);
+      const fromHour = hourOf(from);
+      const toHour = hourOf(to - 1);
+      const parts = partitions().filter((p) => p.hour >= fromHour && p.hour <= toHour && (q.filters.basisIds === undefined || q.filters.basisIds.includes(p.basis)));
+      const bases = [...new Set(parts.map((p) => p.basis))].sort();
+      const files = parts.flatMap((p) => readdirSync(p.dir).filter((f) => f.endsWith('.parquet')).map((f) => join(p.dir, f)));
+      const where: string[] = ['start >= epoch_ms(CAST($1 AS BIGINT))', 'start < epoch_ms(CAST($2 AS BIGINT))'];
+      const params: (string | number)[] = [from, to];
+      const add = (sql: string, ...vals: (string | number)[]): void => {
+        let s = sql;
+        vals.forEach((v) => { params.push(v); s = s.replace('?', `$${params.length}`); });
+        where.push(s);
+      };
+      const range = (text: string, what: string): [string, string] => {
+        const p = parsePrefix(text);
+        if (p === undefined) throw new AppError('VALIDATION_FAILED', `${what}: write an address or a prefix (a.b.c.d/len, x:y::/len).`);
+        const base = p.family === 4 ? 0xffff_0000_0000n : 0n;
+        return [(base + BigInt(p.start)).toString(), (base + BigInt(p.end)).toString()];
+      };
+      if (q.filters.foreignAddress !== undefined) { const [lo] = range(q.filters.foreignAddress, 'foreignAddress'); add('(src_num = CAST(? AS UHUGEINT) OR dst_num = CAST(? AS UHUGEINT))', lo, lo); }
+      if (q.filters.foreignPrefix !== undefined) {
+        const [lo, hi] = range(q.filters.foreignPrefix, 'foreignPrefix');
+        add('(src_num BETWEEN CAST(? AS UHUGEINT) AND CAST(? AS UHUGEINT) OR dst_num BETWEEN CAST(? AS UHUGEINT) AND CAST(? AS UHUGEINT))', lo, hi, lo, hi);
+      }
+      if (q.filters.port !== undefined) add('(src_port = ? OR dst_port = ?)', q.filters.port, q.filters.port);
+      if (q.filters.proto !== undefined) add('proto = ?', q.filters.proto);
+      if (q.filters.category !== undefined) add('category = ?', q.filters.category);
+      const filterHash = createHash('sha256').update(JSON.stringify(q.filters)).digest('hex');
+      const event = { action: 'flows:query', object: { type: 'flow_archive', id: 'flows' }, legalBasis: bases.join(',').slice(0, 1000) || null };
+      let rows: Record<string, unknown>[] = [];
+      try {
+        if (files.length > 0) {
+          const source = `read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}], hive_partitioning = true, union_by_name = true)`;
+          const keys = q.groupBy.map((g) => `${GROUP_KEYS[g]} AS "${g}"`);
+          const sql = keys.length > 0
+            ? `SELECT ${keys.join(', ')}, count(*) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(start) AS first, max(start) AS last FROM ${source} WHERE ${where.join(' AND ')} GROUP BY ALL ORDER BY flows DESC LIMIT ${q.limit}`
+            : `SELECT * EXCLUDE (src_num, dst_num) FROM ${source} WHERE ${where.join(' AND ')} ORDER BY start LIMIT ${q.limit}`;
+          rows = await serial(async () => (await engine()).all(sql, params));
+        }
+      } catch (e) {
+        await audit.record(ctx, { ...event, outcome: 'failure', details: { purpose: q.purpose, bases: bases.join(','), filters: filterHash } });
+        throw new AppError('INTERNAL', 'The flow query failed.', { cause: e });
+      }
+      await audit.record(ctx, { ...event, outcome: 'success', details: { purpose: q.purpose, bases: bases.join(','), filters: filterHash, groupBy: q.groupBy.join(','), rows: rows.length, partitions: parts.length } });
+      return { rows, bases, partitions: parts.length };
+    },
+  };
+}
+
+/** The flow archive. */
+export type FlowArchive = ReturnType<typeof createFlowArchive>;
