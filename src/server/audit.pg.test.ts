@@ -1,0 +1,38 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '#platform/context/index.js';
+import { sql } from '#platform/db/index.js';
+import { verifyAuditLog, verifyInclusion, type AuditEvent } from '#modules/audit/index.js';
+import type { Core } from './core.js';
+import { createTestCore } from './test-support/harness.js';
+import { createFreshPgDatabase } from './test-support/pg.js';
+
+describe('audit log on PostgreSQL: checkpoints, proofs and verify', () => {
+  let core: Core;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    const db = await createFreshPgDatabase();
+    drop = db.drop;
+    core = await createTestCore({ url: db.url, config: { dataDir: mkdtempSync(join(tmpdir(), 'mamori-pg-audit-')) } });
+  });
+  afterAll(async () => { await core?.close(); await drop?.(); });
+
+  it('signs, proves, verifies, and names an edited entry', async () => {
+    const ctx = systemContext('pg-test');
+    const ev = (i: number): AuditEvent => ({ action: 'test:act', object: { type: 'Thing', id: `t-${i}` }, outcome: 'success' });
+    await core.audit.recordMany(ctx, Array.from({ length: 37 }, (_, i) => ev(i)));
+    const first = (await core.checkpointer.checkpointNow())!;
+    for (let i = 0; i < 5; i++) await core.audit.record(ctx, ev(100 + i));
+    const cp = (await core.checkpointer.checkpointNow())!;
+    expect(cp.size).toBe(first.size + 5);
+    const p = await core.audit.inclusionProof(20, cp.size);
+    expect(verifyInclusion(Buffer.from(p.leafHash, 'base64'), 20, cp.size, p.proof.map((x) => Buffer.from(x, 'base64')), Buffer.from(cp.root, 'base64'))).toBe(true);
+    const ok = await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier(), pageSize: 10 });
+    expect(ok).toMatchObject({ ok: true, checkpoints: 2 });
+    await sql`update audit_entries set entry = replace(entry, 't-13', 't-99') where idx = 13`.execute(core.db.kysely);
+    const bad = await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier(), pageSize: 10 });
+    expect(bad.problem?.index).toBe(13);
+  });
+});
