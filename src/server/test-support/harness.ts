@@ -1,4 +1,7 @@
 /** @module Test harness: a core on a fresh database (SQLite in memory, or PostgreSQL from MAMORI_TEST_DATABASE_URL), users of every role, the app. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ManualClock, type Clock } from '#platform/clock/index.js';
 import { parseConfig, type Config, type ConfigInput } from '#platform/config/index.js';
 import { ROLES, systemContext, type RequestContext, type Role } from '#platform/context/index.js';
@@ -10,7 +13,10 @@ export const TEST_PASSWORD_COST = { logN: 10, r: 8, p: 1 };
 
 /** A fresh core on `url` (default: SQLite in memory). */
 export async function createTestCore(options: { url?: string; clock?: Clock; config?: ConfigInput } = {}): Promise<Core & { clock: Clock }> {
-  const config: Config = parseConfig({ ...(options.config ?? {}), database: { url: options.url ?? ':memory:' }, auth: { cookieSecure: false, ...(options.config?.auth ?? {}) } });
+  // A fresh data directory per core: the audit log key and its last-signed state live there, and a
+  // state left by an earlier run would (rightly) refuse to sign for a new in-memory database.
+  const dataDir = options.config?.dataDir ?? mkdtempSync(join(tmpdir(), 'mamori-test-'));
+  const config: Config = parseConfig({ ...(options.config ?? {}), dataDir, database: { url: options.url ?? ':memory:' }, auth: { cookieSecure: false, ...(options.config?.auth ?? {}) } });
   const clock = options.clock ?? new ManualClock('2026-04-01T00:00:00.000Z');
   const core = await createCore(config, { clock, passwordCost: TEST_PASSWORD_COST });
   return core as Core & { clock: Clock };
