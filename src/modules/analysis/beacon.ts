@@ -1,0 +1,354 @@
+/** @module Beaconing and botnet fan-in: regular call-home from hosts to a foreign endpoint, scored as RITA does, in fixed memory. */
+import type { AnalysisBatch, HostTable } from './batch.js';
+import { BloomFilter, CountMinSketch } from './sketch.js';
+import { bowleySkew, clamp01, medianAbsDev, modeShare, quantile } from './stats.js';
+import { MAX_FINDING_HOSTS, type FindingLevel, type FindingUpdate } from './schema.js';
+
+/** Parameters of the beacon detector (docs/detection.md#beaconing explains each). */
+export interface BeaconConfig {
+  /** Pairs tracked exactly at once; beyond it the least recently seen of a random sample is evicted. */
+  maxPairs: number;
+  /** Call times kept per pair (a ring): the statistics use the latest this many. */
+  window: number;
+  /** A pair is tracked once the count-min sketch has seen it this many times (one-off contacts never cost a slot). */
+  admitAfter: number;
+  /** Fewest calls before a pair is scored. */
+  minEvents: number;
+  /** Calls closer than this (ms) are one burst and count as one call. */
+  burstMs: number;
+  /** Shortest span (ms) of a scored pair. */
+  minSpanMs: number;
+  /** Score from which a pair is a suspect beacon. */
+  suspectScore: number;
+  /** Score from which a corroborated pair (unanswered or fast) is an alert. */
+  alertScore: number;
+  /** Median interval (ms) at or under which the cadence counts as fast. */
+  fastIntervalMs: number;
+  /** Share of TCP calls with no answer (SYN only) from which calls count as unanswered. */
+  unansweredShare: number;
+  /** Distinct clients from which an endpoint counts as popular infrastructure (caps it at suspect). */
+  popularClients: number;
+  /** Hosts with the same pattern from which a botnet fan-in finding is made. */
+  fanInHosts: number;
+  /** Pairs unseen for this long (ms of flow time) are dropped at flush. */
+  idleMs: number;
+}
+
+/** Defaults: see docs/detection.md#beaconing. */
+export const DEFAULT_BEACON_CONFIG: BeaconConfig = {
+  maxPairs: 1 << 18, window: 64, admitAfter: 3, minEvents: 8, burstMs: 1000, minSpanMs: 30_000,
+  suspectScore: 0.7, alertScore: 0.7, fastIntervalMs: 60_000, unansweredShare: 0.5,
+  popularClients: 500, fanInHosts: 5, idleMs: 7 * 86_400_000,
+};
+
+/** Well-known infrastructure services whose periodic use is expected (service, proto, port, bytes/packet range). */
+const INFRA_SERVICES: ReadonlyArray<{ name: string; proto: number; port: number; minPkt: number; maxPkt: number }> = [
+  // NTP client/server mode packets: 48-byte payload (+ optional MAC/extension) in 76–120 IP bytes. RFC 5905 §7.3
+  { name: 'ntp', proto: 17, port: 123, minPkt: 48, maxPkt: 130 },
+  { name: 'dns', proto: 17, port: 53, minPkt: 28, maxPkt: 1500 },
+  { name: 'dns', proto: 6, port: 53, minPkt: 40, maxPkt: 1500 },
+  { name: 'dhcp', proto: 17, port: 67, minPkt: 200, maxPkt: 1500 },
+  { name: 'dhcp', proto: 17, port: 68, minPkt: 200, maxPkt: 1500 },
+  { name: 'mdns', proto: 17, port: 5353, minPkt: 28, maxPkt: 9000 },
+  { name: 'ssdp', proto: 17, port: 1900, minPkt: 28, maxPkt: 1500 },
+  { name: 'netbios', proto: 17, port: 137, minPkt: 28, maxPkt: 1500 },
+];
+
+/** Interval histogram bucket upper bounds (seconds) in the evidence the dashboard charts. */
+export const INTERVAL_BUCKETS_S = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 86400, Infinity];
+
+/** The scored state of one (host, endpoint) pair. */
+export interface PairScore {
+  src: number;
+  dst: number;
+  port: number;
+  proto: number;
+  calls: number;
+  firstSeen: number;
+  lastSeen: number;
+  medianIntervalMs: number;
+  score: number;
+  level: FindingLevel | undefined;
+  components: Record<string, number>;
+  unanswered: number;
+  fast: boolean;
+  infra: string | undefined;
+  histogram: number[];
+  medianBytes: number;
+  basisMask: number;
+}
+
+const PAIR_KEY_MUL = 2 ** 26;
+
+/**
+ * Creates the beacon detector: per (host → foreign endpoint) pair it keeps the last `window` call
+ * times and sizes in one typed-array pool; `flush` scores pairs and returns one finding per endpoint.
+ * @see docs/detection.md#beaconing (RITA: https://github.com/activecm/rita)
+ */
+export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconConfig> = {}) {
+  const cfg: BeaconConfig = { ...DEFAULT_BEACON_CONFIG, ...partial };
+  const P = cfg.maxPairs;
+  const W = cfg.window;
+  const times = new Float64Array(P * W);
+  const sizes = new Float32Array(P * W);
+  const head = new Uint16Array(P); // next write position in the ring
+  const count = new Uint32Array(P); // calls ever recorded (merged bursts count once)
+  const tcpCalls = new Uint32Array(P);
+  const synOnly = new Uint32Array(P);
+  const first = new Float64Array(P);
+  const last = new Float64Array(P); // latest call time
+  const seen = new Float64Array(P); // latest flow time, for eviction
+  const srcOf = new Uint32Array(P);
+  const dstOf = new Uint32Array(P);
+  const portOf = new Uint16Array(P);
+  const protoOf = new Uint8Array(P);
+  const basisMask = new Uint32Array(P);
+  const dirty = new Uint8Array(P);
+  const slotOf = new Map<number, number>();
+  const free: number[] = [];
+  for (let i = P - 1; i >= 0; i--) free.push(i);
+  const keyOf = new Float64Array(P);
+  const pairCounts = new CountMinSketch(20, 4);
+  const seenPairs = new BloomFilter(26, 4);
+  const clients = new CountMinSketch(18, 4); // distinct clients per endpoint (new pairs only)
+  const basisNames: string[] = [];
+  let evicted = 0;
+  let rngState = 0x2545f491;
+  let generation = hosts.generation;
+  const previous = new Map<string, string>(); // endpoint → level last emitted, so unchanged findings are not re-sent
+
+  function rand(n: number): number {
+    rngState ^= rngState << 13; rngState ^= rngState >>> 17; rngState ^= rngState << 5;
+    return (rngState >>> 0) % n;
+  }
+
+  function evictOne(): number {
+    let victim = -1;
+    let oldest = Infinity;
+    for (let k = 0; k < 8; k++) {
+      const s = rand(P);
+      if (seen[s]! < oldest) { oldest = seen[s]!; victim = s; }
+    }
+    slotOf.delete(keyOf[victim]!);
+    evicted++;
+    return victim;
+  }
+
+  function reset(): void {
+    slotOf.clear();
+    free.length = 0;
+    for (let i = P - 1; i >= 0; i--) free.push(i);
+    generation = hosts.generation;
+  }
+
+  /** Records the call-home flows of a batch. Hot loop: see bench/pipeline.bench.ts. */
+  function ingest(b: AnalysisBatch): void {
+    if (hosts.generation !== generation) reset();
+    const bases = b.bases.map((name) => {
+      let i = basisNames.indexOf(name);
+      if (i < 0 && basisNames.length < 32) { i = basisNames.length; basisNames.push(name); }
+      return i < 0 ? 0 : 1 << i;
+    });
+    for (let i = 0; i < b.length; i++) {
+      const dst = b.dst[i]!;
+      if (hosts.isDomestic(dst)) continue; // the called endpoint must be foreign
+      const proto = b.proto[i]!;
+      if (proto !== 6 && proto !== 17) continue;
+      const sp = b.srcPort[i]!;
+      const dp = b.dstPort[i]!;
+      // The call direction goes to the service port: the lower one (ties: from the domestic side or both foreign).
+      if (dp > sp) continue;
+      const src = b.src[i]!;
+      if (dp === sp && !hosts.isDomestic(src) && src > dst) continue;
+      const key = src * PAIR_KEY_MUL + dst;
+      let slot = slotOf.get(key);
+      if (slot === undefined) {
+        if (!seenPairs.testAndAdd(key)) clients.add(dst);
+        if (pairCounts.add(key) < cfg.admitAfter) continue;
+        slot = free.pop() ?? evictOne();
+        slotOf.set(key, slot);
+        keyOf[slot] = key;
+        head[slot] = 0; count[slot] = 0; tcpCalls[slot] = 0; synOnly[slot] = 0; basisMask[slot] = 0;
+        first[slot] = b.start[i]!; last[slot] = -Infinity;
+        srcOf[slot] = src; dstOf[slot] = dst; portOf[slot] = dp; protoOf[slot] = proto;
+      }
+      const t = b.start[i]!;
+      seen[slot] = Math.max(seen[slot]!, t);
+      basisMask[slot] = basisMask[slot]! | (bases[b.basis[i]!] ?? 0);
+      if (t < first[slot]!) first[slot] = t;
+      const base = slot * W;
+      const prevIdx = base + ((head[slot]! + W - 1) % W);
+      if (count[slot]! > 0 && Math.abs(t - times[prevIdx]!) < cfg.burstMs) {
+        sizes[prevIdx] = sizes[prevIdx]! + b.bytes[i]!; // same burst: one call
+        continue;
+      }
+      const h = head[slot]!;
+      times[base + h] = t;
+      sizes[base + h] = b.bytes[i]!;
+      head[slot] = (h + 1) % W;
+      count[slot] = count[slot]! + 1;
+      if (t > last[slot]!) last[slot] = t;
+      if (proto === 6) {
+        tcpCalls[slot] = tcpCalls[slot]! + 1;
+        const f = b.tcpFlags[i]!;
+        if ((f & 0x02) !== 0 && (f & 0x10) === 0) synOnly[slot] = synOnly[slot]! + 1;
+      }
+      dirty[slot] = 1;
+    }
+  }
+
+  /** Scores one pair; exported through `scorePairSlot` for tests. */
+  function scoreSlot(slot: number): PairScore | undefined {
+    const n = Math.min(count[slot]!, W);
+    if (n < cfg.minEvents) return undefined;
+    const base = slot * W;
+    const ts = Float64Array.from(times.subarray(base, base + n)).sort();
+    const span = ts[n - 1]! - ts[0]!;
+    if (span < cfg.minSpanMs) return undefined;
+    const iv = new Float64Array(n - 1);
+    for (let k = 1; k < n; k++) iv[k - 1] = ts[k]! - ts[k - 1]!;
+    iv.sort();
+    const med = quantile(iv, 0.5);
+    const skewS = 1 - Math.abs(bowleySkew(iv));
+    const madS = med > 0 ? clamp01(1 - medianAbsDev(iv) / med) : 0;
+    const modeS = clamp01((modeShare(iv, 3, 0.1, 500) - 0.3) / 0.6);
+    const intervalS = Math.max((skewS + madS) / 2, modeS);
+    const sz = Float64Array.from(sizes.subarray(base, base + n)).sort();
+    const medSize = quantile(sz, 0.5);
+    const sizeSkewS = 1 - Math.abs(bowleySkew(sz));
+    const sizeMadS = medSize > 0 ? clamp01(1 - medianAbsDev(sz) / medSize) : 0;
+    const sizeModeS = clamp01((modeShare(sz, 3, 0.05, 8) - 0.3) / 0.6);
+    const smallS = clamp01(1 - medSize / 65535);
+    const sizeS = (Math.max((sizeSkewS + sizeMadS) / 2, sizeModeS) + smallS) / 2;
+    // Spread: the share of equal time bins across the pair's span that hold a call.
+    const bins = Math.max(2, Math.min(24, Math.floor(n / 2)));
+    const hit = new Uint8Array(bins);
+    for (let k = 0; k < n; k++) hit[Math.min(bins - 1, Math.floor(((ts[k]! - ts[0]!) / span) * bins))] = 1;
+    let hits = 0;
+    for (let k = 0; k < bins; k++) hits += hit[k]!;
+    const spreadS = hits / bins;
+    const score = 0.45 * intervalS + 0.2 * sizeS + 0.35 * spreadS;
+    const tcp = tcpCalls[slot]!;
+    const unanswered = tcp > 0 ? synOnly[slot]! / tcp : 0;
+    const fast = med <= cfg.fastIntervalMs;
+    const medPkt = medSize; // bytes per call; packets are not kept per call
+    const proto = protoOf[slot]!;
+    const port = portOf[slot]!;
+    const infra = INFRA_SERVICES.find((s) => s.proto === proto && s.port === port && medPkt >= s.minPkt && medPkt <= s.maxPkt * 4)?.name;
+    let level: FindingLevel | undefined;
+    const corroborated = unanswered >= cfg.unansweredShare || fast;
+    if (infra !== undefined) level = undefined;
+    else if (score >= cfg.alertScore && corroborated) level = 'alert';
+    else if (score >= cfg.suspectScore) level = 'suspect';
+    const histogram = new Array<number>(INTERVAL_BUCKETS_S.length).fill(0);
+    for (let k = 0; k < iv.length; k++) {
+      const s = iv[k]! / 1000;
+      const bi = INTERVAL_BUCKETS_S.findIndex((u) => s < u);
+      histogram[bi < 0 ? histogram.length - 1 : bi]!++;
+    }
+    return {
+      src: srcOf[slot]!, dst: dstOf[slot]!, port, proto, calls: count[slot]!, firstSeen: first[slot]!, lastSeen: last[slot]!,
+      medianIntervalMs: med, score, level, unanswered, fast, infra, histogram, medianBytes: medSize, basisMask: basisMask[slot]!,
+      components: { interval: intervalS, intervalSkew: skewS, intervalMad: madS, intervalModes: modeS, size: sizeS, smallness: smallS, spread: spreadS },
+    };
+  }
+
+  /**
+   * Scores changed pairs and returns the findings whose level changed or whose evidence grew: one
+   * `beacon` per foreign endpoint (its best pair, with the hosts that beacon to it) and one
+   * `botnet-fanin` where at least `fanInHosts` hosts beacon to it with the same cadence.
+   */
+  function flush(nowMs: number, all = false): FindingUpdate[] {
+    const byEndpoint = new Map<number, PairScore[]>();
+    for (const [key, slot] of slotOf) {
+      if (nowMs - seen[slot]! > cfg.idleMs) { slotOf.delete(key); free.push(slot); continue; }
+      if (!all && dirty[slot] === 0) continue;
+      dirty[slot] = 0;
+      const s = scoreSlot(slot);
+      if (s === undefined || s.level === undefined) continue;
+      const list = byEndpoint.get(s.dst) ?? [];
+      list.push(s);
+      byEndpoint.set(s.dst, list);
+    }
+    const out: FindingUpdate[] = [];
+    for (const [dst, pairs] of byEndpoint) {
+      pairs.sort((a, b) => b.score - a.score);
+      const best = pairs[0]!;
+      const endpoint = hosts.label(dst);
+      const clientCount = clients.estimate(dst);
+      const popular = clientCount >= cfg.popularClients && pairs.length / clientCount < 0.5;
+      let level: FindingLevel = pairs.some((p) => p.level === 'alert') ? 'alert' : 'suspect';
+      if (popular && level === 'alert') level = 'suspect';
+      const domestic = pairs.filter((p) => hosts.isDomestic(p.src)).map((p) => hosts.label(p.src));
+      const bases = basisNames.filter((_, i) => pairs.some((p) => (p.basisMask & (1 << i)) !== 0));
+      const firstSeen = Math.min(...pairs.map((p) => p.firstSeen));
+      const lastSeen = Math.max(...pairs.map((p) => p.lastSeen));
+      const evidence = {
+        pairs: pairs.length,
+        clientsEstimate: clientCount,
+        popular,
+        port: best.port,
+        proto: best.proto,
+        calls: best.calls,
+        medianIntervalS: best.medianIntervalMs / 1000,
+        medianBytes: best.medianBytes,
+        unansweredShare: best.unanswered,
+        fastCadence: best.fast,
+        intervalHistogram: { bucketsUpperS: INTERVAL_BUCKETS_S.map((u) => (u === Infinity ? null : u)), counts: best.histogram },
+        window: { from: new Date(firstSeen).toISOString(), to: new Date(lastSeen).toISOString() },
+      };
+      const sig = `${level}:${pairs.length}:${best.calls}`;
+      if (previous.get(`b:${endpoint}`) !== sig || all) {
+        previous.set(`b:${endpoint}`, sig);
+        out.push({
+          kind: 'beacon', subject: { kind: 'address', value: endpoint }, level, score: best.score,
+          scoreDetail: { method: 'rita-like: 0.45·interval + 0.20·size + 0.35·spread; alert needs unanswered or fast cadence', components: best.components },
+          evidence, firstSeen, lastSeen, hosts: domestic.slice(0, MAX_FINDING_HOSTS), hostCount: domestic.length, bases,
+        });
+      }
+      // Fan-in: hosts with the same cadence (log2 bucket of the median interval) to one endpoint.
+      const byCadence = new Map<number, PairScore[]>();
+      for (const p of pairs) {
+        const c = Math.round(Math.log2(Math.max(1, p.medianIntervalMs / 1000)));
+        byCadence.set(c, [...(byCadence.get(c) ?? []), p]);
+      }
+      const group = [...byCadence.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+      if (group.length >= cfg.fanInHosts) {
+        const share = clientCount > 0 ? Math.min(1, group.length / clientCount) : 1;
+        const fanLevel: FindingLevel = level === 'alert' && share >= 0.5 ? 'alert' : 'suspect';
+        const sigF = `${fanLevel}:${group.length}`;
+        if (previous.get(`f:${endpoint}`) !== sigF || all) {
+          previous.set(`f:${endpoint}`, sigF);
+          const hostsF = group.filter((p) => hosts.isDomestic(p.src)).map((p) => hosts.label(p.src));
+          out.push({
+            kind: 'botnet-fanin', subject: { kind: 'address', value: endpoint }, level: fanLevel, score: clamp01(share * best.score + 0.1 * Math.log10(group.length)),
+            scoreDetail: { method: 'share of the endpoint\'s clients beaconing with one cadence × best beacon score + 0.1·log10(hosts)', components: { hosts: group.length, clients: clientCount, share, beacon: best.score } },
+            evidence: { cadenceS: group.map((p) => p.medianIntervalMs / 1000).sort((a, b) => a - b), hosts: group.length, clientsEstimate: clientCount, window: evidence.window },
+            firstSeen, lastSeen, hosts: hostsF.slice(0, MAX_FINDING_HOSTS), hostCount: hostsF.length, bases,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  return {
+    ingest,
+    flush,
+    /** Scores the pair (src → dst), if tracked (tests and the evaluation's explanations). */
+    scorePair(src: number, dst: number): PairScore | undefined {
+      const slot = slotOf.get(src * PAIR_KEY_MUL + dst);
+      return slot === undefined ? undefined : scoreSlot(slot);
+    },
+    stats() {
+      return {
+        trackedPairs: slotOf.size, evictedPairs: evicted,
+        bytes: times.byteLength + sizes.byteLength + P * (2 + 4 * 9 + 8 * 4 + 2 + 1 + 1) + pairCounts.bytes + seenPairs.bytes + clients.bytes,
+      };
+    },
+    config: cfg,
+  };
+}
+
+/** The beacon detector. */
+export type BeaconDetector = ReturnType<typeof createBeaconDetector>;
