@@ -13,6 +13,7 @@ import { MetricsRegistry } from '#platform/metrics/index.js';
 import { ctxOf, type RouteAuth, type RouteModule } from '#platform/http/index.js';
 import { identityRoutes, SESSION_COOKIE } from '#modules/identity/index.js';
 import { selectionRoutes } from '#modules/selection/index.js';
+import { oversightRoutes } from '#modules/oversight/index.js';
 import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
 import type { Core } from './core.js';
 
@@ -170,6 +171,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     const witnessState = witnessStatePath(core.config.audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir));
     await auditRoutes({ audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState) })(scope);
     await selectionRoutes({ selection: core.selection, archive: core.archive })(scope);
+    await oversightRoutes({ oversight: core.oversight })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);
   });
 

@@ -9,10 +9,12 @@ import { auditMigrations, createAuditLog, createCheckpointer, defaultLogKeyPath,
 import { createIdentityService, identityMigrations, type IdentityService, type PasswordCost } from '#modules/identity/index.js';
 import { join } from 'node:path';
 import { openDuckDb } from '#platform/duckdb/index.js';
+import { createOversightScheduler, createOversightService, oversightMigrations, type OversightScheduler, type OversightService } from '#modules/oversight/index.js';
+import { checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
 import { createFlowArchive, createLocator, createSelectionService, derivedKeyStore, fileKeyStore, loadIpLocationDb, selectionMigrations, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
-export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...selectionMigrations].sort((a, b) => a.name.localeCompare(b.name));
+export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...selectionMigrations, ...oversightMigrations].sort((a, b) => a.name.localeCompare(b.name));
 
 /** The running system without its HTTP face. */
 export interface Core {
@@ -26,6 +28,10 @@ export interface Core {
   identity: IdentityService;
   selection: SelectionService;
   archive: FlowArchive;
+  /** The commission's docket, approvals, emergency path, inspection and Diet report. */
+  oversight: OversightService;
+  /** Expires approvals and enforces emergency review deadlines (its timer runs while the server runs). */
+  oversightScheduler: OversightScheduler;
   close(): Promise<void>;
 }
 
@@ -60,10 +66,17 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       locator: () => createLocator({ countrySources: [loadIpLocationDb()] }),
       keys: config.secrets.pseudonymKey !== undefined ? derivedKeyStore(config.secrets.pseudonymKey) : fileKeyStore(join(config.dataDir, 'keys')),
       settings: { rotation: 'monthly' },
+      approvals: reidentificationCheck(() => oversight),
     });
     await selection.reload();
     const archive = createFlowArchive({ dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids) });
-    return { config, db, clock, policy, audit, checkpointer, identity, selection, archive, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+    // Oversight: approvals become selection's legal bases; purge-by-basis, measure halting and the inventory connect when selection's archive and response provide them.
+    const oversight: OversightService = createOversightService({
+      db, policy, audit, log: audit, clock, checkpoints: checkpointSource(checkpointer), settings: config.oversight,
+      ports: { basisIssuer: selectionBasisIssuer(selection) },
+    });
+    const oversightScheduler = createOversightScheduler({ everySeconds: config.oversight.sweepEverySeconds }, { oversight, onError: (e) => options.logger?.error({ err: e }, 'oversight sweep failed') });
+    return { config, db, clock, policy, audit, checkpointer, identity, selection, archive, oversight, oversightScheduler, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

@@ -30,7 +30,12 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   const metrics = new MetricsRegistry();
   const app = await buildApp(core, { logger, metrics, extraRoutes: options.routes?.(core) ?? [] });
   // The audit checkpointer runs with every server: it creates the log key on first start.
-  const components = [{ name: 'audit-checkpointer', start: () => core.checkpointer.start(), stop: () => core.checkpointer.stop() }, ...(options.components?.(core, metrics) ?? [])];
+  const components = [
+    { name: 'audit-checkpointer', start: () => core.checkpointer.start(), stop: () => core.checkpointer.stop() },
+    // Expires approvals and halts emergency actions whose review deadline passed, on the core's clock.
+    { name: 'oversight-scheduler', start: () => core.oversightScheduler.start(), stop: () => core.oversightScheduler.stop() },
+    ...(options.components?.(core, metrics) ?? []),
+  ];
   for (const c of components) await c.start();
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const addr = app.fastify.server.address();

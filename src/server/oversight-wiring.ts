@@ -1,0 +1,66 @@
+/** @module Wires oversight to its neighbours: approvals become selection's legal bases, selection asks oversight about re-identification, the audit checkpointer signs the Diet report's checkpoint. */
+import { systemContext, type RequestContext } from '#platform/context/index.js';
+import { AppError, isAppError } from '#platform/errors/index.js';
+import { openCheckpoint, type Checkpointer } from '#modules/audit/index.js';
+import type { BasisIssuer, CheckpointSource, OversightService } from '#modules/oversight/index.js';
+import { FLOW_FIELDS, type ApprovalCheck, type SelectionService } from '#modules/selection/index.js';
+
+/** Acts as the system (selection records commission approvals only from the system) on behalf of the request that caused it. */
+function asOversight(ctx: RequestContext): RequestContext {
+  return { ...systemContext('oversight'), requestId: ctx.requestId };
+}
+
+/** Selection's legal-basis store as oversight's BasisIssuer. @see DPA Art. 17, 22 */
+export function selectionBasisIssuer(selection: Pick<SelectionService, 'createBasis' | 'revokeBasis'>): BasisIssuer {
+  return {
+    async issue(ctx, a) {
+      const s = a.selectors;
+      const basis = await selection.createBasis(asOversight(ctx), {
+        kind: a.basisKind,
+        title: `${a.emergency ? 'Emergency acquisition (under review)' : 'Commission approval'} ${a.approvalId}`.slice(0, 200),
+        selectors: {
+          exporters: s.exporters ?? [], foreignPrefixes: s.foreignPrefixes ?? [], domesticPrefixes: s.domesticPrefixes ?? [],
+          ports: s.ports ?? [], protocols: s.protocols ?? [],
+        },
+        validFrom: a.validFrom,
+        validUntil: a.validUntil,
+        // Selection's allow-list is already the act's "mechanical" fields; the approval does not widen it.
+        allowedFields: [...FLOW_FIELDS],
+        retentionDays: a.retentionDays,
+        createdBy: `oversight:${a.requestId}`,
+      });
+      return { basisId: basis.id };
+    },
+    async revoke(ctx, basisId, reason) {
+      try {
+        await selection.revokeBasis(asOversight(ctx), basisId, { reason: reason.slice(0, 500) });
+      } catch (e) {
+        // Already revoked is the outcome we want.
+        if (isAppError(e) && e.code === 'CONFLICT') return;
+        throw e;
+      }
+    },
+  };
+}
+
+/** Oversight's answer to selection's re-identification check. @see DPA Art. 22 */
+export function reidentificationCheck(oversight: () => OversightService): ApprovalCheck {
+  return (ctx, approvalId, request) => oversight().reidentificationApproved(ctx, approvalId, request.pseudonym);
+}
+
+/** The audit checkpointer as the Diet report's checkpoint source. @see c2sp.org/tlog-checkpoint */
+export function checkpointSource(checkpointer: Checkpointer): CheckpointSource {
+  return {
+    checkpointNow: () => checkpointer.checkpointNow(),
+    verify(note, size, root) {
+      const r = openCheckpoint(note, checkpointer.verifier());
+      if (!r.ok) return false;
+      return r.value.checkpoint.size === size && Buffer.from(r.value.checkpoint.rootHash).toString('base64') === root;
+    },
+  };
+}
+
+/** Thrown when a hook is used before wiring (never expected at run time). */
+export function notWired(what: string): never {
+  throw new AppError('UNAVAILABLE', `${what} is not connected in this deployment.`);
+}
