@@ -70,6 +70,8 @@ export function buildProgram(): Command {
       let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
       try {
         seeded = keep && (await server.core.identity.countUsers()) > 0 ? undefined : await seedDemo(server.core);
+        // Publish a signed checkpoint of the seeded world at once, rather than after the first interval.
+        await server.core.checkpointer.checkpointNow();
       } catch (e) {
         await server.stop();
         throw e;
@@ -87,6 +89,7 @@ export function buildProgram(): Command {
         '',
         `  Try: curl -s -c /tmp/mamori.jar -H 'content-type: application/json' -d '{"username":"analyst","password":"demo-analyst-pass"}' ${server.address}/api/v1/auth/login`,
         `       curl -s -b /tmp/mamori.jar ${server.address}/api/v1/auth/me`,
+        `  Audit: curl -s ${server.address}/api/v1/audit/checkpoint ; MAMORI_DATA_DIR=${dataDir} mamori audit verify   (docs/audit.md)`,
         '',
         '  Press Ctrl-C to stop.',
         '',
