@@ -112,6 +112,25 @@ export const ConfigSchema = z
       .strict()
       .refine((o) => o.quorum <= o.commissionSize, { message: 'quorum cannot exceed commissionSize', path: ['quorum'] })
       .prefault({}),
+    reporting: z
+      .object({
+        /** Directory of notification forms (`<form>/v<N>.json`); default: the `forms/` folder shipped with mamori. */
+        formsDir: z.string().min(1).optional(),
+        /** "Promptly": hours after awareness by which the initial incident report is due. */
+        initialReportHours: z.number().int().min(1).max(24 * 30).default(24),
+        /** Days after awareness by which the written report is due (the act: 30). */
+        writtenReportDays: z.number().int().min(1).max(365).default(30),
+        /** Hours before a deadline at which the operator is reminded (never earlier than halfway). */
+        reminderLeadHours: z.number().int().min(1).max(24 * 30).default(24),
+        /** How often the scheduler checks the reporting clocks. */
+        sweepEverySeconds: z.number().int().min(1).max(3600).default(60),
+        attachmentMaxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(10 * 1024 * 1024),
+        attachmentMediaTypes: z.array(z.string().regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/)).min(1).default(['application/pdf', 'text/plain', 'text/csv', 'application/json', 'image/png', 'image/jpeg', 'application/zip', 'application/vnd.tcpdump.pcap']),
+        /** Ed25519 key that signs filing receipts (default `<dataDir>/keys/reporting-receipts.key`). */
+        receiptKeyFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     secrets: z
       .object({
         /** Optional override; by default keys live in files under `<dataDir>/keys` with mode 0600. */
