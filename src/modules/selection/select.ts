@@ -128,7 +128,7 @@ export function createSelector(deps: SelectorDeps): Selector {
         if (cat === CAT_DOMESTIC) { counts[cell + O_DOMESTIC]!++; continue; } // invariant 1: nothing of it goes further
         if (cat === CAT_UNCLASSIFIED) { counts[cell + (sl === LOC_IGNORE || dl === LOC_IGNORE ? O_SPECIAL : O_UNKNOWN)]!++; continue; }
         // Candidate bases: every selector must agree.
-        let fId1 = 0, fId2 = 0, dId = 0;
+        let fId1: number, fId2: number, dId = 0;
         if (cat === CAT_TRANSIT) { fId1 = lookupSlot(fTable, src, o, 0); fId2 = lookupSlot(fTable, dst, o, 0); }
         else if (cat === CAT_INBOUND) { fId1 = fId2 = lookupSlot(fTable, src, o, 0); dId = lookupSlot(dTable, dst, o, 0); }
         else { fId1 = fId2 = lookupSlot(fTable, dst, o, 0); dId = lookupSlot(dTable, src, o, 0); }
