@@ -14,6 +14,7 @@ import { ctxOf, type RouteAuth, type RouteModule } from '#platform/http/index.js
 import { identityRoutes, SESSION_COOKIE } from '#modules/identity/index.js';
 import { selectionRoutes } from '#modules/selection/index.js';
 import { oversightRoutes } from '#modules/oversight/index.js';
+import { analysisRoutes } from '#modules/analysis/index.js';
 import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
 import type { Core } from './core.js';
 
@@ -170,6 +171,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await identityRoutes({ identity: core.identity, cookieSecure: core.config.auth.cookieSecure, loginRateLimitPerMinute: core.config.auth.loginRateLimitPerMinute })(scope);
     const witnessState = witnessStatePath(core.config.audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir));
     await auditRoutes({ audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState) })(scope);
+    await analysisRoutes({ analysis: core.analysis })(scope);
     await selectionRoutes({ selection: core.selection, archive: core.archive })(scope);
     await oversightRoutes({ oversight: core.oversight })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);

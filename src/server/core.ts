@@ -7,6 +7,7 @@ import type { Logger } from '#platform/logger/index.js';
 import { createPolicyEngine, type PolicyEngine } from '#platform/policy/index.js';
 import { auditMigrations, createAuditLog, createCheckpointer, defaultLogKeyPath, type AuditLog, type Checkpointer } from '#modules/audit/index.js';
 import { createIdentityService, identityMigrations, type IdentityService, type PasswordCost } from '#modules/identity/index.js';
+import { analysisMigrations, createAnalysisService, type AnalysisService } from '#modules/analysis/index.js';
 import { join } from 'node:path';
 import { openDuckDb } from '#platform/duckdb/index.js';
 import { createOversightScheduler, createOversightService, oversightMigrations, type OversightScheduler, type OversightService } from '#modules/oversight/index.js';
@@ -14,7 +15,7 @@ import { checkpointSource, reidentificationCheck, selectionBasisIssuer } from '.
 import { createFlowArchive, createLocator, createSelectionService, derivedKeyStore, fileKeyStore, loadIpLocationDb, selectionMigrations, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
-export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...selectionMigrations, ...oversightMigrations].sort((a, b) => a.name.localeCompare(b.name));
+export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations].sort((a, b) => a.name.localeCompare(b.name));
 
 /** The running system without its HTTP face. */
 export interface Core {
@@ -32,6 +33,8 @@ export interface Core {
   oversight: OversightService;
   /** Expires approvals and enforces emergency review deadlines (its timer runs while the server runs). */
   oversightScheduler: OversightScheduler;
+  /** Findings and cases. */
+  analysis: AnalysisService;
   close(): Promise<void>;
 }
 
@@ -76,7 +79,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       ports: { basisIssuer: selectionBasisIssuer(selection) },
     });
     const oversightScheduler = createOversightScheduler({ everySeconds: config.oversight.sweepEverySeconds }, { oversight, onError: (e) => options.logger?.error({ err: e }, 'oversight sweep failed') });
-    return { config, db, clock, policy, audit, checkpointer, identity, selection, archive, oversight, oversightScheduler, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+    const analysis = createAnalysisService({ db, policy, audit, clock });
+    return { config, db, clock, policy, audit, checkpointer, identity, selection, archive, oversight, oversightScheduler, analysis, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

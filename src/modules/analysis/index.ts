@@ -7,3 +7,5 @@ export { IndicatorMatcher, createIndicatorDetector, memoryIndicatorSource, type 
 export { createDetectors, type Detectors, type DetectorsConfig } from './pipeline.js';
 export { BloomFilter, CountMinSketch, HyperLogLog } from './sketch.js';
 export * from './schema.js';
+export { analysisMigrations, createAnalysisService, dbIndicatorSource, type AnalysisService, type AnalysisServiceDeps } from './service.js';
+export { analysisRoutes } from './routes.js';

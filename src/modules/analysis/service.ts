@@ -1,0 +1,299 @@
+/** @module Findings and cases: the store (merge by kind and subject), the audited reads, and analysts' cases with items, notes, status and owner. */
+import type { Clock } from '#platform/clock/index.js';
+import type { RequestContext } from '#platform/context/index.js';
+import type { AnyDb, Database, NamedMigration } from '#platform/db/index.js';
+import { AppError } from '#platform/errors/index.js';
+import { newId } from '#platform/ids/index.js';
+import type { PolicyEngine } from '#platform/policy/index.js';
+import type { AuditRecorder } from '#modules/audit/index.js';
+import { CASE_STATUSES, MAX_FINDING_HOSTS, levelRank, type Case, type CaseStatus, type Finding, type FindingQuery, type FindingUpdate } from './schema.js';
+import type { Indicator, IndicatorSource } from './indicators.js';
+
+/** Analysis's tables: findings (one row per kind and subject), cases, their items and notes. */
+export const analysisMigrations: NamedMigration[] = [
+  {
+    name: '0600_analysis',
+    async up(db) {
+      await db.schema.createTable('findings')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('subject_kind', 'text', (c) => c.notNull())
+        .addColumn('subject_value', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('score', 'real', (c) => c.notNull())
+        .addColumn('score_detail', 'text', (c) => c.notNull())
+        .addColumn('evidence', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'text', (c) => c.notNull())
+        .addColumn('last_seen', 'text', (c) => c.notNull())
+        .addColumn('hosts', 'text', (c) => c.notNull())
+        .addColumn('host_count', 'integer', (c) => c.notNull())
+        .addColumn('legal_bases', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('findings_kind_subject', ['kind', 'subject_kind', 'subject_value'])
+        .execute();
+      await db.schema.createIndex('findings_last_seen').on('findings').column('last_seen').execute();
+      await db.schema.createTable('cases')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('case_items')
+        .addColumn('case_id', 'text', (c) => c.notNull().references('cases.id'))
+        .addColumn('item_type', 'text', (c) => c.notNull())
+        .addColumn('item_id', 'text', (c) => c.notNull())
+        .addColumn('added_by', 'text', (c) => c.notNull())
+        .addColumn('added_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('case_items_pk', ['case_id', 'item_type', 'item_id'])
+        .execute();
+      await db.schema.createTable('case_notes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('case_id', 'text', (c) => c.notNull().references('cases.id'))
+        .addColumn('author_id', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+];
+
+/** Dependencies of the analysis service. */
+export interface AnalysisServiceDeps {
+  db: Database;
+  policy: PolicyEngine;
+  audit: AuditRecorder;
+  clock: Clock;
+}
+
+type Row = Record<string, unknown>;
+const iso = (ms: number) => new Date(ms).toISOString();
+const json = (v: unknown) => JSON.stringify(v);
+const parse = <T>(v: unknown): T => JSON.parse(String(v)) as T;
+
+function toFinding(r: Row): Finding {
+  return {
+    id: String(r['id']), kind: r['kind'] as Finding['kind'],
+    subject: { kind: r['subject_kind'] as Finding['subject']['kind'], value: String(r['subject_value']) },
+    level: r['level'] as Finding['level'], score: Number(r['score']),
+    scoreDetail: parse(r['score_detail']), evidence: parse(r['evidence']),
+    firstSeen: Date.parse(String(r['first_seen'])), lastSeen: Date.parse(String(r['last_seen'])),
+    hosts: parse(r['hosts']), hostCount: Number(r['host_count']), bases: parse(r['legal_bases']),
+    revision: Number(r['revision']), createdAt: String(r['created_at']), updatedAt: String(r['updated_at']),
+  };
+}
+
+/**
+ * Creates the analysis service: `recordFindings` merges detector updates (one row per kind and subject,
+ * its revision counting how often evidence grew); every read of findings or cases is authorized and audited.
+ * @see docs/detection.md#findings
+ */
+export function createAnalysisService(deps: AnalysisServiceDeps) {
+  const { db, policy, audit, clock } = deps;
+  const q = db.kysely;
+  const now = () => new Date(clock.nowMs()).toISOString();
+
+  function allow(ctx: RequestContext, action: string): void {
+    policy.require(ctx, action);
+  }
+
+  /** Merges detector updates into stored findings; returns the ids written (system or analyst context). */
+  async function recordFindings(ctx: RequestContext, updates: readonly FindingUpdate[]): Promise<string[]> {
+    allow(ctx, 'findings:write');
+    const ids: string[] = [];
+    await q.transaction().execute(async (trx) => {
+      for (const u of updates) {
+        const existing = await trx.selectFrom('findings').selectAll()
+          .where('kind', '=', u.kind).where('subject_kind', '=', u.subject.kind).where('subject_value', '=', u.subject.value).executeTakeFirst() as Row | undefined;
+        const t = now();
+        if (existing === undefined) {
+          const id = newId();
+          await trx.insertInto('findings').values({
+            id, kind: u.kind, subject_kind: u.subject.kind, subject_value: u.subject.value, level: u.level, score: u.score,
+            score_detail: json(u.scoreDetail), evidence: json(u.evidence), first_seen: iso(u.firstSeen), last_seen: iso(u.lastSeen),
+            hosts: json(u.hosts.slice(0, MAX_FINDING_HOSTS)), host_count: u.hostCount, legal_bases: json(u.bases), revision: 1, created_at: t, updated_at: t,
+          }).execute();
+          ids.push(id);
+          await audit.record(ctx, { action: 'findings:write', object: { type: 'finding', id }, outcome: 'success', details: { kind: u.kind, level: u.level, revision: 1 } }, trx);
+          continue;
+        }
+        const old = toFinding(existing);
+        const hosts = [...new Set([...old.hosts, ...u.hosts])].slice(0, MAX_FINDING_HOSTS);
+        const level = levelRank(u.level) >= levelRank(old.level) ? u.level : old.level;
+        const revision = old.revision + 1;
+        await trx.updateTable('findings').set({
+          level, score: Math.max(u.score, old.score), score_detail: json(u.scoreDetail), evidence: json(u.evidence),
+          first_seen: iso(Math.min(old.firstSeen, u.firstSeen)), last_seen: iso(Math.max(old.lastSeen, u.lastSeen)),
+          hosts: json(hosts), host_count: Math.max(old.hostCount, u.hostCount, hosts.length), legal_bases: json([...new Set([...old.bases, ...u.bases])]),
+          revision, updated_at: t,
+        }).where('id', '=', old.id).execute();
+        ids.push(old.id);
+        await audit.record(ctx, { action: 'findings:write', object: { type: 'finding', id: old.id }, outcome: 'success', details: { kind: u.kind, level, revision } }, trx);
+      }
+    });
+    return ids;
+  }
+
+  /** Lists findings, newest evidence first; the read is audited. */
+  async function listFindings(ctx: RequestContext, query: FindingQuery): Promise<{ items: Finding[]; total: number }> {
+    allow(ctx, 'findings:read');
+    let sel = q.selectFrom('findings');
+    if (query.kind !== undefined) sel = sel.where('kind', '=', query.kind);
+    if (query.level !== undefined) sel = sel.where('level', '=', query.level);
+    if (query.minLevel !== undefined) sel = sel.where('level', 'in', ['info', 'suspect', 'alert'].slice(['info', 'suspect', 'alert'].indexOf(query.minLevel)));
+    if (query.subject !== undefined) sel = sel.where('subject_value', '=', query.subject);
+    if (query.since !== undefined) sel = sel.where('last_seen', '>=', query.since);
+    const total = Number(((await sel.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()) as Row | undefined)?.['n'] ?? 0);
+    const rows = await sel.selectAll().orderBy('last_seen', 'desc').orderBy('id').limit(query.limit).offset(query.offset).execute() as Row[];
+    const items = rows.map(toFinding);
+    await audit.record(ctx, { action: 'findings:read', object: { type: 'findings', id: 'list' }, outcome: 'success', details: { count: items.length, total } });
+    return { items, total };
+  }
+
+  /** One finding; the read is audited. */
+  async function getFinding(ctx: RequestContext, id: string): Promise<Finding> {
+    allow(ctx, 'findings:read');
+    const row = await q.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst() as Row | undefined;
+    if (row === undefined) {
+      await audit.record(ctx, { action: 'findings:read', object: { type: 'finding', id }, outcome: 'failure', details: { reason: 'NOT_FOUND' } });
+      throw new AppError('NOT_FOUND', `No finding ${id}.`);
+    }
+    const f = toFinding(row);
+    await audit.record(ctx, { action: 'findings:read', object: { type: 'finding', id }, outcome: 'success', legalBasis: f.bases[0] ?? null, details: { revision: f.revision } });
+    return f;
+  }
+
+  async function loadCase(trx: AnyDb, id: string): Promise<Case | undefined> {
+    const c = await trx.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst() as Row | undefined;
+    if (c === undefined) return undefined;
+    const items = await trx.selectFrom('case_items').selectAll().where('case_id', '=', id).orderBy('added_at').execute() as Row[];
+    const notes = await trx.selectFrom('case_notes').selectAll().where('case_id', '=', id).orderBy('created_at').execute() as Row[];
+    return {
+      id, title: String(c['title']), status: c['status'] as CaseStatus, ownerId: String(c['owner_id']), createdBy: String(c['created_by']),
+      createdAt: String(c['created_at']), updatedAt: String(c['updated_at']),
+      items: items.map((r) => ({ type: r['item_type'] as 'finding' | 'report', id: String(r['item_id']), addedBy: String(r['added_by']), addedAt: String(r['added_at']) })),
+      notes: notes.map((r) => ({ id: String(r['id']), authorId: String(r['author_id']), text: String(r['text']), createdAt: String(r['created_at']) })),
+    };
+  }
+
+  async function requireFinding(trx: AnyDb, id: string): Promise<void> {
+    const f = await trx.selectFrom('findings').select('id').where('id', '=', id).executeTakeFirst();
+    if (f === undefined) throw new AppError('NOT_FOUND', `No finding ${id}: add findings that exist.`);
+  }
+
+  /** Opens a case owned by the caller (or `ownerId`), with findings; audited. */
+  async function createCase(ctx: RequestContext, input: { title: string; ownerId?: string | undefined; findingIds: string[] }): Promise<Case> {
+    allow(ctx, 'cases:write');
+    const id = newId();
+    const t = now();
+    await q.transaction().execute(async (trx) => {
+      await trx.insertInto('cases').values({ id, title: input.title, status: 'open', owner_id: input.ownerId ?? ctx.actor.id, created_by: ctx.actor.id, created_at: t, updated_at: t }).execute();
+      for (const fid of new Set(input.findingIds)) {
+        await requireFinding(trx, fid);
+        await trx.insertInto('case_items').values({ case_id: id, item_type: 'finding', item_id: fid, added_by: ctx.actor.id, added_at: t }).execute();
+      }
+      await audit.record(ctx, { action: 'cases:write', object: { type: 'case', id }, outcome: 'success', details: { op: 'create', findings: input.findingIds.length } }, trx);
+    });
+    return (await loadCase(q, id))!;
+  }
+
+  /** Lists cases (without notes' text); audited. */
+  async function listCases(ctx: RequestContext, filter: { status?: CaseStatus | undefined; ownerId?: string | undefined } = {}): Promise<Array<Omit<Case, 'items' | 'notes'>>> {
+    allow(ctx, 'cases:read');
+    let sel = q.selectFrom('cases').selectAll();
+    if (filter.status !== undefined) sel = sel.where('status', '=', filter.status);
+    if (filter.ownerId !== undefined) sel = sel.where('owner_id', '=', filter.ownerId);
+    const rows = await sel.orderBy('updated_at', 'desc').limit(500).execute() as Row[];
+    await audit.record(ctx, { action: 'cases:read', object: { type: 'cases', id: 'list' }, outcome: 'success', details: { count: rows.length } });
+    return rows.map((c) => ({ id: String(c['id']), title: String(c['title']), status: c['status'] as CaseStatus, ownerId: String(c['owner_id']), createdBy: String(c['created_by']), createdAt: String(c['created_at']), updatedAt: String(c['updated_at']) }));
+  }
+
+  /** One case with its items and notes; audited. */
+  async function getCase(ctx: RequestContext, id: string): Promise<Case> {
+    allow(ctx, 'cases:read');
+    const c = await loadCase(q, id);
+    await audit.record(ctx, { action: 'cases:read', object: { type: 'case', id }, outcome: c === undefined ? 'failure' : 'success' });
+    if (c === undefined) throw new AppError('NOT_FOUND', `No case ${id}.`);
+    return c;
+  }
+
+  /** Changes a case's status, owner or title; audited. A closed case stays closed. */
+  async function updateCase(ctx: RequestContext, id: string, patch: { status?: CaseStatus | undefined; ownerId?: string | undefined; title?: string | undefined }): Promise<Case> {
+    allow(ctx, 'cases:write');
+    await q.transaction().execute(async (trx) => {
+      const c = await loadCase(trx, id);
+      if (c === undefined) throw new AppError('NOT_FOUND', `No case ${id}.`);
+      if (c.status === 'closed' && patch.status !== undefined && patch.status !== 'closed') throw new AppError('CONFLICT', 'The case is closed; open a new case instead.');
+      if (patch.status !== undefined && !CASE_STATUSES.includes(patch.status)) throw new AppError('VALIDATION_FAILED', 'Unknown status.');
+      await trx.updateTable('cases').set({
+        ...(patch.status !== undefined ? { status: patch.status } : {}), ...(patch.ownerId !== undefined ? { owner_id: patch.ownerId } : {}),
+        ...(patch.title !== undefined ? { title: patch.title } : {}), updated_at: now(),
+      }).where('id', '=', id).execute();
+      await audit.record(ctx, { action: 'cases:write', object: { type: 'case', id }, outcome: 'success', details: { op: 'update', status: patch.status ?? null, ownerChanged: patch.ownerId !== undefined } }, trx);
+    });
+    return (await loadCase(q, id))!;
+  }
+
+  /** Adds a finding or an incident report to a case; audited. */
+  async function addCaseItem(ctx: RequestContext, id: string, item: { type: 'finding' | 'report'; id: string }): Promise<Case> {
+    allow(ctx, 'cases:write');
+    await q.transaction().execute(async (trx) => {
+      if ((await loadCase(trx, id)) === undefined) throw new AppError('NOT_FOUND', `No case ${id}.`);
+      if (item.type === 'finding') await requireFinding(trx, item.id);
+      const dup = await trx.selectFrom('case_items').select('item_id').where('case_id', '=', id).where('item_type', '=', item.type).where('item_id', '=', item.id).executeTakeFirst();
+      if (dup === undefined) await trx.insertInto('case_items').values({ case_id: id, item_type: item.type, item_id: item.id, added_by: ctx.actor.id, added_at: now() }).execute();
+      await trx.updateTable('cases').set({ updated_at: now() }).where('id', '=', id).execute();
+      await audit.record(ctx, { action: 'cases:write', object: { type: 'case', id }, outcome: 'success', details: { op: 'add-item', itemType: item.type, itemId: item.id } }, trx);
+    });
+    return (await loadCase(q, id))!;
+  }
+
+  /** Adds a note; audited (by reference: the note's id, never its text). */
+  async function addCaseNote(ctx: RequestContext, id: string, text: string): Promise<Case> {
+    allow(ctx, 'cases:write');
+    const noteId = newId();
+    await q.transaction().execute(async (trx) => {
+      if ((await loadCase(trx, id)) === undefined) throw new AppError('NOT_FOUND', `No case ${id}.`);
+      await trx.insertInto('case_notes').values({ id: noteId, case_id: id, author_id: ctx.actor.id, text, created_at: now() }).execute();
+      await trx.updateTable('cases').set({ updated_at: now() }).where('id', '=', id).execute();
+      await audit.record(ctx, { action: 'cases:write', object: { type: 'case', id }, outcome: 'success', details: { op: 'add-note', noteId } }, trx);
+    });
+    return (await loadCase(q, id))!;
+  }
+
+  return { recordFindings, listFindings, getFinding, createCase, listCases, getCase, updateCase, addCaseItem, addCaseNote };
+}
+
+/** The analysis service. */
+export type AnalysisService = ReturnType<typeof createAnalysisService>;
+
+/**
+ * Reads indicators from the `indicators` table (reporting and sharing fill it): addresses, prefixes
+ * and ports; other kinds are skipped. Returns an empty set while the table does not exist yet.
+ * @see docs/detection.md#known-indicators
+ */
+export function dbIndicatorSource(db: Database): IndicatorSource {
+  return {
+    async list(): Promise<Indicator[]> {
+      const q = db.kysely;
+      let rows: Row[];
+      try {
+        rows = await q.selectFrom('indicators').select(['id', 'kind', 'value', 'source_type', 'confidence']).execute() as Row[];
+      } catch {
+        return [];
+      }
+      const out: Indicator[] = [];
+      for (const r of rows) {
+        const kind = String(r['kind']).toLowerCase();
+        const k = kind === 'ipv4-addr' || kind === 'ipv4' ? 'ipv4' : kind === 'ipv6-addr' || kind === 'ipv6' ? 'ipv6' : kind === 'port' ? 'port' : undefined;
+        if (k === undefined) continue;
+        out.push({ id: String(r['id']), kind: k, value: String(r['value']), confidence: Number(r['confidence'] ?? 50), sourceType: String(r['source_type'] ?? '') });
+      }
+      return out;
+    },
+  };
+}
