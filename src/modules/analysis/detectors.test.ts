@@ -1,0 +1,244 @@
+/** @module Tests of the detectors: beacons, scans, DDoS, indicators; edge cases (too few events, out of order, sampling, eviction). */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { HostTable, createAnalysisBatch, type AnalysisBatch } from './batch.js';
+import { createBeaconDetector } from './beacon.js';
+import { createScanDetector } from './scan.js';
+import { createDdosDetector } from './ddos.js';
+import { IndicatorMatcher, createIndicatorDetector } from './indicators.js';
+import { bowleySkew, medianAbsDev, modeShare } from './stats.js';
+
+interface F { t: number; src: number; dst: number; sp?: number; dp?: number; proto?: number; flags?: number; bytes?: number; packets?: number; dur?: number; rate?: number }
+
+function batchOf(hosts: HostTable, flows: F[]): AnalysisBatch {
+  const b = createAnalysisBatch(flows.length, hosts);
+  b.bases.push('basis-1');
+  flows.forEach((f, i) => {
+    b.start[i] = f.t; b.end[i] = f.t + (f.dur ?? 100); b.src[i] = f.src; b.dst[i] = f.dst;
+    b.srcPort[i] = f.sp ?? 40000 + (i % 20000); b.dstPort[i] = f.dp ?? 443; b.proto[i] = f.proto ?? 6; b.tcpFlags[i] = f.flags ?? 0x1b;
+    b.bytes[i] = f.bytes ?? 400; b.packets[i] = f.packets ?? 5; b.samplingRate[i] = f.rate ?? 1; b.basis[i] = 0;
+  });
+  b.length = flows.length;
+  return b;
+}
+
+function world() {
+  const hosts = new HostTable();
+  const home = hosts.intern({ kind: 'domestic', pseudonym: 'p:home' });
+  const c2 = hosts.intern({ kind: 'foreign', address: '203.0.113.7' });
+  return { hosts, home, c2 };
+}
+
+const T0 = Date.UTC(2025, 0, 1);
+
+describe('beacon detector', () => {
+  it('finds a fast, regular call-home as an alert with the interval histogram', () => {
+    const { hosts, home, c2 } = world();
+    const d = createBeaconDetector(hosts);
+    d.ingest(batchOf(hosts, Array.from({ length: 60 }, (_, k) => ({ t: T0 + k * 10_000 + (k % 3) * 150, src: home, dst: c2 }))));
+    const [f] = d.flush(T0 + 700_000);
+    expect(f?.kind).toBe('beacon');
+    expect(f?.level).toBe('alert');
+    expect(f?.subject).toEqual({ kind: 'address', value: '203.0.113.7' });
+    expect(f?.hosts).toEqual(['p:home']);
+    // The first admitAfter − 1 = 2 calls only warm the count-min sketch: 58 calls tracked, 57 intervals.
+    expect((f?.evidence['intervalHistogram'] as { counts: number[] }).counts.reduce((a, b) => a + b, 0)).toBe(57);
+  });
+
+  it('says nothing with too few calls', () => {
+    const { hosts, home, c2 } = world();
+    const d = createBeaconDetector(hosts);
+    d.ingest(batchOf(hosts, Array.from({ length: 7 }, (_, k) => ({ t: T0 + k * 10_000, src: home, dst: c2 }))));
+    expect(d.flush(T0 + 100_000)).toEqual([]);
+  });
+
+  it('scores the same when calls arrive out of order (exporter clock skew, late batches)', () => {
+    const calls = Array.from({ length: 40 }, (_, k) => T0 + k * 30_000);
+    const a = world();
+    const da = createBeaconDetector(a.hosts);
+    da.ingest(batchOf(a.hosts, calls.map((t) => ({ t, src: a.home, dst: a.c2 }))));
+    const b = world();
+    const db = createBeaconDetector(b.hosts);
+    const shuffled = [...calls].sort((x, y) => ((x * 7919) % 13) - ((y * 7919) % 13));
+    db.ingest(batchOf(b.hosts, shuffled.map((t) => ({ t, src: b.home, dst: b.c2 }))));
+    expect(db.scorePair(b.home, b.c2)?.score).toBeCloseTo(da.scorePair(a.home, a.c2)!.score, 6);
+  });
+
+  it('does not read NTP to a pool server as C&C', () => {
+    const { hosts, home, c2 } = world();
+    const d = createBeaconDetector(hosts);
+    d.ingest(batchOf(hosts, Array.from({ length: 60 }, (_, k) => ({ t: T0 + k * 64_000, src: home, dst: c2, sp: 123, dp: 123, proto: 17, bytes: 76, packets: 1 }))));
+    expect(d.flush(T0 + 10_000_000)).toEqual([]);
+  });
+
+  it('keeps a slow successful keep-alive at suspect (no corroboration)', () => {
+    const { hosts, home, c2 } = world();
+    const d = createBeaconDetector(hosts);
+    d.ingest(batchOf(hosts, Array.from({ length: 24 }, (_, k) => ({ t: T0 + k * 3_600_000, src: home, dst: c2, bytes: 2100 }))));
+    expect(d.flush(T0 + 90_000_000)[0]?.level).toBe('suspect');
+  });
+
+  it('raises unanswered SYN-only call-home to alert even when slow', () => {
+    const { hosts, home, c2 } = world();
+    const d = createBeaconDetector(hosts);
+    d.ingest(batchOf(hosts, Array.from({ length: 24 }, (_, k) => ({ t: T0 + k * 600_000, src: home, dst: c2, flags: 0x02, bytes: 60, packets: 1 }))));
+    expect(d.flush(T0 + 90_000_000)[0]?.level).toBe('alert');
+  });
+
+  it('stays within maxPairs under a flood of distinct pairs, evicting the least recently seen', () => {
+    const hosts = new HostTable();
+    const d = createBeaconDetector(hosts, { maxPairs: 64, admitAfter: 1 });
+    const ids = Array.from({ length: 500 }, (_, k) => [hosts.intern({ kind: 'domestic', pseudonym: `p:${k}` }), hosts.intern({ kind: 'foreign', address: `198.51.100.${k % 250}` })] as const);
+    d.ingest(batchOf(hosts, ids.map(([s, t], k) => ({ t: T0 + k, src: s, dst: t }))));
+    expect(d.stats().trackedPairs).toBeLessThanOrEqual(64);
+    expect(d.stats().evictedPairs).toBeGreaterThan(400);
+  });
+
+  it('reports botnet fan-in when many hosts beacon with one cadence', () => {
+    const { hosts, c2 } = world();
+    const d = createBeaconDetector(hosts);
+    const bots = Array.from({ length: 8 }, (_, k) => hosts.intern({ kind: 'domestic', pseudonym: `p:bot${k}` }));
+    d.ingest(batchOf(hosts, bots.flatMap((b, j) => Array.from({ length: 30 }, (_, k) => ({ t: T0 + j * 777 + k * 20_000, src: b, dst: c2 })))));
+    const f = d.flush(T0 + 1_000_000).find((x) => x.kind === 'botnet-fanin');
+    expect(f?.hostCount).toBe(8);
+  });
+});
+
+describe('scan detector', () => {
+  it('finds a horizontal scan of unanswered SYNs, and not a host whose connections succeed', () => {
+    const hosts = new HostTable();
+    const scanner = hosts.intern({ kind: 'foreign', address: '192.0.2.66' });
+    const browser = hosts.intern({ kind: 'domestic', pseudonym: 'p:browser' });
+    const targets = Array.from({ length: 30 }, (_, k) => hosts.intern({ kind: k % 2 ? 'domestic' : 'foreign', ...(k % 2 ? { pseudonym: `p:t${k}` } : { address: `198.51.100.${k}` }) } as never));
+    const d = createScanDetector(hosts);
+    d.ingest(batchOf(hosts, [
+      ...targets.map((t, k) => ({ t: T0 + k * 100, src: scanner, dst: t, dp: 23, flags: 0x02 })),
+      ...targets.map((t, k) => ({ t: T0 + k * 100, src: browser, dst: t, dp: 443, flags: 0x1b })),
+    ]));
+    const found = d.flush(T0 + 10_000);
+    expect(found.map((f) => [f.kind, f.subject.value])).toEqual([['scan-horizontal', '192.0.2.66']]);
+  });
+
+  it('finds a vertical scan and ignores nine probes', () => {
+    const hosts = new HostTable();
+    const src = hosts.intern({ kind: 'domestic', pseudonym: 'p:x' });
+    const dst = hosts.intern({ kind: 'foreign', address: '45.33.32.156' });
+    const d = createScanDetector(hosts);
+    d.ingest(batchOf(hosts, Array.from({ length: 9 }, (_, k) => ({ t: T0 + k, src, dst, dp: 1000 + k, flags: 0x02 }))));
+    expect(d.flush(T0 + 100)).toEqual([]);
+    d.ingest(batchOf(hosts, Array.from({ length: 40 }, (_, k) => ({ t: T0 + 10 + k, src, dst, dp: 2000 + k, flags: 0x02 }))));
+    expect(d.flush(T0 + 100)[0]).toMatchObject({ kind: 'scan-vertical', subject: { kind: 'pseudonym', value: 'p:x' } });
+  });
+
+  it('bounds its keys', () => {
+    const hosts = new HostTable();
+    const d = createScanDetector(hosts, { maxKeys: 100 });
+    const dst = hosts.intern({ kind: 'foreign', address: '198.51.100.1' });
+    const srcs = Array.from({ length: 1000 }, (_, k) => hosts.intern({ kind: 'domestic', pseudonym: `p:${k}` }));
+    d.ingest(batchOf(hosts, srcs.map((s, k) => ({ t: T0 + k, src: s, dst, flags: 0x02 }))));
+    expect(d.stats().horizontalKeys).toBeLessThanOrEqual(100);
+    expect(d.stats().evictedKeys).toBeGreaterThan(0);
+  });
+});
+
+describe('ddos detector', () => {
+  it('reports a flood against a target with a baseline, with the rate series', () => {
+    const hosts = new HostTable();
+    const target = hosts.intern({ kind: 'domestic', pseudonym: 'p:bank' });
+    const srcs = Array.from({ length: 50 }, (_, k) => hosts.intern({ kind: 'foreign', address: `203.0.113.${k}` }));
+    const d = createDdosDetector(hosts, { admitPackets: 1 });
+    // Ten minutes of normal traffic (~100 pps), then a minute at ~50k pps from 50 sources.
+    const normal = Array.from({ length: 60 }, (_, k) => ({ t: T0 + k * 10_000, src: srcs[0]!, dst: target, packets: 1000, bytes: 500_000, dur: 9_000 }));
+    const flood = srcs.flatMap((s) => Array.from({ length: 6 }, (_, k) => ({ t: T0 + 600_000 + k * 10_000, src: s, dst: target, proto: 17, packets: 10_000, bytes: 6_000_000, dur: 9_000 })));
+    d.ingest(batchOf(hosts, [...normal, ...flood]));
+    const [f] = d.flush(T0 + 700_000, true);
+    expect(f).toMatchObject({ kind: 'ddos-volumetric', level: 'alert', subject: { kind: 'pseudonym', value: 'p:bank' } });
+    expect(f!.evidence['sources']).toBe(50);
+    expect((f!.evidence['series'] as unknown[]).length).toBeGreaterThan(6);
+  });
+
+  it('counts sampled flows by their scaled packets (bytes and packets already × rate)', () => {
+    const hosts = new HostTable();
+    const target = hosts.intern({ kind: 'foreign', address: '198.51.100.9' });
+    const src = hosts.intern({ kind: 'domestic', pseudonym: 'p:bot' });
+    const d = createDdosDetector(hosts, { admitPackets: 1 });
+    d.ingest(batchOf(hosts, Array.from({ length: 6 }, (_, k) => ({ t: T0 + k * 10_000, src, dst: target, proto: 17, packets: 50_000, bytes: 30e6, rate: 1000, dur: 9_000 }))));
+    expect(d.flush(T0 + 100_000, true)[0]?.kind).toBe('ddos-volumetric');
+  });
+
+  it('reports reflection from many amplifiers', () => {
+    const hosts = new HostTable();
+    const target = hosts.intern({ kind: 'domestic', pseudonym: 'p:isp' });
+    const refl = Array.from({ length: 40 }, (_, k) => hosts.intern({ kind: 'foreign', address: `192.0.2.${k}` }));
+    const d = createDdosDetector(hosts, { admitPackets: 1, minPps: 1e9, minBps: 1e12 });
+    d.ingest(batchOf(hosts, refl.flatMap((r) => Array.from({ length: 5 }, (_, k) => ({ t: T0 + k * 10_000, src: r, dst: target, sp: 11211, dp: 80, proto: 17, packets: 1000, bytes: 1_400_000, dur: 9_000 })))));
+    expect(d.flush(T0 + 100_000, true).map((f) => f.kind)).toEqual(['ddos-reflection']);
+  });
+});
+
+describe('known indicators', () => {
+  function v4(n: number): string { return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'); }
+
+  it('matches the most specific of nested prefixes (property, against a linear scan)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 8, max: 32 })), { minLength: 1, maxLength: 40 }),
+      fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 40 }),
+      (prefixes, probes) => {
+        const list = prefixes.map(([a, l], k) => ({ id: `i${k}`, kind: 'ipv4' as const, value: `${v4(a)}/${l}`, confidence: 80 }));
+        const m = new IndicatorMatcher(list);
+        const ranges = prefixes.map(([a, l]) => { const size = 2 ** (32 - l); const s = Math.floor(a / size) * size; return [s, s + size - 1, l] as const; });
+        for (const p of [...probes, ...ranges.map((r) => r[0]), ...ranges.map((r) => r[1])]) {
+          const covering = ranges.map((r, k) => ({ r, k })).filter(({ r }) => p >= r[0] && p <= r[1]);
+          const got = m.matchV4(p);
+          if (covering.length === 0) expect(got).toBe(-1);
+          else expect(ranges[got]![2]).toBe(Math.max(...covering.map(({ r }) => r[2])));
+        }
+      },
+    ), { numRuns: 200 });
+  });
+
+  it('matches IPv6 prefixes and ports, rejects bad values, and builds a million indicators quickly', () => {
+    const m = new IndicatorMatcher([
+      { id: 'a', kind: 'ipv6', value: '2001:db8::/32', confidence: 90 },
+      { id: 'b', kind: 'port', value: 'tcp/4444', confidence: 40 },
+      { id: 'c', kind: 'ipv4', value: '300.1.1.1', confidence: 90 },
+    ]);
+    expect(m.matchText('2001:db8:1::5')).toBe(0);
+    expect(m.matchText('2001:db9::5')).toBe(-1);
+    expect(m.matchPort(6, 4444)).toBe(1);
+    expect(m.matchPort(17, 4444)).toBe(-1);
+    expect(m.rejected).toEqual(['c']);
+    const big = Array.from({ length: 1_000_000 }, (_, k) => ({ id: `x${k}`, kind: 'ipv4' as const, value: v4((k * 2654435761) >>> 0), confidence: 60 }));
+    const t0 = performance.now();
+    const mm = new IndicatorMatcher(big);
+    const built = performance.now() - t0;
+    const t1 = performance.now();
+    let hits = 0;
+    for (let k = 0; k < 1_000_000; k++) if (mm.matchV4(((k * 2654435761) >>> 0)) >= 0) hits++;
+    const perLookupUs = ((performance.now() - t1) * 1000) / 1_000_000;
+    expect(hits).toBe(1_000_000);
+    expect(perLookupUs).toBeLessThan(5);
+    expect(built).toBeLessThan(15_000);
+  });
+
+  it('turns matching flows into one growing finding per indicator', () => {
+    const hosts = new HostTable();
+    const home = hosts.intern({ kind: 'domestic', pseudonym: 'p:h' });
+    const bad = hosts.intern({ kind: 'foreign', address: '203.0.113.50' });
+    const d = createIndicatorDetector(hosts, new IndicatorMatcher([{ id: 'ind-1', kind: 'ipv4', value: '203.0.113.0/24', confidence: 85 }]));
+    d.ingest(batchOf(hosts, [{ t: T0, src: home, dst: bad }]));
+    expect(d.flush()[0]).toMatchObject({ kind: 'known-indicator', level: 'alert', hosts: ['p:h'], evidence: { indicatorId: 'ind-1', flows: 1 } });
+    d.ingest(batchOf(hosts, [{ t: T0 + 5, src: home, dst: bad }]));
+    expect(d.flush()[0]?.evidence['flows']).toBe(2);
+    expect(d.flush()).toEqual([]);
+  });
+});
+
+describe('robust statistics', () => {
+  it('computes Bowley skew, MAD and mode share', () => {
+    expect(bowleySkew([1, 2, 3, 4, 5])).toBe(0);
+    expect(bowleySkew([1, 1, 1, 10])).toBeGreaterThan(0.9);
+    expect(medianAbsDev([1, 2, 3, 4, 100])).toBe(1);
+    expect(modeShare([10, 10, 10, 10], 1)).toBe(1);
+  });
+});
