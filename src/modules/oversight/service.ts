@@ -144,11 +144,12 @@ export function createOversightService(deps: OversightDeps) {
     return { type: 'OversightRequest', id: r.id, attrs: { kind: r.kind, status: r.status, parties: [...parties] } };
   }
 
-  /** Checks the policy on a request; a refusal is itself audited before it is answered. */
+  /** Checks the policy on a request; a refusal is itself audited before it is answered. Never call it inside a transaction (SQLite has one connection). */
   async function requireOn(ctx: RequestContext, action: string, r: RequestRow): Promise<void> {
-    const d = policy.authorize(ctx, action, await resourceOf(k, r));
-    if (d.allowed) return;
-    const party = d.policies.includes('no-self-decision');
+    const resource = await resourceOf(k, r);
+    if (policy.authorize(ctx, action, resource).allowed) return;
+    // The policy decided; this only picks the message (Cedar reports policy ids, not their @id names).
+    const party = (resource.attrs?.['parties'] as string[]).includes(userOf(ctx));
     await audit.record(ctx, { action, object: { type: 'oversight_request', id: r.id }, outcome: 'denied', details: { kind: r.kind, reason: party ? 'party_to_request' : 'policy' } });
     throw new AppError('FORBIDDEN', party
       ? 'You raised, submitted or declared a conflict on this request: you may not vote on or decide it.'
@@ -271,9 +272,9 @@ export function createOversightService(deps: OversightDeps) {
     /** Submits a draft to the commission (NCO directors). @see DPA Art. 17, 22, 32 */
     async submitRequest(ctx: RequestContext, id: string): Promise<OversightRequest> {
       policy.require(ctx, 'request:submit');
+      await requireOn(ctx, 'request:submit', await requestRow(k, id));
       return db.transaction(async (trx) => {
         const r = await requestRow(trx, id);
-        await requireOn(ctx, 'request:submit', r);
         if (r.status !== 'draft') throw conflict(`This request is ${r.status}; only drafts are submitted.`);
         if (r.kind === 'acquisition' && Date.parse((JSON.parse(r.scope) as AcquisitionScope).periodEnd) <= clock.nowMs()) throw conflict('The requested period has already ended; draft a new request with a current period.');
         const at = now();
@@ -286,9 +287,9 @@ export function createOversightService(deps: OversightDeps) {
     /** Withdraws a draft or submitted request before it is decided (NCO directors); emergency reviews cannot be withdrawn. */
     async withdrawRequest(ctx: RequestContext, id: string): Promise<OversightRequest> {
       policy.require(ctx, 'request:withdraw');
+      await requireOn(ctx, 'request:withdraw', await requestRow(k, id));
       return db.transaction(async (trx) => {
         const r = await requestRow(trx, id);
-        await requireOn(ctx, 'request:withdraw', r);
         if (r.kind === 'emergency_review') throw conflict('An emergency review cannot be withdrawn: the commission must decide it or the deadline halts the action.');
         if (r.status !== 'draft' && r.status !== 'submitted') throw conflict(`This request is ${r.status}; only drafts and submitted requests can be withdrawn.`);
         await trx.updateTable('oversight_requests').set({ status: 'withdrawn' }).where('id', '=', id).execute();
@@ -301,9 +302,9 @@ export function createOversightService(deps: OversightDeps) {
     async declareConflict(ctx: RequestContext, id: string, input: { reason: string }): Promise<OversightRequest> {
       policy.require(ctx, 'request:declare-conflict');
       const v = parseOrThrow(ConflictInputSchema, input, 'conflict declaration');
+      await requireOn(ctx, 'request:declare-conflict', await requestRow(k, id));
       return db.transaction(async (trx) => {
         const r = await requestRow(trx, id);
-        await requireOn(ctx, 'request:declare-conflict', r);
         if (r.status !== 'submitted') throw conflict(`This request is ${r.status}; conflicts are declared on submitted requests.`);
         const member = userOf(ctx);
         if ((await trx.selectFrom('oversight_votes').select('member_id').where('request_id', '=', id).where('member_id', '=', member).executeTakeFirst()) !== undefined) {
