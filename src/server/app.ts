@@ -12,6 +12,8 @@ import type { Logger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import { ctxOf, type RouteAuth, type RouteModule } from '#platform/http/index.js';
 import { identityRoutes, SESSION_COOKIE } from '#modules/identity/index.js';
+import { registryRoutes } from '#modules/registry/index.js';
+import { reportingRoutes } from '#modules/reporting/index.js';
 import { selectionRoutes } from '#modules/selection/index.js';
 import { oversightRoutes } from '#modules/oversight/index.js';
 import { analysisRoutes } from '#modules/analysis/index.js';
@@ -172,6 +174,8 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     const witnessState = witnessStatePath(core.config.audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir));
     await auditRoutes({ audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState) })(scope);
     await analysisRoutes({ analysis: core.analysis })(scope);
+    await registryRoutes({ registry: core.registry })(scope);
+    await reportingRoutes({ reporting: core.reporting, attachmentMaxBytes: core.config.reporting.attachmentMaxBytes, nowIso: () => new Date(core.clock.nowMs()).toISOString() })(scope);
     await selectionRoutes({ selection: core.selection, archive: core.archive })(scope);
     await oversightRoutes({ oversight: core.oversight })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);

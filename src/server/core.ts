@@ -7,6 +7,9 @@ import type { Logger } from '#platform/logger/index.js';
 import { createPolicyEngine, type PolicyEngine } from '#platform/policy/index.js';
 import { auditMigrations, createAuditLog, createCheckpointer, defaultLogKeyPath, type AuditLog, type Checkpointer } from '#modules/audit/index.js';
 import { createIdentityService, identityMigrations, type IdentityService, type PasswordCost } from '#modules/identity/index.js';
+import { createRegistryService, registryMigrations, type RegistryService } from '#modules/registry/index.js';
+import { createReportingScheduler, createReportingService, defaultReceiptKeyPath, loadForms, loadOrCreateReceiptSigner, reportingMigrations, type ReceiptSigner, type ReportingScheduler, type ReportingService } from '#modules/reporting/index.js';
+import { packagePath } from '#platform/paths/index.js';
 import { analysisMigrations, createAnalysisService, type AnalysisService } from '#modules/analysis/index.js';
 import { join } from 'node:path';
 import { openDuckDb } from '#platform/duckdb/index.js';
@@ -15,7 +18,7 @@ import { checkpointSource, reidentificationCheck, selectionBasisIssuer } from '.
 import { createFlowArchive, createLocator, createSelectionService, derivedKeyStore, fileKeyStore, loadIpLocationDb, selectionMigrations, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
-export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations].sort((a, b) => a.name.localeCompare(b.name));
+export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations].sort((a, b) => a.name.localeCompare(b.name));
 
 /** The running system without its HTTP face. */
 export interface Core {
@@ -27,6 +30,12 @@ export interface Core {
   /** Signs audit checkpoints (its timer runs while the server runs). */
   checkpointer: Checkpointer;
   identity: IdentityService;
+  /** Sectors, designated operators, their ranges and exporters. */
+  registry: RegistryService;
+  /** Computer notifications and incident reports, inboxes, receipts. */
+  reporting: ReportingService;
+  /** Reminds and escalates reporting deadlines (its timer runs while the server runs). */
+  reportingScheduler: ReportingScheduler;
   selection: SelectionService;
   archive: FlowArchive;
   /** The commission's docket, approvals, emergency path, inspection and Diet report. */
@@ -63,6 +72,15 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       db, policy, audit, clock,
       settings: { ...config.auth, ...(options.passwordCost !== undefined ? { passwordCost: options.passwordCost } : {}) },
     });
+    const registry = createRegistryService({ db, policy, audit, clock });
+    // Forms are configuration read once at start; the receipt key is created on first filing.
+    const forms = loadForms(config.reporting.formsDir ?? packagePath('forms'));
+    let signer: ReceiptSigner | undefined;
+    const reporting = createReportingService({
+      db, policy, audit, clock, registry, forms, settings: config.reporting,
+      signer: () => (signer ??= loadOrCreateReceiptSigner(config.reporting.receiptKeyFile ?? defaultReceiptKeyPath(config.dataDir))),
+    });
+    const reportingScheduler = createReportingScheduler({ everySeconds: config.reporting.sweepEverySeconds }, { reporting, onError: (e) => options.logger?.error({ err: e }, 'reporting sweep failed') });
     // Selection: the bundled country data is loaded on first use; production adds RIR files or a MaxMind DB (docs/selection.md).
     const selection = createSelectionService({
       db, policy, audit, clock,
@@ -80,7 +98,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     });
     const oversightScheduler = createOversightScheduler({ everySeconds: config.oversight.sweepEverySeconds }, { oversight, onError: (e) => options.logger?.error({ err: e }, 'oversight sweep failed') });
     const analysis = createAnalysisService({ db, policy, audit, clock });
-    return { config, db, clock, policy, audit, checkpointer, identity, selection, archive, oversight, oversightScheduler, analysis, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, archive, oversight, oversightScheduler, analysis, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

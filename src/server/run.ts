@@ -34,6 +34,7 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     { name: 'audit-checkpointer', start: () => core.checkpointer.start(), stop: () => core.checkpointer.stop() },
     // Expires approvals and halts emergency actions whose review deadline passed, on the core's clock.
     { name: 'oversight-scheduler', start: () => core.oversightScheduler.start(), stop: () => core.oversightScheduler.stop() },
+    { name: 'reporting-scheduler', start: () => core.reportingScheduler.start(), stop: () => core.reportingScheduler.stop() },
     ...(options.components?.(core, metrics) ?? []),
   ];
   for (const c of components) await c.start();
