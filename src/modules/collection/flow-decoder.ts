@@ -155,6 +155,8 @@ interface Domain {
   /** Sequence number and data record count of the previous message (v5 and IPFIX). */
   lastSeq: number | undefined;
   lastCount: number | undefined;
+  /** The previous message's data records without options data records (which softflowd leaves out of its numbering). */
+  lastFlowCount: number | undefined;
   /** The exporter counts the message's own records in its sequence number (softflowd's IPFIX does). */
   seqInclusive: boolean;
   datagrams: number;
@@ -278,7 +280,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
       if (victim === undefined) return undefined;
       exp.domains.delete(victim);
     }
-    d = { id, name: `${exp.addr}/${id}`, templates: new Map(), pending: [], samplerRates: new Map(), templateRates: new Map(), defaultRate: 0, sysInitMs: NaN, expectedSeq: undefined, lastSeq: undefined, lastCount: undefined, seqInclusive: false, datagrams: 0, flows: 0, lastSeenMs: exp.lastSeenMs };
+    d = { id, name: `${exp.addr}/${id}`, templates: new Map(), pending: [], samplerRates: new Map(), templateRates: new Map(), defaultRate: 0, sysInitMs: NaN, expectedSeq: undefined, lastSeq: undefined, lastCount: undefined, lastFlowCount: undefined, seqInclusive: false, datagrams: 0, flows: 0, lastSeenMs: exp.lastSeenMs };
     exp.domains.set(key, d);
     return d;
   }
@@ -317,14 +319,20 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
    * (RFC 7011 §3.1). Some exporters (softflowd 1.1's IPFIX) include this message's records; a domain that
    * matches that reading and not the standard one is switched to it, so neither reading invents loss.
    */
-  function trackRecordSequence(d: Domain, seq: number, count: number | undefined): void {
+  function trackRecordSequence(d: Domain, seq: number, count: number | undefined, flowCount: number | undefined = count): void {
     const last = d.lastSeq;
     d.lastSeq = seq;
     const lastCount = d.lastCount;
+    const lastFlowCount = d.lastFlowCount;
     d.lastCount = count;
+    d.lastFlowCount = flowCount;
     if (last === undefined) return;
-    const standard = lastCount === undefined ? undefined : (last + lastCount) >>> 0;
-    const inclusive = count === undefined ? undefined : (last + count) >>> 0;
+    // Either count may be what the exporter numbers by: all data records (RFC 7011 §3.1) or flow records only.
+    const pick = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? undefined : b !== undefined && seq === ((last + b) >>> 0) ? b : a);
+    const lc = pick(lastCount, lastFlowCount);
+    const c = pick(count, flowCount);
+    const standard = lc === undefined ? undefined : (last + lc) >>> 0;
+    const inclusive = c === undefined ? undefined : (last + c) >>> 0;
     if (seq === standard && (!d.seqInclusive || seq === inclusive)) return;
     if (seq === inclusive && (d.seqInclusive || seq !== standard)) {
       d.seqInclusive = true;
@@ -490,6 +498,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
     // v9 sequence numbers count export packets (RFC 3954 §5.1), so the gap is known before decoding.
     if (version === 9) trackSequence(d, seq, seq + 1, true);
     let records = 0;
+    let optionRecords = 0;
     let recordsKnown = true;
     for (let o = headerLen; o + 4 <= end; ) {
       const setId = u16(b, o);
@@ -506,14 +515,17 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
         } else {
           const n = decodeDataSet(d, t, body, ctx);
           if (n < 0) recordsKnown = false;
-          else records += n;
+          else {
+            records += n;
+            if (t.options) optionRecords += n;
+          }
         }
       } else {
         problem('BAD_SET_ID');
       }
     }
     // IPFIX sequence numbers count data records (RFC 7011 §3.1); unknown when a set waits for its template.
-    if (version === 10) trackRecordSequence(d, seq, recordsKnown ? records : undefined);
+    if (version === 10) trackRecordSequence(d, seq, recordsKnown ? records : undefined, recordsKnown ? records - optionRecords : undefined);
     d.datagrams++;
   }
 

@@ -69,6 +69,8 @@ export interface UdpCollectorDeps {
   metrics?: CollectorMetrics;
   clock: { nowMs(): number };
   logger?: CollectorLogger;
+  /** Sees every datagram before it is decoded (to capture what an exporter sent, e.g. in interop tests). */
+  tap?: (datagram: Uint8Array, exporterAddr: string, exporterPort: number, receivedAtMs: number) => void;
 }
 
 /** A bound listener and what the kernel granted it. */
@@ -176,10 +178,12 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
     pending.add(p);
   }
 
-  function onMessage(msg: Buffer, rinfo: { address: string }): void {
+  function onMessage(msg: Buffer, rinfo: { address: string; port: number }): void {
     // Dual-stack sockets report IPv4 exporters as ::ffff:a.b.c.d; count them under their IPv4 address.
     const addr = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.') ? rinfo.address.slice(7) : rinfo.address;
-    decoder.decode(msg, addr, deps.clock.nowMs(), batch);
+    const now = deps.clock.nowMs();
+    deps.tap?.(msg, addr, rinfo.port, now);
+    decoder.decode(msg, addr, now, batch);
     if (batch.length >= config.batchSize) handOff();
   }
 
