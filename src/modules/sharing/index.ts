@@ -1,0 +1,14 @@
+/** @module The sharing module's public face: STIX 2.1, TLP 2.0 enforcement, sharing groups, TAXII 2.1 server and client, feeds, leak tracing. */
+export * from './stix/index.js';
+export { createSharingService, contentHash, leakedObjects, type SharingService, type SharingDeps, type ObjectPage, type LeakReport, type LeakCandidate, type DirectoryOrg, type DirectoryUser } from './service.js';
+export { sharingMigrations } from './migrations.js';
+export { mayReceive, DEFAULT_TLP, GOVERNMENT_ORG_KINDS, type Recipient, type Audience, type ReleaseDecision } from './tlp.js';
+export { markObject, markId, unmarkId, recipientKey, compareMarks, disseminationRef, type MarkEvidence } from './fingerprint.js';
+export { buildDraftObjects, sanitizeText, patternFor, NCO_IDENTITY_ID, ncoIdentity, type Removal } from './drafts.js';
+export { createTaxiiClient, type TaxiiClient, type FetchLike, type ObjectsPage } from './client.js';
+export { createFeedScheduler, type FeedScheduler } from './feeds.js';
+export { TAXII_MEDIA_TYPE, STIX_MEDIA_TYPE, acceptsTaxii, isTaxiiContentType, parseObjectQuery, type StatusResource } from './taxii.js';
+export { loadOrCreateFingerprintKey } from './keys.js';
+export { taxiiRoutes } from './taxii-routes.js';
+export { sharingRoutes } from './routes.js';
+export type { Draft, DraftInput, Feed, FeedInput, Group, GroupInput } from './schema.js';

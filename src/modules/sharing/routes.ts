@@ -1,0 +1,49 @@
+/** @module Sharing's REST routes: council, groups, drafts and release, export, sightings, feeds, leak tracing. */
+import type { FastifyInstance } from 'fastify';
+import { ctxOf, type RouteModule } from '#platform/http/index.js';
+import type { SharingService } from './service.js';
+
+/** Registers sharing's REST routes under /api/v1/sharing. */
+export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
+  const { sharing } = deps;
+  return (app: FastifyInstance) => {
+    const tags = ['sharing'];
+    app.get('/api/v1/sharing/council', { config: { auth: { action: 'sharing:read' } }, schema: { tags, summary: 'Council member organizations and their clients.' } }, async (req) => ({ members: await sharing.listCouncil(ctxOf(req)) }));
+    app.post('/api/v1/sharing/council', { config: { auth: { action: 'sharing:manage' } }, schema: { tags, summary: 'Add or update a council member.' } }, async (req, reply) => {
+      const member = await sharing.addCouncilMember(ctxOf(req), req.body as never);
+      void reply.code(201);
+      return { member };
+    });
+    app.get('/api/v1/sharing/groups', { config: { auth: { action: 'sharing:read' } }, schema: { tags, summary: 'Sharing groups the caller may see.' } }, async (req) => ({ groups: await sharing.listGroups(ctxOf(req)) }));
+    app.post('/api/v1/sharing/groups', { config: { auth: { action: 'sharing:manage' } }, schema: { tags, summary: 'Create a sharing group (a TAXII collection).' } }, async (req, reply) => {
+      const group = await sharing.createGroup(ctxOf(req), req.body as never);
+      void reply.code(201);
+      return { group };
+    });
+    app.post<{ Params: { id: string } }>('/api/v1/sharing/groups/:id/members', { config: { auth: { action: 'sharing:manage' } }, schema: { tags, summary: 'Add an organization to a group.' } }, async (req) => ({ group: await sharing.addGroupMember(ctxOf(req), req.params.id, req.body as never) }));
+    app.get<{ Params: { id: string } }>('/api/v1/sharing/groups/:id/bundle', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'Export your copy of a group\'s intelligence as a STIX 2.1 bundle.' } }, async (req, reply) => {
+      const bundle = await sharing.exportBundle(ctxOf(req), req.params.id);
+      void reply.type('application/stix+json;version=2.1');
+      return bundle;
+    });
+    app.get('/api/v1/sharing/drafts', { config: { auth: { action: 'intel:draft-read' } }, schema: { tags, summary: 'Intelligence drafts.' } }, async (req) => ({ drafts: await sharing.listDrafts(ctxOf(req)) }));
+    app.post('/api/v1/sharing/drafts', { config: { auth: { action: 'intel:draft' } }, schema: { tags, summary: 'Draft STIX intelligence from indicators of a finding, case or report (sanitized).' } }, async (req, reply) => {
+      const draft = await sharing.draftFromIndicators(ctxOf(req), req.body as never);
+      void reply.code(201);
+      return { draft };
+    });
+    app.post<{ Params: { id: string } }>('/api/v1/sharing/drafts/:id/release', { config: { auth: { action: 'intel:release' } }, schema: { tags, summary: 'Release a draft to sharing groups (NCO director; not your own draft).' } }, async (req) => ({ draft: await sharing.releaseDraft(ctxOf(req), req.params.id, req.body as never) }));
+    app.post('/api/v1/sharing/sightings', { config: { auth: { action: 'intel:submit' } }, schema: { tags, summary: 'Report a sighting or false positive of an indicator.' } }, async (req) => ({ sighting: await sharing.recordSighting(ctxOf(req), req.body as never) }));
+    app.get('/api/v1/sharing/feeds', { config: { auth: { action: 'feeds:manage' } }, schema: { tags, summary: 'External TAXII feeds.' } }, async (req) => ({ feeds: await sharing.listFeeds(ctxOf(req)) }));
+    app.post('/api/v1/sharing/feeds', { config: { auth: { action: 'feeds:manage' } }, schema: { tags, summary: 'Add an external TAXII 2.1 feed.' } }, async (req, reply) => {
+      const feed = await sharing.addFeed(ctxOf(req), req.body as never);
+      void reply.code(201);
+      return { feed };
+    });
+    app.post<{ Params: { id: string } }>('/api/v1/sharing/feeds/:id/pull', { config: { auth: { action: 'feeds:manage' } }, schema: { tags, summary: 'Pull a feed now.' } }, async (req) => sharing.pullFeed(ctxOf(req), req.params.id));
+    app.post('/api/v1/sharing/leaks/trace', { config: { auth: { action: 'leak:trace' } }, schema: { tags, summary: 'Name the recipient(s) of a leaked bundle or fragment, with the evidence.' } }, async (req) => {
+      const body = req.body as { text?: unknown } | undefined;
+      return sharing.traceLeak(ctxOf(req), typeof body?.text === 'string' ? body.text : JSON.stringify(body ?? {}));
+    });
+  };
+}

@@ -1,0 +1,910 @@
+/** @module Sharing: council and sharing groups, the intel store with its collections, drafts and release, delivery under TLP with per-recipient marks, sightings, feeds and leak tracing. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '#platform/clock/index.js';
+import { isoUtc } from '#platform/clock/index.js';
+import type { RequestContext } from '#platform/context/index.js';
+import type { AnyDb, Database } from '#platform/db/index.js';
+import { AppError, parseOrThrow } from '#platform/errors/index.js';
+import { newId } from '#platform/ids/index.js';
+import type { PolicyEngine } from '#platform/policy/index.js';
+import type { AuditRecorder } from '#modules/audit/index.js';
+import { buildDraftObjects, ncoIdentity, type Removal } from './drafts.js';
+import { compareMarks, markId, markObject, recipientKey, unmarkId, type JsonObject, type MarkEvidence } from './fingerprint.js';
+import {
+  CouncilMemberInputSchema, DraftInputSchema, FeedInputSchema, GroupInputSchema, GroupMemberInputSchema, ReleaseInputSchema, SightingInputSchema,
+  type CouncilMemberInput, type Draft, type DraftInput, type Feed, type FeedAuth, type FeedInput, type Group, type GroupInput, type GroupMemberInput, type ReleaseInput, type SightingInput,
+} from './schema.js';
+import { extractIndicators, formatPattern, newVersion, parsePattern, parseStixObject, tlpOf, type StixObject, type TlpLevel } from './stix/index.js';
+import { encodeNext, STIX_MEDIA_TYPE, type ObjectQuery, type StatusDetail, type StatusResource } from './taxii.js';
+import { mayReceive, type Audience, type Recipient } from './tlp.js';
+import { createTaxiiClient, type FetchLike } from './client.js';
+
+/** An organization as sharing needs it. */
+export interface DirectoryOrg { id: string; name: string; kind: string; sectors: readonly string[] }
+/** A user as sharing needs it. */
+export interface DirectoryUser { id: string; username: string; orgId: string | null }
+
+/** What sharing needs from the rest of the system. */
+export interface SharingDeps {
+  db: Database;
+  policy: PolicyEngine;
+  audit: AuditRecorder;
+  clock: Clock;
+  /** Organizations and users (from identity, read as the system). */
+  directory: { orgs(): Promise<readonly DirectoryOrg[]>; users(): Promise<readonly DirectoryUser[]> };
+  /** The secret that per-recipient marks derive from; kept apart from the database. */
+  fingerprintKey: Uint8Array;
+  /** Sector names TLP:CLEAR/GREEN intelligence must not reveal. */
+  sectorNames: readonly string[];
+  /** HTTP for the TAXII client (defaults to the global fetch). */
+  fetch?: FetchLike;
+  settings?: { maxPageSize?: number; renderCacheEntries?: number };
+}
+
+/** One page of a collection read, already filtered by TLP and rendered for the recipient. */
+export interface ObjectPage {
+  /** Each delivered object as JSON text (the recipient's marked copy for objects mamori originated). */
+  objects: string[];
+  /** Manifest facts of each delivered object, in the same order. */
+  manifest: { id: string; date_added: string; version: string; media_type: string }[];
+  more: boolean;
+  next: string | undefined;
+  firstAdded: string | undefined;
+  lastAdded: string | undefined;
+}
+
+interface EntryRow {
+  seq: number; stix_id: string; modified: string; type: string; spec_version: string; date_added: string;
+  json: string; tlp: string | null; origin: string; origin_org_id: string | null; red_recipients: string;
+}
+
+interface GroupView { id: string; name: string; description: string; audience: Audience; rights: Map<string, { canRead: boolean; canWrite: boolean }> }
+
+/** Who reads, with the facts the TLP function needs. */
+export type SharingRecipient = Recipient & { username: string; isNco: boolean };
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+function msOf(ts: string): string {
+  const n = Date.parse(ts);
+  return Number.isNaN(n) ? ts : new Date(n).toISOString();
+}
+
+/** A content key to find an object again from a leaked copy without its id: its normalized pattern or its name. */
+export function contentHash(o: JsonObject): string | null {
+  if (typeof o['pattern'] === 'string') {
+    const p = parsePattern(o['pattern']);
+    return sha256(`${String(o['type'])}|pattern|${p.ok ? formatPattern(p.value) : o['pattern']}`);
+  }
+  if (typeof o['name'] === 'string') return sha256(`${String(o['type'])}|name|${o['name']}`);
+  return null;
+}
+
+/** Creates the sharing service. @see DESIGN.md "sharing"; issue 9 */
+export function createSharingService(deps: SharingDeps) {
+  const { db, policy, audit, clock } = deps;
+  const k = db.kysely;
+  const maxPage = deps.settings?.maxPageSize ?? 1000;
+  const renderCap = deps.settings?.renderCacheEntries ?? 250_000;
+  const fetchImpl: FetchLike = deps.fetch ?? ((url, init) => fetch(url, init));
+
+  // --- caches: the directory and group audiences change rarely; rendering copies is the hot path (bench/taxii).
+  let dirCache: { at: number; orgs: Map<string, DirectoryOrg>; users: Map<string, DirectoryUser>; council: Map<string, string[]> } | undefined;
+  const groupCache = new Map<string, { at: number; view: GroupView }>();
+  const keys = new Map<string, Buffer>();
+  const rendered = new Map<string, string>();
+  const TTL = 5_000;
+
+  function invalidate(): void {
+    dirCache = undefined;
+    groupCache.clear();
+  }
+
+  async function directory() {
+    const now = clock.nowMs();
+    if (dirCache !== undefined && now - dirCache.at < TTL && now >= dirCache.at) return dirCache;
+    const [orgs, users, council] = await Promise.all([
+      deps.directory.orgs(), deps.directory.users(),
+      k.selectFrom('sharing_council_members').selectAll().execute() as Promise<{ org_id: string; clients: string }[]>,
+    ]);
+    dirCache = {
+      at: now,
+      orgs: new Map(orgs.map((o) => [o.id, o])),
+      users: new Map(users.map((u) => [u.id, u])),
+      council: new Map(council.map((c) => [c.org_id, JSON.parse(c.clients) as string[]])),
+    };
+    return dirCache;
+  }
+
+  function keyOf(userId: string): Buffer {
+    let key = keys.get(userId);
+    if (key === undefined) {
+      key = recipientKey(deps.fingerprintKey, userId);
+      keys.set(userId, key);
+    }
+    return key;
+  }
+
+  async function recipientOf(ctx: RequestContext): Promise<SharingRecipient> {
+    const d = await directory();
+    const userId = ctx.actor.kind === 'token' ? (ctx.actor.userId ?? ctx.actor.id) : ctx.actor.id;
+    const org = ctx.actor.orgId === null ? undefined : d.orgs.get(ctx.actor.orgId);
+    const councilMember = org !== undefined && (org.kind === 'council_member' || d.council.has(org.id));
+    return { userId, username: ctx.actor.username, orgId: org?.id ?? null, orgKind: org?.kind ?? null, councilMember, isNco: org?.kind === 'nco' };
+  }
+
+  async function groupView(groupId: string): Promise<GroupView | undefined> {
+    const hit = groupCache.get(groupId);
+    const now = clock.nowMs();
+    if (hit !== undefined && now - hit.at < TTL && now >= hit.at) return hit.view;
+    const g = (await k.selectFrom('sharing_groups').selectAll().where('id', '=', groupId).executeTakeFirst()) as { id: string; name: string; description: string } | undefined;
+    if (g === undefined) return undefined;
+    const members = (await k.selectFrom('sharing_group_members').selectAll().where('group_id', '=', groupId).execute()) as { org_id: string; can_read: number; can_write: number }[];
+    const d = await directory();
+    const memberOrgIds = new Set(members.map((m) => m.org_id));
+    const clientOrgIds = new Set(members.flatMap((m) => d.council.get(m.org_id) ?? []));
+    const nco = [...d.orgs.values()].find((o) => o.kind === 'nco')?.id ?? null;
+    const view: GroupView = {
+      id: g.id, name: g.name, description: g.description,
+      audience: { originOrgId: nco, memberOrgIds, clientOrgIds, redRecipients: [] },
+      rights: new Map(members.map((m) => [m.org_id, { canRead: m.can_read === 1, canWrite: m.can_write === 1 }])),
+    };
+    groupCache.set(groupId, { at: now, view });
+    return view;
+  }
+
+  function rightsOf(r: SharingRecipient, g: GroupView): { canRead: boolean; canWrite: boolean } {
+    if (r.isNco) return { canRead: true, canWrite: true };
+    if (r.orgId === null) return { canRead: false, canWrite: false };
+    const own = g.rights.get(r.orgId);
+    if (own !== undefined) return own;
+    return { canRead: g.audience.clientOrgIds.has(r.orgId), canWrite: false };
+  }
+
+  async function readableGroup(ctx: RequestContext, groupId: string, need: 'read' | 'write'): Promise<{ r: SharingRecipient; g: GroupView }> {
+    const r = await recipientOf(ctx);
+    const g = await groupView(groupId);
+    const rights = g === undefined ? undefined : rightsOf(r, g);
+    // An unknown collection and one the caller may not see answer alike, so existence does not leak.
+    if (g === undefined || rights === undefined || (!rights.canRead && !rights.canWrite)) throw new AppError('NOT_FOUND', `No collection ${groupId} that you may see; list them at the collections endpoint.`);
+    if (need === 'read' && !rights.canRead) throw new AppError('FORBIDDEN', 'Your organization may write to this collection but not read it.');
+    if (need === 'write' && !rights.canWrite) throw new AppError('FORBIDDEN', 'Your organization may read this collection but not write to it.');
+    return { r, g };
+  }
+
+  /** The recipient's copy of a stored object version (cached: the same recipient always gets the same copy). */
+  function render(r: SharingRecipient, row: EntryRow): string {
+    if (row.origin !== 'mamori') return row.json;
+    const cacheKey = `${r.userId}\u0000${row.stix_id}\u0000${row.modified}`;
+    let text = rendered.get(cacheKey);
+    if (text === undefined) {
+      text = JSON.stringify(markObject(keyOf(r.userId), JSON.parse(row.json) as JsonObject));
+      if (rendered.size >= renderCap) rendered.delete(rendered.keys().next().value as string);
+      rendered.set(cacheKey, text);
+    }
+    return text;
+  }
+
+  /** THE check on every path out: TLP 2.0 through `mayReceive`, with the object's RED recipients. */
+  function allowed(r: SharingRecipient, g: GroupView, row: EntryRow): boolean {
+    const red = row.tlp === 'red' ? (JSON.parse(row.red_recipients) as string[]) : [];
+    const audience: Audience = red.length === 0 && row.origin_org_id === g.audience.originOrgId ? g.audience : { ...g.audience, originOrgId: row.origin_org_id ?? g.audience.originOrgId, redRecipients: red };
+    return mayReceive(r, (row.tlp ?? undefined) as TlpLevel | undefined, audience).allowed;
+  }
+
+  function canonicalIds(r: SharingRecipient, ids: readonly string[]): string[] {
+    const key = keyOf(r.userId);
+    return [...new Set(ids.flatMap((id) => [id, unmarkId(key, id)]))];
+  }
+
+  function entryQuery(q: AnyDb, collectionId: string, query: ObjectQuery, r: SharingRecipient, withJson: boolean) {
+    let s = q
+      .selectFrom('intel_collection_entries as e')
+      .innerJoin('intel_objects as o', (j) => j.onRef('o.stix_id', '=', 'e.stix_id').onRef('o.modified', '=', 'e.modified'))
+      .select(['e.seq', 'e.stix_id', 'e.modified', 'e.type', 'e.spec_version', 'e.date_added', 'o.tlp', 'o.origin', 'o.origin_org_id', 'o.red_recipients'])
+      .where('e.collection_id', '=', collectionId);
+    if (withJson) s = s.select('o.json');
+    if (query.addedAfter !== undefined) s = s.where('e.date_added', '>', msOf(query.addedAfter));
+    if (query.ids.length > 0) s = s.where('e.stix_id', 'in', canonicalIds(r, query.ids));
+    if (query.types.length > 0) s = s.where('e.type', 'in', query.types);
+    if (query.specVersions.length > 0) s = s.where('e.spec_version', 'in', query.specVersions);
+    const v = query.versions;
+    if (!v.all) {
+      const stamps = [...new Set(v.timestamps.flatMap((t) => [t, msOf(t)]))];
+      s = s.where((eb) => eb.or([
+        ...(v.first ? [eb('e.is_first', '=', 1)] : []),
+        ...(v.last ? [eb('e.is_last', '=', 1)] : []),
+        ...(stamps.length > 0 ? [eb('e.modified', 'in', stamps)] : []),
+      ]));
+    }
+    return s;
+  }
+
+  async function recordDelivery(ctx: RequestContext, r: SharingRecipient, channel: 'taxii' | 'api' | 'export', collectionId: string | null, rows: readonly EntryRow[], what: string): Promise<void> {
+    const id = newId(clock.nowMs());
+    const seqs = rows.map((x) => x.seq);
+    let prev = 0;
+    const objects = collectionId !== null ? `s:${seqs.map((s) => { const d = s - prev; prev = s; return d.toString(36); }).join(',')}` : `i:${rows.map((x) => `${x.stix_id}|${x.modified}`).join('\n')}`;
+    await db.transaction(async (trx) => {
+      if (rows.length > 0) {
+        await trx.insertInto('sharing_disseminations').values({
+          id, recipient_user_id: r.userId, recipient_org_id: r.orgId, channel, collection_id: collectionId,
+          seq_min: seqs.length > 0 ? Math.min(...seqs) : null, seq_max: seqs.length > 0 ? Math.max(...seqs) : null,
+          object_count: rows.length, objects, at: isoUtc(clock.nowMs()),
+        }).execute();
+      }
+      await audit.record(ctx, { action: 'intel:read', object: collectionId === null ? null : { type: 'collection', id: collectionId }, outcome: 'success', details: { channel, what, count: rows.length, dissemination: rows.length > 0 ? id : null, objectsHash: sha256(objects) } }, trx);
+    });
+  }
+
+  /**
+   * Reads one page of a collection for the caller: filters, then TLP (`mayReceive`) per object, then the
+   * recipient's marked copies; the delivery goes into the dissemination ledger and the audit log together.
+   * Paging follows the collection's sequence, so pages stay stable while objects are being added.
+   * @see TAXII 2.1 §5.4, §5.5, §3.4; TLP 2.0 (FIRST)
+   */
+  async function readPage(ctx: RequestContext, collectionId: string, query: ObjectQuery, channel: 'taxii' | 'api' | 'export', what: string): Promise<ObjectPage> {
+    const { r, g } = await readableGroup(ctx, collectionId, 'read');
+    const limit = Math.min(query.limit, maxPage);
+    const out: EntryRow[] = [];
+    let after = query.after;
+    let more = false;
+    for (let round = 0; round < 20 && out.length < limit; round++) {
+      const batch = (await entryQuery(k, collectionId, query, r, true).where('e.seq', '>', after).orderBy('e.seq').limit(limit - out.length + 1).execute()) as EntryRow[];
+      const take = batch.slice(0, limit - out.length);
+      more = batch.length > take.length;
+      for (const row of take) {
+        row.seq = Number(row.seq);
+        after = row.seq;
+        if (allowed(r, g, row)) out.push(row);
+      }
+      if (!more) break;
+    }
+    const objects = out.map((row) => render(r, row));
+    const key = keyOf(r.userId);
+    const manifest = out.map((row, i) => ({
+      id: row.origin === 'mamori' ? markId(key, row.stix_id) : row.stix_id,
+      date_added: row.date_added,
+      // Our objects' versions carry the recipient's sub-millisecond digits, as in their copy.
+      version: row.origin === 'mamori' ? String((JSON.parse(objects[i]!) as JsonObject)['modified'] ?? row.modified) : row.modified,
+      media_type: STIX_MEDIA_TYPE,
+    }));
+    await recordDelivery(ctx, r, channel, collectionId, out, what);
+    return { objects, manifest, more, next: more ? encodeNext(after) : undefined, firstAdded: out[0]?.date_added, lastAdded: out.at(-1)?.date_added };
+  }
+
+  /** Stores one object version in a collection: new version rows, a new sequence number, first/last flags. */
+  async function storeInCollection(trx: AnyDb, collectionId: string, o: StixObject, meta: { origin: string; originOrgId: string | null; sourceType: string; sourceId: string | null; redRecipients: readonly string[]; tlp?: TlpLevel | null }): Promise<'added' | 'exists'> {
+    const rec = o as unknown as JsonObject;
+    const modified = String(rec['modified'] ?? rec['created'] ?? '1970-01-01T00:00:00.000Z');
+    const existing = await trx.selectFrom('intel_objects').select('stix_id').where('stix_id', '=', o.id).where('modified', '=', modified).executeTakeFirst();
+    if (existing === undefined) {
+      await trx.insertInto('intel_objects').values({
+        stix_id: o.id, modified, type: o.type, spec_version: String(rec['spec_version'] ?? '2.1'),
+        tlp: meta.tlp !== undefined ? meta.tlp : (tlpOf(o as never) ?? null), created_by: (rec['created_by_ref'] as string | undefined) ?? null,
+        origin: meta.origin, origin_org_id: meta.originOrgId, source_type: meta.sourceType, source_id: meta.sourceId,
+        red_recipients: JSON.stringify(meta.redRecipients), content_hash: contentHash(rec), json: JSON.stringify(o), stored_at: isoUtc(clock.nowMs()),
+      }).execute();
+    }
+    const inCollection = await trx.selectFrom('intel_collection_entries').select('seq').where('collection_id', '=', collectionId).where('stix_id', '=', o.id).where('modified', '=', modified).executeTakeFirst();
+    if (inCollection !== undefined) return 'exists';
+    const g = (await trx.updateTable('sharing_groups').set((eb) => ({ next_seq: eb('next_seq', '+', 1) })).where('id', '=', collectionId).returning(['next_seq', 'last_added']).executeTakeFirstOrThrow()) as { next_seq: number; last_added: string };
+    const seq = Number(g.next_seq) - 1;
+    // date_added never goes backwards within a collection, so added_after agrees with the sequence.
+    let added = isoUtc(clock.nowMs());
+    if (g.last_added !== '' && added < g.last_added) added = g.last_added;
+    await trx.updateTable('sharing_groups').set({ last_added: added }).where('id', '=', collectionId).execute();
+    const versions = (await trx.selectFrom('intel_collection_entries').select(['seq', 'modified']).where('collection_id', '=', collectionId).where('stix_id', '=', o.id).execute()) as { seq: number; modified: string }[];
+    const isFirst = versions.every((v) => v.modified > modified);
+    const isLast = versions.every((v) => v.modified < modified);
+    if (isFirst) await trx.updateTable('intel_collection_entries').set({ is_first: 0 }).where('collection_id', '=', collectionId).where('stix_id', '=', o.id).execute();
+    if (isLast) await trx.updateTable('intel_collection_entries').set({ is_last: 0 }).where('collection_id', '=', collectionId).where('stix_id', '=', o.id).execute();
+    await trx.insertInto('intel_collection_entries').values({ collection_id: collectionId, seq, stix_id: o.id, modified, type: o.type, spec_version: String(rec['spec_version'] ?? '2.1'), date_added: added, is_first: isFirst ? 1 : 0, is_last: isLast ? 1 : 0 }).execute();
+    return 'added';
+  }
+
+  async function refreshFlags(trx: AnyDb, collectionId: string, stixId: string): Promise<void> {
+    const versions = (await trx.selectFrom('intel_collection_entries').select(['seq', 'modified']).where('collection_id', '=', collectionId).where('stix_id', '=', stixId).execute()) as { seq: number; modified: string }[];
+    if (versions.length === 0) return;
+    const sorted = [...versions].sort((a, b) => (a.modified < b.modified ? -1 : a.modified > b.modified ? 1 : 0));
+    await trx.updateTable('intel_collection_entries').set({ is_first: 0, is_last: 0 }).where('collection_id', '=', collectionId).where('stix_id', '=', stixId).execute();
+    await trx.updateTable('intel_collection_entries').set({ is_first: 1 }).where('collection_id', '=', collectionId).where('seq', '=', sorted[0]!.seq).execute();
+    await trx.updateTable('intel_collection_entries').set({ is_last: 1 }).where('collection_id', '=', collectionId).where('seq', '=', sorted.at(-1)!.seq).execute();
+  }
+
+  async function ownedIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = (await k.selectFrom('intel_objects').select('stix_id').distinct().where('stix_id', 'in', [...new Set(ids)]).where('origin', '=', 'mamori').execute()) as { stix_id: string }[];
+    return new Set(rows.map((x) => x.stix_id));
+  }
+
+  /** Rewrites references in a member's object from the member's marked ids to ours. */
+  async function canonicalRefs(r: SharingRecipient, o: JsonObject): Promise<JsonObject> {
+    const key = keyOf(r.userId);
+    const refs: string[] = [];
+    const walk = (v: unknown, name = ''): void => {
+      if (typeof v === 'string' && (name.endsWith('_ref') || name.endsWith('_refs'))) refs.push(v);
+      else if (Array.isArray(v)) v.forEach((x) => walk(x, name));
+      else if (v !== null && typeof v === 'object') for (const [kk, vv] of Object.entries(v as JsonObject)) walk(vv, kk);
+    };
+    walk(o);
+    const candidates = new Map(refs.map((ref) => [ref, unmarkId(key, ref)]));
+    const ours = await ownedIds([...candidates.values()]);
+    const map = (v: unknown, name = ''): unknown => {
+      if (typeof v === 'string' && (name.endsWith('_ref') || name.endsWith('_refs'))) { const c = candidates.get(v); return c !== undefined && ours.has(c) ? c : v; }
+      if (Array.isArray(v)) return v.map((x) => map(x, name));
+      if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v as JsonObject).map(([kk, vv]) => [kk, map(vv, kk)]));
+      return v;
+    };
+    return map(o) as JsonObject;
+  }
+
+  async function adjustConfidence(ctx: RequestContext, r: SharingRecipient, canonicalId: string, outcome: 'confirmed' | 'false_positive', count: number): Promise<{ before: number; after: number }> {
+    const latest = (await k.selectFrom('intel_objects').selectAll().where('stix_id', '=', canonicalId).orderBy('modified', 'desc').limit(1).executeTakeFirst()) as (EntryRow & { source_type: string; source_id: string | null }) | undefined;
+    if (latest === undefined || latest.type !== 'indicator') throw new AppError('NOT_FOUND', 'No indicator with this id; give the id from your copy of the intelligence.');
+    const ind = JSON.parse(latest.json) as JsonObject & { id: string; type: string; created: string; modified: string };
+    const before = typeof ind['confidence'] === 'number' ? ind['confidence'] : 50;
+    // Each confirmation closes a fifth of the gap to 100; each false positive takes off a quarter, so one
+    // member alone cannot swing an indicator from certain to worthless.
+    let after = before;
+    for (let i = 0; i < Math.min(count, 5); i++) after = outcome === 'confirmed' ? after + Math.ceil((100 - after) / 5) : after - Math.ceil(after / 4);
+    after = Math.max(0, Math.min(100, after));
+    const id = newId(clock.nowMs());
+    const at = isoUtc(clock.nowMs());
+    await db.transaction(async (trx) => {
+      if (after !== before) {
+        const v = newVersion(ind, { confidence: after } as never, new Date(clock.nowMs()));
+        if (!v.ok) throw v.error;
+        const collections = (await trx.selectFrom('intel_collection_entries').select('collection_id').distinct().where('stix_id', '=', canonicalId).execute()) as { collection_id: string }[];
+        for (const c of collections) {
+          await storeInCollection(trx, c.collection_id, v.value as unknown as StixObject, { origin: latest.origin, originOrgId: latest.origin_org_id, sourceType: latest.source_type, sourceId: latest.source_id, redRecipients: JSON.parse(latest.red_recipients) as string[], tlp: (latest.tlp ?? null) as TlpLevel | null });
+        }
+        await trx.updateTable('indicators').set({ confidence: after, last_seen: at }).where('stix_id', '=', canonicalId).execute();
+      }
+      await trx.insertInto('sharing_sightings').values({ id, indicator_id: canonicalId, reporter_user_id: r.userId, reporter_org_id: r.orgId, outcome, count, confidence_before: before, confidence_after: after, at }).execute();
+      await audit.record(ctx, { action: 'intel:sighting', object: { type: 'indicator', id: canonicalId }, outcome: 'success', details: { outcome, count, before, after } }, trx);
+    });
+    return { before, after };
+  }
+
+  async function upsertIndicator(trx: AnyDb, v: { kind: string; value: string; sourceType: string; sourceId: string; stixId: string | null; confidence: number; validUntil: string | null }): Promise<void> {
+    const now = isoUtc(clock.nowMs());
+    const found = (await trx.selectFrom('indicators').select('id').where('kind', '=', v.kind).where('value', '=', v.value).where('source_type', '=', v.sourceType).where('source_id', '=', v.sourceId).executeTakeFirst()) as { id: string } | undefined;
+    if (found === undefined) {
+      await trx.insertInto('indicators').values({ id: newId(clock.nowMs()), kind: v.kind, value: v.value, source_type: v.sourceType, source_id: v.sourceId, stix_id: v.stixId, confidence: v.confidence, first_seen: now, last_seen: now, valid_until: v.validUntil }).execute();
+    } else {
+      await trx.updateTable('indicators').set({ confidence: v.confidence, last_seen: now, valid_until: v.validUntil, stix_id: v.stixId }).where('id', '=', found.id).execute();
+    }
+  }
+
+  async function indicatorsFrom(trx: AnyDb, o: JsonObject, sourceType: string, sourceId: string, defaultConfidence: number): Promise<number> {
+    if (o['type'] !== 'indicator' || o['pattern_type'] !== 'stix' || typeof o['pattern'] !== 'string' || o['revoked'] === true) return 0;
+    const p = parsePattern(o['pattern']);
+    if (!p.ok) return 0;
+    let n = 0;
+    for (const x of extractIndicators(p.value)) {
+      if (x.kind === 'port') continue;
+      const value = x.kind === 'hash' ? `${x.algorithm}:${x.value}` : String(x.value);
+      await upsertIndicator(trx, { kind: x.kind, value, sourceType, sourceId, stixId: String(o['id']), confidence: typeof o['confidence'] === 'number' ? o['confidence'] : defaultConfidence, validUntil: typeof o['valid_until'] === 'string' ? o['valid_until'] : null });
+      n++;
+    }
+    return n;
+  }
+
+  function toFeed(r: { id: string; name: string; url: string; auth: string; interval_seconds: number; default_confidence: number; cursor: string | null; last_pulled_at: string | null; last_error: string | null; pulled_objects: number }): Feed {
+    return { id: r.id, name: r.name, url: r.url, auth: (JSON.parse(r.auth) as FeedAuth).kind, intervalSeconds: r.interval_seconds, defaultConfidence: r.default_confidence, cursor: r.cursor, lastPulledAt: r.last_pulled_at, lastError: r.last_error, pulledObjects: Number(r.pulled_objects) };
+  }
+
+  async function listGroupsRaw(): Promise<Group[]> {
+    const groups = (await k.selectFrom('sharing_groups').select(['id', 'name', 'description', 'created_at']).orderBy('name').execute()) as { id: string; name: string; description: string; created_at: string }[];
+    const members = (await k.selectFrom('sharing_group_members').selectAll().execute()) as { group_id: string; org_id: string; can_read: number; can_write: number }[];
+    return groups.map((g) => ({ id: g.id, name: g.name, description: g.description, createdAt: g.created_at, members: members.filter((m) => m.group_id === g.id).map((m) => ({ orgId: m.org_id, canRead: m.can_read === 1, canWrite: m.can_write === 1 })) }));
+  }
+
+  const service = {
+    // --- council and groups -------------------------------------------------------------------
+    /** Adds (or updates) a council member organization and its clients. @see DESIGN.md "council" */
+    async addCouncilMember(ctx: RequestContext, input: CouncilMemberInput): Promise<{ orgId: string; clients: string[] }> {
+      policy.require(ctx, 'sharing:manage');
+      const v = parseOrThrow(CouncilMemberInputSchema, input, 'council member');
+      const d = await directory();
+      for (const id of [v.orgId, ...v.clients]) if (!d.orgs.has(id)) throw new AppError('VALIDATION_FAILED', `No organization ${id}; list them with GET /api/v1/orgs.`, { details: [{ path: 'orgId', message: 'unknown organization' }] });
+      await db.transaction(async (trx) => {
+        await trx.deleteFrom('sharing_council_members').where('org_id', '=', v.orgId).execute();
+        await trx.insertInto('sharing_council_members').values({ org_id: v.orgId, clients: JSON.stringify(v.clients), joined_at: isoUtc(clock.nowMs()) }).execute();
+        await audit.record(ctx, { action: 'sharing:manage', object: { type: 'council_member', id: v.orgId }, outcome: 'success', details: { clients: v.clients.length } }, trx);
+      });
+      invalidate();
+      return { orgId: v.orgId, clients: v.clients };
+    },
+
+    /** Lists council members. */
+    async listCouncil(ctx: RequestContext): Promise<{ orgId: string; clients: string[]; joinedAt: string }[]> {
+      policy.require(ctx, 'sharing:read');
+      const rows = (await k.selectFrom('sharing_council_members').selectAll().orderBy('joined_at').execute()) as { org_id: string; clients: string; joined_at: string }[];
+      return rows.map((r) => ({ orgId: r.org_id, clients: JSON.parse(r.clients) as string[], joinedAt: r.joined_at }));
+    },
+
+    /** Creates a sharing group; it is served as one TAXII collection. @see TAXII 2.1 §5.2 */
+    async createGroup(ctx: RequestContext, input: GroupInput): Promise<Group> {
+      policy.require(ctx, 'sharing:manage');
+      const v = parseOrThrow(GroupInputSchema, input, 'sharing group');
+      const id = newId(clock.nowMs());
+      const at = isoUtc(clock.nowMs());
+      await db.transaction(async (trx) => {
+        if ((await trx.selectFrom('sharing_groups').select('id').where('name', '=', v.name).executeTakeFirst()) !== undefined) throw new AppError('CONFLICT', `A sharing group named "${v.name}" exists; choose another name.`);
+        await trx.insertInto('sharing_groups').values({ id, name: v.name, description: v.description, next_seq: 1, last_added: '', created_at: at }).execute();
+        await audit.record(ctx, { action: 'sharing:manage', object: { type: 'sharing_group', id }, outcome: 'success' }, trx);
+      });
+      return { id, name: v.name, description: v.description, createdAt: at, members: [] };
+    },
+
+    /** Adds an organization to a group with read and/or write rights. @see TAXII 2.1 §5.2 */
+    async addGroupMember(ctx: RequestContext, groupId: string, input: GroupMemberInput): Promise<Group> {
+      policy.require(ctx, 'sharing:manage');
+      const v = parseOrThrow(GroupMemberInputSchema, input, 'group member');
+      const d = await directory();
+      if (!d.orgs.has(v.orgId)) throw new AppError('VALIDATION_FAILED', `No organization ${v.orgId}.`, { details: [{ path: 'orgId', message: 'unknown organization' }] });
+      await db.transaction(async (trx) => {
+        if ((await trx.selectFrom('sharing_groups').select('id').where('id', '=', groupId).executeTakeFirst()) === undefined) throw new AppError('NOT_FOUND', `No sharing group ${groupId}.`);
+        await trx.deleteFrom('sharing_group_members').where('group_id', '=', groupId).where('org_id', '=', v.orgId).execute();
+        await trx.insertInto('sharing_group_members').values({ group_id: groupId, org_id: v.orgId, can_read: v.canRead ? 1 : 0, can_write: v.canWrite ? 1 : 0, added_at: isoUtc(clock.nowMs()) }).execute();
+        await audit.record(ctx, { action: 'sharing:manage', object: { type: 'sharing_group', id: groupId }, outcome: 'success', details: { org: v.orgId, canRead: v.canRead, canWrite: v.canWrite } }, trx);
+      });
+      invalidate();
+      return (await listGroupsRaw()).find((g) => g.id === groupId)!;
+    },
+
+    /** Lists sharing groups: all for the NCO, otherwise those the caller's organization may see. */
+    async listGroups(ctx: RequestContext): Promise<Group[]> {
+      policy.require(ctx, 'sharing:read');
+      const all = await listGroupsRaw();
+      if (ctx.actor.kind === 'system') return all;
+      const r = await recipientOf(ctx);
+      const out: Group[] = [];
+      for (const g of all) {
+        const view = await groupView(g.id);
+        if (view !== undefined) { const rights = rightsOf(r, view); if (rights.canRead || rights.canWrite) out.push(g); }
+      }
+      return out;
+    },
+
+    /** The TAXII collections the caller may see, with its rights on each. @see TAXII 2.1 §5.1, §5.2 */
+    async collections(ctx: RequestContext): Promise<{ id: string; title: string; description: string; can_read: boolean; can_write: boolean; media_types: string[] }[]> {
+      const r = await recipientOf(ctx);
+      const out = [];
+      for (const g of await listGroupsRaw()) {
+        const view = await groupView(g.id);
+        if (view === undefined) continue;
+        const rights = rightsOf(r, view);
+        if (rights.canRead || rights.canWrite) out.push({ id: g.id, title: g.name, description: g.description, can_read: rights.canRead, can_write: rights.canWrite, media_types: [STIX_MEDIA_TYPE] });
+      }
+      return out;
+    },
+
+    // --- drafts and release --------------------------------------------------------------------
+    /**
+     * Drafts STIX intelligence from indicator values found by our own work (a finding, case or report):
+     * sanitized at once; the draft waits for an NCO director's release.
+     * @see issue 9 "Intel from our own work"
+     */
+    async draftFromIndicators(ctx: RequestContext, input: DraftInput): Promise<Draft> {
+      policy.require(ctx, 'intel:draft');
+      const v = parseOrThrow(DraftInputSchema, input, 'draft');
+      const d = await directory();
+      const red = v.redRecipients.map((ref) => [...d.users.values()].find((u) => u.id === ref || u.username === ref)?.id);
+      if (red.some((x) => x === undefined)) throw new AppError('VALIDATION_FAILED', 'redRecipients: name existing users by id or username.', { details: [{ path: 'redRecipients', message: 'unknown user' }] });
+      if (v.tlp === 'red' && red.length === 0) throw new AppError('VALIDATION_FAILED', 'redRecipients: TLP:RED intelligence goes to named people only; name at least one.', { details: [{ path: 'redRecipients', message: 'required for TLP:RED' }] });
+      const operatorNames = [...d.orgs.values()].filter((o) => o.kind === 'operator' && !v.consentedOrgIds.includes(o.id)).flatMap((o) => [o.name]);
+      const now = new Date(clock.nowMs());
+      const built = buildDraftObjects({ title: v.title, description: v.description, indicators: v.indicators, tlp: v.tlp, labels: v.labels, confidence: v.confidence, validDays: v.validDays }, { operatorNames, sectorNames: deps.sectorNames }, now);
+      if (built.objects.length === 0) throw new AppError('VALIDATION_FAILED', 'indicators: nothing shareable is left after sanitization (pseudonyms are never shared).', { details: [{ path: 'indicators', message: 'nothing shareable' }] });
+      const removed: Removal[] = [...built.removed, ...(v.tlp !== 'red' && red.length > 0 ? [{ path: 'redRecipients', reason: 'TLP_FORBIDS' as const }] : [])];
+      const id = newId(clock.nowMs());
+      const r = await recipientOf(ctx);
+      const row = {
+        id, title: v.title.slice(0, 300), tlp: v.tlp, status: 'draft', source_type: v.sourceRef.type, source_id: v.sourceRef.id,
+        objects: JSON.stringify(built.objects), removed: JSON.stringify(removed), red_recipients: JSON.stringify(v.tlp === 'red' ? red : []),
+        created_by_user: r.userId, created_at: isoUtc(clock.nowMs()), released_by_user: null, released_at: null, released_to: null,
+      };
+      await db.transaction(async (trx) => {
+        await trx.insertInto('sharing_drafts').values(row).execute();
+        await audit.record(ctx, { action: 'intel:draft', object: { type: 'intel_draft', id }, outcome: 'success', details: { source: `${v.sourceRef.type}:${v.sourceRef.id}`, objects: built.objects.length, removed: removed.length, tlp: v.tlp } }, trx);
+      });
+      return toDraft(row);
+    },
+
+    /** Lists drafts (newest first). */
+    async listDrafts(ctx: RequestContext): Promise<Draft[]> {
+      policy.require(ctx, 'intel:draft-read');
+      const rows = (await k.selectFrom('sharing_drafts').selectAll().orderBy('created_at', 'desc').limit(500).execute()) as DraftRow[];
+      await audit.record(ctx, { action: 'intel:draft-read', object: null, outcome: 'success', details: { count: rows.length } });
+      return rows.map(toDraft);
+    },
+
+    /**
+     * Releases a draft to sharing groups: an NCO director who did not write it; the objects enter each
+     * group's collection and the indicator store.
+     * @see DESIGN.md "No one approves their own request"; issue 9
+     */
+    async releaseDraft(ctx: RequestContext, draftId: string, input: ReleaseInput): Promise<Draft> {
+      policy.require(ctx, 'intel:release');
+      const v = parseOrThrow(ReleaseInputSchema, input, 'release');
+      const r = await recipientOf(ctx);
+      const row = (await k.selectFrom('sharing_drafts').selectAll().where('id', '=', draftId).executeTakeFirst()) as DraftRow | undefined;
+      if (row === undefined) throw new AppError('NOT_FOUND', `No draft ${draftId}.`);
+      if (row.status !== 'draft') throw new AppError('CONFLICT', 'This draft is already released.');
+      if (row.created_by_user === r.userId) throw new AppError('FORBIDDEN', 'No one releases their own draft; ask another NCO director.');
+      for (const g of v.groupIds) if ((await groupView(g)) === undefined) throw new AppError('VALIDATION_FAILED', `groupIds: no sharing group ${g}.`, { details: [{ path: 'groupIds', message: 'unknown group' }] });
+      const objects = JSON.parse(row.objects) as StixObject[];
+      const red = JSON.parse(row.red_recipients) as string[];
+      const at = isoUtc(clock.nowMs());
+      await db.transaction(async (trx) => {
+        for (const g of v.groupIds) {
+          await storeInCollection(trx, g, ncoIdentity(), { origin: 'mamori', originOrgId: r.orgId, sourceType: 'nco', sourceId: null, redRecipients: [], tlp: 'clear' });
+          for (const o of objects) await storeInCollection(trx, g, o, { origin: 'mamori', originOrgId: r.orgId, sourceType: row.source_type, sourceId: row.source_id, redRecipients: red });
+        }
+        for (const o of objects) await indicatorsFrom(trx, o as unknown as JsonObject, 'intel', draftId, 70);
+        await trx.updateTable('sharing_drafts').set({ status: 'released', released_by_user: r.userId, released_at: at, released_to: JSON.stringify(v.groupIds) }).where('id', '=', draftId).where('status', '=', 'draft').execute();
+        await audit.record(ctx, { action: 'intel:release', object: { type: 'intel_draft', id: draftId }, outcome: 'success', details: { groups: v.groupIds.join(','), objects: objects.length, tlp: row.tlp } }, trx);
+      });
+      return toDraft({ ...row, status: 'released', released_by_user: r.userId, released_at: at, released_to: JSON.stringify(v.groupIds) });
+    },
+
+    // --- reading: every path out goes through readPage/exportBundle and so through mayReceive ----
+    readPage,
+
+    /** The caller's copy of a whole collection as a STIX bundle (latest versions), for export. @see STIX 2.1 §8 */
+    async exportBundle(ctx: RequestContext, collectionId: string): Promise<string> {
+      const parts: string[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await readPage(ctx, collectionId, { limit: maxPage, after, addedAfter: undefined, ids: [], types: [], versions: { first: false, last: true, all: false, timestamps: [] }, specVersions: [] }, 'export', 'bundle');
+        parts.push(...page.objects);
+        if (!page.more || page.next === undefined) break;
+        after = Number(Buffer.from(page.next, 'base64url').toString('utf8').slice(2));
+      }
+      return `{"type":"bundle","id":"bundle--${uuid4()}","objects":[${parts.join(',')}]}`;
+    },
+
+    /** Versions of one object in a collection, for the caller (marked `modified` for our objects). @see TAXII 2.1 §5.8 */
+    async versions(ctx: RequestContext, collectionId: string, objectId: string, query: ObjectQuery): Promise<ObjectPage> {
+      return readPage(ctx, collectionId, { ...query, ids: [objectId], versions: { first: false, last: false, all: true, timestamps: [] } }, 'taxii', 'versions');
+    },
+
+    /** Whether an object (by the caller's id) is in a collection at all, before TLP (for 404 answers). */
+    async objectExists(ctx: RequestContext, collectionId: string, objectId: string): Promise<boolean> {
+      const { r } = await readableGroup(ctx, collectionId, 'read');
+      const row = await k.selectFrom('intel_collection_entries').select('seq').where('collection_id', '=', collectionId).where('stix_id', 'in', canonicalIds(r, [objectId])).executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /**
+     * Adds objects a member posts to a collection (TAXII POST): each is validated; references to our
+     * objects are mapped back from the member's copy; sightings of our indicators adjust confidence.
+     * @see TAXII 2.1 §5.5 (POST), §4.3
+     */
+    async addObjects(ctx: RequestContext, apiRoot: string, collectionId: string, envelope: unknown): Promise<StatusResource> {
+      policy.require(ctx, 'intel:submit');
+      const { r } = await readableGroup(ctx, collectionId, 'write');
+      if (typeof envelope !== 'object' || envelope === null || !Array.isArray((envelope as { objects?: unknown }).objects)) throw new AppError('BAD_REQUEST', 'Send an envelope: {"objects": [ … STIX objects … ]}.');
+      const items = (envelope as { objects: unknown[] }).objects;
+      const successes: StatusDetail[] = [];
+      const failures: StatusDetail[] = [];
+      for (const item of items) {
+        const rec = (typeof item === 'object' && item !== null ? item : {}) as JsonObject;
+        const ref = { id: String(rec['id'] ?? ''), version: String(rec['modified'] ?? rec['created'] ?? '') };
+        const parsed = parseStixObject(await canonicalRefs(r, rec));
+        if (!parsed.ok) {
+          failures.push({ ...ref, message: parsed.error.details?.map((d) => `${d.path}: ${d.message}`).join('; ').slice(0, 500) ?? 'invalid' });
+          continue;
+        }
+        try {
+          await db.transaction(async (trx) => {
+            await storeInCollection(trx, collectionId, parsed.value, { origin: 'member', originOrgId: r.orgId, sourceType: 'member', sourceId: r.orgId, redRecipients: [] });
+          });
+          successes.push(ref);
+        } catch (e) {
+          failures.push({ ...ref, message: e instanceof AppError ? e.message : 'could not be stored' });
+          continue;
+        }
+        const o = parsed.value as unknown as JsonObject;
+        if (o['type'] === 'sighting' && typeof o['sighting_of_ref'] === 'string' && (await ownedIds([o['sighting_of_ref']])).has(o['sighting_of_ref'])) {
+          const falsePositive = Array.isArray(o['labels']) && (o['labels'] as unknown[]).includes('false-positive');
+          await adjustConfidence(ctx, r, o['sighting_of_ref'], falsePositive ? 'false_positive' : 'confirmed', typeof o['count'] === 'number' ? Math.max(1, o['count']) : 1);
+        }
+      }
+      const status: StatusResource = {
+        id: newId(clock.nowMs()), status: 'complete', request_timestamp: isoUtc(clock.nowMs()),
+        total_count: items.length, success_count: successes.length, successes, failure_count: failures.length, failures, pending_count: 0, pendings: [],
+      };
+      await db.transaction(async (trx) => {
+        await trx.insertInto('taxii_status').values({ id: status.id, api_root: apiRoot, user_id: r.userId, body: JSON.stringify(status), created_at: status.request_timestamp }).execute();
+        await audit.record(ctx, { action: 'intel:submit', object: { type: 'collection', id: collectionId }, outcome: 'success', details: { total: items.length, succeeded: successes.length, status: status.id } }, trx);
+      });
+      return status;
+    },
+
+    /** A status resource, to the user who made the request. @see TAXII 2.1 §4.3 */
+    async status(ctx: RequestContext, apiRoot: string, statusId: string): Promise<StatusResource> {
+      const r = await recipientOf(ctx);
+      const row = (await k.selectFrom('taxii_status').selectAll().where('id', '=', statusId).where('api_root', '=', apiRoot).executeTakeFirst()) as { user_id: string; body: string } | undefined;
+      if (row === undefined || row.user_id !== r.userId) throw new AppError('NOT_FOUND', `No status ${statusId} of yours.`);
+      return JSON.parse(row.body) as StatusResource;
+    },
+
+    /**
+     * Deletes an object (the versions `match[version]` selects) from a collection: writers only, and
+     * outside the NCO only objects their own organization submitted.
+     * @see TAXII 2.1 §5.7
+     */
+    async deleteObject(ctx: RequestContext, collectionId: string, objectId: string, query: ObjectQuery): Promise<number> {
+      policy.require(ctx, 'intel:delete');
+      const { r } = await readableGroup(ctx, collectionId, 'write');
+      const rows = (await entryQuery(k, collectionId, { ...query, ids: [objectId], versions: query.versions }, r, false).execute()) as EntryRow[];
+      if (rows.length === 0) throw new AppError('NOT_FOUND', `No object ${objectId} in this collection.`);
+      if (!r.isNco && rows.some((x) => x.origin_org_id !== r.orgId)) throw new AppError('FORBIDDEN', 'You may delete only objects your organization added.');
+      await db.transaction(async (trx) => {
+        for (const row of rows) await trx.deleteFrom('intel_collection_entries').where('collection_id', '=', collectionId).where('seq', '=', Number(row.seq)).execute();
+        await refreshFlags(trx, collectionId, rows[0]!.stix_id);
+        await audit.record(ctx, { action: 'intel:delete', object: { type: 'collection', id: collectionId }, outcome: 'success', details: { object: rows[0]!.stix_id, versions: rows.length } }, trx);
+      });
+      return rows.length;
+    },
+
+    // --- sightings ----------------------------------------------------------------------------
+    /** A member's sighting (or false positive) of an indicator raises (or lowers) its confidence. @see STIX 2.1 §5.2 */
+    async recordSighting(ctx: RequestContext, input: SightingInput): Promise<{ indicatorId: string; before: number; after: number }> {
+      policy.require(ctx, 'intel:submit');
+      const v = parseOrThrow(SightingInputSchema, input, 'sighting');
+      const r = await recipientOf(ctx);
+      const canonical = unmarkId(keyOf(r.userId), v.indicatorId);
+      const id = (await ownedIds([canonical])).has(canonical) ? canonical : v.indicatorId;
+      const res = await adjustConfidence(ctx, r, id, v.outcome, v.count);
+      return { indicatorId: v.indicatorId, ...res };
+    },
+
+    // --- feeds --------------------------------------------------------------------------------
+    /** Registers an external TAXII 2.1 collection to pull indicators from. */
+    async addFeed(ctx: RequestContext, input: FeedInput): Promise<Feed> {
+      policy.require(ctx, 'feeds:manage');
+      const v = parseOrThrow(FeedInputSchema, input, 'feed');
+      const row = { id: newId(clock.nowMs()), name: v.name, url: v.url.endsWith('/') ? v.url : `${v.url}/`, auth: JSON.stringify(v.auth), interval_seconds: v.intervalSeconds, default_confidence: v.defaultConfidence, cursor: null, last_pulled_at: null, last_error: null, pulled_objects: 0, created_at: isoUtc(clock.nowMs()) };
+      await db.transaction(async (trx) => {
+        if ((await trx.selectFrom('sharing_feeds').select('id').where('name', '=', v.name).executeTakeFirst()) !== undefined) throw new AppError('CONFLICT', `A feed named "${v.name}" exists.`);
+        await trx.insertInto('sharing_feeds').values(row).execute();
+        await audit.record(ctx, { action: 'feeds:manage', object: { type: 'feed', id: row.id }, outcome: 'success', details: { urlHash: sha256(row.url) } }, trx);
+      });
+      return toFeed(row);
+    },
+
+    /** Lists feeds (never their credentials). */
+    async listFeeds(ctx: RequestContext): Promise<Feed[]> {
+      policy.require(ctx, 'feeds:manage');
+      return ((await k.selectFrom('sharing_feeds').selectAll().orderBy('name').execute()) as Parameters<typeof toFeed>[0][]).map(toFeed);
+    },
+
+    /**
+     * Pulls a feed now: objects added since the last pull, page by page, their indicator values into
+     * the indicator store (source_type 'feed'); the cursor is the server's X-TAXII-Date-Added-Last.
+     * @see TAXII 2.1 §5.4, §3.4.2
+     */
+    async pullFeed(ctx: RequestContext, idOrName: string): Promise<{ feed: Feed; objects: number; indicators: number }> {
+      policy.require(ctx, 'feeds:manage');
+      const row = (await k.selectFrom('sharing_feeds').selectAll().where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)])).executeTakeFirst()) as (Parameters<typeof toFeed>[0] & { auth: string }) | undefined;
+      if (row === undefined) throw new AppError('NOT_FOUND', `No feed "${idOrName}"; list them with \`mamori feeds list\`.`);
+      const client = createTaxiiClient({ fetch: fetchImpl, auth: JSON.parse(row.auth) as FeedAuth });
+      let cursor = row.cursor;
+      let objects = 0;
+      let indicators = 0;
+      let next: string | undefined;
+      try {
+        const since = row.cursor;
+        for (let pages = 0; pages < 10_000; pages++) {
+          // `next` continues the same query, so added_after stays what the first page asked.
+          const page = await client.getObjects(row.url, { ...(since !== null ? { addedAfter: since } : {}), ...(next !== undefined ? { next } : {}), limit: 1000 });
+          await db.transaction(async (trx) => {
+            for (const o of page.objects) indicators += await indicatorsFrom(trx, o, 'feed', row.id, row.default_confidence);
+          });
+          objects += page.objects.length;
+          // The cursor moves only when the pull completes, so a failed pull repeats from where it was.
+          if (page.dateAddedLast !== undefined && (cursor === null || page.dateAddedLast > cursor)) cursor = page.dateAddedLast;
+          if (!page.more || page.next === undefined) break;
+          next = page.next;
+        }
+        const at = isoUtc(clock.nowMs());
+        await db.transaction(async (trx) => {
+          await trx.updateTable('sharing_feeds').set({ cursor, last_pulled_at: at, last_error: null, pulled_objects: Number(row.pulled_objects) + objects }).where('id', '=', row.id).execute();
+          await audit.record(ctx, { action: 'feeds:pull', object: { type: 'feed', id: row.id }, outcome: 'success', details: { objects, indicators } }, trx);
+        });
+      } catch (e) {
+        const message = e instanceof AppError ? e.message : (e as Error).message;
+        await k.updateTable('sharing_feeds').set({ last_pulled_at: isoUtc(clock.nowMs()), last_error: message.slice(0, 500) }).where('id', '=', row.id).execute();
+        await audit.record(ctx, { action: 'feeds:pull', object: { type: 'feed', id: row.id }, outcome: 'failure', details: { objects } });
+        throw e instanceof AppError ? e : new AppError('UNAVAILABLE', `Pulling feed "${row.name}" failed: ${message}`, { cause: e });
+      }
+      const fresh = (await k.selectFrom('sharing_feeds').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow()) as Parameters<typeof toFeed>[0];
+      return { feed: toFeed(fresh), objects, indicators };
+    },
+
+    /** Pulls every feed whose interval has passed (what the scheduler calls); failures are recorded on the feed. */
+    async pullDueFeeds(ctx: RequestContext): Promise<{ pulled: number; failed: number }> {
+      const now = clock.nowMs();
+      const feeds = (await k.selectFrom('sharing_feeds').select(['id', 'interval_seconds', 'last_pulled_at']).execute()) as { id: string; interval_seconds: number; last_pulled_at: string | null }[];
+      let pulled = 0;
+      let failed = 0;
+      for (const f of feeds) {
+        if (f.last_pulled_at !== null && Date.parse(f.last_pulled_at) + f.interval_seconds * 1000 > now) continue;
+        try { await service.pullFeed(ctx, f.id); pulled++; } catch { failed++; }
+      }
+      return { pulled, failed };
+    },
+
+    /** Indicator values analysis matches against (feeds and our released intelligence), still valid at now. */
+    async activeIndicators(ctx: RequestContext, kind?: string): Promise<{ kind: string; value: string; sourceType: string; sourceId: string; confidence: number; validUntil: string | null }[]> {
+      policy.require(ctx, 'indicator:read');
+      let q = k.selectFrom('indicators').selectAll().where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', isoUtc(clock.nowMs()))]));
+      if (kind !== undefined) q = q.where('kind', '=', kind);
+      const rows = (await q.orderBy('kind').orderBy('value').execute()) as { kind: string; value: string; source_type: string; source_id: string; confidence: number; valid_until: string | null }[];
+      return rows.map((x) => ({ kind: x.kind, value: x.value, sourceType: x.source_type, sourceId: x.source_id, confidence: Number(x.confidence), validUntil: x.valid_until }));
+    },
+
+    // --- leak tracing -------------------------------------------------------------------------
+    /**
+     * Names the recipient(s) whose copy a leaked bundle, object or fragment is, with the evidence:
+     * the marks of each leaked object compared with each recipient's expected copy, and the ledger
+     * entries showing they received it.
+     * @see docs/sharing.md "Leak tracing"
+     */
+    async traceLeak(ctx: RequestContext, text: string): Promise<LeakReport> {
+      policy.require(ctx, 'leak:trace');
+      const leaked = leakedObjects(text);
+      const recipients = ((await k.selectFrom('sharing_disseminations').select('recipient_user_id').distinct().execute()) as { recipient_user_id: string }[]).map((x) => x.recipient_user_id);
+      const d = await directory();
+      const totals = new Map<string, { bits: number; objects: number; conclusive: boolean }>();
+      const objectsOut: LeakReport['objects'] = [];
+      for (const l of leaked) {
+        const candidates = new Set<string>();
+        const lid = typeof l['id'] === 'string' ? l['id'] : undefined;
+        if (lid !== undefined) {
+          candidates.add(lid);
+          for (const u of recipients) candidates.add(unmarkId(keyOf(u), lid));
+        }
+        const ours = await ownedIds([...candidates]);
+        const ch = contentHash(l);
+        if (ch !== null) for (const x of (await k.selectFrom('intel_objects').select('stix_id').where('content_hash', '=', ch).where('origin', '=', 'mamori').execute()) as { stix_id: string }[]) ours.add(x.stix_id);
+        let best: { canonicalId: string; scored: LeakCandidate[] } | undefined;
+        for (const cid of ours) {
+          const versions = (await k.selectFrom('intel_objects').select(['stix_id', 'modified', 'json']).where('stix_id', '=', cid).execute()) as { stix_id: string; modified: string; json: string }[];
+          const lm = typeof l['modified'] === 'string' ? msOf(l['modified']) : undefined;
+          const version = versions.find((v) => v.modified === lm) ?? versions.sort((a, b) => (a.modified < b.modified ? 1 : -1))[0];
+          if (version === undefined) continue;
+          const canonical = JSON.parse(version.json) as JsonObject;
+          const scored: LeakCandidate[] = [];
+          for (const u of recipients) {
+            const evidence = compareMarks(l, markObject(keyOf(u), canonical));
+            const bits = evidence.filter((e) => e.matched).reduce((s, e) => s + e.bits, 0);
+            const against = evidence.filter((e) => !e.matched).reduce((s, e) => s + e.bits, 0);
+            if (bits === 0) continue;
+            const received = await receivedBy(u, cid);
+            scored.push({ userId: u, username: d.users.get(u)?.username ?? null, orgId: d.users.get(u)?.orgId ?? null, bits: Math.round(bits * 10) / 10, bitsAgainst: Math.round(against * 10) / 10, evidence, received });
+          }
+          scored.sort((a, b) => b.bits - b.bitsAgainst - (a.bits - a.bitsAgainst));
+          if (best === undefined || (scored[0]?.bits ?? 0) > (best.scored[0]?.bits ?? 0)) best = { canonicalId: cid, scored };
+        }
+        objectsOut.push({ leakedId: lid ?? null, canonicalId: best?.canonicalId ?? null, candidates: (best?.scored ?? []).slice(0, 5) });
+        for (const c of best?.scored ?? []) {
+          const t = totals.get(c.userId) ?? { bits: 0, objects: 0, conclusive: false };
+          t.bits += c.bits - c.bitsAgainst;
+          t.objects++;
+          t.conclusive ||= c.evidence.some((e) => e.matched && e.bits >= 40);
+          totals.set(c.userId, t);
+        }
+      }
+      const verdict = [...totals.entries()].filter(([, t]) => t.bits > 0).sort((a, b) => b[1].bits - a[1].bits).map(([u, t]) => ({ userId: u, username: d.users.get(u)?.username ?? null, orgId: d.users.get(u)?.orgId ?? null, score: Math.round(t.bits * 10) / 10, objects: t.objects, conclusive: t.conclusive }));
+      await audit.record(ctx, { action: 'leak:trace', object: null, outcome: 'success', details: { leakHash: sha256(text), objects: leaked.length, named: verdict.filter((v) => v.conclusive).length } });
+      return { objects: objectsOut, verdict };
+    },
+  };
+
+  async function receivedBy(userId: string, canonicalId: string): Promise<{ channel: string; at: string }[]> {
+    const entries = (await k.selectFrom('intel_collection_entries').select(['collection_id', 'seq']).where('stix_id', '=', canonicalId).execute()) as { collection_id: string; seq: number }[];
+    const out: { channel: string; at: string }[] = [];
+    for (const e of entries) {
+      const seq = Number(e.seq);
+      const rows = (await k.selectFrom('sharing_disseminations').select(['channel', 'at', 'objects']).where('recipient_user_id', '=', userId).where('collection_id', '=', e.collection_id).where('seq_min', '<=', seq).where('seq_max', '>=', seq).limit(50).execute()) as { channel: string; at: string; objects: string }[];
+      for (const r of rows) if (seqsOf(r.objects).includes(seq)) out.push({ channel: r.channel, at: r.at });
+    }
+    return out.slice(0, 10);
+  }
+
+  return service;
+}
+
+function seqsOf(objects: string): number[] {
+  if (!objects.startsWith('s:')) return [];
+  let prev = 0;
+  return objects.slice(2).split(',').filter((x) => x !== '').map((d) => (prev += parseInt(d, 36)));
+}
+
+function uuid4(): string {
+  const b = randomBytes(16);
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The objects found in a leaked text: a bundle, an object, a list, or whole objects cut out of a fragment. @see docs/sharing.md */
+export function leakedObjects(text: string): JsonObject[] {
+  const fromJson = (v: unknown): JsonObject[] => {
+    if (Array.isArray(v)) return v.flatMap(fromJson);
+    if (v === null || typeof v !== 'object') return [];
+    const o = v as JsonObject;
+    if (o['type'] === 'bundle' || (Array.isArray(o['objects']) && o['type'] === undefined)) return fromJson(o['objects']);
+    return typeof o['type'] === 'string' || typeof o['id'] === 'string' ? [o] : [];
+  };
+  try {
+    return fromJson(JSON.parse(text));
+  } catch {
+    // A fragment: take every balanced {...} that parses as an object with a type or id, innermost-complete first.
+    const out: JsonObject[] = [];
+    for (let i = text.indexOf('{'); i >= 0; i = text.indexOf('{', i + 1)) {
+      let depth = 0;
+      let inString = false;
+      for (let j = i; j < text.length; j++) {
+        const c = text[j];
+        if (inString) { if (c === '\\') j++; else if (c === '"') inString = false; continue; }
+        if (c === '"') inString = true;
+        else if (c === '{') depth++;
+        else if (c === '}' && --depth === 0) {
+          try {
+            const found = fromJson(JSON.parse(text.slice(i, j + 1)));
+            if (found.length > 0 && found.every((f) => f['type'] !== 'bundle')) { out.push(...found); i = j; }
+          } catch { /* not a whole object */ }
+          break;
+        }
+      }
+    }
+    if (out.length === 0) {
+      // Bare identifiers in prose still carry the id mark.
+      for (const m of text.matchAll(/\b([a-z][a-z0-9-]*--[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\b/g)) out.push({ id: m[1]! });
+    }
+    return out;
+  }
+}
+
+/** One recipient's score for one leaked object. */
+export interface LeakCandidate {
+  userId: string;
+  username: string | null;
+  orgId: string | null;
+  bits: number;
+  bitsAgainst: number;
+  evidence: MarkEvidence[];
+  received: { channel: string; at: string }[];
+}
+
+/** What `traceLeak` found. */
+export interface LeakReport {
+  objects: { leakedId: string | null; canonicalId: string | null; candidates: LeakCandidate[] }[];
+  verdict: { userId: string; username: string | null; orgId: string | null; score: number; objects: number; conclusive: boolean }[];
+}
+
+interface DraftRow {
+  id: string; title: string; tlp: string; status: string; source_type: string; source_id: string; objects: string; removed: string; red_recipients: string;
+  created_by_user: string; created_at: string; released_by_user: string | null; released_at: string | null; released_to: string | null;
+}
+
+function toDraft(r: DraftRow): Draft {
+  return {
+    id: r.id, title: r.title, tlp: r.tlp, status: r.status as Draft['status'], sourceRef: { type: r.source_type, id: r.source_id },
+    objects: JSON.parse(r.objects) as Record<string, unknown>[], removed: JSON.parse(r.removed) as Draft['removed'], redRecipients: JSON.parse(r.red_recipients) as string[],
+    createdBy: r.created_by_user, createdAt: r.created_at, releasedBy: r.released_by_user, releasedAt: r.released_at, releasedTo: r.released_to === null ? [] : (JSON.parse(r.released_to) as string[]),
+  };
+}
+
+/** The sharing service's interface. */
+export type SharingService = ReturnType<typeof createSharingService>;
