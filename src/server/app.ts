@@ -16,6 +16,7 @@ import { registryRoutes } from '#modules/registry/index.js';
 import { reportingRoutes } from '#modules/reporting/index.js';
 import { selectionRoutes } from '#modules/selection/index.js';
 import { oversightRoutes } from '#modules/oversight/index.js';
+import { sharingRoutes, taxiiRoutes } from '#modules/sharing/index.js';
 import { analysisRoutes } from '#modules/analysis/index.js';
 import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
 import type { Core } from './core.js';
@@ -118,6 +119,8 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
   });
 
   async function tryAuthenticate(req: FastifyRequest): Promise<FastifyRequest['ctx']> {
+    // A scope's own scheme (TAXII's HTTP Basic) may have authenticated the request already.
+    if (req.ctx !== undefined) return req.ctx;
     const header = req.headers.authorization;
     if (typeof header === 'string' && header.startsWith('Bearer ')) {
       const actor = await core.identity.authenticateToken(header.slice(7).trim());
@@ -178,6 +181,8 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await reportingRoutes({ reporting: core.reporting, attachmentMaxBytes: core.config.reporting.attachmentMaxBytes, nowIso: () => new Date(core.clock.nowMs()).toISOString() })(scope);
     await selectionRoutes({ selection: core.selection, archive: core.archive })(scope);
     await oversightRoutes({ oversight: core.oversight })(scope);
+    await sharingRoutes({ sharing: core.sharing })(scope);
+    await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p) => core.identity.authenticateBasic(u, p), maxContentLength: core.config.server.bodyLimitBytes })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);
   });
 

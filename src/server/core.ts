@@ -11,6 +11,9 @@ import { createRegistryService, registryMigrations, type RegistryService } from 
 import { createReportingScheduler, createReportingService, defaultReceiptKeyPath, loadForms, loadOrCreateReceiptSigner, reportingMigrations, type ReceiptSigner, type ReportingScheduler, type ReportingService } from '#modules/reporting/index.js';
 import { packagePath } from '#platform/paths/index.js';
 import { analysisMigrations, createAnalysisService, type AnalysisService } from '#modules/analysis/index.js';
+import { createFeedScheduler, createSharingService, loadOrCreateFingerprintKey, sharingMigrations, type FeedScheduler, type SharingService } from '#modules/sharing/index.js';
+import { SECTORS } from '#modules/identity/index.js';
+import { systemContext } from '#platform/context/index.js';
 import { join } from 'node:path';
 import { openDuckDb } from '#platform/duckdb/index.js';
 import { createOversightScheduler, createOversightService, oversightMigrations, type OversightScheduler, type OversightService } from '#modules/oversight/index.js';
@@ -18,7 +21,7 @@ import { checkpointSource, reidentificationCheck, selectionBasisIssuer } from '.
 import { createFlowArchive, createLocator, createSelectionService, derivedKeyStore, fileKeyStore, loadIpLocationDb, selectionMigrations, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
-export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations].sort((a, b) => a.name.localeCompare(b.name));
+export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations, ...sharingMigrations].sort((a, b) => a.name.localeCompare(b.name));
 
 /** The running system without its HTTP face. */
 export interface Core {
@@ -44,6 +47,10 @@ export interface Core {
   oversightScheduler: OversightScheduler;
   /** Findings and cases. */
   analysis: AnalysisService;
+  /** Council, sharing groups, intel store, TAXII, feeds, leak tracing. */
+  sharing: SharingService;
+  /** Pulls external TAXII feeds on a timer (runs while the server runs). */
+  feedScheduler: FeedScheduler;
   close(): Promise<void>;
 }
 
@@ -98,7 +105,15 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     });
     const oversightScheduler = createOversightScheduler({ everySeconds: config.oversight.sweepEverySeconds }, { oversight, onError: (e) => options.logger?.error({ err: e }, 'oversight sweep failed') });
     const analysis = createAnalysisService({ db, policy, audit, clock });
-    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, archive, oversight, oversightScheduler, analysis, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+    const sharingCtx = systemContext('sharing');
+    const sharing = createSharingService({
+      db, policy, audit, clock, sectorNames: SECTORS,
+      directory: { orgs: () => identity.listOrgs(sharingCtx), users: () => identity.listUsers(sharingCtx) },
+      // Kept apart from the database; a throwaway in-memory database gets a throwaway key.
+      fingerprintKey: loadOrCreateFingerprintKey(config.database.url === ':memory:' ? undefined : join(config.dataDir, 'keys', 'sharing-fingerprint.key')),
+    });
+    const feedScheduler = createFeedScheduler({ tickMs: 60_000 }, { sharing, onError: (e) => options.logger?.error({ err: e }, 'feed pull failed') });
+    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

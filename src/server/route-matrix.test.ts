@@ -29,7 +29,9 @@ describe('role × route', () => {
       const url = r.url.replace(/:[a-zA-Z]+/g, DUMMY_ID);
       const anon = await t.app.fastify.inject({ method: r.method as 'GET', url, ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { payload: {} }) });
       expect(anon.statusCode, `${key(r)} anonymous`).toBe(401);
-      expect(anon.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
+      // TAXII routes answer with the TAXII error message, whose code is `error_code` (TAXII 2.1 §3.6.1).
+      const body = anon.json() as { code?: string; error_code?: string };
+      expect(body.code ?? body.error_code, `${key(r)} anonymous error code`).toBe('UNAUTHENTICATED');
       const forged = await t.app.fastify.inject({ method: r.method as 'GET', url, headers: { authorization: 'Bearer mmr_forged_token' }, ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { payload: {} }) });
       expect(forged.statusCode, `${key(r)} forged token`).toBe(401);
     }

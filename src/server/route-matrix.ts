@@ -5,6 +5,10 @@ import { ROLES, type Role } from '#platform/context/index.js';
 export type RouteExpectation = 'public' | 'signed-in' | readonly Role[];
 
 const ALL: readonly Role[] = ROLES;
+/** Roles that may use the intelligence paths at all (everyone but the administrator). */
+const INTEL: readonly Role[] = ['operator', 'ministry', 'analyst', 'nco_director', 'commissioner', 'police', 'sdf', 'prime_minister', 'foreign_ministry', 'council_member'];
+/** Roles that may submit intelligence or sightings. */
+const INTEL_SUBMIT: readonly Role[] = ['operator', 'analyst', 'nco_director', 'council_member'];
 
 /**
  * The table the role × route test checks. Every registered route must appear here, so a new route
@@ -92,4 +96,31 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/oversight/inspection/inventory': ['commissioner'],
   'GET /api/v1/oversight/inspection/reads': ['commissioner'],
   'GET /api/v1/oversight/diet-report': ['commissioner'],
+  // Sharing (REST) and the TAXII 2.1 server; TLP decides object by object inside.
+  'GET /api/v1/sharing/council': INTEL,
+  'POST /api/v1/sharing/council': ['nco_director'],
+  'GET /api/v1/sharing/groups': INTEL,
+  'POST /api/v1/sharing/groups': ['nco_director'],
+  'POST /api/v1/sharing/groups/:id/members': ['nco_director'],
+  'GET /api/v1/sharing/groups/:id/bundle': INTEL,
+  'GET /api/v1/sharing/drafts': ['analyst', 'nco_director', 'commissioner'],
+  'POST /api/v1/sharing/drafts': ['analyst', 'nco_director'],
+  'POST /api/v1/sharing/drafts/:id/release': ['nco_director'],
+  'POST /api/v1/sharing/sightings': INTEL_SUBMIT,
+  'GET /api/v1/sharing/feeds': ['analyst', 'nco_director'],
+  'POST /api/v1/sharing/feeds': ['analyst', 'nco_director'],
+  'POST /api/v1/sharing/feeds/:id/pull': ['analyst', 'nco_director'],
+  'POST /api/v1/sharing/leaks/trace': ['nco_director', 'commissioner'],
+  'GET /taxii2/': INTEL,
+  'GET /taxii2/:root/': INTEL,
+  'GET /taxii2/:root/status/:statusId/': INTEL,
+  'GET /taxii2/:root/status/:statusId': INTEL,
+  'GET /taxii2/:root/collections/': INTEL,
+  'GET /taxii2/:root/collections/:collectionId/': INTEL,
+  'GET /taxii2/:root/collections/:collectionId/manifest/': INTEL,
+  'GET /taxii2/:root/collections/:collectionId/objects/': INTEL,
+  'POST /taxii2/:root/collections/:collectionId/objects/': INTEL_SUBMIT,
+  'GET /taxii2/:root/collections/:collectionId/objects/:objectId/': INTEL,
+  'DELETE /taxii2/:root/collections/:collectionId/objects/:objectId/': INTEL_SUBMIT,
+  'GET /taxii2/:root/collections/:collectionId/objects/:objectId/versions/': INTEL,
 };

@@ -35,6 +35,8 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     // Expires approvals and halts emergency actions whose review deadline passed, on the core's clock.
     { name: 'oversight-scheduler', start: () => core.oversightScheduler.start(), stop: () => core.oversightScheduler.stop() },
     { name: 'reporting-scheduler', start: () => core.reportingScheduler.start(), stop: () => core.reportingScheduler.stop() },
+    // Pulls external TAXII feeds into the indicator store when their interval has passed.
+    { name: 'sharing-feeds', start: () => core.feedScheduler.start(), stop: () => core.feedScheduler.stop() },
     ...(options.components?.(core, metrics) ?? []),
   ];
   for (const c of components) await c.start();

@@ -220,6 +220,27 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /**
+     * Checks HTTP Basic credentials (TAXII clients) with the same lock-out as sign-in; returns the actor
+     * or undefined. Failures are audited; successes are not (the access they lead to is).
+     */
+    async authenticateBasic(username: string, password: string): Promise<Actor | undefined> {
+      const row = await findUser(k, username);
+      if (row === undefined || row.disabled === 1 || (row.locked_until !== null && Date.parse(row.locked_until) > clock.nowMs())) return undefined;
+      if (!(await verifyPassword(password, row.password_hash))) {
+        const failures = row.failed_logins + 1;
+        const lock = failures >= settings.maxFailedLogins ? isoUtc(clock.nowMs() + settings.lockoutMinutes * 60_000) : null;
+        await db.transaction(async (trx) => {
+          await trx.updateTable('users').set({ failed_logins: lock === null ? failures : 0, locked_until: lock }).where('id', '=', row.id).execute();
+          await audit.record({ actor: { kind: 'user', id: 'anonymous', username: 'anonymous', roles: [], orgId: null, sectors: [] }, requestId: 'basic-auth' }, { action: 'session:login', object: { type: 'user', id: row.id }, outcome: 'denied', details: { reason: 'password', scheme: 'basic', locked: lock !== null } }, trx);
+        });
+        return undefined;
+      }
+      if (row.failed_logins > 0) await k.updateTable('users').set({ failed_logins: 0 }).where('id', '=', row.id).execute();
+      const u = toUser(row);
+      return actorFor(u, 'user', u.roles);
+    },
+
+    /**
      * Creates an API token for `forUser` (default: the caller). Its roles are a subset of the owner's;
      * it expires within `tokenMaxDays`. The secret is returned once and stored only as a hash.
      */
