@@ -1,0 +1,55 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp } from '#server/test-support/harness.js';
+import { acquisitionDraft } from './test-support/fixtures.js';
+
+describe('oversight over HTTP', () => {
+  let t: Awaited<ReturnType<typeof createTestApp>>;
+  // The harness has one commissioner: a quorum of one keeps the HTTP flow short (the rule itself is tested in the service).
+  beforeAll(async () => { t = await createTestApp({ config: { dataDir: mkdtempSync(join(tmpdir(), 'mamori-ov-http-')), oversight: { quorum: 1 } } }); });
+  afterAll(async () => { await t.close(); });
+  const as = (role: 'analyst' | 'nco_director' | 'commissioner' | 'police' | 'admin') => ({ authorization: `Bearer ${t.users.tokens[role]}` });
+
+  it('drafts, submits, votes, decides, lists approvals and serves the Diet report', async () => {
+    const inject = t.app.fastify.inject.bind(t.app.fastify);
+    const draft = await inject({ method: 'POST', url: '/api/v1/oversight/requests', headers: as('analyst'), payload: acquisitionDraft('2026-04-01T00:00:00.000Z', 30) });
+    expect(draft.statusCode).toBe(201);
+    const id = draft.json<{ request: { id: string } }>().request.id;
+    expect((await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/submit`, headers: as('nco_director') })).statusCode).toBe(200);
+    const early = await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/decision`, headers: as('commissioner'), payload: {} });
+    expect(early.statusCode).toBe(409);
+    expect(early.json()).toMatchObject({ code: 'CONFLICT' });
+    const bad = await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/votes`, headers: as('commissioner'), payload: { vote: 'maybe' } });
+    expect(bad.statusCode).toBe(400);
+    expect((await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/votes`, headers: as('commissioner'), payload: { vote: 'approve', reasons: 'Proportionate.' } })).statusCode).toBe(200);
+    const decided = await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/decision`, headers: as('commissioner'), payload: { conditions: ['Monthly report.'] } });
+    expect(decided.json()).toMatchObject({ request: { status: 'approved', decision: { conditions: ['Monthly report.'] } } });
+    // The approval became a legal basis in selection.
+    const approvals = await inject({ method: 'GET', url: '/api/v1/oversight/approvals', headers: as('police') });
+    const [approval] = approvals.json<{ approvals: { basisId: string | null; state: string }[] }>().approvals;
+    expect(approval).toMatchObject({ state: 'active' });
+    expect(approval!.basisId).not.toBeNull();
+    const basis = await inject({ method: 'GET', url: `/api/v1/legal-bases/${approval!.basisId!}`, headers: as('commissioner') });
+    expect(basis.statusCode).toBe(200);
+    expect((await inject({ method: 'GET', url: '/api/v1/oversight/requests', headers: as('admin') })).statusCode).toBe(403);
+    const report = await inject({ method: 'GET', url: '/api/v1/oversight/diet-report?from=2026-01-01&to=2027-01-01', headers: as('commissioner') });
+    expect(report.statusCode).toBe(200);
+    expect(report.json()).toMatchObject({ report: { figures: { requests: { acquisition: { approved: 1 } } } } });
+    const html = await inject({ method: 'GET', url: '/api/v1/oversight/diet-report?from=2026-01-01&to=2027-01-01&format=html', headers: as('commissioner') });
+    expect(html.headers['content-type']).toContain('text/html');
+    expect((await inject({ method: 'GET', url: '/api/v1/oversight/diet-report', headers: as('commissioner') })).statusCode).toBe(400);
+  });
+
+  it('records an emergency action and lets the commission inspect who read what', async () => {
+    const inject = t.app.fastify.inject.bind(t.app.fastify);
+    const act = await inject({ method: 'POST', url: '/api/v1/oversight/emergency-actions', headers: as('police'), payload: { kind: 'measure', title: 'Block C2', justification: 'Imminent harm.', evidence: [], measure: { measureId: 'm-http', measureKind: 'block', agency: 'police', summary: 'Block it.' } } });
+    expect(act.statusCode).toBe(201);
+    const reads = await inject({ method: 'GET', url: '/api/v1/oversight/inspection/reads?from=0&to=5000', headers: as('commissioner') });
+    expect(reads.json<{ reads: { action: string }[] }>().reads.some((r) => r.action === 'approval:read')).toBe(true);
+    expect((await inject({ method: 'GET', url: '/api/v1/oversight/inspection/reads?from=5&to=1', headers: as('commissioner') })).statusCode).toBe(400);
+    const inv = await inject({ method: 'GET', url: '/api/v1/oversight/inspection/inventory', headers: as('commissioner') });
+    expect(inv.json()).toMatchObject({ hooks: { basisIssuer: true } });
+  });
+});
