@@ -47,7 +47,7 @@ export function parseCsv(text: string): { records: CsvRecord[]; error?: { line: 
 export function csvLine(cells: readonly (string | number | null | undefined)[]): string {
   return cells.map((v) => {
     let s = v === null || v === undefined ? '' : String(v);
-    if (/^[=+\-@]/.test(s) && !/^-?\d/.test(s)) s = `'${s}`;
+    if (/^[=@]|^[+-][^\d ]/.test(s)) s = `'${s}`;
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   }).join(',');
 }

@@ -298,7 +298,8 @@ export function planImport(text: string): { operators: Map<string, PlannedOperat
   const later: { line: number; kind: string; op: string; get: (h: string) => string }[] = [];
   for (const r of rows) {
     if (r.cells.length !== cols.length) { errors.push({ line: r.line, field: '(row)', message: `has ${r.cells.length} cells; the header has ${cols.length}` }); continue; }
-    const get = (h: string) => (r.cells[cols.indexOf(h)] ?? '').trim();
+    // A leading ' before = + - @ is the export's guard against spreadsheet formulas: drop it again.
+    const get = (h: string) => (r.cells[cols.indexOf(h)] ?? '').trim().replace(/^'(?=[=+\-@])/, '');
     const kind = get('record');
     const op = get('operator');
     if (op === '') { errors.push({ line: r.line, field: 'operator', message: 'required' }); continue; }

@@ -41,15 +41,22 @@ const AffectedComputerSchema = z.object({
   description: z.string().min(1).max(2000),
 }).strict();
 
-/** The report items of an incident report. @see 同法 Art. 5; 同法施行規則 (report items) */
-export const ReportItemsSchema = z.object({
+const ITEM_FIELDS = {
   category: z.enum(CATEGORY_KEYS),
   operatorOverview: z.string().min(1).max(4000),
   summary: z.string().min(1).max(10_000),
   affectedComputer: AffectedComputerSchema,
-  technicalDetails: z.string().max(50_000).default(''),
-  response: z.string().max(20_000).default(''),
-  other: z.string().max(20_000).default(''),
+  technicalDetails: z.string().max(50_000),
+  response: z.string().max(20_000),
+  other: z.string().max(20_000),
+};
+
+/** The report items of an incident report. @see 同法 Art. 5; 同法施行規則 (report items) */
+export const ReportItemsSchema = z.object({
+  ...ITEM_FIELDS,
+  technicalDetails: ITEM_FIELDS.technicalDetails.default(''),
+  response: ITEM_FIELDS.response.default(''),
+  other: ITEM_FIELDS.other.default(''),
 }).strict();
 /** The report items. */
 export type ReportItems = z.infer<typeof ReportItemsSchema>;
@@ -70,7 +77,7 @@ export const MEETABLE = ['nis2.notification', 'nis2.final'] as const;
 /** A follow-up: a new version of the report; `written` is the written report (確報) due within 30 days. */
 export const FollowUpInputSchema = z.object({
   stage: z.enum(['update', 'written']),
-  items: ReportItemsSchema.partial().strict().default({}),
+  items: z.object(ITEM_FIELDS).partial().strict().default({}),
   indicators: z.array(IndicatorInputSchema).max(1000).default([]),
   ransomPaidAt: ISO.optional(),
   meets: z.array(z.enum(MEETABLE)).max(MEETABLE.length).default([]),
