@@ -14,6 +14,8 @@ import { registerIdentityCommands } from './commands/identity.js';
 import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
 import { createCountingSink } from '#modules/collection/index.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerAnalysisCommands } from './commands/analysis.js';
+import { registerOversightCommands } from './commands/oversight.js';
 import { reportError } from './io.js';
 import { stringify as toYaml } from 'yaml';
 
@@ -132,6 +134,8 @@ export function buildProgram(): Command {
   registerIdentityCommands(program);
   registerCollectionCommands(program);
   registerAuditCommands(program);
+  registerAnalysisCommands(program);
+  registerOversightCommands(program);
   return program;
 }
 

@@ -18,6 +18,10 @@ describe('demo seed', () => {
       }
       const entries = await core.audit.entries({ from: 0, to: 10_000 });
       expect(entries.filter((e) => e.action === 'user:create')).toHaveLength(DEMO_USERS.length);
+      // The commission (chair + 4) has one approved and one pending request and an emergency action to review.
+      expect(DEMO_USERS.filter((u) => u.role === 'commissioner')).toHaveLength(5);
+      const statuses = (await core.db.kysely.selectFrom('oversight_requests').select(['kind', 'status']).execute()) as { kind: string; status: string }[];
+      expect(statuses).toEqual(expect.arrayContaining([{ kind: 'acquisition', status: 'approved' }, { kind: 'measure', status: 'submitted' }, { kind: 'emergency_review', status: 'submitted' }]));
     } finally {
       await core.close();
     }

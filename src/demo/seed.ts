@@ -2,6 +2,7 @@
 import { systemContext } from '#platform/context/index.js';
 import type { Core } from '#server/core.js';
 import { DEMO_ORGS, DEMO_USERS } from './world.js';
+import { seedOversight } from './oversight-seed.js';
 
 /** What the seed created, for the banner. */
 export interface SeedSummary {
@@ -17,8 +18,11 @@ export async function seedDemo(core: Core): Promise<SeedSummary> {
     const org = await core.identity.createOrg(ctx, { name: o.name, nameJa: o.nameJa, kind: o.kind, sectors: o.sectors as never });
     orgIds.set(o.name, org.id);
   }
+  const users = new Map<string, Awaited<ReturnType<Core['identity']['createUser']>>>();
   for (const u of DEMO_USERS) {
-    await core.identity.createUser(ctx, { username: u.username, displayName: u.displayName, password: u.password, roles: [u.role], orgId: orgIds.get(u.org) ?? null });
+    users.set(u.username, await core.identity.createUser(ctx, { username: u.username, displayName: u.displayName, password: u.password, roles: [u.role], orgId: orgIds.get(u.org) ?? null }));
   }
+  // The commission's docket: one approved and one pending request, one emergency action awaiting review.
+  await seedOversight(core, users);
   return { orgs: DEMO_ORGS.length, users: DEMO_USERS.length };
 }

@@ -50,6 +50,8 @@ export const DEMO_USERS: DemoUser[] = [
   { username: 'chair', displayName: '伊藤 直子 (Commission chair)', role: 'commissioner', org: 'Cyber Communications Information Supervisory Commission', password: 'demo-chair-pass' },
   { username: 'commissioner1', displayName: '渡辺 誠 (Commissioner)', role: 'commissioner', org: 'Cyber Communications Information Supervisory Commission', password: 'demo-commissioner1-pass' },
   { username: 'commissioner2', displayName: '山本 恵 (Commissioner)', role: 'commissioner', org: 'Cyber Communications Information Supervisory Commission', password: 'demo-commissioner2-pass' },
+  { username: 'commissioner3', displayName: '井上 隆 (Commissioner)', role: 'commissioner', org: 'Cyber Communications Information Supervisory Commission', password: 'demo-commissioner3-pass' },
+  { username: 'commissioner4', displayName: '木村 由美 (Commissioner)', role: 'commissioner', org: 'Cyber Communications Information Supervisory Commission', password: 'demo-commissioner4-pass' },
   { username: 'police', displayName: '中村 翔 (NPA cyber)', role: 'police', org: 'National Police Agency', password: 'demo-police-pass' },
   { username: 'sdf', displayName: '小林 大輔 (JSDF cyber)', role: 'sdf', org: 'JSDF Cyber Defense Command', password: 'demo-sdf-pass' },
   { username: 'pm-delegate', displayName: '加藤 (PM delegate)', role: 'prime_minister', org: 'Cabinet Office', password: 'demo-pm-pass' },

@@ -4,7 +4,7 @@ import { isAppError } from '#platform/errors/index.js';
 import type { AuditEntry } from '#modules/audit/index.js';
 import type { Core } from '#server/core.js';
 import type { ManualClock } from '#platform/clock/index.js';
-import { acquisitionDraft, cast, measureDraft, oversightCore } from './test-support/fixtures.js';
+import { acquisitionDraft, acquisitionScope, cast, measureDraft, oversightCore } from './test-support/fixtures.js';
 import { renderDietReportHtml, StreamingRoot } from './diet-report.js';
 import { hashLeaf } from '#modules/audit/index.js';
 
@@ -28,7 +28,7 @@ describe('report to the Diet', () => {
     await decide((await o.draftRequest(c.analyst, measureDraft('m2', 'sdf'))).id, ['deny', 'deny', 'deny']);
     const w = await o.draftRequest(c.analyst, measureDraft('m3'));
     await o.withdrawRequest(c.director, w.id);
-    const { acquisition } = acquisitionDraft('2026-04-01T00:00:00.000Z', 20) as { acquisition: never };
+    const acquisition = acquisitionScope('2026-04-01T00:00:00.000Z', 20);
     await o.recordEmergencyAction(c.director, { kind: 'acquisition', title: 'DDoS', justification: 'j', evidence: [], acquisition });
     await o.recordEmergencyAction(c.police, { kind: 'measure', title: 'Block', justification: 'j', evidence: [], measure: { measureId: 'm4', measureKind: 'block', agency: 'police', summary: 's' } });
     // Entries other parts write, in the shapes the report counts.

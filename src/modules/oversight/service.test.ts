@@ -3,7 +3,7 @@ import { systemContext } from '#platform/context/index.js';
 import { isAppError } from '#platform/errors/index.js';
 import type { Core } from '#server/core.js';
 import type { ManualClock } from '#platform/clock/index.js';
-import { acquisitionDraft, cast, measureDraft, oversightCore, person, type FakeNeighbours } from './test-support/fixtures.js';
+import { acquisitionDraft, acquisitionScope, cast, measureDraft, oversightCore, person, type FakeNeighbours } from './test-support/fixtures.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -58,9 +58,9 @@ describe('oversight service', () => {
 
   it('refuses narrowings that widen the request and periods beyond the legal maximum', async () => {
     expect(await codeOf(core.oversight.draftRequest(c.analyst, acquisitionDraft('2026-04-01T00:00:00.000Z', 200)))).toBe('VALIDATION_FAILED');
-    const cross = acquisitionDraft('2026-04-01T00:00:00.000Z', 100) as { acquisition: { basisKind: string } };
-    cross.acquisition.basisKind = 'cross_border_approval';
-    expect(await codeOf(core.oversight.draftRequest(c.analyst, cross as never))).toBe('VALIDATION_FAILED');
+    const cross = { ...acquisitionScope('2026-04-01T00:00:00.000Z', 100), basisKind: 'cross_border_approval' as const };
+    expect(await codeOf(core.oversight.draftRequest(c.analyst, { kind: 'acquisition', title: 'Cross-border', evidence: [], acquisition: cross }))).toBe('VALIDATION_FAILED');
+    expect((await core.oversight.draftRequest(c.analyst, { kind: 'acquisition', title: 'Cross-border', evidence: [], acquisition: { ...cross, periodEnd: '2026-07-01T00:00:00.000Z' } })).status).toBe('draft');
     const r = await submitted();
     for (const m of c.members.slice(0, 3)) await core.oversight.castVote(m, r.id, { vote: 'approve', reasons: 'ok' });
     expect(await codeOf(core.oversight.decideRequest(c.members[0]!, r.id, { narrowing: { selectors: { foreignPrefixes: ['192.0.2.0/24'] } } }))).toBe('VALIDATION_FAILED');
@@ -116,7 +116,7 @@ describe('oversight service', () => {
   });
 
   it('halts an emergency acquisition whose review deadline passes, purges its data and flags it', async () => {
-    const { acquisition } = acquisitionDraft('2026-04-01T00:00:00.000Z', 30) as { acquisition: never };
+    const acquisition = acquisitionScope('2026-04-01T00:00:00.000Z', 30);
     const e = await core.oversight.recordEmergencyAction(c.director, { kind: 'acquisition', title: 'Ongoing DDoS', justification: 'Attack in progress on a railway operator.', evidence: [], acquisition });
     expect(e).toMatchObject({ status: 'awaiting_review', basisId: 'basis-1', reviewDeadline: '2026-04-04T00:00:00.000Z' });
     fake.acquire('basis-1', 1234);

@@ -73,20 +73,20 @@ export async function oversightCore(config: ConfigInput = {}): Promise<{ core: C
   return { core, clock, fake, dataDir };
 }
 
+/** A valid transit acquisition scope for [start, start + days). */
+export function acquisitionScope(start = '2026-04-01T00:00:00.000Z', days = 60) {
+  return {
+    basisKind: 'transit_approval' as const,
+    selectors: { foreignPrefixes: ['203.0.113.0/24', '198.51.100.0/24'], ports: [443, 8443] },
+    periodStart: start,
+    periodEnd: new Date(Date.parse(start) + days * 86_400_000).toISOString(),
+    purpose: 'Identify the command-and-control servers of campaign X.',
+  };
+}
+
 /** A valid transit acquisition draft for [start, start + days). */
 export function acquisitionDraft(start = '2026-04-01T00:00:00.000Z', days = 60): DraftInput {
-  return {
-    kind: 'acquisition',
-    title: 'Transit flows to the C2 network of campaign X',
-    evidence: [{ type: 'finding', id: 'finding-1' }],
-    acquisition: {
-      basisKind: 'transit_approval',
-      selectors: { foreignPrefixes: ['203.0.113.0/24', '198.51.100.0/24'], ports: [443, 8443] },
-      periodStart: start,
-      periodEnd: new Date(Date.parse(start) + days * 86_400_000).toISOString(),
-      purpose: 'Identify the command-and-control servers of campaign X.',
-    },
-  };
+  return { kind: 'acquisition', title: 'Transit flows to the C2 network of campaign X', evidence: [{ type: 'finding', id: 'finding-1' }], acquisition: acquisitionScope(start, days) };
 }
 
 /** A measure draft for `measureId`. */
