@@ -1,5 +1,6 @@
 /** @module Sharing: council and sharing groups, the intel store with its collections, drafts and release, delivery under TLP with per-recipient marks, sightings, feeds and leak tracing. */
 import { createHash, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
@@ -102,9 +103,13 @@ export function createSharingService(deps: SharingDeps) {
     groupCache.clear();
   }
 
-  async function directory() {
-    const now = clock.nowMs();
-    if (dirCache !== undefined && now - dirCache.at < TTL && now >= dirCache.at) return dirCache;
+  // Cache ages use the monotonic process clock, not the domain clock (tests hold that one still).
+  async function directory(need?: { orgId?: string | null; userIds?: readonly string[] }) {
+    const now = performance.now();
+    const stale = dirCache === undefined || now - dirCache.at >= TTL
+      || (need?.orgId != null && !dirCache.orgs.has(need.orgId))
+      || (need?.userIds !== undefined && need.userIds.some((u) => !dirCache!.users.has(u)));
+    if (!stale) return dirCache!;
     const [orgs, users, council] = await Promise.all([
       deps.directory.orgs(), deps.directory.users(),
       k.selectFrom('sharing_council_members').selectAll().execute() as Promise<{ org_id: string; clients: string }[]>,
@@ -128,8 +133,8 @@ export function createSharingService(deps: SharingDeps) {
   }
 
   async function recipientOf(ctx: RequestContext): Promise<SharingRecipient> {
-    const d = await directory();
     const userId = ctx.actor.kind === 'token' ? (ctx.actor.userId ?? ctx.actor.id) : ctx.actor.id;
+    const d = await directory({ orgId: ctx.actor.orgId });
     const org = ctx.actor.orgId === null ? undefined : d.orgs.get(ctx.actor.orgId);
     const councilMember = org !== undefined && (org.kind === 'council_member' || d.council.has(org.id));
     return { userId, username: ctx.actor.username, orgId: org?.id ?? null, orgKind: org?.kind ?? null, councilMember, isNco: org?.kind === 'nco' };
@@ -137,8 +142,8 @@ export function createSharingService(deps: SharingDeps) {
 
   async function groupView(groupId: string): Promise<GroupView | undefined> {
     const hit = groupCache.get(groupId);
-    const now = clock.nowMs();
-    if (hit !== undefined && now - hit.at < TTL && now >= hit.at) return hit.view;
+    const now = performance.now();
+    if (hit !== undefined && now - hit.at < TTL) return hit.view;
     const g = (await k.selectFrom('sharing_groups').selectAll().where('id', '=', groupId).executeTakeFirst()) as { id: string; name: string; description: string } | undefined;
     if (g === undefined) return undefined;
     const members = (await k.selectFrom('sharing_group_members').selectAll().where('group_id', '=', groupId).execute()) as { org_id: string; can_read: number; can_write: number }[];
@@ -409,7 +414,7 @@ export function createSharingService(deps: SharingDeps) {
     async addCouncilMember(ctx: RequestContext, input: CouncilMemberInput): Promise<{ orgId: string; clients: string[] }> {
       policy.require(ctx, 'sharing:manage');
       const v = parseOrThrow(CouncilMemberInputSchema, input, 'council member');
-      const d = await directory();
+      const d = await directory({ orgId: v.orgId });
       for (const id of [v.orgId, ...v.clients]) if (!d.orgs.has(id)) throw new AppError('VALIDATION_FAILED', `No organization ${id}; list them with GET /api/v1/orgs.`, { details: [{ path: 'orgId', message: 'unknown organization' }] });
       await db.transaction(async (trx) => {
         await trx.deleteFrom('sharing_council_members').where('org_id', '=', v.orgId).execute();
@@ -445,7 +450,7 @@ export function createSharingService(deps: SharingDeps) {
     async addGroupMember(ctx: RequestContext, groupId: string, input: GroupMemberInput): Promise<Group> {
       policy.require(ctx, 'sharing:manage');
       const v = parseOrThrow(GroupMemberInputSchema, input, 'group member');
-      const d = await directory();
+      const d = await directory({ orgId: v.orgId });
       if (!d.orgs.has(v.orgId)) throw new AppError('VALIDATION_FAILED', `No organization ${v.orgId}.`, { details: [{ path: 'orgId', message: 'unknown organization' }] });
       await db.transaction(async (trx) => {
         if ((await trx.selectFrom('sharing_groups').select('id').where('id', '=', groupId).executeTakeFirst()) === undefined) throw new AppError('NOT_FOUND', `No sharing group ${groupId}.`);
@@ -493,7 +498,7 @@ export function createSharingService(deps: SharingDeps) {
     async draftFromIndicators(ctx: RequestContext, input: DraftInput): Promise<Draft> {
       policy.require(ctx, 'intel:draft');
       const v = parseOrThrow(DraftInputSchema, input, 'draft');
-      const d = await directory();
+      const d = await directory({ userIds: v.redRecipients.filter((x) => /^[0-9a-f-]{36}$/.test(x)) });
       const red = v.redRecipients.map((ref) => [...d.users.values()].find((u) => u.id === ref || u.username === ref)?.id);
       if (red.some((x) => x === undefined)) throw new AppError('VALIDATION_FAILED', 'redRecipients: name existing users by id or username.', { details: [{ path: 'redRecipients', message: 'unknown user' }] });
       if (v.tlp === 'red' && red.length === 0) throw new AppError('VALIDATION_FAILED', 'redRecipients: TLP:RED intelligence goes to named people only; name at least one.', { details: [{ path: 'redRecipients', message: 'required for TLP:RED' }] });
@@ -762,7 +767,7 @@ export function createSharingService(deps: SharingDeps) {
       policy.require(ctx, 'leak:trace');
       const leaked = leakedObjects(text);
       const recipients = ((await k.selectFrom('sharing_disseminations').select('recipient_user_id').distinct().execute()) as { recipient_user_id: string }[]).map((x) => x.recipient_user_id);
-      const d = await directory();
+      const d = await directory({ userIds: recipients });
       const totals = new Map<string, { bits: number; objects: number; conclusive: boolean }>();
       const objectsOut: LeakReport['objects'] = [];
       for (const l of leaked) {
@@ -783,8 +788,10 @@ export function createSharingService(deps: SharingDeps) {
           if (version === undefined) continue;
           const canonical = JSON.parse(version.json) as JsonObject;
           const scored: LeakCandidate[] = [];
+          // A leaked id that is no recipient's form of this object was re-minted: it says nothing either way.
+          const idKnown = lid !== undefined && (lid === cid || recipients.some((u) => unmarkId(keyOf(u), lid) === cid));
           for (const u of recipients) {
-            const evidence = compareMarks(l, markObject(keyOf(u), canonical));
+            const evidence = compareMarks(l, markObject(keyOf(u), canonical)).filter((e) => idKnown || e.mark !== 'id');
             const bits = evidence.filter((e) => e.matched).reduce((s, e) => s + e.bits, 0);
             const against = evidence.filter((e) => !e.matched).reduce((s, e) => s + e.bits, 0);
             if (bits === 0) continue;

@@ -24,7 +24,8 @@ const READ = { auth: { action: 'intel:read' } };
 function send(reply: FastifyReply, status: number, body: string, page?: ObjectPage): FastifyReply {
   if (page?.firstAdded !== undefined) void reply.header('X-TAXII-Date-Added-First', page.firstAdded);
   if (page?.lastAdded !== undefined) void reply.header('X-TAXII-Date-Added-Last', page.lastAdded);
-  return reply.code(status).type(TAXII_MEDIA_TYPE).send(body);
+  // A Buffer keeps the media type exactly as TAXII 2.1 §1.6.8 writes it (a string would get a charset appended).
+  return reply.code(status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(body));
 }
 
 function paging(page: ObjectPage): string {
