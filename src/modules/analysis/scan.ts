@@ -102,11 +102,13 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
       const basis = b.bases[b.basis[i]!];
       const port = proto === 6 ? dp : dp >>> 8;
       const pcode = proto === 6 ? 0 : 2;
-      const h = touch(horizontal, src * 262144 + port * 4 + pcode, src, port, proto, t);
-      add(h, dst, probe, basis);
+      // State starts at a key's first probe: answered contacts only add to keys already probing, so
+      // ordinary traffic costs a map lookup and no allocation (bench/pipeline.bench.ts).
+      const hk = src * 262144 + port * 4 + pcode;
+      if (probe || horizontal.has(hk)) add(touch(horizontal, hk, src, port, proto, t), dst, probe, basis);
       if (proto === 6) {
-        const v = touch(vertical, src * 2 ** 26 + dst, src, dst, proto, t);
-        add(v, dp, probe, basis);
+        const vk = src * 2 ** 26 + dst;
+        if (probe || vertical.has(vk)) add(touch(vertical, vk, src, dst, proto, t), dp, probe, basis);
       }
     }
   }
