@@ -40,7 +40,7 @@ describe('markObject', () => {
       expect(parseStixObject(copy).ok).toBe(true);
       expect(officialErrors(copy)).toEqual([]);
       expect(String(copy['modified']) >= String(copy['created'])).toBe(true);
-      expect(String(copy['created']).slice(0, 23)).toBe(objects[0]!.created.slice(0, 23));
+      expect(String(copy['created']).slice(0, 23)).toBe(String((objects[0] as unknown as JsonObject)['created']).slice(0, 23));
     }
   });
 
