@@ -14,6 +14,7 @@ import { registerIdentityCommands } from './commands/identity.js';
 import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
 import { createCountingSink } from '#modules/collection/index.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerSharingCommands } from './commands/sharing.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerOversightCommands } from './commands/oversight.js';
 import { reportError } from './io.js';
@@ -93,6 +94,13 @@ export function buildProgram(): Command {
         `       curl -s -b /tmp/mamori.jar ${server.address}/api/v1/auth/me`,
         `  Audit: curl -s ${server.address}/api/v1/audit/checkpoint ; MAMORI_DATA_DIR=${dataDir} mamori audit verify   (docs/audit.md)`,
         '',
+        ...(seeded?.sharing !== undefined ? [
+          `  TAXII 2.1 (any client; HTTP Basic or Bearer): ${seeded.sharing.objects} objects in "${seeded.sharing.groupName}", as the council member:`,
+          `       curl -s -u council:demo-council-pass -H 'Accept: application/taxii+json;version=2.1' ${server.address}/taxii2/`,
+          `       curl -s -u council:demo-council-pass -H 'Accept: application/taxii+json;version=2.1' ${server.address}/taxii2/mamori/collections/`,
+          `       curl -s -u council:demo-council-pass -H 'Accept: application/taxii+json;version=2.1' '${server.address}/taxii2/mamori/collections/${seeded.sharing.collectionId}/objects/?limit=10'`,
+          '',
+        ] : []),
         '  Press Ctrl-C to stop.',
         '',
       ];
@@ -134,6 +142,7 @@ export function buildProgram(): Command {
   registerIdentityCommands(program);
   registerCollectionCommands(program);
   registerAuditCommands(program);
+  registerSharingCommands(program);
   registerAnalysisCommands(program);
   registerOversightCommands(program);
   return program;

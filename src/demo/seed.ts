@@ -3,11 +3,14 @@ import { systemContext } from '#platform/context/index.js';
 import type { Core } from '#server/core.js';
 import { DEMO_ORGS, DEMO_USERS } from './world.js';
 import { seedOversight } from './oversight-seed.js';
+import { seedSharing, type SharingSeed } from './sharing-seed.js';
 
 /** What the seed created, for the banner. */
 export interface SeedSummary {
   orgs: number;
   users: number;
+  /** The released demo intelligence's TAXII collection. */
+  sharing?: SharingSeed | undefined;
 }
 
 /** Creates the demo organizations and users. */
@@ -24,5 +27,7 @@ export async function seedDemo(core: Core): Promise<SeedSummary> {
   }
   // The commission's docket: one approved and one pending request, one emergency action awaiting review.
   await seedOversight(core, users);
-  return { orgs: DEMO_ORGS.length, users: DEMO_USERS.length };
+  // Intelligence drafted by the analyst, released by the director to the finance sharing group.
+  const sharing = await seedSharing(core, users);
+  return { orgs: DEMO_ORGS.length, users: DEMO_USERS.length, sharing };
 }
