@@ -18,6 +18,7 @@ import { selectionRoutes } from '#modules/selection/index.js';
 import { oversightRoutes } from '#modules/oversight/index.js';
 import { sharingRoutes, taxiiRoutes } from '#modules/sharing/index.js';
 import { analysisRoutes } from '#modules/analysis/index.js';
+import { responseRoutes } from '#modules/response/index.js';
 import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
 import type { Core } from './core.js';
 
@@ -181,6 +182,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await reportingRoutes({ reporting: core.reporting, attachmentMaxBytes: core.config.reporting.attachmentMaxBytes, nowIso: () => new Date(core.clock.nowMs()).toISOString() })(scope);
     await selectionRoutes({ selection: core.selection, archive: core.archive })(scope);
     await oversightRoutes({ oversight: core.oversight })(scope);
+    await responseRoutes({ response: core.response })(scope);
     await sharingRoutes({ sharing: core.sharing })(scope);
     await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p) => core.identity.authenticateBasic(u, p), maxContentLength: core.config.server.bodyLimitBytes })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);

@@ -18,10 +18,12 @@ import { join } from 'node:path';
 import { openDuckDb } from '#platform/duckdb/index.js';
 import { createOversightScheduler, createOversightService, oversightMigrations, type OversightScheduler, type OversightService } from '#modules/oversight/index.js';
 import { checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
+import { createResponseService, responseMigrations, type ResponseService } from '#modules/response/index.js';
+import { dbFindingSource, oversightEmergencyRecorder, oversightMeasureAuthorizer, oversightMeasureSubmitter } from './response-wiring.js';
 import { createFlowArchive, createLocator, createSelectionService, derivedKeyStore, fileKeyStore, loadIpLocationDb, selectionMigrations, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
-export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations, ...sharingMigrations].sort((a, b) => a.name.localeCompare(b.name));
+export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations, ...sharingMigrations, ...responseMigrations].sort((a, b) => a.name.localeCompare(b.name));
 
 /** The running system without its HTTP face. */
 export interface Core {
@@ -51,6 +53,8 @@ export interface Core {
   sharing: SharingService;
   /** Pulls external TAXII feeds on a timer (runs while the server runs). */
   feedScheduler: FeedScheduler;
+  /** Measures against attack servers, their routing and conditions, artifacts and effect. */
+  response: ResponseService;
   close(): Promise<void>;
 }
 
@@ -89,9 +93,12 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     });
     const reportingScheduler = createReportingScheduler({ everySeconds: config.reporting.sweepEverySeconds }, { reporting, onError: (e) => options.logger?.error({ err: e }, 'reporting sweep failed') });
     // Selection: the bundled country data is loaded on first use; production adds RIR files or a MaxMind DB (docs/selection.md).
+    // One locator, built on first use, for selection and for locating response's targets.
+    let locatorBuilt: ReturnType<typeof createLocator> | undefined;
+    const locator = (): ReturnType<typeof createLocator> => (locatorBuilt ??= createLocator({ countrySources: [loadIpLocationDb()] }));
     const selection = createSelectionService({
       db, policy, audit, clock,
-      locator: () => createLocator({ countrySources: [loadIpLocationDb()] }),
+      locator,
       keys: config.secrets.pseudonymKey !== undefined ? derivedKeyStore(config.secrets.pseudonymKey) : fileKeyStore(join(config.dataDir, 'keys')),
       settings: { rotation: 'monthly' },
       approvals: reidentificationCheck(() => oversight),
@@ -113,7 +120,16 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       fingerprintKey: loadOrCreateFingerprintKey(config.database.url === ':memory:' ? undefined : join(config.dataDir, 'keys', 'sharing-fingerprint.key')),
     });
     const feedScheduler = createFeedScheduler({ tickMs: 60_000 }, { sharing, onError: (e) => options.logger?.error({ err: e }, 'feed pull failed') });
-    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+    // Response: oversight authorizes, receives submissions and emergency actions, and halts measures whose authority ends.
+    const response = createResponseService({
+      db, policy, audit, clock,
+      ports: {
+        authorizer: oversightMeasureAuthorizer(() => oversight), submitter: oversightMeasureSubmitter(() => oversight), emergency: oversightEmergencyRecorder(() => oversight),
+        locator: { describe: (a) => locator().describe(a) }, findings: dbFindingSource(db),
+      },
+    });
+    oversight.connect({ halter: { halt: async (ctx, id, reason) => { await response.haltMeasure(ctx, id, reason); } } });
+    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;
