@@ -328,9 +328,8 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
     d.lastFlowCount = flowCount;
     if (last === undefined) return;
     // Either count may be what the exporter numbers by: all data records (RFC 7011 §3.1) or flow records only.
-    const pick = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? undefined : b !== undefined && seq === ((last + b) >>> 0) ? b : a);
-    const lc = pick(lastCount, lastFlowCount);
-    const c = pick(count, flowCount);
+    const lc = pickCount(seq, last, lastCount, lastFlowCount);
+    const c = pickCount(seq, last, count, flowCount);
     const standard = lc === undefined ? undefined : (last + lc) >>> 0;
     const inclusive = c === undefined ? undefined : (last + c) >>> 0;
     if (seq === standard && (!d.seqInclusive || seq === inclusive)) return;
@@ -911,9 +910,17 @@ function nonZero(b: Uint8Array, o: number, n: number): boolean {
   return false;
 }
 
+// The count that explains `seq` after `last`, preferring all data records; undefined when unknown.
+function pickCount(seq: number, last: number, all: number | undefined, flowsOnly: number | undefined): number | undefined {
+  if (all === undefined) return undefined;
+  return flowsOnly !== undefined && seq === ((last + flowsOnly) >>> 0) ? flowsOnly : all;
+}
+
 function writeV4(col: Uint8Array, row: number, b: Uint8Array, o: number): void {
   const at = row * ADDR_BYTES;
-  col.fill(0, at, at + 10);
+  // Ten plain stores beat fill() for so short a run (bench/collector, v5 decode rate).
+  col[at] = 0; col[at + 1] = 0; col[at + 2] = 0; col[at + 3] = 0; col[at + 4] = 0;
+  col[at + 5] = 0; col[at + 6] = 0; col[at + 7] = 0; col[at + 8] = 0; col[at + 9] = 0;
   col[at + 10] = 0xff;
   col[at + 11] = 0xff;
   col[at + 12] = b[o]!;
