@@ -2,11 +2,12 @@
 import type { Clock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database, NamedMigration } from '#platform/db/index.js';
-import { AppError } from '#platform/errors/index.js';
+import { AppError, parseOrThrow } from '#platform/errors/index.js';
+import type { z } from 'zod';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
-import { CASE_STATUSES, MAX_FINDING_HOSTS, levelRank, type Case, type CaseStatus, type Finding, type FindingQuery, type FindingUpdate } from './schema.js';
+import { CASE_STATUSES, MAX_FINDING_HOSTS, findingQuerySchema, levelRank, type Case, type CaseStatus, type Finding, type FindingQuery, type FindingUpdate } from './schema.js';
 import type { Indicator, IndicatorSource } from './indicators.js';
 
 /** Analysis's tables: findings (one row per kind and subject), cases, their items and notes. */
@@ -139,8 +140,9 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
   }
 
   /** Lists findings, newest evidence first; the read is audited. */
-  async function listFindings(ctx: RequestContext, query: FindingQuery): Promise<{ items: Finding[]; total: number }> {
+  async function listFindings(ctx: RequestContext, input: z.input<typeof findingQuerySchema>): Promise<{ items: Finding[]; total: number }> {
     allow(ctx, 'findings:read');
+    const query: FindingQuery = parseOrThrow(findingQuerySchema, input, 'findings query');
     let sel = q.selectFrom('findings');
     if (query.kind !== undefined) sel = sel.where('kind', '=', query.kind);
     if (query.level !== undefined) sel = sel.where('level', '=', query.level);
