@@ -1,6 +1,6 @@
 /** @module Oversight's data shapes (zod is the single source of their types): requests, votes, decisions, approvals, emergency actions. */
 import { z } from 'zod';
-import { isCidr } from './scope.js';
+import { isCidr } from './cidr.js';
 
 /** What the commission is asked to decide. @see DPA Art. 17, 22, 32 */
 export const REQUEST_KINDS = ['acquisition', 'measure', 'reidentification', 'emergency_review'] as const;

@@ -1,17 +1,7 @@
 /** @module Pure rules on scopes: prefixes, the legal maximum of an acquisition period, and narrowing an approval to within what was asked. */
 import { BlockList, isIP } from 'node:net';
+import { isCidr } from './cidr.js';
 import type { AcquisitionScope, Narrowing, ReidentificationScope, Selectors } from './schema.js';
-
-/** True when `s` is an IPv4 or IPv6 prefix `address/length` with a valid length. */
-export function isCidr(s: string): boolean {
-  const slash = s.indexOf('/');
-  if (slash < 0) return false;
-  const addr = s.slice(0, slash);
-  const lenText = s.slice(slash + 1);
-  const family = isIP(addr);
-  if (family === 0 || !/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return false;
-  return Number(lenText) <= (family === 4 ? 32 : 128);
-}
 
 function parts(cidr: string): { addr: string; len: number; type: 'ipv4' | 'ipv6' } {
   const [addr, len] = cidr.split('/') as [string, string];
@@ -101,3 +91,5 @@ export function narrowReidentification(asked: ReidentificationScope, n: Narrowin
   if (extra.length > 0) return { problem: `pseudonyms: ${extra.length} were not asked for; an approval may only narrow` };
   return { scope: { ...asked, pseudonyms: [...new Set(n.pseudonyms)] }, narrowed: true };
 }
+
+export { isCidr };
