@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '#platform/clock/index.js';
 import type { Core } from '#server/core.js';
-import { block, cast, commissionDecides, responseCore, sinkhole } from './test-support/fixtures.js';
+import type { cast} from './test-support/fixtures.js';
+import { block, commissionDecides, responseCore, sinkhole } from './test-support/fixtures.js';
 
 describe('response service wired to oversight', () => {
   let core: Core;
