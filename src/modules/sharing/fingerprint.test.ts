@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildDraftObjects } from './drafts.js';
 import { compareMarks, markId, markObject, recipientKey, unmarkId, type JsonObject } from './fingerprint.js';
-import { parseStixObject, stixId } from './stix/index.js';
+import { formatPattern, parsePattern, parseStixObject, stixId } from './stix/index.js';
 import { officialErrors } from './test-support/stix-schemas.js';
 
 const master = randomBytes(32);
@@ -40,6 +40,9 @@ describe('markObject', () => {
       expect(parseStixObject(copy).ok).toBe(true);
       expect(officialErrors(copy)).toEqual([]);
       expect(String(copy['modified']) >= String(copy['created'])).toBe(true);
+      const a1 = parsePattern(String(copy['pattern']));
+      const a0 = parsePattern(String((objects[0] as unknown as JsonObject)['pattern']));
+      expect(a1.ok && a0.ok && formatPattern(a1.value) === formatPattern(a0.value)).toBe(true);
       expect(String(copy['created']).slice(0, 23)).toBe(String((objects[0] as unknown as JsonObject)['created']).slice(0, 23));
     }
   });

@@ -10,7 +10,7 @@ import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { buildDraftObjects, ncoIdentity, type Removal } from './drafts.js';
-import { compareMarks, markId, markObject, recipientKey, unmarkId, type JsonObject, type MarkEvidence } from './fingerprint.js';
+import { compareMarks, markObject, recipientKey, unmarkId, type JsonObject, type MarkEvidence } from './fingerprint.js';
 import {
   CouncilMemberInputSchema, DraftInputSchema, FeedInputSchema, GroupInputSchema, GroupMemberInputSchema, ReleaseInputSchema, SightingInputSchema,
   type CouncilMemberInput, type Draft, type DraftInput, type Feed, type FeedAuth, type FeedInput, type Group, type GroupInput, type GroupMemberInput, type ReleaseInput, type SightingInput,
@@ -59,6 +59,8 @@ interface EntryRow {
   json: string; tlp: string | null; origin: string; origin_org_id: string | null; red_recipients: string;
 }
 
+interface Rendered { text: string; id: string; version: string }
+
 interface GroupView { id: string; name: string; description: string; audience: Audience; rights: Map<string, { canRead: boolean; canWrite: boolean }> }
 
 /** Who reads, with the facts the TLP function needs. */
@@ -95,7 +97,7 @@ export function createSharingService(deps: SharingDeps) {
   let dirCache: { at: number; orgs: Map<string, DirectoryOrg>; users: Map<string, DirectoryUser>; council: Map<string, string[]> } | undefined;
   const groupCache = new Map<string, { at: number; view: GroupView }>();
   const keys = new Map<string, Buffer>();
-  const rendered = new Map<string, string>();
+  const rendered = new Map<string, Rendered>();
   const TTL = 5_000;
 
   function invalidate(): void {
@@ -179,17 +181,18 @@ export function createSharingService(deps: SharingDeps) {
     return { r, g };
   }
 
-  /** The recipient's copy of a stored object version (cached: the same recipient always gets the same copy). */
-  function render(r: SharingRecipient, row: EntryRow): string {
-    if (row.origin !== 'mamori') return row.json;
+  /** The recipient's copy of a stored object version with its marked id and version (cached: the same recipient always gets the same copy). */
+  function render(r: SharingRecipient, row: EntryRow): Rendered {
+    if (row.origin !== 'mamori') return { text: row.json, id: row.stix_id, version: row.modified };
     const cacheKey = `${r.userId}\u0000${row.stix_id}\u0000${row.modified}`;
-    let text = rendered.get(cacheKey);
-    if (text === undefined) {
-      text = JSON.stringify(markObject(keyOf(r.userId), JSON.parse(row.json) as JsonObject));
+    let hit = rendered.get(cacheKey);
+    if (hit === undefined) {
+      const marked = markObject(keyOf(r.userId), JSON.parse(row.json) as JsonObject);
+      hit = { text: JSON.stringify(marked), id: String(marked['id']), version: String(marked['modified'] ?? row.modified) };
       if (rendered.size >= renderCap) rendered.delete(rendered.keys().next().value as string);
-      rendered.set(cacheKey, text);
+      rendered.set(cacheKey, hit);
     }
-    return text;
+    return hit;
   }
 
   /** THE check on every path out: TLP 2.0 through `mayReceive`, with the object's RED recipients. */
@@ -267,15 +270,9 @@ export function createSharingService(deps: SharingDeps) {
       }
       if (!more) break;
     }
-    const objects = out.map((row) => render(r, row));
-    const key = keyOf(r.userId);
-    const manifest = out.map((row, i) => ({
-      id: row.origin === 'mamori' ? markId(key, row.stix_id) : row.stix_id,
-      date_added: row.date_added,
-      // Our objects' versions carry the recipient's sub-millisecond digits, as in their copy.
-      version: row.origin === 'mamori' ? String((JSON.parse(objects[i]!) as JsonObject)['modified'] ?? row.modified) : row.modified,
-      media_type: STIX_MEDIA_TYPE,
-    }));
+    const copies = out.map((row) => render(r, row));
+    const objects = copies.map((c) => c.text);
+    const manifest = out.map((row, i) => ({ id: copies[i]!.id, date_added: row.date_added, version: copies[i]!.version, media_type: STIX_MEDIA_TYPE }));
     await recordDelivery(ctx, r, channel, collectionId, out, what);
     return { objects, manifest, more, next: more ? encodeNext(after) : undefined, firstAdded: out[0]?.date_added, lastAdded: out.at(-1)?.date_added };
   }
