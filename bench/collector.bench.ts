@@ -1,0 +1,172 @@
+/**
+ * @module bench/collector: (a) in-process decode rate of NetFlow v5, v9 and IPFIX; (b) loss-free UDP receive rate on
+ * loopback of mamori's collector and of nfcapd (Debian nfdump), fed the same v5 stream by bench/flowgen.ts in a
+ * separate process at increasing rates. Bounded: at most RATES.length steps per receiver, each ≤ 6 M flows and a
+ * 30 s limit. Baseline (issue 4): nfcapd with a 4 MiB buffer stored 10 M v5 flows at 2.0 M flows/s without loss.
+ * Run: `npm run bench -- collector` (BENCH_COLLECTOR_SECONDS, default 3, sets each step's length).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createCountingSink, createFlowBatch, createFlowDecoder, createUdpCollector, encodeIpfix, encodeNetflowV5, encodeNetflowV9, type FlowRecord } from '#modules/collection/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const RATES = [250_000, 500_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000];
+const STEP_SECONDS = Number(process.env['BENCH_COLLECTOR_SECONDS'] ?? 3);
+const MAX_FLOWS = 6_000_000;
+const BUFFER = 4 * 1024 * 1024;
+
+function records(n: number): FlowRecord[] {
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) => ({
+    start: now - 2000, end: now - 1000, srcAddr: `198.51.${(i >> 8) & 255}.${i & 255}`, dstAddr: '203.0.113.9', srcPort: 1024 + (i % 60000), dstPort: 443,
+    proto: 6, tcpFlags: 0x1b, bytes: 1500 + i, packets: 3, samplingRate: 1, inIf: 1, outIf: 2, exporter: '',
+  }));
+}
+
+// (a) In-process decode rate: the hot loops of flow-decoder.ts over pre-encoded datagrams, for at least 1 s each.
+function decodeRate(name: string, datagrams: Uint8Array[], templates: Uint8Array[]): { name: string; flowsPerS: number; flowsPerDatagram: number } {
+  const decoder = createFlowDecoder();
+  const batch = createFlowBatch(65_536);
+  const now = Date.now();
+  for (const t of templates) decoder.decode(t, '192.0.2.1', now, batch);
+  batch.length = 0;
+  let flows = 0;
+  let n = 0;
+  const started = performance.now();
+  let elapsed = 0;
+  while (elapsed < 1000) {
+    for (let i = 0; i < 1000; i++) {
+      const r = decoder.decode(datagrams[n++ % datagrams.length]!, '192.0.2.1', now, batch);
+      flows += r.flows;
+      if (batch.length > 60_000) { batch.length = 0; batch.exporters.length = 0; }
+    }
+    elapsed = performance.now() - started;
+  }
+  return { name, flowsPerS: flows / (elapsed / 1000), flowsPerDatagram: flows / n };
+}
+
+function part1(): { name: string; flowsPerS: number; flowsPerDatagram: number }[] {
+  const recs = records(3000);
+  const opts = { exportTimeMs: Date.now(), sequence: 0, maxDatagramBytes: 1450 };
+  const v5 = encodeNetflowV5(recs, opts).datagrams;
+  const v9all = encodeNetflowV9(recs, opts).datagrams;
+  const ipfixAll = encodeIpfix(recs, opts).datagrams;
+  // Templates travel in the first datagram; the measured loop decodes data-only datagrams, as in steady state.
+  const v9 = encodeNetflowV9(recs, { ...opts, withTemplates: false }).datagrams;
+  const ipfix = encodeIpfix(recs, { ...opts, withTemplates: false }).datagrams;
+  return [decodeRate('NetFlow v5', v5, []), decodeRate('NetFlow v9', v9, v9all.slice(0, 1)), decodeRate('IPFIX', ipfix, ipfixAll.slice(0, 1))];
+}
+
+interface Step { target: number; sent: number; achieved: number; stored: number; extra: string }
+
+function runGenerator(port: number, rate: number, flows: number): Promise<{ sentFlows: number; rate: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, 'flowgen.ts'), '--port', String(port), '--rate', String(rate), '--flows', String(flows), '--limit', '30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`flowgen exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as { sentFlows: number; rate: number });
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let nextPort = 40_000 + Math.floor(Math.random() * 10_000);
+
+async function mamoriStep(rate: number, flows: number): Promise<Step> {
+  const sink = createCountingSink();
+  const port = nextPort++;
+  const collector = createUdpCollector({ listeners: [{ host: '127.0.0.1', port }], receiveBufferBytes: BUFFER, batchSize: 8192, flushIntervalMs: 200, templateTimeoutSeconds: 1800 }, { sink, clock: { nowMs: () => Date.now() } });
+  await collector.start();
+  try {
+    const g = await runGenerator(port, rate, flows);
+    // Drain: wait until the count stops moving.
+    let last = -1;
+    for (let i = 0; i < 50 && collector.stats().totals.flows !== last; i++) { last = collector.stats().totals.flows; await sleep(100); }
+    await collector.flush();
+    const s = collector.stats();
+    const drops = s.listeners[0]?.kernelDrops;
+    return { target: rate, sent: g.sentFlows, achieved: g.rate, stored: sink.flows, extra: `seq-lost ${s.totals.lostFlows}, kernel drops ${drops ?? 'n/a'}, rcvbuf ${s.listeners[0]?.receiveBufferBytes}` };
+  } finally {
+    await collector.stop();
+  }
+}
+
+async function nfcapdStep(nfcapd: string, nfdump: string, rate: number, flows: number): Promise<Step> {
+  const dir = mkdtempSync(join(tmpdir(), 'mamori-nfcapd-'));
+  const port = nextPort++;
+  const child = spawn(nfcapd, ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-B', String(BUFFER), '-t', '3600'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d: Buffer) => { log += d.toString(); });
+  try {
+    // Wait for its socket (Linux lists it in /proc/net/udp) instead of a fixed delay.
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    for (let i = 0; i < 50 && !readFileSync('/proc/net/udp', 'utf8').includes(hex); i++) await sleep(50);
+    const g = await runGenerator(port, rate, flows);
+    await sleep(500);
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    const info = spawnSync(nfdump, ['-R', dir, '-I'], { encoding: 'utf8' });
+    const m = /^Flows: (\d+)/m.exec(info.stdout);
+    const seq = /Sequence Errors: (\d+)/.exec(log);
+    return { target: rate, sent: g.sentFlows, achieved: g.rate, stored: m === null ? 0 : Number(m[1]), extra: `sequence errors ${seq?.[1] ?? '?'}` };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function tool(name: string): string | undefined {
+  return ['/usr/sbin', '/usr/bin', '/usr/local/bin'].map((d) => join(d, name)).find((p) => existsSync(p));
+}
+
+function fmt(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`;
+}
+
+async function sweep(name: string, step: (rate: number, flows: number) => Promise<Step>): Promise<Step[]> {
+  const out: Step[] = [];
+  let losses = 0;
+  for (const rate of RATES) {
+    const s = await step(rate, Math.min(MAX_FLOWS, rate * STEP_SECONDS));
+    out.push(s);
+    process.stdout.write(`  ${name.padEnd(7)} target ${fmt(s.target).padStart(8)}/s  achieved ${fmt(s.achieved).padStart(8)}/s  sent ${String(s.sent).padStart(8)}  stored ${String(s.stored).padStart(8)}  ${s.stored === s.sent ? 'no loss' : `LOST ${s.sent - s.stored}`}  (${s.extra})\n`);
+    losses = s.stored === s.sent ? 0 : losses + 1;
+    // Two lossy steps in a row: faster steps only lose more.
+    if (losses >= 2) break;
+  }
+  return out;
+}
+
+function best(steps: Step[]): number {
+  return Math.max(0, ...steps.filter((s) => s.stored === s.sent).map((s) => s.achieved));
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+process.stdout.write(`machine: ${cpus().length} CPUs (${cpu}), node ${process.versions.node}\n\n(a) in-process decode rate\n`);
+for (const r of part1()) process.stdout.write(`  ${r.name.padEnd(11)} ${fmt(r.flowsPerS).padStart(9)} flows/s  (${r.flowsPerDatagram.toFixed(1)} flows per datagram)\n`);
+
+process.stdout.write(`\n(b) loss-free UDP receive rate on loopback, NetFlow v5 (30 flows per datagram), ${BUFFER} byte socket buffers, generator in a separate process\n`);
+const mamori = await sweep('mamori', mamoriStep);
+const nfcapd = tool('nfcapd');
+const nfdump = tool('nfdump');
+let nf: Step[] = [];
+if (nfcapd === undefined || nfdump === undefined) process.stdout.write('  nfcapd: not installed (apt-get install -y nfdump); no comparison\n');
+else nf = await sweep('nfcapd', (rate, flows) => nfcapdStep(nfcapd, nfdump, rate, flows));
+
+process.stdout.write('\n  target/s   | mamori sent → stored        | nfcapd sent → stored\n');
+for (const [i, rate] of RATES.entries()) {
+  const a = mamori[i];
+  const b = nf[i];
+  if (a === undefined && b === undefined) continue;
+  const cell = (s: Step | undefined) => (s === undefined ? '-'.padEnd(27) : `${s.sent} → ${s.stored}${s.sent === s.stored ? '' : ' LOSS'}`.padEnd(27));
+  process.stdout.write(`  ${fmt(rate).padStart(9)}  | ${cell(a)} | ${cell(b)}\n`);
+}
+process.stdout.write(`\n  highest loss-free rate: mamori ${fmt(best(mamori))} flows/s, nfcapd ${nf.length > 0 ? `${fmt(best(nf))} flows/s` : 'n/a'}\n`);
+process.stdout.write('  (a rate is the generator\'s achieved rate; when the generator cannot reach a target, the receivers were not the limit)\n');
