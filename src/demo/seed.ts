@@ -4,6 +4,7 @@ import type { Core } from '#server/core.js';
 import { DEMO_ORGS, DEMO_USERS } from './world.js';
 import { seedOversight } from './oversight-seed.js';
 import { seedSharing, type SharingSeed } from './sharing-seed.js';
+import { seedResponse, type ResponseSeed } from './response-seed.js';
 
 /** What the seed created, for the banner. */
 export interface SeedSummary {
@@ -11,6 +12,8 @@ export interface SeedSummary {
   users: number;
   /** The released demo intelligence's TAXII collection. */
   sharing?: SharingSeed | undefined;
+  /** The demo finding and the sinkhole proposed from it. */
+  response?: ResponseSeed | undefined;
 }
 
 /** Creates the demo organizations and users. */
@@ -29,5 +32,7 @@ export async function seedDemo(core: Core): Promise<SeedSummary> {
   await seedOversight(core, users);
   // Intelligence drafted by the analyst, released by the director to the finance sharing group.
   const sharing = await seedSharing(core, users);
-  return { orgs: DEMO_ORGS.length, users: DEMO_USERS.length, sharing };
+  // A demo finding becomes a proposed sinkhole (docs/response.md walks it to the RPZ zone).
+  const response = await seedResponse(core, users);
+  return { orgs: DEMO_ORGS.length, users: DEMO_USERS.length, sharing, response };
 }
