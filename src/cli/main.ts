@@ -12,13 +12,24 @@ import { DEMO_USERS } from '../demo/world.js';
 import { loadCliConfig } from './context.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
-import { createCountingSink } from '#modules/collection/index.js';
+import { createPipeline } from '#server/pipeline.js';
+import type { Core } from '#server/core.js';
+import type { Component } from '#server/run.js';
+import type { Config } from '#platform/config/index.js';
+import type { Logger } from '#platform/logger/index.js';
+import type { MetricsRegistry } from '#platform/metrics/index.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerSharingCommands } from './commands/sharing.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerOversightCommands } from './commands/oversight.js';
 import { reportError } from './io.js';
 import { stringify as toYaml } from 'yaml';
+
+/** The collector feeding the legal pipeline (selection → archive and detectors); started in this order, stopped in reverse. */
+function pipelineComponents(core: Core, config: Config, metrics: MetricsRegistry, logger: Logger): Component[] {
+  const pipeline = createPipeline(core, { logger, metrics });
+  return [pipeline.component, ...collectorComponents(config, metrics, pipeline.sink, logger)];
+}
 
 /** The version printed by `mamori version`. */
 export const VERSION = '0.1.0';
@@ -41,7 +52,8 @@ export function buildProgram(): Command {
     .action(async (opts: { host?: string; port?: string }, cmd: Command) => {
       const { config, file } = loadCliConfig(cmd, (c) => parseConfig({ ...c, server: { ...c.server, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: Number(opts.port) } : {}) } }));
       // The collector counts until selection is wired to its sink.
-      const server = await startServer(config, { components: (_core, metrics) => collectorComponents(config, metrics, createCountingSink()) });
+      const logger = createLogger({ level: config.log.level });
+      const server = await startServer(config, { logger, components: (core, metrics) => pipelineComponents(core, config, metrics, logger) });
       stopOnSignals(server);
       server.logger.info({ address: server.address, database: server.core.db.description, configFile: file ?? null }, 'mamori listening');
       if ((await server.core.identity.countUsers()) === 0) {
@@ -68,7 +80,8 @@ export function buildProgram(): Command {
         // The demo serves plain HTTP on loopback; browsers keep Secure cookies on localhost but not on other hosts.
         auth: { cookieSecure: false },
       });
-      const server = await startServer(config, { logger: createLogger({ level: 'warn' }), components: (_core, metrics) => collectorComponents(config, metrics, createCountingSink()) });
+      const logger = createLogger({ level: 'warn' });
+      const server = await startServer(config, { logger, components: (core, metrics) => pipelineComponents(core, config, metrics, logger) });
       stopOnSignals(server);
       let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
       try {

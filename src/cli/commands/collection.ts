@@ -21,7 +21,8 @@ import {
   type ListenAddress,
   type UdpCollectorStats,
 } from '#modules/collection/index.js';
-import { loadCliConfig } from '../context.js';
+import { createPipeline } from '#server/pipeline.js';
+import { loadCliConfig, withCore } from '../context.js';
 import { Progress } from '../io.js';
 
 /**
@@ -217,12 +218,28 @@ export function registerCollectionCommands(program: Command): void {
     .option('-f, --format <format>', `auto|${FLOW_FILE_FORMATS.join('|')}`, 'auto')
     .option('--orig-only', 'one flow per Zeek connection (the originator\'s direction) instead of one per direction')
     .option('--json', 'print the summaries as JSON')
-    .action(async (files: string[], opts: { format: string; origOnly?: boolean; json?: boolean }) => {
+    .option('--check', 'only read, check and count the files; store nothing')
+    .action(async (files: string[], opts: { format: string; origOnly?: boolean; json?: boolean; check?: boolean }, cmd: Command) => {
       if (opts.format !== 'auto' && !FLOW_FILE_FORMATS.includes(opts.format as FlowFileFormat)) {
         throw new AppError('VALIDATION_FAILED', `--format ${opts.format}: choose auto, ${FLOW_FILE_FORMATS.join(', ')}`);
       }
-      // Selection is wired in later; until then the import reads, checks and counts.
-      const sink = createCountingSink();
+      // Imported flows take the collector's path: lawful selection, then the archive and the detectors.
+      if (opts.check === true) {
+        await importFiles(files, opts, createCountingSink());
+        return;
+      }
+      await withCore(cmd, async (core) => {
+        const pipeline = createPipeline(core);
+        await importFiles(files, opts, pipeline.sink);
+        const findings = await pipeline.flush(true);
+        const st = pipeline.stats();
+        process.stdout.write(`selection: ${st.received} flows received, ${st.kept} kept under a legal basis, ${st.received - st.kept} dropped (counted only); ${st.archived} archived; ${findings} findings written or updated\n`);
+        if (st.received > 0 && st.kept === 0) process.stdout.write('no flow was covered by an active legal basis: list them with GET /api/v1/legal-bases\n');
+      });
+    });
+}
+
+async function importFiles(files: readonly string[], opts: { format: string; origOnly?: boolean; json?: boolean }, sink: FlowSink): Promise<void> {
       const summaries: FlowFileSummary[] = [];
       for (const file of files) {
         let bar: Progress | undefined;
@@ -247,5 +264,4 @@ export function registerCollectionCommands(program: Command): void {
         const t = summaries.reduce((a, s) => ({ records: a.records + s.records, flows: a.flows + s.flows, rejected: a.rejected + s.rejectedTotal }), { records: 0, flows: 0, rejected: 0 });
         process.stdout.write(`total: ${files.length} files, ${t.records} records, ${t.flows} flows, ${t.rejected} rejected\n`);
       }
-    });
 }
