@@ -22,7 +22,7 @@ describe('decoder under mutated input', () => {
     // The mutations reach deep paths, not only the header checks.
     expect(report.flows).toBeGreaterThan(5_000);
     for (const code of ['TRUNCATED', 'BAD_VERSION', 'BAD_SET_LENGTH', 'BAD_TEMPLATE', 'BAD_RECORD', 'EXPORTER_LIMIT'] as const) expect(report.byReason[code]).toBeGreaterThan(0);
-    expect(report.slowestDecodeMs).toBeLessThan(250);
+    // No timing assertion here (speed lives in bench/collector); a hang fails the test's own timeout and the CI fuzz run's time limit.
   }, 120_000);
 
   it('replays the same run from the same seed', () => {
