@@ -215,7 +215,10 @@ export function createIdentityService(deps: IdentityDeps) {
       if (t === undefined || t.revoked_at !== null || Date.parse(t.expires_at) <= clock.nowMs()) return undefined;
       const row = await findUser(k, t.user_id);
       if (row === undefined || row.disabled === 1) return undefined;
-      await k.updateTable('api_tokens').set({ last_used_at: isoUtc(clock.nowMs()) }).where('id', '=', t.id).execute();
+      // Last use is kept to the minute: writing it on every request would make each read a write.
+      if (t.last_used_at === null || Date.parse(t.last_used_at) < clock.nowMs() - 60_000) {
+        await k.updateTable('api_tokens').set({ last_used_at: isoUtc(clock.nowMs()) }).where('id', '=', t.id).execute();
+      }
       return actorFor(toUser(row), 'token', JSON.parse(t.roles) as Role[], t.id);
     },
 
