@@ -17,7 +17,7 @@ import { systemContext } from '#platform/context/index.js';
 import { join } from 'node:path';
 import { openDuckDb } from '#platform/duckdb/index.js';
 import { createOversightScheduler, createOversightService, oversightMigrations, type OversightScheduler, type OversightService } from '#modules/oversight/index.js';
-import { checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
+import { archiveInventory, archivePurger, checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
 import { createResponseService, responseMigrations, type ResponseService } from '#modules/response/index.js';
 import { dbFindingSource, oversightEmergencyRecorder, oversightMeasureAuthorizer, oversightMeasureSubmitter } from './response-wiring.js';
 import { createFlowArchive, createLocator, createSelectionService, derivedKeyStore, fileKeyStore, loadIpLocationDb, selectionMigrations, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
@@ -105,10 +105,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     });
     await selection.reload();
     const archive = createFlowArchive({ dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids) });
-    // Oversight: approvals become selection's legal bases; purge-by-basis, measure halting and the inventory connect when selection's archive and response provide them.
+    // Oversight: approvals become selection's legal bases; a denied emergency acquisition purges its archived flows;
+    // inspection reads the archive's holdings and the discard counters. Measure halting connects once response exists.
     const oversight: OversightService = createOversightService({
       db, policy, audit, log: audit, clock, checkpoints: checkpointSource(checkpointer), settings: config.oversight,
-      ports: { basisIssuer: selectionBasisIssuer(selection) },
+      ports: { basisIssuer: selectionBasisIssuer(selection), purger: archivePurger(archive), inventory: archiveInventory(archive, selection) },
     });
     const oversightScheduler = createOversightScheduler({ everySeconds: config.oversight.sweepEverySeconds }, { oversight, onError: (e) => options.logger?.error({ err: e }, 'oversight sweep failed') });
     const analysis = createAnalysisService({ db, policy, audit, clock });

@@ -1,9 +1,9 @@
-/** @module Wires oversight to its neighbours: approvals become selection's legal bases, selection asks oversight about re-identification, the audit checkpointer signs the Diet report's checkpoint. */
+/** @module Wires oversight to its neighbours: approvals become selection's legal bases, denied emergency acquisitions purge the archive, inspection reads the archive's inventory, selection asks oversight about re-identification, the audit checkpointer signs the Diet report's checkpoint. */
 import { systemContext, type RequestContext } from '#platform/context/index.js';
 import { AppError, isAppError } from '#platform/errors/index.js';
 import { openCheckpoint, type Checkpointer } from '#modules/audit/index.js';
-import type { BasisIssuer, CheckpointSource, OversightService } from '#modules/oversight/index.js';
-import { FLOW_FIELDS, type ApprovalCheck, type SelectionService } from '#modules/selection/index.js';
+import type { BasisIssuer, CheckpointSource, DataInventory, DataPurger, OversightService } from '#modules/oversight/index.js';
+import { FLOW_FIELDS, type ApprovalCheck, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
 
 /** Acts as the system (selection records commission approvals only from the system) on behalf of the request that caused it. */
 function asOversight(ctx: RequestContext): RequestContext {
@@ -39,6 +39,39 @@ export function selectionBasisIssuer(selection: Pick<SelectionService, 'createBa
         if (isAppError(e) && e.code === 'CONFLICT') return;
         throw e;
       }
+    },
+  };
+}
+
+/**
+ * The flow archive as oversight's purger: every partition of the basis is deleted, each deletion
+ * audited by the archive (`flows:purge`); oversight audits the purge as a whole (`emergency:purge`).
+ * @see DESIGN.md invariant 6
+ */
+export function archivePurger(archive: Pick<FlowArchive, 'purgeBasis'>): DataPurger {
+  return {
+    async purgeByBasis(ctx, basisId, reason) {
+      const r = await archive.purgeBasis(asOversight(ctx), basisId, reason);
+      return { flows: r.flows, partitions: r.partitions };
+    },
+  };
+}
+
+/**
+ * The archive's holdings and selection's discard counters as oversight's inspection inventory
+ * (oversight has already authorized and audits the commissioner's read). Times are to the hour.
+ * @see DPA Art. 38 ff. (inspection)
+ */
+export function archiveInventory(archive: Pick<FlowArchive, 'inventory'>, selection: Pick<SelectionService, 'counters'>): DataInventory {
+  return {
+    async inventoryByBasis(ctx) {
+      const rows = await archive.inventory(asOversight(ctx));
+      return rows.map((r) => ({ basisId: r.basisId, flows: r.rows, bytes: r.bytes, partitions: r.partitions, oldest: `${r.firstHour}:00:00.000Z`, newest: `${r.lastHour}:00:00.000Z` }));
+    },
+    async discardCounters(ctx) {
+      return selection.counters(asOversight(ctx)).rows
+        .filter((r) => r.outcome !== 'kept')
+        .map((r) => ({ exporter: r.exporter, category: r.category, reason: r.outcome, count: r.flows }));
     },
   };
 }

@@ -44,6 +44,8 @@ export interface BasisHolding {
   basisId: string;
   flows: number;
   bytes: number;
+  /** Archive partitions (basis × hour) holding them, when the archive says. */
+  partitions?: number;
   oldest: string | null;
   newest: string | null;
 }

@@ -77,6 +77,20 @@ const hourOf = (ms: number): string => isoUtc(ms).slice(0, 13);
 
 interface Partition { basis: string; hour: string; dir: string }
 
+/** Basis ids are path components of the archive: nothing that could leave it. */
+const SAFE_BASIS_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** One basis's holdings in the archive (counts only). */
+export interface BasisInventory {
+  basisId: string;
+  partitions: number;
+  rows: number;
+  bytes: number;
+  /** First and last hour held, `YYYY-MM-DDTHH` (UTC). */
+  firstHour: string;
+  lastHour: string;
+}
+
 /** Creates the archive. @see DESIGN.md "Chosen parts" (flow archive) and invariants 2–5 */
 export function createFlowArchive(deps: ArchiveDeps) {
   const dir = resolve(deps.dir);
@@ -103,6 +117,35 @@ export function createFlowArchive(deps: ArchiveDeps) {
       }
     }
     return out;
+  }
+
+  const parquetFiles = (d: string): string[] => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.parquet')).map((f) => join(d, f)) : []);
+
+  // Row counts come from the Parquet footers; callers hold the serial chain.
+  async function countRows(files: readonly string[]): Promise<number> {
+    if (files.length === 0) return 0;
+    const [r] = await (await engine()).all(`SELECT count(*) AS n FROM read_parquet([${files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}])`);
+    return Number(r?.['n'] ?? 0);
+  }
+
+  /** Audits, then deletes one partition (a failed deletion is audited too); returns the flows it held. Callers hold the serial chain. */
+  async function deletePartition(ctx: RequestContext, p: Partition, action: 'retention:delete' | 'flows:purge', extra: Record<string, string | number>): Promise<number> {
+    const files = readdirSync(p.dir);
+    const bytes = files.reduce((a, f) => a + statSync(join(p.dir, f)).size, 0);
+    const flows = await countRows(parquetFiles(p.dir));
+    const event = { action, object: { type: 'archive_partition', id: `basis=${p.basis}/hour=${p.hour}` }, legalBasis: p.basis, details: { ...extra, flows, partitions: 1, files: files.length, bytes } };
+    await audit.record(ctx, { ...event, outcome: 'success' });
+    try {
+      rmSync(p.dir, { recursive: true, force: true });
+    } catch (e) {
+      await audit.record(ctx, { ...event, outcome: 'failure' });
+      throw e;
+    }
+    return flows;
+  }
+
+  function removeEmptyBasisDirs(): void {
+    for (const b of existsSync(dir) ? readdirSync(dir) : []) if (b.startsWith('basis=') && readdirSync(join(dir, b)).length === 0) rmSync(join(dir, b), { recursive: true, force: true });
   }
 
   return {
@@ -148,7 +191,11 @@ export function createFlowArchive(deps: ArchiveDeps) {
     /** The partitions on disk (basis, hour). */
     partitions: (): { basis: string; hour: string }[] => partitions().map(({ basis, hour }) => ({ basis, hour })),
 
-    /** Deletes every partition past its basis's retention and writes each deletion to the audit log. @see DESIGN.md invariant 4 */
+    /**
+     * Deletes every partition past its basis's retention and writes each deletion to the audit log as
+     * `retention:delete` (details `flows`, `partitions`: the names the Diet report counts).
+     * @see DESIGN.md invariant 4
+     */
     async enforceRetention(ctx: RequestContext): Promise<{ deleted: { basis: string; hour: string }[] }> {
       policy.require(ctx, 'flows:purge');
       const parts = partitions();
@@ -159,22 +206,60 @@ export function createFlowArchive(deps: ArchiveDeps) {
         const hourEnd = Date.parse(`${p.hour}:00:00.000Z`) + 3_600_000;
         const days = retention.get(p.basis) ?? 0; // no known basis: nothing allows keeping it
         if (!Number.isFinite(hourEnd) || hourEnd + days * 86_400_000 > now) continue;
-        const files = readdirSync(p.dir);
-        const bytes = files.reduce((a, f) => a + statSync(join(p.dir, f)).size, 0);
-        const event = { action: 'flows:purge', object: { type: 'archive_partition', id: `basis=${p.basis}/hour=${p.hour}` }, legalBasis: p.basis, details: { files: files.length, bytes, retentionDays: days } };
-        await serial(async () => {
-          await audit.record(ctx, { ...event, outcome: 'success' });
-          try {
-            rmSync(p.dir, { recursive: true, force: true });
-          } catch (e) {
-            await audit.record(ctx, { ...event, outcome: 'failure' });
-            throw e;
-          }
-        });
+        await serial(() => deletePartition(ctx, p, 'retention:delete', { retentionDays: days }));
         deleted.push({ basis: p.basis, hour: p.hour });
       }
-      for (const b of existsSync(dir) ? readdirSync(dir) : []) if (b.startsWith('basis=') && readdirSync(join(dir, b)).length === 0) rmSync(join(dir, b), { recursive: true, force: true });
+      removeEmptyBasisDirs();
       return { deleted };
+    },
+
+    /**
+     * Deletes every partition of one basis (an emergency acquisition the commission denied, or whose
+     * review deadline passed), auditing each deletion as `flows:purge` with the reason and the flows deleted.
+     * @see DESIGN.md invariant 6 (purge if denied)
+     */
+    async purgeBasis(ctx: RequestContext, basisId: string, reason: string): Promise<{ flows: number; partitions: number; deleted: { basis: string; hour: string }[] }> {
+      policy.require(ctx, 'flows:purge');
+      if (!SAFE_BASIS_ID.test(basisId)) throw new AppError('VALIDATION_FAILED', 'basisId: a legal basis id (letters, digits, "-" and "_").');
+      const why = reason.trim().slice(0, 500);
+      if (why === '') throw new AppError('VALIDATION_FAILED', 'reason: say why the data is purged.');
+      // Enqueued behind any write in flight, so rows written before this call are purged too.
+      return serial(async () => {
+        const deleted: { basis: string; hour: string }[] = [];
+        let flows = 0;
+        for (const p of partitions().filter((x) => x.basis === basisId)) {
+          flows += await deletePartition(ctx, p, 'flows:purge', { reason: why });
+          deleted.push({ basis: p.basis, hour: p.hour });
+        }
+        removeEmptyBasisDirs();
+        return { flows, partitions: deleted.length, deleted };
+      });
+    },
+
+    /**
+     * Holdings by basis, for inspection: partitions, rows, bytes, first and last hour (counts only).
+     * @see DESIGN.md "Oversight" (inspection: data inventory by basis)
+     */
+    async inventory(ctx: RequestContext): Promise<BasisInventory[]> {
+      policy.require(ctx, 'selection:counters');
+      return serial(async () => {
+        const byBasis = new Map<string, BasisInventory>();
+        for (const p of partitions()) {
+          const files = parquetFiles(p.dir);
+          const bytes = files.reduce((a, f) => a + statSync(f).size, 0);
+          const rows = await countRows(files);
+          const cur = byBasis.get(p.basis);
+          if (cur === undefined) byBasis.set(p.basis, { basisId: p.basis, partitions: 1, rows, bytes, firstHour: p.hour, lastHour: p.hour });
+          else {
+            cur.partitions += 1;
+            cur.rows += rows;
+            cur.bytes += bytes;
+            if (p.hour < cur.firstHour) cur.firstHour = p.hour;
+            if (p.hour > cur.lastHour) cur.lastHour = p.hour;
+          }
+        }
+        return [...byBasis.values()].sort((a, b) => a.basisId.localeCompare(b.basisId));
+      });
     },
 
     /** Answers a filtered, grouped question over the archive; every query is audited with its purpose and the bases it read. */

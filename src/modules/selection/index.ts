@@ -12,5 +12,5 @@ export { Pseudonymizer, fileKeyStore, derivedKeyStore, periodOf, PSEUDONYM_BYTES
 export { lookupSlot } from './ranges.js';
 export { createSelectionService, type SelectionService, type SelectionDeps, type ApprovalCheck } from './service.js';
 export { selectionMigrations } from './migrations.js';
-export { createFlowArchive, FlowQuerySchema, GROUP_KEYS, type FlowArchive, type FlowQuery, type ArchiveDeps } from './archive.js';
+export { createFlowArchive, FlowQuerySchema, GROUP_KEYS, type BasisInventory, type FlowArchive, type FlowQuery, type ArchiveDeps } from './archive.js';
 export { selectionRoutes } from './routes.js';

@@ -195,7 +195,7 @@ describe('the whole path into the archive', () => {
     expect(deleted.length).toBe(parts.length);
     expect(core.archive.partitions()).toEqual([]);
     const entries = await core.audit.entries({ from: before, to: (await core.audit.head()).size });
-    expect(entries.filter((e) => e.action === 'flows:purge').map((e) => e.object?.id).sort()).toEqual(parts.map((p) => `basis=${p.basis}/hour=${p.hour}`).sort());
+    expect(entries.filter((e) => e.action === 'retention:delete').map((e) => e.object?.id).sort()).toEqual(parts.map((p) => `basis=${p.basis}/hour=${p.hour}`).sort());
   });
 });
 
