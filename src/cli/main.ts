@@ -19,6 +19,7 @@ import type { Config } from '#platform/config/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import type { MetricsRegistry } from '#platform/metrics/index.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerReportingCommands } from './commands/reporting.js';
 import { registerSharingCommands } from './commands/sharing.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerOversightCommands } from './commands/oversight.js';
@@ -155,6 +156,7 @@ export function buildProgram(): Command {
   registerIdentityCommands(program);
   registerCollectionCommands(program);
   registerAuditCommands(program);
+  registerReportingCommands(program);
   registerSharingCommands(program);
   registerAnalysisCommands(program);
   registerOversightCommands(program);
