@@ -15,6 +15,8 @@ export interface PipelineOptions {
   flushEveryMs?: number;
   /** How often the indicator set is reloaded from the store. */
   indicatorReloadMs?: number;
+  /** How often selection's counters go to the audit log (`selection:counters`, the Diet report's flow figures). */
+  countersEveryMs?: number;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
@@ -76,8 +78,10 @@ export interface Pipeline {
   sink: FlowSink;
   component: Component;
   detectors: Detectors;
-  /** Flushes findings now (`final` closes every open window, e.g. after a file import). */
+  /** Flushes findings now (`final` closes every open window, e.g. after a file import, and audits the counters). */
   flush(final?: boolean): Promise<number>;
+  /** Appends selection's counters since the last entry to the audit log (also every minute and at stop). */
+  recordCounters(): Promise<void>;
   stats(): PipelineStats;
 }
 
@@ -92,14 +96,20 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   let chain: Promise<void> = Promise.resolve();
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let indicatorTimer: ReturnType<typeof setInterval> | undefined;
+  let countersTimer: ReturnType<typeof setInterval> | undefined;
   const indicatorSource = dbIndicatorSource(core.db);
 
   async function reloadIndicators(): Promise<void> {
     detectors.setIndicators(new IndicatorMatcher(await indicatorSource.list()));
   }
 
+  async function recordCounters(): Promise<void> {
+    await core.selection.recordCounters(ctx);
+  }
+
   async function flush(final = false): Promise<number> {
     await chain;
+    if (final) await recordCounters();
     const updates = detectors.flush(core.clock.nowMs(), final);
     if (updates.length === 0) return 0;
     const ids = await core.analysis.recordFindings(ctx, updates);
@@ -144,17 +154,21 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
       await reloadIndicators();
       flushTimer = setInterval(() => { flush().catch((e: unknown) => options.logger?.error({ err: e }, 'findings flush failed')); }, options.flushEveryMs ?? 10_000);
       indicatorTimer = setInterval(() => { reloadIndicators().catch((e: unknown) => options.logger?.error({ err: e }, 'indicator reload failed')); }, options.indicatorReloadMs ?? 60_000);
+      countersTimer = setInterval(() => { recordCounters().catch((e: unknown) => options.logger?.error({ err: e }, 'selection counters audit failed')); }, options.countersEveryMs ?? 60_000);
       flushTimer.unref();
       indicatorTimer.unref();
+      countersTimer.unref();
     },
     async stop() {
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (indicatorTimer !== undefined) clearInterval(indicatorTimer);
+      if (countersTimer !== undefined) clearInterval(countersTimer);
       await flush();
+      await recordCounters();
     },
   };
 
-  return { sink, component, detectors, flush, stats: () => ({ ...stats }) };
+  return { sink, component, detectors, flush, recordCounters, stats: () => ({ ...stats }) };
 }
 
 /** A copy of the first `length` rows of a selected batch (the pipeline reuses its working batch). */

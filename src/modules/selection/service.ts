@@ -59,6 +59,9 @@ export function createSelectionService(deps: SelectionDeps) {
   let seen = '';
   let timer: ReturnType<typeof setInterval> | undefined;
   const counters = new SelectionCounters(clock.nowMs());
+  // What the last `selection:counters` audit entry covered, per `kept_<category>` / `dropped_<category>`.
+  const reported = new Map<string, number>();
+  let reportedUntil = isoUtc(clock.nowMs());
 
   const toBasis = (r: BasisRow): LegalBasis => ({
     id: r.id, kind: r.kind as LegalBasis['kind'], title: r.title, selectors: JSON.parse(r.selectors) as LegalBasis['selectors'],
@@ -184,6 +187,40 @@ export function createSelectionService(deps: SelectionDeps) {
     counters(ctx: RequestContext): ReturnType<SelectionCounters['snapshot']> {
       policy.require(ctx, 'selection:counters');
       return counters.snapshot();
+    },
+
+    /**
+     * Appends a `selection:counters` audit entry with the flows kept and dropped per category since the
+     * previous entry (details `kept_<category>`, `dropped_<category>`: the figures the Diet report sums).
+     * Counts only — never an exporter, an address or a basis. Nothing is written when nothing changed.
+     * @see DESIGN.md invariant 1 (dropped flows survive only as aggregate counts)
+     */
+    async recordCounters(ctx: RequestContext): Promise<Record<string, number> | undefined> {
+      policy.require(ctx, 'selection:counters');
+      const totals = new Map<string, number>();
+      for (const r of counters.snapshot().rows) {
+        const key = `${r.outcome === 'kept' ? 'kept' : 'dropped'}_${r.category}`;
+        totals.set(key, (totals.get(key) ?? 0) + r.flows);
+      }
+      const delta: Record<string, number> = {};
+      for (const [key, n] of totals) {
+        const d = n - (reported.get(key) ?? 0);
+        if (d !== 0) delta[key] = d;
+      }
+      if (Object.keys(delta).length === 0) return undefined;
+      // Claim the delta before awaiting, so concurrent calls never report the same flows twice.
+      for (const [key, d] of Object.entries(delta)) reported.set(key, (reported.get(key) ?? 0) + d);
+      const since = reportedUntil;
+      const until = isoUtc(clock.nowMs());
+      reportedUntil = until;
+      try {
+        await audit.record(ctx, { action: 'selection:counters', object: { type: 'selection_counters', id: until }, outcome: 'success', details: { ...delta, since, until } });
+      } catch (e) {
+        for (const [key, d] of Object.entries(delta)) reported.set(key, (reported.get(key) ?? 0) - d);
+        reportedUntil = since;
+        throw e;
+      }
+      return delta;
     },
 
     /**
