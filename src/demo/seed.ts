@@ -5,6 +5,7 @@ import { DEMO_ORGS, DEMO_USERS } from './world.js';
 import { seedOversight } from './oversight-seed.js';
 import { seedSharing, type SharingSeed } from './sharing-seed.js';
 import { seedResponse, type ResponseSeed } from './response-seed.js';
+import { seedReporting, type ReportingSeed } from './reporting-seed.js';
 
 /** What the seed created, for the banner. */
 export interface SeedSummary {
@@ -14,6 +15,8 @@ export interface SeedSummary {
   sharing?: SharingSeed | undefined;
   /** The demo finding and the sinkhole proposed from it. */
   response?: ResponseSeed | undefined;
+  /** The demo notification, a fresh incident report and an overdue one. */
+  reporting?: ReportingSeed | undefined;
 }
 
 /** Creates the demo organizations and users. */
@@ -34,5 +37,7 @@ export async function seedDemo(core: Core): Promise<SeedSummary> {
   const sharing = await seedSharing(core, users);
   // A demo finding becomes a proposed sinkhole (docs/response.md walks it to the RPZ zone).
   const response = await seedResponse(core, users);
-  return { orgs: DEMO_ORGS.length, users: DEMO_USERS.length, sharing, response };
+  // Designated operators in the registry; Kanto Electric notifies a computer and reports an incident; Tokai Gas is overdue.
+  const reporting = await seedReporting(core, users);
+  return { orgs: DEMO_ORGS.length, users: DEMO_USERS.length, sharing, response, reporting };
 }

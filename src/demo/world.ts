@@ -44,6 +44,7 @@ export interface DemoUser {
 /** One user per role; passwords are for the demo only and printed at start. */
 export const DEMO_USERS: DemoUser[] = [
   { username: 'operator', displayName: '佐藤 花子 (Kanto Electric SOC)', role: 'operator', org: 'Kanto Electric Power Co.', password: 'demo-operator-pass' },
+  { username: 'operator-gas', displayName: '森 拓也 (Tokai City Gas CSIRT)', role: 'operator', org: 'Tokai City Gas Co.', password: 'demo-operator-gas-pass' },
   { username: 'ministry', displayName: '鈴木 一郎 (METI)', role: 'ministry', org: 'Ministry of Economy, Trade and Industry', password: 'demo-ministry-pass' },
   { username: 'analyst', displayName: '高橋 美咲 (NCO analyst)', role: 'analyst', org: 'National Cybersecurity Office', password: 'demo-analyst-pass' },
   { username: 'director', displayName: '田中 健 (NCO director)', role: 'nco_director', org: 'National Cybersecurity Office', password: 'demo-director-pass' },
