@@ -1,65 +1,186 @@
 /** @module The analysis input contract: minimized flows as a struct of arrays with interned hosts, and the adapter from FlowBatch + a classifier. */
-import { ADDR_BYTES, formatAddress, type FlowBatch } from '#modules/collection/index.js';
+import { ADDR_BYTES, formatAddress, writeAddress, type FlowBatch } from '#modules/collection/index.js';
 
 /** A host as analysis may see it: a foreign address, or a domestic host only by its keyed pseudonym. */
 export type AnalysisHost = { kind: 'foreign'; address: string } | { kind: 'domestic'; pseudonym: string };
 
 /**
  * Interns hosts to small integer ids shared by every batch of one analysis run, so detectors key their
- * state on numbers. Ids are dense from 0; `maxHosts` bounds memory (the table resets when full, and
- * detectors keep their own copies of the hosts they report).
+ * state on numbers. A host is keyed by its 16 address-slot bytes (a foreign address, or a domestic
+ * host's pseudonym bytes as selection writes them) in an open-addressed hash table over typed arrays:
+ * no string is made until a finding names the host (`label`). Hosts known only by text (the
+ * evaluation's and tests' pseudonyms) go through a small string map instead. Ids are dense from 0;
+ * `maxHosts` bounds memory (the table resets when full, bumping `generation`, and detectors drop state
+ * of an older generation). About 30 bytes a host. Hot path: bench/pipeline.
  * @see docs/detection.md#input
  */
 export class HostTable {
-  private readonly byKey = new Map<string, number>();
-  private hosts: AnalysisHost[] = [];
+  /** Per id: its 4 slot words, their hash, whether it is domestic and whether its label is text. */
+  private words: Uint32Array;
+  private hashes: Uint32Array;
+  private domestic: Uint8Array;
+  private textual: Uint8Array;
+  private readonly texts = new Map<number, string>();
+  private readonly byText = new Map<string, number>();
+  /** Open-addressed index over slot-keyed ids: id + 1 per cell, 0 empty; linear probing, load ≤ 1/2. */
+  private index: Int32Array;
+  private count = 0;
+  private readonly scratch = new Uint8Array(16);
   /** Bumped whenever the table is cleared, so detectors can drop ids of an older generation. */
   generation = 0;
-  constructor(readonly maxHosts = 4_000_000) {}
 
-  /** The id of a host, interning it when new. */
-  intern(host: AnalysisHost): number {
-    const key = host.kind === 'foreign' ? host.address : `~${host.pseudonym}`;
-    return this.internKey(key, host);
+  constructor(readonly maxHosts = 4_000_000) {
+    const initial = Math.max(16, Math.min(1 << 14, maxHosts));
+    this.words = new Uint32Array(initial * 4);
+    this.hashes = new Uint32Array(initial);
+    this.domestic = new Uint8Array(initial);
+    this.textual = new Uint8Array(initial);
+    this.index = new Int32Array(initial * 2);
   }
 
-  /** Interns under a caller-made key (hot path: avoids building the host object for known keys). */
-  internKey(key: string, host: AnalysisHost | (() => AnalysisHost)): number {
-    const found = this.byKey.get(key);
+  /** The id of a host, interning it when new (a foreign address by its bytes, a pseudonym by its text). */
+  intern(host: AnalysisHost): number {
+    if (host.kind === 'foreign' && writeAddress(this.scratch, 0, host.address)) return this.internSlot(this.scratch, 0, false);
+    const key = host.kind === 'foreign' ? host.address : `~${host.pseudonym}`;
+    const found = this.byText.get(key);
     if (found !== undefined) return found;
-    if (this.hosts.length >= this.maxHosts) this.clear();
-    const id = this.hosts.length;
-    this.hosts.push(typeof host === 'function' ? host() : host);
-    this.byKey.set(key, id);
+    const id = this.allocate();
+    this.domestic[id] = host.kind === 'domestic' ? 1 : 0;
+    this.textual[id] = 1;
+    this.texts.set(id, host.kind === 'foreign' ? host.address : host.pseudonym);
+    this.byText.set(key, id);
     return id;
   }
 
-  /** The host of an id; throws for an unknown id (a detector bug). */
+  /**
+   * The id of the host whose 16 slot bytes sit at `buf[off]` — a foreign address, or a pseudonym when
+   * `domestic` — interning it when new. Hot path: bench/pipeline.
+   */
+  internSlot(buf: Uint8Array, off: number, domestic: boolean): number {
+    const w0 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+    const w1 = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
+    const w2 = ((buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!) >>> 0;
+    const w3 = ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
+    const d = domestic ? 1 : 0;
+    let h = Math.imul(w0 ^ 0x9e3779b9 ^ d, 0x85ebca6b) ^ w1;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ w2;
+    h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;
+    h = Math.imul(h ^ (h >>> 15), 0x165667b1);
+    h = (h ^ (h >>> 16)) >>> 0;
+    let index = this.index;
+    let mask = index.length - 1;
+    let cell = h & mask;
+    for (let v = index[cell]!; v !== 0; v = index[cell]!) {
+      const b = (v - 1) * 4;
+      const w = this.words;
+      if (w[b + 3] === w3 && w[b + 2] === w2 && w[b + 1] === w1 && w[b] === w0 && this.domestic[v - 1] === d) return v - 1;
+      cell = (cell + 1) & mask;
+    }
+    const generation = this.generation;
+    const id = this.allocate();
+    index = this.index;
+    if (this.generation !== generation || index.length - 1 !== mask) {
+      // Cleared or regrown while allocating: look for the free cell again.
+      mask = index.length - 1;
+      cell = h & mask;
+      while (index[cell] !== 0) cell = (cell + 1) & mask;
+    }
+    const b = id * 4;
+    this.words[b] = w0; this.words[b + 1] = w1; this.words[b + 2] = w2; this.words[b + 3] = w3;
+    this.hashes[id] = h;
+    this.domestic[id] = d;
+    this.textual[id] = 0;
+    index[cell] = id + 1;
+    return id;
+  }
+
+  /** The host of an id; throws for an unknown id (a detector bug). Makes strings: not for hot loops. */
   get(id: number): AnalysisHost {
-    const h = this.hosts[id];
-    if (h === undefined) throw new RangeError(`unknown host id ${id}`);
-    return h;
+    if (!(id >= 0 && id < this.count)) throw new RangeError(`unknown host id ${id}`);
+    const label = this.label(id);
+    return this.domestic[id] === 1 ? { kind: 'domestic', pseudonym: label } : { kind: 'foreign', address: label };
   }
 
   /** True when the id names a domestic host. */
   isDomestic(id: number): boolean {
-    return this.hosts[id]?.kind === 'domestic';
+    return this.domestic[id] === 1;
   }
 
-  /** How to show a host in a finding: the foreign address or the pseudonym. */
+  /**
+   * The IPv4 address of a foreign slot-keyed host as an unsigned 32-bit number, or −1 when it is not
+   * one (IPv6, domestic or textual). Lets detectors match addresses without making strings.
+   */
+  ipv4(id: number): number {
+    if (id >= this.count || this.domestic[id] === 1 || this.textual[id] === 1) return -1;
+    const b = id * 4;
+    return this.words[b] === 0 && this.words[b + 1] === 0 && this.words[b + 2] === 0xffff ? this.words[b + 3]! : -1;
+  }
+
+  /** The IPv6 address of a foreign slot-keyed host that is not IPv4-mapped, or undefined. */
+  ipv6(id: number): bigint | undefined {
+    if (id >= this.count || this.domestic[id] === 1 || this.textual[id] === 1 || this.ipv4(id) >= 0) return undefined;
+    const b = id * 4;
+    let v = 0n;
+    for (let k = 0; k < 4; k++) v = (v << 32n) | BigInt(this.words[b + k]!);
+    return v;
+  }
+
+  /** How to show a host in a finding: the foreign address or the pseudonym (hex of its bytes, or its text). */
   label(id: number): string {
-    const h = this.get(id);
-    return h.kind === 'foreign' ? h.address : h.pseudonym;
+    if (!(id >= 0 && id < this.count)) throw new RangeError(`unknown host id ${id}`);
+    if (this.textual[id] === 1) return this.texts.get(id)!;
+    const b = id * 4;
+    const bytes = this.scratch;
+    for (let k = 0; k < 4; k++) {
+      const w = this.words[b + k]!;
+      bytes[k * 4] = w >>> 24; bytes[k * 4 + 1] = (w >>> 16) & 255; bytes[k * 4 + 2] = (w >>> 8) & 255; bytes[k * 4 + 3] = w & 255;
+    }
+    return this.domestic[id] === 1 ? Buffer.from(bytes).toString('hex') : formatAddress(bytes, 0);
   }
 
   /** Number of interned hosts. */
   get size(): number {
-    return this.hosts.length;
+    return this.count;
+  }
+
+  /** Bytes held by the table's typed arrays (the string map of textual hosts aside). */
+  get bytes(): number {
+    return this.words.byteLength + this.hashes.byteLength + this.domestic.byteLength + this.textual.byteLength + this.index.byteLength;
+  }
+
+  /** A fresh id: grows the per-id arrays and the index as needed, clears the table when full. */
+  private allocate(): number {
+    if (this.count >= this.maxHosts) this.clear();
+    if ((this.count + 1) * 2 > this.index.length) this.rehash(this.index.length * 2);
+    const id = this.count++;
+    if (id >= this.domestic.length) {
+      const cap = Math.min(this.maxHosts, this.domestic.length * 2);
+      const grow = <T extends Uint8Array | Uint32Array>(a: T, n: number, make: (n: number) => T): T => { const c = make(n); c.set(a); return c; };
+      this.words = grow(this.words, cap * 4, (n) => new Uint32Array(n));
+      this.hashes = grow(this.hashes, cap, (n) => new Uint32Array(n));
+      this.domestic = grow(this.domestic, cap, (n) => new Uint8Array(n));
+      this.textual = grow(this.textual, cap, (n) => new Uint8Array(n));
+    }
+    return id;
+  }
+
+  private rehash(cells: number): void {
+    const index = new Int32Array(cells);
+    const mask = cells - 1;
+    for (let id = 0; id < this.count; id++) {
+      if (this.textual[id] === 1) continue;
+      let cell = this.hashes[id]! & mask;
+      while (index[cell] !== 0) cell = (cell + 1) & mask;
+      index[cell] = id + 1;
+    }
+    this.index = index;
   }
 
   private clear(): void {
-    this.byKey.clear();
-    this.hosts = [];
+    this.index.fill(0);
+    this.texts.clear();
+    this.byText.clear();
+    this.count = 0;
     this.generation++;
   }
 }
@@ -146,10 +267,6 @@ export function adaptFlowBatch(batch: FlowBatch, classifier: FlowClassifier, out
   const hosts = out.hosts;
   if (out.start.length < batch.length) throw new RangeError('output batch is smaller than the input batch');
   if (cache.size > hosts.maxHosts) cache.clear();
-  const generation = hosts.generation;
-  let n = 0;
-  const basisIndex = new Map<string, number>();
-  out.bases.length = 0;
   const resolve = (slots: Uint8Array, off: number): number => {
     const key = slotKey(slots, off);
     const cached = cache.get(key);
@@ -157,44 +274,56 @@ export function adaptFlowBatch(batch: FlowBatch, classifier: FlowClassifier, out
     const cls = classifier.classify(slots, off);
     let id: number;
     if (cls === 'drop') id = -1;
-    else if (cls === 'domestic') {
-      const p = classifier.pseudonym(slots, off);
-      id = hosts.internKey(`~${p}`, { kind: 'domestic', pseudonym: p });
-    } else id = hosts.internKey(formatAddress(slots, off), () => ({ kind: 'foreign', address: formatAddress(slots, off) }));
+    else if (cls === 'domestic') id = hosts.intern({ kind: 'domestic', pseudonym: classifier.pseudonym(slots, off) });
+    else id = hosts.internSlot(slots, off, false);
     // Encode the class in the cached value: -1 drop, otherwise id*2 + (domestic ? 1 : 0).
     const v = id < 0 ? -1 : id * 2 + (cls === 'domestic' ? 1 : 0);
     cache.set(key, v);
     return v;
   };
-  for (let i = 0; i < batch.length; i++) {
-    const s = resolve(batch.srcAddr, i * ADDR_BYTES);
-    const d = resolve(batch.dstAddr, i * ADDR_BYTES);
-    if (s < 0 || d < 0) { if (stats) stats.special++; continue; }
-    const sDom = (s & 1) === 1;
-    const dDom = (d & 1) === 1;
-    if (sDom && dDom) { if (stats) stats.domesticPair++; continue; }
-    const b = classifier.basis(batch, i, sDom ? 'domestic' : 'foreign', dDom ? 'domestic' : 'foreign');
-    if (b === undefined) { if (stats) stats.noBasis++; continue; }
-    let bi = basisIndex.get(b);
-    if (bi === undefined) { bi = out.bases.length; out.bases.push(b); basisIndex.set(b, bi); }
-    out.start[n] = batch.start[i]!;
-    out.end[n] = batch.end[i]!;
-    out.src[n] = s >>> 1;
-    out.dst[n] = d >>> 1;
-    out.srcPort[n] = batch.srcPort[i]!;
-    out.dstPort[n] = batch.dstPort[i]!;
-    out.proto[n] = batch.proto[i]!;
-    out.tcpFlags[n] = batch.tcpFlags[i]!;
-    out.bytes[n] = batch.bytes[i]!;
-    out.packets[n] = batch.packets[i]!;
-    out.samplingRate[n] = batch.samplingRate[i]!;
-    out.basis[n] = bi;
-    n++;
-    if (hosts.generation !== generation) { cache.clear(); }
+  // A host table that fills up mid-batch clears itself: the ids adapted so far are then stale, so the
+  // batch is adapted again from its first row (the emptied table has room for it).
+  for (let attempt = 0; ; attempt++) {
+    const generation = hosts.generation;
+    const seen: AdaptStats = { kept: 0, domesticPair: 0, special: 0, noBasis: 0 };
+    const basisIndex = new Map<string, number>();
+    out.bases.length = 0;
+    let n = 0;
+    for (let i = 0; i < batch.length && hosts.generation === generation; i++) {
+      const s = resolve(batch.srcAddr, i * ADDR_BYTES);
+      const d = resolve(batch.dstAddr, i * ADDR_BYTES);
+      if (s < 0 || d < 0) { seen.special++; continue; }
+      const sDom = (s & 1) === 1;
+      const dDom = (d & 1) === 1;
+      if (sDom && dDom) { seen.domesticPair++; continue; }
+      const b = classifier.basis(batch, i, sDom ? 'domestic' : 'foreign', dDom ? 'domestic' : 'foreign');
+      if (b === undefined) { seen.noBasis++; continue; }
+      let bi = basisIndex.get(b);
+      if (bi === undefined) { bi = out.bases.length; out.bases.push(b); basisIndex.set(b, bi); }
+      out.start[n] = batch.start[i]!;
+      out.end[n] = batch.end[i]!;
+      out.src[n] = s >>> 1;
+      out.dst[n] = d >>> 1;
+      out.srcPort[n] = batch.srcPort[i]!;
+      out.dstPort[n] = batch.dstPort[i]!;
+      out.proto[n] = batch.proto[i]!;
+      out.tcpFlags[n] = batch.tcpFlags[i]!;
+      out.bytes[n] = batch.bytes[i]!;
+      out.packets[n] = batch.packets[i]!;
+      out.samplingRate[n] = batch.samplingRate[i]!;
+      out.basis[n] = bi;
+      n++;
+    }
+    if (hosts.generation !== generation) {
+      cache.clear();
+      if (attempt === 0) continue;
+      n = 0; // more hosts in one batch than the table holds: nothing of it can be trusted
+    }
+    seen.kept = n;
+    out.length = n;
+    if (stats) { stats.kept += seen.kept; stats.domesticPair += seen.domesticPair; stats.special += seen.special; stats.noBasis += seen.noBasis; }
+    return out;
   }
-  out.length = n;
-  if (stats) stats.kept += n;
-  return out;
 }
 
 /** Parses an IPv4 CIDR list into [start, end] pairs (for the evaluation's and tests' classifiers). */

@@ -178,17 +178,29 @@ interface Hit { indicator: number; hosts: Set<number>; flows: number; first: num
  * @see docs/detection.md#known-indicators
  */
 export function createIndicatorDetector(hosts: HostTable, matcher: IndicatorMatcher) {
-  const memo = new Map<number, number>();
+  // Match per host id, memoized in a typed array (−2: not yet matched); grows with the host table.
+  let memo = new Int32Array(1024).fill(-2);
   const hits = new Map<string, Hit>();
   let generation = hosts.generation;
 
   function hostMatch(id: number): number {
-    let m = memo.get(id);
-    if (m === undefined) {
-      const h = hosts.get(id);
-      m = h.kind === 'foreign' ? matcher.matchText(h.address) : -1;
-      if (memo.size > 4_000_000) memo.clear();
-      memo.set(id, m);
+    if (id >= memo.length) {
+      const next = new Int32Array(Math.max(id + 1, memo.length * 2)).fill(-2);
+      next.set(memo);
+      memo = next;
+    }
+    let m = memo[id]!;
+    if (m === -2) {
+      if (hosts.isDomestic(id)) m = -1;
+      else {
+        const v4 = hosts.ipv4(id);
+        if (v4 >= 0) m = matcher.matchV4(v4);
+        else {
+          const v6 = hosts.ipv6(id);
+          m = v6 !== undefined ? matcher.matchV6(v6) : matcher.matchText(hosts.label(id));
+        }
+      }
+      memo[id] = m;
     }
     return m;
   }
@@ -208,7 +220,7 @@ export function createIndicatorDetector(hosts: HostTable, matcher: IndicatorMatc
 
   /** Matches a batch. Hot loop: see bench/pipeline.bench.ts. */
   function ingest(b: AnalysisBatch): void {
-    if (hosts.generation !== generation) { memo.clear(); generation = hosts.generation; }
+    if (hosts.generation !== generation) { memo.fill(-2); generation = hosts.generation; }
     for (let i = 0; i < b.length; i++) {
       const s = b.src[i]!;
       const d = b.dst[i]!;
@@ -244,5 +256,5 @@ export function createIndicatorDetector(hosts: HostTable, matcher: IndicatorMatc
     return out;
   }
 
-  return { ingest, flush, stats: () => ({ matchedKeys: hits.size, memoized: memo.size }) };
+  return { ingest, flush, stats: () => ({ matchedKeys: hits.size, memoBytes: memo.byteLength }) };
 }
