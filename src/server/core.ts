@@ -20,7 +20,8 @@ import { createOversightScheduler, createOversightService, oversightMigrations, 
 import { archiveInventory, archivePurger, checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
 import { createResponseService, responseMigrations, type ResponseService } from '#modules/response/index.js';
 import { dbFindingSource, oversightEmergencyRecorder, oversightMeasureAuthorizer, oversightMeasureSubmitter } from './response-wiring.js';
-import { createFlowArchive, createLocator, createSelectionService, derivedKeyStore, fileKeyStore, loadIpLocationDb, selectionMigrations, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
+import { createFlowArchive, createSelectionService, derivedKeyStore, fileKeyStore, selectionMigrations, type FlowArchive, type Locator, type SelectionService } from '#modules/selection/index.js';
+import { buildLocator, planLocator, registeredRanges } from './selection-wiring.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
 export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations, ...sharingMigrations, ...responseMigrations].sort((a, b) => a.name.localeCompare(b.name));
@@ -92,15 +93,18 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       signer: () => (signer ??= loadOrCreateReceiptSigner(config.reporting.receiptKeyFile ?? defaultReceiptKeyPath(config.dataDir))),
     });
     const reportingScheduler = createReportingScheduler({ everySeconds: config.reporting.sweepEverySeconds }, { reporting, onError: (e) => options.logger?.error({ err: e }, 'reporting sweep failed') });
-    // Selection: the bundled country data is loaded on first use; production adds RIR files or a MaxMind DB (docs/selection.md).
-    // One locator, built on first use, for selection and for locating response's targets.
-    let locatorBuilt: ReturnType<typeof createLocator> | undefined;
-    const locator = (): ReturnType<typeof createLocator> => (locatorBuilt ??= createLocator({ countrySources: [loadIpLocationDb()] }));
+    // Selection: country data from the configured RIR files, MaxMind databases and/or the bundled data, plus configured
+    // and registered operator ranges as domestic (docs/selection.md). Checked now; built on first use (about a second),
+    // one locator for selection and for locating response's targets. Ranges registered later count from the next start.
+    const locatorPlan = planLocator(config.selection, options.skipMigrations === true ? [] : await registeredRanges(registry));
+    if (locatorPlan.skippedRegistryRanges.length > 0) options.logger?.warn({ ranges: locatorPlan.skippedRegistryRanges.length }, 'registered ranges with host bits set are not used as domestic prefixes');
+    let locatorBuilt: Locator | undefined;
+    const locator = (): Locator => (locatorBuilt ??= buildLocator(locatorPlan));
     const selection = createSelectionService({
       db, policy, audit, clock,
       locator,
       keys: config.secrets.pseudonymKey !== undefined ? derivedKeyStore(config.secrets.pseudonymKey) : fileKeyStore(join(config.dataDir, 'keys')),
-      settings: { rotation: 'monthly' },
+      settings: { rotation: config.selection.pseudonymRotation },
       approvals: reidentificationCheck(() => oversight),
     });
     await selection.reload();

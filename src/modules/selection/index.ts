@@ -9,7 +9,7 @@ export { compileBases, type CompiledBases } from './matcher.js';
 export { createSelector, SelectionCounters, OUTCOMES, type CounterRow, type Outcome, type Selector, type SelectionResult } from './select.js';
 export { createSelectedBatch, readSelectedFlow, allowedFieldsOf, ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, type SelectedBatch, type SelectedFlow } from './minimize.js';
 export { Pseudonymizer, fileKeyStore, derivedKeyStore, periodOf, PSEUDONYM_BYTES, ROTATIONS, type PseudonymKeyStore, type Rotation } from './pseudonym.js';
-export { lookupSlot } from './ranges.js';
+export { lookupSlot, parsePrefix } from './ranges.js';
 export { createSelectionService, type SelectionService, type SelectionDeps, type ApprovalCheck } from './service.js';
 export { selectionMigrations } from './migrations.js';
 export { createFlowArchive, FlowQuerySchema, GROUP_KEYS, type BasisInventory, type FlowArchive, type FlowQuery, type ArchiveDeps } from './archive.js';

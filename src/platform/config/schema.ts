@@ -15,6 +15,23 @@ function parseListenerList(v: unknown): unknown {
   });
 }
 
+// `MAMORI_SELECTION_DOMESTIC_PREFIXES=133.0.0.0/8,2001:240::/32` arrives as a string; files give a list.
+function parseCommaList(v: unknown): unknown {
+  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v;
+}
+
+// `MAMORI_SELECTION_SPECIAL_RANGE_OVERRIDES=203.0.113.0/24=foreign,10.0.0.0/8=ignore` arrives as a string; files give a map.
+function parseOverrideList(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  return Object.fromEntries(v.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
+    const at = s.lastIndexOf('=');
+    return at < 0 ? [s, ''] : [s.slice(0, at), s.slice(at + 1)];
+  }));
+}
+
+// The full check (host bits zero) happens where the locator is built; this catches typos early.
+const cidr = z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)\/\d{1,3}$/, 'write a.b.c.d/len or x:y::/len');
+
 /** The full configuration; `.strict()` everywhere so an unknown key is an error, never ignored. */
 export const ConfigSchema = z
   .object({
@@ -128,6 +145,25 @@ export const ConfigSchema = z
         attachmentMediaTypes: z.array(z.string().regex(/^[a-z0-9.+-]+\/[a-z0-9.+-]+$/)).min(1).default(['application/pdf', 'text/plain', 'text/csv', 'application/json', 'image/png', 'image/jpeg', 'application/zip', 'application/vnd.tcpdump.pcap']),
         /** Ed25519 key that signs filing receipts (default `<dataDir>/keys/reporting-receipts.key`). */
         receiptKeyFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    selection: z
+      .object({
+        /** ISO 3166-1 alpha-2 code of the country whose addresses are domestic. */
+        domesticCountry: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as JP').default('JP'),
+        /** How often the pseudonym key changes (a flow's period follows its start time). */
+        pseudonymRotation: z.enum(['daily', 'monthly', 'yearly']).default('monthly'),
+        /** RIR delegated-extended statistics files, most authoritative country source (e.g. delegated-apnic-extended-latest). */
+        rirDelegatedFiles: z.preprocess(parseCommaList, z.array(z.string().min(1)).max(64)).default([]),
+        /** MaxMind-format country databases (.mmdb), consulted after the RIR files. */
+        mmdbFiles: z.preprocess(parseCommaList, z.array(z.string().min(1)).max(16)).default([]),
+        /** Use the bundled @ip-location-db country data last (demo and tests; production should list RIR files or an MMDB). */
+        bundledCountryData: z.boolean().default(true),
+        /** Prefixes that are domestic whatever the country data says (operators' ranges; the registry's ranges are added at start). */
+        domesticPrefixes: z.preprocess(parseCommaList, z.array(cidr).max(100_000)).default([]),
+        /** Treatment of special-purpose ranges by exact prefix of the RFC 6890 table: domestic, foreign, unknown or ignore. */
+        specialRangeOverrides: z.preprocess(parseOverrideList, z.record(cidr, z.enum(['domestic', 'foreign', 'unknown', 'ignore']))).default({}),
       })
       .strict()
       .prefault({}),

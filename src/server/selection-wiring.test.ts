@@ -1,0 +1,62 @@
+/** @module The locator as configured: RIR files first, configured and registered domestic prefixes, special-range overrides, and clear errors for bad settings. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '#platform/config/index.js';
+import { buildLocator, planLocator, registeredRanges } from './selection-wiring.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mamori-locator-'));
+const rir = join(dir, 'delegated-test-extended');
+writeFileSync(rir, [
+  '2|test|20260401|3|19830101|20260401|+0000',
+  'test|*|ipv4|*|2|summary',
+  'test|JP|ipv4|8.8.8.0|256|20260101|allocated|A1',
+  'test|US|ipv4|1.1.1.0|256|20260101|assigned|A2',
+  '',
+].join('\n'));
+
+const settings = (over: Record<string, unknown> = {}) => parseConfig({ selection: over }).selection;
+
+describe('selection configuration → locator', () => {
+  it('uses the RIR file alone when the bundled data is off, with the configured country', () => {
+    const jp = buildLocator(planLocator(settings({ rirDelegatedFiles: [rir], bundledCountryData: false })));
+    expect(jp.describe('8.8.8.8')).toEqual({ location: 'domestic', country: 'JP' });
+    expect(jp.describe('1.1.1.1')).toEqual({ location: 'foreign', country: 'US' });
+    expect(jp.describe('9.9.9.9').location).toBe('unknown');
+    const us = buildLocator(planLocator(settings({ rirDelegatedFiles: [rir], bundledCountryData: false, domesticCountry: 'US' })));
+    expect(us.describe('1.1.1.1').location).toBe('domestic');
+    expect(us.domesticCountry).toBe('US');
+  });
+
+  it('adds configured and registered domestic prefixes, and applies special-range overrides', () => {
+    const plan = planLocator(settings({ rirDelegatedFiles: [rir], bundledCountryData: false, domesticPrefixes: ['1.1.1.0/28'], specialRangeOverrides: { '203.0.113.0/24': 'foreign' } }), ['9.9.9.0/24', '9.9.10.7/24']);
+    expect(plan.skippedRegistryRanges).toEqual(['9.9.10.7/24']);
+    const loc = buildLocator(plan);
+    expect(loc.describe('1.1.1.5').location).toBe('domestic');
+    expect(loc.describe('1.1.1.200').location).toBe('foreign');
+    expect(loc.describe('9.9.9.9').location).toBe('domestic');
+    expect(loc.describe('203.0.113.10').location).toBe('foreign');
+    expect(loc.describe('192.0.2.10').location).toBe('ignore');
+  });
+
+  it('refuses a missing file, a bad prefix, an unknown special range, or no country data at all', () => {
+    const code = (f: () => unknown) => { try { f(); return 'none'; } catch (e) { return (e as { code?: string }).code; } };
+    expect(code(() => planLocator(settings({ rirDelegatedFiles: [join(dir, 'missing')] })))).toBe('CONFIG_INVALID');
+    expect(code(() => planLocator(settings({ domesticPrefixes: ['133.0.0.1/8'] })))).toBe('CONFIG_INVALID');
+    expect(code(() => planLocator(settings({ specialRangeOverrides: { '203.0.114.0/24': 'foreign' } })))).toBe('CONFIG_INVALID');
+    expect(code(() => planLocator(settings({ bundledCountryData: false })))).toBe('CONFIG_INVALID');
+    expect(code(() => parseConfig({ selection: { domesticPrefixes: ['not-a-prefix'] } }))).toBe('CONFIG_INVALID');
+    expect(code(() => parseConfig({ selection: { pseudonymRotation: 'hourly' } }))).toBe('CONFIG_INVALID');
+  });
+
+  it('takes lists and overrides from MAMORI_* variables', () => {
+    const { config } = loadConfig({ env: { MAMORI_SELECTION_DOMESTIC_PREFIXES: '133.0.0.0/8, 2001:240::/32', MAMORI_SELECTION_SPECIAL_RANGE_OVERRIDES: '203.0.113.0/24=foreign', MAMORI_SELECTION_PSEUDONYM_ROTATION: 'daily' } });
+    expect(config.selection).toMatchObject({ domesticPrefixes: ['133.0.0.0/8', '2001:240::/32'], specialRangeOverrides: { '203.0.113.0/24': 'foreign' }, pseudonymRotation: 'daily', domesticCountry: 'JP' });
+  });
+
+  it('reads the registry\'s operator ranges', async () => {
+    const ranges = await registeredRanges({ listOperators: async () => [{ ranges: [{ cidr: '133.87.0.0/16' }] }, { ranges: [] }] as never });
+    expect(ranges).toEqual(['133.87.0.0/16']);
+  });
+});
