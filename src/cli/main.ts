@@ -23,6 +23,7 @@ import { registerReportingCommands } from './commands/reporting.js';
 import { registerSharingCommands } from './commands/sharing.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerOversightCommands } from './commands/oversight.js';
+import { registerFlowQueryCommand } from './commands/flows-query.js';
 import { reportError } from './io.js';
 import { stringify as toYaml } from 'yaml';
 
@@ -155,6 +156,7 @@ export function buildProgram(): Command {
 
   registerIdentityCommands(program);
   registerCollectionCommands(program);
+  registerFlowQueryCommand(program);
   registerAuditCommands(program);
   registerReportingCommands(program);
   registerSharingCommands(program);
