@@ -205,9 +205,23 @@ export function createIndicatorDetector(hosts: HostTable, matcher: IndicatorMatc
     return m;
   }
 
-  function note(key: string, indicator: number, domestic: number | undefined, i: number, b: AnalysisBatch, port: number): void {
-    let h = hits.get(key);
-    if (h === undefined) { h = { indicator, hosts: new Set(), flows: 0, first: b.start[i]!, last: b.start[i]!, bases: new Set(), emitted: 0, ports: new Set() }; hits.set(key, h); }
+  // Hits are kept by subject text (stable across host-table generations, and in first-hit order for
+  // flush); numeric fronts find them per flow without making that text (bench/pipeline).
+  const byHost = new Map<number, Hit>();
+  const byPort = new Map<number, Hit>();
+
+  function hitOf(front: Map<number, Hit>, id: number, key: () => string, indicator: number, t: number): Hit {
+    let h = front.get(id);
+    if (h === undefined) {
+      const k = key();
+      h = hits.get(k);
+      if (h === undefined) { h = { indicator, hosts: new Set(), flows: 0, first: t, last: t, bases: new Set(), emitted: 0, ports: new Set() }; hits.set(k, h); }
+      front.set(id, h);
+    }
+    return h;
+  }
+
+  function note(h: Hit, domestic: number | undefined, i: number, b: AnalysisBatch, port: number): void {
     h.flows++;
     if (domestic !== undefined && h.hosts.size < 10_000) h.hosts.add(domestic);
     if (h.ports.size < 64) h.ports.add(port);
@@ -220,16 +234,25 @@ export function createIndicatorDetector(hosts: HostTable, matcher: IndicatorMatc
 
   /** Matches a batch. Hot loop: see bench/pipeline.bench.ts. */
   function ingest(b: AnalysisBatch): void {
-    if (hosts.generation !== generation) { memo.fill(-2); generation = hosts.generation; }
+    if (hosts.generation !== generation) {
+      // Host ids of the old generation mean nothing now: forget them (the hits themselves stay).
+      memo.fill(-2);
+      byHost.clear();
+      for (const h of hits.values()) h.hosts.clear();
+      generation = hosts.generation;
+    }
     for (let i = 0; i < b.length; i++) {
       const s = b.src[i]!;
       const d = b.dst[i]!;
       const ms = hostMatch(s);
       const md = hostMatch(d);
-      if (ms >= 0) note(`a:${hosts.label(s)}`, ms, hosts.isDomestic(d) ? d : undefined, i, b, b.srcPort[i]!);
-      if (md >= 0) note(`a:${hosts.label(d)}`, md, hosts.isDomestic(s) ? s : undefined, i, b, b.dstPort[i]!);
-      const mp = matcher.matchPort(b.proto[i]!, b.dstPort[i]!);
-      if (mp >= 0) note(`p:${b.proto[i]}/${b.dstPort[i]}`, mp, hosts.isDomestic(s) ? s : undefined, i, b, b.dstPort[i]!);
+      const t = b.start[i]!;
+      if (ms >= 0) note(hitOf(byHost, s, () => `a:${hosts.label(s)}`, ms, t), hosts.isDomestic(d) ? d : undefined, i, b, b.srcPort[i]!);
+      if (md >= 0) note(hitOf(byHost, d, () => `a:${hosts.label(d)}`, md, t), hosts.isDomestic(s) ? s : undefined, i, b, b.dstPort[i]!);
+      const proto = b.proto[i]!;
+      const dp = b.dstPort[i]!;
+      const mp = matcher.matchPort(proto, dp);
+      if (mp >= 0) note(hitOf(byPort, proto * 65536 + dp, () => `p:${proto}/${dp}`, mp, t), hosts.isDomestic(s) ? s : undefined, i, b, dp);
     }
   }
 

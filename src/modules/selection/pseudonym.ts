@@ -138,7 +138,9 @@ export class Pseudonymizer {
     while (this.used[s] === 1) {
       const b = s * 4;
       if (k[b] === w0 && k[b + 1] === w1 && k[b + 2] === w2 && k[b + 3] === w3) {
-        out.set(this.vals.subarray(s * PSEUDONYM_BYTES, (s + 1) * PSEUDONYM_BYTES), outOff);
+        // A byte loop, not subarray + set: no typed-array view allocated per cached hit (bench/pipeline).
+        const v = s * PSEUDONYM_BYTES;
+        for (let j = 0; j < PSEUDONYM_BYTES; j++) out[outOff + j] = this.vals[v + j]!;
         return;
       }
       s = (s + 1) & mask;
