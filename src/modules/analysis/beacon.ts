@@ -104,7 +104,16 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   const protoOf = new Uint8Array(P);
   const basisMask = new Uint32Array(P);
   const dirty = new Uint8Array(P);
-  const slotOf = new Map<number, number>();
+  // (src, dst) → slot: an open-addressed table over typed arrays (linear probing, load ≤ 1/2, deletion
+  // by backward shift), so a flow's lookup neither boxes its key nor allocates (bench/pipeline).
+  const cells = 1 << Math.ceil(Math.log2(Math.max(16, P * 2)));
+  const cellMask = cells - 1;
+  const cellKey = new Float64Array(cells);
+  const cellSlot = new Int32Array(cells).fill(-1);
+  const inUse = new Uint8Array(P);
+  const admitted = new Float64Array(P); // admission order: flush visits slots in it, as a Map would
+  let admissions = 0;
+  let tracked = 0;
   const free: number[] = [];
   for (let i = P - 1; i >= 0; i--) free.push(i);
   const keyOf = new Float64Array(P);
@@ -122,6 +131,51 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     return (rngState >>> 0) % n;
   }
 
+  function cellOf(key: number): number {
+    // key = src·2^26 + dst: mix both halves (src < 2^27, dst < 2^26).
+    const hi = Math.floor(key / PAIR_KEY_MUL);
+    let h = Math.imul((key - hi * PAIR_KEY_MUL) ^ 0x9e3779b9, 0x85ebca6b) ^ hi;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & cellMask;
+  }
+
+  function findSlot(key: number): number {
+    for (let c = cellOf(key); ; c = (c + 1) & cellMask) {
+      const s = cellSlot[c]!;
+      if (s < 0) return -1;
+      if (cellKey[c] === key) return s;
+    }
+  }
+
+  function track(key: number, slot: number): void {
+    let c = cellOf(key);
+    while (cellSlot[c]! >= 0) c = (c + 1) & cellMask;
+    cellKey[c] = key;
+    cellSlot[c] = slot;
+    keyOf[slot] = key;
+    inUse[slot] = 1;
+    admitted[slot] = admissions++;
+    tracked++;
+  }
+
+  function untrack(slot: number): void {
+    const key = keyOf[slot]!;
+    let c = cellOf(key);
+    while (cellSlot[c] !== slot) c = (c + 1) & cellMask;
+    // Backward-shift deletion: pull later members of the probe run into the hole.
+    for (let next = (c + 1) & cellMask; cellSlot[next]! >= 0; next = (next + 1) & cellMask) {
+      const home = cellOf(cellKey[next]!);
+      if (((next - home) & cellMask) >= ((next - c) & cellMask)) {
+        cellKey[c] = cellKey[next]!;
+        cellSlot[c] = cellSlot[next]!;
+        c = next;
+      }
+    }
+    cellSlot[c] = -1;
+    inUse[slot] = 0;
+    tracked--;
+  }
+
   function evictOne(): number {
     let victim = -1;
     let oldest = Infinity;
@@ -129,13 +183,15 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
       const s = rand(P);
       if (seen[s]! < oldest) { oldest = seen[s]!; victim = s; }
     }
-    slotOf.delete(keyOf[victim]!);
+    untrack(victim);
     evicted++;
     return victim;
   }
 
   function reset(): void {
-    slotOf.clear();
+    cellSlot.fill(-1);
+    inUse.fill(0);
+    tracked = 0;
     free.length = 0;
     for (let i = P - 1; i >= 0; i--) free.push(i);
     generation = hosts.generation;
@@ -161,13 +217,12 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
       const src = b.src[i]!;
       if (dp === sp && !hosts.isDomestic(src) && src > dst) continue;
       const key = src * PAIR_KEY_MUL + dst;
-      let slot = slotOf.get(key);
-      if (slot === undefined) {
+      let slot = findSlot(key);
+      if (slot < 0) {
         if (!seenPairs.testAndAdd(key)) clients.add(dst);
         if (pairCounts.add(key) < cfg.admitAfter) continue;
         slot = free.pop() ?? evictOne();
-        slotOf.set(key, slot);
-        keyOf[slot] = key;
+        track(key, slot);
         head[slot] = 0; count[slot] = 0; tcpCalls[slot] = 0; synOnly[slot] = 0; basisMask[slot] = 0;
         first[slot] = b.start[i]!; last[slot] = -Infinity;
         srcOf[slot] = src; dstOf[slot] = dst; portOf[slot] = dp; protoOf[slot] = proto;
@@ -260,8 +315,11 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
    */
   function flush(nowMs: number, all = false): FindingUpdate[] {
     const byEndpoint = new Map<number, PairScore[]>();
-    for (const [key, slot] of slotOf) {
-      if (nowMs - seen[slot]! > cfg.idleMs) { slotOf.delete(key); free.push(slot); continue; }
+    const live: number[] = [];
+    for (let slot = 0; slot < P; slot++) if (inUse[slot] === 1) live.push(slot);
+    live.sort((a, b) => admitted[a]! - admitted[b]!);
+    for (const slot of live) {
+      if (nowMs - seen[slot]! > cfg.idleMs) { untrack(slot); free.push(slot); continue; }
       if (!all && dirty[slot] === 0) continue;
       dirty[slot] = 0;
       const s = scoreSlot(slot);
@@ -337,13 +395,13 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     flush,
     /** Scores the pair (src → dst), if tracked (tests and the evaluation's explanations). */
     scorePair(src: number, dst: number): PairScore | undefined {
-      const slot = slotOf.get(src * PAIR_KEY_MUL + dst);
-      return slot === undefined ? undefined : scoreSlot(slot);
+      const slot = findSlot(src * PAIR_KEY_MUL + dst);
+      return slot < 0 ? undefined : scoreSlot(slot);
     },
     stats() {
       return {
-        trackedPairs: slotOf.size, evictedPairs: evicted,
-        bytes: times.byteLength + sizes.byteLength + P * (2 + 4 * 9 + 8 * 4 + 2 + 1 + 1) + pairCounts.bytes + seenPairs.bytes + clients.bytes,
+        trackedPairs: tracked, evictedPairs: evicted,
+        bytes: times.byteLength + sizes.byteLength + P * (2 + 4 * 9 + 8 * 5 + 2 + 1 + 1 + 1) + cells * 12 + pairCounts.bytes + seenPairs.bytes + clients.bytes,
       };
     },
     config: cfg,
