@@ -331,7 +331,10 @@ export function createReportingService(deps: ReportingDeps) {
         let previous: NotificationRow | undefined;
         let diff: ReturnType<typeof diffValues> | null = null;
         if (v.computerId !== undefined) {
-          previous = (await trx.selectFrom('computer_notifications').selectAll().where('computer_id', '=', v.computerId).where('org_id', '=', p.orgId).orderBy('filed_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst()) as NotificationRow | undefined;
+          // The latest filing is the one no other filing names as its previous (times may tie within a millisecond).
+          const chain = (await trx.selectFrom('computer_notifications').selectAll().where('computer_id', '=', v.computerId).where('org_id', '=', p.orgId).execute()) as NotificationRow[];
+          const superseded = new Set(chain.map((c) => c.previous_id));
+          previous = chain.find((c) => !superseded.has(c.id));
           if (previous === undefined) throw new AppError('VALIDATION_FAILED', 'computerId: your organization has notified no computer with this id; omit it to notify a new computer.', { details: [{ path: 'computerId', message: 'unknown computer' }] });
           diff = diffValues(JSON.parse(previous.fields) as FormValues, fields);
           if (diff.length === 0) throw new AppError('CONFLICT', 'fields: no notified field changed, so there is nothing to notify.');
