@@ -13,7 +13,7 @@ export default defineConfig({
         ssr,
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.ts'],
           exclude: ['**/*.pg.test.ts', '**/*.interop.test.ts', '**/*.e2e.test.ts', 'node_modules/**'],
           environment: 'node',
           testTimeout: 20_000,

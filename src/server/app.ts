@@ -21,6 +21,7 @@ import { analysisRoutes } from '#modules/analysis/index.js';
 import { responseRoutes } from '#modules/response/index.js';
 import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
 import type { Core } from './core.js';
+import { defaultWebRoot, webRoutes } from './web.js';
 
 /** A registered route, as the role × route test and the OpenAPI document see it. */
 export interface RouteInfo {
@@ -35,6 +36,8 @@ export interface AppOptions {
   metrics?: MetricsRegistry;
   /** Extra route modules (later parts of the system register theirs here). */
   extraRoutes?: RouteModule[];
+  /** Folder of the built dashboard (default: web/dist of this checkout). */
+  webRoot?: string;
 }
 
 /** The app with the list of its routes. */
@@ -185,6 +188,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await responseRoutes({ response: core.response })(scope);
     await sharingRoutes({ sharing: core.sharing })(scope);
     await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p) => core.identity.authenticateBasic(u, p), maxContentLength: core.config.server.bodyLimitBytes })(scope);
+    await webRoutes({ root: options.webRoot ?? defaultWebRoot() })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);
   });
 

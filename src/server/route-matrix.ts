@@ -20,6 +20,11 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /metrics': 'public',
   'GET /api/v1/version': 'public',
   'GET /api/v1/policy': 'public',
+  // The dashboard (web/dist): the page and its files; the data it shows comes through the API's own rules.
+  'GET /': 'public',
+  'GET /app': 'public',
+  'GET /app/*': 'public',
+  'GET /assets/*': 'public',
   'GET /api/v1/config': ['admin'],
   'POST /api/v1/auth/login': 'public',
   'POST /api/v1/auth/logout': 'public',

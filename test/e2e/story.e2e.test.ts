@@ -1,0 +1,275 @@
+// The dashboard's end-to-end story in a real browser (Debian's chromium through playwright-core) against a real
+// server with fresh demo data: an operator files an incident; the analyst proposes a sinkhole from the finding;
+// the NCO director submits it; three commissioners approve; police execute; the RPZ zone serves the domains;
+// the audit log verifies in the browser. Once in Japanese, once in English. Screenshots: test-results/e2e/.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'vite';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { parseConfig } from '#platform/config/index.js';
+import { createLogger } from '#platform/logger/index.js';
+import { startServer, type RunningServer } from '#server/run.js';
+import { seedDemo } from '../../src/demo/seed.js';
+import { ja } from '../../web/src/i18n/ja.js';
+import { en } from '../../web/src/i18n/en.js';
+
+const CHROMIUM = process.env['MAMORI_CHROMIUM'] ?? '/usr/bin/chromium';
+const ROOT = resolve(import.meta.dirname, '../..');
+const SHOTS = join(ROOT, 'test-results', 'e2e');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const DOMAINS = ['stage.kumo-c2.example', 'relay.kumo-c2.example'];
+
+beforeAll(async () => {
+  // Fail, never skip: a CI without the browser must say so.
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set MAMORI_CHROMIUM).`);
+  // The server serves web/dist: build the current sources so the test never runs a stale bundle.
+  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+  mkdirSync(SHOTS, { recursive: true });
+}, 120_000);
+
+/** A fresh demo server, as `mamori demo` starts it, on a random loopback port. */
+async function startDemo(dataDir: string): Promise<RunningServer> {
+  const config = parseConfig({
+    dataDir,
+    server: { host: '127.0.0.1', port: 0 },
+    database: { url: `sqlite:${join(dataDir, 'mamori.db')}` },
+    log: { level: 'warn' },
+    // Plain HTTP on loopback; many sign-ins in a minute; a checkpoint every second so new entries become provable.
+    auth: { cookieSecure: false, loginRateLimitPerMinute: 1000 },
+    audit: { checkpointEverySeconds: 1 },
+  });
+  const server = await startServer(config, { logger: createLogger({ level: 'warn' }) });
+  await seedDemo(server.core);
+  await server.core.checkpointer.checkpointNow();
+  return server;
+}
+
+/** Registers the demo operator's organization as a designated operator (the demo seed does not yet), through the API. */
+async function designateDemoOperator(base: string): Promise<void> {
+  const login = async (u: string, p: string) => {
+    const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: p }) });
+    expect(res.status).toBe(200);
+    return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  };
+  const op = await login('operator', 'demo-operator-pass');
+  const me = (await (await fetch(`${base}/api/v1/auth/me`, { headers: { cookie: op } })).json()) as { actor: { orgId: string } };
+  const ministry = await login('ministry', 'demo-ministry-pass');
+  const res = await fetch(`${base}/api/v1/registry/operators`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: ministry },
+    body: JSON.stringify({ orgId: me.actor.orgId, sector: 'electricity', designatedOn: '2026-04-01', contacts: [{ name: 'SOC desk', email: 'soc@kanto.example' }] }),
+  });
+  expect(res.status, await res.clone().text()).toBeLessThan(300);
+}
+
+for (const lang of ['ja', 'en'] as const) {
+  const T = lang === 'ja' ? ja : en;
+  describe(`the story in ${lang === 'ja' ? 'Japanese' : 'English'}`, () => {
+    let server: RunningServer;
+    let context: BrowserContext;
+    let page: Page;
+    let base: string;
+    let dataDir: string;
+    let profile: string;
+    let shot = 0;
+    const problems: string[] = [];
+
+    const snap = async (name: string) => {
+      shot++;
+      await page.screenshot({ path: join(SHOTS, `${lang}-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+    };
+    const heading = (text: string) => page.getByRole('heading', { level: 1, name: text });
+    const signIn = async (username: string) => {
+      await page.goto(`${base}/app`);
+      await heading(T['signin.title']).waitFor();
+      await page.getByLabel(T['signin.username']).fill(username);
+      await page.getByLabel(T['signin.password'], { exact: true }).fill(`demo-${username}-pass`);
+      await page.getByRole('button', { name: T['signin.submit'] }).click();
+      await page.getByRole('button', { name: T['signout'] }).waitFor();
+    };
+    const signOut = async () => {
+      await page.getByRole('button', { name: T['signout'] }).click();
+      await page.getByText(T['signin.signedOut']).waitFor();
+    };
+    const nav = (label: string) => page.getByRole('navigation').getByRole('link', { name: label, exact: true });
+
+    beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), `mamori-e2e-${lang}-`));
+      profile = mkdtempSync(join(tmpdir(), `mamori-e2e-chromium-${lang}-`));
+      server = await startDemo(dataDir);
+      base = server.address;
+      await designateDemoOperator(base);
+      context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, locale: lang === 'ja' ? 'ja-JP' : 'en-US', timezoneId: 'Europe/London', viewport: { width: 1280, height: 900 } });
+      page = context.pages()[0] ?? (await context.newPage());
+      page.setDefaultTimeout(15_000);
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('console', (m) => {
+        // A 401/403 the app handles on purpose is logged by the browser as a failed resource; CSP violations and script errors are not fine.
+        if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) problems.push(`console: ${m.text()}`);
+      });
+      // The language toggle stores the choice; Japanese is the default, so only English needs a click.
+      await page.goto(`${base}/app/transparency`);
+      await page.getByRole('heading', { level: 1, name: ja['transparency.title'] }).waitFor();
+      if (lang === 'en') {
+        await page.getByRole('button', { name: ja['lang.switchLabel'] }).click();
+        await heading(en['transparency.title']).waitFor();
+      }
+    }, 120_000);
+
+    afterAll(async () => {
+      await context?.close();
+      await server?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true });
+    });
+
+    it('the public transparency page shows the checkpoint with its signature checked in the browser', async () => {
+      await expect.poll(() => page.getByText(T['signature.valid']).count()).toBe(1);
+      await snap('transparency');
+    });
+
+    it('an operator files an incident and sees its clocks and receipt', async () => {
+      await signIn('operator');
+      await snap('operator-home');
+      await nav(T['nav.fileIncident']).click();
+      await heading(T['incidents.form.title']).waitFor();
+      await page.getByLabel(T['incidents.category']).selectOption('malware');
+      await page.getByLabel(T['incidents.form.operatorOverview']).fill('関東電力株式会社 / Kanto Electric Power Co.');
+      await page.getByLabel(T['incidents.form.summary']).fill('OT gateway hosts beacon every 60 s to update.kumo-c2.example.');
+      await page.getByLabel(T['incidents.form.affected']).fill('OT gateway, Tokyo substation');
+      await page.getByLabel(T['incidents.form.indicators']).fill(`${DOMAINS.join('\n')}\n203.0.113.66`);
+      await snap('operator-form');
+      await page.getByRole('button', { name: T['incidents.form.submit'] }).click();
+      await heading(T['incidents.detail.title']).waitFor();
+      await page.getByText(T['incidents.detail.filed']).waitFor();
+      await expect.poll(() => page.getByText(T['clock.met']).count()).toBeGreaterThan(0);
+      const receipt = page.getByRole('link', { name: T['incidents.downloadReceipt'].replace('{v}', '1') });
+      const href = await receipt.getAttribute('href');
+      const res = await page.request.get(`${base}${href!}`);
+      expect(res.status()).toBe(200);
+      expect(((await res.json()) as { receipt: { algorithm: string } }).receipt.algorithm).toBe('Ed25519');
+      await snap('operator-incident-filed');
+      // A screen this role may not see says so.
+      await page.goto(`${base}/app/audit`);
+      await page.getByRole('heading', { name: T['forbidden.title'] }).waitFor();
+      await snap('operator-forbidden');
+      await signOut();
+    });
+
+    let measureUrl = '';
+    it('the analyst sees the finding with its evidence and proposes a sinkhole', async () => {
+      await signIn('analyst');
+      await nav(T['nav.findings']).click();
+      await heading(T['findings.title']).waitFor();
+      await page.getByRole('link', { name: T['findingKind.beacon'] }).first().click();
+      await heading(T['findings.detail']).waitFor();
+      await page.getByRole('heading', { name: T['findings.evidence'] }).waitFor();
+      await page.getByRole('img', { name: T['findings.scoreComponents'].replace('{method}', 'rita-beacon') }).waitFor();
+      await snap('analyst-finding');
+      await page.getByLabel(T['propose.name']).fill('Sinkhole the staging domains of campaign "Kumo"');
+      await page.getByLabel(T['propose.domains']).fill(DOMAINS.join('\n'));
+      await page.getByLabel(T['propose.summary']).fill('The beaconing hosts resolve these domains before each call to 203.0.113.66.');
+      await page.getByLabel(T['propose.effect']).fill('The hosts lose their C2; the beacon finding goes quiet.');
+      await page.getByLabel(T['propose.country']).fill('JP');
+      await page.getByRole('button', { name: T['propose.submit'] }).click();
+      await heading(T['measures.detail']).waitFor();
+      await page.getByText(T['measures.done.propose']).waitFor();
+      await page.getByText(T['measureState.proposed'], { exact: true }).first().waitFor();
+      measureUrl = new URL(page.url()).pathname;
+      expect(measureUrl).toMatch(/^\/app\/measures\/[0-9a-f-]{36}$/);
+      await snap('analyst-proposed');
+      await signOut();
+    });
+
+    let requestUrl = '';
+    it('the NCO director submits it to the commission', async () => {
+      await signIn('director');
+      await page.goto(`${base}${measureUrl}`);
+      await heading(T['measures.detail']).waitFor();
+      const form = page.getByRole('form', { name: T['measures.action.submit'] });
+      await form.getByLabel(T['measures.reason']).fill('Evidence sufficient; the domains serve only the botnet.');
+      await form.getByRole('button', { name: T['measures.action.submit'] }).click();
+      await page.getByText(T['measures.done.submit']).waitFor();
+      await page.getByText(T['measureState.submitted'], { exact: true }).first().waitFor();
+      const link = page.locator('dd a[href^="/app/requests/"]');
+      requestUrl = (await link.getAttribute('href'))!;
+      await snap('director-submitted');
+      await signOut();
+    });
+
+    it('three commissioners approve, and the vote is closed', async () => {
+      for (const [i, member] of ['chair', 'commissioner1', 'commissioner2'].entries()) {
+        await signIn(member);
+        if (i === 0) {
+          // The chair finds it on the docket.
+          await nav(T['nav.requests']).click();
+          await heading(T['requests.title']).waitFor();
+          await snap('commission-docket');
+        }
+        await page.goto(`${base}${requestUrl}`);
+        await heading(T['requests.detail']).waitFor();
+        const form = page.getByRole('form', { name: T['requests.vote'] });
+        await form.getByLabel(T['vote.approve'], { exact: true }).check();
+        await form.getByLabel(T['requests.reasons']).fill(`Necessary and proportionate (${member}).`);
+        await form.getByRole('button', { name: T['requests.castVote'] }).click();
+        await page.getByText(T['requests.voted']).waitFor();
+        if (i === 2) {
+          await snap('commission-voted');
+          await page.getByRole('button', { name: T['requests.closeVote'] }).click();
+          await page.getByText(T['requests.decided'].replace('{result}', T['requestStatus.approved'])).waitFor();
+          await snap('commission-decided');
+        }
+        await signOut();
+      }
+    });
+
+    it('police execute, and the RPZ zone carries the domains', async () => {
+      await signIn('police');
+      await page.goto(`${base}${measureUrl}`);
+      await page.getByText(T['measureState.approved'], { exact: true }).first().waitFor();
+      const form = page.getByRole('form', { name: T['measures.action.execute'] });
+      await form.getByLabel(T['measures.reason']).fill('Loaded on the national resolvers.');
+      await form.getByRole('button', { name: T['measures.action.execute'] }).click();
+      await page.getByText(T['measures.done.execute']).waitFor();
+      await page.getByText(T['measureState.executing'], { exact: true }).first().waitFor();
+      await snap('police-executing');
+      await nav(T['nav.artifacts']).click();
+      const zone = page.getByTestId('artifact-body');
+      await zone.waitFor();
+      for (const d of DOMAINS) {
+        await expect.poll(() => zone.textContent()).toContain(`${d} CNAME .`);
+        expect(await zone.textContent()).toContain(`*.${d} CNAME .`);
+      }
+      await snap('police-rpz');
+      // The session ends (cookies gone): the next call answers 401 and the app asks to sign in again.
+      await context.clearCookies();
+      await nav(T['nav.measures']).click();
+      await page.getByText(T['signin.expired']).waitFor();
+      await snap('session-expired');
+    });
+
+    it('the audit log verifies in the browser', async () => {
+      // Let the checkpointer (every second here) sign a tree that holds the story's entries.
+      await new Promise((r) => setTimeout(r, 2_500));
+      await signIn('chair');
+      await nav(T['nav.audit']).click();
+      await heading(T['audit.title']).waitFor();
+      await page.getByText(T['signature.valid']).waitFor();
+      await page.getByRole('button', { name: T['audit.verifyAll'] }).click();
+      const ok = page.getByRole('status').filter({ hasText: T['audit.allVerified'].split('{ok}')[0]! });
+      await ok.waitFor({ timeout: 60_000 });
+      const text = (await ok.textContent()) ?? '';
+      const n = Number(/(\d+)/.exec(text.slice(T['audit.allVerified'].indexOf('{ok}')))?.[1] ?? '0');
+      expect(n).toBeGreaterThan(10);
+      expect(await page.getByText(T['audit.proof-failed']).count()).toBe(0);
+      expect(await page.getByText(T['audit.leaf-mismatch']).count()).toBe(0);
+      await snap('commission-audit-verified');
+    });
+
+    it('saw no script error or CSP violation', () => {
+      expect(problems).toEqual([]);
+    });
+  });
+}

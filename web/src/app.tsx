@@ -1,0 +1,122 @@
+// The application shell: skip link, header with navigation, language toggle and sign-out, and the routed screen.
+import { useEffect, type ReactNode } from 'react';
+import { useI18n, type MessageKey } from './i18n/index.js';
+import { Link, match, useRouter } from './lib/router.js';
+import { hasRole, useSession, type Actor } from './lib/session.js';
+import { Forbidden, Loading, PageTitle } from './components/ui.js';
+import { NAV, navFor } from './nav.js';
+import { SignIn } from './screens/sign-in.js';
+import { Home } from './screens/home.js';
+import { FileIncident, IncidentDetail, IncidentList } from './screens/incidents.js';
+import { Inbox } from './screens/inbox.js';
+import { Counters, FindingDetail, FindingList } from './screens/findings.js';
+import { MeasureDetail, MeasureList } from './screens/measures.js';
+import { RequestDetail, RequestList } from './screens/requests.js';
+import { AuditLog } from './screens/audit.js';
+import { Artifacts } from './screens/artifacts.js';
+import { Transparency } from './screens/transparency.js';
+
+interface Route { pattern: string; nav: string; render: (p: Record<string, string>) => ReactNode }
+
+const ROUTES: Route[] = [
+  { pattern: '/app', nav: '/app', render: () => <Home /> },
+  { pattern: '/app/incidents', nav: '/app/incidents', render: () => <IncidentList /> },
+  { pattern: '/app/incidents/new', nav: '/app/incidents/new', render: () => <FileIncident /> },
+  { pattern: '/app/incidents/:id', nav: '/app/incidents', render: (p) => <IncidentDetail key={p['id']} id={p['id']!} /> },
+  { pattern: '/app/inbox', nav: '/app/inbox', render: () => <Inbox /> },
+  { pattern: '/app/findings', nav: '/app/findings', render: () => <FindingList /> },
+  { pattern: '/app/findings/:id', nav: '/app/findings', render: (p) => <FindingDetail key={p['id']} id={p['id']!} /> },
+  { pattern: '/app/counters', nav: '/app/counters', render: () => <Counters /> },
+  { pattern: '/app/measures', nav: '/app/measures', render: () => <MeasureList /> },
+  { pattern: '/app/measures/:id', nav: '/app/measures', render: (p) => <MeasureDetail key={p['id']} id={p['id']!} /> },
+  { pattern: '/app/requests', nav: '/app/requests', render: () => <RequestList /> },
+  { pattern: '/app/requests/:id', nav: '/app/requests', render: (p) => <RequestDetail key={p['id']} id={p['id']!} /> },
+  { pattern: '/app/audit', nav: '/app/audit', render: () => <AuditLog /> },
+  { pattern: '/app/artifacts', nav: '/app/artifacts', render: () => <Artifacts /> },
+];
+
+function LanguageToggle() {
+  const { lang, setLang, t } = useI18n();
+  const other = lang === 'ja' ? 'en' : 'ja';
+  return (
+    <button type="button" className="lang" onClick={() => setLang(other)} lang={other} aria-label={t('lang.switchLabel')}>
+      {t('lang.switchTo')}
+    </button>
+  );
+}
+
+function Header({ actor }: { actor?: Actor | undefined }) {
+  const { t } = useI18n();
+  const { signOut } = useSession();
+  const { path } = useRouter();
+  return (
+    <header className="top" role="banner">
+      <a className="skip" href="#main">{t('a11y.skip')}</a>
+      <div className="brand"><Link to={actor === undefined ? '/app/transparency' : '/app'}>mamori <span lang="ja">守り</span></Link></div>
+      {actor !== undefined && (
+        <nav aria-label={t('a11y.mainNav')}>
+          <ul>
+            {navFor(actor).map((n) => (
+              <li key={n.to}><Link to={n.to} className={path === n.to ? 'active' : undefined}>{t(n.label)}</Link></li>
+            ))}
+          </ul>
+        </nav>
+      )}
+      <div className="who">
+        <LanguageToggle />
+        {actor !== undefined ? (
+          <>
+            <span className="user">{actor.username} ({actor.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')})</span>
+            <button type="button" onClick={() => void signOut()}>{t('signout')}</button>
+          </>
+        ) : path !== '/app/signin' && <Link to="/app/signin">{t('signin.title')}</Link>}
+      </div>
+    </header>
+  );
+}
+
+function NotFound() {
+  const { t } = useI18n();
+  return <><PageTitle>{t('notFound.title')}</PageTitle><p>{t('notFound.body')}</p><Link to="/app">{t('nav.home')}</Link></>;
+}
+
+function Screen({ actor }: { actor: Actor }) {
+  const { path } = useRouter();
+  for (const r of ROUTES) {
+    const params = match(r.pattern, path);
+    if (params === undefined) continue;
+    const item = NAV.find((n) => n.to === r.nav);
+    // Screens this role has no use for say so plainly instead of showing a page of errors.
+    if (item !== undefined && item.roles !== 'all' && !hasRole(actor, ...item.roles)) return <Forbidden />;
+    return <>{r.render(params)}</>;
+  }
+  return <NotFound />;
+}
+
+export function App() {
+  const { state } = useSession();
+  const { path, navigate, search } = useRouter();
+  const { t } = useI18n();
+  // `/` and the sign-in page lead to the role's home once signed in.
+  useEffect(() => {
+    if (path === '/' ) navigate('/app', { replace: true });
+    else if (state.status === 'signed-in' && path === '/app/signin') navigate(search.get('next') ?? '/app', { replace: true });
+  }, [path, state.status, navigate, search]);
+  useEffect(() => {
+    document.title = `mamori 守り — ${t('app.tagline')}`;
+  }, [t]);
+
+  const actor = state.status === 'signed-in' ? state.actor : undefined;
+  let body: ReactNode;
+  if (path === '/app/transparency') body = <Transparency />;
+  else if (state.status === 'loading') body = <Loading />;
+  else if (state.status === 'anonymous') body = <SignIn reason={state.reason} />;
+  else body = <Screen actor={state.actor} />;
+  return (
+    <>
+      <Header actor={actor} />
+      <main id="main" tabIndex={-1}>{body}</main>
+      <footer role="contentinfo"><p>{t('footer.text')}</p><p><Link to="/app/transparency">{t('nav.transparency')}</Link></p></footer>
+    </>
+  );
+}

@@ -1,0 +1,28 @@
+// Which screens each role sees, in the order of its work. The server decides access; this only avoids dead links.
+import type { MessageKey } from './i18n/index.js';
+import { hasRole, type Actor, type Role } from './lib/session.js';
+
+export interface NavItem {
+  to: string;
+  label: MessageKey;
+  hint: MessageKey;
+  roles: Role[] | 'all';
+}
+
+export const NAV: NavItem[] = [
+  { to: '/app', label: 'nav.home', hint: 'nav.home.hint', roles: 'all' },
+  { to: '/app/incidents', label: 'nav.incidents', hint: 'nav.incidents.hint', roles: ['operator', 'ministry', 'analyst', 'nco_director'] },
+  { to: '/app/incidents/new', label: 'nav.fileIncident', hint: 'nav.fileIncident.hint', roles: ['operator'] },
+  { to: '/app/inbox', label: 'nav.inbox', hint: 'nav.inbox.hint', roles: ['operator', 'ministry', 'analyst', 'nco_director'] },
+  { to: '/app/findings', label: 'nav.findings', hint: 'nav.findings.hint', roles: ['analyst', 'nco_director', 'commissioner'] },
+  { to: '/app/counters', label: 'nav.counters', hint: 'nav.counters.hint', roles: ['analyst', 'commissioner'] },
+  { to: '/app/measures', label: 'nav.measures', hint: 'nav.measures.hint', roles: ['analyst', 'nco_director', 'commissioner', 'police', 'sdf', 'prime_minister', 'foreign_ministry'] },
+  { to: '/app/requests', label: 'nav.requests', hint: 'nav.requests.hint', roles: ['analyst', 'nco_director', 'commissioner'] },
+  { to: '/app/audit', label: 'nav.audit', hint: 'nav.audit.hint', roles: ['commissioner'] },
+  { to: '/app/artifacts', label: 'nav.artifacts', hint: 'nav.artifacts.hint', roles: ['police', 'sdf', 'analyst', 'nco_director', 'commissioner', 'operator'] },
+  { to: '/app/transparency', label: 'nav.transparency', hint: 'nav.transparency.hint', roles: 'all' },
+];
+
+export function navFor(actor: Actor): NavItem[] {
+  return NAV.filter((n) => n.roles === 'all' || hasRole(actor, ...n.roles));
+}

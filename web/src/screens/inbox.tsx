@@ -1,0 +1,50 @@
+// The inbox: filings to acknowledge (ministry, NCO), reminders and overdue notices (operator).
+import { useState } from 'react';
+import { useI18n, type MessageKey } from '../i18n/index.js';
+import { api } from '../lib/api.js';
+import { Link } from '../lib/router.js';
+import { hasRole, useActor } from '../lib/session.js';
+import { useApi } from '../lib/use-api.js';
+import { Async, Badge, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+
+interface InboxItem { id: string; recipient: string; kind: string; subjectType: string; reportId: string | null; sector: string; note: string | null; createdAt: string; acknowledgedAt: string | null }
+
+export function Inbox() {
+  const { t } = useI18n();
+  const actor = useActor();
+  const errorText = useErrorText();
+  const inbox = useApi<{ items: InboxItem[] }>('/api/v1/inbox');
+  const [error, setError] = useState<string>();
+  const canAck = hasRole(actor, 'ministry', 'analyst', 'nco_director');
+  const ack = async (id: string) => {
+    setError(undefined);
+    try {
+      await api(`/api/v1/inbox/${id}/acknowledge`, { method: 'POST', body: {} });
+      inbox.reload();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  return (
+    <>
+      <PageTitle>{t('inbox.title')}</PageTitle>
+      <FormMessage error={error} />
+      <Async value={inbox} isEmpty={(d) => d.items.length === 0} empty={t('inbox.empty')}>
+        {(d) => (
+          <div className="table-wrap"><table>
+            <thead><tr><th scope="col">{t('inbox.kind')}</th><th scope="col">{t('inbox.subject')}</th><th scope="col">{t('inbox.received')}</th><th scope="col">{t('inbox.state')}</th></tr></thead>
+            <tbody>{d.items.map((i) => (
+              <tr key={i.id}>
+                <td>{t(`inboxKind.${i.kind}` as MessageKey)}</td>
+                <td>{i.reportId !== null ? <Link to={`/app/incidents/${i.reportId}`}>{t('inbox.report')}</Link> : i.subjectType}{i.note !== null ? ` — ${i.note}` : ''}</td>
+                <td><Time value={i.createdAt} /></td>
+                <td>{i.acknowledgedAt !== null ? <Badge tone="ok">{t('incidents.acknowledged')}</Badge>
+                  : canAck ? <button type="button" onClick={() => void ack(i.id)}>{t('inbox.acknowledge')}</button> : <Badge tone="warn">{t('incidents.notAcknowledged')}</Badge>}</td>
+              </tr>
+            ))}</tbody>
+          </table></div>
+        )}
+      </Async>
+    </>
+  );
+}
