@@ -46,7 +46,7 @@ async function startDemo(dataDir: string): Promise<RunningServer> {
   return server;
 }
 
-/** Registers the demo operator's organization as a designated operator (the demo seed does not yet), through the API. */
+/** Registers the demo operator's organization as a designated operator through the API, unless the demo seed already did. */
 async function designateDemoOperator(base: string): Promise<void> {
   const login = async (u: string, p: string) => {
     const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: p }) });
@@ -56,6 +56,8 @@ async function designateDemoOperator(base: string): Promise<void> {
   const op = await login('operator', 'demo-operator-pass');
   const me = (await (await fetch(`${base}/api/v1/auth/me`, { headers: { cookie: op } })).json()) as { actor: { orgId: string } };
   const ministry = await login('ministry', 'demo-ministry-pass');
+  const known = await fetch(`${base}/api/v1/registry/operators/${me.actor.orgId}`, { headers: { cookie: ministry } });
+  if (known.status === 200) return;
   const res = await fetch(`${base}/api/v1/registry/operators`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', cookie: ministry },
