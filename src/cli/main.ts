@@ -12,7 +12,9 @@ import { DEMO_USERS } from '../demo/world.js';
 import { loadCliConfig } from './context.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
-import { createPipeline } from '#server/pipeline.js';
+import { createPipeline, type Pipeline } from '#server/pipeline.js';
+import type { UdpCollector } from '#modules/collection/index.js';
+import { DEMO_SPECIAL_RANGE_OVERRIDES, demoTrafficBanner, sendDemoTraffic } from '../demo/traffic.js';
 import type { Core } from '#server/core.js';
 import type { Component } from '#server/run.js';
 import type { Config } from '#platform/config/index.js';
@@ -81,9 +83,18 @@ export function buildProgram(): Command {
         log: { level: 'warn' },
         // The demo serves plain HTTP on loopback; browsers keep Secure cookies on localhost but not on other hosts.
         auth: { cookieSecure: false },
+        // Its foreign actors live in documentation ranges (src/demo/traffic.ts).
+        selection: { specialRangeOverrides: DEMO_SPECIAL_RANGE_OVERRIDES },
       });
       const logger = createLogger({ level: 'warn' });
-      const server = await startServer(config, { logger, components: (core, metrics) => pipelineComponents(core, config, metrics, logger) });
+      // The demo keeps the pipeline and the collector at hand to send its traffic and flush the findings.
+      let pipeline: Pipeline | undefined;
+      let collectors: Component[] = [];
+      const server = await startServer(config, { logger, components: (core, metrics) => {
+        pipeline = createPipeline(core, { logger, metrics });
+        collectors = collectorComponents(config, metrics, pipeline.sink, logger);
+        return [pipeline.component, ...collectors];
+      } });
       stopOnSignals(server);
       let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
       try {
@@ -94,6 +105,8 @@ export function buildProgram(): Command {
         await server.stop();
         throw e;
       }
+      const listener = (collectors[0] as UdpCollector | undefined)?.stats().listeners[0];
+      const traffic = pipeline !== undefined && listener !== undefined ? await sendDemoTraffic(server.core, { host: listener.address === '0.0.0.0' ? '127.0.0.1' : listener.address === '::' ? '::1' : listener.address, port: listener.port, pipeline }).catch((e: unknown) => { logger.error({ err: e }, 'demo traffic failed'); return undefined; }) : undefined;
       const lines = [
         '',
         '  mamori demo (守り) is running',
@@ -116,6 +129,7 @@ export function buildProgram(): Command {
           `       curl -s -u council:demo-council-pass -H 'Accept: application/taxii+json;version=2.1' '${server.address}/taxii2/mamori/collections/${seeded.sharing.collectionId}/objects/?limit=10'`,
           '',
         ] : []),
+        ...(traffic !== undefined ? demoTrafficBanner(server.address, traffic) : ['  Traffic:   none sent (collector disabled, or sending failed: see the log)', '']),
         '  Press Ctrl-C to stop.',
         '',
       ];
