@@ -97,7 +97,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     // and registered operator ranges as domestic (docs/selection.md). Checked now; built on first use (about a second),
     // one locator for selection and for locating response's targets. Ranges registered later count from the next start.
     const locatorPlan = planLocator(config.selection, options.skipMigrations === true ? [] : await registeredRanges(registry));
-    if (locatorPlan.skippedRegistryRanges.length > 0) options.logger?.warn({ ranges: locatorPlan.skippedRegistryRanges.length }, 'registered ranges with host bits set are not used as domestic prefixes');
+    if (locatorPlan.skippedRegistryRanges.length > 0) options.logger?.warn({ ranges: locatorPlan.skippedRegistryRanges.length }, 'registered ranges not used as domestic prefixes (host bits set, or inside a special range not treated as domestic)');
     let locatorBuilt: Locator | undefined;
     const locator = (): Locator => (locatorBuilt ??= buildLocator(locatorPlan));
     const selection = createSelectionService({

@@ -30,8 +30,10 @@ describe('selection configuration → locator', () => {
   });
 
   it('adds configured and registered domestic prefixes, and applies special-range overrides', () => {
-    const plan = planLocator(settings({ rirDelegatedFiles: [rir], bundledCountryData: false, domesticPrefixes: ['1.1.1.0/28'], specialRangeOverrides: { '203.0.113.0/24': 'foreign' } }), ['9.9.9.0/24', '9.9.10.7/24']);
-    expect(plan.skippedRegistryRanges).toEqual(['9.9.10.7/24']);
+    const plan = planLocator(settings({ rirDelegatedFiles: [rir], bundledCountryData: false, domesticPrefixes: ['1.1.1.0/28'], specialRangeOverrides: { '203.0.113.0/24': 'foreign' } }), ['9.9.9.0/24', '9.9.10.7/24', '203.0.113.0/25', '192.0.2.0/25', '10.1.0.0/16']);
+    // Host bits set, or inside a special range the table treats as foreign or ignored: left out.
+    expect(plan.skippedRegistryRanges).toEqual(['9.9.10.7/24', '203.0.113.0/25', '192.0.2.0/25']);
+    expect(plan.domesticPrefixes).toEqual(['1.1.1.0/28', '9.9.9.0/24', '10.1.0.0/16']);
     const loc = buildLocator(plan);
     expect(loc.describe('1.1.1.5').location).toBe('domestic');
     expect(loc.describe('1.1.1.200').location).toBe('foreign');

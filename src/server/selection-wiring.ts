@@ -13,7 +13,7 @@ export interface LocatorPlan {
   mmdbFiles: string[];
   bundled: boolean;
   domesticPrefixes: string[];
-  /** Registered operator ranges left out because they are not prefixes with their host bits zero. */
+  /** Registered operator ranges left out: not prefixes with their host bits zero, or inside a special range not treated as domestic. */
   skippedRegistryRanges: string[];
   specialRanges: SpecialRange[];
 }
@@ -33,15 +33,22 @@ export function planLocator(settings: Config['selection'], registryRanges: reado
   for (const p of settings.domesticPrefixes) {
     if (parsePrefix(p) === undefined) throw new AppError('CONFIG_INVALID', `selection.domesticPrefixes: "${p}" is not a prefix with its host bits zero (e.g. 133.0.0.0/8).`);
   }
-  // A registered range the locator cannot take is left out (and reported), never allowed to stop selection.
-  const skippedRegistryRanges = registryRanges.filter((p) => parsePrefix(p) === undefined);
-  const domesticPrefixes = [...settings.domesticPrefixes, ...registryRanges.filter((p) => parsePrefix(p) !== undefined)];
   let specialRanges: SpecialRange[];
   try {
     specialRanges = withOverrides(settings.specialRangeOverrides);
   } catch (e) {
     throw new AppError('CONFIG_INVALID', `selection.specialRangeOverrides: ${(e as Error).message}`);
   }
+  // A registered range is left out (and reported), never allowed to stop selection, when the locator cannot
+  // take it or when it overlaps a special range whose configured treatment is not domestic: the explicit
+  // table wins over registry data (e.g. documentation ranges registered by a demo or a test).
+  const notDomestic = specialRanges.filter((r) => r.treatment !== 'domestic').map((r) => parsePrefix(r.prefix)).filter((p) => p !== undefined);
+  const usable = (text: string): boolean => {
+    const p = parsePrefix(text);
+    return p !== undefined && !notDomestic.some((q) => q.family === p.family && q.start <= p.end && p.start <= q.end);
+  };
+  const skippedRegistryRanges = registryRanges.filter((p) => !usable(p));
+  const domesticPrefixes = [...settings.domesticPrefixes, ...registryRanges.filter(usable)];
   return { domesticCountry: settings.domesticCountry, rirDelegatedFiles: settings.rirDelegatedFiles, mmdbFiles: settings.mmdbFiles, bundled: settings.bundledCountryData, domesticPrefixes: [...new Set(domesticPrefixes)], skippedRegistryRanges, specialRanges };
 }
 
