@@ -144,37 +144,10 @@ function withPrefix<T>(prefix: string, fn: () => T): T {
   }
 }
 
-/**
- * Wraps the policy engine with a bounded memo of decisions. The policy text cannot change while the
- * engine lives, and the key holds everything a decision reads (actor kind, id, roles, org, sectors;
- * action; resource type and attributes), so a memoized answer is the answer (bench/reporting). A filing's
- * or inbox item's id is left out on purpose: no policy names a single filing, decisions read its org and sector.
- */
-function memoizedPolicy(engine: PolicyEngine): Pick<PolicyEngine, 'authorize' | 'require'> {
-  const memo = new Map<string, ReturnType<PolicyEngine['authorize']>>();
-  const authorize: PolicyEngine['authorize'] = (ctx, action, resource) => {
-    const a = ctx.actor;
-    const key = JSON.stringify([a.kind, a.id, a.userId ?? null, a.roles, a.orgId, a.sectors, action, resource?.type ?? 'System', resource?.type === 'System' || resource === undefined ? resource?.id ?? 'mamori' : '', resource?.attrs ?? null]);
-    let d = memo.get(key);
-    if (d === undefined) {
-      d = engine.authorize(ctx, action, resource);
-      if (memo.size >= 10_000) memo.clear();
-      memo.set(key, d);
-    }
-    return d;
-  };
-  return {
-    authorize,
-    require(ctx, action, resource) {
-      if (!authorize(ctx, action, resource).allowed) engine.require(ctx, action, resource);
-    },
-  };
-}
-
 /** Creates the reporting service. @see 重要電子計算機に対する不正な行為による被害の防止に関する法律 Art. 4 (notifications), Art. 5 (incident reports) */
 export function createReportingService(deps: ReportingDeps) {
   const { db, audit, clock, registry, forms, settings } = deps;
-  const policy = memoizedPolicy(deps.policy);
+  const policy = deps.policy;
   const k = db.kysely;
   const now = () => isoUtc(clock.nowMs());
   const group = createGroupCommitter(db);

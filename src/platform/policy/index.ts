@@ -62,7 +62,22 @@ export function createPolicyEngine(texts?: { schemaText: string; policyText: str
   const actions = [...schemaText.matchAll(/^\s*action\s+"([^"]+)"/gm)].map((m) => m[1]!);
   const hash = createHash('sha256').update(schemaText).update('\n\0\n').update(policyText).digest('hex');
 
+  // Decisions are memoized: the policy cannot change while the engine lives, and the key holds
+  // everything a decision reads (the actor's attributes and roles, the action, the resource with its
+  // attributes), so a remembered answer is the answer. Bounded; measured by bench/reporting.
+  const memo = new Map<string, PolicyDecision>();
   const authorize = (ctx: RequestContext, action: string, resource: PolicyResource = SYSTEM_RESOURCE): PolicyDecision => {
+    const a = ctx.actor;
+    const key = JSON.stringify([a.kind, a.id, a.userId ?? null, a.roles, a.orgId, a.sectors, action, resource.type, resource.id, resource.attrs ?? null]);
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    const decision = decide(ctx, action, resource);
+    if (memo.size >= 20_000) memo.clear();
+    memo.set(key, decision);
+    return decision;
+  };
+
+  const decide = (ctx: RequestContext, action: string, resource: PolicyResource): PolicyDecision => {
     const actor = ctx.actor;
     const roles = actor.kind === 'system' ? ['system'] : [...actor.roles];
     const principal = { type: 'User', id: `${actor.kind}:${actor.id}` };
