@@ -13,6 +13,28 @@ import type { Indicator, IndicatorSource } from './indicators.js';
 /** Analysis's tables: findings (one row per kind and subject), cases, their items and notes. */
 export const analysisMigrations: NamedMigration[] = [
   {
+    // The indicator store the known-indicator detector matches against; reporting (indicators in
+    // reports), sharing (feeds, released intel) and analysts write to it. Runs before their migrations.
+    name: '0200_indicators',
+    async up(db) {
+      await db.schema
+        .createTable('indicators')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('source_type', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('stix_id', 'text')
+        .addColumn('confidence', 'integer', (c) => c.notNull())
+        .addColumn('first_seen', 'text', (c) => c.notNull())
+        .addColumn('last_seen', 'text', (c) => c.notNull())
+        .addColumn('valid_until', 'text')
+        .execute();
+      await db.schema.createIndex('indicators_key').unique().on('indicators').columns(['kind', 'value', 'source_type', 'source_id']).execute();
+      await db.schema.createIndex('indicators_stix').on('indicators').column('stix_id').execute();
+    },
+  },
+  {
     name: '0600_analysis',
     async up(db) {
       await db.schema.createTable('findings')

@@ -111,27 +111,4 @@ export const reportingMigrations: NamedMigration[] = [
       await db.schema.createIndex('report_receipts_subject').on('report_receipts').column('subject_id').execute();
     },
   },
-  {
-    // The indicator list analysis consumes, shared with the sharing module (0500_sharing creates the same
-    // table when present). Named to run after it and created only if absent, so either order works.
-    name: '0510_reporting_indicators',
-    async up(db) {
-      await db.schema
-        .createTable('indicators')
-        .ifNotExists()
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('value', 'text', (c) => c.notNull())
-        .addColumn('source_type', 'text', (c) => c.notNull())
-        .addColumn('source_id', 'text', (c) => c.notNull())
-        .addColumn('stix_id', 'text')
-        .addColumn('confidence', 'integer', (c) => c.notNull())
-        .addColumn('first_seen', 'text', (c) => c.notNull())
-        .addColumn('last_seen', 'text', (c) => c.notNull())
-        .addColumn('valid_until', 'text')
-        .execute();
-      await db.schema.createIndex('indicators_key').ifNotExists().unique().on('indicators').columns(['kind', 'value', 'source_type', 'source_id']).execute();
-      await db.schema.createIndex('indicators_stix').ifNotExists().on('indicators').column('stix_id').execute();
-    },
-  },
 ];

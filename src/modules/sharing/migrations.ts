@@ -121,24 +121,6 @@ export const sharingMigrations: NamedMigration[] = [
         .addColumn('pulled_objects', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
-      // What analysis matches flows against: values from feeds, our released intelligence and reports (reporting's
-      // 0510 migration creates the same table if absent, so either module works alone).
-      await db.schema
-        .createTable('indicators')
-        .ifNotExists()
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('value', 'text', (c) => c.notNull())
-        .addColumn('source_type', 'text', (c) => c.notNull())
-        .addColumn('source_id', 'text', (c) => c.notNull())
-        .addColumn('stix_id', 'text')
-        .addColumn('confidence', 'integer', (c) => c.notNull())
-        .addColumn('first_seen', 'text', (c) => c.notNull())
-        .addColumn('last_seen', 'text', (c) => c.notNull())
-        .addColumn('valid_until', 'text')
-        .execute();
-      await db.schema.createIndex('indicators_key').ifNotExists().unique().on('indicators').columns(['kind', 'value', 'source_type', 'source_id']).execute();
-      await db.schema.createIndex('indicators_stix').ifNotExists().on('indicators').column('stix_id').execute();
       await db.schema
         .createTable('sharing_sightings')
         .addColumn('id', 'text', (c) => c.primaryKey())
