@@ -61,6 +61,39 @@ export function describeStorageContract(name: string, open: () => Promise<{ url:
       expect(await core.identity.findOrgByName(sys, 'Rolled Back Co.')).toBeUndefined();
     });
 
+    it('stores legal bases, refuses bad ones, and revokes them', async () => {
+      const base = {
+        kind: 'cross_border_approval' as const, title: 'Contract basis', createdBy: 'request-contract',
+        selectors: { foreignPrefixes: ['198.51.100.0/24'] },
+        validFrom: '2026-03-01T00:00:00.000Z', validUntil: '2026-05-01T00:00:00.000Z',
+        allowedFields: ['start', 'dstAddr', 'dstPort'] as ('start' | 'dstAddr' | 'dstPort')[], retentionDays: 30,
+      };
+      const basis = await core.selection.createBasis(sys, base);
+      expect((await core.selection.getBasis(sys, basis.id)).selectors.foreignPrefixes).toEqual(['198.51.100.0/24']);
+      // Cross-border approvals last at most three months (the act's limit).
+      await expect(core.selection.createBasis(sys, { ...base, validUntil: '2026-07-01T00:00:00.000Z' })).rejects.toSatisfy((e: unknown) => isAppError(e) && e.code === 'VALIDATION_FAILED');
+      const revoked = await core.selection.revokeBasis(sys, basis.id, { reason: 'contract test' });
+      expect(revoked.status).toBe('revoked');
+      expect((await core.selection.listBases(sys)).filter((b) => b.id === basis.id)).toHaveLength(1);
+    });
+
+    it('merges findings by kind and subject, and keeps cases with their items', async () => {
+      const update = {
+        kind: 'beacon' as const, subject: { kind: 'address' as const, value: '198.51.100.7' }, level: 'suspect' as const, score: 0.6,
+        scoreDetail: { method: 'contract', components: { a: 1 } }, evidence: { intervals: [60, 60, 61] },
+        firstSeen: Date.parse('2026-04-01T00:00:00Z'), lastSeen: Date.parse('2026-04-01T01:00:00Z'), hosts: ['p1'], hostCount: 1, bases: ['b1'],
+      };
+      const [id] = await core.analysis.recordFindings(sys, [update]);
+      const [again] = await core.analysis.recordFindings(sys, [{ ...update, level: 'alert', score: 0.9, hosts: ['p2'], hostCount: 2, lastSeen: update.lastSeen + 3_600_000 }]);
+      expect(again).toBe(id);
+      const f = await core.analysis.getFinding(sys, id!);
+      expect(f).toMatchObject({ level: 'alert', score: 0.9, revision: 2, hostCount: 2 });
+      expect([...f.hosts].sort()).toEqual(['p1', 'p2']);
+      const analyst = { actor: { kind: 'user' as const, id: 'contract-analyst', username: 'contract-analyst', roles: ['analyst' as const], orgId: null, sectors: [] }, requestId: 'contract' };
+      const c = await core.analysis.createCase(analyst, { title: 'Contract case', findingIds: [id!] });
+      expect((await core.analysis.getCase(analyst, c.id)).items).toHaveLength(1);
+    });
+
     it('appends concurrently into one consistent Merkle tree whose proofs verify', async () => {
       const start = (await core.audit.head()).size;
       await Promise.all(Array.from({ length: 40 }, (_, i) => core.audit.record({ ...sys, requestId: `c-${i}` }, { action: 'contract:probe', object: { type: 'probe', id: String(i) }, outcome: 'success' })));
