@@ -5,6 +5,7 @@ import { MetricsRegistry } from '#platform/metrics/index.js';
 import type { RouteModule } from '#platform/http/index.js';
 import { buildApp, type App } from './app.js';
 import { createCore, type Core, type CoreOptions } from './core.js';
+import { retentionComponent } from './selection-wiring.js';
 
 /** A started server. */
 export interface RunningServer {
@@ -35,6 +36,8 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     // Expires approvals and halts emergency actions whose review deadline passed, on the core's clock.
     { name: 'oversight-scheduler', start: () => core.oversightScheduler.start(), stop: () => core.oversightScheduler.stop() },
     { name: 'reporting-scheduler', start: () => core.reportingScheduler.start(), stop: () => core.reportingScheduler.stop() },
+    // Deletes archive partitions past their basis's retention, each deletion audited.
+    retentionComponent(core.archive, config.selection.retentionEverySeconds, logger),
     // Pulls external TAXII feeds into the indicator store when their interval has passed.
     { name: 'sharing-feeds', start: () => core.feedScheduler.start(), stop: () => core.feedScheduler.stop() },
     ...(options.components?.(core, metrics) ?? []),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '#platform/config/index.js';
-import { buildLocator, planLocator, registeredRanges } from './selection-wiring.js';
+import { buildLocator, planLocator, registeredRanges, retentionComponent } from './selection-wiring.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mamori-locator-'));
 const rir = join(dir, 'delegated-test-extended');
@@ -60,5 +60,21 @@ describe('selection configuration → locator', () => {
   it('reads the registry\'s operator ranges', async () => {
     const ranges = await registeredRanges({ listOperators: async () => [{ ranges: [{ cidr: '133.87.0.0/16' }] }, { ranges: [] }] as never });
     expect(ranges).toEqual(['133.87.0.0/16']);
+  });
+
+  it('runs the archive retention job at start and on its timer, as the system, and waits for it at stop', async () => {
+    const calls: string[] = [];
+    let release: () => void = () => undefined;
+    const c = retentionComponent({ enforceRetention: async (ctx) => { calls.push(ctx.actor.id); await new Promise<void>((r) => { release = r; }); return { deleted: [] }; } }, 3600);
+    await c.start();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/retention/);
+    let stopped = false;
+    const stopping = c.stop().then(() => { stopped = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(stopped).toBe(true);
   });
 });

@@ -4,6 +4,8 @@ import type { Config } from '#platform/config/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import type { RegistryService } from '#modules/registry/index.js';
+import type { FlowArchive } from '#modules/selection/index.js';
+import type { Logger } from '#platform/logger/index.js';
 import { createLocator, loadIpLocationDb, mmdbCountryRanges, openMmdb, parsePrefix, parseRirDelegated, withOverrides, type Locator, type RangeSet, type SpecialRange } from '#modules/selection/index.js';
 
 /** What the locator will be built from, checked at start so a bad path or prefix stops start-up rather than selection. */
@@ -65,4 +67,30 @@ export function buildLocator(plan: LocatorPlan): Locator {
 export async function registeredRanges(registry: Pick<RegistryService, 'listOperators'>): Promise<string[]> {
   const ops = await registry.listOperators(systemContext('selection'));
   return ops.flatMap((o) => o.ranges.map((r) => r.cidr));
+}
+
+/**
+ * The archive's retention job as a server component: at start and then every `everySeconds`, deletes
+ * partitions past their basis's retention (each deletion audited as `retention:delete`).
+ * @see DESIGN.md invariant 4
+ */
+export function retentionComponent(archive: Pick<FlowArchive, 'enforceRetention'>, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const run = (): void => {
+    running = archive.enforceRetention(systemContext('retention')).catch((e: unknown) => logger?.error({ err: e }, 'archive retention failed'));
+  };
+  return {
+    name: 'archive-retention',
+    async start() {
+      run();
+      timer = setInterval(run, everySeconds * 1000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await running;
+    },
+  };
 }

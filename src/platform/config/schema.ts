@@ -152,6 +152,8 @@ export const ConfigSchema = z
       .object({
         /** ISO 3166-1 alpha-2 code of the country whose addresses are domestic. */
         domesticCountry: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as JP').default('JP'),
+        /** How often the retention job deletes archive partitions past their basis's retention (each deletion audited). */
+        retentionEverySeconds: z.number().int().min(60).max(7 * 86_400).default(3600),
         /** How often the pseudonym key changes (a flow's period follows its start time). */
         pseudonymRotation: z.enum(['daily', 'monthly', 'yearly']).default('monthly'),
         /** RIR delegated-extended statistics files, most authoritative country source (e.g. delegated-apnic-extended-latest). */
