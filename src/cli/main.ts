@@ -55,7 +55,6 @@ export function buildProgram(): Command {
     .option('--port <port>', 'listen port (overrides server.port)')
     .action(async (opts: { host?: string; port?: string }, cmd: Command) => {
       const { config, file } = loadCliConfig(cmd, (c) => parseConfig({ ...c, server: { ...c.server, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: Number(opts.port) } : {}) } }));
-      // The collector counts until selection is wired to its sink.
       const logger = createLogger({ level: config.log.level });
       const server = await startServer(config, { logger, components: (core, metrics) => pipelineComponents(core, config, metrics, logger) });
       stopOnSignals(server);
@@ -72,7 +71,8 @@ export function buildProgram(): Command {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--data-dir <dir>', 'where the demo keeps its files (wiped at start unless --keep)', './data/demo')
     .option('--keep', 'keep the data of an earlier demo run instead of starting fresh')
-    .action(async (opts: { port: string; host: string; dataDir: string; keep?: boolean }) => {
+    .option('--flow-port <port>', 'UDP port of the demo\'s flow collector (NetFlow/IPFIX), on the same address', '2055')
+    .action(async (opts: { port: string; host: string; dataDir: string; keep?: boolean; flowPort: string }) => {
       const dataDir = resolve(opts.dataDir);
       const keep = opts.keep === true;
       if (!keep) rmSync(dataDir, { recursive: true, force: true });
@@ -85,6 +85,7 @@ export function buildProgram(): Command {
         auth: { cookieSecure: false },
         // Its foreign actors live in documentation ranges (src/demo/traffic.ts).
         selection: { specialRangeOverrides: DEMO_SPECIAL_RANGE_OVERRIDES },
+        collector: { listeners: [{ host: opts.host, port: Number(opts.flowPort) }] },
       });
       const logger = createLogger({ level: 'warn' });
       // The demo keeps the pipeline and the collector at hand to send its traffic and flush the findings.

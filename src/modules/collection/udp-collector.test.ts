@@ -142,8 +142,8 @@ describe('udp collector', () => {
     const a = await started(cfg(), { sink: createCountingSink(), clock: systemClock });
     const port = a.stats().listeners[0]!.port;
     const b = createUdpCollector(cfg({ listeners: [{ host: '127.0.0.1', port }] }), { sink: createCountingSink(), clock: systemClock });
-    await expect(b.start()).rejects.toThrow(`cannot listen for flows on 127.0.0.1:${port}: EADDRINUSE`);
-    await expect(createUdpCollector(cfg({ listeners: [{ host: '192.0.2.1', port: 0 }] }), { sink: createCountingSink(), clock: systemClock }).start()).rejects.toThrow(/cannot listen for flows on 192\.0\.2\.1:0/);
+    await expect(b.start()).rejects.toThrow(`Cannot listen for flows on 127.0.0.1:${port}: EADDRINUSE`);
+    await expect(createUdpCollector(cfg({ listeners: [{ host: '192.0.2.1', port: 0 }] }), { sink: createCountingSink(), clock: systemClock }).start()).rejects.toThrow(/Cannot listen for flows on 192\.0\.2\.1:0/);
   });
 
   it('parses and formats listen addresses', () => {

@@ -2,6 +2,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
+import { AppError } from '#platform/errors/index.js';
 import { createFlowBatch, type FlowBatch } from './flow-batch.js';
 import { DECODE_ERROR_CODES, createFlowDecoder, type ExporterCounters, type FlowDecoderStats } from './flow-decoder.js';
 
@@ -201,7 +202,7 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
     }).catch((e: unknown) => {
       socket.close();
       const code = (e as { code?: string }).code;
-      throw new Error(`cannot listen for flows on ${l.host}:${l.port}: ${code ?? (e as Error).message}${code === 'EADDRINUSE' ? ' (another collector runs there; pick another port with --listen or collector.listeners)' : ''}`);
+      throw new AppError('UNAVAILABLE', `Cannot listen for flows on ${l.host}:${l.port}: ${code ?? (e as Error).message}${code === 'EADDRINUSE' ? ' (another collector runs there; pick another port: mamori demo --flow-port, mamori collect --listen, or collector.listeners)' : ''}.`, { cause: e });
     });
     socket.on('error', (e) => {
       socketErrors++;
