@@ -66,9 +66,13 @@ export function createPolicyEngine(texts?: { schemaText: string; policyText: str
   // everything a decision reads (the actor's attributes and roles, the action, the resource with its
   // attributes), so a remembered answer is the answer. Bounded; measured by bench/reporting.
   const memo = new Map<string, PolicyDecision>();
+  // A resource's id is part of the key only when the policy could name one: it names no entity but
+  // System, Role and Action literals today, so decisions on records read their attributes, not ids.
+  const namesRecords = /\b(?!System::|Role::|Action::)[A-Z][A-Za-z0-9_]*::"/.test(policyText);
   const authorize = (ctx: RequestContext, action: string, resource: PolicyResource = SYSTEM_RESOURCE): PolicyDecision => {
     const a = ctx.actor;
-    const key = JSON.stringify([a.kind, a.id, a.userId ?? null, a.roles, a.orgId, a.sectors, action, resource.type, resource.id, resource.attrs ?? null]);
+    const id = resource.type === 'System' || namesRecords ? resource.id : '';
+    const key = JSON.stringify([a.kind, a.id, a.userId ?? null, a.roles, a.orgId, a.sectors, action, resource.type, id, resource.attrs ?? null]);
     const known = memo.get(key);
     if (known !== undefined) return known;
     const decision = decide(ctx, action, resource);

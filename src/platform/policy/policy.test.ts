@@ -47,3 +47,17 @@ describe('policy engine', () => {
     expect(() => createPolicyEngine({ schemaText: engine.schemaText, policyText: 'permit (' })).toThrow(/does not parse/);
   });
 });
+
+describe('decision memo', () => {
+  it('answers a record by its attributes, and keeps ids in the key when a policy names a record', () => {
+    const base = createPolicyEngine();
+    const schemaText = `${base.schemaText}\nentity Thing = { "orgId": String };\naction "thing:read" appliesTo { principal: User, resource: Thing };\n`;
+    const byAttr = createPolicyEngine({ schemaText, policyText: 'permit (principal, action == Action::"thing:read", resource) when { resource.orgId == principal.orgId };' });
+    const c = ctx(['operator'], 'org-1');
+    expect(byAttr.authorize(c, 'thing:read', { type: 'Thing', id: 'a', attrs: { orgId: 'org-1' } }).allowed).toBe(true);
+    expect(byAttr.authorize(c, 'thing:read', { type: 'Thing', id: 'b', attrs: { orgId: 'org-2' } }).allowed).toBe(false);
+    const byId = createPolicyEngine({ schemaText, policyText: 'permit (principal, action == Action::"thing:read", resource == Thing::"a");' });
+    expect(byId.authorize(c, 'thing:read', { type: 'Thing', id: 'a', attrs: { orgId: 'x' } }).allowed).toBe(true);
+    expect(byId.authorize(c, 'thing:read', { type: 'Thing', id: 'b', attrs: { orgId: 'x' } }).allowed).toBe(false);
+  });
+});
