@@ -1,6 +1,6 @@
 /** @module What oversight needs from selection and response, as small interfaces wired in the composition root (src/server/core.ts). */
 import type { RequestContext } from '#platform/context/index.js';
-import type { Transaction } from '#platform/db/index.js';
+import type { AnyDb } from '#platform/db/index.js';
 import type { AcquisitionBasisKind, Selectors } from './schema.js';
 
 /** An approved acquisition, handed to selection to become a legal basis. @see DPA Art. 17, 22 */
@@ -25,7 +25,7 @@ export interface ApprovedAcquisition {
  * @see DPA Art. 17, 22
  */
 export interface BasisIssuer {
-  issue(ctx: RequestContext, approval: ApprovedAcquisition, trx?: Transaction<any>): Promise<{ basisId: string }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  issue(ctx: RequestContext, approval: ApprovedAcquisition, trx?: AnyDb): Promise<{ basisId: string }>;
   revoke(ctx: RequestContext, basisId: string, reason: string): Promise<void>;
 }
 

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import { AppError } from '#platform/errors/index.js';
 
@@ -15,7 +15,10 @@ export type { Kysely, Transaction } from 'kysely';
 /** Which SQL engine is behind a database handle. */
 export type Dialect = 'sqlite' | 'postgres';
 
-/** Any Kysely handle: the database or a transaction on it. Modules narrow it to their own tables. */
+/**
+ * Any Kysely handle: the database or a transaction on it. Its table map is `any` on purpose: each module
+ * owns its tables and migrations, and no single type lists them all (STYLE.md §1).
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDb = Kysely<any>;
 
@@ -26,7 +29,7 @@ export interface Database {
   /** Where it lives, with any password removed: for logs and `mamori config`. */
   readonly description: string;
   /** Runs `fn` in one transaction: everything commits together or nothing does. */
-  transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  transaction<T>(fn: (trx: AnyDb) => Promise<T>): Promise<T>;
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
