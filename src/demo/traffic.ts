@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { systemContext, type RequestContext } from '#platform/context/index.js';
 import { packagePath } from '#platform/paths/index.js';
-import { encodeIpfix, type FlowRecord } from '#modules/collection/index.js';
+import { createRandom, encodeIpfix, type FlowRecord } from '#modules/collection/index.js';
 import { FLOW_FIELDS } from '#modules/selection/index.js';
 import type { User } from '#modules/identity/index.js';
 import type { Core } from '#server/core.js';
@@ -122,25 +122,14 @@ export async function prepareDemoBases(core: Core): Promise<DemoBases> {
   return { transitBasisId, crossBorderBasisId, consentBasisId, kantoOrgId: kanto.id, approvalsFromMs: Math.max(...bases.map((b) => Date.parse(b.validFrom))) };
 }
 
-/** A small deterministic PRNG (mulberry32), so the demo sends the same traffic each time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The scenario, as flow records with times relative to `nowMs`: two hours of activity compressed into
  * one export (so the detectors can judge it at once), plus "live" flows after `approvalsFromMs` for the
  * commission's approvals, which never cover traffic from before their decision.
  */
 export function demoTrafficRecords(nowMs: number, approvalsFromMs: number): { records: FlowRecord[]; scenario: DemoTrafficSummary['scenario'] } {
-  const r = rng(20260401);
+  // A seeded PRNG, so the demo sends the same traffic each time.
+  const r = createRandom(20260401);
   const records: FlowRecord[] = [];
   const scenario: DemoTrafficSummary['scenario'] = { beacon: 0, fanIn: 0, scan: 0, ddos: 0, transit: 0, crossBorder: 0, domestic: 0 };
   const flow = (start: number, durMs: number, src: string, dst: string, sp: number, dp: number, proto: number, flags: number, bytes: number, packets: number): FlowRecord =>

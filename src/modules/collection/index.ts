@@ -3,6 +3,6 @@ export { ADDR_BYTES, appendFlow, createFlowBatch, flowBatchCapacity, formatAddre
 export { DECODE_ERROR_CODES, createFlowDecoder, type DecodeErrorCode, type DecodeResult, type ExporterCounters, type FlowDecoder, type FlowDecoderOptions, type FlowDecoderStats } from './flow-decoder.js';
 export { encodeIpfix, encodeNetflowV5, encodeNetflowV9, type EncodeOptions, type EncodedExport } from './encode.js';
 export { readPcap, readUdpDatagrams, type PcapPacket, type UdpDatagram } from './pcap.js';
-export { runFuzz, type FuzzReport } from './fuzz.js';
+export { runFuzz, createRandom, type FuzzReport } from './fuzz.js';
 export { createCountingSink, createUdpCollector, formatListen, nullSink, parseListen, type BoundListener, type CollectorLogger, type CollectorMetrics, type CountingSink, type FlowSink, type ListenAddress, type UdpCollector, type UdpCollectorConfig, type UdpCollectorDeps, type UdpCollectorStats } from './udp-collector.js';
 export { FLOW_FILE_FORMATS, FlowFileError, detectFlowFileFormat, importFlowFile, type FlowFileFormat, type FlowFileImportOptions, type FlowFileRejectReason, type FlowFileSummary, type FlowOrigin, type RejectCount } from './flow-files.js';
