@@ -145,7 +145,14 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
   }
 
   function closeBins(tg: Target, upTo: number): void {
-    for (let bn = Math.max(tg.closedUpTo + 1, upTo - RING + 1); bn <= upTo; bn++) {
+    let start = Math.max(tg.closedUpTo + 1, upTo - RING + 1);
+    // Bins still holding data from before that window are judged too: a flush may come long after a
+    // flood when newer traffic has moved the watermark on. Empty stretches before them are skipped.
+    for (let s = 0; s < RING; s++) {
+      const held = tg.bin[s]!;
+      if (held > tg.closedUpTo && held < start) start = held;
+    }
+    for (let bn = start; bn <= upTo; bn++) {
       const s = bn % RING;
       const has = tg.bin[s] === bn;
       const pps = has ? tg.packets[s]! / binS : 0;

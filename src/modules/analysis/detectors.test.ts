@@ -166,6 +166,20 @@ describe('ddos detector', () => {
     expect(d.flush(T0 + 100_000, true)[0]?.kind).toBe('ddos-volumetric');
   });
 
+  it('judges a flood even when a routine flush comes long after it (newer traffic moved the watermark)', () => {
+    const hosts = new HostTable();
+    const target = hosts.intern({ kind: 'domestic', pseudonym: 'p:late' });
+    const other = hosts.intern({ kind: 'domestic', pseudonym: 'p:other' });
+    const srcs = Array.from({ length: 50 }, (_, k) => hosts.intern({ kind: 'foreign', address: `203.0.113.${k}` }));
+    const d = createDdosDetector(hosts, { admitPackets: 1 });
+    const flood = srcs.flatMap((s) => Array.from({ length: 6 }, (_, k) => ({ t: T0 + k * 10_000, src: s, dst: target, proto: 17, packets: 10_000, bytes: 6_000_000, dur: 9_000 })));
+    // Half an hour later (more than the 64-bin ring), ordinary traffic to someone else.
+    const later = [{ t: T0 + 1_800_000, src: srcs[0]!, dst: other, packets: 10, bytes: 5_000, dur: 1_000 }];
+    d.ingest(batchOf(hosts, [...flood, ...later]));
+    const found = d.flush(T0 + 1_900_000).filter((f) => f.subject.value === 'p:late');
+    expect(found.map((f) => f.kind)).toContain('ddos-volumetric');
+  });
+
   it('reports reflection from many amplifiers', () => {
     const hosts = new HostTable();
     const target = hosts.intern({ kind: 'domestic', pseudonym: 'p:isp' });
