@@ -22,6 +22,7 @@ import { responseRoutes } from '#modules/response/index.js';
 import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
 import type { Core } from './core.js';
 import { defaultWebRoot, webRoutes } from './web.js';
+import { intelDraftRoutes } from './intel-wiring.js';
 
 /** A registered route, as the role × route test and the OpenAPI document see it. */
 export interface RouteInfo {
@@ -187,6 +188,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await oversightRoutes({ oversight: core.oversight })(scope);
     await responseRoutes({ response: core.response })(scope);
     await sharingRoutes({ sharing: core.sharing })(scope);
+    await intelDraftRoutes({ analysis: core.analysis, reporting: core.reporting, registry: core.registry, sharing: core.sharing })(scope);
     await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p) => core.identity.authenticateBasic(u, p), maxContentLength: core.config.server.bodyLimitBytes })(scope);
     await webRoutes({ root: options.webRoot ?? defaultWebRoot() })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);
