@@ -12,6 +12,7 @@ import { Inbox } from './screens/inbox.js';
 import { Counters, FindingDetail, FindingList } from './screens/findings.js';
 import { MeasureDetail, MeasureList } from './screens/measures.js';
 import { RequestDetail, RequestList } from './screens/requests.js';
+import { CaseDetail, CaseList } from './screens/cases.js';
 import { AuditLog } from './screens/audit.js';
 import { Artifacts } from './screens/artifacts.js';
 import { Transparency } from './screens/transparency.js';
@@ -26,6 +27,8 @@ const ROUTES: Route[] = [
   { pattern: '/app/inbox', nav: '/app/inbox', render: () => <Inbox /> },
   { pattern: '/app/findings', nav: '/app/findings', render: () => <FindingList /> },
   { pattern: '/app/findings/:id', nav: '/app/findings', render: (p) => <FindingDetail key={p['id']} id={p['id']!} /> },
+  { pattern: '/app/cases', nav: '/app/cases', render: () => <CaseList /> },
+  { pattern: '/app/cases/:id', nav: '/app/cases', render: (p) => <CaseDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/counters', nav: '/app/counters', render: () => <Counters /> },
   { pattern: '/app/measures', nav: '/app/measures', render: () => <MeasureList /> },
   { pattern: '/app/measures/:id', nav: '/app/measures', render: (p) => <MeasureDetail key={p['id']} id={p['id']!} /> },

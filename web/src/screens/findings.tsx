@@ -8,6 +8,7 @@ import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 import { BarChart, RateChart } from '../components/charts.js';
+import { OpenCaseForm } from './cases.js';
 
 interface Finding {
   id: string;
@@ -147,6 +148,7 @@ export function FindingDetail({ id }: { id: string }) {
               [t('findings.bases'), f.bases.length === 0 ? t('incidents.none') : f.bases.join(', ')],
             ]} />
             <Evidence f={f} />
+            {hasRole(actor, 'analyst', 'nco_director') && <OpenCaseForm findingId={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
             {hasRole(actor, 'analyst', 'nco_director') && <ProposeSinkhole f={f} />}
           </>
         )}

@@ -1,0 +1,261 @@
+// Analyst: cases — the list, opening one (from a finding or empty), and one case with its items and notes.
+import { useState, type FormEvent } from 'react';
+import { useI18n, type MessageKey } from '../i18n/index.js';
+import { api } from '../lib/api.js';
+import { Link, useRouter } from '../lib/router.js';
+import { hasRole, useActor } from '../lib/session.js';
+import { useApi } from '../lib/use-api.js';
+import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+
+const CASE_STATUSES = ['open', 'investigating', 'measure-proposed', 'closed'] as const;
+type CaseStatus = (typeof CASE_STATUSES)[number];
+
+interface CaseSummary { id: string; title: string; status: CaseStatus; ownerId: string; createdBy: string; createdAt: string; updatedAt: string }
+interface Case extends CaseSummary {
+  items: { type: 'finding' | 'report'; id: string; addedBy: string; addedAt: string }[];
+  notes: { id: string; authorId: string; text: string; createdAt: string }[];
+}
+
+const STATUS_TONE: Record<CaseStatus, 'ok' | 'warn' | 'info' | 'muted'> = { open: 'info', investigating: 'warn', 'measure-proposed': 'ok', closed: 'muted' };
+
+function CaseStatusBadge({ status }: { status: CaseStatus }) {
+  const { t } = useI18n();
+  return <Badge tone={STATUS_TONE[status] ?? 'muted'}>{t(`caseStatus.${status}` as MessageKey)}</Badge>;
+}
+
+/** A user id as "you" or its last characters (the API gives ids, not names). */
+function Who({ id }: { id: string }) {
+  const { t } = useI18n();
+  const actor = useActor();
+  return <>{id === actor.id ? t('requests.you') : t('cases.user', { id: id.slice(-6) })}</>;
+}
+
+/** Opens a case (optionally holding one finding) and goes to it. */
+export function OpenCaseForm({ findingId, defaultTitle = '' }: { findingId?: string; defaultTitle?: string }) {
+  const { t } = useI18n();
+  const { navigate } = useRouter();
+  const errorText = useErrorText();
+  const [title, setTitle] = useState(defaultTitle);
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const c = await api<Case>('/api/v1/cases', { method: 'POST', body: { title, findingIds: findingId === undefined ? [] : [findingId] } });
+      navigate(`/app/cases/${c.id}?opened=1`);
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="open-case" className="action-form">
+      <h2 id="open-case">{findingId === undefined ? t('cases.new') : t('cases.fromFinding')}</h2>
+      <form onSubmit={submit} className="form">
+        <label htmlFor="case-title">{t('cases.name')}</label>
+        <input id="case-title" required maxLength={200} value={title} onChange={(e) => setTitle(e.target.value)} />
+        <FormMessage error={error} />
+        <button type="submit" disabled={busy}>{busy ? t('state.working') : t('cases.open')}</button>
+      </form>
+    </section>
+  );
+}
+
+export function CaseList() {
+  const { t } = useI18n();
+  const actor = useActor();
+  const [status, setStatus] = useState('');
+  const list = useApi<{ items: CaseSummary[] }>(`/api/v1/cases${status === '' ? '' : `?status=${status}`}`);
+  return (
+    <>
+      <PageTitle>{t('cases.title')}</PageTitle>
+      <div className="filters">
+        <label htmlFor="case-status-filter">{t('requests.filter')}</label>
+        <select id="case-status-filter" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <option value="">{t('requests.all')}</option>
+          {CASE_STATUSES.map((s) => <option key={s} value={s}>{t(`caseStatus.${s}` as MessageKey)}</option>)}
+        </select>
+      </div>
+      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('cases.empty')}>
+        {(d) => (
+          <div className="table-wrap"><table>
+            <caption className="sr-only">{t('cases.title')}</caption>
+            <thead><tr><th scope="col">{t('cases.name')}</th><th scope="col">{t('cases.status')}</th><th scope="col">{t('cases.owner')}</th><th scope="col">{t('cases.createdAt')}</th><th scope="col">{t('cases.updatedAt')}</th></tr></thead>
+            <tbody>{d.items.map((c) => (
+              <tr key={c.id}>
+                <td><Link to={`/app/cases/${c.id}`}>{c.title}</Link></td>
+                <td><CaseStatusBadge status={c.status} /></td>
+                <td><Who id={c.ownerId} /></td>
+                <td><Time value={c.createdAt} /></td>
+                <td><Time value={c.updatedAt} /></td>
+              </tr>
+            ))}</tbody>
+          </table></div>
+        )}
+      </Async>
+      {hasRole(actor, 'analyst', 'nco_director') && <OpenCaseForm />}
+    </>
+  );
+}
+
+function StatusForm({ c, onDone }: { c: Case; onDone: (msg: string) => void }) {
+  const { t } = useI18n();
+  const errorText = useErrorText();
+  const [status, setStatus] = useState<CaseStatus>(c.status);
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api(`/api/v1/cases/${c.id}`, { method: 'PATCH', body: { status } });
+      onDone(t('cases.statusChanged', { status: t(`caseStatus.${status}` as MessageKey) }));
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form onSubmit={submit} className="form action-form" aria-labelledby="case-status-h">
+      <h3 id="case-status-h">{t('cases.changeStatus')}</h3>
+      <label htmlFor="case-status">{t('cases.status')}</label>
+      <select id="case-status" value={status} onChange={(e) => setStatus(e.target.value as CaseStatus)}>
+        {CASE_STATUSES.map((s) => <option key={s} value={s}>{t(`caseStatus.${s}` as MessageKey)}</option>)}
+      </select>
+      <FormMessage error={error} />
+      <button type="submit" disabled={busy || status === c.status}>{busy ? t('state.working') : t('cases.saveStatus')}</button>
+    </form>
+  );
+}
+
+function ItemForm({ c, onDone }: { c: Case; onDone: (msg: string) => void }) {
+  const { t } = useI18n();
+  const errorText = useErrorText();
+  const [type, setType] = useState<'finding' | 'report'>('finding');
+  const [id, setId] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api(`/api/v1/cases/${c.id}/items`, { method: 'POST', body: { type, id: id.trim() } });
+      setId('');
+      onDone(t('cases.itemAdded'));
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form onSubmit={submit} className="form action-form" aria-labelledby="case-item-h">
+      <h3 id="case-item-h">{t('cases.addItem')}</h3>
+      <fieldset><legend>{t('cases.itemType')}</legend>
+        {(['finding', 'report'] as const).map((v) => (
+          <label key={v}><input type="radio" name="item-type" value={v} checked={type === v} onChange={() => setType(v)} /> {t(`evidenceType.${v}` as MessageKey)}</label>
+        ))}
+      </fieldset>
+      <label htmlFor="case-item-id">{t('cases.itemId')}</label>
+      <input id="case-item-id" required maxLength={100} value={id} onChange={(e) => setId(e.target.value)} aria-describedby="case-item-help" />
+      <p id="case-item-help" className="help">{t('cases.itemHelp')}</p>
+      <FormMessage error={error} />
+      <button type="submit" disabled={busy}>{busy ? t('state.working') : t('cases.add')}</button>
+    </form>
+  );
+}
+
+function NoteForm({ c, onDone }: { c: Case; onDone: (msg: string) => void }) {
+  const { t } = useI18n();
+  const errorText = useErrorText();
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api(`/api/v1/cases/${c.id}/notes`, { method: 'POST', body: { text } });
+      setText('');
+      onDone(t('cases.noteAdded'));
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form onSubmit={submit} className="form action-form" aria-labelledby="case-note-h">
+      <h3 id="case-note-h">{t('cases.addNote')}</h3>
+      <label htmlFor="case-note">{t('cases.noteText')}</label>
+      <textarea id="case-note" required rows={3} maxLength={10000} value={text} onChange={(e) => setText(e.target.value)} />
+      <FormMessage error={error} />
+      <button type="submit" disabled={busy}>{busy ? t('state.working') : t('cases.saveNote')}</button>
+    </form>
+  );
+}
+
+export function CaseDetail({ id }: { id: string }) {
+  const { t } = useI18n();
+  const actor = useActor();
+  const { search } = useRouter();
+  const c = useApi<Case>(`/api/v1/cases/${encodeURIComponent(id)}`);
+  const [done, setDone] = useState<string | undefined>(search.get('opened') === '1' ? t('cases.opened') : undefined);
+  const after = (msg: string) => {
+    setDone(msg);
+    c.reload();
+  };
+  const writer = hasRole(actor, 'analyst', 'nco_director');
+  return (
+    <>
+      <PageTitle>{t('cases.detail')}</PageTitle>
+      <div aria-live="polite">{done !== undefined && <p className="notice success" role="status">{done}</p>}</div>
+      <Async value={c}>
+        {(c) => (
+          <>
+            <h2 className="subtitle">{c.title}</h2>
+            <Facts rows={[
+              [t('cases.status'), <CaseStatusBadge status={c.status} />],
+              [t('cases.owner'), <Who id={c.ownerId} />],
+              [t('cases.createdBy'), <Who id={c.createdBy} />],
+              [t('cases.createdAt'), <Time value={c.createdAt} />],
+              [t('cases.updatedAt'), <Time value={c.updatedAt} />],
+            ]} />
+            <section aria-labelledby="case-items"><h2 id="case-items">{t('cases.items')}</h2>
+              {c.items.length === 0 ? <p className="state empty">{t('cases.noItems')}</p> : (
+                <div className="table-wrap"><table>
+                  <caption className="sr-only">{t('cases.items')}</caption>
+                  <thead><tr><th scope="col">{t('cases.itemType')}</th><th scope="col">{t('cases.itemId')}</th><th scope="col">{t('cases.addedBy')}</th><th scope="col">{t('cases.addedAt')}</th></tr></thead>
+                  <tbody>{c.items.map((i) => (
+                    <tr key={`${i.type}:${i.id}`}>
+                      <td>{t(`evidenceType.${i.type}` as MessageKey)}</td>
+                      <td>{i.type === 'finding' ? <Link to={`/app/findings/${i.id}`}>{i.id}</Link> : <Link to={`/app/incidents/${i.id}`}>{i.id}</Link>}</td>
+                      <td><Who id={i.addedBy} /></td>
+                      <td><Time value={i.addedAt} /></td>
+                    </tr>
+                  ))}</tbody>
+                </table></div>
+              )}
+            </section>
+            <section aria-labelledby="case-notes"><h2 id="case-notes">{t('cases.notes')}</h2>
+              {c.notes.length === 0 ? <p className="state empty">{t('cases.noNotes')}</p> : (
+                <ol className="notes">{c.notes.map((n) => (
+                  <li key={n.id}><p>{n.text}</p><p className="help"><Who id={n.authorId} /> — <Time value={n.createdAt} /></p></li>
+                ))}</ol>
+              )}
+            </section>
+            {writer && <NoteForm c={c} onDone={after} />}
+            {writer && <ItemForm c={c} onDone={after} />}
+            {writer && <StatusForm key={c.status} c={c} onDone={after} />}
+          </>
+        )}
+      </Async>
+    </>
+  );
+}
