@@ -13,6 +13,7 @@ import { Counters, FindingDetail, FindingList } from './screens/findings.js';
 import { MeasureDetail, MeasureList } from './screens/measures.js';
 import { RequestDetail, RequestList } from './screens/requests.js';
 import { CaseDetail, CaseList } from './screens/cases.js';
+import { DietReportScreen, EmergencyList, Inspection } from './screens/oversight.js';
 import { AuditLog } from './screens/audit.js';
 import { Artifacts } from './screens/artifacts.js';
 import { Transparency } from './screens/transparency.js';
@@ -34,6 +35,9 @@ const ROUTES: Route[] = [
   { pattern: '/app/measures/:id', nav: '/app/measures', render: (p) => <MeasureDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/requests', nav: '/app/requests', render: () => <RequestList /> },
   { pattern: '/app/requests/:id', nav: '/app/requests', render: (p) => <RequestDetail key={p['id']} id={p['id']!} /> },
+  { pattern: '/app/emergency', nav: '/app/emergency', render: () => <EmergencyList /> },
+  { pattern: '/app/inspection', nav: '/app/inspection', render: () => <Inspection /> },
+  { pattern: '/app/diet-report', nav: '/app/diet-report', render: () => <DietReportScreen /> },
   { pattern: '/app/audit', nav: '/app/audit', render: () => <AuditLog /> },
   { pattern: '/app/artifacts', nav: '/app/artifacts', render: () => <Artifacts /> },
 ];

@@ -1,0 +1,299 @@
+// Commission: emergency actions under retroactive review (with their deadlines), the report to the Diet
+// (its figures as tables), and inspection (data held by basis, discards, who read what).
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { useI18n, type MessageKey } from '../i18n/index.js';
+import { ja } from '../i18n/ja.js';
+import { Link } from '../lib/router.js';
+import { useApi } from '../lib/use-api.js';
+import { jstInputToIso, minutesUntil, nowJstInput } from '../lib/time.js';
+import { Async, Badge, Facts, PageTitle, Time } from '../components/ui.js';
+
+interface EmergencyAction {
+  id: string;
+  kind: string;
+  title: string;
+  justification: string;
+  scope: Record<string, unknown>;
+  evidence: { type: string; id: string }[];
+  actedBy: string;
+  actedAt: string;
+  agency: string | null;
+  measureId: string | null;
+  reviewRequestId: string | null;
+  reviewDeadline: string;
+  status: 'awaiting_review' | 'ratified' | 'halting' | 'halted';
+  haltReason: string | null;
+  haltedAt: string | null;
+  purgedFlows: number | null;
+  flagged: boolean;
+}
+
+const EMERGENCY_TONE = { awaiting_review: 'warn', ratified: 'ok', halting: 'bad', halted: 'bad' } as const;
+
+/** A review deadline with the time left, or "passed" (only while the review is open). */
+function ReviewDeadline({ iso, open }: { iso: string; open: boolean }) {
+  const { t } = useI18n();
+  const mins = minutesUntil(iso);
+  return (
+    <><Time value={iso} /> {open && (mins < 0
+      ? <Badge tone="bad">{t('requests.deadlinePassed')}</Badge>
+      : <Badge tone={mins < 1440 ? 'warn' : 'info'}>{t('requests.hoursLeft', { h: Math.floor(mins / 60) })}</Badge>)}</>
+  );
+}
+
+export function EmergencyList() {
+  const { t } = useI18n();
+  const [status, setStatus] = useState('awaiting_review');
+  const list = useApi<{ emergencyActions: EmergencyAction[] }>(`/api/v1/oversight/emergency-actions${status === '' ? '' : `?status=${status}`}`);
+  return (
+    <>
+      <PageTitle>{t('emergency.title')}</PageTitle>
+      <p>{t('emergency.intro')}</p>
+      <div className="filters">
+        <label htmlFor="emergency-filter">{t('requests.filter')}</label>
+        <select id="emergency-filter" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <option value="">{t('requests.all')}</option>
+          {(['awaiting_review', 'ratified', 'halting', 'halted'] as const).map((s) => <option key={s} value={s}>{t(`emergencyStatus.${s}`)}</option>)}
+        </select>
+      </div>
+      <Async value={list} isEmpty={(d) => d.emergencyActions.length === 0} empty={t('emergency.empty')}>
+        {(d) => (
+          <div className="table-wrap"><table>
+            <caption className="sr-only">{t('emergency.title')}</caption>
+            <thead><tr><th scope="col">{t('emergency.name')}</th><th scope="col">{t('emergency.agency')}</th><th scope="col">{t('emergency.status')}</th><th scope="col">{t('emergency.actedAt')}</th><th scope="col">{t('emergency.deadline')}</th><th scope="col">{t('emergency.review')}</th></tr></thead>
+            <tbody>{d.emergencyActions.map((e) => (
+              <tr key={e.id}>
+                <td>
+                  {e.measureId !== null ? <Link to={`/app/measures/${e.measureId}`}>{e.title}</Link> : e.title}
+                  <p className="help">{e.justification}</p>
+                  {e.flagged && <Badge tone="bad">{t('emergency.flagged')}</Badge>}
+                </td>
+                <td>{e.agency === null ? '—' : t(`role.${e.agency}` as MessageKey)}</td>
+                <td>
+                  <Badge tone={EMERGENCY_TONE[e.status]}>{t(`emergencyStatus.${e.status}`)}</Badge>
+                  {e.haltReason !== null && <p className="help">{t('emergency.haltReason', { reason: e.haltReason })}</p>}
+                  {e.purgedFlows !== null && <p className="help">{t('emergency.purged', { n: e.purgedFlows })}</p>}
+                </td>
+                <td><Time value={e.actedAt} /></td>
+                <td><ReviewDeadline iso={e.reviewDeadline} open={e.status === 'awaiting_review'} /></td>
+                <td>{e.reviewRequestId === null ? '—' : <Link to={`/app/requests/${e.reviewRequestId}`}>{t('emergency.openReview')}</Link>}</td>
+              </tr>
+            ))}</tbody>
+          </table></div>
+        )}
+      </Async>
+    </>
+  );
+}
+
+// ---- Diet report -------------------------------------------------------------------------------
+
+type Figure = number | string | boolean | null | Figure[] | { [k: string]: Figure };
+interface DietReport {
+  id: string;
+  title: { ja: string; en: string };
+  window: { from: string; to: string };
+  generatedAt: string;
+  checkpoint: { size: number; root: string; createdAt: string };
+  verified: { entriesHashed: number; rootMatches: boolean };
+  figures: Record<string, Figure>;
+  figuresSha256: string;
+  sources: Record<string, boolean>;
+}
+
+/** The label of a figure's key: translated when the catalogue knows it, else the key itself as code. */
+function useKeyLabel(): (k: string) => ReactNode {
+  const { t } = useI18n();
+  return (k) => (`diet.key.${k}` in ja ? t(`diet.key.${k}` as MessageKey) : <code>{k}</code>);
+}
+
+const isRecord = (v: Figure): v is { [k: string]: Figure } => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFlat = (v: { [k: string]: Figure }) => Object.values(v).every((x) => !isRecord(x));
+
+function Value({ v }: { v: Figure }) {
+  const { t } = useI18n();
+  if (Array.isArray(v)) return v.length === 0 ? <>{t('incidents.none')}</> : <>{v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ')}</>;
+  if (typeof v === 'boolean') return <>{v ? t('diet.yes') : t('diet.no')}</>;
+  if (isRecord(v)) return <code>{JSON.stringify(v)}</code>;
+  return <>{v === null ? '—' : String(v)}</>;
+}
+
+/** One group of figures: a matrix when its values are records of numbers, a two-column table when flat. */
+function FigureTable({ name, value, level }: { name: string; value: Figure; level: 2 | 3 }) {
+  const { t } = useI18n();
+  const label = useKeyLabel();
+  const H = level === 2 ? 'h2' : 'h3';
+  const id = `fig-${level}-${name}`;
+  if (!isRecord(value)) return <p><strong>{label(name)}</strong>: <Value v={value} /></p>;
+  const entries = Object.entries(value);
+  if (entries.length === 0) return <section aria-labelledby={id}><H id={id}>{label(name)}</H><p className="state empty">{t('diet.nothing')}</p></section>;
+  if (isFlat(value)) {
+    return (
+      <section aria-labelledby={id}><H id={id}>{label(name)}</H>
+        <div className="table-wrap"><table aria-labelledby={id}>
+          <thead><tr><th scope="col">{t('diet.item')}</th><th scope="col">{t('diet.value')}</th></tr></thead>
+          <tbody>{entries.map(([k, v]) => <tr key={k}><th scope="row">{label(k)}</th><td><Value v={v} /></td></tr>)}</tbody>
+        </table></div>
+      </section>
+    );
+  }
+  const rows = entries.filter(([, v]) => isRecord(v) && isFlat(v)) as [string, { [k: string]: Figure }][];
+  const rest = entries.filter(([, v]) => !(isRecord(v) && isFlat(v)));
+  const cols = [...new Set(rows.flatMap(([, v]) => Object.keys(v)))];
+  return (
+    <section aria-labelledby={id}><H id={id}>{label(name)}</H>
+      {rows.length > 0 && (rows.every(([, v]) => Object.keys(v).length === 0)
+        ? <p className="state empty">{t('diet.nothing')}</p>
+        : (
+          <div className="table-wrap"><table aria-labelledby={id}>
+            <thead><tr><th scope="col">{t('diet.item')}</th>{cols.map((c) => <th key={c} scope="col">{label(c)}</th>)}</tr></thead>
+            <tbody>{rows.map(([k, v]) => <tr key={k}><th scope="row">{label(k)}</th>{cols.map((c) => <td key={c}>{v[c] === undefined ? '—' : <Value v={v[c]!} />}</td>)}</tr>)}</tbody>
+          </table></div>
+        ))}
+      {rest.map(([k, v]) => (level === 2 ? <FigureTable key={k} name={k} value={v} level={3} /> : <p key={k}><strong>{label(k)}</strong>: <Value v={v} /></p>))}
+    </section>
+  );
+}
+
+function DietReportView({ from, to }: { from: string; to: string }) {
+  const { t, pick } = useI18n();
+  const r = useApi<{ report: DietReport }>(`/api/v1/oversight/diet-report?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+  const label = useKeyLabel();
+  return (
+    <Async value={r}>
+      {({ report }) => (
+        <>
+          <h2 className="subtitle">{pick(report.title)}</h2>
+          <Facts rows={[
+            [t('diet.window'), <><Time value={report.window.from} /> – <Time value={report.window.to} /></>],
+            [t('diet.generatedAt'), <Time value={report.generatedAt} />],
+            [t('diet.checkpoint'), <>{t('diet.checkpointSize', { n: report.checkpoint.size })} <code>{report.checkpoint.root}</code></>],
+            [t('diet.verified'), report.verified.rootMatches
+              ? <Badge tone="ok">{t('diet.rootMatches', { n: report.verified.entriesHashed })}</Badge>
+              : <Badge tone="bad">{t('diet.rootMismatch')}</Badge>],
+            [t('diet.sha'), <code>{report.figuresSha256}</code>],
+            [t('diet.sources'), <ul>{Object.entries(report.sources).map(([k, v]) => <li key={k}>{label(k)}: {v ? t('diet.yes') : t('diet.no')}</li>)}</ul>],
+          ]} />
+          {Object.entries(report.figures).map(([k, v]) => <FigureTable key={k} name={k} value={v} level={2} />)}
+        </>
+      )}
+    </Async>
+  );
+}
+
+export function DietReportScreen() {
+  const { t } = useI18n();
+  const now = nowJstInput();
+  const [from, setFrom] = useState(`${now.slice(0, 4)}-01-01T00:00`);
+  const [to, setTo] = useState(now);
+  const [period, setPeriod] = useState<{ from: string; to: string }>();
+  const [error, setError] = useState<string>();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const f = jstInputToIso(from);
+    const u = jstInputToIso(to);
+    if (f === undefined || u === undefined || f >= u) {
+      setError(t('diet.badPeriod'));
+      return;
+    }
+    setError(undefined);
+    setPeriod({ from: f, to: u });
+  };
+  return (
+    <>
+      <PageTitle>{t('diet.title')}</PageTitle>
+      <p>{t('diet.intro')}</p>
+      <form onSubmit={submit} className="form filters" aria-label={t('diet.period')}>
+        <label htmlFor="diet-from">{t('diet.from')}</label>
+        <input id="diet-from" type="datetime-local" required value={from} onChange={(e) => setFrom(e.target.value)} aria-describedby="diet-help" />
+        <label htmlFor="diet-to">{t('diet.to')}</label>
+        <input id="diet-to" type="datetime-local" required value={to} onChange={(e) => setTo(e.target.value)} aria-describedby="diet-help" />
+        <p id="diet-help" className="help">{t('diet.help')}</p>
+        <div aria-live="assertive">{error !== undefined && <p className="error" role="alert">{error}</p>}</div>
+        <button type="submit">{t('diet.compute')}</button>
+      </form>
+      {period !== undefined && <DietReportView key={`${period.from}|${period.to}`} from={period.from} to={period.to} />}
+    </>
+  );
+}
+
+// ---- Inspection ----------------------------------------------------------------------------------
+
+interface Inventory {
+  connected: boolean;
+  holdings: { basisId: string; flows: number; bytes: number; partitions: number; oldest: string | null; newest: string | null }[];
+  discards: { exporter: string; category: string; reason: string; count: number }[];
+}
+interface Reads {
+  from: number;
+  to: number;
+  size: number;
+  reads: { index: number; time: string; actor: string; userId: string; roles: string[]; action: string; object: { type: string; id: string } | null; legalBasis: string | null; outcome: string }[];
+}
+
+const PAGE = 1000;
+
+export function Inspection() {
+  const { t } = useI18n();
+  const inv = useApi<Inventory>('/api/v1/oversight/inspection/inventory');
+  const [from, setFrom] = useState<number>();
+  const reads = useApi<Reads>(`/api/v1/oversight/inspection/reads${from === undefined ? '' : `?from=${from}&to=${from + PAGE}`}`);
+  return (
+    <>
+      <PageTitle>{t('inspection.title')}</PageTitle>
+      <p>{t('inspection.intro')}</p>
+      <section aria-labelledby="holdings"><h2 id="holdings">{t('inspection.holdings')}</h2>
+        <Async value={inv}>
+          {(d) => (
+            <>
+              {!d.connected && <p className="notice" role="status">{t('inspection.notConnected')}</p>}
+              {d.holdings.length === 0 ? <p className="state empty">{t('inspection.noHoldings')}</p> : (
+                <div className="table-wrap"><table>
+                  <caption className="sr-only">{t('inspection.holdings')}</caption>
+                  <thead><tr><th scope="col">{t('inspection.basis')}</th><th scope="col">{t('inspection.flows')}</th><th scope="col">{t('inspection.bytes')}</th><th scope="col">{t('inspection.partitions')}</th><th scope="col">{t('inspection.oldest')}</th><th scope="col">{t('inspection.newest')}</th></tr></thead>
+                  <tbody>{d.holdings.map((h) => <tr key={h.basisId}><td><code>{h.basisId}</code></td><td>{h.flows}</td><td>{h.bytes}</td><td>{h.partitions}</td><td><Time value={h.oldest} /></td><td><Time value={h.newest} /></td></tr>)}</tbody>
+                </table></div>
+              )}
+              <h2 id="discards">{t('inspection.discards')}</h2>
+              {d.discards.length === 0 ? <p className="state empty">{t('inspection.noDiscards')}</p> : (
+                <div className="table-wrap"><table aria-labelledby="discards">
+                  <thead><tr><th scope="col">{t('counters.exporter')}</th><th scope="col">{t('counters.category')}</th><th scope="col">{t('inspection.reason')}</th><th scope="col">{t('counters.flows')}</th></tr></thead>
+                  <tbody>{d.discards.map((r) => <tr key={`${r.exporter}|${r.category}|${r.reason}`}><td>{r.exporter}</td><td>{t(`flowCategory.${r.category}` as MessageKey)}</td><td><code>{r.reason}</code></td><td>{r.count}</td></tr>)}</tbody>
+                </table></div>
+              )}
+            </>
+          )}
+        </Async>
+      </section>
+      <section aria-labelledby="reads"><h2 id="reads">{t('inspection.reads')}</h2>
+        <Async value={reads}>
+          {(d) => (
+            <>
+              <p>{t('inspection.range', { from: d.from, to: d.to, size: d.size })}</p>
+              <div className="actions">
+                <button type="button" disabled={d.from === 0} onClick={() => setFrom(Math.max(0, d.from - PAGE))}>{t('inspection.earlier')}</button>{' '}
+                <button type="button" disabled={d.to >= d.size} onClick={() => setFrom(d.to)}>{t('inspection.later')}</button>
+              </div>
+              {d.reads.length === 0 ? <p className="state empty">{t('inspection.noReads')}</p> : (
+                <div className="table-wrap"><table aria-labelledby="reads">
+                  <thead><tr><th scope="col">#</th><th scope="col">{t('inspection.time')}</th><th scope="col">{t('inspection.who')}</th><th scope="col">{t('inspection.action')}</th><th scope="col">{t('inspection.object')}</th><th scope="col">{t('inspection.basis')}</th><th scope="col">{t('inspection.outcome')}</th></tr></thead>
+                  <tbody>{d.reads.map((r) => (
+                    <tr key={r.index}>
+                      <td>{r.index}</td>
+                      <td><Time value={r.time} /></td>
+                      <td>{r.actor} ({r.roles.map((x) => t(`role.${x}` as MessageKey)).join(', ')})</td>
+                      <td><code>{r.action}</code></td>
+                      <td>{r.object === null ? '—' : <code>{r.object.type}/{r.object.id}</code>}</td>
+                      <td>{r.legalBasis === null ? '—' : <code>{r.legalBasis}</code>}</td>
+                      <td><Badge tone={r.outcome === 'success' ? 'ok' : 'bad'}>{r.outcome === 'success' ? t('inspection.success') : t('inspection.failure')}</Badge></td>
+                    </tr>
+                  ))}</tbody>
+                </table></div>
+              )}
+            </>
+          )}
+        </Async>
+      </section>
+    </>
+  );
+}
