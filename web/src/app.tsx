@@ -14,6 +14,7 @@ import { MeasureDetail, MeasureList } from './screens/measures.js';
 import { RequestDetail, RequestList } from './screens/requests.js';
 import { CaseDetail, CaseList } from './screens/cases.js';
 import { DietReportScreen, EmergencyList, Inspection } from './screens/oversight.js';
+import { IntelFeed } from './screens/intel.js';
 import { AuditLog } from './screens/audit.js';
 import { Artifacts } from './screens/artifacts.js';
 import { Transparency } from './screens/transparency.js';
@@ -39,6 +40,7 @@ const ROUTES: Route[] = [
   { pattern: '/app/inspection', nav: '/app/inspection', render: () => <Inspection /> },
   { pattern: '/app/diet-report', nav: '/app/diet-report', render: () => <DietReportScreen /> },
   { pattern: '/app/audit', nav: '/app/audit', render: () => <AuditLog /> },
+  { pattern: '/app/intel', nav: '/app/intel', render: () => <IntelFeed /> },
   { pattern: '/app/artifacts', nav: '/app/artifacts', render: () => <Artifacts /> },
 ];
 
