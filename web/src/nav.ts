@@ -13,6 +13,7 @@ export const NAV: NavItem[] = [
   { to: '/app', label: 'nav.home', hint: 'nav.home.hint', roles: 'all' },
   { to: '/app/incidents', label: 'nav.incidents', hint: 'nav.incidents.hint', roles: ['operator', 'ministry', 'analyst', 'nco_director'] },
   { to: '/app/incidents/new', label: 'nav.fileIncident', hint: 'nav.fileIncident.hint', roles: ['operator'] },
+  { to: '/app/notifications', label: 'nav.notifications', hint: 'nav.notifications.hint', roles: ['operator', 'ministry'] },
   { to: '/app/inbox', label: 'nav.inbox', hint: 'nav.inbox.hint', roles: ['operator', 'ministry', 'analyst', 'nco_director'] },
   { to: '/app/findings', label: 'nav.findings', hint: 'nav.findings.hint', roles: ['analyst', 'nco_director', 'commissioner'] },
   { to: '/app/cases', label: 'nav.cases', hint: 'nav.cases.hint', roles: ['analyst', 'nco_director', 'commissioner'] },
