@@ -1,4 +1,4 @@
-// Audit log verification in the browser with WebCrypto: RFC 9162 leaf hashes and inclusion proofs, and the
+// Audit log verification in the browser with WebCrypto: RFC 9162 leaf hashes, inclusion and consistency proofs, and the
 // Ed25519 signature of a C2SP checkpoint (docs/audit-formats.md).
 import { canonicalize } from './jcs.js';
 
@@ -69,6 +69,41 @@ export async function verifyInclusion(leaf: Uint8Array, index: number, size: num
     sn = Math.floor(sn / 2);
   }
   return sn === 0 && equal(r, root);
+}
+
+/**
+ * Whether the tree of `size2` leaves with root `root2` extends the tree of `size1` leaves with root
+ * `root1` (append-only), by the proof's hashes. Sizes below 1 are refused: a proof from the empty
+ * tree proves nothing. @see RFC 9162 §2.1.4.2
+ */
+export async function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): Promise<boolean> {
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 1 || size2 < size1) return false;
+  if (size1 === size2) return proof.length === 0 && equal(root1, root2);
+  if (proof.length === 0 || root1.length !== 32 || root2.length !== 32 || proof.some((p) => p.length !== 32)) return false;
+  // When the old tree is a complete subtree, its root is the proof's implicit first node.
+  const path = (size1 & (size1 - 1)) === 0 ? [root1, ...proof] : [...proof];
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0]!;
+  let sr = path[0]!;
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await sha256(Uint8Array.of(1), c, fr);
+      sr = await sha256(Uint8Array.of(1), c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else sr = await sha256(Uint8Array.of(1), sr, c);
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, root1) && equal(sr, root2);
 }
 
 /** A parsed checkpoint note: its signed text and body, and its signature lines. */
