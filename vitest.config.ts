@@ -17,6 +17,8 @@ export default defineConfig({
           exclude: ['**/*.pg.test.ts', '**/*.interop.test.ts', '**/*.e2e.test.ts', 'node_modules/**'],
           environment: 'node',
           testTimeout: 20_000,
+          // Setting up a core (migrations, policy, users) takes seconds on a loaded 2-CPU machine.
+          hookTimeout: 60_000,
           pool: 'forks',
         },
       },

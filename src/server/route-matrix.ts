@@ -42,6 +42,7 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/audit/entries': ALL,
   'GET /api/v1/audit/proofs/inclusion': 'public',
   'GET /api/v1/audit/proofs/consistency': 'public',
+  'GET /api/v1/audit/checkpoints': 'public',
   'GET /api/v1/registry/sectors': ['operator', 'ministry', 'analyst', 'nco_director', 'admin'],
   'GET /api/v1/registry/operators': ['operator', 'ministry', 'analyst', 'nco_director', 'admin'],
   'POST /api/v1/registry/operators': ['ministry', 'nco_director', 'admin'],
@@ -65,6 +66,7 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/incidents/:id/attachments/:attachmentId': ['operator', 'ministry', 'analyst', 'nco_director'],
   'PUT /api/v1/incidents/:id/naming-consent': ['operator'],
   'PUT /api/v1/incidents/:id/sharing': ['analyst', 'nco_director'],
+  'POST /api/v1/incidents/:id/escalations': ['ministry'],
   'GET /api/v1/shared-reports': ['analyst', 'nco_director', 'council_member'],
   'GET /api/v1/receipts/:id': ['operator', 'ministry', 'analyst', 'nco_director'],
   'GET /api/v1/inbox': ['operator', 'ministry', 'analyst', 'nco_director'],
@@ -84,6 +86,7 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'POST /api/v1/legal-bases/:id/revoke': ['nco_director', 'commissioner'],
   'GET /api/v1/selection/counters': ['analyst', 'commissioner'],
   'POST /api/v1/flows/query': ['analyst'],
+  'POST /api/v1/pseudonyms/reidentify': ['analyst'],
   // Oversight: NCO drafts and submits, the commission votes, decides, inspects and reports; police and the NCO director may act first.
   'GET /api/v1/oversight/requests': ['analyst', 'nco_director', 'commissioner'],
   'POST /api/v1/oversight/requests': ['analyst', 'nco_director'],
@@ -101,6 +104,9 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/oversight/inspection/inventory': ['commissioner'],
   'GET /api/v1/oversight/inspection/reads': ['commissioner'],
   'GET /api/v1/oversight/diet-report': ['commissioner'],
+  'POST /api/v1/oversight/published-reports': ['commissioner'],
+  'GET /api/v1/oversight/published-reports': 'public',
+  'GET /api/v1/oversight/published-reports/:id': 'public',
   // Sharing (REST) and the TAXII 2.1 server; TLP decides object by object inside.
   'GET /api/v1/sharing/council': INTEL,
   'POST /api/v1/sharing/council': ['nco_director'],

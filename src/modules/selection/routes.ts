@@ -1,4 +1,4 @@
-/** @module Selection's HTTP routes: legal bases, selection counters, and audited flow queries. */
+/** @module Selection's HTTP routes: legal bases, selection counters, audited flow queries and approval-gated re-identification. */
 import type { FastifyInstance } from 'fastify';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
 import type { FlowArchive, FlowQuery } from './archive.js';
@@ -22,6 +22,8 @@ export function selectionRoutes(deps: { selection: SelectionService; archive: Fl
     app.post<{ Params: { id: string } }>('/api/v1/legal-bases/:id/revoke', { config: { auth: { action: 'basis:revoke' } }, schema: { tags: ['selection'], summary: 'Revoke a legal basis: matching stops within a second.' } }, async (req) => ({ basis: await selection.revokeBasis(ctxOf(req), req.params.id, req.body as { reason: string }) }));
 
     app.get('/api/v1/selection/counters', { config: { auth: { action: 'selection:counters' } }, schema: { tags: ['selection'], summary: 'Flows kept and dropped per exporter, category and reason (the only trace of dropped flows).' } }, async (req) => selection.counters(ctxOf(req)));
+
+    app.post('/api/v1/pseudonyms/reidentify', { config: { auth: { action: 'pseudonym:reidentify' } }, schema: { tags: ['selection'], summary: 'Find which candidate address (or address in a prefix of at most 65,536) has a pseudonym, under a re-identification approval of the commission; audited either way.' } }, async (req) => selection.reidentify(ctxOf(req), req.body as Parameters<SelectionService['reidentify']>[1]));
 
     app.post('/api/v1/flows/query', { config: { auth: { action: 'flows:query' } }, schema: { tags: ['selection'], summary: 'Query the flow archive with a stated purpose; audited with the bases read.' } }, async (req) => archive.queryFlows(ctxOf(req), req.body as FlowQuery));
   };
