@@ -60,6 +60,14 @@ export async function latestCheckpoint(q: AnyDb): Promise<StoredCheckpoint | und
   return r === undefined ? undefined : rowOf(r);
 }
 
+/** Up to `limit` stored checkpoints, largest first, of size below `before` when given. @see c2sp.org/tlog-checkpoint */
+export async function recentCheckpoints(q: AnyDb, limit: number, before?: number): Promise<StoredCheckpoint[]> {
+  let s = q.selectFrom('audit_checkpoints').select(['size', 'root', 'note', 'created_at']);
+  if (before !== undefined) s = s.where('size', '<', before);
+  const rows = (await s.orderBy('size', 'desc').limit(limit).execute()) as Parameters<typeof rowOf>[0][];
+  return rows.map(rowOf);
+}
+
 /** The stored checkpoint of exactly `size`, if any. @see c2sp.org/tlog-checkpoint */
 export async function checkpointAt(q: AnyDb, size: number): Promise<StoredCheckpoint | undefined> {
   const r = (await q.selectFrom('audit_checkpoints').select(['size', 'root', 'note', 'created_at']).where('size', '=', size).executeTakeFirst()) as Parameters<typeof rowOf>[0] | undefined;
@@ -193,6 +201,8 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
     },
     /** The latest stored checkpoint. */
     latest: () => latestCheckpoint(db.kysely),
+    /** Up to `limit` stored checkpoints, newest first, of size below `before` when given. */
+    recent: (limit: number, before?: number) => recentCheckpoints(db.kysely, limit, before),
     /** The log's public key (to verify its checkpoints). */
     verifier(): VerifierKey {
       return verifierOf(signer());

@@ -94,4 +94,17 @@ describe('audit routes', () => {
     expect(c).toMatchObject({ size1: first.size, size2: second.size });
     expect(verifyConsistency(first.size, second.size, c.proof.map(b), b(first.root), root)).toBe(true);
   });
+
+  it('lists earlier checkpoints newest first, below ?before=, each with its signed note', async () => {
+    const latest = (await t.core.checkpointer.checkpointNow())!;
+    const all = (await get('/api/v1/audit/checkpoints')).json<{ checkpoints: { size: number; root: string; note: string; createdAt: string }[] }>().checkpoints;
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(all[0]).toMatchObject({ size: latest.size, root: latest.root, note: latest.note });
+    expect(all.map((c) => c.size)).toEqual([...all.map((c) => c.size)].sort((x, y) => y - x));
+    const older = (await get(`/api/v1/audit/checkpoints?before=${latest.size}&limit=1`)).json<{ checkpoints: { size: number }[] }>().checkpoints;
+    expect(older).toEqual([expect.objectContaining({ size: all[1]!.size })]);
+    for (const bad of ['limit=0', 'limit=101', 'before=x']) {
+      expect((await get(`/api/v1/audit/checkpoints?${bad}`)).json(), bad).toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+  });
 });

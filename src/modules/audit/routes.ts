@@ -1,4 +1,4 @@
-/** @module Audit's HTTP routes: the published checkpoint and keys, entries by range (role-gated, itself audited), inclusion and consistency proofs. */
+/** @module Audit's HTTP routes: the published checkpoint, earlier checkpoints and keys, entries by range (role-gated, itself audited), inclusion and consistency proofs. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
@@ -9,6 +9,8 @@ import type { AuditLog } from './log.js';
 
 /** Most entries one request may ask for. */
 export const MAX_ENTRIES_PAGE = 1000;
+/** Most checkpoints one request may list. */
+export const MAX_CHECKPOINTS_PAGE = 100;
 
 function invalid(param: string, what: string): AppError {
   return new AppError('VALIDATION_FAILED', `Query parameter ${param}: ${what}.`, { details: [{ path: param, message: what }] });
@@ -61,6 +63,16 @@ export function auditRoutes(deps: { audit: AuditLog; checkpointer: Checkpointer;
         signers: note.ok ? note.value.signatures.map((s) => s.name) : [],
         note: cp.note,
       };
+    });
+
+    app.get('/api/v1/audit/checkpoints', {
+      config: { auth: { public: true } },
+      schema: { tags: ['audit'], summary: `Earlier signed checkpoints, newest first: ?limit= (at most ${MAX_CHECKPOINTS_PAGE}, default 20) below ?before= size; each with its note, for consistency proofs against the latest.` },
+    }, async (req) => {
+      const limit = intParam(req, 'limit') ?? 20;
+      if (limit < 1 || limit > MAX_CHECKPOINTS_PAGE) throw invalid('limit', `give 1 to ${MAX_CHECKPOINTS_PAGE}`);
+      const before = intParam(req, 'before');
+      return { checkpoints: await checkpointer.recent(limit, before) };
     });
 
     app.get('/api/v1/audit/keys', {

@@ -1,4 +1,4 @@
-/** @module Oversight's tables: requests, votes, conflict declarations, approvals and emergency actions (JSON as text, ISO UTC times). */
+/** @module Oversight's tables: requests, votes, conflict declarations, approvals, emergency actions and published Diet reports (JSON as text, ISO UTC times). */
 import type { NamedMigration } from '#platform/db/index.js';
 
 /** Schema changes owned by oversight. */
@@ -84,6 +84,21 @@ export const oversightMigrations: NamedMigration[] = [
         .execute();
       await db.schema.createIndex('oversight_emergency_status').on('oversight_emergency_actions').columns(['status', 'review_deadline']).execute();
       await db.schema.createIndex('oversight_emergency_measure').on('oversight_emergency_actions').column('measure_id').execute();
+    },
+  },
+  {
+    name: '0401_oversight_published_diet_reports',
+    async up(db) {
+      await db.schema
+        .createTable('oversight_published_reports')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('window_from', 'text', (c) => c.notNull())
+        .addColumn('window_to', 'text', (c) => c.notNull())
+        .addColumn('report', 'text', (c) => c.notNull())
+        .addColumn('published_by', 'text', (c) => c.notNull())
+        .addColumn('published_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('oversight_published_reports_at').on('oversight_published_reports').column('published_at').execute();
     },
   },
 ];

@@ -42,6 +42,38 @@ describe('oversight over HTTP', () => {
     expect((await inject({ method: 'GET', url: '/api/v1/oversight/diet-report', headers: as('commissioner') })).statusCode).toBe(400);
   });
 
+  it('publishes a Diet report to the public: listed and readable without signing in, as JSON and HTML', async () => {
+    const inject = t.app.fastify.inject.bind(t.app.fastify);
+    expect((await inject({ method: 'POST', url: '/api/v1/oversight/published-reports', headers: as('analyst'), payload: { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' } })).statusCode).toBe(403);
+    expect((await inject({ method: 'POST', url: '/api/v1/oversight/published-reports', headers: as('commissioner'), payload: { from: '2026-01-01T00:00:00Z' } })).json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const pub = await inject({ method: 'POST', url: '/api/v1/oversight/published-reports', headers: as('commissioner'), payload: { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' } });
+    expect(pub.statusCode).toBe(201);
+    const report = pub.json<{ report: { id: string; figuresSha256: string; publishedAt: string; checkpoint: { note: string } } }>().report;
+    const list = await inject({ method: 'GET', url: '/api/v1/oversight/published-reports' });
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toMatchObject({ reports: [{ id: report.id, figuresSha256: report.figuresSha256, publishedAt: report.publishedAt }] });
+    const one = await inject({ method: 'GET', url: `/api/v1/oversight/published-reports/${report.id}` });
+    expect(one.json()).toMatchObject({ report: { id: report.id, figures: { requests: { acquisition: { approved: 1 } } }, checkpoint: { note: report.checkpoint.note } } });
+    // Who published it is in the audit log, not in the public copy.
+    expect(one.body).not.toContain(t.users.ctx.commissioner.actor.userId!);
+    const html = await inject({ method: 'GET', url: `/api/v1/oversight/published-reports/${report.id}?format=html` });
+    expect(html.headers['content-type']).toContain('text/html');
+    expect(html.body).toContain(report.figuresSha256);
+    expect((await inject({ method: 'GET', url: '/api/v1/oversight/published-reports/nope' })).statusCode).toBe(404);
+  });
+
+  it('excludes a member who declared a conflict from voting and deciding', async () => {
+    const inject = t.app.fastify.inject.bind(t.app.fastify);
+    const draft = await inject({ method: 'POST', url: '/api/v1/oversight/requests', headers: as('analyst'), payload: acquisitionDraft('2026-04-01T00:00:00.000Z', 30) });
+    const id = draft.json<{ request: { id: string } }>().request.id;
+    await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/submit`, headers: as('nco_director') });
+    expect((await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/conflicts`, headers: as('commissioner'), payload: { reason: '' } })).statusCode).toBe(400);
+    const declared = await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/conflicts`, headers: as('commissioner'), payload: { reason: 'I advised the operator last year.' } });
+    expect(declared.json()).toMatchObject({ request: { conflicts: [{ memberId: t.users.ctx.commissioner.actor.userId!, reason: 'I advised the operator last year.' }] } });
+    expect((await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/votes`, headers: as('commissioner'), payload: { vote: 'approve', reasons: 'x' } })).statusCode).toBe(403);
+    expect((await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/decision`, headers: as('commissioner'), payload: {} })).statusCode).toBe(403);
+  });
+
   it('records an emergency action and lets the commission inspect who read what', async () => {
     const inject = t.app.fastify.inject.bind(t.app.fastify);
     const act = await inject({ method: 'POST', url: '/api/v1/oversight/emergency-actions', headers: as('police'), payload: { kind: 'measure', title: 'Block C2', justification: 'Imminent harm.', evidence: [], measure: { measureId: 'm-http', measureKind: 'block', agency: 'police', summary: 'Block it.' } } });

@@ -1,4 +1,4 @@
-/** @module Oversight's HTTP routes: the docket, votes and decisions, approvals, emergency actions, inspection and the Diet report. */
+/** @module Oversight's HTTP routes: the docket, votes and decisions, approvals, emergency actions, inspection, the Diet report and its published copies. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
@@ -86,6 +86,28 @@ export function oversightRoutes(deps: { oversight: OversightService }): RouteMod
       const to = query(req, 'to');
       if (from === undefined || to === undefined) throw new AppError('VALIDATION_FAILED', 'Give the period as ?from=2026-04-01&to=2026-07-01.', { details: [{ path: from === undefined ? 'from' : 'to', message: 'required' }] });
       const report = await oversight.dietReport(ctxOf(req), { from, to });
+      if (query(req, 'format') === 'html') {
+        void reply.type('text/html; charset=utf-8');
+        return renderDietReportHtml(report);
+      }
+      return { report };
+    });
+
+    app.post('/api/v1/oversight/published-reports', { config: { auth: { action: 'diet-report:publish' } }, schema: { tags, summary: 'Publish the report to the Diet for { from, to } on the public transparency page (computed at a freshly signed checkpoint).' } }, async (req, reply) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const from = body['from'];
+      const to = body['to'];
+      if (typeof from !== 'string' || typeof to !== 'string') throw new AppError('VALIDATION_FAILED', 'Give the period as {"from": "2026-04-01T00:00:00Z", "to": "2026-07-01T00:00:00Z"}.', { details: [{ path: typeof from !== 'string' ? 'from' : 'to', message: 'required' }] });
+      const report = await oversight.publishDietReport(ctxOf(req), { from, to });
+      void reply.code(201);
+      return { report };
+    });
+
+    app.get('/api/v1/oversight/published-reports', { config: { auth: { public: true } }, schema: { tags, summary: 'The Diet reports the commission has published, newest first (public).' } },
+      async () => ({ reports: await oversight.listPublishedReports() }));
+
+    app.get<IdParams>('/api/v1/oversight/published-reports/:id', { config: { auth: { public: true } }, schema: { tags, summary: 'One published Diet report (public): JSON, or HTML with ?format=html.' } }, async (req, reply) => {
+      const report = await oversight.getPublishedReport(req.params.id);
       if (query(req, 'format') === 'html') {
         void reply.type('text/html; charset=utf-8');
         return renderDietReportHtml(report);

@@ -106,6 +106,20 @@ function conflict(message: string): AppError {
   return new AppError('CONFLICT', message);
 }
 
+/** A Diet report as the public sees it once the commission published it. */
+export type PublishedDietReport = DietReport & { publishedAt: string };
+/** One line of the public list of published Diet reports. */
+export type PublishedDietReportSummary = Pick<PublishedDietReport, 'id' | 'title' | 'window' | 'publishedAt' | 'checkpoint' | 'figuresSha256'>;
+
+/** The public form of a report: its fields named one by one, so nothing added to the report later is published unseen (its checkpoint note lets readers check the signature). */
+function publicReport(r: DietReport, publishedAt: string): PublishedDietReport {
+  return {
+    id: r.id, title: r.title, window: r.window, generatedAt: r.generatedAt, publishedAt,
+    checkpoint: { size: r.checkpoint.size, root: r.checkpoint.root, createdAt: r.checkpoint.createdAt, note: r.checkpoint.note },
+    verified: r.verified, figures: r.figures, figuresSha256: r.figuresSha256, method: r.method, sources: r.sources,
+  };
+}
+
 /** Creates the oversight service. @see DPA Art. 17, 22, 32, 38 ff. */
 export function createOversightService(deps: OversightDeps) {
   const { db, policy, audit, clock, settings } = deps;
@@ -682,6 +696,38 @@ export function createOversightService(deps: OversightDeps) {
       });
       await audit.record(ctx, { action: 'diet-report:create', object: { type: 'diet_report', id: report.id }, outcome: 'success', details: { from: report.window.from, to: report.window.to, checkpointSize: cp.size, figuresSha256: report.figuresSha256 } });
       return report;
+    },
+
+    /**
+     * Publishes the report for a period: computes it as `dietReport` does (at a freshly signed
+     * checkpoint) and keeps it for the public transparency page. Who published it is recorded in
+     * the audit log, not shown to the public. @see DPA (the commission's report to the Diet)
+     */
+    async publishDietReport(ctx: RequestContext, window: { from: string; to: string }): Promise<PublishedDietReport> {
+      policy.require(ctx, 'diet-report:publish');
+      const report = await service.dietReport(ctx, window);
+      const publishedAt = now();
+      await db.transaction(async (trx) => {
+        await trx.insertInto('oversight_published_reports').values({ id: report.id, window_from: report.window.from, window_to: report.window.to, report: JSON.stringify(report), published_by: userOf(ctx), published_at: publishedAt }).execute();
+        await record(ctx, trx, { action: 'diet-report:publish', object: { type: 'diet_report', id: report.id }, outcome: 'success', details: { from: report.window.from, to: report.window.to, checkpointSize: report.checkpoint.size, figuresSha256: report.figuresSha256 } });
+      });
+      return publicReport(report, publishedAt);
+    },
+
+    /** The published Diet reports, newest first (public: figures, window and checkpoint only). */
+    async listPublishedReports(): Promise<PublishedDietReportSummary[]> {
+      const rows = (await k.selectFrom('oversight_published_reports').select(['id', 'report', 'published_at']).orderBy('published_at', 'desc').limit(200).execute()) as { id: string; report: string; published_at: string }[];
+      return rows.map((r) => {
+        const p = publicReport(JSON.parse(r.report) as DietReport, r.published_at);
+        return { id: p.id, title: p.title, window: p.window, publishedAt: p.publishedAt, checkpoint: p.checkpoint, figuresSha256: p.figuresSha256 };
+      });
+    },
+
+    /** One published Diet report (public). */
+    async getPublishedReport(id: string): Promise<PublishedDietReport> {
+      const r = (await k.selectFrom('oversight_published_reports').select(['report', 'published_at']).where('id', '=', id).executeTakeFirst()) as { report: string; published_at: string } | undefined;
+      if (r === undefined) throw new AppError('NOT_FOUND', `No published Diet report with id ${id}; list them with GET /api/v1/oversight/published-reports.`);
+      return publicReport(JSON.parse(r.report) as DietReport, r.published_at);
     },
   };
   return service;
