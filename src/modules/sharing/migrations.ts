@@ -135,4 +135,13 @@ export const sharingMigrations: NamedMigration[] = [
         .execute();
     },
   },
+  {
+    // A change counter per collection, bumped in the same transaction as any add, new version, revocation
+    // or delete of its entries: cached pages are keyed by it, so no cached page outlives a change.
+    name: '0501_sharing_collection_version',
+    async up(db, dialect) {
+      const { bigint } = columnTypes(dialect);
+      await db.schema.alterTable('sharing_groups').addColumn('version', bigint, (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 ];

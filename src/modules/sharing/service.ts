@@ -16,7 +16,7 @@ import {
   type CouncilMemberInput, type Draft, type DraftInput, type Feed, type FeedAuth, type FeedInput, type Group, type GroupInput, type GroupMemberInput, type ReleaseInput, type SightingInput,
 } from './schema.js';
 import { extractIndicators, formatPattern, newVersion, parsePattern, parseStixObject, tlpOf, type StixObject, type TlpLevel } from './stix/index.js';
-import { encodeNext, STIX_MEDIA_TYPE, type ObjectQuery, type StatusDetail, type StatusResource } from './taxii.js';
+import { encodeNext, objectsEnvelope, STIX_MEDIA_TYPE, type ObjectQuery, type StatusDetail, type StatusResource } from './taxii.js';
 import { mayReceive, type Audience, type Recipient } from './tlp.js';
 import { createTaxiiClient, type FetchLike } from './client.js';
 
@@ -39,7 +39,7 @@ export interface SharingDeps {
   sectorNames: readonly string[];
   /** HTTP for the TAXII client (defaults to the global fetch). */
   fetch?: FetchLike;
-  settings?: { maxPageSize?: number; renderCacheEntries?: number };
+  settings?: { maxPageSize?: number; renderCacheEntries?: number; pageCacheBytes?: number };
 }
 
 /** One page of a collection read, already filtered by TLP and rendered for the recipient. */
@@ -61,7 +61,27 @@ interface EntryRow {
 
 interface Rendered { text: string; id: string; version: string }
 
-interface GroupView { id: string; name: string; description: string; audience: Audience; rights: Map<string, { canRead: boolean; canWrite: boolean }> }
+interface GroupView { id: string; name: string; description: string; audience: Audience; audienceKey: string; rights: Map<string, { canRead: boolean; canWrite: boolean }> }
+
+/** A TAXII objects page as served: the envelope's bytes and the facts its headers and the ledger need. */
+export interface ObjectsEnvelope {
+  /** The whole TAXII envelope, serialized (the recipient's marked copies). */
+  body: Buffer;
+  count: number;
+  firstAdded: string | undefined;
+  lastAdded: string | undefined;
+}
+
+/**
+ * One cached objects page for one recipient: exactly the bytes rendering would produce again (marks are
+ * deterministic per recipient), with what the dissemination ledger records of it.
+ */
+interface CachedPage extends ObjectsEnvelope {
+  ledger: { seqMin: number | null; seqMax: number | null; objects: string; objectsHash: string };
+  /** Ledger rows already durable for this very copy, by channel: a repeat hand-out is audited but not re-entered. */
+  recorded: Map<string, string>;
+  bytes: number;
+}
 
 /** Who reads, with the facts the TLP function needs. */
 export type SharingRecipient = Recipient & { username: string; isNco: boolean };
@@ -91,6 +111,7 @@ export function createSharingService(deps: SharingDeps) {
   const k = db.kysely;
   const maxPage = deps.settings?.maxPageSize ?? 1000;
   const renderCap = deps.settings?.renderCacheEntries ?? 250_000;
+  const pageCap = deps.settings?.pageCacheBytes ?? 128 * 1024 * 1024;
   const fetchImpl: FetchLike = deps.fetch ?? ((url, init) => fetch(url, init));
 
   // --- caches: the directory and group audiences change rarely; rendering copies is the hot path (bench/taxii).
@@ -98,11 +119,42 @@ export function createSharingService(deps: SharingDeps) {
   const groupCache = new Map<string, { at: number; view: GroupView }>();
   const keys = new Map<string, Buffer>();
   const rendered = new Map<string, Rendered>();
+  // Served objects pages, least recently used first, bounded by bytes. Keys carry the collection's version
+  // (see 0501_sharing_collection_version), so a change makes every older page unreachable; `forgetPages`
+  // also drops them at once when the change happened in this process.
+  const pages = new Map<string, CachedPage>();
+  let pageBytes = 0;
   const TTL = 5_000;
+
+  function cachePage(key: string, page: CachedPage): void {
+    if (page.bytes > pageCap) return;
+    const old = pages.get(key);
+    if (old !== undefined) { pages.delete(key); pageBytes -= old.bytes; }
+    pages.set(key, page);
+    pageBytes += page.bytes;
+    for (const [k0, p] of pages) {
+      if (pageBytes <= pageCap) break;
+      pages.delete(k0);
+      pageBytes -= p.bytes;
+    }
+  }
+
+  function cachedPage(key: string): CachedPage | undefined {
+    const hit = pages.get(key);
+    if (hit !== undefined) { pages.delete(key); pages.set(key, hit); }
+    return hit;
+  }
+
+  function forgetPages(collectionId: string): void {
+    const tag = `\u0000${collectionId}\u0000`;
+    for (const [k0, p] of pages) if (k0.includes(tag)) { pages.delete(k0); pageBytes -= p.bytes; }
+  }
 
   function invalidate(): void {
     dirCache = undefined;
     groupCache.clear();
+    pages.clear();
+    pageBytes = 0;
   }
 
   // Cache ages use the monotonic process clock, not the domain clock (tests hold that one still).
@@ -156,6 +208,7 @@ export function createSharingService(deps: SharingDeps) {
     const view: GroupView = {
       id: g.id, name: g.name, description: g.description,
       audience: { originOrgId: nco, memberOrgIds, clientOrgIds, redRecipients: [] },
+      audienceKey: `${nco ?? ''}|${[...memberOrgIds].sort().join(',')}|${[...clientOrgIds].sort().join(',')}`,
       rights: new Map(members.map((m) => [m.org_id, { canRead: m.can_read === 1, canWrite: m.can_write === 1 }])),
     };
     groupCache.set(groupId, { at: now, view });
@@ -256,32 +309,40 @@ export function createSharingService(deps: SharingDeps) {
     }
   }
 
-  async function recordDelivery(ctx: RequestContext, r: SharingRecipient, channel: 'taxii' | 'api' | 'export', collectionId: string | null, rows: readonly EntryRow[], what: string): Promise<void> {
-    const id = newId(clock.nowMs());
+  type Channel = 'taxii' | 'api' | 'export';
+  type LedgerFacts = CachedPage['ledger'] & { count: number };
+
+  /** What the ledger records of a delivery: the sequence numbers (delta-coded) or, outside a collection, the versions. */
+  function ledgerFacts(collectionId: string | null, rows: readonly EntryRow[]): LedgerFacts {
     const seqs = rows.map((x) => x.seq);
     let prev = 0;
     const objects = collectionId !== null ? `s:${seqs.map((s) => { const d = s - prev; prev = s; return d.toString(36); }).join(',')}` : `i:${rows.map((x) => `${x.stix_id}|${x.modified}`).join('\n')}`;
-    const row = rows.length === 0 ? undefined : {
+    return { seqMin: seqs.length > 0 ? Math.min(...seqs) : null, seqMax: seqs.length > 0 ? Math.max(...seqs) : null, objects, objectsHash: sha256(objects), count: rows.length };
+  }
+
+  /**
+   * Records a delivery durably (ledger row and audit entry in one group commit) before it is answered;
+   * returns the ledger row's id. `repeatOf` names a durable ledger row of this very copy to this
+   * recipient: then only the access is audited (naming that row), as the ledger already says they hold it.
+   */
+  async function recordDelivery(ctx: RequestContext, r: SharingRecipient, channel: Channel, collectionId: string | null, facts: LedgerFacts, what: string, repeatOf?: string): Promise<string | null> {
+    const id = newId(clock.nowMs());
+    const row = facts.count === 0 || repeatOf !== undefined ? undefined : {
       id, recipient_user_id: r.userId, recipient_org_id: r.orgId, channel, collection_id: collectionId,
-      seq_min: seqs.length > 0 ? Math.min(...seqs) : null, seq_max: seqs.length > 0 ? Math.max(...seqs) : null,
-      object_count: rows.length, objects, at: isoUtc(clock.nowMs()),
+      seq_min: facts.seqMin, seq_max: facts.seqMax, object_count: facts.count, objects: facts.objects, at: isoUtc(clock.nowMs()),
     };
-    const event = { action: 'intel:read', object: collectionId === null ? null : { type: 'collection', id: collectionId }, outcome: 'success' as const, details: { channel, what, count: rows.length, dissemination: row !== undefined ? id : null, objectsHash: sha256(objects) } };
+    const dissemination = row !== undefined ? id : (repeatOf ?? null);
+    const event = { action: 'intel:read', object: collectionId === null ? null : { type: 'collection', id: collectionId }, outcome: 'success' as const, details: { channel, what, count: facts.count, dissemination, objectsHash: facts.objectsHash, ...(repeatOf !== undefined ? { repeat: true } : {}) } };
     await new Promise<void>((resolve, reject) => {
       deliveries.push({ ctx, row, event, done: (e) => (e === undefined ? resolve() : reject(e)) });
       // Start a flush on the next tick so requests arriving meanwhile join the same transaction.
       flushing ??= Promise.resolve().then(flushDeliveries);
     });
+    return dissemination;
   }
 
-  /**
-   * Reads one page of a collection for the caller: filters, then TLP (`mayReceive`) per object, then the
-   * recipient's marked copies; the delivery goes into the dissemination ledger and the audit log together.
-   * Paging follows the collection's sequence, so pages stay stable while objects are being added.
-   * @see TAXII 2.1 §5.4, §5.5, §3.4; TLP 2.0 (FIRST)
-   */
-  async function readPage(ctx: RequestContext, collectionId: string, query: ObjectQuery, channel: 'taxii' | 'api' | 'export', what: string): Promise<ObjectPage> {
-    const { r, g } = await readableGroup(ctx, collectionId, 'read');
+  /** The entries of one page that the recipient may receive: the query's filters, then TLP per object, in sequence order. */
+  async function selectPage(r: SharingRecipient, g: GroupView, collectionId: string, query: ObjectQuery): Promise<{ out: EntryRow[]; more: boolean; after: number }> {
     const limit = Math.min(query.limit, maxPage);
     const out: EntryRow[] = [];
     let after = query.after;
@@ -297,11 +358,60 @@ export function createSharingService(deps: SharingDeps) {
       }
       if (!more) break;
     }
+    return { out, more, after };
+  }
+
+  async function collectionVersion(collectionId: string): Promise<number> {
+    const row = (await k.selectFrom('sharing_groups').select('version').where('id', '=', collectionId).executeTakeFirst()) as { version: number } | undefined;
+    return row === undefined ? -1 : Number(row.version);
+  }
+
+  /**
+   * Reads one page of a collection for the caller: filters, then TLP (`mayReceive`) per object, then the
+   * recipient's marked copies; the delivery goes into the dissemination ledger and the audit log together.
+   * Paging follows the collection's sequence, so pages stay stable while objects are being added.
+   * @see TAXII 2.1 §5.4, §5.5, §3.4; TLP 2.0 (FIRST)
+   */
+  async function readPage(ctx: RequestContext, collectionId: string, query: ObjectQuery, channel: Channel, what: string): Promise<ObjectPage> {
+    const { r, g } = await readableGroup(ctx, collectionId, 'read');
+    const { out, more, after } = await selectPage(r, g, collectionId, query);
     const copies = out.map((row) => render(r, row));
     const objects = copies.map((c) => c.text);
     const manifest = out.map((row, i) => ({ id: copies[i]!.id, date_added: row.date_added, version: copies[i]!.version, media_type: STIX_MEDIA_TYPE }));
-    await recordDelivery(ctx, r, channel, collectionId, out, what);
+    await recordDelivery(ctx, r, channel, collectionId, ledgerFacts(collectionId, out), what);
     return { objects, manifest, more, next: more ? encodeNext(after) : undefined, firstAdded: out[0]?.date_added, lastAdded: out.at(-1)?.date_added };
+  }
+
+  /**
+   * The TAXII objects endpoint: readPage's selection, TLP check and marked copies as the serialized
+   * envelope, cached per (recipient and the facts TLP decides on, collection, collection version, query).
+   * Every hand-out, cached or not, is durable in the ledger and the audit log before it is answered; a
+   * repeat of a copy whose ledger row is already durable is audited with a reference to that row.
+   * Hot path: bench/taxii.
+   * @see TAXII 2.1 §5.4; docs/sharing.md "Serving pages"
+   */
+  async function readObjects(ctx: RequestContext, collectionId: string, query: ObjectQuery, channel: Channel, what: string): Promise<ObjectsEnvelope> {
+    const { r, g } = await readableGroup(ctx, collectionId, 'read');
+    // Read before the page: a page is never cached under a version newer than what it shows.
+    const version = await collectionVersion(collectionId);
+    const v = query.versions;
+    const key = [
+      r.userId, collectionId, version, r.orgId ?? '', r.orgKind ?? '', r.councilMember ? 1 : 0, r.isNco ? 1 : 0, g.audienceKey,
+      Math.min(query.limit, maxPage), query.after, query.addedAfter ?? '', query.ids.join(','), query.types.join(','), query.specVersions.join(','),
+      `${v.first ? 1 : 0}${v.last ? 1 : 0}${v.all ? 1 : 0}${v.timestamps.join(',')}`,
+    ].join('\u0000');
+    let page = cachedPage(key);
+    if (page === undefined) {
+      const { out, more, after } = await selectPage(r, g, collectionId, query);
+      const body = Buffer.from(objectsEnvelope(out.map((row) => render(r, row).text), more, more ? encodeNext(after) : undefined));
+      const ledger = ledgerFacts(collectionId, out);
+      page = { body, count: out.length, firstAdded: out[0]?.date_added, lastAdded: out.at(-1)?.date_added, ledger: { seqMin: ledger.seqMin, seqMax: ledger.seqMax, objects: ledger.objects, objectsHash: ledger.objectsHash }, recorded: new Map(), bytes: body.length + ledger.objects.length + key.length };
+      cachePage(key, page);
+    }
+    const repeatOf = page.recorded.get(channel);
+    const id = await recordDelivery(ctx, r, channel, collectionId, { ...page.ledger, count: page.count }, what, repeatOf);
+    if (repeatOf === undefined && id !== null && page.count > 0) page.recorded.set(channel, id);
+    return { body: page.body, count: page.count, firstAdded: page.firstAdded, lastAdded: page.lastAdded };
   }
 
   /** Stores one object version in a collection: new version rows, a new sequence number, first/last flags. */
@@ -319,7 +429,7 @@ export function createSharingService(deps: SharingDeps) {
     }
     const inCollection = await trx.selectFrom('intel_collection_entries').select('seq').where('collection_id', '=', collectionId).where('stix_id', '=', o.id).where('modified', '=', modified).executeTakeFirst();
     if (inCollection !== undefined) return 'exists';
-    const g = (await trx.updateTable('sharing_groups').set((eb) => ({ next_seq: eb('next_seq', '+', 1) })).where('id', '=', collectionId).returning(['next_seq', 'last_added']).executeTakeFirstOrThrow()) as { next_seq: number; last_added: string };
+    const g = (await trx.updateTable('sharing_groups').set((eb) => ({ next_seq: eb('next_seq', '+', 1), version: eb('version', '+', 1) })).where('id', '=', collectionId).returning(['next_seq', 'last_added']).executeTakeFirstOrThrow()) as { next_seq: number; last_added: string };
     const seq = Number(g.next_seq) - 1;
     // date_added never goes backwards within a collection, so added_after agrees with the sequence.
     let added = isoUtc(clock.nowMs());
@@ -331,6 +441,7 @@ export function createSharingService(deps: SharingDeps) {
     if (isFirst) await trx.updateTable('intel_collection_entries').set({ is_first: 0 }).where('collection_id', '=', collectionId).where('stix_id', '=', o.id).execute();
     if (isLast) await trx.updateTable('intel_collection_entries').set({ is_last: 0 }).where('collection_id', '=', collectionId).where('stix_id', '=', o.id).execute();
     await trx.insertInto('intel_collection_entries').values({ collection_id: collectionId, seq, stix_id: o.id, modified, type: o.type, spec_version: String(rec['spec_version'] ?? '2.1'), date_added: added, is_first: isFirst ? 1 : 0, is_last: isLast ? 1 : 0 }).execute();
+    forgetPages(collectionId);
     return 'added';
   }
 
@@ -584,6 +695,7 @@ export function createSharingService(deps: SharingDeps) {
 
     // --- reading: every path out goes through readPage/exportBundle and so through mayReceive ----
     readPage,
+    readObjects,
 
     /** The caller's copy of a whole collection as a STIX bundle (latest versions), for export. @see STIX 2.1 §8 */
     async exportBundle(ctx: RequestContext, collectionId: string): Promise<string> {
@@ -678,8 +790,10 @@ export function createSharingService(deps: SharingDeps) {
       await db.transaction(async (trx) => {
         for (const row of rows) await trx.deleteFrom('intel_collection_entries').where('collection_id', '=', collectionId).where('seq', '=', Number(row.seq)).execute();
         await refreshFlags(trx, collectionId, rows[0]!.stix_id);
+        await trx.updateTable('sharing_groups').set((eb) => ({ version: eb('version', '+', 1) })).where('id', '=', collectionId).execute();
         await audit.record(ctx, { action: 'intel:delete', object: { type: 'collection', id: collectionId }, outcome: 'success', details: { object: rows[0]!.stix_id, versions: rows.length } }, trx);
       });
+      forgetPages(collectionId);
       return rows.length;
     },
 

@@ -74,6 +74,12 @@ function decodeNext(token: string): number {
   return Number(m[1]);
 }
 
+/** The envelope of an objects page (`more` and `next` lead, so a client can page from its head). @see TAXII 2.1 §3.7 */
+export function objectsEnvelope(objects: readonly string[], more: boolean, next: string | undefined): string {
+  if (objects.length === 0) return '{"more":false}';
+  return `{"more":${more}${next !== undefined ? `,"next":${JSON.stringify(next)}` : ''},"objects":[${objects.join(',')}]}`;
+}
+
 /**
  * Parses the query parameters of an objects, manifest, object or versions request: `limit`, `next`,
  * `added_after`, `match[id]`, `match[type]`, `match[version]`, `match[spec_version]`.
