@@ -40,7 +40,12 @@ export function reportingRoutes(deps: { reporting: ReportingService; attachmentM
       void reply.type(EXPORT_TYPES[format]);
       return renderReports(reports, format, deps.nowIso());
     });
-    app.get<{ Params: { id: string } }>('/api/v1/incidents/:id', { config: { auth: { action: 'incident:read' } }, schema: { tags, summary: 'One incident report: every version, deadlines, attachments, deliveries.' } }, async (req) => ({ incident: await reporting.getIncident(ctxOf(req), req.params.id) }));
+    app.get<{ Params: { id: string } }>('/api/v1/incidents/:id', { config: { auth: { action: 'incident:read' } }, schema: { tags, summary: 'One incident report: every version, deadlines, attachments, deliveries; and the attachment limits.' } }, async (req) => ({ incident: await reporting.getIncident(ctxOf(req), req.params.id), attachmentLimits: reporting.attachmentLimits() }));
+    app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/escalations', { config: { auth: { action: 'incident:escalate' } }, schema: { tags, summary: 'The sector\'s ministry escalates an overdue deadline ({ deadline, note }) to the NCO, with a demand to the operator; once per deadline.' } }, async (req, reply) => {
+      const escalation = await reporting.escalateOverdue(ctxOf(req), req.params.id, req.body);
+      void reply.code(201);
+      return { escalation };
+    });
     app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/followups', { config: { auth: { action: 'incident:update' } }, schema: { tags, summary: 'File a follow-up (update or written report): a new version.' } }, async (req, reply) => {
       const r = await reporting.fileFollowUp(ctxOf(req), req.params.id, req.body);
       void reply.code(201);

@@ -102,6 +102,15 @@ export const AttachmentInputSchema = z.object({
   contentBase64: z.string().min(1).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
 }).strict();
 
+/** Every deadline key a report's clocks may have (see clocks.ts). */
+const DEADLINE_KEYS = ['jp.initial', 'jp.written', 'nis2.early_warning', 'nis2.notification', 'nis2.final', 'circia.report', 'circia.ransom_payment'] as const;
+
+/** A ministry's escalation of an overdue deadline: which clock, and what it asks of the NCO and the operator. */
+export const EscalationInputSchema = z.object({
+  deadline: z.enum(DEADLINE_KEYS),
+  note: z.string().trim().min(1, 'say what you ask of the NCO and the operator').max(2000),
+}).strict();
+
 /** The operator's consent (or not) to be named when the report is shared with the council. */
 export const NamingConsentSchema = z.object({ operatorNamed: z.boolean() }).strict();
 /** The NCO's decision to share a report with the council (sanitized). */

@@ -17,7 +17,7 @@ import { diffValues, type FormRegistry, type FormValues } from './forms.js';
 import { extractIndicators, normalizeIndicator, type Indicator } from './indicators.js';
 import { filingHash, makeReceipt, type Receipt, type ReceiptSigner } from './receipts.js';
 import {
-  AttachmentInputSchema, FollowUpInputSchema, IncidentInputSchema, NamingConsentSchema, NotificationInputSchema, ReportItemsSchema, ShareDecisionSchema,
+  AttachmentInputSchema, EscalationInputSchema, FollowUpInputSchema, IncidentInputSchema, NamingConsentSchema, NotificationInputSchema, ReportItemsSchema, ShareDecisionSchema,
   type ReportItems, type ReportingSettings,
 } from './schema.js';
 
@@ -73,6 +73,8 @@ export interface DeadlineView {
   state: 'met' | 'late' | 'open' | 'overdue';
   remindedAt: string | null;
   escalatedAt: string | null;
+  /** When the sector's ministry escalated this overdue deadline by hand (to the NCO, with a demand to the operator). */
+  ministryEscalatedAt: string | null;
 }
 
 /** An incident report's summary (lists). */
@@ -126,6 +128,9 @@ interface VersionRow { report_id: string; version: number; stage: string; items:
 interface DeadlineRow { id: string; report_id: string; key: string; starts_at: string; due_at: string; remind_at: string; met_at: string | null; reminded_at: string | null; escalated_at: string | null }
 interface NotificationRow { id: string; org_id: string; sector: string; computer_id: string; kind: string; form: string; form_version: number; fields: string; diff: string | null; previous_id: string | null; filed_by: string; filed_at: string; sha256: string }
 interface InboxRow { id: string; recipient: string; kind: string; subject_type: string; subject_id: string; report_id: string | null; org_id: string; sector: string; note: string | null; created_at: string; acknowledged_at: string | null; acknowledged_by: string | null }
+
+/** The inbox subject type of a ministry's escalation of an overdue deadline (its subject id is the deadline's id). */
+const MINISTRY_ESCALATION = 'ministry_escalation';
 
 const filing = (orgId: string, sector: string, id: string): PolicyResource => ({ type: 'Filing', id, attrs: { orgId, sector } });
 const inboxResource = (r: InboxRow): PolicyResource => ({ type: 'InboxItem', id: r.id, attrs: { recipient: r.recipient, orgId: r.org_id, sector: r.sector } });
@@ -220,10 +225,16 @@ export function createReportingService(deps: ReportingDeps) {
     return [...out.values()];
   }
 
-  function deadlineView(d: DeadlineRow, nowMs: number): DeadlineView {
+  function deadlineView(d: DeadlineRow, nowMs: number, ministryEscalatedAt: string | null = null): DeadlineView {
     const due = Date.parse(d.due_at);
     const state = d.met_at !== null ? (Date.parse(d.met_at) <= due ? 'met' : 'late') : nowMs > due ? 'overdue' : 'open';
-    return { key: d.key as DeadlineKey, label: DEADLINE_LABELS[d.key as DeadlineKey], dueAt: d.due_at, remindAt: d.remind_at, metAt: d.met_at, state, remindedAt: d.reminded_at, escalatedAt: d.escalated_at };
+    return { key: d.key as DeadlineKey, label: DEADLINE_LABELS[d.key as DeadlineKey], dueAt: d.due_at, remindAt: d.remind_at, metAt: d.met_at, state, remindedAt: d.reminded_at, escalatedAt: d.escalated_at, ministryEscalatedAt };
+  }
+
+  /** When the ministry escalated each deadline of a report by hand (deadline id → time). */
+  async function ministryEscalations(q: AnyDb, reportId: string): Promise<Map<string, string>> {
+    const rows = (await q.selectFrom('report_inbox').select(['subject_id', 'created_at']).where('report_id', '=', reportId).where('subject_type', '=', MINISTRY_ESCALATION).where('recipient', '=', 'nco').execute()) as { subject_id: string; created_at: string }[];
+    return new Map(rows.map((r) => [r.subject_id, r.created_at]));
   }
 
   function summaryOf(r: ReportRow, deadlines: readonly DeadlineRow[]): IncidentSummary {
@@ -257,13 +268,14 @@ export function createReportingService(deps: ReportingDeps) {
     const vids = versions.map((v) => `${r.id}#${v.version}`);
     const dels = await deliveriesFor(q, vids);
     const rids = await receiptIds(q, vids);
+    const escalations = await ministryEscalations(q, r.id);
     const last = versions[versions.length - 1]!;
     return {
       ...summaryOf(r, deadlines),
       ransomPaidAt: r.ransom_paid_at,
       items: JSON.parse(last.items) as ReportItems,
       versions: versions.map((v) => ({ version: Number(v.version), stage: v.stage, changed: JSON.parse(v.changed) as string[], filedAt: v.filed_at, sha256: v.sha256, receiptId: rids.get(`${r.id}#${v.version}`) ?? null, items: JSON.parse(v.items) as ReportItems })),
-      deadlines: deadlines.map((d) => deadlineView(d, clock.nowMs())),
+      deadlines: deadlines.map((d) => deadlineView(d, clock.nowMs(), escalations.get(d.id) ?? null)),
       attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mediaType: a.media_type, size: Number(a.size), sha256: a.sha256, addedAt: a.added_at })),
       deliveries: dels.map(({ subjectId, ...d }) => ({ ...d, version: Number(subjectId.split('#')[1]) })),
       indicators,
@@ -600,6 +612,39 @@ export function createReportingService(deps: ReportingDeps) {
       const visible = out.filter((r) => policy.authorize(ctx, 'inbox:read', inboxResource(r)).allowed);
       await audit.record(ctx, { action: 'inbox:read', object: null, outcome: 'success', details: { count: visible.length } });
       return visible.map(toInbox);
+    },
+
+    /**
+     * The sector's ministry escalates an overdue deadline of a report it supervises: the NCO inbox gets an
+     * escalation and the operator a demand to file, both carrying the ministry's note; once per deadline.
+     * @see 同法 Art. 5 (incident reports to the competent minister and the NCO)
+     */
+    async escalateOverdue(ctx: RequestContext, id: string, input: unknown): Promise<{ deadline: DeadlineKey; dueAt: string; escalatedAt: string; note: string }> {
+      policy.require(ctx, 'incident:escalate');
+      const v = parseOrThrow(EscalationInputSchema, input, 'escalation');
+      return db.transaction(async (trx) => {
+        const r = await reportFor(ctx, trx, id, 'incident:escalate');
+        const d = (await trx.selectFrom('report_deadlines').selectAll().where('report_id', '=', id).where('key', '=', v.deadline).executeTakeFirst()) as DeadlineRow | undefined;
+        if (d === undefined) throw new AppError('VALIDATION_FAILED', `deadline: this report has no ${v.deadline} clock; see the report's deadlines.`, { details: [{ path: 'deadline', message: 'no such clock on this report' }] });
+        const at = now();
+        if (d.met_at !== null || d.due_at > at) throw new AppError('CONFLICT', `The ${v.deadline} deadline is not overdue (${d.met_at !== null ? `met at ${d.met_at}` : `due ${d.due_at}`}); only an overdue deadline is escalated.`);
+        const done = (await ministryEscalations(trx, id)).get(d.id);
+        if (done !== undefined) throw new AppError('CONFLICT', `The ${v.deadline} deadline was already escalated at ${done}.`);
+        const label = DEADLINE_LABELS[v.deadline];
+        const note = `${v.deadline} overdue since ${d.due_at} (${label.en} / ${label.ja}); escalated by the ministry: ${v.note}`;
+        const base = { subject_type: MINISTRY_ESCALATION, subject_id: d.id, report_id: id, org_id: r.org_id, sector: r.sector, note, created_at: at, acknowledged_at: null, acknowledged_by: null };
+        await trx.insertInto('report_inbox').values([
+          { id: newId(clock.nowMs()), recipient: 'nco', kind: 'escalation', ...base },
+          { id: newId(clock.nowMs()), recipient: 'operator', kind: 'overdue', ...base },
+        ]).execute();
+        await audit.record(ctx, { action: 'incident:escalate', object: { type: 'incident_report', id }, outcome: 'success', details: { deadline: v.deadline, dueAt: d.due_at, note: sha256Hex(Buffer.from(v.note)) } }, trx);
+        return { deadline: v.deadline, dueAt: d.due_at, escalatedAt: at, note };
+      });
+    },
+
+    /** The attachment limits the server enforces (the dashboard checks a file before sending it). */
+    attachmentLimits(): { maxBytes: number; mediaTypes: readonly string[] } {
+      return { maxBytes: settings.attachmentMaxBytes, mediaTypes: settings.attachmentMediaTypes };
     },
 
     /** Acknowledges a filing in the caller's inbox (the ministry or the NCO); acknowledging twice changes nothing. */
