@@ -6,6 +6,20 @@ import { Link } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
 import { Async, Badge, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+import { OverdueEscalation } from './incidents.js';
+
+/** For a ministry: an overdue notice opens the report's overdue deadlines, to escalate them to the NCO. */
+function EscalateFromInbox({ reportId }: { reportId: string }) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  const panel = `escalate-${reportId}`;
+  return (
+    <>
+      <button type="button" aria-expanded={open} aria-controls={panel} onClick={() => setOpen(!open)}>{t('escalate.open')}</button>
+      <div id={panel} hidden={!open}>{open && <OverdueEscalation reportId={reportId} />}</div>
+    </>
+  );
+}
 
 interface InboxItem { id: string; recipient: string; kind: string; subjectType: string; reportId: string | null; sector: string; note: string | null; createdAt: string; acknowledgedAt: string | null }
 
@@ -16,6 +30,7 @@ export function Inbox() {
   const inbox = useApi<{ items: InboxItem[] }>('/api/v1/inbox');
   const [error, setError] = useState<string>();
   const canAck = hasRole(actor, 'ministry', 'analyst', 'nco_director');
+  const ministry = hasRole(actor, 'ministry');
   const ack = async (id: string) => {
     setError(undefined);
     try {
@@ -36,7 +51,8 @@ export function Inbox() {
             <tbody>{d.items.map((i) => (
               <tr key={i.id}>
                 <td>{t(`inboxKind.${i.kind}` as MessageKey)}</td>
-                <td>{i.reportId !== null ? <Link to={`/app/incidents/${i.reportId}`}>{t('inbox.report')}</Link> : i.subjectType}{i.note !== null ? ` — ${i.note}` : ''}</td>
+                <td>{i.reportId !== null ? <Link to={`/app/incidents/${i.reportId}`}>{t('inbox.report')}</Link> : i.subjectType}{i.note !== null ? ` — ${i.note}` : ''}
+                  {ministry && i.kind === 'escalation' && i.reportId !== null && <EscalateFromInbox reportId={i.reportId} />}</td>
                 <td><Time value={i.createdAt} /></td>
                 <td>{i.acknowledgedAt !== null ? <Badge tone="ok">{t('incidents.acknowledged')}</Badge>
                   : canAck ? <button type="button" onClick={() => void ack(i.id)}>{t('inbox.acknowledge')}</button> : <Badge tone="warn">{t('incidents.notAcknowledged')}</Badge>}</td>
