@@ -15,7 +15,7 @@ import { RequestDetail, RequestList } from './screens/requests.js';
 import { CaseDetail, CaseList } from './screens/cases.js';
 import { DietReportScreen, EmergencyList, Inspection } from './screens/oversight.js';
 import { IntelFeed } from './screens/intel.js';
-import { Notifications } from './screens/notifications.js';
+import { NotificationDetail, Notifications } from './screens/notifications.js';
 import { AuditLog } from './screens/audit.js';
 import { Artifacts } from './screens/artifacts.js';
 import { Transparency } from './screens/transparency.js';
@@ -28,6 +28,7 @@ const ROUTES: Route[] = [
   { pattern: '/app/incidents/new', nav: '/app/incidents/new', render: () => <FileIncident /> },
   { pattern: '/app/incidents/:id', nav: '/app/incidents', render: (p) => <IncidentDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/notifications', nav: '/app/notifications', render: () => <Notifications /> },
+  { pattern: '/app/notifications/:id', nav: '/app/notifications', render: (p) => <NotificationDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/inbox', nav: '/app/inbox', render: () => <Inbox /> },
   { pattern: '/app/findings', nav: '/app/findings', render: () => <FindingList /> },
   { pattern: '/app/findings/:id', nav: '/app/findings', render: (p) => <FindingDetail key={p['id']} id={p['id']!} /> },

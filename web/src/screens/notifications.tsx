@@ -7,7 +7,9 @@ import { api } from '../lib/api.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
 import { nowJstInput } from '../lib/time.js';
-import { Async, Badge, Empty, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+import { fieldChange } from '../lib/diff.js';
+import { Link } from '../lib/router.js';
+import { Async, Badge, Empty, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 interface FormSummary { form: string; version: number; title: { ja: string; en: string }; effectiveFrom: string }
 interface Field { key: string; label: { ja: string; en: string }; type: 'string' | 'text' | 'stringList' | 'ipList' | 'enum' | 'boolean' | 'date'; required: boolean; maxLength?: number; maxItems?: number; options?: string[] }
@@ -20,6 +22,7 @@ interface Notification {
   formVersion: number;
   fields: Record<string, unknown>;
   diff: { key: string; before: unknown; after: unknown }[] | null;
+  previousId: string | null;
   filedAt: string;
   sha256: string;
   deliveries: { recipient: string; deliveredAt: string; acknowledgedAt: string | null }[];
@@ -173,7 +176,7 @@ export function Notifications() {
             <thead><tr><th scope="col">{t('notifications.computer')}</th><th scope="col">{t('notifications.kindCol')}</th><th scope="col">{t('notifications.form')}</th><th scope="col">{t('notifications.filedAt')}</th><th scope="col">{t('notifications.deliveries')}</th><th scope="col">{t('incidents.receipt')}</th></tr></thead>
             <tbody>{[...d.notifications].sort((a, b) => b.filedAt.localeCompare(a.filedAt)).map((n) => (
               <tr key={n.id}>
-                <td>{String(n.fields['computerName'] ?? n.computerId)}{n.diff !== null && <p className="help">{t('notifications.changed', { fields: n.diff.map((c) => c.key).join(', ') })}</p>}</td>
+                <td><Link to={`/app/notifications/${n.id}`}>{String(n.fields['computerName'] ?? n.computerId)}</Link>{n.diff !== null && <p className="help">{t('notifications.changed', { fields: n.diff.map((c) => c.key).join(', ') })}</p>}</td>
                 <td><Badge tone={n.kind === 'introduction' ? 'info' : 'warn'}>{t(`notifications.kind.${n.kind}`)}</Badge></td>
                 <td>{t('notifications.version', { v: n.formVersion })}</td>
                 <td><Time value={n.filedAt} /></td>
@@ -185,6 +188,77 @@ export function Notifications() {
         )}
       </Async>
       {hasRole(actor, 'operator') && <FileSection computers={list.status === 'ok' ? latestByComputer(list.data.notifications) : []} onFiled={list.reload} />}
+    </>
+  );
+}
+
+/** A field's value as text: lists one item a line, yes/no for booleans. */
+function ValueText({ v }: { v: unknown }) {
+  const { t } = useI18n();
+  if (v === null || v === undefined || v === '') return <>—</>;
+  if (typeof v === 'boolean') return <>{t(v ? 'ntf.yes' : 'ntf.no')}</>;
+  if (Array.isArray(v)) return v.length === 0 ? <>—</> : <ul className="plain">{v.map((x, i) => <li key={i}>{String(x)}</li>)}</ul>;
+  return <span className="pre">{typeof v === 'object' ? JSON.stringify(v) : String(v)}</span>;
+}
+
+/** One change of the diff: a list's removed and added items, or the value before and after. */
+function ChangeCells({ before, after }: { before: unknown; after: unknown }) {
+  const { t } = useI18n();
+  const c = fieldChange(before, after);
+  if (c.kind === 'value') return <><td><ValueText v={c.before} /></td><td><ValueText v={c.after} /></td></>;
+  return (
+    <>
+      <td>{c.removed.length === 0 ? t('ntf.noneRemoved') : <ul className="plain">{c.removed.map((x) => <li key={x}><del><span className="sr-only">{t('ntf.removed')} </span>− {x}</del></li>)}</ul>}</td>
+      <td>{c.added.length === 0 ? t('ntf.noneAdded') : <ul className="plain">{c.added.map((x) => <li key={x}><ins><span className="sr-only">{t('ntf.added')} </span>+ {x}</ins></li>)}</ul>}
+        {c.kept.length > 0 && <p className="help">{t('ntf.kept', { items: c.kept.join(', ') })}</p>}</td>
+    </>
+  );
+}
+
+/** One notification: its fields with the form's labels, the full before/after of a change, deliveries and receipt. */
+export function NotificationDetail({ id }: { id: string }) {
+  const { t, pick } = useI18n();
+  const n = useApi<{ notification: Notification }>(`/api/v1/notifications/${encodeURIComponent(id)}`);
+  const form = useApi<{ form: FormVersion }>(n.status === 'ok' ? `/api/v1/forms/${encodeURIComponent(n.data.notification.form)}/${n.data.notification.formVersion}` : null);
+  const label = (key: string) => (form.status === 'ok' ? pick(form.data.form.fields.find((f) => f.key === key)?.label) || key : key);
+  return (
+    <>
+      <PageTitle>{t('ntf.title')}</PageTitle>
+      <p><Link to="/app/notifications">{t('ntf.back')}</Link></p>
+      <Async value={n}>
+        {({ notification: x }) => (
+          <>
+            <Facts rows={[
+              [t('notifications.computer'), String(x.fields['computerName'] ?? x.computerId)],
+              [t('notifications.kindCol'), <Badge tone={x.kind === 'introduction' ? 'info' : 'warn'}>{t(`notifications.kind.${x.kind}`)}</Badge>],
+              [t('notifications.form'), `${form.status === 'ok' ? pick(form.data.form.title) : x.form} — ${t('notifications.version', { v: x.formVersion })}`],
+              [t('notifications.filedAt'), <Time value={x.filedAt} />],
+              ['SHA-256', <code className="hash">{x.sha256}</code>],
+              [t('ntf.previous'), x.previousId === null ? t('ntf.noPrevious') : <Link to={`/app/notifications/${x.previousId}`}>{t('ntf.openPrevious')}</Link>],
+              [t('incidents.receipt'), x.receiptId === null ? '—' : <a href={`/api/v1/receipts/${x.receiptId}`} download>{t('notifications.downloadReceipt')}</a>],
+            ]} />
+            {x.diff !== null && (
+              <section aria-labelledby="ntf-diff"><h2 id="ntf-diff">{t('ntf.diff')}</h2>
+                {x.diff.length === 0 ? <Empty>{t('ntf.noChanges')}</Empty> : (
+                  <div className="table-wrap"><table>
+                    <caption className="sr-only">{t('ntf.diff')}</caption>
+                    <thead><tr><th scope="col">{t('ntf.field')}</th><th scope="col">{t('ntf.before')}</th><th scope="col">{t('ntf.after')}</th></tr></thead>
+                    <tbody>{x.diff.map((c) => <tr key={c.key}><th scope="row">{label(c.key)}</th><ChangeCells before={c.before} after={c.after} /></tr>)}</tbody>
+                  </table></div>
+                )}
+              </section>
+            )}
+            <section aria-labelledby="ntf-fields"><h2 id="ntf-fields">{t('ntf.fields')}</h2>
+              <Facts rows={(form.status === 'ok' ? form.data.form.fields.map((f) => f.key) : Object.keys(x.fields)).map((k) => [label(k), <ValueText v={x.fields[k]} />])} />
+            </section>
+            <section aria-labelledby="ntf-deliveries"><h2 id="ntf-deliveries">{t('notifications.deliveries')}</h2>
+              <ul>{x.deliveries.map((d) => (
+                <li key={d.recipient}>{t(`notifications.recipient.${d.recipient}` as MessageKey)}: {t('incidents.deliveredAt')} <Time value={d.deliveredAt} /> — {d.acknowledgedAt === null ? <Badge tone="warn">{t('notifications.notAcknowledged')}</Badge> : <><Badge tone="ok">{t('notifications.acknowledged')}</Badge> <Time value={d.acknowledgedAt} /></>}</li>
+              ))}</ul>
+            </section>
+          </>
+        )}
+      </Async>
     </>
   );
 }
