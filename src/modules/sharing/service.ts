@@ -697,6 +697,11 @@ export function createSharingService(deps: SharingDeps) {
     readPage,
     readObjects,
 
+    /** What the served-pages cache holds now (for metrics and tests). */
+    pageCacheStats(): { entries: number; bytes: number; capBytes: number } {
+      return { entries: pages.size, bytes: pageBytes, capBytes: pageCap };
+    },
+
     /** The caller's copy of a whole collection as a STIX bundle (latest versions), for export. @see STIX 2.1 §8 */
     async exportBundle(ctx: RequestContext, collectionId: string): Promise<string> {
       const parts: string[] = [];
