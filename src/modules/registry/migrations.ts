@@ -37,4 +37,12 @@ export const registryMigrations: NamedMigration[] = [
       await db.schema.createIndex('registry_exporters_key').on('registry_exporters').columns(['address', 'observation_domain']).unique().execute();
     },
   },
+  {
+    // An IPFIX observation domain is an unsigned 32-bit number (RFC 7011 §3.1): PostgreSQL's `integer`
+    // stops at 2^31 - 1, SQLite's is already 64-bit. Named to sort after every migration applied before it.
+    name: '0800_registry_observation_domain_bigint',
+    async up(db, dialect) {
+      if (dialect === 'postgres') await db.schema.alterTable('registry_exporters').alterColumn('observation_domain', (c) => c.setDataType('bigint')).execute();
+    },
+  },
 ];

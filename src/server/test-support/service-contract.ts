@@ -76,12 +76,15 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(designated).toMatchObject({ orgId: opA.orgId, sector: 'electricity', designatedOn: '2026-01-15', regimes: ['nis2'] });
       await ok('ministry', { method: 'POST', url: `/api/v1/registry/operators/${opA.orgId}/ranges`, payload: { cidr: '192.0.2.0/24' } }, 201);
       await ok('ministry', { method: 'POST', url: `/api/v1/registry/operators/${opA.orgId}/exporters`, payload: { address: '192.0.2.1', observationDomain: 256 } }, 201);
+      // An IPFIX observation domain is an unsigned 32-bit number: the largest one is stored as given.
+      const big = (await ok('ministry', { method: 'POST', url: `/api/v1/registry/operators/${opA.orgId}/exporters`, payload: { address: '192.0.2.2', observationDomain: 0xffffffff } }, 201))['operator'] as { exporters: { address: string; observationDomain: number }[] };
+      expect(big.exporters.map((e) => [e.address, e.observationDomain])).toEqual([['192.0.2.1', 256], ['192.0.2.2', 0xffffffff]]);
       // METI may not designate a bank; the FSA may.
       expect((await call('ministry', { method: 'POST', url: '/api/v1/registry/operators', payload: { orgId: opF.orgId, sector: 'finance', designatedOn: '2026-01-15', contacts: [{ name: 'x', email: 'x@bank.example' }] } })).statusCode).toBe(403);
       await ok('fsa', { method: 'POST', url: '/api/v1/registry/operators', payload: { orgId: opF.orgId, sector: 'finance', designatedOn: '2026-02-01', contacts: [{ name: 'Sec ops', email: 'secops@bank.example' }] } }, 201);
       const own = (await ok('operator', { method: 'GET', url: '/api/v1/registry/operators' }))['operators'] as { orgId: string; ranges: { cidr: string }[]; exporters: { address: string; observationDomain: number }[] }[];
       expect(own).toHaveLength(1);
-      expect(own[0]).toMatchObject({ orgId: opA.orgId, ranges: [{ cidr: '192.0.2.0/24' }], exporters: [{ address: '192.0.2.1', observationDomain: 256 }] });
+      expect(own[0]).toMatchObject({ orgId: opA.orgId, ranges: [{ cidr: '192.0.2.0/24' }], exporters: [{ address: '192.0.2.1', observationDomain: 256 }, { address: '192.0.2.2', observationDomain: 0xffffffff }] });
       const meti = (await ok('ministry', { method: 'GET', url: '/api/v1/registry/operators' }))['operators'] as { orgId: string }[];
       expect(meti.map((o) => o.orgId)).toEqual([opA.orgId]);
       const affected = (await ok('analyst', { method: 'GET', url: '/api/v1/registry/affected?address=192.0.2.77' }))['operators'] as { orgId: string }[];
@@ -263,6 +266,7 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       for (const who of ['commissioner', 'commissioner-2', 'commissioner-3']) await ok(who, { method: 'POST', url: `/api/v1/oversight/requests/${sub.requestId}/votes`, payload: { vote: 'approve', reasons: 'Proportionate.' } });
       await ok('commissioner-3', { method: 'POST', url: `/api/v1/oversight/requests/${sub.requestId}/decision`, payload: {} });
       expect(((await ok('police', { method: 'GET', url: `/api/v1/response/measures/${m.id}` }))['measure'] as Json)['state']).toBe('approved');
+      clock.advance(HOUR);
       // Only the routed agency executes.
       expect((await call('sdf', { method: 'POST', url: `/api/v1/response/measures/${m.id}/execute`, payload: { reason: 'go' } })).statusCode).toBe(403);
       expect(((await ok('police', { method: 'POST', url: `/api/v1/response/measures/${m.id}/execute`, payload: { reason: 'Loaded on the resolvers.' } }))['measure'] as Json)['state']).toBe('executing');
@@ -272,10 +276,18 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(zone.body).toContain('*.evil-c2.example CNAME .');
       const etag = zone.headers.etag as string;
       expect((await call('operator', { method: 'GET', url: '/api/v1/response/artifacts/rpz.zone', headers: { 'if-none-match': etag } })).statusCode).toBe(304);
+      clock.advance(HOUR);
       await ok('police', { method: 'POST', url: `/api/v1/response/measures/${m.id}/complete`, payload: { outcome: 'executed', reason: 'Zone loaded by all resolvers.' } });
       const done = (await ok('police', { method: 'GET', url: `/api/v1/response/measures/${m.id}` }))['measure'] as { state: string; events: { transition: string }[] };
       expect(done.state).toBe('executed');
       expect(done.events.map((e) => e.transition)).toEqual(['propose', 'submit', 'approve', 'execute', 'complete']);
+      // The effect samples the finding as analysis scored it (0.92), before and after execution.
+      const effect = (await ok('analyst', { method: 'GET', url: `/api/v1/response/measures/${m.id}/effect` }))['effect'] as { measureId: string; findings: { findingId: string; samples: { score: number; hostCount: number; phase: string }[] }[] };
+      expect(effect.findings.map((f) => f.findingId)).toEqual([s['finding']]);
+      const samples = effect.findings[0]!.samples;
+      expect(samples.map((x) => x.phase)).toContain('before');
+      expect(samples.map((x) => x.phase)).toContain('after');
+      expect(samples.every((x) => x.score === 0.92 && x.hostCount === 1)).toBe(true);
       // A block of a prefix, on the same path, appears in the CIDR list and the nftables file.
       const b = (await ok('analyst', { method: 'POST', url: '/api/v1/response/measures', payload: { kind: 'block', title: 'Block the C2 at the border', target: { prefixes: ['203.0.113.0/25'] }, justification: { findings: [s['finding']], reports: [], summary: 'The C2 lives here.' }, expectedEffect: 'No traffic reaches the C2.' } }, 201))['measure'] as { id: string; location: { abroad: boolean } };
       const bsub = (await ok('nco_director', { method: 'POST', url: `/api/v1/response/measures/${b.id}/submit`, payload: { reason: 'Same campaign.' } }))['measure'] as { requestId: string };
