@@ -2,6 +2,7 @@
 import type { RequestContext } from '#platform/context/index.js';
 import type { User } from '#modules/identity/index.js';
 import type { Core } from '#server/core.js';
+import { BLOCKED_HOST, FOREIGN_PREFIXES } from './address-plan.js';
 
 /** What the oversight seed created. */
 export interface OversightSeed {
@@ -29,7 +30,7 @@ export async function seedOversight(core: Core, users: Map<string, User>): Promi
     evidence: [{ type: 'finding', id: 'demo-finding-beacon-1' }, { type: 'incident_report', id: 'demo-incident-kanto-electric' }],
     acquisition: {
       basisKind: 'transit_approval',
-      selectors: { foreignPrefixes: ['203.0.113.0/24', '198.51.100.0/24'], ports: [443, 8443] },
+      selectors: { foreignPrefixes: [...FOREIGN_PREFIXES], ports: [443, 8443] },
       periodStart: new Date(now).toISOString(),
       periodEnd: new Date(now + 90 * day).toISOString(),
       purpose: 'Identify the servers commanding the botnet that attacked Kanto Electric Power.',
@@ -39,10 +40,10 @@ export async function seedOversight(core: Core, users: Map<string, User>): Promi
   await o.submitRequest(director, approved.id);
   await o.castVote(as(users, 'chair'), approved.id, { vote: 'approve', reasons: 'Necessary: the campaign is ongoing; the selectors are specific.' });
   await o.castVote(as(users, 'commissioner1'), approved.id, { vote: 'approve', reasons: 'Proportionate if limited to port 443.' });
-  await o.castVote(as(users, 'commissioner2'), approved.id, { vote: 'abstain', reasons: 'Not enough evidence for 198.51.100.0/24.' });
+  await o.castVote(as(users, 'commissioner2'), approved.id, { vote: 'abstain', reasons: `Not enough evidence for ${FOREIGN_PREFIXES[1]}.` });
   await o.castVote(as(users, 'commissioner3'), approved.id, { vote: 'approve', reasons: 'Agree with the narrowing.' });
   await o.decideRequest(as(users, 'chair'), approved.id, {
-    narrowing: { selectors: { foreignPrefixes: ['203.0.113.0/24'], ports: [443] }, periodEnd: new Date(now + 60 * day).toISOString() },
+    narrowing: { selectors: { foreignPrefixes: [FOREIGN_PREFIXES[0]], ports: [443] }, periodEnd: new Date(now + 60 * day).toISOString() },
     conditions: ['Report the findings to the commission every month.'],
   });
 
@@ -60,7 +61,7 @@ export async function seedOversight(core: Core, users: Map<string, User>): Promi
     title: 'Block the DDoS controller attacking Haneda Airport Terminal',
     justification: 'The attack is in progress and the terminal systems are failing; waiting for the commission would cause grave harm.',
     evidence: [{ type: 'incident_report', id: 'demo-incident-haneda' }],
-    measure: { measureId: 'demo-measure-block-1', measureKind: 'block', agency: 'police', summary: 'Block 192.0.2.66/32 at the border.' },
+    measure: { measureId: 'demo-measure-block-1', measureKind: 'block', agency: 'police', summary: `Block ${BLOCKED_HOST}/32 at the border.` },
   });
   return { approvedRequestId: approved.id, pendingRequestId: pending.id, emergencyActionId: emergency.id };
 }

@@ -3,6 +3,7 @@ import { isoUtc } from '#platform/clock/index.js';
 import { systemContext, type RequestContext } from '#platform/context/index.js';
 import type { User } from '#modules/identity/index.js';
 import type { Core } from '#server/core.js';
+import { KANTO_SERVERS, OPERATOR_EXPORTERS, OPERATOR_RANGES, REPORTED_C2 } from './address-plan.js';
 
 /** What the reporting seed filed. */
 export interface ReportingSeed {
@@ -11,14 +12,14 @@ export interface ReportingSeed {
   overdueIncidentId: string;
 }
 
-// Documentation prefixes (RFC 5737 / RFC 3849) stand in for the operators' registered ranges.
-const DESIGNATIONS: { org: string; sector: string; designatedOn: string; contact: string; ranges: string[]; exporter?: [string, number]; regimes?: ('nis2' | 'circia')[] }[] = [
-  { org: 'Kanto Electric Power Co.', sector: 'electricity', designatedOn: '2026-01-15', contact: 'soc@kanto-electric.example', ranges: ['192.0.2.0/25', '2001:db8:100::/48'], exporter: ['192.0.2.1', 1] },
-  { org: 'Tokai City Gas Co.', sector: 'gas', designatedOn: '2026-01-15', contact: 'csirt@tokai-gas.example', ranges: ['192.0.2.128/25'], regimes: ['nis2'] },
-  { org: 'Nishi-Nihon Railway Co.', sector: 'railway', designatedOn: '2026-02-01', contact: 'it-security@nishi-rail.example', ranges: ['198.51.100.0/26'] },
-  { org: 'Nippon Telecom Corp.', sector: 'telecommunications', designatedOn: '2026-01-20', contact: 'noc@nippon-telecom.example', ranges: ['198.51.100.64/26'], exporter: ['198.51.100.65', 256] },
-  { org: 'Sakura Bank Ltd.', sector: 'finance', designatedOn: '2026-02-10', contact: 'secops@sakura-bank.example', ranges: ['203.0.113.0/25'], regimes: ['circia'] },
-  { org: 'Haneda Airport Terminal Co.', sector: 'airport', designatedOn: '2026-03-01', contact: 'soc@haneda-terminal.example', ranges: ['203.0.113.128/25'] },
+// Ranges and exporters come from the demo's one address plan, so they never fall in the attackers' blocks.
+const DESIGNATIONS: { org: string; sector: string; designatedOn: string; contact: string; regimes?: ('nis2' | 'circia')[] }[] = [
+  { org: 'Kanto Electric Power Co.', sector: 'electricity', designatedOn: '2026-01-15', contact: 'soc@kanto-electric.example' },
+  { org: 'Tokai City Gas Co.', sector: 'gas', designatedOn: '2026-01-15', contact: 'csirt@tokai-gas.example', regimes: ['nis2'] },
+  { org: 'Nishi-Nihon Railway Co.', sector: 'railway', designatedOn: '2026-02-01', contact: 'it-security@nishi-rail.example' },
+  { org: 'Nippon Telecom Corp.', sector: 'telecommunications', designatedOn: '2026-01-20', contact: 'noc@nippon-telecom.example' },
+  { org: 'Sakura Bank Ltd.', sector: 'finance', designatedOn: '2026-02-10', contact: 'secops@sakura-bank.example', regimes: ['circia'] },
+  { org: 'Haneda Airport Terminal Co.', sector: 'airport', designatedOn: '2026-03-01', contact: 'soc@haneda-terminal.example' },
 ];
 
 function operatorCtx(core: Core, u: User, sector: string): RequestContext {
@@ -33,8 +34,9 @@ export async function seedReporting(core: Core, users: Map<string, User>): Promi
     const org = orgs.find((o) => o.name === d.org);
     if (org === undefined) continue;
     await core.registry.designate(sys, { orgId: org.id, sector: d.sector as never, designatedOn: d.designatedOn, contacts: [{ name: 'Security operations', email: d.contact }], regimes: d.regimes ?? [] });
-    for (const cidr of d.ranges) await core.registry.addRange(sys, org.id, { cidr });
-    if (d.exporter !== undefined) await core.registry.addExporter(sys, org.id, { address: d.exporter[0], observationDomain: d.exporter[1] });
+    for (const cidr of OPERATOR_RANGES[d.org] ?? []) await core.registry.addRange(sys, org.id, { cidr });
+    const exporter = OPERATOR_EXPORTERS[d.org];
+    if (exporter !== undefined) await core.registry.addExporter(sys, org.id, { address: exporter[0], observationDomain: exporter[1] });
   }
   const kanto = users.get('operator')!;
   const op = operatorCtx(core, kanto, 'electricity');
@@ -42,7 +44,7 @@ export async function seedReporting(core: Core, users: Map<string, User>): Promi
     form: 'computer-notification', formVersion: 1,
     fields: {
       computerName: '給電指令システム (EMS)', purpose: 'Load dispatch for the Kanto grid', location: 'Tokyo central dispatch centre', manufacturer: 'Example Systems K.K.', model: 'EMS-9000',
-      operatingSystem: 'Red Hat Enterprise Linux 9', software: ['SCADA suite 5.2', 'Historian 3.1'], networkAddresses: ['192.0.2.10', '192.0.2.11'], externalConnection: 'closed_network',
+      operatingSystem: 'Red Hat Enterprise Linux 9', software: ['SCADA suite 5.2', 'Historian 3.1'], networkAddresses: [...KANTO_SERVERS], externalConnection: 'closed_network',
       remoteMaintenance: true, maintenanceVendor: 'Example Maintenance Co.', introducedOn: '2026-02-01', responsibleDepartment: 'Grid Operations IT',
     },
   });
@@ -51,12 +53,12 @@ export async function seedReporting(core: Core, users: Map<string, User>): Promi
     awareAt: isoUtc(now - 2 * 3_600_000),
     items: {
       category: 'malware', operatorOverview: 'Electricity transmission and distribution in the Kanto region; 12,000 staff.',
-      summary: 'An engineering workstation beaconed every 60 s to 203.0.113.200 (hxxp://update-check[.]example/api) after a USB-borne dropper ran.',
+      summary: `An engineering workstation beaconed every 60 s to ${REPORTED_C2} (hxxp://update-check[.]example/api) after a USB-borne dropper ran.`,
       affectedComputer: { computerId: notification.computerId, description: 'Engineering workstation attached to the EMS maintenance network' },
       technicalDetails: 'Dropper SHA-256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08; C2 update-check.example over 443/tcp; no lateral movement seen so far.',
       response: 'Workstation isolated, USB ports locked on the maintenance network, credentials rotated.', other: '',
     },
-    indicators: [{ kind: 'ipv4', value: '203.0.113.200' }],
+    indicators: [{ kind: 'ipv4', value: REPORTED_C2 }],
   });
   // Tokai City Gas became aware 35 days ago and has not filed its written report: overdue, escalated to METI and the NCO.
   const gas = operatorCtx(core, users.get('operator-gas')!, 'gas');

@@ -1,6 +1,7 @@
 /** @module Seeds the demo's sharing: a council member, a "Finance ISAC" sharing group, and intelligence drafted by the analyst and released by the director. */
 import type { RequestContext, Role } from '#platform/context/index.js';
 import type { Core } from '#server/core.js';
+import { INTEL_SERVER, SCANNER } from './address-plan.js';
 
 /** What the sharing seed made, for the banner. */
 export interface SharingSeed {
@@ -28,7 +29,7 @@ export async function seedSharing(core: Core, users: ReadonlyMap<string, SeedUse
   const draft = await core.sharing.draftFromIndicators(ctxOf(analyst), {
     title: 'Beaconing C2 servers abroad contacted from finance-sector networks',
     description: 'Regular 60 s beacons to these servers were found in lawfully selected cross-border flows.',
-    indicators: [{ kind: 'ipv4', value: '203.0.113.45' }, { kind: 'ipv4', value: '198.51.100.23' }, { kind: 'domain', value: 'update-check.example' }],
+    indicators: [{ kind: 'ipv4', value: INTEL_SERVER }, { kind: 'ipv4', value: SCANNER }, { kind: 'domain', value: 'update-check.example' }],
     tlp: 'amber', labels: ['c2', 'beaconing'], confidence: 75, sourceRef: { type: 'finding', id: 'demo-finding-beacon' },
   });
   await core.sharing.releaseDraft(d, draft.id, { groupIds: [group.id] });

@@ -11,28 +11,9 @@ import { createRandom, encodeIpfix, type FlowRecord } from '#modules/collection/
 import { FLOW_FIELDS } from '#modules/selection/index.js';
 import type { User } from '#modules/identity/index.js';
 import type { Core } from '#server/core.js';
+import { C2, DDOS_TARGET, DOMESTIC_PEERS, KANTO_HOSTS, KANTO_PREFIX, OTHER_DOMESTIC, SCANNER } from './address-plan.js';
 
-/**
- * The demo uses the RFC 5737 documentation ranges for its foreign actors (no real network is accused),
- * so it tells the locator to count two of them as foreign; the seeded transit approval already names
- * 203.0.113.0/24. Domestic hosts are in real JP blocks of the bundled country data.
- */
-export const DEMO_SPECIAL_RANGE_OVERRIDES = { '203.0.113.0/24': 'foreign', '198.51.100.0/24': 'foreign' } as const;
-
-/** Kanto Electric Power Co.'s own address block (a JP block in the bundled country data), covered by its consent agreement. */
-export const KANTO_PREFIX = '210.130.16.0/22';
-/** The command-and-control server the infected hosts call (the seeded response finding names it too). */
-export const C2 = '203.0.113.66';
-/** The foreign scanner sweeping Kanto Electric's block (also in the seeded intelligence). */
-export const SCANNER = '198.51.100.23';
-/** Kanto Electric's public web server, target of an NTP reflection flood. */
-export const DDOS_TARGET = '210.130.16.80';
-
-const KANTO_HOSTS = ['210.130.17.21', '210.130.17.35', '210.130.17.48', '210.130.18.12', '210.130.18.77', '210.130.19.140'];
-/** Hosts of other domestic networks (JP blocks), seen only after the cross-border approval. */
-const OTHER_DOMESTIC = ['126.10.33.7', '126.10.40.19', '153.240.12.9'];
-/** Domestic peers of Kanto Electric's hosts (file shares, DNS inside Japan): their flows are dropped at once. */
-const DOMESTIC_PEERS = ['60.32.4.10', '60.32.4.11', '114.160.2.5', '219.100.37.20'];
+export { C2, DDOS_TARGET, DEMO_SPECIAL_RANGE_OVERRIDES, KANTO_PREFIX, SCANNER } from './address-plan.js';
 
 /** The legal bases the demo traffic falls under. */
 export interface DemoBases {
