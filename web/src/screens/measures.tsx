@@ -1,12 +1,14 @@
 // Measures: the list by state, and one measure with its target, justification, authority and step log,
-// with the action this role may take next (submit, execute, record a step, complete, review).
-import { useState, type FormEvent } from 'react';
+// with the action this role may take next (submit, the Prime Minister's order for the SDF, a Foreign
+// Ministry consultation on a target abroad, execute, record a step, complete, review).
+import { useState } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor, type Actor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
-import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+import { useSubmit } from '../lib/use-submit.js';
+import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
 
 interface Measure {
   id: string;
@@ -18,6 +20,9 @@ interface Measure {
   justification: { findings: string[]; reports: string[]; summary: string };
   expectedEffect: string;
   location: { abroad: boolean; countries: string[] } | null;
+  sdfGrounds: { graveTarget: { kind: string; reference: string }; attackerAssessment: string; reasons: string } | null;
+  order: { reference: string; issuedBy: string; issuedAt: string; reason: string } | null;
+  consultations: { id: string; reference: string; outcome: 'no_objection' | 'concerns_noted'; summary: string; recordedAt: string }[];
   requestId: string | null;
   approvalId: string | null;
   authorization: unknown;
@@ -65,11 +70,15 @@ export function MeasureList() {
   );
 }
 
-type ActionKind = 'submit' | 'execute' | 'step' | 'complete' | 'review';
+type ActionKind = 'submit' | 'order' | 'consult' | 'execute' | 'step' | 'complete' | 'review';
+
+const BEFORE_EXECUTION = ['proposed', 'submitted', 'approved', 'ordered'];
 
 function actionsFor(actor: Actor, m: Measure): ActionKind[] {
   const out: ActionKind[] = [];
   if (m.state === 'proposed' && hasRole(actor, 'nco_director')) out.push('submit');
+  if (m.agency === 'sdf' && m.state === 'approved' && hasRole(actor, 'prime_minister')) out.push('order');
+  if (m.location?.abroad === true && BEFORE_EXECUTION.includes(m.state) && hasRole(actor, 'foreign_ministry')) out.push('consult');
   const executor = (m.agency === 'police' && hasRole(actor, 'police')) || (m.agency === 'sdf' && hasRole(actor, 'sdf'));
   if (executor && ((m.agency === 'police' && m.state === 'approved') || (m.agency === 'sdf' && m.state === 'ordered'))) out.push('execute');
   if (executor && m.state === 'executing') out.push('step', 'complete');
@@ -79,45 +88,78 @@ function actionsFor(actor: Actor, m: Measure): ActionKind[] {
 
 function ActionForm({ m, kind, onDone }: { m: Measure; kind: ActionKind; onDone: (msg: string) => void }) {
   const { t } = useI18n();
-  const errorText = useErrorText();
   const [reason, setReason] = useState('');
   const [result, setResult] = useState('');
+  const [reference, setReference] = useState('');
   const [outcome, setOutcome] = useState<'executed' | 'failed'>('executed');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const path = `/api/v1/response/measures/${m.id}/${kind === 'step' ? 'steps' : kind}`;
-      const body = kind === 'step' ? { action: reason, ...(result !== '' ? { result } : {}) } : kind === 'complete' ? { outcome, reason } : { reason };
-      await api(path, { method: 'POST', body });
-      setReason('');
-      setResult('');
-      onDone(t(`measures.done.${kind}` as MessageKey));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const [consulted, setConsulted] = useState<'no_objection' | 'concerns_noted'>('no_objection');
+  const s = useSubmit();
+  const submit = s.run(async () => {
+    const path = `/api/v1/response/measures/${m.id}/${kind === 'step' ? 'steps' : kind === 'consult' ? 'consultations' : kind}`;
+    const body = kind === 'step' ? { action: reason, ...(result !== '' ? { result } : {}) }
+      : kind === 'complete' ? { outcome, reason }
+        : kind === 'order' ? { reference, reason }
+          : kind === 'consult' ? { reference, outcome: consulted, summary: reason }
+            : { reason };
+    await api(path, { method: 'POST', body });
+    setReason('');
+    setResult('');
+    setReference('');
+    onDone(t(`measures.done.${kind}` as MessageKey));
+  });
   const id = `act-${kind}`;
+  const reasonLabel = kind === 'step' ? t('measures.stepAction') : kind === 'order' ? t('measures.orderReason') : kind === 'consult' ? t('measures.consultSummary') : t('measures.reason');
   return (
     <form onSubmit={submit} className="form action-form" aria-labelledby={`${id}-h`}>
       <h3 id={`${id}-h`}>{t(`measures.action.${kind}` as MessageKey)}</h3>
+      {(kind === 'order' || kind === 'consult') && <><label htmlFor={`${id}-ref`}>{t('measures.reference')}</label><input id={`${id}-ref`} required value={reference} onChange={(e) => setReference(e.target.value)} /></>}
       {kind === 'complete' && (
         <fieldset><legend>{t('measures.outcome')}</legend>
           <label><input type="radio" name="outcome" checked={outcome === 'executed'} onChange={() => setOutcome('executed')} /> {t('measureState.executed')}</label>
           <label><input type="radio" name="outcome" checked={outcome === 'failed'} onChange={() => setOutcome('failed')} /> {t('measureState.failed')}</label>
         </fieldset>
       )}
-      <label htmlFor={`${id}-reason`}>{kind === 'step' ? t('measures.stepAction') : t('measures.reason')}</label>
+      {kind === 'consult' && (
+        <fieldset><legend>{t('measures.consultOutcome')}</legend>
+          {(['no_objection', 'concerns_noted'] as const).map((o) => <label key={o}><input type="radio" name="consulted" checked={consulted === o} onChange={() => setConsulted(o)} /> {t(`consultOutcome.${o}`)}</label>)}
+        </fieldset>
+      )}
+      <label htmlFor={`${id}-reason`}>{reasonLabel}</label>
       <textarea id={`${id}-reason`} required rows={2} value={reason} onChange={(e) => setReason(e.target.value)} />
       {kind === 'step' && <><label htmlFor={`${id}-result`}>{t('measures.stepResult')}</label><input id={`${id}-result`} value={result} onChange={(e) => setResult(e.target.value)} /></>}
-      <FormMessage error={error} />
-      <button type="submit" disabled={busy}>{busy ? t('state.working') : t(`measures.action.${kind}` as MessageKey)}</button>
+      <FormMessage error={s.error} />
+      <button type="submit" disabled={s.busy}>{s.busy ? t('state.working') : t(`measures.action.${kind}` as MessageKey)}</button>
     </form>
+  );
+}
+
+/** The authority beyond the commission's approval: the SDF's grounds and the Prime Minister's order, and consultations on a target abroad. */
+function Authority({ x }: { x: Measure }) {
+  const { t } = useI18n();
+  const waits = x.agency === 'sdf' && x.state === 'approved' && x.order === null ? t('measures.waitsForOrder')
+    : x.location?.abroad === true && BEFORE_EXECUTION.includes(x.state) && x.consultations.length === 0 ? t('measures.waitsForConsult') : undefined;
+  return (
+    <>
+      {waits !== undefined && <p className="notice" role="note">{waits}</p>}
+      {x.agency === 'sdf' && (
+        <section aria-labelledby="sdf"><h2 id="sdf">{t('measures.order')}</h2>
+          {x.sdfGrounds !== null && <Facts rows={[
+            [t('measures.sdfGrounds'), <>{t(`graveTarget.${x.sdfGrounds.graveTarget.kind}` as MessageKey)} (<code>{x.sdfGrounds.graveTarget.reference}</code>) · {t(`attacker.${x.sdfGrounds.attackerAssessment}` as MessageKey)} — {x.sdfGrounds.reasons}</>],
+          ]} />}
+          {x.order === null ? <p className="state empty">{t('measures.noOrder')}</p> : <Facts rows={[
+            [t('measures.reference'), <><code>{x.order.reference}</code> (<Time value={x.order.issuedAt} />)</>],
+            [t('measures.orderReason'), x.order.reason],
+          ]} />}
+        </section>
+      )}
+      {x.location?.abroad === true && (
+        <section aria-labelledby="consultations"><h2 id="consultations">{t('measures.consultations')}</h2>
+          {x.consultations.length === 0 ? <p className="state empty">{t('measures.noConsultations')}</p> : (
+            <ul>{x.consultations.map((c) => <li key={c.id}><Badge tone={c.outcome === 'no_objection' ? 'ok' : 'warn'}>{t(`consultOutcome.${c.outcome}`)}</Badge> <code>{c.reference}</code> — {c.summary} (<Time value={c.recordedAt} />)</li>)}</ul>
+          )}
+        </section>
+      )}
+    </>
   );
 }
 
@@ -147,6 +189,7 @@ export function MeasureDetail({ id }: { id: string }) {
               [t('measures.request'), x.requestId === null ? t('measures.noRequest') : <Link to={`/app/requests/${x.requestId}`}>…{x.requestId.slice(-8)}</Link>],
               [t('measures.proposedAt'), <Time value={x.proposedAt} />],
             ]} />
+            <Authority x={x} />
             {actionsFor(actor, x).map((k) => <ActionForm key={k} m={x} kind={k} onDone={(msg) => { setDone(msg); m.reload(); }} />)}
             <section aria-labelledby="events"><h2 id="events">{t('measures.events')}</h2>
               <ol className="timeline">{x.events.map((e) => (

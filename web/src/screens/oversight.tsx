@@ -1,12 +1,14 @@
 // Commission: emergency actions under retroactive review (with their deadlines), the report to the Diet
-// (its figures as tables), and inspection (data held by basis, discards, who read what).
+// (its figures as tables, a printable HTML copy, publishing it on the public page), and inspection (data held by basis, discards, who read what).
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { ja } from '../i18n/ja.js';
+import { api } from '../lib/api.js';
 import { Link } from '../lib/router.js';
 import { useApi } from '../lib/use-api.js';
+import { useSubmit } from '../lib/use-submit.js';
 import { jstInputToIso, minutesUntil, nowJstInput } from '../lib/time.js';
-import { Async, Badge, Facts, PageTitle, Time } from '../components/ui.js';
+import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
 
 interface EmergencyAction {
   id: string;
@@ -155,6 +157,22 @@ function FigureTable({ name, value, level }: { name: string; value: Figure; leve
   );
 }
 
+/** Publishes the report of this period on the public transparency page. */
+function PublishReport({ from, to }: { from: string; to: string }) {
+  const { t } = useI18n();
+  const s = useSubmit();
+  const submit = s.run(() => api('/api/v1/oversight/published-reports', { method: 'POST', body: { from, to } }), t('diet.published'));
+  return (
+    <form onSubmit={submit} className="action-form" aria-labelledby="publish-h">
+      <h3 id="publish-h">{t('diet.publish')}</h3>
+      <p className="help">{t('diet.publishHelp')}</p>
+      <FormMessage error={s.error} success={s.success} />
+      {s.success !== undefined && <p><Link to="/app/transparency">{t('nav.transparency')}</Link></p>}
+      <button type="submit" disabled={s.busy || s.success !== undefined}>{s.busy ? t('state.working') : t('diet.publish')}</button>
+    </form>
+  );
+}
+
 function DietReportView({ from, to }: { from: string; to: string }) {
   const { t, pick } = useI18n();
   const r = useApi<{ report: DietReport }>(`/api/v1/oversight/diet-report?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
@@ -174,6 +192,8 @@ function DietReportView({ from, to }: { from: string; to: string }) {
             [t('diet.sha'), <code>{report.figuresSha256}</code>],
             [t('diet.sources'), <ul>{Object.entries(report.sources).map(([k, v]) => <li key={k}>{label(k)}: {v ? t('diet.yes') : t('diet.no')}</li>)}</ul>],
           ]} />
+          <p><a href={`/api/v1/oversight/diet-report?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&format=html`} target="_blank" rel="noopener">{t('diet.printable')}</a></p>
+          <PublishReport from={from} to={to} />
           {Object.entries(report.figures).map(([k, v]) => <FigureTable key={k} name={k} value={v} level={2} />)}
         </>
       )}

@@ -1,11 +1,13 @@
-// The commission's docket: requests with their evidence, votes and deadlines; voting and closing the vote.
+// The commission's docket: requests with their evidence, votes and deadlines; declaring a conflict, voting,
+// and closing the vote (narrowing what is approved and adding conditions).
 import { useState, type FormEvent } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
-import { minutesUntil } from '../lib/time.js';
+import { jstInputToIso, minutesUntil } from '../lib/time.js';
+import { useSubmit } from '../lib/use-submit.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 interface Vote { memberId: string; vote: 'approve' | 'deny' | 'abstain'; reasons: string; castAt: string }
@@ -22,7 +24,7 @@ interface Request {
   approvalId: string | null;
   reviewDeadline: string | null;
   votes: Vote[];
-  conflicts: { memberId: string; reason?: string }[];
+  conflicts: { memberId: string; reason: string; declaredAt: string }[];
 }
 
 const STATUS_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = { draft: 'muted', submitted: 'warn', approved: 'ok', denied: 'bad', withdrawn: 'muted', lapsed: 'bad' };
@@ -111,30 +113,122 @@ function VoteForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }) 
   );
 }
 
+/** An ISO UTC time as a datetime-local value in JST. */
+function isoToJstInput(iso: string): string {
+  return new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(0, 16);
+}
+
+const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+
+function ConflictForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }) {
+  const { t } = useI18n();
+  const [reason, setReason] = useState('');
+  const s = useSubmit();
+  const submit = s.run(async () => {
+    await api(`/api/v1/oversight/requests/${r.id}/conflicts`, { method: 'POST', body: { reason } });
+    onDone(t('requests.conflictDeclared'));
+  });
+  return (
+    <form onSubmit={submit} className="form action-form" aria-labelledby="conflict-h">
+      <h3 id="conflict-h">{t('requests.declareConflict')}</h3>
+      <p className="help" id="conflict-help">{t('requests.conflictHelp')}</p>
+      <label htmlFor="conflict-reason">{t('requests.conflictReason')}</label>
+      <textarea id="conflict-reason" required rows={2} value={reason} onChange={(e) => setReason(e.target.value)} aria-describedby="conflict-help" />
+      <FormMessage error={s.error} />
+      <button type="submit" disabled={s.busy}>{s.busy ? t('state.working') : t('requests.declareConflict')}</button>
+    </form>
+  );
+}
+
+type Scope = Record<string, unknown>;
+interface Narrowing { selectors?: Scope; periodStart?: string; periodEnd?: string; pseudonyms?: string[]; validUntil?: string }
+
+/** The narrowing fields of a request's kind, each starting at what was asked; `narrowing()` gives only what changed. */
+function useNarrowing(r: Request) {
+  const sc = r.scope;
+  const sel = (sc['selectors'] ?? {}) as Scope;
+  const askedPrefixes = Array.isArray(sel['foreignPrefixes']) ? (sel['foreignPrefixes'] as string[]) : [];
+  const askedPseudonyms = Array.isArray(sc['pseudonyms']) ? (sc['pseudonyms'] as string[]) : [];
+  const [prefixes, setPrefixes] = useState(askedPrefixes.join('\n'));
+  const [start, setStart] = useState(typeof sc['periodStart'] === 'string' ? isoToJstInput(sc['periodStart']) : '');
+  const [end, setEnd] = useState(typeof sc['periodEnd'] === 'string' ? isoToJstInput(sc['periodEnd']) : '');
+  const [pseudonyms, setPseudonyms] = useState<string[]>(askedPseudonyms);
+  const [validUntil, setValidUntil] = useState('');
+  const narrowing = (): Narrowing | 'bad-time' => {
+    const n: Narrowing = {};
+    if (r.kind === 'acquisition') {
+      const p = lines(prefixes);
+      if (p.join('\n') !== askedPrefixes.join('\n')) n.selectors = { ...sel, foreignPrefixes: p };
+      if (start !== isoToJstInput(sc['periodStart'] as string)) {
+        const iso = jstInputToIso(start);
+        if (iso === undefined) return 'bad-time';
+        n.periodStart = iso;
+      }
+      if (end !== isoToJstInput(sc['periodEnd'] as string)) {
+        const iso = jstInputToIso(end);
+        if (iso === undefined) return 'bad-time';
+        n.periodEnd = iso;
+      }
+    } else if (r.kind === 'reidentification') {
+      if (pseudonyms.length !== askedPseudonyms.length) n.pseudonyms = pseudonyms;
+    } else if (r.kind === 'measure' && validUntil !== '') {
+      const iso = jstInputToIso(validUntil);
+      if (iso === undefined) return 'bad-time';
+      n.validUntil = iso;
+    }
+    return n;
+  };
+  return { askedPseudonyms, prefixes, setPrefixes, start, setStart, end, setEnd, pseudonyms, setPseudonyms, validUntil, setValidUntil, narrowing };
+}
+
 function DecideForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }) {
   const { t } = useI18n();
-  const errorText = useErrorText();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const decide = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const res = await api<{ request: Request }>(`/api/v1/oversight/requests/${r.id}/decision`, { method: 'POST', body: {} });
-      onDone(t('requests.decided', { result: t(`requestStatus.${res.request.status}` as MessageKey) }));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
+  const s = useSubmit();
+  const n = useNarrowing(r);
+  const [conditions, setConditions] = useState('');
+  const submit = (e: FormEvent) => {
+    const narrowing = n.narrowing();
+    if (narrowing === 'bad-time') {
+      e.preventDefault();
+      s.fail(t('requests.badTime'));
+      return;
     }
+    void s.run(async () => {
+      const body = { ...(Object.keys(narrowing).length > 0 ? { narrowing } : {}), conditions: lines(conditions) };
+      const res = await api<{ request: Request }>(`/api/v1/oversight/requests/${r.id}/decision`, { method: 'POST', body });
+      onDone(t('requests.decided', { result: t(`requestStatus.${res.request.status}` as MessageKey) }));
+    })(e);
   };
   return (
-    <section className="action-form" aria-labelledby="decide-h">
+    <form onSubmit={submit} className="form action-form" aria-labelledby="decide-h">
       <h3 id="decide-h">{t('requests.decide')}</h3>
       <p>{t('requests.decideHelp')}</p>
-      <FormMessage error={error} />
-      <button type="button" onClick={() => void decide()} disabled={busy}>{busy ? t('state.working') : t('requests.closeVote')}</button>
-    </section>
+      {r.kind !== 'emergency_review' && (
+        <fieldset><legend>{t('requests.narrow')}</legend>
+          <p className="help" id="narrow-help">{t('requests.narrowHelp')}</p>
+          {r.kind === 'acquisition' && <>
+            <label htmlFor="narrow-prefixes">{t('requests.narrowPrefixes')}</label>
+            <textarea id="narrow-prefixes" rows={3} value={n.prefixes} onChange={(e) => n.setPrefixes(e.target.value)} aria-describedby="narrow-help" />
+            <label htmlFor="narrow-start">{t('requests.narrowStart')}</label>
+            <input id="narrow-start" type="datetime-local" value={n.start} onChange={(e) => n.setStart(e.target.value)} aria-describedby="narrow-help" />
+            <label htmlFor="narrow-end">{t('requests.narrowEnd')}</label>
+            <input id="narrow-end" type="datetime-local" value={n.end} onChange={(e) => n.setEnd(e.target.value)} aria-describedby="narrow-help" />
+          </>}
+          {r.kind === 'reidentification' && n.askedPseudonyms.map((p) => (
+            <label key={p}><input type="checkbox" checked={n.pseudonyms.includes(p)} onChange={(e) => n.setPseudonyms(e.target.checked ? [...n.pseudonyms, p] : n.pseudonyms.filter((x) => x !== p))} /> <code>{p}</code></label>
+          ))}
+          {r.kind === 'measure' && <>
+            <label htmlFor="narrow-until">{t('requests.narrowUntil')}</label>
+            <input id="narrow-until" type="datetime-local" value={n.validUntil} onChange={(e) => n.setValidUntil(e.target.value)} aria-describedby="narrow-help" />
+          </>}
+        </fieldset>
+      )}
+      <label htmlFor="decide-conditions">{t('requests.conditions')}</label>
+      <textarea id="decide-conditions" rows={3} value={conditions} onChange={(e) => setConditions(e.target.value)} aria-describedby="conditions-help" />
+      <p className="help" id="conditions-help">{t('requests.conditionsHelp')}</p>
+      <FormMessage error={s.error} />
+      <button type="submit" disabled={s.busy}>{s.busy ? t('state.working') : t('requests.closeVote')}</button>
+    </form>
   );
 }
 
@@ -154,7 +248,9 @@ export function RequestDetail({ id }: { id: string }) {
       <Async value={req}>
         {({ request: r }) => {
           const mine = r.votes.find((v) => v.memberId === actor.id);
+          const myConflict = r.conflicts.find((c) => c.memberId === actor.id);
           const commissioner = hasRole(actor, 'commissioner');
+          const open = commissioner && r.status === 'submitted' && myConflict === undefined;
           return (
             <>
               <h2 className="subtitle">{r.title}</h2>
@@ -169,7 +265,8 @@ export function RequestDetail({ id }: { id: string }) {
               {r.decision !== null && (
                 <section aria-labelledby="decision"><h2 id="decision">{t('requests.decision')}</h2>
                   <p><StatusBadge status={r.decision.result} /> {t('requests.tally', { approve: r.decision.tally.approve, deny: r.decision.tally.deny, abstain: r.decision.tally.abstain, quorum: r.decision.quorum })} — <Time value={r.decision.decidedAt} /></p>
-                  {r.decision.conditions.length > 0 && <ul>{r.decision.conditions.map((c) => <li key={c}>{c}</li>)}</ul>}
+                  {r.decision.narrowed && <p><Badge tone="info">{t('requests.narrowed')}</Badge></p>}
+                  {r.decision.conditions.length > 0 && <><h3>{t('requests.conditions')}</h3><ul>{r.decision.conditions.map((c) => <li key={c}>{c}</li>)}</ul></>}
                 </section>
               )}
               <section aria-labelledby="votes"><h2 id="votes">{t('requests.votes')}</h2>
@@ -177,8 +274,15 @@ export function RequestDetail({ id }: { id: string }) {
                   <ul>{r.votes.map((v) => <li key={v.memberId}><Badge tone={v.vote === 'approve' ? 'ok' : v.vote === 'deny' ? 'bad' : 'muted'}>{t(`vote.${v.vote}` as MessageKey)}</Badge> {v.memberId === actor.id ? t('requests.you') : t('requests.member', { id: v.memberId.slice(-6) })} — {v.reasons} (<Time value={v.castAt} />)</li>)}</ul>
                 )}
               </section>
-              {commissioner && r.status === 'submitted' && (mine === undefined ? <VoteForm r={r} onDone={after} /> : <p className="notice">{t('requests.alreadyVoted', { vote: t(`vote.${mine.vote}` as MessageKey) })}</p>)}
-              {commissioner && r.status === 'submitted' && <DecideForm r={r} onDone={after} />}
+              {r.conflicts.length > 0 && (
+                <section aria-labelledby="conflicts"><h2 id="conflicts">{t('requests.conflicts')}</h2>
+                  <ul>{r.conflicts.map((c) => <li key={c.memberId}>{c.memberId === actor.id ? t('requests.you') : t('requests.member', { id: c.memberId.slice(-6) })} — {c.reason} (<Time value={c.declaredAt} />)</li>)}</ul>
+                </section>
+              )}
+              {myConflict !== undefined && r.status === 'submitted' && <p className="notice" role="note">{t('requests.excluded')}</p>}
+              {open && (mine === undefined ? <VoteForm r={r} onDone={after} /> : <p className="notice">{t('requests.alreadyVoted', { vote: t(`vote.${mine.vote}` as MessageKey) })}</p>)}
+              {open && mine === undefined && <ConflictForm r={r} onDone={after} />}
+              {open && <DecideForm r={r} onDone={after} />}
             </>
           );
         }}
