@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeIpfix, encodeNetflowV9 } from './encode.js';
 import { type FlowRecord, createFlowBatch, readFlow } from './flow-batch.js';
 import { createFlowDecoder } from './flow-decoder.js';
+import { IE } from './information-elements.js';
 import { readUdpDatagrams, type UdpDatagram } from './pcap.js';
 
 // Real datagrams from akvorado/akvorado (see ../shared/testdata/SOURCES.md). Expected values were read
@@ -262,5 +265,121 @@ describe('malformed datagrams', () => {
     expect(decoder.decode(v5, '192.0.2.2', 0, batch).error).toBe('EXPORTER_LIMIT');
     expect(decoder.stats().totals.errors.EXPORTER_LIMIT).toBe(1);
     expect(Object.keys(decoder.stats().exporters)).toEqual(['192.0.2.1']);
+  });
+});
+
+describe('compiled templates decode exactly as the general path', () => {
+  const COLUMNS = ['start', 'end', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'inIf', 'outIf', 'exporterIndex'] as const;
+
+  function decodeBoth(datagrams: ReadonlyArray<{ payload: Uint8Array; addr: string; at: number }>, capacity = 4096): void {
+    const runs = [true, false].map((compileTemplates) => {
+      const decoder = createFlowDecoder({ compileTemplates });
+      const batch = createFlowBatch(capacity);
+      const results = datagrams.map((d) => decoder.decode(d.payload, d.addr, d.at, batch));
+      return { batch, results, stats: decoder.stats() };
+    });
+    const [fast, general] = runs as [typeof runs[0], typeof runs[0]];
+    expect(fast.batch.length).toBe(general.batch.length);
+    expect(fast.results).toEqual(general.results);
+    expect(fast.stats).toEqual(general.stats);
+    expect(fast.batch.exporters).toEqual(general.batch.exporters);
+    const n = general.batch.length;
+    for (const c of COLUMNS) {
+      const per = c === 'srcAddr' || c === 'dstAddr' ? 16 : 1;
+      expect([c, Array.from(fast.batch[c].subarray(0, n * per))]).toEqual([c, Array.from(general.batch[c].subarray(0, n * per))]);
+    }
+  }
+
+  it.each(CASES)('$name', (c) => {
+    decodeBoth(c.files.flatMap((f) => datagramsOf(f).map((d) => ({ payload: d.payload, addr: d.srcAddr, at: d.timestampMs }))));
+  });
+
+  it('on every file of the exporter corpus, one decoder for all of them', () => {
+    const files = readdirSync(DIR).filter((f) => f.endsWith('.pcap')).sort().map((f) => f.slice(0, -5));
+    expect(files.length).toBeGreaterThanOrEqual(20);
+    decodeBoth(files.flatMap((f) => datagramsOf(f).map((d) => ({ payload: d.payload, addr: d.srcAddr, at: d.timestampMs }))), 1 << 16);
+  });
+
+  it('on what our encoders write, with sampling options (property)', () => {
+    const record = fc.record({
+      start: fc.integer({ min: 1_700_000_000_000, max: 1_700_000_100_000 }), dur: fc.integer({ min: 0, max: 60_000 }),
+      v6: fc.boolean(), a: fc.integer({ min: 1, max: 0xfffffffe }), b: fc.integer({ min: 1, max: 0xfffffffe }),
+      srcPort: fc.integer({ min: 0, max: 65535 }), dstPort: fc.integer({ min: 0, max: 65535 }), proto: fc.constantFrom(1, 6, 17, 58),
+      tcpFlags: fc.integer({ min: 0, max: 255 }), packets: fc.integer({ min: 1, max: 1000 }), rate: fc.constantFrom(1, 1, 10, 100, 1000),
+      inIf: fc.integer({ min: 0, max: 1 << 20 }), outIf: fc.integer({ min: 0, max: 1 << 20 }),
+    });
+    fc.assert(fc.property(fc.array(record, { minLength: 1, maxLength: 40 }), fc.constantFrom('v9', 'ipfix'), (rs, kind) => {
+      const v4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+      const v6 = (n: number): string => `2001:db8::${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+      const flows: Omit<FlowRecord, 'exporter'>[] = rs.map((r) => ({
+        start: r.start, end: r.start + r.dur, srcAddr: r.v6 ? v6(r.a) : v4(r.a), dstAddr: r.v6 ? v6(r.b) : v4(r.b),
+        srcPort: r.srcPort, dstPort: r.dstPort, proto: r.proto, tcpFlags: r.tcpFlags,
+        bytes: r.packets * 60 * r.rate, packets: r.packets * r.rate, samplingRate: r.rate, inIf: r.inIf, outIf: r.outIf,
+      }));
+      const records = flows.map((f) => ({ ...f, exporter: '' }));
+      const opts = { exportTimeMs: 1_700_000_200_000, sequence: 7, domainId: 3 };
+      const enc = kind === 'v9' ? encodeNetflowV9(records, opts) : encodeIpfix(records, opts);
+      decodeBoth(enc.datagrams.map((payload) => ({ payload, addr: '192.0.2.7', at: 1_700_000_200_000 })));
+    }), { numRuns: 150 });
+  });
+
+  // Elements with the lengths an exporter may use (reduced-size encoding, RFC 7011 §6.2), including ones
+  // that keep a template off the compiled path (odd address lengths, in-record sampling, system init time).
+  const POOL: ReadonlyArray<readonly [number, readonly number[]]> = [
+    [IE.sourceIPv4Address, [4, 4, 4, 2]], [IE.destinationIPv4Address, [4, 4, 4, 16]], [IE.sourceIPv6Address, [16]], [IE.destinationIPv6Address, [16]],
+    [IE.sourceTransportPort, [2, 1, 4]], [IE.destinationTransportPort, [2, 1, 4]], [IE.protocolIdentifier, [1, 2]], [IE.tcpControlBits, [1, 2]],
+    [IE.octetDeltaCount, [4, 8, 1, 3]], [IE.packetDeltaCount, [4, 8]], [IE.octetTotalCount, [8]], [IE.packetTotalCount, [8, 6]],
+    [IE.ingressInterface, [4, 2]], [IE.egressInterface, [4, 2]], [IE.ingressPhysicalInterface, [4]], [IE.egressPhysicalInterface, [4]],
+    [IE.flowStartSysUpTime, [4]], [IE.flowEndSysUpTime, [4]], [IE.flowStartSeconds, [4]], [IE.flowEndSeconds, [4]],
+    [IE.flowStartMilliseconds, [8]], [IE.flowEndMilliseconds, [8]], [IE.flowStartMicroseconds, [8]], [IE.flowEndNanoseconds, [8]],
+    [IE.flowStartDeltaMicroseconds, [4]], [IE.flowEndDeltaMicroseconds, [4]], [IE.flowDurationMilliseconds, [4]], [IE.flowDurationMicroseconds, [4]],
+    [IE.icmpTypeCodeIPv4, [2]], [IE.icmpTypeIPv4, [1]], [IE.icmpCodeIPv4, [1]], [IE.samplerId, [1, 2, 4]], [IE.selectorId, [2, 8]],
+    [IE.ipVersion, [1]], [IE.systemInitTimeMilliseconds, [8]], [IE.samplingInterval, [4]], [999, [3, 0xffff]], [IE.observationTimeMilliseconds, [8]],
+  ];
+
+  it('on random templates and records (property)', () => {
+    const field = fc.tuple(fc.integer({ min: 0, max: POOL.length - 1 }), fc.nat(3));
+    const arb = fc.record({
+      version: fc.constantFrom(9, 10),
+      fields: fc.array(field, { minLength: 1, maxLength: 14 }),
+      records: fc.integer({ min: 1, max: 6 }),
+      bytes: fc.uint8Array({ minLength: 2048, maxLength: 2048 }),
+      protos: fc.array(fc.constantFrom(1, 6, 17, 58, 0), { minLength: 6, maxLength: 6 }),
+      smallHigh: fc.boolean(),
+    });
+    fc.assert(fc.property(arb, ({ version, fields, records, bytes, protos, smallHigh }) => {
+      const tmpl = fields.map(([p, l]) => { const [ie, lens] = POOL[p]!; return [ie, lens[l % lens.length]!] as const; })
+        .filter(([, len]) => !(version === 9 && len === 0xffff));
+      if (tmpl.length === 0) return;
+      let cursor = 0;
+      const take = (n: number): number[] => { const out = Array.from(bytes.subarray(cursor % 1024, (cursor % 1024) + n)); cursor += n + 1; return out; };
+      const data: number[] = [];
+      for (let r = 0; r < records; r++) {
+        for (const [ie, len] of tmpl) {
+          if (len === 0xffff) { const n = take(1)[0]! % 20; data.push(n, ...take(n)); continue; }
+          const v = take(len);
+          if (ie === IE.protocolIdentifier) v[len - 1] = protos[r]!;
+          // Keep 8-byte counters and times mostly in the range real ones have (below 2^53).
+          if (len === 8 && smallHigh) { v[0] = 0; v[1] = 0; v[2] = v[2]! & 0x1f; }
+          data.push(...v);
+        }
+      }
+      const tset = [version === 9 ? 0 : 2, 0, 256, tmpl.length, ...tmpl.flatMap(([ie, len]) => [ie, len])];
+      const u16s = (xs: number[]): number[] => xs.flatMap((x) => [x >>> 8, x & 255]);
+      const templateSet = u16s(tset);
+      templateSet[2] = templateSet.length >>> 8; templateSet[3] = templateSet.length & 255;
+      const dataSet = [...u16s([256, 4 + data.length]), ...data];
+      const sets = [...templateSet, ...dataSet];
+      const header = version === 9
+        ? [...u16s([9, 1 + records]), 0, 0x10, 0, 0, 0x65, 0x53, 0xf1, 0x00, 0, 0, 0, 1, 0, 0, 0, 5]
+        : [...u16s([10, 16 + sets.length]), 0x65, 0x53, 0xf1, 0x00, 0, 0, 0, 1, 0, 0, 0, 5];
+      decodeBoth([{ payload: new Uint8Array([...header, ...sets]), addr: '192.0.2.8', at: 1_700_000_000_000 }]);
+    }), { numRuns: 400 });
+  });
+
+  it('stops at a full batch at the same row as the general path', () => {
+    const records = Array.from({ length: 50 }, (_, k) => ({ start: 1_700_000_000_000 + k, end: 1_700_000_000_500 + k, srcAddr: `10.0.0.${k + 1}`, dstAddr: '203.0.113.1', srcPort: 1000 + k, dstPort: 443, proto: 6, tcpFlags: 2, bytes: 60, packets: 1, samplingRate: 1, inIf: 1, outIf: 2, exporter: '' }));
+    const enc = encodeIpfix(records, { exportTimeMs: 1_700_000_001_000, sequence: 0, domainId: 1 });
+    decodeBoth(enc.datagrams.map((payload) => ({ payload, addr: '192.0.2.9', at: 1_700_000_001_000 })), 17);
   });
 });
