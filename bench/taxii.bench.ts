@@ -29,11 +29,20 @@ async function load(base: string, path: string, token: string, seconds: number, 
   let bytes = 0;
   let errors = 0;
   const end = performance.now() + seconds * 1000;
-  const one = (url: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+  // The client keeps only the head of each body (where the paging facts are) and counts the rest, so its
+  // CPU — on the same two cores — goes to reading the bytes, not to copying and decoding 619 KiB per page.
+  const one = (url: string) => new Promise<{ status: number; head: string; length: number }>((resolve, reject) => {
     const req = request(url, { agent, headers: { accept: TAXII_MEDIA_TYPE, authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      let head = '';
+      let length = 0;
+      res.on('data', (c: Buffer) => {
+        if (head.length < 300) head += c.subarray(0, 300).toString('latin1');
+        length += c.length;
+      });
+      res.on('end', () => {
+        const expected = Number(res.headers['content-length'] ?? length);
+        resolve({ status: length === expected ? res.statusCode ?? 0 : -1, head, length });
+      });
     });
     req.on('error', reject);
     req.end();
@@ -48,10 +57,10 @@ async function load(base: string, path: string, token: string, seconds: number, 
         const r = await one(url);
         const dt = performance.now() - t0;
         if (r.status !== 200) { errors++; continue; }
-        bytes += r.body.length;
+        bytes += r.length;
         lat.push(dt);
-        // The paging facts lead the envelope; reading them from its head keeps the client's CPU off the server's.
-        const head = /^\{"more":(true|false)(?:,"next":"([^"]+)")?/.exec(r.body.slice(0, 300));
+        // The paging facts lead the envelope.
+        const head = /^\{"more":(true|false)(?:,"next":"([^"]+)")?/.exec(r.head);
         next = head?.[1] === 'true' ? head[2] : undefined;
       } catch { errors++; }
     }
