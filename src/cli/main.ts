@@ -26,6 +26,7 @@ import { registerSharingCommands } from './commands/sharing.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerOversightCommands } from './commands/oversight.js';
 import { registerFlowQueryCommand } from './commands/flows-query.js';
+import { registerResponseCommands } from './commands/response.js';
 import { reportError } from './io.js';
 import { stringify as toYaml } from 'yaml';
 
@@ -177,6 +178,7 @@ export function buildProgram(): Command {
   registerSharingCommands(program);
   registerAnalysisCommands(program);
   registerOversightCommands(program);
+  registerResponseCommands(program);
   return program;
 }
 
