@@ -111,6 +111,7 @@ export const en: Record<MessageKey, string> = {
   'flows.chart.basis': 'Flows per legal basis',
   'flows.unknown': 'Unknown',
   'flows.total': 'Total',
+  'escalate.doneOne': '{deadline} was escalated. The NCO and the operator have it in their inboxes.',
   // --- end dashboard A block 1 ---
 
   'signin.title': 'Sign in',

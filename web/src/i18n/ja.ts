@@ -109,6 +109,7 @@ export const ja = {
   'flows.chart.basis': '法的根拠ごとの件数',
   'flows.unknown': '不明',
   'flows.total': '合計',
+  'escalate.doneOne': '{deadline} をエスカレーションしました。NCO と事業者の受信箱に届きました。',
   // --- end dashboard A block 1 ---
 
   'signin.title': 'サインイン',

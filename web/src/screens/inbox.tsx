@@ -54,7 +54,7 @@ export function Inbox() {
                 <td>{i.reportId !== null ? <Link to={`/app/incidents/${i.reportId}`}>{t('inbox.report')}</Link> : i.subjectType}{i.note !== null ? ` — ${i.note}` : ''}
                   {ministry && i.kind === 'escalation' && i.reportId !== null && <EscalateFromInbox reportId={i.reportId} />}</td>
                 <td><Time value={i.createdAt} /></td>
-                <td>{i.acknowledgedAt !== null ? <Badge tone="ok">{t('incidents.acknowledged')}</Badge>
+                <td>{i.kind !== 'filing' ? '—' : i.acknowledgedAt !== null ? <Badge tone="ok">{t('incidents.acknowledged')}</Badge>
                   : canAck ? <button type="button" onClick={() => void ack(i.id)}>{t('inbox.acknowledge')}</button> : <Badge tone="warn">{t('incidents.notAcknowledged')}</Badge>}</td>
               </tr>
             ))}</tbody>

@@ -193,10 +193,8 @@ function FollowUpForm({ i, onFiled }: { i: Incident; onFiled: () => void }) {
     }
     return submit.run(async () => {
       await api(`/api/v1/incidents/${encodeURIComponent(i.id)}/followups`, { method: 'POST', body: { stage, items: changed, indicators: ind, meets } });
-      setIndicators('');
-      setMeets([]);
       onFiled();
-    }, t('followup.filed'))();
+    })();
   };
   return (
     <section aria-labelledby="followup" className="action-form"><h2 id="followup">{t('followup.title')}</h2>
@@ -308,16 +306,18 @@ export function EscalateForm({ reportId, d, onDone }: { reportId: string; d: Dea
 
 /** The clocks; for a ministry, each overdue one not yet escalated by it can be escalated here. */
 function Clocks({ i, onChange }: { i: Incident; onChange: () => void }) {
-  const { t } = useI18n();
+  const { t, pick } = useI18n();
   const actor = useActor();
   const ministry = hasRole(actor, 'ministry');
+  const [done, setDone] = useState<string>();
   return (
     <section aria-labelledby="clocks"><h2 id="clocks">{t('incidents.clocks')}</h2>
+      {done !== undefined && <p className="notice success" role="status">{t('escalate.doneOne', { deadline: done })}</p>}
       <ul className="clocks">{i.deadlines.map((d) => (
         <li key={d.key}>
           <Clock d={d} />
           {d.ministryEscalatedAt !== null && <> <Badge tone="warn">{t('escalate.escalatedAt')}</Badge> <Time value={d.ministryEscalatedAt} /></>}
-          {ministry && d.metAt === null && d.state === 'overdue' && d.ministryEscalatedAt === null && <EscalateForm reportId={i.id} d={d} onDone={onChange} />}
+          {ministry && d.metAt === null && d.state === 'overdue' && d.ministryEscalatedAt === null && <EscalateForm reportId={i.id} d={d} onDone={() => { setDone(pick(d.label)); onChange(); }} />}
         </li>
       ))}</ul>
     </section>
@@ -326,16 +326,20 @@ function Clocks({ i, onChange }: { i: Incident; onChange: () => void }) {
 
 /** A report's overdue deadlines, each with the escalation form (the ministry's inbox opens this on demand). */
 export function OverdueEscalation({ reportId }: { reportId: string }) {
-  const { t } = useI18n();
+  const { t, pick } = useI18n();
   const inc = useApi<{ incident: Incident }>(`/api/v1/incidents/${encodeURIComponent(reportId)}`);
+  const [done, setDone] = useState<string>();
   return (
-    <Async value={inc} isEmpty={(d) => !d.incident.deadlines.some((x) => x.state === 'overdue' && x.ministryEscalatedAt === null)} empty={t('escalate.nothing')}>
-      {({ incident: i }) => (
-        <ul className="clocks">{i.deadlines.filter((d) => d.state === 'overdue' && d.ministryEscalatedAt === null).map((d) => (
-          <li key={d.key}><Clock d={d} /><EscalateForm reportId={i.id} d={d} onDone={inc.reload} /></li>
-        ))}</ul>
-      )}
-    </Async>
+    <>
+      {done !== undefined && <p className="notice success" role="status">{t('escalate.doneOne', { deadline: done })}</p>}
+      <Async value={inc} isEmpty={(d) => !d.incident.deadlines.some((x) => x.state === 'overdue' && x.ministryEscalatedAt === null)} empty={t('escalate.nothing')}>
+        {({ incident: i }) => (
+          <ul className="clocks">{i.deadlines.filter((d) => d.state === 'overdue' && d.ministryEscalatedAt === null).map((d) => (
+            <li key={d.key}><Clock d={d} /><EscalateForm reportId={i.id} d={d} onDone={() => { setDone(pick(d.label)); inc.reload(); }} /></li>
+          ))}</ul>
+        )}
+      </Async>
+    </>
   );
 }
 
@@ -345,6 +349,7 @@ export function IncidentDetail({ id }: { id: string }) {
   const actor = useActor();
   const inc = useApi<{ incident: Incident; attachmentLimits: AttachmentLimits }>(`/api/v1/incidents/${encodeURIComponent(id)}`);
   const operator = hasRole(actor, 'operator');
+  const [filed, setFiled] = useState(false);
   return (
     <>
       <PageTitle>{t('incidents.detail.title')}</PageTitle>
@@ -363,7 +368,8 @@ export function IncidentDetail({ id }: { id: string }) {
             <Clocks i={i} onChange={inc.reload} />
             <Versions i={i} />
             <Attachments i={i} limits={attachmentLimits} canAdd={operator} onAdded={inc.reload} />
-            {operator && <FollowUpForm key={i.version} i={i} onFiled={inc.reload} />}
+            {filed && <p className="notice success" role="status">{t('followup.filed')}</p>}
+            {operator && <FollowUpForm key={i.version} i={i} onFiled={() => { setFiled(true); inc.reload(); }} />}
             <section aria-labelledby="deliveries"><h2 id="deliveries">{t('incidents.deliveries')}</h2>
               <ul>{i.deliveries.map((d) => (
                 <li key={d.inboxId}>{t(`recipient.${d.recipient}` as MessageKey)} v{d.version}: {t('incidents.deliveredAt')} <Time value={d.deliveredAt} /> — {d.acknowledgedAt === null ? <Badge tone="warn">{t('incidents.notAcknowledged')}</Badge> : <><Badge tone="ok">{t('incidents.acknowledged')}</Badge> <Time value={d.acknowledgedAt} /></>}</li>
