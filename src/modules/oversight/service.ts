@@ -127,8 +127,15 @@ export function createOversightService(deps: OversightDeps) {
   const ports: OversightPorts = { ...(deps.ports ?? {}) };
   const now = (): string => isoUtc(clock.nowMs());
 
-  async function requestRow(q: AnyDb, id: string): Promise<RequestRow> {
-    const row = (await q.selectFrom('oversight_requests').selectAll().where('id', '=', id).executeTakeFirst()) as RequestRow | undefined;
+  /**
+   * One request row. Inside a transaction that changes the request, `lock` makes concurrent changes take
+   * turns, so two members cannot both decide, nor a vote land on a decided request: SQLite runs one
+   * transaction at a time, PostgreSQL side by side unless the row is locked.
+   */
+  async function requestRow(q: AnyDb, id: string, lock = false): Promise<RequestRow> {
+    let query = q.selectFrom('oversight_requests').selectAll().where('id', '=', id);
+    if (lock && db.dialect === 'postgres') query = query.forUpdate();
+    const row = (await query.executeTakeFirst()) as RequestRow | undefined;
     if (row === undefined) throw new AppError('NOT_FOUND', `No request with id ${id}; list the docket with GET /api/v1/oversight/requests.`);
     return row;
   }
@@ -288,7 +295,7 @@ export function createOversightService(deps: OversightDeps) {
       policy.require(ctx, 'request:submit');
       await requireOn(ctx, 'request:submit', await requestRow(k, id));
       return db.transaction(async (trx) => {
-        const r = await requestRow(trx, id);
+        const r = await requestRow(trx, id, true);
         if (r.status !== 'draft') throw conflict(`This request is ${r.status}; only drafts are submitted.`);
         if (r.kind === 'acquisition' && Date.parse((JSON.parse(r.scope) as AcquisitionScope).periodEnd) <= clock.nowMs()) throw conflict('The requested period has already ended; draft a new request with a current period.');
         const at = now();
@@ -303,7 +310,7 @@ export function createOversightService(deps: OversightDeps) {
       policy.require(ctx, 'request:withdraw');
       await requireOn(ctx, 'request:withdraw', await requestRow(k, id));
       return db.transaction(async (trx) => {
-        const r = await requestRow(trx, id);
+        const r = await requestRow(trx, id, true);
         if (r.kind === 'emergency_review') throw conflict('An emergency review cannot be withdrawn: the commission must decide it or the deadline halts the action.');
         if (r.status !== 'draft' && r.status !== 'submitted') throw conflict(`This request is ${r.status}; only drafts and submitted requests can be withdrawn.`);
         await trx.updateTable('oversight_requests').set({ status: 'withdrawn' }).where('id', '=', id).execute();
@@ -318,7 +325,7 @@ export function createOversightService(deps: OversightDeps) {
       const v = parseOrThrow(ConflictInputSchema, input, 'conflict declaration');
       await requireOn(ctx, 'request:declare-conflict', await requestRow(k, id));
       return db.transaction(async (trx) => {
-        const r = await requestRow(trx, id);
+        const r = await requestRow(trx, id, true);
         if (r.status !== 'submitted') throw conflict(`This request is ${r.status}; conflicts are declared on submitted requests.`);
         const member = userOf(ctx);
         if ((await trx.selectFrom('oversight_votes').select('member_id').where('request_id', '=', id).where('member_id', '=', member).executeTakeFirst()) !== undefined) {
@@ -339,7 +346,7 @@ export function createOversightService(deps: OversightDeps) {
       const r0 = await requestRow(k, id);
       await requireOn(ctx, 'request:vote', r0);
       return db.transaction(async (trx) => {
-        const r = await requestRow(trx, id);
+        const r = await requestRow(trx, id, true);
         reviewOpen(r);
         const member = userOf(ctx);
         if ((await trx.selectFrom('oversight_conflicts').select('member_id').where('request_id', '=', id).where('member_id', '=', member).executeTakeFirst()) !== undefined) {
@@ -367,7 +374,7 @@ export function createOversightService(deps: OversightDeps) {
       await requireOn(ctx, 'request:decide', r0);
       let haltId: string | undefined;
       const decided = await db.transaction(async (trx) => {
-        const r = await requestRow(trx, id);
+        const r = await requestRow(trx, id, true);
         reviewOpen(r);
         const votes = await votesOf(trx, id);
         const outcome = countVotes(votes.map((x) => x.vote), settings);

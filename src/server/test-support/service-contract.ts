@@ -375,9 +375,40 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(all.map((o) => o['confidence'])).toEqual([60, sighting.after]);
     });
 
+    it('concurrent requests: follow-ups, change notifications, votes and decisions stay consistent', async () => {
+      // Three follow-ups at once: each becomes its own version, none lost, none duplicated.
+      const before = ((await ok('operator', { method: 'GET', url: `/api/v1/incidents/${s['incident']}` }))['incident'] as { version: number }).version;
+      const fus = await Promise.all([1, 2, 3].map((i) => call('operator', { method: 'POST', url: `/api/v1/incidents/${s['incident']}/followups`, payload: { stage: 'update', items: { other: `Concurrent note ${i}` } } })));
+      expect(fus.map((r) => r.statusCode)).toEqual([201, 201, 201]);
+      const after = (await ok('operator', { method: 'GET', url: `/api/v1/incidents/${s['incident']}` }))['incident'] as { version: number; versions: { version: number; items: { other: string } }[] };
+      expect(after.version).toBe(before + 3);
+      expect(after.versions.map((v) => v.version)).toEqual(Array.from({ length: before + 3 }, (_, i) => i + 1));
+      expect(after.versions.slice(-3).map((v) => v.items.other).sort()).toEqual(['Concurrent note 1', 'Concurrent note 2', 'Concurrent note 3']);
+      // Two changes of the same computer at once: the chain stays a line (one wins, or both in turn).
+      const changes = await Promise.all(['RHEL 10', 'RHEL 9.6'].map((os) => call('operator', { method: 'POST', url: '/api/v1/notifications', payload: { form: 'computer-notification', formVersion: 1, computerId: s['computer'], fields: notificationFields({ remoteMaintenance: true, operatingSystem: os }) } })));
+      expect(changes.map((r) => r.statusCode)).toContain(201);
+      for (const r of changes) expect([201, 409], r.body).toContain(r.statusCode);
+      const chain = ((await ok('operator', { method: 'GET', url: '/api/v1/notifications' }))['notifications'] as { id: string; computerId: string; previousId: string | null }[]).filter((n) => n.computerId === s['computer']);
+      const previous = chain.map((n) => n.previousId);
+      expect(new Set(previous).size).toBe(previous.length); // no two filings continue the same one
+      expect(previous.filter((x) => x === null)).toHaveLength(1);
+      // Votes and two decisions at once: one decision, counted once.
+      const draft = (await ok('analyst', { method: 'POST', url: '/api/v1/oversight/requests', payload: { kind: 'acquisition', title: 'Second look at campaign X', evidence: [{ type: 'finding', id: s['finding'] }], acquisition: acquisitionScope('2026-05-10T00:00:00.000Z', 30) } }, 201))['request'] as { id: string };
+      await ok('nco_director', { method: 'POST', url: `/api/v1/oversight/requests/${draft.id}/submit` });
+      const votes = await Promise.all(['commissioner', 'commissioner-2', 'commissioner-3', 'commissioner-4'].map((who) => call(who, { method: 'POST', url: `/api/v1/oversight/requests/${draft.id}/votes`, payload: { vote: 'deny', reasons: 'Already covered by the first approval.' } })));
+      expect(votes.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+      const decisions = await Promise.all(['commissioner', 'commissioner-2'].map((who) => call(who, { method: 'POST', url: `/api/v1/oversight/requests/${draft.id}/decision`, payload: {} })));
+      expect(decisions.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+      const decided = (await ok('commissioner', { method: 'GET', url: `/api/v1/oversight/requests/${draft.id}` }))['request'] as { status: string; votes: unknown[] };
+      expect(decided).toMatchObject({ status: 'denied' });
+      expect(decided.votes).toHaveLength(4);
+      const decideEntries = (await t.core.audit.entries({ from: 0, to: (await t.core.audit.head()).size })).filter((e) => e.action === 'request:decide' && e.object?.id === draft.id && e.outcome === 'success');
+      expect(decideEntries).toHaveLength(1);
+    });
+
     it('oversight: the Diet report counts the story from the signed audit log', async () => {
       const r = (await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/diet-report?from=2026-04-01&to=2027-04-01' }))['report'] as { figures: { requests: Record<string, Record<string, number>>; emergency: { byKindAndAgency: Record<string, Record<string, number>>; flagged: string[] }; measures: Record<string, Record<string, number>> }; checkpoint: { size: number } };
-      expect(r.figures.requests['acquisition']).toMatchObject({ submitted: 1, approved: 1 });
+      expect(r.figures.requests['acquisition']).toMatchObject({ submitted: 2, approved: 1, denied: 1 });
       expect(r.figures.requests['measure']).toMatchObject({ submitted: 3, approved: 3 });
       expect(r.figures.requests['emergency_review']).toMatchObject({ submitted: 1, denied: 1 });
       expect(r.figures.emergency.byKindAndAgency['acquisition/police']).toMatchObject({ acted: 1, ratified: 0, haltedDenied: 1 });
