@@ -344,6 +344,9 @@ export function createReportingService(deps: ReportingDeps) {
         let previous: NotificationRow | undefined;
         let diff: ReturnType<typeof diffValues> | null = null;
         if (v.computerId !== undefined) {
+          // Changes of one computer take turns (see fileFollowUp): on PostgreSQL lock its filings, then read
+          // them again in a new statement, which sees what a change committed meanwhile.
+          if (db.dialect === 'postgres') await trx.selectFrom('computer_notifications').select('id').where('computer_id', '=', v.computerId).where('org_id', '=', p.orgId).forUpdate().execute();
           // The latest filing is the one no other filing names as its previous (times may tie within a millisecond).
           const chain = (await trx.selectFrom('computer_notifications').selectAll().where('computer_id', '=', v.computerId).where('org_id', '=', p.orgId).execute()) as NotificationRow[];
           const superseded = new Set(chain.map((c) => c.previous_id));
@@ -447,6 +450,9 @@ export function createReportingService(deps: ReportingDeps) {
       const indicators = indicatorsOf(v.items, v.indicators, 'indicators');
       const filedAt = isoUtc(nowMs);
       return db.transaction(async (trx) => {
+        // Follow-ups of one report take turns, each reading the version the last one wrote: SQLite runs one
+        // transaction at a time, PostgreSQL side by side unless the report row is locked first.
+        if (db.dialect === 'postgres') await trx.selectFrom('incident_reports').select('id').where('id', '=', id).forUpdate().execute();
         const r = await reportFor(ctx, trx, id, 'incident:update');
         const last = (await trx.selectFrom('incident_report_versions').selectAll().where('report_id', '=', id).orderBy('version', 'desc').limit(1).executeTakeFirstOrThrow()) as VersionRow;
         const merged = withPrefix('items', () => parseOrThrow(ReportItemsSchema, { ...(JSON.parse(last.items) as ReportItems), ...v.items }, 'items'));
