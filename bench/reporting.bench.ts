@@ -1,7 +1,7 @@
 // bench/reporting: incident reports accepted per second over HTTP (a real listening server on 127.0.0.1, SQLite file,
 // WAL, synchronous=FULL), with their audit entries, beside the same requests with auditing swapped for a no-op, in one
 // run. The client runs in a worker thread (its own core) with 50 concurrent keep-alive requests through fetch (undici).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -63,6 +63,17 @@ function client(job: ClientJob): Promise<ClientResult> {
   });
 }
 
+/** CPU seconds used so far by this process's main thread (the server), from /proc on Linux; NaN elsewhere. */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -92,19 +103,21 @@ async function main(): Promise<void> {
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
     if (login.status !== 200 || cookie === '') throw new Error(`bench login failed: ${login.status}`);
 
-    const rows: { name: string; rps: number; p50: number; p99: number; errors: number; auditDelta: number }[] = [];
+    const rows: { name: string; rps: number; p50: number; p99: number; errors: number; auditDelta: number; cpuMs: number }[] = [];
     for (const [name, app] of [['warm-up', audited], ['audited', audited], ['audit off', unaudited], ['audited (again)', audited], ['audit off (again)', unaudited]] as const) {
       const n = name === 'warm-up' ? Math.min(1000, N) : N;
       const before = (await core.audit.head()).size;
+      const cpu0 = mainThreadCpuSeconds();
       const r = await client({ url: urlOf(app), cookie, n, concurrency: CONCURRENCY });
+      const cpuMs = ((mainThreadCpuSeconds() - cpu0) * 1000) / n;
       const after = (await core.audit.head()).size;
       if (r.firstError !== null) process.stdout.write(`  ${name}: first error ${r.firstError}\n`);
       const sorted = [...r.latencies].sort((a, b) => a - b);
-      if (name !== 'warm-up') rows.push({ name, rps: n / r.seconds, p50: pct(sorted, 50), p99: pct(sorted, 99), errors: r.errors, auditDelta: after - before });
+      if (name !== 'warm-up') rows.push({ name, rps: n / r.seconds, p50: pct(sorted, 50), p99: pct(sorted, 99), errors: r.errors, auditDelta: after - before, cpuMs });
     }
     process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}; ${N} reports per pass, ${CONCURRENCY} concurrent keep-alive requests\n`);
-    process.stdout.write(`${'pass'.padEnd(20)} ${'reports/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'audit +'.padStart(8)}\n`);
-    for (const r of rows) process.stdout.write(`${r.name.padEnd(20)} ${r.rps.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.auditDelta).padStart(8)}\n`);
+    process.stdout.write(`${'pass'.padEnd(20)} ${'reports/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'audit +'.padStart(8)} ${'server CPU ms/report'.padStart(21)}\n`);
+    for (const r of rows) process.stdout.write(`${r.name.padEnd(20)} ${r.rps.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.auditDelta).padStart(8)} ${r.cpuMs.toFixed(3).padStart(21)}\n`);
     const a = rows.filter((r) => r.name.startsWith('audited'));
     const bestA = a.reduce((x, y) => (y.rps > x.rps ? y : x));
     const ok = bestA.rps >= TARGET_RPS && bestA.p99 < TARGET_P99_MS && rows.every((r) => r.errors === 0) && a.every((r) => r.auditDelta === N);

@@ -95,7 +95,7 @@ export function createAuditLog(deps: AuditLogDeps) {
     return { size: Number(row.size), lastLeaf: row.last_leaf === null ? null : b64(toBytes(row.last_leaf)) };
   }
 
-  async function appendAll(ctx: RequestContext, events: readonly AuditEvent[], trx: AnyDb): Promise<AuditEntryRef[]> {
+  async function appendAll(items: readonly { ctx: RequestContext; event: AuditEvent }[], trx: AnyDb): Promise<AuditEntryRef[]> {
     const head = await lockHead(trx);
     let edge: RightEdge;
     if (cached !== undefined && cached.edge.size === head.size && cached.lastLeaf === head.lastLeaf) edge = cached.edge;
@@ -107,7 +107,7 @@ export function createAuditLog(deps: AuditLogDeps) {
     const entryRows: Record<string, unknown>[] = [];
     const refs: AuditEntryRef[] = [];
     let lastLeaf = head.lastLeaf;
-    for (const event of events) {
+    for (const { ctx, event } of items) {
       const entry: AuditEntry = {
         v: 1,
         index: edge.size,
@@ -149,7 +149,7 @@ export function createAuditLog(deps: AuditLogDeps) {
   const recorder: AuditRecorder = {
     async record(ctx, event, trx) {
       try {
-        const [ref] = await inTrx(trx, (q) => appendAll(ctx, [event], q));
+        const [ref] = await inTrx(trx, (q) => appendAll([{ ctx, event }], q));
         return ref!;
       } catch (e) {
         cached = undefined;
@@ -164,10 +164,20 @@ export function createAuditLog(deps: AuditLogDeps) {
     /** Appends several entries in one transaction (imports, benchmarks, batched jobs). */
     async recordMany(ctx: RequestContext, events: readonly AuditEvent[], trx?: AnyDb): Promise<AuditEntryRef[]> {
       try {
-        return await inTrx(trx, (q) => appendAll(ctx, events, q));
+        return await inTrx(trx, (q) => appendAll(events.map((event) => ({ ctx, event })), q));
       } catch (e) {
         cached = undefined;
         throw new AppError('AUDIT_WRITE_FAILED', 'The audit entries could not be written, so the change was not made.', { cause: e });
+      }
+    },
+    /** Appends entries of several requests, each with its own context, in one transaction (group commits: one head update for all). */
+    async recordBatch(items: readonly { ctx: RequestContext; event: AuditEvent }[], trx?: AnyDb): Promise<AuditEntryRef[]> {
+      if (items.length === 0) return [];
+      try {
+        return await inTrx(trx, (q) => appendAll(items, q));
+      } catch (e) {
+        cached = undefined;
+        throw new AppError('AUDIT_WRITE_FAILED', 'The audit entries could not be written, so the change was not made. Try again; if it persists, the operators must check the database.', { cause: e });
       }
     },
     /** The current tree size and root (base64). */

@@ -9,7 +9,7 @@ import { AppError } from '#platform/errors/index.js';
 // int8 columns (counts, sizes, audit indices) come back as numbers, as they do from SQLite; all stay below 2^53.
 pg.types.setTypeParser(20, (v: string) => Number(v));
 
-export { sql } from 'kysely';
+export { sql, CompiledQuery } from 'kysely';
 export type { Kysely, Transaction } from 'kysely';
 
 /** Which SQL engine is behind a database handle. */
