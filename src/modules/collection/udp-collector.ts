@@ -1,10 +1,10 @@
 /** @module The UDP collector component: listens for NetFlow v5, v9 and IPFIX datagrams, decodes them into batches for a FlowSink and counts per exporter. */
-import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import { AppError } from '#platform/errors/index.js';
 import { createFlowBatch, type FlowBatch } from './flow-batch.js';
 import { DECODE_ERROR_CODES, createFlowDecoder, type ExporterCounters, type FlowDecoderStats } from './flow-decoder.js';
+import { RING_CONTROL_BYTES, RING_DROPPED, RING_READ, RING_RECORD_HEADER, RING_SLEEPING, RING_WRAP, RING_WRITE, startReceiveThread, type ReceiveThreadMessage } from './receive-thread.js';
 
 /** Where decoded flows go: the lead wires this to lawful selection. A batch belongs to the sink until `write` returns (or its promise settles). */
 export interface FlowSink {
@@ -51,6 +51,8 @@ export interface UdpCollectorConfig {
   pendingTimeoutSeconds?: number;
   exporterIdleSeconds?: number;
   maxExporters?: number;
+  /** Bytes of the ring between the receive thread and the decoder (default 32 MiB): absorbs pauses of the main thread. */
+  receiveRingBytes?: number;
 }
 
 /** The part of a metrics registry the collector uses (MetricsRegistry from #platform/metrics fits). */
@@ -70,7 +72,7 @@ export interface UdpCollectorDeps {
   metrics?: CollectorMetrics;
   clock: { nowMs(): number };
   logger?: CollectorLogger;
-  /** Sees every datagram before it is decoded (to capture what an exporter sent, e.g. in interop tests). */
+  /** Sees (a copy of) every datagram before it is decoded (to capture what an exporter sent, e.g. in interop tests). */
   tap?: (datagram: Uint8Array, exporterAddr: string, exporterPort: number, receivedAtMs: number) => void;
 }
 
@@ -94,6 +96,8 @@ export interface UdpCollectorStats extends FlowDecoderStats {
   sinkDroppedFlows: number;
   sinkErrors: number;
   socketErrors: number;
+  /** Datagrams received but dropped because the ring to the decoder was full (the main thread fell behind for long). */
+  ringDroppedDatagrams: number;
 }
 
 /** The running collector component (`start`/`stop` as `startServer` expects). */
@@ -111,6 +115,14 @@ const MAX_BATCHES_IN_FLIGHT = 8;
 // Room above batchSize for the flows of the largest possible datagram (≥ 8 bytes per flow in 65,507 bytes),
 // so the decoder never drops flows as BATCH_FULL.
 const DATAGRAM_HEADROOM = 8192;
+const DEFAULT_RING_BYTES = 32 * 1024 * 1024;
+// Datagrams decoded per turn of the event loop before it yields to timers and I/O of the rest of the process.
+const DRAIN_BUDGET = 8192;
+// While datagrams come the decoder looks at the ring every POLL_MS (a wakeup per datagram would cost more
+// CPU than the decoding; 5 ms at 2 M flows/s is ~0.5 MiB of ring), and after IDLE_POLLS empty looks it
+// sleeps until the receive thread wakes it.
+const POLL_MS = 5;
+const IDLE_POLLS = 20;
 
 /**
  * Creates the UDP collector: one or more node:dgram sockets (IPv4 or IPv6), each taking NetFlow v5, v9
@@ -132,7 +144,18 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
   let sinkDroppedFlows = 0;
   let sinkErrors = 0;
   let socketErrors = 0;
-  const sockets: Socket[] = [];
+  let ringDroppedDatagrams = 0;
+  let worker: Worker | undefined;
+  const none = new SharedArrayBuffer(0);
+  let ctl = new Int32Array(none);
+  let data = new Uint8Array(none);
+  let view = new DataView(none);
+  let readAt = 0;
+  let exporterAddr = '';
+  let pollTimer: ReturnType<typeof setTimeout> | undefined;
+  let idlePolls = 0;
+  let sleeping = false;
+  let closed: (() => void) | undefined;
   let bound: BoundListener[] = [];
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let expireTimer: ReturnType<typeof setInterval> | undefined;
@@ -179,43 +202,120 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
     pending.add(p);
   }
 
-  function onMessage(msg: Buffer, rinfo: { address: string; port: number }): void {
-    // Dual-stack sockets report IPv4 exporters as ::ffff:a.b.c.d; count them under their IPv4 address.
-    const addr = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.') ? rinfo.address.slice(7) : rinfo.address;
+  // Decodes what the receive thread put in the ring, up to `budget` datagrams; returns how many it took.
+  function drain(budget: number): number {
+    const write = Atomics.load(ctl, RING_WRITE);
+    if (readAt === write) return 0;
     const now = deps.clock.nowMs();
-    deps.tap?.(msg, addr, rinfo.port, now);
-    decoder.decode(msg, addr, now, batch);
-    if (batch.length >= config.batchSize) handOff();
+    const size = data.length;
+    let r = readAt;
+    let n = 0;
+    while (r !== write && n < budget) {
+      const len = view.getUint32(r, true);
+      if (len === RING_WRAP) { r = 0; continue; }
+      const dgLen = view.getUint32(r + 4, true);
+      const port = view.getUint16(r + 8, true);
+      const addrLen = data[r + 10]!;
+      if (addrLen > 0) {
+        const a = String.fromCharCode(...data.subarray(r + RING_RECORD_HEADER, r + RING_RECORD_HEADER + addrLen));
+        // Dual-stack sockets report IPv4 exporters as ::ffff:a.b.c.d; count them under their IPv4 address.
+        exporterAddr = a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+      }
+      const start = r + RING_RECORD_HEADER + addrLen;
+      const datagram = data.subarray(start, start + dgLen);
+      deps.tap?.(datagram.slice(), exporterAddr, port, now);
+      decoder.decode(datagram, exporterAddr, now, batch);
+      if (batch.length >= config.batchSize) handOff();
+      r += len;
+      if (r === size) r = 0;
+      n++;
+      // Give the space back as we go, so the receive thread can reuse it during a long drain.
+      if ((n & 255) === 0) Atomics.store(ctl, RING_READ, r);
+    }
+    readAt = r;
+    Atomics.store(ctl, RING_READ, r);
+    return n;
   }
 
-  async function bind(l: ListenAddress): Promise<BoundListener> {
-    const family = isIPv6(l.host) ? 'udp6' : 'udp4';
-    const socket = createSocket({ type: family, reuseAddr: false, recvBufferSize: config.receiveBufferBytes });
-    socket.on('message', onMessage);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      socket.once('error', onError);
-      socket.bind({ address: l.host, port: l.port, exclusive: true }, () => {
-        socket.off('error', onError);
-        resolve();
-      });
-    }).catch((e: unknown) => {
-      socket.close();
-      const code = (e as { code?: string }).code;
-      throw new AppError('UNAVAILABLE', `Cannot listen for flows on ${l.host}:${l.port}: ${code ?? (e as Error).message}${code === 'EADDRINUSE' ? ' (another collector runs there; pick another port: mamori demo --flow-port, mamori collect --listen, or collector.listeners)' : ''}.`, { cause: e });
-    });
-    socket.on('error', (e) => {
+  function takeRingDrops(): void {
+    if (ctl.length > 0) ringDroppedDatagrams += Atomics.exchange(ctl, RING_DROPPED, 0);
+  }
+
+  // Polls the ring every POLL_MS while datagrams come, and sleeps in Atomics.waitAsync when the exporters are quiet.
+  function poll(): void {
+    pollTimer = undefined;
+    if (!running) return;
+    const n = drain(DRAIN_BUDGET);
+    if (n === DRAIN_BUDGET) { pollTimer = setTimeout(poll, 0); return; }
+    idlePolls = n > 0 ? 0 : idlePolls + 1;
+    if (idlePolls < IDLE_POLLS) { pollTimer = setTimeout(poll, POLL_MS); return; }
+    Atomics.store(ctl, RING_SLEEPING, 1);
+    // A datagram may have arrived between the drain and the flag: look once more before sleeping.
+    if (Atomics.load(ctl, RING_WRITE) !== readAt) {
+      Atomics.store(ctl, RING_SLEEPING, 0);
+      idlePolls = 0;
+      pollTimer = setTimeout(poll, 0);
+      return;
+    }
+    sleeping = true;
+    const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctl, RING_SLEEPING, 1);
+    const wake = (): void => { sleeping = false; idlePolls = 0; poll(); };
+    if (w.async) void w.value.then(wake);
+    else wake();
+  }
+
+  function onWorkerMessage(m: ReceiveThreadMessage): void {
+    if (m.type === 'socketError') {
       socketErrors++;
-      deps.logger?.warn({ err: e }, 'flow listener socket error');
+      deps.logger?.warn({ err: { code: m.code, message: m.message } }, 'flow listener socket error');
+    } else if (m.type === 'closed') {
+      closed?.();
+    }
+  }
+
+  async function startThread(): Promise<BoundListener[]> {
+    const t = startReceiveThread(config.receiveRingBytes ?? DEFAULT_RING_BYTES, config.listeners, config.receiveBufferBytes);
+    const w = t.worker;
+    ctl = new Int32Array(t.sab, 0, RING_CONTROL_BYTES / 4);
+    data = new Uint8Array(t.sab, RING_CONTROL_BYTES);
+    view = new DataView(t.sab, RING_CONTROL_BYTES);
+    readAt = 0;
+    let onError: (e: Error) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
+    const first = await new Promise<ReceiveThreadMessage>((resolve, reject) => {
+      onError = reject;
+      onExit = (code) => reject(new Error(`receive thread exited with ${code}`));
+      w.once('message', resolve);
+      w.once('error', onError);
+      w.once('exit', onExit);
+    }).finally(() => {
+      // Only ours: removeAllListeners would also drop the hooks by which Node keeps the thread's port referenced.
+      w.off('error', onError);
+      w.off('exit', onExit);
+    }).catch(async (e: unknown) => {
+      await w.terminate();
+      throw new AppError('UNAVAILABLE', `Cannot start the flow receive thread: ${(e as Error).message}.`, { cause: e });
     });
-    sockets.push(socket);
-    const a = socket.address();
-    return { address: a.address, port: a.port, family: family === 'udp6' ? 'IPv6' : 'IPv4', receiveBufferBytes: socket.getRecvBufferSize(), kernelDrops: undefined };
+    if (first.type !== 'bound') {
+      await w.terminate();
+      const l = config.listeners[first.type === 'bindError' ? first.index : 0];
+      const code = first.type === 'bindError' ? first.code : undefined;
+      const msg = first.type === 'bindError' ? first.message : first.type;
+      throw new AppError('UNAVAILABLE', `Cannot listen for flows on ${l?.host}:${l?.port}: ${code ?? msg}${code === 'EADDRINUSE' ? ' (another collector runs there; pick another port: mamori demo --flow-port, mamori collect --listen, or collector.listeners)' : ''}.`, { cause: new Error(msg) });
+    }
+    w.on('message', onWorkerMessage);
+    w.on('error', (e) => {
+      socketErrors++;
+      deps.logger?.warn({ err: e }, 'flow receive thread failed');
+    });
+    worker = w;
+    return first.listeners.map((l) => ({ ...l, kernelDrops: undefined }));
   }
 
   function stats(): UdpCollectorStats {
     for (const l of bound) l.kernelDrops = readKernelDrops(l);
-    return { ...decoder.stats(), listeners: bound.map((l) => ({ ...l })), flowsWritten, sinkDroppedFlows, sinkErrors, socketErrors };
+    takeRingDrops();
+    return { ...decoder.stats(), listeners: bound.map((l) => ({ ...l })), flowsWritten, sinkDroppedFlows, sinkErrors, socketErrors, ringDroppedDatagrams };
   }
 
   function registerMetrics(m: CollectorMetrics): void {
@@ -252,19 +352,16 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
     m.collect('mamori_collector_flows_written_total', 'Flows handed to the sink.', 'counter', () => [{ labels: {}, value: snap().flowsWritten }]);
     m.collect('mamori_collector_sink_dropped_flows_total', 'Flows dropped because the sink fell behind.', 'counter', () => [{ labels: {}, value: snap().sinkDroppedFlows }]);
     m.collect('mamori_collector_receive_buffer_bytes', 'Effective socket receive buffer (SO_RCVBUF as the kernel reports it), by listener.', 'gauge', () => snap().listeners.map((l) => ({ labels: { listener: formatListen(l.address, l.port) }, value: l.receiveBufferBytes })));
+    m.collect('mamori_collector_ring_dropped_datagrams_total', 'Datagrams received but dropped because the decoder fell behind the receive thread (ring full).', 'counter', () => [{ labels: {}, value: snap().ringDroppedDatagrams }]);
     m.collect('mamori_collector_kernel_drops_total', 'Datagrams the kernel dropped on a full receive buffer, by listener (Linux).', 'counter', () => snap().listeners.filter((l) => l.kernelDrops !== undefined).map((l) => ({ labels: { listener: formatListen(l.address, l.port) }, value: l.kernelDrops ?? 0 })));
   }
 
   async function start(): Promise<void> {
     if (running) return;
-    try {
-      for (const l of config.listeners) bound.push(await bind(l));
-    } catch (e) {
-      for (const s of sockets.splice(0)) s.close();
-      bound = [];
-      throw e;
-    }
+    bound = await startThread();
     running = true;
+    idlePolls = 0;
+    poll();
     flushTimer = setInterval(handOff, config.flushIntervalMs);
     // Template and held-data expiry also runs on quiet collectors, whose decoder sees no datagram to sweep on.
     expireTimer = setInterval(() => decoder.expire(deps.clock.nowMs()), Math.min(10_000, config.templateTimeoutSeconds * 1000));
@@ -284,18 +381,40 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
     running = false;
     if (flushTimer !== undefined) clearInterval(flushTimer);
     if (expireTimer !== undefined) clearInterval(expireTimer);
-    await Promise.all(sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    if (pollTimer !== undefined) clearTimeout(pollTimer);
+    pollTimer = undefined;
+    if (sleeping) Atomics.notify(ctl, RING_SLEEPING);
+    const w = worker;
+    worker = undefined;
+    if (w !== undefined) {
+      // The thread closes its sockets and says so; by then every datagram it received is in the ring.
+      await new Promise<void>((resolve) => {
+        closed = resolve;
+        w.once('exit', () => resolve());
+        w.postMessage({ type: 'stop' });
+      });
+      closed = undefined;
+      await w.terminate();
+    }
     // Flows already received are handed on before the collector reports itself stopped.
+    while (drain(DRAIN_BUDGET) > 0);
+    takeRingDrops();
     handOff();
     await Promise.allSettled([...pending]);
   }
 
   async function flush(): Promise<void> {
+    if (running) while (drain(DRAIN_BUDGET) > 0);
     handOff();
     await Promise.allSettled([...pending]);
   }
 
   return { name: 'collector', start, stop, stats, flush };
+}
+
+// Atomics.waitAsync (ES2024; in Node since 16) is missing from the ES2022 lib this project compiles against.
+interface AtomicsWaitAsync {
+  waitAsync(typedArray: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }
 
 /** `host:port`, with brackets around an IPv6 host. */
