@@ -1,5 +1,5 @@
 /** @module Tests of the UDP collector on loopback: all three versions on one port, counters, metrics, batching, a sink that falls behind, bind errors. */
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import { systemClock } from '#platform/clock/index.js';
@@ -26,6 +26,18 @@ async function send(port: number, datagrams: Uint8Array[], host = '127.0.0.1'): 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
+async function connected(port: number): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.connect(port, '127.0.0.1', resolve));
+  return s;
+}
+
+// Keeps the main thread (the decoder's) busy, as a long garbage collection or a slow sink would.
+function busyWait(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
 }
 
 const running: UdpCollector[] = [];
@@ -118,6 +130,44 @@ describe('udp collector', () => {
     for (const h of held) h.release();
     await c.flush();
     expect(c.stats().flowsWritten).toBe(240);
+  });
+
+  it('hands on, when stopped, every datagram the receive thread took in while the main thread was busy', async () => {
+    const sink = createCountingSink();
+    const c = await started(cfg({ batchSize: 1_000_000, flushIntervalMs: 60_000 }), { sink, clock: systemClock });
+    const port = c.stats().listeners[0]!.port;
+    const datagrams = encodeNetflowV5(records(30 * 40), { exportTimeMs: 1_700_000_002_000, sequence: 0 }).datagrams;
+    const s = await connected(port);
+    // Sends on a connected loopback socket complete synchronously; the main thread then stays busy, so only the receive thread can take them.
+    for (const d of datagrams) s.send(d);
+    busyWait(300);
+    expect(sink.flows).toBe(0);
+    await c.stop();
+    s.close();
+    expect(sink.flows).toBe(1200);
+    expect(c.stats()).toMatchObject({ flowsWritten: 1200, ringDroppedDatagrams: 0 });
+  });
+
+  it('counts datagrams dropped on a full ring, and the decoder sees the gap as lost flows', async () => {
+    const sink = createCountingSink();
+    const metrics = new MetricsRegistry();
+    // The smallest ring (256 KiB) holds ~175 datagrams of 1,464 bytes; 400 arrive while the main thread is busy.
+    const c = await started(cfg({ receiveRingBytes: 1, receiveBufferBytes: 4 << 20 }), { sink, clock: systemClock, metrics });
+    const port = c.stats().listeners[0]!.port;
+    const datagrams = encodeNetflowV5(records(30 * 401), { exportTimeMs: 1_700_000_002_000, sequence: 0 }).datagrams;
+    const s = await connected(port);
+    for (const d of datagrams.slice(0, 400)) s.send(d);
+    busyWait(500);
+    await until(() => c.stats().totals.datagrams + c.stats().ringDroppedDatagrams === 400);
+    // One more once the ring has room again: every drop before it is a sequence gap the decoder counts.
+    s.send(datagrams[400]!);
+    await until(() => c.stats().totals.datagrams + c.stats().ringDroppedDatagrams === 401);
+    s.close();
+    const st = c.stats();
+    expect(st.ringDroppedDatagrams).toBeGreaterThan(100);
+    expect(st.totals.datagrams + st.ringDroppedDatagrams).toBe(401);
+    expect(st.totals.lostFlows).toBe(st.ringDroppedDatagrams * 30);
+    expect(metrics.render()).toContain(`mamori_collector_ring_dropped_datagrams_total ${st.ringDroppedDatagrams}`);
   });
 
   it('listens on IPv6 loopback too', async (ctx) => {
