@@ -104,6 +104,10 @@ export function createFlowArchive(deps: ArchiveDeps) {
     chain = next.catch(() => undefined);
     return next;
   };
+  // Bases purged in this process: a batch selected under one before the purge but written after it (the
+  // pipeline hands batches over asynchronously) must not bring its flows back. Revoked bases stop matching
+  // at selection, so after a restart no batch of theirs can be in flight.
+  const purged = new Set<string>();
   const setup = (): Promise<void> => (ready ??= engine().then((e) => e.run(`CREATE TEMP TABLE flow_staging (${STAGING_COLUMNS.map(([n, t]) => `${n} ${t === 'double' ? 'DOUBLE' : 'VARCHAR'}`).join(', ')})`)));
 
   function partitions(): Partition[] {
@@ -156,9 +160,12 @@ export function createFlowArchive(deps: ArchiveDeps) {
       opened = undefined;
       ready = undefined;
     },
-    /** Appends a minimized batch: only allowed fields, foreign addresses, pseudonyms; never a raw domestic address. */
-    async write(batch: SelectedBatch): Promise<{ rows: number }> {
-      if (batch.length === 0) return { rows: 0 };
+    /**
+     * Appends a minimized batch: only allowed fields, foreign addresses, pseudonyms; never a raw domestic
+     * address. Rows of a basis purged meanwhile are dropped and counted in `droppedPurged`.
+     */
+    async write(batch: SelectedBatch): Promise<{ rows: number; droppedPurged: number }> {
+      if (batch.length === 0) return { rows: 0, droppedPurged: 0 };
       const rows: (string | number | null)[][] = [];
       for (let i = 0; i < batch.length; i++) {
         const m = batch.fields[i]!;
@@ -176,15 +183,19 @@ export function createFlowArchive(deps: ArchiveDeps) {
         ]);
       }
       return serial(async () => {
+        // Checked inside the chain: a purge enqueued before this write has already marked its basis.
+        const kept = purged.size === 0 ? rows : rows.filter((r) => !purged.has(r[0] as string));
+        const droppedPurged = rows.length - kept.length;
+        if (kept.length === 0) return { rows: 0, droppedPurged };
         await setup();
         const e = await engine();
-        await e.append('flow_staging', STAGING_COLUMNS.map(([, t]) => t), rows);
+        await e.append('flow_staging', STAGING_COLUMNS.map(([, t]) => t), kept);
         try {
           await e.run(`COPY (${COPY_SELECT}) TO '${dir.replace(/'/g, "''")}' (FORMAT PARQUET, PARTITION_BY (basis, hour), APPEND, FILENAME_PATTERN 'flows_{uuid}')`);
         } finally {
           await e.run('DELETE FROM flow_staging');
         }
-        return { rows: rows.length };
+        return { rows: kept.length, droppedPurged };
       });
     },
 
@@ -223,8 +234,10 @@ export function createFlowArchive(deps: ArchiveDeps) {
       if (!SAFE_BASIS_ID.test(basisId)) throw new AppError('VALIDATION_FAILED', 'basisId: a legal basis id (letters, digits, "-" and "_").');
       const why = reason.trim().slice(0, 500);
       if (why === '') throw new AppError('VALIDATION_FAILED', 'reason: say why the data is purged.');
-      // Enqueued behind any write in flight, so rows written before this call are purged too.
+      // Enqueued behind any write in flight, so rows written before this call are purged too (and counted);
+      // writes enqueued after it drop the basis's rows.
       return serial(async () => {
+        purged.add(basisId);
         const deleted: { basis: string; hour: string }[] = [];
         let flows = 0;
         for (const p of partitions().filter((x) => x.basis === basisId)) {

@@ -185,6 +185,24 @@ describe('the whole path into the archive', () => {
     for (const a of DOMESTIC) expect(JSON.stringify(logged)).not.toContain(a);
   });
 
+  it('never lets a batch selected before a purge bring the purged basis\'s flows back', async () => {
+    const basis = await core.selection.createBasis(sys, approval({ title: 'Emergency: DDoS controller', selectors: { foreignPrefixes: ['45.33.32.0/24'] } }));
+    const records = Array.from({ length: 12 }, (_, i) => flow({ srcAddr: '45.33.32.156', dstAddr: DOMESTIC[i % 2]!, dstPort: 50_000 + i }));
+    const early = core.selection.select(batchOf(records)).kept;
+    const late = core.selection.select(batchOf(records)).kept;
+    const ours = (b: typeof early) => Array.from(b.basisIndex.subarray(0, b.length)).filter((k) => b.basisIds[k] === basis.id).length;
+    expect(ours(early)).toBe(12);
+    // A write in flight, then the purge, then a write selected before the purge but arriving after it.
+    const inFlight = core.archive.write(early);
+    const purge = core.archive.purgeBasis(sys, basis.id, 'emergency acquisition denied by the commission');
+    const after = core.archive.write(late);
+    expect(await inFlight).toMatchObject({ rows: early.length, droppedPurged: 0 });
+    expect((await purge).flows).toBe(12);
+    expect(await after).toEqual({ rows: late.length - ours(late), droppedPurged: ours(late) });
+    expect(core.archive.partitions().filter((p) => p.basis === basis.id)).toEqual([]);
+    await core.selection.revokeBasis(sys, basis.id, { reason: 'denied' });
+  });
+
   it('purges partitions past retention and logs each deletion', async () => {
     const parts = core.archive.partitions();
     expect(parts.length).toBeGreaterThan(0);
