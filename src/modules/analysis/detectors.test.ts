@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { HostTable, createAnalysisBatch, type AnalysisBatch } from './batch.js';
 import { createBeaconDetector } from './beacon.js';
-import { createScanDetector } from './scan.js';
+import { DEFAULT_SCAN_CONFIG, createScanDetector } from './scan.js';
 import { createDdosDetector } from './ddos.js';
 import { IndicatorMatcher, createIndicatorDetector } from './indicators.js';
 import { bowleySkew, medianAbsDev, modeShare } from './stats.js';
@@ -138,6 +138,100 @@ describe('scan detector', () => {
     d.ingest(batchOf(hosts, srcs.map((s, k) => ({ t: T0 + k, src: s, dst, flags: 0x02 }))));
     expect(d.stats().horizontalKeys).toBeLessThanOrEqual(100);
     expect(d.stats().evictedKeys).toBeGreaterThan(0);
+  });
+});
+
+describe('scan detector pools', () => {
+  function prober(n: number) {
+    const hosts = new HostTable();
+    const src = hosts.intern({ kind: 'foreign', address: '192.0.2.99' });
+    const targets = Array.from({ length: n }, (_, k) => hosts.intern({ kind: 'domestic', pseudonym: `p:t${k}` }));
+    return { hosts, src, targets };
+  }
+
+  it('counts exactly through the inline targets and the exact spill set (8, 9 and 64 targets)', () => {
+    for (const n of [8, 9, 40, 64]) {
+      const { hosts, src, targets } = prober(n);
+      const d = createScanDetector(hosts, { minTargets: 1 });
+      // Every target probed, then contacted again with an answer: neither repeat may count twice.
+      d.ingest(batchOf(hosts, [...targets.map((t, k) => ({ t: T0 + k, src, dst: t, dp: 22, flags: 0x02 })), ...targets.map((t, k) => ({ t: T0 + n + k, src, dst: t, dp: 22, flags: 0x12 }))]));
+      const [f] = d.flush(T0 + 1000);
+      expect(f?.evidence).toMatchObject({ distinctDestinations: n, unansweredDestinations: n });
+      expect(f?.evidence['countsEstimated']).toBeUndefined();
+      expect(d.stats().spilledKeys).toBe(n > 8 ? 1 : 0);
+    }
+  });
+
+  it('counts a key that answered most contacts, with the unanswered ones marked later, exactly', () => {
+    const { hosts, src, targets } = prober(30);
+    const d = createScanDetector(hosts);
+    // 30 answered contacts first, then 12 of the same targets probed without answer.
+    d.ingest(batchOf(hosts, targets.map((t, k) => ({ t: T0 + k, src, dst: t, dp: 80, flags: 0x1b }))));
+    expect(d.stats().horizontalKeys).toBe(0); // answered contacts alone open no key
+    d.ingest(batchOf(hosts, targets.slice(0, 12).map((t, k) => ({ t: T0 + 100 + k, src, dst: t, dp: 80, flags: 0x02 }))));
+    d.ingest(batchOf(hosts, targets.map((t, k) => ({ t: T0 + 200 + k, src, dst: t, dp: 80, flags: 0x1b }))));
+    const [f] = d.flush(T0 + 1000);
+    expect(f?.evidence).toMatchObject({ distinctDestinations: 30, unansweredDestinations: 12 });
+  });
+
+  it('estimates past 64 targets with HyperLogLog within a few per cent, in constant memory', () => {
+    const { hosts, src, targets } = prober(5000);
+    const d = createScanDetector(hosts);
+    const before = d.stats().bytes;
+    // 5,000 targets, one in four answered.
+    d.ingest(batchOf(hosts, targets.map((t, k) => ({ t: T0 + k, src, dst: t, dp: 23, flags: k % 4 === 0 ? 0x12 : 0x02 }))));
+    const [f] = d.flush(T0 + 10_000);
+    expect(f?.evidence['countsEstimated']).toBe(true);
+    const all = f?.evidence['distinctDestinations'] as number;
+    const unanswered = f?.evidence['unansweredDestinations'] as number;
+    expect(all).toBe(DEFAULT_SCAN_CONFIG.maxTargetsPerKey); // capped at 4,096 as before
+    expect(Math.abs(unanswered - 3750) / 3750).toBeLessThan(0.2);
+    expect(f?.level).toBe('alert');
+    expect(d.stats().bytes).toBe(before); // one slab was already there: no growth
+  });
+
+  it('keeps the sample of unanswered ports exact up to 64 ports and from the inline targets after', () => {
+    const hosts = new HostTable();
+    const src = hosts.intern({ kind: 'domestic', pseudonym: 'p:v' });
+    const dst = hosts.intern({ kind: 'foreign', address: '198.51.100.77' });
+    const d = createScanDetector(hosts);
+    d.ingest(batchOf(hosts, Array.from({ length: 60 }, (_, k) => ({ t: T0 + k, src, dst, dp: 1000 - k, flags: 0x02 }))));
+    const [f] = d.flush(T0 + 100);
+    expect(f?.evidence['portsSample']).toEqual(Array.from({ length: 50 }, (_, k) => 941 + k));
+    d.ingest(batchOf(hosts, Array.from({ length: 100 }, (_, k) => ({ t: T0 + 100 + k, src, dst, dp: 2000 + k, flags: 0x02 }))));
+    const [g] = d.flush(T0 + 300);
+    expect(g?.evidence['portsSample']).toEqual([993, 994, 995, 996, 997, 998, 999, 1000]);
+    expect(g?.evidence['countsEstimated']).toBe(true);
+  });
+
+  it('evicts the oldest key when full, reuses its slab, and still finds a later scan', () => {
+    const hosts = new HostTable();
+    const d = createScanDetector(hosts, { maxKeys: 4 });
+    const targets = Array.from({ length: 20 }, (_, k) => hosts.intern({ kind: 'foreign', address: `198.51.100.${k}` }));
+    const srcs = Array.from({ length: 10 }, (_, k) => hosts.intern({ kind: 'domestic', pseudonym: `p:s${k}` }));
+    // Ten sources each probe 20 targets on port 445, one source after the other.
+    for (const [j, s] of srcs.entries()) d.ingest(batchOf(hosts, targets.map((t, k) => ({ t: T0 + j * 100 + k, src: s, dst: t, dp: 445, flags: 0x02 }))));
+    const st = d.stats();
+    expect(st.horizontalKeys).toBe(4);
+    expect(st.evictedKeys).toBeGreaterThanOrEqual(6);
+    expect(st.spilledKeys).toBeLessThanOrEqual(8); // at most one slab per held key and direction
+    const found = d.flush(T0 + 2000).filter((f) => f.kind === 'scan-horizontal').map((f) => f.subject.value);
+    expect(found).toEqual(['p:s6', 'p:s7', 'p:s8', 'p:s9']);
+  });
+
+  it('restarts a key whose window has passed and drops idle keys at flush', () => {
+    const { hosts, src, targets } = prober(12);
+    const d = createScanDetector(hosts, { windowMs: 60_000 });
+    d.ingest(batchOf(hosts, targets.slice(0, 6).map((t, k) => ({ t: T0 + k, src, dst: t, dp: 22, flags: 0x02 }))));
+    // Two minutes later six more: a new window, so never ten in one.
+    d.ingest(batchOf(hosts, targets.slice(6).map((t, k) => ({ t: T0 + 120_000 + k, src, dst: t, dp: 22, flags: 0x02 }))));
+    expect(d.flush(T0 + 120_100)).toEqual([]);
+    d.flush(T0 + 400_000);
+    expect(d.stats().horizontalKeys).toBe(0);
+  });
+
+  it('rejects a key limit that is not a positive integer', () => {
+    expect(() => createScanDetector(new HostTable(), { maxKeys: 0 })).toThrow(/maxKeys/);
   });
 });
 

@@ -1,5 +1,6 @@
 /** @module Scanning: horizontal (one source, many destinations on one port) and vertical (one source, many ports of one destination), by rate thresholds on unanswered probes. */
 import type { AnalysisBatch, HostTable } from './batch.js';
+import { KeyIndex, hllAdd, hllCount } from './sketch.js';
 import { clamp01 } from './stats.js';
 import type { FindingLevel, FindingUpdate } from './schema.js';
 
@@ -13,9 +14,9 @@ export interface ScanConfig {
   minUnansweredShare: number;
   /** Distinct unanswered targets from which a scan is an alert rather than a suspect. */
   alertTargets: number;
-  /** Keys held at once (oldest evicted first). */
+  /** Keys held at once per direction (oldest evicted first). */
   maxKeys: number;
-  /** Distinct targets remembered per key (the count stops growing there: enough to decide). */
+  /** Cap on the distinct targets a finding reports per key (counts past 64 targets are HyperLogLog estimates). */
   maxTargetsPerKey: number;
 }
 
@@ -24,30 +25,239 @@ export const DEFAULT_SCAN_CONFIG: ScanConfig = {
   windowMs: 15 * 60_000, minTargets: 10, minUnansweredShare: 0.3, alertTargets: 10, maxKeys: 200_000, maxTargetsPerKey: 4096,
 };
 
-interface KeyState {
-  src: number;
-  /** Port (horizontal) or destination host id (vertical). */
-  fixed: number;
-  proto: number;
-  first: number;
-  last: number;
-  all: Set<number>;
-  unanswered: Set<number>;
-  bases: Set<string>;
-  emitted: string;
-}
-
 const ICMP_ECHO_REQUEST = 8;
 
-/** Cells of each presence filter: 2^21 counters (4 MiB) keep false positives near 10 % at 200,000 keys. */
-const PRESENCE_CELLS = 1 << 21;
+/** Targets held inline per key; a key that contacts more spills to a slab. */
+const INLINE = 8;
+/** Words (32-bit) per spill slab: an exact set of up to SLAB_EXACT targets, or two 2^HLL_P-register HyperLogLogs. */
+const SLAB_WORDS = 128;
+const SLAB_EXACT = 64;
+const HLL_P = 8;
+/** Marks an unanswered target in an inline or slab cell (cells hold target + 1, 0 empty). */
+const PROBED = 0x80000000;
+/** Key modes: targets inline, in an exact slab set, or counted by the slab's HyperLogLogs. */
+const MODE_INLINE = 0;
+const MODE_EXACT = 1;
+const MODE_HLL = 2;
 
-/** The presence-filter cell of a numeric key (< 2^53): both 32-bit halves mixed. */
-function presenceCell(key: number): number {
-  const hi = Math.floor(key / 4294967296);
-  let h = Math.imul((key - hi * 4294967296) ^ 0x9e3779b9, 0x85ebca6b) ^ hi;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) & (PRESENCE_CELLS - 1);
+/**
+ * One direction's probing keys (horizontal: source × port; vertical: source × destination) in
+ * typed-array pools, in insertion order (a doubly linked list over slots, so eviction takes the oldest
+ * and flush visits keys in the order a Map would). Each key holds its first INLINE targets inline;
+ * past that its targets move to a 512-byte slab holding an exact set of up to SLAB_EXACT targets,
+ * and past that the slab becomes two HyperLogLogs (all targets, unanswered targets: standard error
+ * ≈ 6.5 %), so a key costs a constant ~140 bytes plus at most one slab. Hot path: bench/detectors.
+ */
+class ScanTable {
+  readonly index: KeyIndex;
+  readonly keyOf: Float64Array;
+  readonly src: Uint32Array;
+  readonly fixed: Uint32Array;
+  readonly proto: Uint8Array;
+  readonly first: Float64Array;
+  readonly last: Float64Array;
+  readonly basisMask: Uint32Array;
+  readonly nAll: Uint32Array;
+  readonly nProbed: Uint32Array;
+  readonly mode: Uint8Array;
+  readonly inlineCount: Uint8Array;
+  readonly inline: Uint32Array;
+  readonly slabOf: Int32Array;
+  readonly dirty: Uint8Array;
+  /** What the last finding said (level code, unanswered, all), so unchanged keys are not re-sent. */
+  readonly emittedLevel: Uint8Array;
+  readonly emittedProbed: Uint32Array;
+  readonly emittedAll: Uint32Array;
+  private readonly prev: Int32Array;
+  readonly next: Int32Array;
+  head = -1;
+  private tail = -1;
+  private readonly freeSlots: Int32Array;
+  private freeCount: number;
+  /** Spill slabs: SLAB_WORDS words each, grown by doubling; `slabBytes` views the same memory as bytes. */
+  slabs: Uint32Array;
+  slabBytes: Uint8Array;
+  private slabCount = 0;
+  private readonly freeSlabs: number[] = [];
+  private readonly scratch = new Uint32Array(SLAB_WORDS);
+  evicted = 0;
+
+  constructor(readonly maxKeys: number) {
+    const n = maxKeys;
+    this.index = new KeyIndex(n);
+    this.keyOf = new Float64Array(n); this.src = new Uint32Array(n); this.fixed = new Uint32Array(n); this.proto = new Uint8Array(n);
+    this.first = new Float64Array(n); this.last = new Float64Array(n); this.basisMask = new Uint32Array(n);
+    this.nAll = new Uint32Array(n); this.nProbed = new Uint32Array(n); this.mode = new Uint8Array(n);
+    this.inlineCount = new Uint8Array(n); this.inline = new Uint32Array(n * INLINE); this.slabOf = new Int32Array(n).fill(-1);
+    this.dirty = new Uint8Array(n); this.emittedLevel = new Uint8Array(n); this.emittedProbed = new Uint32Array(n); this.emittedAll = new Uint32Array(n);
+    this.prev = new Int32Array(n); this.next = new Int32Array(n);
+    this.freeSlots = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.freeSlots[i] = n - 1 - i;
+    this.freeCount = n;
+    this.slabs = new Uint32Array(SLAB_WORDS * 64);
+    this.slabBytes = new Uint8Array(this.slabs.buffer);
+  }
+
+  get size(): number { return this.index.size; }
+
+  /** The slot of a key, or −1. */
+  find(key: number): number { return this.index.get(key); }
+
+  /** A fresh slot for `key` at the end of the order, evicting the oldest key when full. */
+  open(key: number, src: number, fixed: number, proto: number, t: number): number {
+    if (this.freeCount === 0) { this.remove(this.head); this.evicted++; }
+    const s = this.freeSlots[--this.freeCount]!;
+    this.index.set(key, s);
+    this.keyOf[s] = key; this.src[s] = src; this.fixed[s] = fixed; this.proto[s] = proto;
+    this.first[s] = t; this.last[s] = t; this.basisMask[s] = 0;
+    this.nAll[s] = 0; this.nProbed[s] = 0; this.mode[s] = MODE_INLINE; this.inlineCount[s] = 0; this.slabOf[s] = -1;
+    this.dirty[s] = 0; this.emittedLevel[s] = 0; this.emittedProbed[s] = 0; this.emittedAll[s] = 0;
+    this.prev[s] = this.tail; this.next[s] = -1;
+    if (this.tail >= 0) this.next[this.tail] = s; else this.head = s;
+    this.tail = s;
+    return s;
+  }
+
+  /** Drops the key in slot `s`, returning its slab. */
+  remove(s: number): void {
+    this.index.delete(this.keyOf[s]!);
+    const p = this.prev[s]!;
+    const n = this.next[s]!;
+    if (p >= 0) this.next[p] = n; else this.head = n;
+    if (n >= 0) this.prev[n] = p; else this.tail = p;
+    const slab = this.slabOf[s]!;
+    if (slab >= 0) { this.freeSlabs.push(slab); this.slabOf[s] = -1; }
+    this.freeSlots[this.freeCount++] = s;
+  }
+
+  /** Drops every key. */
+  clear(): void {
+    this.index.clear();
+    for (let i = 0; i < this.maxKeys; i++) this.freeSlots[i] = this.maxKeys - 1 - i;
+    this.freeCount = this.maxKeys;
+    this.head = -1; this.tail = -1;
+    this.slabCount = 0; this.freeSlabs.length = 0;
+    this.slabOf.fill(-1);
+  }
+
+  /** Records that key slot `s` contacted `target` (< 2^31), unanswered when `probe`. */
+  add(s: number, target: number, probe: boolean): void {
+    this.dirty[s] = 1;
+    const m = this.mode[s]!;
+    if (m === MODE_HLL) {
+      const off = this.slabOf[s]! * SLAB_WORDS * 4;
+      hllAdd(this.slabBytes, off, HLL_P, target);
+      if (probe) hllAdd(this.slabBytes, off + (1 << HLL_P), HLL_P, target);
+      return;
+    }
+    const cell = target + 1;
+    if (m === MODE_INLINE) {
+      const base = s * INLINE;
+      const n = this.inlineCount[s]!;
+      for (let k = base; k < base + n; k++) {
+        const v = this.inline[k]!;
+        if ((v & 0x7fffffff) === cell) {
+          if (probe && (v & PROBED) === 0) { this.inline[k] = (v | PROBED) >>> 0; this.nProbed[s]!++; }
+          return;
+        }
+      }
+      if (n < INLINE) {
+        this.inline[base + n] = probe ? (cell | PROBED) >>> 0 : cell;
+        this.inlineCount[s] = n + 1;
+        this.nAll[s]!++;
+        if (probe) this.nProbed[s]!++;
+        return;
+      }
+      // The ninth distinct target: move the inline ones to an exact slab set (they stay inline as a sample).
+      const slab = this.allocSlab();
+      this.slabOf[s] = slab;
+      this.mode[s] = MODE_EXACT;
+      for (let k = base; k < base + INLINE; k++) this.slabInsert(slab, this.inline[k]!);
+    }
+    const slab = this.slabOf[s]!;
+    const at = this.slabFind(slab, cell);
+    const slabs = this.slabs;
+    if (slabs[at] !== 0) {
+      const v = slabs[at]!;
+      if (probe && (v & PROBED) === 0) { slabs[at] = (v | PROBED) >>> 0; this.nProbed[s]!++; }
+      return;
+    }
+    if (this.nAll[s]! < SLAB_EXACT) {
+      slabs[at] = probe ? (cell | PROBED) >>> 0 : cell;
+      this.nAll[s]!++;
+      if (probe) this.nProbed[s]!++;
+      return;
+    }
+    // Past SLAB_EXACT targets: count by HyperLogLog from here on, seeded with the exact set.
+    const base = slab * SLAB_WORDS;
+    this.scratch.set(slabs.subarray(base, base + SLAB_WORDS));
+    slabs.fill(0, base, base + SLAB_WORDS);
+    this.mode[s] = MODE_HLL;
+    for (let k = 0; k < SLAB_WORDS; k++) {
+      const v = this.scratch[k]!;
+      if (v !== 0) this.add(s, (v & 0x7fffffff) - 1, (v & PROBED) !== 0);
+    }
+    this.add(s, target, probe);
+  }
+
+  /** Distinct targets of slot `s` (estimated once past SLAB_EXACT). */
+  countAll(s: number): number {
+    return this.mode[s] === MODE_HLL ? Math.max(SLAB_EXACT, hllCount(this.slabBytes, this.slabOf[s]! * SLAB_WORDS * 4, HLL_P)) : this.nAll[s]!;
+  }
+
+  /** Distinct unanswered targets of slot `s` (estimated once past SLAB_EXACT targets). */
+  countProbed(s: number): number {
+    if (this.mode[s] !== MODE_HLL) return this.nProbed[s]!;
+    return Math.max(this.nProbed[s]!, hllCount(this.slabBytes, this.slabOf[s]! * SLAB_WORDS * 4 + (1 << HLL_P), HLL_P));
+  }
+
+  /** Unanswered targets known by value, ascending (all of them until the key passes SLAB_EXACT targets, then the inline sample). */
+  probedSample(s: number, max: number): number[] {
+    const out: number[] = [];
+    if (this.mode[s] === MODE_EXACT) {
+      const base = this.slabOf[s]! * SLAB_WORDS;
+      for (let k = base; k < base + SLAB_WORDS; k++) { const v = this.slabs[k]!; if ((v & PROBED) !== 0) out.push((v & 0x7fffffff) - 1); }
+    } else {
+      for (let k = s * INLINE; k < s * INLINE + this.inlineCount[s]!; k++) { const v = this.inline[k]!; if ((v & PROBED) !== 0) out.push((v & 0x7fffffff) - 1); }
+    }
+    return out.sort((a, b) => a - b).slice(0, max);
+  }
+
+  /** Bytes held by the pools. */
+  get bytes(): number {
+    return this.index.bytes + this.maxKeys * (8 + 4 + 4 + 1 + 8 + 8 + 4 + 4 + 4 + 1 + 1 + INLINE * 4 + 4 + 1 + 1 + 4 + 4 + 4 + 4 + 4) + this.slabs.byteLength;
+  }
+
+  /** Slabs in use. */
+  get slabsInUse(): number { return this.slabCount - this.freeSlabs.length; }
+
+  private allocSlab(): number {
+    const reused = this.freeSlabs.pop();
+    const slab = reused ?? this.slabCount++;
+    if ((slab + 1) * SLAB_WORDS > this.slabs.length) {
+      const grown = new Uint32Array(this.slabs.length * 2);
+      grown.set(this.slabs);
+      this.slabs = grown;
+      this.slabBytes = new Uint8Array(grown.buffer);
+    }
+    this.slabs.fill(0, slab * SLAB_WORDS, (slab + 1) * SLAB_WORDS);
+    return slab;
+  }
+
+  /** The word index in `slab` holding `cell` (target + 1), or the empty word where it would go. */
+  private slabFind(slab: number, cell: number): number {
+    const base = slab * SLAB_WORDS;
+    let h = Math.imul(cell, 0x9e3779b1);
+    h ^= h >>> 15;
+    for (let k = h & (SLAB_WORDS - 1); ; k = (k + 1) & (SLAB_WORDS - 1)) {
+      const v = this.slabs[base + k]!;
+      if (v === 0 || (v & 0x7fffffff) === cell) return base + k;
+    }
+  }
+
+  private slabInsert(slab: number, v: number): void {
+    this.slabs[this.slabFind(slab, v & 0x7fffffff)] = v;
+  }
 }
 
 /** True when a flow is an unanswered probe: TCP SYN without ACK, or an ICMP echo request (whose answer is unknown here). */
@@ -66,58 +276,38 @@ function isProbe(proto: number, flags: number, dstPort: number): boolean {
  */
 export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig> = {}) {
   const cfg: ScanConfig = { ...DEFAULT_SCAN_CONFIG, ...partial };
-  const horizontal = new Map<number, KeyState>();
-  const vertical = new Map<number, KeyState>();
-  // Counting presence filters over each map's keys: most flows are answered contacts of keys that are
-  // not probing, and a zero cell proves the key absent without a Map lookup on a boxed number key
-  // (bench/pipeline). Every insertion and deletion below goes through `enter`/`leave`.
-  const hPresent = new Uint16Array(PRESENCE_CELLS);
-  const vPresent = new Uint16Array(PRESENCE_CELLS);
-  let evicted = 0;
+  if (!(Number.isInteger(cfg.maxKeys) && cfg.maxKeys >= 1)) throw new RangeError(`scan.maxKeys must be a positive integer, got ${cfg.maxKeys}`);
+  const horizontal = new ScanTable(cfg.maxKeys);
+  const vertical = new ScanTable(cfg.maxKeys);
+  const basisNames: string[] = [];
   let generation = hosts.generation;
 
-  function enter(map: Map<number, KeyState>, key: number, s: KeyState): void {
-    map.set(key, s);
-    const f = map === horizontal ? hPresent : vPresent;
-    const c = presenceCell(key);
-    f[c] = f[c]! + 1;
-  }
-
-  function leave(map: Map<number, KeyState>, key: number): void {
-    if (!map.delete(key)) return;
-    const f = map === horizontal ? hPresent : vPresent;
-    const c = presenceCell(key);
-    f[c] = f[c]! - 1;
-  }
-
-  function touch(map: Map<number, KeyState>, key: number, src: number, fixed: number, proto: number, t: number): KeyState {
-    let s = map.get(key);
-    if (s !== undefined && t - s.first > cfg.windowMs && t > s.last) {
-      leave(map, key);
-      s = undefined;
+  /** The slot of `key`, opened (or restarted once its window has passed) at flow time `t`. */
+  function touch(table: ScanTable, key: number, src: number, fixed: number, proto: number, t: number): number {
+    let s = table.find(key);
+    if (s >= 0 && t - table.first[s]! > cfg.windowMs && t > table.last[s]!) {
+      table.remove(s);
+      s = -1;
     }
-    if (s === undefined) {
-      if (map.size >= cfg.maxKeys) {
-        const oldest = map.keys().next().value;
-        if (oldest !== undefined) { leave(map, oldest); evicted++; }
-      }
-      s = { src, fixed, proto, first: t, last: t, all: new Set(), unanswered: new Set(), bases: new Set(), emitted: '' };
-      enter(map, key, s);
-    }
-    if (t < s.first) s.first = t;
-    if (t > s.last) s.last = t;
+    if (s < 0) return table.open(key, src, fixed, proto, t);
+    if (t < table.first[s]!) table.first[s] = t;
+    if (t > table.last[s]!) table.last[s] = t;
     return s;
   }
 
-  function add(s: KeyState, target: number, probe: boolean, basis: string | undefined): void {
-    if (s.all.size < cfg.maxTargetsPerKey) s.all.add(target);
-    if (probe && s.unanswered.size < cfg.maxTargetsPerKey) s.unanswered.add(target);
-    if (basis !== undefined && s.bases.size < 16) s.bases.add(basis);
-  }
-
-  /** Records a batch. Hot loop: see bench/pipeline.bench.ts. */
+  /**
+   * Records a batch: per flow at most two key-index lookups and, for keys already probing, an inline
+   * or slab update; no allocation. Hot loop: see bench/detectors.bench.ts.
+   */
   function ingest(b: AnalysisBatch): void {
-    if (hosts.generation !== generation) { horizontal.clear(); vertical.clear(); hPresent.fill(0); vPresent.fill(0); generation = hosts.generation; }
+    if (hosts.generation !== generation) { horizontal.clear(); vertical.clear(); generation = hosts.generation; }
+    // Bases of this batch as bits of the detector's basis list (the first 32 names; later ones are not recorded).
+    const basisBits = new Uint32Array(b.bases.length);
+    for (let k = 0; k < b.bases.length; k++) {
+      let i = basisNames.indexOf(b.bases[k]!);
+      if (i < 0 && basisNames.length < 32) { i = basisNames.length; basisNames.push(b.bases[k]!); }
+      basisBits[k] = i < 0 ? 0 : (1 << i) >>> 0;
+    }
     for (let i = 0; i < b.length; i++) {
       const proto = b.proto[i]!;
       const flags = b.tcpFlags[i]!;
@@ -129,23 +319,30 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
       const src = b.src[i]!;
       const dst = b.dst[i]!;
       const t = b.start[i]!;
-      const basis = b.bases[b.basis[i]!];
+      const bit = basisBits[b.basis[i]!] ?? 0;
       const port = proto === 6 ? dp : dp >>> 8;
       const pcode = proto === 6 ? 0 : 2;
       // State starts at a key's first probe: answered contacts only add to keys already probing, so
-      // ordinary traffic costs a map lookup and no allocation (bench/pipeline.bench.ts).
+      // ordinary traffic costs an index lookup and no state (bench/detectors.bench.ts).
       const hk = src * 262144 + port * 4 + pcode;
-      if (probe || (hPresent[presenceCell(hk)] !== 0 && horizontal.has(hk))) add(touch(horizontal, hk, src, port, proto, t), dst, probe, basis);
+      if (probe || horizontal.find(hk) >= 0) {
+        const s = touch(horizontal, hk, src, port, proto, t);
+        horizontal.add(s, dst, probe);
+        horizontal.basisMask[s] = (horizontal.basisMask[s]! | bit) >>> 0;
+      }
       if (proto === 6) {
         const vk = src * 2 ** 26 + dst;
-        if (probe || (vPresent[presenceCell(vk)] !== 0 && vertical.has(vk))) add(touch(vertical, vk, src, dst, proto, t), dp, probe, basis);
+        if (probe || vertical.find(vk) >= 0) {
+          const s = touch(vertical, vk, src, dst, proto, t);
+          vertical.add(s, dp, probe);
+          vertical.basisMask[s] = (vertical.basisMask[s]! | bit) >>> 0;
+        }
       }
     }
   }
 
-  function judge(s: KeyState): { level: FindingLevel; score: number; share: number } | undefined {
-    const n = s.unanswered.size;
-    const share = s.all.size > 0 ? n / s.all.size : 0;
+  function judge(n: number, all: number): { level: FindingLevel; score: number; share: number } | undefined {
+    const share = all > 0 ? n / all : 0;
     if (n < cfg.minTargets || share < cfg.minUnansweredShare) return undefined;
     const level: FindingLevel = n >= cfg.alertTargets ? 'alert' : 'suspect';
     const score = clamp01(0.5 * share + 0.5 * Math.min(1, Math.log10(n) / 2));
@@ -156,42 +353,66 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
     return hosts.isDomestic(src) ? { kind: 'pseudonym', value: hosts.label(src) } : { kind: 'address', value: hosts.label(src) };
   }
 
+  function basesOf(mask: number): string[] {
+    const out: string[] = [];
+    for (let k = 0; k < basisNames.length; k++) if ((mask & (1 << k)) !== 0) out.push(basisNames[k]!);
+    return out;
+  }
+
   /** Returns findings for keys over threshold whose evidence changed since the last flush; drops expired keys. */
   function flush(nowMs: number): FindingUpdate[] {
     const out: FindingUpdate[] = [];
-    for (const [kind, map] of [['scan-horizontal', horizontal], ['scan-vertical', vertical]] as const) {
-      for (const [key, s] of map) {
-        const j = judge(s);
-        if (j !== undefined) {
-          const sig = `${j.level}:${s.unanswered.size}:${s.all.size}`;
-          if (sig !== s.emitted) {
-            s.emitted = sig;
+    for (const [kind, table] of [['scan-horizontal', horizontal], ['scan-vertical', vertical]] as const) {
+      for (let s = table.head; s >= 0;) {
+        const next = table.next[s]!;
+        if (table.dirty[s] === 1) {
+          table.dirty[s] = 0;
+          const approximate = table.mode[s] === MODE_HLL;
+          const n = Math.min(cfg.maxTargetsPerKey, table.countProbed(s));
+          const all = Math.max(n, Math.min(cfg.maxTargetsPerKey, table.countAll(s)));
+          const j = judge(n, all);
+          const levelCode = j === undefined ? 0 : j.level === 'alert' ? 2 : 1;
+          if (j !== undefined && (levelCode !== table.emittedLevel[s] || n !== table.emittedProbed[s] || all !== table.emittedAll[s])) {
+            table.emittedLevel[s] = levelCode; table.emittedProbed[s] = n; table.emittedAll[s] = all;
             const isH = kind === 'scan-horizontal';
-            const srcDomestic = hosts.isDomestic(s.src);
+            const src = table.src[s]!;
+            const fixed = table.fixed[s]!;
+            const first = table.first[s]!;
+            const last = table.last[s]!;
+            const srcDomestic = hosts.isDomestic(src);
             out.push({
-              kind, subject: subjectOf(s.src), level: j.level, score: j.score,
-              scoreDetail: { method: '0.5·unanswered share + 0.5·min(1, log10(unanswered targets)/2)', components: { unansweredTargets: s.unanswered.size, targets: s.all.size, share: j.share } },
+              kind, subject: subjectOf(src), level: j.level, score: j.score,
+              scoreDetail: { method: '0.5·unanswered share + 0.5·min(1, log10(unanswered targets)/2)', components: { unansweredTargets: n, targets: all, share: j.share } },
               evidence: {
-                proto: s.proto === 6 ? 'tcp' : 'icmp',
-                ...(isH ? { port: s.fixed, distinctDestinations: s.all.size, unansweredDestinations: s.unanswered.size }
-                  : { destination: hosts.label(s.fixed), distinctPorts: s.all.size, unansweredPorts: s.unanswered.size, portsSample: [...s.unanswered].slice(0, 50).sort((a, b) => a - b) }),
-                window: { from: new Date(s.first).toISOString(), to: new Date(s.last).toISOString() },
-                ratePerMin: s.unanswered.size / Math.max(1, (s.last - s.first) / 60_000),
+                proto: table.proto[s] === 6 ? 'tcp' : 'icmp',
+                ...(isH ? { port: fixed, distinctDestinations: all, unansweredDestinations: n }
+                  : { destination: hosts.label(fixed), distinctPorts: all, unansweredPorts: n, portsSample: table.probedSample(s, 50) }),
+                ...(approximate ? { countsEstimated: true } : {}),
+                window: { from: new Date(first).toISOString(), to: new Date(last).toISOString() },
+                ratePerMin: n / Math.max(1, (last - first) / 60_000),
               },
-              firstSeen: s.first, lastSeen: s.last,
-              hosts: srcDomestic ? [hosts.label(s.src)] : (!isH && hosts.isDomestic(s.fixed) ? [hosts.label(s.fixed)] : []),
-              hostCount: srcDomestic || (!isH && hosts.isDomestic(s.fixed)) ? 1 : 0,
-              bases: [...s.bases],
+              firstSeen: first, lastSeen: last,
+              hosts: srcDomestic ? [hosts.label(src)] : (!isH && hosts.isDomestic(fixed) ? [hosts.label(fixed)] : []),
+              hostCount: srcDomestic || (!isH && hosts.isDomestic(fixed)) ? 1 : 0,
+              bases: basesOf(table.basisMask[s]!),
             });
           }
         }
-        if (nowMs - s.last > cfg.windowMs) leave(map, key);
+        if (nowMs - table.last[s]! > cfg.windowMs) table.remove(s);
+        s = next;
       }
     }
     return out;
   }
 
-  return { ingest, flush, stats: () => ({ horizontalKeys: horizontal.size, verticalKeys: vertical.size, evictedKeys: evicted }), config: cfg };
+  return {
+    ingest, flush,
+    stats: () => ({
+      horizontalKeys: horizontal.size, verticalKeys: vertical.size, evictedKeys: horizontal.evicted + vertical.evicted,
+      spilledKeys: horizontal.slabsInUse + vertical.slabsInUse, bytes: horizontal.bytes + vertical.bytes,
+    }),
+    config: cfg,
+  };
 }
 
 /** The scan detector. */

@@ -1,4 +1,4 @@
-/** @module Fixed-memory sketches for the detectors: a count-min sketch, a Bloom filter and a HyperLogLog over numeric keys. */
+/** @module Fixed-memory structures for the detectors: a count-min sketch, Bloom filters, HyperLogLog registers and an open-addressed key index over numeric keys. */
 
 /** Mixes a non-negative integer key (up to 2^53) with a seed into 32 bits (murmur3 finalizer on both halves). */
 export function hashKey(key: number, seed: number): number {
@@ -91,6 +91,109 @@ export class BloomFilter {
 }
 
 /**
+ * Blocked Bloom filter (Putze, Sanders & Singler 2007): all `k` = 4 bits of a key fall in one 512-bit
+ * block (one cache line), so a test touches one line instead of four, for a slightly higher false
+ * positive rate than a standard filter of the same size. Hot path of the beacon detector: bench/detectors.
+ * @see https://doi.org/10.1007/978-3-540-72845-0_9
+ */
+export class BlockedBloomFilter {
+  private readonly bits: Uint32Array;
+  private readonly blockMask: number;
+  constructor(readonly bitsLog2 = 26) {
+    if (bitsLog2 < 9) throw new RangeError('a blocked Bloom filter needs at least one 512-bit block');
+    this.bits = new Uint32Array(2 ** (bitsLog2 - 5));
+    this.blockMask = 2 ** (bitsLog2 - 9) - 1;
+  }
+
+  /** Sets `key`; returns true when it was (probably) already there. */
+  testAndAdd(key: number): boolean {
+    const h1 = hashKey(key, 0x51);
+    const h2 = hashKey(key, 0xa7);
+    const base = (h1 & this.blockMask) * 16;
+    let present = true;
+    for (let i = 0; i < 4; i++) {
+      const b = i < 3 ? (h2 >>> (i * 9)) & 511 : (h1 >>> 20) & 511;
+      const w = base + (b >>> 5);
+      const m = 1 << (b & 31);
+      if ((this.bits[w]! & m) === 0) { present = false; this.bits[w] = this.bits[w]! | m; }
+    }
+    return present;
+  }
+
+  /** Clears the filter. */
+  clear(): void { this.bits.fill(0); }
+
+  /** Bytes held. */
+  get bytes(): number { return this.bits.byteLength; }
+}
+
+/**
+ * Counts sightings of keys not (yet) admitted to a detector's exact state: 2^bucketsLog2 buckets of
+ * four (32-bit fingerprint, count) ways in 32 bytes, so a sighting touches one cache line. A key missing
+ * from its bucket replaces the way with the lowest count. Exact for keys that stay; a key pushed out
+ * starts again from zero, so unlike a count-min sketch it never admits a key early (it may admit a
+ * rare one late). Admitted keys keep their count, so one evicted from the detector comes back at once. Hot path of the beacon detector's admission: bench/detectors.
+ */
+export class RecentCounter {
+  private readonly table: Uint32Array;
+  private readonly mask: number;
+  constructor(readonly bucketsLog2 = 18) {
+    this.table = new Uint32Array((1 << bucketsLog2) * 8);
+    this.mask = (1 << bucketsLog2) - 1;
+  }
+
+  /** Adds one sighting of `key` and returns its count (1: it was not in the table). */
+  add(key: number): number {
+    const t = this.table;
+    const base = (hashKey(key, 0x71) & this.mask) * 8;
+    const fp = (hashKey(key, 0x93) | 1) >>> 0;
+    let victim = base;
+    for (let w = base; w < base + 4; w++) {
+      if (t[w] === fp) { const c = Math.min(0xffffffff, t[w + 4]! + 1); t[w + 4] = c; return c; }
+      if (t[w + 4]! < t[victim + 4]!) victim = w;
+    }
+    t[victim] = fp;
+    t[victim + 4] = 1;
+    return 1;
+  }
+
+  /** Clears the table. */
+  clear(): void { this.table.fill(0); }
+
+  /** Bytes held. */
+  get bytes(): number { return this.table.byteLength; }
+}
+
+/**
+ * Adds `key` to the 2^p one-byte HyperLogLog registers at `reg[off]` (Flajolet et al. 2007). The
+ * registers may sit inside a larger pool: the scan detector keeps them in its spill slabs.
+ * @see https://algo.inria.fr/flajolet/Publications/FlFuGaMe07.pdf
+ */
+export function hllAdd(reg: Uint8Array, off: number, p: number, key: number): void {
+  const h = hashKey(key, 0x3c);
+  const idx = off + (h >>> (32 - p));
+  const rest = (h << p) >>> 0;
+  const rank = rest === 0 ? 32 - p + 1 : Math.clz32(rest) + 1;
+  if (rank > reg[idx]!) reg[idx] = rank;
+}
+
+/**
+ * The distinct-count estimate of the 2^p registers at `reg[off]`: the raw estimate, or linear
+ * counting while it is at most 2.5·2^p and some register is still zero (the small-range correction).
+ * @see https://algo.inria.fr/flajolet/Publications/FlFuGaMe07.pdf
+ */
+export function hllCount(reg: Uint8Array, off: number, p: number): number {
+  const m = 1 << p;
+  let sum = 0;
+  let zeros = 0;
+  for (let i = off; i < off + m; i++) { const r = reg[i]!; sum += 2 ** -r; if (r === 0) zeros++; }
+  const alpha = 0.7213 / (1 + 1.079 / m);
+  const e = (alpha * m * m) / sum;
+  if (e <= 2.5 * m && zeros > 0) return Math.round(m * Math.log(m / zeros));
+  return Math.round(e);
+}
+
+/**
  * HyperLogLog distinct counter (Flajolet et al. 2007) with 2^p one-byte registers; standard error ≈ 1.04/√2^p.
  * @see https://algo.inria.fr/flajolet/Publications/FlFuGaMe07.pdf
  */
@@ -99,23 +202,90 @@ export class HyperLogLog {
   constructor(readonly p = 10) { this.reg = new Uint8Array(1 << p); }
 
   /** Adds a key. */
-  add(key: number): void {
-    const h = hashKey(key, 0x3c);
-    const idx = h >>> (32 - this.p);
-    const rest = (h << this.p) >>> 0;
-    const rank = rest === 0 ? 32 - this.p + 1 : Math.clz32(rest) + 1;
-    if (rank > this.reg[idx]!) this.reg[idx] = rank;
-  }
+  add(key: number): void { hllAdd(this.reg, 0, this.p, key); }
 
   /** The estimated number of distinct keys added. */
-  count(): number {
-    const m = this.reg.length;
-    let sum = 0;
-    let zeros = 0;
-    for (let i = 0; i < m; i++) { sum += 2 ** -this.reg[i]!; if (this.reg[i] === 0) zeros++; }
-    const alpha = 0.7213 / (1 + 1.079 / m);
-    const e = (alpha * m * m) / sum;
-    if (e <= 2.5 * m && zeros > 0) return Math.round(m * Math.log(m / zeros));
-    return Math.round(e);
+  count(): number { return hllCount(this.reg, 0, this.p); }
+}
+
+/**
+ * A fixed-capacity map from non-negative integer keys (< 2^53) to non-negative integers, open-addressed
+ * over one Float64Array of [key, value] cells (linear probing, load ≤ 1/2, deletion by backward shift),
+ * so a lookup touches one cache line in the common case and neither boxes its key nor allocates.
+ * Hot path of the scan and beacon detectors: bench/detectors.
+ */
+export class KeyIndex {
+  private readonly cells: Float64Array;
+  private readonly mask: number;
+  /** Keys held. */
+  size = 0;
+
+  /** Room for `capacity` keys at load ≤ 1/2. */
+  constructor(readonly capacity: number) {
+    const n = 1 << Math.ceil(Math.log2(Math.max(8, capacity * 2)));
+    this.cells = new Float64Array(n * 2).fill(-1);
+    this.mask = n - 1;
   }
+
+  /** The home cell of a key: both 32-bit halves mixed (murmur3 finalizer). */
+  private home(key: number): number {
+    let h = Math.imul((key >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ ((key / 4294967296) >>> 0);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & this.mask;
+  }
+
+  /** The value of `key`, or −1 when absent. */
+  get(key: number): number {
+    const cells = this.cells;
+    for (let c = this.home(key); ; c = (c + 1) & this.mask) {
+      const k = cells[c * 2]!;
+      if (k === key) return cells[c * 2 + 1]!;
+      if (k < 0) return -1;
+    }
+  }
+
+  /** Sets `key` to `value` (≥ 0); throws when the index is full (a caller bug: it must evict first). */
+  set(key: number, value: number): void {
+    const cells = this.cells;
+    let c = this.home(key);
+    for (; ; c = (c + 1) & this.mask) {
+      const k = cells[c * 2]!;
+      if (k === key) { cells[c * 2 + 1] = value; return; }
+      if (k < 0) break;
+    }
+    if (this.size >= this.capacity) throw new RangeError(`key index full (${this.capacity} keys)`);
+    cells[c * 2] = key;
+    cells[c * 2 + 1] = value;
+    this.size++;
+  }
+
+  /** Removes `key`; returns whether it was there. */
+  delete(key: number): boolean {
+    const cells = this.cells;
+    const mask = this.mask;
+    let c = this.home(key);
+    for (; ; c = (c + 1) & mask) {
+      const k = cells[c * 2]!;
+      if (k === key) break;
+      if (k < 0) return false;
+    }
+    // Backward-shift deletion: pull later members of the probe run into the hole.
+    for (let next = (c + 1) & mask; cells[next * 2]! >= 0; next = (next + 1) & mask) {
+      const home = this.home(cells[next * 2]!);
+      if (((next - home) & mask) >= ((next - c) & mask)) {
+        cells[c * 2] = cells[next * 2]!;
+        cells[c * 2 + 1] = cells[next * 2 + 1]!;
+        c = next;
+      }
+    }
+    cells[c * 2] = -1;
+    this.size--;
+    return true;
+  }
+
+  /** Removes every key. */
+  clear(): void { this.cells.fill(-1); this.size = 0; }
+
+  /** Bytes held. */
+  get bytes(): number { return this.cells.byteLength; }
 }
