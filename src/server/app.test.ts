@@ -27,6 +27,9 @@ describe('HTTP app', () => {
     expect(r.headers['x-content-type-options']).toBe('nosniff');
     expect(r.headers['content-security-policy']).toContain("default-src 'self'");
     expect(r.headers['strict-transport-security']).toContain('max-age');
+    expect(r.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(r.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(r.headers['referrer-policy']).toBe('no-referrer');
   });
 
   it('serves the OpenAPI document and UI', async () => {

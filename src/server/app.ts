@@ -1,7 +1,7 @@
 /** @module The HTTP application: security headers, limits, request ids, authentication, route-level policy, one error shape. */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -76,18 +76,12 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     }
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  // Helmet's headers do not depend on the request, so they are worked out once: the Fastify plugin rebuilt
+  // helmet's middleware (parsing the CSP) on every request, ~4 % of a filing's CPU (bench/reporting).
+  const headers = securityHeaders();
+  app.addHook('onRequest', (_req, reply, done) => {
+    void reply.headers(headers);
+    done();
   });
   await app.register(cookie);
   await app.register(rateLimit, { global: false });
@@ -196,6 +190,30 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
 
   await app.ready();
   return { fastify: app, routes, metrics };
+}
+
+/** The security headers helmet sets (CSP, HSTS, framing, sniffing, referrer), computed once. */
+export function securityHeaders(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const res = {
+    setHeader: (name: string, value: string | number | readonly string[]) => { out[name.toLowerCase()] = String(value); },
+    removeHeader: (name: string) => { delete out[name.toLowerCase()]; },
+  };
+  helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  })({} as never, res as never, (err?: unknown) => { if (err !== undefined && err !== null) throw err; });
+  if (Object.keys(out).length === 0) throw new Error('helmet set no security headers');
+  return out;
 }
 
 /** Maps any error to the one response shape; the message says what to fix and never leaks internals. */
