@@ -8,7 +8,7 @@ import type { AnyDb, Database } from '#platform/db/index.js';
 import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
-import type { AuditRecorder } from '#modules/audit/index.js';
+import type { AuditEntryRef, AuditEvent, AuditRecorder } from '#modules/audit/index.js';
 import { buildDraftObjects, ncoIdentity, type Removal } from './drafts.js';
 import { compareMarks, markObject, recipientKey, unmarkId, type JsonObject, type MarkEvidence } from './fingerprint.js';
 import {
@@ -29,7 +29,8 @@ export interface DirectoryUser { id: string; username: string; orgId: string | n
 export interface SharingDeps {
   db: Database;
   policy: PolicyEngine;
-  audit: AuditRecorder;
+  /** The audit log; with `recordBatch` a group commit of deliveries appends all their entries at once. */
+  audit: AuditRecorder & { recordBatch?: (items: readonly { ctx: RequestContext; event: AuditEvent }[], trx?: AnyDb) => Promise<AuditEntryRef[]> };
   clock: Clock;
   /** Organizations and users (from identity, read as the system). */
   directory: { orgs(): Promise<readonly DirectoryOrg[]>; users(): Promise<readonly DirectoryUser[]> };
@@ -301,7 +302,8 @@ export function createSharingService(deps: SharingDeps) {
       await db.transaction(async (trx) => {
         const rows = batch.flatMap((d) => (d.row !== undefined ? [d.row] : []));
         for (let i = 0; i < rows.length; i += 100) await trx.insertInto('sharing_disseminations').values(rows.slice(i, i + 100)).execute();
-        for (const d of batch) await audit.record(d.ctx, d.event, trx);
+        if (audit.recordBatch !== undefined) await audit.recordBatch(batch.map((d) => ({ ctx: d.ctx, event: d.event })), trx);
+        else for (const d of batch) await audit.record(d.ctx, d.event, trx);
       });
       for (const d of batch) d.done();
     } catch (e) {
