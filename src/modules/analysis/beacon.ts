@@ -1,6 +1,6 @@
 /** @module Beaconing and botnet fan-in: regular call-home from hosts to a foreign endpoint, scored as RITA does, in fixed memory. */
 import type { AnalysisBatch, HostTable } from './batch.js';
-import { BloomFilter, CountMinSketch } from './sketch.js';
+import { BlockedBloomFilter, CountMinSketch, KeyIndex, RecentCounter } from './sketch.js';
 import { bowleySkew, clamp01, medianAbsDev, modeShare, quantile } from './stats.js';
 import { MAX_FINDING_HOSTS, type FindingLevel, type FindingUpdate } from './schema.js';
 
@@ -10,7 +10,7 @@ export interface BeaconConfig {
   maxPairs: number;
   /** Call times kept per pair (a ring): the statistics use the latest this many. */
   window: number;
-  /** A pair is tracked once the count-min sketch has seen it this many times (one-off contacts never cost a slot). */
+  /** A pair is tracked once it has been seen this many times (one-off contacts never cost a slot). */
   admitAfter: number;
   /** Fewest calls before a pair is scored. */
   minEvents: number;
@@ -80,6 +80,17 @@ export interface PairScore {
 
 const PAIR_KEY_MUL = 2 ** 26;
 
+/** Fields of a pair's record: latest flow time, first flow time, latest call, calls, ring head, TCP calls, SYN-only calls, basis bits. */
+const REC = 8;
+const SEEN = 0;
+const FIRST = 1;
+const LAST = 2;
+const COUNT = 3;
+const HEAD = 4;
+const TCP = 5;
+const SYN = 6;
+const MASK = 7;
+
 /**
  * Creates the beacon detector: per (host → foreign endpoint) pair it keeps the last `window` call
  * times and sizes in one typed-array pool; `flush` scores pairs and returns one finding per endpoint.
@@ -91,34 +102,28 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   const W = cfg.window;
   const times = new Float64Array(P * W);
   const sizes = new Float32Array(P * W);
-  const head = new Uint16Array(P); // next write position in the ring
-  const count = new Uint32Array(P); // calls ever recorded (merged bursts count once)
-  const tcpCalls = new Uint32Array(P);
-  const synOnly = new Uint32Array(P);
-  const first = new Float64Array(P);
-  const last = new Float64Array(P); // latest call time
-  const seen = new Float64Array(P); // latest flow time, for eviction
+  // Per-pair scalars in one record of 8 doubles (one cache line), so a flow of a tracked pair touches
+  // its record, its ring slot and the index: three lines instead of one per field (bench/detectors).
+  const rec = new Float64Array(P * REC);
+  const scoredAt = new Float64Array(P); // calls when last scored: a pair with more is due for scoring
   const srcOf = new Uint32Array(P);
   const dstOf = new Uint32Array(P);
   const portOf = new Uint16Array(P);
   const protoOf = new Uint8Array(P);
-  const basisMask = new Uint32Array(P);
-  const dirty = new Uint8Array(P);
-  // (src, dst) → slot: an open-addressed table over typed arrays (linear probing, load ≤ 1/2, deletion
-  // by backward shift), so a flow's lookup neither boxes its key nor allocates (bench/pipeline).
-  const cells = 1 << Math.ceil(Math.log2(Math.max(16, P * 2)));
-  const cellMask = cells - 1;
-  const cellKey = new Float64Array(cells);
-  const cellSlot = new Int32Array(cells).fill(-1);
+  // (src, dst) → slot: an open-addressed index over one Float64Array, so a flow's lookup neither boxes
+  // its key nor allocates.
+  const index = new KeyIndex(P);
   const inUse = new Uint8Array(P);
   const admitted = new Float64Array(P); // admission order: flush visits slots in it, as a Map would
   let admissions = 0;
-  let tracked = 0;
   const free: number[] = [];
   for (let i = P - 1; i >= 0; i--) free.push(i);
   const keyOf = new Float64Array(P);
-  const pairCounts = new CountMinSketch(20, 4);
-  const seenPairs = new BloomFilter(26, 4);
+  // Admission: sightings of untracked pairs in a 4-way table (one line a sighting); whether a pair is
+  // new, for the distinct-client count, in a blocked Bloom filter (one line), asked only of pairs the
+  // table did not hold.
+  const recent = new RecentCounter(18);
+  const seenPairs = new BlockedBloomFilter(26);
   const clients = new CountMinSketch(18, 4); // distinct clients per endpoint (new pairs only)
   const basisNames: string[] = [];
   let evicted = 0;
@@ -131,49 +136,16 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     return (rngState >>> 0) % n;
   }
 
-  function cellOf(key: number): number {
-    // key = src·2^26 + dst: mix both halves (src < 2^27, dst < 2^26).
-    const hi = Math.floor(key / PAIR_KEY_MUL);
-    let h = Math.imul((key - hi * PAIR_KEY_MUL) ^ 0x9e3779b9, 0x85ebca6b) ^ hi;
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return (h ^ (h >>> 16)) & cellMask;
-  }
-
-  function findSlot(key: number): number {
-    for (let c = cellOf(key); ; c = (c + 1) & cellMask) {
-      const s = cellSlot[c]!;
-      if (s < 0) return -1;
-      if (cellKey[c] === key) return s;
-    }
-  }
-
   function track(key: number, slot: number): void {
-    let c = cellOf(key);
-    while (cellSlot[c]! >= 0) c = (c + 1) & cellMask;
-    cellKey[c] = key;
-    cellSlot[c] = slot;
+    index.set(key, slot);
     keyOf[slot] = key;
     inUse[slot] = 1;
     admitted[slot] = admissions++;
-    tracked++;
   }
 
   function untrack(slot: number): void {
-    const key = keyOf[slot]!;
-    let c = cellOf(key);
-    while (cellSlot[c] !== slot) c = (c + 1) & cellMask;
-    // Backward-shift deletion: pull later members of the probe run into the hole.
-    for (let next = (c + 1) & cellMask; cellSlot[next]! >= 0; next = (next + 1) & cellMask) {
-      const home = cellOf(cellKey[next]!);
-      if (((next - home) & cellMask) >= ((next - c) & cellMask)) {
-        cellKey[c] = cellKey[next]!;
-        cellSlot[c] = cellSlot[next]!;
-        c = next;
-      }
-    }
-    cellSlot[c] = -1;
+    index.delete(keyOf[slot]!);
     inUse[slot] = 0;
-    tracked--;
   }
 
   function evictOne(): number {
@@ -181,7 +153,8 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     let oldest = Infinity;
     for (let k = 0; k < 8; k++) {
       const s = rand(P);
-      if (seen[s]! < oldest) { oldest = seen[s]!; victim = s; }
+      const seen = rec[s * REC + SEEN]!;
+      if (seen < oldest) { oldest = seen; victim = s; }
     }
     untrack(victim);
     evicted++;
@@ -189,9 +162,8 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   }
 
   function reset(): void {
-    cellSlot.fill(-1);
+    index.clear();
     inUse.fill(0);
-    tracked = 0;
     free.length = 0;
     for (let i = P - 1; i >= 0; i--) free.push(i);
     generation = hosts.generation;
@@ -217,44 +189,48 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
       const src = b.src[i]!;
       if (dp === sp && !hosts.isDomestic(src) && src > dst) continue;
       const key = src * PAIR_KEY_MUL + dst;
-      let slot = findSlot(key);
+      let slot = index.get(key);
+      const t = b.start[i]!;
       if (slot < 0) {
-        if (!seenPairs.testAndAdd(key)) clients.add(dst);
-        if (pairCounts.add(key) < cfg.admitAfter) continue;
+        const sightings = recent.add(key);
+        if (sightings === 1 && !seenPairs.testAndAdd(key)) clients.add(dst);
+        if (sightings < cfg.admitAfter) continue;
         slot = free.pop() ?? evictOne();
         track(key, slot);
-        head[slot] = 0; count[slot] = 0; tcpCalls[slot] = 0; synOnly[slot] = 0; basisMask[slot] = 0;
-        first[slot] = b.start[i]!; last[slot] = -Infinity;
+        const r = slot * REC;
+        rec[r + SEEN] = t; rec[r + FIRST] = t; rec[r + LAST] = -Infinity; rec[r + COUNT] = 0; rec[r + HEAD] = 0;
+        rec[r + TCP] = 0; rec[r + SYN] = 0; rec[r + MASK] = 0; scoredAt[slot] = 0;
         srcOf[slot] = src; dstOf[slot] = dst; portOf[slot] = dp; protoOf[slot] = proto;
       }
-      const t = b.start[i]!;
-      seen[slot] = Math.max(seen[slot]!, t);
-      basisMask[slot] = basisMask[slot]! | (bases[b.basis[i]!] ?? 0);
-      if (t < first[slot]!) first[slot] = t;
+      const r = slot * REC;
+      if (t > rec[r + SEEN]!) rec[r + SEEN] = t;
+      rec[r + MASK] = (rec[r + MASK]! | (bases[b.basis[i]!] ?? 0)) >>> 0;
+      if (t < rec[r + FIRST]!) rec[r + FIRST] = t;
       const base = slot * W;
-      const prevIdx = base + ((head[slot]! + W - 1) % W);
-      if (count[slot]! > 0 && Math.abs(t - times[prevIdx]!) < cfg.burstMs) {
+      const h = rec[r + HEAD]!;
+      const count = rec[r + COUNT]!;
+      const prevIdx = base + (h === 0 ? W - 1 : h - 1);
+      if (count > 0 && Math.abs(t - times[prevIdx]!) < cfg.burstMs) {
         sizes[prevIdx] = sizes[prevIdx]! + b.bytes[i]!; // same burst: one call
         continue;
       }
-      const h = head[slot]!;
       times[base + h] = t;
       sizes[base + h] = b.bytes[i]!;
-      head[slot] = (h + 1) % W;
-      count[slot] = count[slot]! + 1;
-      if (t > last[slot]!) last[slot] = t;
+      rec[r + HEAD] = h + 1 === W ? 0 : h + 1;
+      rec[r + COUNT] = count + 1;
+      if (t > rec[r + LAST]!) rec[r + LAST] = t;
       if (proto === 6) {
-        tcpCalls[slot] = tcpCalls[slot]! + 1;
+        rec[r + TCP] = rec[r + TCP]! + 1;
         const f = b.tcpFlags[i]!;
-        if ((f & 0x02) !== 0 && (f & 0x10) === 0) synOnly[slot] = synOnly[slot]! + 1;
+        if ((f & 0x02) !== 0 && (f & 0x10) === 0) rec[r + SYN] = rec[r + SYN]! + 1;
       }
-      dirty[slot] = 1;
     }
   }
 
   /** Scores one pair; exported through `scorePairSlot` for tests. */
   function scoreSlot(slot: number): PairScore | undefined {
-    const n = Math.min(count[slot]!, W);
+    const r = slot * REC;
+    const n = Math.min(rec[r + COUNT]!, W);
     if (n < cfg.minEvents) return undefined;
     const base = slot * W;
     const ts = Float64Array.from(times.subarray(base, base + n)).sort();
@@ -283,8 +259,8 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     for (let k = 0; k < bins; k++) hits += hit[k]!;
     const spreadS = hits / bins;
     const score = 0.45 * intervalS + 0.2 * sizeS + 0.35 * spreadS;
-    const tcp = tcpCalls[slot]!;
-    const unanswered = tcp > 0 ? synOnly[slot]! / tcp : 0;
+    const tcp = rec[r + TCP]!;
+    const unanswered = tcp > 0 ? rec[r + SYN]! / tcp : 0;
     const fast = med <= cfg.fastIntervalMs;
     const medPkt = medSize; // bytes per call; packets are not kept per call
     const proto = protoOf[slot]!;
@@ -302,8 +278,8 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
       histogram[bi < 0 ? histogram.length - 1 : bi]!++;
     }
     return {
-      src: srcOf[slot]!, dst: dstOf[slot]!, port, proto, calls: count[slot]!, firstSeen: first[slot]!, lastSeen: last[slot]!,
-      medianIntervalMs: med, score, level, unanswered, fast, infra, histogram, medianBytes: medSize, basisMask: basisMask[slot]!,
+      src: srcOf[slot]!, dst: dstOf[slot]!, port, proto, calls: rec[r + COUNT]!, firstSeen: rec[r + FIRST]!, lastSeen: rec[r + LAST]!,
+      medianIntervalMs: med, score, level, unanswered, fast, infra, histogram, medianBytes: medSize, basisMask: rec[r + MASK]!,
       components: { interval: intervalS, intervalSkew: skewS, intervalMad: madS, intervalModes: modeS, size: sizeS, smallness: smallS, spread: spreadS },
     };
   }
@@ -319,9 +295,10 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     for (let slot = 0; slot < P; slot++) if (inUse[slot] === 1) live.push(slot);
     live.sort((a, b) => admitted[a]! - admitted[b]!);
     for (const slot of live) {
-      if (nowMs - seen[slot]! > cfg.idleMs) { untrack(slot); free.push(slot); continue; }
-      if (!all && dirty[slot] === 0) continue;
-      dirty[slot] = 0;
+      if (nowMs - rec[slot * REC + SEEN]! > cfg.idleMs) { untrack(slot); free.push(slot); continue; }
+      const calls = rec[slot * REC + COUNT]!;
+      if (!all && calls === scoredAt[slot]) continue;
+      scoredAt[slot] = calls;
       const s = scoreSlot(slot);
       if (s === undefined || s.level === undefined) continue;
       const list = byEndpoint.get(s.dst) ?? [];
@@ -395,13 +372,13 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     flush,
     /** Scores the pair (src → dst), if tracked (tests and the evaluation's explanations). */
     scorePair(src: number, dst: number): PairScore | undefined {
-      const slot = findSlot(src * PAIR_KEY_MUL + dst);
+      const slot = index.get(src * PAIR_KEY_MUL + dst);
       return slot < 0 ? undefined : scoreSlot(slot);
     },
     stats() {
       return {
-        trackedPairs: tracked, evictedPairs: evicted,
-        bytes: times.byteLength + sizes.byteLength + P * (2 + 4 * 9 + 8 * 5 + 2 + 1 + 1 + 1) + cells * 12 + pairCounts.bytes + seenPairs.bytes + clients.bytes,
+        trackedPairs: index.size, evictedPairs: evicted,
+        bytes: times.byteLength + sizes.byteLength + rec.byteLength + P * (8 + 4 + 4 + 2 + 1 + 1 + 8 + 8) + index.bytes + recent.bytes + seenPairs.bytes + clients.bytes,
       };
     },
     config: cfg,
