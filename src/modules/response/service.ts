@@ -285,6 +285,11 @@ export function createResponseService(deps: ResponseDeps) {
       if (r.state !== 'executing') throw new AppError('CONFLICT', `The measure is ${r.state}; steps are recorded while it executes.`);
       if (!policy.authorize(ctx, 'measure:record-step', resourceOf(r, facts)).allowed) throw new AppError('FORBIDDEN', `Only officers of the executing agency (${r.agency}) record steps of this measure.`);
       return db.transaction(async (trx) => {
+        // A no-op update of the measure first makes steps take turns for their numbers (PostgreSQL runs
+        // transactions side by side; the update holds the row until commit) and refuses a step once
+        // execution ended. It leaves updated_at alone: a step changes no artifact.
+        const touched = await trx.updateTable('response_measures').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', r.id).where('state', '=', 'executing').executeTakeFirst();
+        if (Number(touched.numUpdatedRows) !== 1) throw new AppError('CONFLICT', 'The measure changed while you acted; read it again and retry.');
         const last = (await trx.selectFrom('response_steps').select((eb) => eb.fn.max('seq').as('m')).where('measure_id', '=', r.id).executeTakeFirst()) as { m: number | null } | undefined;
         const seq = Number(last?.m ?? 0) + 1;
         await trx.insertInto('response_steps').values({ measure_id: r.id, seq, officer: userOf(ctx), at: now(), action: v.action, result: v.result ?? null }).execute();

@@ -324,6 +324,12 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(ordered).toMatchObject({ state: 'ordered', order: { reference: 'PMO-2026-3' } });
       expect((await call('police', { method: 'POST', url: `/api/v1/response/measures/${sdf.id}/execute`, payload: { reason: 'go' } })).statusCode).toBe(403);
       expect(((await ok('sdf', { method: 'POST', url: `/api/v1/response/measures/${sdf.id}/execute`, payload: { reason: 'On order PMO-2026-3.' } }))['measure'] as Json)['state']).toBe('executing');
+      // Officers record their steps at once: each gets its own number, none is lost.
+      const steps = await Promise.all(['Route withdrawn at IX-1', 'Route withdrawn at IX-2', 'Route withdrawn at IX-3'].map((action) => call('sdf', { method: 'POST', url: `/api/v1/response/measures/${sdf.id}/steps`, payload: { action, result: 'done' } })));
+      expect(steps.map((r) => r.statusCode)).toEqual([201, 201, 201]);
+      const recorded = ((await ok('sdf', { method: 'GET', url: `/api/v1/response/measures/${sdf.id}` }))['measure'] as { steps: { seq: number; action: string }[] }).steps;
+      expect(recorded.map((x) => x.seq)).toEqual([1, 2, 3]);
+      expect(recorded.map((x) => x.action).sort()).toEqual(['Route withdrawn at IX-1', 'Route withdrawn at IX-2', 'Route withdrawn at IX-3']);
       const txt = await call('police', { method: 'GET', url: '/api/v1/response/artifacts/blocklist.txt' });
       expect(txt.body.trim().split('\n').filter((l) => !l.startsWith('#'))).toEqual(['198.51.100.0/24', '203.0.113.0/25']);
     });
