@@ -116,7 +116,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       ports: { basisIssuer: selectionBasisIssuer(selection), purger: archivePurger(archive), inventory: archiveInventory(archive, selection) },
     });
     const oversightScheduler = createOversightScheduler({ everySeconds: config.oversight.sweepEverySeconds }, { oversight, onError: (e) => options.logger?.error({ err: e }, 'oversight sweep failed') });
-    const analysis = createAnalysisService({ db, policy, audit, clock });
+    const peopleCtx = systemContext('analysis');
+    const analysis = createAnalysisService({
+      db, policy, audit, clock,
+      people: { namesOf: async (ids) => new Map((await identity.listUsers(peopleCtx)).filter((u) => ids.includes(u.id)).map((u) => [u.id, u.displayName])) },
+    });
     const sharingCtx = systemContext('sharing');
     const sharing = createSharingService({
       db, policy, audit, clock, sectorNames: SECTORS,

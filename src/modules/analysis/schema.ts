@@ -104,11 +104,14 @@ export interface Case {
   title: string;
   status: CaseStatus;
   ownerId: string;
+  /** Display names, null when the id names no user (a token or the system). */
+  ownerName: string | null;
   createdBy: string;
+  createdByName: string | null;
   createdAt: string;
   updatedAt: string;
-  items: Array<{ type: 'finding' | 'report'; id: string; addedBy: string; addedAt: string }>;
-  notes: Array<{ id: string; authorId: string; text: string; createdAt: string }>;
+  items: Array<{ type: 'finding' | 'report'; id: string; addedBy: string; addedByName: string | null; addedAt: string }>;
+  notes: Array<{ id: string; authorId: string; authorName: string | null; text: string; createdAt: string }>;
 }
 
 /** Orders levels for comparison. */

@@ -91,9 +91,14 @@ export interface AnalysisServiceDeps {
   policy: PolicyEngine;
   audit: AuditRecorder;
   clock: Clock;
+  /** Display names of users by id (the identity module), so cases show people, not ids; absent, names are null. */
+  people?: { namesOf(ids: readonly string[]): Promise<ReadonlyMap<string, string>> };
 }
 
 type Row = Record<string, unknown>;
+
+/** The person acting: a token stands for its owner, so cases name the user, not the token. */
+const personOf = (ctx: RequestContext): string => ctx.actor.userId ?? ctx.actor.id;
 const iso = (ms: number) => new Date(ms).toISOString();
 const json = (v: unknown) => JSON.stringify(v);
 const parse = <T>(v: unknown): T => JSON.parse(String(v)) as T;
@@ -118,6 +123,17 @@ function toFinding(r: Row): Finding {
 export function createAnalysisService(deps: AnalysisServiceDeps) {
   const { db, policy, audit, clock } = deps;
   const q = db.kysely;
+  const namesOf = async (ids: Iterable<string>): Promise<ReadonlyMap<string, string>> => (deps.people === undefined ? new Map() : deps.people.namesOf([...new Set(ids)]));
+
+  /** The case with the display name of everyone it mentions (null for an id that names no user, e.g. a token or the system). */
+  async function withNames(c: Case): Promise<Case> {
+    const names = await namesOf([c.ownerId, c.createdBy, ...c.items.map((i) => i.addedBy), ...c.notes.map((n) => n.authorId)]);
+    const name = (id: string) => names.get(id) ?? null;
+    return {
+      ...c, ownerName: name(c.ownerId), createdByName: name(c.createdBy),
+      items: c.items.map((i) => ({ ...i, addedByName: name(i.addedBy) })), notes: c.notes.map((n) => ({ ...n, authorName: name(n.authorId) })),
+    };
+  }
   const now = () => new Date(clock.nowMs()).toISOString();
 
   function allow(ctx: RequestContext, action: string): void {
@@ -197,10 +213,10 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     const items = await trx.selectFrom('case_items').selectAll().where('case_id', '=', id).orderBy('added_at').execute() as Row[];
     const notes = await trx.selectFrom('case_notes').selectAll().where('case_id', '=', id).orderBy('created_at').execute() as Row[];
     return {
-      id, title: String(c['title']), status: c['status'] as CaseStatus, ownerId: String(c['owner_id']), createdBy: String(c['created_by']),
+      id, title: String(c['title']), status: c['status'] as CaseStatus, ownerId: String(c['owner_id']), ownerName: null, createdBy: String(c['created_by']), createdByName: null,
       createdAt: String(c['created_at']), updatedAt: String(c['updated_at']),
-      items: items.map((r) => ({ type: r['item_type'] as 'finding' | 'report', id: String(r['item_id']), addedBy: String(r['added_by']), addedAt: String(r['added_at']) })),
-      notes: notes.map((r) => ({ id: String(r['id']), authorId: String(r['author_id']), text: String(r['text']), createdAt: String(r['created_at']) })),
+      items: items.map((r) => ({ type: r['item_type'] as 'finding' | 'report', id: String(r['item_id']), addedBy: String(r['added_by']), addedByName: null, addedAt: String(r['added_at']) })),
+      notes: notes.map((r) => ({ id: String(r['id']), authorId: String(r['author_id']), authorName: null, text: String(r['text']), createdAt: String(r['created_at']) })),
     };
   }
 
@@ -215,14 +231,14 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     const id = newId();
     const t = now();
     await q.transaction().execute(async (trx) => {
-      await trx.insertInto('cases').values({ id, title: input.title, status: 'open', owner_id: input.ownerId ?? ctx.actor.id, created_by: ctx.actor.id, created_at: t, updated_at: t }).execute();
+      await trx.insertInto('cases').values({ id, title: input.title, status: 'open', owner_id: input.ownerId ?? personOf(ctx), created_by: personOf(ctx), created_at: t, updated_at: t }).execute();
       for (const fid of new Set(input.findingIds)) {
         await requireFinding(trx, fid);
-        await trx.insertInto('case_items').values({ case_id: id, item_type: 'finding', item_id: fid, added_by: ctx.actor.id, added_at: t }).execute();
+        await trx.insertInto('case_items').values({ case_id: id, item_type: 'finding', item_id: fid, added_by: personOf(ctx), added_at: t }).execute();
       }
       await audit.record(ctx, { action: 'cases:write', object: { type: 'case', id }, outcome: 'success', details: { op: 'create', findings: input.findingIds.length } }, trx);
     });
-    return (await loadCase(q, id))!;
+    return withNames((await loadCase(q, id))!);
   }
 
   /** Lists cases (without notes' text); audited. */
@@ -233,7 +249,11 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     if (filter.ownerId !== undefined) sel = sel.where('owner_id', '=', filter.ownerId);
     const rows = await sel.orderBy('updated_at', 'desc').limit(500).execute() as Row[];
     await audit.record(ctx, { action: 'cases:read', object: { type: 'cases', id: 'list' }, outcome: 'success', details: { count: rows.length } });
-    return rows.map((c) => ({ id: String(c['id']), title: String(c['title']), status: c['status'] as CaseStatus, ownerId: String(c['owner_id']), createdBy: String(c['created_by']), createdAt: String(c['created_at']), updatedAt: String(c['updated_at']) }));
+    const names = await namesOf(rows.flatMap((c) => [String(c['owner_id']), String(c['created_by'])]));
+    return rows.map((c) => ({
+      id: String(c['id']), title: String(c['title']), status: c['status'] as CaseStatus, ownerId: String(c['owner_id']), ownerName: names.get(String(c['owner_id'])) ?? null,
+      createdBy: String(c['created_by']), createdByName: names.get(String(c['created_by'])) ?? null, createdAt: String(c['created_at']), updatedAt: String(c['updated_at']),
+    }));
   }
 
   /** One case with its items and notes; audited. */
@@ -242,7 +262,7 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     const c = await loadCase(q, id);
     await audit.record(ctx, { action: 'cases:read', object: { type: 'case', id }, outcome: c === undefined ? 'failure' : 'success' });
     if (c === undefined) throw new AppError('NOT_FOUND', `No case ${id}.`);
-    return c;
+    return withNames(c);
   }
 
   /** Changes a case's status, owner or title; audited. A closed case stays closed. */
@@ -259,7 +279,7 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
       }).where('id', '=', id).execute();
       await audit.record(ctx, { action: 'cases:write', object: { type: 'case', id }, outcome: 'success', details: { op: 'update', status: patch.status ?? null, ownerChanged: patch.ownerId !== undefined } }, trx);
     });
-    return (await loadCase(q, id))!;
+    return withNames((await loadCase(q, id))!);
   }
 
   /** Adds a finding or an incident report to a case; audited. */
@@ -269,11 +289,11 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
       if ((await loadCase(trx, id)) === undefined) throw new AppError('NOT_FOUND', `No case ${id}.`);
       if (item.type === 'finding') await requireFinding(trx, item.id);
       const dup = await trx.selectFrom('case_items').select('item_id').where('case_id', '=', id).where('item_type', '=', item.type).where('item_id', '=', item.id).executeTakeFirst();
-      if (dup === undefined) await trx.insertInto('case_items').values({ case_id: id, item_type: item.type, item_id: item.id, added_by: ctx.actor.id, added_at: now() }).execute();
+      if (dup === undefined) await trx.insertInto('case_items').values({ case_id: id, item_type: item.type, item_id: item.id, added_by: personOf(ctx), added_at: now() }).execute();
       await trx.updateTable('cases').set({ updated_at: now() }).where('id', '=', id).execute();
       await audit.record(ctx, { action: 'cases:write', object: { type: 'case', id }, outcome: 'success', details: { op: 'add-item', itemType: item.type, itemId: item.id } }, trx);
     });
-    return (await loadCase(q, id))!;
+    return withNames((await loadCase(q, id))!);
   }
 
   /** Adds a note; audited (by reference: the note's id, never its text). */
@@ -282,11 +302,11 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     const noteId = newId();
     await q.transaction().execute(async (trx) => {
       if ((await loadCase(trx, id)) === undefined) throw new AppError('NOT_FOUND', `No case ${id}.`);
-      await trx.insertInto('case_notes').values({ id: noteId, case_id: id, author_id: ctx.actor.id, text, created_at: now() }).execute();
+      await trx.insertInto('case_notes').values({ id: noteId, case_id: id, author_id: personOf(ctx), text, created_at: now() }).execute();
       await trx.updateTable('cases').set({ updated_at: now() }).where('id', '=', id).execute();
       await audit.record(ctx, { action: 'cases:write', object: { type: 'case', id }, outcome: 'success', details: { op: 'add-note', noteId } }, trx);
     });
-    return (await loadCase(q, id))!;
+    return withNames((await loadCase(q, id))!);
   }
 
   return { recordFindings, listFindings, getFinding, createCase, listCases, getCase, updateCase, addCaseItem, addCaseNote };
