@@ -16,6 +16,7 @@ import { CaseDetail, CaseList } from './screens/cases.js';
 import { DietReportScreen, EmergencyList, Inspection } from './screens/oversight.js';
 import { IntelFeed } from './screens/intel.js';
 import { Flows } from './screens/flows.js';
+import { DraftList } from './screens/drafts.js';
 import { NotificationDetail, Notifications } from './screens/notifications.js';
 import { AuditLog } from './screens/audit.js';
 import { Artifacts } from './screens/artifacts.js';
@@ -37,6 +38,7 @@ const ROUTES: Route[] = [
   { pattern: '/app/cases/:id', nav: '/app/cases', render: (p) => <CaseDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/counters', nav: '/app/counters', render: () => <Counters /> },
   { pattern: '/app/flows', nav: '/app/flows', render: () => <Flows /> },
+  { pattern: '/app/drafts', nav: '/app/drafts', render: () => <DraftList /> },
   { pattern: '/app/measures', nav: '/app/measures', render: () => <MeasureList /> },
   { pattern: '/app/measures/:id', nav: '/app/measures', render: (p) => <MeasureDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/requests', nav: '/app/requests', render: () => <RequestList /> },

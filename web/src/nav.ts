@@ -17,6 +17,7 @@ export const NAV: NavItem[] = [
   { to: '/app/inbox', label: 'nav.inbox', hint: 'nav.inbox.hint', roles: ['operator', 'ministry', 'analyst', 'nco_director'] },
   { to: '/app/findings', label: 'nav.findings', hint: 'nav.findings.hint', roles: ['analyst', 'nco_director', 'commissioner'] },
   { to: '/app/cases', label: 'nav.cases', hint: 'nav.cases.hint', roles: ['analyst', 'nco_director', 'commissioner'] },
+  { to: '/app/drafts', label: 'nav.drafts', hint: 'nav.drafts.hint', roles: ['analyst', 'nco_director', 'commissioner'] },
   { to: '/app/flows', label: 'nav.flows', hint: 'nav.flows.hint', roles: ['analyst'] },
   { to: '/app/counters', label: 'nav.counters', hint: 'nav.counters.hint', roles: ['analyst', 'commissioner'] },
   { to: '/app/measures', label: 'nav.measures', hint: 'nav.measures.hint', roles: ['analyst', 'nco_director', 'commissioner', 'police', 'sdf', 'prime_minister', 'foreign_ministry'] },

@@ -6,14 +6,15 @@ import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+import { DraftIntelForm } from './drafts.js';
 
 const CASE_STATUSES = ['open', 'investigating', 'measure-proposed', 'closed'] as const;
 type CaseStatus = (typeof CASE_STATUSES)[number];
 
-interface CaseSummary { id: string; title: string; status: CaseStatus; ownerId: string; createdBy: string; createdAt: string; updatedAt: string }
+interface CaseSummary { id: string; title: string; status: CaseStatus; ownerId: string; ownerName: string | null; createdBy: string; createdByName: string | null; createdAt: string; updatedAt: string }
 interface Case extends CaseSummary {
-  items: { type: 'finding' | 'report'; id: string; addedBy: string; addedAt: string }[];
-  notes: { id: string; authorId: string; text: string; createdAt: string }[];
+  items: { type: 'finding' | 'report'; id: string; addedBy: string; addedByName: string | null; addedAt: string }[];
+  notes: { id: string; authorId: string; authorName: string | null; text: string; createdAt: string }[];
 }
 
 const STATUS_TONE: Record<CaseStatus, 'ok' | 'warn' | 'info' | 'muted'> = { open: 'info', investigating: 'warn', 'measure-proposed': 'ok', closed: 'muted' };
@@ -23,11 +24,12 @@ function CaseStatusBadge({ status }: { status: CaseStatus }) {
   return <Badge tone={STATUS_TONE[status] ?? 'muted'}>{t(`caseStatus.${status}` as MessageKey)}</Badge>;
 }
 
-/** A user id as "you" or its last characters (the API gives ids, not names). */
-function Who({ id }: { id: string }) {
+/** A person by the display name the API gives, marked when it is you; an id that names no user shows its last characters. */
+function Who({ id, name }: { id: string; name: string | null }) {
   const { t } = useI18n();
   const actor = useActor();
-  return <>{id === actor.id ? t('requests.you') : t('cases.user', { id: id.slice(-6) })}</>;
+  const label = name ?? t('cases.user', { id: id.slice(-6) });
+  return <>{id === actor.id ? `${label} (${t('requests.you')})` : label}</>;
 }
 
 /** Opens a case (optionally holding one finding) and goes to it. */
@@ -87,7 +89,7 @@ export function CaseList() {
               <tr key={c.id}>
                 <td><Link to={`/app/cases/${c.id}`}>{c.title}</Link></td>
                 <td><CaseStatusBadge status={c.status} /></td>
-                <td><Who id={c.ownerId} /></td>
+                <td><Who id={c.ownerId} name={c.ownerName} /></td>
                 <td><Time value={c.createdAt} /></td>
                 <td><Time value={c.updatedAt} /></td>
               </tr>
@@ -222,8 +224,8 @@ export function CaseDetail({ id }: { id: string }) {
             <h2 className="subtitle">{c.title}</h2>
             <Facts rows={[
               [t('cases.status'), <CaseStatusBadge status={c.status} />],
-              [t('cases.owner'), <Who id={c.ownerId} />],
-              [t('cases.createdBy'), <Who id={c.createdBy} />],
+              [t('cases.owner'), <Who id={c.ownerId} name={c.ownerName} />],
+              [t('cases.createdBy'), <Who id={c.createdBy} name={c.createdByName} />],
               [t('cases.createdAt'), <Time value={c.createdAt} />],
               [t('cases.updatedAt'), <Time value={c.updatedAt} />],
             ]} />
@@ -236,7 +238,7 @@ export function CaseDetail({ id }: { id: string }) {
                     <tr key={`${i.type}:${i.id}`}>
                       <td>{t(`evidenceType.${i.type}` as MessageKey)}</td>
                       <td>{i.type === 'finding' ? <Link to={`/app/findings/${i.id}`}>{i.id}</Link> : <Link to={`/app/incidents/${i.id}`}>{i.id}</Link>}</td>
-                      <td><Who id={i.addedBy} /></td>
+                      <td><Who id={i.addedBy} name={i.addedByName} /></td>
                       <td><Time value={i.addedAt} /></td>
                     </tr>
                   ))}</tbody>
@@ -246,13 +248,14 @@ export function CaseDetail({ id }: { id: string }) {
             <section aria-labelledby="case-notes"><h2 id="case-notes">{t('cases.notes')}</h2>
               {c.notes.length === 0 ? <p className="state empty">{t('cases.noNotes')}</p> : (
                 <ol className="notes">{c.notes.map((n) => (
-                  <li key={n.id}><p>{n.text}</p><p className="help"><Who id={n.authorId} /> — <Time value={n.createdAt} /></p></li>
+                  <li key={n.id}><p>{n.text}</p><p className="help"><Who id={n.authorId} name={n.authorName} /> — <Time value={n.createdAt} /></p></li>
                 ))}</ol>
               )}
             </section>
             {writer && <NoteForm c={c} onDone={after} />}
             {writer && <ItemForm c={c} onDone={after} />}
             {writer && <StatusForm key={c.status} c={c} onDone={after} />}
+            {writer && c.items.length > 0 && <DraftIntelForm source="case" id={c.id} defaultTitle={c.title} />}
           </>
         )}
       </Async>

@@ -9,6 +9,7 @@ import { useApi } from '../lib/use-api.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 import { BarChart, RateChart } from '../components/charts.js';
 import { OpenCaseForm } from './cases.js';
+import { DraftIntelForm } from './drafts.js';
 
 interface Finding {
   id: string;
@@ -150,6 +151,7 @@ export function FindingDetail({ id }: { id: string }) {
             <Evidence f={f} />
             {hasRole(actor, 'analyst', 'nco_director') && <OpenCaseForm findingId={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
             {hasRole(actor, 'analyst', 'nco_director') && <ProposeSinkhole f={f} />}
+            {hasRole(actor, 'analyst', 'nco_director') && <DraftIntelForm source="finding" id={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
           </>
         )}
       </Async>

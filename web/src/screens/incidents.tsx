@@ -8,6 +8,7 @@ import { jstInputToIso, minutesUntil, nowJstInput } from '../lib/time.js';
 import { useApi } from '../lib/use-api.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { attachmentProblem, formatBytes, guessMediaType, toBase64, type AttachmentLimits } from '../lib/attachments.js';
+import { DraftIntelForm } from './drafts.js';
 import { Async, Badge, Empty, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 export const CATEGORIES = ['unauthorized_access', 'malware', 'ransomware', 'denial_of_service', 'data_breach', 'tampering', 'service_disruption', 'other'] as const;
@@ -370,6 +371,7 @@ export function IncidentDetail({ id }: { id: string }) {
             <Attachments i={i} limits={attachmentLimits} canAdd={operator} onAdded={inc.reload} />
             {filed && <p className="notice success" role="status">{t('followup.filed')}</p>}
             {operator && <FollowUpForm key={i.version} i={i} onFiled={() => { setFiled(true); inc.reload(); }} />}
+            {hasRole(actor, 'analyst', 'nco_director') && <DraftIntelForm source="report" id={i.id} />}
             <section aria-labelledby="deliveries"><h2 id="deliveries">{t('incidents.deliveries')}</h2>
               <ul>{i.deliveries.map((d) => (
                 <li key={d.inboxId}>{t(`recipient.${d.recipient}` as MessageKey)} v{d.version}: {t('incidents.deliveredAt')} <Time value={d.deliveredAt} /> — {d.acknowledgedAt === null ? <Badge tone="warn">{t('incidents.notAcknowledged')}</Badge> : <><Badge tone="ok">{t('incidents.acknowledged')}</Badge> <Time value={d.acknowledgedAt} /></>}</li>
