@@ -1,11 +1,14 @@
 /** @module DDoS: volumetric floods (a target's rate against its own EWMA baseline) and reflection/amplification (UDP answers from amplifier ports). */
 import type { AnalysisBatch, HostTable } from './batch.js';
-import { CountMinSketch } from './sketch.js';
 import { clamp01 } from './stats.js';
 import type { FindingLevel, FindingUpdate } from './schema.js';
 
 /** UDP source ports of services abused for amplification (US-CERT TA14-017A and later reports). */
 export const AMPLIFIER_PORTS: ReadonlySet<number> = new Set([17, 19, 53, 69, 111, 123, 137, 161, 389, 427, 520, 1900, 3283, 3702, 5353, 5683, 10001, 11211, 37810]);
+
+/** AMPLIFIER_PORTS as a lookup table for the per-flow test. */
+const AMPLIFIER = new Uint8Array(65536);
+for (const port of AMPLIFIER_PORTS) AMPLIFIER[port] = 1;
 
 /** Parameters of the DDoS detector (docs/detection.md#ddos). */
 export interface DdosConfig {
@@ -31,7 +34,7 @@ export interface DdosConfig {
   minReflectedPacket: number;
   /** Targets held at once. */
   maxTargets: number;
-  /** A target gets state once the sketch has seen this many packets to it in the current bin. */
+  /** A target gets state once its packet count (halved at each new bin) reaches this, or one flow carries this many. */
   admitPackets: number;
   /** Flow time (ms) a bin stays open for late flows. */
   latenessMs: number;
@@ -77,7 +80,13 @@ interface Target {
 export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig> = {}) {
   const cfg: DdosConfig = { ...DEFAULT_DDOS_CONFIG, ...partial };
   const targets = new Map<number, Target>();
-  const admit = new CountMinSketch(18, 3);
+  // Per host id (ids are dense): whether it has a Target, and its admission count as [epoch, packets].
+  // The count halves each time the stream enters a new bin (applied lazily: by the number of bin changes
+  // since the id was last counted), as the count-min sketch it replaces did, but exactly and with one
+  // memory touch a flow instead of three hashed ones and a sweep of the sketch per bin (bench/detectors).
+  let isTarget = new Uint8Array(1024);
+  let admitCount = new Uint32Array(2048);
+  let epoch = 0;
   let admitBin = -1;
   let watermark = -Infinity;
   let evicted = 0;
@@ -91,7 +100,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       let low = Infinity;
       let k = 0;
       for (const [tid, tg] of targets) { if (tg.baseline < low) { low = tg.baseline; victim = tid; } if (++k >= 8) break; }
-      if (victim !== undefined) { targets.delete(victim); evicted++; }
+      if (victim !== undefined) { targets.delete(victim); isTarget[victim] = 0; evicted++; }
     }
     const tg: Target = {
       id, bin: new Float64Array(RING).fill(-1), packets: new Float64Array(RING), bytes: new Float64Array(RING), reflBytes: new Float64Array(RING),
@@ -99,6 +108,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       floodBins: 0, floodRun: 0, reflBins: 0, first: t, last: t, peakPps: 0, peakBps: 0, series: [], bases: new Set(), emitted: '',
     };
     targets.set(id, tg);
+    isTarget[id] = 1;
     return tg;
   }
 
@@ -111,9 +121,38 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
     tg.reflBytes[s] = tg.reflBytes[s]! + refl;
   }
 
-  /** Records a batch. Hot loop: see bench/pipeline.bench.ts. */
+  /** Grows the per-id arrays to hold ids below `n`. */
+  function reserve(n: number): void {
+    if (n <= isTarget.length) return;
+    let size = isTarget.length;
+    while (size < n) size *= 2;
+    const flags = new Uint8Array(size);
+    flags.set(isTarget);
+    isTarget = flags;
+    const counts = new Uint32Array(size * 2);
+    counts.set(admitCount);
+    admitCount = counts;
+  }
+
+  /**
+   * Adds a flow's packets to the admission count of `dst` and returns it: the count halved once per bin
+   * change since it was last touched, plus min(packets, 65535), truncated to an integer.
+   */
+  function countAdmission(dst: number, packets: number): number {
+    const a = dst * 2;
+    const age = epoch - admitCount[a]!;
+    let c = admitCount[a + 1]!;
+    if (age !== 0) c = age >= 32 ? 0 : c >>> age;
+    c = Math.min(0xffffffff, Math.floor(c + Math.min(packets, 0xffff)));
+    admitCount[a] = epoch;
+    admitCount[a + 1] = c;
+    return c;
+  }
+
+  /** Records a batch: per flow one byte says whether the target has state, else one exact admission count. Hot loop: bench/detectors.bench.ts. */
   function ingest(b: AnalysisBatch): void {
-    if (hosts.generation !== generation) { targets.clear(); generation = hosts.generation; }
+    if (hosts.generation !== generation) { targets.clear(); isTarget.fill(0); admitCount.fill(0); generation = hosts.generation; }
+    reserve(hosts.size);
     for (let i = 0; i < b.length; i++) {
       const dst = b.dst[i]!;
       const start = b.start[i]!;
@@ -121,20 +160,20 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       const packets = b.packets[i]!;
       const bytes = b.bytes[i]!;
       if (end > watermark) watermark = end;
-      let tg = targets.get(dst);
-      if (tg === undefined) {
+      let tg: Target;
+      if (isTarget[dst] === 0) {
         const gb = Math.floor(watermark / cfg.binMs);
-        if (gb !== admitBin) { admit.decay(); admitBin = gb; }
-        if (admit.add(dst, Math.min(packets, 0xffff)) < cfg.admitPackets && packets < cfg.admitPackets) continue;
+        if (gb !== admitBin) { epoch = (epoch + 1) >>> 0; admitBin = gb; }
+        if (countAdmission(dst, packets) < cfg.admitPackets && packets < cfg.admitPackets) continue;
         tg = newTarget(dst, start);
-      }
+      } else tg = targets.get(dst)!;
       if (start < tg.first) tg.first = start;
       if (end > tg.last) tg.last = end;
       const src = b.src[i]!;
       if (tg.sources.size < 100_000) tg.sources.add(src);
       const basis = b.bases[b.basis[i]!];
       if (basis !== undefined && tg.bases.size < 16) tg.bases.add(basis);
-      const refl = b.proto[i] === 17 && AMPLIFIER_PORTS.has(b.srcPort[i]!) && packets > 0 && bytes / packets >= cfg.minReflectedPacket ? bytes : 0;
+      const refl = b.proto[i] === 17 && AMPLIFIER[b.srcPort[i]!] === 1 && packets > 0 && bytes / packets >= cfg.minReflectedPacket ? bytes : 0;
       if (refl > 0 && tg.reflectors.size < 100_000) tg.reflectors.add(src);
       const b0 = Math.floor(start / cfg.binMs);
       const b1 = Math.floor(end / cfg.binMs);
@@ -216,12 +255,12 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
           });
         }
       }
-      if (tg.floodBins === 0 && tg.reflBins === 0 && Number.isFinite(limit) && limit - tg.last > RING * cfg.binMs * 4 && tg.baseline < cfg.minPps / 10) targets.delete(id);
+      if (tg.floodBins === 0 && tg.reflBins === 0 && Number.isFinite(limit) && limit - tg.last > RING * cfg.binMs * 4 && tg.baseline < cfg.minPps / 10) { targets.delete(id); isTarget[id] = 0; }
     }
     return out;
   }
 
-  return { ingest, flush, stats: () => ({ targets: targets.size, evictedTargets: evicted }), config: cfg };
+  return { ingest, flush, stats: () => ({ targets: targets.size, evictedTargets: evicted, admissionBytes: isTarget.byteLength + admitCount.byteLength }), config: cfg };
 }
 
 /** The DDoS detector. */

@@ -6,6 +6,7 @@ import { createBeaconDetector } from './beacon.js';
 import { DEFAULT_SCAN_CONFIG, createScanDetector } from './scan.js';
 import { createDdosDetector } from './ddos.js';
 import { IndicatorMatcher, createIndicatorDetector } from './indicators.js';
+import { BlockedBloomFilter, KeyIndex, RecentCounter } from './sketch.js';
 import { bowleySkew, medianAbsDev, modeShare } from './stats.js';
 
 interface F { t: number; src: number; dst: number; sp?: number; dp?: number; proto?: number; flags?: number; bytes?: number; packets?: number; dur?: number; rate?: number }
@@ -339,6 +340,67 @@ describe('known indicators', () => {
     d.ingest(batchOf(hosts, [{ t: T0 + 5, src: home, dst: bad }]));
     expect(d.flush()[0]?.evidence['flows']).toBe(2);
     expect(d.flush()).toEqual([]);
+  });
+});
+
+describe('detector structures', () => {
+  it('KeyIndex agrees with a Map through inserts, updates and deletes (property)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.constantFrom('set', 'delete'), fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 2 ** 52 })), fc.nat(1000)), { maxLength: 300 }),
+      (ops) => {
+        const idx = new KeyIndex(64);
+        const ref = new Map<number, number>();
+        for (const [op, key, value] of ops) {
+          if (op === 'set') { if (ref.size < 64 || ref.has(key)) { idx.set(key, value); ref.set(key, value); } }
+          else expect(idx.delete(key)).toBe(ref.delete(key));
+          expect(idx.size).toBe(ref.size);
+        }
+        for (const [key, value] of ref) expect(idx.get(key)).toBe(value);
+        for (const [, key] of ops) if (!ref.has(key)) expect(idx.get(key)).toBe(-1);
+      },
+    ), { numRuns: 200 });
+  });
+
+  it('KeyIndex refuses a key past its capacity instead of degrading', () => {
+    const idx = new KeyIndex(2);
+    idx.set(1, 1); idx.set(2, 2);
+    expect(() => idx.set(3, 3)).toThrow(/full/);
+    idx.set(2, 5); // updating a held key is fine
+    expect(idx.get(2)).toBe(5);
+  });
+
+  it('RecentCounter counts exactly while keys fit and replaces the least-counted way of a full bucket', () => {
+    const rc = new RecentCounter(0); // one bucket of four ways
+    expect([rc.add(10), rc.add(10), rc.add(10)]).toEqual([1, 2, 3]);
+    rc.add(11); rc.add(11); rc.add(12); rc.add(13);
+    expect(rc.add(14)).toBe(1); // replaces 12 or 13 (count 1), never 10 (3) or 11 (2)
+    expect(rc.add(10)).toBe(4);
+    expect(rc.add(11)).toBe(3);
+  });
+
+  it('BlockedBloomFilter never forgets a key and keeps false positives under 1 % at 16 bits a key', () => {
+    const bf = new BlockedBloomFilter(20);
+    for (let k = 0; k < 65_536; k++) bf.testAndAdd(k * 7919);
+    let again = 0;
+    for (let k = 0; k < 65_536; k++) if (bf.testAndAdd(k * 7919)) again++;
+    expect(again).toBe(65_536);
+    let fp = 0;
+    for (let k = 0; k < 10_000; k++) if (bf.testAndAdd(2 ** 40 + k)) fp++;
+    expect(fp / 10_000).toBeLessThan(0.01);
+    expect(() => new BlockedBloomFilter(8)).toThrow(/block/);
+  });
+
+  it('DDoS admission halves a target\'s count at each new bin, so a slow trickle never gets state', () => {
+    const hosts = new HostTable();
+    const target = hosts.intern({ kind: 'domestic', pseudonym: 'p:slow' });
+    const src = hosts.intern({ kind: 'foreign', address: '203.0.113.9' });
+    const d = createDdosDetector(hosts, { admitPackets: 1000 });
+    // 400 packets per 10 s bin for an hour: halved at each bin, the count settles near 800 …
+    d.ingest(batchOf(hosts, Array.from({ length: 360 }, (_, k) => ({ t: T0 + k * 10_000, src, dst: target, packets: 400, bytes: 40_000 }))));
+    expect(d.stats().targets).toBe(0);
+    // … while 600 packets twice in one bin pass it.
+    d.ingest(batchOf(hosts, [0, 1].map((k) => ({ t: T0 + 3_600_000 + k, src, dst: target, packets: 600, bytes: 60_000 }))));
+    expect(d.stats().targets).toBe(1);
   });
 });
 
