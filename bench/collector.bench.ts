@@ -1,13 +1,13 @@
 /**
  * @module bench/collector: (a) in-process decode rate of NetFlow v5, v9 and IPFIX; (b) loss-free UDP receive rate on
  * loopback of mamori's collector and of nfcapd (Debian nfdump), fed the same v5 stream by bench/flowgen.ts in a
- * separate process at increasing rates. Bounded: at most RATES.length steps per receiver, each ≤ 6 M flows and a
- * 30 s limit. Baseline (issue 4): nfcapd with a 4 MiB buffer stored 10 M v5 flows at 2.0 M flows/s without loss.
- * Run: `npm run bench -- collector` (BENCH_COLLECTOR_SECONDS, default 3, sets each step's length).
+ * separate process at increasing rates, interleaved (each rate: mamori and nfcapd REPEATS times, alternating order).
+ * Bounded: at most RATES.length × REPEATS steps per receiver, each ≤ 6 M flows and a 30 s limit. Baseline (issue 4): nfcapd with a 4 MiB buffer stored 10 M v5 flows at 2.0 M flows/s without loss.
+ * Run: `npm run bench -- collector` (BENCH_COLLECTOR_SECONDS, default 3, sets each step's length; BENCH_COLLECTOR_REPEATS, default 2).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCountingSink, createFlowBatch, createFlowDecoder, createUdpCollector, encodeIpfix, encodeNetflowV5, encodeNetflowV9, type FlowRecord } from '#modules/collection/index.js';
@@ -15,6 +15,7 @@ import { createCountingSink, createFlowBatch, createFlowDecoder, createUdpCollec
 const here = dirname(fileURLToPath(import.meta.url));
 const RATES = [250_000, 500_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000];
 const STEP_SECONDS = Number(process.env['BENCH_COLLECTOR_SECONDS'] ?? 3);
+const REPEATS = Number(process.env['BENCH_COLLECTOR_REPEATS'] ?? 2);
 const MAX_FLOWS = 6_000_000;
 const BUFFER = 4 * 1024 * 1024;
 
@@ -91,7 +92,7 @@ async function mamoriStep(rate: number, flows: number): Promise<Step> {
     await collector.flush();
     const s = collector.stats();
     const drops = s.listeners[0]?.kernelDrops;
-    return { target: rate, sent: g.sentFlows, achieved: g.rate, stored: sink.flows, extra: `seq-lost ${s.totals.lostFlows}, kernel drops ${drops ?? 'n/a'}, rcvbuf ${s.listeners[0]?.receiveBufferBytes}` };
+    return { target: rate, sent: g.sentFlows, achieved: g.rate, stored: sink.flows, extra: `seq-lost ${s.totals.lostFlows}, kernel drops ${drops ?? 'n/a'}, ring drops ${s.ringDroppedDatagrams}, rcvbuf ${s.listeners[0]?.receiveBufferBytes}` };
   } finally {
     await collector.stop();
   }
@@ -130,16 +131,27 @@ function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`;
 }
 
-async function sweep(name: string, step: (rate: number, flows: number) => Promise<Step>): Promise<Step[]> {
-  const out: Step[] = [];
-  let losses = 0;
+type Receiver = { name: string; step: (rate: number, flows: number) => Promise<Step> };
+
+// Interleaved: at each rate every receiver runs REPEATS times, alternating which goes first, so both see the
+// same machine load (the 2-CPU machine is shared); the load average is printed with each step.
+async function sweep(receivers: Receiver[]): Promise<Map<string, Step[]>> {
+  const out = new Map<string, Step[]>(receivers.map((r) => [r.name, []]));
+  const lossyInARow = new Map<string, number>(receivers.map((r) => [r.name, 0]));
   for (const rate of RATES) {
-    const s = await step(rate, Math.min(MAX_FLOWS, rate * STEP_SECONDS));
-    out.push(s);
-    process.stdout.write(`  ${name.padEnd(7)} target ${fmt(s.target).padStart(8)}/s  achieved ${fmt(s.achieved).padStart(8)}/s  sent ${String(s.sent).padStart(8)}  stored ${String(s.stored).padStart(8)}  ${s.stored === s.sent ? 'no loss' : `LOST ${s.sent - s.stored}`}  (${s.extra})\n`);
-    losses = s.stored === s.sent ? 0 : losses + 1;
-    // Two lossy steps in a row: faster steps only lose more.
-    if (losses >= 2) break;
+    const active = receivers.filter((r) => lossyInARow.get(r.name)! < 2);
+    if (active.length === 0) break;
+    const lossy = new Set<string>();
+    for (let rep = 0; rep < REPEATS; rep++) {
+      for (const r of rep % 2 === 0 ? active : [...active].reverse()) {
+        const s = await r.step(rate, Math.min(MAX_FLOWS, rate * STEP_SECONDS));
+        out.get(r.name)!.push(s);
+        if (s.stored !== s.sent) lossy.add(r.name);
+        process.stdout.write(`  ${r.name.padEnd(7)} target ${fmt(s.target).padStart(8)}/s  achieved ${fmt(s.achieved).padStart(8)}/s  sent ${String(s.sent).padStart(8)}  stored ${String(s.stored).padStart(8)}  ${s.stored === s.sent ? 'no loss' : `LOST ${s.sent - s.stored} (${(((s.sent - s.stored) / s.sent) * 100).toFixed(2)} %)`}  load ${loadavg()[0]!.toFixed(1)}  (${s.extra})\n`);
+      }
+    }
+    // Lossy at two rates in a row: faster rates only lose more.
+    for (const r of active) lossyInARow.set(r.name, lossy.has(r.name) ? lossyInARow.get(r.name)! + 1 : 0);
   }
   return out;
 }
@@ -149,24 +161,30 @@ function best(steps: Step[]): number {
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-process.stdout.write(`machine: ${cpus().length} CPUs (${cpu}), node ${process.versions.node}\n\n(a) in-process decode rate\n`);
+process.stdout.write(`machine: ${cpus().length} CPUs (${cpu}), node ${process.versions.node}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n\n(a) in-process decode rate\n`);
 for (const r of part1()) process.stdout.write(`  ${r.name.padEnd(11)} ${fmt(r.flowsPerS).padStart(9)} flows/s  (${r.flowsPerDatagram.toFixed(1)} flows per datagram)\n`);
 
-process.stdout.write(`\n(b) loss-free UDP receive rate on loopback, NetFlow v5 (30 flows per datagram), ${BUFFER} byte socket buffers, generator in a separate process\n`);
-const mamori = await sweep('mamori', mamoriStep);
+process.stdout.write(`\n(b) loss-free UDP receive rate on loopback, NetFlow v5 (30 flows per datagram), ${BUFFER} byte socket buffers asked by both, generator in a separate process, ${REPEATS} runs per rate and receiver\n`);
 const nfcapd = tool('nfcapd');
 const nfdump = tool('nfdump');
-let nf: Step[] = [];
+const receivers: Receiver[] = [{ name: 'mamori', step: mamoriStep }];
 if (nfcapd === undefined || nfdump === undefined) process.stdout.write('  nfcapd: not installed (apt-get install -y nfdump); no comparison\n');
-else nf = await sweep('nfcapd', (rate, flows) => nfcapdStep(nfcapd, nfdump, rate, flows));
+else receivers.push({ name: 'nfcapd', step: (rate, flows) => nfcapdStep(nfcapd, nfdump, rate, flows) });
+const results = await sweep(receivers);
+const mamori = results.get('mamori') ?? [];
+const nf = results.get('nfcapd') ?? [];
 
-process.stdout.write('\n  target/s   | mamori sent → stored        | nfcapd sent → stored\n');
-for (const [i, rate] of RATES.entries()) {
-  const a = mamori[i];
-  const b = nf[i];
-  if (a === undefined && b === undefined) continue;
-  const cell = (s: Step | undefined) => (s === undefined ? '-'.padEnd(27) : `${s.sent} → ${s.stored}${s.sent === s.stored ? '' : ' LOSS'}`.padEnd(27));
-  process.stdout.write(`  ${fmt(rate).padStart(9)}  | ${cell(a)} | ${cell(b)}\n`);
+process.stdout.write('\n  target/s   | mamori: sent → stored per run                | nfcapd: sent → stored per run\n');
+for (const rate of RATES) {
+  const cell = (steps: Step[]) => {
+    const at = steps.filter((s) => s.target === rate);
+    if (at.length === 0) return '-'.padEnd(44);
+    return at.map((s) => (s.sent === s.stored ? `${fmt(s.achieved)}/s ok` : `${fmt(s.achieved)}/s lost ${(((s.sent - s.stored) / s.sent) * 100).toFixed(1)}%`)).join(', ').padEnd(44);
+  };
+  if (!mamori.some((s) => s.target === rate) && !nf.some((s) => s.target === rate)) continue;
+  process.stdout.write(`  ${fmt(rate).padStart(9)}  | ${cell(mamori)} | ${cell(nf)}\n`);
 }
-process.stdout.write(`\n  highest loss-free rate: mamori ${fmt(best(mamori))} flows/s, nfcapd ${nf.length > 0 ? `${fmt(best(nf))} flows/s` : 'n/a'}\n`);
+const bm = best(mamori);
+const bn = best(nf);
+process.stdout.write(`\n  highest loss-free rate: mamori ${fmt(bm)} flows/s, nfcapd ${nf.length > 0 ? `${fmt(bn)} flows/s` : 'n/a'}${nf.length > 0 ? `  → mamori/nfcapd ${(bm / Math.max(1, bn)).toFixed(2)} (target ≥ 1.00)` : ''}\n`);
 process.stdout.write('  (a rate is the generator\'s achieved rate; when the generator cannot reach a target, the receivers were not the limit)\n');
