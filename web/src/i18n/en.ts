@@ -558,7 +558,6 @@ export const en: Record<MessageKey, string> = {
   'transparency.note': 'Signed note',
   'transparency.howto': 'To verify by hand, see docs/audit-formats.md.',
   'transparency.dietTitle': 'Reports to the Diet',
-  'transparency.dietNone': 'There is no public API for Diet reports yet (the commission\'s screen will produce them).',
   'nav.cases': 'Cases',
   'nav.cases.hint': 'Findings gathered into cases, with items and notes',
   'cases.user': 'user …{id}',

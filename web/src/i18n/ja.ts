@@ -556,7 +556,6 @@ export const ja = {
   'transparency.note': '署名付きノート',
   'transparency.howto': '手元で検証する方法は docs/audit-formats.md を参照してください。',
   'transparency.dietTitle': '国会への報告',
-  'transparency.dietNone': '国会報告を一般に公開する API はまだありません（委員会の画面から作成できるようになる予定です）。',
   'nav.cases': '事案',
   'nav.cases.hint': '検知結果をまとめた事案、その項目とメモ',
   'cases.user': '利用者（…{id}）',
