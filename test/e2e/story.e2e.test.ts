@@ -1,8 +1,12 @@
 // The dashboard's end-to-end story in a real browser (Debian's chromium through playwright-core) against a real
-// server with fresh demo data: an operator files an incident; the analyst proposes a sinkhole from the finding;
-// the NCO director submits it; three commissioners approve; police execute; the RPZ zone serves the domains;
+// server with fresh demo data: an operator files an incident and a computer notification the ministry
+// acknowledges; the analyst proposes a sinkhole from the finding and opens a case; the NCO director submits it;
+// three commissioners approve; police execute; the RPZ zone serves the domains; a council member reports a
+// sighting; an SDF measure abroad goes through a conflict declaration, a narrowed approval, the Prime
+// Minister's order, a Foreign Ministry consultation and execution; the commission reviews emergency actions,
+// inspects, computes and publishes the Diet report; the public page shows it and proves the log consistent;
 // the audit log verifies in the browser. Once in Japanese, once in English. Screenshots: test-results/e2e/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +24,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const SHOTS = join(ROOT, 'test-results', 'e2e');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const DOMAINS = ['stage.kumo-c2.example', 'relay.kumo-c2.example'];
+const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 beforeAll(async () => {
   // Fail, never skip: a CI without the browser must say so.
@@ -83,11 +88,13 @@ for (const lang of ['ja', 'en'] as const) {
       await page.screenshot({ path: join(SHOTS, `${lang}-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
     };
     const heading = (text: string) => page.getByRole('heading', { level: 1, name: text });
-    const signIn = async (username: string) => {
+    const signIn = async (username: string, password = `demo-${username}-pass`) => {
+      // A step that failed half-way may have left someone signed in: start from no session.
+      await context.clearCookies();
       await page.goto(`${base}/app`);
       await heading(T['signin.title']).waitFor();
       await page.getByLabel(T['signin.username']).fill(username);
-      await page.getByLabel(T['signin.password'], { exact: true }).fill(`demo-${username}-pass`);
+      await page.getByLabel(T['signin.password'], { exact: true }).fill(password);
       await page.getByRole('button', { name: T['signin.submit'] }).click();
       await page.getByRole('button', { name: T['signout'] }).waitFor();
     };
@@ -98,6 +105,8 @@ for (const lang of ['ja', 'en'] as const) {
     const nav = (label: string) => page.getByRole('navigation').getByRole('link', { name: label, exact: true });
 
     beforeAll(async () => {
+      // Screenshots of an earlier run of this language would mix with this run's.
+      for (const f of readdirSync(SHOTS)) if (f.startsWith(`${lang}-`)) rmSync(join(SHOTS, f));
       dataDir = mkdtempSync(join(tmpdir(), `mamori-e2e-${lang}-`));
       profile = mkdtempSync(join(tmpdir(), `mamori-e2e-chromium-${lang}-`));
       server = await startDemo(dataDir);
@@ -160,7 +169,43 @@ for (const lang of ['ja', 'en'] as const) {
       await signOut();
     });
 
+    it('the operator files a computer notification and the ministry acknowledges it', async () => {
+      await signIn('operator');
+      await nav(T['nav.notifications']).click();
+      await heading(T['notifications.title']).waitFor();
+      // A change of the computer already notified: its last fields are filled in, one is changed.
+      const kind = page.getByLabel(T['notifications.kind']);
+      await kind.selectOption({ index: 1 });
+      await expect.poll(() => page.locator('#nf-location').inputValue()).not.toBe('');
+      await page.locator('#nf-location').fill('Saitama backup dispatch centre');
+      await page.getByRole('button', { name: T['notifications.submit'] }).click();
+      await page.getByText(T['notifications.filed']).waitFor();
+      const changed = page.getByRole('row').filter({ hasText: T['notifications.changed'].replace('{fields}', 'location') });
+      await changed.first().waitFor();
+      expect(await changed.first().getByText(T['notifications.kind.change'], { exact: true }).count()).toBe(1);
+      await snap('operator-notification-filed');
+      await signOut();
+
+      await signIn('ministry');
+      await nav(T['nav.inbox']).click();
+      await heading(T['inbox.title']).waitFor();
+      const filing = page.getByRole('row').filter({ hasText: 'notification' }).filter({ has: page.getByRole('button', { name: T['inbox.acknowledge'] }) });
+      // The new filing and any earlier one of the demo: acknowledge them all.
+      await expect.poll(() => filing.count()).toBeGreaterThan(0);
+      while ((await filing.count()) > 0) {
+        const left = await filing.count();
+        await filing.first().getByRole('button', { name: T['inbox.acknowledge'] }).click();
+        await expect.poll(() => filing.count()).toBe(left - 1);
+      }
+      await nav(T['nav.notifications']).click();
+      const row = page.getByRole('row').filter({ hasText: T['notifications.changed'].replace('{fields}', 'location') }).first();
+      await row.getByText(`${T['notifications.recipient.ministry']}: ${T['notifications.acknowledged']}`).waitFor();
+      await snap('ministry-notification-acknowledged');
+      await signOut();
+    });
+
     let measureUrl = '';
+    let findingUrl = '';
     it('the analyst sees the finding with its evidence and proposes a sinkhole', async () => {
       await signIn('analyst');
       await nav(T['nav.findings']).click();
@@ -170,6 +215,7 @@ for (const lang of ['ja', 'en'] as const) {
       await page.getByRole('heading', { name: T['findings.evidence'] }).waitFor();
       await page.getByRole('img', { name: T['findings.scoreComponents'].replace('{method}', 'rita-beacon') }).waitFor();
       await snap('analyst-finding');
+      findingUrl = new URL(page.url()).pathname;
       await page.getByLabel(T['propose.name']).fill('Sinkhole the staging domains of campaign "Kumo"');
       await page.getByLabel(T['propose.domains']).fill(DOMAINS.join('\n'));
       await page.getByLabel(T['propose.summary']).fill('The beaconing hosts resolve these domains before each call to 203.0.113.66.');
@@ -182,6 +228,16 @@ for (const lang of ['ja', 'en'] as const) {
       measureUrl = new URL(page.url()).pathname;
       expect(measureUrl).toMatch(/^\/app\/measures\/[0-9a-f-]{36}$/);
       await snap('analyst-proposed');
+      // A case opened from the same finding holds it as its first item.
+      await page.goto(`${base}${findingUrl}`);
+      await heading(T['findings.detail']).waitFor();
+      await page.getByLabel(T['cases.name']).fill('Campaign "Kumo" against Kanto Electric');
+      await page.getByRole('button', { name: T['cases.open'] }).click();
+      await heading(T['cases.detail']).waitFor();
+      await page.getByText(T['cases.opened']).waitFor();
+      const item = page.getByRole('row').filter({ hasText: T['evidenceType.finding'] });
+      expect(await item.getByRole('link', { name: findingUrl.split('/').pop()! }).count()).toBe(1);
+      await snap('analyst-case');
       await signOut();
     });
 
@@ -250,6 +306,176 @@ for (const lang of ['ja', 'en'] as const) {
       await nav(T['nav.measures']).click();
       await page.getByText(T['signin.expired']).waitFor();
       await snap('session-expired');
+    });
+
+    it('a council member reads the group feed and reports a sighting', async () => {
+      await signIn('council');
+      await nav(T['nav.intel']).click();
+      await heading(T['intel.title']).waitFor();
+      const rows = page.getByRole('table').getByRole('row');
+      await expect.poll(() => rows.count()).toBeGreaterThan(1);
+      await page.getByLabel(T['intel.outcome.confirmed'], { exact: true }).check();
+      await page.getByLabel(T['intel.count']).fill('3');
+      await page.getByRole('button', { name: T['intel.sendSighting'] }).click();
+      await page.getByText(T['intel.sightingSent']).waitFor();
+      await snap('council-sighting');
+      await signOut();
+    });
+
+    let sdfMeasureUrl = '';
+    let sdfRequestUrl = '';
+    it('an SDF measure abroad: a commissioner declares a conflict and is excluded; the chair approves it narrowed', async () => {
+      // Proposed and submitted through the API (the dashboard's proposal form is the DNS sinkhole's).
+      const session = async (u: string, pw = `demo-${u}-pass`) => {
+        const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: pw }) });
+        expect(res.status).toBe(200);
+        const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+        return async <R>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<R> => {
+          const r = await fetch(`${base}${path}`, { method, headers: { cookie, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+          expect(r.status, `${method} ${path}: ${await r.clone().text()}`).toBeLessThan(300);
+          return (await r.json()) as R;
+        };
+      };
+      const analyst = await session('analyst');
+      const { items: findings } = await analyst<{ items: { id: string }[] }>('GET', '/api/v1/findings');
+      const { measure } = await analyst<{ measure: { id: string } }>('POST', '/api/v1/response/measures', {
+        kind: 'block', title: 'Block the scanner\'s network at the border', target: { prefixes: ['198.51.100.0/24'] }, agency: 'sdf',
+        sdfGrounds: { graveTarget: { kind: 'government_critical_system', reference: 'GOV-CRIT-0042' }, attackerAssessment: 'state_backed', reasons: 'Sustained scanning of government systems by a state-backed group.' },
+        justification: { findings: [findings[0]!.id], summary: 'The scanner maps government networks before each intrusion wave.' },
+        expectedEffect: 'The scans stop reaching the networks behind the border.',
+      });
+      const director = await session('director');
+      const submitted = await director<{ measure: { requestId: string } }>('POST', `/api/v1/response/measures/${measure.id}/submit`, { reason: 'Grave target; the SDF is the fitting agency.' });
+      sdfMeasureUrl = `/app/measures/${measure.id}`;
+      sdfRequestUrl = `/app/requests/${submitted.measure.requestId}`;
+
+      await signIn('commissioner3');
+      await page.goto(`${base}${sdfRequestUrl}`);
+      await heading(T['requests.detail']).waitFor();
+      const conflict = page.getByRole('form', { name: T['requests.declareConflict'] });
+      await conflict.getByLabel(T['requests.conflictReason']).fill('I advised the ministry that runs the target system.');
+      await conflict.getByRole('button', { name: T['requests.declareConflict'] }).click();
+      await page.getByText(T['requests.conflictDeclared']).waitFor();
+      await page.getByText(T['requests.excluded']).waitFor();
+      expect(await page.getByRole('form', { name: T['requests.vote'] }).count()).toBe(0);
+      expect(await page.getByRole('form', { name: T['requests.decide'] }).count()).toBe(0);
+      await snap('commission-conflict-declared');
+      await signOut();
+
+      for (const member of ['chair', 'commissioner1', 'commissioner2']) {
+        const c = await session(member);
+        await c('POST', `/api/v1/oversight/requests/${submitted.measure.requestId}/votes`, { vote: 'approve', reasons: `Grave target, state-backed attacker (${member}).` });
+      }
+      await signIn('chair');
+      await page.goto(`${base}${sdfRequestUrl}`);
+      await heading(T['requests.detail']).waitFor();
+      const decide = page.getByRole('form', { name: T['requests.decide'] });
+      const until = new Date(Date.now() + 9 * 3_600_000 + 7 * 86_400_000).toISOString().slice(0, 16);
+      await decide.getByLabel(T['requests.narrowUntil']).fill(until);
+      await decide.getByLabel(T['requests.conditions']).fill('Report each step to the commission within 24 hours.');
+      await decide.getByRole('button', { name: T['requests.closeVote'] }).click();
+      await page.getByText(T['requests.decided'].replace('{result}', T['requestStatus.approved'])).waitFor();
+      await page.getByText(T['requests.narrowed']).waitFor();
+      await page.getByText('Report each step to the commission within 24 hours.').waitFor();
+      await page.getByText(T['requests.conflicts']).waitFor();
+      await snap('commission-narrowed-approval');
+      await signOut();
+    });
+
+    it('the Prime Minister orders it, the Foreign Ministry records its consultation, and the SDF executes it', async () => {
+      await signIn('pm-delegate', 'demo-pm-pass');
+      await page.goto(`${base}${sdfMeasureUrl}`);
+      await heading(T['measures.detail']).waitFor();
+      await page.getByText(T['measures.waitsForOrder']).waitFor();
+      const order = page.getByRole('form', { name: T['measures.action.order'] });
+      await order.getByLabel(T['measures.reference']).fill('CAO-2026-117');
+      await order.getByLabel(T['measures.orderReason']).fill('A state-backed group maps government systems; the police cannot act abroad in time.');
+      await order.getByRole('button', { name: T['measures.action.order'] }).click();
+      await page.getByText(T['measures.done.order']).waitFor();
+      await page.getByText(T['measureState.ordered'], { exact: true }).first().waitFor();
+      await page.getByText('CAO-2026-117').waitFor();
+      await snap('pm-ordered');
+      await signOut();
+
+      await signIn('mofa');
+      await page.goto(`${base}${sdfMeasureUrl}`);
+      await page.getByText(T['measures.waitsForConsult']).waitFor();
+      const consult = page.getByRole('form', { name: T['measures.action.consult'] });
+      await consult.getByLabel(T['measures.reference']).fill('MOFA-CS-2026-031');
+      await consult.getByLabel(T['consultOutcome.no_objection'], { exact: true }).check();
+      await consult.getByLabel(T['measures.consultSummary']).fill('The host state was informed through diplomatic channels; no objection.');
+      await consult.getByRole('button', { name: T['measures.action.consult'] }).click();
+      await page.getByText(T['measures.done.consult']).waitFor();
+      await page.getByRole('listitem').filter({ hasText: 'MOFA-CS-2026-031' }).getByText(T['consultOutcome.no_objection']).waitFor();
+      await snap('mofa-consulted');
+      await signOut();
+
+      await signIn('sdf');
+      await page.goto(`${base}${sdfMeasureUrl}`);
+      const execute = page.getByRole('form', { name: T['measures.action.execute'] });
+      await execute.getByLabel(T['measures.reason']).fill('Ordered and consulted; blocking at the border routers.');
+      await execute.getByRole('button', { name: T['measures.action.execute'] }).click();
+      await page.getByText(T['measures.done.execute']).waitFor();
+      await page.getByText(T['measureState.executing'], { exact: true }).first().waitFor();
+      const step = page.getByRole('form', { name: T['measures.action.step'] });
+      await step.getByLabel(T['measures.stepAction']).fill('Null-routed 198.51.100.0/24 on the border routers.');
+      await step.getByLabel(T['measures.stepResult']).fill('No more scans seen.');
+      await step.getByRole('button', { name: T['measures.action.step'] }).click();
+      await page.getByText(T['measures.done.step']).waitFor();
+      await page.getByText('Null-routed 198.51.100.0/24 on the border routers. → No more scans seen.').waitFor();
+      await snap('sdf-executing');
+      await signOut();
+    });
+
+    it('the commission reviews emergency actions, inspects, and computes, prints and publishes the Diet report', async () => {
+      await signIn('chair');
+      await nav(T['nav.emergency']).click();
+      await heading(T['emergency.title']).waitFor();
+      const awaiting = page.getByRole('row').filter({ hasText: T['emergencyStatus.awaiting_review'] });
+      await awaiting.first().waitFor();
+      expect(await awaiting.first().getByRole('link', { name: T['emergency.openReview'] }).count()).toBe(1);
+      await snap('commission-emergency');
+
+      await nav(T['nav.inspection']).click();
+      await heading(T['inspection.title']).waitFor();
+      await page.getByRole('heading', { name: T['inspection.holdings'] }).waitFor();
+      // Who read what: the SDF measure's readers are there.
+      const reads = page.getByRole('row').filter({ hasText: 'measure:read' });
+      await expect.poll(() => reads.count()).toBeGreaterThan(0);
+      await snap('commission-inspection');
+
+      await nav(T['nav.diet']).click();
+      await heading(T['diet.title']).waitFor();
+      await page.getByRole('button', { name: T['diet.compute'] }).click();
+      const [pre, post] = T['diet.rootMatches'].split('{n}') as [string, string];
+      await page.getByText(new RegExp(`${escapeRe(pre)}\\d+${escapeRe(post)}`)).waitFor({ timeout: 30_000 });
+      const printable = page.getByRole('link', { name: T['diet.printable'] });
+      const html = await page.request.get(`${base}${(await printable.getAttribute('href'))!}`);
+      expect(html.status()).toBe(200);
+      expect(html.headers()['content-type']).toContain('text/html');
+      expect(await html.text()).toContain('Report to the Diet');
+      await snap('commission-diet-report');
+      const publish = page.getByRole('form', { name: T['diet.publish'] });
+      await publish.getByRole('button', { name: T['diet.publish'] }).click();
+      await page.getByText(T['diet.published']).waitFor();
+      await snap('commission-diet-published');
+      await signOut();
+    });
+
+    it('the public page lists the published report with its figures checked, and proves the log only grew', async () => {
+      await page.goto(`${base}/app/transparency`);
+      await heading(T['transparency.title']).waitFor();
+      const report = page.getByRole('table', { name: T['transparency.dietTitle'] }).getByRole('row').filter({ hasText: T['transparency.dietShaOk'] });
+      await report.first().waitFor();
+      const html = await page.request.get(`${base}${(await report.first().getByRole('link').getAttribute('href'))!}`);
+      expect(html.headers()['content-type']).toContain('text/html');
+      // The checkpoint this browser saw on its first visit is offered first.
+      const earlier = page.getByLabel(T['transparency.earlier']);
+      expect(await earlier.inputValue()).toBe('seen');
+      await page.getByRole('button', { name: T['transparency.verifyConsistency'] }).click();
+      await page.getByText(T['transparency.consistent'].split('{size1}')[0]!).waitFor();
+      expect(await page.getByText(T['transparency.inconsistent']).count()).toBe(0);
+      await snap('public-consistency-and-reports');
     });
 
     it('the audit log verifies in the browser', async () => {

@@ -182,7 +182,7 @@ export function MeasureDetail({ id }: { id: string }) {
               [t('measures.kind'), t(`measureKind.${x.kind}` as MessageKey)],
               [t('measures.agency'), t(`agency.${x.agency}` as MessageKey)],
               [t('measures.target'), <code>{targetText(x.target)}</code>],
-              [t('measures.location'), x.location === null ? '—' : `${x.location.abroad ? t('measures.abroad') : t('measures.domestic')} (${x.location.countries.join(', ')})`],
+              [t('measures.location'), x.location === null ? '—' : `${x.location.abroad ? t('measures.abroad') : t('measures.domestic')}${x.location.countries.length > 0 ? ` (${x.location.countries.join(', ')})` : ''}`],
               [t('measures.justification'), x.justification.summary],
               [t('measures.findings'), x.justification.findings.length === 0 ? t('incidents.none') : <>{x.justification.findings.map((f) => <Link key={f} to={`/app/findings/${f}`}>…{f.slice(-8)}</Link>)}</>],
               [t('measures.expectedEffect'), x.expectedEffect],

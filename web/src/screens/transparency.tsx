@@ -105,7 +105,7 @@ function PublishedReports() {
               <tr key={r.id}>
                 <td><Time value={r.window.from} /> – <Time value={r.window.to} /></td>
                 <td><Time value={r.publishedAt} /></td>
-                <td>{t('diet.checkpointSize', { n: r.checkpoint.size })}</td>
+                <td>{t('diet.checkpointSize', { n: r.checkpoint.size })} <code className="hash">{r.checkpoint.root.slice(0, 12)}…</code></td>
                 <td><FiguresCheck r={r} /></td>
                 <td><a href={`/api/v1/oversight/published-reports/${encodeURIComponent(r.id)}?format=html`} target="_blank" rel="noopener" aria-label={`${pick(r.title)} (HTML)`}>{t('transparency.dietOpen')}</a></td>
               </tr>
