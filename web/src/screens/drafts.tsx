@@ -114,7 +114,7 @@ export function DraftList() {
   const { search } = useRouter();
   const drafts = useApi<{ drafts: Draft[] }>('/api/v1/sharing/drafts');
   const director = hasRole(actor, 'nco_director');
-  const groups = useApi<{ groups: Group[] }>(director ? '/api/v1/sharing/groups' : null);
+  const groups = useApi<{ groups: Group[] }>('/api/v1/sharing/groups');
   const [released, setReleased] = useState<string>();
   const drafted = search.get('drafted');
   const groupName = (id: string) => (groups.status === 'ok' ? groups.data.groups.find((g) => g.id === id)?.name : undefined) ?? id;

@@ -1,12 +1,13 @@
 // Analyst: findings with their evidence (interval histogram for a beacon, rate against baseline for a DDoS),
 // proposing a measure from a finding, and the selection counters (kept versus dropped).
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
-import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
+import { useSubmit } from '../lib/use-submit.js';
 import { BarChart, RateChart } from '../components/charts.js';
 import { OpenCaseForm } from './cases.js';
 import { DraftIntelForm } from './drafts.js';
@@ -76,53 +77,97 @@ function Evidence({ f }: { f: Finding }) {
   );
 }
 
-function ProposeSinkhole({ f }: { f: Finding }) {
+const MEASURE_KINDS = ['dns_sinkhole', 'block', 'takedown_notice', 'access_neutralize'] as const;
+type MeasureKind = (typeof MEASURE_KINDS)[number];
+const list = (text: string) => text.split(/[\s,]+/).filter((x) => x !== '');
+const looksLikeAddress = (v: string) => /^[0-9.]+(\/\d+)?$/.test(v) || (v.includes(':') && /^[0-9a-f:]+(\/\d+)?$/i.test(v));
+
+/** The target of each kind of measure, as the response API takes it, from the form's text fields. */
+function targetOf(kind: MeasureKind, f: Record<string, string>): Record<string, unknown> {
+  switch (kind) {
+    case 'dns_sinkhole': return { domains: list(f['domains'] ?? '') };
+    case 'block': return { prefixes: list(f['prefixes'] ?? '') };
+    case 'takedown_notice': return {
+      addresses: list(f['tdAddresses'] ?? ''), domains: list(f['tdDomains'] ?? ''), urls: list(f['urls'] ?? ''),
+      hostingNetwork: { name: f['hostName'] ?? '', ...(f['asn'] !== undefined && f['asn'] !== '' ? { asn: Number(f['asn']) } : {}), abuseContact: f['abuse'] ?? '' },
+    };
+    case 'access_neutralize': return { address: f['address'] ?? '', ports: list(f['ports'] ?? '').map(Number), description: f['description'] ?? '' };
+  }
+}
+
+/** Proposes a measure of any kind the response module supports, resting on this finding. */
+function ProposeMeasure({ f }: { f: Finding }) {
   const { t } = useI18n();
   const { navigate } = useRouter();
-  const errorText = useErrorText();
-  const [form, setForm] = useState({ title: '', domains: '', summary: '', expectedEffect: '', targetCountry: '' });
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
-  const submit = async (ev: FormEvent) => {
-    ev.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const res = await api<{ measure: { id: string } }>('/api/v1/response/measures', {
-        method: 'POST',
-        body: {
-          kind: 'dns_sinkhole',
-          title: form.title,
-          target: { domains: form.domains.split(/[\s,]+/).filter((d) => d !== '') },
-          justification: { findings: [f.id], reports: [], summary: form.summary },
-          expectedEffect: form.expectedEffect,
-          ...(form.targetCountry !== '' ? { targetCountry: form.targetCountry.toUpperCase() } : {}),
-        },
-      });
-      navigate(`/app/measures/${res.measure.id}?proposed=1`);
-    } catch (e) {
-      setError(errorText(e));
-      setBusy(false);
-    }
-  };
+  const submit = useSubmit();
+  const subject = f.subject.value;
+  const isAddr = looksLikeAddress(subject);
+  // The sinkhole first: the usual answer to a beacon's domains (and the end-to-end story's step).
+  const [kind, setKind] = useState<MeasureKind>('dns_sinkhole');
+  const [form, setForm] = useState<Record<string, string>>({
+    title: '', summary: '', expectedEffect: '', targetCountry: '',
+    domains: isAddr ? '' : subject, prefixes: isAddr ? subject : '', tdAddresses: isAddr && !subject.includes('/') ? subject : '', tdDomains: isAddr ? '' : subject,
+    urls: '', hostName: '', asn: '', abuse: '', address: isAddr && !subject.includes('/') ? subject : '', ports: '', description: '',
+  });
+  const set = (k: string) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  const field = (k: string, label: MessageKey, opts: { area?: boolean; required?: boolean; help?: MessageKey; type?: string; max?: number } = {}) => (
+    <>
+      <label htmlFor={`m-${k}`}>{t(label)}</label>
+      {opts.area === true
+        ? <textarea id={`m-${k}`} required={opts.required} rows={2} value={form[k]} onChange={set(k)} aria-describedby={opts.help !== undefined ? `m-${k}-help` : undefined} />
+        : <input id={`m-${k}`} type={opts.type ?? 'text'} required={opts.required} maxLength={opts.max} value={form[k]} onChange={set(k)} aria-describedby={opts.help !== undefined ? `m-${k}-help` : undefined} />}
+      {opts.help !== undefined && <p id={`m-${k}-help`} className="help">{t(opts.help)}</p>}
+    </>
+  );
+  const run = submit.run(async () => {
+    const res = await api<{ measure: { id: string } }>('/api/v1/response/measures', {
+      method: 'POST',
+      body: {
+        kind, title: form['title'], target: targetOf(kind, form),
+        justification: { findings: [f.id], reports: [], summary: form['summary'] },
+        expectedEffect: form['expectedEffect'],
+        ...(form['targetCountry'] !== '' ? { targetCountry: form['targetCountry']!.toUpperCase() } : {}),
+      },
+    });
+    navigate(`/app/measures/${res.measure.id}?proposed=1`);
+  });
   return (
     <section aria-labelledby="propose"><h2 id="propose">{t('propose.title')}</h2>
-      <form onSubmit={submit} className="form">
-        <label htmlFor="m-title">{t('propose.name')}</label>
-        <input id="m-title" required maxLength={300} value={form.title} onChange={set('title')} />
-        <label htmlFor="m-domains">{t('propose.domains')}</label>
-        <textarea id="m-domains" required rows={2} value={form.domains} onChange={set('domains')} aria-describedby="m-domains-help" />
-        <p id="m-domains-help" className="help">{t('propose.domainsHelp')}</p>
-        <label htmlFor="m-summary">{t('propose.summary')}</label>
-        <textarea id="m-summary" required rows={3} value={form.summary} onChange={set('summary')} />
-        <label htmlFor="m-effect">{t('propose.effect')}</label>
-        <textarea id="m-effect" required rows={2} value={form.expectedEffect} onChange={set('expectedEffect')} />
+      <form onSubmit={run} className="form">
+        <fieldset>
+          <legend>{t('pm.kind')}</legend>
+          {MEASURE_KINDS.map((k) => (
+            <label key={k} className="check"><input type="radio" name="measure-kind" value={k} checked={kind === k} onChange={() => { submit.reset(); setKind(k); }} /> {t(`measureKind.${k}` as MessageKey)}</label>
+          ))}
+        </fieldset>
+        <p className="help">{t(`pm.about.${kind}` as MessageKey)}</p>
+        {field('title', 'propose.name', { required: true, max: 300 })}
+        {kind === 'dns_sinkhole' && field('domains', 'propose.domains', { area: true, required: true, help: 'propose.domainsHelp' })}
+        {kind === 'block' && field('prefixes', 'pm.prefixes', { area: true, required: true, help: 'pm.prefixesHelp' })}
+        {kind === 'takedown_notice' && (
+          <>
+            {field('tdAddresses', 'pm.addresses', { area: true, help: 'pm.listHelp' })}
+            {field('tdDomains', 'pm.tdDomains', { area: true })}
+            {field('urls', 'pm.urls', { area: true, help: 'pm.takedownHelp' })}
+            {field('hostName', 'pm.hostName', { required: true, max: 200 })}
+            {field('asn', 'pm.asn', { type: 'number' })}
+            {field('abuse', 'pm.abuse', { type: 'email', required: true })}
+          </>
+        )}
+        {kind === 'access_neutralize' && (
+          <>
+            {field('address', 'pm.address', { required: true, help: 'pm.addressHelp' })}
+            {field('ports', 'pm.ports', { help: 'pm.portsHelp' })}
+            {field('description', 'pm.description', { area: true, required: true })}
+          </>
+        )}
+        {field('summary', 'propose.summary', { area: true, required: true })}
+        {field('expectedEffect', 'propose.effect', { area: true, required: true })}
         <label htmlFor="m-country">{t('propose.country')}</label>
-        <input id="m-country" maxLength={2} pattern="[A-Za-z]{2}" value={form.targetCountry} onChange={set('targetCountry')} aria-describedby="m-country-help" />
+        <input id="m-country" maxLength={2} pattern="[A-Za-z]{2}" value={form['targetCountry']} onChange={set('targetCountry')} aria-describedby="m-country-help" />
         <p id="m-country-help" className="help">{t('propose.countryHelp')}</p>
-        <FormMessage error={error} />
-        <button type="submit" disabled={busy}>{busy ? t('state.working') : t('propose.submit')}</button>
+        <FormMessage error={submit.error} />
+        <button type="submit" disabled={submit.busy}>{submit.busy ? t('state.working') : t('propose.submit')}</button>
       </form>
     </section>
   );
@@ -150,7 +195,7 @@ export function FindingDetail({ id }: { id: string }) {
             ]} />
             <Evidence f={f} />
             {hasRole(actor, 'analyst', 'nco_director') && <OpenCaseForm findingId={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
-            {hasRole(actor, 'analyst', 'nco_director') && <ProposeSinkhole f={f} />}
+            {hasRole(actor, 'analyst', 'nco_director') && <ProposeMeasure f={f} />}
             {hasRole(actor, 'analyst', 'nco_director') && <DraftIntelForm source="finding" id={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
           </>
         )}
