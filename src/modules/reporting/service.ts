@@ -651,7 +651,10 @@ export function createReportingService(deps: ReportingDeps) {
       const v = parseOrThrow(EscalationInputSchema, input, 'escalation');
       return db.transaction(async (trx) => {
         const r = await reportFor(ctx, trx, id, 'incident:escalate');
-        const d = (await trx.selectFrom('report_deadlines').selectAll().where('report_id', '=', id).where('key', '=', v.deadline).executeTakeFirst()) as DeadlineRow | undefined;
+        // Locked on PostgreSQL so that two escalations of one deadline take turns and the second sees the first.
+        let dq = trx.selectFrom('report_deadlines').selectAll().where('report_id', '=', id).where('key', '=', v.deadline);
+        if (db.dialect === 'postgres') dq = dq.forUpdate();
+        const d = (await dq.executeTakeFirst()) as DeadlineRow | undefined;
         if (d === undefined) throw new AppError('VALIDATION_FAILED', `deadline: this report has no ${v.deadline} clock; see the report's deadlines.`, { details: [{ path: 'deadline', message: 'no such clock on this report' }] });
         const at = now();
         if (d.met_at !== null || d.due_at > at) throw new AppError('CONFLICT', `The ${v.deadline} deadline is not overdue (${d.met_at !== null ? `met at ${d.met_at}` : `due ${d.due_at}`}); only an overdue deadline is escalated.`);
@@ -678,7 +681,10 @@ export function createReportingService(deps: ReportingDeps) {
     async acknowledge(ctx: RequestContext, inboxId: string): Promise<InboxItem> {
       policy.require(ctx, 'inbox:acknowledge');
       return db.transaction(async (trx) => {
-        const r = (await trx.selectFrom('report_inbox').selectAll().where('id', '=', inboxId).executeTakeFirst()) as InboxRow | undefined;
+        // Locked on PostgreSQL so that two acknowledgements take turns: the first stands, recorded once.
+        let iq = trx.selectFrom('report_inbox').selectAll().where('id', '=', inboxId);
+        if (db.dialect === 'postgres') iq = iq.forUpdate();
+        const r = (await iq.executeTakeFirst()) as InboxRow | undefined;
         if (r === undefined || !policy.authorize(ctx, 'inbox:read', inboxResource(r)).allowed) throw new AppError('NOT_FOUND', `No inbox item ${inboxId} in your inbox.`);
         policy.require(ctx, 'inbox:acknowledge', inboxResource(r));
         if (r.kind !== 'filing') throw new AppError('CONFLICT', 'Only filings are acknowledged; reminders and notices need no acknowledgement.');
