@@ -51,17 +51,19 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       const db = await open();
       cleanup = db.cleanup;
       t = await createTestApp({ url: db.url, clock, config: { dataDir: mkdtempSync(join(tmpdir(), 'mamori-services-')) } });
-      Object.assign(tokens, t.users.tokens);
-      opA = { token: t.users.tokens.operator, orgId: t.users.orgs['Test Electric Power Co.']!, userId: t.users.ctx.operator.actor.userId! };
+      // The story runs over two months of the manual clock: tokens for a year (the harness's last 30 days).
+      const yearToken = async (userId: string) => (await t.core.identity.createToken(sys, { name: 'contract', expiresInDays: 365 }, userId)).token;
+      for (const [role, ctx] of Object.entries(t.users.ctx)) tokens[role] = await yearToken(ctx.actor.userId!);
       opF = await addUser(t.core, { name: 'Contract Bank Ltd.', kind: 'operator', sectors: ['finance'] }, 'operator', 'op-finance');
       fsa = await addUser(t.core, { name: 'Financial Services Agency', kind: 'ministry', sectors: ['finance'] }, 'ministry', 'fsa-officer');
-      tokens['op-finance'] = opF.token;
-      tokens['fsa'] = fsa.token;
+      opA = { token: tokens['operator']!, orgId: t.users.orgs['Test Electric Power Co.']!, userId: t.users.ctx.operator.actor.userId! };
+      tokens['op-finance'] = await yearToken(opF.userId);
+      tokens['fsa'] = await yearToken(fsa.userId);
       // The harness seeds one commissioner; the commission's default quorum is three of five.
       const commission = t.users.orgs['Cyber Communications Information Supervisory Commission']!;
       for (const name of ['commissioner-2', 'commissioner-3', 'commissioner-4']) {
         const u = await t.core.identity.createUser(sys, { username: name, displayName: name, password: `correct horse ${name} battery`, roles: ['commissioner'], orgId: commission });
-        tokens[name] = (await t.core.identity.createToken(sys, { name: 'test', expiresInDays: 30 }, u.id)).token;
+        tokens[name] = await yearToken(u.id);
       }
     }, 120_000);
     afterAll(async () => {
@@ -398,6 +400,20 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       const previous = chain.map((n) => n.previousId);
       expect(new Set(previous).size).toBe(previous.length); // no two filings continue the same one
       expect(previous.filter((x) => x === null)).toHaveLength(1);
+      // The NCO acknowledges the same filing twice at once: one acknowledgement, audited once.
+      const ncoItem = ((await ok('analyst', { method: 'GET', url: '/api/v1/inbox?unacknowledged=true' }))['items'] as { id: string; reportId: string | null; kind: string }[]).find((i) => i.kind === 'filing' && i.reportId === s['incident'])!;
+      const acks = await Promise.all([0, 1].map(() => call('analyst', { method: 'POST', url: `/api/v1/inbox/${ncoItem.id}/acknowledge` })));
+      expect(acks.map((r) => r.statusCode)).toEqual([200, 200]);
+      const ackTimes = acks.map((r) => (r.json() as { item: { acknowledgedAt: string } }).item.acknowledgedAt);
+      expect(ackTimes[0]).toBe(ackTimes[1]);
+      const all = await t.core.audit.entries({ from: 0, to: (await t.core.audit.head()).size });
+      expect(all.filter((e) => e.action === 'inbox:acknowledge' && e.details['inbox'] === ncoItem.id)).toHaveLength(1);
+      // The ministry escalates an overdue NIS2 final report twice at once: once.
+      clock.set('2026-06-01T00:00:00.000Z');
+      const escalations = await Promise.all([1, 2].map((i) => call('ministry', { method: 'POST', url: `/api/v1/incidents/${s['incident']}/escalations`, payload: { deadline: 'nis2.final', note: `Final report missing (${i}).` } })));
+      expect(escalations.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+      const ncoEscalations = ((await ok('analyst', { method: 'GET', url: '/api/v1/inbox' }))['items'] as { kind: string; reportId: string | null; note: string | null }[]).filter((i) => i.kind === 'escalation' && i.reportId === s['incident'] && (i.note ?? '').startsWith('nis2.final'));
+      expect(ncoEscalations).toHaveLength(1);
       // Votes and two decisions at once: one decision, counted once.
       const draft = (await ok('analyst', { method: 'POST', url: '/api/v1/oversight/requests', payload: { kind: 'acquisition', title: 'Second look at campaign X', evidence: [{ type: 'finding', id: s['finding'] }], acquisition: acquisitionScope('2026-05-10T00:00:00.000Z', 30) } }, 201))['request'] as { id: string };
       await ok('nco_director', { method: 'POST', url: `/api/v1/oversight/requests/${draft.id}/submit` });
