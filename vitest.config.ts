@@ -25,7 +25,7 @@ export default defineConfig({
       {
         resolve,
         ssr,
-        test: { name: 'pg', include: ['src/**/*.pg.test.ts', 'test/**/*.pg.test.ts'], testTimeout: 60_000, fileParallelism: false },
+        test: { name: 'pg', include: ['src/**/*.pg.test.ts', 'test/**/*.pg.test.ts'], testTimeout: 60_000, hookTimeout: 120_000, fileParallelism: false },
       },
       {
         resolve,
