@@ -282,9 +282,8 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
   const basisNames: string[] = [];
   let generation = hosts.generation;
 
-  /** The slot of `key`, opened (or restarted once its window has passed) at flow time `t`. */
-  function touch(table: ScanTable, key: number, src: number, fixed: number, proto: number, t: number): number {
-    let s = table.find(key);
+  /** The slot of `key` found at `s` (−1: absent), opened (or restarted once its window has passed) at flow time `t`. */
+  function touch(table: ScanTable, s: number, key: number, src: number, fixed: number, proto: number, t: number): number {
     if (s >= 0 && t - table.first[s]! > cfg.windowMs && t > table.last[s]!) {
       table.remove(s);
       s = -1;
@@ -296,7 +295,7 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
   }
 
   /**
-   * Records a batch: per flow at most two key-index lookups and, for keys already probing, an inline
+   * Records a batch: per flow at most one key-index lookup per direction and, for keys already probing, an inline
    * or slab update; no allocation. Hot loop: see bench/detectors.bench.ts.
    */
   function ingest(b: AnalysisBatch): void {
@@ -325,15 +324,17 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
       // State starts at a key's first probe: answered contacts only add to keys already probing, so
       // ordinary traffic costs an index lookup and no state (bench/detectors.bench.ts).
       const hk = src * 262144 + port * 4 + pcode;
-      if (probe || horizontal.find(hk) >= 0) {
-        const s = touch(horizontal, hk, src, port, proto, t);
+      const hs = horizontal.find(hk);
+      if (probe || hs >= 0) {
+        const s = touch(horizontal, hs, hk, src, port, proto, t);
         horizontal.add(s, dst, probe);
         horizontal.basisMask[s] = (horizontal.basisMask[s]! | bit) >>> 0;
       }
       if (proto === 6) {
         const vk = src * 2 ** 26 + dst;
-        if (probe || vertical.find(vk) >= 0) {
-          const s = touch(vertical, vk, src, dst, proto, t);
+        const vs = vertical.find(vk);
+        if (probe || vs >= 0) {
+          const s = touch(vertical, vs, vk, src, dst, proto, t);
           vertical.add(s, dp, probe);
           vertical.basisMask[s] = (vertical.basisMask[s]! | bit) >>> 0;
         }

@@ -28,8 +28,11 @@ export class CountMinSketch {
   add(key: number, n = 1): number {
     let min = 0xffffffff;
     const w = this.mask + 1;
+    // Row d probes h1 + d·h2 (Kirsch & Mitzenmacher's double hashing): two hashes for any depth.
+    const h1 = hashKey(key, 1);
+    const h2 = (Math.imul(h1 ^ (h1 >>> 16), 0x7feb352d) ^ (h1 >>> 15)) | 1;
     for (let d = 0; d < this.depth; d++) {
-      const i = d * w + (hashKey(key, d + 1) & this.mask);
+      const i = d * w + ((h1 + Math.imul(d, h2)) & this.mask);
       const v = Math.min(0xffffffff, this.table[i]! + n);
       this.table[i] = v;
       if (v < min) min = v;
@@ -41,8 +44,10 @@ export class CountMinSketch {
   estimate(key: number): number {
     let min = 0xffffffff;
     const w = this.mask + 1;
+    const h1 = hashKey(key, 1);
+    const h2 = (Math.imul(h1 ^ (h1 >>> 16), 0x7feb352d) ^ (h1 >>> 15)) | 1;
     for (let d = 0; d < this.depth; d++) {
-      const v = this.table[d * w + (hashKey(key, d + 1) & this.mask)]!;
+      const v = this.table[d * w + ((h1 + Math.imul(d, h2)) & this.mask)]!;
       if (v < min) min = v;
     }
     return min;
@@ -107,12 +112,13 @@ export class BlockedBloomFilter {
 
   /** Sets `key`; returns true when it was (probably) already there. */
   testAndAdd(key: number): boolean {
+    // One hash: its low bits pick the block; a multiplicative remix of it gives the four 9-bit positions.
     const h1 = hashKey(key, 0x51);
-    const h2 = hashKey(key, 0xa7);
+    const h2 = Math.imul(h1 ^ (h1 >>> 15), 0x2c1b3c6d) ^ (h1 >>> 12);
     const base = (h1 & this.blockMask) * 16;
     let present = true;
     for (let i = 0; i < 4; i++) {
-      const b = i < 3 ? (h2 >>> (i * 9)) & 511 : (h1 >>> 20) & 511;
+      const b = i < 3 ? (h2 >>> (i * 9)) & 511 : ((h2 >>> 27) | (h1 >>> 23 << 5)) & 511;
       const w = base + (b >>> 5);
       const m = 1 << (b & 31);
       if ((this.bits[w]! & m) === 0) { present = false; this.bits[w] = this.bits[w]! | m; }
@@ -145,8 +151,10 @@ export class RecentCounter {
   /** Adds one sighting of `key` and returns its count (1: it was not in the table). */
   add(key: number): number {
     const t = this.table;
-    const base = (hashKey(key, 0x71) & this.mask) * 8;
-    const fp = (hashKey(key, 0x93) | 1) >>> 0;
+    const h = hashKey(key, 0x71);
+    const base = (h & this.mask) * 8;
+    // A bijective remix of the same hash: two keys share a fingerprint only when they share the hash.
+    const fp = ((Math.imul(h ^ (h >>> 16), 0x7feb352d) ^ (h >>> 15)) | 1) >>> 0;
     let victim = base;
     for (let w = base; w < base + 4; w++) {
       if (t[w] === fp) { const c = Math.min(0xffffffff, t[w + 4]! + 1); t[w + 4] = c; return c; }
