@@ -231,8 +231,9 @@ for (const lang of ['ja', 'en'] as const) {
       // A case opened from the same finding holds it as its first item.
       await page.goto(`${base}${findingUrl}`);
       await heading(T['findings.detail']).waitFor();
-      await page.getByLabel(T['cases.name']).fill('Campaign "Kumo" against Kanto Electric');
-      await page.getByRole('button', { name: T['cases.open'] }).click();
+      const openCase = page.getByRole('region', { name: T['cases.fromFinding'] });
+      await openCase.getByLabel(T['cases.name'], { exact: true }).fill('Campaign "Kumo" against Kanto Electric');
+      await openCase.getByRole('button', { name: T['cases.open'] }).click();
       await heading(T['cases.detail']).waitFor();
       await page.getByText(T['cases.opened']).waitFor();
       const item = page.getByRole('row').filter({ hasText: T['evidenceType.finding'] });
