@@ -414,6 +414,15 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(escalations.map((r) => r.statusCode).sort()).toEqual([201, 409]);
       const ncoEscalations = ((await ok('analyst', { method: 'GET', url: '/api/v1/inbox' }))['items'] as { kind: string; reportId: string | null; note: string | null }[]).filter((i) => i.kind === 'escalation' && i.reportId === s['incident'] && (i.note ?? '').startsWith('nis2.final'));
       expect(ncoEscalations).toHaveLength(1);
+      // Two directors' assistants press release at once: released once, each object in the collection once.
+      const groupId = ((await ok('nco_director', { method: 'GET', url: '/api/v1/sharing/groups' }))['groups'] as { id: string; name: string }[]).find((g) => g.name === 'Electricity ISAC')!.id;
+      const draft2 = (await ok('analyst', { method: 'POST', url: '/api/v1/sharing/drafts', payload: { title: 'C2 domain of campaign X', indicators: [{ kind: 'domain', value: 'evil-c2.example' }], tlp: 'amber', sourceRef: { type: 'report', id: s['incident'] } } }, 201))['draft'] as { id: string };
+      const releases = await Promise.all([0, 1].map(() => call('nco_director', { method: 'POST', url: `/api/v1/sharing/drafts/${draft2.id}/release`, payload: { groupIds: [groupId] } })));
+      expect(releases.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+      const domainObjects = ((await taxii('council_member', `/taxii2/mamori/collections/${groupId}/objects/?match[type]=indicator&match[version]=all`)).json() as { objects: Json[] }).objects.filter((o) => String(o['pattern']).includes('evil-c2.example'));
+      expect(domainObjects).toHaveLength(1);
+      const releasedEntries = (await t.core.audit.entries({ from: 0, to: (await t.core.audit.head()).size })).filter((e) => e.action === 'intel:release' && e.object?.id === draft2.id);
+      expect(releasedEntries).toHaveLength(1);
       // Votes and two decisions at once: one decision, counted once.
       const draft = (await ok('analyst', { method: 'POST', url: '/api/v1/oversight/requests', payload: { kind: 'acquisition', title: 'Second look at campaign X', evidence: [{ type: 'finding', id: s['finding'] }], acquisition: acquisitionScope('2026-05-10T00:00:00.000Z', 30) } }, 201))['request'] as { id: string };
       await ok('nco_director', { method: 'POST', url: `/api/v1/oversight/requests/${draft.id}/submit` });
