@@ -98,7 +98,7 @@ function emptyLoop(batches: AnalysisBatch[]): number {
   return acc;
 }
 
-interface Timed { seconds: number; findings: number; heapMiB: number }
+interface Timed { seconds: number; cpuSeconds: number; flushSeconds: number; findings: number; heapMiB: number }
 
 /** Feeds every batch to a fresh detector, flushing every 256 batches (about 1 M flows) and at the end, as bench/pipeline does. */
 function time(name: string, hosts: HostTable, batches: AnalysisBatch[]): Timed {
@@ -107,15 +107,20 @@ function time(name: string, hosts: HostTable, batches: AnalysisBatch[]): Timed {
   const heap0 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
   const sink = makeSink(name, hosts);
   let findings = 0;
+  let flushMs = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let k = 0; k < batches.length; k++) {
     sink.ingest(batches[k]!);
-    if ((k + 1) % 256 === 0) findings += sink.flush(batches[k]!.start[0]!).length;
+    if ((k + 1) % 256 === 0) { const f0 = performance.now(); findings += sink.flush(batches[k]!.start[0]!).length; flushMs += performance.now() - f0; }
   }
+  const f0 = performance.now();
   findings += sink.flush(T0 + FLOWS + 86_400_000).length;
+  flushMs += performance.now() - f0;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const heap1 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-  return { seconds, findings, heapMiB: (heap1 - heap0) / 2 ** 20 };
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, flushSeconds: flushMs / 1000, findings, heapMiB: (heap1 - heap0) / 2 ** 20 };
 }
 
 const rate = (s: number): string => `${(FLOWS / s / 1e6).toFixed(2).padStart(6)} M flows/s`;
@@ -132,6 +137,7 @@ for (const wname of WORKLOADS) {
   console.log(`  ${'empty loop (baseline)'.padEnd(24)} ${rate(empty)}   (checksum ${sink & 0xff})`);
   for (const name of ONLY) {
     const r = time(name, hosts, batches);
-    console.log(`  ${name.padEnd(24)} ${rate(r.seconds)}   ${(empty / r.seconds).toFixed(3).padStart(6)} × baseline   heap+buffers after ${r.heapMiB.toFixed(0).padStart(5)} MiB   ${r.findings} finding updates`);
+    // Wall time, and CPU time of this process (less swayed by other processes on a shared machine); flushes are in both.
+    console.log(`  ${name.padEnd(24)} ${rate(r.seconds)}   ${(empty / r.seconds).toFixed(3).padStart(6)} × baseline   per CPU-second ${rate(r.cpuSeconds)}   flush ${((100 * r.flushSeconds) / r.seconds).toFixed(0).padStart(2)} %   heap+buffers ${r.heapMiB.toFixed(0).padStart(5)} MiB   ${r.findings} finding updates`);
   }
 }

@@ -1,6 +1,6 @@
 /** @module Beaconing and botnet fan-in: regular call-home from hosts to a foreign endpoint, scored as RITA does, in fixed memory. */
 import type { AnalysisBatch, HostTable } from './batch.js';
-import { BlockedBloomFilter, CountMinSketch, KeyIndex, RecentCounter } from './sketch.js';
+import { BlockedBloomFilter, BlockedCountMinSketch, KeyIndex, RecentCounter } from './sketch.js';
 import { bowleySkew, clamp01, medianAbsDev, modeShare, quantile } from './stats.js';
 import { MAX_FINDING_HOSTS, type FindingLevel, type FindingUpdate } from './schema.js';
 
@@ -124,7 +124,7 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   // table did not hold.
   const recent = new RecentCounter(18);
   const seenPairs = new BlockedBloomFilter(26);
-  const clients = new CountMinSketch(18, 4); // distinct clients per endpoint (new pairs only)
+  const clients = new BlockedCountMinSketch(16); // distinct clients per endpoint (new pairs only), 4 MiB
   const basisNames: string[] = [];
   let evicted = 0;
   let rngState = 0x2545f491;

@@ -6,7 +6,7 @@ import { createBeaconDetector } from './beacon.js';
 import { DEFAULT_SCAN_CONFIG, createScanDetector } from './scan.js';
 import { createDdosDetector } from './ddos.js';
 import { IndicatorMatcher, createIndicatorDetector } from './indicators.js';
-import { BlockedBloomFilter, CountMinSketch, KeyIndex, RecentCounter } from './sketch.js';
+import { BlockedBloomFilter, BlockedCountMinSketch, CountMinSketch, KeyIndex, RecentCounter } from './sketch.js';
 import { bowleySkew, medianAbsDev, modeShare } from './stats.js';
 
 interface F { t: number; src: number; dst: number; sp?: number; dp?: number; proto?: number; flags?: number; bytes?: number; packets?: number; dur?: number; rate?: number }
@@ -361,13 +361,18 @@ describe('detector structures', () => {
     ), { numRuns: 200 });
   });
 
-  it('CountMinSketch never undercounts, and is exact without collisions (property)', () => {
+  it('count-min sketches (plain and blocked) never undercount; the plain one is exact without collisions (property)', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 1, max: 50 })), { maxLength: 200 }), (adds) => {
       const cms = new CountMinSketch(6, 4); // 64 counters a row: collisions are common
       const big = new CountMinSketch(20, 4);
+      const blocked = new BlockedCountMinSketch(4); // 16 lines
       const truth = new Map<number, number>();
-      for (const [k, n] of adds) { cms.add(k, n); big.add(k, n); truth.set(k, (truth.get(k) ?? 0) + n); }
-      for (const [k, n] of truth) { expect(cms.estimate(k)).toBeGreaterThanOrEqual(n); expect(big.estimate(k)).toBe(n); }
+      for (const [k, n] of adds) { cms.add(k, n); big.add(k, n); blocked.add(k, n); truth.set(k, (truth.get(k) ?? 0) + n); }
+      for (const [k, n] of truth) {
+        expect(cms.estimate(k)).toBeGreaterThanOrEqual(n);
+        expect(blocked.estimate(k)).toBeGreaterThanOrEqual(n);
+        expect(big.estimate(k)).toBe(n);
+      }
     }), { numRuns: 100 });
   });
 

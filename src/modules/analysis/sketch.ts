@@ -63,6 +63,54 @@ export class CountMinSketch {
 }
 
 /**
+ * A count-min sketch whose four rows share one cache line per key: a hash picks a line of 16 counters,
+ * and row d uses one of the four counters in quarter d of that line. Like the plain sketch it never
+ * undercounts; it overcounts somewhat more for the same memory, and a key costs one memory touch
+ * instead of four. The beacon detector's distinct-clients count: bench/detectors.
+ * @see https://doi.org/10.1016/j.jalgor.2003.12.001
+ */
+export class BlockedCountMinSketch {
+  private readonly table: Uint32Array;
+  private readonly mask: number;
+  /** 2^linesLog2 lines of 16 counters (64 bytes each). */
+  constructor(readonly linesLog2 = 16) {
+    this.table = new Uint32Array((1 << linesLog2) * 16);
+    this.mask = (1 << linesLog2) - 1;
+  }
+
+  /** Adds `n` to `key` and returns the new estimate. */
+  add(key: number, n = 1): number {
+    const h = hashKey(key, 0x2b);
+    const base = (h & this.mask) * 16;
+    const sel = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 24; // 2 bits a row
+    let min = 0xffffffff;
+    for (let d = 0; d < 4; d++) {
+      const i = base + d * 4 + ((sel >>> (d * 2)) & 3);
+      const v = Math.min(0xffffffff, this.table[i]! + n);
+      this.table[i] = v;
+      if (v < min) min = v;
+    }
+    return min;
+  }
+
+  /** The estimate for `key`. */
+  estimate(key: number): number {
+    const h = hashKey(key, 0x2b);
+    const base = (h & this.mask) * 16;
+    const sel = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 24;
+    let min = 0xffffffff;
+    for (let d = 0; d < 4; d++) {
+      const v = this.table[base + d * 4 + ((sel >>> (d * 2)) & 3)]!;
+      if (v < min) min = v;
+    }
+    return min;
+  }
+
+  /** Bytes held. */
+  get bytes(): number { return this.table.byteLength; }
+}
+
+/**
  * Bloom filter (Bloom 1970) with `k` probes derived from two hashes (Kirsch & Mitzenmacher 2006).
  * @see https://doi.org/10.1145/362686.362692
  */
