@@ -126,7 +126,9 @@ const IDLE_POLLS = 20;
 
 /**
  * Creates the UDP collector: one or more node:dgram sockets (IPv4 or IPv6), each taking NetFlow v5, v9
- * and IPFIX alike, decoding into columnar batches handed to `deps.sink` when full or every `flushIntervalMs`.
+ * and IPFIX alike, owned by a receive thread that copies datagrams into a shared ring (receive-thread.ts);
+ * the main thread decodes from the ring into columnar batches handed to `deps.sink` when full or every
+ * `flushIntervalMs`.
  * @see RFC 7011 §10.3 (IPFIX over UDP), RFC 3954 §1 (v9 transport)
  */
 export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollectorDeps): UdpCollector {
