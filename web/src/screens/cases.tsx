@@ -1,11 +1,12 @@
 // Analyst: cases — the list, opening one (from a finding or empty), and one case with its items and notes.
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
-import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
+import { useSubmit } from '../lib/use-submit.js';
 import { DraftIntelForm } from './drafts.js';
 
 const CASE_STATUSES = ['open', 'investigating', 'measure-proposed', 'closed'] as const;
@@ -36,30 +37,20 @@ function Who({ id, name }: { id: string; name: string | null }) {
 export function OpenCaseForm({ findingId, defaultTitle = '' }: { findingId?: string; defaultTitle?: string }) {
   const { t } = useI18n();
   const { navigate } = useRouter();
-  const errorText = useErrorText();
+  const submit = useSubmit();
   const [title, setTitle] = useState(defaultTitle);
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const c = await api<Case>('/api/v1/cases', { method: 'POST', body: { title, findingIds: findingId === undefined ? [] : [findingId] } });
-      navigate(`/app/cases/${c.id}?opened=1`);
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
-  };
+  const run = submit.run(async () => {
+    const c = await api<Case>('/api/v1/cases', { method: 'POST', body: { title, findingIds: findingId === undefined ? [] : [findingId] } });
+    navigate(`/app/cases/${c.id}?opened=1`);
+  });
   return (
     <section aria-labelledby="open-case" className="action-form">
       <h2 id="open-case">{findingId === undefined ? t('cases.new') : t('cases.fromFinding')}</h2>
-      <form onSubmit={submit} className="form">
+      <form onSubmit={run} className="form">
         <label htmlFor="case-title">{t('cases.name')}</label>
         <input id="case-title" required maxLength={200} value={title} onChange={(e) => setTitle(e.target.value)} />
-        <FormMessage error={error} />
-        <button type="submit" disabled={busy}>{busy ? t('state.working') : t('cases.open')}</button>
+        <FormMessage error={submit.error} />
+        <button type="submit" disabled={submit.busy}>{submit.busy ? t('state.working') : t('cases.open')}</button>
       </form>
     </section>
   );
@@ -104,59 +95,37 @@ export function CaseList() {
 
 function StatusForm({ c, onDone }: { c: Case; onDone: (msg: string) => void }) {
   const { t } = useI18n();
-  const errorText = useErrorText();
+  const submit = useSubmit();
   const [status, setStatus] = useState<CaseStatus>(c.status);
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api(`/api/v1/cases/${c.id}`, { method: 'PATCH', body: { status } });
-      onDone(t('cases.statusChanged', { status: t(`caseStatus.${status}` as MessageKey) }));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const run = submit.run(async () => {
+    await api(`/api/v1/cases/${c.id}`, { method: 'PATCH', body: { status } });
+    onDone(t('cases.statusChanged', { status: t(`caseStatus.${status}` as MessageKey) }));
+  });
   return (
-    <form onSubmit={submit} className="form action-form" aria-labelledby="case-status-h">
+    <form onSubmit={run} className="form action-form" aria-labelledby="case-status-h">
       <h3 id="case-status-h">{t('cases.changeStatus')}</h3>
       <label htmlFor="case-status">{t('cases.status')}</label>
       <select id="case-status" value={status} onChange={(e) => setStatus(e.target.value as CaseStatus)}>
         {CASE_STATUSES.map((s) => <option key={s} value={s}>{t(`caseStatus.${s}` as MessageKey)}</option>)}
       </select>
-      <FormMessage error={error} />
-      <button type="submit" disabled={busy || status === c.status}>{busy ? t('state.working') : t('cases.saveStatus')}</button>
+      <FormMessage error={submit.error} />
+      <button type="submit" disabled={submit.busy || status === c.status}>{submit.busy ? t('state.working') : t('cases.saveStatus')}</button>
     </form>
   );
 }
 
 function ItemForm({ c, onDone }: { c: Case; onDone: (msg: string) => void }) {
   const { t } = useI18n();
-  const errorText = useErrorText();
+  const submit = useSubmit();
   const [type, setType] = useState<'finding' | 'report'>('finding');
   const [id, setId] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api(`/api/v1/cases/${c.id}/items`, { method: 'POST', body: { type, id: id.trim() } });
-      setId('');
-      onDone(t('cases.itemAdded'));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const run = submit.run(async () => {
+    await api(`/api/v1/cases/${c.id}/items`, { method: 'POST', body: { type, id: id.trim() } });
+    setId('');
+    onDone(t('cases.itemAdded'));
+  });
   return (
-    <form onSubmit={submit} className="form action-form" aria-labelledby="case-item-h">
+    <form onSubmit={run} className="form action-form" aria-labelledby="case-item-h">
       <h3 id="case-item-h">{t('cases.addItem')}</h3>
       <fieldset><legend>{t('cases.itemType')}</legend>
         {(['finding', 'report'] as const).map((v) => (
@@ -166,39 +135,28 @@ function ItemForm({ c, onDone }: { c: Case; onDone: (msg: string) => void }) {
       <label htmlFor="case-item-id">{t('cases.itemId')}</label>
       <input id="case-item-id" required maxLength={100} value={id} onChange={(e) => setId(e.target.value)} aria-describedby="case-item-help" />
       <p id="case-item-help" className="help">{t('cases.itemHelp')}</p>
-      <FormMessage error={error} />
-      <button type="submit" disabled={busy}>{busy ? t('state.working') : t('cases.add')}</button>
+      <FormMessage error={submit.error} />
+      <button type="submit" disabled={submit.busy}>{submit.busy ? t('state.working') : t('cases.add')}</button>
     </form>
   );
 }
 
 function NoteForm({ c, onDone }: { c: Case; onDone: (msg: string) => void }) {
   const { t } = useI18n();
-  const errorText = useErrorText();
+  const submit = useSubmit();
   const [text, setText] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api(`/api/v1/cases/${c.id}/notes`, { method: 'POST', body: { text } });
-      setText('');
-      onDone(t('cases.noteAdded'));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const run = submit.run(async () => {
+    await api(`/api/v1/cases/${c.id}/notes`, { method: 'POST', body: { text } });
+    setText('');
+    onDone(t('cases.noteAdded'));
+  });
   return (
-    <form onSubmit={submit} className="form action-form" aria-labelledby="case-note-h">
+    <form onSubmit={run} className="form action-form" aria-labelledby="case-note-h">
       <h3 id="case-note-h">{t('cases.addNote')}</h3>
       <label htmlFor="case-note">{t('cases.noteText')}</label>
       <textarea id="case-note" required rows={3} maxLength={10000} value={text} onChange={(e) => setText(e.target.value)} />
-      <FormMessage error={error} />
-      <button type="submit" disabled={busy}>{busy ? t('state.working') : t('cases.saveNote')}</button>
+      <FormMessage error={submit.error} />
+      <button type="submit" disabled={submit.busy}>{submit.busy ? t('state.working') : t('cases.saveNote')}</button>
     </form>
   );
 }
