@@ -330,6 +330,20 @@ describe('known indicators', () => {
     expect(built).toBeLessThan(15_000);
   });
 
+  it('parses dotted quads strictly: four parts of 1–3 digits, each ≤ 255', () => {
+    const bad = ['256.1.1.1', '1.2.3', '1..2.3', '1.2.3.4.5', '.1.2.3', '1.2.3.', '1.2.3.4a', '1.2.3.1000', 'a.b.c.d', ''];
+    const m = new IndicatorMatcher([
+      { id: 'ok', kind: 'ipv4', value: '198.51.100.0/24', confidence: 50 },
+      { id: 'edge', kind: 'ipv4', value: '255.255.255.255', confidence: 50 },
+      ...bad.map((value, k) => ({ id: `bad${k}`, kind: 'ipv4' as const, value, confidence: 50 })),
+    ]);
+    expect(m.rejected).toEqual(bad.map((_, k) => `bad${k}`));
+    expect(m.matchText('198.51.100.200')).toBe(0);
+    expect(m.matchText('255.255.255.255')).toBe(1);
+    expect(m.matchText('0.0.0.0')).toBe(-1);
+    for (const text of bad) expect(m.matchText(text)).toBe(-1);
+  });
+
   it('turns matching flows into one growing finding per indicator', () => {
     const hosts = new HostTable();
     const home = hosts.intern({ kind: 'domestic', pseudonym: 'p:h' });
