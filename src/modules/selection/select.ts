@@ -176,11 +176,12 @@ export function createSelector(deps: SelectorDeps): Selector {
           pseudonyms.usePeriod(label);
         }
         out.periodIndex[k] = pIdx;
-        if ((fm & bSrc) === 0) { out.srcKind[k] = ADDR_ABSENT; out.srcAddr.fill(0, ko, ko + 16); }
-        else if (sl === LOC_FOREIGN) { out.srcKind[k] = ADDR_FOREIGN; out.srcAddr.set(src.subarray(o, o + 16), ko); }
+        // Slots copied byte by byte: no subarray view per flow (bench/pipeline).
+        if ((fm & bSrc) === 0) { out.srcKind[k] = ADDR_ABSENT; zeroSlot(out.srcAddr, ko); }
+        else if (sl === LOC_FOREIGN) { out.srcKind[k] = ADDR_FOREIGN; copySlot(src, o, out.srcAddr, ko); }
         else { out.srcKind[k] = ADDR_PSEUDONYM; pseudonyms.write(src, o, out.srcAddr, ko); }
-        if ((fm & bDst) === 0) { out.dstKind[k] = ADDR_ABSENT; out.dstAddr.fill(0, ko, ko + 16); }
-        else if (dl === LOC_FOREIGN) { out.dstKind[k] = ADDR_FOREIGN; out.dstAddr.set(dst.subarray(o, o + 16), ko); }
+        if ((fm & bDst) === 0) { out.dstKind[k] = ADDR_ABSENT; zeroSlot(out.dstAddr, ko); }
+        else if (dl === LOC_FOREIGN) { out.dstKind[k] = ADDR_FOREIGN; copySlot(dst, o, out.dstAddr, ko); }
         else { out.dstKind[k] = ADDR_PSEUDONYM; pseudonyms.write(dst, o, out.dstAddr, ko); }
         out.srcPort[k] = (fm & FIELD_BIT.srcPort) !== 0 ? sp : 0;
         out.dstPort[k] = (fm & FIELD_BIT.dstPort) !== 0 ? dp : 0;
@@ -205,4 +206,12 @@ export function createSelector(deps: SelectorDeps): Selector {
       return { kept: out, counts };
     },
   };
+}
+
+function copySlot(from: Uint8Array, o: number, to: Uint8Array, at: number): void {
+  for (let j = 0; j < 16; j++) to[at + j] = from[o + j]!;
+}
+
+function zeroSlot(to: Uint8Array, at: number): void {
+  for (let j = 0; j < 16; j++) to[at + j] = 0;
 }
