@@ -1,7 +1,7 @@
 /** @module The legal pipeline in one process: collected batches → lawful selection → flow archive and detectors → findings. */
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
 import { ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
-import { HostTable, createAnalysisBatch, createDetectors, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type Detectors } from '#modules/analysis/index.js';
+import { HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type Detectors, type DetectorThreads, type FindingUpdate, type Indicator, type SlotBatch } from '#modules/analysis/index.js';
 import { systemContext } from '#platform/context/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import type { MetricsRegistry } from '#platform/metrics/index.js';
@@ -16,6 +16,12 @@ export interface PipelineOptions {
   indicatorReloadMs?: number;
   /** How often selection's counters go to the audit log (`selection:counters`, the Diet report's flow figures). */
   countersEveryMs?: number;
+  /**
+   * Worker threads the detectors run in (`analysis.workerThreads`): 0 runs them in the pipeline's own
+   * thread; 1–4 split the detector kinds among that many threads, with the same findings.
+   * @see docs/detection.md#threads
+   */
+  analysisThreads?: number;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
@@ -68,11 +74,92 @@ export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): Anal
   }
 }
 
+/**
+ * Writes the kept flows that name both endpoints into a shared SlotBatch for the detector threads:
+ * the same rows, in the same order, that adaptSelectedBatch turns into an AnalysisBatch (the threads
+ * intern the hosts). Hot loop: bench/pipeline.
+ */
+export function packSelectedBatch(sel: SelectedBatch, out: SlotBatch): SlotBatch {
+  if (out.capacity < sel.length) throw new RangeError('slot batch is smaller than the selected batch');
+  const basisMap = new Int32Array(sel.basisIds.length).fill(-1);
+  const bases: string[] = [];
+  const ss = out.srcSlots, ds = out.dstSlots, sa = sel.srcAddr, da = sel.dstAddr;
+  let n = 0;
+  for (let i = 0; i < sel.length; i++) {
+    const sk = sel.srcKind[i]!;
+    const dk = sel.dstKind[i]!;
+    if ((sk !== ADDR_FOREIGN && sk !== ADDR_PSEUDONYM) || (dk !== ADDR_FOREIGN && dk !== ADDR_PSEUDONYM)) continue;
+    const bi = sel.basisIndex[i]!;
+    let b = basisMap[bi]!;
+    if (b < 0) { b = bases.length; bases.push(sel.basisIds[bi]!); basisMap[bi] = b; }
+    const from = i * 16, to = n * 16;
+    for (let j = 0; j < 16; j++) { ss[to + j] = sa[from + j]!; ds[to + j] = da[from + j]!; }
+    out.srcDomestic[n] = sk === ADDR_PSEUDONYM ? 1 : 0;
+    out.dstDomestic[n] = dk === ADDR_PSEUDONYM ? 1 : 0;
+    out.start[n] = sel.start[i]!;
+    out.end[n] = sel.end[i]!;
+    out.srcPort[n] = sel.srcPort[i]!;
+    out.dstPort[n] = sel.dstPort[i]!;
+    out.proto[n] = sel.proto[i]!;
+    out.tcpFlags[n] = sel.tcpFlags[i]!;
+    out.bytes[n] = sel.bytes[i]!;
+    out.packets[n] = sel.packets[i]!;
+    out.samplingRate[n] = sel.samplingRate[i]! || 1;
+    out.basis[n] = b;
+    n++;
+  }
+  out.length = n;
+  out.bases = bases;
+  return out;
+}
+
+/**
+ * The detectors as the pipeline drives them: in its own thread (synchronous underneath) or in worker
+ * threads. Both give the same findings for the same kept flows.
+ */
+export interface PipelineDetectors {
+  /** Feeds kept flows; resolves once they are analysed (in-thread) or handed over (threads: waits only when the threads fall behind). */
+  ingest(kept: SelectedBatch): Promise<void>;
+  flush(nowMs: number, final: boolean): Promise<FindingUpdate[]>;
+  setIndicators(matcher: IndicatorMatcher, source: readonly Indicator[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Detectors in the pipeline's thread over one host table. */
+export function inThreadDetectors(detectors: Detectors, hosts: HostTable): PipelineDetectors {
+  let batch = createAnalysisBatch(4096, hosts);
+  return {
+    ingest(kept) {
+      if (batch.start.length < kept.length) batch = createAnalysisBatch(kept.length, hosts);
+      detectors.ingest(adaptSelectedBatch(kept, batch));
+      return Promise.resolve();
+    },
+    flush: (nowMs, final) => Promise.resolve(detectors.flush(nowMs, final)),
+    setIndicators(matcher) { detectors.setIndicators(matcher); return Promise.resolve(); },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Detectors in worker threads (see createDetectorThreads), fed by packSelectedBatch. */
+export function threadedDetectors(threads: DetectorThreads): PipelineDetectors {
+  return {
+    async ingest(kept) {
+      const slot = await threads.acquire(kept.length);
+      packSelectedBatch(kept, slot);
+      threads.submit(slot);
+    },
+    flush: (nowMs, final) => threads.flush(nowMs, final),
+    setIndicators: (_matcher, source) => threads.setIndicators([...source]),
+    close: () => threads.close(),
+  };
+}
+
 /** The pipeline: a sink for the collector and flow imports, and a component that flushes findings. */
 export interface Pipeline {
   sink: FlowSink;
   component: Component;
-  detectors: Detectors;
+  /** The in-thread detectors; undefined when they run in worker threads (`analysisThreads` > 0). */
+  detectors: Detectors | undefined;
   /** Flushes findings now (`final` closes every open window, e.g. after a file import, and audits the counters). */
   flush(final?: boolean): Promise<number>;
   /** Appends selection's counters since the last entry to the audit log (also every minute and at stop). */
@@ -83,19 +170,23 @@ export interface Pipeline {
 /** Builds the pipeline over a core. @see ../../shared/DESIGN.md "The legal pipeline" */
 export function createPipeline(core: Core, options: PipelineOptions = {}): Pipeline {
   const ctx = systemContext('pipeline');
-  const hosts = new HostTable();
-  const detectors = createDetectors(hosts);
+  const threads = Math.max(0, Math.min(4, Math.floor(options.analysisThreads ?? 0)));
+  const hosts = threads === 0 ? new HostTable() : undefined;
+  const inThread = hosts === undefined ? undefined : createDetectors(hosts);
+  const detectors: PipelineDetectors = inThread !== undefined && hosts !== undefined ? inThreadDetectors(inThread, hosts) : threadedDetectors(createDetectorThreads({ threads }));
   const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0 };
   let selected = createSelectedBatch(4096);
-  let analysisBatch = createAnalysisBatch(4096, hosts);
   let chain: Promise<void> = Promise.resolve();
+  let analysing: Promise<void> = Promise.resolve();
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let indicatorTimer: ReturnType<typeof setInterval> | undefined;
   let countersTimer: ReturnType<typeof setInterval> | undefined;
   const indicatorSource = dbIndicatorSource(core.db);
 
   async function reloadIndicators(): Promise<void> {
-    detectors.setIndicators(new IndicatorMatcher(await indicatorSource.list()));
+    const list = await indicatorSource.list();
+    // Threads build their own matcher from the list; in-thread the matcher is built here.
+    await detectors.setIndicators(threads === 0 ? new IndicatorMatcher(list) : new IndicatorMatcher([]), list);
   }
 
   async function recordCounters(): Promise<void> {
@@ -104,8 +195,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
 
   async function flush(final = false): Promise<number> {
     await chain;
+    await analysing;
     if (final) await recordCounters();
-    const updates = detectors.flush(core.clock.nowMs(), final);
+    const updates = await detectors.flush(core.clock.nowMs(), final);
     if (updates.length === 0) return 0;
     const ids = await core.analysis.recordFindings(ctx, updates);
     stats.findingsWritten += ids.length;
@@ -113,18 +205,20 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   }
 
   const sink: FlowSink = {
-    write(batch: FlowBatch): Promise<void> {
+    async write(batch: FlowBatch): Promise<void> {
       stats.received += batch.length;
       if (selected.start.length < batch.length) selected = createSelectedBatch(batch.length);
       const result = core.selection.select(batch, selected);
       const kept = result.kept;
       stats.kept += kept.length;
       if (kept.length === 0) return chain;
-      if (analysisBatch.start.length < kept.length) analysisBatch = createAnalysisBatch(kept.length, hosts);
-      detectors.ingest(adaptSelectedBatch(kept, analysisBatch));
       // The archive copies rows before it returns, so the reused batch may be overwritten afterwards;
-      // writes are chained so they land in order and a flush waits for them.
+      // writes are chained so they land in order and a flush waits for them. The copy is taken before
+      // handing the flows to the detectors, which may wait for their threads.
       const copy = cloneSelected(kept);
+      // In order, and from the copy: a detector thread may make this wait while the next batch arrives.
+      const analysed = analysing.then(() => detectors.ingest(copy));
+      analysing = analysed.catch((e: unknown) => { options.logger?.error({ err: e }, 'detectors failed to take a batch'); });
       chain = chain.then(async () => {
         try {
           stats.archived += (await core.archive.write(copy)).rows;
@@ -133,6 +227,7 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
           options.logger?.error({ err: e }, 'flow archive write failed');
         }
       });
+      await analysed;
       return chain;
     },
   };
@@ -160,10 +255,11 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
       if (countersTimer !== undefined) clearInterval(countersTimer);
       await flush();
       await recordCounters();
+      await detectors.close();
     },
   };
 
-  return { sink, component, detectors, flush, recordCounters, stats: () => ({ ...stats }) };
+  return { sink, component, detectors: inThread, flush, recordCounters, stats: () => ({ ...stats }) };
 }
 
 /** A copy of the first `length` rows of a selected batch (the pipeline reuses its working batch). */

@@ -35,7 +35,8 @@ export class HostTable {
     this.hashes = new Uint32Array(initial);
     this.domestic = new Uint8Array(initial);
     this.textual = new Uint8Array(initial);
-    this.index = new Int32Array(initial * 2);
+    // Linear probing masks with `length - 1`: the index must be a power of two whatever maxHosts is.
+    this.index = new Int32Array(2 ** Math.ceil(Math.log2(initial * 2)));
   }
 
   /** The id of a host, interning it when new (a foreign address by its bytes, a pseudonym by its text). */

@@ -4,7 +4,8 @@ export { DEFAULT_BEACON_CONFIG, INTERVAL_BUCKETS_S, createBeaconDetector, type B
 export { DEFAULT_SCAN_CONFIG, createScanDetector, type ScanConfig, type ScanDetector } from './scan.js';
 export { AMPLIFIER_PORTS, DEFAULT_DDOS_CONFIG, createDdosDetector, type DdosConfig, type DdosDetector } from './ddos.js';
 export { IndicatorMatcher, createIndicatorDetector, memoryIndicatorSource, type Indicator, type IndicatorSource } from './indicators.js';
-export { createDetectors, type Detectors, type DetectorsConfig } from './pipeline.js';
+export { DETECTOR_KINDS, createDetectors, type DetectorKind, type Detectors, type DetectorsConfig } from './pipeline.js';
+export { assignKinds, createDetectorThreads, createSlotBatch, internSlotBatch, type DetectorThreads, type DetectorThreadsOptions, type SlotBatch } from './shards.js';
 export { BloomFilter, CountMinSketch, HyperLogLog } from './sketch.js';
 export * from './schema.js';
 export { analysisMigrations, createAnalysisService, dbIndicatorSource, type AnalysisService, type AnalysisServiceDeps } from './service.js';

@@ -1,0 +1,47 @@
+/** @module Entry of a detector thread: interns the hosts of each shared batch and runs its detector kinds (see shards.ts). */
+import { parentPort, workerData } from 'node:worker_threads';
+import { HostTable, createAnalysisBatch } from './batch.js';
+import { IndicatorMatcher } from './indicators.js';
+import { createDetectors } from './pipeline.js';
+import { createSlotBatch, internSlotBatch, type FromShard, type ShardInit, type SlotBatch, type ToShard } from './shards.js';
+
+const init = workerData as ShardInit;
+const port = parentPort;
+if (port === null) throw new Error('shard-worker runs as a worker thread');
+const hosts = new HostTable(init.maxHosts);
+const detectors = createDetectors(hosts, init.config, new IndicatorMatcher(init.indicators), init.kinds);
+const slots: SlotBatch[] = [];
+let out = createAnalysisBatch(8192, hosts);
+
+function reply(m: FromShard): void {
+  port!.postMessage(m);
+}
+
+port.on('message', (m: ToShard) => {
+  if (m.t === 'batch') {
+    if (m.buffer !== undefined) slots[m.slot] = createSlotBatch(m.capacity, m.buffer);
+    const s = slots[m.slot]!;
+    s.length = m.length;
+    s.bases = m.bases;
+    if (out.start.length < m.length) out = createAnalysisBatch(m.length, hosts);
+    try {
+      detectors.ingest(internSlotBatch(s, out));
+    } finally {
+      // The batch goes back to the pool even if a detector threw (the error event then stops the pool).
+      reply({ t: 'done', slot: m.slot });
+    }
+    return;
+  }
+  try {
+    if (m.t === 'flush') reply({ t: 'flushed', id: m.id, byKind: detectors.flushByKind(m.nowMs, m.final) });
+    else if (m.t === 'indicators') { detectors.setIndicators(new IndicatorMatcher(m.indicators)); reply({ t: 'ok', id: m.id }); }
+    else {
+      const st = detectors.stats();
+      const by: Record<string, unknown> = {};
+      for (const k of init.kinds) by[k] = st[k];
+      reply({ t: 'ok', id: m.id, value: by });
+    }
+  } catch (e) {
+    reply({ t: 'failed', id: m.id, message: e instanceof Error ? e.message : String(e) });
+  }
+});

@@ -1,0 +1,290 @@
+/** @module Detectors in worker threads: kept flows handed over as shared typed arrays, each detector kind in one thread, findings merged in the in-thread order. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AnalysisBatch } from './batch.js';
+import type { Indicator } from './indicators.js';
+import { DETECTOR_KINDS, type DetectorKind, type DetectorsConfig } from './pipeline.js';
+import type { FindingUpdate } from './schema.js';
+
+/**
+ * Kept flows with their hosts still as 16 slot bytes (a foreign address, or a pseudonym when the
+ * `*Domestic` flag is 1): what crosses to a detector thread, which interns the hosts itself. Every
+ * column is a view over one SharedArrayBuffer, so handing a batch over copies nothing.
+ * @see docs/detection.md#threads
+ */
+export interface SlotBatch {
+  length: number;
+  readonly capacity: number;
+  readonly buffer: SharedArrayBuffer;
+  start: Float64Array;
+  end: Float64Array;
+  bytes: Float64Array;
+  packets: Float64Array;
+  samplingRate: Uint32Array;
+  srcPort: Uint16Array;
+  dstPort: Uint16Array;
+  basis: Uint16Array;
+  proto: Uint8Array;
+  tcpFlags: Uint8Array;
+  srcDomestic: Uint8Array;
+  dstDomestic: Uint8Array;
+  srcSlots: Uint8Array;
+  dstSlots: Uint8Array;
+  /** Basis ids, indexed by `basis`. */
+  bases: string[];
+}
+
+/** Bytes one row takes in a SlotBatch. */
+const ROW_BYTES = 8 * 4 + 4 + 2 * 3 + 4 + 32;
+
+/** Lays a SlotBatch of `capacity` rows over `buffer` (a new one when absent). */
+export function createSlotBatch(capacity: number, buffer = new SharedArrayBuffer(Math.max(1, capacity) * ROW_BYTES)): SlotBatch {
+  if (buffer.byteLength < capacity * ROW_BYTES) throw new RangeError(`a SlotBatch of ${capacity} rows needs ${capacity * ROW_BYTES} bytes`);
+  let at = 0;
+  const take = <T>(make: (b: SharedArrayBuffer, o: number, n: number) => T, width: number, n = capacity): T => { const v = make(buffer, at, n); at += width * n; return v; };
+  return {
+    length: 0, capacity, buffer,
+    start: take((b, o, n) => new Float64Array(b, o, n), 8), end: take((b, o, n) => new Float64Array(b, o, n), 8),
+    bytes: take((b, o, n) => new Float64Array(b, o, n), 8), packets: take((b, o, n) => new Float64Array(b, o, n), 8),
+    samplingRate: take((b, o, n) => new Uint32Array(b, o, n), 4),
+    srcPort: take((b, o, n) => new Uint16Array(b, o, n), 2), dstPort: take((b, o, n) => new Uint16Array(b, o, n), 2), basis: take((b, o, n) => new Uint16Array(b, o, n), 2),
+    proto: take((b, o, n) => new Uint8Array(b, o, n), 1), tcpFlags: take((b, o, n) => new Uint8Array(b, o, n), 1),
+    srcDomestic: take((b, o, n) => new Uint8Array(b, o, n), 1), dstDomestic: take((b, o, n) => new Uint8Array(b, o, n), 1),
+    srcSlots: take((b, o, n) => new Uint8Array(b, o, n), 1, capacity * 16), dstSlots: take((b, o, n) => new Uint8Array(b, o, n), 1, capacity * 16),
+    bases: [],
+  };
+}
+
+/**
+ * Interns the hosts of a SlotBatch into `out` (an AnalysisBatch over the thread's own HostTable). The
+ * same batches interned in the same order give the same ids in every thread, as in the pipeline's own
+ * thread; when the table clears mid-batch the batch starts over, as adaptSelectedBatch does.
+ * Hot loop: bench/pipeline.
+ */
+export function internSlotBatch(s: SlotBatch, out: AnalysisBatch): AnalysisBatch {
+  const hosts = out.hosts;
+  const n = s.length;
+  if (out.start.length < n) throw new RangeError('output batch is smaller than the slot batch');
+  for (let attempt = 0; ; attempt++) {
+    const generation = hosts.generation;
+    out.bases = s.bases;
+    for (let i = 0; i < n; i++) {
+      out.src[i] = hosts.internSlot(s.srcSlots, i * 16, s.srcDomestic[i] === 1);
+      out.dst[i] = hosts.internSlot(s.dstSlots, i * 16, s.dstDomestic[i] === 1);
+    }
+    out.start.set(s.start.subarray(0, n));
+    out.end.set(s.end.subarray(0, n));
+    out.srcPort.set(s.srcPort.subarray(0, n));
+    out.dstPort.set(s.dstPort.subarray(0, n));
+    out.proto.set(s.proto.subarray(0, n));
+    out.tcpFlags.set(s.tcpFlags.subarray(0, n));
+    out.bytes.set(s.bytes.subarray(0, n));
+    out.packets.set(s.packets.subarray(0, n));
+    out.samplingRate.set(s.samplingRate.subarray(0, n));
+    out.basis.set(s.basis.subarray(0, n));
+    out.length = hosts.generation === generation ? n : 0;
+    if (hosts.generation === generation || attempt > 0) return out;
+  }
+}
+
+
+/**
+ * Which kinds each of `threads` threads runs: every kind in exactly one thread, so each detector sees
+ * every flow in order and its findings are those of the in-thread detectors. Split by measured cost
+ * (bench/pipeline: scan ≈ beacon > DDoS ≈ indicators); more than four threads gain nothing.
+ */
+export function assignKinds(threads: number): DetectorKind[][] {
+  if (threads <= 1) return [[...DETECTOR_KINDS]];
+  if (threads === 2) return [['beacon', 'ddos'], ['scan', 'indicators']];
+  if (threads === 3) return [['beacon'], ['scan'], ['ddos', 'indicators']];
+  return DETECTOR_KINDS.map((k) => [k]);
+}
+
+/** Messages to a detector thread. */
+export type ToShard =
+  | { t: 'batch'; slot: number; buffer?: SharedArrayBuffer; capacity: number; length: number; bases: string[] }
+  | { t: 'flush'; id: number; nowMs: number; final: boolean }
+  | { t: 'indicators'; id: number; indicators: Indicator[] }
+  | { t: 'stats'; id: number };
+
+/** Messages from a detector thread. */
+export type FromShard =
+  | { t: 'done'; slot: number }
+  | { t: 'flushed'; id: number; byKind: Partial<Record<DetectorKind, FindingUpdate[]>> }
+  | { t: 'ok'; id: number; value?: unknown }
+  | { t: 'failed'; id: number; message: string };
+
+/** What a detector thread starts with. */
+export interface ShardInit {
+  kinds: DetectorKind[];
+  config: DetectorsConfig;
+  indicators: Indicator[];
+  maxHosts: number;
+}
+
+/** Options of the detector threads. */
+export interface DetectorThreadsOptions {
+  /** Worker threads (1–4); the detector kinds are split among them (assignKinds). */
+  threads: number;
+  config?: DetectorsConfig;
+  indicators?: Indicator[];
+  /** Rows per shared batch; larger batches get a buffer of their own. Default 8192. */
+  batchRows?: number;
+  /** Shared batches in flight before `ingest` waits for the threads (bounds memory). Default 8. */
+  inFlight?: number;
+  /** Host table size in each thread (HostTable's maxHosts). */
+  maxHosts?: number;
+}
+
+/** Detectors running in worker threads; the same findings as createDetectors over the same batches. */
+export interface DetectorThreads {
+  /** A free shared batch to fill; waits while `inFlight` batches are still being analysed. */
+  acquire(rows: number): Promise<SlotBatch>;
+  /** Hands a filled batch (from `acquire`) to every thread; it returns to the pool once all have ingested it. */
+  submit(batch: SlotBatch): void;
+  /** Findings that changed, in createDetectors' order (beacon, scan, DDoS, indicators); waits for submitted batches first. */
+  flush(nowMs: number, final?: boolean): Promise<FindingUpdate[]>;
+  /** Replaces the indicator set in the thread that matches indicators. */
+  setIndicators(indicators: Indicator[]): Promise<void>;
+  /** Each thread's detector statistics, by kind. */
+  stats(): Promise<Partial<Record<DetectorKind, unknown>>>;
+  /** Stops the threads (pending calls fail). */
+  close(): Promise<void>;
+}
+
+interface Pending { resolve(v: unknown): void; reject(e: Error): void }
+
+/**
+ * How to start a detector thread: the compiled shard-worker.js next to this file, or, when running from
+ * the TypeScript sources (tests, benchmarks), a small bootstrap that registers tsx in the thread and
+ * imports shard-worker.ts (a loader given by execArgv does not reach a worker's entry module in Node 20).
+ */
+function workerEntry(): { entry: URL | string; eval: boolean; execArgv: string[] } {
+  const js = new URL('./shard-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { entry: js, eval: false, execArgv: [] };
+  const ts = new URL('./shard-worker.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;
+  return { entry: boot, eval: true, execArgv: ['--conditions=source'] };
+}
+
+/**
+ * Starts detector threads. Each flow batch is written once into shared memory and read by every
+ * thread; each thread interns hosts and runs its detector kinds; flush gathers every thread's findings
+ * and lists them in the in-thread order.
+ * @see docs/detection.md#threads, docs/decisions/0003-detector-threads.md
+ */
+export function createDetectorThreads(options: DetectorThreadsOptions): DetectorThreads {
+  const threads = Math.min(4, Math.max(1, Math.floor(options.threads)));
+  const rows = options.batchRows ?? 8192;
+  const inFlight = Math.max(1, options.inFlight ?? 8);
+  const groups = assignKinds(threads);
+  const entry = workerEntry();
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let failure: Error | undefined;
+  // The pool: shared batches with how many threads still read each; `known` says which thread has which buffer.
+  const pool: SlotBatch[] = [];
+  const readers: number[] = [];
+  const known: Array<Set<number>> = groups.map(() => new Set());
+  const free: number[] = [];
+  let waiters: Array<() => void> = [];
+
+  const fail = (e: Error): void => {
+    failure ??= e;
+    for (const p of pending.values()) p.reject(failure);
+    pending.clear();
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+
+  const workers = groups.map((kinds, g) => {
+    const init: ShardInit = { kinds, config: options.config ?? {}, indicators: kinds.includes('indicators') ? options.indicators ?? [] : [], maxHosts: options.maxHosts ?? 4_000_000 };
+    const w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: entry.execArgv });
+    w.on('message', (m: FromShard) => {
+      if (m.t === 'done') {
+        if (--readers[m.slot]! === 0) {
+          pool[m.slot]!.length = 0;
+          free.push(m.slot);
+          const f = waiters.shift();
+          f?.();
+        }
+        return;
+      }
+      const p = pending.get(m.id);
+      if (p === undefined) return;
+      pending.delete(m.id);
+      if (m.t === 'failed') p.reject(new Error(`detector thread ${g}: ${m.message}`));
+      else if (m.t === 'flushed') p.resolve(m.byKind);
+      else p.resolve(m.value);
+    });
+    w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
+    w.on('exit', (code) => { if (code !== 0) fail(new Error(`detector thread ${g} exited with code ${code}`)); });
+    return w;
+  });
+
+  function call<T>(g: number, msg: ToShard & { id: number }): Promise<T> {
+    if (failure !== undefined) return Promise.reject(failure);
+    return new Promise<T>((resolve, reject) => {
+      pending.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
+      workers[g]!.postMessage(msg);
+    });
+  }
+
+  async function acquire(n: number): Promise<SlotBatch> {
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      const slot = free.pop();
+      if (slot !== undefined) {
+        if (pool[slot]!.capacity >= n) return pool[slot]!;
+        // Too small for this batch: replace it with one that fits (threads learn of it with the batch).
+        pool[slot] = createSlotBatch(n);
+        for (const k of known) k.delete(slot);
+        return pool[slot];
+      }
+      if (pool.length < inFlight) {
+        pool.push(createSlotBatch(Math.max(rows, n)));
+        readers.push(0);
+        return pool[pool.length - 1]!;
+      }
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  }
+
+  function submit(b: SlotBatch): void {
+    if (failure !== undefined) throw failure;
+    const slot = pool.indexOf(b);
+    if (slot < 0) throw new Error('submit: the batch is not one of this pool');
+    readers[slot] = workers.length;
+    workers.forEach((w, g) => {
+      const first = !known[g]!.has(slot);
+      known[g]!.add(slot);
+      const msg: ToShard = { t: 'batch', slot, capacity: b.capacity, length: b.length, bases: b.bases, ...(first ? { buffer: b.buffer } : {}) };
+      w.postMessage(msg);
+    });
+  }
+
+  return {
+    acquire,
+    submit,
+    async flush(nowMs, final = false) {
+      const parts = await Promise.all(workers.map((_, g) => call<Partial<Record<DetectorKind, FindingUpdate[]>>>(g, { t: 'flush', id: nextId++, nowMs, final })));
+      const byKind: Partial<Record<DetectorKind, FindingUpdate[]>> = Object.assign({}, ...parts);
+      return DETECTOR_KINDS.flatMap((k) => byKind[k] ?? []);
+    },
+    async setIndicators(indicators) {
+      const g = groups.findIndex((k) => k.includes('indicators'));
+      await call(g, { t: 'indicators', id: nextId++, indicators });
+    },
+    async stats() {
+      const parts = await Promise.all(workers.map((_, g) => call<Partial<Record<DetectorKind, unknown>>>(g, { t: 'stats', id: nextId++ })));
+      return Object.assign({}, ...parts) as Partial<Record<DetectorKind, unknown>>;
+    },
+    async close() {
+      fail(new Error('detector threads closed'));
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
