@@ -27,6 +27,8 @@ describe('response service wired to oversight', () => {
     const a = await core.response.getMeasure(p.police, s.id);
     expect(a.state).toBe('approved');
     expect(a.approvalId).toBe(request.approvalId);
+    // The approval is the commission's, carried over by the system — not the police officer who happened to read it.
+    expect(a.events.find((x) => x.transition === 'approve')).toMatchObject({ actor: 'commission-decision', roles: [] });
     const e = await core.response.executeMeasure(p.police, s.id, { reason: 'Resolvers updated.' });
     expect(e).toMatchObject({ state: 'executing', authorization: 'prior' });
     const rpz = await core.response.artifact(p.operator, 'rpz');

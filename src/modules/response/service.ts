@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
-import type { RequestContext } from '#platform/context/index.js';
+import { systemContext, type RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database } from '#platform/db/index.js';
-import { AppError, parseOrThrow } from '#platform/errors/index.js';
+import { AppError, isAppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
@@ -143,12 +143,21 @@ export function createResponseService(deps: ResponseDeps) {
     });
   }
 
-  /** Follows the commission: a submitted measure whose approval is in force becomes approved (the event names the approval). */
+  /**
+   * Follows the commission: a submitted measure whose approval is in force becomes approved (the event
+   * names the approval). The transition is the commission's decision carried over, so it is recorded as
+   * the system (`system:commission-decision`) under the request that noticed it, never as the reader.
+   */
   async function syncApproval(ctx: RequestContext, r: MeasureRow): Promise<MeasureRow> {
     if (r.state !== 'submitted') return r;
     const auth = await authorizationOf(ctx, r);
     if (auth?.kind !== 'prior') return r;
-    await move(ctx, r, 'approve', `approved by the commission (approval ${auth.approvalId})`, { approval_id: auth.approvalId, authorization: 'prior' }, { approvalId: auth.approvalId, conditions: auth.conditions.length });
+    try {
+      await move(systemContext('commission-decision', ctx.requestId), r, 'approve', `approved by the commission (approval ${auth.approvalId})`, { approval_id: auth.approvalId, authorization: 'prior' }, { approvalId: auth.approvalId, conditions: auth.conditions.length });
+    } catch (e) {
+      // Another request carried the approval over first: nothing left to do.
+      if (!(isAppError(e) && e.code === 'CONFLICT')) throw e;
+    }
     return row(k, r.id);
   }
 

@@ -198,6 +198,7 @@ export const en: Record<MessageKey, string> = {
   'role.foreign_ministry': 'Foreign Ministry',
   'role.council_member': 'Council member',
   'role.admin': 'System administrator',
+  'event.bySystem': 'the system (carrying over the commission\'s decision)',
 
   'nav.home': 'Home',
   'nav.home.hint': 'What your role does here',

@@ -196,6 +196,7 @@ export const ja = {
   'role.foreign_ministry': '外務省',
   'role.council_member': '協議会構成員',
   'role.admin': 'システム管理者',
+  'event.bySystem': 'システム（監理委員会の決定を反映）',
 
   'nav.home': 'ホーム',
   'nav.home.hint': '役割ごとの作業一覧',

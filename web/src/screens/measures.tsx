@@ -193,7 +193,7 @@ export function MeasureDetail({ id }: { id: string }) {
             {actionsFor(actor, x).map((k) => <ActionForm key={k} m={x} kind={k} onDone={(msg) => { setDone(msg); m.reload(); }} />)}
             <section aria-labelledby="events"><h2 id="events">{t('measures.events')}</h2>
               <ol className="timeline">{x.events.map((e) => (
-                <li key={e.seq}><Time value={e.at} /> — <strong>{t(`transition.${e.transition}` as MessageKey)}</strong> ({e.from === null ? '' : `${t(`measureState.${e.from}` as MessageKey)} → `}{t(`measureState.${e.to}` as MessageKey)}) · {e.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')}{e.reason !== null ? `: ${e.reason}` : ''}</li>
+                <li key={e.seq}><Time value={e.at} /> — <strong>{t(`transition.${e.transition}` as MessageKey)}</strong> ({e.from === null ? '' : `${t(`measureState.${e.from}` as MessageKey)} → `}{t(`measureState.${e.to}` as MessageKey)}) · {e.roles.length === 0 ? t('event.bySystem') : e.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')}{e.reason !== null ? `: ${e.reason}` : ''}</li>
               ))}</ol>
             </section>
             {x.steps.length > 0 && (
