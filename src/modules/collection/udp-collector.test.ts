@@ -1,6 +1,6 @@
-/** @module Tests of the UDP collector on loopback: all three versions on one port, counters, metrics, batching, a sink that falls behind, bind errors. */
+/** @module Tests of the UDP collector on loopback, with each receiver (native recvmmsg and the worker thread): all three versions on one port, counters, metrics, batching, a sink that falls behind, bind errors, the receiver choice. */
 import { createSocket, type Socket } from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import { systemClock } from '#platform/clock/index.js';
 import { type FlowBatch, type FlowRecord, readFlow } from './flow-batch.js';
@@ -13,8 +13,9 @@ function records(n: number): FlowRecord[] {
   return Array.from({ length: n }, (_, i) => ({ ...base, srcPort: 1024 + i, start: base.start + i, end: base.end + i }));
 }
 
+let receiver: 'native' | 'js' = 'js';
 function cfg(over: Partial<UdpCollectorConfig> = {}): UdpCollectorConfig {
-  return { listeners: [{ host: '127.0.0.1', port: 0 }], receiveBufferBytes: 1 << 20, batchSize: 64, flushIntervalMs: 50, templateTimeoutSeconds: 1800, ...over };
+  return { listeners: [{ host: '127.0.0.1', port: 0 }], receiveBufferBytes: 1 << 20, batchSize: 64, flushIntervalMs: 50, templateTimeoutSeconds: 1800, receiver, ...over };
 }
 
 async function send(port: number, datagrams: Uint8Array[], host = '127.0.0.1'): Promise<void> {
@@ -52,7 +53,9 @@ async function started(config: UdpCollectorConfig, deps: Parameters<typeof creat
   return c;
 }
 
-describe('udp collector', () => {
+describe.each(['native', 'js'] as const)('udp collector (%s receiver)', (kind) => {
+  beforeAll(() => { receiver = kind; });
+
   it('takes v5, v9 and IPFIX on one port, counts per exporter and hands every flow to the sink', async () => {
     const sink = createCountingSink();
     const batches: FlowBatch[] = [];
@@ -75,6 +78,8 @@ describe('udp collector', () => {
     expect(batches.length).toBeGreaterThanOrEqual(3);
     expect(seen[0]).toMatchObject({ srcAddr: '198.51.100.7', dstAddr: '203.0.113.9', srcPort: 1024, dstPort: 443, proto: 6, bytes: 1500, packets: 3, exporter: '127.0.0.1/1' });
     expect(s.listeners[0]!.receiveBufferBytes).toBeGreaterThan(0);
+    expect(s.receiver).toBe(kind);
+    expect(s.socketErrors).toBe(0);
   });
 
   it('hands a partial batch on after flushIntervalMs without an explicit flush', async () => {
@@ -195,7 +200,9 @@ describe('udp collector', () => {
     await expect(b.start()).rejects.toThrow(`Cannot listen for flows on 127.0.0.1:${port}: EADDRINUSE`);
     await expect(createUdpCollector(cfg({ listeners: [{ host: '192.0.2.1', port: 0 }] }), { sink: createCountingSink(), clock: systemClock }).start()).rejects.toThrow(/Cannot listen for flows on 192\.0\.2\.1:0/);
   });
+});
 
+describe('udp collector', () => {
   it('parses and formats listen addresses', () => {
     expect(parseListen('127.0.0.1:2055')).toEqual({ host: '127.0.0.1', port: 2055 });
     expect(parseListen('[::1]:4739')).toEqual({ host: '::1', port: 4739 });
@@ -203,5 +210,30 @@ describe('udp collector', () => {
     expect(parseListen('127.0.0.1:70000')).toBeUndefined();
     expect(parseListen('localhost')).toBeUndefined();
     expect(formatListen('::1', 4739)).toBe('[::1]:4739');
+  });
+});
+
+describe('udp collector receiver choice', () => {
+  const missing = '/nonexistent/udp_recv.node';
+
+  it('uses the native receiver under auto when its addon loads, and binds host names as node:dgram would', async () => {
+    const c = await started(cfg({ receiver: 'auto', listeners: [{ host: 'localhost', port: 0 }] }), { sink: createCountingSink(), clock: systemClock });
+    expect(c.stats().receiver).toBe('native');
+    expect(c.stats().listeners[0]!.address).toBe('127.0.0.1');
+  });
+
+  it('fails loudly when native is asked for and the addon is missing, while auto falls back to the worker thread and says so once', async () => {
+    await expect(createUdpCollector(cfg({ receiver: 'native', nativeReceiverPath: missing }), { sink: createCountingSink(), clock: systemClock }).start())
+      .rejects.toThrow(/collector\.receiver is native but the native UDP receiver is not available: cannot load \/nonexistent\/udp_recv\.node \(build it with npm run build:native\)/);
+    const infos: string[] = [];
+    const logger = { info: (_o: object, msg: string) => { infos.push(msg); }, warn: () => undefined };
+    const sink = createCountingSink();
+    const c = await started(cfg({ receiver: 'auto', nativeReceiverPath: missing }), { sink, clock: systemClock, logger });
+    expect(c.stats().receiver).toBe('js');
+    await send(c.stats().listeners[0]!.port, encodeNetflowV5(records(5), { exportTimeMs: 1_700_000_002_000, sequence: 0 }).datagrams);
+    await until(() => c.stats().totals.flows === 5);
+    expect(c.stats().totals.flows).toBe(5);
+    await started(cfg({ receiver: 'auto', nativeReceiverPath: missing }), { sink, clock: systemClock, logger });
+    expect(infos.filter((m) => m.includes('native UDP receiver not available'))).toHaveLength(1);
   });
 });

@@ -1,10 +1,9 @@
 /** @module The UDP collector component: listens for NetFlow v5, v9 and IPFIX datagrams, decodes them into batches for a FlowSink and counts per exporter. */
 import { readFileSync } from 'node:fs';
-import type { Worker } from 'node:worker_threads';
 import { AppError } from '#platform/errors/index.js';
 import { createFlowBatch, type FlowBatch } from './flow-batch.js';
 import { DECODE_ERROR_CODES, createFlowDecoder, type ExporterCounters, type FlowDecoderStats } from './flow-decoder.js';
-import { RING_CONTROL_BYTES, RING_DROPPED, RING_READ, RING_RECORD_HEADER, RING_SLEEPING, RING_WRAP, RING_WRITE, startReceiveThread, type ReceiveThreadMessage } from './receive-thread.js';
+import { RING_CONTROL_BYTES, RING_DROPPED, RING_READ, RING_RECORD_HEADER, RING_SLEEPING, RING_WRAP, RING_WRITE, ReceiverBindError, startReceiver, type Receiver, type ReceiverKind } from './receive-thread.js';
 
 /** Where decoded flows go: the lead wires this to lawful selection. A batch belongs to the sink until `write` returns (or its promise settles). */
 export interface FlowSink {
@@ -53,6 +52,10 @@ export interface UdpCollectorConfig {
   maxExporters?: number;
   /** Bytes of the ring between the receive thread and the decoder (default 32 MiB): absorbs pauses of the main thread. */
   receiveRingBytes?: number;
+  /** The receive thread: `native` (recvmmsg addon, native/udp-recv), `js` (worker thread), `auto` (default: native when its addon loads). */
+  receiver?: ReceiverKind;
+  /** Path of the native receiver addon (default: the build output of `npm run build:native`). */
+  nativeReceiverPath?: string;
 }
 
 /** The part of a metrics registry the collector uses (MetricsRegistry from #platform/metrics fits). */
@@ -98,6 +101,8 @@ export interface UdpCollectorStats extends FlowDecoderStats {
   socketErrors: number;
   /** Datagrams received but dropped because the ring to the decoder was full (the main thread fell behind for long). */
   ringDroppedDatagrams: number;
+  /** The receiver that runs (`native` or `js`); undefined before start. */
+  receiver: 'native' | 'js' | undefined;
 }
 
 /** The running collector component (`start`/`stop` as `startServer` expects). */
@@ -125,8 +130,9 @@ const POLL_MS = 5;
 const IDLE_POLLS = 20;
 
 /**
- * Creates the UDP collector: one or more node:dgram sockets (IPv4 or IPv6), each taking NetFlow v5, v9
- * and IPFIX alike, owned by a receive thread that copies datagrams into a shared ring (receive-thread.ts);
+ * Creates the UDP collector: one or more UDP sockets (IPv4 or IPv6), each taking NetFlow v5, v9 and IPFIX
+ * alike, owned by a receive thread (native recvmmsg or a worker thread) that copies datagrams into a shared
+ * ring (receive-thread.ts);
  * the main thread decodes from the ring into columnar batches handed to `deps.sink` when full or every
  * `flushIntervalMs`.
  * @see RFC 7011 §10.3 (IPFIX over UDP), RFC 3954 §1 (v9 transport)
@@ -147,7 +153,8 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
   let sinkErrors = 0;
   let socketErrors = 0;
   let ringDroppedDatagrams = 0;
-  let worker: Worker | undefined;
+  let receiver: Receiver | undefined;
+  let receiverKind: 'native' | 'js' | undefined;
   const none = new SharedArrayBuffer(0);
   let ctl = new Int32Array(none);
   let data = new Uint8Array(none);
@@ -157,7 +164,6 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
   let pollTimer: ReturnType<typeof setTimeout> | undefined;
   let idlePolls = 0;
   let sleeping = false;
-  let closed: (() => void) | undefined;
   let bound: BoundListener[] = [];
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let expireTimer: ReturnType<typeof setInterval> | undefined;
@@ -266,58 +272,34 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
     else wake();
   }
 
-  function onWorkerMessage(m: ReceiveThreadMessage): void {
-    if (m.type === 'socketError') {
-      socketErrors++;
-      deps.logger?.warn({ err: { code: m.code, message: m.message } }, 'flow listener socket error');
-    } else if (m.type === 'closed') {
-      closed?.();
-    }
-  }
-
   async function startThread(): Promise<BoundListener[]> {
-    const t = startReceiveThread(config.receiveRingBytes ?? DEFAULT_RING_BYTES, config.listeners, config.receiveBufferBytes);
-    const w = t.worker;
-    ctl = new Int32Array(t.sab, 0, RING_CONTROL_BYTES / 4);
-    data = new Uint8Array(t.sab, RING_CONTROL_BYTES);
-    view = new DataView(t.sab, RING_CONTROL_BYTES);
-    readAt = 0;
-    let onError: (e: Error) => void = () => undefined;
-    let onExit: (code: number) => void = () => undefined;
-    const first = await new Promise<ReceiveThreadMessage>((resolve, reject) => {
-      onError = reject;
-      onExit = (code) => reject(new Error(`receive thread exited with ${code}`));
-      w.once('message', resolve);
-      w.once('error', onError);
-      w.once('exit', onExit);
-    }).finally(() => {
-      // Only ours: removeAllListeners would also drop the hooks by which Node keeps the thread's port referenced.
-      w.off('error', onError);
-      w.off('exit', onExit);
-    }).catch(async (e: unknown) => {
-      await w.terminate();
-      throw new AppError('UNAVAILABLE', `Cannot start the flow receive thread: ${(e as Error).message}.`, { cause: e });
-    });
-    if (first.type !== 'bound') {
-      await w.terminate();
-      const l = config.listeners[first.type === 'bindError' ? first.index : 0];
-      const code = first.type === 'bindError' ? first.code : undefined;
-      const msg = first.type === 'bindError' ? first.message : first.type;
-      throw new AppError('UNAVAILABLE', `Cannot listen for flows on ${l?.host}:${l?.port}: ${code ?? msg}${code === 'EADDRINUSE' ? ' (another collector runs there; pick another port: mamori demo --flow-port, mamori collect --listen, or collector.listeners)' : ''}.`, { cause: new Error(msg) });
+    let r: Receiver;
+    try {
+      r = await startReceiver(config.receiver ?? 'auto', config.receiveRingBytes ?? DEFAULT_RING_BYTES, config.listeners, config.receiveBufferBytes, {
+        socketError: (code, message) => {
+          socketErrors++;
+          deps.logger?.warn({ err: { code, message } }, 'flow listener socket error');
+        },
+        fallback: (reason) => deps.logger?.info({ reason }, 'native UDP receiver not available; the collector uses its JavaScript receive thread'),
+      }, config.nativeReceiverPath);
+    } catch (e) {
+      if (!(e instanceof ReceiverBindError)) throw new AppError('UNAVAILABLE', `Cannot start the flow receive thread: ${(e as Error).message}.`, { cause: e });
+      const l = config.listeners[e.index];
+      throw new AppError('UNAVAILABLE', `Cannot listen for flows on ${l?.host}:${l?.port}: ${e.code ?? e.message}${e.code === 'EADDRINUSE' ? ' (another collector runs there; pick another port: mamori demo --flow-port, mamori collect --listen, or collector.listeners)' : ''}.`, { cause: e });
     }
-    w.on('message', onWorkerMessage);
-    w.on('error', (e) => {
-      socketErrors++;
-      deps.logger?.warn({ err: e }, 'flow receive thread failed');
-    });
-    worker = w;
-    return first.listeners.map((l) => ({ ...l, kernelDrops: undefined }));
+    ctl = new Int32Array(r.sab, 0, RING_CONTROL_BYTES / 4);
+    data = new Uint8Array(r.sab, RING_CONTROL_BYTES);
+    view = new DataView(r.sab, RING_CONTROL_BYTES);
+    readAt = 0;
+    receiver = r;
+    receiverKind = r.kind;
+    return r.listeners.map((l) => ({ ...l, kernelDrops: undefined }));
   }
 
   function stats(): UdpCollectorStats {
     for (const l of bound) l.kernelDrops = readKernelDrops(l);
     takeRingDrops();
-    return { ...decoder.stats(), listeners: bound.map((l) => ({ ...l })), flowsWritten, sinkDroppedFlows, sinkErrors, socketErrors, ringDroppedDatagrams };
+    return { ...decoder.stats(), listeners: bound.map((l) => ({ ...l })), flowsWritten, sinkDroppedFlows, sinkErrors, socketErrors, ringDroppedDatagrams, receiver: receiverKind };
   }
 
   function registerMetrics(m: CollectorMetrics): void {
@@ -375,7 +357,7 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
         deps.logger?.warn({ listener: formatListen(l.address, l.port), asked: config.receiveBufferBytes, got: l.receiveBufferBytes }, 'socket receive buffer smaller than configured: raise net.core.rmem_max');
       }
     }
-    deps.logger?.info({ listeners: bound.map((l) => ({ listen: formatListen(l.address, l.port), receiveBufferBytes: l.receiveBufferBytes })) }, 'flow collector listening');
+    deps.logger?.info({ receiver: receiverKind, listeners: bound.map((l) => ({ listen: formatListen(l.address, l.port), receiveBufferBytes: l.receiveBufferBytes })) }, 'flow collector listening');
   }
 
   async function stop(): Promise<void> {
@@ -386,18 +368,10 @@ export function createUdpCollector(config: UdpCollectorConfig, deps: UdpCollecto
     if (pollTimer !== undefined) clearTimeout(pollTimer);
     pollTimer = undefined;
     if (sleeping) Atomics.notify(ctl, RING_SLEEPING);
-    const w = worker;
-    worker = undefined;
-    if (w !== undefined) {
-      // The thread closes its sockets and says so; by then every datagram it received is in the ring.
-      await new Promise<void>((resolve) => {
-        closed = resolve;
-        w.once('exit', () => resolve());
-        w.postMessage({ type: 'stop' });
-      });
-      closed = undefined;
-      await w.terminate();
-    }
+    const r = receiver;
+    receiver = undefined;
+    // The receiver closes its sockets; by then every datagram it received is in the ring.
+    if (r !== undefined) await r.stop();
     // Flows already received are handed on before the collector reports itself stopped.
     while (drain(DRAIN_BUDGET) > 0);
     takeRingDrops();
