@@ -95,6 +95,8 @@ export const ConfigSchema = z
           .default([{ host: '127.0.0.1', port: 2055 }]),
         /** Socket receive buffer asked for (SO_RCVBUF); the kernel may cap it (net.core.rmem_max). */
         receiveBufferBytes: z.number().int().min(4096).max(1 << 30).default(8 * 1024 * 1024),
+        /** Receive thread: native (recvmmsg addon, `npm run build:native`; fails to start without it), js (worker thread), auto (native when the addon loads). */
+        receiver: z.enum(['auto', 'native', 'js']).default('auto'),
         /** Flows per batch handed to the sink. */
         batchSize: z.number().int().min(1).max(65_536).default(4096),
         /** A partly filled batch is handed on after this long. */
