@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
-import type { AnyDb, Database } from '#platform/db/index.js';
+import { sql, type AnyDb, type Database } from '#platform/db/index.js';
 import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
@@ -489,18 +489,23 @@ export function createSharingService(deps: SharingDeps) {
   }
 
   async function adjustConfidence(ctx: RequestContext, r: SharingRecipient, canonicalId: string, outcome: 'confirmed' | 'false_positive', count: number): Promise<{ before: number; after: number }> {
-    const latest = (await k.selectFrom('intel_objects').selectAll().where('stix_id', '=', canonicalId).orderBy('modified', 'desc').limit(1).executeTakeFirst()) as (EntryRow & { source_type: string; source_id: string | null }) | undefined;
-    if (latest === undefined || latest.type !== 'indicator') throw new AppError('NOT_FOUND', 'No indicator with this id; give the id from your copy of the intelligence.');
-    const ind = JSON.parse(latest.json) as JsonObject & { id: string; type: string; created: string; modified: string };
-    const before = typeof ind['confidence'] === 'number' ? ind['confidence'] : 50;
-    // Each confirmation closes a fifth of the gap to 100; each false positive takes off a quarter, so one
-    // member alone cannot swing an indicator from certain to worthless.
-    let after = before;
-    for (let i = 0; i < Math.min(count, 5); i++) after = outcome === 'confirmed' ? after + Math.ceil((100 - after) / 5) : after - Math.ceil(after / 4);
-    after = Math.max(0, Math.min(100, after));
     const id = newId(clock.nowMs());
     const at = isoUtc(clock.nowMs());
-    await db.transaction(async (trx) => {
+    // Read the current version inside the transaction, after taking a per-indicator lock on PostgreSQL (a
+    // row lock would not do: the next version is a new row; SQLite runs one writer at a time), so two
+    // sightings at once each build on the other's confidence instead of one being lost.
+    return db.transaction(async (trx) => {
+      if (db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`sighting:${canonicalId}`}, 0))`.execute(trx);
+      const q = trx.selectFrom('intel_objects').selectAll().where('stix_id', '=', canonicalId).orderBy('modified', 'desc').limit(1);
+      const latest = (await q.executeTakeFirst()) as (EntryRow & { source_type: string; source_id: string | null }) | undefined;
+      if (latest === undefined || latest.type !== 'indicator') throw new AppError('NOT_FOUND', 'No indicator with this id; give the id from your copy of the intelligence.');
+      const ind = JSON.parse(latest.json) as JsonObject & { id: string; type: string; created: string; modified: string };
+      const before = typeof ind['confidence'] === 'number' ? ind['confidence'] : 50;
+      // Each confirmation closes a fifth of the gap to 100; each false positive takes off a quarter, so one
+      // member alone cannot swing an indicator from certain to worthless.
+      let after = before;
+      for (let i = 0; i < Math.min(count, 5); i++) after = outcome === 'confirmed' ? after + Math.ceil((100 - after) / 5) : after - Math.ceil(after / 4);
+      after = Math.max(0, Math.min(100, after));
       if (after !== before) {
         const v = newVersion(ind, { confidence: after } as never, new Date(clock.nowMs()));
         if (!v.ok) throw v.error;
@@ -512,8 +517,8 @@ export function createSharingService(deps: SharingDeps) {
       }
       await trx.insertInto('sharing_sightings').values({ id, indicator_id: canonicalId, reporter_user_id: r.userId, reporter_org_id: r.orgId, outcome, count, confidence_before: before, confidence_after: after, at }).execute();
       await audit.record(ctx, { action: 'intel:sighting', object: { type: 'indicator', id: canonicalId }, outcome: 'success', details: { outcome, count, before, after } }, trx);
+      return { before, after };
     });
-    return { before, after };
   }
 
   async function upsertIndicator(trx: AnyDb, v: { kind: string; value: string; sourceType: string; sourceId: string; stixId: string | null; confidence: number; validUntil: string | null }): Promise<void> {

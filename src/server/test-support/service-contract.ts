@@ -385,6 +385,14 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(latest['confidence']).toBe(sighting.after);
       const all = ((await taxii('council_member', `${base}/objects/?match[type]=indicator&match[version]=all`)).json() as { objects: Json[] }).objects;
       expect(all.map((o) => o['confidence'])).toEqual([60, sighting.after]);
+      // Two members report a false positive at once: each lowers the confidence in turn, none is lost.
+      const fps = await Promise.all([0, 1].map(() => ok('council_member', { method: 'POST', url: '/api/v1/sharing/sightings', payload: { indicatorId: id, outcome: 'false_positive', count: 1 } })));
+      const steps = fps.map((r) => r['sighting'] as { before: number; after: number }).sort((a, b) => b.before - a.before);
+      expect(steps[0]!.before).toBe(sighting.after);
+      expect(steps[1]!.before).toBe(steps[0]!.after);
+      const now = ((await taxii('council_member', `${base}/objects/${id}/`)).json() as { objects: Json[] }).objects[0]!;
+      expect(now['confidence']).toBe(steps[1]!.after);
+      expect(((await taxii('council_member', `${base}/objects/${id}/versions/`)).json() as { versions: string[] }).versions).toHaveLength(4);
     });
 
     it('concurrent requests: follow-ups, change notifications, votes and decisions stay consistent', async () => {
