@@ -32,7 +32,7 @@ import { stringify as toYaml } from 'yaml';
 
 /** The collector feeding the legal pipeline (selection → archive and detectors); started in this order, stopped in reverse. */
 function pipelineComponents(core: Core, config: Config, metrics: MetricsRegistry, logger: Logger): Component[] {
-  const pipeline = createPipeline(core, { logger, metrics });
+  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: config.analysis.detectorThreads });
   return [pipeline.component, ...collectorComponents(config, metrics, pipeline.sink, logger)];
 }
 
@@ -93,7 +93,7 @@ export function buildProgram(): Command {
       let pipeline: Pipeline | undefined;
       let collectors: Component[] = [];
       const server = await startServer(config, { logger, components: (core, metrics) => {
-        pipeline = createPipeline(core, { logger, metrics });
+        pipeline = createPipeline(core, { logger, metrics, analysisThreads: config.analysis.detectorThreads });
         collectors = collectorComponents(config, metrics, pipeline.sink, logger);
         return [pipeline.component, ...collectors];
       } });

@@ -108,6 +108,16 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    analysis: z
+      .object({
+        /**
+         * Worker threads that run the detectors (kinds split among them, findings identical to in-thread);
+         * 0 runs them on the pipeline's own thread. See docs/decisions/0003-detector-threads.md.
+         */
+        detectorThreads: z.number().int().min(0).max(4).default(0),
+      })
+      .strict()
+      .prefault({}),
     oversight: z
       .object({
         /** Members of the commission (a chair and four members by law). */
