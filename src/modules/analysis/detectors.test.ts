@@ -306,7 +306,8 @@ describe('known indicators', () => {
     ), { numRuns: 200 });
   });
 
-  it('matches IPv6 prefixes and ports, rejects bad values, and builds a million indicators quickly', () => {
+  // Build time and lookup speed at a million indicators are measured by bench/indicators, not here.
+  it('matches IPv6 prefixes and ports, rejects bad values, and finds every one of 100,000 indicators', () => {
     const m = new IndicatorMatcher([
       { id: 'a', kind: 'ipv6', value: '2001:db8::/32', confidence: 90 },
       { id: 'b', kind: 'port', value: 'tcp/4444', confidence: 40 },
@@ -317,19 +318,21 @@ describe('known indicators', () => {
     expect(m.matchPort(6, 4444)).toBe(1);
     expect(m.matchPort(17, 4444)).toBe(-1);
     expect(m.rejected).toEqual(['c']);
-    const big = Array.from({ length: 1_000_000 }, (_, k) => ({ id: `x${k}`, kind: 'ipv4' as const, value: v4((k * 2654435761) >>> 0), confidence: 60 }));
-    // CPU time of this process, not wall time: the bound is about the structure, not about how busy a shared machine is.
-    const cpuMs = (from: NodeJS.CpuUsage): number => { const u = process.cpuUsage(from); return (u.user + u.system) / 1000; };
-    const t0 = process.cpuUsage();
+    const big = Array.from({ length: 100_000 }, (_, k) => ({ id: `x${k}`, kind: 'ipv4' as const, value: v4((k * 2654435761) >>> 0), confidence: 60 }));
     const mm = new IndicatorMatcher(big);
-    const built = cpuMs(t0);
-    const t1 = process.cpuUsage();
     let hits = 0;
-    for (let k = 0; k < 1_000_000; k++) if (mm.matchV4(((k * 2654435761) >>> 0)) >= 0) hits++;
-    const perLookupUs = (cpuMs(t1) * 1000) / 1_000_000;
-    expect(hits).toBe(1_000_000);
-    expect(perLookupUs).toBeLessThan(5);
-    expect(built).toBeLessThan(15_000);
+    for (let k = 0; k < 100_000; k++) if (mm.matchV4(((k * 2654435761) >>> 0)) >= 0) hits++;
+    expect(hits).toBe(100_000);
+    // Addresses next to the indicators are not matched.
+    const listed = new Set(big.map((b) => b.value));
+    let checked = 0;
+    for (let k = 0; k < 1000; k++) {
+      const a = ((k * 2654435761) >>> 0) ^ 1;
+      if (listed.has(v4(a))) continue;
+      expect(mm.matchV4(a)).toBe(-1);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(990);
   });
 
   it('parses dotted quads strictly: four parts of 1–3 digits, each ≤ 255', () => {
