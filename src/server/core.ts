@@ -127,6 +127,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       directory: { orgs: () => identity.listOrgs(sharingCtx), users: () => identity.listUsers(sharingCtx) },
       // Kept apart from the database; a throwaway in-memory database gets a throwaway key.
       fingerprintKey: loadOrCreateFingerprintKey(config.database.url === ':memory:' ? undefined : join(config.dataDir, 'keys', 'sharing-fingerprint.key')),
+      settings: {
+        maxPageSize: config.sharing.maxPageSize, renderCacheEntries: config.sharing.renderCacheEntries,
+        pageCacheBytes: config.sharing.pageCacheMiB * 1024 * 1024, statusRetentionMs: config.sharing.taxiiStatusRetentionHours * 3_600_000,
+      },
     });
     const feedScheduler = createFeedScheduler({ tickMs: 60_000 }, { sharing, onError: (e) => options.logger?.error({ err: e }, 'feed pull failed') });
     // Response: oversight authorizes, receives submissions and emergency actions, and halts measures whose authority ends.

@@ -144,4 +144,12 @@ export const sharingMigrations: NamedMigration[] = [
       await db.schema.alterTable('sharing_groups').addColumn('version', bigint, (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  {
+    // Status resources expire (`sharing.taxiiStatusRetentionHours`): each add request deletes the ones
+    // past their time, found by this index.
+    name: '0502_taxii_status_created',
+    async up(db) {
+      await db.schema.createIndex('taxii_status_created').on('taxii_status').column('created_at').execute();
+    },
+  },
 ];

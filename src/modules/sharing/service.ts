@@ -40,7 +40,11 @@ export interface SharingDeps {
   sectorNames: readonly string[];
   /** HTTP for the TAXII client (defaults to the global fetch). */
   fetch?: FetchLike;
-  settings?: { maxPageSize?: number; renderCacheEntries?: number; pageCacheBytes?: number };
+  settings?: {
+    maxPageSize?: number; renderCacheEntries?: number; pageCacheBytes?: number;
+    /** How long a TAXII status resource stays readable (default 7 days); older ones are deleted on the next add. */
+    statusRetentionMs?: number;
+  };
 }
 
 /** One page of a collection read, already filtered by TLP and rendered for the recipient. */
@@ -113,6 +117,7 @@ export function createSharingService(deps: SharingDeps) {
   const maxPage = deps.settings?.maxPageSize ?? 1000;
   const renderCap = deps.settings?.renderCacheEntries ?? 250_000;
   const pageCap = deps.settings?.pageCacheBytes ?? 128 * 1024 * 1024;
+  const statusRetentionMs = deps.settings?.statusRetentionMs ?? 7 * 86_400_000;
   const fetchImpl: FetchLike = deps.fetch ?? ((url, init) => fetch(url, init));
 
   // --- caches: the directory and group audiences change rarely; rendering copies is the hot path (bench/taxii).
@@ -783,6 +788,7 @@ export function createSharingService(deps: SharingDeps) {
       };
       await db.transaction(async (trx) => {
         await trx.insertInto('taxii_status').values({ id: status.id, api_root: apiRoot, user_id: r.userId, body: JSON.stringify(status), created_at: status.request_timestamp }).execute();
+        await trx.deleteFrom('taxii_status').where('created_at', '<', isoUtc(clock.nowMs() - statusRetentionMs)).execute();
         await audit.record(ctx, { action: 'intel:submit', object: { type: 'collection', id: collectionId }, outcome: 'success', details: { total: items.length, succeeded: successes.length, status: status.id } }, trx);
       });
       return status;
@@ -791,8 +797,11 @@ export function createSharingService(deps: SharingDeps) {
     /** A status resource, to the user who made the request. @see TAXII 2.1 §4.3 */
     async status(ctx: RequestContext, apiRoot: string, statusId: string): Promise<StatusResource> {
       const r = await recipientOf(ctx);
-      const row = (await k.selectFrom('taxii_status').selectAll().where('id', '=', statusId).where('api_root', '=', apiRoot).executeTakeFirst()) as { user_id: string; body: string } | undefined;
-      if (row === undefined || row.user_id !== r.userId) throw new AppError('NOT_FOUND', `No status ${statusId} of yours.`);
+      const row = (await k.selectFrom('taxii_status').selectAll().where('id', '=', statusId).where('api_root', '=', apiRoot).executeTakeFirst()) as { user_id: string; body: string; created_at: string } | undefined;
+      const expired = row !== undefined && Date.parse(row.created_at) < clock.nowMs() - statusRetentionMs;
+      if (row === undefined || row.user_id !== r.userId || expired) {
+        throw new AppError('NOT_FOUND', `No status ${statusId} of yours (status resources are kept ${Math.round(statusRetentionMs / 3_600_000)} hours after their request).`);
+      }
       return JSON.parse(row.body) as StatusResource;
     },
 

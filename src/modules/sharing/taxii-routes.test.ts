@@ -1,6 +1,7 @@
 /** @module In-process tests of the TAXII 2.1 server, REST sharing routes, TLP on every path out, paging under inserts, the client and feeds, sightings and leak tracing. */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ManualClock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { createTestApp, seedRoleUsers } from '#server/test-support/harness.js';
@@ -171,6 +172,22 @@ describe('objects, manifest, object, versions, add, status, delete', () => {
     expect(objectsOf((await get(`${url}/`, 'bank-alice')).body).map((o) => o['modified'])).toEqual([v1.modified]);
     const bobDel = await t.app.fastify.inject({ method: 'DELETE', url: `${root}/collections/${groupId}/objects/${released['clear']![0]}/`, headers: { ...ACCEPT, authorization: `Bearer ${users['bank-bob']!.token}` } });
     expect(bobDel.statusCode).toBe(403); // members delete only what their organization added
+  });
+
+  it('expires status resources after sharing.taxiiStatusRetentionHours (default 7 days), deleting them on a later add', async () => {
+    const clock = t.core.clock as ManualClock;
+    const env = { objects: [{ type: 'indicator', spec_version: '2.1', id: 'indicator--1d1c3a3e-5f0a-4b1e-9a51-6a1cbbd1f0a1', created: '2026-03-05T00:00:00.000Z', modified: '2026-03-05T00:00:00.000Z', pattern: "[ipv4-addr:value = '198.51.100.77']", pattern_type: 'stix', valid_from: '2026-03-05T00:00:00Z' }] };
+    const first = (await post(`${root}/collections/${groupId}/objects/`, 'bank-alice', env)).json() as { id: string };
+    clock.advance(7 * 86_400_000 - 1000);
+    expect((await get(`${root}/status/${first.id}/`, 'bank-alice')).statusCode).toBe(200); // still within its 168 hours
+    clock.advance(2000);
+    const gone = await get(`${root}/status/${first.id}/`, 'bank-alice');
+    expect(gone.statusCode).toBe(404);
+    expect(gone.body).toContain('kept 168 hours');
+    const second = (await post(`${root}/collections/${groupId}/objects/`, 'bank-alice', env)).json() as { id: string };
+    const rows = await t.core.db.kysely.selectFrom('taxii_status').select('id').execute();
+    expect(rows.map((r) => r.id)).toContain(second.id);
+    expect(rows.map((r) => r.id)).not.toContain(first.id); // deleted by the later add
   });
 
   it('round-trips every OASIS example through POST and GET unchanged', async () => {

@@ -118,6 +118,19 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    sharing: z
+      .object({
+        /** Most objects one TAXII page may carry, at most 1,000 (a client's `limit` above it is lowered to it). */
+        maxPageSize: z.number().int().min(1).max(1000).default(1000),
+        /** Memory for recipients' rendered pages (an LRU keyed by recipient and collection version). */
+        pageCacheMiB: z.number().int().min(0).max(16_384).default(128),
+        /** Marked objects kept rendered per recipient and version (an LRU). */
+        renderCacheEntries: z.number().int().min(1).max(10_000_000).default(250_000),
+        /** Hours a TAXII status resource stays readable after its add request; older ones are deleted. */
+        taxiiStatusRetentionHours: z.number().int().min(1).max(24 * 365).default(168),
+      })
+      .strict()
+      .prefault({}),
     oversight: z
       .object({
         /** Members of the commission (a chair and four members by law). */
