@@ -19,6 +19,8 @@ const PSEUDONYM_CACHE: Record<string, number> = {
 const WORKLOADS = (process.env['BENCH_WORKLOADS'] ?? 'recurring,distinct').split(',');
 /** Detector thread counts to measure beside the in-thread run (comma-separated; 0 skips). */
 const THREADS = (process.env['BENCH_THREADS'] ?? '1,2').split(',').map(Number).filter((n) => n > 0);
+/** Which stages to run (comma-separated: decode, select, all; the threads follow BENCH_THREADS). */
+const STAGES = (process.env['BENCH_STAGES'] ?? 'decode,select,all').split(',');
 const TEMPLATE = 4096; // flows per pre-encoded block, re-addressed per round
 const T0 = Date.parse('2026-05-01T00:00:00Z');
 const NOW = Date.parse('2026-05-03T00:00:00Z');
@@ -144,14 +146,20 @@ for (const name of WORKLOADS) {
     ? `workload distinct: every flow a new host pair (2^20 domestic × 2^20 foreign hosts): ${FLOWS.toLocaleString()} distinct pairs`
     : 'workload recurring: 16,384 domestic hosts × 65,536 foreign endpoints of skewed popularity');
   console.log(`  pseudonym cache: ${cache.toLocaleString()} entries`);
-  gc?.();
-  line('decode only', await run('decode', workload, cache));
-  gc?.();
-  const sel = await run('select', workload, cache);
-  line('decode + select', sel, `  (kept ${sel.kept.toLocaleString()})`);
-  gc?.();
-  const all = await run('all', workload, cache);
-  line('decode + select + all detectors', all, `  (in-thread; ${all.hosts.toLocaleString()} hosts, ${all.findings} finding updates; ${verdict(all)})`);
+  if (STAGES.includes('decode')) {
+    gc?.();
+    line('decode only', await run('decode', workload, cache));
+  }
+  if (STAGES.includes('select')) {
+    gc?.();
+    const sel = await run('select', workload, cache);
+    line('decode + select', sel, `  (kept ${sel.kept.toLocaleString()})`);
+  }
+  if (STAGES.includes('all')) {
+    gc?.();
+    const all = await run('all', workload, cache);
+    line('decode + select + all detectors', all, `  (in-thread; ${all.hosts.toLocaleString()} hosts, ${all.findings} finding updates; ${verdict(all)})`);
+  }
   for (const t of THREADS) {
     gc?.();
     const r = await run('threads', workload, cache, t);

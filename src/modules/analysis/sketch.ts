@@ -78,6 +78,11 @@ export class BlockedCountMinSketch {
     this.mask = (1 << linesLog2) - 1;
   }
 
+  /** Reads the line of `key`, changing nothing (see KeyIndex.touch). */
+  touch(key: number): number {
+    return this.table[(hashKey(key, 0x2b) & this.mask) * 16]!;
+  }
+
   /** Adds `n` to `key` and returns the new estimate. */
   add(key: number, n = 1): number {
     const h = hashKey(key, 0x2b);
@@ -158,6 +163,11 @@ export class BlockedBloomFilter {
     this.blockMask = 2 ** (bitsLog2 - 9) - 1;
   }
 
+  /** Reads the block of `key`, changing nothing (see KeyIndex.touch). */
+  touch(key: number): number {
+    return this.bits[(hashKey(key, 0x51) & this.blockMask) * 16]!;
+  }
+
   /** Sets `key`; returns true when it was (probably) already there. */
   testAndAdd(key: number): boolean {
     // One hash: its low bits pick the block; a multiplicative remix of it gives the four 9-bit positions.
@@ -194,6 +204,11 @@ export class RecentCounter {
   constructor(readonly bucketsLog2 = 18) {
     this.table = new Uint32Array((1 << bucketsLog2) * 8);
     this.mask = (1 << bucketsLog2) - 1;
+  }
+
+  /** Reads the bucket of `key`, changing nothing (see KeyIndex.touch). */
+  touch(key: number): number {
+    return this.table[(hashKey(key, 0x71) & this.mask) * 8]!;
   }
 
   /** Adds one sighting of `key` and returns its count (1: it was not in the table). */
@@ -288,6 +303,14 @@ export class KeyIndex {
     let h = Math.imul((key >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ ((key / 4294967296) >>> 0);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
     return (h ^ (h >>> 16)) & this.mask;
+  }
+
+  /**
+   * Reads the home cell of `key` and returns it, changing nothing: a detector's first pass over a batch
+   * touches every key's line so the loads overlap, and its second pass finds them cached (bench/detectors).
+   */
+  touch(key: number): number {
+    return this.cells[this.home(key) * 2]!;
   }
 
   /** The value of `key`, or −1 when absent. */
