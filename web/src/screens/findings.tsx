@@ -79,6 +79,12 @@ function Evidence({ f }: { f: Finding }) {
 
 const MEASURE_KINDS = ['dns_sinkhole', 'block', 'takedown_notice', 'access_neutralize'] as const;
 type MeasureKind = (typeof MEASURE_KINDS)[number];
+// The response API's SDF grounds (src/modules/response/schema.ts): a grave target and the attacker assessment.
+const AGENCIES = ['police', 'sdf'] as const;
+const GRAVE_TARGETS = ['specified_important_computer', 'government_critical_system', 'sdf_or_us_forces_system'] as const;
+const ASSESSMENTS = ['highly_organized', 'state_backed', 'criminal', 'unknown'] as const;
+/** Assessments that meet the SDF condition; with another the SDF may not execute (policy sdf-needs-grave-conditions). */
+const SDF_ASSESSMENTS: readonly string[] = ['highly_organized', 'state_backed'];
 const list = (text: string) => text.split(/[\s,]+/).filter((x) => x !== '');
 const looksLikeAddress = (v: string) => /^[0-9.]+(\/\d+)?$/.test(v) || (v.includes(':') && /^[0-9a-f:]+(\/\d+)?$/i.test(v));
 
@@ -104,8 +110,10 @@ function ProposeMeasure({ f }: { f: Finding }) {
   const isAddr = looksLikeAddress(subject);
   // The sinkhole first: the usual answer to a beacon's domains (and the end-to-end story's step).
   const [kind, setKind] = useState<MeasureKind>('dns_sinkhole');
+  const [agency, setAgency] = useState<(typeof AGENCIES)[number]>('police');
   const [form, setForm] = useState<Record<string, string>>({
     title: '', summary: '', expectedEffect: '', targetCountry: '',
+    graveKind: GRAVE_TARGETS[0], graveRef: '', assessment: 'highly_organized', sdfReasons: '',
     domains: isAddr ? '' : subject, prefixes: isAddr ? subject : '', tdAddresses: isAddr && !subject.includes('/') ? subject : '', tdDomains: isAddr ? '' : subject,
     urls: '', hostName: '', asn: '', abuse: '', address: isAddr && !subject.includes('/') ? subject : '', ports: '', description: '',
   });
@@ -126,6 +134,8 @@ function ProposeMeasure({ f }: { f: Finding }) {
         kind, title: form['title'], target: targetOf(kind, form),
         justification: { findings: [f.id], reports: [], summary: form['summary'] },
         expectedEffect: form['expectedEffect'],
+        agency,
+        ...(agency === 'sdf' ? { sdfGrounds: { graveTarget: { kind: form['graveKind'], reference: form['graveRef'] }, attackerAssessment: form['assessment'], reasons: form['sdfReasons'] } } : {}),
         ...(form['targetCountry'] !== '' ? { targetCountry: form['targetCountry']!.toUpperCase() } : {}),
       },
     });
@@ -163,6 +173,31 @@ function ProposeMeasure({ f }: { f: Finding }) {
         )}
         {field('summary', 'propose.summary', { area: true, required: true })}
         {field('expectedEffect', 'propose.effect', { area: true, required: true })}
+        <fieldset>
+          <legend>{t('propose.agency')}</legend>
+          {AGENCIES.map((a) => (
+            <label key={a} className="check"><input type="radio" name="measure-agency" value={a} checked={agency === a} onChange={() => { submit.reset(); setAgency(a); }} aria-describedby="m-agency-help" /> {t(`agency.${a}`)}</label>
+          ))}
+          <p id="m-agency-help" className="help">{t('propose.agencyHelp')}</p>
+        </fieldset>
+        {agency === 'sdf' && (
+          <fieldset>
+            <legend>{t('measures.sdfGrounds')}</legend>
+            <label htmlFor="m-graveKind">{t('propose.graveTarget')}</label>
+            <select id="m-graveKind" value={form['graveKind']} onChange={set('graveKind')}>
+              {GRAVE_TARGETS.map((g) => <option key={g} value={g}>{t(`graveTarget.${g}`)}</option>)}
+            </select>
+            {field('graveRef', 'propose.graveRef', { required: true, max: 200, help: 'propose.graveRefHelp' })}
+            <label htmlFor="m-assessment">{t('propose.assessment')}</label>
+            <select id="m-assessment" value={form['assessment']} onChange={set('assessment')} aria-describedby="m-assessment-help">
+              {ASSESSMENTS.map((a) => <option key={a} value={a}>{t(`attacker.${a}`)}</option>)}
+            </select>
+            <p id="m-assessment-help" className={SDF_ASSESSMENTS.includes(form['assessment']!) ? 'help' : 'help warn'} role={SDF_ASSESSMENTS.includes(form['assessment']!) ? undefined : 'note'}>
+              {t(SDF_ASSESSMENTS.includes(form['assessment']!) ? 'propose.assessmentHelp' : 'propose.assessmentNotMet')}
+            </p>
+            {field('sdfReasons', 'propose.sdfReasons', { area: true, required: true })}
+          </fieldset>
+        )}
         <label htmlFor="m-country">{t('propose.country')}</label>
         <input id="m-country" maxLength={2} pattern="[A-Za-z]{2}" value={form['targetCountry']} onChange={set('targetCountry')} aria-describedby="m-country-help" />
         <p id="m-country-help" className="help">{t('propose.countryHelp')}</p>
