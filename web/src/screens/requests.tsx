@@ -8,6 +8,7 @@ import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
 import { jstInputToIso, minutesUntil } from '../lib/time.js';
 import { useSubmit } from '../lib/use-submit.js';
+import { askedList, lines, narrowSelectors, SELECTORS, type Scope, type SelectorKey } from '../lib/narrowing.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 interface Vote { memberId: string; vote: 'approve' | 'deny' | 'abstain'; reasons: string; castAt: string }
@@ -118,7 +119,6 @@ function isoToJstInput(iso: string): string {
   return new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(0, 16);
 }
 
-const lines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
 
 function ConflictForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }) {
   const { t } = useI18n();
@@ -140,25 +140,24 @@ function ConflictForm({ r, onDone }: { r: Request; onDone: (msg: string) => void
   );
 }
 
-type Scope = Record<string, unknown>;
 interface Narrowing { selectors?: Scope; periodStart?: string; periodEnd?: string; pseudonyms?: string[]; validUntil?: string }
 
 /** The narrowing fields of a request's kind, each starting at what was asked; `narrowing()` gives only what changed. */
 function useNarrowing(r: Request) {
   const sc = r.scope;
   const sel = (sc['selectors'] ?? {}) as Scope;
-  const askedPrefixes = Array.isArray(sel['foreignPrefixes']) ? (sel['foreignPrefixes'] as string[]) : [];
   const askedPseudonyms = Array.isArray(sc['pseudonyms']) ? (sc['pseudonyms'] as string[]) : [];
-  const [prefixes, setPrefixes] = useState(askedPrefixes.join('\n'));
+  const [selectors, setSelectors] = useState(() => Object.fromEntries(SELECTORS.map((f) => [f.key, askedList(sel, f.key).join('\n')])) as Record<SelectorKey, string>);
   const [start, setStart] = useState(typeof sc['periodStart'] === 'string' ? isoToJstInput(sc['periodStart']) : '');
   const [end, setEnd] = useState(typeof sc['periodEnd'] === 'string' ? isoToJstInput(sc['periodEnd']) : '');
   const [pseudonyms, setPseudonyms] = useState<string[]>(askedPseudonyms);
   const [validUntil, setValidUntil] = useState('');
-  const narrowing = (): Narrowing | 'bad-time' => {
+  const narrowing = (): Narrowing | 'bad-time' | 'bad-number' => {
     const n: Narrowing = {};
     if (r.kind === 'acquisition') {
-      const p = lines(prefixes);
-      if (p.join('\n') !== askedPrefixes.join('\n')) n.selectors = { ...sel, foreignPrefixes: p };
+      const narrowed = narrowSelectors(sel, selectors);
+      if (narrowed === 'bad-number') return narrowed;
+      if (narrowed !== undefined) n.selectors = narrowed;
       if (start !== isoToJstInput(sc['periodStart'] as string)) {
         const iso = jstInputToIso(start);
         if (iso === undefined) return 'bad-time';
@@ -178,7 +177,7 @@ function useNarrowing(r: Request) {
     }
     return n;
   };
-  return { askedPseudonyms, prefixes, setPrefixes, start, setStart, end, setEnd, pseudonyms, setPseudonyms, validUntil, setValidUntil, narrowing };
+  return { askedPseudonyms, selectors, setSelectors, start, setStart, end, setEnd, pseudonyms, setPseudonyms, validUntil, setValidUntil, narrowing };
 }
 
 function DecideForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }) {
@@ -188,9 +187,9 @@ function DecideForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }
   const [conditions, setConditions] = useState('');
   const submit = (e: FormEvent) => {
     const narrowing = n.narrowing();
-    if (narrowing === 'bad-time') {
+    if (narrowing === 'bad-time' || narrowing === 'bad-number') {
       e.preventDefault();
-      s.fail(t('requests.badTime'));
+      s.fail(t(narrowing === 'bad-time' ? 'requests.badTime' : 'requests.badNumber'));
       return;
     }
     void s.run(async () => {
@@ -207,8 +206,13 @@ function DecideForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }
         <fieldset><legend>{t('requests.narrow')}</legend>
           <p className="help" id="narrow-help">{t('requests.narrowHelp')}</p>
           {r.kind === 'acquisition' && <>
-            <label htmlFor="narrow-prefixes">{t('requests.narrowPrefixes')}</label>
-            <textarea id="narrow-prefixes" rows={3} value={n.prefixes} onChange={(e) => n.setPrefixes(e.target.value)} aria-describedby="narrow-help" />
+            {SELECTORS.map((f) => (
+              <div key={f.key} className="field">
+                <label htmlFor={`narrow-${f.key}`}>{t(f.label)}</label>
+                <textarea id={`narrow-${f.key}`} rows={f.key === 'foreignPrefixes' ? 3 : 2} value={n.selectors[f.key]} onChange={(e) => n.setSelectors({ ...n.selectors, [f.key]: e.target.value })} aria-describedby={f.key === 'foreignPrefixes' ? 'narrow-help' : 'narrow-help narrow-selectors-help'} />
+              </div>
+            ))}
+            <p className="help" id="narrow-selectors-help">{t('requests.narrowSelectorsHelp')}</p>
             <label htmlFor="narrow-start">{t('requests.narrowStart')}</label>
             <input id="narrow-start" type="datetime-local" value={n.start} onChange={(e) => n.setStart(e.target.value)} aria-describedby="narrow-help" />
             <label htmlFor="narrow-end">{t('requests.narrowEnd')}</label>
@@ -266,6 +270,7 @@ export function RequestDetail({ id }: { id: string }) {
                 <section aria-labelledby="decision"><h2 id="decision">{t('requests.decision')}</h2>
                   <p><StatusBadge status={r.decision.result} /> {t('requests.tally', { approve: r.decision.tally.approve, deny: r.decision.tally.deny, abstain: r.decision.tally.abstain, quorum: r.decision.quorum })} — <Time value={r.decision.decidedAt} /></p>
                   {r.decision.narrowed && <p><Badge tone="info">{t('requests.narrowed')}</Badge></p>}
+                  {r.approvalId !== null && <p><Link to={`/app/approvals/${r.approvalId}`}>{t('requests.openApproval')}</Link></p>}
                   {r.decision.conditions.length > 0 && <><h3>{t('requests.conditions')}</h3><ul>{r.decision.conditions.map((c) => <li key={c}>{c}</li>)}</ul></>}
                 </section>
               )}
