@@ -1,9 +1,11 @@
 // The dashboard's end-to-end story in a real browser (Debian's chromium through playwright-core) against a real
-// server with fresh demo data: an operator files an incident and a computer notification the ministry
-// acknowledges; the analyst proposes a sinkhole from the finding and opens a case; the NCO director submits it;
-// three commissioners approve; police execute; the RPZ zone serves the domains; a council member reports a
-// sighting; an SDF measure abroad goes through a conflict declaration, a narrowed approval, the Prime
-// Minister's order, a Foreign Ministry consultation and execution; the commission reviews emergency actions,
+// server with fresh demo data: an operator files an incident, its written report and an attachment, and a
+// computer notification the ministry acknowledges; the ministry escalates an overdue report; the analyst proposes
+// a sinkhole from the finding, opens a case, drafts intelligence and queries flows over time; the NCO director
+// submits it; three commissioners approve; police execute; the RPZ zone serves the domains; a council member
+// reports a sighting; an SDF measure abroad, proposed in the form with its grounds, goes through a conflict
+// declaration, a narrowed approval, the Prime Minister's order, a Foreign Ministry consultation and execution;
+// the commission lists its approvals and revokes the sinkhole's; it reviews emergency actions,
 // inspects, computes and publishes the Diet report; the public page shows it and proves the log consistent;
 // the audit log verifies in the browser. Once in Japanese, once in English. Screenshots: test-results/e2e/.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -162,6 +164,23 @@ for (const lang of ['ja', 'en'] as const) {
       expect(res.status()).toBe(200);
       expect(((await res.json()) as { receipt: { algorithm: string } }).receipt.algorithm).toBe('Ed25519');
       await snap('operator-incident-filed');
+      // The written report (確報): one item changed, sent as version 2.
+      const followUp = page.getByRole('region', { name: T['followup.title'] });
+      await followUp.getByLabel(T['incidentStatus.written'], { exact: true }).check();
+      await followUp.getByLabel(T['reportItem.response'], { exact: true }).fill('Gateway isolated; the C2 domains blocked at the site resolver.');
+      await followUp.getByRole('button', { name: T['followup.submitWritten'] }).click();
+      await page.getByText(T['followup.filed']).waitFor();
+      await page.getByRole('cell', { name: 'v2', exact: true }).waitFor();
+      await snap('operator-written-report');
+      // An attachment: checked in the browser against the report's limits, then hashed by the server.
+      await page.getByLabel(T['attach.file']).setInputFiles({ name: 'gateway-dns.txt', mimeType: 'text/plain', buffer: Buffer.from(`${DOMAINS.join('\n')}\n`) });
+      await page.getByRole('button', { name: T['attach.submit'] }).click();
+      const attached = page.getByRole('link', { name: T['attach.download'].replace('{name}', 'gateway-dns.txt') });
+      await attached.waitFor();
+      const file = await page.request.get(`${base}${(await attached.getAttribute('href'))!}`);
+      expect(file.status()).toBe(200);
+      expect(await file.text()).toContain(DOMAINS[0]);
+      await snap('operator-attachment');
       // A screen this role may not see says so.
       await page.goto(`${base}/app/audit`);
       await page.getByRole('heading', { name: T['forbidden.title'] }).waitFor();
@@ -201,6 +220,17 @@ for (const lang of ['ja', 'en'] as const) {
       const row = page.getByRole('row').filter({ hasText: T['notifications.changed'].replace('{fields}', 'location') }).first();
       await row.getByText(`${T['notifications.recipient.ministry']}: ${T['notifications.acknowledged']}`).waitFor();
       await snap('ministry-notification-acknowledged');
+      // An overdue written report in the inbox: the ministry escalates it to the NCO with a note.
+      await nav(T['nav.inbox']).click();
+      await heading(T['inbox.title']).waitFor();
+      const escalation = page.getByRole('row').filter({ hasText: T['inboxKind.escalation'] }).filter({ has: page.getByRole('button', { name: T['escalate.open'] }) });
+      await escalation.first().getByRole('button', { name: T['escalate.open'] }).click();
+      const form = escalation.first().locator('form').first();
+      await form.getByRole('textbox').fill('35 days without the written report; two reminders unanswered.');
+      await form.locator('button[type="submit"]').click();
+      const [donePre, donePost] = T['escalate.doneOne'].split('{deadline}') as [string, string];
+      await page.getByRole('status').filter({ hasText: donePre === '' ? donePost : donePre }).first().waitFor();
+      await snap('ministry-escalated');
       await signOut();
     });
 
@@ -239,6 +269,25 @@ for (const lang of ['ja', 'en'] as const) {
       const item = page.getByRole('row').filter({ hasText: T['evidenceType.finding'] });
       expect(await item.getByRole('link', { name: findingUrl.split('/').pop()! }).count()).toBe(1);
       await snap('analyst-case');
+      // Intelligence drafted from the finding: sanitized by the server, listed among the drafts.
+      await page.goto(`${base}${findingUrl}`);
+      await heading(T['findings.detail']).waitFor();
+      const draft = page.getByRole('region', { name: T['drafts.new'] });
+      await draft.getByLabel(T['drafts.name']).fill('Campaign "Kumo" staging domains');
+      await draft.getByLabel(T['drafts.tlp']).selectOption('green');
+      await draft.getByRole('button', { name: T['drafts.submit'] }).click();
+      await heading(T['drafts.title']).waitFor();
+      await page.getByText(T['drafts.drafted']).waitFor();
+      await page.getByText('Campaign "Kumo" staging domains').first().waitFor();
+      await snap('analyst-drafts');
+      // Flows over time, by legal basis, with the purpose stated (audited).
+      await nav(T['nav.flows']).click();
+      await heading(T['flows.title']).waitFor();
+      await page.getByLabel(T['flows.purpose']).fill('Volume of the campaign "Kumo" transit flows over the last day.');
+      await page.getByLabel(T['flows.by.basis'], { exact: true }).check();
+      await page.getByRole('button', { name: T['flows.submit'] }).click();
+      await page.getByRole('heading', { name: T['flows.result'] }).waitFor();
+      await snap('analyst-flows');
       await signOut();
     });
 
@@ -326,7 +375,7 @@ for (const lang of ['ja', 'en'] as const) {
     let sdfMeasureUrl = '';
     let sdfRequestUrl = '';
     it('an SDF measure abroad: a commissioner declares a conflict and is excluded; the chair approves it narrowed', async () => {
-      // Proposed and submitted through the API (the dashboard's proposal form is the DNS sinkhole's).
+      // The analyst proposes it in the dashboard (agency and SDF grounds); the director submits it through the API.
       const session = async (u: string, pw = `demo-${u}-pass`) => {
         const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: pw }) });
         expect(res.status).toBe(200);
@@ -337,17 +386,34 @@ for (const lang of ['ja', 'en'] as const) {
           return (await r.json()) as R;
         };
       };
-      const analyst = await session('analyst');
-      const { items: findings } = await analyst<{ items: { id: string }[] }>('GET', '/api/v1/findings');
-      const { measure } = await analyst<{ measure: { id: string } }>('POST', '/api/v1/response/measures', {
-        kind: 'block', title: 'Block the scanner\'s network at the border', target: { prefixes: ['198.51.100.0/24'] }, agency: 'sdf',
-        sdfGrounds: { graveTarget: { kind: 'government_critical_system', reference: 'GOV-CRIT-0042' }, attackerAssessment: 'state_backed', reasons: 'Sustained scanning of government systems by a state-backed group.' },
-        justification: { findings: [findings[0]!.id], summary: 'The scanner maps government networks before each intrusion wave.' },
-        expectedEffect: 'The scans stop reaching the networks behind the border.',
-      });
+      await signIn('analyst');
+      await page.goto(`${base}${findingUrl}`);
+      await heading(T['findings.detail']).waitFor();
+      const propose = page.getByRole('region', { name: T['propose.title'] });
+      await propose.getByLabel(T['measureKind.block'], { exact: true }).check();
+      await propose.getByLabel(T['propose.name']).fill('Block the scanner\'s network at the border');
+      await propose.getByLabel(T['pm.prefixes']).fill('198.51.100.0/24');
+      await propose.getByLabel(T['propose.summary']).fill('The scanner maps government networks before each intrusion wave.');
+      await propose.getByLabel(T['propose.effect']).fill('The scans stop reaching the networks behind the border.');
+      await propose.getByLabel(T['agency.sdf'], { exact: true }).check();
+      await propose.getByLabel(T['propose.graveTarget']).selectOption('government_critical_system');
+      await propose.getByLabel(T['propose.graveRef']).fill('GOV-CRIT-0042');
+      // An assessment that does not meet the SDF condition is flagged before anything is sent.
+      await propose.getByLabel(T['propose.assessment']).selectOption('criminal');
+      await propose.getByText(T['propose.assessmentNotMet']).waitFor();
+      await propose.getByLabel(T['propose.assessment']).selectOption('state_backed');
+      await propose.getByLabel(T['propose.sdfReasons']).fill('Sustained scanning of government systems by a state-backed group.');
+      await snap('analyst-sdf-form');
+      await propose.getByRole('button', { name: T['propose.submit'] }).click();
+      await heading(T['measures.detail']).waitFor();
+      await page.getByText(T['measures.done.propose']).waitFor();
+      await page.getByText('GOV-CRIT-0042').waitFor();
+      sdfMeasureUrl = new URL(page.url()).pathname;
+      expect(sdfMeasureUrl).toMatch(/^\/app\/measures\/[0-9a-f-]{36}$/);
+      await snap('analyst-sdf-proposed');
+      await signOut();
       const director = await session('director');
-      const submitted = await director<{ measure: { requestId: string } }>('POST', `/api/v1/response/measures/${measure.id}/submit`, { reason: 'Grave target; the SDF is the fitting agency.' });
-      sdfMeasureUrl = `/app/measures/${measure.id}`;
+      const submitted = await director<{ measure: { requestId: string } }>('POST', `/api/v1/response${sdfMeasureUrl.slice(4)}/submit`, { reason: 'Grave target; the SDF is the fitting agency.' });
       sdfRequestUrl = `/app/requests/${submitted.measure.requestId}`;
 
       await signIn('commissioner3');
@@ -425,6 +491,30 @@ for (const lang of ['ja', 'en'] as const) {
       await page.getByText(T['measures.done.step']).waitFor();
       await page.getByText('Null-routed 198.51.100.0/24 on the border routers. → No more scans seen.').waitFor();
       await snap('sdf-executing');
+      await signOut();
+    });
+
+    it('the commission lists its approvals and revokes the sinkhole\'s', async () => {
+      await signIn('chair');
+      await nav(T['nav.approvals']).click();
+      await heading(T['approvals.title']).waitFor();
+      // In force: the demo's narrowed acquisition, the sinkhole and the SDF block.
+      const sinkhole = page.getByRole('row').filter({ hasText: 'Sinkhole the staging domains' });
+      await sinkhole.waitFor();
+      expect(await page.getByRole('row').filter({ hasText: 'Report each step to the commission within 24 hours.' }).count()).toBe(1);
+      await snap('commission-approvals');
+      await sinkhole.getByRole('link').first().click();
+      await heading(T['approvals.detail']).waitFor();
+      const revoke = page.getByRole('form', { name: T['approvals.revoke'] });
+      await revoke.getByLabel(T['approvals.revokeReason']).fill('The domains are dead; the sinkhole is no longer needed.');
+      await revoke.getByRole('button', { name: T['approvals.revoke'] }).click();
+      // Nothing is revoked before the confirmation.
+      await revoke.getByText(T['approvals.confirm.measure']).waitFor();
+      await snap('commission-revoke-confirm');
+      await revoke.getByRole('button', { name: T['approvals.confirmRevoke'] }).click();
+      await page.getByText(T['approvals.revoked']).waitFor();
+      await page.getByText(T['approvalState.revoked'], { exact: true }).first().waitFor();
+      await snap('commission-approval-revoked');
       await signOut();
     });
 
