@@ -114,8 +114,9 @@ export function ApprovalList() {
             <thead><tr><th scope="col">{t('requests.kind')}</th><th scope="col">{t('approvals.authorizes')}</th><th scope="col">{t('requests.conditions')}</th><th scope="col">{t('approvals.validity')}</th><th scope="col">{t('approvals.state')}</th></tr></thead>
             <tbody>{d.approvals.map((a) => (
               <tr key={a.id}>
-                <td><Link to={`/app/approvals/${a.id}`}>{t(`requestKind.${a.kind}`)}</Link>{a.emergency && <> <Badge tone="warn">{t('approvals.emergency')}</Badge></>}</td>
-                <td>{authorizes(a)}</td>
+                <td>{t(`requestKind.${a.kind}`)}{a.emergency && <> <Badge tone="warn">{t('approvals.emergency')}</Badge></>}</td>
+                {/* The link names what is authorized, so each row's link says where it leads. */}
+                <td><Link to={`/app/approvals/${a.id}`}>{authorizes(a)}</Link></td>
                 <td>{a.conditions.length === 0 ? t('incidents.none') : <ul className="plain">{a.conditions.map((c) => <li key={c}>{c}</li>)}</ul>}</td>
                 <td><Time value={a.validFrom} /> – <Time value={a.validUntil} /></td>
                 <td><StateBadge state={a.state} /></td>
@@ -153,7 +154,7 @@ function RevokeForm({ a, onDone }: { a: Approval; onDone: () => void }) {
       <p className="help" id="revoke-help">{t('approvals.revokeHelp')}</p>
       <label htmlFor="revoke-reason">{t('approvals.revokeReason')}</label>
       <textarea id="revoke-reason" required maxLength={2000} rows={3} value={reason} readOnly={confirming} onChange={(e) => setReason(e.target.value)} aria-describedby="revoke-help" />
-      {confirming && <p className="notice" role="alert">{t(consequence)}</p>}
+      {confirming && <p className="notice warn" role="alert">{t(consequence)}</p>}
       <FormMessage error={submit.error} />
       <div className="actions">
         <button type="submit" className={confirming ? 'danger' : undefined} disabled={submit.busy}>{submit.busy ? t('state.working') : t(confirming ? 'approvals.confirmRevoke' : 'approvals.revoke')}</button>
