@@ -105,6 +105,17 @@ for (const lang of ['ja', 'en'] as const) {
       await page.getByText(T['signin.signedOut']).waitFor();
     };
     const nav = (label: string) => page.getByRole('navigation').getByRole('link', { name: label, exact: true });
+    /** A signed-in API client, for the steps the story does not walk in the browser. */
+    const session = async (u: string, pw = `demo-${u}-pass`) => {
+      const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: pw }) });
+      expect(res.status).toBe(200);
+      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+      return async <R>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<R> => {
+        const r = await fetch(`${base}${path}`, { method, headers: { cookie, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+        expect(r.status, `${method} ${path}: ${await r.clone().text()}`).toBeLessThan(300);
+        return (await r.json()) as R;
+      };
+    };
 
     beforeAll(async () => {
       // Screenshots of an earlier run of this language would mix with this run's.
@@ -376,16 +387,6 @@ for (const lang of ['ja', 'en'] as const) {
     let sdfRequestUrl = '';
     it('an SDF measure abroad: a commissioner declares a conflict and is excluded; the chair approves it narrowed', async () => {
       // The analyst proposes it in the dashboard (agency and SDF grounds); the director submits it through the API.
-      const session = async (u: string, pw = `demo-${u}-pass`) => {
-        const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: pw }) });
-        expect(res.status).toBe(200);
-        const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-        return async <R>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<R> => {
-          const r = await fetch(`${base}${path}`, { method, headers: { cookie, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-          expect(r.status, `${method} ${path}: ${await r.clone().text()}`).toBeLessThan(300);
-          return (await r.json()) as R;
-        };
-      };
       await signIn('analyst');
       await page.goto(`${base}${findingUrl}`);
       await heading(T['findings.detail']).waitFor();
@@ -491,6 +492,50 @@ for (const lang of ['ja', 'en'] as const) {
       await page.getByText(T['measures.done.step']).waitFor();
       await page.getByText('Null-routed 198.51.100.0/24 on the border routers. → No more scans seen.').waitFor();
       await snap('sdf-executing');
+      await signOut();
+    });
+
+    it('the chair approves an acquisition narrowed on every selector', async () => {
+      // Drafted, submitted and voted through the API; the chair narrows it in the decision form.
+      const analyst = await session('analyst');
+      const hour = 3_600_000;
+      const { request } = await analyst<{ request: { id: string } }>('POST', '/api/v1/oversight/requests', {
+        kind: 'acquisition', title: 'Transit flows of the scanner\'s network', evidence: [],
+        acquisition: {
+          basisKind: 'transit_approval', purpose: 'Find the servers the scanner reports to.',
+          selectors: { foreignPrefixes: ['198.51.100.0/24'], exporters: ['edge-tokyo-1', 'edge-osaka-1'], ports: [443, 8443], protocols: [6, 17] },
+          periodStart: new Date(Date.now() + hour).toISOString(), periodEnd: new Date(Date.now() + 30 * 24 * hour).toISOString(),
+        },
+      });
+      const director = await session('director');
+      await director('POST', `/api/v1/oversight/requests/${request.id}/submit`, {});
+      for (const member of ['chair', 'commissioner1', 'commissioner2']) {
+        const c = await session(member);
+        await c('POST', `/api/v1/oversight/requests/${request.id}/votes`, { vote: 'approve', reasons: `Specific selectors (${member}).` });
+      }
+      await signIn('chair');
+      await page.goto(`${base}/app/requests/${request.id}`);
+      await heading(T['requests.detail']).waitFor();
+      const decide = page.getByRole('form', { name: T['requests.decide'] });
+      await decide.getByLabel(T['requests.narrowExporters']).fill('edge-tokyo-1');
+      await decide.getByLabel(T['requests.narrowPorts']).fill('443\n70000');
+      await decide.getByLabel(T['requests.narrowProtocols']).fill('6');
+      await decide.getByRole('button', { name: T['requests.closeVote'] }).click();
+      // A port out of range is refused in the browser, before anything is sent.
+      await decide.getByText(T['requests.badNumber']).waitFor();
+      await decide.getByLabel(T['requests.narrowPorts']).fill('443');
+      await decide.getByLabel(T['requests.narrowDomestic']).fill('192.0.2.0/24');
+      await snap('commission-narrow-selectors');
+      await decide.getByRole('button', { name: T['requests.closeVote'] }).click();
+      await page.getByText(T['requests.decided'].replace('{result}', T['requestStatus.approved'])).waitFor();
+      await page.getByText(T['requests.narrowed']).waitFor();
+      await page.getByRole('link', { name: T['requests.openApproval'] }).click();
+      await heading(T['approvals.detail']).waitFor();
+      const scope = page.getByRole('region', { name: T['approvals.authorizes'] });
+      for (const [label, value] of [[T['selector.exporters'], 'edge-tokyo-1'], [T['selector.ports'], '443'], [T['selector.protocols'], '6'], [T['selector.domesticPrefixes'], '192.0.2.0/24']] as const) {
+        expect(await scope.locator('div').filter({ has: page.getByText(label, { exact: true }) }).locator('dd').textContent()).toBe(value);
+      }
+      await snap('commission-narrowed-acquisition');
       await signOut();
     });
 
