@@ -134,6 +134,28 @@ describe('served-pages cache', () => {
     expect(objectsOf(await page()).map((o) => o['id'])).toContain(id);
   });
 
+  it('sees a membership or council change another process made at once, from the cache and the group view alike', async () => {
+    const other = anotherProcess();
+    const d = t.users.ctx.nco_director;
+    const bank = t.users.orgs['Council Member Bank']!;
+    const client = t.users.orgs['Test Electric Power Co.']!;
+    const g = await t.core.sharing.createGroup(d, { name: 'Cache membership' });
+    await t.core.sharing.addGroupMember(d, g.id, { orgId: bank, canRead: true, canWrite: false });
+    await t.core.sharing.addCouncilMember(d, { orgId: bank, clients: [client] });
+    await release(['203.0.113.77'], g.id);
+    const q = { limit: 1000, after: 0, addedAfter: undefined, ids: [], types: ['indicator'], versions: LATEST, specVersions: [] };
+    const read = (ctx: RequestContext) => t.core.sharing.readObjects(ctx, g.id, q, 'taxii', 'objects');
+    expect((await read(users['bob']!.ctx)).count).toBe(1);
+    expect((await read(users['bob']!.ctx)).count).toBe(1); // now cached, with the group's view
+    expect((await read(t.users.ctx.operator)).count).toBe(1); // AMBER reaches the bank's client
+    // Another process drops the client from the bank's clients, then the bank's read right.
+    await other.addCouncilMember(d, { orgId: bank, clients: [] });
+    await expect(read(t.users.ctx.operator)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await other.addGroupMember(d, g.id, { orgId: bank, canRead: false, canWrite: false });
+    await expect(read(users['bob']!.ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(t.core.sharing.readPage(users['bob']!.ctx, g.id, q, 'api', 'objects')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('keeps paging stable while objects are added, with pages served from the cache', async () => {
     const g = await t.core.sharing.createGroup(t.users.ctx.nco_director, { name: 'Cache paging' });
     await t.core.sharing.addGroupMember(t.users.ctx.nco_director, g.id, { orgId: t.users.orgs['Council Member Bank']!, canRead: true, canWrite: true });

@@ -66,7 +66,7 @@ interface EntryRow {
 
 interface Rendered { text: string; id: string; version: string }
 
-interface GroupView { id: string; name: string; description: string; audience: Audience; audienceKey: string; rights: Map<string, { canRead: boolean; canWrite: boolean }> }
+interface GroupView { id: string; name: string; description: string; version: number; audience: Audience; audienceKey: string; rights: Map<string, { canRead: boolean; canWrite: boolean }> }
 
 /** A TAXII objects page as served: the envelope's bytes and the facts its headers and the ledger need. */
 export interface ObjectsEnvelope {
@@ -122,7 +122,7 @@ export function createSharingService(deps: SharingDeps) {
 
   // --- caches: the directory and group audiences change rarely; rendering copies is the hot path (bench/taxii).
   let dirCache: { at: number; orgs: Map<string, DirectoryOrg>; users: Map<string, DirectoryUser>; council: Map<string, string[]> } | undefined;
-  const groupCache = new Map<string, { at: number; view: GroupView }>();
+  const groupCache = new Map<string, GroupView>();
   const keys = new Map<string, Buffer>();
   const rendered = new Map<string, Rendered>();
   // Served objects pages, least recently used first, bounded by bytes. Keys carry the collection's version
@@ -200,24 +200,32 @@ export function createSharingService(deps: SharingDeps) {
     return { userId, username: ctx.actor.username, orgId: org?.id ?? null, orgKind: org?.kind ?? null, councilMember, isNco: org?.kind === 'nco' };
   }
 
+  /**
+   * The group's members, rights and audience, as of its version. The version is read on every call,
+   * before the view and any page built on it: membership and council changes bump it as entry changes
+   * do, so a change made by any process is seen at once (a time-to-live would let an organization that
+   * lost its right keep reading, from another process, until it ran out).
+   */
   async function groupView(groupId: string): Promise<GroupView | undefined> {
-    const hit = groupCache.get(groupId);
-    const now = performance.now();
-    if (hit !== undefined && now - hit.at < TTL) return hit.view;
-    const g = (await k.selectFrom('sharing_groups').selectAll().where('id', '=', groupId).executeTakeFirst()) as { id: string; name: string; description: string } | undefined;
+    const g = (await k.selectFrom('sharing_groups').select(['id', 'name', 'description', 'version']).where('id', '=', groupId).executeTakeFirst()) as { id: string; name: string; description: string; version: number | string } | undefined;
     if (g === undefined) return undefined;
+    const version = Number(g.version);
+    const hit = groupCache.get(groupId);
+    if (hit !== undefined && hit.version === version) return hit;
     const members = (await k.selectFrom('sharing_group_members').selectAll().where('group_id', '=', groupId).execute()) as { org_id: string; can_read: number; can_write: number }[];
-    const d = await directory();
     const memberOrgIds = new Set(members.map((m) => m.org_id));
-    const clientOrgIds = new Set(members.flatMap((m) => d.council.get(m.org_id) ?? []));
+    // The members' clients from the table itself, not the directory cache: a client dropped by another process counts at once.
+    const council = memberOrgIds.size === 0 ? [] : ((await k.selectFrom('sharing_council_members').select('clients').where('org_id', 'in', [...memberOrgIds]).execute()) as { clients: string }[]);
+    const clientOrgIds = new Set(council.flatMap((c) => JSON.parse(c.clients) as string[]));
+    const d = await directory();
     const nco = [...d.orgs.values()].find((o) => o.kind === 'nco')?.id ?? null;
     const view: GroupView = {
-      id: g.id, name: g.name, description: g.description,
+      id: g.id, name: g.name, description: g.description, version,
       audience: { originOrgId: nco, memberOrgIds, clientOrgIds, redRecipients: [] },
       audienceKey: `${nco ?? ''}|${[...memberOrgIds].sort().join(',')}|${[...clientOrgIds].sort().join(',')}`,
       rights: new Map(members.map((m) => [m.org_id, { canRead: m.can_read === 1, canWrite: m.can_write === 1 }])),
     };
-    groupCache.set(groupId, { at: now, view });
+    groupCache.set(groupId, view);
     return view;
   }
 
@@ -373,11 +381,6 @@ export function createSharingService(deps: SharingDeps) {
     return { out, more, after };
   }
 
-  async function collectionVersion(collectionId: string): Promise<number> {
-    const row = (await k.selectFrom('sharing_groups').select('version').where('id', '=', collectionId).executeTakeFirst()) as { version: number } | undefined;
-    return row === undefined ? -1 : Number(row.version);
-  }
-
   /**
    * Reads one page of a collection for the caller: filters, then TLP (`mayReceive`) per object, then the
    * recipient's marked copies; the delivery goes into the dissemination ledger and the audit log together.
@@ -404,8 +407,8 @@ export function createSharingService(deps: SharingDeps) {
    */
   async function readObjects(ctx: RequestContext, collectionId: string, query: ObjectQuery, channel: Channel, what: string): Promise<ObjectsEnvelope> {
     const { r, g } = await readableGroup(ctx, collectionId, 'read');
-    // Read before the page: a page is never cached under a version newer than what it shows.
-    const version = await collectionVersion(collectionId);
+    // The group view read the version before the page is read: a page is never cached under a version newer than what it shows.
+    const version = g.version;
     const v = query.versions;
     const key = [
       r.userId, collectionId, version, r.orgId ?? '', r.orgKind ?? '', r.councilMember ? 1 : 0, r.isNco ? 1 : 0, g.audienceKey,
@@ -571,6 +574,8 @@ export function createSharingService(deps: SharingDeps) {
       await db.transaction(async (trx) => {
         await trx.deleteFrom('sharing_council_members').where('org_id', '=', v.orgId).execute();
         await trx.insertInto('sharing_council_members').values({ org_id: v.orgId, clients: JSON.stringify(v.clients), joined_at: isoUtc(clock.nowMs()) }).execute();
+        // Clients are part of the audience of every group the member is in: those groups' versions move, so every process reloads its views and pages.
+        await trx.updateTable('sharing_groups').set((eb) => ({ version: eb('version', '+', 1) })).where('id', 'in', trx.selectFrom('sharing_group_members').select('group_id').where('org_id', '=', v.orgId)).execute();
         await audit.record(ctx, { action: 'sharing:manage', object: { type: 'council_member', id: v.orgId }, outcome: 'success', details: { clients: v.clients.length } }, trx);
       });
       invalidate();
@@ -608,6 +613,7 @@ export function createSharingService(deps: SharingDeps) {
         if ((await trx.selectFrom('sharing_groups').select('id').where('id', '=', groupId).executeTakeFirst()) === undefined) throw new AppError('NOT_FOUND', `No sharing group ${groupId}.`);
         await trx.deleteFrom('sharing_group_members').where('group_id', '=', groupId).where('org_id', '=', v.orgId).execute();
         await trx.insertInto('sharing_group_members').values({ group_id: groupId, org_id: v.orgId, can_read: v.canRead ? 1 : 0, can_write: v.canWrite ? 1 : 0, added_at: isoUtc(clock.nowMs()) }).execute();
+        await trx.updateTable('sharing_groups').set((eb) => ({ version: eb('version', '+', 1) })).where('id', '=', groupId).execute();
         await audit.record(ctx, { action: 'sharing:manage', object: { type: 'sharing_group', id: groupId }, outcome: 'success', details: { org: v.orgId, canRead: v.canRead, canWrite: v.canWrite } }, trx);
       });
       invalidate();
