@@ -1,6 +1,7 @@
 /** @module Group commit: filings that arrive together share one transaction (one fsync) and one multi-row insert per table, and none is answered before that commit. */
 import type { RequestContext } from '#platform/context/index.js';
 import { CompiledQuery, type AnyDb, type Database, type Dialect } from '#platform/db/index.js';
+import { isAppError } from '#platform/errors/index.js';
 import type { AuditEntryRef, AuditEvent, AuditRecorder } from '#modules/audit/index.js';
 
 /** Rows for one table; every row of one table must have the same columns. */
@@ -13,7 +14,7 @@ export interface TableRows {
 
 /** One filing's share of a group commit, prepared before it is queued (ids, hashes, receipt). */
 export interface GroupWork<T> {
-  /** Reads that decide whether this filing may be written, inside the shared transaction; a throw fails this filing alone. */
+  /** Reads that decide whether this filing may be written, inside the shared transaction; an AppError refuses this filing alone, any other throw sends every filing of the batch to a transaction of its own. */
   check?: (trx: AnyDb) => Promise<void>;
   /** Rows to insert, in an order that satisfies the foreign keys (parents first). */
   inserts: readonly TableRows[];
@@ -146,14 +147,19 @@ export function createGroupCommitter(db: Database, audit: { record: AuditRecorde
 
   async function runBatch(batch: readonly Job[]): Promise<void> {
     const accepted: Job[] = [];
+    const refused = new Set<Job>();
     try {
       await db.transaction(async (trx) => {
         for (const job of batch) {
-          // Checks only read, so a failed one leaves nothing to undo.
           try {
             await job.work.check?.(trx);
             accepted.push(job);
           } catch (e) {
+            // A refusal (AppError) only read, so it leaves nothing to undo. Any other error may be the
+            // database's, and on PostgreSQL a failed statement aborts the whole transaction: every later
+            // check and the write would fail with it, so give the shared transaction up.
+            if (!isAppError(e)) throw e;
+            refused.add(job);
             job.reject(e);
           }
         }
@@ -161,7 +167,7 @@ export function createGroupCommitter(db: Database, audit: { record: AuditRecorde
       });
     } catch {
       // Nothing of the shared transaction is stored; find out filing by filing which can be.
-      for (const job of accepted) await alone(job);
+      for (const job of batch) if (!refused.has(job)) await alone(job);
       return;
     }
     for (const job of accepted) job.resolve(job.work.result);
