@@ -129,3 +129,28 @@ describe('reporting clocks with a controlled clock', () => {
     }
   });
 });
+
+describe('two sweeps at once (two processes\' schedulers)', () => {
+  const clock = new ManualClock('2026-04-01T00:00:00.000Z');
+  let core: Core;
+  afterAll(async () => { await core?.close(); });
+
+  it('write each reminder and escalation once, with one audit entry', async () => {
+    core = await createTestCore({ clock, config: { reporting: { initialReportHours: 24, writtenReportDays: 30, reminderLeadHours: 48 } } });
+    const a = await addUser(core, { name: 'Tohoku Electric', kind: 'operator', sectors: ['electricity'] }, 'operator', 'tohoku');
+    await designate(core, a.orgId, 'electricity');
+    const op = { actor: (await core.identity.authenticateToken(a.token))!, requestId: 'test' };
+    const { report } = await core.reporting.fileIncident(op, incidentBody('2026-04-01T00:00:00Z'));
+    const notices = async () => ((await core.db.kysely.selectFrom('report_inbox').select(['recipient', 'kind']).where('report_id', '=', report.id).where('kind', '!=', 'filing').orderBy('recipient').orderBy('kind').execute()) as { recipient: string; kind: string }[]).map((n) => `${n.recipient}:${n.kind}`);
+    const audits = async (action: string) => Number((await core.db.kysely.selectFrom('audit_entries').select((eb) => eb.fn.countAll().as('n')).where('action', '=', action).where('object_id', '=', report.id).executeTakeFirstOrThrow() as { n: number | string }).n);
+    const sweeps = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => core.reporting.sweep(systemContext(`sweeper-${i}`))));
+    clock.set('2026-04-29T00:00:00.000Z');
+    expect((await sweeps(3)).reduce((s, r) => s + r.reminded, 0)).toBe(1);
+    expect(await notices()).toEqual(['operator:reminder']);
+    expect(await audits('reporting:remind')).toBe(1);
+    clock.set('2026-05-01T00:00:00.001Z');
+    expect((await sweeps(3)).reduce((s, r) => s + r.escalated, 0)).toBe(1);
+    expect(await notices()).toEqual(['ministry:escalation', 'nco:escalation', 'operator:overdue', 'operator:reminder']);
+    expect(await audits('reporting:escalate')).toBe(1);
+  });
+});

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
-import type { AnyDb, Database } from '#platform/db/index.js';
+import { sql, type AnyDb, type Database } from '#platform/db/index.js';
 import { AppError, isAppError, parseOrThrow, type FieldIssue } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
@@ -724,19 +724,22 @@ export function createReportingService(deps: ReportingDeps) {
         await db.transaction(async (trx) => {
           const base = { subject_type: 'deadline', subject_id: d.id, report_id: d.report_id, org_id: d.org_id, sector: d.sector, created_at: at, acknowledged_at: null, acknowledged_by: null };
           const label = DEADLINE_LABELS[d.key as DeadlineKey];
+          // Each notice is claimed by a conditional update first: of two sweeps at once (two processes' schedulers)
+          // only one writes it, and a deadline met since it was read is left alone.
+          const claim = async (column: 'escalated_at' | 'reminded_at', set: Record<string, unknown>) => Number((await trx.updateTable('report_deadlines').set(set).where('id', '=', d.id).where(column, 'is', null).where('met_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1;
           if (d.due_at <= at && d.escalated_at === null) {
+            if (!(await claim('escalated_at', { escalated_at: at, reminded_at: sql`coalesce(reminded_at, ${at})` }))) return;
             const note = `${d.key} overdue since ${d.due_at} (${label.en} / ${label.ja})`;
             await trx.insertInto('report_inbox').values([
               { id: newId(clock.nowMs()), recipient: 'operator', kind: 'overdue', note, ...base },
               { id: newId(clock.nowMs()), recipient: 'ministry', kind: 'escalation', note, ...base },
               { id: newId(clock.nowMs()), recipient: 'nco', kind: 'escalation', note, ...base },
             ]).execute();
-            await trx.updateTable('report_deadlines').set({ escalated_at: at, reminded_at: d.reminded_at ?? at }).where('id', '=', d.id).execute();
             await audit.record(ctx, { action: 'reporting:escalate', object: { type: 'incident_report', id: d.report_id }, outcome: 'success', details: { deadline: d.key, dueAt: d.due_at } }, trx);
             escalated++;
           } else if (d.reminded_at === null) {
+            if (!(await claim('reminded_at', { reminded_at: at }))) return;
             await trx.insertInto('report_inbox').values({ id: newId(clock.nowMs()), recipient: 'operator', kind: 'reminder', note: `${d.key} due ${d.due_at} (${label.en} / ${label.ja})`, ...base }).execute();
-            await trx.updateTable('report_deadlines').set({ reminded_at: at }).where('id', '=', d.id).execute();
             await audit.record(ctx, { action: 'reporting:remind', object: { type: 'incident_report', id: d.report_id }, outcome: 'success', details: { deadline: d.key, dueAt: d.due_at } }, trx);
             reminded++;
           }
