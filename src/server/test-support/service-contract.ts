@@ -449,6 +449,36 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(decideEntries).toHaveLength(1);
     });
 
+    it('concurrent incident filings share a group commit: each answered one is stored as its receipt says, audited once; a bad one is refused alone', async () => {
+      const fileAt = (who: string, i: number, computerId?: string) => {
+        const base = incidentBody(new Date(clock.nowMs() - i * HOUR).toISOString()) as Json;
+        const items = { ...(base['items'] as Json), summary: `Concurrent filing ${who} ${i}`, ...(computerId !== undefined ? { affectedComputer: { computerId, description: 'EMS control server' } } : {}) };
+        return call(who, { method: 'POST', url: '/api/v1/incidents', payload: { ...base, items } });
+      };
+      const fileEntries = async () => (await t.core.audit.entries({ from: 0, to: (await t.core.audit.head()).size })).filter((e) => e.action === 'incident:file');
+      const before = (await fileEntries()).length;
+      const res = await Promise.all([
+        fileAt('operator', 1, s['computer']), fileAt('op-finance', 2), fileAt('operator', 3, '00000000-0000-4000-8000-000000000000'),
+        fileAt('operator', 4), fileAt('op-finance', 5), fileAt('operator', 6, s['computer']),
+      ]);
+      expect(res.map((r) => r.statusCode), res.map((r) => r.body.slice(0, 200)).join('\n')).toEqual([201, 201, 400, 201, 201, 201]);
+      expect(res[2]!.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'items.affectedComputer.computerId' }] });
+      const filed = res.filter((r) => r.statusCode === 201).map((r) => r.json() as { report: { id: string; orgId: string }; receipt: Receipt });
+      for (const [i, f] of filed.entries()) {
+        const who = f.report.orgId === opF.orgId ? 'op-finance' : 'operator';
+        const stored = (await ok(who, { method: 'GET', url: `/api/v1/incidents/${f.report.id}` }))['incident'] as { items: { summary: string }; versions: { version: number; sha256: string; receiptId: string; filedAt: string }[]; deliveries: { recipient: string }[] };
+        expect(stored.items.summary).toMatch(/^Concurrent filing /);
+        expect(stored.versions).toEqual([expect.objectContaining({ version: 1, sha256: f.receipt.sha256, receiptId: f.receipt.receiptId, filedAt: f.receipt.filedAt })]);
+        expect(stored.deliveries.map((d) => d.recipient).sort(), `filing ${i}`).toEqual(['ministry', 'nco']);
+        const dl = await ok(who, { method: 'GET', url: `/api/v1/receipts/${f.receipt.receiptId}` });
+        expect(dl['receipt']).toEqual(f.receipt);
+        expect(verifyReceipt(f.receipt, dl['publicKey'] as string)).toBe(true);
+      }
+      const added = (await fileEntries()).slice(before);
+      expect(added.map((e) => e.object?.id).sort()).toEqual(filed.map((f) => f.report.id).sort());
+      expect(added.map((e) => e.details['sha256']).sort()).toEqual(filed.map((f) => f.receipt.sha256).sort());
+    });
+
     it('oversight: the Diet report counts the story from the signed audit log', async () => {
       const r = (await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/diet-report?from=2026-04-01&to=2027-04-01' }))['report'] as { figures: { requests: Record<string, Record<string, number>>; emergency: { byKindAndAgency: Record<string, Record<string, number>>; flagged: string[] }; measures: Record<string, Record<string, number>> }; checkpoint: { size: number } };
       expect(r.figures.requests['acquisition']).toMatchObject({ submitted: 2, approved: 1, denied: 1 });
