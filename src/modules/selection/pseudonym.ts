@@ -2,6 +2,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SlotHmac } from './slot-hmac.js';
 
 /** Bytes kept of the HMAC: 16 (128 bits) — collisions stay negligible (birthday bound 2^64) while columns stay small. */
 export const PSEUDONYM_BYTES = 16;
@@ -89,13 +90,14 @@ export function pseudonymHex(buf: Uint8Array, o: number): string {
 
 /**
  * Pseudonymizes slots with a bounded per-period cache of address → pseudonym (domestic endpoints
- * recur), so the HMAC runs once per address and period. The cache lives in memory only.
+ * recur), so the HMAC runs once per address and period (SlotHmac: the key's pads hashed once per
+ * period). The cache lives in memory only.
  * Hot path: bench/selection.
  */
 export class Pseudonymizer {
   private readonly capacity: number;
   private period = '';
-  private key: Uint8Array | undefined;
+  private hmac: SlotHmac | undefined;
   private keys: Uint32Array;
   private vals: Uint8Array;
   private used: Uint8Array;
@@ -111,7 +113,8 @@ export class Pseudonymizer {
   /** Switches to `period`'s key (creating it if needed) and clears the cache when the period changes. */
   usePeriod(period: string): void {
     if (period === this.period) return;
-    this.key = this.store.keyFor(period, true);
+    const key = this.store.keyFor(period, true);
+    this.hmac = key === undefined ? undefined : new SlotHmac(key);
     this.period = period;
     this.clear();
   }
@@ -145,8 +148,9 @@ export class Pseudonymizer {
       }
       s = (s + 1) & mask;
     }
-    if (this.key === undefined) throw new Error('Pseudonymizer: usePeriod() first');
-    pseudonymOf(this.key, buf, o, out, outOff);
+    if (this.hmac === undefined) throw new Error('Pseudonymizer: usePeriod() first');
+    // The same HMAC as pseudonymOf, without node:crypto's per-call objects (bench/pipeline, distinct workload).
+    this.hmac.write(buf, o, out, outOff, PSEUDONYM_BYTES);
     if (this.count * 2 >= this.capacity) { this.clear(); s = (h ^ (h >>> 16)) & mask; }
     this.used[s] = 1;
     const b = s * 4;
