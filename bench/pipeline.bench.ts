@@ -1,9 +1,10 @@
 // bench/pipeline: end to end on one process — IPFIX decode → lawful selection (the real selector: country lookup, basis match, minimization, HMAC pseudonyms) → analysis adapter → every detector — in flows/s and peak RSS, printed beside decode-only and decode + select in the same run; the detectors both in the pipeline's thread and in worker threads (`analysis.workerThreads`).
-import { availableParallelism, cpus } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createFlowBatch, createFlowDecoder, encodeIpfix, type FlowBatch, type FlowRecord } from '#modules/collection/index.js';
 import { compileBases, createLocator, createSelectedBatch, createSelector, derivedKeyStore, loadIpLocationDb, Pseudonymizer, SelectionCounters, type LegalBasis } from '#modules/selection/index.js';
 import { HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, IndicatorMatcher } from '#modules/analysis/index.js';
-import { adaptSelectedBatch, packSelectedBatch } from '#server/pipeline.js';
+import { adaptSelectedBatch, threadedDetectors } from '#server/pipeline.js';
 
 const FLOWS = Number(process.env['BENCH_FLOWS'] ?? 10_000_000);
 /**
@@ -81,8 +82,32 @@ const compiled = compileBases([basis]);
 const indicators = [...Array.from({ length: 100_000 }, (_, k) => ({ id: `i${k}`, kind: 'ipv4' as const, value: `${v4(0x60000000 + k * 256)}/24`, confidence: 70 })), { id: 'hit', kind: 'ipv4' as const, value: '64.0.128.0/24', confidence: 80 }];
 const matcher = new IndicatorMatcher(indicators);
 
+/**
+ * CPU seconds of each thread of this process (Linux /proc; empty elsewhere): with worker threads the
+ * figure that says which thread limits the rate, and one a busy machine sways less than wall time.
+ */
+function threadCpu(): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100); // utime + stime, in clock ticks of 1/100 s
+    }
+  } catch { /* not Linux */ }
+  return out;
+}
+
+/** CPU µs per flow of the main thread and of the two busiest others between two threadCpu snapshots. */
+function cpuPerFlow(before: Map<number, number>, after: Map<number, number>, flows: number): string {
+  if (after.size === 0) return '';
+  const us = (tid: number): number => ((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) * 1e6 / flows;
+  const others = [...after.keys()].filter((t) => t !== process.pid).map(us).sort((a, b) => b - a).slice(0, 2);
+  return `  CPU µs/flow: main ${us(process.pid).toFixed(2)}${others.filter((x) => x >= 0.05).map((x) => `, thread ${x.toFixed(2)}`).join('')}`;
+}
+
 type Stage = 'decode' | 'select' | 'all' | 'threads';
-interface Run { flows: number; kept: number; analysed: number; seconds: number; peakRssMiB: number; findings: number; hosts: number }
+interface Run { flows: number; kept: number; analysed: number; seconds: number; peakRssMiB: number; findings: number; hosts: number; cpu: string }
 
 async function run(stage: Stage, workload: Workload, cacheEntries: number, threads = 0): Promise<Run> {
   const decoder = createFlowDecoder({});
@@ -93,9 +118,11 @@ async function run(stage: Stage, workload: Workload, cacheEntries: number, threa
   const out = createAnalysisBatch(TEMPLATE + 8192, hosts);
   const detectors = createDetectors(hosts, {}, stage === 'all' ? matcher : new IndicatorMatcher([]));
   const pool = stage === 'threads' ? createDetectorThreads({ threads, indicators, batchRows: TEMPLATE + 8192 }) : undefined;
+  const viaThreads = pool === undefined ? undefined : threadedDetectors(pool);
   // The threads' start-up (module loading, 100k indicators compiled) is not part of the timing.
   if (pool !== undefined) await pool.flush(T0);
   let flows = 0, kept = 0, analysed = 0, findings = 0, peak = 0, round = 0;
+  const cpu0 = threadCpu();
   const t0 = performance.now();
   while (flows < FLOWS) {
     rewrite(round, workload);
@@ -113,11 +140,9 @@ async function run(stage: Stage, workload: Workload, cacheEntries: number, threa
         analysed += out.length;
         detectors.ingest(out);
         if (round % 256 === 0) findings += detectors.flush(T0 + shift).length;
-      } else if (pool !== undefined) {
-        const slot = await pool.acquire(sel.length);
-        packSelectedBatch(sel, slot);
-        analysed += slot.length;
-        pool.submit(slot);
+      } else if (pool !== undefined && viaThreads !== undefined) {
+        // The pipeline's own path: adapted into a shared batch (hosts interned here), handed to the threads.
+        await viaThreads.ingest(sel);
         if (round % 256 === 0) findings += (await pool.flush(T0 + shift)).length;
       }
     }
@@ -126,18 +151,19 @@ async function run(stage: Stage, workload: Workload, cacheEntries: number, threa
   if (stage === 'all') findings += detectors.flush(NOW, true).length;
   if (pool !== undefined) findings += (await pool.flush(NOW, true)).length;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuPerFlow(cpu0, threadCpu(), flows);
   // Worker threads share the process, so RSS covers them too.
   peak = Math.max(peak, process.memoryUsage.rss());
   await pool?.close();
-  return { flows, kept, analysed, seconds, peakRssMiB: peak / 2 ** 20, findings, hosts: hosts.size };
+  return { flows, kept, analysed, seconds, peakRssMiB: peak / 2 ** 20, findings, hosts: pool === undefined ? hosts.size : pool.hosts.size, cpu };
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const line = (label: string, r: Run, extra = ''): void => {
-  console.log(`  ${label.padEnd(34)} ${(r.flows / r.seconds).toFixed(0).padStart(10)} flows/s  peak RSS ${r.peakRssMiB.toFixed(0).padStart(5)} MiB${extra}`);
+  console.log(`  ${label.padEnd(34)} ${(r.flows / r.seconds).toFixed(0).padStart(10)} flows/s  peak RSS ${r.peakRssMiB.toFixed(0).padStart(5)} MiB${extra}${r.cpu}`);
 };
 
-console.log(`machine: ${availableParallelism()} cores, ${cpus()[0]?.model ?? '?'}, node ${process.version}; ${FLOWS.toLocaleString()} flows per run`);
+console.log(`machine: ${availableParallelism()} cores, ${cpus()[0]?.model ?? '?'}, node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${FLOWS.toLocaleString()} flows per run`);
 console.log('path: IPFIX decode → selection (country lookup, basis, minimization, HMAC pseudonyms) → adapter → beacon + scan + DDoS + fan-in + 100k indicators');
 for (const name of WORKLOADS) {
   const workload = name === 'distinct' ? distinct : recurring;

@@ -1,8 +1,8 @@
 /** @module Detector threads give the findings of the in-thread detectors: same kept flows in, same findings out, for 1 to 4 threads. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, createSlotBatch, internSlotBatch, IndicatorMatcher, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
+import { HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, createSlotBatch, IndicatorMatcher, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
-import { adaptSelectedBatch, inThreadDetectors, packSelectedBatch, threadedDetectors, type PipelineDetectors } from './pipeline.js';
+import { adaptSelectedBatch, inThreadDetectors, threadedDetectors, type PipelineDetectors } from './pipeline.js';
 
 const T0 = Date.UTC(2026, 4, 1);
 const INDICATORS: Indicator[] = [{ id: 'i1', kind: 'ipv4', value: '198.51.100.0/24', confidence: 80 }];
@@ -99,22 +99,48 @@ afterEach(async () => {
 });
 
 describe('detector threads', () => {
-  it('pack + intern in a thread gives the ids and columns adaptSelectedBatch gives, across a host table reset', () => {
+  it('a shared batch over a shared host table gets the rows and ids of the in-thread adapter, and a thread reads the same hosts, across a host table reset', () => {
     const batches = traffic().slice(0, 12);
     const a = new HostTable(900);
-    const b = new HostTable(900);
+    const b = new HostTable(900, true);
+    const reader = HostTable.attach(b.share());
     for (const sel of batches) {
       const viaAdapter = adaptSelectedBatch(sel, createAnalysisBatch(sel.length, a));
-      const viaSlots = internSlotBatch(packSelectedBatch(sel, createSlotBatch(sel.length)), createAnalysisBatch(sel.length, b));
+      const viaSlots = adaptSelectedBatch(sel, createSlotBatch(sel.length, b));
       expect(viaSlots.length).toBe(viaAdapter.length);
       expect(viaSlots.bases).toEqual(viaAdapter.bases);
       for (const c of ['start', 'end', 'src', 'dst', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'basis'] as const) {
         expect([c, Array.from(viaSlots[c].subarray(0, viaSlots.length))]).toEqual([c, Array.from(viaAdapter[c].subarray(0, viaAdapter.length))]);
       }
+      reader.sync(b.size, b.generation);
+      for (let k = 0; k < viaSlots.length; k++) {
+        for (const id of [viaSlots.src[k]!, viaSlots.dst[k]!]) {
+          expect([reader.label(id), reader.isDomestic(id), reader.ipv4(id)]).toEqual([a.label(id), a.isDomestic(id), a.ipv4(id)]);
+        }
+      }
     }
     expect(a.generation).toBeGreaterThan(0); // the small table did reset along the way
     expect(b.generation).toBe(a.generation);
+    expect(reader.generation).toBe(a.generation);
   });
+
+  it('a thread\'s view of a shared host table reads and never interns', () => {
+    const reader = HostTable.attach(new HostTable(16, true).share());
+    expect(() => reader.internSlot(new Uint8Array(16), 0, false)).toThrow(/does not intern/);
+    expect(() => new HostTable(16).share()).toThrow(/not shared/);
+    expect(() => new HostTable(16, true).sync(0, 0)).toThrow(/only a reader/);
+  });
+
+  it('with a host table that resets along the way, the threads still give the in-thread findings', async () => {
+    const batches = traffic();
+    const hosts = new HostTable(2500);
+    const reference = await run(inThreadDetectors(createDetectors(hosts, {}, new IndicatorMatcher(INDICATORS)), hosts), batches);
+    expect(hosts.generation).toBeGreaterThan(0);
+    const t = createDetectorThreads({ threads: 2, indicators: INDICATORS, inFlight: 3, batchRows: 256, maxHosts: 2500 });
+    open.push(t);
+    expect(await run(threadedDetectors(t), batches)).toEqual(reference);
+    expect(t.hosts.generation).toBe(hosts.generation);
+  }, 60_000);
 
   it.each([1, 2, 3, 4])('with %i thread(s), the findings are those of the in-thread detectors, flush by flush', async (threads) => {
     const batches = traffic();

@@ -1,7 +1,7 @@
 /** @module The legal pipeline in one process: collected batches → lawful selection → flow archive and detectors → findings. */
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
 import { ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
-import { HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type Detectors, type DetectorThreads, type FindingUpdate, type Indicator, type SlotBatch } from '#modules/analysis/index.js';
+import { HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlot, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type Detectors, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { systemContext } from '#platform/context/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import type { MetricsRegistry } from '#platform/metrics/index.js';
@@ -35,55 +35,27 @@ export interface PipelineStats {
   archiveErrors: number;
 }
 
+/** Rows interned per prefetch pass: their index cells and host words (four lines a row) stay in L2. */
+const INTERN_CHUNK = 256;
+const slotHashes = new Uint32Array(INTERN_CHUNK * 2);
+let keptRows = new Int32Array(4096);
+const touched = new Uint32Array(1); // what the prefetch pass read, stored so the reads are not optimized away
+
 /**
  * Converts kept, minimized flows into the analysis input: hosts interned by the bytes of their foreign
  * address or pseudonym (no strings on this path); a flow missing an endpoint (its basis did not allow
- * addresses) is skipped. Hot loop: bench/pipeline.
+ * addresses) is skipped. `out` is an AnalysisBatch over the in-thread host table, or a detector pool's
+ * shared SlotBatch over the pool's host table: the same rows and ids either way. The columns are copied
+ * first; the hosts are then interned a chunk at a time, hashing and touching every row's index cell
+ * before looking any up, so the cache misses overlap. Hot loop: bench/pipeline.
  */
 export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): AnalysisBatch {
   const hosts = out.hosts;
-  // The host table clears itself when full; ids adapted before that are stale, so the batch starts over.
-  for (let attempt = 0; ; attempt++) {
-    const generation = hosts.generation;
-    const basisMap = new Int32Array(sel.basisIds.length).fill(-1);
-    out.bases = [];
-    let n = 0;
-    for (let i = 0; i < sel.length; i++) {
-      const sk = sel.srcKind[i]!;
-      const dk = sel.dstKind[i]!;
-      if ((sk !== ADDR_FOREIGN && sk !== ADDR_PSEUDONYM) || (dk !== ADDR_FOREIGN && dk !== ADDR_PSEUDONYM)) continue;
-      const bi = sel.basisIndex[i]!;
-      let b = basisMap[bi]!;
-      if (b < 0) { b = out.bases.length; out.bases.push(sel.basisIds[bi]!); basisMap[bi] = b; }
-      out.start[n] = sel.start[i]!;
-      out.end[n] = sel.end[i]!;
-      out.src[n] = hosts.internSlot(sel.srcAddr, i * 16, sk === ADDR_PSEUDONYM);
-      out.dst[n] = hosts.internSlot(sel.dstAddr, i * 16, dk === ADDR_PSEUDONYM);
-      out.srcPort[n] = sel.srcPort[i]!;
-      out.dstPort[n] = sel.dstPort[i]!;
-      out.proto[n] = sel.proto[i]!;
-      out.tcpFlags[n] = sel.tcpFlags[i]!;
-      out.bytes[n] = sel.bytes[i]!;
-      out.packets[n] = sel.packets[i]!;
-      out.samplingRate[n] = sel.samplingRate[i]! || 1;
-      out.basis[n] = b;
-      n++;
-    }
-    out.length = hosts.generation === generation ? n : 0;
-    if (hosts.generation === generation || attempt > 0) return out;
-  }
-}
-
-/**
- * Writes the kept flows that name both endpoints into a shared SlotBatch for the detector threads:
- * the same rows, in the same order, that adaptSelectedBatch turns into an AnalysisBatch (the threads
- * intern the hosts). Hot loop: bench/pipeline.
- */
-export function packSelectedBatch(sel: SelectedBatch, out: SlotBatch): SlotBatch {
-  if (out.capacity < sel.length) throw new RangeError('slot batch is smaller than the selected batch');
+  if (out.start.length < sel.length) throw new RangeError('output batch is smaller than the selected batch');
+  if (keptRows.length < sel.length) keptRows = new Int32Array(sel.length);
+  const rows = keptRows;
   const basisMap = new Int32Array(sel.basisIds.length).fill(-1);
-  const bases: string[] = [];
-  const ss = out.srcSlots, ds = out.dstSlots, sa = sel.srcAddr, da = sel.dstAddr;
+  out.bases = [];
   let n = 0;
   for (let i = 0; i < sel.length; i++) {
     const sk = sel.srcKind[i]!;
@@ -91,11 +63,8 @@ export function packSelectedBatch(sel: SelectedBatch, out: SlotBatch): SlotBatch
     if ((sk !== ADDR_FOREIGN && sk !== ADDR_PSEUDONYM) || (dk !== ADDR_FOREIGN && dk !== ADDR_PSEUDONYM)) continue;
     const bi = sel.basisIndex[i]!;
     let b = basisMap[bi]!;
-    if (b < 0) { b = bases.length; bases.push(sel.basisIds[bi]!); basisMap[bi] = b; }
-    const from = i * 16, to = n * 16;
-    for (let j = 0; j < 16; j++) { ss[to + j] = sa[from + j]!; ds[to + j] = da[from + j]!; }
-    out.srcDomestic[n] = sk === ADDR_PSEUDONYM ? 1 : 0;
-    out.dstDomestic[n] = dk === ADDR_PSEUDONYM ? 1 : 0;
+    if (b < 0) { b = out.bases.length; out.bases.push(sel.basisIds[bi]!); basisMap[bi] = b; }
+    rows[n] = i;
     out.start[n] = sel.start[i]!;
     out.end[n] = sel.end[i]!;
     out.srcPort[n] = sel.srcPort[i]!;
@@ -108,9 +77,31 @@ export function packSelectedBatch(sel: SelectedBatch, out: SlotBatch): SlotBatch
     out.basis[n] = b;
     n++;
   }
-  out.length = n;
-  out.bases = bases;
-  return out;
+  const sa = sel.srcAddr, da = sel.dstAddr, hs = slotHashes;
+  // The host table clears itself when full; ids interned before that are stale, so the batch starts over.
+  for (let attempt = 0; ; attempt++) {
+    const generation = hosts.generation;
+    let acc = 0;
+    for (let from = 0; from < n; from += INTERN_CHUNK) {
+      const to = Math.min(n, from + INTERN_CHUNK);
+      for (let k = from; k < to; k++) {
+        const i = rows[k]!;
+        const j = (k - from) * 2;
+        hs[j] = hashSlot(sa, i * 16, sel.srcKind[i] === ADDR_PSEUDONYM);
+        hs[j + 1] = hashSlot(da, i * 16, sel.dstKind[i] === ADDR_PSEUDONYM);
+        acc ^= hosts.touch(hs[j]!) ^ hosts.touch(hs[j + 1]!);
+      }
+      for (let k = from; k < to; k++) {
+        const i = rows[k]!;
+        const j = (k - from) * 2;
+        out.src[k] = hosts.internHashed(sa, i * 16, sel.srcKind[i] === ADDR_PSEUDONYM, hs[j]!);
+        out.dst[k] = hosts.internHashed(da, i * 16, sel.dstKind[i] === ADDR_PSEUDONYM, hs[j + 1]!);
+      }
+    }
+    touched[0] = acc;
+    out.length = hosts.generation === generation ? n : 0;
+    if (hosts.generation === generation || attempt > 0) return out;
+  }
 }
 
 /**
@@ -140,12 +131,17 @@ export function inThreadDetectors(detectors: Detectors, hosts: HostTable): Pipel
   };
 }
 
-/** Detectors in worker threads (see createDetectorThreads), fed by packSelectedBatch. */
+/**
+ * Detectors in worker threads (see createDetectorThreads): kept flows are adapted straight into a
+ * shared batch, their hosts interned here into the pool's shared host table, once for every thread.
+ */
 export function threadedDetectors(threads: DetectorThreads): PipelineDetectors {
   return {
     async ingest(kept) {
+      // The table may clear while interning this batch: no thread may still be reading older ids then.
+      if (threads.hosts.size + 2 * kept.length > threads.hosts.maxHosts) await threads.idle();
       const slot = await threads.acquire(kept.length);
-      packSelectedBatch(kept, slot);
+      adaptSelectedBatch(kept, slot);
       threads.submit(slot);
     },
     flush: (nowMs, final) => threads.flush(nowMs, final),

@@ -4,6 +4,15 @@ import { ADDR_BYTES, formatAddress, writeAddress, type FlowBatch } from '#module
 /** A host as analysis may see it: a foreign address, or a domestic host only by its keyed pseudonym. */
 export type AnalysisHost = { kind: 'foreign'; address: string } | { kind: 'domestic'; pseudonym: string };
 
+/** What a detector thread needs to read a HostTable interned elsewhere: its per-id arrays in shared memory. */
+export interface HostTableShare {
+  buffer: SharedArrayBuffer;
+  maxHosts: number;
+}
+
+/** Bytes a host takes in a shared table's per-id arrays: 4 slot words, the domestic and textual flags. */
+const SHARED_HOST_BYTES = 16 + 1 + 1;
+
 /**
  * Interns hosts to small integer ids shared by every batch of one analysis run, so detectors key their
  * state on numbers. A host is keyed by its 16 address-slot bytes (a foreign address, or a domestic
@@ -11,7 +20,9 @@ export type AnalysisHost = { kind: 'foreign'; address: string } | { kind: 'domes
  * no string is made until a finding names the host (`label`). Hosts known only by text (the
  * evaluation's and tests' pseudonyms) go through a small string map instead. Ids are dense from 0;
  * `maxHosts` bounds memory (the table resets when full, bumping `generation`, and detectors drop state
- * of an older generation). About 30 bytes a host. Hot path: bench/pipeline.
+ * of an older generation). About 30 bytes a host. A `shared` table keeps its per-id arrays in one
+ * SharedArrayBuffer (reserved for `maxHosts`; pages are touched as ids are used) so detector threads
+ * read ids interned by the pipeline's thread (`attach`). Hot path: bench/pipeline.
  * @see docs/detection.md#input
  */
 export class HostTable {
@@ -26,17 +37,47 @@ export class HostTable {
   private index: Int32Array;
   private count = 0;
   private readonly scratch = new Uint8Array(16);
+  private readonly sharedBuffer: SharedArrayBuffer | undefined;
+  /** A reader (`attach`) only looks ids up; the thread that interns tells it the count and generation (`sync`). */
+  private readonly reader: boolean;
   /** Bumped whenever the table is cleared, so detectors can drop ids of an older generation. */
   generation = 0;
 
-  constructor(readonly maxHosts = 4_000_000) {
-    const initial = Math.max(16, Math.min(1 << 14, maxHosts));
-    this.words = new Uint32Array(initial * 4);
-    this.hashes = new Uint32Array(initial);
-    this.domestic = new Uint8Array(initial);
-    this.textual = new Uint8Array(initial);
+  constructor(readonly maxHosts = 4_000_000, shared: boolean | HostTableShare = false) {
+    const initial = shared === false ? Math.max(16, Math.min(1 << 14, maxHosts)) : maxHosts;
+    this.reader = typeof shared === 'object';
+    if (shared === false) {
+      this.words = new Uint32Array(initial * 4);
+      this.domestic = new Uint8Array(initial);
+      this.textual = new Uint8Array(initial);
+    } else {
+      const buffer = typeof shared === 'object' ? shared.buffer : new SharedArrayBuffer(Math.max(1, maxHosts) * SHARED_HOST_BYTES);
+      this.sharedBuffer = buffer;
+      this.words = new Uint32Array(buffer, 0, maxHosts * 4);
+      this.domestic = new Uint8Array(buffer, maxHosts * 16, maxHosts);
+      this.textual = new Uint8Array(buffer, maxHosts * 17, maxHosts);
+    }
+    this.hashes = new Uint32Array(this.reader ? 0 : Math.min(initial, 1 << 14));
     // Linear probing masks with `length - 1`: the index must be a power of two whatever maxHosts is.
-    this.index = new Int32Array(2 ** Math.ceil(Math.log2(initial * 2)));
+    this.index = new Int32Array(this.reader ? 1 : 2 ** Math.ceil(Math.log2(Math.max(16, Math.min(1 << 14, maxHosts)) * 2)));
+  }
+
+  /** A reader over a shared table interned in another thread: ids, labels and flags, no interning. */
+  static attach(share: HostTableShare): HostTable {
+    return new HostTable(share.maxHosts, share);
+  }
+
+  /** The shared memory of a table made with `shared`, for `attach` in another thread. */
+  share(): HostTableShare {
+    if (this.sharedBuffer === undefined) throw new Error('this host table is not shared');
+    return { buffer: this.sharedBuffer, maxHosts: this.maxHosts };
+  }
+
+  /** A reader's view: the interning thread's count and generation when it wrote the batch about to be read. */
+  sync(count: number, generation: number): void {
+    if (!this.reader) throw new Error('only a reader of a shared host table is synced');
+    this.count = count;
+    this.generation = generation;
   }
 
   /** The id of a host, interning it when new (a foreign address by its bytes, a pseudonym by its text). */
@@ -58,16 +99,26 @@ export class HostTable {
    * `domestic` — interning it when new. Hot path: bench/pipeline.
    */
   internSlot(buf: Uint8Array, off: number, domestic: boolean): number {
+    return this.internHashed(buf, off, domestic, hashSlot(buf, off, domestic));
+  }
+
+  /**
+   * Reads the index cell of a slot hash (from `hashSlot`) and the words of the host there, changing
+   * nothing: a first pass over a batch touches every row's lines so their cache misses overlap, and
+   * `internHashed` then finds them cached (bench/pipeline).
+   */
+  touch(h: number): number {
+    const v = this.index[h & (this.index.length - 1)]!;
+    return v === 0 ? 0 : this.words[(v - 1) * 4]!;
+  }
+
+  /** internSlot with the slot's hash already computed by `hashSlot`. Hot path: bench/pipeline. */
+  internHashed(buf: Uint8Array, off: number, domestic: boolean, h: number): number {
     const w0 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
     const w1 = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
     const w2 = ((buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!) >>> 0;
     const w3 = ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
     const d = domestic ? 1 : 0;
-    let h = Math.imul(w0 ^ 0x9e3779b9 ^ d, 0x85ebca6b) ^ w1;
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ w2;
-    h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;
-    h = Math.imul(h ^ (h >>> 15), 0x165667b1);
-    h = (h ^ (h >>> 16)) >>> 0;
     let index = this.index;
     let mask = index.length - 1;
     let cell = h & mask;
@@ -151,16 +202,17 @@ export class HostTable {
 
   /** A fresh id: grows the per-id arrays and the index as needed, clears the table when full. */
   private allocate(): number {
+    if (this.reader) throw new Error('a reader of a shared host table does not intern');
     if (this.count >= this.maxHosts) this.clear();
     if ((this.count + 1) * 2 > this.index.length) this.rehash(this.index.length * 2);
     const id = this.count++;
+    if (id >= this.hashes.length) this.hashes = grown(this.hashes, new Uint32Array(Math.min(this.maxHosts, this.hashes.length * 2)));
     if (id >= this.domestic.length) {
+      // Only a private table grows: a shared one is reserved for maxHosts at once.
       const cap = Math.min(this.maxHosts, this.domestic.length * 2);
-      const grow = <T extends Uint8Array | Uint32Array>(a: T, n: number, make: (n: number) => T): T => { const c = make(n); c.set(a); return c; };
-      this.words = grow(this.words, cap * 4, (n) => new Uint32Array(n));
-      this.hashes = grow(this.hashes, cap, (n) => new Uint32Array(n));
-      this.domestic = grow(this.domestic, cap, (n) => new Uint8Array(n));
-      this.textual = grow(this.textual, cap, (n) => new Uint8Array(n));
+      this.words = grown(this.words, new Uint32Array(cap * 4));
+      this.domestic = grown(this.domestic, new Uint8Array(cap));
+      this.textual = grown(this.textual, new Uint8Array(cap));
     }
     return id;
   }
@@ -184,6 +236,25 @@ export class HostTable {
     this.count = 0;
     this.generation++;
   }
+}
+
+/** `to` holding `from`'s values first: a grown copy of a per-id array. */
+function grown<T extends Uint8Array | Uint32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** The hash a HostTable files a slot under (its 16 bytes and whether it is domestic); see HostTable.touch. */
+export function hashSlot(buf: Uint8Array, off: number, domestic: boolean): number {
+  const w0 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+  const w1 = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
+  const w2 = ((buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!) >>> 0;
+  const w3 = ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
+  let h = Math.imul(w0 ^ 0x9e3779b9 ^ (domestic ? 1 : 0), 0x85ebca6b) ^ w1;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ w2;
+  h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;
+  h = Math.imul(h ^ (h >>> 15), 0x165667b1);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /**

@@ -1,11 +1,11 @@
 /** @module Public surface of the analysis module: the input contract, the detectors, findings and cases. */
-export { HostTable, adaptFlowBatch, createAnalysisBatch, parseV4Cidrs, type AdaptStats, type AnalysisBatch, type AnalysisHost, type EndpointClass, type FlowClassifier } from './batch.js';
+export { HostTable, adaptFlowBatch, createAnalysisBatch, hashSlot, parseV4Cidrs, type AdaptStats, type AnalysisBatch, type AnalysisHost, type HostTableShare, type EndpointClass, type FlowClassifier } from './batch.js';
 export { DEFAULT_BEACON_CONFIG, INTERVAL_BUCKETS_S, createBeaconDetector, type BeaconConfig, type BeaconDetector, type PairScore } from './beacon.js';
 export { DEFAULT_SCAN_CONFIG, createScanDetector, type ScanConfig, type ScanDetector } from './scan.js';
 export { AMPLIFIER_PORTS, DEFAULT_DDOS_CONFIG, createDdosDetector, type DdosConfig, type DdosDetector } from './ddos.js';
 export { IndicatorMatcher, createIndicatorDetector, memoryIndicatorSource, type Indicator, type IndicatorSource } from './indicators.js';
 export { DETECTOR_KINDS, createDetectors, type DetectorKind, type Detectors, type DetectorsConfig } from './pipeline.js';
-export { assignKinds, createDetectorThreads, createSlotBatch, internSlotBatch, type DetectorThreads, type DetectorThreadsOptions, type SlotBatch } from './shards.js';
+export { assignKinds, createDetectorThreads, createSlotBatch, type DetectorThreads, type DetectorThreadsOptions, type SlotBatch } from './shards.js';
 export { BloomFilter, CountMinSketch, HyperLogLog } from './sketch.js';
 export * from './schema.js';
 export { analysisMigrations, createAnalysisService, dbIndicatorSource, type AnalysisService, type AnalysisServiceDeps } from './service.js';

@@ -1,17 +1,16 @@
-/** @module Entry of a detector thread: interns the hosts of each shared batch and runs its detector kinds (see shards.ts). */
+/** @module Entry of a detector thread: runs its detector kinds over each shared batch, reading hosts from the pool's shared host table (see shards.ts). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { HostTable, createAnalysisBatch } from './batch.js';
+import { HostTable } from './batch.js';
 import { IndicatorMatcher } from './indicators.js';
 import { createDetectors } from './pipeline.js';
-import { createSlotBatch, internSlotBatch, type FromShard, type ShardInit, type SlotBatch, type ToShard } from './shards.js';
+import { createSlotBatch, type FromShard, type ShardInit, type SlotBatch, type ToShard } from './shards.js';
 
 const init = workerData as ShardInit;
 const port = parentPort;
 if (port === null) throw new Error('shard-worker runs as a worker thread');
-const hosts = new HostTable(init.maxHosts);
+const hosts = HostTable.attach(init.hosts);
 const detectors = createDetectors(hosts, init.config, new IndicatorMatcher(init.indicators), init.kinds);
 const slots: SlotBatch[] = [];
-let out = createAnalysisBatch(8192, hosts);
 
 function reply(m: FromShard): void {
   port!.postMessage(m);
@@ -19,13 +18,14 @@ function reply(m: FromShard): void {
 
 port.on('message', (m: ToShard) => {
   if (m.t === 'batch') {
-    if (m.buffer !== undefined) slots[m.slot] = createSlotBatch(m.capacity, m.buffer);
+    if (m.buffer !== undefined) slots[m.slot] = createSlotBatch(m.capacity, hosts, m.buffer);
     const s = slots[m.slot]!;
     s.length = m.length;
     s.bases = m.bases;
-    if (out.start.length < m.length) out = createAnalysisBatch(m.length, hosts);
+    // The ids of this batch were interned before it was posted: the table as it was then.
+    hosts.sync(m.hostCount, m.generation);
     try {
-      detectors.ingest(internSlotBatch(s, out));
+      detectors.ingest(s);
     } finally {
       // The batch goes back to the pool even if a detector threw (the error event then stops the pool).
       reply({ t: 'done', slot: m.slot });

@@ -2,92 +2,43 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AnalysisBatch } from './batch.js';
+import { HostTable, type AnalysisBatch, type HostTableShare } from './batch.js';
 import type { Indicator } from './indicators.js';
 import { DETECTOR_KINDS, type DetectorKind, type DetectorsConfig } from './pipeline.js';
 import type { FindingUpdate } from './schema.js';
 
 /**
- * Kept flows with their hosts still as 16 slot bytes (a foreign address, or a pseudonym when the
- * `*Domestic` flag is 1): what crosses to a detector thread, which interns the hosts itself. Every
- * column is a view over one SharedArrayBuffer, so handing a batch over copies nothing.
+ * Kept flows as an AnalysisBatch whose columns are views over one SharedArrayBuffer: what crosses to a
+ * detector thread. Hosts are ids of the pool's shared HostTable, interned once by the pipeline's thread;
+ * a thread reads the batch in place, so handing it over copies nothing.
  * @see docs/detection.md#threads
  */
-export interface SlotBatch {
-  length: number;
+export interface SlotBatch extends AnalysisBatch {
   readonly capacity: number;
   readonly buffer: SharedArrayBuffer;
-  start: Float64Array;
-  end: Float64Array;
-  bytes: Float64Array;
-  packets: Float64Array;
-  samplingRate: Uint32Array;
-  srcPort: Uint16Array;
-  dstPort: Uint16Array;
-  basis: Uint16Array;
-  proto: Uint8Array;
-  tcpFlags: Uint8Array;
-  srcDomestic: Uint8Array;
-  dstDomestic: Uint8Array;
-  srcSlots: Uint8Array;
-  dstSlots: Uint8Array;
-  /** Basis ids, indexed by `basis`. */
-  bases: string[];
 }
 
 /** Bytes one row takes in a SlotBatch. */
-const ROW_BYTES = 8 * 4 + 4 + 2 * 3 + 4 + 32;
+const ROW_BYTES = 8 * 4 + 4 * 3 + 2 * 3 + 2;
 
-/** Lays a SlotBatch of `capacity` rows over `buffer` (a new one when absent). */
-export function createSlotBatch(capacity: number, buffer = new SharedArrayBuffer(Math.max(1, capacity) * ROW_BYTES)): SlotBatch {
+/** Lays a SlotBatch of `capacity` rows over `buffer` (a new one when absent), its hosts ids of `hosts`. */
+export function createSlotBatch(capacity: number, hosts: HostTable, buffer = new SharedArrayBuffer(Math.max(1, capacity) * ROW_BYTES)): SlotBatch {
   if (buffer.byteLength < capacity * ROW_BYTES) throw new RangeError(`a SlotBatch of ${capacity} rows needs ${capacity * ROW_BYTES} bytes`);
   let at = 0;
-  const take = <T>(make: (b: SharedArrayBuffer, o: number, n: number) => T, width: number, n = capacity): T => { const v = make(buffer, at, n); at += width * n; return v; };
+  const take = <T>(make: (b: SharedArrayBuffer, o: number, n: number) => T, width: number): T => { const v = make(buffer, at, capacity); at += width * capacity; return v; };
+  const f64 = (b: SharedArrayBuffer, o: number, n: number): Float64Array => new Float64Array(b, o, n);
+  const u32 = (b: SharedArrayBuffer, o: number, n: number): Uint32Array => new Uint32Array(b, o, n);
+  const u16 = (b: SharedArrayBuffer, o: number, n: number): Uint16Array => new Uint16Array(b, o, n);
+  const u8 = (b: SharedArrayBuffer, o: number, n: number): Uint8Array => new Uint8Array(b, o, n);
   return {
     length: 0, capacity, buffer,
-    start: take((b, o, n) => new Float64Array(b, o, n), 8), end: take((b, o, n) => new Float64Array(b, o, n), 8),
-    bytes: take((b, o, n) => new Float64Array(b, o, n), 8), packets: take((b, o, n) => new Float64Array(b, o, n), 8),
-    samplingRate: take((b, o, n) => new Uint32Array(b, o, n), 4),
-    srcPort: take((b, o, n) => new Uint16Array(b, o, n), 2), dstPort: take((b, o, n) => new Uint16Array(b, o, n), 2), basis: take((b, o, n) => new Uint16Array(b, o, n), 2),
-    proto: take((b, o, n) => new Uint8Array(b, o, n), 1), tcpFlags: take((b, o, n) => new Uint8Array(b, o, n), 1),
-    srcDomestic: take((b, o, n) => new Uint8Array(b, o, n), 1), dstDomestic: take((b, o, n) => new Uint8Array(b, o, n), 1),
-    srcSlots: take((b, o, n) => new Uint8Array(b, o, n), 1, capacity * 16), dstSlots: take((b, o, n) => new Uint8Array(b, o, n), 1, capacity * 16),
-    bases: [],
+    start: take(f64, 8), end: take(f64, 8), bytes: take(f64, 8), packets: take(f64, 8),
+    src: take(u32, 4), dst: take(u32, 4), samplingRate: take(u32, 4),
+    srcPort: take(u16, 2), dstPort: take(u16, 2), basis: take(u16, 2),
+    proto: take(u8, 1), tcpFlags: take(u8, 1),
+    bases: [], hosts,
   };
 }
-
-/**
- * Interns the hosts of a SlotBatch into `out` (an AnalysisBatch over the thread's own HostTable). The
- * same batches interned in the same order give the same ids in every thread, as in the pipeline's own
- * thread; when the table clears mid-batch the batch starts over, as adaptSelectedBatch does.
- * Hot loop: bench/pipeline.
- */
-export function internSlotBatch(s: SlotBatch, out: AnalysisBatch): AnalysisBatch {
-  const hosts = out.hosts;
-  const n = s.length;
-  if (out.start.length < n) throw new RangeError('output batch is smaller than the slot batch');
-  for (let attempt = 0; ; attempt++) {
-    const generation = hosts.generation;
-    out.bases = s.bases;
-    for (let i = 0; i < n; i++) {
-      out.src[i] = hosts.internSlot(s.srcSlots, i * 16, s.srcDomestic[i] === 1);
-      out.dst[i] = hosts.internSlot(s.dstSlots, i * 16, s.dstDomestic[i] === 1);
-    }
-    out.start.set(s.start.subarray(0, n));
-    out.end.set(s.end.subarray(0, n));
-    out.srcPort.set(s.srcPort.subarray(0, n));
-    out.dstPort.set(s.dstPort.subarray(0, n));
-    out.proto.set(s.proto.subarray(0, n));
-    out.tcpFlags.set(s.tcpFlags.subarray(0, n));
-    out.bytes.set(s.bytes.subarray(0, n));
-    out.packets.set(s.packets.subarray(0, n));
-    out.samplingRate.set(s.samplingRate.subarray(0, n));
-    out.basis.set(s.basis.subarray(0, n));
-    out.length = hosts.generation === generation ? n : 0;
-    if (hosts.generation === generation || attempt > 0) return out;
-  }
-}
-
 
 /**
  * Which kinds each of `threads` threads runs: every kind in exactly one thread, so each detector sees
@@ -103,7 +54,7 @@ export function assignKinds(threads: number): DetectorKind[][] {
 
 /** Messages to a detector thread. */
 export type ToShard =
-  | { t: 'batch'; slot: number; buffer?: SharedArrayBuffer; capacity: number; length: number; bases: string[] }
+  | { t: 'batch'; slot: number; buffer?: SharedArrayBuffer; capacity: number; length: number; bases: string[]; hostCount: number; generation: number }
   | { t: 'flush'; id: number; nowMs: number; final: boolean }
   | { t: 'indicators'; id: number; indicators: Indicator[] }
   | { t: 'stats'; id: number };
@@ -120,7 +71,8 @@ export interface ShardInit {
   kinds: DetectorKind[];
   config: DetectorsConfig;
   indicators: Indicator[];
-  maxHosts: number;
+  /** The pool's host table, interned by the pipeline's thread and read by every detector thread. */
+  hosts: HostTableShare;
 }
 
 /** Options of the detector threads. */
@@ -139,9 +91,13 @@ export interface DetectorThreadsOptions {
 
 /** Detectors running in worker threads; the same findings as createDetectors over the same batches. */
 export interface DetectorThreads {
+  /** The shared host table the batches' host ids belong to: the caller interns into it (adaptSelectedBatch). */
+  readonly hosts: HostTable;
+  /** Resolves once no batch is being analysed and no call is pending: the host table may then be cleared. */
+  idle(): Promise<void>;
   /** A free shared batch to fill; waits while `inFlight` batches are still being analysed. */
   acquire(rows: number): Promise<SlotBatch>;
-  /** Hands a filled batch (from `acquire`) to every thread; it returns to the pool once all have ingested it. */
+  /** Hands a filled batch (from `acquire`) to every thread with the host table's count and generation; it returns to the pool once all have ingested it. */
   submit(batch: SlotBatch): void;
   /** Findings that changed, in createDetectors' order (beacon, scan, DDoS, indicators); waits for submitted batches first. */
   flush(nowMs: number, final?: boolean): Promise<FindingUpdate[]>;
@@ -181,6 +137,8 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
   const inFlight = Math.max(1, options.inFlight ?? 8);
   const groups = assignKinds(threads);
   const entry = workerEntry();
+  const hosts = new HostTable(options.maxHosts ?? 4_000_000, true);
+  const share = hosts.share();
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let failure: Error | undefined;
@@ -190,18 +148,21 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
   const known: Array<Set<number>> = groups.map(() => new Set());
   const free: number[] = [];
   let waiters: Array<() => void> = [];
+  // Callers of idle(), woken once every batch is back in the pool and no call is pending.
+  let idlers: Array<() => void> = [];
 
   const fail = (e: Error): void => {
     failure ??= e;
     for (const p of pending.values()) p.reject(failure);
     pending.clear();
-    const w = waiters;
+    const w = [...waiters, ...idlers];
     waiters = [];
+    idlers = [];
     for (const f of w) f();
   };
 
   const workers = groups.map((kinds, g) => {
-    const init: ShardInit = { kinds, config: options.config ?? {}, indicators: kinds.includes('indicators') ? options.indicators ?? [] : [], maxHosts: options.maxHosts ?? 4_000_000 };
+    const init: ShardInit = { kinds, config: options.config ?? {}, indicators: kinds.includes('indicators') ? options.indicators ?? [] : [], hosts: share };
     const w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: entry.execArgv });
     w.on('message', (m: FromShard) => {
       if (m.t === 'done') {
@@ -210,12 +171,14 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
           free.push(m.slot);
           const f = waiters.shift();
           f?.();
+          settle();
         }
         return;
       }
       const p = pending.get(m.id);
       if (p === undefined) return;
       pending.delete(m.id);
+      queueMicrotask(settle);
       if (m.t === 'failed') p.reject(new Error(`detector thread ${g}: ${m.message}`));
       else if (m.t === 'flushed') p.resolve(m.byKind);
       else p.resolve(m.value);
@@ -224,6 +187,14 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
     w.on('exit', (code) => { if (code !== 0) fail(new Error(`detector thread ${g} exited with code ${code}`)); });
     return w;
   });
+
+  const busy = (): boolean => free.length !== pool.length || pending.size > 0;
+  function settle(): void {
+    if (busy() || idlers.length === 0) return;
+    const w = idlers;
+    idlers = [];
+    for (const f of w) f();
+  }
 
   function call<T>(g: number, msg: ToShard & { id: number }): Promise<T> {
     if (failure !== undefined) return Promise.reject(failure);
@@ -240,14 +211,15 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
       if (slot !== undefined) {
         if (pool[slot]!.capacity >= n) return pool[slot]!;
         // Too small for this batch: replace it with one that fits (threads learn of it with the batch).
-        pool[slot] = createSlotBatch(n);
+        pool[slot] = createSlotBatch(n, hosts);
         for (const k of known) k.delete(slot);
         return pool[slot];
       }
       if (pool.length < inFlight) {
-        pool.push(createSlotBatch(Math.max(rows, n)));
+        pool.push(createSlotBatch(Math.max(rows, n), hosts));
         readers.push(0);
-        return pool[pool.length - 1]!;
+        free.push(pool.length - 1);
+        continue;
       }
       await new Promise<void>((r) => waiters.push(r));
     }
@@ -261,12 +233,17 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
     workers.forEach((w, g) => {
       const first = !known[g]!.has(slot);
       known[g]!.add(slot);
-      const msg: ToShard = { t: 'batch', slot, capacity: b.capacity, length: b.length, bases: b.bases, ...(first ? { buffer: b.buffer } : {}) };
+      const msg: ToShard = { t: 'batch', slot, capacity: b.capacity, length: b.length, bases: b.bases, hostCount: hosts.size, generation: hosts.generation, ...(first ? { buffer: b.buffer } : {}) };
       w.postMessage(msg);
     });
   }
 
   return {
+    hosts,
+    async idle() {
+      while (failure === undefined && busy()) await new Promise<void>((r) => idlers.push(r));
+      if (failure !== undefined) throw failure;
+    },
     acquire,
     submit,
     async flush(nowMs, final = false) {
