@@ -574,8 +574,10 @@ export function createSharingService(deps: SharingDeps) {
       await db.transaction(async (trx) => {
         await trx.deleteFrom('sharing_council_members').where('org_id', '=', v.orgId).execute();
         await trx.insertInto('sharing_council_members').values({ org_id: v.orgId, clients: JSON.stringify(v.clients), joined_at: isoUtc(clock.nowMs()) }).execute();
-        // Clients are part of the audience of every group the member is in: those groups' versions move, so every process reloads its views and pages.
-        await trx.updateTable('sharing_groups').set((eb) => ({ version: eb('version', '+', 1) })).where('id', 'in', trx.selectFrom('sharing_group_members').select('group_id').where('org_id', '=', v.orgId)).execute();
+        // Clients are part of the audience of every group the member is in: those groups' versions move, so every
+        // process reloads its views and pages. One group at a time in id order, so row locks are taken in one order.
+        const groups = (await trx.selectFrom('sharing_group_members').select('group_id').where('org_id', '=', v.orgId).orderBy('group_id').execute()) as { group_id: string }[];
+        for (const g of groups) await trx.updateTable('sharing_groups').set((eb) => ({ version: eb('version', '+', 1) })).where('id', '=', g.group_id).execute();
         await audit.record(ctx, { action: 'sharing:manage', object: { type: 'council_member', id: v.orgId }, outcome: 'success', details: { clients: v.clients.length } }, trx);
       });
       invalidate();
