@@ -9,6 +9,10 @@ export const REDACT_PATHS: readonly string[] = [
   'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
   'headers.authorization', 'headers.cookie', 'body', '*.body',
   'srcAddr', 'dstAddr', '*.srcAddr', '*.dstAddr', 'address', '*.address',
+  // A database error echoes row data: PostgreSQL's `detail` ("Failing row contains (…)", "Key (…)=(…)"),
+  // its `where`, and a driver's statement text and parameters. Its message and code say what to fix.
+  'err.detail', 'err.where', 'err.parameters', 'err.sql', 'err.query', 'err.values',
+  'err.cause.detail', 'err.cause.where', 'err.cause.parameters', 'err.cause.sql', 'err.cause.query', 'err.cause.values',
 ];
 
 /** Creates the process logger; `destination` lets tests capture what would be written. */
