@@ -183,7 +183,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await responseRoutes({ response: core.response })(scope);
     await sharingRoutes({ sharing: core.sharing })(scope);
     await intelDraftRoutes({ analysis: core.analysis, reporting: core.reporting, registry: core.registry, sharing: core.sharing })(scope);
-    await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p) => core.identity.authenticateBasic(u, p), maxContentLength: core.config.server.bodyLimitBytes })(scope);
+    await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p) => core.identity.authenticateBasic(u, p), userActive: (id) => core.identity.userActive(id), maxContentLength: core.config.server.bodyLimitBytes })(scope);
     await webRoutes({ root: options.webRoot ?? defaultWebRoot() })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);
   });

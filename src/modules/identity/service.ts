@@ -243,6 +243,12 @@ export function createIdentityService(deps: IdentityDeps) {
       return actorFor(u, 'user', u.roles);
     },
 
+    /** Whether a user may still act (exists, not disabled, not locked out): what a cached credential is rechecked against. */
+    async userActive(userId: string): Promise<boolean> {
+      const row = await findUser(k, userId);
+      return row !== undefined && row.disabled === 0 && (row.locked_until === null || Date.parse(row.locked_until) <= clock.nowMs());
+    },
+
     /**
      * Creates an API token for `forUser` (default: the caller). Its roles are a subset of the owner's;
      * it expires within `tokenMaxDays`. The secret is returned once and stored only as a hash.

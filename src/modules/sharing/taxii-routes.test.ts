@@ -108,6 +108,16 @@ describe('media types, authentication and errors', () => {
     expect((await t.app.fastify.inject({ method: 'GET', url: `${root}/collections/`, headers: ACCEPT })).statusCode).toBe(401);
   });
 
+  it('refuses a remembered Basic credential at once when its user is disabled', async () => {
+    await addUser('bank-erin', 'council_member', orgs['bank']!);
+    const auth = `Basic ${Buffer.from('bank-erin:correct horse bank-erin battery').toString('base64')}`;
+    const ask = () => t.app.fastify.inject({ method: 'GET', url: `${root}/collections/`, headers: { ...ACCEPT, authorization: auth } });
+    expect((await ask()).statusCode).toBe(200);
+    expect((await ask()).statusCode).toBe(200); // remembered: no second password hash
+    await t.core.identity.disableUser(systemContext('test'), 'bank-erin');
+    expect((await ask()).statusCode).toBe(401);
+  });
+
   it('rejects bad filters with 400 and an unknown object with 404', async () => {
     expect((await get(`${root}/collections/${groupId}/objects/?limit=0`, 'bank-alice')).statusCode).toBe(400);
     expect((await get(`${root}/collections/${groupId}/objects/?added_after=yesterday`, 'bank-alice')).statusCode).toBe(400);

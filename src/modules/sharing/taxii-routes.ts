@@ -12,6 +12,8 @@ export interface TaxiiRouteDeps {
   sharing: SharingService;
   /** Checks HTTP Basic credentials (identity's password check, with its lock-out). */
   authenticateBasic(username: string, password: string): Promise<Actor | undefined>;
+  /** Rechecks a cached Basic credential's user (one query, no password hashing): a disabled or locked user is refused at once. */
+  userActive(userId: string): Promise<boolean>;
   apiRoot?: { name: string; title: string; description: string };
   maxContentLength: number;
   /** How long a verified Basic credential is remembered (password hashing is deliberately slow). */
@@ -67,6 +69,10 @@ export function taxiiRoutes(deps: TaxiiRouteDeps): RouteModule {
         const digest = createHash('sha256').update(h).digest('hex');
         const hit = basicCache.get(digest);
         if (hit !== undefined && hit.until > now()) {
+          if (!(await deps.userActive(hit.actor.id))) {
+            basicCache.delete(digest);
+            throw new AppError('UNAUTHENTICATED', 'Wrong username or password for HTTP Basic authentication.');
+          }
           req.ctx = { actor: hit.actor, requestId: req.id };
           return;
         }
