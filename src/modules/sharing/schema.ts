@@ -62,7 +62,9 @@ export const FeedInputSchema = z
   .object({
     name: z.string().min(1).max(200),
     /** The collection URL, e.g. https://feeds.example/taxii2/root/collections/<id>/ */
-    url: z.url().refine((u) => /^https?:\/\//.test(u), 'use an http(s) URL'),
+    url: z.url().refine((u) => /^https?:\/\//.test(u), 'use an http(s) URL')
+      // Credentials go in `auth`, which is stored apart and never listed; a URL is shown as it is.
+      .refine((u) => { const x = new URL(u); return x.username === '' && x.password === ''; }, 'put no user or password in the URL; give them as auth (basic or bearer)'),
     auth: FeedAuthSchema.default({ kind: 'none' }),
     intervalSeconds: z.number().int().min(60).max(86_400 * 7).default(3600),
     defaultConfidence: z.number().int().min(0).max(100).default(50),

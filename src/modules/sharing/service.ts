@@ -711,7 +711,8 @@ export function createSharingService(deps: SharingDeps) {
         // other waits on the row, then finds it released); the check above only spares the work.
         const claimed = await trx.updateTable('sharing_drafts').set({ status: 'released', released_by_user: r.userId, released_at: at, released_to: JSON.stringify(v.groupIds) }).where('id', '=', draftId).where('status', '=', 'draft').executeTakeFirst();
         if (Number(claimed.numUpdatedRows) !== 1) throw new AppError('CONFLICT', 'This draft is already released.');
-        for (const g of v.groupIds) {
+        // Groups in id order, so two releases naming the same groups lock their rows in the same order (PostgreSQL).
+        for (const g of [...new Set(v.groupIds)].sort()) {
           await storeInCollection(trx, g, ncoIdentity(), { origin: 'mamori', originOrgId: r.orgId, sourceType: 'nco', sourceId: null, redRecipients: [], tlp: 'clear' });
           for (const o of objects) await storeInCollection(trx, g, o, { origin: 'mamori', originOrgId: r.orgId, sourceType: row.source_type, sourceId: row.source_id, redRecipients: red });
         }
@@ -903,6 +904,10 @@ export function createSharingService(deps: SharingDeps) {
         const message = e instanceof AppError ? e.message : (e as Error).message;
         await k.updateTable('sharing_feeds').set({ last_pulled_at: isoUtc(clock.nowMs()), last_error: message.slice(0, 500) }).where('id', '=', row.id).execute();
         await audit.record(ctx, { action: 'feeds:pull', object: { type: 'feed', id: row.id }, outcome: 'failure', details: { objects } });
+        // The remote server's 401/403/404 are the feed's problem, not the caller's: answered as 503 with what
+        // to check, so a dashboard does not read them as its own session ending.
+        const remoteRefusal = e instanceof AppError && (e.code === 'UNAUTHENTICATED' || e.code === 'FORBIDDEN' || e.code === 'NOT_FOUND');
+        if (remoteRefusal) throw new AppError('UNAVAILABLE', `Pulling feed "${row.name}" failed: ${message} Check the feed's URL and credentials (\`mamori feeds list\`).`, { cause: e });
         throw e instanceof AppError ? e : new AppError('UNAVAILABLE', `Pulling feed "${row.name}" failed: ${message}`, { cause: e });
       }
       const fresh = (await k.selectFrom('sharing_feeds').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow()) as Parameters<typeof toFeed>[0];
