@@ -1,6 +1,6 @@
 /** @module Detector threads give the findings of the in-thread detectors: same kept flows in, same findings out, for 1 to 4 threads. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, createSlotBatch, IndicatorMatcher, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
+import { HostTable, assignKinds, createAnalysisBatch, createDetectorThreads, createDetectors, createSlotBatch, IndicatorMatcher, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
 import { adaptSelectedBatch, inThreadDetectors, threadedDetectors, type PipelineDetectors } from './pipeline.js';
 
@@ -141,6 +141,16 @@ describe('detector threads', () => {
     expect(await run(threadedDetectors(t), batches)).toEqual(reference);
     expect(t.hosts.generation).toBe(hosts.generation);
   }, 60_000);
+
+  it('gives every detector kind to exactly one thread, beacon alone from two threads on (it costs about what the other three do)', () => {
+    for (let n = 1; n <= 4; n++) {
+      const groups = assignKinds(n);
+      expect(groups).toHaveLength(n);
+      expect(groups.flat().sort()).toEqual(['beacon', 'ddos', 'indicators', 'scan']);
+      if (n >= 2) expect(groups.find((g) => g.includes('beacon'))).toEqual(['beacon']);
+    }
+    expect(assignKinds(9)).toHaveLength(4);
+  });
 
   it.each([1, 2, 3, 4])('with %i thread(s), the findings are those of the in-thread detectors, flush by flush', async (threads) => {
     const batches = traffic();

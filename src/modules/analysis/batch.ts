@@ -103,13 +103,13 @@ export class HostTable {
   }
 
   /**
-   * Reads the index cell of a slot hash (from `hashSlot`) and the words of the host there, changing
+   * Reads the index cell of a slot hash (from `hashSlot`) and the words and flag of the host there, changing
    * nothing: a first pass over a batch touches every row's lines so their cache misses overlap, and
    * `internHashed` then finds them cached (bench/pipeline).
    */
   touch(h: number): number {
     const v = this.index[h & (this.index.length - 1)]!;
-    return v === 0 ? 0 : this.words[(v - 1) * 4]!;
+    return v === 0 ? 0 : this.words[(v - 1) * 4]! ^ this.domestic[v - 1]!;
   }
 
   /** internSlot with the slot's hash already computed by `hashSlot`. Hot path: bench/pipeline. */

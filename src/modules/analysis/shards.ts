@@ -43,11 +43,12 @@ export function createSlotBatch(capacity: number, hosts: HostTable, buffer = new
 /**
  * Which kinds each of `threads` threads runs: every kind in exactly one thread, so each detector sees
  * every flow in order and its findings are those of the in-thread detectors. Split by measured cost
- * (bench/pipeline: scan ≈ beacon > DDoS ≈ indicators); more than four threads gain nothing.
+ * (bench/detectors: beacon > scan > DDoS > indicators, beacon about as much as the other three
+ * together); more than four threads gain nothing.
  */
 export function assignKinds(threads: number): DetectorKind[][] {
   if (threads <= 1) return [[...DETECTOR_KINDS]];
-  if (threads === 2) return [['beacon', 'ddos'], ['scan', 'indicators']];
+  if (threads === 2) return [['beacon'], ['scan', 'ddos', 'indicators']];
   if (threads === 3) return [['beacon'], ['scan'], ['ddos', 'indicators']];
   return DETECTOR_KINDS.map((k) => [k]);
 }
