@@ -12,6 +12,7 @@ import { Inbox } from './screens/inbox.js';
 import { Counters, FindingDetail, FindingList } from './screens/findings.js';
 import { MeasureDetail, MeasureList } from './screens/measures.js';
 import { RequestDetail, RequestList } from './screens/requests.js';
+import { NewRequest } from './screens/request-draft.js';
 import { ApprovalDetail, ApprovalList } from './screens/approvals.js';
 import { CaseDetail, CaseList } from './screens/cases.js';
 import { DietReportScreen, EmergencyList, Inspection } from './screens/oversight.js';
@@ -43,6 +44,7 @@ const ROUTES: Route[] = [
   { pattern: '/app/measures', nav: '/app/measures', render: () => <MeasureList /> },
   { pattern: '/app/measures/:id', nav: '/app/measures', render: (p) => <MeasureDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/requests', nav: '/app/requests', render: () => <RequestList /> },
+  { pattern: '/app/requests/new', nav: '/app/requests/new', render: () => <NewRequest /> },
   { pattern: '/app/requests/:id', nav: '/app/requests', render: (p) => <RequestDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/approvals', nav: '/app/approvals', render: () => <ApprovalList /> },
   { pattern: '/app/approvals/:id', nav: '/app/approvals', render: (p) => <ApprovalDetail key={p['id']} id={p['id']!} /> },

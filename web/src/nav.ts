@@ -22,6 +22,7 @@ export const NAV: NavItem[] = [
   { to: '/app/counters', label: 'nav.counters', hint: 'nav.counters.hint', roles: ['analyst', 'commissioner'] },
   { to: '/app/measures', label: 'nav.measures', hint: 'nav.measures.hint', roles: ['analyst', 'nco_director', 'commissioner', 'police', 'sdf', 'prime_minister', 'foreign_ministry'] },
   { to: '/app/requests', label: 'nav.requests', hint: 'nav.requests.hint', roles: ['analyst', 'nco_director', 'commissioner'] },
+  { to: '/app/requests/new', label: 'nav.newRequest', hint: 'nav.newRequest.hint', roles: ['analyst', 'nco_director'] },
   { to: '/app/approvals', label: 'nav.approvals', hint: 'nav.approvals.hint', roles: ['commissioner', 'nco_director', 'analyst', 'police', 'sdf'] },
   { to: '/app/emergency', label: 'nav.emergency', hint: 'nav.emergency.hint', roles: ['commissioner', 'nco_director', 'analyst', 'police'] },
   { to: '/app/inspection', label: 'nav.inspection', hint: 'nav.inspection.hint', roles: ['commissioner'] },

@@ -25,3 +25,10 @@ describe('narrowSelectors', () => {
     }
   });
 });
+
+describe('narrowSelectors on prefixes', () => {
+  it('refuses a prefix that is not CIDR before sending', () => {
+    expect(narrowSelectors(asked, text({ foreignPrefixes: '198.51.100.0/33' }))).toBe('bad-prefix');
+    expect(narrowSelectors(asked, text({ domesticPrefixes: '192.0.2.1' }))).toBe('bad-prefix');
+  });
+});

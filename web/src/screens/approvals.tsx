@@ -49,8 +49,8 @@ function useAuthorizes(): (a: Approval) => string {
   };
 }
 
-/** Every field of an approval's scope as facts, selectors one row each. */
-function ScopeFacts({ a }: { a: Approval }) {
+/** Every field of an approval's (or a request's) scope as facts, selectors one row each. */
+export function ScopeFacts({ a }: { a: Pick<Approval, 'kind' | 'scope'> }) {
   const { t } = useI18n();
   const s = a.scope;
   const list = (v: unknown): ReactNode => (strings(v).length === 0 ? t('approvals.any') : <code>{strings(v).join(', ')}</code>);

@@ -1,14 +1,15 @@
 // The commission's docket: requests with their evidence, votes and deadlines; declaring a conflict, voting,
 // and closing the vote (narrowing what is approved and adding conditions).
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
-import { Link } from '../lib/router.js';
+import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
 import { jstInputToIso, minutesUntil } from '../lib/time.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { askedList, lines, narrowSelectors, SELECTORS, type Scope, type SelectorKey } from '../lib/narrowing.js';
+import { ScopeFacts } from './approvals.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 interface Vote { memberId: string; vote: 'approve' | 'deny' | 'abstain'; reasons: string; castAt: string }
@@ -44,11 +45,12 @@ function Deadline({ iso }: { iso: string | null }) {
 
 export function RequestList() {
   const { t } = useI18n();
+  const actor = useActor();
   const [status, setStatus] = useState('submitted');
   const list = useApi<{ requests: Request[] }>(`/api/v1/oversight/requests${status === '' ? '' : `?status=${status}`}`);
   return (
     <>
-      <PageTitle>{t('requests.title')}</PageTitle>
+      <PageTitle actions={hasRole(actor, 'analyst', 'nco_director') ? <Link to="/app/requests/new">{t('requests.new')}</Link> : undefined}>{t('requests.title')}</PageTitle>
       <div className="filters">
         <label htmlFor="status-filter">{t('requests.filter')}</label>
         <select id="status-filter" value={status} onChange={(e) => setStatus(e.target.value)}>
@@ -152,11 +154,11 @@ function useNarrowing(r: Request) {
   const [end, setEnd] = useState(typeof sc['periodEnd'] === 'string' ? isoToJstInput(sc['periodEnd']) : '');
   const [pseudonyms, setPseudonyms] = useState<string[]>(askedPseudonyms);
   const [validUntil, setValidUntil] = useState('');
-  const narrowing = (): Narrowing | 'bad-time' | 'bad-number' => {
+  const narrowing = (): Narrowing | 'bad-time' | 'bad-number' | 'bad-prefix' => {
     const n: Narrowing = {};
     if (r.kind === 'acquisition') {
       const narrowed = narrowSelectors(sel, selectors);
-      if (narrowed === 'bad-number') return narrowed;
+      if (narrowed === 'bad-number' || narrowed === 'bad-prefix') return narrowed;
       if (narrowed !== undefined) n.selectors = narrowed;
       if (start !== isoToJstInput(sc['periodStart'] as string)) {
         const iso = jstInputToIso(start);
@@ -187,9 +189,9 @@ function DecideForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }
   const [conditions, setConditions] = useState('');
   const submit = (e: FormEvent) => {
     const narrowing = n.narrowing();
-    if (narrowing === 'bad-time' || narrowing === 'bad-number') {
+    if (narrowing === 'bad-time' || narrowing === 'bad-number' || narrowing === 'bad-prefix') {
       e.preventDefault();
-      s.fail(t(narrowing === 'bad-time' ? 'requests.badTime' : 'requests.badNumber'));
+      s.fail(t(narrowing === 'bad-time' ? 'requests.badTime' : narrowing === 'bad-prefix' ? 'requests.badPrefix' : 'requests.badNumber'));
       return;
     }
     void s.run(async () => {
@@ -236,11 +238,30 @@ function DecideForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }
   );
 }
 
+function SubmitForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }) {
+  const { t } = useI18n();
+  const s = useSubmit();
+  const submit = s.run(async () => {
+    await api(`/api/v1/oversight/requests/${r.id}/submit`, { method: 'POST', body: {} });
+    onDone(t('requests.submitted'));
+  });
+  return (
+    <form onSubmit={submit} className="form action-form" aria-labelledby="submit-h">
+      <h3 id="submit-h">{t('requests.submitTitle')}</h3>
+      <p className="help">{t('requests.submitHelp')}</p>
+      <FormMessage error={s.error} />
+      <button type="submit" disabled={s.busy}>{s.busy ? t('state.working') : t('requests.submit')}</button>
+    </form>
+  );
+}
+
 export function RequestDetail({ id }: { id: string }) {
   const { t } = useI18n();
   const actor = useActor();
+  const { search } = useRouter();
   const req = useApi<{ request: Request }>(`/api/v1/oversight/requests/${encodeURIComponent(id)}`);
-  const [done, setDone] = useState<string>();
+  // Arriving from the drafting form says the draft was made (and who takes it further).
+  const [done, setDone] = useState<string | undefined>(() => (search.get('drafted') === '1' ? t('requests.drafted') : undefined));
   const after = (msg: string) => {
     setDone(msg);
     req.reload();
@@ -261,11 +282,14 @@ export function RequestDetail({ id }: { id: string }) {
               <Facts rows={[
                 [t('requests.status'), <StatusBadge status={r.status} />],
                 [t('requests.kind'), t(`requestKind.${r.kind}` as MessageKey)],
-                [t('requests.scope'), <code className="scope">{JSON.stringify(r.scope, null, 1)}</code>],
+                ...(r.kind === 'emergency_review' ? [[t('requests.scope'), <code className="scope">{JSON.stringify(r.scope, null, 1)}</code>] as [string, ReactNode]] : []),
                 [t('requests.evidence'), r.evidence.length === 0 ? t('incidents.none') : <ul>{r.evidence.map((e) => <li key={`${e.type}:${e.id}`}>{t(`evidenceType.${e.type}` as MessageKey)}: {e.type === 'finding' ? <Link to={`/app/findings/${e.id}`}>{e.id}</Link> : <code>{e.id}</code>}</li>)}</ul>],
                 [t('requests.submittedAt'), <Time value={r.submittedAt} />],
                 [t('requests.deadline'), <Deadline iso={r.reviewDeadline} />],
               ]} />
+              {(r.kind === 'acquisition' || r.kind === 'measure' || r.kind === 'reidentification') && (
+                <section aria-labelledby="scope-h"><h2 id="scope-h">{t('requests.scope')}</h2><ScopeFacts a={{ kind: r.kind, scope: r.scope }} /></section>
+              )}
               {r.decision !== null && (
                 <section aria-labelledby="decision"><h2 id="decision">{t('requests.decision')}</h2>
                   <p><StatusBadge status={r.decision.result} /> {t('requests.tally', { approve: r.decision.tally.approve, deny: r.decision.tally.deny, abstain: r.decision.tally.abstain, quorum: r.decision.quorum })} — <Time value={r.decision.decidedAt} /></p>
@@ -288,6 +312,7 @@ export function RequestDetail({ id }: { id: string }) {
               {open && (mine === undefined ? <VoteForm r={r} onDone={after} /> : <p className="notice">{t('requests.alreadyVoted', { vote: t(`vote.${mine.vote}` as MessageKey) })}</p>)}
               {open && mine === undefined && <ConflictForm r={r} onDone={after} />}
               {open && <DecideForm r={r} onDone={after} />}
+              {r.status === 'draft' && hasRole(actor, 'nco_director') && <SubmitForm r={r} onDone={after} />}
             </>
           );
         }}
