@@ -5,6 +5,8 @@
 // submits it; three commissioners approve; police execute; the RPZ zone serves the domains; a council member
 // reports a sighting; an SDF measure abroad, proposed in the form with its grounds, goes through a conflict
 // declaration, a narrowed approval, the Prime Minister's order, a Foreign Ministry consultation and execution;
+// the analyst drafts an acquisition (refused first in the browser, then by the server) and a re-identification in
+// the form, and the director submits the acquisition; the chair approves it narrowed;
 // the commission lists its approvals and revokes the sinkhole's; it reviews emergency actions,
 // inspects, computes and publishes the Diet report; the public page shows it and proves the log consistent;
 // the audit log verifies in the browser. Once in Japanese, once in English. Screenshots: test-results/e2e/.
@@ -46,6 +48,8 @@ async function startDemo(dataDir: string): Promise<RunningServer> {
     // Plain HTTP on loopback; many sign-ins in a minute; a checkpoint every second so new entries become provable.
     auth: { cookieSecure: false, loginRateLimitPerMinute: 1000 },
     audit: { checkpointEverySeconds: 1 },
+    // Shorter than the legal 3 months (configuration may only shorten it): the drafting form meets the server's own refusal.
+    oversight: { crossBorderMaxMonths: 2 },
   });
   const server = await startServer(config, { logger: createLogger({ level: 'warn' }) });
   await seedDemo(server.core);
@@ -84,6 +88,8 @@ for (const lang of ['ja', 'en'] as const) {
     let profile: string;
     let shot = 0;
     const problems: string[] = [];
+    /** Answers of 400 a step provokes on purpose (the browser logs each as a failed resource). */
+    let refusalsExpected = 0;
 
     const snap = async (name: string) => {
       shot++;
@@ -131,7 +137,9 @@ for (const lang of ['ja', 'en'] as const) {
       page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
       page.on('console', (m) => {
         // A 401/403 the app handles on purpose is logged by the browser as a failed resource; CSP violations and script errors are not fine.
-        if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) problems.push(`console: ${m.text()}`);
+        if (m.type() !== 'error' || /status of 40[13]/.test(m.text())) return;
+        if (refusalsExpected > 0 && /status of 400/.test(m.text())) { refusalsExpected--; return; }
+        problems.push(`console: ${m.text()}`);
       });
       // The language toggle stores the choice; Japanese is the default, so only English needs a click.
       await page.goto(`${base}/app/transparency`);
@@ -495,20 +503,85 @@ for (const lang of ['ja', 'en'] as const) {
       await signOut();
     });
 
-    it('the chair approves an acquisition narrowed on every selector', async () => {
-      // Drafted, submitted and voted through the API; the chair narrows it in the decision form.
-      const analyst = await session('analyst');
-      const hour = 3_600_000;
-      const { request } = await analyst<{ request: { id: string } }>('POST', '/api/v1/oversight/requests', {
-        kind: 'acquisition', title: 'Transit flows of the scanner\'s network', evidence: [],
-        acquisition: {
-          basisKind: 'transit_approval', purpose: 'Find the servers the scanner reports to.',
-          selectors: { foreignPrefixes: ['198.51.100.0/24'], exporters: ['edge-tokyo-1', 'edge-osaka-1'], ports: [443, 8443], protocols: [6, 17] },
-          periodStart: new Date(Date.now() + hour).toISOString(), periodEnd: new Date(Date.now() + 30 * 24 * hour).toISOString(),
-        },
-      });
-      const director = await session('director');
-      await director('POST', `/api/v1/oversight/requests/${request.id}/submit`, {});
+    let acquisitionUrl = '';
+    it('the analyst drafts an acquisition in the form: a bad prefix is refused in the browser, a too-long period by the server', async () => {
+      await signIn('analyst');
+      await nav(T['nav.requests']).click();
+      await heading(T['requests.title']).waitFor();
+      await page.getByRole('main').getByRole('link', { name: T['requests.new'] }).click();
+      await heading(T['newRequest.heading']).waitFor();
+      const form = page.getByRole('form', { name: T['newRequest.heading'] });
+      await form.getByLabel(T['newRequest.title']).fill('Flows of the scanner\'s network');
+      await form.getByLabel(T['requests.narrowPrefixes']).fill('198.51.100.0/24\n198.51.100.300/24');
+      await form.getByLabel(T['requests.narrowExporters']).fill('edge-tokyo-1\nedge-osaka-1');
+      await form.getByLabel(T['requests.narrowPorts']).fill('443\n8443');
+      await form.getByLabel(T['requests.narrowProtocols']).fill('6\n17');
+      // 75 days: within the legal 3 months of a cross-border acquisition, beyond the 2 this server is configured with.
+      const start = await form.getByLabel(T['newRequest.periodStart']).inputValue();
+      await form.getByLabel(T['newRequest.periodEnd']).fill(new Date(Date.parse(`${start}Z`) + 75 * 86_400_000).toISOString().slice(0, 16));
+      await form.getByLabel(T['newRequest.purpose']).fill('Find the servers the scanner reports to.');
+      await form.getByRole('button', { name: T['newRequest.create'] }).click();
+      // The prefix is refused before anything is sent, on its field, which takes focus.
+      const prefixes = form.getByLabel(T['requests.narrowPrefixes']);
+      await form.getByText(T['newRequest.problem.prefix'].replace('{field}', T['selector.foreignPrefixes']).replace('{value}', '198.51.100.300/24')).waitFor();
+      expect(await prefixes.getAttribute('aria-invalid')).toBe('true');
+      await expect.poll(() => page.evaluate('document.activeElement && document.activeElement.id')).toBe('draft-foreignPrefixes');
+      await snap('analyst-draft-refused-in-browser');
+      await prefixes.fill('198.51.100.0/24');
+      refusalsExpected = 1;
+      await form.getByRole('button', { name: T['newRequest.create'] }).click();
+      // The server's own refusal lands on the field its detail names.
+      const [serverPre] = T['newRequest.problem.server'].replace('{field}', T['newRequest.periodEnd']).split('{message}') as [string];
+      await form.locator('#draft-periodEnd-error').filter({ hasText: serverPre }).filter({ hasText: '2 months' }).waitFor();
+      expect(await form.getByLabel(T['newRequest.periodEnd']).getAttribute('aria-invalid')).toBe('true');
+      await snap('analyst-draft-refused-by-server');
+      await form.getByLabel(T['newRequest.basisKindOption'].replace('{kind}', T['basisKind.transit_approval']).replace('{months}', '6')).check();
+      expect(await form.getByLabel(T['newRequest.periodEnd']).getAttribute('aria-invalid')).toBeNull();
+      await form.getByRole('button', { name: T['newRequest.create'] }).click();
+      await heading(T['requests.detail']).waitFor();
+      await page.getByText(T['requests.drafted']).waitFor();
+      await page.getByText(T['requestStatus.draft'], { exact: true }).waitFor();
+      acquisitionUrl = new URL(page.url()).pathname;
+      await expect.poll(() => page.getByRole('region', { name: T['requests.scope'] }).getByText('edge-tokyo-1, edge-osaka-1').count()).toBe(1);
+      await snap('analyst-drafted-acquisition');
+
+      // A re-identification: what is missing is named field by field; the basis is chosen from the legal bases.
+      await nav(T['nav.newRequest']).click();
+      await heading(T['newRequest.heading']).waitFor();
+      await form.getByLabel(T['requestKind.reidentification'], { exact: true }).check();
+      await form.getByLabel(T['newRequest.title']).fill('Who runs the scanner\'s relay');
+      await form.getByRole('button', { name: T['newRequest.create'] }).click();
+      for (const field of [T['newRequest.pseudonyms'], T['newRequest.basisId'], T['newRequest.reasons']]) {
+        await form.getByText(T['newRequest.problem.required'].replace('{field}', field)).waitFor();
+      }
+      await snap('analyst-draft-reidentification');
+      await form.getByLabel(T['newRequest.pseudonyms']).fill('ps-7f3a9c\nps-21be04');
+      await form.getByLabel(T['newRequest.basisId']).selectOption({ index: 1 });
+      await form.getByLabel(T['newRequest.reasons']).fill('The relay\'s operator must be told to take it down; only re-identification names them.');
+      // Each problem goes as its field is corrected, the summary with the last.
+      expect(await form.getByRole('alert').count()).toBe(0);
+      await form.getByRole('button', { name: T['newRequest.create'] }).click();
+      await page.getByText(T['requests.drafted']).waitFor();
+      await page.getByRole('region', { name: T['requests.scope'] }).getByText('ps-7f3a9c, ps-21be04').waitFor();
+      await signOut();
+    });
+
+    it('the NCO director submits the drafted acquisition', async () => {
+      await signIn('director');
+      await page.goto(`${base}${acquisitionUrl}`);
+      await heading(T['requests.detail']).waitFor();
+      const form = page.getByRole('form', { name: T['requests.submitTitle'] });
+      await form.getByRole('button', { name: T['requests.submit'] }).click();
+      await page.getByText(T['requests.submitted']).waitFor();
+      await page.getByText(T['requestStatus.submitted'], { exact: true }).waitFor();
+      expect(await page.getByRole('form', { name: T['requests.submitTitle'] }).count()).toBe(0);
+      await snap('director-submitted-acquisition');
+      await signOut();
+    });
+
+    it('the chair approves the acquisition narrowed on every selector', async () => {
+      // Voted through the API; the chair narrows it in the decision form.
+      const request = { id: acquisitionUrl.split('/').pop()! };
       for (const member of ['chair', 'commissioner1', 'commissioner2']) {
         const c = await session(member);
         await c('POST', `/api/v1/oversight/requests/${request.id}/votes`, { vote: 'approve', reasons: `Specific selectors (${member}).` });
