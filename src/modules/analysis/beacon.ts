@@ -1,6 +1,6 @@
 /** @module Beaconing and botnet fan-in: regular call-home from hosts to a foreign endpoint, scored as RITA does, in fixed memory. */
 import type { AnalysisBatch, HostTable } from './batch.js';
-import { BlockedBloomFilter, BlockedCountMinSketch, KeyIndex, RecentCounter } from './sketch.js';
+import { BlockedBloomFilter, BlockedCountMinSketch, inChunks, KeyIndex, RecentCounter } from './sketch.js';
 import { bowleySkew, clamp01, medianAbsDev, modeShare, quantile } from './stats.js';
 import { MAX_FINDING_HOSTS, type FindingLevel, type FindingUpdate } from './schema.js';
 
@@ -79,8 +79,6 @@ export interface PairScore {
 }
 
 const PAIR_KEY_MUL = 2 ** 26;
-/** Rows per prefetch pass: their lines (four a flow) stay in the core's L2 until the second pass. */
-const CHUNK = 512;
 
 /** Fields of a pair's record: latest flow time, first flow time, latest call, calls, ring head, TCP calls, SYN-only calls, basis bits. */
 const REC = 8;
@@ -180,11 +178,7 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
       if (i < 0 && basisNames.length < 32) { i = basisNames.length; basisNames.push(name); }
       return i < 0 ? 0 : 1 << i;
     });
-    for (let from = 0; from < b.length; from += CHUNK) {
-      const to = Math.min(b.length, from + CHUNK);
-      prefetch(b, from, to);
-      ingestRows(b, from, to, bases);
-    }
+    inChunks(b.length, (from, to) => prefetch(b, from, to), (from, to) => ingestRows(b, from, to, bases));
   }
 
   /**

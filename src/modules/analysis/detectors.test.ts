@@ -6,7 +6,7 @@ import { createBeaconDetector } from './beacon.js';
 import { DEFAULT_SCAN_CONFIG, createScanDetector } from './scan.js';
 import { createDdosDetector } from './ddos.js';
 import { IndicatorMatcher, createIndicatorDetector } from './indicators.js';
-import { BlockedBloomFilter, BlockedCountMinSketch, CountMinSketch, KeyIndex, RecentCounter } from './sketch.js';
+import { BlockedBloomFilter, BlockedCountMinSketch, CountMinSketch, inChunks, KeyIndex, PREFETCH_ROWS, RecentCounter } from './sketch.js';
 import { bowleySkew, medianAbsDev, modeShare } from './stats.js';
 
 interface F { t: number; src: number; dst: number; sp?: number; dp?: number; proto?: number; flags?: number; bytes?: number; packets?: number; dur?: number; rate?: number }
@@ -444,5 +444,34 @@ describe('robust statistics', () => {
     expect(bowleySkew([1, 1, 1, 10])).toBeGreaterThan(0.9);
     expect(medianAbsDev([1, 2, 3, 4, 100])).toBe(1);
     expect(modeShare([10, 10, 10, 10], 1)).toBe(1);
+  });
+});
+
+describe('two-pass chunks', () => {
+  it('touch each chunk, then work on it, covering every row once and in order', () => {
+    for (const rows of [0, 1, PREFETCH_ROWS - 1, PREFETCH_ROWS, PREFETCH_ROWS * 2 + 7]) {
+      const calls: string[] = [];
+      const worked: number[] = [];
+      inChunks(rows, (from, to) => calls.push(`touch ${from}-${to}`), (from, to) => { calls.push(`work ${from}-${to}`); for (let i = from; i < to; i++) worked.push(i); });
+      expect(worked).toEqual(Array.from({ length: rows }, (_, i) => i));
+      for (let k = 0; k < calls.length; k += 2) expect(calls[k + 1]!.slice(5)).toBe(calls[k]!.slice(6));
+      expect(calls.length).toBe(2 * Math.ceil(rows / PREFETCH_ROWS));
+    }
+  });
+
+  it('touching a key changes nothing: a key index, admission table, Bloom filter and client sketch answer as untouched ones', () => {
+    fc.assert(fc.property(fc.array(fc.nat(2 ** 40), { minLength: 1, maxLength: 200 }), (keys) => {
+      const [i1, i2] = [new KeyIndex(512), new KeyIndex(512)];
+      const [r1, r2] = [new RecentCounter(6), new RecentCounter(6)];
+      const [b1, b2] = [new BlockedBloomFilter(12), new BlockedBloomFilter(12)];
+      const [c1, c2] = [new BlockedCountMinSketch(6), new BlockedCountMinSketch(6)];
+      keys.forEach((k, n) => {
+        i1.touch(k); r1.touch(k); b1.touch(k); c1.touch(k);
+        if (i1.get(k) < 0) i1.set(k, n);
+        if (i2.get(k) < 0) i2.set(k, n);
+        expect([r1.add(k), b1.testAndAdd(k), c1.add(k)]).toEqual([r2.add(k), b2.testAndAdd(k), c2.add(k)]);
+      });
+      for (const k of keys) expect(i1.get(k)).toBe(i2.get(k));
+    }));
   });
 });

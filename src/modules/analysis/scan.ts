@@ -1,6 +1,6 @@
 /** @module Scanning: horizontal (one source, many destinations on one port) and vertical (one source, many ports of one destination), by rate thresholds on unanswered probes. */
 import type { AnalysisBatch, HostTable } from './batch.js';
-import { KeyIndex, hllAdd, hllCount } from './sketch.js';
+import { KeyIndex, hllAdd, hllCount, inChunks } from './sketch.js';
 import { clamp01 } from './stats.js';
 import type { FindingLevel, FindingUpdate } from './schema.js';
 
@@ -26,8 +26,6 @@ export const DEFAULT_SCAN_CONFIG: ScanConfig = {
 };
 
 const ICMP_ECHO_REQUEST = 8;
-/** Rows per prefetch pass: their index lines (two a flow) stay in the core's L2 until the second pass. */
-const CHUNK = 512;
 
 /** Targets held inline per key; a key that contacts more spills to a slab. */
 const INLINE = 8;
@@ -310,11 +308,7 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
       if (i < 0 && basisNames.length < 32) { i = basisNames.length; basisNames.push(b.bases[k]!); }
       basisBits[k] = i < 0 ? 0 : (1 << i) >>> 0;
     }
-    for (let from = 0; from < b.length; from += CHUNK) {
-      const to = Math.min(b.length, from + CHUNK);
-      prefetch(b, from, to);
-      ingestRows(b, from, to, basisBits);
-    }
+    inChunks(b.length, (from, to) => prefetch(b, from, to), (from, to) => ingestRows(b, from, to, basisBits));
   }
 
   /**
