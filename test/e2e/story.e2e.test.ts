@@ -504,6 +504,7 @@ for (const lang of ['ja', 'en'] as const) {
     });
 
     let acquisitionUrl = '';
+    let reidentificationUrl = '';
     it('the analyst drafts an acquisition in the form: a bad prefix is refused in the browser, a too-long period by the server', async () => {
       await signIn('analyst');
       await nav(T['nav.requests']).click();
@@ -563,10 +564,11 @@ for (const lang of ['ja', 'en'] as const) {
       await form.getByRole('button', { name: T['newRequest.create'] }).click();
       await page.getByText(T['requests.drafted']).waitFor();
       await page.getByRole('region', { name: T['requests.scope'] }).getByText('ps-7f3a9c, ps-21be04').waitFor();
+      reidentificationUrl = new URL(page.url()).pathname;
       await signOut();
     });
 
-    it('the NCO director submits the drafted acquisition', async () => {
+    it('the NCO director submits the drafted acquisition and withdraws the re-identification', async () => {
       await signIn('director');
       await page.goto(`${base}${acquisitionUrl}`);
       await heading(T['requests.detail']).waitFor();
@@ -576,6 +578,17 @@ for (const lang of ['ja', 'en'] as const) {
       await page.getByText(T['requestStatus.submitted'], { exact: true }).waitFor();
       expect(await page.getByRole('form', { name: T['requests.submitTitle'] }).count()).toBe(0);
       await snap('director-submitted-acquisition');
+      // The re-identification is withdrawn instead: the first press says what it ends, the second withdraws.
+      await page.goto(`${base}${reidentificationUrl}`);
+      await heading(T['requests.detail']).waitFor();
+      const withdraw = page.getByRole('form', { name: T['requests.withdrawTitle'] });
+      await withdraw.getByRole('button', { name: T['requests.withdraw'], exact: true }).click();
+      await withdraw.getByText(T['requests.withdrawConfirmDraft']).waitFor();
+      await withdraw.getByRole('button', { name: T['requests.withdrawConfirm'] }).click();
+      await page.getByText(T['requests.withdrawn']).waitFor();
+      await page.getByText(T['requestStatus.withdrawn'], { exact: true }).waitFor();
+      expect(await page.getByRole('form', { name: T['requests.withdrawTitle'] }).count()).toBe(0);
+      await snap('director-withdrew-reidentification');
       await signOut();
     });
 

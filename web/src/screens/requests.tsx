@@ -255,6 +255,34 @@ function SubmitForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }
   );
 }
 
+/** Withdrawing is final: a first press says what it ends, the second withdraws. */
+function WithdrawForm({ r, onDone }: { r: Request; onDone: (msg: string) => void }) {
+  const { t } = useI18n();
+  const s = useSubmit();
+  const [confirming, setConfirming] = useState(false);
+  const withdraw = s.run(async () => {
+    await api(`/api/v1/oversight/requests/${r.id}/withdraw`, { method: 'POST', body: {} });
+    onDone(t('requests.withdrawn'));
+  });
+  const onSubmit = (e: FormEvent) => {
+    if (confirming) return void withdraw(e);
+    e.preventDefault();
+    setConfirming(true);
+  };
+  return (
+    <form onSubmit={onSubmit} className="form action-form" aria-labelledby="withdraw-h">
+      <h3 id="withdraw-h">{t('requests.withdrawTitle')}</h3>
+      <p className="help">{t('requests.withdrawHelp')}</p>
+      {confirming && <p className="notice warn" role="alert">{t(r.status === 'submitted' ? 'requests.withdrawConfirmSubmitted' : 'requests.withdrawConfirmDraft')}</p>}
+      <FormMessage error={s.error} />
+      <div className="actions">
+        <button type="submit" className={confirming ? 'danger' : 'secondary'} disabled={s.busy}>{s.busy ? t('state.working') : t(confirming ? 'requests.withdrawConfirm' : 'requests.withdraw')}</button>
+        {confirming && <button type="button" className="secondary" onClick={() => setConfirming(false)}>{t('approvals.cancel')}</button>}
+      </div>
+    </form>
+  );
+}
+
 export function RequestDetail({ id }: { id: string }) {
   const { t } = useI18n();
   const actor = useActor();
@@ -313,6 +341,7 @@ export function RequestDetail({ id }: { id: string }) {
               {open && mine === undefined && <ConflictForm r={r} onDone={after} />}
               {open && <DecideForm r={r} onDone={after} />}
               {r.status === 'draft' && hasRole(actor, 'nco_director') && <SubmitForm r={r} onDone={after} />}
+              {(r.status === 'draft' || r.status === 'submitted') && r.kind !== 'emergency_review' && hasRole(actor, 'nco_director') && <WithdrawForm r={r} onDone={after} />}
             </>
           );
         }}
