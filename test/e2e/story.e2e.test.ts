@@ -546,9 +546,13 @@ for (const lang of ['ja', 'en'] as const) {
       await expect.poll(() => page.getByRole('region', { name: T['requests.scope'] }).getByText('edge-tokyo-1, edge-osaka-1').count()).toBe(1);
       await snap('analyst-drafted-acquisition');
 
-      // A re-identification: what is missing is named field by field; the basis is chosen from the legal bases.
-      await nav(T['nav.newRequest']).click();
+      // A re-identification, from the finding (its reference comes along as evidence): what is missing is named
+      // field by field; the basis is chosen from the legal bases.
+      await page.goto(`${base}${findingUrl}`);
+      await heading(T['findings.detail']).waitFor();
+      await page.getByRole('link', { name: T['findings.draftRequest'] }).click();
       await heading(T['newRequest.heading']).waitFor();
+      expect(await form.getByLabel(T['newRequest.evidence']).inputValue()).toBe(`finding:${findingUrl.split('/').pop()!}`);
       await form.getByLabel(T['requestKind.reidentification'], { exact: true }).check();
       await form.getByLabel(T['newRequest.title']).fill('Who runs the scanner\'s relay');
       await form.getByRole('button', { name: T['newRequest.create'] }).click();
@@ -564,6 +568,7 @@ for (const lang of ['ja', 'en'] as const) {
       await form.getByRole('button', { name: T['newRequest.create'] }).click();
       await page.getByText(T['requests.drafted']).waitFor();
       await page.getByRole('region', { name: T['requests.scope'] }).getByText('ps-7f3a9c, ps-21be04').waitFor();
+      expect(await page.getByRole('link', { name: findingUrl.split('/').pop()! }).count()).toBe(1);
       reidentificationUrl = new URL(page.url()).pathname;
       await signOut();
     });

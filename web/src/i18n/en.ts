@@ -485,6 +485,7 @@ export const en: Record<MessageKey, string> = {
   'requests.narrowed': 'Approved with a narrowed scope',
   'nav.newRequest': 'Draft a request',
   'nav.newRequest.hint': 'Ask the commission to approve an acquisition or a re-identification',
+  'findings.draftRequest': 'Draft a request to the commission with this finding as evidence',
   'requests.new': 'Draft a request',
   'requests.drafted': 'Draft created. An NCO director submits it to the commission.',
   'requests.badPrefix': 'Give address prefixes such as 203.0.113.0/24 or 2001:db8::/32, one a line.',

@@ -483,6 +483,7 @@ export const ja = {
   'requests.narrowed': '範囲を絞って承認',
   'nav.newRequest': '審査請求の起案',
   'nav.newRequest.hint': '通信情報の取得や再識別の承認を求める請求を起案する',
+  'findings.draftRequest': 'この検知結果を証拠に委員会への審査請求を起案',
   'requests.new': '請求を起案',
   'requests.drafted': '下書きを作成しました。NCO の長が委員会に審査を請求します。',
   'requests.badPrefix': 'アドレス範囲は 203.0.113.0/24 や 2001:db8::/32 の形で 1 行に 1 つずつ入力してください。',

@@ -232,6 +232,7 @@ export function FindingDetail({ id }: { id: string }) {
             {hasRole(actor, 'analyst', 'nco_director') && <OpenCaseForm findingId={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
             {hasRole(actor, 'analyst', 'nco_director') && <ProposeMeasure f={f} />}
             {hasRole(actor, 'analyst', 'nco_director') && <DraftIntelForm source="finding" id={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
+            {hasRole(actor, 'analyst', 'nco_director') && <p><Link to={`/app/requests/new?evidence=${encodeURIComponent(`finding:${f.id}`)}`}>{t('findings.draftRequest')}</Link></p>}
           </>
         )}
       </Async>

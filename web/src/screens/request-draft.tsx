@@ -25,9 +25,10 @@ function Field({ id, label, help, problem, children }: { id: string; label: stri
 
 export function NewRequest() {
   const { t } = useI18n();
-  const { navigate } = useRouter();
+  const { navigate, search } = useRouter();
   const s = useSubmit();
-  const [form, setForm] = useState<DraftForm>(() => emptyDraft());
+  // Opened from a finding (or any page that names evidence), the draft starts with that reference.
+  const [form, setForm] = useState<DraftForm>(() => ({ ...emptyDraft(), evidence: search.get('evidence') ?? '' }));
   const [problems, setProblems] = useState<FieldProblem[]>([]);
   const formRef = useRef<HTMLFormElement>(null);
   // Re-identification names the basis the pseudonyms were collected under: offered from the list when it can be read.
