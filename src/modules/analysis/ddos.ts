@@ -237,7 +237,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
           out.push({
             kind: 'ddos-volumetric', subject, level, score,
             scoreDetail: { method: '0.4·sustain + 0.3·log10(peak/baseline)/2 + 0.3·log10(sources)/3', components: { floodBins: tg.floodBins, ratio, sources: tg.sources.size } },
-            evidence: { binSeconds: binS, peakPps: Math.round(tg.peakPps), peakBps: Math.round(tg.peakBps), baselinePps: Math.round(tg.baseline), baselineWarm: tg.baselineBins >= cfg.warmupBins, sources: tg.sources.size, series: tg.series, window: { from: new Date(tg.first).toISOString(), to: new Date(tg.last).toISOString() } },
+            evidence: { binSeconds: binS, peakPps: Math.round(tg.peakPps), peakBps: Math.round(tg.peakBps), baselinePps: Math.round(tg.baseline), baselineWarm: tg.baselineBins >= cfg.warmupBins, sources: tg.sources.size, series: tg.series.slice(), window: { from: new Date(tg.first).toISOString(), to: new Date(tg.last).toISOString() } },
             firstSeen: tg.first, lastSeen: tg.last, hosts: affected, hostCount: affectedCount, bases: [...tg.bases],
           });
         }
@@ -250,7 +250,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
           out.push({
             kind: 'ddos-reflection', subject, level, score: clamp01(0.5 * Math.min(1, tg.reflBins / (cfg.alertBins * 2)) + 0.5 * Math.min(1, Math.log10(tg.reflectors.size) / 3)),
             scoreDetail: { method: '0.5·sustain + 0.5·log10(reflectors)/3', components: { reflectionBins: tg.reflBins, reflectors: tg.reflectors.size } },
-            evidence: { binSeconds: binS, reflectors: tg.reflectors.size, peakBps: Math.round(tg.peakBps), series: tg.series, amplifierPorts: [...AMPLIFIER_PORTS], window: { from: new Date(tg.first).toISOString(), to: new Date(tg.last).toISOString() } },
+            evidence: { binSeconds: binS, reflectors: tg.reflectors.size, peakBps: Math.round(tg.peakBps), series: tg.series.slice(), amplifierPorts: [...AMPLIFIER_PORTS], window: { from: new Date(tg.first).toISOString(), to: new Date(tg.last).toISOString() } },
             firstSeen: tg.first, lastSeen: tg.last, hosts: affected, hostCount: affectedCount, bases: [...tg.bases],
           });
         }

@@ -252,6 +252,21 @@ describe('ddos detector', () => {
     expect((f!.evidence['series'] as unknown[]).length).toBeGreaterThan(6);
   });
 
+  it("hands out a copy of the rate series: a finding's evidence does not change as the detector goes on", () => {
+    const hosts = new HostTable();
+    const target = hosts.intern({ kind: 'domestic', pseudonym: 'p:copy' });
+    const srcs = Array.from({ length: 50 }, (_, k) => hosts.intern({ kind: 'foreign', address: `203.0.113.${k}` }));
+    const d = createDdosDetector(hosts, { admitPackets: 1 });
+    const wave = (from: number) => srcs.flatMap((s) => Array.from({ length: 6 }, (_, k) => ({ t: from + k * 10_000, src: s, dst: target, proto: 17, packets: 10_000, bytes: 6_000_000, dur: 9_000 })));
+    d.ingest(batchOf(hosts, wave(T0)));
+    const [f] = d.flush(T0 + 100_000);
+    expect(f?.kind).toBe('ddos-volumetric');
+    const before = JSON.stringify(f!.evidence['series']);
+    d.ingest(batchOf(hosts, wave(T0 + 100_000)));
+    d.flush(T0 + 200_000, true);
+    expect(JSON.stringify(f!.evidence['series'])).toBe(before);
+  });
+
   it('counts sampled flows by their scaled packets (bytes and packets already × rate)', () => {
     const hosts = new HostTable();
     const target = hosts.intern({ kind: 'foreign', address: '198.51.100.9' });
