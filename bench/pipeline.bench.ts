@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createFlowBatch, createFlowDecoder, encodeIpfix, type FlowBatch, type FlowRecord } from '#modules/collection/index.js';
 import { compileBases, createLocator, createSelectedBatch, createSelector, derivedKeyStore, loadIpLocationDb, Pseudonymizer, SelectionCounters, type LegalBasis } from '#modules/selection/index.js';
-import { HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, IndicatorMatcher } from '#modules/analysis/index.js';
-import { adaptSelectedBatch, threadedDetectors } from '#server/pipeline.js';
+import { DETECTOR_KINDS, HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, IndicatorMatcher } from '#modules/analysis/index.js';
+import { adaptSelectedBatch, localKinds, threadedDetectors } from '#server/pipeline.js';
 
 const FLOWS = Number(process.env['BENCH_FLOWS'] ?? 10_000_000);
 /**
@@ -117,8 +117,10 @@ async function run(stage: Stage, workload: Workload, cacheEntries: number, threa
   const hosts = new HostTable();
   const out = createAnalysisBatch(TEMPLATE + 8192, hosts);
   const detectors = createDetectors(hosts, {}, stage === 'all' ? matcher : new IndicatorMatcher([]));
-  const pool = stage === 'threads' ? createDetectorThreads({ threads, indicators, batchRows: TEMPLATE + 8192 }) : undefined;
-  const viaThreads = pool === undefined ? undefined : threadedDetectors(pool);
+  // As createPipeline wires them: the kinds localKinds names stay in this thread, the others go to the threads.
+  const mine = stage === 'threads' ? localKinds(threads) : [];
+  const pool = stage === 'threads' ? createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), indicators, batchRows: TEMPLATE + 8192 }) : undefined;
+  const viaThreads = pool === undefined ? undefined : threadedDetectors(pool, mine.length > 0 ? createDetectors(pool.hosts, {}, matcher, mine) : undefined);
   // The threads' start-up (module loading, 100k indicators compiled) is not part of the timing.
   if (pool !== undefined) await pool.flush(T0);
   let flows = 0, kept = 0, analysed = 0, findings = 0, peak = 0, round = 0;
@@ -146,15 +148,15 @@ async function run(stage: Stage, workload: Workload, cacheEntries: number, threa
         await viaThreads.ingest(sel);
         // As the pipeline's flush timer does, the flush runs in the threads while batches keep coming:
         // it is queued behind the batches already handed over, and the next ones wait behind it.
-        if (round % 256 === 0) flushes.push(pool.flush(T0 + shift).then((f) => { findings += f.length; }));
+        if (round % 256 === 0) flushes.push(viaThreads.flush(T0 + shift, false).then((f) => { findings += f.length; }));
       }
     }
     if (round % 16 === 0) peak = Math.max(peak, process.memoryUsage.rss());
   }
   if (stage === 'all') findings += detectors.flush(NOW, true).length;
-  if (pool !== undefined) {
+  if (viaThreads !== undefined) {
     await Promise.all(flushes);
-    findings += (await pool.flush(NOW, true)).length;
+    findings += (await viaThreads.flush(NOW, true)).length;
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuPerFlow(cpu0, threadCpu(), flows);
@@ -195,7 +197,8 @@ for (const name of WORKLOADS) {
   for (const t of THREADS) {
     gc?.();
     const r = await run('threads', workload, cache, t);
-    line(`  … detectors in ${t} worker thread${t > 1 ? 's' : ''}`, r, `  (${r.findings} finding updates; ${verdict(r)})`);
+    const here = localKinds(t);
+    line(`  … detectors in ${t} worker thread${t > 1 ? 's' : ''}`, r, `  (${here.length > 0 ? `${here.join(' + ')} in the pipeline's thread; ` : ''}${r.findings} finding updates; ${verdict(r)})`);
   }
 }
 

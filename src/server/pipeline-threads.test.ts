@@ -1,8 +1,8 @@
 /** @module Detector threads give the findings of the in-thread detectors: same kept flows in, same findings out, for 1 to 4 threads. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { HostTable, assignKinds, createAnalysisBatch, createDetectorThreads, createDetectors, createSlotBatch, IndicatorMatcher, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
+import { DETECTOR_KINDS, HostTable, assignKinds, createAnalysisBatch, createDetectorThreads, createDetectors, createSlotBatch, IndicatorMatcher, type DetectorKind, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
-import { adaptSelectedBatch, inThreadDetectors, threadedDetectors, type PipelineDetectors } from './pipeline.js';
+import { adaptSelectedBatch, inThreadDetectors, localKinds, threadedDetectors, type PipelineDetectors } from './pipeline.js';
 
 const T0 = Date.UTC(2026, 4, 1);
 const INDICATORS: Indicator[] = [{ id: 'i1', kind: 'ipv4', value: '198.51.100.0/24', confidence: 80 }];
@@ -165,6 +165,36 @@ describe('detector threads', () => {
     expect(got).toEqual(reference);
     const stats = await t.stats();
     expect(Object.keys(stats).sort()).toEqual(['beacon', 'ddos', 'indicators', 'scan']);
+  }, 60_000);
+
+  const splits: DetectorKind[][][] = [[['ddos', 'indicators']], [['beacon']], [['scan', 'indicators']]];
+  it.each(splits)('with one thread and %j in the pipeline\'s thread, the findings are those of the in-thread detectors', async (mine) => {
+    const batches = traffic();
+    const hosts = new HostTable();
+    const reference = await run(inThreadDetectors(createDetectors(hosts, {}, new IndicatorMatcher(INDICATORS)), hosts), batches);
+    const t = createDetectorThreads({ threads: 1, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), indicators: INDICATORS, inFlight: 3, batchRows: 256 });
+    open.push(t);
+    const got = await run(threadedDetectors(t, createDetectors(t.hosts, {}, new IndicatorMatcher(INDICATORS), mine)), batches);
+    expect(got).toEqual(reference);
+    expect(Object.keys(await t.stats()).sort()).toEqual(DETECTOR_KINDS.filter((k) => !mine.includes(k)).sort());
+  }, 60_000);
+
+  it('keeps DDoS and indicators in the pipeline\'s thread beside one detector thread, none beside more', () => {
+    expect(localKinds(1)).toEqual(['ddos', 'indicators']);
+    for (const n of [2, 3, 4]) expect(localKinds(n)).toEqual([]);
+    expect(assignKinds(1, ['beacon', 'scan'])).toEqual([['beacon', 'scan']]);
+    expect(assignKinds(3, ['scan', 'beacon'])).toEqual([['beacon'], ['scan']]);
+  });
+
+  it('takes a new indicator set in the pipeline\'s thread when it matches indicators there', async () => {
+    const batches = traffic().slice(0, 20);
+    const t = createDetectorThreads({ threads: 1, kinds: ['beacon', 'scan'] });
+    open.push(t);
+    const d = threadedDetectors(t, createDetectors(t.hosts, {}, new IndicatorMatcher([]), ['ddos', 'indicators']));
+    await d.setIndicators(new IndicatorMatcher(INDICATORS), INDICATORS);
+    const flushes = await run(d, batches);
+    expect(flushes.flat().some((f) => f.kind === 'known-indicator' && f.subject.value.startsWith('198.51.100.'))).toBe(true);
+    await expect(t.setIndicators(INDICATORS)).rejects.toThrow(/no detector thread matches indicators/);
   }, 60_000);
 
   it('takes a new indicator set in the thread that matches indicators', async () => {

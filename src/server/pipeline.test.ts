@@ -8,7 +8,7 @@ import { ManualClock } from '#platform/clock/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { createLogger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
-import { createUdpCollector, encodeNetflowV5, type FlowRecord } from '#modules/collection/index.js';
+import { createFlowBatch, createFlowDecoder, createUdpCollector, encodeNetflowV5, type FlowRecord } from '#modules/collection/index.js';
 import type { Core } from './core.js';
 import { createPipeline } from './pipeline.js';
 import { createTestCore } from './test-support/harness.js';
@@ -44,16 +44,33 @@ describe('pipeline: UDP in → selection → archive and detectors', () => {
   });
   afterAll(async () => { await core.close(); });
 
-  it('keeps only covered cross-border flows, never writes a domestic address, and finds the beacon', async () => {
-    const sys = systemContext('test');
-    const basis = await core.selection.createBasis(sys, {
-      kind: 'cross_border_approval', title: 'C2 investigation', createdBy: 'request-test',
+  /** A cross-border basis over the C&C's /24, valid around the test's flows. */
+  async function createBasis(title: string): Promise<{ id: string }> {
+    const basis = await core.selection.createBasis(systemContext('test'), {
+      kind: 'cross_border_approval', title, createdBy: 'request-test',
       selectors: { foreignPrefixes: ['45.33.32.0/24'] },
       validFrom: new Date(start - 86_400_000).toISOString(), validUntil: new Date(start + 30 * 86_400_000).toISOString(),
       allowedFields: ['start', 'end', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets'],
       retentionDays: 30,
     });
     await core.selection.reload();
+    return basis;
+  }
+
+  /** A beacon: the domestic host calls the foreign server every 60 s for two hours; with `chatter`, domestic↔domestic flows too. */
+  function beaconRecords(chatter: boolean): FlowRecord[] {
+    const records: FlowRecord[] = [];
+    for (let i = 0; i < 120; i++) {
+      const t = start + i * 60_000;
+      records.push({ start: t, end: t + 300, srcAddr: DOMESTIC_A, dstAddr: FOREIGN, srcPort: 40000 + i, dstPort: 443, proto: 6, tcpFlags: 0x1b, bytes: 620, packets: 6, samplingRate: 1, inIf: 1, outIf: 2, exporter: '' });
+      if (chatter) records.push({ start: t + 5, end: t + 50, srcAddr: DOMESTIC_A, dstAddr: DOMESTIC_B, srcPort: 50000 + i, dstPort: 445, proto: 6, tcpFlags: 0x1b, bytes: 900, packets: 8, samplingRate: 1, inIf: 1, outIf: 2, exporter: '' });
+    }
+    return records;
+  }
+
+  it('keeps only covered cross-border flows, never writes a domestic address, and finds the beacon', async () => {
+    const sys = systemContext('test');
+    const basis = await createBasis('C2 investigation');
     const logStream = createWriteStream(logFile);
     const logger = createLogger({ level: 'debug', destination: logStream });
     const pipeline = createPipeline(core, { logger, metrics: new MetricsRegistry() });
@@ -61,13 +78,7 @@ describe('pipeline: UDP in → selection → archive and detectors', () => {
     await collector.start();
     await pipeline.component.start();
     try {
-      // A beacon: the domestic host calls the foreign server every 60 s for two hours; plus domestic↔domestic chatter.
-      const records: FlowRecord[] = [];
-      for (let i = 0; i < 120; i++) {
-        const t = start + i * 60_000;
-        records.push({ start: t, end: t + 300, srcAddr: DOMESTIC_A, dstAddr: FOREIGN, srcPort: 40000 + i, dstPort: 443, proto: 6, tcpFlags: 0x1b, bytes: 620, packets: 6, samplingRate: 1, inIf: 1, outIf: 2, exporter: '' });
-        records.push({ start: t + 5, end: t + 50, srcAddr: DOMESTIC_A, dstAddr: DOMESTIC_B, srcPort: 50000 + i, dstPort: 445, proto: 6, tcpFlags: 0x1b, bytes: 900, packets: 8, samplingRate: 1, inIf: 1, outIf: 2, exporter: '' });
-      }
+      const records = beaconRecords(true);
       const { datagrams } = encodeNetflowV5(records, { exportTimeMs: start + 2 * 3_600_000, sequence: 0, sysUptimeMs: 3 * 3_600_000 });
       const port = collector.stats().listeners[0]!.port;
       const sock = createSocket('udp4');
@@ -113,4 +124,24 @@ describe('pipeline: UDP in → selection → archive and detectors', () => {
     for (const a of [DOMESTIC_A, DOMESTIC_B]) if (decoded.includes(a)) bad.push(`parquet (decoded): ${a}`);
     expect(bad).toEqual([]);
   });
+  it('with one detector thread (DDoS and indicators kept in its own thread) finds the same beacon and writes its findings', async () => {
+    const sys = systemContext('test');
+    await createBasis('C2 investigation, threaded');
+    const pipeline = createPipeline(core, { analysisThreads: 1 });
+    await pipeline.component.start();
+    try {
+      const records = beaconRecords(false);
+      const decoder = createFlowDecoder({});
+      const batch = createFlowBatch(records.length);
+      for (const d of encodeNetflowV5(records, { exportTimeMs: start + 2 * 3_600_000, sequence: 0, sysUptimeMs: 3 * 3_600_000 }).datagrams) decoder.decode(d, '127.0.0.1', start + 2 * 3_600_000, batch);
+      await pipeline.sink.write(batch);
+      expect(pipeline.stats().kept).toBe(120);
+      expect(await pipeline.flush(true)).toBeGreaterThan(0);
+      expect(pipeline.detectors).toBeUndefined(); // they run in the worker thread and in the pipeline's, not as in-thread detectors
+      const findings = await core.analysis.listFindings(sys, {});
+      expect(findings.items.some((f) => f.kind === 'beacon' && f.subject.value === FOREIGN)).toBe(true);
+    } finally {
+      await pipeline.component.stop();
+    }
+  }, 60_000);
 });

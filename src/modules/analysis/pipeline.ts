@@ -43,6 +43,8 @@ export function createDetectors(hosts: HostTable, config: DetectorsConfig = {}, 
   };
   return {
     beacon, scan, ddos,
+    /** The kinds this set runs. */
+    kinds: DETECTOR_KINDS.filter((k) => on[k]),
     /** Feeds one batch to every detector. */
     ingest(b: AnalysisBatch): void {
       flows += b.length;

@@ -41,16 +41,18 @@ export function createSlotBatch(capacity: number, hosts: HostTable, buffer = new
 }
 
 /**
- * Which kinds each of `threads` threads runs: every kind in exactly one thread, so each detector sees
- * every flow in order and its findings are those of the in-thread detectors. Split by measured cost
- * (bench/detectors: beacon > scan > DDoS > indicators, beacon about as much as the other three
- * together); more than four threads gain nothing.
+ * Which kinds each of `threads` threads runs: every kind of `kinds` in exactly one thread, so each
+ * detector sees every flow in order and its findings are those of the in-thread detectors. Split by
+ * measured cost (bench/detectors: beacon > scan > DDoS > indicators, beacon about as much as the other
+ * three together); more threads than kinds gain nothing.
  */
-export function assignKinds(threads: number): DetectorKind[][] {
-  if (threads <= 1) return [[...DETECTOR_KINDS]];
-  if (threads === 2) return [['beacon'], ['scan', 'ddos', 'indicators']];
-  if (threads === 3) return [['beacon'], ['scan'], ['ddos', 'indicators']];
-  return DETECTOR_KINDS.map((k) => [k]);
+export function assignKinds(threads: number, kinds: readonly DetectorKind[] = DETECTOR_KINDS): DetectorKind[][] {
+  const ordered = DETECTOR_KINDS.filter((k) => kinds.includes(k));
+  const n = Math.max(1, Math.min(threads, ordered.length));
+  if (n === 1) return [ordered];
+  if (n === 2 && ordered.length === 4) return [['beacon'], ['scan', 'ddos', 'indicators']];
+  // The costliest kinds get a thread each; the last thread takes the rest.
+  return Array.from({ length: n }, (_, g) => (g < n - 1 ? [ordered[g]!] : ordered.slice(g)));
 }
 
 /** Messages to a detector thread. */
@@ -80,6 +82,8 @@ export interface ShardInit {
 export interface DetectorThreadsOptions {
   /** Worker threads (1–4); the detector kinds are split among them (assignKinds). */
   threads: number;
+  /** The kinds the threads run (default all; the caller runs the others over the pool's host table). */
+  kinds?: readonly DetectorKind[];
   config?: DetectorsConfig;
   indicators?: Indicator[];
   /** Rows per shared batch; larger batches get a buffer of their own. Default 8192. */
@@ -102,6 +106,8 @@ export interface DetectorThreads {
   submit(batch: SlotBatch): void;
   /** Findings that changed, in createDetectors' order (beacon, scan, DDoS, indicators); waits for submitted batches first. */
   flush(nowMs: number, final?: boolean): Promise<FindingUpdate[]>;
+  /** The same findings by kind (only the kinds the threads run). */
+  flushByKind(nowMs: number, final?: boolean): Promise<Partial<Record<DetectorKind, FindingUpdate[]>>>;
   /** Replaces the indicator set in the thread that matches indicators. */
   setIndicators(indicators: Indicator[]): Promise<void>;
   /** Each thread's detector statistics, by kind. */
@@ -136,7 +142,7 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
   const threads = Math.min(4, Math.max(1, Math.floor(options.threads)));
   const rows = options.batchRows ?? 8192;
   const inFlight = Math.max(1, options.inFlight ?? 8);
-  const groups = assignKinds(threads);
+  const groups = assignKinds(threads, options.kinds);
   const entry = workerEntry();
   const hosts = new HostTable(options.maxHosts ?? 4_000_000, true);
   const share = hosts.share();
@@ -239,6 +245,11 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
     });
   }
 
+  async function flushByKind(nowMs: number, final = false): Promise<Partial<Record<DetectorKind, FindingUpdate[]>>> {
+    const parts = await Promise.all(workers.map((_, g) => call<Partial<Record<DetectorKind, FindingUpdate[]>>>(g, { t: 'flush', id: nextId++, nowMs, final })));
+    return Object.assign({}, ...parts) as Partial<Record<DetectorKind, FindingUpdate[]>>;
+  }
+
   return {
     hosts,
     async idle() {
@@ -247,13 +258,14 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
     },
     acquire,
     submit,
+    flushByKind,
     async flush(nowMs, final = false) {
-      const parts = await Promise.all(workers.map((_, g) => call<Partial<Record<DetectorKind, FindingUpdate[]>>>(g, { t: 'flush', id: nextId++, nowMs, final })));
-      const byKind: Partial<Record<DetectorKind, FindingUpdate[]>> = Object.assign({}, ...parts);
+      const byKind = await flushByKind(nowMs, final);
       return DETECTOR_KINDS.flatMap((k) => byKind[k] ?? []);
     },
     async setIndicators(indicators) {
       const g = groups.findIndex((k) => k.includes('indicators'));
+      if (g < 0) throw new Error('no detector thread matches indicators');
       await call(g, { t: 'indicators', id: nextId++, indicators });
     },
     async stats() {
