@@ -1,4 +1,4 @@
-// bench/pipeline: end to end on one process — IPFIX decode → lawful selection (the real selector: country lookup, basis match, minimization, HMAC pseudonyms) → analysis adapter → every detector — in flows/s and peak RSS, printed beside decode-only and decode + select in the same run; the detectors both in the pipeline's thread and in worker threads (`analysis.workerThreads`).
+// bench/pipeline: end to end on one process — IPFIX decode → lawful selection (the real selector: country lookup, basis match, minimization, HMAC pseudonyms) → analysis adapter → every detector — in flows/s and peak RSS, printed beside decode-only and decode + select in the same run; the detectors both in the pipeline's thread and in worker threads (`analysis.detectorThreads`), wired as createPipeline wires them.
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createFlowBatch, createFlowDecoder, encodeIpfix, type FlowBatch, type FlowRecord } from '#modules/collection/index.js';

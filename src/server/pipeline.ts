@@ -17,8 +17,9 @@ export interface PipelineOptions {
   /** How often selection's counters go to the audit log (`selection:counters`, the Diet report's flow figures). */
   countersEveryMs?: number;
   /**
-   * Worker threads the detectors run in (`analysis.workerThreads`): 0 runs them in the pipeline's own
-   * thread; 1–4 split the detector kinds among that many threads, with the same findings.
+   * Worker threads the detectors run in (`analysis.detectorThreads`): 0 runs them in the pipeline's own
+   * thread; 1–4 split the detector kinds among that many threads (beside one, DDoS and indicators stay in
+   * the pipeline's thread: localKinds), with the same findings.
    * @see docs/detection.md#threads
    */
   analysisThreads?: number;
