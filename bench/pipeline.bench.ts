@@ -1,5 +1,7 @@
 // bench/pipeline: end to end on one process — IPFIX decode → lawful selection (the real selector: country lookup, basis match, minimization, HMAC pseudonyms) → analysis adapter → every detector — in flows/s and peak RSS, printed beside decode-only and decode + select in the same run; the detectors both in the pipeline's thread and in worker threads (`analysis.detectorThreads`), wired as createPipeline wires them.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createFlowBatch, createFlowDecoder, encodeIpfix, type FlowBatch, type FlowRecord } from '#modules/collection/index.js';
 import { compileBases, createLocator, createSelectedBatch, createSelector, derivedKeyStore, loadIpLocationDb, Pseudonymizer, SelectionCounters, type LegalBasis } from '#modules/selection/index.js';
@@ -171,34 +173,40 @@ const line = (label: string, r: Run, extra = ''): void => {
   console.log(`  ${label.padEnd(34)} ${(r.flows / r.seconds).toFixed(0).padStart(10)} flows/s  peak RSS ${r.peakRssMiB.toFixed(0).padStart(5)} MiB${extra}${r.cpu}`);
 };
 
-console.log(`machine: ${availableParallelism()} cores, ${cpus()[0]?.model ?? '?'}, node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${FLOWS.toLocaleString()} flows per run`);
-console.log('path: IPFIX decode → selection (country lookup, basis, minimization, HMAC pseudonyms) → adapter → beacon + scan + DDoS + fan-in + 100k indicators');
-for (const name of WORKLOADS) {
+/** Measures one line (a stage, with `threads` detector threads for the threads stage) and prints it. */
+async function measure(name: string, stage: Stage, threads: number): Promise<void> {
   const workload = name === 'distinct' ? distinct : recurring;
   const cache = PSEUDONYM_CACHE[name] ?? 1 << 16;
-  console.log(name === 'distinct'
-    ? `workload distinct: every flow a new host pair (2^20 domestic × 2^20 foreign hosts): ${FLOWS.toLocaleString()} distinct pairs`
-    : 'workload recurring: 16,384 domestic hosts × 65,536 foreign endpoints of skewed popularity');
-  console.log(`  pseudonym cache: ${cache.toLocaleString()} entries`);
-  if (STAGES.includes('decode')) {
-    gc?.();
-    line('decode only', await run('decode', workload, cache));
+  gc?.();
+  const r = await run(stage, workload, cache, threads);
+  if (stage === 'decode') line('decode only', r);
+  else if (stage === 'select') line('decode + select', r, `  (kept ${r.kept.toLocaleString()})`);
+  else if (stage === 'all') line('decode + select + all detectors', r, `  (in-thread; ${r.hosts.toLocaleString()} hosts, ${r.findings} finding updates; ${verdict(r)})`);
+  else {
+    const here = localKinds(threads);
+    line(`  … detectors in ${threads} worker thread${threads > 1 ? 's' : ''}`, r, `  (${here.length > 0 ? `${here.join(' + ')} in the pipeline's thread; ` : ''}${r.findings} finding updates; ${verdict(r)})`);
   }
-  if (STAGES.includes('select')) {
-    gc?.();
-    const sel = await run('select', workload, cache);
-    line('decode + select', sel, `  (kept ${sel.kept.toLocaleString()})`);
-  }
-  if (STAGES.includes('all')) {
-    gc?.();
-    const all = await run('all', workload, cache);
-    line('decode + select + all detectors', all, `  (in-thread; ${all.hosts.toLocaleString()} hosts, ${all.findings} finding updates; ${verdict(all)})`);
-  }
-  for (const t of THREADS) {
-    gc?.();
-    const r = await run('threads', workload, cache, t);
-    const here = localKinds(t);
-    line(`  … detectors in ${t} worker thread${t > 1 ? 's' : ''}`, r, `  (${here.length > 0 ? `${here.join(' + ')} in the pipeline's thread; ` : ''}${r.findings} finding updates; ${verdict(r)})`);
+}
+
+// Each line runs in a fresh process (BENCH_LINE=workload:stage:threads), as the pipeline runs one way in
+// production: no line inherits another's heap, garbage or compiled code shaped by another path.
+const ONE = process.env['BENCH_LINE'];
+if (ONE !== undefined) {
+  const [name, stage, threads] = ONE.split(':');
+  await measure(name!, stage as Stage, Number(threads));
+} else {
+  console.log(`machine: ${availableParallelism()} cores, ${cpus()[0]?.model ?? '?'}, node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${FLOWS.toLocaleString()} flows per run, each line in a fresh process`);
+  console.log('path: IPFIX decode → selection (country lookup, basis, minimization, HMAC pseudonyms) → adapter → beacon + scan + DDoS + fan-in + 100k indicators');
+  for (const name of WORKLOADS) {
+    console.log(name === 'distinct'
+      ? `workload distinct: every flow a new host pair (2^20 domestic × 2^20 foreign hosts): ${FLOWS.toLocaleString()} distinct pairs`
+      : 'workload recurring: 16,384 domestic hosts × 65,536 foreign endpoints of skewed popularity');
+    console.log(`  pseudonym cache: ${(PSEUDONYM_CACHE[name] ?? 1 << 16).toLocaleString()} entries`);
+    const lines = [...(['decode', 'select', 'all'] as const).filter((s) => STAGES.includes(s)).map((s) => `${s}:0`), ...THREADS.map((t) => `threads:${t}`)];
+    for (const l of lines) {
+      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { stdio: 'inherit', env: { ...process.env, BENCH_LINE: `${name}:${l}` } });
+      if (child.status !== 0) process.exitCode = 1;
+    }
   }
 }
 

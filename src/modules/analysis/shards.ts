@@ -88,7 +88,12 @@ export interface DetectorThreadsOptions {
   indicators?: Indicator[];
   /** Rows per shared batch; larger batches get a buffer of their own. Default 8192. */
   batchRows?: number;
-  /** Shared batches in flight before `ingest` waits for the threads (bounds memory). Default 8. */
+  /**
+   * Shared batches in flight before `acquire` waits for the threads (bounds memory: 52 bytes a row, so
+   * ≈ 54 MB at 8,192 rows). Default 128: deep enough that a detector thread's flush (tens of ms of
+   * scoring) or a GC pause does not stall the pipeline's thread — bench/pipeline, recurring workload, one
+   * thread: 0.87 M flows/s with 8, 0.99 M with 64, 1.04 M with 128 (means of 3–6 runs).
+   */
   inFlight?: number;
   /** Host table size in each thread (HostTable's maxHosts). */
   maxHosts?: number;
@@ -141,7 +146,7 @@ function workerEntry(): { entry: URL | string; eval: boolean; execArgv: string[]
 export function createDetectorThreads(options: DetectorThreadsOptions): DetectorThreads {
   const threads = Math.min(4, Math.max(1, Math.floor(options.threads)));
   const rows = options.batchRows ?? 8192;
-  const inFlight = Math.max(1, options.inFlight ?? 8);
+  const inFlight = Math.max(1, options.inFlight ?? 128);
   const groups = assignKinds(threads, options.kinds);
   const entry = workerEntry();
   const hosts = new HostTable(options.maxHosts ?? 4_000_000, true);
