@@ -51,10 +51,10 @@ async function readAudits(userId: string): Promise<Record<string, unknown>[]> {
 }
 
 /** A second sharing service over the same database: what another mamori process would be. */
-function anotherProcess(settings: { pageCacheBytes?: number } = {}, options: { batchAudit?: boolean } = {}) {
+function anotherProcess(settings: { pageCacheBytes?: number } = {}, options: { batchAudit?: boolean; audit?: Parameters<typeof createSharingService>[0]['audit'] } = {}) {
   const sys = systemContext('sharing');
   // Without `recordBatch` the deliveries' group commit appends the audit entries one by one.
-  const audit = options.batchAudit === false ? { record: t.core.audit.record.bind(t.core.audit) } : t.core.audit;
+  const audit = options.audit ?? (options.batchAudit === false ? { record: t.core.audit.record.bind(t.core.audit) } : t.core.audit);
   return createSharingService({
     db: t.core.db, policy: t.core.policy, audit, clock: t.core.clock, sectorNames: SECTORS,
     directory: { orgs: () => t.core.identity.listOrgs(sys), users: () => t.core.identity.listUsers(sys) },
@@ -197,6 +197,28 @@ describe('served-pages cache', () => {
     const report = await t.core.sharing.traceLeak(t.users.ctx.nco_director, JSON.stringify(ours));
     expect(report.verdict[0]).toMatchObject({ userId: users['bob']!.id, conclusive: true });
     expect(report.objects[0]!.candidates[0]!.received.length).toBeGreaterThan(0);
+  });
+
+  it('a delivery whose recording fails is refused alone; the others gathered with it are recorded and handed out', async () => {
+    const failing = new Set(['poison']);
+    const real = t.core.audit;
+    const audit: Parameters<typeof createSharingService>[0]['audit'] = {
+      record: (ctx, event, trx) => (failing.has(ctx.requestId) ? Promise.reject(new Error('audit append refused')) : real.record(ctx, event, trx)),
+      recordBatch: (items, trx) => (items.some((i) => failing.has(i.ctx.requestId)) ? Promise.reject(new Error('audit append refused')) : real.recordBatch(items, trx)),
+    };
+    const svc = anotherProcess({}, { audit });
+    const q = { limit: 2, after: 0, addedAfter: undefined, ids: [], types: ['indicator'], versions: LATEST, specVersions: [] };
+    const alice = users['alice']!, bob = users['bob']!;
+    const [aliceRows, bobRows] = [(await ledgerRows(alice.id)).length, (await ledgerRows(bob.id)).length];
+    // Gathered into one commit: alice's and bob's reads, and one whose audit entry cannot be written.
+    const results = await Promise.allSettled([
+      svc.readObjects({ ...alice.ctx, requestId: 'fine-1' }, groupId, q, 'taxii', 'objects'),
+      svc.readObjects({ ...bob.ctx, requestId: 'poison' }, groupId, { ...q, limit: 3 }, 'taxii', 'objects'),
+      svc.readObjects({ ...alice.ctx, requestId: 'fine-2' }, groupId, { ...q, limit: 1 }, 'taxii', 'objects'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await ledgerRows(alice.id)).length).toBe(aliceRows + 2);
+    expect((await ledgerRows(bob.id)).length).toBe(bobRows); // nothing of the refused copy is recorded
   });
 
   it('stays within its byte bound, least recently used out first; an evicted copy is entered in the ledger again', async () => {

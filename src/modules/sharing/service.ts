@@ -322,8 +322,23 @@ export function createSharingService(deps: SharingDeps) {
       });
       for (const d of batch) d.done();
     } catch (e) {
-      // Nothing of the batch is stored, so none of its copies is handed out.
-      for (const d of batch) d.done(e);
+      // Nothing of the batch is stored. One delivery at fault must not refuse the others: each is recorded
+      // again in a transaction of its own, and only a delivery whose own recording fails is refused
+      // (its copy is never handed out unrecorded).
+      if (batch.length === 1) batch[0]!.done(e);
+      else {
+        for (const d of batch) {
+          try {
+            await db.transaction(async (trx) => {
+              if (d.row !== undefined) await trx.insertInto('sharing_disseminations').values(d.row).execute();
+              await audit.record(d.ctx, d.event, trx);
+            });
+            d.done();
+          } catch (alone) {
+            d.done(alone);
+          }
+        }
+      }
     } finally {
       flushScheduled = false;
       if (deliveries.length > 0) scheduleFlush();
