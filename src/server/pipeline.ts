@@ -271,9 +271,18 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (indicatorTimer !== undefined) clearInterval(indicatorTimer);
       if (countersTimer !== undefined) clearInterval(countersTimer);
-      await flush();
-      await recordCounters();
-      await detectors.close();
+      // A failed flush (a detector thread crashed) is still reported, but selection's counters are
+      // audited and the threads stopped whatever it did: otherwise the Diet figures lose their last
+      // minute and the surviving threads outlive the pipeline.
+      try {
+        await flush();
+      } finally {
+        try {
+          await recordCounters();
+        } finally {
+          await detectors.close();
+        }
+      }
     },
   };
 
