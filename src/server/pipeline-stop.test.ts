@@ -8,7 +8,7 @@ import { createTestCore } from './test-support/harness.js';
 
 // The pool createPipeline starts, wrapped so the test can make it fail as a crashed thread makes it
 // fail (every call rejects with the thread's error) and see whether it was closed.
-const pool = vi.hoisted(() => ({ crashed: false, closed: 0 }));
+const pool = vi.hoisted(() => ({ crashed: false, hung: false, closed: 0 }));
 
 vi.mock('#modules/analysis/index.js', async (importOriginal) => {
   const analysis = await importOriginal<typeof Analysis>();
@@ -17,11 +17,18 @@ vi.mock('#modules/analysis/index.js', async (importOriginal) => {
     createDetectorThreads(options: DetectorThreadsOptions): DetectorThreads {
       const real = analysis.createDetectorThreads(options);
       const crash = (): Error => new Error('detector thread 0 exited with code 1');
+      // A hung thread never answers; stopping the pool fails its pending calls, as the real pool does.
+      const unanswered: Array<(e: Error) => void> = [];
+      const flushByKind: DetectorThreads['flushByKind'] = (nowMs, final) => {
+        if (pool.crashed) return Promise.reject(crash());
+        if (pool.hung) return new Promise((_, reject) => { unanswered.push(reject); });
+        return real.flushByKind(nowMs, final);
+      };
       return {
         ...real,
-        flushByKind: (nowMs, final) => (pool.crashed ? Promise.reject(crash()) : real.flushByKind(nowMs, final)),
-        flush: (nowMs, final) => (pool.crashed ? Promise.reject(crash()) : real.flush(nowMs, final)),
-        close: () => { pool.closed++; return real.close(); },
+        flushByKind,
+        flush: async (nowMs, final) => Object.values(await flushByKind(nowMs, final)).flat(),
+        close: () => { pool.closed++; for (const r of unanswered.splice(0)) r(new Error('detector threads closed')); return real.close(); },
       };
     },
   };
@@ -41,6 +48,23 @@ describe('pipeline stop with detector threads', () => {
     expect(audited).toHaveBeenCalledTimes(1);
     expect(pool.closed).toBe(1);
   }, 30_000);
+
+  it('when a detector thread never answers, stop gives up after stopTimeoutMs: threads stopped, counters audited, the failure reported', async () => {
+    pool.crashed = false;
+    pool.closed = 0;
+    const pipeline = createPipeline(core, { analysisThreads: 2, stopTimeoutMs: 200 });
+    await pipeline.component.start();
+    const audited = vi.spyOn(core.selection, 'recordCounters');
+    audited.mockClear();
+    pool.hung = true;
+    try {
+      await expect(pipeline.component.stop()).rejects.toThrow(/closed/);
+    } finally {
+      pool.hung = false;
+    }
+    expect(audited).toHaveBeenCalledTimes(1);
+    expect(pool.closed).toBeGreaterThanOrEqual(1);
+  }, 10_000);
 
   it('stops cleanly when the threads are well: one flush, one counters entry, threads stopped', async () => {
     pool.crashed = false;

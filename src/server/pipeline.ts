@@ -23,6 +23,11 @@ export interface PipelineOptions {
    * @see docs/detection.md#threads
    */
   analysisThreads?: number;
+  /**
+   * How long `stop` waits for the detector threads to answer its flush before stopping them (a thread
+   * stuck in a loop would otherwise hold shutdown forever); the flush then fails and is reported.
+   */
+  stopTimeoutMs?: number;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
@@ -273,10 +278,16 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
       if (countersTimer !== undefined) clearInterval(countersTimer);
       // A failed flush (a detector thread crashed) is still reported, but selection's counters are
       // audited and the threads stopped whatever it did: otherwise the Diet figures lose their last
-      // minute and the surviving threads outlive the pipeline.
+      // minute and the surviving threads outlive the pipeline. Stopping the threads fails their
+      // pending calls, so a thread that never answers cannot hold the flush, and shutdown, forever.
+      const watchdog = setTimeout(() => {
+        options.logger?.error({ timeoutMs: options.stopTimeoutMs ?? 30_000 }, 'detector threads did not answer the final flush; stopping them');
+        detectors.close().catch(() => undefined);
+      }, options.stopTimeoutMs ?? 30_000);
       try {
         await flush();
       } finally {
+        clearTimeout(watchdog);
         try {
           await recordCounters();
         } finally {
