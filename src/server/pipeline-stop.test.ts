@@ -1,5 +1,8 @@
 /** @module The pipeline's stop when a detector thread has failed: the failure is reported, and selection's counters are still audited and the threads still stopped. */
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '#platform/logger/index.js';
+import { MetricsRegistry } from '#platform/metrics/index.js';
 import type * as Analysis from '#modules/analysis/index.js';
 import type { DetectorThreads, DetectorThreadsOptions } from '#modules/analysis/index.js';
 import type { Core } from './core.js';
@@ -8,7 +11,7 @@ import { createTestCore } from './test-support/harness.js';
 
 // The pool createPipeline starts, wrapped so the test can make it fail as a crashed thread makes it
 // fail (every call rejects with the thread's error) and see whether it was closed.
-const pool = vi.hoisted(() => ({ crashed: false, hung: false, closed: 0 }));
+const pool = vi.hoisted(() => ({ crashed: false, hung: false, closed: 0, onFailure: undefined as ((e: Error, unanalysed: number) => void) | undefined }));
 
 vi.mock('#modules/analysis/index.js', async (importOriginal) => {
   const analysis = await importOriginal<typeof Analysis>();
@@ -16,6 +19,7 @@ vi.mock('#modules/analysis/index.js', async (importOriginal) => {
     ...analysis,
     createDetectorThreads(options: DetectorThreadsOptions): DetectorThreads {
       const real = analysis.createDetectorThreads(options);
+      pool.onFailure = options.onFailure;
       const crash = (): Error => new Error('detector thread 0 exited with code 1');
       // A hung thread never answers; stopping the pool fails its pending calls, as the real pool does.
       const unanswered: Array<(e: Error) => void> = [];
@@ -65,6 +69,20 @@ describe('pipeline stop with detector threads', () => {
     expect(audited).toHaveBeenCalledTimes(1);
     expect(pool.closed).toBeGreaterThanOrEqual(1);
   }, 10_000);
+
+  it('a failing thread is said at once: error log, stats and metrics count the failure and the flows it leaves unanalysed', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'error', destination: new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString('utf8')); done(); } }) });
+    const metrics = new MetricsRegistry();
+    const pipeline = createPipeline(core, { analysisThreads: 1, logger, metrics });
+    expect(pool.onFailure).toBeTypeOf('function');
+    pool.onFailure!(new Error('detector thread 0 exited with code 1'), 4096);
+    expect(pipeline.stats()).toMatchObject({ detectorFailures: 1, unanalysedFlows: 4096 });
+    expect(lines.join('')).toContain('no more findings until mamori is restarted');
+    expect(metrics.render()).toMatch(/mamori_analysis_unanalysed_flows_total\S* 4096/);
+    expect(metrics.render()).toMatch(/mamori_analysis_detector_failures_total\S* 1/);
+    await pipeline.component.stop();
+  }, 30_000);
 
   it('stops cleanly when the threads are well: one flush, one counters entry, threads stopped', async () => {
     pool.crashed = false;

@@ -207,6 +207,20 @@ describe('detector threads', () => {
     expect(flushes.flat().some((f) => f.kind === 'known-indicator' && f.subject.value.startsWith('198.51.100.'))).toBe(true);
   }, 60_000);
 
+  it('says at once, and only once, when a thread fails (here at start, on a configuration it refuses); a close is no failure', async () => {
+    const failures: Array<{ message: string; unanalysed: number }> = [];
+    const t = createDetectorThreads({ threads: 1, config: { scan: { maxKeys: 0 } }, onFailure: (e, unanalysed) => { failures.push({ message: e.message, unanalysed }); } });
+    open.push(t);
+    await expect(t.flush(T0)).rejects.toThrow(/maxKeys/);
+    await expect(t.acquire(10)).rejects.toThrow(/maxKeys/);
+    expect(failures).toEqual([{ message: expect.stringMatching(/maxKeys/), unanalysed: 0 }]);
+    const closedOnly: Error[] = [];
+    const u = createDetectorThreads({ threads: 1, onFailure: (e) => { closedOnly.push(e); } });
+    await u.flush(T0);
+    await u.close();
+    expect(closedOnly).toEqual([]);
+  }, 30_000);
+
   it('fails calls clearly once closed', async () => {
     const t = createDetectorThreads({ threads: 1 });
     await t.close();

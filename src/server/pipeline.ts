@@ -39,6 +39,10 @@ export interface PipelineStats {
   archived: number;
   findingsWritten: number;
   archiveErrors: number;
+  /** Detector thread failures (after one, analysis stops until restart; flows are still archived). */
+  detectorFailures: number;
+  /** Flows handed to detector threads that failed before analysing them (archived, never analysed). */
+  unanalysedFlows: number;
 }
 
 /** Rows interned per prefetch pass: their index cells and host words (four lines a row) stay in L2. */
@@ -196,8 +200,14 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   const hosts = threads === 0 ? new HostTable() : undefined;
   const inThread = hosts === undefined ? undefined : createDetectors(hosts);
   const mine = localKinds(threads);
-  const detectors: PipelineDetectors = inThread !== undefined && hosts !== undefined ? inThreadDetectors(inThread, hosts) : threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)) }), mine);
-  const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0 };
+  const detectors: PipelineDetectors = inThread !== undefined && hosts !== undefined ? inThreadDetectors(inThread, hosts) : threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), onFailure: detectorThreadFailed }), mine);
+  const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0, detectorFailures: 0, unanalysedFlows: 0 };
+  // Said at once (not at the next flush), with what it cost: operators restart the process to analyse again.
+  function detectorThreadFailed(error: Error, unanalysedFlows: number): void {
+    stats.detectorFailures++;
+    stats.unanalysedFlows += unanalysedFlows;
+    options.logger?.error({ err: error, unanalysedFlows }, 'a detector thread failed: no more findings until mamori is restarted (flows are still archived)');
+  }
   let selected = createSelectedBatch(4096);
   let chain: Promise<void> = Promise.resolve();
   let analysing: Promise<void> = Promise.resolve();
@@ -260,6 +270,8 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     { labels: { stage: 'kept' }, value: stats.kept },
     { labels: { stage: 'archived' }, value: stats.archived },
   ]);
+  options.metrics?.collect('mamori_analysis_detector_failures_total', 'Detector thread failures (analysis stops until restart).', 'counter', () => [{ labels: {}, value: stats.detectorFailures }]);
+  options.metrics?.collect('mamori_analysis_unanalysed_flows_total', 'Flows archived but never analysed because their detector thread failed.', 'counter', () => [{ labels: {}, value: stats.unanalysedFlows }]);
 
   const component: Component = {
     name: 'pipeline',

@@ -97,6 +97,11 @@ export interface DetectorThreadsOptions {
   inFlight?: number;
   /** Host table size in each thread (HostTable's maxHosts). */
   maxHosts?: number;
+  /**
+   * Called once, when a thread fails (an error, or an exit that `close` did not ask for, code 0 included),
+   * with the flows of the batches it had not finished: from then on every call is refused.
+   */
+  onFailure?: (error: Error, unanalysedFlows: number) => void;
 }
 
 /** Detectors running in worker threads; the same findings as createDetectors over the same batches. */
@@ -163,7 +168,13 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
   // Callers of idle(), woken once every batch is back in the pool and no call is pending.
   let idlers: Array<() => void> = [];
 
+  let closing = false;
   const fail = (e: Error): void => {
+    if (failure === undefined && !closing) {
+      let unanalysed = 0;
+      for (let slot = 0; slot < pool.length; slot++) if (readers[slot]! > 0) unanalysed += pool[slot]!.length;
+      options.onFailure?.(e, unanalysed);
+    }
     failure ??= e;
     for (const p of pending.values()) p.reject(failure);
     pending.clear();
@@ -196,7 +207,7 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
       else p.resolve(m.value);
     });
     w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
-    w.on('exit', (code) => { if (code !== 0) fail(new Error(`detector thread ${g} exited with code ${code}`)); });
+    w.on('exit', (code) => { if (code !== 0 || !closing) fail(new Error(`detector thread ${g} exited with code ${code}${closing ? '' : ' without being closed'}`)); });
     return w;
   });
 
@@ -278,6 +289,7 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
       return Object.assign({}, ...parts) as Partial<Record<DetectorKind, unknown>>;
     },
     async close() {
+      closing = true;
       fail(new Error('detector threads closed'));
       await Promise.all(workers.map((w) => w.terminate()));
     },
