@@ -103,6 +103,13 @@ export class Pseudonymizer {
   private used: Uint8Array;
   private count = 0;
 
+  /**
+   * The period used before the current one, kept whole (key and cache) so that batches mixing flows of
+   * two periods — around every rotation, for as long as exporters deliver flows that started before it —
+   * switch back and forth without rebuilding either: allocated at the first rotation, then reused.
+   */
+  private other: { period: string; hmac: SlotHmac | undefined; keys: Uint32Array; vals: Uint8Array; used: Uint8Array; count: number } | undefined;
+
   constructor(private readonly store: PseudonymKeyStore, cacheEntries = 1 << 16) {
     this.capacity = 1 << Math.ceil(Math.log2(Math.max(16, cacheEntries * 2)));
     this.keys = new Uint32Array(this.capacity * 4);
@@ -110,12 +117,33 @@ export class Pseudonymizer {
     this.used = new Uint8Array(this.capacity);
   }
 
-  /** Switches to `period`'s key (creating it if needed) and clears the cache when the period changes. */
+  /**
+   * Switches to `period`'s key (creating it if needed). The last two periods keep their caches: going
+   * back to the previous one swaps them; a third period takes the older one's memory, cleared.
+   */
   usePeriod(period: string): void {
     if (period === this.period) return;
+    const mine = { period: this.period, hmac: this.hmac, keys: this.keys, vals: this.vals, used: this.used, count: this.count };
+    const o = this.other;
+    if (o !== undefined && o.period === period) {
+      this.period = o.period; this.hmac = o.hmac; this.keys = o.keys; this.vals = o.vals; this.used = o.used; this.count = o.count;
+      this.other = mine;
+      return;
+    }
     const key = this.store.keyFor(period, true);
     this.hmac = key === undefined ? undefined : new SlotHmac(key);
     this.period = period;
+    if (mine.period === '') {
+      this.clear(); // the first period: nothing to keep
+      return;
+    }
+    this.other = mine;
+    if (o !== undefined) { this.keys = o.keys; this.vals = o.vals; this.used = o.used; }
+    else {
+      this.keys = new Uint32Array(this.capacity * 4);
+      this.vals = new Uint8Array(this.capacity * PSEUDONYM_BYTES);
+      this.used = new Uint8Array(this.capacity);
+    }
     this.clear();
   }
 

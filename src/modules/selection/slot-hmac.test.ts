@@ -43,6 +43,33 @@ describe('Pseudonymizer', () => {
     }
   });
 
+  it('keeps the last two periods whole: flows of two periods interleaved never rebuild a key or cache, and stay right', () => {
+    const base = derivedKeyStore('slot-hmac-test-secret-slot-hmac-test');
+    let keyLookups = 0;
+    const store = { keyFor: (period: string, create: boolean) => { keyLookups++; return base.keyFor(period, create); } };
+    const p = new Pseudonymizer(store, 64);
+    const check = (period: string, n: number) => {
+      p.usePeriod(period);
+      const slot = new Uint8Array(16);
+      slot[10] = 0xff; slot[11] = 0xff; slot[12] = 133; slot[13] = n % 40;
+      const got = new Uint8Array(PSEUDONYM_BYTES);
+      const want = new Uint8Array(PSEUDONYM_BYTES);
+      p.write(slot, 0, got, 0);
+      pseudonymOf(base.keyFor(period, true)!, slot, 0, want, 0);
+      expect(got, `${period} #${n}`).toEqual(want);
+    };
+    // Around a rotation: flows of the old and the new day alternate, flow by flow.
+    for (let n = 0; n < 1000; n++) check(n % 2 === 0 ? '2026-05-31' : '2026-06-01', n);
+    expect(keyLookups).toBe(2);
+    // A third period takes the older one's place; going back to it needs its key again.
+    for (let n = 0; n < 100; n++) check(n % 2 === 0 ? '2026-06-01' : '2026-06-02', n);
+    expect(keyLookups).toBe(3);
+    check('2026-05-31', 7);
+    expect(keyLookups).toBe(4);
+    check('2026-06-02', 8); // kept as the other period
+    expect(keyLookups).toBe(4);
+  });
+
   it('refuses to pseudonymize before a period is set', () => {
     const p = new Pseudonymizer(derivedKeyStore('slot-hmac-test-secret-slot-hmac-test'));
     expect(() => p.write(new Uint8Array(16), 0, new Uint8Array(16), 0)).toThrow(/usePeriod/);
