@@ -160,13 +160,19 @@ describe('measure state machine (model-based)', () => {
   afterAll(async () => { await core.close(); });
 
   it('no path to executing without an approval or an open emergency review, none to SDF execution without a PM order, none abroad without the MOFA record', async () => {
-    await fc.assert(fc.asyncProperty(commands, async (cmds) => {
-      const model: Model = { measures: [] };
-      const wrapped = [...cmds].map((cmd) => ({ check: () => true, run: async (m: Model, r: Real) => { await cmd.run(m, r); await checkInvariants(m, r); }, toString: () => cmd.toString() }));
-      await fc.asyncModelRun(() => ({ model, real }), wrapped);
-    }), { numRuns: 150 });
+    const outcomes = ['execute:ok', 'execute:refused', 'emergency:ok', 'emergency:refused', 'order:ok', 'order:refused', 'consult:ok', 'submit:ok'];
+    const covered = (): boolean => real.executed.total > 5 && outcomes.every((k) => (real.ran.get(k) ?? 0) > 0);
+    // Random runs (a new seed each time) until every outcome was reached, at most three rounds of 150: one
+    // round can miss a successful prior execution (seen once in CI); three misses in a row are far rarer.
+    for (let round = 0; round < 3 && !covered(); round++) {
+      await fc.assert(fc.asyncProperty(commands, async (cmds) => {
+        const model: Model = { measures: [] };
+        const wrapped = [...cmds].map((cmd) => ({ check: () => true, run: async (m: Model, r: Real) => { await cmd.run(m, r); await checkInvariants(m, r); }, toString: () => cmd.toString() }));
+        await fc.asyncModelRun(() => ({ model, real }), wrapped);
+      }), { numRuns: 150 });
+    }
     // The generator reaches executions and refusals of each kind (a vacuous run would prove nothing).
     expect(real.executed.total).toBeGreaterThan(5);
-    for (const k of ['execute:ok', 'execute:refused', 'emergency:ok', 'emergency:refused', 'order:ok', 'order:refused', 'consult:ok', 'submit:ok']) expect(real.ran.get(k) ?? 0, k).toBeGreaterThan(0);
+    for (const k of outcomes) expect(real.ran.get(k) ?? 0, k).toBeGreaterThan(0);
   }, 180_000);
 });
