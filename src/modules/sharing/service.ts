@@ -311,15 +311,17 @@ export function createSharingService(deps: SharingDeps) {
     flushScheduled = true;
     setTimeout(() => { void flushDeliveries(); }, GATHER_MS);
   }
+  /** Writes deliveries' ledger rows and audit entries in `trx`. */
+  async function writeDeliveries(trx: AnyDb, items: readonly Delivery[]): Promise<void> {
+    const rows = items.flatMap((d) => (d.row !== undefined ? [d.row] : []));
+    for (let i = 0; i < rows.length; i += 100) await trx.insertInto('sharing_disseminations').values(rows.slice(i, i + 100)).execute();
+    if (audit.recordBatch !== undefined) await audit.recordBatch(items.map((d) => ({ ctx: d.ctx, event: d.event })), trx);
+    else for (const d of items) await audit.record(d.ctx, d.event, trx);
+  }
   async function flushDeliveries(): Promise<void> {
     const batch = deliveries.splice(0, 500);
     try {
-      await db.transaction(async (trx) => {
-        const rows = batch.flatMap((d) => (d.row !== undefined ? [d.row] : []));
-        for (let i = 0; i < rows.length; i += 100) await trx.insertInto('sharing_disseminations').values(rows.slice(i, i + 100)).execute();
-        if (audit.recordBatch !== undefined) await audit.recordBatch(batch.map((d) => ({ ctx: d.ctx, event: d.event })), trx);
-        else for (const d of batch) await audit.record(d.ctx, d.event, trx);
-      });
+      await db.transaction((trx) => writeDeliveries(trx, batch));
       for (const d of batch) d.done();
     } catch (e) {
       // Nothing of the batch is stored. One delivery at fault must not refuse the others: each is recorded
@@ -329,10 +331,7 @@ export function createSharingService(deps: SharingDeps) {
       else {
         for (const d of batch) {
           try {
-            await db.transaction(async (trx) => {
-              if (d.row !== undefined) await trx.insertInto('sharing_disseminations').values(d.row).execute();
-              await audit.record(d.ctx, d.event, trx);
-            });
+            await db.transaction((trx) => writeDeliveries(trx, [d]));
             d.done();
           } catch (alone) {
             d.done(alone);
