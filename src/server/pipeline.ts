@@ -47,7 +47,7 @@ export interface PipelineStats {
 
 /** Rows interned per prefetch pass: their index cells and host words (four lines a row) stay in L2. */
 const INTERN_CHUNK = 256;
-const slotHashes = new Uint32Array(INTERN_CHUNK * 2);
+const slotHashes = new Int32Array(INTERN_CHUNK * 2);
 let keptRows = new Int32Array(4096);
 const touched = new Uint32Array(1); // what the prefetch pass read, stored so the reads are not optimized away
 
@@ -99,8 +99,12 @@ export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): Anal
         const j = (k - from) * 2;
         hs[j] = hashSlot(sa, i * 16, sel.srcKind[i] === ADDR_PSEUDONYM);
         hs[j + 1] = hashSlot(da, i * 16, sel.dstKind[i] === ADDR_PSEUDONYM);
-        acc ^= hosts.touch(hs[j]!) ^ hosts.touch(hs[j + 1]!);
       }
+      // Tight loops only: each keeps many misses in flight (a loop doing more per row keeps a couple).
+      // First the index cells, then — behind cached cells — each host's words.
+      const nh = (to - from) * 2;
+      for (let j = 0; j < nh; j++) acc ^= hosts.touchCell(hs[j]!);
+      for (let j = 0; j < nh; j++) acc ^= hosts.touch(hs[j]!);
       for (let k = from; k < to; k++) {
         const i = rows[k]!;
         const j = (k - from) * 2;

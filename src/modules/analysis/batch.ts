@@ -28,7 +28,7 @@ const SHARED_HOST_BYTES = 16 + 1 + 1;
 export class HostTable {
   /** Per id: its 4 slot words, their hash, whether it is domestic and whether its label is text. */
   private words: Uint32Array;
-  private hashes: Uint32Array;
+  private hashes: Int32Array;
   private domestic: Uint8Array;
   private textual: Uint8Array;
   private readonly texts = new Map<number, string>();
@@ -57,7 +57,7 @@ export class HostTable {
       this.domestic = new Uint8Array(buffer, maxHosts * 16, maxHosts);
       this.textual = new Uint8Array(buffer, maxHosts * 17, maxHosts);
     }
-    this.hashes = new Uint32Array(this.reader ? 0 : Math.min(initial, 1 << 14));
+    this.hashes = new Int32Array(this.reader ? 0 : Math.min(initial, 1 << 14));
     // Linear probing masks with `length - 1`: the index must be a power of two whatever maxHosts is.
     this.index = new Int32Array(this.reader ? 1 : 2 ** Math.ceil(Math.log2(Math.max(16, Math.min(1 << 14, maxHosts)) * 2)));
   }
@@ -110,6 +110,15 @@ export class HostTable {
   touch(h: number): number {
     const v = this.index[h & (this.index.length - 1)]!;
     return v === 0 ? 0 : this.words[(v - 1) * 4]! ^ this.domestic[v - 1]!;
+  }
+
+  /**
+   * Reads only the index cell of a slot hash, changing nothing: a tight loop of these over a chunk's
+   * hashes keeps many misses in flight, and `touch` then reads each host's words behind a cached cell
+   * (bench/pipeline).
+   */
+  touchCell(h: number): number {
+    return this.index[h & (this.index.length - 1)]!;
   }
 
   /** internSlot with the slot's hash already computed by `hashSlot`. Hot path: bench/pipeline. */
@@ -206,7 +215,7 @@ export class HostTable {
     if (this.count >= this.maxHosts) this.clear();
     if ((this.count + 1) * 2 > this.index.length) this.rehash(this.index.length * 2);
     const id = this.count++;
-    if (id >= this.hashes.length) this.hashes = grown(this.hashes, new Uint32Array(Math.min(this.maxHosts, this.hashes.length * 2)));
+    if (id >= this.hashes.length) this.hashes = grown(this.hashes, new Int32Array(Math.min(this.maxHosts, this.hashes.length * 2)));
     if (id >= this.domestic.length) {
       // Only a private table grows: a shared one is reserved for maxHosts at once.
       const cap = Math.min(this.maxHosts, this.domestic.length * 2);
@@ -239,12 +248,16 @@ export class HostTable {
 }
 
 /** `to` holding `from`'s values first: a grown copy of a per-id array. */
-function grown<T extends Uint8Array | Uint32Array>(from: T, to: T): T {
+function grown<T extends Uint8Array | Uint32Array | Int32Array>(from: T, to: T): T {
   to.set(from);
   return to;
 }
 
-/** The hash a HostTable files a slot under (its 16 bytes and whether it is domestic); see HostTable.touch. */
+/**
+ * The hash a HostTable files a slot under (its 16 bytes and whether it is domestic); see HostTable.touch.
+ * A signed 32-bit integer: V8 passes it between functions as a small integer, where an unsigned one past
+ * 2^31 would be boxed on the heap at every call (bench/pipeline).
+ */
 export function hashSlot(buf: Uint8Array, off: number, domestic: boolean): number {
   const w0 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
   const w1 = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
@@ -254,7 +267,7 @@ export function hashSlot(buf: Uint8Array, off: number, domestic: boolean): numbe
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ w2;
   h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;
   h = Math.imul(h ^ (h >>> 15), 0x165667b1);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** @module Beaconing and botnet fan-in: regular call-home from hosts to a foreign endpoint, scored as RITA does, in fixed memory. */
 import type { AnalysisBatch, HostTable } from './batch.js';
-import { BlockedBloomFilter, BlockedCountMinSketch, inChunks, KeyIndex, RecentCounter } from './sketch.js';
+import { BlockedBloomFilter, BlockedCountMinSketch, inChunks, KeyIndex, PREFETCH_ROWS, RecentCounter } from './sketch.js';
 import { bowleySkew, clamp01, medianAbsDev, modeShare, quantile } from './stats.js';
 import { MAX_FINDING_HOSTS, type FindingLevel, type FindingUpdate } from './schema.js';
 
@@ -130,6 +130,11 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   let rngState = 0x2545f491;
   let generation = hosts.generation;
   const touched = new Uint32Array(1); // what the prefetch pass read, stored so the reads are not optimized away
+  // The prefetch pass's places, one chunk's worth (inChunks: PREFETCH_ROWS rows).
+  const atIndex = new Int32Array(PREFETCH_ROWS);
+  const atRecent = new Int32Array(PREFETCH_ROWS);
+  const atBloom = new Int32Array(PREFETCH_ROWS);
+  const atClients = new Int32Array(PREFETCH_ROWS);
   const previous = new Map<string, string>(); // endpoint → level last emitted, so unchanged findings are not re-sent
 
   function rand(n: number): number {
@@ -182,19 +187,27 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   }
 
   /**
-   * First pass over rows [from, to): touches the lines the second pass will use (the pair's index cell,
-   * its admission bucket, its Bloom block, its endpoint's client counts) without changing anything, so
+   * First pass over rows [from, to): touches the lines the second pass will use, changing nothing, so
    * their cache misses overlap instead of stalling one flow at a time (bench/detectors, bench/pipeline).
+   * It takes every call's places first (the pair's index cell, admission bucket and Bloom block, its
+   * endpoint's client counts), then reads them in tight loops, one structure at a time — a loop doing
+   * more work per row keeps only a couple of misses in flight. (Touching tracked pairs' records and ring
+   * slots too, behind the cached index cells, cost more than it saved on new pairs: bench/detectors.)
    */
   function prefetch(b: AnalysisBatch, from: number, to: number): void {
-    let acc = 0;
+    let n = 0;
     for (let i = from; i < to; i++) {
       const dst = b.dst[i]!;
       const proto = b.proto[i]!;
       if ((proto !== 6 && proto !== 17) || b.dstPort[i]! > b.srcPort[i]! || hosts.isDomestic(dst)) continue;
       const key = b.src[i]! * PAIR_KEY_MUL + dst;
-      acc ^= index.touch(key) ^ recent.touch(key) ^ seenPairs.touch(key) ^ clients.touch(dst);
+      atIndex[n] = index.place(key);
+      atRecent[n] = recent.place(key);
+      atBloom[n] = seenPairs.place(key);
+      atClients[n] = clients.place(dst);
+      n++;
     }
+    const acc = index.touchAll(atIndex, n) ^ recent.touchAll(atRecent, n) ^ seenPairs.touchAll(atBloom, n) ^ clients.touchAll(atClients, n);
     touched[0] = acc;
   }
 

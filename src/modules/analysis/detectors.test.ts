@@ -481,7 +481,8 @@ describe('two-pass chunks', () => {
       const [b1, b2] = [new BlockedBloomFilter(12), new BlockedBloomFilter(12)];
       const [c1, c2] = [new BlockedCountMinSketch(6), new BlockedCountMinSketch(6)];
       keys.forEach((k, n) => {
-        i1.touch(k); r1.touch(k); b1.touch(k); c1.touch(k);
+        const at = (place: number): Int32Array => Int32Array.of(place);
+        i1.touchAll(at(i1.place(k)), 1); r1.touchAll(at(r1.place(k)), 1); b1.touchAll(at(b1.place(k)), 1); c1.touchAll(at(c1.place(k)), 1);
         if (i1.get(k) < 0) i1.set(k, n);
         if (i2.get(k) < 0) i2.set(k, n);
         expect([r1.add(k), b1.testAndAdd(k), c1.add(k)]).toEqual([r2.add(k), b2.testAndAdd(k), c2.add(k)]);

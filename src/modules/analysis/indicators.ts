@@ -224,10 +224,15 @@ export function createIndicatorDetector(hosts: HostTable, matcher: IndicatorMatc
   const byHost = new Map<number, Hit>();
   const byPort = new Map<number, Hit>();
 
-  function hitOf(front: Map<number, Hit>, id: number, key: () => string, indicator: number, t: number): Hit {
+  /**
+   * The hit of a matched host id (`port` false) or (proto·65536 + port) key, made on its first flow. The
+   * subject text is made here, not by a closure at the call: a closure over the loop's variables would
+   * give every iteration a context object on the heap, matched or not (bench/pipeline).
+   */
+  function hitOf(front: Map<number, Hit>, id: number, port: boolean, indicator: number, t: number): Hit {
     let h = front.get(id);
     if (h === undefined) {
-      const k = key();
+      const k = port ? `p:${Math.floor(id / 65536)}/${id % 65536}` : `a:${hosts.label(id)}`;
       h = hits.get(k);
       if (h === undefined) { h = { indicator, hosts: new Set(), flows: 0, first: t, last: t, bases: new Set(), emitted: 0, ports: new Set() }; hits.set(k, h); }
       front.set(id, h);
@@ -260,13 +265,14 @@ export function createIndicatorDetector(hosts: HostTable, matcher: IndicatorMatc
       const d = b.dst[i]!;
       const ms = hostMatch(s);
       const md = hostMatch(d);
-      const t = b.start[i]!;
-      if (ms >= 0) note(hitOf(byHost, s, () => `a:${hosts.label(s)}`, ms, t), hosts.isDomestic(d) ? d : undefined, i, b, b.srcPort[i]!);
-      if (md >= 0) note(hitOf(byHost, d, () => `a:${hosts.label(d)}`, md, t), hosts.isDomestic(s) ? s : undefined, i, b, b.dstPort[i]!);
       const proto = b.proto[i]!;
       const dp = b.dstPort[i]!;
       const mp = matcher.matchPort(proto, dp);
-      if (mp >= 0) note(hitOf(byPort, proto * 65536 + dp, () => `p:${proto}/${dp}`, mp, t), hosts.isDomestic(s) ? s : undefined, i, b, dp);
+      if (ms < 0 && md < 0 && mp < 0) continue;
+      const t = b.start[i]!;
+      if (ms >= 0) note(hitOf(byHost, s, false, ms, t), hosts.isDomestic(d) ? d : undefined, i, b, b.srcPort[i]!);
+      if (md >= 0) note(hitOf(byHost, d, false, md, t), hosts.isDomestic(s) ? s : undefined, i, b, dp);
+      if (mp >= 0) note(hitOf(byPort, proto * 65536 + dp, true, mp, t), hosts.isDomestic(s) ? s : undefined, i, b, dp);
     }
   }
 

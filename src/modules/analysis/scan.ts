@@ -1,6 +1,6 @@
 /** @module Scanning: horizontal (one source, many destinations on one port) and vertical (one source, many ports of one destination), by rate thresholds on unanswered probes. */
 import type { AnalysisBatch, HostTable } from './batch.js';
-import { KeyIndex, hllAdd, hllCount, inChunks } from './sketch.js';
+import { KeyIndex, PREFETCH_ROWS, hllAdd, hllCount, inChunks } from './sketch.js';
 import { clamp01 } from './stats.js';
 import type { FindingLevel, FindingUpdate } from './schema.js';
 
@@ -282,6 +282,8 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
   const basisNames: string[] = [];
   let generation = hosts.generation;
   const touched = new Uint32Array(1); // what the prefetch pass read, stored so the reads are not optimized away
+  const atHorizontal = new Int32Array(PREFETCH_ROWS); // the prefetch pass's places, one chunk's worth
+  const atVertical = new Int32Array(PREFETCH_ROWS);
 
   /** The slot of `key` found at `s` (−1: absent), opened (or restarted once its window has passed) at flow time `t`. */
   function touch(table: ScanTable, s: number, key: number, src: number, fixed: number, proto: number, t: number): number {
@@ -317,19 +319,21 @@ export function createScanDetector(hosts: HostTable, partial: Partial<ScanConfig
    * (bench/detectors).
    */
   function prefetch(b: AnalysisBatch, from: number, to: number): void {
-    let acc = 0;
+    // The places first, then one tight loop per index (see KeyIndex.place).
+    let nh = 0, nv = 0;
     for (let i = from; i < to; i++) {
       const proto = b.proto[i]!;
       const dp = b.dstPort[i]!;
       if (proto === 6) {
         if ((b.tcpFlags[i]! & 0x02) === 0) continue;
         const src = b.src[i]!;
-        acc ^= horizontal.index.touch(src * 262144 + dp * 4) ^ vertical.index.touch(src * 2 ** 26 + b.dst[i]!);
+        atHorizontal[nh++] = horizontal.index.place(src * 262144 + dp * 4);
+        atVertical[nv++] = vertical.index.place(src * 2 ** 26 + b.dst[i]!);
       } else if ((proto === 1 || proto === 58) && isProbe(proto, b.tcpFlags[i]!, dp)) {
-        acc ^= horizontal.index.touch(b.src[i]! * 262144 + (dp >>> 8) * 4 + 2);
+        atHorizontal[nh++] = horizontal.index.place(b.src[i]! * 262144 + (dp >>> 8) * 4 + 2);
       }
     }
-    touched[0] = acc;
+    touched[0] = horizontal.index.touchAll(atHorizontal, nh) ^ vertical.index.touchAll(atVertical, nv);
   }
 
   function ingestRows(b: AnalysisBatch, from: number, to: number, basisBits: Uint32Array): void {

@@ -94,9 +94,16 @@ export class BlockedCountMinSketch {
     this.mask = (1 << linesLog2) - 1;
   }
 
-  /** Reads the line of `key`, changing nothing (see KeyIndex.touch). */
-  touch(key: number): number {
-    return this.table[(hashKey(key, 0x2b) & this.mask) * 16]!;
+  /** Where `key`'s line starts, for `touchAll` (see KeyIndex.place). */
+  place(key: number): number {
+    return (hashKey(key, 0x2b) & this.mask) * 16;
+  }
+
+  /** Reads the lines at `places[0..n)`, changing nothing (see KeyIndex.touchAll). */
+  touchAll(places: Int32Array, n: number): number {
+    let acc = 0;
+    for (let j = 0; j < n; j++) acc ^= this.table[places[j]!]!;
+    return acc | 0;
   }
 
   /** Adds `n` to `key` and returns the new estimate. */
@@ -179,9 +186,16 @@ export class BlockedBloomFilter {
     this.blockMask = 2 ** (bitsLog2 - 9) - 1;
   }
 
-  /** Reads the block of `key`, changing nothing (see KeyIndex.touch). */
-  touch(key: number): number {
-    return this.bits[(hashKey(key, 0x51) & this.blockMask) * 16]!;
+  /** Where `key`'s block starts, for `touchAll` (see KeyIndex.place). */
+  place(key: number): number {
+    return (hashKey(key, 0x51) & this.blockMask) * 16;
+  }
+
+  /** Reads the blocks at `places[0..n)`, changing nothing (see KeyIndex.touchAll). */
+  touchAll(places: Int32Array, n: number): number {
+    let acc = 0;
+    for (let j = 0; j < n; j++) acc ^= this.bits[places[j]!]!;
+    return acc | 0;
   }
 
   /** Sets `key`; returns true when it was (probably) already there. */
@@ -222,9 +236,16 @@ export class RecentCounter {
     this.mask = (1 << bucketsLog2) - 1;
   }
 
-  /** Reads the bucket of `key`, changing nothing (see KeyIndex.touch). */
-  touch(key: number): number {
-    return this.table[(hashKey(key, 0x71) & this.mask) * 8]!;
+  /** Where `key`'s bucket starts, for `touchAll` (see KeyIndex.place). */
+  place(key: number): number {
+    return (hashKey(key, 0x71) & this.mask) * 8;
+  }
+
+  /** Reads the buckets at `places[0..n)`, changing nothing (see KeyIndex.touchAll). */
+  touchAll(places: Int32Array, n: number): number {
+    let acc = 0;
+    for (let j = 0; j < n; j++) acc ^= this.table[places[j]!]!;
+    return acc | 0;
   }
 
   /** Adds one sighting of `key` and returns its count (1: it was not in the table). */
@@ -322,11 +343,20 @@ export class KeyIndex {
   }
 
   /**
-   * Reads the home cell of `key` and returns it, changing nothing: a detector's first pass over a batch
-   * touches every key's line so the loads overlap, and its second pass finds them cached (bench/detectors).
+   * Where `key`'s home cell is, for `touchAll`: a detector's first pass over a chunk of rows takes the
+   * place of every key it will look up, then touches them all in one tight loop, so many cache misses
+   * are in flight at once (a loop doing more work per row keeps only a couple in flight); its second
+   * pass finds the lines cached (bench/detectors, bench/pipeline).
    */
-  touch(key: number): number {
-    return this.cells[this.home(key) * 2]!;
+  place(key: number): number {
+    return this.home(key) * 2;
+  }
+
+  /** Reads the cells at `places[0..n)` (from `place`), changing nothing; returns a value for the caller to keep. */
+  touchAll(places: Int32Array, n: number): number {
+    let acc = 0;
+    for (let j = 0; j < n; j++) if (this.cells[places[j]!]! >= 0) acc++;
+    return acc;
   }
 
   /** The value of `key`, or −1 when absent. */

@@ -88,19 +88,24 @@ export function pseudonymHex(buf: Uint8Array, o: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + o, PSEUDONYM_BYTES).toString('hex');
 }
 
+/** Words of one cache record: the address slot's 4 words, then the pseudonym's 16 bytes (4 words). */
+const RECORD_WORDS = 8;
+
 /**
  * Pseudonymizes slots with a bounded per-period cache of address → pseudonym (domestic endpoints
  * recur), so the HMAC runs once per address and period (SlotHmac: the key's pads hashed once per
- * period). The cache lives in memory only.
- * Hot path: bench/selection.
+ * period). The cache lives in memory only. Each record holds the address and its pseudonym in one
+ * 32-byte cell (half a cache line), so a lookup costs one cache miss, not one per array; a record is in
+ * use when its pseudonym is not all zero (an HMAC truncated to 128 bits is all zero with probability
+ * 2^-128, and such a pseudonym is simply not cached). Hot path: bench/selection, bench/pipeline.
  */
 export class Pseudonymizer {
   private readonly capacity: number;
   private period = '';
   private hmac: SlotHmac | undefined;
-  private keys: Uint32Array;
-  private vals: Uint8Array;
-  private used: Uint8Array;
+  /** RECORD_WORDS words per record; `bytes` views the same memory. */
+  private words: Uint32Array;
+  private bytes: Uint8Array;
   private count = 0;
 
   /**
@@ -108,13 +113,12 @@ export class Pseudonymizer {
    * two periods — around every rotation, for as long as exporters deliver flows that started before it —
    * switch back and forth without rebuilding either: allocated at the first rotation, then reused.
    */
-  private other: { period: string; hmac: SlotHmac | undefined; keys: Uint32Array; vals: Uint8Array; used: Uint8Array; count: number } | undefined;
+  private other: { period: string; hmac: SlotHmac | undefined; words: Uint32Array; bytes: Uint8Array; count: number } | undefined;
 
   constructor(private readonly store: PseudonymKeyStore, cacheEntries = 1 << 16) {
     this.capacity = 1 << Math.ceil(Math.log2(Math.max(16, cacheEntries * 2)));
-    this.keys = new Uint32Array(this.capacity * 4);
-    this.vals = new Uint8Array(this.capacity * PSEUDONYM_BYTES);
-    this.used = new Uint8Array(this.capacity);
+    this.words = new Uint32Array(this.capacity * RECORD_WORDS);
+    this.bytes = new Uint8Array(this.words.buffer);
   }
 
   /**
@@ -123,10 +127,10 @@ export class Pseudonymizer {
    */
   usePeriod(period: string): void {
     if (period === this.period) return;
-    const mine = { period: this.period, hmac: this.hmac, keys: this.keys, vals: this.vals, used: this.used, count: this.count };
+    const mine = { period: this.period, hmac: this.hmac, words: this.words, bytes: this.bytes, count: this.count };
     const o = this.other;
     if (o !== undefined && o.period === period) {
-      this.period = o.period; this.hmac = o.hmac; this.keys = o.keys; this.vals = o.vals; this.used = o.used; this.count = o.count;
+      this.period = o.period; this.hmac = o.hmac; this.words = o.words; this.bytes = o.bytes; this.count = o.count;
       this.other = mine;
       return;
     }
@@ -138,19 +142,32 @@ export class Pseudonymizer {
       return;
     }
     this.other = mine;
-    if (o !== undefined) { this.keys = o.keys; this.vals = o.vals; this.used = o.used; }
+    if (o !== undefined) { this.words = o.words; this.bytes = o.bytes; }
     else {
-      this.keys = new Uint32Array(this.capacity * 4);
-      this.vals = new Uint8Array(this.capacity * PSEUDONYM_BYTES);
-      this.used = new Uint8Array(this.capacity);
+      this.words = new Uint32Array(this.capacity * RECORD_WORDS);
+      this.bytes = new Uint8Array(this.words.buffer);
     }
     this.clear();
   }
 
   private clear(): void {
-    this.used.fill(0);
-    this.keys.fill(0);
+    this.words.fill(0);
     this.count = 0;
+  }
+
+  /**
+   * Where the slot at `o` would be cached: a word index for `touch`. A first pass over a batch takes the
+   * place of every domestic address and a second, tight loop touches them all, so their cache misses
+   * overlap (a loop doing more work per row keeps only a couple in flight); `write` then finds them
+   * cached (bench/pipeline).
+   */
+  place(buf: Uint8Array, o: number): number {
+    return (slotHash(buf, o) & (this.capacity - 1)) * RECORD_WORDS;
+  }
+
+  /** Reads the record at a `place`, changing nothing; returns a word read, for the caller to keep. */
+  touch(place: number): number {
+    return this.words[place]! | 0; // signed: a small integer, never boxed
   }
 
   /** Writes the pseudonym of the slot at `o` (under the current period's key) to `out` at `outOff`. */
@@ -159,19 +176,17 @@ export class Pseudonymizer {
     const w1 = ((buf[o + 4]! << 24) | (buf[o + 5]! << 16) | (buf[o + 6]! << 8) | buf[o + 7]!) >>> 0;
     const w2 = ((buf[o + 8]! << 24) | (buf[o + 9]! << 16) | (buf[o + 10]! << 8) | buf[o + 11]!) >>> 0;
     const w3 = ((buf[o + 12]! << 24) | (buf[o + 13]! << 16) | (buf[o + 14]! << 8) | buf[o + 15]!) >>> 0;
-    let h = Math.imul(w0 ^ 0x9e3779b9, 0x85ebca6b) ^ w1;
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ w2;
-    h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;
-    h = Math.imul(h ^ (h >>> 15), 0x165667b1);
     const mask = this.capacity - 1;
-    let s = (h ^ (h >>> 16)) & mask;
-    const k = this.keys;
-    while (this.used[s] === 1) {
-      const b = s * 4;
+    let s = mixWords(w0, w1, w2, w3) & mask;
+    const k = this.words;
+    for (;;) {
+      const b = s * RECORD_WORDS;
+      if ((k[b + 4]! | k[b + 5]! | k[b + 6]! | k[b + 7]!) === 0) break; // an empty record: not cached
       if (k[b] === w0 && k[b + 1] === w1 && k[b + 2] === w2 && k[b + 3] === w3) {
         // A byte loop, not subarray + set: no typed-array view allocated per cached hit (bench/pipeline).
-        const v = s * PSEUDONYM_BYTES;
-        for (let j = 0; j < PSEUDONYM_BYTES; j++) out[outOff + j] = this.vals[v + j]!;
+        const v = b * 4 + 16;
+        const bytes = this.bytes;
+        for (let j = 0; j < PSEUDONYM_BYTES; j++) out[outOff + j] = bytes[v + j]!;
         return;
       }
       s = (s + 1) & mask;
@@ -179,11 +194,33 @@ export class Pseudonymizer {
     if (this.hmac === undefined) throw new Error('Pseudonymizer: usePeriod() first');
     // The same HMAC as pseudonymOf, without node:crypto's per-call objects (bench/pipeline, distinct workload).
     this.hmac.write(buf, o, out, outOff, PSEUDONYM_BYTES);
-    if (this.count * 2 >= this.capacity) { this.clear(); s = (h ^ (h >>> 16)) & mask; }
-    this.used[s] = 1;
-    const b = s * 4;
+    if (this.count * 2 >= this.capacity) { this.clear(); s = mixWords(w0, w1, w2, w3) & mask; }
+    const b = s * RECORD_WORDS;
+    const v = b * 4 + 16;
+    const bytes = this.bytes;
+    let nonzero = 0;
+    for (let j = 0; j < PSEUDONYM_BYTES; j++) { const x = out[outOff + j]!; bytes[v + j] = x; nonzero |= x; }
+    if (nonzero === 0) return; // all zero would read as an empty record: left uncached
     k[b] = w0; k[b + 1] = w1; k[b + 2] = w2; k[b + 3] = w3;
-    this.vals.set(out.subarray(outOff, outOff + PSEUDONYM_BYTES), s * PSEUDONYM_BYTES);
     this.count++;
   }
+}
+
+/** The cache's hash of four address words (murmur-style mixing). */
+function mixWords(w0: number, w1: number, w2: number, w3: number): number {
+  let h = Math.imul(w0 ^ 0x9e3779b9, 0x85ebca6b) ^ w1;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ w2;
+  h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;
+  h = Math.imul(h ^ (h >>> 15), 0x165667b1);
+  return h ^ (h >>> 16);
+}
+
+/** mixWords of the 16-byte slot at `o`. */
+function slotHash(buf: Uint8Array, o: number): number {
+  return mixWords(
+    ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0,
+    ((buf[o + 4]! << 24) | (buf[o + 5]! << 16) | (buf[o + 6]! << 8) | buf[o + 7]!) >>> 0,
+    ((buf[o + 8]! << 24) | (buf[o + 9]! << 16) | (buf[o + 10]! << 8) | buf[o + 11]!) >>> 0,
+    ((buf[o + 12]! << 24) | (buf[o + 13]! << 16) | (buf[o + 14]! << 8) | buf[o + 15]!) >>> 0,
+  );
 }

@@ -59,6 +59,12 @@ export class SelectionCounters {
   }
 }
 
+/** Rows per two-pass chunk of `select`: their pseudonym cache records stay in the CPU caches between the passes. */
+const SELECT_CHUNK = 256;
+let locScratch = new Uint8Array(2 * 8192);
+const places = new Int32Array(SELECT_CHUNK);
+const touched = new Uint32Array(1); // what the first pass read, stored so the reads are not optimized away
+
 /** What the selector needs. */
 export interface SelectorDeps {
   locator: Locator;
@@ -115,85 +121,104 @@ export function createSelector(deps: SelectorDeps): Selector {
       const src = batch.srcAddr, dst = batch.dstAddr;
       const cand = new Uint32Array(W);
       const bStartField = FIELD_BIT.start, bEnd = FIELD_BIT.end, bSrc = FIELD_BIT.srcAddr, bDst = FIELD_BIT.dstAddr;
-      for (let i = 0; i < n; i++) {
-        const o = i * 16;
-        const ex = batch.exporterIndex[i]!;
-        const sl = lookupSlot(geo, src, o, miss) >>> 16;
-        const dl = lookupSlot(geo, dst, o, miss) >>> 16;
-        let cat: number;
-        if (sl === LOC_FOREIGN) cat = dl === LOC_FOREIGN ? CAT_TRANSIT : dl === LOC_DOMESTIC ? CAT_INBOUND : CAT_UNCLASSIFIED;
-        else if (sl === LOC_DOMESTIC) cat = dl === LOC_FOREIGN ? CAT_OUTBOUND : dl === LOC_DOMESTIC ? CAT_DOMESTIC : CAT_UNCLASSIFIED;
-        else cat = CAT_UNCLASSIFIED;
-        const cell = (ex * NC + cat) * NO;
-        if (cat === CAT_DOMESTIC) { counts[cell + O_DOMESTIC]!++; continue; } // invariant 1: nothing of it goes further
-        if (cat === CAT_UNCLASSIFIED) { counts[cell + (sl === LOC_IGNORE || dl === LOC_IGNORE ? O_SPECIAL : O_UNKNOWN)]!++; continue; }
-        // Candidate bases: every selector must agree.
-        let fId1: number, fId2: number, dId = 0;
-        if (cat === CAT_TRANSIT) { fId1 = lookupSlot(fTable, src, o, 0); fId2 = lookupSlot(fTable, dst, o, 0); }
-        else if (cat === CAT_INBOUND) { fId1 = fId2 = lookupSlot(fTable, src, o, 0); dId = lookupSlot(dTable, dst, o, 0); }
-        else { fId1 = fId2 = lookupSlot(fTable, dst, o, 0); dId = lookupSlot(dTable, src, o, 0); }
-        const pr = batch.proto[i]!, sp = batch.srcPort[i]!, dp = batch.dstPort[i]!;
-        let any = 0;
-        for (let w = 0; w < W; w++) {
-          const dm = cat === CAT_TRANSIT ? 0xffffffff : dMasks[dId * W + w]! | dAny[w]!;
-          const m = c.category[cat * W + w]! & exMask[ex * W + w]! & c.proto[pr * W + w]! & (c.port[sp * W + w]! | c.port[dp * W + w]!) &
-            (fMasks[fId1 * W + w]! | fMasks[fId2 * W + w]! | fAny[w]!) & dm;
-          cand[w] = m;
-          any |= m;
+      const locs = locScratch.length >= n * 2 ? locScratch : (locScratch = new Uint8Array(n * 2));
+      let acc = 0;
+      for (let from = 0; from < n; from += SELECT_CHUNK) {
+        const to = Math.min(n, from + SELECT_CHUNK);
+        // First pass: each row's locations, and the pseudonym cache records of its domestic addresses
+        // touched, so their cache misses overlap rather than stall the second pass row by row.
+        let np = 0;
+        for (let i = from; i < to; i++) {
+          const o = i * 16;
+          const sl = lookupSlot(geo, src, o, miss) >>> 16;
+          const dl = lookupSlot(geo, dst, o, miss) >>> 16;
+          locs[i * 2] = sl;
+          locs[i * 2 + 1] = dl;
+          if (sl === LOC_DOMESTIC && dl === LOC_FOREIGN) places[np++] = pseudonyms.place(src, o);
+          else if (dl === LOC_DOMESTIC && sl === LOC_FOREIGN) places[np++] = pseudonyms.place(dst, o);
         }
-        if (any === 0) { counts[cell + O_NO_BASIS]!++; continue; }
-        const t0 = batch.start[i]!;
-        const e0 = batch.end[i]!;
-        const t1 = e0 > t0 ? e0 : t0;
-        let chosen = -1;
-        let sawRevoked = false;
-        for (let w = 0; w < W && chosen < 0; w++) {
-          let m = cand[w]!;
-          while (m !== 0) {
-            const bit = 31 - Math.clz32(m & -m);
-            m &= m - 1;
-            const j = w * 32 + bit;
-            if (c.revoked[j] === 1) { sawRevoked = true; continue; }
-            if (nowOk[j] === 1 && c.validFrom[j]! <= t0 && t1 < c.validUntil[j]!) { chosen = j; break; }
+        for (let j = 0; j < np; j++) acc ^= pseudonyms.touch(places[j]!);
+        for (let i = from; i < to; i++) {
+          const o = i * 16;
+          const ex = batch.exporterIndex[i]!;
+          const sl = locs[i * 2]!;
+          const dl = locs[i * 2 + 1]!;
+          let cat: number;
+          if (sl === LOC_FOREIGN) cat = dl === LOC_FOREIGN ? CAT_TRANSIT : dl === LOC_DOMESTIC ? CAT_INBOUND : CAT_UNCLASSIFIED;
+          else if (sl === LOC_DOMESTIC) cat = dl === LOC_FOREIGN ? CAT_OUTBOUND : dl === LOC_DOMESTIC ? CAT_DOMESTIC : CAT_UNCLASSIFIED;
+          else cat = CAT_UNCLASSIFIED;
+          const cell = (ex * NC + cat) * NO;
+          if (cat === CAT_DOMESTIC) { counts[cell + O_DOMESTIC]!++; continue; } // invariant 1: nothing of it goes further
+          if (cat === CAT_UNCLASSIFIED) { counts[cell + (sl === LOC_IGNORE || dl === LOC_IGNORE ? O_SPECIAL : O_UNKNOWN)]!++; continue; }
+          // Candidate bases: every selector must agree.
+          let fId1: number, fId2: number, dId = 0;
+          if (cat === CAT_TRANSIT) { fId1 = lookupSlot(fTable, src, o, 0); fId2 = lookupSlot(fTable, dst, o, 0); }
+          else if (cat === CAT_INBOUND) { fId1 = fId2 = lookupSlot(fTable, src, o, 0); dId = lookupSlot(dTable, dst, o, 0); }
+          else { fId1 = fId2 = lookupSlot(fTable, dst, o, 0); dId = lookupSlot(dTable, src, o, 0); }
+          const pr = batch.proto[i]!, sp = batch.srcPort[i]!, dp = batch.dstPort[i]!;
+          let any = 0;
+          for (let w = 0; w < W; w++) {
+            const dm = cat === CAT_TRANSIT ? 0xffffffff : dMasks[dId * W + w]! | dAny[w]!;
+            const m = c.category[cat * W + w]! & exMask[ex * W + w]! & c.proto[pr * W + w]! & (c.port[sp * W + w]! | c.port[dp * W + w]!) &
+              (fMasks[fId1 * W + w]! | fMasks[fId2 * W + w]! | fAny[w]!) & dm;
+            cand[w] = m;
+            any |= m;
           }
+          if (any === 0) { counts[cell + O_NO_BASIS]!++; continue; }
+          const t0 = batch.start[i]!;
+          const e0 = batch.end[i]!;
+          const t1 = e0 > t0 ? e0 : t0;
+          let chosen = -1;
+          let sawRevoked = false;
+          for (let w = 0; w < W && chosen < 0; w++) {
+            let m = cand[w]!;
+            while (m !== 0) {
+              const bit = 31 - Math.clz32(m & -m);
+              m &= m - 1;
+              const j = w * 32 + bit;
+              if (c.revoked[j] === 1) { sawRevoked = true; continue; }
+              if (nowOk[j] === 1 && c.validFrom[j]! <= t0 && t1 < c.validUntil[j]!) { chosen = j; break; }
+            }
+          }
+          if (chosen < 0) { counts[cell + (sawRevoked ? O_REVOKED : O_EXPIRED)]!++; continue; }
+          counts[cell + O_KEPT]!++;
+          // Minimize: copy only the allowed fields; everything else stays zero.
+          const k = out.length++;
+          const fm = c.fieldMask[chosen]!;
+          const ko = k * 16;
+          out.basisIndex[k] = chosen;
+          out.category[k] = cat;
+          out.fields[k] = fm;
+          out.start[k] = (fm & bStartField) !== 0 ? t0 : 0;
+          out.end[k] = (fm & bEnd) !== 0 ? e0 : 0;
+          if (t0 < pStart || t0 >= pEnd) {
+            [pStart, pEnd] = periodBounds(t0, rotation);
+            const label = periodOf(t0, rotation);
+            pIdx = out.periods.indexOf(label);
+            if (pIdx < 0) { pIdx = out.periods.length; out.periods.push(label); }
+            pseudonyms.usePeriod(label);
+          }
+          out.periodIndex[k] = pIdx;
+          // Slots copied byte by byte: no subarray view per flow (bench/pipeline).
+          if ((fm & bSrc) === 0) { out.srcKind[k] = ADDR_ABSENT; zeroSlot(out.srcAddr, ko); }
+          else if (sl === LOC_FOREIGN) { out.srcKind[k] = ADDR_FOREIGN; copySlot(src, o, out.srcAddr, ko); }
+          else { out.srcKind[k] = ADDR_PSEUDONYM; pseudonyms.write(src, o, out.srcAddr, ko); }
+          if ((fm & bDst) === 0) { out.dstKind[k] = ADDR_ABSENT; zeroSlot(out.dstAddr, ko); }
+          else if (dl === LOC_FOREIGN) { out.dstKind[k] = ADDR_FOREIGN; copySlot(dst, o, out.dstAddr, ko); }
+          else { out.dstKind[k] = ADDR_PSEUDONYM; pseudonyms.write(dst, o, out.dstAddr, ko); }
+          out.srcPort[k] = (fm & FIELD_BIT.srcPort) !== 0 ? sp : 0;
+          out.dstPort[k] = (fm & FIELD_BIT.dstPort) !== 0 ? dp : 0;
+          out.proto[k] = (fm & FIELD_BIT.proto) !== 0 ? pr : 0;
+          out.tcpFlags[k] = (fm & FIELD_BIT.tcpFlags) !== 0 ? batch.tcpFlags[i]! : 0;
+          out.bytes[k] = (fm & FIELD_BIT.bytes) !== 0 ? batch.bytes[i]! : 0;
+          out.packets[k] = (fm & FIELD_BIT.packets) !== 0 ? batch.packets[i]! : 0;
+          out.samplingRate[k] = (fm & FIELD_BIT.samplingRate) !== 0 ? batch.samplingRate[i]! : 0;
+          out.inIf[k] = (fm & FIELD_BIT.inIf) !== 0 ? batch.inIf[i]! : 0;
+          out.outIf[k] = (fm & FIELD_BIT.outIf) !== 0 ? batch.outIf[i]! : 0;
+          out.exporterIndex[k] = (fm & FIELD_BIT.exporter) !== 0 ? ex : 0;
         }
-        if (chosen < 0) { counts[cell + (sawRevoked ? O_REVOKED : O_EXPIRED)]!++; continue; }
-        counts[cell + O_KEPT]!++;
-        // Minimize: copy only the allowed fields; everything else stays zero.
-        const k = out.length++;
-        const fm = c.fieldMask[chosen]!;
-        const ko = k * 16;
-        out.basisIndex[k] = chosen;
-        out.category[k] = cat;
-        out.fields[k] = fm;
-        out.start[k] = (fm & bStartField) !== 0 ? t0 : 0;
-        out.end[k] = (fm & bEnd) !== 0 ? e0 : 0;
-        if (t0 < pStart || t0 >= pEnd) {
-          [pStart, pEnd] = periodBounds(t0, rotation);
-          const label = periodOf(t0, rotation);
-          pIdx = out.periods.indexOf(label);
-          if (pIdx < 0) { pIdx = out.periods.length; out.periods.push(label); }
-          pseudonyms.usePeriod(label);
-        }
-        out.periodIndex[k] = pIdx;
-        // Slots copied byte by byte: no subarray view per flow (bench/pipeline).
-        if ((fm & bSrc) === 0) { out.srcKind[k] = ADDR_ABSENT; zeroSlot(out.srcAddr, ko); }
-        else if (sl === LOC_FOREIGN) { out.srcKind[k] = ADDR_FOREIGN; copySlot(src, o, out.srcAddr, ko); }
-        else { out.srcKind[k] = ADDR_PSEUDONYM; pseudonyms.write(src, o, out.srcAddr, ko); }
-        if ((fm & bDst) === 0) { out.dstKind[k] = ADDR_ABSENT; zeroSlot(out.dstAddr, ko); }
-        else if (dl === LOC_FOREIGN) { out.dstKind[k] = ADDR_FOREIGN; copySlot(dst, o, out.dstAddr, ko); }
-        else { out.dstKind[k] = ADDR_PSEUDONYM; pseudonyms.write(dst, o, out.dstAddr, ko); }
-        out.srcPort[k] = (fm & FIELD_BIT.srcPort) !== 0 ? sp : 0;
-        out.dstPort[k] = (fm & FIELD_BIT.dstPort) !== 0 ? dp : 0;
-        out.proto[k] = (fm & FIELD_BIT.proto) !== 0 ? pr : 0;
-        out.tcpFlags[k] = (fm & FIELD_BIT.tcpFlags) !== 0 ? batch.tcpFlags[i]! : 0;
-        out.bytes[k] = (fm & FIELD_BIT.bytes) !== 0 ? batch.bytes[i]! : 0;
-        out.packets[k] = (fm & FIELD_BIT.packets) !== 0 ? batch.packets[i]! : 0;
-        out.samplingRate[k] = (fm & FIELD_BIT.samplingRate) !== 0 ? batch.samplingRate[i]! : 0;
-        out.inIf[k] = (fm & FIELD_BIT.inIf) !== 0 ? batch.inIf[i]! : 0;
-        out.outIf[k] = (fm & FIELD_BIT.outIf) !== 0 ? batch.outIf[i]! : 0;
-        out.exporterIndex[k] = (fm & FIELD_BIT.exporter) !== 0 ? ex : 0;
       }
+      touched[0] = acc;
       const cats = CATEGORIES;
       for (let e = 0; e < batch.exporters.length; e++) {
         for (let ct = 0; ct < NC; ct++) {
