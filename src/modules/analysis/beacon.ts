@@ -115,6 +115,7 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   const index = new KeyIndex(P);
   const inUse = new Uint8Array(P);
   const admitted = new Float64Array(P); // admission order: flush visits slots in it, as a Map would
+  const order = new Float64Array(P); // flush's sort keys (admission × P + slot): due pairs from the front, idle ones from the back
   let admissions = 0;
   const free: number[] = [];
   for (let i = P - 1; i >= 0; i--) free.push(i);
@@ -262,33 +263,48 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     }
   }
 
-  /** Scores one pair; exported through `scorePairSlot` for tests. */
-  function scoreSlot(slot: number): PairScore | undefined {
+  // Scoring scratch (one pair at a time): call times, intervals, sizes and deviations of up to `window` calls.
+  const tsBuf = new Float64Array(W);
+  const ivBuf = new Float64Array(W);
+  const szBuf = new Float64Array(W);
+  const devBuf = new Float64Array(W);
+  const hitBuf = new Uint8Array(24);
+
+  /**
+   * Scores one pair (`scorePair` for tests and the evaluation's explanations). With `levelOnly` (flush),
+   * a pair that reaches no level returns undefined before its evidence (histogram, components) is built.
+   */
+  function scoreSlot(slot: number, levelOnly = false): PairScore | undefined {
     const r = slot * REC;
     const n = Math.min(rec[r + COUNT]!, W);
     if (n < cfg.minEvents) return undefined;
     const base = slot * W;
-    const ts = Float64Array.from(times.subarray(base, base + n)).sort();
+    const ts = tsBuf.subarray(0, n);
+    ts.set(times.subarray(base, base + n));
+    ts.sort();
     const span = ts[n - 1]! - ts[0]!;
     if (span < cfg.minSpanMs) return undefined;
-    const iv = new Float64Array(n - 1);
+    const iv = ivBuf.subarray(0, n - 1);
     for (let k = 1; k < n; k++) iv[k - 1] = ts[k]! - ts[k - 1]!;
     iv.sort();
     const med = quantile(iv, 0.5);
     const skewS = 1 - Math.abs(bowleySkew(iv));
-    const madS = med > 0 ? clamp01(1 - medianAbsDev(iv) / med) : 0;
+    const madS = med > 0 ? clamp01(1 - medianAbsDev(iv, devBuf) / med) : 0;
     const modeS = clamp01((modeShare(iv, 3, 0.1, 500) - 0.3) / 0.6);
     const intervalS = Math.max((skewS + madS) / 2, modeS);
-    const sz = Float64Array.from(sizes.subarray(base, base + n)).sort();
+    const sz = szBuf.subarray(0, n);
+    for (let k = 0; k < n; k++) sz[k] = sizes[base + k]!;
+    sz.sort();
     const medSize = quantile(sz, 0.5);
     const sizeSkewS = 1 - Math.abs(bowleySkew(sz));
-    const sizeMadS = medSize > 0 ? clamp01(1 - medianAbsDev(sz) / medSize) : 0;
+    const sizeMadS = medSize > 0 ? clamp01(1 - medianAbsDev(sz, devBuf) / medSize) : 0;
     const sizeModeS = clamp01((modeShare(sz, 3, 0.05, 8) - 0.3) / 0.6);
     const smallS = clamp01(1 - medSize / 65535);
     const sizeS = (Math.max((sizeSkewS + sizeMadS) / 2, sizeModeS) + smallS) / 2;
     // Spread: the share of equal time bins across the pair's span that hold a call.
     const bins = Math.max(2, Math.min(24, Math.floor(n / 2)));
-    const hit = new Uint8Array(bins);
+    const hit = hitBuf;
+    hit.fill(0);
     for (let k = 0; k < n; k++) hit[Math.min(bins - 1, Math.floor(((ts[k]! - ts[0]!) / span) * bins))] = 1;
     let hits = 0;
     for (let k = 0; k < bins; k++) hits += hit[k]!;
@@ -300,17 +316,22 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     const medPkt = medSize; // bytes per call; packets are not kept per call
     const proto = protoOf[slot]!;
     const port = portOf[slot]!;
-    const infra = INFRA_SERVICES.find((s) => s.proto === proto && s.port === port && medPkt >= s.minPkt && medPkt <= s.maxPkt * 4)?.name;
+    let infra: string | undefined;
+    for (const sv of INFRA_SERVICES) {
+      if (sv.proto === proto && sv.port === port && medPkt >= sv.minPkt && medPkt <= sv.maxPkt * 4) { infra = sv.name; break; }
+    }
     let level: FindingLevel | undefined;
     const corroborated = unanswered >= cfg.unansweredShare || fast;
     if (infra !== undefined) level = undefined;
     else if (score >= cfg.alertScore && corroborated) level = 'alert';
     else if (score >= cfg.suspectScore) level = 'suspect';
+    if (levelOnly && level === undefined) return undefined;
     const histogram = new Array<number>(INTERVAL_BUCKETS_S.length).fill(0);
     for (let k = 0; k < iv.length; k++) {
       const s = iv[k]! / 1000;
-      const bi = INTERVAL_BUCKETS_S.findIndex((u) => s < u);
-      histogram[bi < 0 ? histogram.length - 1 : bi]!++;
+      let bi = 0;
+      while (bi < INTERVAL_BUCKETS_S.length - 1 && !(s < INTERVAL_BUCKETS_S[bi]!)) bi++;
+      histogram[bi]!++;
     }
     return {
       src: srcOf[slot]!, dst: dstOf[slot]!, port, proto, calls: rec[r + COUNT]!, firstSeen: rec[r + FIRST]!, lastSeen: rec[r + LAST]!,
@@ -326,15 +347,22 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
    */
   function flush(nowMs: number, all = false): FindingUpdate[] {
     const byEndpoint = new Map<number, PairScore[]>();
-    const live: number[] = [];
-    for (let slot = 0; slot < P; slot++) if (inUse[slot] === 1) live.push(slot);
-    live.sort((a, b) => admitted[a]! - admitted[b]!);
-    for (const slot of live) {
-      if (nowMs - rec[slot * REC + SEEN]! > cfg.idleMs) { untrack(slot); free.push(slot); continue; }
-      const calls = rec[slot * REC + COUNT]!;
-      if (!all && calls === scoredAt[slot]) continue;
-      scoredAt[slot] = calls;
-      const s = scoreSlot(slot);
+    // Idle pairs are dropped and pairs with new calls scored, each in admission order (as a Map would
+    // hold them). Only those are sorted, by admission × P + slot in a typed array (a native numeric sort,
+    // no comparator calls): unchanged pairs, most of them between flushes, cost one look each.
+    let nIdle = 0, nDue = 0;
+    for (let slot = 0; slot < P; slot++) {
+      if (inUse[slot] !== 1) continue;
+      if (nowMs - rec[slot * REC + SEEN]! > cfg.idleMs) { order[P - 1 - nIdle++] = admitted[slot]! * P + slot; continue; }
+      if (all || rec[slot * REC + COUNT]! !== scoredAt[slot]) order[nDue++] = admitted[slot]! * P + slot;
+    }
+    const idle = order.subarray(P - nIdle).sort();
+    for (let k = 0; k < nIdle; k++) { const slot = idle[k]! % P; untrack(slot); free.push(slot); }
+    const due = order.subarray(0, nDue).sort();
+    for (let k = 0; k < nDue; k++) {
+      const slot = due[k]! % P;
+      scoredAt[slot] = rec[slot * REC + COUNT]!;
+      const s = scoreSlot(slot, true);
       if (s === undefined || s.level === undefined) continue;
       const list = byEndpoint.get(s.dst) ?? [];
       list.push(s);

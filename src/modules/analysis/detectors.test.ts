@@ -460,6 +460,22 @@ describe('robust statistics', () => {
     expect(medianAbsDev([1, 2, 3, 4, 100])).toBe(1);
     expect(modeShare([10, 10, 10, 10], 1)).toBe(1);
   });
+
+  it('gives the same MAD with or without scratch, and the mode share of the k largest clusters (property)', () => {
+    // The reference: every cluster's size, sorted, the k largest summed.
+    const naiveModeShare = (v: number[], k: number, rel: number, abs: number): number => {
+      const sizes: number[] = [];
+      let start = v[0]!, size = 0;
+      for (const x of v) { if (x - start <= Math.max(abs, rel * start) * 2) size++; else { sizes.push(size); start = x; size = 1; } }
+      sizes.push(size);
+      return sizes.sort((a, b) => b - a).slice(0, k).reduce((a, b) => a + b, 0) / v.length;
+    };
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 5 }), (raw, k) => {
+      const v = [...raw].sort((a, b) => a - b);
+      expect(medianAbsDev(v, new Float64Array(100))).toBe(medianAbsDev(v));
+      expect(modeShare(v, k, 0.1, 50)).toBeCloseTo(naiveModeShare(v, k, 0.1, 50), 12);
+    }));
+  });
 });
 
 describe('two-pass chunks', () => {

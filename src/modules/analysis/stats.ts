@@ -23,11 +23,16 @@ export function bowleySkew(sorted: ArrayLike<number>): number {
   return (q1 + q3 - 2 * q2) / den;
 }
 
-/** Median absolute deviation around the median of ascending-sorted values. */
-export function medianAbsDev(sorted: ArrayLike<number>): number {
+/**
+ * Median absolute deviation around the median of ascending-sorted values. `scratch` (at least as long
+ * as `sorted`) saves an allocation per call: the beacon detector scores thousands of pairs a flush.
+ */
+export function medianAbsDev(sorted: ArrayLike<number>, scratch?: Float64Array): number {
+  const n = sorted.length;
   const med = quantile(sorted, 0.5);
-  const dev = Float64Array.from(sorted as ArrayLike<number>, (v) => Math.abs(v - med)).sort();
-  return quantile(dev, 0.5);
+  const dev = scratch !== undefined && scratch.length >= n ? scratch.subarray(0, n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) dev[i] = Math.abs(sorted[i]! - med);
+  return quantile(dev.sort(), 0.5);
 }
 
 /**
@@ -39,19 +44,29 @@ export function medianAbsDev(sorted: ArrayLike<number>): number {
 export function modeShare(sorted: ArrayLike<number>, k = 3, relTol = 0.1, absTol = 0.5): number {
   const n = sorted.length;
   if (n === 0) return 0;
-  const sizes: number[] = [];
+  // The k largest cluster sizes, kept in descending order as clusters close (no array per call).
+  const top = k <= 3 ? TOP3 : new Float64Array(k);
+  top.fill(0);
   let start = sorted[0]!;
   let size = 0;
   for (let i = 0; i < n; i++) {
     const v = sorted[i]!;
     if (v - start <= Math.max(absTol, relTol * start) * 2) size++;
-    else { sizes.push(size); start = v; size = 1; }
+    else { keepLargest(top, k, size); start = v; size = 1; }
   }
-  sizes.push(size);
-  sizes.sort((a, b) => b - a);
-  let top = 0;
-  for (let i = 0; i < Math.min(k, sizes.length); i++) top += sizes[i]!;
-  return top / n;
+  keepLargest(top, k, size);
+  let sum = 0;
+  for (let j = 0; j < k; j++) sum += top[j]!;
+  return sum / n;
+}
+
+const TOP3 = new Float64Array(3);
+
+/** Inserts `c` into `top[0..k)`, kept in descending order, when it is among the k largest so far. */
+function keepLargest(top: Float64Array, k: number, c: number): void {
+  for (let j = 0; j < k; j++) {
+    if (c > top[j]!) { for (let m = k - 1; m > j; m--) top[m] = top[m - 1]!; top[j] = c; return; }
+  }
 }
 
 /** Clamps to 0..1. */
