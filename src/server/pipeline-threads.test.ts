@@ -124,6 +124,35 @@ describe('detector threads', () => {
     expect(reader.generation).toBe(a.generation);
   });
 
+  it('the adapter copies every column of the rows with both endpoints, in order, whether all rows or only some have them', () => {
+    for (const skip of [[], [1, 4], [0, 5]]) {
+      const sel = createSelectedBatch(6);
+      sel.length = 6;
+      sel.basisIds = ['b0', 'b1'];
+      for (let i = 0; i < 6; i++) {
+        sel.basisIndex[i] = i % 2; sel.start[i] = T0 + i; sel.end[i] = T0 + 10 * i; sel.srcPort[i] = 1000 + i; sel.dstPort[i] = 2000 + i;
+        sel.proto[i] = i % 2 === 0 ? 6 : 17; sel.tcpFlags[i] = i; sel.bytes[i] = 100 * i; sel.packets[i] = i + 1; sel.samplingRate[i] = i === 3 ? 0 : i + 1;
+        writeHost(sel.srcAddr, i * 16, i, true);
+        writeHost(sel.dstAddr, i * 16, 50 + i, false);
+        sel.srcKind[i] = skip.includes(i) ? ADDR_ABSENT : ADDR_PSEUDONYM;
+        sel.dstKind[i] = ADDR_FOREIGN;
+      }
+      const hosts = new HostTable();
+      const out = adaptSelectedBatch(sel, createAnalysisBatch(6, hosts));
+      const rows = [0, 1, 2, 3, 4, 5].filter((i) => !skip.includes(i));
+      expect(out.length).toBe(rows.length);
+      expect(out.bases).toEqual(rows[0]! % 2 === 0 ? ['b0', 'b1'] : ['b1', 'b0']);
+      rows.forEach((i, k) => {
+        expect([out.start[k], out.end[k], out.srcPort[k], out.dstPort[k], out.proto[k], out.tcpFlags[k], out.bytes[k], out.packets[k]])
+          .toEqual([T0 + i, T0 + 10 * i, 1000 + i, 2000 + i, i % 2 === 0 ? 6 : 17, i, 100 * i, i + 1]);
+        expect(out.samplingRate[k]).toBe(i === 3 ? 1 : i + 1); // an unknown rate (0) counts as unsampled
+        expect(out.bases[out.basis[k]!]).toBe(`b${i % 2}`);
+        expect(hosts.isDomestic(out.src[k]!)).toBe(true);
+        expect(hosts.ipv4(out.dst[k]!)).toBeGreaterThanOrEqual(0);
+      });
+    }
+  });
+
   it('a thread\'s view of a shared host table reads and never interns', () => {
     const reader = HostTable.attach(new HostTable(16, true).share());
     expect(() => reader.internSlot(new Uint8Array(16), 0, false)).toThrow(/does not intern/);

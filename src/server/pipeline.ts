@@ -75,17 +75,33 @@ export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): Anal
     let b = basisMap[bi]!;
     if (b < 0) { b = out.bases.length; out.bases.push(sel.basisIds[bi]!); basisMap[bi] = b; }
     rows[n] = i;
-    out.start[n] = sel.start[i]!;
-    out.end[n] = sel.end[i]!;
-    out.srcPort[n] = sel.srcPort[i]!;
-    out.dstPort[n] = sel.dstPort[i]!;
-    out.proto[n] = sel.proto[i]!;
-    out.tcpFlags[n] = sel.tcpFlags[i]!;
-    out.bytes[n] = sel.bytes[i]!;
-    out.packets[n] = sel.packets[i]!;
-    out.samplingRate[n] = sel.samplingRate[i]! || 1;
     out.basis[n] = b;
     n++;
+  }
+  if (n === sel.length) {
+    // Every row kept (the usual case): whole columns at once.
+    out.start.set(sel.start.subarray(0, n));
+    out.end.set(sel.end.subarray(0, n));
+    out.srcPort.set(sel.srcPort.subarray(0, n));
+    out.dstPort.set(sel.dstPort.subarray(0, n));
+    out.proto.set(sel.proto.subarray(0, n));
+    out.tcpFlags.set(sel.tcpFlags.subarray(0, n));
+    out.bytes.set(sel.bytes.subarray(0, n));
+    out.packets.set(sel.packets.subarray(0, n));
+    for (let k = 0; k < n; k++) out.samplingRate[k] = sel.samplingRate[k]! || 1;
+  } else {
+    for (let k = 0; k < n; k++) {
+      const i = rows[k]!;
+      out.start[k] = sel.start[i]!;
+      out.end[k] = sel.end[i]!;
+      out.srcPort[k] = sel.srcPort[i]!;
+      out.dstPort[k] = sel.dstPort[i]!;
+      out.proto[k] = sel.proto[i]!;
+      out.tcpFlags[k] = sel.tcpFlags[i]!;
+      out.bytes[k] = sel.bytes[i]!;
+      out.packets[k] = sel.packets[i]!;
+      out.samplingRate[k] = sel.samplingRate[i]! || 1;
+    }
   }
   const sa = sel.srcAddr, da = sel.dstAddr, hs = slotHashes;
   // The host table clears itself when full; ids interned before that are stale, so the batch starts over.
