@@ -12,7 +12,7 @@ import { DEMO_USERS } from '../demo/world.js';
 import { loadCliConfig } from './context.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
-import { createPipeline, type Pipeline } from '#server/pipeline.js';
+import { createPipeline, detectorThreadsFor, type Pipeline } from '#server/pipeline.js';
 import type { UdpCollector } from '#modules/collection/index.js';
 import { DEMO_SPECIAL_RANGE_OVERRIDES, demoTrafficBanner, sendDemoTraffic } from '../demo/traffic.js';
 import type { Core } from '#server/core.js';
@@ -32,7 +32,7 @@ import { stringify as toYaml } from 'yaml';
 
 /** The collector feeding the legal pipeline (selection → archive and detectors); started in this order, stopped in reverse. */
 function pipelineComponents(core: Core, config: Config, metrics: MetricsRegistry, logger: Logger): Component[] {
-  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: config.analysis.detectorThreads });
+  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads) });
   return [pipeline.component, ...collectorComponents(config, metrics, pipeline.sink, logger)];
 }
 
@@ -93,7 +93,7 @@ export function buildProgram(): Command {
       let pipeline: Pipeline | undefined;
       let collectors: Component[] = [];
       const server = await startServer(config, { logger, components: (core, metrics) => {
-        pipeline = createPipeline(core, { logger, metrics, analysisThreads: config.analysis.detectorThreads });
+        pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads) });
         collectors = collectorComponents(config, metrics, pipeline.sink, logger);
         return [pipeline.component, ...collectors];
       } });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DETECTOR_KINDS, HostTable, assignKinds, createAnalysisBatch, createDetectorThreads, createDetectors, createSlotBatch, IndicatorMatcher, type DetectorKind, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
-import { adaptSelectedBatch, inThreadDetectors, localKinds, threadedDetectors, type PipelineDetectors } from './pipeline.js';
+import { adaptSelectedBatch, detectorThreadsFor, inThreadDetectors, localKinds, threadedDetectors, type PipelineDetectors } from './pipeline.js';
 
 const T0 = Date.UTC(2026, 4, 1);
 const INDICATORS: Indicator[] = [{ id: 'i1', kind: 'ipv4', value: '198.51.100.0/24', confidence: 80 }];
@@ -122,6 +122,11 @@ describe('detector threads', () => {
     expect(a.generation).toBeGreaterThan(0); // the small table did reset along the way
     expect(b.generation).toBe(a.generation);
     expect(reader.generation).toBe(a.generation);
+  });
+
+  it('auto takes one detector thread on two cores, two on three or more, none on one; a count is taken as given', () => {
+    expect([1, 2, 3, 4, 64].map((cores) => detectorThreadsFor('auto', cores))).toEqual([0, 1, 2, 2, 2]);
+    expect([0, 1, 3, 4].map((n) => detectorThreadsFor(n, 2))).toEqual([0, 1, 3, 4]);
   });
 
   it('the adapter copies every column of the rows with both endpoints, in order, whether all rows or only some have them', () => {

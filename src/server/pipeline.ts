@@ -1,4 +1,5 @@
 /** @module The legal pipeline in one process: collected batches → lawful selection → flow archive and detectors → findings. */
+import { availableParallelism } from 'node:os';
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
 import { ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
 import { DETECTOR_KINDS, HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlot, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
@@ -7,6 +8,17 @@ import type { Logger } from '#platform/logger/index.js';
 import type { MetricsRegistry } from '#platform/metrics/index.js';
 import type { Core } from './core.js';
 import type { Component } from './run.js';
+
+/**
+ * The detector threads of an `analysis.detectorThreads` setting: a number as given; `auto` one thread
+ * with two cores (the pipeline's thread and one detector thread each get a core), two with three or
+ * more (bench/pipeline: the kinds split best in two), none on one core.
+ * @see docs/decisions/0005-detector-threads-by-default.md
+ */
+export function detectorThreadsFor(setting: number | 'auto', cores = availableParallelism()): number {
+  if (setting !== 'auto') return setting;
+  return cores >= 3 ? 2 : cores === 2 ? 1 : 0;
+}
 
 /** Pipeline settings. */
 export interface PipelineOptions {
@@ -296,6 +308,7 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   const component: Component = {
     name: 'pipeline',
     async start() {
+      options.logger?.info({ detectorThreads: threads, inPipelineThread: threads === 0 ? DETECTOR_KINDS : mine }, threads === 0 ? 'detectors run in the pipeline\'s thread' : `detectors run in ${threads} worker thread${threads > 1 ? 's' : ''}`);
       await reloadIndicators();
       flushTimer = setInterval(() => { flush().catch((e: unknown) => options.logger?.error({ err: e }, 'findings flush failed')); }, options.flushEveryMs ?? 10_000);
       indicatorTimer = setInterval(() => { reloadIndicators().catch((e: unknown) => options.logger?.error({ err: e }, 'indicator reload failed')); }, options.indicatorReloadMs ?? 60_000);

@@ -50,6 +50,18 @@ describe('configuration', () => {
     expect(envKeys.sort()).toEqual(['MAMORI_AUTH_COOKIE_SECURE', 'MAMORI_DATABASE_URL', 'MAMORI_SERVER_PORT']);
   });
 
+  it('takes analysis.detectorThreads as auto (the default) or a count of 0–4, from a variable too, and refuses anything else', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'mamori-cfg-'));
+    expect(loadConfig({ env: {}, cwd }).config.analysis.detectorThreads).toBe('auto');
+    expect(loadConfig({ env: { MAMORI_ANALYSIS_DETECTOR_THREADS: '2' }, cwd }).config.analysis.detectorThreads).toBe(2);
+    expect(loadConfig({ env: { MAMORI_ANALYSIS_DETECTOR_THREADS: 'auto' }, cwd }).config.analysis.detectorThreads).toBe('auto');
+    for (const bad of ['many', '5', '-1']) {
+      const e = errorOf(() => loadConfig({ env: { MAMORI_ANALYSIS_DETECTOR_THREADS: bad }, cwd }));
+      expect([bad, e.code]).toEqual([bad, 'CONFIG_INVALID']);
+      expect(e.message).toContain('analysis.detectorThreads');
+    }
+  });
+
   it('rejects an unknown MAMORI_ variable with a suggestion', () => {
     const e = errorOf(() => loadConfig({ env: { MAMORI_SERVER_PROT: '1' }, cwd: tmpdir() }));
     expect(e.message).toContain('MAMORI_SERVER_PROT');

@@ -112,9 +112,10 @@ export const ConfigSchema = z
       .object({
         /**
          * Worker threads that run the detectors (kinds split among them, findings identical to in-thread);
-         * 0 runs them on the pipeline's own thread. See docs/decisions/0003-detector-threads.md.
+         * 0 runs them on the pipeline's own thread; `auto` (the default) takes one with two cores and two
+         * with three or more. See docs/decisions/0003-detector-threads.md, 0005-detector-threads-by-default.md.
          */
-        detectorThreads: z.number().int().min(0).max(4).default(0),
+        detectorThreads: z.union([z.literal('auto'), z.number().int().min(0).max(4)], { error: 'expected "auto" or a whole number of threads from 0 to 4' }).default('auto'),
       })
       .strict()
       .prefault({}),
