@@ -11,7 +11,7 @@ import { createTestCore } from './test-support/harness.js';
 
 // The pool createPipeline starts, wrapped so the test can make it fail as a crashed thread makes it
 // fail (every call rejects with the thread's error) and see whether it was closed.
-const pool = vi.hoisted(() => ({ crashed: false, hung: false, closed: 0, onFailure: undefined as ((e: Error, unanalysed: number) => void) | undefined }));
+const pool = vi.hoisted(() => ({ crashed: false, hung: false, closed: 0, created: 0, onFailure: undefined as ((e: Error, unanalysed: number) => void) | undefined }));
 
 vi.mock('#modules/analysis/index.js', async (importOriginal) => {
   const analysis = await importOriginal<typeof Analysis>();
@@ -19,6 +19,7 @@ vi.mock('#modules/analysis/index.js', async (importOriginal) => {
     ...analysis,
     createDetectorThreads(options: DetectorThreadsOptions): DetectorThreads {
       const real = analysis.createDetectorThreads(options);
+      pool.created++;
       pool.onFailure = options.onFailure;
       const crash = (): Error => new Error('detector thread 0 exited with code 1');
       // A hung thread never answers; stopping the pool fails its pending calls, as the real pool does.
@@ -74,14 +75,44 @@ describe('pipeline stop with detector threads', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'error', destination: new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString('utf8')); done(); } }) });
     const metrics = new MetricsRegistry();
-    const pipeline = createPipeline(core, { analysisThreads: 1, logger, metrics });
+    const pipeline = createPipeline(core, { analysisThreads: 1, logger, metrics, restartDelayMs: 60_000 });
     expect(pool.onFailure).toBeTypeOf('function');
     pool.onFailure!(new Error('detector thread 0 exited with code 1'), 4096);
-    expect(pipeline.stats()).toMatchObject({ detectorFailures: 1, unanalysedFlows: 4096 });
-    expect(lines.join('')).toContain('no more findings until mamori is restarted');
+    expect(pipeline.stats()).toMatchObject({ detectorFailures: 1, unanalysedFlows: 4096, detectorRestarts: 0 });
+    expect(lines.join('')).toContain('fresh detector threads start shortly');
     expect(metrics.render()).toMatch(/mamori_analysis_unanalysed_flows_total\S* 4096/);
     expect(metrics.render()).toMatch(/mamori_analysis_detector_failures_total\S* 1/);
+    // While the threads are down there is nothing to flush; stop does not wait for the restart.
+    await expect(pipeline.flush()).resolves.toBe(0);
     await pipeline.component.stop();
+  }, 30_000);
+
+  it('fresh detector threads start after a failure, sooner again once a flush succeeded, later while failures repeat', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString('utf8')); done(); } }) });
+    const metrics = new MetricsRegistry();
+    const restartIn = (): number[] => lines.flatMap((l) => { const m = /"restartInMs":(\d+)/.exec(l); return m === null ? [] : [Number(m[1])]; });
+    pool.created = 0;
+    const pipeline = createPipeline(core, { analysisThreads: 1, logger, metrics, restartDelayMs: 20 });
+    await pipeline.component.start();
+    expect(pool.created).toBe(1);
+    const waitFor = async (created: number): Promise<void> => { for (let i = 0; i < 200 && pool.created < created; i++) await new Promise((r) => setTimeout(r, 10)); };
+    pool.onFailure!(new Error('detector thread 0 exited with code 1'), 10);
+    await waitFor(2);
+    expect(pool.created).toBe(2);
+    expect(pipeline.stats()).toMatchObject({ detectorFailures: 1, detectorRestarts: 1 });
+    expect(lines.join('')).toContain('fresh detector threads started after a failure');
+    expect(metrics.render()).toMatch(/mamori_analysis_detector_restarts_total\S* 1/);
+    // The fresh threads fail too before any flush: the delay doubles.
+    pool.onFailure!(new Error('detector thread 0 exited with code 1'), 0);
+    await waitFor(3);
+    // They work: a flush succeeds, and the next failure waits the first delay again.
+    await expect(pipeline.flush()).resolves.toBeGreaterThanOrEqual(0);
+    pool.onFailure!(new Error('detector thread 0 exited with code 1'), 0);
+    await waitFor(4);
+    expect(restartIn()).toEqual([20, 40, 20]);
+    expect(pipeline.stats()).toMatchObject({ detectorFailures: 3, detectorRestarts: 3, unanalysedFlows: 10 });
+    await expect(pipeline.component.stop()).resolves.toBeUndefined();
   }, 30_000);
 
   it('stops cleanly when the threads are well: one flush, one counters entry, threads stopped', async () => {

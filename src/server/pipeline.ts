@@ -40,6 +40,12 @@ export interface PipelineOptions {
    * stuck in a loop would otherwise hold shutdown forever); the flush then fails and is reported.
    */
   stopTimeoutMs?: number;
+  /**
+   * After a detector thread fails, fresh detector threads start after this delay (ms), doubled with each
+   * failure since the last successful flush, at most five minutes; flows until then are archived and
+   * counted as unanalysed. Default 1,000.
+   */
+  restartDelayMs?: number;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
@@ -51,9 +57,11 @@ export interface PipelineStats {
   archived: number;
   findingsWritten: number;
   archiveErrors: number;
-  /** Detector thread failures (after one, analysis stops until restart; flows are still archived). */
+  /** Detector thread failures (each followed by fresh detector threads after a delay; flows are still archived). */
   detectorFailures: number;
-  /** Flows handed to detector threads that failed before analysing them (archived, never analysed). */
+  /** Times fresh detector threads were started after a failure. */
+  detectorRestarts: number;
+  /** Flows archived but never analysed: in detector threads that failed, or kept while they restarted. */
   unanalysedFlows: number;
 }
 
@@ -232,13 +240,41 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   const hosts = threads === 0 ? new HostTable() : undefined;
   const inThread = hosts === undefined ? undefined : createDetectors(hosts);
   const mine = localKinds(threads);
-  const detectors: PipelineDetectors = inThread !== undefined && hosts !== undefined ? inThreadDetectors(inThread, hosts) : threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), onFailure: detectorThreadFailed }), mine);
-  const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0, detectorFailures: 0, unanalysedFlows: 0 };
-  // Said at once (not at the next flush), with what it cost: operators restart the process to analyse again.
+  const startThreads = (): PipelineDetectors => threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), onFailure: detectorThreadFailed }), mine);
+  let detectors: PipelineDetectors = inThread !== undefined && hosts !== undefined ? inThreadDetectors(inThread, hosts) : startThreads();
+  const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0, detectorFailures: 0, detectorRestarts: 0, unanalysedFlows: 0 };
+  // Between a thread's failure and the fresh threads: kept flows are archived, not analysed (counted).
+  let down = false;
+  let stopping = false;
+  let restartTimer: ReturnType<typeof setTimeout> | undefined;
+  let failuresSinceFlush = 0;
+  // Said at once (not at the next flush), with what it cost; fresh threads follow after a delay that
+  // doubles while failures repeat without a successful flush between them (a thread that fails on
+  // every batch does not restart in a tight loop).
   function detectorThreadFailed(error: Error, unanalysedFlows: number): void {
     stats.detectorFailures++;
     stats.unanalysedFlows += unanalysedFlows;
-    options.logger?.error({ err: error, unanalysedFlows }, 'a detector thread failed: no more findings until mamori is restarted (flows are still archived)');
+    if (stopping) {
+      options.logger?.error({ err: error, unanalysedFlows }, 'a detector thread failed while the pipeline stopped');
+      return;
+    }
+    down = true;
+    failuresSinceFlush++;
+    const delayMs = Math.min(300_000, (options.restartDelayMs ?? 1000) * 2 ** Math.min(20, failuresSinceFlush - 1));
+    options.logger?.error({ err: error, unanalysedFlows, restartInMs: delayMs }, 'a detector thread failed: fresh detector threads start shortly, without the failed ones\' state (stored findings stay; flows until then are archived, not analysed)');
+    const failed = detectors;
+    if (restartTimer !== undefined) clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      failed.close().catch(() => undefined);
+      if (stopping) return;
+      detectors = startThreads();
+      down = false;
+      stats.detectorRestarts++;
+      options.logger?.warn({ detectorThreads: threads, restarts: stats.detectorRestarts }, 'fresh detector threads started after a failure');
+      reloadIndicators().catch((e: unknown) => options.logger?.error({ err: e }, 'indicator reload failed'));
+    }, delayMs);
+    restartTimer.unref();
   }
   let selected = createSelectedBatch(4096);
   let chain: Promise<void> = Promise.resolve();
@@ -262,7 +298,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     await chain;
     await analysing;
     if (final) await recordCounters();
+    if (down) return 0; // detector threads restarting: nothing to flush
     const updates = await detectors.flush(core.clock.nowMs(), final);
+    failuresSinceFlush = 0;
     if (updates.length === 0) return 0;
     const ids = await core.analysis.recordFindings(ctx, updates);
     stats.findingsWritten += ids.length;
@@ -282,8 +320,15 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
       // handing the flows to the detectors, which may wait for their threads.
       const copy = cloneSelected(kept);
       // In order, and from the copy: a detector thread may make this wait while the next batch arrives.
-      const analysed = analysing.then(() => detectors.ingest(copy));
-      analysing = analysed.catch((e: unknown) => { options.logger?.error({ err: e }, 'detectors failed to take a batch'); });
+      const analysed = analysing.then(() => {
+        if (down) { stats.unanalysedFlows += copy.length; return undefined; }
+        return detectors.ingest(copy);
+      });
+      analysing = analysed.catch((e: unknown) => {
+        // Refused (its thread had failed): archived, never analysed.
+        stats.unanalysedFlows += copy.length;
+        if (!down) options.logger?.error({ err: e }, 'detectors failed to take a batch');
+      });
       chain = chain.then(async () => {
         try {
           stats.archived += (await core.archive.write(copy)).rows;
@@ -302,8 +347,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     { labels: { stage: 'kept' }, value: stats.kept },
     { labels: { stage: 'archived' }, value: stats.archived },
   ]);
-  options.metrics?.collect('mamori_analysis_detector_failures_total', 'Detector thread failures (analysis stops until restart).', 'counter', () => [{ labels: {}, value: stats.detectorFailures }]);
-  options.metrics?.collect('mamori_analysis_unanalysed_flows_total', 'Flows archived but never analysed because their detector thread failed.', 'counter', () => [{ labels: {}, value: stats.unanalysedFlows }]);
+  options.metrics?.collect('mamori_analysis_detector_failures_total', 'Detector thread failures (fresh threads follow after a delay).', 'counter', () => [{ labels: {}, value: stats.detectorFailures }]);
+  options.metrics?.collect('mamori_analysis_detector_restarts_total', 'Fresh detector threads started after a failure.', 'counter', () => [{ labels: {}, value: stats.detectorRestarts }]);
+  options.metrics?.collect('mamori_analysis_unanalysed_flows_total', 'Flows archived but never analysed: their detector thread failed, or they came while threads restarted.', 'counter', () => [{ labels: {}, value: stats.unanalysedFlows }]);
 
   const component: Component = {
     name: 'pipeline',
@@ -318,6 +364,8 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
       countersTimer.unref();
     },
     async stop() {
+      stopping = true;
+      if (restartTimer !== undefined) { clearTimeout(restartTimer); restartTimer = undefined; }
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (indicatorTimer !== undefined) clearInterval(indicatorTimer);
       if (countersTimer !== undefined) clearInterval(countersTimer);
