@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
 import { ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
-import { DETECTOR_KINDS, HostTable, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlot, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
+import { DETECTOR_KINDS, HostTable, copyFlowRow, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlot, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { systemContext } from '#platform/context/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import type { MetricsRegistry } from '#platform/metrics/index.js';
@@ -110,18 +110,7 @@ export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): Anal
     out.packets.set(sel.packets.subarray(0, n));
     for (let k = 0; k < n; k++) out.samplingRate[k] = sel.samplingRate[k]! || 1;
   } else {
-    for (let k = 0; k < n; k++) {
-      const i = rows[k]!;
-      out.start[k] = sel.start[i]!;
-      out.end[k] = sel.end[i]!;
-      out.srcPort[k] = sel.srcPort[i]!;
-      out.dstPort[k] = sel.dstPort[i]!;
-      out.proto[k] = sel.proto[i]!;
-      out.tcpFlags[k] = sel.tcpFlags[i]!;
-      out.bytes[k] = sel.bytes[i]!;
-      out.packets[k] = sel.packets[i]!;
-      out.samplingRate[k] = sel.samplingRate[i]! || 1;
-    }
+    for (let k = 0; k < n; k++) copyFlowRow(out, k, sel, rows[k]!);
   }
   const sa = sel.srcAddr, da = sel.dstAddr, hs = slotHashes;
   // The host table clears itself when full; ids interned before that are stale, so the batch starts over.

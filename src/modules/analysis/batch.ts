@@ -270,6 +270,22 @@ export function hashSlot(buf: Uint8Array, off: number, domestic: boolean): numbe
   return h ^ (h >>> 16);
 }
 
+/** The flow columns an AnalysisBatch shares with a FlowBatch and a SelectedBatch. */
+export type FlowColumns = Pick<AnalysisBatch, 'start' | 'end' | 'srcPort' | 'dstPort' | 'proto' | 'tcpFlags' | 'bytes' | 'packets' | 'samplingRate'>;
+
+/** Copies row `i` of `from`'s flow columns to row `k` of `out`; an unknown sampling rate (0) becomes 1. */
+export function copyFlowRow(out: FlowColumns, k: number, from: FlowColumns, i: number): void {
+  out.start[k] = from.start[i]!;
+  out.end[k] = from.end[i]!;
+  out.srcPort[k] = from.srcPort[i]!;
+  out.dstPort[k] = from.dstPort[i]!;
+  out.proto[k] = from.proto[i]!;
+  out.tcpFlags[k] = from.tcpFlags[i]!;
+  out.bytes[k] = from.bytes[i]!;
+  out.packets[k] = from.packets[i]!;
+  out.samplingRate[k] = from.samplingRate[i]! || 1;
+}
+
 /**
  * Minimized flows, column by column (row `i` of every array is one flow). `src`/`dst` are HostTable ids;
  * `basis` indexes `bases` (the legal basis each flow was kept under). Bytes and packets are already scaled
@@ -385,17 +401,9 @@ export function adaptFlowBatch(batch: FlowBatch, classifier: FlowClassifier, out
       if (b === undefined) { seen.noBasis++; continue; }
       let bi = basisIndex.get(b);
       if (bi === undefined) { bi = out.bases.length; out.bases.push(b); basisIndex.set(b, bi); }
-      out.start[n] = batch.start[i]!;
-      out.end[n] = batch.end[i]!;
+      copyFlowRow(out, n, batch, i);
       out.src[n] = s >>> 1;
       out.dst[n] = d >>> 1;
-      out.srcPort[n] = batch.srcPort[i]!;
-      out.dstPort[n] = batch.dstPort[i]!;
-      out.proto[n] = batch.proto[i]!;
-      out.tcpFlags[n] = batch.tcpFlags[i]!;
-      out.bytes[n] = batch.bytes[i]!;
-      out.packets[n] = batch.packets[i]!;
-      out.samplingRate[n] = batch.samplingRate[i]!;
       out.basis[n] = bi;
       n++;
     }

@@ -16,6 +16,16 @@ export function inChunks(rows: number, touch: (from: number, to: number) => void
   }
 }
 
+/**
+ * Reads `words[places[j]]` for j < n in one tight loop, changing nothing, and returns a value for the
+ * caller to keep (so the reads are not optimized away): the touch loop of a sketch (see KeyIndex.place).
+ */
+export function touchWords(words: Uint32Array, places: Int32Array, n: number): number {
+  let acc = 0;
+  for (let j = 0; j < n; j++) acc ^= words[places[j]!]!;
+  return acc | 0;
+}
+
 /** Mixes a non-negative integer key (up to 2^53) with a seed into 32 bits (murmur3 finalizer on both halves). */
 export function hashKey(key: number, seed: number): number {
   let h = (key >>> 0) ^ Math.imul(seed, 0x9e3779b1);
@@ -101,9 +111,7 @@ export class BlockedCountMinSketch {
 
   /** Reads the lines at `places[0..n)`, changing nothing (see KeyIndex.touchAll). */
   touchAll(places: Int32Array, n: number): number {
-    let acc = 0;
-    for (let j = 0; j < n; j++) acc ^= this.table[places[j]!]!;
-    return acc | 0;
+    return touchWords(this.table, places, n);
   }
 
   /** Adds `n` to `key` and returns the new estimate. */
@@ -193,9 +201,7 @@ export class BlockedBloomFilter {
 
   /** Reads the blocks at `places[0..n)`, changing nothing (see KeyIndex.touchAll). */
   touchAll(places: Int32Array, n: number): number {
-    let acc = 0;
-    for (let j = 0; j < n; j++) acc ^= this.bits[places[j]!]!;
-    return acc | 0;
+    return touchWords(this.bits, places, n);
   }
 
   /** Sets `key`; returns true when it was (probably) already there. */
@@ -243,9 +249,7 @@ export class RecentCounter {
 
   /** Reads the buckets at `places[0..n)`, changing nothing (see KeyIndex.touchAll). */
   touchAll(places: Int32Array, n: number): number {
-    let acc = 0;
-    for (let j = 0; j < n; j++) acc ^= this.table[places[j]!]!;
-    return acc | 0;
+    return touchWords(this.table, places, n);
   }
 
   /** Adds one sighting of `key` and returns its count (1: it was not in the table). */
