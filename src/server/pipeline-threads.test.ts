@@ -231,6 +231,20 @@ describe('detector threads', () => {
     await expect(t.setIndicators(INDICATORS)).rejects.toThrow(/no detector thread matches indicators/);
   }, 60_000);
 
+  it('when the threads fail a flush, the kinds in the pipeline\'s thread keep what they saw for flushLocal', async () => {
+    const batches = traffic().slice(0, 20);
+    const t = createDetectorThreads({ threads: 1, kinds: ['beacon', 'scan'] });
+    open.push(t);
+    const d = threadedDetectors(t, createDetectors(t.hosts, {}, new IndicatorMatcher(INDICATORS), ['ddos', 'indicators']));
+    for (const b of batches) await d.ingest(b);
+    await t.close(); // the threads are gone, as after a crash: every call is refused
+    await expect(d.flush(T0 + 3_600_000, false)).rejects.toThrow(/closed/);
+    const kept = d.flushLocal(T0 + 3_600_000, false);
+    expect(kept.some((f) => f.kind === 'known-indicator' && f.subject.value.startsWith('198.51.100.'))).toBe(true);
+    expect(new Set(kept.map((f) => f.kind)).has('beacon')).toBe(false);
+    expect(d.flushLocal(T0 + 3_600_000, false)).toEqual([]); // taken once
+  }, 60_000);
+
   it('takes a new indicator set in the thread that matches indicators', async () => {
     const batches = traffic().slice(0, 20);
     const t = createDetectorThreads({ threads: 2 });

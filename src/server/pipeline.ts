@@ -151,6 +151,11 @@ export interface PipelineDetectors {
   /** Feeds kept flows; resolves once they are analysed (in-thread) or handed over (threads: waits only when the threads fall behind). */
   ingest(kept: SelectedBatch): Promise<void>;
   flush(nowMs: number, final: boolean): Promise<FindingUpdate[]>;
+  /**
+   * Only the kinds run in the pipeline's thread beside detector threads (none in-thread): their findings
+   * can still be taken when the threads have failed.
+   */
+  flushLocal(nowMs: number, final: boolean): FindingUpdate[];
   setIndicators(matcher: IndicatorMatcher, source: readonly Indicator[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -165,6 +170,7 @@ export function inThreadDetectors(detectors: Detectors, hosts: HostTable): Pipel
       return Promise.resolve();
     },
     flush: (nowMs, final) => Promise.resolve(detectors.flush(nowMs, final)),
+    flushLocal: () => [],
     setIndicators(matcher) { detectors.setIndicators(matcher); return Promise.resolve(); },
     close: () => Promise.resolve(),
   };
@@ -197,9 +203,14 @@ export function threadedDetectors(threads: DetectorThreads, local?: Detectors): 
       local?.ingest(slot);
     },
     async flush(nowMs, final) {
-      const here = local?.flushByKind(nowMs, final) ?? {};
+      // The threads first: when they fail, this thread's kinds keep what changed for flushLocal.
       const there = await threads.flushByKind(nowMs, final);
+      const here = local?.flushByKind(nowMs, final) ?? {};
       return DETECTOR_KINDS.flatMap((k) => here[k] ?? there[k] ?? []);
+    },
+    flushLocal(nowMs, final) {
+      const here = local?.flushByKind(nowMs, final) ?? {};
+      return DETECTOR_KINDS.flatMap((k) => here[k] ?? []);
     },
     async setIndicators(matcher, source) {
       if (local?.kinds.includes('indicators') === true) local.setIndicators(matcher);
@@ -255,8 +266,14 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     if (restartTimer !== undefined) clearTimeout(restartTimer);
     restartTimer = setTimeout(() => {
       restartTimer = undefined;
-      failed.close().catch(() => undefined);
       if (stopping) return;
+      // What the failed detectors' kinds in this thread saw since the last flush, stored before they go
+      // (no batch reaches them any more: their pool refuses every call).
+      const saved = failed.flushLocal(core.clock.nowMs(), false);
+      failed.close().catch(() => undefined);
+      if (saved.length > 0) {
+        core.analysis.recordFindings(ctx, saved).then((ids) => { stats.findingsWritten += ids.length; }, (e: unknown) => options.logger?.error({ err: e }, 'findings flush failed'));
+      }
       detectors = startThreads();
       down = false;
       stats.detectorRestarts++;
@@ -287,9 +304,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     await chain;
     await analysing;
     if (final) await recordCounters();
-    if (down) return 0; // detector threads restarting: nothing to flush
-    const updates = await detectors.flush(core.clock.nowMs(), final);
-    failuresSinceFlush = 0;
+    // While detector threads restart, the kinds in this thread still give what they saw before.
+    const updates = down ? detectors.flushLocal(core.clock.nowMs(), final) : await detectors.flush(core.clock.nowMs(), final);
+    if (!down) failuresSinceFlush = 0;
     if (updates.length === 0) return 0;
     const ids = await core.analysis.recordFindings(ctx, updates);
     stats.findingsWritten += ids.length;
