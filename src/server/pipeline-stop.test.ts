@@ -11,7 +11,11 @@ import { createTestCore } from './test-support/harness.js';
 
 // The pool createPipeline starts, wrapped so the test can make it fail as a crashed thread makes it
 // fail (every call rejects with the thread's error) and see whether it was closed.
-const pool = vi.hoisted(() => ({ crashed: false, hung: false, closed: 0, created: 0, onFailure: undefined as ((e: Error, unanalysed: number) => void) | undefined }));
+const pool = vi.hoisted(() => ({
+  crashed: false, hung: false, closed: 0, created: 0, onFailure: undefined as ((e: Error, unanalysed: number) => void) | undefined,
+  // What the indicator store holds, and the indicator set each new pool was started with.
+  stored: [] as Analysis.Indicator[], given: [] as Analysis.Indicator[][],
+}));
 
 vi.mock('#modules/analysis/index.js', async (importOriginal) => {
   const analysis = await importOriginal<typeof Analysis>();
@@ -20,6 +24,7 @@ vi.mock('#modules/analysis/index.js', async (importOriginal) => {
     createDetectorThreads(options: DetectorThreadsOptions): DetectorThreads {
       const real = analysis.createDetectorThreads(options);
       pool.created++;
+      pool.given.push([...(options.indicators ?? [])]);
       pool.onFailure = options.onFailure;
       const crash = (): Error => new Error('detector thread 0 exited with code 1');
       // A hung thread never answers; stopping the pool fails its pending calls, as the real pool does.
@@ -36,6 +41,7 @@ vi.mock('#modules/analysis/index.js', async (importOriginal) => {
         close: () => { pool.closed++; for (const r of unanswered.splice(0)) r(new Error('detector threads closed')); return real.close(); },
       };
     },
+    dbIndicatorSource: () => ({ list: () => Promise.resolve([...pool.stored]) }),
   };
 });
 
@@ -113,6 +119,22 @@ describe('pipeline stop with detector threads', () => {
     expect(restartIn()).toEqual([20, 40, 20]);
     expect(pipeline.stats()).toMatchObject({ detectorFailures: 3, detectorRestarts: 3, unanalysedFlows: 10 });
     await expect(pipeline.component.stop()).resolves.toBeUndefined();
+  }, 30_000);
+
+  it('fresh detector threads start with the indicator set last loaded, and the failed ones are stopped at once', async () => {
+    pool.created = 0;
+    pool.closed = 0;
+    pool.given = [];
+    pool.stored = [{ id: 'i1', kind: 'ipv4', value: '198.51.100.0/24', confidence: 80 }];
+    const pipeline = createPipeline(core, { analysisThreads: 2, restartDelayMs: 20 });
+    await pipeline.component.start(); // loads the set into the threads
+    pool.onFailure!(new Error('detector thread 1 exited with code 1'), 0);
+    await new Promise((r) => setImmediate(r));
+    expect(pool.closed).toBe(1); // before the restart's delay is up
+    for (let i = 0; i < 200 && pool.created < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pool.given).toEqual([[], pool.stored]);
+    await pipeline.component.stop();
+    pool.stored = [];
   }, 30_000);
 
   it('stops cleanly when the threads are well: one flush, one counters entry, threads stopped', async () => {

@@ -240,7 +240,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   const hosts = threads === 0 ? new HostTable() : undefined;
   const inThread = hosts === undefined ? undefined : createDetectors(hosts);
   const mine = localKinds(threads);
-  const startThreads = (): PipelineDetectors => threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), onFailure: detectorThreadFailed }), mine);
+  // The indicator set last loaded: fresh detector threads start with it, not empty until the next reload.
+  let indicators: Indicator[] = [];
+  const startThreads = (): PipelineDetectors => threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), indicators, onFailure: detectorThreadFailed }), mine, indicators);
   let detectors: PipelineDetectors = inThread !== undefined && hosts !== undefined ? inThreadDetectors(inThread, hosts) : startThreads();
   const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0, detectorFailures: 0, detectorRestarts: 0, unanalysedFlows: 0 };
   // Between a thread's failure and the fresh threads: kept flows are archived, not analysed (counted).
@@ -263,6 +265,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     const delayMs = Math.min(300_000, (options.restartDelayMs ?? 1000) * 2 ** Math.min(20, failuresSinceFlush - 1));
     options.logger?.error({ err: error, unanalysedFlows, restartInMs: delayMs }, 'a detector thread failed: fresh detector threads start shortly, without the failed ones\' state (stored findings stay; flows until then are archived, not analysed)');
     const failed = detectors;
+    // The failed pool's other threads go at once (their memory with them); not from inside its failure
+    // callback, which closing would re-enter.
+    setImmediate(() => { failed.close().catch(() => undefined); });
     if (restartTimer !== undefined) clearTimeout(restartTimer);
     restartTimer = setTimeout(() => {
       restartTimer = undefined;
@@ -270,11 +275,16 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
       // What the failed detectors' kinds in this thread saw since the last flush, stored before they go
       // (no batch reaches them any more: their pool refuses every call).
       const saved = failed.flushLocal(core.clock.nowMs(), false);
-      failed.close().catch(() => undefined);
       if (saved.length > 0) {
         core.analysis.recordFindings(ctx, saved).then((ids) => { stats.findingsWritten += ids.length; }, (e: unknown) => options.logger?.error({ err: e }, 'findings flush failed'));
       }
-      detectors = startThreads();
+      try {
+        detectors = startThreads();
+      } catch (e) {
+        // Could not even start (memory): another failure, retried after a longer delay.
+        detectorThreadFailed(e instanceof Error ? e : new Error(String(e)), 0);
+        return;
+      }
       down = false;
       stats.detectorRestarts++;
       options.logger?.warn({ detectorThreads: threads, restarts: stats.detectorRestarts }, 'fresh detector threads started after a failure');
@@ -291,7 +301,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   const indicatorSource = dbIndicatorSource(core.db);
 
   async function reloadIndicators(): Promise<void> {
+    if (down) return; // no threads to take it; fresh ones start with the last set
     const list = await indicatorSource.list();
+    indicators = list;
     // Threads build their own matcher from the list; in this thread the matcher is built here.
     await detectors.setIndicators(threads === 0 || mine.includes('indicators') ? new IndicatorMatcher(list) : new IndicatorMatcher([]), list);
   }
@@ -343,7 +355,8 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
           options.logger?.error({ err: e }, 'flow archive write failed');
         }
       });
-      await analysed;
+      // The caught one: a batch the detectors refused is archived all the same (counted as unanalysed).
+      await analysing;
       return chain;
     },
   };
@@ -400,8 +413,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
 }
 
 /** Threaded detectors with `kinds` run in the pipeline's thread over the pool's host table. */
-function threadedOver(pool: DetectorThreads, kinds: readonly DetectorKind[]): PipelineDetectors {
-  return threadedDetectors(pool, kinds.length === 0 ? undefined : createDetectors(pool.hosts, {}, new IndicatorMatcher([]), kinds));
+function threadedOver(pool: DetectorThreads, kinds: readonly DetectorKind[], indicators: readonly Indicator[]): PipelineDetectors {
+  const matcher = new IndicatorMatcher(kinds.includes('indicators') ? [...indicators] : []);
+  return threadedDetectors(pool, kinds.length === 0 ? undefined : createDetectors(pool.hosts, {}, matcher, kinds));
 }
 
 /** A copy of the first `length` rows of a selected batch (the pipeline reuses its working batch). */

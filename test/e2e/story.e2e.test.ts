@@ -285,7 +285,9 @@ for (const lang of ['ja', 'en'] as const) {
       await openCase.getByRole('button', { name: T['cases.open'] }).click();
       await heading(T['cases.detail']).waitFor();
       await page.getByText(T['cases.opened']).waitFor();
+      // The notice comes from the address at once; the case itself (its items) from the API after it.
       const item = page.getByRole('row').filter({ hasText: T['evidenceType.finding'] });
+      await item.getByRole('link', { name: findingUrl.split('/').pop()! }).waitFor();
       expect(await item.getByRole('link', { name: findingUrl.split('/').pop()! }).count()).toBe(1);
       await snap('analyst-case');
       // Intelligence drafted from the finding: sanitized by the server, listed among the drafts.

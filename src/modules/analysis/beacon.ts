@@ -350,6 +350,8 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     // Idle pairs are dropped and pairs with new calls scored, each in admission order (as a Map would
     // hold them). Only those are sorted, by admission × P + slot in a typed array (a native numeric sort,
     // no comparator calls): unchanged pairs, most of them between flushes, cost one look each.
+    // Sort keys stay exact below 2^53: past that, admissions are renumbered by rank (same order).
+    if (admissions >= Math.floor(2 ** 53 / P) - P) admissions = renumberAdmissions(admitted, inUse);
     let nIdle = 0, nDue = 0;
     for (let slot = 0; slot < P; slot++) {
       if (inUse[slot] !== 1) continue;
@@ -450,3 +452,17 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
 
 /** The beacon detector. */
 export type BeaconDetector = ReturnType<typeof createBeaconDetector>;
+
+/**
+ * Renumbers the admission order of the slots in use (`inUse[slot] === 1`) to 0, 1, 2, … keeping their
+ * order, and returns the next number: the beacon flush sorts by admission × slots + slot in doubles,
+ * exact only below 2^53, and a long-running detector admits more pairs than that allows (at 50,000 new
+ * pairs a second, 2^35 admissions take eight days).
+ */
+export function renumberAdmissions(admitted: Float64Array, inUse: Uint8Array): number {
+  const live: number[] = [];
+  for (let slot = 0; slot < inUse.length; slot++) if (inUse[slot] === 1) live.push(slot);
+  live.sort((a, b) => admitted[a]! - admitted[b]!);
+  live.forEach((slot, rank) => { admitted[slot] = rank; });
+  return live.length;
+}

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { HostTable, createAnalysisBatch, type AnalysisBatch } from './batch.js';
-import { createBeaconDetector } from './beacon.js';
+import { createBeaconDetector, renumberAdmissions } from './beacon.js';
 import { DEFAULT_SCAN_CONFIG, createScanDetector } from './scan.js';
 import { createDdosDetector } from './ddos.js';
 import { IndicatorMatcher, createIndicatorDetector } from './indicators.js';
@@ -450,6 +450,19 @@ describe('detector structures', () => {
     // … while 600 packets twice in one bin pass it.
     d.ingest(batchOf(hosts, [0, 1].map((k) => ({ t: T0 + 3_600_000 + k, src, dst: target, packets: 600, bytes: 60_000 }))));
     expect(d.stats().targets).toBe(1);
+  });
+});
+
+describe('beacon admission order', () => {
+  it('renumbers the slots in use by rank, keeping their order, from admission numbers past 2^53 / slots', () => {
+    const big = 2 ** 52;
+    const admitted = Float64Array.from([big + 7, 3, big + 2, 0, big + 9, big]);
+    const inUse = Uint8Array.from([1, 1, 1, 0, 1, 1]);
+    expect(renumberAdmissions(admitted, inUse)).toBe(5);
+    expect(Array.from(admitted)).toEqual([3, 0, 2, 0, 4, 1]); // slot 3 is free: its number does not matter
+    // The flush's sort keys (admission × slots + slot) are exact again and give the slots back in order.
+    const keys = Float64Array.from([0, 1, 2, 4, 5].map((s) => admitted[s]! * 6 + s)).sort();
+    expect(Array.from(keys, (k) => k % 6)).toEqual([1, 5, 2, 0, 4]);
   });
 });
 
