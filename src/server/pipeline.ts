@@ -193,6 +193,8 @@ export function localKinds(threads: number): DetectorKind[] {
  * in this thread once it is handed over.
  */
 export function threadedDetectors(threads: DetectorThreads, local?: Detectors): PipelineDetectors {
+  // This thread's findings of a flush whose thread part failed: flushLocal hands them on.
+  let unsent: FindingUpdate[] = [];
   return {
     async ingest(kept) {
       // The table may clear while interning this batch: no thread may still be reading older ids then.
@@ -203,14 +205,23 @@ export function threadedDetectors(threads: DetectorThreads, local?: Detectors): 
       local?.ingest(slot);
     },
     async flush(nowMs, final) {
-      // The threads first: when they fail, this thread's kinds keep what changed for flushLocal.
-      const there = await threads.flushByKind(nowMs, final);
+      // This thread's kinds at once, the threads' behind the batches already handed over: both cover
+      // exactly the batches given before the flush, even while more keep coming.
       const here = local?.flushByKind(nowMs, final) ?? {};
+      let there: Partial<Record<DetectorKind, FindingUpdate[]>>;
+      try {
+        there = await threads.flushByKind(nowMs, final);
+      } catch (e) {
+        unsent.push(...DETECTOR_KINDS.flatMap((k) => here[k] ?? []));
+        throw e;
+      }
       return DETECTOR_KINDS.flatMap((k) => here[k] ?? there[k] ?? []);
     },
     flushLocal(nowMs, final) {
       const here = local?.flushByKind(nowMs, final) ?? {};
-      return DETECTOR_KINDS.flatMap((k) => here[k] ?? []);
+      const out = [...unsent, ...DETECTOR_KINDS.flatMap((k) => here[k] ?? [])];
+      unsent = [];
+      return out;
     },
     async setIndicators(matcher, source) {
       if (local?.kinds.includes('indicators') === true) local.setIndicators(matcher);
