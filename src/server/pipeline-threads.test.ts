@@ -158,6 +158,28 @@ describe('detector threads', () => {
     }
   });
 
+  it('a host table that could fill during the next batch starts over once, before it, instead of making every batch wait for the threads', async () => {
+    const t = createDetectorThreads({ threads: 1, maxHosts: 1000 });
+    open.push(t);
+    let idles = 0;
+    const d = threadedDetectors({ ...t, idle: () => { idles++; return t.idle(); } });
+    const flow = (src: number, dst: number): Flow => ({ t: T0, src, srcDom: true, dst: ip(64, 0, dst >>> 8, dst & 255), dstDom: false, sp: 40000, dp: 443, proto: 6, flags: 0x1b, bytes: 500, packets: 2 });
+    // 900 hosts (450 rows of new pairs), then the same 100 rows again and again: no new host comes.
+    for (let b = 0; b < 3; b++) await d.ingest(selectedOf(Array.from({ length: 150 }, (_, k) => flow(b * 150 + k, b * 150 + k))));
+    expect(t.hosts.size).toBe(900);
+    const again = selectedOf(Array.from({ length: 100 }, (_, k) => flow(k, k)));
+    for (let b = 0; b < 10; b++) await d.ingest(again);
+    expect(idles).toBe(1); // the first of them; the table then held only its 200 hosts
+    expect(t.hosts.size).toBe(200);
+    expect(t.hosts.generation).toBe(1);
+    // In one thread the adapter starts over at the same point, so both paths keep giving the same ids.
+    const own = new HostTable(1000);
+    for (let b = 0; b < 3; b++) adaptSelectedBatch(selectedOf(Array.from({ length: 150 }, (_, k) => flow(b * 150 + k, b * 150 + k))), createAnalysisBatch(150, own));
+    adaptSelectedBatch(again, createAnalysisBatch(100, own));
+    expect([own.size, own.generation]).toEqual([200, 1]);
+    expect(() => HostTable.attach(t.hosts.share()).clear()).toThrow(/does not clear/);
+  }, 30_000);
+
   it('a thread\'s view of a shared host table reads and never interns', () => {
     const reader = HostTable.attach(new HostTable(16, true).share());
     expect(() => reader.internSlot(new Uint8Array(16), 0, false)).toThrow(/does not intern/);

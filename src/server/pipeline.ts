@@ -82,6 +82,10 @@ const touched = new Uint32Array(1); // what the prefetch pass read, stored so th
 export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): AnalysisBatch {
   const hosts = out.hosts;
   if (out.start.length < sel.length) throw new RangeError('output batch is smaller than the selected batch');
+  // A table that might fill during this batch starts over first, rather than halfway through it (the
+  // detector threads' path waits for them to go idle before, see threadedDetectors): the table would
+  // reset within the next few batches anyway, and otherwise every batch until then would wait.
+  if (mightFill(hosts, sel.length)) hosts.clear();
   if (keptRows.length < sel.length) keptRows = new Int32Array(sel.length);
   const rows = keptRows;
   const basisMap = new Int32Array(sel.basisIds.length).fill(-1);
@@ -143,6 +147,11 @@ export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): Anal
   }
 }
 
+/** Whether interning a batch of `rows` rows (two hosts a row) could fill the host table. */
+function mightFill(hosts: HostTable, rows: number): boolean {
+  return hosts.size + 2 * rows > hosts.maxHosts;
+}
+
 /**
  * The detectors as the pipeline drives them: in its own thread (synchronous underneath) or in worker
  * threads. Both give the same findings for the same kept flows.
@@ -198,7 +207,7 @@ export function threadedDetectors(threads: DetectorThreads, local?: Detectors): 
   return {
     async ingest(kept) {
       // The table may clear while interning this batch: no thread may still be reading older ids then.
-      if (threads.hosts.size + 2 * kept.length > threads.hosts.maxHosts) await threads.idle();
+      if (mightFill(threads.hosts, kept.length)) await threads.idle();
       const slot = await threads.acquire(kept.length);
       adaptSelectedBatch(kept, slot);
       threads.submit(slot);

@@ -238,7 +238,13 @@ export class HostTable {
     this.index = index;
   }
 
-  private clear(): void {
+  /**
+   * Forgets every host and bumps `generation` (detectors drop state of an older one), as the table does
+   * by itself when full. No reader may hold ids of the old generation: with detector threads, call it
+   * only when they are idle.
+   */
+  clear(): void {
+    if (this.reader) throw new Error('a reader of a shared host table does not clear it');
     this.index.fill(0);
     this.texts.clear();
     this.byText.clear();
