@@ -186,7 +186,8 @@ export function createDetectorThreads(options: DetectorThreadsOptions): Detector
 
   const workers = groups.map((kinds, g) => {
     const init: ShardInit = { kinds, config: options.config ?? {}, indicators: kinds.includes('indicators') ? options.indicators ?? [] : [], hosts: share };
-    const w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: entry.execArgv });
+    // An empty environment: a detector thread needs none, and so holds none of the process's secrets.
+    const w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: entry.execArgv, env: {} });
     w.on('message', (m: FromShard) => {
       if (m.t === 'done') {
         if (--readers[m.slot]! === 0) {
