@@ -95,7 +95,7 @@ export interface DetectorThreadsOptions {
    * thread: 0.87 M flows/s with 8, 0.99 M with 64, 1.04 M with 128 (means of 3–6 runs).
    */
   inFlight?: number;
-  /** Host table size in each thread (HostTable's maxHosts). */
+  /** Hosts the pool's shared host table holds before it starts over (HostTable's maxHosts; default 4,000,000). */
   maxHosts?: number;
   /**
    * Called once, when a thread fails (an error, or an exit that `close` did not ask for, code 0 included),
