@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.ts'],
-          exclude: ['**/*.pg.test.ts', '**/*.interop.test.ts', '**/*.e2e.test.ts', 'node_modules/**'],
+          exclude: ['**/*.pg.test.ts', '**/*.interop.test.ts', '**/*.e2e.test.ts', '**/*.cluster.test.ts', 'node_modules/**'],
           environment: 'node',
           testTimeout: 20_000,
           // Setting up a core (migrations, policy, users) takes seconds on a loaded 2-CPU machine.
@@ -31,6 +31,12 @@ export default defineConfig({
         resolve,
         ssr,
         test: { name: 'interop', include: ['src/**/*.interop.test.ts', 'test/**/*.interop.test.ts'], testTimeout: 120_000, fileParallelism: false },
+      },
+      {
+        resolve,
+        ssr,
+        // Own nats-server processes (three-node cluster on free ports) and a fresh PostgreSQL database.
+        test: { name: 'cluster', include: ['src/**/*.cluster.test.ts', 'test/**/*.cluster.test.ts'], testTimeout: 180_000, hookTimeout: 120_000, fileParallelism: false },
       },
       {
         resolve,

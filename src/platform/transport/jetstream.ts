@@ -1,0 +1,162 @@
+/** @module The NATS JetStream transport: R3 streams, publishes acknowledged by the stream and deduplicated by message id, durable pull consumers. */
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import type { Consumption, ConsumeOptions, Delivery, DeliveryHandler, PublishAck, StreamSpec, Transport } from './types.js';
+
+/** How to reach the cluster. */
+export interface JetStreamTransportOptions {
+  /** Server URLs (nats://host:port); the client moves to another when one dies. */
+  servers: string[];
+  /** Connection name shown by the server (e.g. `mamori-edge-osaka-1`). */
+  name: string;
+  /** Give up connecting the first time after this long (ms); afterwards it reconnects for ever. */
+  connectTimeoutMs?: number;
+  /** Waits between reconnection attempts (ms). */
+  reconnectWaitMs?: number;
+  /** How long stream and consumer management calls are retried while the cluster elects a leader (ms, default 20 s). */
+  apiRetryMs?: number;
+  /** Called when the connection is lost or back (for logs and metrics; no secrets in it). */
+  onStatus?: (status: 'disconnected' | 'reconnected', server: string) => void;
+}
+
+/**
+ * Connects to NATS and returns the JetStream transport. A publish not acknowledged in time rejects (the
+ * caller keeps the batch and publishes it again with the same message id: stored once).
+ * @see https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication
+ */
+export async function createJetStreamTransport(options: JetStreamTransportOptions): Promise<Transport> {
+  const nc: NatsConnection = await connect({
+    servers: options.servers,
+    name: options.name,
+    timeout: options.connectTimeoutMs ?? 5000,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectWaitMs ?? 500,
+    waitOnFirstConnect: false,
+    pingInterval: 5000,
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') options.onStatus?.('disconnected', String(s.server));
+      else if (s.type === 'reconnect') options.onStatus?.('reconnected', String(s.server));
+    }
+  })().catch(() => undefined);
+  const jsm: JetStreamManager = await jetstreamManager(nc, { timeout: 5000 });
+  const js: JetStreamClient = jetstream(nc, { timeout: 5000 });
+  const running = new Set<Consumption>();
+  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> => retryingApi(what, fn, options.apiRetryMs ?? 20_000);
+
+  return {
+    kind: 'jetstream',
+    async ensureStream(spec: StreamSpec) {
+      const cfg: Partial<StreamConfig> & { name: string } = {
+        name: spec.name, subjects: spec.subjects, num_replicas: spec.replicas, max_age: nanos(spec.maxAgeMs),
+        duplicate_window: nanos(spec.duplicateWindowMs), storage: StorageType.File, retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old, max_bytes: spec.maxBytes ?? -1,
+      };
+      await call(`stream ${spec.name}`, async () => {
+        try {
+          await jsm.streams.info(spec.name);
+        } catch (e) {
+          if (!/stream not found/i.test((e as Error).message)) throw e;
+          await jsm.streams.add(cfg);
+          return;
+        }
+        await jsm.streams.update(spec.name, cfg);
+      });
+    },
+    async publish(subject, data, opts): Promise<PublishAck> {
+      const pa = await js.publish(subject, data, { msgID: opts.msgId, timeout: opts.timeoutMs ?? 5000 });
+      return { seq: pa.seq, duplicate: pa.duplicate };
+    },
+    async consume(stream, opts: ConsumeOptions, handler: DeliveryHandler): Promise<Consumption> {
+      const from = opts.deliverFrom ?? { kind: 'all' };
+      const cfg: Partial<ConsumerConfig> = {
+        ack_policy: AckPolicy.Explicit, filter_subject: opts.filterSubject, ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+        max_ack_pending: opts.maxAckPending ?? 64,
+        deliver_policy: from.kind === 'all' ? DeliverPolicy.All : from.kind === 'new' ? DeliverPolicy.New : DeliverPolicy.StartTime,
+        ...(from.kind === 'time' ? { opt_start_time: new Date(from.atMs).toISOString() } : {}),
+      };
+      let name: string;
+      if (opts.durable !== undefined) {
+        name = opts.durable;
+        await call(`consumer ${name}`, async () => {
+          try {
+            await jsm.consumers.info(stream, name);
+          } catch (e) {
+            if (!/consumer not found/i.test((e as Error).message)) throw e;
+            await jsm.consumers.add(stream, { ...cfg, durable_name: name });
+            return;
+          }
+          // The position stays; the settings follow the caller's (ack wait, pending limit).
+          await jsm.consumers.update(stream, name, { ack_wait: cfg.ack_wait!, max_ack_pending: cfg.max_ack_pending! });
+        });
+      } else {
+        // An ephemeral consumer the server removes a minute after its reader went away.
+        const info = await call('ephemeral consumer', () => jsm.consumers.add(stream, { ...cfg, inactive_threshold: nanos(60_000) }));
+        name = info.name;
+      }
+      const consumer = await call(`consumer ${name}`, () => js.consumers.get(stream, name));
+      let messages: ConsumerMessages | undefined = await consumer.consume({ max_messages: Math.max(1, Math.min(opts.maxAckPending ?? 64, 256)) });
+      let stopped = false;
+      const loop = (async (): Promise<Error | undefined> => {
+        try {
+          for await (const m of messages!) {
+            if (stopped) { m.nak(); continue; }
+            const d: Delivery = {
+              subject: m.subject, data: m.data, seq: m.seq, storedAtMs: Math.floor(Number(m.info.timestampNanos) / 1e6),
+              deliveryCount: m.info.deliveryCount, ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs),
+            };
+            try {
+              await handler(d);
+            } catch {
+              m.nak(1000);
+            }
+          }
+          return undefined;
+        } catch (e) {
+          return e instanceof Error ? e : new Error(String(e));
+        }
+      })();
+      const c: Consumption = {
+        async stop() {
+          stopped = true;
+          messages?.stop();
+          messages = undefined;
+          await loop;
+          running.delete(c);
+        },
+        closed: loop,
+      };
+      running.add(c);
+      return c;
+    },
+    async deleteConsumer(stream, durable) {
+      try {
+        await jsm.consumers.delete(stream, durable);
+      } catch (e) {
+        if (!/consumer not found/i.test((e as Error).message)) throw e;
+      }
+    },
+    async streamMessages(stream) {
+      return (await jsm.streams.info(stream)).state.messages;
+    },
+    async close() {
+      await Promise.all([...running].map((c) => c.stop()));
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}
+
+/** Retries a management call that timed out or found no responder (a leader election after a node died), up to `forMs`. */
+async function retryingApi<T>(what: string, fn: () => Promise<T>, forMs: number): Promise<T> {
+  const end = Date.now() + forMs;
+  for (let wait = 100; ; wait = Math.min(2000, wait * 2)) {
+    try {
+      return await fn();
+    } catch (e) {
+      const transient = /timeout|no responders|503|leader|not available|insufficient resources/i.test(`${(e as Error).name} ${(e as Error).message}`);
+      if (!transient || Date.now() + wait > end) throw new Error(`JetStream ${what}: ${(e as Error).message}`, { cause: e });
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
