@@ -1,0 +1,188 @@
+/** @module The wire format: round trips (fast-check), bad bytes refused with a WireError, compactness, and no raw domestic address in any encoded byte. */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { appendFlow, createFlowBatch, writeAddress, type FlowRecord } from '#modules/collection/index.js';
+import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, compileBases, createSelectedBatch, createSelector, derivedKeyStore, Pseudonymizer, SelectionCounters, type SelectedBatch } from '#modules/selection/index.js';
+import { basis, POOLS, smallWorld } from '#modules/selection/test-support/fixtures.js';
+import { ManualClock } from '#platform/clock/index.js';
+import { decodeWireBatch, encodeWireBatch, WIRE_VERSION, WireError, type WireMeta } from './codec.js';
+import { splitByPartition } from './partition.js';
+
+const COLUMNS = ['basisIndex', 'category', 'fields', 'start', 'end', 'srcKind', 'dstKind', 'periodIndex', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'inIf', 'outIf', 'exporterIndex'] as const;
+
+const meta: WireMeta = { edge: 'osaka-ix-1', seq: 42, family: 'd', partition: 3, selectedAtMs: Date.parse('2026-03-15T00:00:00Z') };
+
+interface Row {
+  basisIndex: number; category: number; fields: number; start: number; end: number;
+  src: [number, Uint8Array]; dst: [number, Uint8Array]; periodIndex: number;
+  srcPort: number; dstPort: number; proto: number; tcpFlags: number; bytes: number; packets: number;
+  samplingRate: number; inIf: number; outIf: number; exporterIndex: number;
+}
+
+const v4 = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => { const s = new Uint8Array(16); s[10] = 0xff; s[11] = 0xff; s.set(b, 12); return s; });
+const slot16 = fc.uint8Array({ minLength: 16, maxLength: 16 });
+const addrArb: fc.Arbitrary<[number, Uint8Array]> = fc.oneof(
+  fc.constant<[number, Uint8Array]>([ADDR_ABSENT, new Uint8Array(16)]),
+  v4.map((s): [number, Uint8Array] => [ADDR_FOREIGN, s]),
+  slot16.map((s): [number, Uint8Array] => [ADDR_FOREIGN, s]),
+  slot16.map((s): [number, Uint8Array] => [ADDR_PSEUDONYM, s]),
+);
+const num = fc.oneof(fc.nat(1e9), fc.double({ min: 0, max: 1e12, noNaN: true }), fc.constant(0));
+const time = fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.double({ min: 0, max: 2 ** 45, noNaN: true }));
+const rowArb = (bases: number, periods: number, exporters: number): fc.Arbitrary<Row> => fc.record({
+  basisIndex: fc.nat(bases - 1), category: fc.nat(4), fields: fc.nat(0xffff), start: time, end: time,
+  src: addrArb, dst: addrArb, periodIndex: fc.nat(Math.max(0, periods - 1)),
+  srcPort: fc.nat(0xffff), dstPort: fc.nat(0xffff), proto: fc.nat(255), tcpFlags: fc.nat(255), bytes: num, packets: num,
+  samplingRate: fc.nat(0xffffffff), inIf: fc.nat(0xffffffff), outIf: fc.nat(0xffffffff), exporterIndex: fc.nat(Math.max(0, exporters - 1)),
+});
+const batchArb: fc.Arbitrary<SelectedBatch> = fc.record({
+  bases: fc.array(fc.string({ minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 5 }),
+  periods: fc.array(fc.constantFrom('2026-03', '2026-04', '2026'), { minLength: 1, maxLength: 3 }),
+  exporters: fc.array(fc.string({ maxLength: 20 }), { minLength: 1, maxLength: 4 }),
+  same: fc.boolean(),
+}).chain((h) => fc.array(rowArb(h.bases.length, h.periods.length, h.exporters.length), { maxLength: 60 }).map((rows) => {
+  // Half the batches repeat one row: the constant encodings.
+  const use = h.same && rows.length > 0 ? rows.map(() => rows[0]!) : rows;
+  const b = createSelectedBatch(use.length);
+  b.basisIds = h.bases; b.periods = h.periods; b.exporters = h.exporters;
+  use.forEach((r, i) => {
+    for (const c of COLUMNS) if (c !== 'srcKind' && c !== 'dstKind') (b[c] as { [k: number]: number })[i] = r[c];
+    b.srcKind[i] = r.src[0]; b.srcAddr.set(r.src[1], i * 16);
+    b.dstKind[i] = r.dst[0]; b.dstAddr.set(r.dst[1], i * 16);
+  });
+  b.length = use.length;
+  return b;
+}));
+
+function expectSameBatch(got: SelectedBatch, want: SelectedBatch): void {
+  const n = want.length;
+  expect(got.length).toBe(n);
+  expect(got.basisIds).toEqual(want.basisIds);
+  expect(got.periods).toEqual(want.periods);
+  expect(got.exporters).toEqual(want.exporters);
+  for (const c of COLUMNS) expect(Array.from(got[c].subarray(0, n)), c).toEqual(Array.from(want[c].subarray(0, n)));
+  expect(got.srcAddr.subarray(0, n * 16)).toEqual(want.srcAddr.subarray(0, n * 16));
+  expect(got.dstAddr.subarray(0, n * 16)).toEqual(want.dstAddr.subarray(0, n * 16));
+}
+
+describe('wire codec (fast-check)', () => {
+  it('decodes exactly what it encoded, metadata and every column', () => {
+    fc.assert(fc.property(batchArb, fc.string({ maxLength: 40 }), fc.nat(), fc.constantFrom('d', 's'), fc.nat(4095), (b, edge, seq, family, partition) => {
+      const m = { edge, seq, family, partition, selectedAtMs: meta.selectedAtMs };
+      const out = decodeWireBatch(encodeWireBatch(m, b));
+      expect(out.meta).toEqual(m);
+      expectSameBatch(out.batch, b);
+    }), { numRuns: 300 });
+  });
+
+  it('refuses truncated or altered bytes with a WireError (never another failure, never a partial batch)', () => {
+    fc.assert(fc.property(batchArb, fc.nat(), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { maxLength: 4 }), (b, cut, flips) => {
+      const bytes = encodeWireBatch(meta, b);
+      const truncated = bytes.subarray(0, cut % bytes.length);
+      expect(() => decodeWireBatch(truncated)).toThrow(WireError);
+      const mutated = bytes.slice();
+      for (const [at, v] of flips) mutated[at % mutated.length] = v;
+      try {
+        const got = decodeWireBatch(mutated);
+        // What a mutation leaves readable is still a whole, consistent batch.
+        for (let i = 0; i < got.batch.length; i++) {
+          expect(got.batch.basisIndex[i]).toBeLessThan(got.batch.basisIds.length);
+          expect([ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM]).toContain(got.batch.srcKind[i]);
+        }
+      } catch (e) {
+        expect(e).toBeInstanceOf(WireError);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('names the problem: another version, a bad magic, an address slot selection never makes', () => {
+    const b = createSelectedBatch(1);
+    b.basisIds = ['basis-1']; b.length = 1; b.srcKind[0] = ADDR_FOREIGN; b.dstKind[0] = ADDR_PSEUDONYM;
+    const bytes = encodeWireBatch(meta, b);
+    const newer = bytes.slice(); newer[2] = WIRE_VERSION + 1;
+    expect(() => decodeWireBatch(newer)).toThrow(/version 2; this reader knows 1/);
+    expect(() => decodeWireBatch(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(/bad magic/);
+    b.dstKind[0] = 7; // not absent, foreign or pseudonym
+    expect(() => encodeWireBatch(meta, b)).toThrow(/destination address of row 0: kind 7/);
+  });
+});
+
+// A realistic kept batch: the real selector over flows between the small world's domestic and foreign pools.
+const NOW = Date.parse('2026-03-15T00:00:00Z');
+function selected(n: number): SelectedBatch {
+  const records: FlowRecord[] = [];
+  const dom = POOLS.domestic, fo = POOLS.foreign;
+  for (let i = 0; i < n; i++) {
+    const d = dom[i % dom.length]!, f = fo[(i * 7) % fo.length]!;
+    const out = i % 3 !== 0;
+    const start = NOW - 3_600_000 + i * 37;
+    records.push({ start, end: start + (i % 50) * 20, srcAddr: out ? d : f, dstAddr: out ? f : d, srcPort: out ? 40000 + (i % 2000) : 443, dstPort: out ? 443 : 40000 + (i % 2000), proto: 6, tcpFlags: 0x1b, bytes: 1000 + i, packets: 3 + (i % 9), samplingRate: 1, inIf: 1, outIf: 2, exporter: '192.0.2.1/0' });
+    // Domestic ↔ domestic chatter: dropped before anything is encoded.
+    records.push({ ...records[records.length - 1]!, srcAddr: d, dstAddr: dom[(i + 1) % dom.length]! });
+  }
+  const batch = createFlowBatch(records.length);
+  for (const r of records) appendFlow(batch, r);
+  const compiled = compileBases([basis({ id: 'cb-1', kind: 'cross_border_approval' })]);
+  const sel = createSelector({ locator: smallWorld(), pseudonyms: new Pseudonymizer(derivedKeyStore('wire-test-secret-wire-test-secret!'), 64), rotation: 'monthly', clock: new ManualClock(NOW), bases: () => compiled, counters: new SelectionCounters(NOW) });
+  return sel.select(batch).kept;
+}
+
+function contains(hay: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+describe('what leaves an edge', () => {
+  it('holds no raw domestic address in any encoded byte, in either partition family', () => {
+    const kept = selected(3000);
+    expect(kept.length).toBeGreaterThan(1000);
+    const messages: Uint8Array[] = [];
+    for (const family of ['d', 's'] as const) {
+      splitByPartition(kept, family, 8).forEach((p, i) => { if (p !== undefined) messages.push(encodeWireBatch({ ...meta, family, partition: i }, p)); });
+    }
+    const all = new Uint8Array(messages.reduce((a, m) => a + m.length, 0));
+    let at = 0;
+    for (const m of messages) { all.set(m, at); at += m.length; }
+    for (const a of POOLS.domestic) {
+      const slot = new Uint8Array(16);
+      writeAddress(slot, 0, a);
+      expect(contains(all, slot), `${a} as 16 bytes`).toBe(false);
+      if (!a.includes(':')) expect(contains(all, slot.subarray(12)), `${a} as 4 bytes`).toBe(false);
+      expect(contains(all, new TextEncoder().encode(a)), `${a} as text`).toBe(false);
+    }
+    // The foreign ends are there (the scan is not vacuous).
+    const f = new Uint8Array(16);
+    writeAddress(f, 0, '8.8.8.8');
+    expect(contains(all, f.subarray(12))).toBe(true);
+  });
+
+  it('is compact: a kept flow takes a fraction of its 150 in-memory bytes', () => {
+    const kept = selected(4000);
+    const bytes = encodeWireBatch(meta, kept);
+    expect(bytes.length / kept.length).toBeLessThan(40);
+    expectSameBatch(decodeWireBatch(bytes).batch, kept);
+  });
+});
+
+describe('partitions', () => {
+  it('puts every kept flow in exactly one d partition, a key always in the same one, and only flows with both ends in s', () => {
+    fc.assert(fc.property(batchArb, fc.integer({ min: 1, max: 16 }), (b, parts) => {
+      const d = splitByPartition(b, 'd', parts);
+      expect(d.reduce((a, p) => a + (p?.length ?? 0), 0)).toBe(b.length);
+      const seen = new Map<string, number>();
+      d.forEach((p, i) => {
+        for (let k = 0; k < (p?.length ?? 0); k++) {
+          if (p!.dstKind[k] === ADDR_ABSENT) continue;
+          const key = `${p!.dstKind[k]}:${Buffer.from(p!.dstAddr.subarray(k * 16, k * 16 + 16)).toString('hex')}`;
+          expect(seen.get(key) ?? i).toBe(i);
+          seen.set(key, i);
+        }
+      });
+      const both = Array.from({ length: b.length }, (_, i) => i).filter((i) => b.srcKind[i] !== ADDR_ABSENT && b.dstKind[i] !== ADDR_ABSENT).length;
+      expect(splitByPartition(b, 's', parts).reduce((a, p) => a + (p?.length ?? 0), 0)).toBe(both);
+    }), { numRuns: 200 });
+  });
+});

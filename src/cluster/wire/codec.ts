@@ -1,0 +1,315 @@
+/** @module The wire format of selected, minimized flow batches between an edge and the centre: versioned, binary, column by column. */
+import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
+
+/** First bytes of every encoded batch: "MB" then the format version. */
+export const WIRE_MAGIC = 0x4d42;
+/** The version this code writes; a reader refuses any other (a newer edge needs a newer centre). */
+export const WIRE_VERSION = 1;
+
+/** What travels with a batch beside its rows. */
+export interface WireMeta {
+  /** The edge that selected the flows (its configured id, e.g. `osaka-ix-1`). */
+  edge: string;
+  /** The edge's batch number: with `edge`, `family` and `partition`, the message id (a resend is stored once). */
+  seq: number;
+  /** Partition family (`d`: by destination, `s`: by source) and number. */
+  family: string;
+  partition: number;
+  /** When the edge selected it (ms since the epoch). */
+  selectedAtMs: number;
+}
+
+/** A batch read from the wire. */
+export interface WireBatch {
+  meta: WireMeta;
+  batch: SelectedBatch;
+}
+
+/** Why bytes could not be read as a batch: the message names the part. */
+export class WireError extends Error {
+  constructor(readonly code: 'WIRE_TRUNCATED' | 'WIRE_BAD_MAGIC' | 'WIRE_VERSION' | 'WIRE_INVALID', message: string) {
+    super(message);
+    this.name = 'WireError';
+  }
+}
+
+// Column encodings.
+const E_CONST = 0, E_VARINT = 1, E_F64 = 2, E_DELTA = 3;
+// How `end` travels: as the duration from start (whole ms), or as values.
+const END_AS_VALUES = 0, END_AS_DURATION = 1;
+// Address forms on the wire: absent, foreign IPv4 (4 bytes), foreign IPv6 (16), pseudonym (16).
+const A_ABSENT = 0, A_V4 = 1, A_V6 = 2, A_PSEUDONYM = 3;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A growable byte buffer with little-endian and LEB128 writers. */
+class Writer {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+  constructor(size: number) { this.buf = new Uint8Array(size); this.view = new DataView(this.buf.buffer); }
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  u8(v: number): void { this.room(1); this.buf[this.pos++] = v; }
+  u16(v: number): void { this.room(2); this.view.setUint16(this.pos, v, true); this.pos += 2; }
+  u32(v: number): void { this.room(4); this.view.setUint32(this.pos, v, true); this.pos += 4; }
+  f64(v: number): void { this.room(8); this.view.setFloat64(this.pos, v, true); this.pos += 8; }
+  /** Unsigned LEB128 of a whole number 0 ≤ v < 2^53. */
+  varuint(v: number): void {
+    this.room(8);
+    while (v >= 0x80) { this.buf[this.pos++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80); }
+    this.buf[this.pos++] = v;
+  }
+  /** Zigzag LEB128 of a whole number with |v| < 2^52. */
+  varint(v: number): void { this.varuint(v < 0 ? -2 * v - 1 : 2 * v); }
+  bytes(b: Uint8Array, from: number, n: number): void { this.room(n); this.buf.set(b.subarray(from, from + n), this.pos); this.pos += n; }
+  str(s: string): void { const b = utf8.encode(s); this.varuint(b.length); this.bytes(b, 0, b.length); }
+}
+
+/** A bounds-checked reader: every read past the end is a WireError, never garbage. */
+class Reader {
+  pos = 0;
+  readonly view: DataView;
+  constructor(readonly buf: Uint8Array) { this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); }
+  need(n: number, what: string): void { if (this.pos + n > this.buf.length) throw new WireError('WIRE_TRUNCATED', `batch ends inside ${what} (byte ${this.pos} of ${this.buf.length})`); }
+  u8(what: string): number { this.need(1, what); return this.buf[this.pos++]!; }
+  u16(what: string): number { this.need(2, what); const v = this.view.getUint16(this.pos, true); this.pos += 2; return v; }
+  u32(what: string): number { this.need(4, what); const v = this.view.getUint32(this.pos, true); this.pos += 4; return v; }
+  f64(what: string): number { this.need(8, what); const v = this.view.getFloat64(this.pos, true); this.pos += 8; return v; }
+  varuint(what: string): number {
+    let v = 0, mul = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8(what);
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 0x80;
+    }
+    throw new WireError('WIRE_INVALID', `${what}: a number longer than 8 bytes`);
+  }
+  varint(what: string): number { const z = this.varuint(what); return z % 2 === 0 ? z / 2 : -(z + 1) / 2; }
+  str(what: string): string {
+    const n = this.varuint(what);
+    this.need(n, what);
+    try {
+      return fromUtf8.decode(this.buf.subarray(this.pos, (this.pos += n)));
+    } catch {
+      throw new WireError('WIRE_INVALID', `${what}: not UTF-8`);
+    }
+  }
+}
+
+type IntColumn = Uint8Array | Uint16Array | Uint32Array;
+
+function writeInts(w: Writer, col: IntColumn, n: number): void {
+  const first = n > 0 ? col[0]! : 0;
+  let same = true;
+  for (let i = 1; i < n && same; i++) same = col[i] === first;
+  if (same) { w.u8(E_CONST); w.varuint(first); return; }
+  w.u8(E_VARINT);
+  for (let i = 0; i < n; i++) w.varuint(col[i]!);
+}
+
+function readInts(r: Reader, col: IntColumn, n: number, max: number, what: string): void {
+  const enc = r.u8(what);
+  if (enc === E_CONST) {
+    const v = r.varuint(what);
+    if (v > max) throw new WireError('WIRE_INVALID', `${what}: ${v} is out of range`);
+    col.fill(v, 0, n);
+    return;
+  }
+  if (enc !== E_VARINT) throw new WireError('WIRE_INVALID', `${what}: unknown encoding ${enc}`);
+  for (let i = 0; i < n; i++) {
+    const v = r.varuint(what);
+    if (v > max) throw new WireError('WIRE_INVALID', `${what}: ${v} is out of range`);
+    col[i] = v;
+  }
+}
+
+const isWhole = (v: number): boolean => Number.isInteger(v) && v >= 0 && v < 2 ** 52;
+
+/** Floats that are whole numbers (times in ms, scaled counts) go as varints, others as raw f64. */
+function writeFloats(w: Writer, col: Float64Array, n: number, delta: boolean): void {
+  let whole = true, same = true;
+  for (let i = 0; i < n && whole; i++) { whole = isWhole(col[i]!); same &&= col[i] === col[0]; }
+  if (whole && same) { w.u8(E_CONST); w.varuint(n > 0 ? col[0]! : 0); return; }
+  if (!whole) { w.u8(E_F64); for (let i = 0; i < n; i++) w.f64(col[i]!); return; }
+  if (delta) { w.u8(E_DELTA); let prev = 0; for (let i = 0; i < n; i++) { w.varint(col[i]! - prev); prev = col[i]!; } return; }
+  w.u8(E_VARINT);
+  for (let i = 0; i < n; i++) w.varuint(col[i]!);
+}
+
+function readFloats(r: Reader, col: Float64Array, n: number, what: string): void {
+  const enc = r.u8(what);
+  if (enc === E_CONST) { col.fill(r.varuint(what), 0, n); return; }
+  if (enc === E_F64) { for (let i = 0; i < n; i++) col[i] = r.f64(what); return; }
+  if (enc === E_VARINT) { for (let i = 0; i < n; i++) col[i] = r.varuint(what); return; }
+  if (enc === E_DELTA) {
+    let prev = 0;
+    for (let i = 0; i < n; i++) {
+      prev += r.varint(what);
+      if (!isWhole(prev)) throw new WireError('WIRE_INVALID', `${what}: ${prev} is out of range`);
+      col[i] = prev;
+    }
+    return;
+  }
+  throw new WireError('WIRE_INVALID', `${what}: unknown encoding ${enc}`);
+}
+
+function isV4Mapped(a: Uint8Array, o: number): boolean {
+  for (let j = 0; j < 10; j++) if (a[o + j] !== 0) return false;
+  return a[o + 10] === 0xff && a[o + 11] === 0xff;
+}
+
+function writeAddrs(w: Writer, kinds: Uint8Array, addrs: Uint8Array, n: number, what: string): void {
+  const forms = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = kinds[i]!;
+    if (k === ADDR_ABSENT) forms[i] = A_ABSENT;
+    else if (k === ADDR_PSEUDONYM) forms[i] = A_PSEUDONYM;
+    else if (k === ADDR_FOREIGN) forms[i] = isV4Mapped(addrs, i * 16) ? A_V4 : A_V6;
+    // Only selection's output travels: an address slot of any other kind is refused, never sent.
+    else throw new WireError('WIRE_INVALID', `${what} of row ${i}: kind ${k} is not absent, foreign or pseudonym`);
+  }
+  writeInts(w, forms, n);
+  for (let i = 0; i < n; i++) {
+    const f = forms[i]!;
+    if (f === A_V4) w.bytes(addrs, i * 16 + 12, 4);
+    else if (f !== A_ABSENT) w.bytes(addrs, i * 16, 16);
+  }
+}
+
+function readAddrs(r: Reader, kinds: Uint8Array, addrs: Uint8Array, n: number, what: string): void {
+  const forms = new Uint8Array(n);
+  readInts(r, forms, n, A_PSEUDONYM, `${what} forms`);
+  for (let i = 0; i < n; i++) {
+    const f = forms[i]!, o = i * 16;
+    if (f === A_ABSENT) { kinds[i] = ADDR_ABSENT; continue; }
+    if (f === A_V4) {
+      r.need(4, what);
+      addrs[o + 10] = 0xff; addrs[o + 11] = 0xff;
+      addrs.set(r.buf.subarray(r.pos, r.pos + 4), o + 12);
+      r.pos += 4;
+      kinds[i] = ADDR_FOREIGN;
+      continue;
+    }
+    r.need(16, what);
+    addrs.set(r.buf.subarray(r.pos, r.pos + 16), o);
+    r.pos += 16;
+    kinds[i] = f === A_PSEUDONYM ? ADDR_PSEUDONYM : ADDR_FOREIGN;
+  }
+}
+
+function writeStrings(w: Writer, list: readonly string[]): void {
+  w.varuint(list.length);
+  for (const s of list) w.str(s);
+}
+
+function readStrings(r: Reader, what: string, max: number): string[] {
+  const n = r.varuint(what);
+  if (n > max) throw new WireError('WIRE_INVALID', `${what}: ${n} entries (at most ${max})`);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(r.str(what));
+  return out;
+}
+
+/** Most rows one batch may carry (a reader refuses more, so a bad length cannot make it allocate gigabytes). */
+export const WIRE_MAX_ROWS = 1 << 17;
+
+/**
+ * Encodes the first `batch.length` rows of a selected batch with its metadata. Only what selection kept
+ * is there: every column outside a row's allowed fields is already zero, and an address slot is a
+ * foreign address, a pseudonym or absent (any other kind is refused).
+ * @see docs/decisions/0007-cluster-wire-and-partitions.md
+ */
+export function encodeWireBatch(meta: WireMeta, batch: SelectedBatch): Uint8Array {
+  const n = batch.length;
+  if (n > WIRE_MAX_ROWS) throw new WireError('WIRE_INVALID', `a batch of ${n} rows: at most ${WIRE_MAX_ROWS} go in one message`);
+  const w = new Writer(64 + n * 40);
+  w.u16(WIRE_MAGIC);
+  w.u8(WIRE_VERSION);
+  w.u8(0); // flags, none yet
+  w.u32(n);
+  w.str(meta.edge);
+  w.varuint(meta.seq);
+  w.str(meta.family);
+  w.varuint(meta.partition);
+  w.varuint(meta.selectedAtMs);
+  writeStrings(w, batch.basisIds);
+  writeStrings(w, batch.periods);
+  writeStrings(w, batch.exporters);
+  writeInts(w, batch.basisIndex, n);
+  writeInts(w, batch.category, n);
+  writeInts(w, batch.fields, n);
+  writeFloats(w, batch.start, n, true);
+  // End as the duration from start: small numbers.
+  const dur = new Float64Array(n);
+  let durOk = true;
+  for (let i = 0; i < n; i++) { dur[i] = batch.end[i]! - batch.start[i]!; durOk &&= isWhole(batch.start[i]!) && isWhole(batch.end[i]!) && Math.abs(dur[i]!) < 2 ** 51; }
+  if (durOk) { w.u8(END_AS_DURATION); for (let i = 0; i < n; i++) w.varint(dur[i]!); } else { w.u8(END_AS_VALUES); writeFloats(w, batch.end, n, false); }
+  writeAddrs(w, batch.srcKind, batch.srcAddr, n, 'source address');
+  writeAddrs(w, batch.dstKind, batch.dstAddr, n, 'destination address');
+  writeInts(w, batch.periodIndex, n);
+  writeInts(w, batch.srcPort, n);
+  writeInts(w, batch.dstPort, n);
+  writeInts(w, batch.proto, n);
+  writeInts(w, batch.tcpFlags, n);
+  writeFloats(w, batch.bytes, n, false);
+  writeFloats(w, batch.packets, n, false);
+  writeInts(w, batch.samplingRate, n);
+  writeInts(w, batch.inIf, n);
+  writeInts(w, batch.outIf, n);
+  writeInts(w, batch.exporterIndex, n);
+  return w.buf.slice(0, w.pos);
+}
+
+/**
+ * Decodes a batch; throws a WireError naming what is wrong (truncated, another version, an index out of
+ * its table) and never returns a partly read batch.
+ * @see encodeWireBatch
+ */
+export function decodeWireBatch(bytes: Uint8Array): WireBatch {
+  const r = new Reader(bytes);
+  if (r.u16('magic') !== WIRE_MAGIC) throw new WireError('WIRE_BAD_MAGIC', 'not a mamori flow batch (bad magic)');
+  const version = r.u8('version');
+  if (version !== WIRE_VERSION) throw new WireError('WIRE_VERSION', `flow batch format version ${version}; this reader knows ${WIRE_VERSION} (upgrade the centre before the edges)`);
+  r.u8('flags');
+  const n = r.u32('row count');
+  if (n > WIRE_MAX_ROWS) throw new WireError('WIRE_INVALID', `row count ${n} exceeds ${WIRE_MAX_ROWS}`);
+  const meta: WireMeta = { edge: r.str('edge'), seq: r.varuint('sequence'), family: r.str('family'), partition: r.varuint('partition'), selectedAtMs: r.varuint('selected at') };
+  const b = createSelectedBatch(n);
+  b.basisIds = readStrings(r, 'legal bases', 65_536);
+  b.periods = readStrings(r, 'pseudonym periods', 65_536);
+  b.exporters = readStrings(r, 'exporters', 65_536);
+  readInts(r, b.basisIndex, n, Math.max(0, b.basisIds.length - 1), 'basis index');
+  if (n > 0 && b.basisIds.length === 0) throw new WireError('WIRE_INVALID', 'rows without any legal basis');
+  readInts(r, b.category, n, 4, 'category');
+  readInts(r, b.fields, n, 0xffff, 'fields');
+  readFloats(r, b.start, n, 'start');
+  const endForm = r.u8('end form');
+  if (endForm === END_AS_DURATION) {
+    for (let i = 0; i < n; i++) b.end[i] = b.start[i]! + r.varint('end');
+  } else if (endForm === END_AS_VALUES) readFloats(r, b.end, n, 'end');
+  else throw new WireError('WIRE_INVALID', `end: unknown form ${endForm}`);
+  readAddrs(r, b.srcKind, b.srcAddr, n, 'source address');
+  readAddrs(r, b.dstKind, b.dstAddr, n, 'destination address');
+  readInts(r, b.periodIndex, n, Math.max(0, b.periods.length - 1), 'period index');
+  readInts(r, b.srcPort, n, 0xffff, 'source port');
+  readInts(r, b.dstPort, n, 0xffff, 'destination port');
+  readInts(r, b.proto, n, 0xff, 'protocol');
+  readInts(r, b.tcpFlags, n, 0xff, 'TCP flags');
+  readFloats(r, b.bytes, n, 'bytes');
+  readFloats(r, b.packets, n, 'packets');
+  readInts(r, b.samplingRate, n, 0xffffffff, 'sampling rate');
+  readInts(r, b.inIf, n, 0xffffffff, 'input interface');
+  readInts(r, b.outIf, n, 0xffffffff, 'output interface');
+  readInts(r, b.exporterIndex, n, Math.max(0, b.exporters.length - 1), 'exporter index');
+  if (r.pos !== bytes.length) throw new WireError('WIRE_INVALID', `${bytes.length - r.pos} bytes after the last column`);
+  b.length = n;
+  return { meta, batch: b };
+}
