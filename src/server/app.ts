@@ -139,6 +139,9 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     return undefined;
   }
 
+  metrics.collect('mamori_auth_throttled_total', 'Sign-in attempts refused by the throttle, by scheme (password, basic) and limit (account, address).', 'counter',
+    () => core.identity.throttleCounts().map((c) => ({ labels: { scheme: c.scheme, scope: c.scope }, value: c.count })));
+
   app.addHook('onResponse', async (req, reply) => {
     metrics.inc('mamori_http_requests_total', 'HTTP requests by route and status class.', { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` });
   });
@@ -172,7 +175,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
   });
 
   await app.register(async (scope) => {
-    await identityRoutes({ identity: core.identity, cookieSecure: core.config.auth.cookieSecure, loginRateLimitPerMinute: core.config.auth.loginRateLimitPerMinute })(scope);
+    await identityRoutes({ identity: core.identity, cookieSecure: core.config.auth.cookieSecure })(scope);
     const witnessState = witnessStatePath(core.config.audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir));
     await auditRoutes({ audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState) })(scope);
     await analysisRoutes({ analysis: core.analysis })(scope);
@@ -183,7 +186,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await responseRoutes({ response: core.response })(scope);
     await sharingRoutes({ sharing: core.sharing })(scope);
     await intelDraftRoutes({ analysis: core.analysis, reporting: core.reporting, registry: core.registry, sharing: core.sharing })(scope);
-    await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p) => core.identity.authenticateBasic(u, p), userActive: (id) => core.identity.userActive(id), maxContentLength: core.config.server.bodyLimitBytes })(scope);
+    await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p, c) => core.identity.authenticateBasic(u, p, c), userActive: (id) => core.identity.userActive(id), maxContentLength: core.config.server.bodyLimitBytes })(scope);
     await webRoutes({ root: options.webRoot ?? defaultWebRoot() })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);
   });

@@ -17,7 +17,7 @@ describe('no change without its audit entry', () => {
       const policy = createPolicyEngine();
       let failAudit = false;
       const audit = createAuditLog({ db, clock, policyHash: policy.hash, beforeWrite: () => { if (failAudit) throw new Error('disk full (injected)'); } });
-      const identity = createIdentityService({ db, policy, audit, clock, settings: { sessionTtlMinutes: 60, maxFailedLogins: 5, lockoutMinutes: 15, tokenMaxDays: 30, passwordCost: TEST_PASSWORD_COST } });
+      const identity = createIdentityService({ db, policy, audit, clock, settings: { sessionTtlMinutes: 60, maxFailedLogins: 5, backoffMaxSeconds: 300, loginRateLimitPerMinute: 20, tokenMaxDays: 30, passwordCost: TEST_PASSWORD_COST } });
       const ctx = systemContext('test');
       const count = async (t: string) => Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(t)}`.execute(db.kysely)).rows[0]!.n);
 

@@ -20,7 +20,9 @@ export const UsernameSchema = z
   .string()
   .min(3, 'must be at least 3 characters')
   .max(64, 'must be at most 64 characters')
-  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lower-case letters, digits, ".", "_" or "-", starting with a letter or digit')
+  // Administrators name users by id or username; a username shaped like an id would make that ambiguous.
+  .refine((s) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s), 'must not have the shape of a user id (a UUID)');
 
 /** Passwords: long enough to resist guessing; no composition rules (NIST SP 800-63B §5.1.1.2). */
 export const PasswordSchema = z.string().min(12, 'must be at least 12 characters').max(256, 'must be at most 256 characters');

@@ -1,4 +1,4 @@
-/** @module Identity: organizations, users, sign-in with lock-out, web sessions and API tokens, all attributable. */
+/** @module Identity: organizations, users, throttled sign-in, web sessions and API tokens, all attributable. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
@@ -9,6 +9,7 @@ import { newId } from '#platform/ids/index.js';
 import { SELF_RESOURCE, type PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { hashPassword, verifyPassword, DEFAULT_PASSWORD_COST, type PasswordCost } from './password.js';
+import { createLoginThrottle, type ThrottleScope } from './throttle.js';
 import {
   LoginSchema, OrgInputSchema, TokenInputSchema, UserInputSchema,
   type ApiToken, type Org, type OrgInput, type Sector, type TokenInput, type User, type UserInput,
@@ -20,11 +21,24 @@ export interface IdentityDeps {
   policy: PolicyEngine;
   audit: AuditRecorder;
   clock: Clock;
-  settings: { sessionTtlMinutes: number; maxFailedLogins: number; lockoutMinutes: number; tokenMaxDays: number; passwordCost?: PasswordCost };
+  settings: {
+    sessionTtlMinutes: number; maxFailedLogins: number; backoffMaxSeconds: number; loginRateLimitPerMinute: number; tokenMaxDays: number;
+    passwordCost?: PasswordCost;
+  };
 }
 
-/** Why a sign-in failed; the API answers all of them alike, so an attacker learns nothing. */
-export type LoginFailure = 'INVALID_CREDENTIALS' | 'ACCOUNT_LOCKED';
+/**
+ * Why a sign-in failed. Unknown, disabled and wrong-password users are one answer; a throttled attempt says
+ * how long to wait, and whether it is throttled never depends on whether the account exists.
+ */
+export type LoginFailure = { code: 'INVALID_CREDENTIALS' } | { code: 'THROTTLED'; retryAfterSeconds: number };
+
+/** Who is signing in from where, for throttling and the audit entry. */
+export interface LoginClient {
+  /** The client's address as the HTTP layer sees it (after the configured trusted proxies). */
+  address: string;
+  scheme: 'password' | 'basic';
+}
 
 /** A successful sign-in. */
 export interface LoginSuccess {
@@ -34,6 +48,7 @@ export interface LoginSuccess {
 }
 
 const TOKEN_PREFIX = 'mmr_';
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
@@ -77,8 +92,50 @@ export function createIdentityService(deps: IdentityDeps) {
     return kind === 'token' ? { ...base, userId: u.id } : base;
   }
 
-  async function findUser(q: AnyDb, idOrUsername: string): Promise<UserRow | undefined> {
-    return (await q.selectFrom('users').selectAll().where((eb) => eb.or([eb('id', '=', idOrUsername), eb('username', '=', idOrUsername)])).executeTakeFirst()) as UserRow | undefined;
+  async function findUserById(q: AnyDb, id: string): Promise<UserRow | undefined> {
+    return (await q.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()) as UserRow | undefined;
+  }
+
+  async function findUserByName(q: AnyDb, username: string): Promise<UserRow | undefined> {
+    return (await q.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst()) as UserRow | undefined;
+  }
+
+  // Administrators and the CLI name a user by id or by username; usernames cannot have an id's shape, so this is unambiguous.
+  async function findUserRef(q: AnyDb, ref: string): Promise<UserRow | undefined> {
+    return UUID_SHAPE.test(ref) ? findUserById(q, ref) : findUserByName(q, ref);
+  }
+
+  const throttle = createLoginThrottle({
+    freeFailures: settings.maxFailedLogins, backoffMaxMs: settings.backoffMaxSeconds * 1000, addressFailuresPerMinute: settings.loginRateLimitPerMinute,
+  }, clock);
+  const throttled = new Map<string, number>();
+  // Unknown users are checked against this hash of the same cost, so every attempt runs scrypt exactly once.
+  const dummyHash = hashPassword(randomBytes(18).toString('base64'), cost);
+
+  /** Checks a username and password under the throttle: one scrypt run for every user, existing or not, disabled or not. */
+  async function checkCredentials(ctx: RequestContext, username: string, password: string, client: LoginClient): Promise<Result<UserRow, LoginFailure>> {
+    const account = username.normalize('NFKC').toLowerCase();
+    const verdict = throttle.check(account, client.address);
+    if (!verdict.allowed) {
+      const key = `${client.scheme}\n${verdict.scope}`;
+      throttled.set(key, (throttled.get(key) ?? 0) + 1);
+      const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+      await audit.record(ctx, { action: 'session:throttle', object: null, outcome: 'denied', details: { usernameHash: sha256(account), scope: verdict.scope, scheme: client.scheme, retryAfterSeconds } });
+      return err({ code: 'THROTTLED', retryAfterSeconds });
+    }
+    const row = await findUserByName(k, account);
+    const matches = await verifyPassword(password, row?.password_hash ?? (await dummyHash));
+    if (row === undefined || row.disabled === 1 || !matches) {
+      throttle.fail(account, client.address, verdict.knownClient);
+      const reason = row === undefined ? 'unknown' : row.disabled === 1 ? 'disabled' : 'password';
+      await audit.record(ctx, {
+        action: 'session:login', object: row === undefined ? null : { type: 'user', id: row.id }, outcome: 'denied',
+        details: { reason, scheme: client.scheme, ...(row === undefined ? { usernameHash: sha256(account) } : {}) },
+      });
+      return err({ code: 'INVALID_CREDENTIALS' });
+    }
+    throttle.succeed(account, client.address, verdict.knownClient);
+    return ok(row);
   }
 
   return {
@@ -121,7 +178,7 @@ export function createIdentityService(deps: IdentityDeps) {
       const now = isoUtc(clock.nowMs());
       const row: UserRow = { id: newId(clock.nowMs()), username: v.username, display_name: v.displayName, password_hash: passwordHash, roles: JSON.stringify([...new Set(v.roles)]), org_id: v.orgId, disabled: 0, failed_logins: 0, locked_until: null, created_at: now, last_login_at: null };
       return db.transaction(async (trx) => {
-        if ((await findUser(trx, v.username)) !== undefined) throw new AppError('CONFLICT', `The username "${v.username}" is taken; choose another.`);
+        if ((await findUserByName(trx, v.username)) !== undefined) throw new AppError('CONFLICT', `The username "${v.username}" is taken; choose another.`);
         await trx.insertInto('users').values(row).execute();
         await audit.record(ctx, { action: 'user:create', object: { type: 'user', id: row.id }, outcome: 'success', details: { roles: row.roles } }, trx);
         return toUser(row);
@@ -145,7 +202,7 @@ export function createIdentityService(deps: IdentityDeps) {
     async disableUser(ctx: RequestContext, idOrUsername: string): Promise<User> {
       policy.require(ctx, 'user:disable');
       return db.transaction(async (trx) => {
-        const row = await findUser(trx, idOrUsername);
+        const row = await findUserRef(trx, idOrUsername);
         if (row === undefined) throw new AppError('NOT_FOUND', `No user "${idOrUsername}"; list users with \`mamori user list\`.`);
         if (ctx.actor.kind !== 'system' && (row.id === ctx.actor.id || row.id === ctx.actor.userId)) throw new AppError('CONFLICT', 'You cannot disable your own account; ask another administrator.');
         await trx.updateTable('users').set({ disabled: 1 }).where('id', '=', row.id).execute();
@@ -156,41 +213,31 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /**
-     * Signs a user in. After `maxFailedLogins` failures in a row the account locks for `lockoutMinutes`.
-     * Failures are typed results; both reasons are answered alike over HTTP.
+     * Signs a user in. Repeated failures slow further attempts (exponential backoff per account and per
+     * client address) but never lock the account; failures are typed results.
      */
-    async login(ctx: RequestContext, input: unknown): Promise<Result<LoginSuccess, LoginFailure>> {
+    async login(ctx: RequestContext, input: unknown, client: LoginClient = { address: 'unknown', scheme: 'password' }): Promise<Result<LoginSuccess, LoginFailure>> {
       const v = parseOrThrow(LoginSchema, input, 'sign-in');
+      const checked = await checkCredentials(ctx, v.username, v.password, client);
+      if (!checked.ok) return checked;
+      const row = checked.value;
       const nowMs = clock.nowMs();
-      const row = await findUser(k, v.username);
-      if (row === undefined) {
-        // Spend the same time as a real check, so timing does not reveal which usernames exist.
-        await verifyPassword(v.password, await hashPassword('timing-equaliser', cost));
-        await audit.record(ctx, { action: 'session:login', object: null, outcome: 'denied', details: { usernameHash: sha256(v.username) } });
-        return err('INVALID_CREDENTIALS');
-      }
-      if (row.locked_until !== null && Date.parse(row.locked_until) > nowMs) {
-        await audit.record(ctx, { action: 'session:login', object: { type: 'user', id: row.id }, outcome: 'denied', details: { reason: 'locked' } });
-        return err('ACCOUNT_LOCKED');
-      }
-      const good = row.disabled === 0 && (await verifyPassword(v.password, row.password_hash));
-      if (!good) {
-        const failures = row.failed_logins + 1;
-        const lock = failures >= settings.maxFailedLogins ? isoUtc(nowMs + settings.lockoutMinutes * 60_000) : null;
-        await db.transaction(async (trx) => {
-          await trx.updateTable('users').set({ failed_logins: lock === null ? failures : 0, locked_until: lock }).where('id', '=', row.id).execute();
-          await audit.record(ctx, { action: 'session:login', object: { type: 'user', id: row.id }, outcome: 'denied', details: { reason: row.disabled === 1 ? 'disabled' : 'password', locked: lock !== null } }, trx);
-        });
-        return err(lock === null ? 'INVALID_CREDENTIALS' : 'ACCOUNT_LOCKED');
-      }
       const sessionToken = randomBytes(32).toString('base64url');
       const expiresAt = isoUtc(nowMs + settings.sessionTtlMinutes * 60_000);
       await db.transaction(async (trx) => {
         await trx.insertInto('sessions').values({ token_hash: sha256(sessionToken), user_id: row.id, created_at: isoUtc(nowMs), expires_at: expiresAt }).execute();
-        await trx.updateTable('users').set({ failed_logins: 0, locked_until: null, last_login_at: isoUtc(nowMs) }).where('id', '=', row.id).execute();
+        await trx.updateTable('users').set({ last_login_at: isoUtc(nowMs) }).where('id', '=', row.id).execute();
         await audit.record({ ...ctx, actor: { ...ctx.actor, id: row.id, username: row.username, kind: 'user' } }, { action: 'session:login', object: { type: 'user', id: row.id }, outcome: 'success' }, trx);
       });
       return ok({ sessionToken, expiresAt, user: toUser({ ...row, last_login_at: isoUtc(nowMs) }) });
+    },
+
+    /** Sign-in attempts refused by the throttle since start, by scheme and by the limit that refused them (for /metrics). */
+    throttleCounts(): { scheme: string; scope: ThrottleScope; count: number }[] {
+      return [...throttled].map(([key, count]) => {
+        const [scheme, scope] = key.split('\n') as [string, ThrottleScope];
+        return { scheme, scope, count };
+      });
     },
 
     /** Ends a web session. */
@@ -202,7 +249,7 @@ export function createIdentityService(deps: IdentityDeps) {
     async authenticateSession(sessionToken: string): Promise<{ actor: Actor; expiresAt: string } | undefined> {
       const s = (await k.selectFrom('sessions').selectAll().where('token_hash', '=', sha256(sessionToken)).executeTakeFirst()) as { user_id: string; expires_at: string } | undefined;
       if (s === undefined || Date.parse(s.expires_at) <= clock.nowMs()) return undefined;
-      const row = await findUser(k, s.user_id);
+      const row = await findUserById(k, s.user_id);
       if (row === undefined || row.disabled === 1) return undefined;
       const u = toUser(row);
       return { actor: await actorFor(u, 'user', u.roles), expiresAt: s.expires_at };
@@ -213,7 +260,7 @@ export function createIdentityService(deps: IdentityDeps) {
       if (!bearer.startsWith(TOKEN_PREFIX)) return undefined;
       const t = (await k.selectFrom('api_tokens').selectAll().where('token_hash', '=', sha256(bearer)).executeTakeFirst()) as TokenRow | undefined;
       if (t === undefined || t.revoked_at !== null || Date.parse(t.expires_at) <= clock.nowMs()) return undefined;
-      const row = await findUser(k, t.user_id);
+      const row = await findUserById(k, t.user_id);
       if (row === undefined || row.disabled === 1) return undefined;
       // Last use is kept to the minute: writing it on every request would make each read a write.
       if (t.last_used_at === null || Date.parse(t.last_used_at) < clock.nowMs() - 60_000) {
@@ -223,30 +270,21 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /**
-     * Checks HTTP Basic credentials (TAXII clients) with the same lock-out as sign-in; returns the actor
-     * or undefined. Failures are audited; successes are not (the access they lead to is).
+     * Checks HTTP Basic credentials (TAXII clients) under the same throttle as sign-in. Failures and
+     * throttled attempts are audited; successes are not (the access they lead to is).
      */
-    async authenticateBasic(username: string, password: string): Promise<Actor | undefined> {
-      const row = await findUser(k, username);
-      if (row === undefined || row.disabled === 1 || (row.locked_until !== null && Date.parse(row.locked_until) > clock.nowMs())) return undefined;
-      if (!(await verifyPassword(password, row.password_hash))) {
-        const failures = row.failed_logins + 1;
-        const lock = failures >= settings.maxFailedLogins ? isoUtc(clock.nowMs() + settings.lockoutMinutes * 60_000) : null;
-        await db.transaction(async (trx) => {
-          await trx.updateTable('users').set({ failed_logins: lock === null ? failures : 0, locked_until: lock }).where('id', '=', row.id).execute();
-          await audit.record({ actor: { kind: 'user', id: 'anonymous', username: 'anonymous', roles: [], orgId: null, sectors: [] }, requestId: 'basic-auth' }, { action: 'session:login', object: { type: 'user', id: row.id }, outcome: 'denied', details: { reason: 'password', scheme: 'basic', locked: lock !== null } }, trx);
-        });
-        return undefined;
-      }
-      if (row.failed_logins > 0) await k.updateTable('users').set({ failed_logins: 0 }).where('id', '=', row.id).execute();
-      const u = toUser(row);
-      return actorFor(u, 'user', u.roles);
+    async authenticateBasic(username: string, password: string, client: { address: string; requestId: string }): Promise<Result<Actor, LoginFailure>> {
+      const ctx: RequestContext = { actor: { kind: 'user', id: 'anonymous', username: 'anonymous', roles: [], orgId: null, sectors: [] }, requestId: client.requestId };
+      const checked = await checkCredentials(ctx, username, password, { address: client.address, scheme: 'basic' });
+      if (!checked.ok) return checked;
+      const u = toUser(checked.value);
+      return ok(await actorFor(u, 'user', u.roles));
     },
 
-    /** Whether a user may still act (exists, not disabled, not locked out): what a cached credential is rechecked against. */
+    /** Whether a user may still act (exists, not disabled): what a cached credential is rechecked against. */
     async userActive(userId: string): Promise<boolean> {
-      const row = await findUser(k, userId);
-      return row !== undefined && row.disabled === 0 && (row.locked_until === null || Date.parse(row.locked_until) <= clock.nowMs());
+      const row = await findUserById(k, userId);
+      return row !== undefined && row.disabled === 0;
     },
 
     /**
@@ -259,7 +297,7 @@ export function createIdentityService(deps: IdentityDeps) {
       const self = forUser === undefined && ctx.actor.kind !== 'system';
       policy.require(ctx, 'token:create', self ? SELF_RESOURCE : undefined);
       if (ctx.actor.kind === 'token') throw new AppError('FORBIDDEN', 'An API token cannot create further tokens; sign in as a person.');
-      const owner = await findUser(k, ownerRef);
+      const owner = await findUserRef(k, ownerRef);
       if (owner === undefined) throw new AppError('NOT_FOUND', `No user "${ownerRef}".`);
       if (owner.disabled === 1) throw new AppError('CONFLICT', `User "${owner.username}" is disabled; tokens cannot be issued to it.`);
       const ownerRoles = JSON.parse(owner.roles) as Role[];
@@ -284,7 +322,7 @@ export function createIdentityService(deps: IdentityDeps) {
       let q = k.selectFrom('api_tokens').selectAll().orderBy('created_at');
       if (self) q = q.where('user_id', '=', ctx.actor.userId ?? ctx.actor.id);
       else if (forUser !== undefined) {
-        const owner = await findUser(k, forUser);
+        const owner = await findUserRef(k, forUser);
         if (owner === undefined) throw new AppError('NOT_FOUND', `No user "${forUser}".`);
         q = q.where('user_id', '=', owner.id);
       }

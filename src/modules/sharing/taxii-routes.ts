@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '#platform/context/index.js';
-import { AppError, isAppError } from '#platform/errors/index.js';
+import { AppError, isAppError, type Result } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
 import type { SharingService, ObjectPage } from './service.js';
 import { acceptsTaxii, isTaxiiContentType, objectsEnvelope, parseObjectQuery, TAXII_MEDIA_TYPE, taxiiError } from './taxii.js';
@@ -10,8 +10,8 @@ import { acceptsTaxii, isTaxiiContentType, objectsEnvelope, parseObjectQuery, TA
 /** What the TAXII routes need. */
 export interface TaxiiRouteDeps {
   sharing: SharingService;
-  /** Checks HTTP Basic credentials (identity's password check, with its lock-out). */
-  authenticateBasic(username: string, password: string): Promise<Actor | undefined>;
+  /** Checks HTTP Basic credentials (identity's password check, under its sign-in throttle). */
+  authenticateBasic(username: string, password: string, client: { address: string; requestId: string }): Promise<Result<Actor, BasicFailure>>;
   /** Rechecks a cached Basic credential's user (one query, no password hashing): a disabled or locked user is refused at once. */
   userActive(userId: string): Promise<boolean>;
   apiRoot?: { name: string; title: string; description: string };
@@ -20,6 +20,9 @@ export interface TaxiiRouteDeps {
   basicCacheMs?: number;
   nowMs?: () => number;
 }
+
+/** Why Basic credentials were refused: wrong (any reason alike), or too many failures lately. */
+export type BasicFailure = { code: 'INVALID_CREDENTIALS' } | { code: 'THROTTLED'; retryAfterSeconds: number };
 
 const READ = { auth: { action: 'intel:read' } };
 
@@ -63,7 +66,7 @@ export function taxiiRoutes(deps: TaxiiRouteDeps): RouteModule {
       });
 
       // HTTP Basic, beside the app's Bearer and session: TAXII clients commonly only speak Basic (TAXII 2.1 §1.6.1).
-      t.addHook('onRequest', async (req) => {
+      t.addHook('onRequest', async (req, reply) => {
         const h = req.headers.authorization;
         if (typeof h !== 'string' || !/^basic /i.test(h)) return;
         const digest = createHash('sha256').update(h).digest('hex');
@@ -78,8 +81,13 @@ export function taxiiRoutes(deps: TaxiiRouteDeps): RouteModule {
         }
         const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
         const i = decoded.indexOf(':');
-        const actor = i <= 0 ? undefined : await deps.authenticateBasic(decoded.slice(0, i), decoded.slice(i + 1));
-        if (actor === undefined) throw new AppError('UNAUTHENTICATED', 'Wrong username or password for HTTP Basic authentication.');
+        const r = i <= 0 ? undefined : await deps.authenticateBasic(decoded.slice(0, i), decoded.slice(i + 1), { address: req.ip, requestId: req.id });
+        if (r !== undefined && !r.ok && r.error.code === 'THROTTLED') {
+          void reply.header('retry-after', String(r.error.retryAfterSeconds));
+          throw new AppError('RATE_LIMITED', `Too many failed sign-ins for this account or from this address; wait ${r.error.retryAfterSeconds} s and try again.`);
+        }
+        if (r === undefined || !r.ok) throw new AppError('UNAUTHENTICATED', 'Wrong username or password for HTTP Basic authentication.');
+        const actor = r.value;
         if (basicCache.size > 10_000) basicCache.clear();
         basicCache.set(digest, { actor, until: now() + cacheMs });
         req.ctx = { actor, requestId: req.id };

@@ -15,6 +15,13 @@ function parseListenerList(v: unknown): unknown {
   });
 }
 
+// `MAMORI_SERVER_TRUST_PROXY=10.0.0.5,10.1.0.0/16` arrives as a string, as do "true" and "false".
+function parseTrustProxy(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  return parseCommaList(v);
+}
+
 // `MAMORI_SELECTION_DOMESTIC_PREFIXES=133.0.0.0/8,2001:240::/32` arrives as a string; files give a list.
 function parseCommaList(v: unknown): unknown {
   return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v;
@@ -42,7 +49,11 @@ export const ConfigSchema = z
         port: port.default(8080),
         publicUrl: z.string().url().optional(),
         bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
-        trustProxy: z.boolean().default(false),
+        /**
+         * Which proxies' X-Forwarded-For to believe when working out a client's address (for the per-address sign-in
+         * limit and the logs): `false`, a list of proxy addresses or CIDRs, or `true` (any hop: spoofable, tests only).
+         */
+        trustProxy: z.preprocess(parseTrustProxy, z.union([z.boolean(), z.array(z.string().min(1)).min(1).max(64)])).default(false),
         shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
       })
       .strict()
@@ -66,8 +77,11 @@ export const ConfigSchema = z
       .object({
         sessionTtlMinutes: z.number().int().min(1).max(24 * 60).default(480),
         cookieSecure: z.boolean().default(true),
+        /** Failed sign-ins of an account (from strangers, or from one known client) before each further try must wait. */
         maxFailedLogins: z.number().int().min(1).max(100).default(5),
-        lockoutMinutes: z.number().int().min(1).max(24 * 60).default(15),
+        /** The longest wait between tries once backoff has started (it doubles from 1 s); never a lock. */
+        backoffMaxSeconds: z.number().int().min(1).max(3600).default(300),
+        /** Failed sign-ins one client address may make in a minute (over all usernames) before it must wait. */
         loginRateLimitPerMinute: z.number().int().min(1).max(10_000).default(20),
         tokenMaxDays: z.number().int().min(1).max(3650).default(365),
       })

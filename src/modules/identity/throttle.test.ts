@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '#platform/clock/index.js';
+import { createLoginThrottle } from './throttle.js';
+
+const settings = { freeFailures: 3, backoffMaxMs: 60_000, addressFailuresPerMinute: 100 };
+
+describe('login throttle', () => {
+  it('lets the free failures through, then doubles the wait up to the cap, and never locks', () => {
+    const clock = new ManualClock('2026-04-01T00:00:00.000Z');
+    const t = createLoginThrottle(settings, clock);
+    for (let i = 0; i < 3; i++) {
+      expect(t.check('alice', '198.51.100.1')).toEqual({ allowed: true, knownClient: false });
+      t.fail('alice', '198.51.100.1', false);
+    }
+    // The fourth failure's successor waits 1 s, then 2 s, 4 s, … capped at 60 s.
+    const waits: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const v = t.check('alice', '198.51.100.1');
+      expect(v.allowed).toBe(false);
+      if (v.allowed) return;
+      waits.push(v.retryAfterMs);
+      clock.advance(v.retryAfterMs);
+      expect(t.check('alice', '198.51.100.1').allowed).toBe(true);
+      t.fail('alice', '198.51.100.1', false);
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000]);
+  });
+
+  it('keeps a client that signed the account in before apart from strangers\' failures', () => {
+    const clock = new ManualClock('2026-04-01T00:00:00.000Z');
+    const t = createLoginThrottle({ ...settings, addressFailuresPerMinute: 3 }, clock);
+    t.succeed('alice', '192.0.2.10', false);
+    for (let i = 0; i < 10; i++) t.fail('alice', '198.51.100.66', false);
+    expect(t.check('alice', '198.51.100.66')).toMatchObject({ allowed: false, scope: 'address' });
+    expect(t.check('alice', '203.0.113.9')).toMatchObject({ allowed: false, scope: 'account' });
+    expect(t.check('alice', '192.0.2.10')).toEqual({ allowed: true, knownClient: true });
+    // Strangers behind the owner's own NAT failing for other names do not keep the owner out either.
+    for (const name of ['bob', 'carol', 'dave', 'erin']) t.fail(name, '192.0.2.10', false);
+    expect(t.check('frank', '192.0.2.10')).toMatchObject({ allowed: false, scope: 'address' });
+    expect(t.check('alice', '192.0.2.10')).toEqual({ allowed: true, knownClient: true });
+  });
+
+  it('forgets a quiet account and a past address window', () => {
+    const clock = new ManualClock('2026-04-01T00:00:00.000Z');
+    const t = createLoginThrottle({ ...settings, addressFailuresPerMinute: 2 }, clock);
+    for (let i = 0; i < 5; i++) t.fail('alice', '198.51.100.1', false);
+    expect(t.check('alice', '198.51.100.1').allowed).toBe(false);
+    clock.advance(60_000);
+    expect(t.check('bob', '198.51.100.1').allowed).toBe(true);
+    // Alice's count goes on while failures keep coming: a sixth waits 8 s …
+    t.fail('alice', '198.51.100.2', false);
+    expect(t.check('alice', '198.51.100.2')).toMatchObject({ allowed: false, retryAfterMs: 8000 });
+    // … but after a quiet quarter of an hour a failure counts as the first again.
+    clock.advance(15 * 60_000);
+    t.fail('alice', '198.51.100.2', false);
+    expect(t.check('alice', '198.51.100.2').allowed).toBe(true);
+  });
+
+  it('stays within its memory bound under a flood of names', () => {
+    const clock = new ManualClock('2026-04-01T00:00:00.000Z');
+    const t = createLoginThrottle({ ...settings, maxEntries: 100 }, clock);
+    for (let i = 0; i < 1000; i++) t.fail(`user${i}`, `10.0.${i >> 8}.${i & 255}`, false);
+    // The newest keys are remembered, the oldest forgotten.
+    for (let i = 0; i < 3; i++) t.fail('user999', '10.0.3.231', false);
+    expect(t.check('user999', '10.0.3.231').allowed).toBe(false);
+  });
+});

@@ -1,0 +1,105 @@
+/** @module Sign-in throttling that slows guessing without letting anyone lock a user out: exponential backoff per account, per client address. */
+import type { Clock } from '#platform/clock/index.js';
+
+/** How sign-in attempts are slowed. */
+export interface ThrottleSettings {
+  /** Failures an account (or a known client of it) may make before each further attempt must wait. */
+  freeFailures: number;
+  /** The longest wait between attempts once backoff has started. */
+  backoffMaxMs: number;
+  /** Failed attempts one client address may make in a minute, over all usernames. */
+  addressFailuresPerMinute: number;
+  /** Most keys remembered per table (oldest forgotten first), so a flood of names cannot exhaust memory. */
+  maxEntries?: number;
+}
+
+/** Which limit refused an attempt. */
+export type ThrottleScope = 'account' | 'address';
+
+/** The verdict before a password is checked. */
+export type ThrottleVerdict = { allowed: true; knownClient: boolean } | { allowed: false; scope: ThrottleScope; retryAfterMs: number };
+
+interface Backoff { failures: number; lastFailureMs: number }
+interface Window { startMs: number; failures: number }
+
+const BASE_DELAY_MS = 1000;
+const WINDOW_MS = 60_000;
+/** A client address that signed an account in successfully is remembered for this long. */
+const KNOWN_CLIENT_MS = 30 * 86_400_000;
+
+/** A bounded map: the oldest key goes first when full (insertion order; a touched key moves to the end). */
+class BoundedMap<V> {
+  private readonly m = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(k: string): V | undefined { return this.m.get(k); }
+  set(k: string, v: V): void {
+    this.m.delete(k);
+    this.m.set(k, v);
+    if (this.m.size > this.max) this.m.delete(this.m.keys().next().value as string);
+  }
+  delete(k: string): void { this.m.delete(k); }
+}
+
+/**
+ * Creates the throttle. Failures of an account from clients it has never signed in from share one backoff
+ * (an attacker anywhere slows only other strangers); a client address that has signed the account in before
+ * keeps its own backoff, so an attacker cannot keep the owner out. The wait doubles with each failure past
+ * `freeFailures`, up to `backoffMaxMs`; it never becomes a lock.
+ * @see OWASP Authentication Cheat Sheet, "Account lockout" and "Login throttling"
+ */
+export function createLoginThrottle(settings: ThrottleSettings, clock: Clock) {
+  const max = settings.maxEntries ?? 100_000;
+  const accounts = new BoundedMap<Backoff>(max);
+  const addresses = new BoundedMap<Window>(max);
+  const known = new BoundedMap<number>(max);
+  // A quiet account starts afresh: twice the longest wait, but at least a quarter of an hour.
+  const forgetAfterMs = Math.max(2 * settings.backoffMaxMs, 15 * 60_000);
+
+  const delayAfter = (failures: number): number => {
+    const over = failures - settings.freeFailures;
+    return over < 0 ? 0 : Math.min(settings.backoffMaxMs, BASE_DELAY_MS * 2 ** Math.min(over, 40));
+  };
+  const isKnown = (account: string, address: string, now: number): boolean => {
+    const until = known.get(`${account}\n${address}`);
+    return until !== undefined && until > now;
+  };
+  const backoffKey = (account: string, address: string, knownClient: boolean): string => (knownClient ? `${account}\n${address}` : account);
+
+  return {
+    /** Whether an attempt for `account` from `address` may be checked now (nothing is recorded). */
+    check(account: string, address: string): ThrottleVerdict {
+      const now = clock.nowMs();
+      const knownClient = isKnown(account, address, now);
+      // A known client is exempt from its address's limit: strangers failing behind the same NAT must not keep it out.
+      const w = knownClient ? undefined : addresses.get(address);
+      if (w !== undefined && now - w.startMs < WINDOW_MS && w.failures >= settings.addressFailuresPerMinute) {
+        return { allowed: false, scope: 'address', retryAfterMs: w.startMs + WINDOW_MS - now };
+      }
+      const b = accounts.get(backoffKey(account, address, knownClient));
+      if (b !== undefined && now - b.lastFailureMs < forgetAfterMs) {
+        const wait = b.lastFailureMs + delayAfter(b.failures) - now;
+        if (wait > 0) return { allowed: false, scope: 'account', retryAfterMs: wait };
+      }
+      return { allowed: true, knownClient };
+    },
+
+    /** Records a failed attempt (a wrong password, an unknown or a disabled user alike). */
+    fail(account: string, address: string, knownClient: boolean): void {
+      const now = clock.nowMs();
+      const w = addresses.get(address);
+      addresses.set(address, w === undefined || now - w.startMs >= WINDOW_MS ? { startMs: now, failures: 1 } : { startMs: w.startMs, failures: w.failures + 1 });
+      const key = backoffKey(account, address, knownClient);
+      const b = accounts.get(key);
+      accounts.set(key, { failures: b === undefined || now - b.lastFailureMs >= forgetAfterMs ? 1 : b.failures + 1, lastFailureMs: now });
+    },
+
+    /** Records a success: the client becomes known to the account and its own backoff ends. */
+    succeed(account: string, address: string, knownClient: boolean): void {
+      accounts.delete(backoffKey(account, address, knownClient));
+      known.set(`${account}\n${address}`, clock.nowMs() + KNOWN_CLIENT_MS);
+    },
+  };
+}
+
+/** A sign-in throttle. */
+export type LoginThrottle = ReturnType<typeof createLoginThrottle>;
