@@ -20,8 +20,8 @@ import { createOversightScheduler, createOversightService, oversightMigrations, 
 import { archiveInventory, archivePurger, checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
 import { createResponseService, responseMigrations, type ResponseService } from '#modules/response/index.js';
 import { dbFindingSource, oversightEmergencyRecorder, oversightMeasureAuthorizer, oversightMeasureSubmitter } from './response-wiring.js';
-import { createFlowArchive, createSelectionService, derivedKeyStore, fileKeyStore, selectionMigrations, type FlowArchive, type Locator, type SelectionService } from '#modules/selection/index.js';
-import { buildLocator, planLocator, registeredRanges } from './selection-wiring.js';
+import { createFlowArchive, createLiveLocator, createSelectionService, derivedKeyStore, fileKeyStore, selectionMigrations, type FlowArchive, type LiveLocator, type LocatorFactory, type SelectionService } from '#modules/selection/index.js';
+import { locatorFactory, createRangeSync, planLocator, registeredRanges, type RangeSync } from './selection-wiring.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
 export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations, ...sharingMigrations, ...responseMigrations].sort((a, b) => a.name.localeCompare(b.name));
@@ -43,6 +43,10 @@ export interface Core {
   /** Reminds and escalates reporting deadlines (its timer runs while the server runs). */
   reportingScheduler: ReportingScheduler;
   selection: SelectionService;
+  /** Where addresses are; operator ranges changed at run time take effect at once (subscribe for each change). */
+  locator: LiveLocator;
+  /** Keeps the locator's domestic prefixes in step with the registry (its poll runs while the server runs). */
+  ranges: RangeSync;
   archive: FlowArchive;
   /** The commission's docket, approvals, emergency path, inspection and Diet report. */
   oversight: OversightService;
@@ -84,7 +88,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       db, policy, audit, clock,
       settings: { ...config.auth, ...(options.passwordCost !== undefined ? { passwordCost: options.passwordCost } : {}) },
     });
-    const registry = createRegistryService({ db, policy, audit, clock });
+    // Range changes go through the range sync (created below, before any request can arrive).
+    const rangeRef: { sync?: RangeSync } = {};
+    const registry = createRegistryService({ db, policy, audit, clock, rangeGate: { around: (p, work) => (rangeRef.sync === undefined ? work() : rangeRef.sync.gate.around(p, work)) } });
     // Forms are configuration read once at start; the receipt key is created on first filing.
     const forms = loadForms(config.reporting.formsDir ?? packagePath('forms'));
     let signer: ReceiptSigner | undefined;
@@ -95,11 +101,14 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     const reportingScheduler = createReportingScheduler({ everySeconds: config.reporting.sweepEverySeconds }, { reporting, onError: (e) => options.logger?.error({ err: e }, 'reporting sweep failed') });
     // Selection: country data from the configured RIR files, MaxMind databases and/or the bundled data, plus configured
     // and registered operator ranges as domestic (docs/selection.md). Checked now; built on first use (about a second),
-    // one locator for selection and for locating response's targets. Ranges registered later count from the next start.
+    // one live locator for selection and for locating response's targets. Ranges changed later take effect at once.
     const locatorPlan = planLocator(config.selection, options.skipMigrations === true ? [] : await registeredRanges(registry));
     if (locatorPlan.skippedRegistryRanges.length > 0) options.logger?.warn({ ranges: locatorPlan.skippedRegistryRanges.length }, 'registered ranges not used as domestic prefixes (host bits set, or inside a special range not treated as domestic)');
-    let locatorBuilt: Locator | undefined;
-    const locator = (): Locator => (locatorBuilt ??= buildLocator(locatorPlan));
+    // Country data is folded once (on first use); each change of domestic prefixes is one linear pass over it.
+    let factory: LocatorFactory | undefined;
+    const live = createLiveLocator((domesticPrefixes) => (factory ??= locatorFactory(locatorPlan)).withDomestic(domesticPrefixes), locatorPlan.domesticPrefixes);
+    const ranges = (rangeRef.sync = createRangeSync(config.selection, { registry, live, logger: options.logger }));
+    const locator = live.current;
     const selection = createSelectionService({
       db, policy, audit, clock,
       locator,
@@ -142,7 +151,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       },
     });
     oversight.connect({ halter: { halt: async (ctx, id, reason) => { await response.haltMeasure(ctx, id, reason); } } });
-    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

@@ -48,6 +48,7 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'POST /api/v1/registry/operators': ['ministry', 'nco_director', 'admin'],
   'GET /api/v1/registry/operators/:orgId': ['operator', 'ministry', 'analyst', 'nco_director', 'admin'],
   'POST /api/v1/registry/operators/:orgId/ranges': ['ministry', 'nco_director', 'admin'],
+  'DELETE /api/v1/registry/operators/:orgId/ranges/:rangeId': ['ministry', 'nco_director', 'admin'],
   'POST /api/v1/registry/operators/:orgId/exporters': ['ministry', 'nco_director', 'admin'],
   'GET /api/v1/registry/affected': ['analyst', 'nco_director'],
   'GET /api/v1/registry/export': ['nco_director', 'admin'],

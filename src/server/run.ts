@@ -36,6 +36,8 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     // Expires approvals and halts emergency actions whose review deadline passed, on the core's clock.
     { name: 'oversight-scheduler', start: () => core.oversightScheduler.start(), stop: () => core.oversightScheduler.stop() },
     { name: 'reporting-scheduler', start: () => core.reportingScheduler.start(), stop: () => core.reportingScheduler.stop() },
+    // Applies operator ranges changed by another process (this process's changes apply before their call returns).
+    core.ranges.component,
     // Deletes archive partitions past their basis's retention, each deletion audited.
     retentionComponent(core.archive, config.selection.retentionEverySeconds, logger),
     // Pulls external TAXII feeds into the indicator store when their interval has passed.

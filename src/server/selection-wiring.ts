@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '#platform/config/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
-import type { RegistryService } from '#modules/registry/index.js';
-import type { FlowArchive } from '#modules/selection/index.js';
+import type { RangeGate, RegistryService } from '#modules/registry/index.js';
+import type { DomesticRangeChange, FlowArchive, LiveLocator } from '#modules/selection/index.js';
 import type { Logger } from '#platform/logger/index.js';
-import { createLocator, loadIpLocationDb, mmdbCountryRanges, openMmdb, parsePrefix, parseRirDelegated, withOverrides, type Locator, type RangeSet, type SpecialRange } from '#modules/selection/index.js';
+import { createLocatorFactory, loadIpLocationDb, mmdbCountryRanges, openMmdb, parsePrefix, parseRirDelegated, withOverrides, type Locator, type LocatorFactory, type RangeSet, type SpecialRange } from '#modules/selection/index.js';
 
 /** What the locator will be built from, checked at start so a bad path or prefix stops start-up rather than selection. */
 export interface LocatorPlan {
@@ -54,19 +54,87 @@ export function planLocator(settings: Config['selection'], registryRanges: reado
   return { domesticCountry: settings.domesticCountry, rirDelegatedFiles: settings.rirDelegatedFiles, mmdbFiles: settings.mmdbFiles, bundled: settings.bundledCountryData, domesticPrefixes: [...new Set(domesticPrefixes)], skippedRegistryRanges, specialRanges };
 }
 
-/** Builds the locator of a plan: RIR files first (most authoritative), then MaxMind databases, then the bundled data. */
-export function buildLocator(plan: LocatorPlan): Locator {
+/** Folds the country data of a plan: RIR files first (most authoritative), then MaxMind databases, then the bundled data. */
+export function locatorFactory(plan: LocatorPlan): LocatorFactory {
   const sources: RangeSet[] = [];
   for (const f of plan.rirDelegatedFiles) sources.push(parseRirDelegated(readFileSync(f, 'utf8')).ranges);
   for (const f of plan.mmdbFiles) sources.push(mmdbCountryRanges(openMmdb(readFileSync(f))));
   if (plan.bundled) sources.push(loadIpLocationDb());
-  return createLocator({ domesticCountry: plan.domesticCountry, countrySources: sources, domesticPrefixes: plan.domesticPrefixes, specialRanges: plan.specialRanges });
+  return createLocatorFactory({ domesticCountry: plan.domesticCountry, countrySources: sources, specialRanges: plan.specialRanges });
+}
+
+/** Builds the locator of a plan (country data folded, then its domestic prefixes). */
+export function buildLocator(plan: LocatorPlan): Locator {
+  return locatorFactory(plan).withDomestic(plan.domesticPrefixes);
 }
 
 /** The designated operators' registered address ranges (read as the system at start). */
 export async function registeredRanges(registry: Pick<RegistryService, 'listOperators'>): Promise<string[]> {
   const ops = await registry.listOperators(systemContext('selection'));
   return ops.flatMap((o) => o.ranges.map((r) => r.cidr));
+}
+
+/** Keeps the live locator's domestic prefixes equal to the configured ones plus the registry's, at once and by polling. */
+export interface RangeSync {
+  /** The registry's gate: a change's prefixes are held while it is written, and applied before the call returns. */
+  gate: RangeGate;
+  /** Reads the registry and applies its ranges now; returns the change, if any. */
+  refresh(): Promise<DomesticRangeChange | undefined>;
+  /** Polls the registry every `everyMs`, so a change made by another process (`mamori registry import`) lands within that time. */
+  component: { name: string; start(): Promise<void>; stop(): Promise<void> };
+}
+
+/**
+ * Connects the registry to the live locator: changes made through this process's registry service take
+ * effect before the call returns, with their prefixes held (flows dropped) meanwhile; others by polling.
+ * @see DESIGN.md invariant 1
+ */
+export function createRangeSync(settings: Config['selection'], deps: { registry: Pick<RegistryService, 'listOperators'>; live: LiveLocator; logger?: Logger | undefined; everyMs?: number }): RangeSync {
+  const { registry, live, logger } = deps;
+  let seen = '';
+  async function refresh(): Promise<DomesticRangeChange | undefined> {
+    const ranges = await registeredRanges(registry);
+    seen = [...ranges].sort().join(',');
+    const plan = planLocator(settings, ranges);
+    const change = live.apply(plan.domesticPrefixes);
+    if (change !== undefined) logger?.info({ version: change.version, added: change.added.length, removed: change.removed.length, skipped: plan.skippedRegistryRanges.length }, 'domestic ranges changed');
+    return change;
+  }
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const poll = (): void => {
+    running = registeredRanges(registry)
+      .then((r) => ([...r].sort().join(',') !== seen ? refresh() : undefined))
+      .catch((e: unknown) => logger?.error({ err: e }, 'domestic range refresh failed'));
+  };
+  return {
+    gate: {
+      async around(prefixes, work) {
+        const release = live.hold(prefixes);
+        try {
+          const result = await work();
+          await refresh();
+          return result;
+        } finally {
+          release();
+        }
+      },
+    },
+    refresh,
+    component: {
+      name: 'domestic-ranges',
+      async start() {
+        await refresh();
+        timer = setInterval(poll, deps.everyMs ?? 1000);
+        timer.unref();
+      },
+      async stop() {
+        if (timer !== undefined) clearInterval(timer);
+        timer = undefined;
+        await running;
+      },
+    },
+  };
 }
 
 /**

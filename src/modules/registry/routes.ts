@@ -22,6 +22,7 @@ export function registryRoutes(deps: { registry: RegistryService }): RouteModule
       void reply.code(201);
       return { operator };
     });
+    app.delete<{ Params: { orgId: string; rangeId: string } }>('/api/v1/registry/operators/:orgId/ranges/:rangeId', { config: { auth: { action: 'registry:manage' } }, schema: { tags, summary: 'Remove an address range from an operator (it stops being domestic at once).' } }, async (req) => ({ operator: await registry.removeRange(ctxOf(req), req.params.orgId, req.params.rangeId) }));
     app.post<{ Params: { orgId: string } }>('/api/v1/registry/operators/:orgId/exporters', { config: { auth: { action: 'registry:manage' } }, schema: { tags, summary: 'Add a flow exporter (address, observation domain) to an operator.' } }, async (req, reply) => {
       const operator = await registry.addExporter(ctxOf(req), req.params.orgId, req.body);
       void reply.code(201);

@@ -20,7 +20,20 @@ export interface RegistryDeps {
   policy: PolicyEngine;
   audit: AuditRecorder;
   clock: Clock;
+  /** Runs every change of registered ranges with the changed prefixes held in selection, and applies the change after it (server wiring). */
+  rangeGate?: RangeGate;
 }
+
+/**
+ * Wraps a change of registered address ranges: `prefixes` (every range added or removed) are held — their
+ * flows dropped — while `work` runs, and the change reaches selection before the call returns.
+ * @see DESIGN.md invariant 1
+ */
+export interface RangeGate {
+  around<T>(prefixes: readonly string[], work: () => Promise<T>): Promise<T>;
+}
+
+const noGate: RangeGate = { around: (_p, work) => work() };
 
 /** A sector with its labels and competent ministry. */
 export interface SectorInfo {
@@ -59,6 +72,7 @@ const resourceOf = (orgId: string, sector: string): PolicyResource => ({ type: '
 export function createRegistryService(deps: RegistryDeps) {
   const { db, policy, audit, clock } = deps;
   const k = db.kysely;
+  const gate = deps.rangeGate ?? noGate;
 
   async function load(q: AnyDb, orgIds?: readonly string[]): Promise<DesignatedOperator[]> {
     let sel = q.selectFrom('registry_operators as r').innerJoin('orgs as o', 'o.id', 'r.org_id').select(['r.org_id', 'r.sector', 'r.designated_on', 'r.contacts', 'r.regimes', 'o.name', 'o.name_ja']).orderBy('o.name');
@@ -161,13 +175,26 @@ export function createRegistryService(deps: RegistryDeps) {
       const v = parseOrThrow(RangeInputSchema, input, 'address range');
       await visibleOrNotFound(ctx, orgId, 'registry:manage');
       const cidr = normalizeCidr(v.cidr)!;
-      await db.transaction(async (trx) => {
+      await gate.around([cidr], () => db.transaction(async (trx) => {
         const dup = await trx.selectFrom('registry_ranges').select('id').where('org_id', '=', orgId).where('cidr', '=', cidr).executeTakeFirst();
         if (dup !== undefined) throw new AppError('CONFLICT', `cidr: ${cidr} is already registered for this operator.`);
         const id = newId(clock.nowMs());
         await trx.insertInto('registry_ranges').values({ id, org_id: orgId, cidr, note: v.note ?? null, created_at: isoUtc(clock.nowMs()) }).execute();
         await audit.record(ctx, { action: 'registry:manage', object: { type: 'operator', id: orgId }, outcome: 'success', details: { change: 'range-add', range: id } }, trx);
-      });
+      }));
+      return (await load(k, [orgId]))[0]!;
+    },
+
+    /** Removes an address range from an operator; its addresses stop being domestic before the call returns. */
+    async removeRange(ctx: RequestContext, orgId: string, rangeId: string): Promise<DesignatedOperator> {
+      policy.require(ctx, 'registry:manage');
+      await visibleOrNotFound(ctx, orgId, 'registry:manage');
+      const row = (await k.selectFrom('registry_ranges').select(['id', 'cidr']).where('org_id', '=', orgId).where('id', '=', rangeId).executeTakeFirst()) as { id: string; cidr: string } | undefined;
+      if (row === undefined) throw new AppError('NOT_FOUND', `No range "${rangeId}" for this operator; see its ranges with GET /api/v1/registry/operators/${orgId}.`);
+      await gate.around([row.cidr], () => db.transaction(async (trx) => {
+        await trx.deleteFrom('registry_ranges').where('id', '=', rangeId).execute();
+        await audit.record(ctx, { action: 'registry:manage', object: { type: 'operator', id: orgId }, outcome: 'success', details: { change: 'range-remove', range: rangeId } }, trx);
+      }));
       return (await load(k, [orgId]))[0]!;
     },
 
@@ -253,7 +280,10 @@ export function createRegistryService(deps: RegistryDeps) {
         }
         return result;
       }
-      await db.transaction(async (trx) => {
+      // Every range of the operators named, before and after, is held until selection has the new set.
+      const touched = existing.length === 0 ? [] : ((await k.selectFrom('registry_ranges').select('cidr').where('org_id', 'in', existing.map((e) => e.id)).execute()) as { cidr: string }[]).map((r) => r.cidr);
+      const held = [...new Set([...touched, ...[...plan.operators.values()].flatMap((p) => p.ranges.map((r) => r.cidr))])];
+      await gate.around(held, () => db.transaction(async (trx) => {
         const now = isoUtc(clock.nowMs());
         for (const [name, p] of plan.operators) {
           const { orgId } = await upsertDesignation(ctx, trx, { name, nameJa: p.nameJa, sector: p.sector, designatedOn: p.designatedOn, contacts: p.contacts, regimes: p.regimes });
@@ -263,7 +293,7 @@ export function createRegistryService(deps: RegistryDeps) {
           for (const x of p.exporters) await trx.insertInto('registry_exporters').values({ id: newId(clock.nowMs()), org_id: orgId, address: x.address, observation_domain: x.observationDomain, name: x.name, created_at: now }).execute();
         }
         await audit.record(ctx, { action: 'registry:transfer', object: null, outcome: 'success', details: { direction: 'import', operators: plan.operators.size, ranges: result.ranges, exporters: result.exporters } }, trx);
-      });
+      }));
       result.applied = true;
       return result;
     },

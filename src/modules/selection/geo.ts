@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { writeAddress } from '#modules/collection/index.js';
-import { addPrefix, buildTable, lookupSlot, parsePrefix, type RangeSet, type RangeTable } from './ranges.js';
+import { addPrefix, buildTable, lookupSlot, overlayTable, parsePrefix, type RangeSet, type RangeTable } from './ranges.js';
 import { DEFAULT_SPECIAL_RANGES, type SpecialRange, type SpecialTreatment } from './special-ranges.js';
 
 /** Location codes returned by the hot lookup. */
@@ -140,6 +140,8 @@ export interface Locator {
   /** The packed value for addresses nobody lists: `(location << 16)`. */
   readonly missValue: number;
   readonly domesticCountry: string;
+  /** Prefixes held while a change of operator ranges is applied: the selector treats their addresses as unknown (live-locator.ts). */
+  readonly hold?: RangeTable | undefined;
   /** Location code of the slot at `o` (LOC_DOMESTIC, LOC_FOREIGN, LOC_UNKNOWN, LOC_IGNORE). Hot path: bench/selection. */
   locate(buf: Uint8Array, o: number): number;
   /** Packed `(location << 16) | country` of the slot at `o`. Hot path: bench/selection. */
@@ -150,13 +152,18 @@ export interface Locator {
 
 const TREATMENT_LOC: Record<SpecialTreatment, number> = { domestic: LOC_DOMESTIC, foreign: LOC_FOREIGN, unknown: LOC_UNKNOWN, ignore: LOC_IGNORE };
 
+/** Builds locators over one folded country and special-range table, each with its own domestic prefixes. */
+export interface LocatorFactory {
+  /** A locator with `domesticPrefixes` over the folded table: one linear pass, no refolding of country data. */
+  withDomestic(domesticPrefixes: readonly string[]): Locator;
+}
+
 /**
- * Builds a locator: country sources (the first given wins where they disagree), then the special-range
- * table over them, then the domestic prefixes over everything — folded into one table, so the hot
- * lookup is one binary search per address.
+ * Folds the country sources (the first given wins where they disagree) and the special-range table
+ * once; domestic prefixes are laid over the result per locator.
  * @see RFC 6890
  */
-export function createLocator(options: LocatorOptions): Locator {
+export function createLocatorFactory(options: Omit<LocatorOptions, 'domesticPrefixes'>): LocatorFactory {
   const domesticCountry = options.domesticCountry ?? 'JP';
   const jp = packCountry(domesticCountry);
   const layers: RangeSet[] = [];
@@ -168,25 +175,39 @@ export function createLocator(options: LocatorOptions): Locator {
   for (const s of options.specialRanges ?? DEFAULT_SPECIAL_RANGES) addPrefix(special, s.prefix, TREATMENT_LOC[s.treatment] << 16);
   assertDisjoint(special, 'special ranges');
   layers.push(special);
-  const domestic: RangeSet = { v4: [], v6: [] };
-  for (const p of options.domesticPrefixes ?? []) addPrefix(domestic, p, (LOC_DOMESTIC << 16) | jp);
-  layers.push(domestic);
-  const table = buildTable(layers);
+  const base = buildTable(layers);
   const missValue = (options.unlisted === 'foreign' ? LOC_FOREIGN : LOC_UNKNOWN) << 16;
-  const lookupValue = (buf: Uint8Array, o: number): number => lookupSlot(table, buf, o, missValue);
   return {
-    table,
-    missValue,
-    domesticCountry,
-    lookupValue,
-    locate: (buf, o) => lookupSlot(table, buf, o, missValue) >>> 16,
-    describe(address) {
-      const slot = new Uint8Array(16);
-      if (!writeAddress(slot, 0, address)) throw new Error(`"${address}" is not an IPv4 or IPv6 address`);
-      const v = lookupValue(slot, 0);
-      return { location: LOC_NAMES[v >>> 16] ?? 'unknown', country: unpackCountry(v & 0xffff) };
+    withDomestic(prefixes) {
+      const domestic: RangeSet = { v4: [], v6: [] };
+      for (const p of prefixes) addPrefix(domestic, p, (LOC_DOMESTIC << 16) | jp);
+      const table = domestic.v4.length + domestic.v6.length === 0 ? base : overlayTable(base, domestic);
+      const lookupValue = (buf: Uint8Array, o: number): number => lookupSlot(table, buf, o, missValue);
+      return {
+        table,
+        missValue,
+        domesticCountry,
+        lookupValue,
+        locate: (buf, o) => lookupSlot(table, buf, o, missValue) >>> 16,
+        describe(address) {
+          const slot = new Uint8Array(16);
+          if (!writeAddress(slot, 0, address)) throw new Error(`"${address}" is not an IPv4 or IPv6 address`);
+          const v = lookupValue(slot, 0);
+          return { location: LOC_NAMES[v >>> 16] ?? 'unknown', country: unpackCountry(v & 0xffff) };
+        },
+      };
     },
   };
+}
+
+/**
+ * Builds a locator: country sources (the first given wins where they disagree), then the special-range
+ * table over them, then the domestic prefixes over everything — folded into one table, so the hot
+ * lookup is one binary search per address.
+ * @see RFC 6890
+ */
+export function createLocator(options: LocatorOptions): Locator {
+  return createLocatorFactory(options).withDomestic(options.domesticPrefixes ?? []);
 }
 
 function assertDisjoint(set: RangeSet, what: string): void {

@@ -1,5 +1,5 @@
 /** @module The selection module's public face: where addresses are, legal bases, selection, minimization, pseudonyms, the flow archive. */
-export { createLocator, loadIpLocationDb, parseRirDelegated, parseCountryCsv, bundledCountryDataDir, packCountry, unpackCountry, LOC_DOMESTIC, LOC_FOREIGN, LOC_UNKNOWN, LOC_IGNORE, type Locator, type LocatorOptions, type LocationName } from './geo.js';
+export { createLocator, createLocatorFactory, type LocatorFactory, loadIpLocationDb, parseRirDelegated, parseCountryCsv, bundledCountryDataDir, packCountry, unpackCountry, LOC_DOMESTIC, LOC_FOREIGN, LOC_UNKNOWN, LOC_IGNORE, type Locator, type LocatorOptions, type LocationName } from './geo.js';
 export { openMmdb, mmdbCountryRanges, mmdbRecordCountry, MmdbError, type MmdbReader, type MmdbMetadata } from './mmdb.js';
 export { DEFAULT_SPECIAL_RANGES, SPECIAL_TREATMENTS, withOverrides, type SpecialRange, type SpecialTreatment } from './special-ranges.js';
 export type { RangeSet } from './ranges.js';
@@ -10,6 +10,7 @@ export { createSelector, SelectionCounters, OUTCOMES, type CounterRow, type Outc
 export { createSelectedBatch, readSelectedFlow, allowedFieldsOf, ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, type SelectedBatch, type SelectedFlow } from './minimize.js';
 export { Pseudonymizer, fileKeyStore, derivedKeyStore, periodOf, PSEUDONYM_BYTES, ROTATIONS, type PseudonymKeyStore, type Rotation } from './pseudonym.js';
 export { lookupSlot, parsePrefix } from './ranges.js';
+export { createLiveLocator, type LiveLocator, type DomesticRangeChange } from './live-locator.js';
 export { createSelectionService, type SelectionService, type SelectionDeps, type ApprovalCheck } from './service.js';
 export { selectionMigrations } from './migrations.js';
 export { createFlowArchive, FlowQuerySchema, GROUP_KEYS, type BasisInventory, type FlowArchive, type FlowQuery, type ArchiveDeps } from './archive.js';

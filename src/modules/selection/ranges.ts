@@ -278,3 +278,74 @@ export function lookupSlot(t: RangeTable, buf: Uint8Array, o: number, miss: numb
   if (w0 === 0 && w1 === 0 && w2 === 0xffff) return lookup4(t.v4, w3, miss);
   return lookup6(t.v6, w0, w1, w2, w3, miss);
 }
+
+/**
+ * Lays `top` (disjoint, sorted ranges: a normalized layer) over a compiled table in one linear pass, as
+ * `buildTable([base layers…, top])` would: where `top` covers an address it wins. Used to apply a change of
+ * operator ranges without folding the country data again (live-locator.ts).
+ */
+export function overlayTable(base: RangeTable, top: RangeSet): RangeTable {
+  const t4 = normalizeLayer(top.v4);
+  const t6 = normalizeLayer(top.v6).map((r) => ({ start: toWords(r.start), end: toWords(r.end), value: r.value }));
+  return {
+    v4: overlayWords(base.v4, t4.map((r) => ({ start: [r.start], end: [r.end], value: r.value })), 1),
+    v6: overlayWords(base.v6, t6, 4),
+  };
+}
+
+function toWords(x: bigint): number[] {
+  return [0, 1, 2, 3].map((w) => Number((x >> BigInt(96 - 32 * w)) & 0xffff_ffffn));
+}
+
+// Compares the W-word value at a[ia*W…] with b[ib*W…].
+function cmpWords(a: ArrayLike<number>, ia: number, b: ArrayLike<number>, ib: number, W: number): number {
+  for (let w = 0; w < W; w++) {
+    const x = a[ia * W + w]!, y = b[ib * W + w]!;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+// The W-word value plus `delta` (±1), with carry; never called past the ends of the address space.
+function stepWords(v: ArrayLike<number>, i: number, W: number, delta: 1 | -1): number[] {
+  const out = Array.from({ length: W }, (_, w) => v[i * W + w]!);
+  for (let w = W - 1; w >= 0; w--) {
+    const n = out[w]! + delta;
+    if (n >= 0 && n <= 0xffff_ffff) { out[w] = n; break; }
+    out[w] = delta === 1 ? 0 : 0xffff_ffff;
+  }
+  return out;
+}
+
+function overlayWords(b: Table4 | Table6, top: readonly { start: number[]; end: number[]; value: number }[], W: number): Table4 {
+  const n = b.values.length;
+  const cap = n + 2 * top.length + 1;
+  const starts = new Uint32Array(cap * W), ends = new Uint32Array(cap * W), values = new Uint32Array(cap);
+  let m = 0;
+  const push = (s: ArrayLike<number>, si: number, e: ArrayLike<number>, ei: number, v: number): void => {
+    for (let w = 0; w < W; w++) { starts[m * W + w] = s[si * W + w]!; ends[m * W + w] = e[ei * W + w]!; }
+    values[m++] = v;
+  };
+  let i = 0;
+  // A base row clipped by the previous top range starts at `clip` instead of its own start.
+  let clip: number[] | undefined;
+  const startOf = (): [ArrayLike<number>, number] => (clip !== undefined ? [clip, 0] : [b.starts, i]);
+  for (const d of top) {
+    while (i < n && cmpWords(b.ends, i, d.start, 0, W) < 0) { const [s, si] = startOf(); push(s, si, b.ends, i, b.values[i]!); clip = undefined; i++; }
+    if (i < n) {
+      const [s, si] = startOf();
+      if (cmpWords(s, si, d.start, 0, W) < 0) push(s, si, stepWords(d.start, 0, W, -1), 0, b.values[i]!);
+    }
+    push(d.start, 0, d.end, 0, d.value);
+    while (i < n && cmpWords(b.ends, i, d.end, 0, W) <= 0) { clip = undefined; i++; }
+    if (i < n) { const [s, si] = startOf(); if (cmpWords(s, si, d.end, 0, W) <= 0) clip = stepWords(d.end, 0, W, 1); }
+  }
+  for (; i < n; i++) { const [s, si] = startOf(); push(s, si, b.ends, i, b.values[i]!); clip = undefined; }
+  const index = new Uint32Array(65537);
+  let row = 0;
+  for (let k = 0; k <= 65536; k++) {
+    while (row < m && starts[row * W]! >>> 16 < k) row++;
+    index[k] = row;
+  }
+  return { starts: starts.slice(0, m * W), ends: ends.slice(0, m * W), values: values.slice(0, m), index };
+}

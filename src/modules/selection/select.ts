@@ -3,7 +3,7 @@ import type { FlowBatch } from '#modules/collection/index.js';
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import { CAT_DOMESTIC, CAT_INBOUND, CAT_OUTBOUND, CAT_TRANSIT, CAT_UNCLASSIFIED, CATEGORIES, type Category } from './classify.js';
-import { LOC_DOMESTIC, LOC_FOREIGN, LOC_IGNORE, type Locator } from './geo.js';
+import { LOC_DOMESTIC, LOC_FOREIGN, LOC_IGNORE, LOC_UNKNOWN, type Locator } from './geo.js';
 import { exporterMasks, type CompiledBases } from './matcher.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from './minimize.js';
 import { periodBounds, periodOf, type Pseudonymizer, type Rotation } from './pseudonym.js';
@@ -67,7 +67,8 @@ const touched = new Uint32Array(1); // what the first pass read, stored so the r
 
 /** What the selector needs. */
 export interface SelectorDeps {
-  locator: Locator;
+  /** The locator, or a function returning the one in force (read once per batch, so a range change reaches the next batch). */
+  locator: Locator | (() => Locator);
   pseudonyms: Pseudonymizer;
   rotation: Rotation;
   clock: Clock;
@@ -96,11 +97,14 @@ export interface Selector {
  * @see DESIGN.md invariants 1–3
  */
 export function createSelector(deps: SelectorDeps): Selector {
-  const { locator, pseudonyms, rotation, clock } = deps;
-  const geo = locator.table;
-  const miss = locator.missValue;
+  const { pseudonyms, rotation, clock } = deps;
+  const locatorNow = typeof deps.locator === 'function' ? deps.locator : ((l: Locator) => () => l)(deps.locator);
   return {
     select(batch, given) {
+      const locator = locatorNow();
+      const geo = locator.table;
+      const miss = locator.missValue;
+      const hold = locator.hold;
       const n = batch.length;
       const out = given !== undefined && given.start.length >= n ? given : createSelectedBatch(n);
       const c = deps.bases();
@@ -130,8 +134,13 @@ export function createSelector(deps: SelectorDeps): Selector {
         let np = 0;
         for (let i = from; i < to; i++) {
           const o = i * 16;
-          const sl = lookupSlot(geo, src, o, miss) >>> 16;
-          const dl = lookupSlot(geo, dst, o, miss) >>> 16;
+          let sl = lookupSlot(geo, src, o, miss) >>> 16;
+          let dl = lookupSlot(geo, dst, o, miss) >>> 16;
+          // Fail closed while operator ranges change: a held address is of unknown location, so its flow is dropped.
+          if (hold !== undefined) {
+            if (lookupSlot(hold, src, o, 0) !== 0) sl = LOC_UNKNOWN;
+            if (lookupSlot(hold, dst, o, 0) !== 0) dl = LOC_UNKNOWN;
+          }
           locs[i * 2] = sl;
           locs[i * 2 + 1] = dl;
           if (sl === LOC_DOMESTIC && dl === LOC_FOREIGN) places[np++] = pseudonyms.place(src, o);

@@ -26,7 +26,7 @@ export interface SelectionDeps {
   policy: PolicyEngine;
   audit: AuditRecorder;
   clock: Clock;
-  /** Built on first use: loading country data takes about a second. */
+  /** The locator in force, read once per batch (a live locator: operator ranges changed at run time count at the next batch). */
   locator: () => Locator;
   keys: PseudonymKeyStore;
   settings: { rotation: Rotation; pseudonymCacheEntries?: number };
@@ -91,7 +91,7 @@ export function createSelectionService(deps: SelectionDeps) {
 
   let built: Selector | undefined;
   const selector = (): Selector => (built ??= createSelector({
-    locator: deps.locator(),
+    locator: deps.locator,
     pseudonyms: new Pseudonymizer(deps.keys, deps.settings.pseudonymCacheEntries ?? 1 << 16),
     rotation: deps.settings.rotation,
     clock,
