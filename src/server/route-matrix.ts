@@ -29,6 +29,7 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'POST /api/v1/auth/login': 'public',
   'POST /api/v1/auth/logout': 'public',
   'GET /api/v1/auth/me': ALL,
+  'GET /api/v1/auth/session': 'public',
   'GET /api/v1/users': ['admin'],
   'POST /api/v1/users': ['admin'],
   'POST /api/v1/users/:id/disable': ['admin'],

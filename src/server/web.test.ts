@@ -1,10 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from './app.js';
+import { acceptedEncodings } from './web.js';
 import { createTestCore } from './test-support/harness.js';
 import type { Core } from './core.js';
+
+const BIG = `${'console.log("mamori");\n'.repeat(200)}`;
 
 describe('dashboard routes', () => {
   let core: Core;
@@ -15,6 +19,9 @@ describe('dashboard routes', () => {
     mkdirSync(join(root, 'assets'));
     writeFileSync(join(root, 'index.html'), '<!doctype html><script type="module" src="/assets/index-abc.js"></script>');
     writeFileSync(join(root, 'assets', 'index-abc.js'), 'console.log(1)');
+    writeFileSync(join(root, 'assets', 'big-def.js'), BIG);
+    writeFileSync(join(root, 'assets', 'big-def.js.br'), brotliCompressSync(BIG));
+    writeFileSync(join(root, 'assets', 'big-def.js.gz'), gzipSync(BIG));
     core = await createTestCore();
     app = await buildApp(core, { webRoot: root });
     bare = await buildApp(core, { webRoot: join(root, 'missing') });
@@ -42,6 +49,35 @@ describe('dashboard routes', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/javascript/);
     expect(res.headers['cache-control']).toContain('immutable');
+  });
+
+  it('sends the precompressed copy the browser accepts (Brotli first, then gzip), else the file as it is', async () => {
+    const br = await app.fastify.inject({ url: '/assets/big-def.js', headers: { 'accept-encoding': 'gzip, deflate, br, zstd' } });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers['vary']).toBe('accept-encoding');
+    expect(brotliDecompressSync(br.rawPayload).toString()).toBe(BIG);
+    const gz = await app.fastify.inject({ url: '/assets/big-def.js', headers: { 'accept-encoding': 'gzip, br;q=0' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.rawPayload).toString()).toBe(BIG);
+    const plain = await app.fastify.inject({ url: '/assets/big-def.js' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body).toBe(BIG);
+    // A small file has no copies: sent as it is even to a browser that accepts Brotli.
+    const small = await app.fastify.inject({ url: '/assets/index-abc.js', headers: { 'accept-encoding': 'br' } });
+    expect(small.headers['content-encoding']).toBeUndefined();
+    expect(small.body).toBe('console.log(1)');
+  });
+
+  it('reads Accept-Encoding with its q-values', () => {
+    expect([...acceptedEncodings('gzip, deflate, br')]).toEqual(['gzip', 'deflate', 'br']);
+    expect([...acceptedEncodings('br;q=0, gzip;q=0.5')]).toEqual(['gzip']);
+    expect([...acceptedEncodings(undefined)]).toEqual([]);
+  });
+
+  it('answers who is signed in with 200 either way (no failed request on a signed-out page load)', async () => {
+    const anon = await app.fastify.inject({ url: '/api/v1/auth/session' });
+    expect(anon.statusCode).toBe(200);
+    expect(anon.json()).toEqual({ actor: null, sessionExpiresAt: null });
   });
 
   it('refuses paths out of the assets folder and unknown files with the API error shape', async () => {

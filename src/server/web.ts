@@ -20,6 +20,36 @@ const TYPES: Record<string, string> = {
 /** A file name Vite writes under assets/: no directories, so no way out of the folder. */
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 
+const COMPRESSIBLE = /\.(js|css|svg)$/;
+
+/** Which content codings an Accept-Encoding header allows (a q of 0 refuses one). @see RFC 9110 §12.5.3 */
+export function acceptedEncodings(header: string | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const part of (header ?? '').split(',')) {
+    const [token, ...params] = part.trim().toLowerCase().split(';');
+    if (token === undefined || token === '') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;
+    out.add(token);
+  }
+  return out;
+}
+
+/** The precompressed copy of a file the client accepts (Brotli first, then gzip), if the build wrote one. */
+async function precompressed(path: string, header: string | string[] | undefined): Promise<{ name: 'br' | 'gzip'; body: Buffer } | undefined> {
+  if (!COMPRESSIBLE.test(path)) return undefined;
+  const accepted = acceptedEncodings(Array.isArray(header) ? header.join(',') : header);
+  for (const [name, ext] of [['br', '.br'], ['gzip', '.gz']] as const) {
+    if (!accepted.has(name)) continue;
+    try {
+      return { name, body: await readFile(`${path}${ext}`) };
+    } catch {
+      // No such copy (a small file, or a build from before): try the next coding, then send the file as it is.
+    }
+  }
+  return undefined;
+}
+
 /**
  * The folder of the built dashboard: `web/dist` at the repository root, found from this file whether
  * it runs from `src/server/` (sources) or `dist/src/server/` (the build).
@@ -61,8 +91,12 @@ export function webRoutes(deps: { root: string }): RouteModule {
       } catch {
         throw new AppError('NOT_FOUND', 'No such dashboard file; reload the page to get the current version.');
       }
+      // The build wrote .br and .gz copies of scripts and styles (web/vite.config.ts); send one the browser accepts.
+      const encoding = await precompressed(join(assets, name), req.headers['accept-encoding']);
+      if (encoding !== undefined) void reply.header('content-encoding', encoding.name).header('vary', 'accept-encoding');
+      else if (COMPRESSIBLE.test(name)) void reply.header('vary', 'accept-encoding');
       // Vite puts a content hash in every file name, so a file never changes under its name.
-      return reply.type(TYPES[extname(name)] ?? 'application/octet-stream').header('cache-control', 'public, max-age=31536000, immutable').send(body);
+      return reply.type(TYPES[extname(name)] ?? 'application/octet-stream').header('cache-control', 'public, max-age=31536000, immutable').send(encoding?.body ?? body);
     });
   };
 }

@@ -1,28 +1,48 @@
 // The application shell: skip link, header with navigation, language toggle and sign-out, and the routed screen.
-import { useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ComponentType, type ReactNode } from 'react';
 import { useI18n, type MessageKey } from './i18n/index.js';
 import { Link, match, useRouter } from './lib/router.js';
 import { hasRole, useSession, type Actor } from './lib/session.js';
 import { Forbidden, Loading, PageTitle } from './components/ui.js';
 import { NAV, navFor } from './nav.js';
 import { SignIn } from './screens/sign-in.js';
-import { Home } from './screens/home.js';
-import { FileIncident, IncidentDetail, IncidentList } from './screens/incidents.js';
-import { Inbox } from './screens/inbox.js';
-import { Counters, FindingDetail, FindingList } from './screens/findings.js';
-import { MeasureDetail, MeasureList } from './screens/measures.js';
-import { RequestDetail, RequestList } from './screens/requests.js';
-import { NewRequest } from './screens/request-draft.js';
-import { ApprovalDetail, ApprovalList } from './screens/approvals.js';
-import { CaseDetail, CaseList } from './screens/cases.js';
-import { DietReportScreen, EmergencyList, Inspection } from './screens/oversight.js';
-import { IntelFeed } from './screens/intel.js';
-import { Flows } from './screens/flows.js';
-import { DraftList } from './screens/drafts.js';
-import { NotificationDetail, Notifications } from './screens/notifications.js';
-import { AuditLog } from './screens/audit.js';
-import { Artifacts } from './screens/artifacts.js';
-import { Transparency } from './screens/transparency.js';
+
+// Each screen's module is its own chunk, loaded when first shown: a role downloads only the screens it opens.
+type Screens = Record<string, unknown>;
+function lazyScreen<P extends object>(load: () => Promise<Screens>, name: string): ComponentType<P> {
+  return lazy(async () => ({ default: (await load())[name] as ComponentType<P> }));
+}
+const incidents = () => import('./screens/incidents.js');
+const findings = () => import('./screens/findings.js');
+const oversight = () => import('./screens/oversight.js');
+const Home = lazyScreen(() => import('./screens/home.js'), 'Home');
+const IncidentList = lazyScreen(incidents, 'IncidentList');
+const FileIncident = lazyScreen(incidents, 'FileIncident');
+const IncidentDetail = lazyScreen<{ id: string }>(incidents, 'IncidentDetail');
+const Inbox = lazyScreen(() => import('./screens/inbox.js'), 'Inbox');
+const FindingList = lazyScreen(findings, 'FindingList');
+const FindingDetail = lazyScreen<{ id: string }>(findings, 'FindingDetail');
+const Counters = lazyScreen(findings, 'Counters');
+const MeasureList = lazyScreen(() => import('./screens/measures.js'), 'MeasureList');
+const MeasureDetail = lazyScreen<{ id: string }>(() => import('./screens/measures.js'), 'MeasureDetail');
+const RequestList = lazyScreen(() => import('./screens/requests.js'), 'RequestList');
+const RequestDetail = lazyScreen<{ id: string }>(() => import('./screens/requests.js'), 'RequestDetail');
+const NewRequest = lazyScreen(() => import('./screens/request-draft.js'), 'NewRequest');
+const ApprovalList = lazyScreen(() => import('./screens/approvals.js'), 'ApprovalList');
+const ApprovalDetail = lazyScreen<{ id: string }>(() => import('./screens/approvals.js'), 'ApprovalDetail');
+const CaseList = lazyScreen(() => import('./screens/cases.js'), 'CaseList');
+const CaseDetail = lazyScreen<{ id: string }>(() => import('./screens/cases.js'), 'CaseDetail');
+const EmergencyList = lazyScreen(oversight, 'EmergencyList');
+const Inspection = lazyScreen(oversight, 'Inspection');
+const DietReportScreen = lazyScreen(oversight, 'DietReportScreen');
+const IntelFeed = lazyScreen(() => import('./screens/intel.js'), 'IntelFeed');
+const Flows = lazyScreen(() => import('./screens/flows.js'), 'Flows');
+const DraftList = lazyScreen(() => import('./screens/drafts.js'), 'DraftList');
+const Notifications = lazyScreen(() => import('./screens/notifications.js'), 'Notifications');
+const NotificationDetail = lazyScreen<{ id: string }>(() => import('./screens/notifications.js'), 'NotificationDetail');
+const AuditLog = lazyScreen(() => import('./screens/audit.js'), 'AuditLog');
+const Artifacts = lazyScreen(() => import('./screens/artifacts.js'), 'Artifacts');
+const Transparency = lazyScreen(() => import('./screens/transparency.js'), 'Transparency');
 
 interface Route { pattern: string; nav: string; render: (p: Record<string, string>) => ReactNode }
 
@@ -136,7 +156,7 @@ export function App() {
   return (
     <>
       <Header actor={actor} />
-      <main id="main" tabIndex={-1}>{body}</main>
+      <main id="main" tabIndex={-1}><Suspense fallback={<Loading />}>{body}</Suspense></main>
       <footer role="contentinfo"><p>{t('footer.text')}</p><p><Link to="/app/transparency">{t('nav.transparency')}</Link></p></footer>
     </>
   );

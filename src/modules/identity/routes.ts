@@ -44,6 +44,12 @@ export function identityRoutes(deps: { identity: IdentityService; cookieSecure: 
       return { ok: true };
     });
 
+    // The dashboard's first question on every page load: answered 200 either way, so a signed-out visit logs no failed request.
+    app.get('/api/v1/auth/session', { config: { auth: { public: true } }, schema: { tags: ['identity'], summary: 'The signed-in caller, or `actor: null` when no valid session or token came with the request.' } }, async (req) => {
+      const ctx = req.ctx;
+      return ctx === undefined ? { actor: null, sessionExpiresAt: null } : { actor: ctx.actor, sessionExpiresAt: (req as unknown as { sessionExpiresAt?: string }).sessionExpiresAt ?? null };
+    });
+
     app.get('/api/v1/auth/me', { config: { auth: { action: 'session:read' } }, schema: { tags: ['identity'], summary: 'The signed-in caller: roles, organization, sectors.' } }, async (req) => {
       const ctx = ctxOf(req);
       return { actor: ctx.actor, sessionExpiresAt: (req as unknown as { sessionExpiresAt?: string }).sessionExpiresAt ?? null };

@@ -1,4 +1,5 @@
-// The signed-in actor: loaded from /api/v1/auth/me, cleared on sign-out and on any 401 (session expiry).
+// The signed-in actor: loaded from /api/v1/auth/session (200 signed in or not, so no failed request is logged on a
+// signed-out visit), cleared on sign-out and on any 401 (session expiry).
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
 import { api, onUnauthenticated } from './api.js';
 
@@ -26,8 +27,8 @@ interface SessionValue {
 const Ctx = createContext<SessionValue | undefined>(undefined);
 
 async function whoAmI(): Promise<SessionState> {
-  const me = await api<{ actor: Actor; sessionExpiresAt?: string | null }>('/api/v1/auth/me', { quiet401: true });
-  return { status: 'signed-in', actor: me.actor, expiresAt: me.sessionExpiresAt ?? null };
+  const me = await api<{ actor: Actor | null; sessionExpiresAt?: string | null }>('/api/v1/auth/session', { quiet401: true });
+  return me.actor === null ? { status: 'anonymous' } : { status: 'signed-in', actor: me.actor, expiresAt: me.sessionExpiresAt ?? null };
 }
 
 export function SessionProvider({ children }: { children: ReactNode }) {
