@@ -9,7 +9,7 @@ describe('demo reporting seed', () => {
     try {
       const s = await seedDemo(core);
       const sys = systemContext('test');
-      const reports = await core.reporting.listIncidents(sys);
+      const reports = (await core.reporting.listIncidents(sys, { limit: 100 })).items;
       expect(reports).toHaveLength(2);
       const overdue = reports.find((r) => r.id === s.reporting!.overdueIncidentId)!;
       expect(overdue.overdue).toEqual(expect.arrayContaining(['jp.written', 'nis2.notification', 'nis2.final']));

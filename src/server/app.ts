@@ -10,7 +10,7 @@ import { isAppError, AppError } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
-import { ctxOf, type RouteAuth, type RouteModule } from '#platform/http/index.js';
+import { abortStreamsOnClose, ctxOf, type RouteAuth, type RouteModule } from '#platform/http/index.js';
 import { identityRoutes, SESSION_COOKIE } from '#modules/identity/index.js';
 import { registryRoutes } from '#modules/registry/index.js';
 import { reportingRoutes } from '#modules/reporting/index.js';
@@ -68,6 +68,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }) as unknown as FastifyInstance;
 
+  abortStreamsOnClose(app);
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const m of methods) {

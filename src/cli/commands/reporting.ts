@@ -1,10 +1,12 @@
 /** @module `mamori registry` and `mamori report`: import and export the registry of designated operators, export incident reports, run the reporting clocks. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { isoUtc } from '#platform/clock/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
-import { EXPORT_FORMATS, renderReports, type ExportFormat } from '#modules/reporting/index.js';
+import { EXPORT_FORMATS, renderExport, type ExportFormat } from '#modules/reporting/index.js';
 import { withCore } from '../context.js';
 
 function output(text: string, out: string | undefined): void {
@@ -13,6 +15,16 @@ function output(text: string, out: string | undefined): void {
     writeFileSync(out, text, { mode: 0o600 });
     process.stderr.write(`wrote ${out}\n`);
   }
+}
+
+/** Writes streamed text to standard output or a new file (mode 0600), waiting whenever the destination is full. */
+async function streamOutput(text: AsyncIterable<string>, out: string | undefined): Promise<void> {
+  if (out === undefined) {
+    await pipeline(Readable.from(text), process.stdout, { end: false });
+    return;
+  }
+  await pipeline(Readable.from(text), createWriteStream(out, { mode: 0o600 }));
+  process.stderr.write(`wrote ${out}\n`);
 }
 
 /** Registers `registry` and `report` subcommands. */
@@ -61,8 +73,9 @@ export function registerReportingCommands(program: Command): void {
     .action(async (opts: { format: string; out?: string }, cmd: Command) => {
       if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) throw new AppError('VALIDATION_FAILED', `--format: use ${EXPORT_FORMATS.join(', ')}.`);
       await withCore(cmd, async (core) => {
-        const reports = await core.reporting.exportIncidents(systemContext('cli'), opts.format);
-        output(renderReports(reports, opts.format as ExportFormat, isoUtc(core.clock.nowMs())), opts.out);
+        // Streamed chunk by chunk (each chunk audited): memory holds one chunk whatever the number of reports.
+        const chunks = core.reporting.exportIncidents(systemContext('cli'), opts.format);
+        await streamOutput(renderExport(chunks, opts.format as ExportFormat, isoUtc(core.clock.nowMs())), opts.out);
       });
     });
   report

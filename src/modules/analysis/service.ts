@@ -35,6 +35,14 @@ export const analysisMigrations: NamedMigration[] = [
     },
   },
   {
+    // Keyset paging of indicator lists (first_seen, id) and a report's indicators by source id (exports read them per chunk).
+    name: '0910_analysis_indicator_paging',
+    async up(db) {
+      await db.schema.createIndex('indicators_page').ifNotExists().on('indicators').columns(['first_seen', 'id']).execute();
+      await db.schema.createIndex('indicators_source').ifNotExists().on('indicators').columns(['source_id', 'source_type']).execute();
+    },
+  },
+  {
     name: '0600_analysis',
     async up(db) {
       await db.schema.createTable('findings')

@@ -65,7 +65,7 @@ describe('reporting clocks with a controlled clock', () => {
     expect((await inbox('ministry', report.id)).map((i) => i.kind)).toEqual(['escalation']);
     expect((await inbox('nco', report.id)).map((i) => i.kind)).toEqual(['escalation']);
     expect((await inbox('operator', report.id)).map((i) => i.kind).sort()).toEqual(['overdue', 'reminder']);
-    const listed = await core.reporting.listIncidents(op);
+    const listed = (await core.reporting.listIncidents(op, { limit: 100 })).items;
     expect(listed.find((r) => r.id === report.id)!.overdue).toEqual(['jp.written']);
     // Filing the written report late stops the clock and records it late.
     const { report: after } = await core.reporting.fileFollowUp(op, report.id, { stage: 'written', items: { response: 'Done' } });

@@ -5,7 +5,7 @@ export { reportingRoutes } from './routes.js';
 export { createReportingScheduler, type ReportingScheduler } from './scheduler.js';
 export { loadForms, formRegistry, FormDefinitionSchema, type FormDefinition, type FormRegistry } from './forms.js';
 export { defaultReceiptKeyPath, loadOrCreateReceiptSigner, ephemeralReceiptSigner, verifyReceipt, filingHash, type Receipt, type ReceiptSigner } from './receipts.js';
-export { renderReports, EXPORT_FORMATS, type ExportFormat } from './export.js';
+export { renderReports, renderExport, EXPORT_FORMATS, type ExportFormat } from './export.js';
 export { deadlinesFor, DEADLINE_LABELS, type DeadlineKey } from './clocks.js';
 export { extractIndicators } from './indicators.js';
 export { DEFAULT_ATTACHMENT_TYPES } from './attachments.js';

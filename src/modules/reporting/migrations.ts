@@ -111,4 +111,24 @@ export const reportingMigrations: NamedMigration[] = [
       await db.schema.createIndex('report_receipts_subject').on('report_receipts').column('subject_id').execute();
     },
   },
+  {
+    // Keyset paging (platform/paging): each list sorts by (time, id) within its scope, and the export's
+    // batched reads look up by report id; without these every page or chunk sorts or scans the table.
+    name: '0910_reporting_paging',
+    async up(db) {
+      const indexes: [string, string, string[]][] = [
+        ['incident_reports_page', 'incident_reports', ['created_at', 'id']],
+        ['incident_reports_org_page', 'incident_reports', ['org_id', 'created_at', 'id']],
+        ['incident_reports_sector_page', 'incident_reports', ['sector', 'created_at', 'id']],
+        ['computer_notifications_page', 'computer_notifications', ['filed_at', 'id']],
+        ['computer_notifications_org_page', 'computer_notifications', ['org_id', 'filed_at', 'id']],
+        ['computer_notifications_sector_page', 'computer_notifications', ['sector', 'filed_at', 'id']],
+        ['report_inbox_recipient_page', 'report_inbox', ['recipient', 'created_at', 'id']],
+        ['report_inbox_sector_page', 'report_inbox', ['recipient', 'sector', 'created_at', 'id']],
+        ['report_inbox_org_page', 'report_inbox', ['recipient', 'org_id', 'created_at', 'id']],
+        ['report_inbox_report', 'report_inbox', ['report_id']],
+      ];
+      for (const [name, table, columns] of indexes) await db.schema.createIndex(name).ifNotExists().on(table).columns(columns).execute();
+    },
+  },
 ];

@@ -113,7 +113,7 @@ describe('reporting over HTTP: isolation, delivery, receipts, validation', () =>
     expect(r.indicators.some((i) => i.value === 'report.pdf')).toBe(false);
     expect(r.deliveries).toHaveLength(2);
     const ind = await call(tok['analyst']!, { method: 'GET', url: `/api/v1/indicators?source=${incidentId}` });
-    expect((ind.json() as { indicators: { sourceType: string }[] }).indicators.length).toBe(r.indicators.length);
+    expect((ind.json() as { items: { sourceType: string }[] }).items.length).toBe(r.indicators.length);
     expect((await call(opA.token, { method: 'GET', url: '/api/v1/indicators' })).statusCode).toBe(403);
   });
 
@@ -195,7 +195,7 @@ describe('reporting over HTTP: isolation, delivery, receipts, validation', () =>
       }
       const change = await call(other.token, { method: 'POST', url: '/api/v1/notifications', payload: { form: 'computer-notification', formVersion: 1, computerId, fields: notificationFields({ model: 'hijack' }) } });
       expect(change.statusCode).toBe(400);
-      const lists: [string, string][] = [['/api/v1/notifications', 'notifications'], ['/api/v1/incidents', 'incidents'], ['/api/v1/inbox', 'items'], ['/api/v1/registry/operators', 'operators']];
+      const lists: [string, string][] = [['/api/v1/notifications', 'items'], ['/api/v1/incidents', 'items'], ['/api/v1/inbox', 'items'], ['/api/v1/registry/operators', 'operators']];
       for (const [url, key] of lists) {
         const res = await call(other.token, { method: 'GET', url });
         expect(res.statusCode, url).toBe(200);
@@ -218,7 +218,7 @@ describe('reporting over HTTP: isolation, delivery, receipts, validation', () =>
     expect(fin.statusCode).toBe(201);
     const finId = (fin.json() as { report: { id: string } }).report.id;
     const meti = tok['ministry']!;
-    const list = (tok: string) => call(tok, { method: 'GET', url: '/api/v1/incidents' }).then((r) => (r.json() as { incidents: { id: string; sector: string }[] }).incidents);
+    const list = (tok: string) => call(tok, { method: 'GET', url: '/api/v1/incidents' }).then((r) => (r.json() as { items: { id: string; sector: string }[] }).items);
     expect((await list(meti)).map((i) => i.sector)).not.toContain('finance');
     expect((await list(meti)).map((i) => i.id)).toContain(incidentId);
     expect((await list(fsa.token)).map((i) => i.id)).toEqual([finId]);
@@ -261,17 +261,18 @@ describe('reporting over HTTP: isolation, delivery, receipts, validation', () =>
     expect((await call(tok['analyst']!, { method: 'PUT', url: `/api/v1/incidents/${incidentId}/sharing`, payload: { shareWithCouncil: true } })).statusCode).toBe(200);
     const f = await call(opA.token, { method: 'POST', url: `/api/v1/incidents/${incidentId}/followups`, payload: { stage: 'update', items: { summary: 'Beaconing from 192.0.2.44 to 203.0.113.45; contact soc@example.jp' } } });
     expect(f.statusCode).toBe(201);
-    const shared = (await call(tok['council_member']!, { method: 'GET', url: '/api/v1/shared-reports' })).json() as { reports: { operator: string; summary: string; indicators: { value: string }[] }[] };
-    expect(shared.reports).toHaveLength(1);
-    const s = shared.reports[0]!;
+    const shared = (await call(tok['council_member']!, { method: 'GET', url: '/api/v1/shared-reports' })).json() as { items: { operator: string; summary: string; indicators: { value: string }[] }[]; nextCursor: string | null };
+    expect(shared.items).toHaveLength(1);
+    expect(shared.nextCursor).toBeNull();
+    const s = shared.items[0]!;
     expect(s.operator).toBe('a designated operator (electricity)');
     expect(s.summary).not.toContain('192.0.2.44');
     expect(s.summary).not.toContain('soc@example.jp');
     expect(s.summary).toContain('203.0.113.45');
     expect(s.indicators.some((i) => i.value === '192.0.2.44')).toBe(false);
     expect((await call(opA.token, { method: 'PUT', url: `/api/v1/incidents/${incidentId}/naming-consent`, payload: { operatorNamed: true } })).statusCode).toBe(200);
-    const named = (await call(tok['council_member']!, { method: 'GET', url: '/api/v1/shared-reports' })).json() as { reports: { operator: string }[] };
-    expect(named.reports[0]!.operator).toBe('Test Electric Power Co.');
+    const named = (await call(tok['council_member']!, { method: 'GET', url: '/api/v1/shared-reports' })).json() as { items: { operator: string }[] };
+    expect(named.items[0]!.operator).toBe('Test Electric Power Co.');
   });
 
   it('exports reports as JSON, CSV and printable bilingual HTML', async () => {
@@ -285,6 +286,22 @@ describe('reporting over HTTP: isolation, delivery, receipts, validation', () =>
     expect(html.body).toContain('Summary');
     expect(html.body).not.toContain('<script');
     expect((await call(opA.token, { method: 'GET', url: '/api/v1/incidents/export?format=xml' })).statusCode).toBe(400);
+  });
+
+  it('pages lists over HTTP ({ items, nextCursor }) and refuses a bad limit or cursor, naming it', async () => {
+    const first = (await call(tok['analyst']!, { method: 'GET', url: '/api/v1/incidents?limit=1' })).json() as { items: { id: string }[]; nextCursor: string | null };
+    expect(first.items).toHaveLength(1);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = (await call(tok['analyst']!, { method: 'GET', url: `/api/v1/incidents?limit=1&cursor=${encodeURIComponent(first.nextCursor!)}` })).json() as { items: { id: string }[]; nextCursor: string | null };
+    expect(second.items).toHaveLength(1);
+    expect(second.items[0]!.id).not.toBe(first.items[0]!.id);
+    const rest = (await call(tok['analyst']!, { method: 'GET', url: `/api/v1/incidents?limit=500&cursor=${encodeURIComponent(second.nextCursor ?? first.nextCursor!)}` })).json() as { nextCursor: string | null };
+    expect(rest.nextCursor).toBeNull();
+    for (const url of ['/api/v1/incidents?limit=0', '/api/v1/incidents?limit=501', '/api/v1/inbox?cursor=nonsense', '/api/v1/notifications?cursor=c1.e30']) {
+      const res = await call(tok['analyst']!, { method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      expect((res.json() as { code: string; details: { path: string }[] }).details[0]!.path, url).toMatch(/^(limit|cursor)$/);
+    }
   });
 
   it('audits every read of a report with references and hashes only', async () => {

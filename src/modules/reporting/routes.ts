@@ -1,8 +1,10 @@
 /** @module Reporting's HTTP routes: forms, computer notifications, incident reports, follow-ups, attachments, receipts, inboxes, indicators, sharing. */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
-import { ctxOf, type RouteModule } from '#platform/http/index.js';
-import { EXPORT_FORMATS, renderReports, type ExportFormat } from './export.js';
+import { ctxOf, streamSignal, type RouteModule } from '#platform/http/index.js';
+import { parsePageQuery } from '#platform/paging/index.js';
+import { EXPORT_FORMATS, renderExport, type ExportFormat } from './export.js';
 import type { ReportingService } from './service.js';
 
 const EXPORT_TYPES: Record<ExportFormat, string> = { json: 'application/json; charset=utf-8', csv: 'text/csv; charset=utf-8', html: 'text/html; charset=utf-8' };
@@ -24,7 +26,7 @@ export function reportingRoutes(deps: { reporting: ReportingService; attachmentM
       void reply.code(201);
       return r;
     });
-    app.get('/api/v1/notifications', { config: { auth: { action: 'notification:read' } }, schema: { tags, summary: 'Notifications you may see.' } }, async (req) => ({ notifications: await reporting.listNotifications(ctxOf(req)) }));
+    app.get('/api/v1/notifications', { config: { auth: { action: 'notification:read' } }, schema: { tags, summary: 'Notifications you may see, newest first: one page ({ items, nextCursor }; ?limit=, ?cursor=).' } }, async (req) => reporting.listNotifications(ctxOf(req), parsePageQuery(req.query)));
     app.get<{ Params: { id: string } }>('/api/v1/notifications/:id', { config: { auth: { action: 'notification:read' } }, schema: { tags, summary: 'One notification with its diff and deliveries.' } }, async (req) => ({ notification: await reporting.getNotification(ctxOf(req), req.params.id) }));
 
     app.post('/api/v1/incidents', { config: { auth: { action: 'incident:file' } }, schema: { tags, summary: 'File an initial incident report; starts the clocks.' } }, async (req, reply) => {
@@ -32,13 +34,14 @@ export function reportingRoutes(deps: { reporting: ReportingService; attachmentM
       void reply.code(201);
       return r;
     });
-    app.get('/api/v1/incidents', { config: { auth: { action: 'incident:read' } }, schema: { tags, summary: 'Incident reports you may see.' } }, async (req) => ({ incidents: await reporting.listIncidents(ctxOf(req)) }));
-    app.get<{ Querystring: { format?: string } }>('/api/v1/incidents/export', { config: { auth: { action: 'incident:read' } }, schema: { tags, summary: 'Export the reports you may see: ?format=json|csv|html (printable).' } }, async (req, reply) => {
+    app.get('/api/v1/incidents', { config: { auth: { action: 'incident:read' } }, schema: { tags, summary: 'Incident reports you may see, newest first: one page ({ items, nextCursor }; ?limit=, ?cursor=).' } }, async (req) => reporting.listIncidents(ctxOf(req), parsePageQuery(req.query)));
+    // Streamed: chunks of reports are read, audited and written as the client takes them; a stop or a client that leaves ends it mid-way (the response is cut, never closed as if complete).
+    app.get<{ Querystring: { format?: string } }>('/api/v1/incidents/export', { config: { auth: { action: 'incident:read' } }, schema: { tags, summary: 'Export the reports you may see, streamed: ?format=json|csv|html (printable).' } }, async (req, reply) => {
       const format = (req.query.format ?? 'json') as ExportFormat;
       if (!EXPORT_FORMATS.includes(format)) throw new AppError('VALIDATION_FAILED', `format: use ${EXPORT_FORMATS.join(', ')}.`, { details: [{ path: 'format', message: 'unknown format' }] });
-      const reports = await reporting.exportIncidents(ctxOf(req), format);
+      const signal = streamSignal(req, reply);
       void reply.type(EXPORT_TYPES[format]);
-      return renderReports(reports, format, deps.nowIso());
+      return reply.send(Readable.from(renderExport(reporting.exportIncidents(ctxOf(req), format, { signal }), format, deps.nowIso())));
     });
     app.get<{ Params: { id: string } }>('/api/v1/incidents/:id', { config: { auth: { action: 'incident:read' } }, schema: { tags, summary: 'One incident report: every version, deadlines, attachments, deliveries; and the attachment limits.' } }, async (req) => ({ incident: await reporting.getIncident(ctxOf(req), req.params.id), attachmentLimits: reporting.attachmentLimits() }));
     app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/escalations', { config: { auth: { action: 'incident:escalate' } }, schema: { tags, summary: 'The sector\'s ministry escalates an overdue deadline ({ deadline, note }) to the NCO, with a demand to the operator; once per deadline.' } }, async (req, reply) => {
@@ -67,15 +70,17 @@ export function reportingRoutes(deps: { reporting: ReportingService; attachmentM
     });
     app.put<{ Params: { id: string } }>('/api/v1/incidents/:id/naming-consent', { config: { auth: { action: 'incident:update' } }, schema: { tags, summary: 'The operator agrees (or not) to be named when the report is shared.' } }, async (req) => ({ incident: await reporting.setNamingConsent(ctxOf(req), req.params.id, req.body) }));
     app.put<{ Params: { id: string } }>('/api/v1/incidents/:id/sharing', { config: { auth: { action: 'incident:share' } }, schema: { tags, summary: 'The NCO flags a report for the council (shared sanitized).' } }, async (req) => ({ incident: await reporting.setSharing(ctxOf(req), req.params.id, req.body) }));
-    app.get('/api/v1/shared-reports', { config: { auth: { action: 'shared-report:read' } }, schema: { tags, summary: 'Reports shared with the council, sanitized.' } }, async (req) => ({ reports: await reporting.listShared(ctxOf(req)) }));
+    app.get('/api/v1/shared-reports', { config: { auth: { action: 'shared-report:read' } }, schema: { tags, summary: 'Reports shared with the council, sanitized, newest first: one page ({ items, nextCursor }; ?limit=, ?cursor=).' } }, async (req) => reporting.listShared(ctxOf(req), parsePageQuery(req.query)));
 
     app.get<{ Params: { id: string } }>('/api/v1/receipts/:id', { config: { auth: { action: 'receipt:read' } }, schema: { tags, summary: 'A signed filing receipt (download as JSON).' } }, async (req, reply) => {
       const r = await reporting.getReceipt(ctxOf(req), req.params.id);
       void reply.header('content-disposition', `attachment; filename="receipt-${r.receipt.receiptId}.json"`);
       return r;
     });
-    app.get<{ Querystring: { unacknowledged?: string } }>('/api/v1/inbox', { config: { auth: { action: 'inbox:read' } }, schema: { tags, summary: 'Your inbox: filings to acknowledge (ministry, NCO), reminders and overdue notices (operator).' } }, async (req) => ({ items: await reporting.listInbox(ctxOf(req), { unacknowledged: req.query.unacknowledged === 'true' }) }));
+    app.get<{ Querystring: { unacknowledged?: string } }>('/api/v1/inbox', { config: { auth: { action: 'inbox:read' } }, schema: { tags, summary: 'Your inbox (filings to acknowledge for ministry and NCO, reminders and overdue notices for an operator), newest first: one page ({ items, nextCursor }; ?limit=, ?cursor=, ?unacknowledged=true).' } },
+      async (req) => reporting.listInbox(ctxOf(req), { unacknowledged: req.query.unacknowledged === 'true', ...parsePageQuery(req.query) }));
     app.post<{ Params: { id: string } }>('/api/v1/inbox/:id/acknowledge', { config: { auth: { action: 'inbox:acknowledge' } }, schema: { tags, summary: 'Acknowledge a filing in your inbox.' } }, async (req) => ({ item: await reporting.acknowledge(ctxOf(req), req.params.id) }));
-    app.get<{ Querystring: { source?: string } }>('/api/v1/indicators', { config: { auth: { action: 'indicator:read' } }, schema: { tags, summary: 'Indicators taken from reports (addresses, domains, hashes).' } }, async (req) => ({ indicators: await reporting.listIndicators(ctxOf(req), req.query.source !== undefined ? { sourceId: req.query.source } : {}) }));
+    app.get<{ Querystring: { source?: string } }>('/api/v1/indicators', { config: { auth: { action: 'indicator:read' } }, schema: { tags, summary: 'Indicators taken from reports (addresses, domains, hashes), newest first: one page ({ items, nextCursor }; ?limit=, ?cursor=, ?source=).' } },
+      async (req) => reporting.listIndicators(ctxOf(req), { ...(req.query.source !== undefined ? { sourceId: req.query.source } : {}), ...parsePageQuery(req.query) }));
   };
 }

@@ -10,7 +10,9 @@ import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import type { RegistryService } from '#modules/registry/index.js';
 import { cidrContains } from '#modules/registry/index.js';
+import { afterKey, cutPage, decodeCursor, yieldToEventLoop, type Page, type PageQuery } from '#platform/paging/index.js';
 import { checkAttachment } from './attachments.js';
+import { deliveriesOf, loadReportParts, openDeadlinesOf, receiptsOf, type DeadlineRow, type VersionRow } from './report-batch.js';
 import { createGroupCommitter, type AuditBatchWriter } from './group-commit.js';
 import { addMonth, deadlinesFor, metByStage, ransomDeadline, reminderAt, DEADLINE_LABELS, type DeadlineKey } from './clocks.js';
 import { diffValues, type FormRegistry, type FormValues } from './forms.js';
@@ -125,8 +127,6 @@ interface ReportRow {
   id: string; org_id: string; sector: string; aware_at: string; regimes: string; status: string; version: number; category: string;
   ransom_paid_at: string | null; share_with_council: number; operator_named: number; created_at: string; updated_at: string;
 }
-interface VersionRow { report_id: string; version: number; stage: string; items: string; changed: string; filed_by: string; filed_at: string; sha256: string }
-interface DeadlineRow { id: string; report_id: string; key: string; starts_at: string; due_at: string; remind_at: string; met_at: string | null; reminded_at: string | null; escalated_at: string | null }
 interface NotificationRow { id: string; org_id: string; sector: string; computer_id: string; kind: string; form: string; form_version: number; fields: string; diff: string | null; previous_id: string | null; filed_by: string; filed_at: string; sha256: string }
 interface InboxRow { id: string; recipient: string; kind: string; subject_type: string; subject_id: string; report_id: string | null; org_id: string; sector: string; note: string | null; created_at: string; acknowledged_at: string | null; acknowledged_by: string | null }
 
@@ -186,15 +186,8 @@ export function createReportingService(deps: ReportingDeps) {
   }
 
   async function deliveriesFor(q: AnyDb, subjectIds: readonly string[]): Promise<(Delivery & { subjectId: string })[]> {
-    if (subjectIds.length === 0) return [];
-    const rows = (await q.selectFrom('report_inbox').select(['id', 'recipient', 'subject_id', 'created_at', 'acknowledged_at']).where('kind', '=', 'filing').where('subject_id', 'in', subjectIds).orderBy('created_at').execute()) as InboxRow[];
+    const rows = await deliveriesOf(q, subjectIds);
     return rows.map((r) => ({ inboxId: r.id, recipient: r.recipient as Recipient, deliveredAt: r.created_at, acknowledgedAt: r.acknowledged_at, subjectId: r.subject_id }));
-  }
-
-  async function receiptIds(q: AnyDb, subjectIds: readonly string[]): Promise<Map<string, string>> {
-    if (subjectIds.length === 0) return new Map();
-    const rows = (await q.selectFrom('report_receipts').select(['id', 'subject_id']).where('subject_id', 'in', subjectIds).execute()) as { id: string; subject_id: string }[];
-    return new Map(rows.map((r) => [r.subject_id, r.id]));
   }
 
   /** The rows that deliver a filing to the sector's ministry and the NCO, and the operator's signed receipt with its row. */
@@ -274,32 +267,46 @@ export function createReportingService(deps: ReportingDeps) {
     return r;
   }
 
+  /** Reports in full, in the order given: a few queries per 500 reports (report-batch.ts), never a query per report. */
+  /** One keyset page of the reports the caller's roles reach, per-row policy applied (see cutPage). */
+  async function reportPage(ctx: RequestContext, page: { limit: number; cursor?: string | undefined }, direction: 'asc' | 'desc') {
+    let q = k.selectFrom('incident_reports').selectAll().orderBy('created_at', direction).orderBy('id', direction).limit(page.limit + 1);
+    if (page.cursor !== undefined) q = q.where(afterKey(['created_at', 'id'], decodeCursor(page.cursor, ['string', 'string']), direction));
+    const s = scoped(q, ctx);
+    const rows = s === undefined ? [] : ((await s.execute()) as ReportRow[]);
+    return cutPage(rows, page.limit, (r) => [r.created_at, r.id], (r) => policy.authorize(ctx, 'incident:read', filing(r.org_id, r.sector, r.id)).allowed);
+  }
+
+  async function fullReports(q: AnyDb, rows: readonly ReportRow[]): Promise<IncidentReport[]> {
+    const parts = await loadReportParts(q, rows.map((r) => r.id), MINISTRY_ESCALATION);
+    const nowMs = clock.nowMs();
+    return rows.map((r) => {
+      const versions = parts.versions.get(r.id) ?? [];
+      const deadlines = parts.deadlines.get(r.id) ?? [];
+      const escalations = parts.escalations.get(r.id);
+      const last = versions[versions.length - 1]!;
+      return {
+        ...summaryOf(r, deadlines),
+        ransomPaidAt: r.ransom_paid_at,
+        items: JSON.parse(last.items) as ReportItems,
+        versions: versions.map((v) => ({ version: Number(v.version), stage: v.stage, changed: JSON.parse(v.changed) as string[], filedAt: v.filed_at, sha256: v.sha256, receiptId: parts.receipts.get(`${r.id}#${v.version}`) ?? null, items: JSON.parse(v.items) as ReportItems })),
+        deadlines: deadlines.map((d) => deadlineView(d, nowMs, escalations?.get(d.id) ?? null)),
+        attachments: (parts.attachments.get(r.id) ?? []).map((a) => ({ id: a.id, filename: a.filename, mediaType: a.media_type, size: Number(a.size), sha256: a.sha256, addedAt: a.added_at })),
+        deliveries: versions.flatMap((v) => (parts.deliveries.get(`${r.id}#${v.version}`) ?? []).map((d) => ({ inboxId: d.id, recipient: d.recipient as Recipient, deliveredAt: d.created_at, acknowledgedAt: d.acknowledged_at, version: Number(v.version) })))
+          .sort((a, b) => (a.deliveredAt < b.deliveredAt ? -1 : a.deliveredAt > b.deliveredAt ? 1 : 0)),
+        indicators: (parts.indicators.get(r.id) ?? []) as Indicator[],
+      };
+    });
+  }
+
   async function fullReport(q: AnyDb, r: ReportRow): Promise<IncidentReport> {
-    const versions = (await q.selectFrom('incident_report_versions').selectAll().where('report_id', '=', r.id).orderBy('version').execute()) as VersionRow[];
-    const deadlines = (await q.selectFrom('report_deadlines').selectAll().where('report_id', '=', r.id).orderBy('due_at').execute()) as DeadlineRow[];
-    const attachments = (await q.selectFrom('report_attachments').select(['id', 'filename', 'media_type', 'size', 'sha256', 'added_at']).where('report_id', '=', r.id).orderBy('added_at').execute()) as { id: string; filename: string; media_type: string; size: number; sha256: string; added_at: string }[];
-    const indicators = (await q.selectFrom('indicators').select(['kind', 'value']).where('source_type', '=', 'incident_report').where('source_id', '=', r.id).orderBy('kind').orderBy('value').execute()) as Indicator[];
-    const vids = versions.map((v) => `${r.id}#${v.version}`);
-    const dels = await deliveriesFor(q, vids);
-    const rids = await receiptIds(q, vids);
-    const escalations = await ministryEscalations(q, r.id);
-    const last = versions[versions.length - 1]!;
-    return {
-      ...summaryOf(r, deadlines),
-      ransomPaidAt: r.ransom_paid_at,
-      items: JSON.parse(last.items) as ReportItems,
-      versions: versions.map((v) => ({ version: Number(v.version), stage: v.stage, changed: JSON.parse(v.changed) as string[], filedAt: v.filed_at, sha256: v.sha256, receiptId: rids.get(`${r.id}#${v.version}`) ?? null, items: JSON.parse(v.items) as ReportItems })),
-      deadlines: deadlines.map((d) => deadlineView(d, clock.nowMs(), escalations.get(d.id) ?? null)),
-      attachments: attachments.map((a) => ({ id: a.id, filename: a.filename, mediaType: a.media_type, size: Number(a.size), sha256: a.sha256, addedAt: a.added_at })),
-      deliveries: dels.map(({ subjectId, ...d }) => ({ ...d, version: Number(subjectId.split('#')[1]) })),
-      indicators,
-    };
+    return (await fullReports(q, [r]))[0]!;
   }
 
   async function notificationView(q: AnyDb, rows: readonly NotificationRow[]): Promise<ComputerNotification[]> {
     const ids = rows.map((r) => r.id);
     const dels = await deliveriesFor(q, ids);
-    const rids = await receiptIds(q, ids);
+    const rids = await receiptsOf(q, ids);
     return rows.map((r) => ({
       id: r.id, orgId: r.org_id, sector: r.sector, computerId: r.computer_id, kind: r.kind as ComputerNotification['kind'], form: r.form, formVersion: Number(r.form_version),
       fields: JSON.parse(r.fields) as FormValues, diff: r.diff === null ? null : (JSON.parse(r.diff) as ComputerNotification['diff']), previousId: r.previous_id, filedAt: r.filed_at, sha256: r.sha256,
@@ -382,14 +389,16 @@ export function createReportingService(deps: ReportingDeps) {
       });
     },
 
-    /** Notifications the caller may see (its own org's, its sectors', or all for the NCO). */
-    async listNotifications(ctx: RequestContext): Promise<ComputerNotification[]> {
+    /** Notifications the caller may see (its own org's, its sectors', or all for the NCO), newest first, one page. */
+    async listNotifications(ctx: RequestContext, page: PageQuery): Promise<Page<ComputerNotification>> {
       policy.require(ctx, 'notification:read');
-      const q = scoped(k.selectFrom('computer_notifications').selectAll().orderBy('filed_at', 'desc'), ctx);
-      const rows = q === undefined ? [] : ((await q.execute()) as NotificationRow[]);
-      const visible = rows.filter((r) => policy.authorize(ctx, 'notification:read', filing(r.org_id, r.sector, r.id)).allowed);
-      await audit.record(ctx, { action: 'notification:read', object: null, outcome: 'success', details: { count: visible.length } });
-      return notificationView(k, visible);
+      let q = k.selectFrom('computer_notifications').selectAll().orderBy('filed_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1);
+      if (page.cursor !== undefined) q = q.where(afterKey(['filed_at', 'id'], decodeCursor(page.cursor, ['string', 'string']), 'desc'));
+      const s = scoped(q, ctx);
+      const rows = s === undefined ? [] : ((await s.execute()) as NotificationRow[]);
+      const cut = cutPage(rows, page.limit, (r) => [r.filed_at, r.id], (r) => policy.authorize(ctx, 'notification:read', filing(r.org_id, r.sector, r.id)).allowed);
+      await audit.record(ctx, { action: 'notification:read', object: null, outcome: 'success', details: { count: cut.rows.length } });
+      return { items: await notificationView(k, cut.rows), nextCursor: cut.nextCursor };
     },
 
     /** One notification, if the caller may see it. */
@@ -517,16 +526,13 @@ export function createReportingService(deps: ReportingDeps) {
       });
     },
 
-    /** Incident reports the caller may see, newest first. */
-    async listIncidents(ctx: RequestContext): Promise<IncidentSummary[]> {
+    /** Incident reports the caller may see, newest first, one page of at most `page.limit` (keyset on created_at, id). */
+    async listIncidents(ctx: RequestContext, page: PageQuery): Promise<Page<IncidentSummary>> {
       policy.require(ctx, 'incident:read');
-      const q = scoped(k.selectFrom('incident_reports').selectAll().orderBy('created_at', 'desc'), ctx);
-      const rows = q === undefined ? [] : ((await q.execute()) as ReportRow[]);
-      const visible = rows.filter((r) => policy.authorize(ctx, 'incident:read', filing(r.org_id, r.sector, r.id)).allowed);
-      const ids = visible.map((r) => r.id);
-      const deadlines = ids.length === 0 ? [] : ((await k.selectFrom('report_deadlines').selectAll().where('report_id', 'in', ids).where('met_at', 'is', null).execute()) as DeadlineRow[]);
-      await audit.record(ctx, { action: 'incident:read', object: null, outcome: 'success', details: { count: visible.length } });
-      return visible.map((r) => summaryOf(r, deadlines));
+      const rows = await reportPage(ctx, page, 'desc');
+      const deadlines = await openDeadlinesOf(k, rows.rows.map((r) => r.id));
+      await audit.record(ctx, { action: 'incident:read', object: null, outcome: 'success', details: { count: rows.rows.length } });
+      return { items: rows.rows.map((r) => summaryOf(r, deadlines)), nextCursor: rows.nextCursor };
     },
 
     /** One incident report in full (every version, deadlines, attachments, deliveries). */
@@ -538,16 +544,28 @@ export function createReportingService(deps: ReportingDeps) {
       return report;
     },
 
-    /** Full reports for an export, each read audited. */
-    async exportIncidents(ctx: RequestContext, format: string): Promise<IncidentReport[]> {
+    /**
+     * The reports the caller may see in full, oldest first, in chunks of at most `chunk`: each chunk is a few
+     * bounded queries, audited (count and a hash of its ids) before it is handed out, and the event loop runs
+     * between chunks. Stops between chunks when `signal` aborts (the client left, or the server is stopping).
+     */
+    async *exportIncidents(ctx: RequestContext, format: string, options: { chunk?: number; signal?: AbortSignal } = {}): AsyncGenerator<IncidentReport[]> {
       policy.require(ctx, 'incident:read');
-      const q = scoped(k.selectFrom('incident_reports').selectAll().orderBy('created_at'), ctx);
-      const rows = q === undefined ? [] : ((await q.execute()) as ReportRow[]);
-      const visible = rows.filter((r) => policy.authorize(ctx, 'incident:read', filing(r.org_id, r.sector, r.id)).allowed);
-      const out: IncidentReport[] = [];
-      for (const r of visible) out.push(await fullReport(k, r));
-      await audit.record(ctx, { action: 'incident:read', object: null, outcome: 'success', details: { export: format, count: out.length, ids: createHash('sha256').update(out.map((x) => x.id).join(',')).digest('hex') } });
-      return out;
+      let cursor: string | undefined;
+      let part = 0;
+      do {
+        // Throw, not return: a stream that ended cleanly would look like a complete export.
+        if (options.signal?.aborted === true) throw new AppError('UNAVAILABLE', 'The export stopped before its end (the server is stopping or the client left); run it again.');
+        const rows = await reportPage(ctx, { limit: options.chunk ?? 200, cursor }, 'asc');
+        const reports = await fullReports(k, rows.rows);
+        if (reports.length > 0) {
+          const ids = createHash('sha256').update(reports.map((x) => x.id).join(',')).digest('hex');
+          await audit.record(ctx, { action: 'incident:read', object: null, outcome: 'success', details: { export: format, part: part++, count: reports.length, ids } });
+          yield reports;
+        }
+        cursor = rows.nextCursor ?? undefined;
+        await yieldToEventLoop();
+      } while (cursor !== undefined);
     },
 
     /** Attaches a file (size and media-type limits; stored with its SHA-256). */
@@ -610,35 +628,40 @@ export function createReportingService(deps: ReportingDeps) {
       });
     },
 
-    /** Reports flagged for the council, sanitized: the operator anonymous unless it agreed, contact details and its own addresses removed. */
-    async listShared(ctx: RequestContext) {
+    /** Reports flagged for the council, sanitized (the operator anonymous unless it agreed, contact details and its own addresses removed), newest first, one page. */
+    async listShared(ctx: RequestContext, page: PageQuery): Promise<Page<ReturnType<typeof sanitize>>> {
       policy.require(ctx, 'shared-report:read');
-      const rows = (await k.selectFrom('incident_reports').selectAll().where('share_with_council', '=', 1).orderBy('created_at', 'desc').execute()) as ReportRow[];
-      const out = [];
-      for (const r of rows) {
-        const full = await fullReport(k, r);
-        const profile = await registry.profileOf(ctx, r.org_id);
+      let q = k.selectFrom('incident_reports').selectAll().where('share_with_council', '=', 1).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1);
+      if (page.cursor !== undefined) q = q.where(afterKey(['created_at', 'id'], decodeCursor(page.cursor, ['string', 'string']), 'desc'));
+      const cut = cutPage((await q.execute()) as ReportRow[], page.limit, (r) => [r.created_at, r.id]);
+      const full = await fullReports(k, cut.rows);
+      const profiles = new Map<string, Awaited<ReturnType<typeof registry.profileOf>>>();
+      for (const orgId of new Set(cut.rows.map((r) => r.org_id))) profiles.set(orgId, await registry.profileOf(ctx, orgId));
+      const items = cut.rows.map((r, i) => {
+        const profile = profiles.get(r.org_id);
         const ranges = r.operator_named === 1 ? [] : (profile?.ranges ?? []);
-        out.push(sanitize(full, r.operator_named === 1 ? profile?.name ?? null : null, ranges));
-      }
-      await audit.record(ctx, { action: 'shared-report:read', object: null, outcome: 'success', details: { count: out.length } });
-      return out;
+        return sanitize(full[i]!, r.operator_named === 1 ? profile?.name ?? null : null, ranges);
+      });
+      await audit.record(ctx, { action: 'shared-report:read', object: null, outcome: 'success', details: { count: items.length } });
+      return { items, nextCursor: cut.nextCursor };
     },
 
-    /** The caller's inbox: filings for a ministry's sectors or the NCO, reminders and overdue notices for an operator. */
-    async listInbox(ctx: RequestContext, options: { unacknowledged?: boolean } = {}): Promise<InboxItem[]> {
+    /** The caller's inbox (filings for a ministry's sectors or the NCO, reminders and overdue notices for an operator), newest first, one page. */
+    async listInbox(ctx: RequestContext, options: { unacknowledged?: boolean } & PageQuery): Promise<Page<InboxItem>> {
       policy.require(ctx, 'inbox:read');
-      const out: InboxRow[] = [];
-      for (const r of recipientsOf(ctx)) {
-        let q = k.selectFrom('report_inbox').selectAll().where('recipient', '=', r.recipient).orderBy('created_at', 'desc').limit(1000);
-        if (r.sectors !== undefined) { if (r.sectors.length === 0) continue; q = q.where('sector', 'in', r.sectors); }
-        if (r.orgId !== undefined) q = q.where('org_id', '=', r.orgId);
-        if (options.unacknowledged === true) q = q.where('acknowledged_at', 'is', null);
-        out.push(...((await q.execute()) as InboxRow[]));
-      }
-      const visible = out.filter((r) => policy.authorize(ctx, 'inbox:read', inboxResource(r)).allowed);
-      await audit.record(ctx, { action: 'inbox:read', object: null, outcome: 'success', details: { count: visible.length } });
-      return visible.map(toInbox);
+      const boxes = recipientsOf(ctx).filter((r) => r.sectors === undefined || r.sectors.length > 0);
+      if (boxes.length === 0) return { items: [], nextCursor: null };
+      let q = k.selectFrom('report_inbox').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit + 1)
+        .where((eb) => eb.or(boxes.map((r) => eb.and([
+          eb('recipient', '=', r.recipient),
+          ...(r.sectors !== undefined ? [eb('sector', 'in', r.sectors)] : []),
+          ...(r.orgId !== undefined ? [eb('org_id', '=', r.orgId)] : []),
+        ]))));
+      if (options.unacknowledged === true) q = q.where('acknowledged_at', 'is', null);
+      if (options.cursor !== undefined) q = q.where(afterKey(['created_at', 'id'], decodeCursor(options.cursor, ['string', 'string']), 'desc'));
+      const cut = cutPage((await q.execute()) as InboxRow[], options.limit, (r) => [r.created_at, r.id], (r) => policy.authorize(ctx, 'inbox:read', inboxResource(r)).allowed);
+      await audit.record(ctx, { action: 'inbox:read', object: null, outcome: 'success', details: { count: cut.rows.length } });
+      return { items: cut.rows.map(toInbox), nextCursor: cut.nextCursor };
     },
 
     /**
@@ -697,13 +720,14 @@ export function createReportingService(deps: ReportingDeps) {
     },
 
     /** Indicators from reports (for the analysis module and analysts). */
-    async listIndicators(ctx: RequestContext, options: { sourceId?: string } = {}): Promise<{ id: string; kind: string; value: string; sourceType: string; sourceId: string; firstSeen: string; confidence: number }[]> {
+    async listIndicators(ctx: RequestContext, options: { sourceId?: string } & PageQuery): Promise<Page<{ id: string; kind: string; value: string; sourceType: string; sourceId: string; firstSeen: string; confidence: number }>> {
       policy.require(ctx, 'indicator:read');
-      let q = k.selectFrom('indicators').selectAll().orderBy('first_seen', 'desc').limit(10_000);
+      let q = k.selectFrom('indicators').selectAll().orderBy('first_seen', 'desc').orderBy('id', 'desc').limit(options.limit + 1);
       if (options.sourceId !== undefined) q = q.where('source_id', '=', options.sourceId);
-      const rows = (await q.execute()) as { id: string; kind: string; value: string; source_type: string; source_id: string; first_seen: string; confidence: number }[];
-      await audit.record(ctx, { action: 'indicator:read', object: null, outcome: 'success', details: { count: rows.length } });
-      return rows.map((r) => ({ id: r.id, kind: r.kind, value: r.value, sourceType: r.source_type, sourceId: r.source_id, firstSeen: r.first_seen, confidence: Number(r.confidence) }));
+      if (options.cursor !== undefined) q = q.where(afterKey(['first_seen', 'id'], decodeCursor(options.cursor, ['string', 'string']), 'desc'));
+      const cut = cutPage((await q.execute()) as { id: string; kind: string; value: string; source_type: string; source_id: string; first_seen: string; confidence: number }[], options.limit, (r) => [r.first_seen, r.id]);
+      await audit.record(ctx, { action: 'indicator:read', object: null, outcome: 'success', details: { count: cut.rows.length } });
+      return { items: cut.rows.map((r) => ({ id: r.id, kind: r.kind, value: r.value, sourceType: r.source_type, sourceId: r.source_id, firstSeen: r.first_seen, confidence: Number(r.confidence) })), nextCursor: cut.nextCursor };
     },
 
     /**

@@ -1,5 +1,5 @@
-/** @module What route modules need from the HTTP layer: how a route declares who may call it, and the caller's context. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+/** @module What route modules need from the HTTP layer: how a route declares who may call it, the caller's context, and when a streamed response must stop. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 // Type augmentations only: cookies, OpenAPI route tags and per-route rate limits.
 import type {} from '@fastify/cookie';
 import type {} from '@fastify/swagger';
@@ -33,3 +33,29 @@ export function ctxOf(req: FastifyRequest): RequestContext {
 
 /** The JSON media type every API route speaks. */
 export const JSON_TYPE = 'application/json; charset=utf-8';
+
+// Set on the root instance; route scopes (Object.create children of it) inherit it.
+const CLOSING = Symbol('mamori.closing');
+
+/** Makes {@link streamSignal} abort on this app's close (registered once, at build time, before routes). */
+export function abortStreamsOnClose(app: FastifyInstance): void {
+  const controller = new AbortController();
+  (app as unknown as Record<symbol, AbortController>)[CLOSING] = controller;
+  app.addHook('preClose', (done) => {
+    controller.abort();
+    done();
+  });
+}
+
+/**
+ * A signal for a streamed response: aborted when the client goes away before the end, or when the server
+ * starts to stop (a long export must not hold a SIGTERM back until it is done).
+ */
+export function streamSignal(req: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const client = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) client.abort();
+  });
+  const server = (req.server as unknown as Record<symbol, AbortController | undefined>)[CLOSING];
+  return server === undefined ? client.signal : AbortSignal.any([client.signal, server.signal]);
+}

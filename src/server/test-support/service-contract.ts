@@ -108,7 +108,7 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(verifyReceipt({ ...(dl['receipt'] as Receipt), sha256: '0'.repeat(64) }, dl['publicKey'] as string)).toBe(false);
       const change = (await ok('operator', { method: 'POST', url: '/api/v1/notifications', payload: { form: 'computer-notification', formVersion: 1, computerId: n.computerId, fields: notificationFields({ remoteMaintenance: true }) } }, 201))['notification'] as Json;
       expect(change).toMatchObject({ kind: 'change', previousId: n.id, diff: [{ key: 'remoteMaintenance', before: false, after: true }] });
-      const listed = (await ok('operator', { method: 'GET', url: '/api/v1/notifications' }))['notifications'] as { id: string }[];
+      const listed = (await ok('operator', { method: 'GET', url: '/api/v1/notifications' }))['items'] as { id: string }[];
       expect(listed.map((x) => x.id).sort()).toEqual([n.id, change['id'] as string].sort());
     });
 
@@ -148,7 +148,7 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
     });
 
     it('reporting: each ministry sees only its sectors and acknowledges only its own inbox items; the NCO sees all', async () => {
-      const ids = async (who: string) => ((await ok(who, { method: 'GET', url: '/api/v1/incidents' }))['incidents'] as { id: string }[]).map((i) => i.id).sort();
+      const ids = async (who: string) => ((await ok(who, { method: 'GET', url: '/api/v1/incidents' }))['items'] as { id: string }[]).map((i) => i.id).sort();
       expect(await ids('ministry')).toEqual([s['incident']]);
       expect(await ids('fsa')).toEqual([s['financeIncident']]);
       expect(await ids('analyst')).toEqual([s['incident']!, s['financeIncident']!].sort());
@@ -408,7 +408,7 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       const changes = await Promise.all(['RHEL 10', 'RHEL 9.6'].map((os) => call('operator', { method: 'POST', url: '/api/v1/notifications', payload: { form: 'computer-notification', formVersion: 1, computerId: s['computer'], fields: notificationFields({ remoteMaintenance: true, operatingSystem: os }) } })));
       expect(changes.map((r) => r.statusCode)).toContain(201);
       for (const r of changes) expect([201, 409], r.body).toContain(r.statusCode);
-      const chain = ((await ok('operator', { method: 'GET', url: '/api/v1/notifications' }))['notifications'] as { id: string; computerId: string; previousId: string | null }[]).filter((n) => n.computerId === s['computer']);
+      const chain = ((await ok('operator', { method: 'GET', url: '/api/v1/notifications' }))['items'] as { id: string; computerId: string; previousId: string | null }[]).filter((n) => n.computerId === s['computer']);
       const previous = chain.map((n) => n.previousId);
       expect(new Set(previous).size).toBe(previous.length); // no two filings continue the same one
       expect(previous.filter((x) => x === null)).toHaveLength(1);

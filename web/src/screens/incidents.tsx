@@ -37,18 +37,18 @@ export function Clock({ d }: { d: Deadline }) {
 
 export function IncidentList() {
   const { t } = useI18n();
-  const list = useApi<{ incidents: IncidentSummary[] }>('/api/v1/incidents');
+  const list = useApi<{ items: IncidentSummary[]; nextCursor: string | null }>('/api/v1/incidents');
   return (
     <>
       <PageTitle actions={<Link className="button" to="/app/incidents/new">{t('nav.fileIncident')}</Link>}>{t('incidents.title')}</PageTitle>
-      <Async value={list} isEmpty={(d) => d.incidents.length === 0} empty={t('incidents.empty')}>
+      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('incidents.empty')}>
         {(d) => (
           <div className="table-wrap">
             <table>
               <caption className="sr-only">{t('incidents.title')}</caption>
               <thead><tr><th scope="col">{t('incidents.category')}</th><th scope="col">{t('incidents.status')}</th><th scope="col">{t('incidents.awareAt')}</th><th scope="col">{t('incidents.updatedAt')}</th><th scope="col">{t('incidents.overdue')}</th></tr></thead>
               <tbody>
-                {d.incidents.map((i) => (
+                {d.items.map((i) => (
                   <tr key={i.id}>
                     <td><Link to={`/app/incidents/${i.id}`}>{t(`category.${i.category}` as MessageKey)}</Link></td>
                     <td>{t(`incidentStatus.${i.status}` as MessageKey)} (v{i.version})</td>

@@ -164,17 +164,17 @@ function FileSection({ computers, onFiled }: { computers: Notification[]; onFile
 export function Notifications() {
   const { t } = useI18n();
   const actor = useActor();
-  const list = useApi<{ notifications: Notification[] }>('/api/v1/notifications');
+  const list = useApi<{ items: Notification[]; nextCursor: string | null }>('/api/v1/notifications');
   return (
     <>
       <PageTitle>{t('notifications.title')}</PageTitle>
       <p>{t('notifications.intro')}</p>
-      <Async value={list} isEmpty={(d) => d.notifications.length === 0} empty={t('notifications.empty')}>
+      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('notifications.empty')}>
         {(d) => (
           <div className="table-wrap"><table>
             <caption className="sr-only">{t('notifications.title')}</caption>
             <thead><tr><th scope="col">{t('notifications.computer')}</th><th scope="col">{t('notifications.kindCol')}</th><th scope="col">{t('notifications.form')}</th><th scope="col">{t('notifications.filedAt')}</th><th scope="col">{t('notifications.deliveries')}</th><th scope="col">{t('incidents.receipt')}</th></tr></thead>
-            <tbody>{[...d.notifications].sort((a, b) => b.filedAt.localeCompare(a.filedAt)).map((n) => (
+            <tbody>{[...d.items].sort((a, b) => b.filedAt.localeCompare(a.filedAt)).map((n) => (
               <tr key={n.id}>
                 <td><Link to={`/app/notifications/${n.id}`}>{String(n.fields['computerName'] ?? n.computerId)}</Link>{n.diff !== null && <p className="help">{t('notifications.changed', { fields: n.diff.map((c) => c.key).join(', ') })}</p>}</td>
                 <td><Badge tone={n.kind === 'introduction' ? 'info' : 'warn'}>{t(`notifications.kind.${n.kind}`)}</Badge></td>
@@ -187,7 +187,7 @@ export function Notifications() {
           </table></div>
         )}
       </Async>
-      {hasRole(actor, 'operator') && <FileSection computers={list.status === 'ok' ? latestByComputer(list.data.notifications) : []} onFiled={list.reload} />}
+      {hasRole(actor, 'operator') && <FileSection computers={list.status === 'ok' ? latestByComputer(list.data.items) : []} onFiled={list.reload} />}
     </>
   );
 }
