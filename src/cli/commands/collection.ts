@@ -23,6 +23,7 @@ import {
 } from '#modules/collection/index.js';
 import { createPipeline } from '#server/pipeline.js';
 import { loadCliConfig, withCore } from '../context.js';
+import { runEdgeCommand } from './edge.js';
 import { Progress } from '../io.js';
 
 /**
@@ -140,6 +141,11 @@ async function printRemoteStats(url: string): Promise<void> {
     const drops = samples.find((s) => s.name === 'mamori_collector_kernel_drops_total' && s.labels['listener'] === b.labels['listener']);
     process.stdout.write(`listener ${b.labels['listener'] ?? '?'}  receive buffer ${b.value} bytes${drops !== undefined ? `  kernel drops ${drops.value}` : ''}\n`);
   }
+  const edge = (outcome: string): number | undefined => samples.find((s) => s.name === 'mamori_edge_flows_total' && s.labels['outcome'] === outcome)?.value;
+  if (edge('received') !== undefined) {
+    const g = (name: string): number => samples.find((s) => s.name === name)?.value ?? 0;
+    process.stdout.write(`edge ${samples.find((s) => s.name === 'mamori_edge_flows_total')?.labels['edge'] ?? '?'}  received ${edge('received')}  kept ${edge('kept')}  published ${edge('published')}  waiting ${g('mamori_edge_waiting_flows')} (${g('mamori_edge_spooled_flows')} spooled)  dropped ${edge('dropped_outbox_full')}  broker ${g('mamori_edge_broker_up') === 1 ? 'up' : 'DOWN'}\n`);
+  }
   const rows = exporterRowsFromMetrics(samples);
   process.stdout.write(rows.length === 0 ? 'no exporter has sent anything yet\n' : table(rows));
 }
@@ -172,9 +178,13 @@ export function registerCollectionCommands(program: Command): void {
     .option('--interval <seconds>', 'seconds between stats lines', '10')
     .option('--duration <seconds>', 'stop after this many seconds (default: run until Ctrl-C)')
     .option('--stats', 'print the per-exporter counters of a running server (from its /metrics) and exit')
-    .option('--url <url>', 'server to read with --stats', 'http://127.0.0.1:8080')
-    .action(async (opts: { listen: ListenAddress[]; rcvbuf?: string; interval: string; duration?: string; stats?: boolean; url: string }, cmd: Command) => {
+    .option('--url <url>', 'server to read with --stats (an edge: its --metrics address)', 'http://127.0.0.1:8080')
+    .option('--publish <nats-urls>', 'run as a cluster edge: select here and publish to these NATS servers (nats://h:p,…)')
+    .option('--edge-id <id>', 'this edge\'s id with --publish (default: cluster.edge.id)')
+    .option('--metrics <host:port>', 'where an edge serves /metrics (default: cluster.edge.metricsListen)')
+    .action(async (opts: { listen: ListenAddress[]; rcvbuf?: string; interval: string; duration?: string; stats?: boolean; url: string; publish?: string; edgeId?: string; metrics?: string }, cmd: Command) => {
       if (opts.stats === true) return printRemoteStats(opts.url);
+      if (opts.publish !== undefined) return runEdgeCommand(cmd, { ...opts, publish: opts.publish });
       const { config } = loadCliConfig(cmd);
       const rcvbuf = opts.rcvbuf !== undefined ? Number(opts.rcvbuf) : config.collector.receiveBufferBytes;
       if (!Number.isInteger(rcvbuf) || rcvbuf < 4096) throw new AppError('VALIDATION_FAILED', `--rcvbuf ${opts.rcvbuf}: expected a whole number of bytes, at least 4096`);

@@ -1,10 +1,9 @@
 /** @module The wire format: round trips (fast-check), bad bytes refused with a WireError, compactness, and no raw domestic address in any encoded byte. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { appendFlow, createFlowBatch, writeAddress, type FlowRecord } from '#modules/collection/index.js';
-import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, compileBases, createSelectedBatch, createSelector, derivedKeyStore, Pseudonymizer, SelectionCounters, type SelectedBatch } from '#modules/selection/index.js';
-import { basis, POOLS, smallWorld } from '#modules/selection/test-support/fixtures.js';
-import { ManualClock } from '#platform/clock/index.js';
+import { writeAddress } from '#modules/collection/index.js';
+import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
+import { mixedFlows, POOLS, testSelector } from '../test-support/fixtures.js';
 import { decodeWireBatch, encodeWireBatch, WIRE_VERSION, WireError, type WireMeta } from './codec.js';
 import { splitByPartition } from './partition.js';
 
@@ -108,24 +107,7 @@ describe('wire codec (fast-check)', () => {
 });
 
 // A realistic kept batch: the real selector over flows between the small world's domestic and foreign pools.
-const NOW = Date.parse('2026-03-15T00:00:00Z');
-function selected(n: number): SelectedBatch {
-  const records: FlowRecord[] = [];
-  const dom = POOLS.domestic, fo = POOLS.foreign;
-  for (let i = 0; i < n; i++) {
-    const d = dom[i % dom.length]!, f = fo[(i * 7) % fo.length]!;
-    const out = i % 3 !== 0;
-    const start = NOW - 3_600_000 + i * 37;
-    records.push({ start, end: start + (i % 50) * 20, srcAddr: out ? d : f, dstAddr: out ? f : d, srcPort: out ? 40000 + (i % 2000) : 443, dstPort: out ? 443 : 40000 + (i % 2000), proto: 6, tcpFlags: 0x1b, bytes: 1000 + i, packets: 3 + (i % 9), samplingRate: 1, inIf: 1, outIf: 2, exporter: '192.0.2.1/0' });
-    // Domestic ↔ domestic chatter: dropped before anything is encoded.
-    records.push({ ...records[records.length - 1]!, srcAddr: d, dstAddr: dom[(i + 1) % dom.length]! });
-  }
-  const batch = createFlowBatch(records.length);
-  for (const r of records) appendFlow(batch, r);
-  const compiled = compileBases([basis({ id: 'cb-1', kind: 'cross_border_approval' })]);
-  const sel = createSelector({ locator: smallWorld(), pseudonyms: new Pseudonymizer(derivedKeyStore('wire-test-secret-wire-test-secret!'), 64), rotation: 'monthly', clock: new ManualClock(NOW), bases: () => compiled, counters: new SelectionCounters(NOW) });
-  return sel.select(batch).kept;
-}
+const selected = (n: number): SelectedBatch => testSelector().select(mixedFlows(n));
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
   outer: for (let i = 0; i + needle.length <= hay.length; i++) {

@@ -209,6 +209,39 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    cluster: z
+      .object({
+        /** NATS servers of the cluster (nats://host:port); empty: one process, in-process transport (the default). */
+        servers: z.preprocess(parseCommaList, z.array(z.string().regex(/^nats:\/\/[^\s/]+$/, 'write nats://host:port')).max(32)).default([]),
+        /** The flows stream and its subjects `<subjectPrefix>.<family>.<partition>`. */
+        stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('MAMORI_FLOWS'),
+        subjectPrefix: z.string().regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/).default('mamori.flows'),
+        /** Partitions per family (fixed for a stream's life: it places stored messages). */
+        partitions: z.number().int().min(1).max(1024).default(16),
+        /** Stream copies on distinct NATS servers (R3 survives one server lost). */
+        replicas: z.number().int().min(1).max(5).default(3),
+        /** How long the stream keeps flows: at least the detection window a restarted worker replays. */
+        retentionHours: z.number().int().min(1).max(24 * 90).default(48),
+        edge: z
+          .object({
+            /** This edge's id (site and node, e.g. osaka-ix-1): in every message and message id. */
+            id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _').optional(),
+            /** Batches awaiting the broker's acknowledgement at once. */
+            maxInFlight: z.number().int().min(1).max(256).default(8),
+            /** Encoded batches kept in memory while the broker is slow or gone; beyond it (and the spool) flows are dropped and counted. */
+            bufferBytes: z.number().int().min(1 << 20).max(64 * 2 ** 30).default(256 * 2 ** 20),
+            /** Optional disk spool after the memory buffer (files of minimized batches, mode 0600). */
+            spoolDir: z.string().min(1).optional(),
+            spoolBytes: z.number().int().min(1 << 20).max(2 ** 40).default(4 * 2 ** 30),
+            publishTimeoutMs: z.number().int().min(100).max(120_000).default(5000),
+            /** Where the edge serves /metrics (host:port). */
+            metricsListen: z.string().regex(/^(\[[^\]]+\]|[^:]+):\d+$/, 'write host:port').default('127.0.0.1:9464'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     secrets: z
       .object({
         /** Optional override; by default keys live in files under `<dataDir>/keys` with mode 0600. */
