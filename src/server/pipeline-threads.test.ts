@@ -68,7 +68,8 @@ function traffic(): SelectedBatch[] {
       const home = Math.floor(rnd() * 2000), away = ip(64, 0, Math.floor(rnd() * 64), Math.floor(rnd() * 256));
       flows.push({ t: t + Math.floor(rnd() * 10_000), src: out ? home : away, srcDom: out, dst: out ? away : home, dstDom: !out, sp: 30000 + Math.floor(rnd() * 30000), dp: [443, 80, 53][k % 3]!, proto: k % 3 === 2 ? 17 : 6, flags: 0x1b, bytes: 500 + Math.floor(rnd() * 5000), packets: 1 + Math.floor(rnd() * 20), noAddr: rnd() < 0.01 });
     }
-    if (w % 6 === 0) for (let h = 0; h < 12; h++) flows.push({ t: t + h * 7 + Math.floor(rnd() * 300), src: 5000 + h, srcDom: true, dst: c2, dstDom: false, sp: 40000 + h, dp: 8443, proto: 6, flags: 0x1b, bytes: 320, packets: 4 });
+    // Each call is a new TCP connection, from a new source port (a record on the same port continues one).
+    if (w % 6 === 0) for (let h = 0; h < 12; h++) flows.push({ t: t + h * 7 + Math.floor(rnd() * 300), src: 5000 + h, srcDom: true, dst: c2, dstDom: false, sp: 40000 + h * 200 + w, dp: 8443, proto: 6, flags: 0x1b, bytes: 320, packets: 4 });
     for (let k = 0; k < 30; k++) flows.push({ t: t + k * 300, src: ip(185, 1, 2, 3), srcDom: false, dst: 9000 + w * 30 + k, dstDom: true, sp: 51000, dp: 22, proto: 6, flags: 0x02, bytes: 44, packets: 1 });
     if (w >= 40 && w < 70) for (let k = 0; k < 40; k++) flows.push({ t: t + k * 200, src: ip(45, 7, k, 9), srcDom: false, dst: 777, dstDom: true, sp: 123, dp: 40000 + k, proto: 17, flags: 0, bytes: 4_000_000, packets: 9000 });
     if (w % 10 === 0) flows.push({ t: t + 5, src: 12, srcDom: true, dst: ip(198, 51, 100, 9), dstDom: false, sp: 50000, dp: 443, proto: 6, flags: 0x1b, bytes: 900, packets: 6 });

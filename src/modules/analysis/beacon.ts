@@ -14,7 +14,10 @@ export interface BeaconConfig {
   admitAfter: number;
   /** Fewest calls before a pair is scored. */
   minEvents: number;
-  /** Calls closer than this (ms) are one burst and count as one call. */
+  /**
+   * Calls closer than this (ms) to the one before are one burst, scored as one call — unless the pair's
+   * calls make fewer than `minEvents` bursts, when they are scored call by call (a sub-second beacon).
+   */
   burstMs: number;
   /** Shortest span (ms) of a scored pair. */
   minSpanMs: number;
@@ -22,6 +25,8 @@ export interface BeaconConfig {
   suspectScore: number;
   /** Score from which a corroborated pair (unanswered or fast) is an alert. */
   alertScore: number;
+  /** Interval regularity (0..1) an alert needs besides the score: a loose cadence stays a suspect. */
+  alertInterval: number;
   /** Median interval (ms) at or under which the cadence counts as fast. */
   fastIntervalMs: number;
   /** Share of TCP calls with no answer (SYN only) from which calls count as unanswered. */
@@ -30,6 +35,11 @@ export interface BeaconConfig {
   popularClients: number;
   /** Hosts with the same pattern from which a botnet fan-in finding is made. */
   fanInHosts: number;
+  /**
+   * A host tracked calling this many endpoints on high ports (≥ 1024), on as many distinct ports, is a
+   * peer-to-peer client: its calls to high ports are capped at suspect (0 turns this off).
+   */
+  p2pPeers: number;
   /** Pairs unseen for this long (ms of flow time) are dropped at flush. */
   idleMs: number;
 }
@@ -37,8 +47,8 @@ export interface BeaconConfig {
 /** Defaults: see docs/detection.md#beaconing. */
 export const DEFAULT_BEACON_CONFIG: BeaconConfig = {
   maxPairs: 1 << 18, window: 64, admitAfter: 3, minEvents: 8, burstMs: 1000, minSpanMs: 30_000,
-  suspectScore: 0.7, alertScore: 0.7, fastIntervalMs: 60_000, unansweredShare: 0.5,
-  popularClients: 500, fanInHosts: 5, idleMs: 7 * 86_400_000,
+  suspectScore: 0.7, alertScore: 0.7, alertInterval: 0.85, fastIntervalMs: 60_000, unansweredShare: 0.5,
+  popularClients: 500, fanInHosts: 5, p2pPeers: 3, idleMs: 7 * 86_400_000,
 };
 
 /** Well-known infrastructure services whose periodic use is expected (service, proto, port, bytes/packet range). */
@@ -73,6 +83,10 @@ export interface PairScore {
   unanswered: number;
   fast: boolean;
   infra: string | undefined;
+  /** Whether the calls were scored one by one (a sub-second cadence) rather than as bursts. */
+  perCall: boolean;
+  /** Peer-to-peer client: high-port endpoints and distinct ports its host calls (undefined when not one). */
+  peers: { endpoints: number; ports: number } | undefined;
   histogram: number[];
   medianBytes: number;
   basisMask: number;
@@ -80,7 +94,10 @@ export interface PairScore {
 
 const PAIR_KEY_MUL = 2 ** 26;
 
-/** Fields of a pair's record: latest flow time, first flow time, latest call, calls, ring head, TCP calls, SYN-only calls, basis bits. */
+/**
+ * Fields of a pair's record: latest flow time, first flow time, latest call, calls, ring head, TCP calls, SYN-only calls, and
+ * the basis bits plus 2^32 × the source port of the latest TCP call (one double: the record stays one cache line).
+ */
 const REC = 8;
 const SEEN = 0;
 const FIRST = 1;
@@ -90,6 +107,9 @@ const HEAD = 4;
 const TCP = 5;
 const SYN = 6;
 const MASK = 7;
+const PORT_MUL = 2 ** 32;
+/** Calls of one pair closer than this (ms) are connections opened together: one call, whatever burstMs says. */
+const PARALLEL_MS = 5;
 
 /**
  * Creates the beacon detector: per (host → foreign endpoint) pair it keeps the last `window` call
@@ -137,6 +157,9 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   const atBloom = new Int32Array(PREFETCH_ROWS);
   const atClients = new Int32Array(PREFETCH_ROWS);
   const previous = new Map<string, string>(); // endpoint → level last emitted, so unchanged findings are not re-sent
+  // Per source host: its tracked pairs to high ports, counted per port (peer-to-peer clients, see p2pPeers).
+  // Changed only when a pair is admitted or dropped, never per flow.
+  const highPorts = new Map<number, Map<number, number>>();
 
   function rand(n: number): number {
     rngState ^= rngState << 13; rngState ^= rngState >>> 17; rngState ^= rngState << 5;
@@ -153,6 +176,23 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   function untrack(slot: number): void {
     index.delete(keyOf[slot]!);
     inUse[slot] = 0;
+    const port = portOf[slot]!;
+    if (port < 1024) return;
+    const ports = highPorts.get(srcOf[slot]!);
+    const c = ports?.get(port) ?? 0;
+    if (ports === undefined || c === 0) return;
+    if (c > 1) ports.set(port, c - 1);
+    else if (ports.size > 1) ports.delete(port);
+    else highPorts.delete(srcOf[slot]!);
+  }
+
+  /** The high-port endpoints (tracked pairs) and distinct ports of a source host. */
+  function peersOf(src: number): { endpoints: number; ports: number } {
+    const ports = highPorts.get(src);
+    if (ports === undefined) return { endpoints: 0, ports: 0 };
+    let endpoints = 0;
+    for (const c of ports.values()) endpoints += c;
+    return { endpoints, ports: ports.size };
   }
 
   function evictOne(): number {
@@ -171,6 +211,7 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   function reset(): void {
     index.clear();
     inUse.fill(0);
+    highPorts.clear();
     free.length = 0;
     for (let i = P - 1; i >= 0; i--) free.push(i);
     generation = hosts.generation;
@@ -237,17 +278,27 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
         rec[r + SEEN] = t; rec[r + FIRST] = t; rec[r + LAST] = -Infinity; rec[r + COUNT] = 0; rec[r + HEAD] = 0;
         rec[r + TCP] = 0; rec[r + SYN] = 0; rec[r + MASK] = 0; scoredAt[slot] = 0;
         srcOf[slot] = src; dstOf[slot] = dst; portOf[slot] = dp; protoOf[slot] = proto;
+        if (dp >= 1024) {
+          let ports = highPorts.get(src);
+          if (ports === undefined) { ports = new Map(); highPorts.set(src, ports); }
+          ports.set(dp, (ports.get(dp) ?? 0) + 1);
+        }
       }
       const r = slot * REC;
       if (t > rec[r + SEEN]!) rec[r + SEEN] = t;
-      rec[r + MASK] = (rec[r + MASK]! | (bases[b.basis[i]!] ?? 0)) >>> 0;
+      const packed = rec[r + MASK]!;
+      const lastPort = Math.floor(packed / PORT_MUL);
+      const mask = ((packed >>> 0) | (bases[b.basis[i]!] ?? 0)) >>> 0;
+      rec[r + MASK] = mask + (proto === 6 ? sp : lastPort) * PORT_MUL;
       if (t < rec[r + FIRST]!) rec[r + FIRST] = t;
       const base = slot * W;
       const h = rec[r + HEAD]!;
       const count = rec[r + COUNT]!;
       const prevIdx = base + (h === 0 ? W - 1 : h - 1);
-      if (count > 0 && Math.abs(t - times[prevIdx]!) < cfg.burstMs) {
-        sizes[prevIdx] = sizes[prevIdx]! + b.bytes[i]!; // same burst: one call
+      // Not a new call: a TCP record of the connection of the latest call (an exporter cuts long
+      // connections into records at its active timeout), or a connection opened together with it.
+      if (count > 0 && ((proto === 6 && sp === lastPort) || Math.abs(t - times[prevIdx]!) < PARALLEL_MS)) {
+        sizes[prevIdx] = sizes[prevIdx]! + b.bytes[i]!;
         continue;
       }
       times[base + h] = t;
@@ -271,19 +322,46 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
   const hitBuf = new Uint8Array(24);
 
   /**
+   * Loads a pair's calls into tsBuf/szBuf in time order and returns how many. With `bursts`, calls closer
+   * than burstMs to the one before join it (sizes summed): a burst of one session is one call.
+   */
+  function loadCalls(slot: number, n: number, bursts: boolean): number {
+    const base = slot * W;
+    // Insertion sort of (time, size): the ring is nearly in time order already, so this is about linear.
+    for (let k = 0; k < n; k++) {
+      const t = times[base + k]!, z = sizes[base + k]!;
+      let j = k - 1;
+      while (j >= 0 && tsBuf[j]! > t) { tsBuf[j + 1] = tsBuf[j]!; szBuf[j + 1] = szBuf[j]!; j--; }
+      tsBuf[j + 1] = t; szBuf[j + 1] = z;
+    }
+    if (!bursts) return n;
+    let m = 0;
+    let prev = -Infinity;
+    for (let k = 0; k < n; k++) {
+      const t = tsBuf[k]!;
+      if (m > 0 && t - prev < cfg.burstMs) szBuf[m - 1] = szBuf[m - 1]! + szBuf[k]!;
+      else { tsBuf[m] = t; szBuf[m] = szBuf[k]!; m++; }
+      prev = t;
+    }
+    return m;
+  }
+
+  /**
    * Scores one pair (`scorePair` for tests and the evaluation's explanations). With `levelOnly` (flush),
    * a pair that reaches no level returns undefined before its evidence (histogram, components) is built.
    */
   function scoreSlot(slot: number, levelOnly = false): PairScore | undefined {
     const r = slot * REC;
-    const n = Math.min(rec[r + COUNT]!, W);
-    if (n < cfg.minEvents) return undefined;
-    const base = slot * W;
+    const raw = Math.min(rec[r + COUNT]!, W);
+    if (raw < cfg.minEvents || rec[r + LAST]! - rec[r + FIRST]! < cfg.minSpanMs) return undefined;
+    // Calls closer than burstMs are one burst (a session's connections); when the bursts are too few to
+    // score, the calls are scored one by one: a sub-second beacon is one endless burst, and is seen so.
+    let n = loadCalls(slot, raw, true);
+    const perCall = n < cfg.minEvents;
+    if (perCall) n = loadCalls(slot, raw, false);
     const ts = tsBuf.subarray(0, n);
-    ts.set(times.subarray(base, base + n));
-    ts.sort();
     const span = ts[n - 1]! - ts[0]!;
-    if (span < cfg.minSpanMs) return undefined;
+    if (!(span > 0)) return undefined;
     const iv = ivBuf.subarray(0, n - 1);
     for (let k = 1; k < n; k++) iv[k - 1] = ts[k]! - ts[k - 1]!;
     iv.sort();
@@ -292,16 +370,14 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     const madS = med > 0 ? clamp01(1 - medianAbsDev(iv, devBuf) / med) : 0;
     const modeS = clamp01((modeShare(iv, 3, 0.1, 500) - 0.3) / 0.6);
     const intervalS = Math.max((skewS + madS) / 2, modeS);
-    const sz = szBuf.subarray(0, n);
-    for (let k = 0; k < n; k++) sz[k] = sizes[base + k]!;
-    sz.sort();
+    const sz = szBuf.subarray(0, n).sort();
     const medSize = quantile(sz, 0.5);
     const sizeSkewS = 1 - Math.abs(bowleySkew(sz));
     const sizeMadS = medSize > 0 ? clamp01(1 - medianAbsDev(sz, devBuf) / medSize) : 0;
     const sizeModeS = clamp01((modeShare(sz, 3, 0.05, 8) - 0.3) / 0.6);
     const smallS = clamp01(1 - medSize / 65535);
     const sizeS = (Math.max((sizeSkewS + sizeMadS) / 2, sizeModeS) + smallS) / 2;
-    // Spread: the share of equal time bins across the pair's span that hold a call.
+    // Spread: the share of equal time bins across the calls' span that hold a call.
     const bins = Math.max(2, Math.min(24, Math.floor(n / 2)));
     const hit = hitBuf;
     hit.fill(0);
@@ -320,8 +396,10 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     for (const sv of INFRA_SERVICES) {
       if (sv.proto === proto && sv.port === port && medPkt >= sv.minPkt && medPkt <= sv.maxPkt * 4) { infra = sv.name; break; }
     }
+    const hostPeers = port >= 1024 && cfg.p2pPeers > 0 ? peersOf(srcOf[slot]!) : undefined;
+    const peers = hostPeers !== undefined && hostPeers.endpoints >= cfg.p2pPeers && hostPeers.ports >= cfg.p2pPeers ? hostPeers : undefined;
     let level: FindingLevel | undefined;
-    const corroborated = unanswered >= cfg.unansweredShare || fast;
+    const corroborated = (unanswered >= cfg.unansweredShare || fast) && intervalS >= cfg.alertInterval && peers === undefined;
     if (infra !== undefined) level = undefined;
     else if (score >= cfg.alertScore && corroborated) level = 'alert';
     else if (score >= cfg.suspectScore) level = 'suspect';
@@ -335,7 +413,7 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
     }
     return {
       src: srcOf[slot]!, dst: dstOf[slot]!, port, proto, calls: rec[r + COUNT]!, firstSeen: rec[r + FIRST]!, lastSeen: rec[r + LAST]!,
-      medianIntervalMs: med, score, level, unanswered, fast, infra, histogram, medianBytes: medSize, basisMask: rec[r + MASK]!,
+      medianIntervalMs: med, score, level, unanswered, fast, infra, perCall, peers, histogram, medianBytes: medSize, basisMask: rec[r + MASK]! >>> 0,
       components: { interval: intervalS, intervalSkew: skewS, intervalMad: madS, intervalModes: modeS, size: sizeS, smallness: smallS, spread: spreadS },
     };
   }
@@ -394,6 +472,8 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
         medianBytes: best.medianBytes,
         unansweredShare: best.unanswered,
         fastCadence: best.fast,
+        scoredPerCall: best.perCall,
+        ...(pairs.some((p) => p.peers !== undefined) ? { peerToPeer: pairs.find((p) => p.peers !== undefined)!.peers } : {}),
         intervalHistogram: { bucketsUpperS: INTERVAL_BUCKETS_S.map((u) => (u === Infinity ? null : u)), counts: best.histogram },
         window: { from: new Date(firstSeen).toISOString(), to: new Date(lastSeen).toISOString() },
       };
@@ -402,7 +482,7 @@ export function createBeaconDetector(hosts: HostTable, partial: Partial<BeaconCo
         previous.set(`b:${endpoint}`, sig);
         out.push({
           kind: 'beacon', subject: { kind: 'address', value: endpoint }, level, score: best.score,
-          scoreDetail: { method: 'rita-like: 0.45·interval + 0.20·size + 0.35·spread; alert needs unanswered or fast cadence', components: best.components },
+          scoreDetail: { method: 'rita-like: 0.45·interval + 0.20·size + 0.35·spread; alert needs a regular interval, unanswered or fast calls, no peer-to-peer host', components: best.components },
           evidence, firstSeen, lastSeen, hosts: domestic.slice(0, MAX_FINDING_HOSTS), hostCount: domestic.length, bases,
         });
       }

@@ -479,7 +479,7 @@ describe('robust statistics', () => {
     const naiveModeShare = (v: number[], k: number, rel: number, abs: number): number => {
       const sizes: number[] = [];
       let start = v[0]!, size = 0;
-      for (const x of v) { if (x - start <= Math.max(abs, rel * start) * 2) size++; else { sizes.push(size); start = x; size = 1; } }
+      for (const x of v) { if (x - start <= Math.max(Math.min(abs, start / 4), rel * start) * 2) size++; else { sizes.push(size); start = x; size = 1; } }
       sizes.push(size);
       return sizes.sort((a, b) => b - a).slice(0, k).reduce((a, b) => a + b, 0) / v.length;
     };

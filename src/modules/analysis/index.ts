@@ -1,5 +1,5 @@
 /** @module Public surface of the analysis module: the input contract, the detectors, findings and cases. */
-export { HostTable, adaptFlowBatch, copyFlowRow, createAnalysisBatch, hashSlot, parseV4Cidrs, type AdaptStats, type AnalysisBatch, type AnalysisHost, type HostTableShare, type EndpointClass, type FlowClassifier } from './batch.js';
+export { HostTable, copyFlowRow, createAnalysisBatch, hashSlot, type AnalysisBatch, type AnalysisHost, type HostTableShare } from './batch.js';
 export { DEFAULT_BEACON_CONFIG, INTERVAL_BUCKETS_S, createBeaconDetector, type BeaconConfig, type BeaconDetector, type PairScore } from './beacon.js';
 export { DEFAULT_SCAN_CONFIG, createScanDetector, type ScanConfig, type ScanDetector } from './scan.js';
 export { AMPLIFIER_PORTS, DEFAULT_DDOS_CONFIG, createDdosDetector, type DdosConfig, type DdosDetector } from './ddos.js';

@@ -37,7 +37,7 @@ export function medianAbsDev(sorted: ArrayLike<number>, scratch?: Float64Array):
 
 /**
  * The share of values that fall in the `k` largest clusters, where a cluster holds values within
- * max(absTol, relTol·center) of its first member. A beacon with one sleep time, or a few (back-off
+ * max(min(absTol, first/4), relTol·first) of its first member. A beacon with one sleep time, or a few (back-off
  * schedules, jitter modes), scores near 1; Poisson-like traffic spreads over many clusters.
  * @see docs/detection.md#beaconing
  */
@@ -51,7 +51,8 @@ export function modeShare(sorted: ArrayLike<number>, k = 3, relTol = 0.1, absTol
   let size = 0;
   for (let i = 0; i < n; i++) {
     const v = sorted[i]!;
-    if (v - start <= Math.max(absTol, relTol * start) * 2) size++;
+    // The absolute tolerance is at most a quarter of the cluster's value: sub-second intervals keep apart.
+    if (v - start <= Math.max(Math.min(absTol, start / 4), relTol * start) * 2) size++;
     else { keepLargest(top, k, size); start = v; size = 1; }
   }
   keepLargest(top, k, size);

@@ -1,4 +1,4 @@
-/** @module Tests of flow-file import against the real IoT-23 and Slips files in ../shared/testdata/flows and the exporter captures, and of every reject reason. */
+/** @module Tests of flow-file import against the real IoT-23, Slips and CTU-Normal (Argus binetflow) files in ../shared/testdata/flows and the exporter captures, and of every reject reason. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,5 +136,53 @@ describe('flow file import', () => {
     await expect(importFlowFile(tmp('x.txt', 'hello\n'), { sink: createCountingSink() })).rejects.toBeInstanceOf(FlowFileError);
     await expect(importFlowFile(tmp('x.pcap', new Uint8Array([0xd4, 0xc3, 0xb2, 0xa1, 2, 0])), { sink: createCountingSink() })).rejects.toMatchObject({ code: 'BAD_FILE' });
     expect(splitCsvLine('a,"b,""c""",d')).toEqual(['a', 'b,"c"', 'd']);
+  });
+});
+
+describe('Argus binetflow import', () => {
+  it('reads the CTU workstation capture (totals only): local time shifted to UTC, TCP state as flags, ICMP type and code, ARP refused', async () => {
+    // Stratosphere's CTU-Normal-2013-10-21 capture-1 (SOURCES.md): 2,398 records, 18 of them ARP.
+    const { summary, rows } = await importAll(join(flows, 'CTU-Normal-2013-10-21_capture-1.binetflow'), { utcOffsetMinutes: 120 });
+    expect(summary.format).toBe('binetflow');
+    expect(summary.records).toBe(2398);
+    expect(summary.rejected.BAD_PROTOCOL?.count).toBe(18);
+    expect(summary.flows).toBe(2398 - 18); // no SrcBytes column: one flow a record, holding its totals
+    const first = rows[0]!.flow; // 2013/10/21 13:22:59.340835 CEST, 3596.604980 s, PA_PA, 448 packets, 49634 bytes
+    expect(first.start).toBeCloseTo(Date.UTC(2013, 9, 21, 11, 22, 59, 340) + 0.835, 3);
+    expect(first.end - first.start).toBeCloseTo(3596604.98, 3);
+    expect(first).toMatchObject({ srcAddr: '147.32.83.53', dstAddr: '147.32.80.88', srcPort: 60686, dstPort: 5222, proto: 6, tcpFlags: 0x18, packets: 448, bytes: 49634 });
+    const icmp = rows.find((r) => r.flow.proto === 1)!.flow; // Sport 0x0303: port unreachable
+    expect(icmp).toMatchObject({ srcPort: 0, dstPort: 0x0303 });
+    expect(rows.filter((r) => r.flow.proto === 6 && r.flow.tcpFlags === 0x02).length).toBe(7); // the 7 "S_" states: SYN, no answer
+  });
+
+  it("splits records by SrcBytes into both directions (packets in the bytes' proportion) and keeps no payload excerpt", async () => {
+    const { summary, rows } = await importAll(join(flows, 'CTU-Normal-2015-03-24_capture1-only-dns.binetflow'), { utcOffsetMinutes: 60 });
+    expect(summary.records).toBe(2914);
+    expect(summary.rejectedTotal).toBe(0);
+    // The first record: 2 packets, 240 bytes, 76 of them from the client: one packet each way.
+    expect(rows[0]!.flow).toMatchObject({ srcAddr: '10.0.0.34', dstAddr: '8.8.8.8', srcPort: 55576, dstPort: 53, proto: 17, packets: 1, bytes: 76 });
+    expect(rows[1]!.flow).toMatchObject({ srcAddr: '8.8.8.8', dstAddr: '10.0.0.34', srcPort: 53, dstPort: 55576, packets: 1, bytes: 164 });
+    expect(rows[0]!.flow.start).toBeCloseTo(Date.UTC(2015, 2, 24, 17, 23, 32, 619) + 0.989, 3);
+    expect(JSON.stringify(rows.slice(0, 50))).not.toContain('LAQBAAAB'); // srcUdata's base64 payload
+  });
+
+  it('detects binetflow by its header, and rejects malformed rows by reason without stopping', async () => {
+    const header = 'StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes';
+    expect(detectFlowFileFormat(new TextEncoder().encode(`${header}\n`), 'x')).toBe('binetflow');
+    const file = tmp('bad.binetflow', [
+      header,
+      '2013/10/21 13:22:59.3,1.0,tcp,192.0.2.1,40000,   ->,198.51.100.1,443,S_,0,0,1,60,60',
+      'yesterday,1.0,tcp,192.0.2.1,40000,   ->,198.51.100.1,443,S_,0,0,1,60,60',
+      '2013/10/21 13:23:00.0,1.0,tcp,192.0.2.1,port,   ->,198.51.100.1,443,S_,0,0,1,60,60',
+      '2013/10/21 13:23:00.0,1.0,tcp,not-an-ip,40000,   ->,198.51.100.1,443,S_,0,0,1,60,60',
+      '2013/10/21 13:23:00.0,1.0,tcp,192.0.2.1,40000,   ->,198.51.100.1,443,S_,0,0,1,60,90',
+      '2013/10/21 13:23:00.0,1.0,tcp,192.0.2.1',
+    ].join('\n'));
+    const { summary, rows } = await importAll(file);
+    expect(rows.map((r) => r.flow.tcpFlags)).toEqual([0x02]);
+    expect(summary.rejected).toMatchObject({ BAD_TIME: { count: 1, lines: [3] }, BAD_PORT: { count: 1, lines: [4] }, BAD_ADDRESS: { count: 1, lines: [5] }, BAD_COUNT: { count: 1, lines: [6] }, COLUMN_COUNT: { count: 1, lines: [7] } });
+    const noHeader = await importAll(tmp('x.binetflow', '2013/10/21 13:22:59.3,1.0,tcp,192.0.2.1,40000\n'));
+    expect(noHeader.summary.rejected.NO_HEADER?.count).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-/** @module Imports flow files (Zeek conn logs as TSV or JSON lines, IoT-23 labelled CSV, pcaps of captured export datagrams) into FlowBatches, streaming, with a summary of what was rejected and why. */
+/** @module Imports flow files (Zeek conn logs as TSV or JSON lines, IoT-23 labelled CSV, Argus binetflow, pcaps of captured export datagrams) into FlowBatches, streaming, with a summary of what was rejected and why. */
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -7,14 +7,15 @@ import { ADDR_BYTES, createFlowBatch, writeAddress, type FlowBatch } from './flo
 import { createFlowDecoder, type DecodeErrorCode } from './flow-decoder.js';
 import { createPacketInfo, parseFrame } from './packet-headers.js';
 import { readUdpDatagrams } from './pcap.js';
+import { binetflowColumns, binetflowRow, isBinetflowHeader } from './argus.js';
 import { formatAddress } from './flow-batch.js';
 import type { FlowSink } from './udp-collector.js';
 
 /** The file formats `importFlowFile` reads. */
-export type FlowFileFormat = 'zeek-tsv' | 'zeek-json' | 'csv' | 'pcap';
+export type FlowFileFormat = 'zeek-tsv' | 'zeek-json' | 'csv' | 'binetflow' | 'pcap';
 
 /** Every format, in the order `--format` lists them. */
-export const FLOW_FILE_FORMATS: readonly FlowFileFormat[] = ['zeek-tsv', 'zeek-json', 'csv', 'pcap'];
+export const FLOW_FILE_FORMATS: readonly FlowFileFormat[] = ['zeek-tsv', 'zeek-json', 'csv', 'binetflow', 'pcap'];
 
 /** Why a line, row or datagram of a flow file was not imported (stable codes; pcap datagrams use the decoder's). */
 export type FlowFileRejectReason =
@@ -59,6 +60,11 @@ export interface FlowFileImportOptions {
   biflows?: 'split' | 'orig';
   /** Line numbers kept per reject reason for the summary. Default 5. */
   sampleLines?: number;
+  /**
+   * Argus binetflow only: the offset from UTC (minutes, e.g. 120 for CEST) of the local time Argus wrote
+   * its `StartTime` in. Default 0 (the times are taken as UTC).
+   */
+  utcOffsetMinutes?: number;
 }
 
 /** One reject reason: how often, and the first lines (or packets) where it happened. */
@@ -106,6 +112,8 @@ export function detectFlowFileFormat(head: Uint8Array, name: string): FlowFileFo
   if (first.startsWith('#separator') || first.startsWith('#fields')) return 'zeek-tsv';
   if (first.trimStart().startsWith('{')) return 'zeek-json';
   if (first.includes(',') && first.includes('id.orig_h')) return 'csv';
+  if (isBinetflowHeader(first)) return 'binetflow';
+  if (/\.binetflow$/i.test(name)) return 'binetflow';
   if (/\.csv$/i.test(name)) return 'csv';
   if (/\.(json|jsonl|ndjson)$/i.test(name)) return 'zeek-json';
   if (/\.(pcap|pcapng|cap)$/i.test(name)) return 'pcap';
@@ -348,6 +356,28 @@ async function importCsv(imp: Importer, path: string): Promise<void> {
   });
 }
 
+async function importBinetflow(imp: Importer, path: string): Promise<void> {
+  let columns: Map<string, number> | undefined;
+  const offset = imp.options.utcOffsetMinutes ?? 0;
+  await readLines(path, imp.summary.bytes, imp.options, async (line, n) => {
+    if (line.trim() === '') return;
+    if (columns === undefined) {
+      columns = binetflowColumns(line);
+      if (columns === undefined) {
+        imp.summary.records++;
+        reject(imp, 'NO_HEADER', n);
+      }
+      return;
+    }
+    const values = line.split(',');
+    if (values.length < columns.size) {
+      imp.summary.records++;
+      return reject(imp, 'COLUMN_COUNT', n);
+    }
+    await addConnection(imp, binetflowRow(columns, values, offset), n);
+  });
+}
+
 async function importZeekJson(imp: Importer, path: string): Promise<void> {
   let obj: Record<string, unknown> = {};
   // Zeek writes "id.orig_h" as a flat key; some pipelines nest it as {"id": {"orig_h": …}}.
@@ -509,6 +539,7 @@ export async function importFlowFile(path: string, options: FlowFileImportOption
   if (format === 'zeek-tsv') await importZeekTsv(imp, path);
   else if (format === 'csv') await importCsv(imp, path);
   else if (format === 'zeek-json') await importZeekJson(imp, path);
+  else if (format === 'binetflow') await importBinetflow(imp, path);
   else await importPcap(imp, path);
   await flush(imp);
   imp.summary.durationMs = Date.now() - started;
