@@ -11,6 +11,7 @@ import { newId } from '#platform/ids/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import { abortStreamsOnClose, ctxOf, type RouteAuth, type RouteModule } from '#platform/http/index.js';
+import { inspectJson } from '#platform/text/index.js';
 import { identityRoutes, SESSION_COOKIE } from '#modules/identity/index.js';
 import { registryRoutes } from '#modules/registry/index.js';
 import { reportingRoutes } from '#modules/reporting/index.js';
@@ -111,12 +112,28 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     }
     if ('public' in auth) {
       await tryAuthenticate(req);
+      await checkBody(req);
       return;
     }
     const ctx = await tryAuthenticate(req);
     if (ctx === undefined) throw new AppError('UNAUTHENTICATED', 'Sign in first: send the session cookie or an Authorization: Bearer token.');
     if ('action' in auth) core.policy.require(ctx, auth.action);
+    await checkBody(req);
   });
+
+  // Every JSON body, on every route: bounded nesting (deep documents overflowed the stack of later code) and
+  // no unpaired surrogates (no UTF-8 store, audit entry or signature can hold one). Routes audited either way
+  // record the refusal too.
+  async function checkBody(req: FastifyRequest): Promise<void> {
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object') return;
+    const issue = inspectJson(req.body, core.config.server.maxJsonDepth);
+    if (issue === undefined) return;
+    const action = req.routeOptions.config.auditRefused;
+    if (action !== undefined && req.ctx !== undefined) {
+      await core.audit.record(req.ctx, { action, object: null, outcome: 'denied', details: { reason: 'invalid_input', path: issue.path.replace(/[^\w.-]/g, '?').slice(0, 200) } });
+    }
+    throw new AppError('VALIDATION_FAILED', `${issue.path === '' ? 'body' : issue.path}: ${issue.message}.`, { details: [issue] });
+  }
 
   async function tryAuthenticate(req: FastifyRequest): Promise<FastifyRequest['ctx']> {
     // A scope's own scheme (TAXII's HTTP Basic) may have authenticated the request already.

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { text } from '#platform/text/index.js';
 import { AppError } from '#platform/errors/index.js';
 
 const Label = z.object({ ja: z.string().min(1), en: z.string().min(1) }).strict();
@@ -40,13 +41,13 @@ export type FormValues = Record<string, string | number | boolean | string[]>;
 function fieldSchema(f: FieldDefinition): z.ZodType {
   const max = f.maxLength ?? (f.type === 'text' ? 10_000 : 500);
   switch (f.type) {
-    case 'string': return z.string().trim().min(1, 'must not be empty').max(max);
-    case 'text': return z.string().min(1, 'must not be empty').max(max);
+    case 'string': return z.string().trim().min(1, 'must not be empty').max(max).pipe(text(max, { singleLine: true }));
+    case 'text': return text(max);
     case 'integer': return z.number().int().min(f.min ?? Number.MIN_SAFE_INTEGER).max(f.max ?? Number.MAX_SAFE_INTEGER);
     case 'boolean': return z.boolean();
     case 'date': return z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine((s) => !Number.isNaN(Date.parse(s)), 'not a real date');
     case 'enum': return z.enum(f.options as [string, ...string[]]);
-    case 'stringList': return z.array(z.string().trim().min(1).max(max)).max(f.maxItems ?? 100);
+    case 'stringList': return z.array(z.string().trim().min(1).max(max).pipe(text(max, { singleLine: true }))).max(f.maxItems ?? 100);
     case 'ipList': return z.array(z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address')).max(f.maxItems ?? 1000);
   }
 }

@@ -1,5 +1,6 @@
 /** @module Reporting's data shapes (zod is the single source of their types): notifications, incident reports, follow-ups, attachments, settings. */
 import { z } from 'zod';
+import { text } from '#platform/text/index.js';
 
 /** Incident categories of the order, with Japanese and English labels. @see 重要電子計算機に対する不正な行為による被害の防止に関する法律 Art. 5 (incident reports) */
 export const INCIDENT_CATEGORIES = {
@@ -32,23 +33,23 @@ const ISO = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d
 /** An indicator the operator names explicitly. */
 export const IndicatorInputSchema = z.object({
   kind: z.enum(['ipv4', 'ipv6', 'domain', 'md5', 'sha1', 'sha256']),
-  value: z.string().min(1).max(255),
+  value: text(255, { singleLine: true }),
 }).strict();
 
 /** The affected computer: a notified one by its computer id, or a description. */
 const AffectedComputerSchema = z.object({
   computerId: z.string().uuid().optional(),
-  description: z.string().min(1).max(2000),
+  description: text(2000),
 }).strict();
 
 const ITEM_FIELDS = {
   category: z.enum(CATEGORY_KEYS),
-  operatorOverview: z.string().min(1).max(4000),
-  summary: z.string().min(1).max(10_000),
+  operatorOverview: text(4000),
+  summary: text(10_000),
   affectedComputer: AffectedComputerSchema,
-  technicalDetails: z.string().max(50_000),
-  response: z.string().max(20_000),
-  other: z.string().max(20_000),
+  technicalDetails: text(50_000, { min: 0, allowBlank: true }),
+  response: text(20_000, { min: 0, allowBlank: true }),
+  other: text(20_000, { min: 0, allowBlank: true }),
 };
 
 /** The report items of an incident report. @see 同法 Art. 5; 同法施行規則 (report items) */
@@ -81,7 +82,10 @@ export const FollowUpInputSchema = z.object({
   indicators: z.array(IndicatorInputSchema).max(1000).default([]),
   ransomPaidAt: ISO.optional(),
   meets: z.array(z.enum(MEETABLE)).max(MEETABLE.length).default([]),
-}).strict();
+}).strict().refine((v) => v.stage !== 'update' || Object.keys(v.items).length > 0 || v.indicators.length > 0 || v.ransomPaidAt !== undefined || v.meets.length > 0, {
+  // An update that changes nothing would only add an identical version.
+  message: 'an update must change something: give at least one item, an indicator, ransomPaidAt or a deadline it meets', path: ['items'],
+});
 /** Input of a follow-up. */
 export type FollowUpInput = z.input<typeof FollowUpInputSchema>;
 
@@ -97,8 +101,8 @@ export type NotificationInput = z.input<typeof NotificationInputSchema>;
 
 /** An attachment, its bytes in base64. */
 export const AttachmentInputSchema = z.object({
-  filename: z.string().min(1).max(255).regex(/^[^/\\\0]+$/, 'a file name, without a path'),
-  mediaType: z.string().min(3).max(100),
+  filename: text(255, { singleLine: true }).regex(/^[^/\\]+$/, 'a file name, without a path'),
+  mediaType: text(100, { singleLine: true, min: 3 }),
   contentBase64: z.string().min(1).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
 }).strict();
 
@@ -108,7 +112,7 @@ const DEADLINE_KEYS = ['jp.initial', 'jp.written', 'nis2.early_warning', 'nis2.n
 /** A ministry's escalation of an overdue deadline: which clock, and what it asks of the NCO and the operator. */
 export const EscalationInputSchema = z.object({
   deadline: z.enum(DEADLINE_KEYS),
-  note: z.string().trim().min(1, 'say what you ask of the NCO and the operator').max(2000),
+  note: z.string().trim().min(1, 'say what you ask of the NCO and the operator').max(2000).pipe(text(2000)),
 }).strict();
 
 /** The operator's consent (or not) to be named when the report is shared with the council. */

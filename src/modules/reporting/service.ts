@@ -485,7 +485,12 @@ export function createReportingService(deps: ReportingDeps) {
         if (db.dialect === 'postgres') await trx.selectFrom('incident_reports').select('id').where('id', '=', id).forUpdate().execute();
         const r = await reportFor(ctx, trx, id, 'incident:update');
         const last = (await trx.selectFrom('incident_report_versions').selectAll().where('report_id', '=', id).orderBy('version', 'desc').limit(1).executeTakeFirstOrThrow()) as VersionRow;
-        const merged = withPrefix('items', () => parseOrThrow(ReportItemsSchema, { ...(JSON.parse(last.items) as ReportItems), ...v.items }, 'items'));
+        const lastItems = JSON.parse(last.items) as ReportItems;
+        const merged = withPrefix('items', () => parseOrThrow(ReportItemsSchema, { ...lastItems, ...v.items }, 'items'));
+        const changes = (Object.keys(v.items) as (keyof ReportItems)[]).some((key) => JSON.stringify(merged[key]) !== JSON.stringify(lastItems[key]));
+        if (v.stage === 'update' && !changes && v.indicators.length === 0 && v.ransomPaidAt === undefined && v.meets.length === 0) {
+          throw new AppError('VALIDATION_FAILED', 'items: this update repeats the current version; change at least one item.', { details: [{ path: 'items', message: 'no change from the current version' }] });
+        }
         const deadlines = (await trx.selectFrom('report_deadlines').selectAll().where('report_id', '=', id).execute()) as DeadlineRow[];
         v.meets.forEach((m, i) => {
           if (!deadlines.some((d) => d.key === m)) throw new AppError('VALIDATION_FAILED', `meets.${i}: this report has no ${m} deadline (the operator is not subject to that regime).`, { details: [{ path: `meets.${i}`, message: 'no such deadline on this report' }] });

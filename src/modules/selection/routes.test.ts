@@ -55,12 +55,12 @@ describe('re-identification over HTTP', () => {
     const inPrefix = await ask(approvalId, { prefix: '133.10.20.0/24' });
     expect(inPrefix.json()).toEqual({ matches: [VICTIM] });
 
-    // Bad input names the field and records nothing.
+    // Bad input names the field; the refusal is audited too ("audited either way"), without the values.
     const mark = (await t.core.audit.head()).size;
     const bad = await ask(approvalId, { candidates: [VICTIM], prefix: '133.10.20.0/24' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json<{ message: string }>().message).toContain('candidates');
-    expect((await t.core.audit.head()).size).toBe(mark);
+    expect((await t.core.audit.head()).size).toBe(mark + 1);
 
     // Another pseudonym under the same approval is refused; the police may not ask at all.
     const other = await inject({ method: 'POST', url: '/api/v1/pseudonyms/reidentify', headers: as('analyst'), payload: { pseudonym: pseudonym('133.10.20.31', '2026-04'), period: '2026-04', approvalId, candidates: ['133.10.20.31'] } });
@@ -69,7 +69,7 @@ describe('re-identification over HTTP', () => {
 
     const entries = await t.core.audit.entries({ from: before, to: (await t.core.audit.head()).size });
     const reid = entries.filter((e) => e.action === 'pseudonym:reidentify').map((e) => e.outcome);
-    expect(reid).toEqual(['denied', 'success', 'success', 'denied']);
+    expect(reid).toEqual(['denied', 'success', 'success', 'denied', 'denied']);
     expect(JSON.stringify(entries)).not.toContain(VICTIM);
   });
 });

@@ -23,7 +23,7 @@ export function selectionRoutes(deps: { selection: SelectionService; archive: Fl
 
     app.get('/api/v1/selection/counters', { config: { auth: { action: 'selection:counters' } }, schema: { tags: ['selection'], summary: 'Flows kept and dropped per exporter, category and reason (the only trace of dropped flows).' } }, async (req) => selection.counters(ctxOf(req)));
 
-    app.post('/api/v1/pseudonyms/reidentify', { config: { auth: { action: 'pseudonym:reidentify' } }, schema: { tags: ['selection'], summary: 'Find which candidate address (or address in a prefix of at most 65,536) has a pseudonym, under a re-identification approval of the commission; audited either way.' } }, async (req) => selection.reidentify(ctxOf(req), req.body as Parameters<SelectionService['reidentify']>[1]));
+    app.post('/api/v1/pseudonyms/reidentify', { config: { auth: { action: 'pseudonym:reidentify' }, auditRefused: 'pseudonym:reidentify' }, schema: { tags: ['selection'], summary: 'Find which candidate address (or address in a prefix of at most 65,536) has a pseudonym, under a re-identification approval of the commission; audited either way.' } }, async (req) => selection.reidentify(ctxOf(req), req.body as Parameters<SelectionService['reidentify']>[1]));
 
     app.post('/api/v1/flows/query', { config: { auth: { action: 'flows:query' } }, schema: { tags: ['selection'], summary: 'Query the flow archive with a stated purpose; audited with the bases read.' } }, async (req) => archive.queryFlows(ctxOf(req), req.body as FlowQuery));
   };

@@ -3,9 +3,10 @@ import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database } from '#platform/db/index.js';
-import { AppError, parseOrThrow } from '#platform/errors/index.js';
+import { AppError, isAppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
+import { text } from '#platform/text/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { writeAddress, type FlowBatch } from '#modules/collection/index.js';
 import type { Locator } from './geo.js';
@@ -48,7 +49,7 @@ const ReidentifySchema = z.object({
   period: z.string().regex(/^\d{4}(-\d{2}){0,2}$/, 'a key period such as 2026-04'),
   candidates: z.array(z.string().min(2).max(64)).max(65_536).optional(),
   prefix: z.string().min(2).max(64).optional(),
-  approvalId: z.string().min(1).max(200),
+  approvalId: text(200, { singleLine: true }),
 }).strict().refine((v) => (v.candidates === undefined) !== (v.prefix === undefined), { message: 'give either candidates or prefix', path: ['candidates'] });
 
 /** Creates the selection service. @see DESIGN.md "The legal pipeline" (select) and invariants 1–3 */
@@ -229,6 +230,11 @@ export function createSelectionService(deps: SelectionDeps) {
      */
     async reidentify(ctx: RequestContext, input: z.input<typeof ReidentifySchema>): Promise<{ matches: string[] }> {
       policy.require(ctx, 'pseudonym:reidentify');
+      const parsed = ReidentifySchema.safeParse(input);
+      if (!parsed.success) {
+        // A refused request is audited too, by the paths of its bad fields only (the values may be anything).
+        await audit.record(ctx, { action: 'pseudonym:reidentify', object: null, outcome: 'denied', details: { reason: 'invalid_input', paths: parsed.error.issues.map((i) => i.path.join('.')).join(',').slice(0, 200) } });
+      }
       const v = parseOrThrow(ReidentifySchema, input, 're-identification');
       const event = { action: 'pseudonym:reidentify', object: { type: 'pseudonym', id: v.pseudonym }, details: { period: v.period, approvalId: v.approvalId } };
       const approved = deps.approvals !== undefined && (await deps.approvals(ctx, v.approvalId, { action: 'pseudonym:reidentify', pseudonym: v.pseudonym, period: v.period }));
@@ -250,16 +256,25 @@ export function createSelectionService(deps: SelectionDeps) {
         pseudonymOf(key, slot, 0, mac, 0);
         if (want.equals(mac)) matches.push(text);
       };
-      if (v.candidates !== undefined) for (const c of v.candidates) test(c);
-      else {
-        const p = parsePrefix(v.prefix!);
-        if (p === undefined) throw new AppError('VALIDATION_FAILED', 'prefix: write a.b.c.d/len or x:y::/len with the host bits zero.');
-        const size = p.family === 4 ? p.end - p.start + 1 : Number(p.end - p.start + 1n);
-        if (size > 65_536) throw new AppError('VALIDATION_FAILED', 'prefix: at most 65 536 addresses (an IPv4 /16 or IPv6 /112) per request.');
-        for (let i = 0; i < size; i++) {
-          if (p.family === 4) { const a = p.start + i; test(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`); }
-          else { const a = p.start + BigInt(i); test(Array.from({ length: 8 }, (_, g) => ((a >> BigInt(112 - 16 * g)) & 0xffffn).toString(16)).join(':')); }
+      const search = (): void => {
+        if (v.candidates !== undefined) for (const c of v.candidates) test(c);
+        else {
+          const p = parsePrefix(v.prefix!);
+          if (p === undefined) throw new AppError('VALIDATION_FAILED', 'prefix: write a.b.c.d/len or x:y::/len with the host bits zero.');
+          const size = p.family === 4 ? p.end - p.start + 1 : Number(p.end - p.start + 1n);
+          if (size > 65_536) throw new AppError('VALIDATION_FAILED', 'prefix: at most 65 536 addresses (an IPv4 /16 or IPv6 /112) per request.');
+          for (let i = 0; i < size; i++) {
+            if (p.family === 4) { const a = p.start + i; test(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`); }
+            else { const a = p.start + BigInt(i); test(Array.from({ length: 8 }, (_, g) => ((a >> BigInt(112 - 16 * g)) & 0xffffn).toString(16)).join(':')); }
+          }
         }
+      };
+      try {
+        search();
+      } catch (e) {
+        // Refused for a bad address or prefix: audited as well ("audited either way").
+        if (isAppError(e) && e.code === 'VALIDATION_FAILED') await audit.record(ctx, { ...event, outcome: 'denied', details: { ...event.details, reason: 'invalid_input' } });
+        throw e;
       }
       // The audit holds references only: the pseudonym, the period, the approval and how many matched — never the address.
       await audit.record(ctx, { ...event, outcome: 'success', details: { ...event.details, matches: matches.length } });

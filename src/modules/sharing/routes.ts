@@ -1,5 +1,6 @@
 /** @module Sharing's REST routes: council, groups, drafts and release, export, sightings, feeds, leak tracing. */
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
 import type { SharingService } from './service.js';
 
@@ -42,8 +43,14 @@ export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
     });
     app.post<{ Params: { id: string } }>('/api/v1/sharing/feeds/:id/pull', { config: { auth: { action: 'feeds:manage' } }, schema: { tags, summary: 'Pull a feed now.' } }, async (req) => sharing.pullFeed(ctxOf(req), req.params.id));
     app.post('/api/v1/sharing/leaks/trace', { config: { auth: { action: 'leak:trace' } }, schema: { tags, summary: 'Name the recipient(s) of a leaked bundle or fragment, with the evidence.' } }, async (req) => {
-      const body = req.body as { text?: unknown } | undefined;
-      return sharing.traceLeak(ctxOf(req), typeof body?.text === 'string' ? body.text : JSON.stringify(body ?? {}));
+      const body = req.body as Record<string, unknown> | undefined;
+      // Either {"text": "…"} (a leaked file as text, any fragment) or a STIX bundle or object as such; nothing else.
+      const asText = typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && typeof body['text'] === 'string' && body['text'].trim() !== '';
+      const asStix = typeof body === 'object' && body !== null && !Array.isArray(body) && typeof body['type'] === 'string' && typeof body['id'] === 'string';
+      if (!asText && !asStix) {
+        throw new AppError('VALIDATION_FAILED', 'Send {"text": "<the leaked file or fragment>"} or a STIX bundle or object (with its type and id).', { details: [{ path: 'text', message: 'expected the leaked text, or a STIX bundle or object' }] });
+      }
+      return sharing.traceLeak(ctxOf(req), asText ? String(body['text']) : JSON.stringify(body));
     });
   };
 }

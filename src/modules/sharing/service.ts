@@ -8,6 +8,7 @@ import { sql, type AnyDb, type Database } from '#platform/db/index.js';
 import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
+import { DEFAULT_MAX_JSON_DEPTH, jsonTextDepth } from '#platform/text/index.js';
 import type { AuditEntryRef, AuditEvent, AuditRecorder } from '#modules/audit/index.js';
 import { buildDraftObjects, ncoIdentity, type Removal } from './drafts.js';
 import { compareMarks, markObject, recipientKey, unmarkId, type JsonObject, type MarkEvidence } from './fingerprint.js';
@@ -959,6 +960,8 @@ export function createSharingService(deps: SharingDeps) {
      */
     async traceLeak(ctx: RequestContext, text: string): Promise<LeakReport> {
       policy.require(ctx, 'leak:trace');
+      // Parsing the leak recurses; a document nested deeper than any STIX bundle is refused before it can overflow the stack.
+      if (jsonTextDepth(text) > DEFAULT_MAX_JSON_DEPTH) throw new AppError('VALIDATION_FAILED', `The leaked text nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels; no STIX bundle does. Send the bundle or the fragment itself.`, { details: [{ path: 'text', message: `nested deeper than ${DEFAULT_MAX_JSON_DEPTH} levels` }] });
       const leaked = leakedObjects(text);
       const recipients = ((await k.selectFrom('sharing_disseminations').select('recipient_user_id').distinct().execute()) as { recipient_user_id: string }[]).map((x) => x.recipient_user_id);
       const d = await directory({ userIds: recipients });

@@ -49,6 +49,8 @@ export const ConfigSchema = z
         port: port.default(8080),
         publicUrl: z.string().url().optional(),
         bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+        /** Deepest nesting of objects and arrays a JSON body may have; deeper bodies are refused with 400. */
+        maxJsonDepth: z.number().int().min(8).max(1000).default(64),
         /**
          * Which proxies' X-Forwarded-For to believe when working out a client's address (for the per-address sign-in
          * limit and the logs): `false`, a list of proxy addresses or CIDRs, or `true` (any hop: spoofable, tests only).

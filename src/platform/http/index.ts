@@ -16,6 +16,8 @@ export type RouteAuth = { public: true } | { authenticated: true } | { action: s
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /** An audit action to record (outcome denied) when this route's body is refused before its handler, for routes audited either way. */
+    auditRefused?: string;
   }
   interface FastifyRequest {
     ctx?: RequestContext;
