@@ -22,6 +22,7 @@ import { analysisRoutes } from '#modules/analysis/index.js';
 import { responseRoutes } from '#modules/response/index.js';
 import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
 import type { Core } from './core.js';
+import { entityRoutes } from './entity-routes.js';
 import { defaultWebRoot, webRoutes } from './web.js';
 import { intelDraftRoutes } from './intel-wiring.js';
 
@@ -205,6 +206,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await sharingRoutes({ sharing: core.sharing })(scope);
     await intelDraftRoutes({ analysis: core.analysis, reporting: core.reporting, registry: core.registry, sharing: core.sharing })(scope);
     await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p, c) => core.identity.authenticateBasic(u, p, c), userActive: (id) => core.identity.userActive(id), maxContentLength: core.config.server.bodyLimitBytes })(scope);
+    await entityRoutes({ analysis: core.analysis, response: core.response, sharing: core.sharing, audit: core.audit, policy: core.policy })(scope);
     await webRoutes({ root: options.webRoot ?? defaultWebRoot() })(scope);
     for (const m of options.extraRoutes ?? []) await m(scope);
   });

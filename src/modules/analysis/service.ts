@@ -317,7 +317,25 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     return withNames((await loadCase(q, id))!);
   }
 
-  return { recordFindings, listFindings, getFinding, createCase, listCases, getCase, updateCase, addCaseItem, addCaseNote };
+  /** The cases holding any of these findings, with which of them each holds (for an entity page); audited. */
+  async function casesHolding(ctx: RequestContext, findingIds: readonly string[]): Promise<Array<Omit<Case, 'items' | 'notes'> & { findingIds: string[] }>> {
+    allow(ctx, 'cases:read');
+    if (findingIds.length === 0) return [];
+    const items = await q.selectFrom('case_items').select(['case_id', 'item_id']).where('item_type', '=', 'finding').where('item_id', 'in', [...new Set(findingIds)].slice(0, 500)).execute() as Row[];
+    const byCase = new Map<string, string[]>();
+    for (const i of items) byCase.set(String(i['case_id']), [...(byCase.get(String(i['case_id'])) ?? []), String(i['item_id'])]);
+    if (byCase.size === 0) return [];
+    const rows = await q.selectFrom('cases').selectAll().where('id', 'in', [...byCase.keys()]).orderBy('updated_at', 'desc').execute() as Row[];
+    await audit.record(ctx, { action: 'cases:read', object: { type: 'cases', id: 'by-finding' }, outcome: 'success', details: { count: rows.length } });
+    const names = await namesOf(rows.flatMap((c) => [String(c['owner_id']), String(c['created_by'])]));
+    return rows.map((c) => ({
+      id: String(c['id']), title: String(c['title']), status: c['status'] as CaseStatus, ownerId: String(c['owner_id']), ownerName: names.get(String(c['owner_id'])) ?? null,
+      createdBy: String(c['created_by']), createdByName: names.get(String(c['created_by'])) ?? null, createdAt: String(c['created_at']), updatedAt: String(c['updated_at']),
+      findingIds: byCase.get(String(c['id'])) ?? [],
+    }));
+  }
+
+  return { recordFindings, listFindings, getFinding, createCase, listCases, getCase, updateCase, addCaseItem, addCaseNote, casesHolding };
 }
 
 /** The analysis service. */

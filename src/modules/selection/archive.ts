@@ -46,7 +46,7 @@ const COPY_SELECT = `SELECT basis, hour, category, epoch_ms(CAST(start_ms AS BIG
 
 /** Group-by keys of a flow query and the column each reads. */
 export const GROUP_KEYS = {
-  hour: 'hour', basis: 'basis', category: 'category', srcAddr: 'src_addr', dstAddr: 'dst_addr',
+  hour: 'hour', minute: `strftime(date_trunc('minute', start), '%Y-%m-%dT%H:%M')`, basis: 'basis', category: 'category', srcAddr: 'src_addr', dstAddr: 'dst_addr',
   foreignAddress: `CASE WHEN category = 'outbound' THEN dst_addr ELSE src_addr END`,
   srcPort: 'src_port', dstPort: 'dst_port', proto: 'proto', exporter: 'exporter',
 } as const;
@@ -62,6 +62,8 @@ export const FlowQuerySchema = z.object({
     basisIds: z.array(z.string().min(1).max(100)).max(100).optional(),
     foreignAddress: z.string().min(2).max(64).optional(),
     foreignPrefix: z.string().min(2).max(64).optional(),
+    /** A domestic endpoint's keyed pseudonym (hex), as findings name it. */
+    pseudonym: z.string().regex(/^[0-9a-f]{8,64}$/, 'a pseudonym is the hex a finding shows').optional(),
     port: z.number().int().min(0).max(65535).optional(),
     proto: z.number().int().min(0).max(255).optional(),
     category: z.enum(['transit', 'inbound', 'outbound']).optional(),
@@ -304,6 +306,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
         const [lo, hi] = range(q.filters.foreignPrefix, 'foreignPrefix');
         add('(src_num BETWEEN CAST(? AS UHUGEINT) AND CAST(? AS UHUGEINT) OR dst_num BETWEEN CAST(? AS UHUGEINT) AND CAST(? AS UHUGEINT))', lo, hi, lo, hi);
       }
+      if (q.filters.pseudonym !== undefined) add('(src_pseudonym = ? OR dst_pseudonym = ?)', q.filters.pseudonym, q.filters.pseudonym);
       if (q.filters.port !== undefined) add('(src_port = ? OR dst_port = ?)', q.filters.port, q.filters.port);
       if (q.filters.proto !== undefined) add('proto = ?', q.filters.proto);
       if (q.filters.category !== undefined) add('category = ?', q.filters.category);

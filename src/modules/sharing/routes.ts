@@ -22,11 +22,13 @@ export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
       return { group };
     });
     app.post<{ Params: { id: string } }>('/api/v1/sharing/groups/:id/members', { config: { auth: { action: 'sharing:manage' } }, schema: { tags, summary: 'Add an organization to a group.' } }, async (req) => ({ group: await sharing.addGroupMember(ctxOf(req), req.params.id, req.body as never) }));
-    app.get<{ Params: { id: string } }>('/api/v1/sharing/groups/:id/bundle', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'Export your copy of a group\'s intelligence as a STIX 2.1 bundle.' } }, async (req, reply) => {
-      const bundle = await sharing.exportBundle(ctxOf(req), req.params.id);
+    app.get<{ Params: { id: string }; Querystring: { ids?: string } }>('/api/v1/sharing/groups/:id/bundle', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'Export your copy of a group\'s intelligence (or of the objects ?ids= names, comma-separated) as a STIX 2.1 bundle.' } }, async (req, reply) => {
+      const ids = (req.query.ids ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const bundle = await sharing.exportBundle(ctxOf(req), req.params.id, ids);
       void reply.type('application/stix+json;version=2.1');
       return bundle;
     });
+    app.get<{ Params: { id: string } }>('/api/v1/sharing/indicators/:id/sightings', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'The sighting history of an indicator (by the id your copy names it); the reporting member is named to the NCO and to itself only. Audited.' } }, async (req) => ({ sightings: await sharing.sightingsOf(ctxOf(req), req.params.id) }));
     app.get('/api/v1/sharing/drafts', { config: { auth: { action: 'intel:draft-read' } }, schema: { tags, summary: 'Intelligence drafts.' } }, async (req) => ({ drafts: await sharing.listDrafts(ctxOf(req)) }));
     app.post('/api/v1/sharing/drafts', { config: { auth: { action: 'intel:draft' } }, schema: { tags, summary: 'Draft STIX intelligence from indicators of a finding, case or report (sanitized).' } }, async (req, reply) => {
       const draft = await sharing.draftFromIndicators(ctxOf(req), req.body as never);

@@ -20,6 +20,7 @@ import { extractIndicators, formatPattern, newVersion, parsePattern, parseStixOb
 import { encodeNext, objectsEnvelope, STIX_MEDIA_TYPE, type ObjectQuery, type StatusDetail, type StatusResource } from './taxii.js';
 import { mayReceive, type Audience, type Recipient } from './tlp.js';
 import { createTaxiiClient, type FetchLike } from './client.js';
+import { createIntelActivity } from './activity.js';
 
 /** An organization as sharing needs it. */
 export interface DirectoryOrg { id: string; name: string; kind: string; sectors: readonly string[] }
@@ -578,7 +579,18 @@ export function createSharingService(deps: SharingDeps) {
     return groups.map((g) => ({ id: g.id, name: g.name, description: g.description, createdAt: g.created_at, members: members.filter((m) => m.group_id === g.id).map((m) => ({ orgId: m.org_id, canRead: m.can_read === 1, canWrite: m.can_write === 1 })) }));
   }
 
+  const activity = createIntelActivity({
+    db, policy, audit,
+    recipient: async (ctx) => { const r = await recipientOf(ctx); return { orgId: r.orgId, isNco: r.isNco }; },
+    canonicalId: async (ctx, id) => {
+      const canonical = unmarkId(keyOf((await recipientOf(ctx)).userId), id);
+      return (await ownedIds([canonical])).has(canonical) ? canonical : id;
+    },
+    orgName: async (orgId) => (await directory({ orgId })).orgs.get(orgId)?.name ?? null,
+  });
+
   const service = {
+    ...activity,
     // --- council and groups -------------------------------------------------------------------
     /** Adds (or updates) a council member organization and its clients. @see DESIGN.md "council" */
     async addCouncilMember(ctx: RequestContext, input: CouncilMemberInput): Promise<{ orgId: string; clients: string[] }> {
@@ -746,12 +758,14 @@ export function createSharingService(deps: SharingDeps) {
       return { entries: pages.size, bytes: pageBytes, capBytes: pageCap };
     },
 
-    /** The caller's copy of a whole collection as a STIX bundle (latest versions), for export. @see STIX 2.1 §8 */
-    async exportBundle(ctx: RequestContext, collectionId: string): Promise<string> {
+    /** The caller's copy of a collection (or of the objects `ids` names) as a STIX bundle (latest versions), for export. @see STIX 2.1 §8 */
+    async exportBundle(ctx: RequestContext, collectionId: string, ids: readonly string[] = []): Promise<string> {
+      if (ids.length > 1000) throw new AppError('VALIDATION_FAILED', 'Export at most 1000 objects at once; select fewer.');
       const parts: string[] = [];
       let after = 0;
       for (;;) {
-        const page = await readPage(ctx, collectionId, { limit: maxPage, after, addedAfter: undefined, ids: [], types: [], versions: { first: false, last: true, all: false, timestamps: [] }, specVersions: [] }, 'export', 'bundle');
+        // `ids` are the caller's own ids (as its copy names them): a selection exports exactly those objects, marked the same way.
+        const page = await readPage(ctx, collectionId, { limit: maxPage, after, addedAfter: undefined, ids: [...ids], types: [], versions: { first: false, last: true, all: false, timestamps: [] }, specVersions: [] }, 'export', 'bundle');
         parts.push(...page.objects);
         if (!page.more || page.next === undefined) break;
         after = Number(Buffer.from(page.next, 'base64url').toString('utf8').slice(2));

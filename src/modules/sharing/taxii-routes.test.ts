@@ -298,6 +298,33 @@ describe('sightings, client and feeds over a real socket, leak tracing', () => {
     expect(((await get(`${root}/collections/${groupId}/objects/${String(mine['id'])}/versions/`, 'bank-alice')).json() as { versions: string[] }).versions).toHaveLength(3);
   });
 
+  it('shows an indicator\'s sighting history, naming the reporter only to its own organization and the NCO', async () => {
+    const mine = objectsOf((await get(`${root}/collections/${groupId}/objects/?match[type]=indicator`, 'bank-alice')).body).find((o) => o['name'] === 'ipv4 198.51.100.3')!;
+    const history = async (token: string, id: string) => {
+      const res = await t.app.fastify.inject({ url: `/api/v1/sharing/indicators/${encodeURIComponent(id)}/sightings`, headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode, res.body).toBe(200);
+      return (res.json() as { sightings: { outcome: string; count: number; reporterOrg: string | null; ownOrg: boolean }[] }).sightings;
+    };
+    const own = await history(users['bank-alice']!.token, String(mine['id']));
+    expect(own.some((s) => s.outcome === 'confirmed' && s.count === 2 && s.ownOrg && s.reporterOrg !== null)).toBe(true);
+    const nco = await history(t.users.tokens.analyst, released['amber']![0]!);
+    expect(nco.length).toBeGreaterThan(0);
+    expect(nco.every((s) => s.reporterOrg !== null)).toBe(true);
+    const admin = await t.app.fastify.inject({ url: `/api/v1/sharing/indicators/${encodeURIComponent(String(mine['id']))}/sightings`, headers: { authorization: `Bearer ${t.users.tokens.admin}` } });
+    expect(admin.statusCode).toBe(403);
+  });
+
+  it('exports only the selected objects (by the member\'s own ids), still marked for that member', async () => {
+    const copy = objectsOf((await get(`${root}/collections/${groupId}/objects/?match[type]=indicator`, 'bank-alice')).body);
+    const picked = copy.slice(0, 2).map((o) => String(o['id']));
+    const res = await t.app.fastify.inject({ url: `/api/v1/sharing/groups/${groupId}/bundle?ids=${picked.map(encodeURIComponent).join(',')}`, headers: { authorization: `Bearer ${users['bank-alice']!.token}` } });
+    expect(res.statusCode, res.body).toBe(200);
+    const bundle = res.json() as { objects: { id: string }[] };
+    expect(bundle.objects.map((o) => o.id).sort()).toEqual([...picked].sort());
+    const traced = await t.core.sharing.traceLeak(t.users.ctx.nco_director, res.body);
+    expect(traced.verdict[0]).toMatchObject({ username: 'bank-alice' });
+  });
+
   it('the TAXII client reads, writes and pages against this server; a feed pulls indicators into the store', async () => {
     const address = await t.app.fastify.listen({ host: '127.0.0.1', port: 0 });
     const client = createTaxiiClient({ fetch: (u, i) => fetch(u, i), auth: { kind: 'basic', username: 'bank-alice', password: 'correct horse bank-alice battery' } });
