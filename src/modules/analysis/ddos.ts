@@ -1,4 +1,4 @@
-/** @module DDoS: volumetric floods (a target's rate against its own EWMA baseline) and reflection/amplification (UDP answers from amplifier ports). */
+/** @module DDoS: volumetric floods (a target's rate against its own robust baseline) and reflection/amplification (UDP answers from amplifier ports). */
 import type { AnalysisBatch, HostTable } from './batch.js';
 import { clamp01 } from './stats.js';
 import type { FindingLevel, FindingUpdate } from './schema.js';
@@ -16,16 +16,25 @@ export interface DdosConfig {
   binMs: number;
   /** A flood needs at least this many packets/s … */
   minPps: number;
-  /** … or this many bits/s. */
+  /** … or this many bits/s (each also `baselineRatio` × the target's baseline of it). */
   minBps: number;
-  /** … and, once the target has a baseline, this many times its EWMA. */
+  /**
+   * … and this many times the target's baseline: the median rate of its last `baselineBins` normal bins.
+   * A target whose baseline is unknown (first seen while the detector was warming up) needs this many
+   * times the floors instead.
+   */
   baselineRatio: number;
-  /** EWMA weight of a new (normal) bin. */
-  alpha: number;
-  /** Bins before a target's baseline counts. */
+  /** Normal bins the baseline is the median of. */
+  baselineBins: number;
+  /** Bins the stream must have run before a newly admitted target's quiet past counts as its baseline. */
   warmupBins: number;
-  /** Consecutive flood bins from which a flood is an alert. */
+  /** Flood bins from which a flood is an alert. */
   alertBins: number;
+  /**
+   * Packets the target sent back to its sources over packets it received, from which a bin is an
+   * exchange (a download, a call) rather than a flood — unless its TCP packets are mostly SYN without ACK.
+   */
+  maxAnswerRatio: number;
   /** Distinct reflectors from which reflection is reported (with `minReflectionBps`). */
   minReflectors: number;
   /** Reflected bits/s from which reflection is reported. */
@@ -42,7 +51,7 @@ export interface DdosConfig {
 
 /** Defaults: see docs/detection.md#ddos. */
 export const DEFAULT_DDOS_CONFIG: DdosConfig = {
-  binMs: 10_000, minPps: 2_000, minBps: 20e6, baselineRatio: 10, alpha: 0.1, warmupBins: 6, alertBins: 3,
+  binMs: 5_000, minPps: 1_000, minBps: 20e6, baselineRatio: 10, baselineBins: 24, warmupBins: 6, alertBins: 3, maxAnswerRatio: 0.2,
   minReflectors: 10, minReflectionBps: 5e6, minReflectedPacket: 200, maxTargets: 50_000, admitPackets: 1000, latenessMs: 30_000,
 };
 
@@ -54,31 +63,56 @@ interface Target {
   packets: Float64Array;
   bytes: Float64Array;
   reflBytes: Float64Array;
-  baseline: number; // packets/s
-  baselineBins: number;
+  /** Packets of TCP flows with SYN and no ACK (a SYN flood's), and packets the target sent back to anyone. */
+  synPackets: Float64Array;
+  answers: Float64Array;
+  /** The last `baselineBins` normal bins' packets/s and bits/s (rings), how many are held and the next slot. */
+  basePps: Float64Array;
+  baseBps: Float64Array;
+  baseN: number;
+  baseHead: number;
+  /** Where the baseline comes from: learned normal bins, the quiet past its admission implies, or none yet (cold). */
+  baseKind: 'learned' | 'admission' | 'cold';
+  normalBins: number;
   closedUpTo: number; // last closed bin number
   sources: Set<number>;
   reflectors: Set<number>;
   floodBins: number;
-  floodRun: number;
   reflBins: number;
   first: number;
   last: number;
   peakPps: number;
   peakBps: number;
-  series: Array<{ t: string; pps: number; bps: number; baselinePps: number }>;
+  /** The largest flood bin's rate over the baseline (and that baseline), the figure a finding reports. */
+  peakRatio: number;
+  ratioBasePps: number;
+  ratioBaseBps: number;
+  series: Array<{ t: string; pps: number; bps: number; baselinePps: number; baselineBps: number }>;
   bases: Set<string>;
   emitted: string;
 }
 
+/** Median of the first `n` values of `v` (n ≤ 32, sorted in a scratch copy). */
+const medianScratch = new Float64Array(64);
+function medianOf(v: Float64Array, n: number): number {
+  if (n === 0) return 0;
+  const s = medianScratch.subarray(0, n);
+  s.set(v.subarray(0, n));
+  s.sort();
+  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
 /**
- * Creates the DDoS detector. Flow packets and bytes are spread evenly over the bins the flow spans;
- * a bin closes `latenessMs` after the stream passes its end and is judged then: a flood when its rate
- * crosses the floors and (with a baseline) `baselineRatio` × the target's EWMA; normal bins update the EWMA.
+ * Creates the DDoS detector. A flow's packets and bytes are spread over the bins it spans in proportion
+ * to its time in each (a long flow is a rate, not an instant); a bin closes `latenessMs` after the stream
+ * passes its end and is judged then: a flood when its rate crosses both the floors and `baselineRatio` ×
+ * the target's robust baseline (the median of its recent normal bins), and the target did not answer
+ * most of it; normal bins feed the baseline.
  * @see docs/detection.md#ddos; Mirkovic & Reiher, A taxonomy of DDoS attack and defense mechanisms (2004)
  */
 export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig> = {}) {
   const cfg: DdosConfig = { ...DEFAULT_DDOS_CONFIG, ...partial };
+  if (!(cfg.baselineBins >= 1 && cfg.baselineBins <= 32 && Number.isInteger(cfg.baselineBins))) throw new RangeError('baselineBins must be a whole number from 1 to 32');
   const targets = new Map<number, Target>();
   // Per host id (ids are dense): whether it has a Target, and its admission count as [epoch, packets].
   // The count halves each time the stream enters a new bin (applied lazily: by the number of bin changes
@@ -89,36 +123,61 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
   let epoch = 0;
   let admitBin = -1;
   let watermark = -Infinity;
+  let firstBin = Infinity; // the stream's first bin: targets admitted within warmupBins of it have no known past
   let evicted = 0;
   let generation = hosts.generation;
   const binS = cfg.binMs / 1000;
 
-  function newTarget(id: number, t: number): Target {
+  function newTarget(id: number, t: number, pastPps: number): Target {
     if (targets.size >= cfg.maxTargets) {
       // Evict the quietest of a few oldest-inserted targets.
       let victim: number | undefined;
       let low = Infinity;
       let k = 0;
-      for (const [tid, tg] of targets) { if (tg.baseline < low) { low = tg.baseline; victim = tid; } if (++k >= 8) break; }
+      for (const [tid, tg] of targets) { const b = medianOf(tg.basePps, tg.baseN); if (b < low) { low = b; victim = tid; } if (++k >= 8) break; }
       if (victim !== undefined) { targets.delete(victim); isTarget[victim] = 0; evicted++; }
     }
+    const bin = Math.floor(t / cfg.binMs);
+    const known = bin - firstBin >= cfg.warmupBins;
     const tg: Target = {
       id, bin: new Float64Array(RING).fill(-1), packets: new Float64Array(RING), bytes: new Float64Array(RING), reflBytes: new Float64Array(RING),
-      baseline: 0, baselineBins: 0, closedUpTo: Math.floor(t / cfg.binMs) - 1, sources: new Set(), reflectors: new Set(),
-      floodBins: 0, floodRun: 0, reflBins: 0, first: t, last: t, peakPps: 0, peakBps: 0, series: [], bases: new Set(), emitted: '',
+      synPackets: new Float64Array(RING), answers: new Float64Array(RING),
+      basePps: new Float64Array(cfg.baselineBins), baseBps: new Float64Array(cfg.baselineBins), baseN: known ? 1 : 0, baseHead: known ? 1 : 0,
+      baseKind: known ? 'admission' : 'cold', normalBins: 0, closedUpTo: bin - 1, sources: new Set(), reflectors: new Set(),
+      floodBins: 0, reflBins: 0, first: t, last: t, peakPps: 0, peakBps: 0, peakRatio: 0, ratioBasePps: 0, ratioBaseBps: 0,
+      series: [], bases: new Set(), emitted: '',
     };
+    // Admitted after the stream has run a while: until now it stayed under the admission count, which
+    // bounds its past rate (the halving count is about twice a bin's packets); that is its first baseline.
+    if (known) tg.basePps[0] = pastPps;
     targets.set(id, tg);
     isTarget[id] = 1;
     return tg;
   }
 
-  function addToBin(tg: Target, b: number, packets: number, bytes: number, refl: number): void {
-    if (b <= tg.closedUpTo) b = tg.closedUpTo + 1; // late: counted in the oldest open bin
-    const s = b % RING;
-    if (tg.bin[s] !== b) { tg.bin[s] = b; tg.packets[s] = 0; tg.bytes[s] = 0; tg.reflBytes[s] = 0; }
-    tg.packets[s] = tg.packets[s]! + packets;
-    tg.bytes[s] = tg.bytes[s]! + bytes;
-    tg.reflBytes[s] = tg.reflBytes[s]! + refl;
+  /**
+   * Spreads a flow over the bins it spans, in proportion to its time in each; shares of bins already
+   * judged, or older than the ring, are not counted (they would otherwise pile into one bin). A bin about
+   * to be overwritten by one a ring later is judged first.
+   */
+  function spread(tg: Target, start: number, end: number, packets: number, bytes: number, refl: number, syn: number, answers: number): void {
+    const b0 = Math.floor(start / cfg.binMs);
+    const b1 = Math.floor(end / cfg.binMs);
+    const dur = end - start;
+    const from = Math.max(b0, tg.closedUpTo + 1, b1 - RING + 1);
+    for (let b = from; b <= b1; b++) {
+      const share = dur <= 0 ? 1 : (Math.min(end, (b + 1) * cfg.binMs) - Math.max(start, b * cfg.binMs)) / dur;
+      const s = b % RING;
+      // The ring is full: its oldest bin (not yet judged) is judged now rather than overwritten.
+      if (tg.bin[s]! > tg.closedUpTo && tg.bin[s]! < b) closeBins(tg, tg.bin[s]!);
+      if (b <= tg.closedUpTo) continue;
+      if (tg.bin[s] !== b) { tg.bin[s] = b; tg.packets[s] = 0; tg.bytes[s] = 0; tg.reflBytes[s] = 0; tg.synPackets[s] = 0; tg.answers[s] = 0; }
+      tg.packets[s] = tg.packets[s]! + packets * share;
+      tg.bytes[s] = tg.bytes[s]! + bytes * share;
+      tg.reflBytes[s] = tg.reflBytes[s]! + refl * share;
+      tg.synPackets[s] = tg.synPackets[s]! + syn * share;
+      tg.answers[s] = tg.answers[s]! + answers * share;
+    }
   }
 
   /** Grows the per-id arrays to hold ids below `n`. */
@@ -149,37 +208,41 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
     return c;
   }
 
-  /** Records a batch: per flow one byte says whether the target has state, else one exact admission count. Hot loop: bench/detectors.bench.ts. */
+  /**
+   * Records a batch: per flow one byte says whether the target has state, else one exact admission count;
+   * a flow from a target is counted as its answer. Hot loop: bench/pipeline.
+   */
   function ingest(b: AnalysisBatch): void {
-    if (hosts.generation !== generation) { targets.clear(); isTarget.fill(0); admitCount.fill(0); generation = hosts.generation; }
+    if (hosts.generation !== generation) { targets.clear(); isTarget.fill(0); admitCount.fill(0); generation = hosts.generation; firstBin = Infinity; }
     reserve(hosts.size);
     for (let i = 0; i < b.length; i++) {
       const dst = b.dst[i]!;
+      const src = b.src[i]!;
       const start = b.start[i]!;
       const end = Math.max(start, b.end[i]!);
       const packets = b.packets[i]!;
       const bytes = b.bytes[i]!;
-      if (end > watermark) watermark = end;
+      if (end > watermark) { watermark = end; if (firstBin === Infinity) firstBin = Math.floor(start / cfg.binMs); }
+      if (isTarget[src] === 1 && src !== dst) spread(targets.get(src)!, start, end, 0, 0, 0, 0, packets);
       let tg: Target;
       if (isTarget[dst] === 0) {
         const gb = Math.floor(watermark / cfg.binMs);
         if (gb !== admitBin) { epoch = (epoch + 1) >>> 0; admitBin = gb; }
-        if (countAdmission(dst, packets) < cfg.admitPackets && packets < cfg.admitPackets) continue;
-        tg = newTarget(dst, start);
+        const count = countAdmission(dst, packets);
+        if (count < cfg.admitPackets && packets < cfg.admitPackets) continue;
+        tg = newTarget(dst, start, Math.max(0, count - Math.min(packets, 0xffff)) / (2 * binS));
       } else tg = targets.get(dst)!;
       if (start < tg.first) tg.first = start;
       if (end > tg.last) tg.last = end;
-      const src = b.src[i]!;
       if (tg.sources.size < 100_000) tg.sources.add(src);
       const basis = b.bases[b.basis[i]!];
       if (basis !== undefined && tg.bases.size < 16) tg.bases.add(basis);
-      const refl = b.proto[i] === 17 && AMPLIFIER[b.srcPort[i]!] === 1 && packets > 0 && bytes / packets >= cfg.minReflectedPacket ? bytes : 0;
+      const proto = b.proto[i]!;
+      const refl = proto === 17 && AMPLIFIER[b.srcPort[i]!] === 1 && packets > 0 && bytes / packets >= cfg.minReflectedPacket ? bytes : 0;
       if (refl > 0 && tg.reflectors.size < 100_000) tg.reflectors.add(src);
-      const b0 = Math.floor(start / cfg.binMs);
-      const b1 = Math.floor(end / cfg.binMs);
-      const nb = Math.min(RING - 1, b1 - b0 + 1);
-      const from = b1 - nb + 1;
-      for (let k = from; k <= b1; k++) addToBin(tg, k, packets / nb, bytes / nb, refl / nb);
+      const f = b.tcpFlags[i]!;
+      const syn = proto === 6 && (f & 0x02) !== 0 && (f & 0x10) === 0 ? packets : 0;
+      spread(tg, start, end, packets, bytes, refl, syn, 0);
     }
   }
 
@@ -194,22 +257,37 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
     for (let bn = start; bn <= upTo; bn++) {
       const s = bn % RING;
       const has = tg.bin[s] === bn;
-      const pps = has ? tg.packets[s]! / binS : 0;
+      const packets = has ? tg.packets[s]! : 0;
+      const pps = packets / binS;
       const bps = has ? (tg.bytes[s]! * 8) / binS : 0;
       const rbps = has ? (tg.reflBytes[s]! * 8) / binS : 0;
-      const warm = tg.baselineBins >= cfg.warmupBins;
-      const overFloor = pps >= cfg.minPps || bps >= cfg.minBps;
-      const flood = overFloor && (!warm || pps >= cfg.baselineRatio * Math.max(tg.baseline, 1));
-      if (flood) { tg.floodBins++; tg.floodRun++; } else tg.floodRun = 0;
+      // The baseline: a robust (median) one once learned; unknown (cold) targets are held to the floors × ratio.
+      const cold = tg.baseKind === 'cold';
+      const basePps = cold ? cfg.minPps : medianOf(tg.basePps, tg.baseN);
+      const baseBps = cold ? cfg.minBps : medianOf(tg.baseBps, tg.baseN);
+      const needPps = Math.max(cfg.minPps, cfg.baselineRatio * basePps);
+      const needBps = Math.max(cfg.minBps, cfg.baselineRatio * baseBps);
+      const over = pps >= needPps || bps >= needBps;
+      const answered = has && packets > 0 && tg.answers[s]! / packets > cfg.maxAnswerRatio && tg.synPackets[s]! < packets / 2;
+      const flood = over && !answered;
+      if (flood) {
+        tg.floodBins++;
+        const ratio = Math.max(pps / Math.max(basePps, 1), bps / Math.max(baseBps, 8000));
+        if (ratio > tg.peakRatio) { tg.peakRatio = ratio; tg.ratioBasePps = basePps; tg.ratioBaseBps = baseBps; }
+      }
       if (rbps >= cfg.minReflectionBps && tg.reflectors.size >= cfg.minReflectors) tg.reflBins++;
       if (!flood) {
-        tg.baseline = tg.baselineBins === 0 ? pps : (1 - cfg.alpha) * tg.baseline + cfg.alpha * pps;
-        tg.baselineBins++;
+        // Normal bins, and busy ones the target answered (its downloads), are what it usually sees.
+        tg.basePps[tg.baseHead] = pps;
+        tg.baseBps[tg.baseHead] = bps;
+        tg.baseHead = (tg.baseHead + 1) % cfg.baselineBins;
+        if (tg.baseN < cfg.baselineBins) tg.baseN++;
+        if (++tg.normalBins >= cfg.warmupBins) tg.baseKind = 'learned';
       }
       if (pps > tg.peakPps) tg.peakPps = pps;
       if (bps > tg.peakBps) tg.peakBps = bps;
       if (has || flood) {
-        tg.series.push({ t: new Date(bn * cfg.binMs).toISOString(), pps: Math.round(pps), bps: Math.round(bps), baselinePps: Math.round(tg.baseline) });
+        tg.series.push({ t: new Date(bn * cfg.binMs).toISOString(), pps: Math.round(pps), bps: Math.round(bps), baselinePps: Math.round(cold ? 0 : basePps), baselineBps: Math.round(cold ? 0 : baseBps) });
         if (tg.series.length > 120) tg.series.shift();
       }
       if (has) tg.bin[s] = -1;
@@ -229,7 +307,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       const affectedCount = hosts.isDomestic(id) ? 1 : [...tg.sources].filter((s) => hosts.isDomestic(s)).length;
       if (tg.floodBins > 0) {
         const level: FindingLevel = tg.floodBins >= cfg.alertBins ? 'alert' : 'suspect';
-        const ratio = tg.peakPps / Math.max(1, tg.baseline);
+        const ratio = tg.peakRatio;
         const score = clamp01(0.4 * Math.min(1, tg.floodBins / (cfg.alertBins * 2)) + 0.3 * Math.min(1, Math.log10(Math.max(1, ratio)) / 2) + 0.3 * Math.min(1, Math.log10(tg.sources.size + 1) / 3));
         const sig = `f:${level}:${tg.floodBins}`;
         if (sig !== tg.emitted) {
@@ -237,7 +315,14 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
           out.push({
             kind: 'ddos-volumetric', subject, level, score,
             scoreDetail: { method: '0.4·sustain + 0.3·log10(peak/baseline)/2 + 0.3·log10(sources)/3', components: { floodBins: tg.floodBins, ratio, sources: tg.sources.size } },
-            evidence: { binSeconds: binS, peakPps: Math.round(tg.peakPps), peakBps: Math.round(tg.peakBps), baselinePps: Math.round(tg.baseline), baselineWarm: tg.baselineBins >= cfg.warmupBins, sources: tg.sources.size, series: tg.series.slice(), window: { from: new Date(tg.first).toISOString(), to: new Date(tg.last).toISOString() } },
+            evidence: {
+              binSeconds: binS, floodBins: tg.floodBins, peakPps: Math.round(tg.peakPps), peakBps: Math.round(tg.peakBps),
+              // How far above its own baseline the target was, and which baseline that is.
+              aboveBaseline: Math.round(ratio * 10) / 10, baselinePps: Math.round(tg.ratioBasePps), baselineBps: Math.round(tg.ratioBaseBps),
+              baseline: tg.baseKind === 'learned' ? 'median of its recent normal bins' : tg.baseKind === 'admission' ? 'its quiet past before admission' : 'unknown: judged against the floors × ratio',
+              thresholds: { minPps: cfg.minPps, minBps: cfg.minBps, baselineRatio: cfg.baselineRatio },
+              sources: tg.sources.size, series: tg.series.slice(), window: { from: new Date(tg.first).toISOString(), to: new Date(tg.last).toISOString() },
+            },
             firstSeen: tg.first, lastSeen: tg.last, hosts: affected, hostCount: affectedCount, bases: [...tg.bases],
           });
         }
@@ -255,7 +340,8 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
           });
         }
       }
-      if (tg.floodBins === 0 && tg.reflBins === 0 && Number.isFinite(limit) && limit - tg.last > RING * cfg.binMs * 4 && tg.baseline < cfg.minPps / 10) { targets.delete(id); isTarget[id] = 0; }
+      const quiet = medianOf(tg.basePps, tg.baseN) < cfg.minPps / 10;
+      if (tg.floodBins === 0 && tg.reflBins === 0 && Number.isFinite(limit) && limit - tg.last > RING * cfg.binMs * 4 && quiet) { targets.delete(id); isTarget[id] = 0; }
     }
     return out;
   }

@@ -272,7 +272,7 @@ describe('ddos detector', () => {
     const target = hosts.intern({ kind: 'foreign', address: '198.51.100.9' });
     const src = hosts.intern({ kind: 'domestic', pseudonym: 'p:bot' });
     const d = createDdosDetector(hosts, { admitPackets: 1 });
-    d.ingest(batchOf(hosts, Array.from({ length: 6 }, (_, k) => ({ t: T0 + k * 10_000, src, dst: target, proto: 17, packets: 50_000, bytes: 30e6, rate: 1000, dur: 9_000 }))));
+    d.ingest(batchOf(hosts, Array.from({ length: 6 }, (_, k) => ({ t: T0 + k * 10_000, src, dst: target, proto: 17, packets: 500_000, bytes: 300e6, rate: 1000, dur: 9_000 }))));
     expect(d.flush(T0 + 100_000, true)[0]?.kind).toBe('ddos-volumetric');
   });
 
