@@ -81,9 +81,12 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
 
   // Helmet's headers do not depend on the request, so they are worked out once: the Fastify plugin rebuilt
   // helmet's middleware (parsing the CSP) on every request, ~4 % of a filing's CPU (bench/reporting).
-  const headers = securityHeaders();
-  app.addHook('onRequest', (_req, reply, done) => {
-    void reply.headers(headers);
+  // `upgrade-insecure-requests` only over TLS (directly, or as a trusted proxy says): on plain HTTP it sent the
+  // dashboard's own requests to an https:// that does not exist, on any address but loopback.
+  const headers = securityHeaders({ tls: false });
+  const tlsHeaders = securityHeaders({ tls: true });
+  app.addHook('onRequest', (req, reply, done) => {
+    void reply.headers(req.protocol === 'https' ? tlsHeaders : headers);
     done();
   });
   await app.register(cookie);
@@ -96,7 +99,9 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
       security: [{ bearer: [] }, { session: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true,
+    // Its static CSP asks to upgrade to https, which breaks the docs served over plain HTTP (HSTS still covers TLS sites).
+    transformStaticCSP: (h: string) => h.replace(/\s*upgrade-insecure-requests;?/, '') });
 
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
@@ -148,6 +153,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     }
     const session = req.cookies[SESSION_COOKIE];
     if (session !== undefined) {
+      refuseCrossSiteWrite(req);
       const s = await core.identity.authenticateSession(session);
       if (s !== undefined) {
         req.ctx = { actor: s.actor, requestId: req.id };
@@ -160,6 +166,20 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
 
   metrics.collect('mamori_auth_throttled_total', 'Sign-in attempts refused by the throttle, by scheme (password, basic) and limit (account, address).', 'counter',
     () => core.identity.throttleCounts().map((c) => ({ labels: { scheme: c.scheme, scope: c.scope }, value: c.count })));
+
+  // A cookie-authenticated write must come from the dashboard's own origin; SameSite=Strict alone does not stop a
+  // sibling subdomain. Browsers send Sec-Fetch-Site (or at least Origin) on every cross-site write; clients that send
+  // neither are not browsers, so no other site can make them send the cookie.
+  const publicOrigin = core.config.server.publicUrl === undefined ? undefined : new URL(core.config.server.publicUrl).origin;
+  function refuseCrossSiteWrite(req: FastifyRequest): void {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+    const site = req.headers['sec-fetch-site'];
+    const origin = req.headers.origin;
+    const ok = typeof site === 'string' ? site === 'same-origin'
+      : typeof origin === 'string' ? origin === `${req.protocol}://${req.host}` || origin === publicOrigin
+        : true;
+    if (!ok) throw new AppError('FORBIDDEN', 'Cross-site request refused: a signed-in write must come from this site\'s own pages (or use a bearer token).');
+  }
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.inc('mamori_http_requests_total', 'HTTP requests by route and status class.', { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` });
@@ -215,8 +235,8 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
   return { fastify: app, routes, metrics };
 }
 
-/** The security headers helmet sets (CSP, HSTS, framing, sniffing, referrer), computed once. */
-export function securityHeaders(): Record<string, string> {
+/** The security headers helmet sets (CSP, HSTS, framing, sniffing, referrer), computed once per scheme. */
+export function securityHeaders(options: { tls: boolean }): Record<string, string> {
   const out: Record<string, string> = {};
   const res = {
     setHeader: (name: string, value: string | number | readonly string[]) => { out[name.toLowerCase()] = String(value); },
@@ -231,6 +251,7 @@ export function securityHeaders(): Record<string, string> {
         imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
         frameAncestors: ["'none'"],
+        upgradeInsecureRequests: options.tls ? [] : null,
       },
     },
     hsts: { maxAge: 31_536_000, includeSubDomains: true },

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,3 +37,24 @@ describe('graceful shutdown', () => {
     expect(await server.core.db.ping()).toBe(false);
   });
 });
+
+describe('a taken port', () => {
+  it('fails the start with a clear error, stopping what it had started', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    const events: string[] = [];
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'mamori-run-'));
+      const config = parseConfig({ dataDir, server: { host: '127.0.0.1', port }, collector: { enabled: false } });
+      await expect(startServer(config, {
+        logger: createLogger({ level: 'silent' }), passwordCost: { logN: 10, r: 8, p: 1 },
+        components: () => [{ name: 'probe', start: async () => { events.push('start'); }, stop: async () => { events.push('stop'); } }],
+      })).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining(`127.0.0.1:${port}: the port is in use`) as string });
+      expect(events).toEqual(['start', 'stop']);
+    } finally {
+      taken.close();
+    }
+  });
+});
+

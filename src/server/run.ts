@@ -1,5 +1,6 @@
 /** @module Runs the server: listen, then on SIGTERM/SIGINT stop accepting, finish in-flight requests and close the database. */
 import type { Config } from '#platform/config/index.js';
+import { AppError } from '#platform/errors/index.js';
 import { createLogger, type Logger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import type { RouteModule } from '#platform/http/index.js';
@@ -44,8 +45,20 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     { name: 'sharing-feeds', start: () => core.feedScheduler.start(), stop: () => core.feedScheduler.stop() },
     ...(options.components?.(core, metrics) ?? []),
   ];
-  for (const c of components) await c.start();
-  await app.fastify.listen({ host: config.server.host, port: config.server.port });
+  const started: Component[] = [];
+  try {
+    for (const c of components) {
+      await c.start();
+      started.push(c);
+    }
+    await app.fastify.listen({ host: config.server.host, port: config.server.port });
+  } catch (e) {
+    // A start that fails half-way stops what it started, so the process ends instead of hanging on their timers.
+    await app.fastify.close().catch(() => undefined);
+    for (const c of started.reverse()) await c.stop().catch((x: unknown) => logger.error({ err: x, component: c.name }, 'stop after a failed start failed'));
+    if (options.core === undefined) await core.close().catch(() => undefined);
+    throw listenError(e, config.server.host, config.server.port);
+  }
   const addr = app.fastify.server.address();
   const address = typeof addr === 'object' && addr !== null ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   let stopping: Promise<void> | undefined;
@@ -66,6 +79,14 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     return stopping;
   };
   return { core, app, logger, address, stop };
+}
+
+/** A taken or forbidden HTTP address as an error that says what to change; other errors pass unchanged. */
+function listenError(e: unknown, host: string, port: number): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (code === 'EADDRINUSE') return new AppError('UNAVAILABLE', `Cannot listen for HTTP on ${host}:${port}: the port is in use (another mamori, or another server). Pick another port: --port, or server.port / MAMORI_SERVER_PORT.`, { cause: e });
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') return new AppError('UNAVAILABLE', `Cannot listen for HTTP on ${host}:${port}: ${code === 'EACCES' ? 'not permitted (ports below 1024 need privileges)' : 'no interface has this address'}. Change --host/--port or server.host / server.port.`, { cause: e });
+  return e;
 }
 
 /** Stops the server on SIGTERM or SIGINT, then exits. */
