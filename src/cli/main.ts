@@ -12,6 +12,7 @@ import { DEMO_USERS } from '../demo/world.js';
 import { loadCliConfig } from './context.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
+import { registerAnalyzeCommand } from './commands/analyze.js';
 import { createPipeline, detectorThreadsFor, type Pipeline } from '#server/pipeline.js';
 import type { UdpCollector } from '#modules/collection/index.js';
 import { DEMO_SPECIAL_RANGE_OVERRIDES, demoTrafficBanner, sendDemoTraffic } from '../demo/traffic.js';
@@ -172,6 +173,7 @@ export function buildProgram(): Command {
 
   registerIdentityCommands(program);
   registerCollectionCommands(program);
+  registerAnalyzeCommand(program);
   registerFlowQueryCommand(program);
   registerAuditCommands(program);
   registerReportingCommands(program);

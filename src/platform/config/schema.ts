@@ -241,6 +241,24 @@ export const ConfigSchema = z
           })
           .strict()
           .prefault({}),
+        worker: z
+          .object({
+            /** This analysis worker's id (unique among live workers). */
+            id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _').optional(),
+            /** How often findings are stored (then the deliveries they cover are acknowledged). */
+            flushEverySeconds: z.number().int().min(1).max(3600).default(5),
+            /** How often partition ownership is checked: a dead worker's partitions move within about this. */
+            rebalanceEverySeconds: z.number().int().min(1).max(600).default(5),
+            /** Unacknowledged deliveries go to the partition's next owner after this. */
+            ackWaitSeconds: z.number().int().min(5).max(3600).default(30),
+            /** After this long without a message, open detection windows close (end of input, e.g. a replayed file); 0: never. */
+            finalAfterIdleSeconds: z.number().int().min(0).max(86_400).default(0),
+            /** Hosts interned per partition family. */
+            maxHosts: z.number().int().min(1000).max(16_000_000).default(1_000_000),
+            metricsListen: z.string().regex(/^(\[[^\]]+\]|[^:]+):\d+$/, 'write host:port').default('127.0.0.1:9465'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

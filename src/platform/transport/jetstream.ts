@@ -126,9 +126,21 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
           running.delete(c);
         },
         closed: loop,
+        async unfinished() {
+          const info = await consumer.info(false);
+          return info.num_pending + info.num_ack_pending;
+        },
       };
       running.add(c);
       return c;
+    },
+    async ackFloor(stream, durable) {
+      try {
+        return (await jsm.consumers.info(stream, durable)).ack_floor.stream_seq;
+      } catch (e) {
+        if (/consumer not found/i.test((e as Error).message)) return 0;
+        throw e;
+      }
     },
     async deleteConsumer(stream, durable) {
       try {

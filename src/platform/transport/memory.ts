@@ -3,6 +3,8 @@ import { subjectMatches, type Consumption, type ConsumeOptions, type Delivery, t
 
 interface Stored { seq: number; subject: string; data: Uint8Array; at: number }
 
+interface Cursor { next: number; filter: string; unacked: Map<number, { deadline: number; count: number }> }
+
 interface MemStream {
   spec: StreamSpec;
   messages: Stored[];
@@ -10,8 +12,8 @@ interface MemStream {
   bytes: number;
   /** msgId → seq and when it was stored, for the duplicate window. */
   ids: Map<string, { seq: number; at: number }>;
-  /** Durable consumers' positions: the next sequence to deliver. */
-  durables: Map<string, { next: number; filter: string }>;
+  /** Durable consumers' positions: the next new sequence to deliver, and what was delivered but not acknowledged. */
+  durables: Map<string, Cursor>;
   wake: Set<() => void>;
 }
 
@@ -21,8 +23,9 @@ export interface MemoryTransportOptions {
 }
 
 /**
- * Creates the in-process transport: one consumer handles one message at a time, in order, and moves on
- * only when it was acknowledged (a nak or a throw delivers it again). Nothing survives the process.
+ * Creates the in-process transport: a consumer's handler takes one message at a time, in order; up to
+ * `maxAckPending` may wait for their acknowledgement, and one not acknowledged within the ack wait (or
+ * naked, or whose handler threw) is delivered again. Nothing survives the process.
  * @see ./types.ts Transport
  */
 export function createMemoryTransport(options: MemoryTransportOptions = {}): Transport {
@@ -77,51 +80,83 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
         : from.kind === 'time' ? (s.messages.find((m) => m.at >= from.atMs)?.seq ?? s.nextSeq) : 1;
       let pos = opts.durable !== undefined ? s.durables.get(opts.durable) : undefined;
       if (pos === undefined) {
-        pos = { next: initial, filter: opts.filterSubject };
+        pos = { next: initial, filter: opts.filterSubject, unacked: new Map() };
         if (opts.durable !== undefined) s.durables.set(opts.durable, pos);
       }
       const cursor = pos;
+      const ackWait = opts.ackWaitMs ?? 30_000;
+      const maxPending = opts.maxAckPending ?? 64;
       let stopped = false;
+      let handling = false;
       let wakeUp: (() => void) | undefined;
       const wait = (ms?: number): Promise<void> => new Promise((r) => {
         const done = (): void => { s.wake.delete(done); if (t !== undefined) clearTimeout(t); r(); };
-        const t = ms !== undefined ? setTimeout(done, ms) : undefined;
+        const t = ms !== undefined ? setTimeout(done, Math.max(0, ms)) : undefined;
         wakeUp = done;
         s.wake.add(done);
       });
       const loop = (async (): Promise<Error | undefined> => {
-        const counts = new Map<number, number>();
         while (!stopped) {
           trim(s);
           const first = s.messages[0]?.seq ?? s.nextSeq;
+          for (const seq of cursor.unacked.keys()) if (seq < first) cursor.unacked.delete(seq);
           if (cursor.next < first) cursor.next = first;
-          const m = s.messages.find((x) => x.seq >= cursor.next && subjectMatches(cursor.filter, x.subject));
-          if (m === undefined) { cursor.next = s.nextSeq; await wait(); continue; }
-          const count = (counts.get(m.seq) ?? 0) + 1;
-          counts.set(m.seq, count);
-          let outcome: 'ack' | 'nak' | undefined;
-          let nakDelay = 0;
+          const t = now();
+          // Redeliveries first (oldest first), then new messages while fewer than maxAckPending wait.
+          let seq = -1;
+          let soonest = Infinity;
+          for (const [q, u] of [...cursor.unacked].sort((a, b) => a[0] - b[0])) {
+            if (u.deadline <= t) { seq = q; break; }
+            soonest = Math.min(soonest, u.deadline);
+          }
+          let m: Stored | undefined;
+          if (seq >= 0) m = s.messages.find((x) => x.seq === seq);
+          else if (cursor.unacked.size < maxPending) {
+            m = s.messages.find((x) => x.seq >= cursor.next && subjectMatches(cursor.filter, x.subject));
+            if (m === undefined) cursor.next = s.nextSeq;
+            else cursor.next = m.seq + 1;
+          }
+          if (m === undefined) { await wait(Number.isFinite(soonest) ? soonest - t : undefined); continue; }
+          const u = cursor.unacked.get(m.seq) ?? { deadline: 0, count: 0 };
+          u.count++;
+          u.deadline = now() + ackWait;
+          cursor.unacked.set(m.seq, u);
+          const seqOf = m.seq;
+          let settled = false;
           const d: Delivery = {
-            subject: m.subject, data: m.data, seq: m.seq, storedAtMs: m.at, deliveryCount: count,
-            ack: () => { outcome ??= 'ack'; },
-            nak: (delayMs = 0) => { outcome ??= 'nak'; nakDelay = delayMs; },
+            subject: m.subject, data: m.data, seq: m.seq, storedAtMs: m.at, deliveryCount: u.count,
+            ack: () => { if (settled) return; settled = true; cursor.unacked.delete(seqOf); for (const w of s.wake) w(); },
+            nak: (delayMs = 0) => {
+              if (settled) return;
+              settled = true;
+              const v = cursor.unacked.get(seqOf);
+              if (v !== undefined) v.deadline = now() + delayMs;
+              for (const w of s.wake) w();
+            },
           };
+          handling = true;
           try {
             await handler(d);
           } catch {
-            outcome ??= 'nak';
+            d.nak();
+          } finally {
+            handling = false;
           }
-          if (outcome === 'ack') { cursor.next = m.seq + 1; counts.delete(m.seq); continue; }
-          await wait(outcome === 'nak' ? nakDelay : (opts.ackWaitMs ?? 30_000));
         }
         return undefined;
       })();
       const c: Consumption = {
         async stop() { stopped = true; wakeUp?.(); await loop; running.delete(c); },
         closed: loop,
+        unfinished: async () => s.messages.filter((x) => x.seq >= cursor.next && subjectMatches(cursor.filter, x.subject)).length + cursor.unacked.size + (handling ? 1 : 0),
       };
       running.add(c);
       return c;
+    },
+    async ackFloor(streamName, durable) {
+      const pos = streams.get(streamName)?.durables.get(durable);
+      if (pos === undefined) return 0;
+      return pos.unacked.size > 0 ? Math.min(...pos.unacked.keys()) - 1 : pos.next - 1;
     },
     async deleteConsumer(streamName, durable) {
       streams.get(streamName)?.durables.delete(durable);

@@ -67,6 +67,8 @@ export interface Consumption {
   stop(): Promise<void>;
   /** Resolves when the consumer stopped for good (stop, or a failure it could not recover from). */
   readonly closed: Promise<Error | undefined>;
+  /** Messages of its subject it has not finished: not yet delivered, or delivered and not acknowledged. */
+  unfinished(): Promise<number>;
 }
 
 /** Handles one delivery; it acks (or naks) it. A throw naks it. */
@@ -83,6 +85,8 @@ export interface Transport {
   ensureStream(spec: StreamSpec): Promise<void>;
   publish(subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishAck>;
   consume(stream: string, options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumption>;
+  /** Stream sequence of the last message a durable consumer acknowledged in order (0: none, or no such consumer). */
+  ackFloor(stream: string, durable: string): Promise<number>;
   /** Removes a durable consumer (its position is forgotten); nothing when absent. */
   deleteConsumer(stream: string, durable: string): Promise<void>;
   /** Messages stored in a stream now. */

@@ -1,0 +1,85 @@
+/** @module `mamori analyze`: an analysis worker of a cluster — owns partitions, runs the detectors, writes findings to PostgreSQL. */
+import type { Command } from 'commander';
+import { dbIndicatorSource } from '#modules/analysis/index.js';
+import { systemClock } from '#platform/clock/index.js';
+import { systemContext } from '#platform/context/index.js';
+import { AppError } from '#platform/errors/index.js';
+import { createLogger } from '#platform/logger/index.js';
+import { MetricsRegistry } from '#platform/metrics/index.js';
+import { parseListen } from '#modules/collection/index.js';
+import { serveMetrics } from '#cluster/metrics-server.js';
+import { flowStreamSpec, openTransport } from '#cluster/streams.js';
+import { createAnalysisWorker, pgLeases } from '#cluster/worker/index.js';
+import { createCore } from '#server/core.js';
+import { loadCliConfig } from '../context.js';
+
+/** Registers `analyze`. */
+export function registerAnalyzeCommand(program: Command): void {
+  program
+    .command('analyze')
+    .description('Run an analysis worker of a cluster: take a fair share of the flow partitions (PostgreSQL advisory locks), run the detectors, store findings.')
+    .option('--worker-id <id>', 'this worker\'s id (default: cluster.worker.id)')
+    .option('--servers <nats-urls>', 'NATS servers (default: cluster.servers)')
+    .option('--metrics <host:port>', 'where it serves /metrics (default: cluster.worker.metricsListen)')
+    .option('--duration <seconds>', 'stop after this many seconds (default: until SIGTERM/SIGINT)')
+    .action(async (opts: { workerId?: string; servers?: string; metrics?: string; duration?: string }, cmd: Command) => {
+      const { config } = loadCliConfig(cmd, (c) => ({
+        ...c,
+        cluster: {
+          ...c.cluster,
+          ...(opts.servers !== undefined ? { servers: opts.servers.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
+          worker: { ...c.cluster.worker, ...(opts.workerId !== undefined ? { id: opts.workerId } : {}), ...(opts.metrics !== undefined ? { metricsListen: opts.metrics } : {}) },
+        },
+      }));
+      const w = config.cluster.worker;
+      if (w.id === undefined || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(w.id)) throw new AppError('VALIDATION_FAILED', `--worker-id ${w.id ?? '(none)'}: give this worker an id of lower-case letters, digits, - and _ (or set cluster.worker.id)`);
+      if (config.cluster.servers.length === 0) throw new AppError('VALIDATION_FAILED', 'an analysis worker needs the cluster\'s NATS servers (--servers or cluster.servers)');
+      const url = config.database.url;
+      if (url === undefined || !/^postgres(ql)?:\/\//.test(url)) throw new AppError('VALIDATION_FAILED', 'an analysis worker needs the cluster\'s PostgreSQL (database.url = postgres://…): partition leases and findings live there');
+      const metricsAt = parseListen(w.metricsListen);
+      if (metricsAt === undefined) throw new AppError('VALIDATION_FAILED', `--metrics ${w.metricsListen}: expected host:port`);
+      const duration = opts.duration !== undefined ? Number(opts.duration) : undefined;
+      if (duration !== undefined && !(duration > 0)) throw new AppError('VALIDATION_FAILED', `--duration ${opts.duration}: expected a positive number of seconds`);
+      const logger = createLogger({ level: config.log.level });
+      const metrics = new MetricsRegistry();
+      const core = await createCore(config, { logger });
+      const ctx = systemContext(`worker:${w.id}`);
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+        if (duration !== undefined) setTimeout(resolve, duration * 1000).unref();
+      });
+      let transport;
+      try {
+        transport = await openTransport(config.cluster, `mamori-worker-${w.id}`, (s, server) => logger.warn({ server }, `worker: broker connection ${s}`));
+        await transport.ensureStream(flowStreamSpec(config.cluster));
+      } catch (e) {
+        await core.close();
+        throw new AppError('UNAVAILABLE', `cannot reach the cluster at ${config.cluster.servers.join(', ')}: ${(e as Error).message}`, { cause: e });
+      }
+      // The lease session gone means another worker may own these partitions now: exit, to be restarted (systemd).
+      const leases = await pgLeases(url, w.id, (e) => { logger.error({ err: e.message }, 'worker: lease session lost; exiting'); process.exit(75); });
+      const worker = createAnalysisWorker({
+        workerId: w.id, stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions,
+        replayMs: config.cluster.retentionHours * 3_600_000, flushEveryMs: w.flushEverySeconds * 1000, rebalanceEveryMs: w.rebalanceEverySeconds * 1000,
+        ackWaitMs: w.ackWaitSeconds * 1000, finalAfterIdleMs: w.finalAfterIdleSeconds * 1000, maxHosts: w.maxHosts,
+      }, {
+        transport, leases, nowMs: () => systemClock.nowMs(), logger, metrics,
+        indicators: () => dbIndicatorSource(core.db).list(),
+        recordFindings: (updates) => core.analysis.recordFindings(ctx, updates),
+      });
+      const server = await serveMetrics(metrics, metricsAt.host, metricsAt.port);
+      await worker.start();
+      process.stdout.write(`worker ${w.id}: partitions ${worker.stats().owned.join(' ') || '(none yet)'}; metrics ${server.url}/metrics\n`);
+      await stopped;
+      try {
+        await worker.stop();
+      } finally {
+        const s = worker.stats();
+        process.stdout.write(`worker ${w.id}: ${s.flows} flows analysed (${s.replayedFlows} replayed), ${s.findingsWritten} finding updates stored\n`);
+        await server.close();
+        await transport.close();
+        await core.close();
+      }
+    });
+}

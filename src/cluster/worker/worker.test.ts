@@ -1,0 +1,140 @@
+/** @module Analysis workers over the in-process transport: the same findings as the single-process detectors, partitions never owned twice, and a dead worker's partitions taken over with state rebuilt by replay. */
+import { describe, expect, it } from 'vitest';
+import { createDetectors, HostTable, type FindingUpdate } from '#modules/analysis/index.js';
+import { createMemoryTransport, type Transport } from '#platform/transport/index.js';
+import { inThreadDetectors } from '#server/pipeline.js';
+import { createEdge } from '../edge/index.js';
+import { attackRecords, batchesOf, NOW, testSelector } from '../test-support/fixtures.js';
+import type { Leases, PartitionKey } from './leases.js';
+import { createAnalysisWorker, type AnalysisWorker, type WorkerSettings } from './worker.js';
+
+const STREAM = { name: 'FLOWS', subjects: ['mamori.flows.>'], replicas: 1, maxAgeMs: 86_400_000, duplicateWindowMs: 120_000 };
+const PARTS = 4;
+
+/** Advisory locks in memory: what pgLeases does, shared by the workers of one test. */
+function lockTable() {
+  const workers = new Set<string>();
+  const parts = new Map<number, string>();
+  return {
+    parts,
+    leasesFor(id: string): Leases {
+      let up = true;
+      const key = (p: PartitionKey): number => p.family * 65_536 + p.partition;
+      return {
+        async join() { if (workers.has(id)) throw new Error('duplicate'); workers.add(id); },
+        liveWorkers: async () => workers.size,
+        held: async () => new Set(parts.keys()),
+        async tryTake(p) { if (parts.has(key(p))) return false; parts.set(key(p), id); return true; },
+        async release(p) { if (parts.get(key(p)) === id) parts.delete(key(p)); },
+        healthy: () => up,
+        // A closed session (or a killed worker) frees every lock at once.
+        async close() { up = false; workers.delete(id); for (const [k, v] of [...parts]) if (v === id) parts.delete(k); },
+      };
+    },
+  };
+}
+
+type Found = Map<string, FindingUpdate>;
+const key = (u: FindingUpdate): string => `${u.kind} ${u.subject.kind}:${u.subject.value}`;
+const summary = (m: Found): string[] => [...m.values()].map((u) => `${key(u)} ${u.level} hosts=${u.hostCount}`).sort();
+
+function worker(t: Transport, locks: ReturnType<typeof lockTable>, id: string, found: Found): AnalysisWorker {
+  const settings: WorkerSettings = { workerId: id, stream: 'FLOWS', subjectPrefix: 'mamori.flows', partitions: PARTS, replayMs: 86_400_000, flushEveryMs: 60_000, rebalanceEveryMs: 60_000, ackWaitMs: 1000, finalAfterIdleMs: 0, maxHosts: 100_000 };
+  return createAnalysisWorker(settings, {
+    transport: t, leases: locks.leasesFor(id), indicators: async () => [], nowMs: () => NOW,
+    recordFindings: async (us) => { for (const u of us) found.set(key(u), u); },
+  });
+}
+
+/** Publishes the scenario once; returns the flows put in both families (d: every kept flow; s: those with both ends). */
+async function publishAll(t: Transport): Promise<number> {
+  const sel = testSelector();
+  const edge = createEdge({ edgeId: 'e1', partitions: PARTS, subjectPrefix: 'mamori.flows', maxInFlight: 4, bufferBytes: 64 << 20, publishTimeoutMs: 1000 }, { transport: t, select: sel.select, nowMs: () => NOW });
+  await edge.start();
+  for (const b of batchesOf(attackRecords())) edge.sink.write(b);
+  expect(await edge.drained(10_000)).toBe(true);
+  return 2 * edge.stats().kept; // every scenario flow has both ends
+}
+
+/** What the single process finds in the same kept flows: one detector set over everything, flushed as final. */
+function singleProcess(): string[] {
+  const sel = testSelector();
+  const hosts = new HostTable(100_000);
+  const det = createDetectors(hosts);
+  const ingest = inThreadDetectors(det, hosts);
+  for (const b of batchesOf(attackRecords())) void ingest.ingest(sel.select(b));
+  const m: Found = new Map();
+  for (const u of det.flush(NOW, true)) m.set(key(u), u);
+  return summary(m);
+}
+
+async function settle(workers: AnalysisWorker[], flows: number): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (workers.reduce((a, w) => a + w.stats().flows + w.stats().replayedFlows, 0) < flows && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe('analysis workers', () => {
+  const want = singleProcess();
+
+  it('the single-process run finds every kind of the scenario (so the comparisons below mean something)', () => {
+    expect(want.some((s) => s.startsWith('beacon '))).toBe(true);
+    expect(want.some((s) => s.startsWith('botnet-fanin '))).toBe(true);
+    expect(want.some((s) => s.startsWith('scan-horizontal '))).toBe(true);
+    expect(want.some((s) => s.startsWith('ddos-'))).toBe(true);
+  });
+
+  it('two workers split the partitions without overlap and find what one process finds', async () => {
+    const t = createMemoryTransport();
+    await t.ensureStream(STREAM);
+    const kept = await publishAll(t);
+    const locks = lockTable();
+    const found: Found = new Map();
+    const a = worker(t, locks, 'a', found), b = worker(t, locks, 'b', found);
+    await a.start();
+    await b.start();
+    await a.rebalance(); // a lets go of what is b's share now
+    await b.rebalance();
+    const owned = [...a.stats().owned, ...b.stats().owned];
+    expect(owned.length).toBe(2 * PARTS);
+    expect(new Set(owned).size).toBe(2 * PARTS);
+    expect(a.stats().owned.length).toBe(PARTS);
+    await settle([a, b], kept);
+    await a.flush(true);
+    await b.flush(true);
+    expect(summary(found)).toEqual(want);
+    await a.stop();
+    await b.stop();
+  });
+
+  it('when a worker dies its partitions move; the survivor replays what was acknowledged, takes the rest, and finds the same', async () => {
+    const t = createMemoryTransport();
+    await t.ensureStream(STREAM);
+    const once = await publishAll(t);
+    const locks = lockTable();
+    const found: Found = new Map();
+    const a = worker(t, locks, 'a', found), b = worker(t, locks, 'b', found);
+    await a.start();
+    await b.start();
+    await a.rebalance();
+    await b.rebalance();
+    await new Promise((r) => setTimeout(r, 300));
+    await a.flush(false);
+    await b.flush(false); // acknowledged: these are replayed, not redelivered, by the next owner
+    // More flows arrive, b analyses its share, then dies before storing or acknowledging them.
+    await publishAll(t);
+    await new Promise((r) => setTimeout(r, 300));
+    await b.abort();
+    await a.rebalance();
+    expect(a.stats().owned.length).toBe(2 * PARTS);
+    expect(a.stats().replayedFlows).toBeGreaterThan(0);
+    // What b had analysed but not acknowledged comes to a after the ack wait: a has seen both publishes.
+    const end = Date.now() + 15_000;
+    while (a.stats().flows + a.stats().replayedFlows < 2 * once + once / 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await Promise.all(Array.from({ length: PARTS }, (_, p) => t.ackFloor('FLOWS', `analysis-d-${p}`)))).not.toContain(0);
+    found.clear();
+    await a.flush(true);
+    expect(summary(found)).toEqual(want);
+    await a.stop();
+  });
+});

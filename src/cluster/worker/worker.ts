@@ -1,0 +1,290 @@
+/** @module The analysis worker: owns partitions (leases), consumes them durably, runs the detectors of each family, writes findings, acknowledges after they are stored. */
+import { createDetectors, HostTable, IndicatorMatcher, type DetectorKind, type Detectors, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
+import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
+import { inThreadDetectors, type PipelineDetectors } from '#server/pipeline.js';
+import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject, WireError, type Family } from '../wire/index.js';
+import type { Leases } from './leases.js';
+
+/** Settings of a worker (`cluster.*`, `cluster.worker.*`). */
+export interface WorkerSettings {
+  workerId: string;
+  stream: string;
+  subjectPrefix: string;
+  partitions: number;
+  /** How far back a worker replays a partition it takes, to rebuild its detectors' state (ms). */
+  replayMs: number;
+  flushEveryMs: number;
+  /** How often ownership is checked and rebalanced (ms). */
+  rebalanceEveryMs: number;
+  /** After this long without a message, a family's detectors close every open window (end of input); 0: never. */
+  finalAfterIdleMs: number;
+  /** A delivery not acknowledged this long goes to the consumer again (ms): after a worker died, to the next owner. */
+  ackWaitMs: number;
+  /** Hosts interned per family (each family's detectors share one table). */
+  maxHosts: number;
+}
+
+/** What a worker needs. */
+export interface WorkerDeps {
+  transport: Transport;
+  leases: Leases;
+  /** Stores findings (merged by kind and subject: writing the same again changes nothing but the revision). */
+  recordFindings(updates: readonly FindingUpdate[]): Promise<unknown>;
+  indicators(): Promise<Indicator[]>;
+  nowMs(): number;
+  logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+  metrics?: { collect(name: string, help: string, type: 'counter' | 'gauge', fn: () => { labels: Record<string, string>; value: number }[]): void };
+}
+
+/** What a worker has done. */
+export interface WorkerStats {
+  owned: string[];
+  messages: number;
+  flows: number;
+  replayedFlows: number;
+  findingsWritten: number;
+  rebuilds: number;
+  badMessages: number;
+  flushErrors: number;
+}
+
+interface FamilyState {
+  family: Family;
+  hosts: HostTable;
+  detectors: Detectors;
+  ingest: PipelineDetectors;
+  owned: Map<number, Consumption>;
+  /** Deliveries analysed but not yet acknowledged (acknowledged once the findings that cover them are stored). */
+  pending: Delivery[];
+  /** Highest sequence analysed per partition: a redelivery of one already analysed is acknowledged, not analysed twice. */
+  lastSeq: Map<number, number>;
+  lastMessageAt: number;
+  closed: boolean;
+  /** Serializes ingest, flush and rebuild of this family. */
+  chain: Promise<void>;
+}
+
+/** A running worker. */
+export interface AnalysisWorker {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): WorkerStats;
+  /** Runs one rebalance now (tests). */
+  rebalance(): Promise<void>;
+  /** Flushes every family now (`final` closes open windows). */
+  flush(final?: boolean): Promise<void>;
+  /** Stops at once, storing and acknowledging nothing (what a crash does; the next owner replays). */
+  abort(): Promise<void>;
+}
+
+/**
+ * Creates an analysis worker. Every `rebalanceEveryMs` it compares what it owns with its fair share
+ * (partitions ÷ live workers, rounded up), lets extra ones go and takes free ones. When a family's set
+ * changes, its detectors start over and replay the owned partitions over `replayMs` up to what was
+ * acknowledged, then resume their durable consumers (one per partition: nats-server 2.9 takes one filter
+ * subject per consumer); findings are stored before deliveries are acknowledged, so nothing acknowledged
+ * is lost and a crash only replays.
+ * @see docs/decisions/0007-cluster-wire-and-partitions.md
+ */
+export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps): AnalysisWorker {
+  const total = FAMILIES.length * settings.partitions;
+  const stats = { messages: 0, flows: 0, replayedFlows: 0, findingsWritten: 0, rebuilds: 0, badMessages: 0, flushErrors: 0 };
+  let indicators: Indicator[] = [];
+  const families = new Map<Family, FamilyState>();
+  let flushTimer: ReturnType<typeof setInterval> | undefined;
+  let rebalanceTimer: ReturnType<typeof setInterval> | undefined;
+  let stopping = false;
+  let rebalancing: Promise<void> = Promise.resolve();
+
+  const durableName = (f: Family, p: number): string => `analysis-${f}-${p}`;
+  const subject = (f: Family, p: number): string => partitionSubject(settings.subjectPrefix, f, p);
+
+  function freshState(family: Family, owned: Map<number, Consumption> = new Map()): FamilyState {
+    const hosts = new HostTable(settings.maxHosts);
+    const kinds: readonly DetectorKind[] = FAMILY_KINDS[family];
+    const detectors = createDetectors(hosts, {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
+    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], lastSeq: new Map(), lastMessageAt: 0, closed: true, chain: Promise.resolve() };
+  }
+
+  const within = (st: FamilyState, fn: () => Promise<void>): Promise<void> => {
+    const run = st.chain.then(fn);
+    st.chain = run.catch(() => undefined);
+    return run;
+  };
+
+  /** Analyses one message (decoded here; a message that is not a batch is acknowledged and counted, never retried forever). */
+  async function analyse(st: FamilyState, partition: number, d: Delivery, replay: boolean): Promise<void> {
+    let decoded;
+    try {
+      decoded = decodeWireBatch(d.data);
+    } catch (e) {
+      stats.badMessages++;
+      deps.logger?.error({ err: e instanceof WireError ? `${e.code}: ${e.message}` : String(e), subject: d.subject, seq: d.seq }, 'worker: a message is not a flow batch; skipped');
+      if (!replay) st.pending.push(d);
+      return;
+    }
+    await st.ingest.ingest(decoded.batch);
+    if (replay) stats.replayedFlows += decoded.batch.length;
+    else { stats.flows += decoded.batch.length; stats.messages++; }
+    st.lastSeq.set(partition, d.seq);
+    st.lastMessageAt = Date.now();
+    st.closed = false;
+  }
+
+  async function flushFamily(st: FamilyState, final: boolean): Promise<void> {
+    const acks = st.pending;
+    st.pending = [];
+    const updates = st.detectors.flush(deps.nowMs(), final);
+    try {
+      if (updates.length > 0) { await deps.recordFindings(updates); stats.findingsWritten += updates.length; }
+    } catch (e) {
+      // Not acknowledged: JetStream delivers them again after the ack wait; analysed ones are skipped then.
+      stats.flushErrors++;
+      st.pending = [...acks, ...st.pending];
+      throw e;
+    }
+    for (const d of acks) d.ack();
+    if (final) st.closed = true;
+  }
+
+  /** Replays a partition from `replayMs` ago up to its durable consumer's last acknowledged message. */
+  async function replay(st: FamilyState, p: number): Promise<void> {
+    const floor = await deps.transport.ackFloor(settings.stream, durableName(st.family, p));
+    if (floor === 0) return;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => { done = r; });
+    const c = await deps.transport.consume(settings.stream, { filterSubject: subject(st.family, p), deliverFrom: { kind: 'time', atMs: deps.nowMs() - settings.replayMs }, maxAckPending: 256 }, async (d) => {
+      if (d.seq <= floor) await analyse(st, p, d, true);
+      d.ack();
+      if (d.seq >= floor) done();
+    });
+    // Nothing left in the window up to the floor (aged out): the stream says so by delivering nothing.
+    const idle = setInterval(() => { void c.unfinished().then((n) => { if (n === 0) done(); }, () => undefined); }, 500);
+    try {
+      await finished;
+    } finally {
+      clearInterval(idle);
+      await c.stop();
+    }
+  }
+
+  /** Starts the durable consumer of a partition this worker holds. */
+  async function resume(st: FamilyState, p: number): Promise<Consumption> {
+    return deps.transport.consume(settings.stream, { durable: durableName(st.family, p), filterSubject: subject(st.family, p), ackWaitMs: settings.ackWaitMs, maxAckPending: 4096 }, (d) => within(st, async () => {
+      if (d.seq <= (st.lastSeq.get(p) ?? 0)) { st.pending.push(d); return; } // analysed already (a redelivery)
+      await analyse(st, p, d, false);
+      st.pending.push(d);
+    }));
+  }
+
+  /** Gives a family the partitions `want`: stores what it found, starts over and replays (only when the set changed). */
+  async function rebuild(family: Family, want: Set<number>): Promise<void> {
+    const old = families.get(family);
+    if (old !== undefined) {
+      for (const c of old.owned.values()) await c.stop();
+      await within(old, () => flushFamily(old, false));
+    }
+    const st = freshState(family);
+    families.set(family, st);
+    stats.rebuilds++;
+    await within(st, async () => {
+      for (const p of [...want].sort((a, b) => a - b)) await replay(st, p);
+    });
+    for (const p of [...want].sort((a, b) => a - b)) st.owned.set(p, await resume(st, p));
+  }
+
+  async function rebalance(): Promise<void> {
+    if (stopping) return;
+    if (!deps.leases.healthy()) throw new Error('lease session lost');
+    const live = Math.max(1, await deps.leases.liveWorkers());
+    const share = Math.ceil(total / live);
+    const mine = new Set<number>();
+    for (const [fi, f] of FAMILIES.entries()) for (const p of families.get(f)?.owned.keys() ?? []) mine.add(fi * 65_536 + p);
+    const next = new Set(mine);
+    // Too many: the highest keys go first, so workers converge on the same split.
+    for (const k of [...mine].sort((a, b) => b - a)) {
+      if (next.size <= share) break;
+      next.delete(k);
+    }
+    if (next.size < share) {
+      const taken = await deps.leases.held();
+      for (let i = 0; i < total && next.size < share; i++) {
+        const k = Math.floor(i / settings.partitions) * 65_536 + (i % settings.partitions);
+        if (next.has(k) || taken.has(k)) continue;
+        if (await deps.leases.tryTake({ family: Math.floor(i / settings.partitions), partition: i % settings.partitions })) next.add(k);
+      }
+    }
+    for (const [fi, f] of FAMILIES.entries()) {
+      const want = new Set([...next].filter((k) => Math.floor(k / 65_536) === fi).map((k) => k % 65_536));
+      const have = new Set(families.get(f)?.owned.keys() ?? []);
+      if (want.size === have.size && [...want].every((p) => have.has(p))) continue;
+      deps.logger?.info({ family: f, partitions: [...want].sort((a, b) => a - b) }, 'worker: partitions changed; detectors start over and replay');
+      const gone = [...have].filter((p) => !want.has(p));
+      await rebuild(f, want);
+      // Released only after the findings of what it analysed are stored and acknowledged.
+      for (const p of gone) await deps.leases.release({ family: fi, partition: p });
+    }
+  }
+
+  const scheduleRebalance = (): Promise<void> => {
+    rebalancing = rebalancing.then(rebalance).catch((e: unknown) => {
+      deps.logger?.error({ err: e }, 'worker: rebalance failed');
+      if (!deps.leases.healthy()) void stopConsumers();
+    });
+    return rebalancing;
+  };
+
+  /** The lease session is gone: another worker may own these partitions now, so consuming stops at once. */
+  async function stopConsumers(): Promise<void> {
+    for (const st of families.values()) for (const c of st.owned.values()) await c.stop();
+    families.clear();
+  }
+
+  async function flushAll(final = false): Promise<void> {
+    for (const st of families.values()) {
+      const closeNow = final || (settings.finalAfterIdleMs > 0 && !st.closed && Date.now() - st.lastMessageAt >= settings.finalAfterIdleMs);
+      await within(st, () => flushFamily(st, closeNow));
+    }
+  }
+
+  deps.metrics?.collect('mamori_worker_flows_total', 'Flows analysed by this worker (live, and replayed to rebuild state).', 'counter', () => [
+    { labels: { worker: settings.workerId, source: 'live' }, value: stats.flows },
+    { labels: { worker: settings.workerId, source: 'replay' }, value: stats.replayedFlows },
+  ]);
+  deps.metrics?.collect('mamori_worker_partitions', 'Partitions this worker owns, by family.', 'gauge', () => FAMILIES.map((f) => ({ labels: { worker: settings.workerId, family: f }, value: families.get(f)?.owned.size ?? 0 })));
+  deps.metrics?.collect('mamori_worker_findings_written_total', 'Finding updates stored.', 'counter', () => [{ labels: { worker: settings.workerId }, value: stats.findingsWritten }]);
+  deps.metrics?.collect('mamori_worker_bad_messages_total', 'Messages that were not flow batches (skipped).', 'counter', () => [{ labels: { worker: settings.workerId }, value: stats.badMessages }]);
+
+  return {
+    async start() {
+      indicators = await deps.indicators();
+      await deps.leases.join();
+      await scheduleRebalance();
+      flushTimer = setInterval(() => { flushAll().catch((e: unknown) => deps.logger?.error({ err: e }, 'worker: findings flush failed')); }, settings.flushEveryMs);
+      rebalanceTimer = setInterval(() => { void scheduleRebalance(); }, settings.rebalanceEveryMs);
+    },
+    async stop() {
+      stopping = true;
+      if (flushTimer !== undefined) clearInterval(flushTimer);
+      if (rebalanceTimer !== undefined) clearInterval(rebalanceTimer);
+      await rebalancing;
+      for (const st of families.values()) for (const c of st.owned.values()) await c.stop();
+      try {
+        await flushAll();
+      } finally {
+        families.clear();
+        await deps.leases.close();
+      }
+    },
+    stats: () => ({ ...stats, owned: FAMILIES.flatMap((f) => [...(families.get(f)?.owned.keys() ?? [])].sort((a, b) => a - b).map((p) => `${f}${p}`)) }),
+    rebalance: scheduleRebalance,
+    flush: flushAll,
+    async abort() {
+      stopping = true;
+      if (flushTimer !== undefined) clearInterval(flushTimer);
+      if (rebalanceTimer !== undefined) clearInterval(rebalanceTimer);
+      await stopConsumers();
+      await deps.leases.close();
+    },
+  };
+}
