@@ -17,7 +17,7 @@ import { registryRoutes } from '#modules/registry/index.js';
 import { reportingRoutes } from '#modules/reporting/index.js';
 import { selectionRoutes } from '#modules/selection/index.js';
 import { oversightRoutes } from '#modules/oversight/index.js';
-import { sharingRoutes, taxiiRoutes } from '#modules/sharing/index.js';
+import { recallRoutes, sharingRoutes, taxiiRoutes } from '#modules/sharing/index.js';
 import { analysisRoutes } from '#modules/analysis/index.js';
 import { responseRoutes } from '#modules/response/index.js';
 import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
@@ -224,6 +224,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await oversightRoutes({ oversight: core.oversight })(scope);
     await responseRoutes({ response: core.response })(scope);
     await sharingRoutes({ sharing: core.sharing })(scope);
+    await recallRoutes({ recalls: core.recalls })(scope);
     await intelDraftRoutes({ analysis: core.analysis, reporting: core.reporting, registry: core.registry, sharing: core.sharing })(scope);
     await taxiiRoutes({ sharing: core.sharing, authenticateBasic: (u, p, c) => core.identity.authenticateBasic(u, p, c), userActive: (id) => core.identity.userActive(id), maxContentLength: core.config.server.bodyLimitBytes })(scope);
     await entityRoutes({ analysis: core.analysis, response: core.response, sharing: core.sharing, audit: core.audit, policy: core.policy })(scope);

@@ -10,21 +10,22 @@ import { createIdentityService, identityMigrations, type IdentityService, type P
 import { createRegistryService, registryMigrations, type RegistryService } from '#modules/registry/index.js';
 import { createReportingScheduler, createReportingService, defaultReceiptKeyPath, loadForms, loadOrCreateReceiptSigner, reportingMigrations, type ReceiptSigner, type ReportingScheduler, type ReportingService } from '#modules/reporting/index.js';
 import { packagePath } from '#platform/paths/index.js';
-import { analysisMigrations, createAnalysisService, type AnalysisService } from '#modules/analysis/index.js';
-import { createFeedScheduler, createSharingService, loadOrCreateFingerprintKey, sharingMigrations, type FeedScheduler, type SharingService } from '#modules/sharing/index.js';
+import { analysisMigrations, createAnalysisService, createFindingsPurger, type AnalysisService } from '#modules/analysis/index.js';
+import { createFeedScheduler, createIntelPurger, createSharingService, loadOrCreateFingerprintKey, recallMigrations, sharingMigrations, type FeedScheduler, type IntelPurger, type SharingService } from '#modules/sharing/index.js';
+import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { SECTORS } from '#modules/identity/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { join } from 'node:path';
 import { openDuckDb } from '#platform/duckdb/index.js';
 import { createOversightScheduler, createOversightService, oversightMigrations, type OversightScheduler, type OversightService } from '#modules/oversight/index.js';
-import { archiveInventory, archivePurger, checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
+import { archiveInventory, lifecyclePurger, checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
 import { createResponseService, responseMigrations, type ResponseService } from '#modules/response/index.js';
 import { dbFindingSource, oversightEmergencyRecorder, oversightMeasureAuthorizer, oversightMeasureSubmitter } from './response-wiring.js';
 import { createFlowArchive, createLiveLocator, createSelectionService, derivedKeyStore, fileKeyStore, selectionMigrations, type FlowArchive, type LiveLocator, type LocatorFactory, type SelectionService } from '#modules/selection/index.js';
 import { locatorFactory, createRangeSync, planLocator, registeredRanges, type RangeSync } from './selection-wiring.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
-export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations, ...sharingMigrations, ...responseMigrations].sort((a, b) => a.name.localeCompare(b.name));
+export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations, ...sharingMigrations, ...recallMigrations, ...responseMigrations].sort((a, b) => a.name.localeCompare(b.name));
 
 /** The running system without its HTTP face. */
 export interface Core {
@@ -60,6 +61,10 @@ export interface Core {
   feedScheduler: FeedScheduler;
   /** Measures against attack servers, their routing and conditions, artifacts and effect. */
   response: ResponseService;
+  /** Purges follow a basis's data everywhere, retention everywhere, deletion certificates (docs/oversight.md "Lifecycle"). */
+  lifecycle: Lifecycle;
+  /** Recall notices of released intelligence whose data was purged. */
+  recalls: IntelPurger;
   close(): Promise<void>;
 }
 
@@ -122,12 +127,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     // inspection reads the archive's holdings and the discard counters. Measure halting connects once response exists.
     const oversight: OversightService = createOversightService({
       db, policy, audit, log: audit, clock, checkpoints: checkpointSource(checkpointer), settings: config.oversight,
-      ports: { basisIssuer: selectionBasisIssuer(selection), purger: archivePurger(archive), inventory: archiveInventory(archive, selection) },
+      ports: { basisIssuer: selectionBasisIssuer(selection), purger: lifecyclePurger(() => lifecycle), inventory: archiveInventory(archive, selection) },
     });
     const oversightScheduler = createOversightScheduler({ everySeconds: config.oversight.sweepEverySeconds }, { oversight, onError: (e) => options.logger?.error({ err: e }, 'oversight sweep failed') });
     const peopleCtx = systemContext('analysis');
+    const findingsPurger = createFindingsPurger({ db, policy, clock });
     const analysis = createAnalysisService({
-      db, policy, audit, clock,
+      db, policy, audit, clock, refuses: findingsPurger.refuses,
       people: { namesOf: async (ids) => new Map((await identity.listUsers(peopleCtx)).filter((u) => ids.includes(u.id)).map((u) => [u.id, u.displayName])) },
     });
     const sharingCtx = systemContext('sharing');
@@ -150,8 +156,22 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         locator: { describe: (a) => locator().describe(a) }, findings: dbFindingSource(db),
       },
     });
+    const recalls = createIntelPurger({ db, policy, audit, clock, forgetCaches: () => sharing.forgetCaches() });
+    const lifecycle: Lifecycle = createLifecycle({
+      db, audit, clock, logger: options.logger, archive, findings: findingsPurger, intel: recalls,
+      retentionOf: (ids) => selection.retentionOf(ids), revokedBases: () => selection.revokedIds(),
+    });
+    // A revocation purges the basis's data before it answers; a purge that fails is retried by the retention sweep.
+    selection.subscribe(async (change) => {
+      if (change.kind !== 'revoked') return;
+      try {
+        await lifecycle.purgeBasis(systemContext('lifecycle', change.ctx.requestId), change.basisId, 'revoked', change.reason ?? 'revoked');
+      } catch (e) {
+        options.logger?.error({ err: e, basisId: change.basisId }, 'purge after revocation failed; the retention sweep retries it');
+      }
+    });
     oversight.connect({ halter: { halt: async (ctx, id, reason) => { await response.haltMeasure(ctx, id, reason); } } });
-    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, lifecycle, recalls, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

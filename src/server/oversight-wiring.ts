@@ -4,6 +4,7 @@ import { AppError, isAppError } from '#platform/errors/index.js';
 import { openCheckpoint, type Checkpointer } from '#modules/audit/index.js';
 import type { BasisIssuer, CheckpointSource, DataInventory, DataPurger, OversightService } from '#modules/oversight/index.js';
 import { FLOW_FIELDS, type ApprovalCheck, type FlowArchive, type SelectionService } from '#modules/selection/index.js';
+import type { Lifecycle } from './lifecycle.js';
 
 /** Acts as the system (selection records commission approvals only from the system) on behalf of the request that caused it. */
 function asOversight(ctx: RequestContext): RequestContext {
@@ -44,15 +45,16 @@ export function selectionBasisIssuer(selection: Pick<SelectionService, 'createBa
 }
 
 /**
- * The flow archive as oversight's purger: every partition of the basis is deleted, each deletion
- * audited by the archive (`flows:purge`); oversight audits the purge as a whole (`emergency:purge`).
+ * The lifecycle as oversight's purger: everything derived from the basis goes (archive partitions, each
+ * audited as `flows:purge`, findings, case items, intel, detector state) with a deletion certificate;
+ * oversight audits the purge as a whole (`emergency:purge`).
  * @see DESIGN.md invariant 6
  */
-export function archivePurger(archive: Pick<FlowArchive, 'purgeBasis'>): DataPurger {
+export function lifecyclePurger(lifecycle: () => Pick<Lifecycle, 'purgeBasis'>): DataPurger {
   return {
     async purgeByBasis(ctx, basisId, reason) {
-      const r = await archive.purgeBasis(asOversight(ctx), basisId, reason);
-      return { flows: r.flows, partitions: r.partitions };
+      const c = await lifecycle().purgeBasis(asOversight(ctx), basisId, 'emergency_refused', reason);
+      return { flows: Number(c['archiveFlows'] ?? 0), partitions: Number(c['archivePartitions'] ?? 0) };
     },
   };
 }

@@ -257,8 +257,8 @@ export interface Pipeline {
 export function createPipeline(core: Core, options: PipelineOptions = {}): Pipeline {
   const ctx = systemContext('pipeline');
   const threads = Math.max(0, Math.min(4, Math.floor(options.analysisThreads ?? 0)));
-  const hosts = threads === 0 ? new HostTable() : undefined;
-  const inThread = hosts === undefined ? undefined : createDetectors(hosts);
+  let hosts = threads === 0 ? new HostTable() : undefined;
+  let inThread = hosts === undefined ? undefined : createDetectors(hosts);
   const mine = localKinds(threads);
   // The indicator set last loaded: fresh detector threads start with it, not empty until the next reload.
   let indicators: Indicator[] = [];
@@ -390,9 +390,30 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   options.metrics?.collect('mamori_analysis_detector_restarts_total', 'Fresh detector threads started after a failure.', 'counter', () => [{ labels: {}, value: stats.detectorRestarts }]);
   options.metrics?.collect('mamori_analysis_unanalysed_flows_total', 'Flows archived but never analysed: their detector thread failed, or they came while threads restarted.', 'counter', () => [{ labels: {}, value: stats.unanalysedFlows }]);
 
+  /**
+   * A purge's hook: detector state is not kept per basis, so all of it goes and the detectors start afresh
+   * (stored findings stay; findings naming a purged basis are refused when written).
+   */
+  async function forgetState(): Promise<number> {
+    await analysing;
+    if (threads === 0) {
+      hosts = new HostTable();
+      inThread = createDetectors(hosts);
+      detectors = inThreadDetectors(inThread, hosts);
+    } else if (!down) {
+      const old = detectors;
+      detectors = startThreads();
+      await old.close();
+    }
+    await reloadIndicators();
+    return 1;
+  }
+  let removeHook: (() => void) | undefined;
+
   const component: Component = {
     name: 'pipeline',
     async start() {
+      removeHook = core.lifecycle.addHook({ name: 'detectors', purge: () => forgetState() });
       options.logger?.info({ detectorThreads: threads, inPipelineThread: threads === 0 ? DETECTOR_KINDS : mine }, threads === 0 ? 'detectors run in the pipeline\'s thread' : `detectors run in ${threads} worker thread${threads > 1 ? 's' : ''}`);
       await reloadIndicators();
       flushTimer = setInterval(() => { flush().catch((e: unknown) => options.logger?.error({ err: e }, 'findings flush failed')); }, options.flushEveryMs ?? 10_000);
@@ -404,6 +425,7 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     },
     async stop() {
       stopping = true;
+      removeHook?.();
       if (restartTimer !== undefined) { clearTimeout(restartTimer); restartTimer = undefined; }
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (indicatorTimer !== undefined) clearInterval(indicatorTimer);
@@ -429,7 +451,7 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     },
   };
 
-  return { sink, component, detectors: inThread, flush, recordCounters, stats: () => ({ ...stats }) };
+  return { sink, component, get detectors() { return inThread; }, flush, recordCounters, stats: () => ({ ...stats }) };
 }
 
 /** Threaded detectors with `kinds` run in the pipeline's thread over the pool's host table. */

@@ -39,8 +39,8 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     { name: 'reporting-scheduler', start: () => core.reportingScheduler.start(), stop: () => core.reportingScheduler.stop() },
     // Applies operator ranges changed by another process (this process's changes apply before their call returns).
     core.ranges.component,
-    // Deletes archive partitions past their basis's retention, each deletion audited.
-    retentionComponent(core.archive, config.selection.retentionEverySeconds, logger),
+    // Deletes what is past its basis's retention everywhere (archive, findings, intel), with deletion certificates.
+    retentionComponent(core.lifecycle, config.selection.retentionEverySeconds, logger),
     // Pulls external TAXII feeds into the indicator store when their interval has passed.
     { name: 'sharing-feeds', start: () => core.feedScheduler.start(), stop: () => core.feedScheduler.stop() },
     ...(options.components?.(core, metrics) ?? []),

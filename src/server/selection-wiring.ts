@@ -1,10 +1,10 @@
 /** @module Builds selection's locator from the configuration: RIR files, MaxMind databases and the bundled data as country sources, configured and registered domestic prefixes, special-range overrides. */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from '#platform/config/index.js';
-import { systemContext } from '#platform/context/index.js';
+import { systemContext, type RequestContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import type { RangeGate, RegistryService } from '#modules/registry/index.js';
-import type { DomesticRangeChange, FlowArchive, LiveLocator } from '#modules/selection/index.js';
+import type { DomesticRangeChange, LiveLocator } from '#modules/selection/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import { createLocatorFactory, loadIpLocationDb, mmdbCountryRanges, openMmdb, parsePrefix, parseRirDelegated, withOverrides, type Locator, type LocatorFactory, type RangeSet, type SpecialRange } from '#modules/selection/index.js';
 
@@ -138,11 +138,12 @@ export function createRangeSync(settings: Config['selection'], deps: { registry:
 }
 
 /**
- * The archive's retention job as a server component: at start and then every `everySeconds`, deletes
- * partitions past their basis's retention (each deletion audited as `retention:delete`).
+ * The retention job as a server component: at start and then every `everySeconds`, the lifecycle deletes
+ * what is past its basis's retention everywhere (archive partitions audited as `retention:delete`, then a
+ * deletion certificate per basis).
  * @see DESIGN.md invariant 4
  */
-export function retentionComponent(archive: Pick<FlowArchive, 'enforceRetention'>, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
+export function retentionComponent(archive: { enforceRetention(ctx: RequestContext): Promise<unknown> }, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
   let timer: ReturnType<typeof setInterval> | undefined;
   let running: Promise<unknown> = Promise.resolve();
   const run = (): void => {

@@ -10,3 +10,4 @@ export { BloomFilter, CountMinSketch, HyperLogLog } from './sketch.js';
 export * from './schema.js';
 export { analysisMigrations, createAnalysisService, dbIndicatorSource, type AnalysisService, type AnalysisServiceDeps } from './service.js';
 export { analysisRoutes } from './routes.js';
+export { createFindingsPurger, rootHash, type FindingsPurge, type FindingsPurger } from './purge.js';

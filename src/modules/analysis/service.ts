@@ -101,6 +101,8 @@ export interface AnalysisServiceDeps {
   clock: Clock;
   /** Display names of users by id (the identity module), so cases show people, not ids; absent, names are null. */
   people?: { namesOf(ids: readonly string[]): Promise<ReadonlyMap<string, string>> };
+  /** True for a legal basis whose data was purged: detector updates naming it are refused (purge.ts). */
+  refuses?: (basisId: string) => boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -151,6 +153,9 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
   /** Merges detector updates into stored findings; returns the ids written (system or analyst context). */
   async function recordFindings(ctx: RequestContext, updates: readonly FindingUpdate[]): Promise<string[]> {
     allow(ctx, 'findings:write');
+    // A detector may still hold state from flows of a basis purged since: what names it is not written back.
+    const refuses = deps.refuses;
+    if (refuses !== undefined) updates = updates.filter((u) => !u.bases.some(refuses));
     const ids: string[] = [];
     await q.transaction().execute(async (trx) => {
       for (const u of updates) {

@@ -209,10 +209,11 @@ export function createAuditLog(deps: AuditLogDeps) {
       const plan = consistencyProofPlan(size1, size2);
       return { size1, size2, proof: assembleProof(plan, await dbNodeReader(db.kysely).getNodes(planKeys(plan))).map(b64) };
     },
-    /** Entries in [from, to), optionally only those of one user (directly or through their tokens) or system actor, at most `limit`. */
-    async entries(range: { from: number; to: number; actorId?: string | undefined; limit?: number }): Promise<AuditEntry[]> {
+    /** Entries in [from, to), optionally only those of one user (directly or through their tokens) or system actor, or of some actions, at most `limit`. */
+    async entries(range: { from: number; to: number; actorId?: string | undefined; actions?: readonly string[] | undefined; limit?: number }): Promise<AuditEntry[]> {
       let q = db.kysely.selectFrom('audit_entries').select('entry').where('idx', '>=', range.from).where('idx', '<', range.to).orderBy('idx');
       if (range.actorId !== undefined) q = q.where('actor_user', '=', range.actorId);
+      if (range.actions !== undefined) q = q.where('action', 'in', range.actions.length > 0 ? [...range.actions] : ['']);
       if (range.limit !== undefined) q = q.limit(range.limit);
       return ((await q.execute()) as { entry: string }[]).map((r) => JSON.parse(r.entry) as AuditEntry);
     },

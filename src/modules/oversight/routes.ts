@@ -74,6 +74,9 @@ export function oversightRoutes(deps: { oversight: OversightService }): RouteMod
     app.get('/api/v1/oversight/inspection/inventory', { config: { auth: { action: 'inspection:read' } }, schema: { tags, summary: 'Inspection: data held by basis and the discard counters (from selection). Audited.' } },
       async (req) => oversight.inspectInventory(ctxOf(req)));
 
+    app.get('/api/v1/oversight/inspection/deletions', { config: { auth: { action: 'inspection:read' } }, schema: { tags, summary: 'Inspection: deletion certificates of every purge and retention run (what, how many, hashes). Audited.' } },
+      async (req) => oversight.inspectDeletions(ctxOf(req)));
+
     app.get('/api/v1/oversight/inspection/reads', { config: { auth: { action: 'inspection:read' } }, schema: { tags, summary: 'Inspection: who read what — read entries of the audit log with index in [from, to) (at most 5000). Audited.' } }, async (req) => {
       const from = intQuery(req, 'from') ?? 0;
       const to = intQuery(req, 'to') ?? from + 1000;

@@ -669,6 +669,20 @@ export function createOversightService(deps: OversightDeps) {
       return { connected: inv !== undefined, holdings, discards, hooks: service.connected() };
     },
 
+    /**
+     * Inspection: the deletion certificates of every purge and retention run (`lifecycle:certificate`: what
+     * went, how many, hashes of the content), newest first; the read is audited.
+     * @see DESIGN.md invariant 4
+     */
+    async inspectDeletions(ctx: RequestContext): Promise<{ certificates: { index: number; time: string; basisId: string | null; details: Record<string, unknown> }[] }> {
+      policy.require(ctx, 'inspection:read');
+      const { size } = await deps.log.head();
+      const entries = await deps.log.entries({ from: 0, to: size, actions: ['lifecycle:certificate'] });
+      const certificates = entries.reverse().slice(0, 1000).map((e) => ({ index: e.index, time: e.time, basisId: e.legalBasis, details: e.details }));
+      await audit.record(ctx, { action: 'inspection:read', object: { type: 'AuditLog', id: 'deletions' }, outcome: 'success', details: { what: 'deletions', count: certificates.length } });
+      return { certificates };
+    },
+
     /** Inspection: who read what — audit entries of read actions with index in [from, to); the read is audited. */
     async inspectReads(ctx: RequestContext, range: { from: number; to: number }): Promise<{ from: number; to: number; size: number; reads: { index: number; time: string; actor: string; userId: string; roles: string[]; action: string; object: { type: string; id: string } | null; legalBasis: string | null; outcome: string }[] }> {
       policy.require(ctx, 'inspection:read');

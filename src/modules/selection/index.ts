@@ -11,7 +11,7 @@ export { createSelectedBatch, readSelectedFlow, allowedFieldsOf, ADDR_ABSENT, AD
 export { Pseudonymizer, fileKeyStore, derivedKeyStore, periodOf, PSEUDONYM_BYTES, ROTATIONS, type PseudonymKeyStore, type Rotation } from './pseudonym.js';
 export { lookupSlot, parsePrefix } from './ranges.js';
 export { createLiveLocator, type LiveLocator, type DomesticRangeChange } from './live-locator.js';
-export { createSelectionService, type SelectionService, type SelectionDeps, type ApprovalCheck } from './service.js';
+export { createSelectionService, type SelectionService, type SelectionDeps, type ApprovalCheck, type BasisChange } from './service.js';
 export { selectionMigrations } from './migrations.js';
 export { createFlowArchive, FlowQuerySchema, GROUP_KEYS, type BasisInventory, type FlowArchive, type FlowQuery, type ArchiveDeps } from './archive.js';
 export { selectionRoutes } from './routes.js';

@@ -21,6 +21,15 @@ import { z } from 'zod';
 /** Decides whether an approval id authorizes a re-identification; oversight provides it. */
 export type ApprovalCheck = (ctx: RequestContext, approvalId: string, request: { action: 'pseudonym:reidentify'; pseudonym: string; period: string }) => Promise<boolean>;
 
+/** A change of legal bases, as subscribers see it (the lifecycle purges on revocation; the cluster's edges reload). */
+export interface BasisChange {
+  kind: 'created' | 'revoked';
+  basisId: string;
+  /** Who made the change (a purge it causes is attributed to the same request). */
+  ctx: RequestContext;
+  reason?: string;
+}
+
 /** What selection needs. */
 export interface SelectionDeps {
   db: Database;
@@ -60,6 +69,10 @@ export function createSelectionService(deps: SelectionDeps) {
   let seen = '';
   let timer: ReturnType<typeof setInterval> | undefined;
   const counters = new SelectionCounters(clock.nowMs());
+  const listeners = new Set<(change: BasisChange) => void | Promise<void>>();
+  async function tell(change: BasisChange): Promise<void> {
+    for (const l of listeners) await l(change);
+  }
   // What the last `selection:counters` audit entry covered, per `kept_<category>` / `dropped_<category>`.
   const reported = new Map<string, number>();
   let reportedUntil = isoUtc(clock.nowMs());
@@ -113,6 +126,15 @@ export function createSelectionService(deps: SelectionDeps) {
     compiled: (): CompiledBases => compiled,
     reload,
 
+    /**
+     * Calls `listener` after every basis created or revoked in this process, awaiting it before the call that
+     * made the change returns (a revocation's purge is done when the revocation answers); returns the unsubscribe.
+     */
+    subscribe(listener: (change: BasisChange) => void | Promise<void>): () => void {
+      listeners.add(listener);
+      return () => { listeners.delete(listener); };
+    },
+
     /** Loads the bases and polls the store every second, so a change made by another process takes effect within a second. */
     async start(): Promise<void> {
       await reload();
@@ -149,6 +171,7 @@ export function createSelectionService(deps: SelectionDeps) {
         await audit.record(ctx, { action: 'basis:create', object: { type: 'legal_basis', id: row.id }, outcome: 'success', legalBasis: row.id, details: { kind: row.kind, createdBy: row.created_by, validUntil: row.valid_until } }, trx);
       });
       await reload();
+      await tell({ kind: 'created', basisId: row.id, ctx });
       return toBasis(row);
     },
 
@@ -181,7 +204,14 @@ export function createSelectionService(deps: SelectionDeps) {
         return { ...r, revoked_at: now, revoked_reason: v.reason, revoked_by: ctx.actor.id, updated_at: now };
       });
       await reload();
+      await tell({ kind: 'revoked', basisId: id, ctx, reason: v.reason });
       return toBasis(row);
+    },
+
+    /** Ids of every revoked basis (their data must be gone: the retention sweep checks). */
+    async revokedIds(): Promise<string[]> {
+      const rows = (await k.selectFrom('legal_bases').select('id').where('revoked_at', 'is not', null).execute()) as { id: string }[];
+      return rows.map((r) => r.id);
     },
 
     /** The aggregate counters (exporter × category × outcome): the only trace of dropped flows. */

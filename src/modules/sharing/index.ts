@@ -10,5 +10,6 @@ export { createFeedScheduler, type FeedScheduler } from './feeds.js';
 export { TAXII_MEDIA_TYPE, STIX_MEDIA_TYPE, acceptsTaxii, isTaxiiContentType, parseObjectQuery, type StatusResource } from './taxii.js';
 export { loadOrCreateFingerprintKey } from './keys.js';
 export { taxiiRoutes } from './taxii-routes.js';
-export { sharingRoutes } from './routes.js';
+export { recallRoutes, sharingRoutes } from './routes.js';
 export type { Draft, DraftInput, Feed, FeedInput, Group, GroupInput } from './schema.js';
+export { createIntelPurger, recallMigrations, RecallSchema, type IntelPurge, type IntelPurger, type Recall } from './purge.js';

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
 import type { SharingService } from './service.js';
+import type { IntelPurger } from './purge.js';
 
 /** Registers sharing's REST routes under /api/v1/sharing. */
 export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
@@ -53,6 +54,19 @@ export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
         throw new AppError('VALIDATION_FAILED', 'Send {"text": "<the leaked file or fragment>"} or a STIX bundle or object (with its type and id).', { details: [{ path: 'text', message: 'expected the leaked text, or a STIX bundle or object' }] });
       }
       return sharing.traceLeak(ctxOf(req), asText ? String(body['text']) : JSON.stringify(body));
+    });
+  };
+}
+
+/** Routes of recall notices: list (`GET /api/v1/intel/recalls`) and acknowledge (`POST /api/v1/intel/recalls/:id/acknowledge`). */
+export function recallRoutes(deps: { recalls: IntelPurger }): RouteModule {
+  return (app: FastifyInstance) => {
+    const tags = ['sharing'];
+    app.get('/api/v1/intel/recalls', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'Recall notices of released intelligence whose data was purged (yours; all for the NCO and the commission).' } },
+      async (req) => ({ recalls: await deps.recalls.listRecalls(ctxOf(req)) }));
+    app.post<{ Params: { id: string } }>('/api/v1/intel/recalls/:id/acknowledge', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'Acknowledge that your organization deleted the recalled objects.' } }, async (req) => {
+      await deps.recalls.acknowledgeRecall(ctxOf(req), req.params.id);
+      return { acknowledged: true };
     });
   };
 }

@@ -753,6 +753,9 @@ export function createSharingService(deps: SharingDeps) {
     readPage,
     readObjects,
 
+    /** Drops every cached directory, group and served page (after a purge withdrew objects). */
+    forgetCaches: invalidate,
+
     /** What the served-pages cache holds now (for metrics and tests). */
     pageCacheStats(): { entries: number; bytes: number; capBytes: number } {
       return { entries: pages.size, bytes: pageBytes, capBytes: pageCap };

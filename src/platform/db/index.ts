@@ -32,6 +32,12 @@ export interface Database {
   transaction<T>(fn: (trx: AnyDb) => Promise<T>): Promise<T>;
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
+  /**
+   * Makes deleted rows unreadable on disk after a purge: SQLite overwrites freed content (secure_delete) and
+   * here folds the write-ahead log into the file and truncates it (old page images would keep deleted rows);
+   * PostgreSQL vacuums `tables` so dead row versions go.
+   */
+  scrub(tables?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,6 +74,8 @@ export function openDatabase(options: DatabaseOptions): Database {
   // FULL keeps every acknowledged commit across a power loss, which WAL's NORMAL does not promise.
   handle.pragma('synchronous = FULL');
   handle.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  // Deleted rows are overwritten with zeros, not left in free pages: purged data must not survive in the file.
+  handle.pragma('secure_delete = ON');
   const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) }) as AnyDb;
   return wrap(kysely, 'sqlite', `sqlite ${file}`);
 }
@@ -109,6 +117,10 @@ function wrap(kysely: AnyDb, dialect: Dialect, description: string): Database {
       } catch {
         return false;
       }
+    },
+    async scrub(tables = []) {
+      if (dialect === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(kysely);
+      else for (const t of tables) await sql`VACUUM ${sql.table(t)}`.execute(kysely);
     },
     close: () => kysely.destroy(),
   };
