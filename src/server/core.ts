@@ -5,7 +5,7 @@ import type { Config } from '#platform/config/index.js';
 import { migrate, openDatabase, type Database, type NamedMigration } from '#platform/db/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import { createPolicyEngine, type PolicyEngine } from '#platform/policy/index.js';
-import { auditMigrations, createAuditLog, createCheckpointer, defaultLogKeyPath, type AuditLog, type Checkpointer } from '#modules/audit/index.js';
+import { auditMigrations, createAuditLog, createCheckpointer, defaultLogKeyPath, defaultWitnessKeyPath, witnessStatePath, type AuditLog, type Checkpointer } from '#modules/audit/index.js';
 import { createIdentityService, identityMigrations, type IdentityService, type PasswordCost } from '#modules/identity/index.js';
 import { createRegistryService, registryMigrations, type RegistryService } from '#modules/registry/index.js';
 import { createReportingScheduler, createReportingService, defaultReceiptKeyPath, loadForms, loadOrCreateReceiptSigner, reportingMigrations, type ReceiptSigner, type ReportingScheduler, type ReportingService } from '#modules/reporting/index.js';
@@ -86,7 +86,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     const policy = createPolicyEngine();
     const audit = createAuditLog({ db, clock, policyHash: policy.hash });
     const checkpointer = createCheckpointer(
-      { origin: config.audit.origin, everyEntries: config.audit.checkpointEveryEntries, everySeconds: config.audit.checkpointEverySeconds, keyFile: config.audit.keyFile ?? defaultLogKeyPath(config.dataDir) },
+      {
+        origin: config.audit.origin, everyEntries: config.audit.checkpointEveryEntries, everySeconds: config.audit.checkpointEverySeconds, keyFile: config.audit.keyFile ?? defaultLogKeyPath(config.dataDir),
+        witnessStateFile: witnessStatePath(config.audit.witnessKeyFile ?? defaultWitnessKeyPath(config.dataDir)),
+      },
       { db, log: audit, clock, onError: (e) => options.logger?.error({ err: e }, 'audit checkpoint failed') },
     );
     const identity = createIdentityService({

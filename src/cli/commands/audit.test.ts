@@ -1,8 +1,11 @@
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import BetterSqlite from 'better-sqlite3';
+import { parseConfig } from '#platform/config/index.js';
+import { createLogger } from '#platform/logger/index.js';
+import { startServer } from '#server/run.js';
 import { main } from '../main.js';
 
 async function run(config: string, ...args: string[]): Promise<{ out: string; err: string; code: number }> {
@@ -73,5 +76,33 @@ describe('mamori audit', () => {
     const refused = await run(config, 'audit', 'witness');
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/Not co-signed: the checkpoint of size 1 has a bad log signature/);
+  });
+
+  it('fails a log truncated with its head and checkpoints rewritten to match, by the sizes signed outside the database, and the server refuses to start on it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mamori-cli-audit-'));
+    const config = join(dir, 'm.yaml');
+    writeFileSync(config, `dataDir: ${dir}\ncollector:\n  enabled: false\nserver:\n  port: 0\n`);
+    for (const u of ['b-one', 'b-two', 'b-three']) expect((await run(config, 'user', 'add', '--username', u, '--role', 'analyst', '--generate-password')).code).toBe(0);
+    expect((await run(config, 'audit', 'checkpoint')).code).toBe(0);
+    expect((await run(config, 'audit', 'witness')).code).toBe(0);
+    expect((await run(config, 'audit', 'verify')).code).toBe(0);
+
+    // A consistent-looking shorter log: entries, head and checkpoints all say 1.
+    const sqlite = new BetterSqlite(join(dir, 'mamori.db'));
+    sqlite.prepare('delete from audit_entries where idx >= 1').run();
+    sqlite.prepare('update audit_head set size = 1, last_leaf = (select leaf_hash from audit_entries where idx = 0)').run();
+    sqlite.prepare('delete from audit_checkpoints').run();
+    sqlite.close();
+    const cut = await run(config, 'audit', 'verify');
+    expect(cut.code).toBe(1);
+    expect(cut.err).toMatch(/FAILED at entry 1: entry 1 is missing: the log holds 1 entries but the checkpoint of size 3 recorded in .*audit-log\.state\.json.* was signed \(truncated\)/);
+    await expect(startServer(parseConfig({ dataDir: dir, collector: { enabled: false }, server: { port: 0 } }), { logger: createLogger({ level: 'silent' }) }))
+      .rejects.toMatchObject({ code: 'AUDIT_VERIFY_FAILED', message: expect.stringContaining('the log was truncated. Refusing to start') as string });
+
+    // Without the log's state file, the witness's co-signed size still catches it.
+    rmSync(join(dir, 'keys', 'audit-log.state.json'));
+    const byWitness = await run(config, 'audit', 'verify');
+    expect(byWitness.code).toBe(1);
+    expect(byWitness.err).toMatch(/the checkpoint of size 3 the witness co-signed .* was signed \(truncated\)/);
   });
 });

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { AppError } from '#platform/errors/index.js';
 import {
   defaultLogKeyPath, defaultWitnessKeyPath, latestCheckpoint, parseVerifierKey, readWitnessState, readWitnessVerifier,
-  replaceCheckpointNote, runWitness, verifyAuditLog, witnessStatePath, type VerifierKey,
+  replaceCheckpointNote, runWitness, signedHighWater, verifyAuditLog, witnessStatePath, type VerifierKey,
 } from '#modules/audit/index.js';
 import type { Core } from '#server/core.js';
 import { withCore } from '../context.js';
@@ -54,8 +54,10 @@ export function registerAuditCommands(program: Command): void {
         const witness = opts.witnessKey !== undefined ? vkeyOption(opts.witnessKey, '--witness-key') : readWitnessVerifier(witnessStatePath(witnessKeyFile(core, undefined)));
         const progress = new Progress('audit verify', undefined);
         let bar: Progress | undefined;
+        // The largest trees signed, as the files outside the database remember them: a shrunk log fails.
+        const signedElsewhere = signedHighWater(core.config.audit.keyFile ?? defaultLogKeyPath(core.config.dataDir), witnessStatePath(witnessKeyFile(core, undefined)));
         const r = await verifyAuditLog(core.db, {
-          logKey, pageSize, ...(witness !== undefined ? { witnessKeys: [witness] } : {}), ...(external !== undefined ? { externalCheckpoint: external } : {}),
+          logKey, pageSize, signedElsewhere, ...(witness !== undefined ? { witnessKeys: [witness] } : {}), ...(external !== undefined ? { externalCheckpoint: external } : {}),
           onProgress: (done, total) => { bar ??= new Progress('audit verify', total); bar.update(done); },
         });
         const out = bar ?? progress;

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadOrCreateSignerKey, writePrivateFile } from './keys.js';
 import type { AuditLog } from './log.js';
 import { verifyConsistency } from './merkle.js';
+import { readWitnessState } from './witness.js';
 
 /** A signed checkpoint as stored in `audit_checkpoints`. */
 export interface StoredCheckpoint {
@@ -31,6 +32,38 @@ export interface CheckpointerConfig {
   keyFile: string;
   /** How often the timer looks at the head; default min(1 s, everySeconds). */
   pollMs?: number;
+  /** The commission witness's state file, if any: the log must never be smaller than what it co-signed. */
+  witnessStateFile?: string;
+}
+
+/** The log's own record of the largest tree it signed, beside its key (`x.key` → `x.state.json`). */
+export function logStatePath(keyFile: string): string {
+  return `${keyFile.replace(/\.key$/, '')}.state.json`;
+}
+
+/**
+ * The largest (size, root) the log signed, from its state file outside the database, or undefined before the
+ * first checkpoint. A damaged file is an error: deleting or breaking it must not let a shrunk log pass.
+ * @see c2sp.org/tlog-checkpoint
+ */
+export function readLogState(keyFile: string): { size: number; root: string } | undefined {
+  const stateFile = logStatePath(keyFile);
+  if (!existsSync(stateFile)) return undefined;
+  try {
+    const s = JSON.parse(readFileSync(stateFile, 'utf8')) as { size: number; root: string };
+    if (Number.isSafeInteger(s.size) && typeof s.root === 'string') return { size: s.size, root: s.root };
+  } catch { /* fall through */ }
+  throw new AppError('CONFIG_INVALID', `The checkpointer state file ${stateFile} is damaged; restore it from backup before signing again.`);
+}
+
+/** The largest trees ever signed, as recorded outside the database (the log's state file, the witness's). */
+export function signedHighWater(keyFile: string, witnessStateFile: string | undefined): { label: string; size: number; root: string }[] {
+  const out: { label: string; size: number; root: string }[] = [];
+  const own = readLogState(keyFile);
+  if (own !== undefined) out.push({ label: `the checkpoint of size ${own.size} recorded in ${logStatePath(keyFile)}`, ...own });
+  const w = witnessStateFile === undefined ? undefined : readWitnessState(witnessStateFile);
+  if (w !== undefined) out.push({ label: `the checkpoint of size ${w.size} the witness co-signed (${witnessStateFile})`, size: w.size, root: w.root });
+  return out;
 }
 
 /** What the checkpointer needs. */
@@ -101,14 +134,16 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
 
   // The last signed (size, root) is also kept beside the key, outside the database: rows deleted
   // from audit_checkpoints cannot make the log sign a smaller or different tree again.
-  const stateFile = `${config.keyFile.replace(/\.key$/, '')}.state.json`;
-  function lastSignedOnDisk(): { size: number; root: string } | undefined {
-    if (!existsSync(stateFile)) return undefined;
-    try {
-      const s = JSON.parse(readFileSync(stateFile, 'utf8')) as { size: number; root: string };
-      if (Number.isSafeInteger(s.size) && typeof s.root === 'string') return s;
-    } catch { /* fall through */ }
-    throw new AppError('CONFIG_INVALID', `The checkpointer state file ${stateFile} is damaged; restore it from backup before signing again.`);
+  const stateFile = logStatePath(config.keyFile);
+  const lastSignedOnDisk = () => readLogState(config.keyFile);
+
+  /** Refuses a log smaller than, or different at, the largest tree signed according to the files outside the database. */
+  async function checkNotShrunk(): Promise<void> {
+    const { size } = await log.head();
+    for (const hw of signedHighWater(config.keyFile, config.witnessStateFile)) {
+      if (size < hw.size) throw new AppError('AUDIT_VERIFY_FAILED', `The audit log holds ${size} entries but ${hw.label} was signed: the log was truncated. Refusing to start; run \`mamori audit verify\` and restore the log from backup.`);
+      if (hw.size > 0 && (await log.rootAt(hw.size)) !== hw.root) throw new AppError('AUDIT_VERIFY_FAILED', `The first ${hw.size} entries of the audit log no longer have the root of ${hw.label}: the log was rewritten. Refusing to start; run \`mamori audit verify\`.`);
+    }
   }
 
   function signer(): SignerKey {
@@ -181,6 +216,7 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
     /** Loads or creates the key, then checks the head on a timer. */
     async start(): Promise<void> {
       signer();
+      await checkNotShrunk();
       if (timer !== undefined) return;
       const every = config.pollMs ?? Math.min(1000, config.everySeconds * 1000);
       timer = setInterval(() => {
@@ -195,6 +231,7 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
       await chain;
     },
     maybeCheckpoint,
+    checkNotShrunk,
     /** Signs the current head now (if it grew) and returns the latest checkpoint. */
     async checkpointNow(): Promise<StoredCheckpoint | undefined> {
       return serialize(async () => (await signHead()) ?? (await latestCheckpoint(db.kysely)));

@@ -5,7 +5,9 @@ export { auditMigrations } from './migrations.js';
 export { canonicalize } from './jcs.js';
 export { hashLeaf, verifyInclusion, verifyConsistency, MemoryNodeStore } from './merkle.js';
 export { parseVerifierKey, formatVerifierKey, openCheckpoint, type VerifierKey } from './checkpoint.js';
-export { createCheckpointer, listCheckpoints, latestCheckpoint, replaceCheckpointNote, type Checkpointer, type StoredCheckpoint } from './checkpointer.js';
+export {
+  createCheckpointer, listCheckpoints, latestCheckpoint, logStatePath, readLogState, replaceCheckpointNote, signedHighWater, type Checkpointer, type StoredCheckpoint,
+} from './checkpointer.js';
 export { defaultLogKeyPath, defaultWitnessKeyPath, loadOrCreateSignerKey } from './keys.js';
 export { verifyAuditLog, type VerifyReport, type VerifyProblem } from './verify.js';
 export { runWitness, witnessCheckpoint, witnessStatePath, readWitnessState, readWitnessVerifier, type WitnessedLog, type WitnessState } from './witness.js';

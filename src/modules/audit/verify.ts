@@ -17,6 +17,11 @@ export interface VerifyOptions {
   witnessKeys?: readonly VerifierKey[];
   /** A checkpoint note kept outside the system; the log must still hold the tree it signed. */
   externalCheckpoint?: string;
+  /**
+   * Trees recorded as signed outside the database (the log's state file, the witness's state): the log must still
+   * hold each, so a log truncated together with its head and checkpoints fails.
+   */
+  signedElsewhere?: readonly { label: string; size: number; root: string }[];
   /** Entries read per query (bounded memory); default 5000. */
   pageSize?: number;
   /** Called after each page with entries checked so far and the total expected. */
@@ -135,6 +140,7 @@ export async function verifyAuditLog(db: Database, options: VerifyOptions): Prom
     if (!opened.ok) return report(0, emptyRightEdge(), stored.length, cosigned, { index: null, reason: `the external checkpoint does not verify with the log key: ${opened.error.message}` });
     addTarget(opened.value.checkpoint.size, `the external checkpoint of size ${opened.value.checkpoint.size}`, b64(opened.value.checkpoint.rootHash));
   }
+  for (const hw of options.signedElsewhere ?? []) addTarget(hw.size, hw.label, hw.root);
   const maxTarget = Math.max(0, ...targets.keys());
   const total = Math.max(headSize, maxTarget);
   // The empty tree is trivially consistent with anything; a size-0 checkpoint needs no entries.
