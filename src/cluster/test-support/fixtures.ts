@@ -53,7 +53,7 @@ export function attackRecords(nowMs = NOW): FlowRecord[] {
     }
   });
   const scanAt = nowMs - 70 * 60_000;
-  for (let i = 1; i <= 254; i++) out.push(flow(scanAt + i * 950, 0, '36.9.9.23', `133.2.17.${i}`, 40_000 + (i % 1000), 23, 6, 0x02, 60, 1));
+  for (let i = 1; i <= 254; i++) out.push(flow(scanAt + i * 950, 0, '8.9.9.23', `133.2.17.${i}`, 40_000 + (i % 1000), 23, 6, 0x02, 60, 1));
   const ddosAt = nowMs - 4 * 60_000;
   for (let k = 0; k < 100; k++) {
     for (let j = 0; j < 4; j++) out.push(flow(ddosAt + j * 30_000 + r() * 500, 30_000, `5.51.100.${100 + k}`, '133.3.16.80', 123, 1024 + Math.floor(r() * 60_000), 17, 0, 1500 * 468, 1500));

@@ -1,0 +1,194 @@
+/**
+ * @module The cluster end to end, as separate OS processes on loopback: a three-node NATS cluster of its own, a fresh
+ * PostgreSQL database, two edges (`mamori collect --publish`) and two analysis workers (`mamori analyze`). Flows go over
+ * UDP into both edges; a worker and a NATS node are killed with -9 mid-stream. Checked: the findings equal a single
+ * process's on the same flows, nothing acknowledged is lost, and no byte that left an edge holds a raw domestic address.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeIpfix, writeAddress, type FlowRecord } from '#modules/collection/index.js';
+import { FLOW_FIELDS } from '#modules/selection/index.js';
+import { loadConfig } from '#platform/config/index.js';
+import { systemContext } from '#platform/context/index.js';
+import { createJetStreamTransport } from '#platform/transport/index.js';
+import { freePort, startNatsCluster, type NatsTestCluster } from '#platform/transport/test-support/nats-cluster.js';
+import { createCore } from '#server/core.js';
+import { createPipeline } from '#server/pipeline.js';
+import { createFreshPgDatabase } from '#server/test-support/pg.js';
+import { attackRecords, batchesOf } from '#cluster/test-support/fixtures.js';
+import { parsePrometheusText } from '#cli/commands/collection.js';
+
+const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori', ...process.argv.slice(1)]))";
+const KEY = 'cluster-test-pseudonym-key-0123456789abcdef';
+const PARTITIONS = '4';
+const DOMESTIC = ['133.1.17.21', '133.1.17.35', '133.1.17.48', '133.1.18.12', '133.1.18.77', '133.1.19.140', '133.3.16.80', ...Array.from({ length: 254 }, (_, i) => `133.2.17.${i + 1}`)];
+
+let nats: NatsTestCluster;
+let db: { url: string; drop(): Promise<void> };
+const procs: ChildProcess[] = [];
+const dirs: string[] = [];
+const logs = new Map<ChildProcess, string>();
+
+function env(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const dir = mkdtempSync(join(tmpdir(), 'mamori-cluster-'));
+  dirs.push(dir);
+  return {
+    ...process.env, MAMORI_DATA_DIR: dir, MAMORI_LOG_LEVEL: 'warn', MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY,
+    MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_PARTITIONS: PARTITIONS, MAMORI_CLUSTER_REPLICAS: '3', MAMORI_COLLECTOR_ENABLED: 'false', ...extra,
+  };
+}
+
+function start(args: string[], e: NodeJS.ProcessEnv): ChildProcess {
+  const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '-e', ENTRY, ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+  logs.set(p, '');
+  const keep = (d: Buffer): void => { logs.set(p, (logs.get(p)! + d.toString()).slice(-20_000)); };
+  p.stdout!.on('data', keep);
+  p.stderr!.on('data', keep);
+  procs.push(p);
+  return p;
+}
+
+async function metrics(url: string): Promise<ReturnType<typeof parsePrometheusText>> {
+  try {
+    const r = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return parsePrometheusText(await r.text());
+  } catch {
+    return [];
+  }
+}
+const value = (s: ReturnType<typeof parsePrometheusText>, name: string, labels: Record<string, string> = {}): number =>
+  s.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
+
+async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms\n${[...logs.values()].map((l) => l.slice(-2000)).join('\n---\n')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function sendUdp(port: number, records: readonly FlowRecord[], domainId: number, sequence: number): Promise<number> {
+  const sock = createSocket('udp4');
+  const out = encodeIpfix(records, { exportTimeMs: Date.now(), sequence, domainId });
+  for (const [i, d] of out.datagrams.entries()) {
+    await new Promise<void>((r, j) => sock.send(d, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2)); // paced: loopback UDP drops bursts
+  }
+  sock.close();
+  return sequence + records.length;
+}
+
+const findingKey = (r: { kind: string; subject_kind: string; subject_value: string; level: string }): string => `${r.kind} ${r.subject_kind}:${r.subject_value} ${r.level}`;
+
+beforeAll(async () => {
+  nats = await startNatsCluster(3);
+  db = await createFreshPgDatabase();
+}, 120_000);
+
+afterAll(async () => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  await nats?.stop();
+  await db?.drop().catch(() => undefined);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 60_000);
+
+describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
+  it('finds what one process finds, through a worker and a NATS node killed with -9, and no raw domestic address leaves an edge', async () => {
+    const now = Date.now();
+    const records = attackRecords(now - 60_000);
+    const basis = { kind: 'cross_border_approval' as const, title: 'cluster test', selectors: { foreignPrefixes: ['8.0.0.0/8', '36.0.0.0/8', '5.0.0.0/8'] }, validFrom: new Date(now - 86_400_000).toISOString(), validUntil: new Date(now + 30 * 86_400_000).toISOString(), allowedFields: [...FLOW_FIELDS], retentionDays: 30, createdBy: 'request-cluster-test' };
+
+    // The single process: the same flows through the embedded pipeline on SQLite.
+    const single = await createCore(loadConfig({ env: { MAMORI_DATABASE_URL: ':memory:', MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: mkdtempSync(join(tmpdir(), 'mamori-single-')) } }).config);
+    await single.selection.createBasis(systemContext('test'), basis);
+    const pipeline = createPipeline(single);
+    for (const b of batchesOf(records)) await pipeline.sink.write(b);
+    await pipeline.flush(true);
+    const want = ((await single.db.kysely.selectFrom('findings').selectAll().execute()) as { kind: string; subject_kind: string; subject_value: string; level: string }[]).map(findingKey).sort();
+    await single.close();
+    expect(want.some((k) => k.startsWith('beacon '))).toBe(true);
+    expect(want.some((k) => k.startsWith('scan-horizontal '))).toBe(true);
+    expect(want.some((k) => k.startsWith('ddos-'))).toBe(true);
+
+    // The centre's database: migrated, with the basis.
+    const centre = await createCore(loadConfig({ env: { MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: mkdtempSync(join(tmpdir(), 'mamori-centre-')) } }).config);
+    await centre.selection.createBasis(systemContext('test'), basis);
+    await centre.close();
+
+    const workerEnv = { MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_REBALANCE_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_ACK_WAIT_SECONDS: '5', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '4' };
+    const wm = [await freePort(), await freePort()];
+    const w1 = start(['analyze', '--worker-id', 'w1', '--metrics', `127.0.0.1:${wm[0]}`], env(workerEnv));
+    const w2 = start(['analyze', '--worker-id', 'w2', '--metrics', `127.0.0.1:${wm[1]}`], env(workerEnv));
+    const udp = [await freePort(), await freePort()];
+    const em = [await freePort(), await freePort()];
+    for (const i of [0, 1]) start(['collect', '--publish', nats.urls.join(','), '--edge-id', `e${i + 1}`, '--listen', `127.0.0.1:${udp[i]}`, '--metrics', `127.0.0.1:${em[i]}`, '--interval', '60'], env({}));
+    const edgeUrl = (i: number): string => `http://127.0.0.1:${em[i]}`;
+    const workerUrl = (i: number): string => `http://127.0.0.1:${wm[i]}`;
+    await until('edges and workers up', async () => (await Promise.all([edgeUrl(0), edgeUrl(1), workerUrl(0), workerUrl(1)].map(metrics))).every((s) => s.length > 0), 90_000);
+    await until('partitions split between the workers', async () => {
+      const owned = await Promise.all([0, 1].map(async (i) => value(await metrics(workerUrl(i)), 'mamori_worker_partitions')));
+      return owned[0]! === 4 && owned[1]! === 4;
+    }, 30_000);
+
+    // A third of the flows into each edge (split by flow), then a worker dies, then a NATS node, then the rest.
+    const thirds = [records.slice(0, Math.floor(records.length / 3)), records.slice(Math.floor(records.length / 3), Math.floor((2 * records.length) / 3)), records.slice(Math.floor((2 * records.length) / 3))];
+    const seq = [0, 0];
+    const sendPart = async (part: FlowRecord[]): Promise<void> => {
+      for (const i of [0, 1]) seq[i] = await sendUdp(udp[i]!, part.filter((_, k) => k % 2 === i), 10 + i, seq[i]!);
+    };
+    const received = async (): Promise<number> => (await Promise.all([0, 1].map(async (i) => value(await metrics(edgeUrl(i)), 'mamori_edge_flows_total', { outcome: 'received' })))).reduce((a, b) => a + b, 0);
+    await sendPart(thirds[0]!);
+    await until('first third received', async () => (await received()) === thirds[0]!.length, 30_000);
+    w2.kill('SIGKILL');
+    await sendPart(thirds[1]!);
+    await until('second third received', async () => (await received()) === thirds[0]!.length + thirds[1]!.length, 30_000);
+    await nats.kill(1);
+    await sendPart(thirds[2]!);
+    await until('all flows received by the edges', async () => (await received()) === records.length, 30_000);
+
+    const published = async (): Promise<{ kept: number; published: number; dropped: number }> => {
+      const s = await Promise.all([0, 1].map((i) => metrics(edgeUrl(i))));
+      const v = (o: string): number => s.reduce((a, x) => a + value(x, 'mamori_edge_flows_total', { outcome: o }), 0);
+      return { kept: v('kept'), published: v('published'), dropped: v('dropped_outbox_full') };
+    };
+    await until('every kept flow acknowledged by the stream', async () => { const p = await published(); return p.kept > 0 && p.published === p.kept; }, 60_000);
+    expect((await published()).dropped).toBe(0);
+    await until('the surviving worker owns every partition', async () => value(await metrics(workerUrl(0)), 'mamori_worker_partitions') === 8, 60_000);
+
+    // The findings: once the survivor went idle and closed its windows, they equal the single process's.
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      let got: string[] = [];
+      await until('findings equal the single process\'s', async () => {
+        got = (await client.query<{ kind: string; subject_kind: string; subject_value: string; level: string }>('select kind, subject_kind, subject_value, level from findings')).rows.map(findingKey).sort();
+        return JSON.stringify(got) === JSON.stringify(want);
+      }, 90_000).catch((e: Error) => { expect(got).toEqual(want); throw e; });
+    } finally {
+      await client.end();
+    }
+
+    // Every byte that left the edges: the stream's messages hold no raw domestic address.
+    const t = await createJetStreamTransport({ servers: [nats.urls[0]!, nats.urls[2]!], name: 'scan' });
+    const total = await t.streamMessages('MAMORI_FLOWS');
+    const chunks: Uint8Array[] = [];
+    const c = await t.consume('MAMORI_FLOWS', { filterSubject: 'mamori.flows.>', maxAckPending: 256 }, async (d) => { chunks.push(d.data); d.ack(); });
+    await until('stream read', async () => chunks.length >= total, 30_000);
+    await c.stop();
+    await t.close();
+    const all = Buffer.concat(chunks);
+    for (const a of DOMESTIC) {
+      const slot = new Uint8Array(16);
+      writeAddress(slot, 0, a);
+      expect(all.includes(Buffer.from(slot.subarray(12))), a).toBe(false);
+      expect(all.includes(Buffer.from(a)), a).toBe(false);
+    }
+    expect(all.includes(Buffer.from([8, 66, 0, 66]))).toBe(true); // the C2 is there: the scan reads real bytes
+    expect(w1.exitCode).toBeNull();
+  }, 300_000);
+});
