@@ -13,7 +13,7 @@ import { loadCliConfig } from './context.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
-import { createPipeline, detectorThreadsFor, type Pipeline } from '#server/pipeline.js';
+import { createPipeline, detectorConfigOf, detectorThreadsFor, type Pipeline } from '#server/pipeline.js';
 import type { UdpCollector } from '#modules/collection/index.js';
 import { DEMO_SPECIAL_RANGE_OVERRIDES, demoTrafficBanner, sendDemoTraffic } from '../demo/traffic.js';
 import type { Core } from '#server/core.js';
@@ -33,7 +33,7 @@ import { stringify as toYaml } from 'yaml';
 
 /** The collector feeding the legal pipeline (selection → archive and detectors); started in this order, stopped in reverse. */
 function pipelineComponents(core: Core, config: Config, metrics: MetricsRegistry, logger: Logger): Component[] {
-  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads) });
+  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads), detectorConfig: detectorConfigOf(config) });
   return [pipeline.component, ...collectorComponents(config, metrics, pipeline.sink, logger)];
 }
 
@@ -94,7 +94,7 @@ export function buildProgram(): Command {
       let pipeline: Pipeline | undefined;
       let collectors: Component[] = [];
       const server = await startServer(config, { logger, components: (core, metrics) => {
-        pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads) });
+        pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads), detectorConfig: detectorConfigOf(config) });
         collectors = collectorComponents(config, metrics, pipeline.sink, logger);
         return [pipeline.component, ...collectors];
       } });

@@ -2,8 +2,9 @@
 import { availableParallelism } from 'node:os';
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
 import { ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
-import { DETECTOR_KINDS, HostTable, copyFlowRow, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlot, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
+import { DETECTOR_KINDS, HostTable, copyFlowRow, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlot, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorsConfig, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { systemContext } from '#platform/context/index.js';
+import type { Config } from '#platform/config/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import type { MetricsRegistry } from '#platform/metrics/index.js';
 import type { Core } from './core.js';
@@ -18,6 +19,11 @@ import type { Component } from './run.js';
 export function detectorThreadsFor(setting: number | 'auto', cores = availableParallelism()): number {
   if (setting !== 'auto') return setting;
   return cores >= 3 ? 2 : cores === 2 ? 1 : 0;
+}
+
+/** The detector thresholds of a configuration (`analysis.beacon`, `analysis.scan`, `analysis.ddos`). @see docs/detection.md */
+export function detectorConfigOf(config: Pick<Config, 'analysis'>): DetectorsConfig {
+  return { beacon: config.analysis.beacon, scan: config.analysis.scan, ddos: config.analysis.ddos };
 }
 
 /** Pipeline settings. */
@@ -35,6 +41,8 @@ export interface PipelineOptions {
    * @see docs/detection.md#threads
    */
   analysisThreads?: number;
+  /** Detector thresholds (`analysis.beacon`, `.scan`, `.ddos`; defaults in docs/detection.md), the same in every thread. */
+  detectorConfig?: DetectorsConfig;
   /**
    * How long `stop` waits for the detector threads to answer its flush before stopping them (a thread
    * stuck in a loop would otherwise hold shutdown forever); the flush then fails and is reported.
@@ -258,11 +266,12 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   const ctx = systemContext('pipeline');
   const threads = Math.max(0, Math.min(4, Math.floor(options.analysisThreads ?? 0)));
   let hosts = threads === 0 ? new HostTable() : undefined;
-  let inThread = hosts === undefined ? undefined : createDetectors(hosts);
+  const detectorConfig = options.detectorConfig ?? {};
+  let inThread = hosts === undefined ? undefined : createDetectors(hosts, detectorConfig);
   const mine = localKinds(threads);
   // The indicator set last loaded: fresh detector threads start with it, not empty until the next reload.
   let indicators: Indicator[] = [];
-  const startThreads = (): PipelineDetectors => threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), indicators, onFailure: detectorThreadFailed }), mine, indicators);
+  const startThreads = (): PipelineDetectors => threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), indicators, config: detectorConfig, onFailure: detectorThreadFailed }), mine, indicators, detectorConfig);
   let detectors: PipelineDetectors = inThread !== undefined && hosts !== undefined ? inThreadDetectors(inThread, hosts) : startThreads();
   const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0, detectorFailures: 0, detectorRestarts: 0, unanalysedFlows: 0 };
   // Between a thread's failure and the fresh threads: kept flows are archived, not analysed (counted).
@@ -398,7 +407,7 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     await analysing;
     if (threads === 0) {
       hosts = new HostTable();
-      inThread = createDetectors(hosts);
+      inThread = createDetectors(hosts, detectorConfig);
       detectors = inThreadDetectors(inThread, hosts);
     } else if (!down) {
       const old = detectors;
@@ -455,9 +464,9 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
 }
 
 /** Threaded detectors with `kinds` run in the pipeline's thread over the pool's host table. */
-function threadedOver(pool: DetectorThreads, kinds: readonly DetectorKind[], indicators: readonly Indicator[]): PipelineDetectors {
+function threadedOver(pool: DetectorThreads, kinds: readonly DetectorKind[], indicators: readonly Indicator[], config: DetectorsConfig): PipelineDetectors {
   const matcher = new IndicatorMatcher(kinds.includes('indicators') ? [...indicators] : []);
-  return threadedDetectors(pool, kinds.length === 0 ? undefined : createDetectors(pool.hosts, {}, matcher, kinds));
+  return threadedDetectors(pool, kinds.length === 0 ? undefined : createDetectors(pool.hosts, config, matcher, kinds));
 }
 
 /** A copy of the first `length` rows of a selected batch (the pipeline reuses its working batch). */

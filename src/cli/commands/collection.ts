@@ -21,7 +21,7 @@ import {
   type ListenAddress,
   type UdpCollectorStats,
 } from '#modules/collection/index.js';
-import { createPipeline } from '#server/pipeline.js';
+import { createPipeline, detectorConfigOf } from '#server/pipeline.js';
 import { loadCliConfig, withCore } from '../context.js';
 import { runEdgeCommand } from './edge.js';
 import { Progress } from '../io.js';
@@ -223,15 +223,19 @@ export function registerCollectionCommands(program: Command): void {
   const flows = program.command('flows').description('Work with flow files.');
   flows
     .command('import')
-    .description('Import flow files: Zeek conn logs (TSV or JSON lines), IoT-23 labelled CSV, pcaps of captured NetFlow/IPFIX export datagrams.')
+    .description('Import flow files: Zeek conn logs (TSV or JSON lines), IoT-23 labelled CSV, Argus binetflow, pcaps of captured NetFlow/IPFIX export datagrams.')
     .argument('<files...>', 'files to import')
     .option('-f, --format <format>', `auto|${FLOW_FILE_FORMATS.join('|')}`, 'auto')
     .option('--orig-only', 'one flow per Zeek connection (the originator\'s direction) instead of one per direction')
     .option('--json', 'print the summaries as JSON')
     .option('--check', 'only read, check and count the files; store nothing')
-    .action(async (files: string[], opts: { format: string; origOnly?: boolean; json?: boolean; check?: boolean }, cmd: Command) => {
+    .option('--utc-offset <minutes>', 'binetflow: the offset from UTC of the local time Argus wrote (e.g. 120 for CEST)', '0')
+    .action(async (files: string[], opts: { format: string; origOnly?: boolean; json?: boolean; check?: boolean; utcOffset: string }, cmd: Command) => {
       if (opts.format !== 'auto' && !FLOW_FILE_FORMATS.includes(opts.format as FlowFileFormat)) {
         throw new AppError('VALIDATION_FAILED', `--format ${opts.format}: choose auto, ${FLOW_FILE_FORMATS.join(', ')}`);
+      }
+      if (!/^[+-]?\d{1,4}$/.test(opts.utcOffset) || Math.abs(Number(opts.utcOffset)) > 14 * 60) {
+        throw new AppError('VALIDATION_FAILED', `--utc-offset ${opts.utcOffset}: give whole minutes from -840 to 840 (e.g. 120 for CEST)`);
       }
       // Imported flows take the collector's path: lawful selection, then the archive and the detectors.
       if (opts.check === true) {
@@ -239,7 +243,7 @@ export function registerCollectionCommands(program: Command): void {
         return;
       }
       await withCore(cmd, async (core) => {
-        const pipeline = createPipeline(core);
+        const pipeline = createPipeline(core, { detectorConfig: detectorConfigOf(core.config) });
         await importFiles(files, opts, pipeline.sink);
         const findings = await pipeline.flush(true);
         const st = pipeline.stats();
@@ -249,7 +253,7 @@ export function registerCollectionCommands(program: Command): void {
     });
 }
 
-async function importFiles(files: readonly string[], opts: { format: string; origOnly?: boolean; json?: boolean }, sink: FlowSink): Promise<void> {
+async function importFiles(files: readonly string[], opts: { format: string; origOnly?: boolean; json?: boolean; utcOffset: string }, sink: FlowSink): Promise<void> {
       const summaries: FlowFileSummary[] = [];
       for (const file of files) {
         let bar: Progress | undefined;
@@ -259,6 +263,7 @@ async function importFiles(files: readonly string[], opts: { format: string; ori
             sink,
             format: opts.format as FlowFileFormat | 'auto',
             biflows: opts.origOnly === true ? 'orig' : 'split',
+            utcOffsetMinutes: Number(opts.utcOffset),
             onProgress: (done, total) => (bar ??= new Progress(file, total)).update(done),
           });
         } catch (e) {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
+const share = z.number().min(0).max(1);
 
 /** Keys whose values are secrets: redacted whenever the configuration is printed or logged. */
 export const SECRET_PATHS: readonly string[] = ['database.url', 'secrets.pseudonymKey', 'secrets.sessionSecret'];
@@ -132,6 +133,59 @@ export const ConfigSchema = z
          * with three or more. See docs/decisions/0003-detector-threads.md, 0005-detector-threads-by-default.md.
          */
         detectorThreads: z.union([z.literal('auto'), z.number().int().min(0).max(4)], { error: 'expected "auto" or a whole number of threads from 0 to 4' }).default('auto'),
+        /** Beacon and botnet fan-in thresholds (docs/detection.md#beaconing; the analysis module's DEFAULT_BEACON_CONFIG matches). */
+        beacon: z
+          .object({
+            maxPairs: z.number().int().min(1024).max(1 << 24).default(1 << 18),
+            window: z.number().int().min(8).max(1024).default(64),
+            admitAfter: z.number().int().min(1).max(255).default(3),
+            minEvents: z.number().int().min(3).max(1024).default(8),
+            burstMs: z.number().int().min(0).max(60_000).default(1000),
+            minSpanMs: z.number().int().min(0).max(86_400_000).default(30_000),
+            suspectScore: share.default(0.7),
+            alertScore: share.default(0.7),
+            alertInterval: share.default(0.85),
+            fastIntervalMs: z.number().int().min(0).max(86_400_000).default(60_000),
+            unansweredShare: share.default(0.5),
+            popularClients: z.number().int().min(1).max(1e9).default(500),
+            fanInHosts: z.number().int().min(2).max(1e6).default(5),
+            p2pPeers: z.number().int().min(0).max(1e6).default(3),
+            idleMs: z.number().int().min(60_000).max(365 * 86_400_000).default(7 * 86_400_000),
+          })
+          .strict()
+          .prefault({}),
+        /** Scan thresholds (docs/detection.md#scanning; DEFAULT_SCAN_CONFIG matches). */
+        scan: z
+          .object({
+            windowMs: z.number().int().min(1000).max(86_400_000).default(15 * 60_000),
+            minTargets: z.number().int().min(2).max(1e6).default(10),
+            minUnansweredShare: share.default(0.3),
+            alertTargets: z.number().int().min(2).max(1e6).default(10),
+            maxKeys: z.number().int().min(1).max(1e8).default(200_000),
+            maxTargetsPerKey: z.number().int().min(64).max(1e6).default(4096),
+          })
+          .strict()
+          .prefault({}),
+        /** DDoS thresholds (docs/detection.md#ddos; DEFAULT_DDOS_CONFIG matches). */
+        ddos: z
+          .object({
+            binMs: z.number().int().min(1000).max(300_000).default(5_000),
+            minPps: z.number().min(0).default(1_000),
+            minBps: z.number().min(0).default(20e6),
+            baselineRatio: z.number().min(1).max(1e6).default(10),
+            baselineBins: z.number().int().min(1).max(32).default(24),
+            warmupBins: z.number().int().min(1).max(10_000).default(6),
+            alertBins: z.number().int().min(1).max(64).default(3),
+            maxAnswerRatio: z.number().min(0).default(0.2),
+            minReflectors: z.number().int().min(1).max(1e6).default(10),
+            minReflectionBps: z.number().min(0).default(5e6),
+            minReflectedPacket: z.number().int().min(0).max(65_535).default(200),
+            maxTargets: z.number().int().min(1).max(1e7).default(50_000),
+            admitPackets: z.number().min(1).default(1000),
+            latenessMs: z.number().int().min(0).max(3_600_000).default(30_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
