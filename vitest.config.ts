@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.ts'],
-          exclude: ['**/*.pg.test.ts', '**/*.interop.test.ts', '**/*.e2e.test.ts', '**/*.cluster.test.ts', 'node_modules/**'],
+          exclude: ['**/*.pg.test.ts', '**/*.interop.test.ts', '**/*.e2e.test.ts', '**/*.cluster.test.ts', '**/*.load.test.ts', 'node_modules/**'],
           environment: 'node',
           testTimeout: 20_000,
           // Setting up a core (migrations, policy, users) takes seconds on a loaded 2-CPU machine.
@@ -37,6 +37,12 @@ export default defineConfig({
         ssr,
         // Own nats-server processes (three-node cluster on free ports) and a fresh PostgreSQL database.
         test: { name: 'cluster', include: ['src/**/*.cluster.test.ts', 'test/**/*.cluster.test.ts'], testTimeout: 180_000, hookTimeout: 120_000, fileParallelism: false },
+      },
+      {
+        resolve,
+        ssr,
+        // ≥ 100,000 reports and 200 readers against a server in its own process (issue 22); one file at a time.
+        test: { name: 'load', include: ['test/**/*.load.test.ts'], testTimeout: 600_000, hookTimeout: 600_000, fileParallelism: false },
       },
       {
         resolve,

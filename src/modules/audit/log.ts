@@ -4,6 +4,7 @@ import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import { sql, type AnyDb, type Database } from '#platform/db/index.js';
 import { AppError } from '#platform/errors/index.js';
+import { createEntryGroup } from './group.js';
 import { canonicalize } from './jcs.js';
 import {
   appendLeaf, assembleProof, assembleRoot, consistencyProofPlan, hashLeaf, HASH_BYTES, inclusionProofPlan, planKeys, rootPlan,
@@ -146,10 +147,21 @@ export function createAuditLog(deps: AuditLogDeps) {
     return db.transaction((t) => fn(t));
   }
 
+  // Entries written on their own (reads, denials) share commits; entries inside a caller's transaction commit with it.
+  const group = createEntryGroup(async (items) => {
+    try {
+      return await db.transaction((t) => appendAll(items, t));
+    } catch (e) {
+      cached = undefined;
+      throw e;
+    }
+  });
+
   const recorder: AuditRecorder = {
     async record(ctx, event, trx) {
       try {
-        const [ref] = await inTrx(trx, (q) => appendAll([{ ctx, event }], q));
+        if (trx === undefined) return await group.append(ctx, event);
+        const [ref] = await appendAll([{ ctx, event }], trx);
         return ref!;
       } catch (e) {
         cached = undefined;

@@ -9,6 +9,8 @@ import type { AuditLog } from './log.js';
 
 /** Most entries one request may ask for. */
 export const MAX_ENTRIES_PAGE = 1000;
+/** How long the public checkpoint is served from memory before the store is asked again. */
+export const PUBLIC_CHECKPOINT_MS = 1000;
 /** Most checkpoints one request may list. */
 export const MAX_CHECKPOINTS_PAGE = 100;
 
@@ -42,27 +44,49 @@ export function auditRoutes(deps: { audit: AuditLog; checkpointer: Checkpointer;
     return given;
   }
 
+  // The public checkpoint is the most polled read (witnesses, monitors, every dashboard): it is served from
+  // memory, its JSON rendered once per checkpoint, and the store asked again at most every PUBLIC_CHECKPOINT_MS
+  // (another process may have signed), by one query however many requests wait for it.
+  let served: { at: number; note: string; json: string } | undefined;
+  let asking: Promise<{ note: string; json: string }> | undefined;
+  async function publicCheckpoint(): Promise<{ note: string; json: string }> {
+    if (served !== undefined && performance.now() - served.at < PUBLIC_CHECKPOINT_MS) return served;
+    asking ??= (async () => {
+      try {
+        const cp = await latestOrThrow();
+        if (served?.note !== cp.note) {
+          const note = parseSignedNote(cp.note);
+          const body = note.ok ? parseCheckpoint(note.value.text) : undefined;
+          const json = JSON.stringify({
+            origin: body?.ok === true ? body.value.origin : checkpointer.origin,
+            size: cp.size,
+            rootHash: cp.root,
+            createdAt: cp.createdAt,
+            signers: note.ok ? note.value.signatures.map((s) => s.name) : [],
+            note: cp.note,
+          });
+          served = { at: performance.now(), note: cp.note, json };
+        } else served.at = performance.now();
+        return served;
+      } finally {
+        asking = undefined;
+      }
+    })();
+    return asking;
+  }
+
   return (app: FastifyInstance) => {
     app.get('/api/v1/audit/checkpoint', {
       config: { auth: { public: true } },
-      schema: { tags: ['audit'], summary: 'The latest signed checkpoint (C2SP signed note): JSON, or the note itself with Accept: text/plain or ?format=note.' },
+      schema: { tags: ['audit'], summary: `The latest signed checkpoint (C2SP signed note): JSON, or the note itself with Accept: text/plain or ?format=note. Served from memory, at most ${PUBLIC_CHECKPOINT_MS} ms behind the store.` },
     }, async (req, reply) => {
-      const cp = await latestOrThrow();
+      const cp = await publicCheckpoint();
       const wantsNote = (req.query as Record<string, unknown>)['format'] === 'note' || /^text\/plain/.test(req.headers.accept ?? '');
       if (wantsNote) {
         void reply.type('text/plain; charset=utf-8');
         return cp.note;
       }
-      const note = parseSignedNote(cp.note);
-      const body = note.ok ? parseCheckpoint(note.value.text) : undefined;
-      return {
-        origin: body?.ok === true ? body.value.origin : checkpointer.origin,
-        size: cp.size,
-        rootHash: cp.root,
-        createdAt: cp.createdAt,
-        signers: note.ok ? note.value.signatures.map((s) => s.name) : [],
-        note: cp.note,
-      };
+      return reply.type('application/json; charset=utf-8').send(cp.json);
     });
 
     app.get('/api/v1/audit/checkpoints', {

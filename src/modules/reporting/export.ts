@@ -34,7 +34,7 @@ export async function* renderExport(chunks: AsyncIterable<readonly IncidentRepor
 const CSV_HEAD = ['id', 'org_id', 'sector', 'category', 'status', 'version', 'aware_at', 'created_at', 'updated_at', 'overdue', 'summary', 'affected_computer', 'response', 'latest_sha256'];
 
 function exportHead(format: ExportFormat, generatedAt: string): string {
-  if (format === 'json') return `{\n  "generatedAt": ${JSON.stringify(generatedAt)},\n  "reports": [`;
+  if (format === 'json') return `{"generatedAt":${JSON.stringify(generatedAt)},"reports":[`;
   if (format === 'csv') return `${csvLine(CSV_HEAD)}\n`;
   return `<!doctype html>
 <html lang="ja"><head><meta charset="utf-8"><title>mamori incident reports</title>
@@ -45,15 +45,16 @@ function exportHead(format: ExportFormat, generatedAt: string): string {
 }
 
 function exportTail(format: ExportFormat): string {
-  if (format === 'json') return '\n  ]\n}\n';
+  if (format === 'json') return '\n]}\n';
   if (format === 'csv') return '';
   return '</body></html>\n';
 }
 
-/** One chunk: JSON array elements (a comma before all but the first chunk), CSV lines, or HTML sections. */
+/** One chunk: JSON array elements one per line (a comma before all but the first chunk), CSV lines, or HTML sections. */
 function exportChunk(reports: readonly IncidentReport[], format: ExportFormat, first: boolean): string {
   if (reports.length === 0) return '';
-  if (format === 'json') return `${first ? '' : ','}\n${reports.map((r) => JSON.stringify(r, null, 2).replace(/^/gm, '    ')).join(',\n')}`;
+  // Compact, one report per line: indenting 100,000 reports cost as much as reading them.
+  if (format === 'json') return `${first ? '' : ','}\n${reports.map((r) => JSON.stringify(r)).join(',\n')}`;
   if (format === 'csv') {
     return reports.map((r) => `${csvLine([r.id, r.orgId, r.sector, r.category, r.status, r.version, r.awareAt, r.createdAt, r.updatedAt, r.overdue.join(';'), r.items.summary, r.items.affectedComputer.description, r.items.response, r.versions[r.versions.length - 1]?.sha256])}\n`).join('');
   }

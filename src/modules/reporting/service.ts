@@ -561,7 +561,7 @@ export function createReportingService(deps: ReportingDeps) {
       do {
         // Throw, not return: a stream that ended cleanly would look like a complete export.
         if (options.signal?.aborted === true) throw new AppError('UNAVAILABLE', 'The export stopped before its end (the server is stopping or the client left); run it again.');
-        const rows = await reportPage(ctx, { limit: options.chunk ?? 200, cursor }, 'asc');
+        const rows = await reportPage(ctx, { limit: options.chunk ?? 100, cursor }, 'asc');
         const reports = await fullReports(k, rows.rows);
         if (reports.length > 0) {
           const ids = createHash('sha256').update(reports.map((x) => x.id).join(',')).digest('hex');

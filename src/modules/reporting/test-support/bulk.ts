@@ -11,6 +11,8 @@ export interface BulkReports {
   startMs: number;
   stepMs?: number;
   tie?: number;
+  /** Leave each report's written-report clock open (default: met when filed). */
+  openDeadlines?: boolean;
   /** Rows per INSERT statement (the statement's parameters stay far under both engines' limits). */
   batch?: number;
 }
@@ -41,7 +43,8 @@ export async function seedReportRows(db: AnyDb, opts: BulkReports): Promise<stri
       reports.push({ id, org_id: opts.orgId, sector: opts.sector, aware_at: t, regimes: '["jp"]', status: 'initial', version: 1, category: 'malware', ransom_paid_at: null, share_with_council: 0, operator_named: 0, created_at: t, updated_at: t });
       versions.push({ report_id: id, version: 1, stage: 'initial', items: ITEMS, changed: '[]', filed_by: 'bulk', filed_at: t, sha256: sha });
       const due = new Date(Date.parse(t) + 30 * 86_400_000).toISOString();
-      deadlines.push({ id: newId(), report_id: id, key: 'jp.written', starts_at: t, due_at: due, remind_at: due, met_at: null, reminded_at: null, escalated_at: null });
+      // Met on time, as most are: open past-due clocks would have the reporting scheduler escalate them all at start.
+      deadlines.push({ id: newId(), report_id: id, key: 'jp.written', starts_at: t, due_at: due, remind_at: due, met_at: opts.openDeadlines === true ? null : t, reminded_at: null, escalated_at: null });
       for (const recipient of ['ministry', 'nco']) {
         inbox.push({ id: newId(), recipient, kind: 'filing', subject_type: 'incident_version', subject_id: `${id}#1`, report_id: id, org_id: opts.orgId, sector: opts.sector, note: null, created_at: t, acknowledged_at: null, acknowledged_by: null });
       }
