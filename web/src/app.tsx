@@ -42,6 +42,7 @@ const Notifications = lazyScreen(() => import('./screens/notifications.js'), 'No
 const NotificationDetail = lazyScreen<{ id: string }>(() => import('./screens/notifications.js'), 'NotificationDetail');
 const AuditLog = lazyScreen(() => import('./screens/audit.js'), 'AuditLog');
 const Artifacts = lazyScreen(() => import('./screens/artifacts.js'), 'Artifacts');
+const EntityPage = lazyScreen<{ kind: string; value: string }>(() => import('./screens/entity.js'), 'EntityPage');
 const Transparency = lazyScreen(() => import('./screens/transparency.js'), 'Transparency');
 
 interface Route { pattern: string; nav: string; render: (p: Record<string, string>) => ReactNode }
@@ -56,6 +57,7 @@ const ROUTES: Route[] = [
   { pattern: '/app/inbox', nav: '/app/inbox', render: () => <Inbox /> },
   { pattern: '/app/findings', nav: '/app/findings', render: () => <FindingList /> },
   { pattern: '/app/findings/:id', nav: '/app/findings', render: (p) => <FindingDetail key={p['id']} id={p['id']!} /> },
+  { pattern: '/app/entities/:kind/:value', nav: '/app/findings', render: (p) => <EntityPage key={`${p['kind']}/${p['value']}`} kind={p['kind']!} value={p['value']!} /> },
   { pattern: '/app/cases', nav: '/app/cases', render: () => <CaseList /> },
   { pattern: '/app/cases/:id', nav: '/app/cases', render: (p) => <CaseDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/counters', nav: '/app/counters', render: () => <Counters /> },

@@ -17,6 +17,8 @@ interface I18n {
   lang: Lang;
   setLang: (l: Lang) => void;
   t: (key: MessageKey, vars?: Record<string, string | number>) => string;
+  /** The label of a code under a key prefix (`findingKind.` + `beacon`); a code without one shows as itself rather than failing. */
+  code: (prefix: string, code: string) => string;
   /** Picks the label of a server-provided `{ja, en}` pair. */
   pick: (label: { ja: string; en: string } | undefined | null) => string;
 }
@@ -47,7 +49,11 @@ export function I18nProvider({ children }: { children: ReactNode }) {
   const value = useMemo<I18n>(() => ({
     lang,
     setLang,
-    t: (key, vars) => format(CATALOGUES[lang][key], vars),
+    t: (key, vars) => format(CATALOGUES[lang][key] ?? key, vars),
+    code: (prefix, code) => {
+      const text = (CATALOGUES[lang] as Record<string, string | undefined>)[`${prefix}${code}`];
+      return text ?? code;
+    },
     pick: (label) => (label == null ? '' : label[lang]),
   }), [lang, setLang]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;

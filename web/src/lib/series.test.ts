@@ -1,6 +1,6 @@
 // Flows over time are bucketed by JST hour or day, whatever the browser's zone, and no flow is lost or counted twice.
 import { describe, expect, it } from 'vitest';
-import { bucketLabel, bucketStart, pivot, stepFor } from './series.js';
+import { bucketLabel, bucketStart, pivot, resolutionFor, stepFor, timeLines } from './series.js';
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -42,5 +42,30 @@ describe('flow series', () => {
     const s = pivot(rows, 'basis', 'day', ms('2026-04-09T00:00:00Z'), ms('2026-04-11T00:00:00Z'));
     expect(s.buckets).toEqual(['2026-04-09', '2026-04-10', '2026-04-11']);
     expect(s.series).toEqual([{ key: 'b1', values: [1, 5, 0], total: 6 }]);
+  });
+});
+
+describe('time lines for the zoomable chart', () => {
+  const from = Date.parse('2026-04-10T00:00:00Z');
+  it('picks minutes for short ranges, hours and days for long ones', () => {
+    expect(resolutionFor(from, from + 2 * 3_600_000)).toEqual({ groupBy: 'minute', stepMs: 60_000 });
+    expect(resolutionFor(from, from + 6 * 3_600_000)).toEqual({ groupBy: 'minute', stepMs: 300_000 });
+    expect(resolutionFor(from, from + 24 * 3_600_000)).toEqual({ groupBy: 'hour', stepMs: 3_600_000 });
+    expect(resolutionFor(from, from + 7 * 24 * 3_600_000).stepMs).toBe(24 * 3_600_000);
+  });
+  it('fills every bucket, sums rows per bucket and per key, largest line first', () => {
+    const rows = [
+      { minute: '2026-04-10T00:01', category: 'outbound', flows: 2 },
+      { minute: '2026-04-10T00:03', category: 'outbound', flows: '3' },
+      { minute: '2026-04-10T00:07', category: 'inbound', flows: 1 },
+      { minute: '2026-04-11T00:00', category: 'inbound', flows: 9 }, // outside the range
+    ];
+    const r = timeLines(rows, { fromMs: from, toMs: from + 10 * 60_000, stepMs: 5 * 60_000, by: 'category' });
+    expect(r.times).toEqual([from, from + 300_000]);
+    expect(r.lines).toEqual([{ key: 'outbound', values: [5, 0], total: 5 }, { key: 'inbound', values: [0, 1], total: 1 }]);
+  });
+  it('reads hourly rows too', () => {
+    const r = timeLines([{ hour: '2026-04-10T01', flows: 4 }], { fromMs: from, toMs: from + 3 * 3_600_000, stepMs: 3_600_000 });
+    expect(r.lines).toEqual([{ key: 'flows', values: [0, 4, 0], total: 4 }]);
   });
 });

@@ -49,3 +49,46 @@ export function pivot(rows: readonly GroupedRow[], by: string, step: 'hour' | 'd
   const series = [...byKey.entries()].map(([key, values]) => ({ key, values, total: values.reduce((a, b) => a + b, 0) })).sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
   return { buckets: starts.map((s) => bucketLabel(s, step)), series };
 }
+
+const MIN = 60_000;
+
+/** The finest grouping the archive query needs for a range, and the bucket size a chart of it uses (UTC ms). */
+export function resolutionFor(fromMs: number, toMs: number): { groupBy: 'minute' | 'hour'; stepMs: number } {
+  const span = toMs - fromMs;
+  if (span <= 3 * H) return { groupBy: 'minute', stepMs: MIN };
+  if (span <= 12 * H) return { groupBy: 'minute', stepMs: 5 * MIN };
+  if (span <= 72 * H) return { groupBy: 'hour', stepMs: H };
+  return { groupBy: 'hour', stepMs: 24 * H };
+}
+
+/** The time of a grouped row: `minute` (`YYYY-MM-DDTHH:MM`) when present, else the archive hour (`YYYY-MM-DDTHH`), UTC. */
+function rowTime(r: Record<string, unknown>): number {
+  const m = r['minute'];
+  if (typeof m === 'string') return Date.parse(`${m}:00Z`);
+  return Date.parse(`${String(r['hour'])}:00:00Z`);
+}
+
+/**
+ * Grouped rows as a chart's lines: one bucket every `stepMs` from `fromMs` to `toMs` (JST-aligned days), every bucket
+ * present (empty ones zero), one line per value of `by` (or one "flows" line), largest total first.
+ */
+export function timeLines(rows: readonly Record<string, unknown>[], opts: { fromMs: number; toMs: number; stepMs: number; by?: string; measure?: 'flows' | 'bytes' }): { times: number[]; lines: { key: string; values: number[]; total: number }[] } {
+  const align = opts.stepMs >= 24 * H ? (ms: number) => bucketStart(ms, 'day') : (ms: number) => Math.floor(ms / opts.stepMs) * opts.stepMs;
+  const times: number[] = [];
+  for (let b = align(opts.fromMs); b < opts.toMs; b += opts.stepMs) times.push(b);
+  const index = new Map(times.map((s, i) => [s, i]));
+  const byKey = new Map<string, number[]>();
+  for (const r of rows) {
+    const ms = rowTime(r);
+    if (Number.isNaN(ms)) continue;
+    const i = index.get(align(ms));
+    if (i === undefined) continue;
+    const raw = opts.by === undefined ? 'flows' : r[opts.by];
+    const key = raw === null || raw === undefined || raw === '' ? 'unknown' : String(raw);
+    let values = byKey.get(key);
+    if (values === undefined) byKey.set(key, (values = times.map(() => 0)));
+    values[i]! += Number(r[opts.measure ?? 'flows'] ?? 0);
+  }
+  const lines = [...byKey.entries()].map(([key, values]) => ({ key, values, total: values.reduce((a, b) => a + b, 0) })).sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
+  return { times, lines };
+}

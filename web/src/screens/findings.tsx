@@ -9,7 +9,12 @@ import { useApi } from '../lib/use-api.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { BarChart, RateChart } from '../components/charts.js';
+import { protocolName, useBasisNames } from '../lib/names.js';
+import { formatJst } from '../lib/time.js';
+import { EntityLink } from '../components/entity-link.js';
 import { OpenCaseForm } from './cases.js';
+import { DataTable } from '../components/data-table.js';
+import { useFindingColumns } from './entity.js';
 import { DraftIntelForm } from './drafts.js';
 
 interface Finding {
@@ -29,49 +34,84 @@ interface Finding {
 
 const LEVEL_TONE = { info: 'info', suspect: 'warn', alert: 'bad' } as const;
 
+const FINDING_KINDS = ['beacon', 'botnet-fanin', 'scan-horizontal', 'scan-vertical', 'ddos-volumetric', 'ddos-reflection', 'known-indicator'] as const;
+const LOAD = 500;
+
+/** The analyst's queue: the latest findings, filtered by level and kind (kept in the URL), sorted and paged. */
 export function FindingList() {
   const { t } = useI18n();
-  const list = useApi<{ items: Finding[]; total: number }>('/api/v1/findings');
+  const { path, search, navigate } = useRouter();
+  const list = useApi<{ items: Finding[]; total: number }>(`/api/v1/findings?limit=${LOAD}`);
+  const columns = useFindingColumns();
+  const level = search.get('level') ?? '';
+  const kind = search.get('kind') ?? '';
+  const setFilter = (k: 'level' | 'kind', v: string) => {
+    const p = new URLSearchParams(search);
+    if (v === '') p.delete(k); else p.set(k, v);
+    p.delete('page');
+    navigate(`${path}${p.size > 0 ? `?${p.toString()}` : ''}`, { replace: true });
+  };
+  const toolbar = (
+    <>
+      <span><label htmlFor="f-level">{t('findings.level')}</label>
+        <select id="f-level" value={level} onChange={(e) => setFilter('level', e.target.value)}>
+          <option value="">{t('findings.all')}</option>
+          {(['alert', 'suspect', 'info'] as const).map((l) => <option key={l} value={l}>{t(`level.${l}`)}</option>)}
+        </select></span>
+      <span><label htmlFor="f-kind">{t('findings.kind')}</label>
+        <select id="f-kind" value={kind} onChange={(e) => setFilter('kind', e.target.value)}>
+          <option value="">{t('findings.all')}</option>
+          {FINDING_KINDS.map((k) => <option key={k} value={k}>{t(`findingKind.${k}`)}</option>)}
+        </select></span>
+    </>
+  );
   return (
     <>
       <PageTitle>{t('findings.title')}</PageTitle>
       <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('findings.empty')}>
-        {(d) => (
-          <div className="table-wrap"><table>
-            <caption className="sr-only">{t('findings.title')}</caption>
-            <thead><tr><th scope="col">{t('findings.kind')}</th><th scope="col">{t('findings.subject')}</th><th scope="col">{t('findings.level')}</th><th scope="col">{t('findings.score')}</th><th scope="col">{t('findings.hosts')}</th><th scope="col">{t('findings.lastSeen')}</th></tr></thead>
-            <tbody>{d.items.map((f) => (
-              <tr key={f.id}>
-                <td><Link to={`/app/findings/${f.id}`}>{t(`findingKind.${f.kind}` as MessageKey)}</Link></td>
-                <td><code>{f.subject.value}</code></td>
-                <td><Badge tone={LEVEL_TONE[f.level]}>{t(`level.${f.level}` as MessageKey)}</Badge></td>
-                <td>{f.score.toFixed(2)}</td>
-                <td>{f.hostCount}</td>
-                <td><Time value={f.lastSeen} /></td>
-              </tr>
-            ))}</tbody>
-          </table></div>
-        )}
+        {(d) => {
+          const rows = d.items.filter((f) => (level === '' || f.level === level) && (kind === '' || f.kind === kind));
+          return (
+            <>
+              {d.total > d.items.length && <p className="notice" role="status">{t('findings.latestOnly', { n: d.items.length, total: d.total })}</p>}
+              <DataTable rows={rows} columns={columns} rowId={(f) => f.id} caption={t('findings.title')} defaultSort={[{ id: 'lastSeen', desc: true }]} toolbar={toolbar} />
+            </>
+          );
+        }}
       </Async>
     </>
   );
 }
 
+/** An evidence value in words: yes/no, a protocol's name, a window in JST, lists joined. */
+function evidenceValue(key: string, v: unknown, t: ReturnType<typeof useI18n>['t']): string {
+  if (typeof v === 'boolean') return t(v ? 'evidence.yes' : 'evidence.no');
+  if (key === 'proto' && typeof v === 'number') return protocolName(v);
+  if (key === 'window' && typeof v === 'object' && v !== null) {
+    const w = v as { from?: string; to?: string };
+    return `${formatJst(w.from)} 〜 ${formatJst(w.to)}`;
+  }
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'number' ? x.toLocaleString('ja-JP') : String(x))).join(', ');
+  if (typeof v === 'number') return v.toLocaleString('ja-JP', { maximumFractionDigits: 3 });
+  return String(v);
+}
+
 /** The finding's evidence as a chart when the detector gave one, and the remaining values as facts. */
 function Evidence({ f }: { f: Finding }) {
-  const { t } = useI18n();
+  const { t, code } = useI18n();
   const e = f.evidence;
   const hist = e['intervalHistogram'] as { bucketsUpperS: (number | null)[]; counts: number[] } | undefined;
   const series = e['series'] as { t: string; pps: number; bps: number; baselinePps?: number }[] | undefined;
-  const plain = Object.entries(e).filter(([k, v]) => k !== 'intervalHistogram' && k !== 'series' && (typeof v !== 'object' || v === null));
+  const plain = Object.entries(e).filter(([k, v]) => k !== 'intervalHistogram' && k !== 'series' && (k === 'window' || Array.isArray(v) || typeof v !== 'object' || v === null));
+  const components = f.scoreDetail?.components;
   return (
     <section aria-labelledby="evidence"><h2 id="evidence">{t('findings.evidence')}</h2>
-      {hist !== undefined && <BarChart title={t('findings.histogram')} labels={hist.bucketsUpperS.map((u) => (u === null ? '∞' : `≤${u}s`))} values={hist.counts} />}
+      {hist !== undefined && <BarChart title={t('findings.histogram')} labels={hist.bucketsUpperS.map((u) => (u === null ? '∞' : `≤${u}`))} values={hist.counts} xLabel={t('findings.histogramX')} yLabel={t('findings.histogramY')} />}
       {series !== undefined && series.length > 0 && <RateChart title={t('findings.rate')} points={series.map((p) => ({ t: p.t, value: p.pps, baseline: p.baselinePps ?? Number(e['baselinePps'] ?? 0) }))} />}
       {hist === undefined && series === undefined && <p className="state empty">{t('findings.noChart')}</p>}
-      {plain.length > 0 && <Facts rows={plain.map(([k, v]) => [k, String(v)])} />}
-      {f.scoreDetail?.components !== undefined && (
-        <BarChart title={t('findings.scoreComponents', { method: f.scoreDetail.method ?? '' })} labels={Object.keys(f.scoreDetail.components)} values={Object.values(f.scoreDetail.components).map((v) => Math.round(v * 100) / 100)} />
+      {plain.length > 0 && <Facts rows={plain.map(([k, v]) => [code('evidence.', k), evidenceValue(k, v, t)])} />}
+      {components !== undefined && (
+        <BarChart title={t('findings.scoreComponents', { method: code('score.method.', f.kind) })} labels={Object.keys(components).map((k) => code('score.', k))} values={Object.values(components).map((v) => Math.round(v * 100) / 100)} />
       )}
     </section>
   );
@@ -212,6 +252,7 @@ export function FindingDetail({ id }: { id: string }) {
   const { t } = useI18n();
   const actor = useActor();
   const f = useApi<Finding>(`/api/v1/findings/${encodeURIComponent(id)}`);
+  const basisName = useBasisNames(hasRole(actor, 'analyst', 'nco_director', 'commissioner'));
   return (
     <>
       <PageTitle>{t('findings.detail')}</PageTitle>
@@ -220,13 +261,13 @@ export function FindingDetail({ id }: { id: string }) {
           <>
             <Facts rows={[
               [t('findings.kind'), t(`findingKind.${f.kind}` as MessageKey)],
-              [t('findings.subject'), <code>{f.subject.value}</code>],
+              [t('findings.subject'), <EntityLink value={f.subject.value} kind={f.subject.kind === 'pseudonym' ? 'pseudonym' : f.subject.value.includes('/') ? 'prefix' : 'address'} />],
               [t('findings.level'), <Badge tone={LEVEL_TONE[f.level]}>{t(`level.${f.level}` as MessageKey)}</Badge>],
               [t('findings.score'), f.score.toFixed(2)],
               [t('findings.hosts'), String(f.hostCount)],
               [t('findings.firstSeen'), <Time value={f.firstSeen} />],
               [t('findings.lastSeen'), <Time value={f.lastSeen} />],
-              [t('findings.bases'), f.bases.length === 0 ? t('incidents.none') : f.bases.join(', ')],
+              [t('findings.bases'), f.bases.length === 0 ? t('incidents.none') : <span title={f.bases.join(', ')}>{f.bases.map(basisName).join('、')}</span>],
             ]} />
             <Evidence f={f} />
             {hasRole(actor, 'analyst', 'nco_director') && <OpenCaseForm findingId={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
