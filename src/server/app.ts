@@ -1,4 +1,5 @@
 /** @module The HTTP application: security headers, limits, request ids, authentication, route-level policy, one error shape. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from 'helmet';
@@ -117,6 +118,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
       throw new AppError('INTERNAL', 'This route declares no access rule and is refused.');
     }
     if ('public' in auth) {
+      if (req.routeOptions.config.ownAuthorization === true) return;
       await tryAuthenticate(req);
       await checkBody(req);
       return;
@@ -202,7 +204,19 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     void reply.code(ok ? 200 : 503);
     return { status: ok ? 'ready' : 'unavailable', database: ok ? 'ok' : 'unreachable' };
   });
-  app.get('/metrics', { config: { auth: { public: true } }, schema: { tags: ['operations'], summary: 'Prometheus metrics.' } }, async (_req, reply) => {
+  // The metrics name every exporter (router) address: a scraper shows the configured token, or reads from this host.
+  const metricsToken = core.config.secrets.metricsToken === undefined ? undefined : createHash('sha256').update(core.config.secrets.metricsToken).digest();
+  app.get('/metrics', { config: { auth: { public: true }, ownAuthorization: true }, schema: { tags: ['operations'], summary: 'Prometheus metrics (bearer secrets.metricsToken, or from loopback when none is set).' } }, async (req, reply) => {
+    if (metricsToken !== undefined) {
+      const h = req.headers.authorization;
+      const given = typeof h === 'string' && h.startsWith('Bearer ') ? createHash('sha256').update(h.slice(7).trim()).digest() : undefined;
+      if (given === undefined || !timingSafeEqual(given, metricsToken)) {
+        void reply.header('www-authenticate', 'Bearer realm="mamori metrics"');
+        throw new AppError('UNAUTHENTICATED', 'Send the metrics token (secrets.metricsToken) as Authorization: Bearer <token>.');
+      }
+    } else if (!isLoopback(req.ip)) {
+      throw new AppError('FORBIDDEN', 'Metrics are served to this host only; set secrets.metricsToken to let a scraper elsewhere read them.');
+    }
     void reply.type('text/plain; version=0.0.4; charset=utf-8');
     return metrics.render();
   });
@@ -234,6 +248,11 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
 
   await app.ready();
   return { fastify: app, routes, metrics };
+}
+
+/** Whether a client address is this host's (127.0.0.0/8, ::1, or IPv4-mapped loopback). */
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
 }
 
 /** The security headers helmet sets (CSP, HSTS, framing, sniffing, referrer), computed once per scheme. */

@@ -118,6 +118,46 @@ describe('sequence accounting', () => {
     expect(decodeAll([...messages.slice(0, 3), messages[4]!]).decoder.stats().totals).toMatchObject({ lostFlows: 6, sequenceResets: 0 });
   });
 
+  it('counts forged forward jumps as resets: loss never exceeds what the exporter could have sent in the time', () => {
+    for (const encode of [encodeIpfix, encodeNetflowV5, encodeNetflowV9]) {
+      const decoder = createFlowDecoder();
+      const batch = createFlowBatch(4096);
+      let at = EXPORT_MS;
+      // 2,000 datagrams a millisecond apart, each numbered 2^31 − 1 beyond the last: garbage, not loss.
+      let seq = 1;
+      for (let i = 0; i < 2000; i++) {
+        for (const d of encode(many(1), { ...OPTS, sequence: seq, withTemplates: i === 0 }).datagrams) decoder.decode(d, '192.0.2.1', at, batch);
+        seq = (seq + 2 ** 31 - 1) >>> 0;
+        at += 1;
+        batch.length = 0;
+      }
+      const t = decoder.stats().totals;
+      // Two seconds at the most a domain could send (1 M records or 50 k packets a second), plus one budget.
+      expect(t.lostFlows + t.lostPackets, encode.name).toBeLessThanOrEqual(2 ** 22 + 2000 * 1000);
+      expect(t.sequenceResets, encode.name).toBeGreaterThan(1900);
+    }
+  });
+
+  it('still counts a large real loss, and after a quiet spell a larger one again', () => {
+    const decoder = createFlowDecoder();
+    const batch = createFlowBatch(4096);
+    let seq = 0;
+    const send = (gap: number, atMs: number, first = false) => {
+      const m = encodeIpfix(many(5), { ...OPTS, sequence: (seq + gap) >>> 0, withTemplates: first });
+      for (const d of m.datagrams) decoder.decode(d, '192.0.2.1', atMs, batch);
+      seq = m.nextSequence;
+    };
+    send(0, EXPORT_MS, true);
+    send(1_000_000, EXPORT_MS + 10);
+    expect(decoder.stats().totals).toMatchObject({ lostFlows: 1_000_000, sequenceResets: 0 });
+    // 3.5 M more 10 ms later is more than the rest of the budget: a reset, not loss …
+    send(3_500_000, EXPORT_MS + 20);
+    expect(decoder.stats().totals).toMatchObject({ lostFlows: 1_000_000, sequenceResets: 1 });
+    // … but ten seconds on, the budget has refilled and the same gap is loss.
+    send(3_500_000, EXPORT_MS + 10_020);
+    expect(decoder.stats().totals).toMatchObject({ lostFlows: 4_500_000, sequenceResets: 1 });
+  });
+
   it('treats a sequence number that goes backwards as a restart, not a loss', () => {
     const a = encodeIpfix(many(3), { ...OPTS, sequence: 100_000 });
     const b = encodeIpfix(many(3), { ...OPTS, sequence: 0 });

@@ -240,7 +240,15 @@ interface Domain {
   datagrams: number;
   flows: number;
   lastSeenMs: number;
+  /** What a sequence gap may still count as lost (see plausibleLoss), and when it was last refilled. */
+  lossBudget: number;
+  lossBudgetAtMs: number;
 }
+
+// A sequence gap counts as loss only within what the exporter could have sent: a budget per observation domain,
+// refilled at a rate no single domain reaches. A larger jump is a restart or garbage and counts as a reset, so
+// forged sequence numbers cannot push the loss counters beyond that rate (they reached 1.96e14 before).
+const LOSS_BUDGET = { records: { max: 2 ** 22, perMs: 1000 }, packets: { max: 2 ** 17, perMs: 50 } } as const;
 
 interface Exporter {
   addr: string;
@@ -361,7 +369,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
       if (victim === undefined) return undefined;
       exp.domains.delete(victim);
     }
-    d = { id, name: `${exp.addr}/${id}`, templates: new Map(), pending: [], samplerRates: new Map(), templateRates: new Map(), defaultRate: 0, sysInitMs: NaN, expectedSeq: undefined, lastSeq: undefined, lastCount: undefined, lastFlowCount: undefined, seqInclusive: false, datagrams: 0, flows: 0, lastSeenMs: exp.lastSeenMs };
+    d = { id, name: `${exp.addr}/${id}`, templates: new Map(), pending: [], samplerRates: new Map(), templateRates: new Map(), defaultRate: 0, sysInitMs: NaN, expectedSeq: undefined, lastSeq: undefined, lastCount: undefined, lastFlowCount: undefined, seqInclusive: false, datagrams: 0, flows: 0, lastSeenMs: exp.lastSeenMs, lossBudget: NaN, lossBudgetAtMs: exp.lastSeenMs };
     exp.domains.set(key, d);
     return d;
   }
@@ -377,10 +385,21 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
     return i;
   }
 
+  /** Whether a forward gap fits the domain's loss budget (which it then spends). */
+  function plausibleLoss(d: Domain, gap: number, unit: keyof typeof LOSS_BUDGET): boolean {
+    const b = LOSS_BUDGET[unit];
+    const now = exp.lastSeenMs;
+    d.lossBudget = Math.min(b.max, (Number.isNaN(d.lossBudget) ? b.max : d.lossBudget) + Math.max(0, now - d.lossBudgetAtMs) * b.perMs);
+    d.lossBudgetAtMs = now;
+    if (gap > d.lossBudget) return false;
+    d.lossBudget -= gap;
+    return true;
+  }
+
   function trackSequence(d: Domain, seq: number, next: number | undefined, packets: boolean): void {
     if (d.expectedSeq !== undefined) {
       const gap = (seq - d.expectedSeq) >>> 0;
-      if (gap !== 0 && gap < 2 ** 31) {
+      if (gap !== 0 && gap < 2 ** 31 && plausibleLoss(d, gap, packets ? 'packets' : 'records')) {
         if (packets) {
           exp.counters.lostPackets += gap;
           // Estimate flows per lost packet from what this source id has sent so far.
@@ -425,7 +444,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
     const expected = d.seqInclusive ? inclusive : standard;
     if (expected === undefined) return;
     const gap = (seq - expected) >>> 0;
-    if (gap < 2 ** 31) exp.counters.lostFlows += gap;
+    if (gap < 2 ** 31 && plausibleLoss(d, gap, 'records')) exp.counters.lostFlows += gap;
     else exp.counters.sequenceResets++;
   }
 

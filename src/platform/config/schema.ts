@@ -5,7 +5,7 @@ const port = z.number().int().min(0).max(65535);
 const share = z.number().min(0).max(1);
 
 /** Keys whose values are secrets: redacted whenever the configuration is printed or logged. */
-export const SECRET_PATHS: readonly string[] = ['database.url', 'secrets.pseudonymKey', 'secrets.sessionSecret'];
+export const SECRET_PATHS: readonly string[] = ['database.url', 'secrets.pseudonymKey', 'secrets.sessionSecret', 'secrets.metricsToken'];
 
 // `MAMORI_COLLECTOR_LISTENERS=127.0.0.1:2055,[::1]:2055` arrives as a string; files give a list.
 function parseListenerList(v: unknown): unknown {
@@ -321,6 +321,8 @@ export const ConfigSchema = z
         /** Optional override; by default keys live in files under `<dataDir>/keys` with mode 0600. */
         pseudonymKey: z.string().min(32).optional(),
         sessionSecret: z.string().min(32).optional(),
+        /** Bearer token a Prometheus scraper sends for `/metrics`; without one, only loopback clients may read it. */
+        metricsToken: z.string().min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)').optional(),
       })
       .strict()
       .prefault({}),

@@ -18,6 +18,8 @@ declare module 'fastify' {
     auth?: RouteAuth;
     /** An audit action to record (outcome denied) when this route's body is refused before its handler, for routes audited either way. */
     auditRefused?: string;
+    /** A public route that reads the Authorization header itself (the metrics token), so no user or token is looked up. */
+    ownAuthorization?: boolean;
   }
   interface FastifyRequest {
     ctx?: RequestContext;
