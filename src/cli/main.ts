@@ -33,7 +33,7 @@ import { stringify as toYaml } from 'yaml';
 
 /** The collector feeding the legal pipeline (selection → archive and detectors); started in this order, stopped in reverse. */
 function pipelineComponents(core: Core, config: Config, metrics: MetricsRegistry, logger: Logger): Component[] {
-  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads), detectorConfig: detectorConfigOf(config) });
+  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads), detectorConfig: detectorConfigOf(config), analysisQueueRows: config.analysis.queueRows });
   return [pipeline.component, ...collectorComponents(config, metrics, pipeline.sink, logger)];
 }
 
@@ -94,7 +94,7 @@ export function buildProgram(): Command {
       let pipeline: Pipeline | undefined;
       let collectors: Component[] = [];
       const server = await startServer(config, { logger, components: (core, metrics) => {
-        pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads), detectorConfig: detectorConfigOf(config) });
+        pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreadsFor(config.analysis.detectorThreads), detectorConfig: detectorConfigOf(config), analysisQueueRows: config.analysis.queueRows });
         collectors = collectorComponents(config, metrics, pipeline.sink, logger);
         return [pipeline.component, ...collectors];
       } });

@@ -125,7 +125,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       approvals: reidentificationCheck(() => oversight),
     });
     await selection.reload();
-    const archive = createFlowArchive({ dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids) });
+    const archive = createFlowArchive({
+      dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids),
+      writer: { fileRows: config.archive.fileRows, maxAgeSeconds: config.archive.maxAgeSeconds, bufferRows: config.archive.bufferRows, walSyncMs: config.archive.walSyncMs },
+      ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    });
     // Oversight: approvals become selection's legal bases; a denied emergency acquisition purges its archived flows;
     // inspection reads the archive's holdings and the discard counters. Measure halting connects once response exists.
     const oversight: OversightService = createOversightService({

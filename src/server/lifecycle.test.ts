@@ -10,6 +10,7 @@ import { newId } from '#platform/ids/index.js';
 import { createLogger } from '#platform/logger/index.js';
 import { appendFlow, createFlowBatch, type FlowRecord } from '#modules/collection/index.js';
 import { verifyAuditLog } from '#modules/audit/index.js';
+import { presentRow } from '#modules/selection/index.js';
 import type { Core } from './core.js';
 import { createIntelDrafter } from './intel-wiring.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
@@ -35,7 +36,9 @@ async function decodedArchive(dataDir: string): Promise<string> {
   const conn = await duck.connect();
   const rows = await conn.runAndReadAll(`select * from read_parquet('${join(dataDir, 'archive')}/**/*.parquet', hive_partitioning = true, union_by_name = true)`);
   conn.closeSync();
-  return JSON.stringify(rows.getRowObjectsJson());
+  // Addresses and pseudonyms are stored as 128-bit halves: the values as stored and as text.
+  const stored = rows.getRowObjectsJson();
+  return JSON.stringify([stored, stored.map(presentRow)]);
 }
 
 describe('lifecycle: purge follows the data', () => {

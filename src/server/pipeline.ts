@@ -1,7 +1,7 @@
 /** @module The legal pipeline in one process: collected batches → lawful selection → flow archive and detectors → findings. */
 import { availableParallelism } from 'node:os';
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
-import { ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
+import { ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, LOSS_REASONS, type LossReason, type SelectedBatch } from '#modules/selection/index.js';
 import { DETECTOR_KINDS, HostTable, copyFlowRow, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlot, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorsConfig, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { systemContext } from '#platform/context/index.js';
 import type { Config } from '#platform/config/index.js';
@@ -54,6 +54,16 @@ export interface PipelineOptions {
    * counted as unanalysed. Default 1,000.
    */
   restartDelayMs?: number;
+  /** Kept flows waiting for the detectors at most (`analysis.queueRows`); beyond it a batch is dropped whole (`analysis_behind`). */
+  analysisQueueRows?: number;
+  /**
+   * What the sink does when the detectors or the archive writer are full: `drop` (live UDP: the batch is
+   * dropped whole and counted by reason, the receive path never waits) or `wait` (file imports: the sink's
+   * promise waits for room).
+   */
+  whenBehind?: 'drop' | 'wait';
+  /** How often, at most, a drop episode is logged while it lasts (default one minute). */
+  dropLogEveryMs?: number;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
@@ -71,6 +81,10 @@ export interface PipelineStats {
   detectorRestarts: number;
   /** Flows archived but never analysed: in detector threads that failed, or kept while they restarted. */
   unanalysedFlows: number;
+  /** Kept flows dropped at admission because a stage was full or failing, by reason (never archived, never analysed). */
+  dropped: Record<LossReason, number>;
+  /** Kept flows waiting for the detectors now. */
+  analysisQueued: number;
 }
 
 /** Rows interned per prefetch pass: their index cells and host words (four lines a row) stay in L2. */
@@ -273,7 +287,10 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   let indicators: Indicator[] = [];
   const startThreads = (): PipelineDetectors => threadedOver(createDetectorThreads({ threads, kinds: DETECTOR_KINDS.filter((k) => !mine.includes(k)), indicators, config: detectorConfig, onFailure: detectorThreadFailed }), mine, indicators, detectorConfig);
   let detectors: PipelineDetectors = inThread !== undefined && hosts !== undefined ? inThreadDetectors(inThread, hosts) : startThreads();
-  const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0, detectorFailures: 0, detectorRestarts: 0, unanalysedFlows: 0 };
+  const stats: PipelineStats = { received: 0, kept: 0, archived: 0, findingsWritten: 0, archiveErrors: 0, detectorFailures: 0, detectorRestarts: 0, unanalysedFlows: 0, dropped: { analysis_behind: 0, archive_behind: 0, archive_failed: 0 }, analysisQueued: 0 };
+  const queueRows = options.analysisQueueRows ?? 1_048_576;
+  const writer = core.archive.writer;
+  const drops = dropLog(options.logger, options.dropLogEveryMs ?? 60_000);
   // Between a thread's failure and the fresh threads: kept flows are archived, not analysed (counted).
   let down = false;
   let stopping = false;
@@ -322,7 +339,6 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     restartTimer.unref();
   }
   let selected = createSelectedBatch(4096);
-  let chain: Promise<void> = Promise.resolve();
   let analysing: Promise<void> = Promise.resolve();
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let indicatorTimer: ReturnType<typeof setInterval> | undefined;
@@ -342,9 +358,11 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   }
 
   async function flush(final = false): Promise<number> {
-    await chain;
     await analysing;
-    if (final) await recordCounters();
+    if (final) {
+      await writer.flush();
+      await recordCounters();
+    }
     // While detector threads restart, the kinds in this thread still give what they saw before.
     const updates = down ? detectors.flushLocal(core.clock.nowMs(), final) : await detectors.flush(core.clock.nowMs(), final);
     if (!down) failuresSinceFlush = 0;
@@ -354,39 +372,64 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     return ids.length;
   }
 
+  /** Counts a batch dropped at admission: the one place kept flows are dropped for want of capacity. */
+  function lose(reason: LossReason, n: number): void {
+    stats.dropped[reason] += n;
+    core.selection.countLost(reason, n);
+    drops.note(reason, n);
+  }
+
+  /** Why a batch of `n` kept flows cannot be admitted now (the archive's answer comes from its append). */
+  const analysisFull = (n: number): boolean => !down && stats.analysisQueued > 0 && stats.analysisQueued + n > queueRows;
+
+  /** Archives and queues a copy of kept flows for the detectors; returns false (and counts) when refused. */
+  function admit(copy: SelectedBatch, dropWhenFull: boolean): LossReason | undefined {
+    const n = copy.length;
+    if (analysisFull(n)) {
+      if (dropWhenFull) lose('analysis_behind', n);
+      return 'analysis_behind';
+    }
+    const r = writer.append(copy);
+    if (!r.accepted) {
+      if (dropWhenFull) lose(r.reason, n);
+      else if (r.reason === 'archive_failed') stats.archiveErrors++;
+      return r.reason;
+    }
+    stats.archived += r.rows;
+    // In order, from the copy (the writer keeps it too; neither changes it): the detectors may take it later.
+    stats.analysisQueued += n;
+    const analysed = analysing.then(() => {
+      if (down) { stats.unanalysedFlows += n; return undefined; }
+      return detectors.ingest(copy);
+    });
+    analysing = analysed.catch((e: unknown) => {
+      // Refused (its thread had failed): archived, never analysed.
+      stats.unanalysedFlows += n;
+      if (!down) options.logger?.error({ err: e }, 'detectors failed to take a batch');
+    }).finally(() => { stats.analysisQueued -= n; });
+    return undefined;
+  }
+
+  // Never waits on a later stage when live (whenBehind 'drop'): selection, a copy, the writer's append (a
+  // write to its segment) and a place in the detectors' queue, or the batch is dropped whole and counted.
   const sink: FlowSink = {
-    async write(batch: FlowBatch): Promise<void> {
+    write(batch: FlowBatch): void | Promise<void> {
       stats.received += batch.length;
       if (selected.start.length < batch.length) selected = createSelectedBatch(batch.length);
-      const result = core.selection.select(batch, selected);
-      const kept = result.kept;
+      const kept = core.selection.select(batch, selected).kept;
       stats.kept += kept.length;
-      if (kept.length === 0) return chain;
-      // The archive copies rows before it returns, so the reused batch may be overwritten afterwards;
-      // writes are chained so they land in order and a flush waits for them. The copy is taken before
-      // handing the flows to the detectors, which may wait for their threads.
+      if (kept.length === 0) return undefined;
       const copy = cloneSelected(kept);
-      // In order, and from the copy: a detector thread may make this wait while the next batch arrives.
-      const analysed = analysing.then(() => {
-        if (down) { stats.unanalysedFlows += copy.length; return undefined; }
-        return detectors.ingest(copy);
-      });
-      analysing = analysed.catch((e: unknown) => {
-        // Refused (its thread had failed): archived, never analysed.
-        stats.unanalysedFlows += copy.length;
-        if (!down) options.logger?.error({ err: e }, 'detectors failed to take a batch');
-      });
-      chain = chain.then(async () => {
-        try {
-          stats.archived += (await core.archive.write(copy)).rows;
-        } catch (e) {
-          stats.archiveErrors++;
-          options.logger?.error({ err: e }, 'flow archive write failed');
+      if (options.whenBehind !== 'wait') { admit(copy, true); return undefined; }
+      return (async () => {
+        for (;;) {
+          const refused = admit(copy, false);
+          if (refused === undefined) return;
+          if (refused === 'analysis_behind') await analysing;
+          else if (refused === 'archive_failed') throw new Error('the flow archive cannot write; see the log');
+          else await writer.whenRoom(copy.length);
         }
-      });
-      // The caught one: a batch the detectors refused is archived all the same (counted as unanalysed).
-      await analysing;
-      return chain;
+      })();
     },
   };
 
@@ -395,6 +438,14 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
     { labels: { stage: 'kept' }, value: stats.kept },
     { labels: { stage: 'archived' }, value: stats.archived },
   ]);
+  options.metrics?.collect('mamori_pipeline_dropped_flows_total', 'Kept flows dropped at the pipeline\'s admission because a stage was full or failing, by reason (never archived or analysed).', 'counter', () =>
+    LOSS_REASONS.map((reason) => ({ labels: { reason }, value: stats.dropped[reason] })));
+  options.metrics?.collect('mamori_analysis_queued_flows', 'Kept flows waiting for the detectors.', 'gauge', () => [{ labels: {}, value: stats.analysisQueued }]);
+  options.metrics?.collect('mamori_archive_staged_flows', 'Flows the archive writer holds (memory and write-ahead segment) and has not yet written as Parquet.', 'gauge', () => [{ labels: {}, value: writer.stats().stagedRows }]);
+  options.metrics?.collect('mamori_archive_written_flows_total', 'Flows the archive writer wrote as Parquet.', 'counter', () => [{ labels: {}, value: writer.stats().writtenRows }]);
+  options.metrics?.collect('mamori_archive_files_written_total', 'Parquet files the archive writer wrote (before compaction).', 'counter', () => [{ labels: {}, value: writer.stats().filesWritten }]);
+  options.metrics?.collect('mamori_archive_write_failures_total', 'Archive writes that failed (their rows stay in the write-ahead segment and are retried).', 'counter', () => [{ labels: {}, value: writer.stats().writeFailures }]);
+  options.metrics?.collect('mamori_archive_recovered_flows_total', 'Flows read back from write-ahead segments at start and written.', 'counter', () => [{ labels: {}, value: writer.stats().recoveredRows }]);
   options.metrics?.collect('mamori_analysis_detector_failures_total', 'Detector thread failures (fresh threads follow after a delay).', 'counter', () => [{ labels: {}, value: stats.detectorFailures }]);
   options.metrics?.collect('mamori_analysis_detector_restarts_total', 'Fresh detector threads started after a failure.', 'counter', () => [{ labels: {}, value: stats.detectorRestarts }]);
   options.metrics?.collect('mamori_analysis_unanalysed_flows_total', 'Flows archived but never analysed: their detector thread failed, or they came while threads restarted.', 'counter', () => [{ labels: {}, value: stats.unanalysedFlows }]);
@@ -454,6 +505,7 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
         try {
           await recordCounters();
         } finally {
+          drops.stop();
           await detectors.close();
         }
       }
@@ -483,4 +535,40 @@ function cloneSelected(b: SelectedBatch): SelectedBatch {
   c.srcAddr.set(b.srcAddr.subarray(0, n * 16));
   c.dstAddr.set(b.dstAddr.subarray(0, n * 16));
   return c;
+}
+
+/**
+ * Logs drops at admission: at once when an episode starts, then at most once per `everyMs` while it lasts
+ * (the counts since the last line), and once when a whole interval passed without a drop.
+ */
+function dropLog(logger: Logger | undefined, everyMs: number): { note(reason: LossReason, n: number): void; stop(): void } {
+  let since: Record<string, number> = {};
+  let episode: Record<string, number> = {};
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const say = (): void => {
+    if (Object.keys(since).length === 0) {
+      logger?.info({ dropped: episode }, 'the pipeline keeps up again: no kept flow dropped for a whole interval');
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      episode = {};
+      return;
+    }
+    logger?.warn({ dropped: since, everyMs }, 'kept flows dropped at the pipeline\'s admission (a stage is full or failing); see mamori_pipeline_dropped_flows_total');
+    since = {};
+  };
+  return {
+    note(reason, n) {
+      since[reason] = (since[reason] ?? 0) + n;
+      episode[reason] = (episode[reason] ?? 0) + n;
+      if (timer === undefined) {
+        say();
+        timer = setInterval(say, everyMs);
+        timer.unref();
+      }
+    },
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+  };
 }

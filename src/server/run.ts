@@ -6,7 +6,7 @@ import { MetricsRegistry } from '#platform/metrics/index.js';
 import type { RouteModule } from '#platform/http/index.js';
 import { buildApp, type App } from './app.js';
 import { createCore, type Core, type CoreOptions } from './core.js';
-import { retentionComponent } from './selection-wiring.js';
+import { compactionComponent, retentionComponent } from './selection-wiring.js';
 
 /** A started server. */
 export interface RunningServer {
@@ -41,6 +41,9 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     core.ranges.component,
     // Deletes what is past its basis's retention everywhere (archive, findings, intel), with deletion certificates.
     retentionComponent(core.lifecycle, config.selection.retentionEverySeconds, logger),
+    // The archive's stream writer (before the pipeline that feeds it, so it stops after it) and its hourly compaction.
+    core.archive.writer,
+    compactionComponent(core.archive, config.archive.compactEverySeconds, config.archive.compactMinRows, logger),
     // Pulls external TAXII feeds into the indicator store when their interval has passed.
     { name: 'sharing-feeds', start: () => core.feedScheduler.start(), stop: () => core.feedScheduler.stop() },
     ...(options.components?.(core, metrics) ?? []),

@@ -4,7 +4,7 @@ import type { Config } from '#platform/config/index.js';
 import { systemContext, type RequestContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import type { RangeGate, RegistryService } from '#modules/registry/index.js';
-import type { DomesticRangeChange, LiveLocator } from '#modules/selection/index.js';
+import type { DomesticRangeChange, FlowArchive, LiveLocator } from '#modules/selection/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import { createLocatorFactory, loadIpLocationDb, mmdbCountryRanges, openMmdb, parsePrefix, parseRirDelegated, withOverrides, type Locator, type LocatorFactory, type RangeSet, type SpecialRange } from '#modules/selection/index.js';
 
@@ -153,6 +153,33 @@ export function retentionComponent(archive: { enforceRetention(ctx: RequestConte
     name: 'archive-retention',
     async start() {
       run();
+      timer = setInterval(run, everySeconds * 1000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}
+
+/**
+ * The archive's compaction as a server component: every `everySeconds`, the small files (< `minRows` rows) of
+ * each finished hour are merged into one, swapped so that a query never sees a row twice or misses one.
+ * @see docs/selection.md#the-flow-archive
+ */
+export function compactionComponent(archive: Pick<FlowArchive, 'compact'>, everySeconds: number, minRows: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const run = (): void => {
+    running = archive.compact({ minRows }).then((r) => {
+      if (r.filesMerged > 0) logger?.info({ ...r }, 'flow archive compacted');
+    }, (e: unknown) => logger?.error({ err: e }, 'flow archive compaction failed'));
+  };
+  return {
+    name: 'archive-compaction',
+    async start() {
       timer = setInterval(run, everySeconds * 1000);
       timer.unref();
     },

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { systemClock } from '#platform/clock/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import { createCountingSink, createUdpCollector, encodeNetflowV5 } from '#modules/collection/index.js';
-import { exporterRowsFromMetrics, parsePrometheusText } from './collection.js';
+import { dropsLine, exporterRowsFromMetrics, parsePrometheusText } from './collection.js';
 
 describe('collect --stats', () => {
   it('reads per-exporter counters back from a rendered /metrics page', async () => {
@@ -24,6 +24,12 @@ describe('collect --stats', () => {
     } finally {
       await c.stop();
     }
+  });
+
+  it('says where flows were dropped, by place and reason', () => {
+    const page = ['mamori_pipeline_dropped_flows_total{reason="analysis_behind"} 0', 'mamori_pipeline_dropped_flows_total{reason="archive_behind"} 12000',
+      'mamori_pipeline_dropped_flows_total{reason="archive_failed"} 5', 'mamori_collector_ring_dropped_datagrams_total 3', 'mamori_archive_staged_flows 4096'].join('\n');
+    expect(dropsLine(parsePrometheusText(page))).toBe('dropped: at the pipeline\'s admission 12005 flows (analysis_behind 0, archive_behind 12000, archive_failed 5); receive ring 3 datagrams; sink 0 flows; archive staged 4096 flows\n');
   });
 
   it('parses labels with escapes and ignores comments', () => {

@@ -148,6 +148,17 @@ async function printRemoteStats(url: string): Promise<void> {
   }
   const rows = exporterRowsFromMetrics(samples);
   process.stdout.write(rows.length === 0 ? 'no exporter has sent anything yet\n' : table(rows));
+  process.stdout.write(dropsLine(samples));
+}
+
+/** Where flows were lost on the server, by place and reason (docs/selection.md#when-the-server-falls-behind). */
+export function dropsLine(samples: readonly Sample[]): string {
+  const sum = (name: string): number => samples.filter((s) => s.name === name).reduce((a, s) => a + s.value, 0);
+  const admission = samples.filter((s) => s.name === 'mamori_pipeline_dropped_flows_total');
+  const reasons = admission.map((s) => `${s.labels['reason'] ?? '?'} ${s.value}`).join(', ');
+  const total = admission.reduce((a, s) => a + s.value, 0);
+  return `dropped: at the pipeline's admission ${total} flows${reasons !== '' ? ` (${reasons})` : ''}; receive ring ${sum('mamori_collector_ring_dropped_datagrams_total')} datagrams; `
+    + `sink ${sum('mamori_collector_sink_dropped_flows_total')} flows; archive staged ${sum('mamori_archive_staged_flows')} flows\n`;
 }
 
 function statsLine(s: UdpCollectorStats, prev: { flows: number; datagrams: number; at: number }, now: number): string {
@@ -243,7 +254,8 @@ export function registerCollectionCommands(program: Command): void {
         return;
       }
       await withCore(cmd, async (core) => {
-        const pipeline = createPipeline(core, { detectorConfig: detectorConfigOf(core.config) });
+        // A file can wait for the archive and the detectors: nothing is dropped when they fall behind.
+        const pipeline = createPipeline(core, { detectorConfig: detectorConfigOf(core.config), whenBehind: 'wait' });
         await importFiles(files, opts, pipeline.sink);
         const findings = await pipeline.flush(true);
         const st = pipeline.stats();

@@ -121,8 +121,9 @@ const MAX_BATCHES_IN_FLIGHT = 8;
 // so the decoder never drops flows as BATCH_FULL.
 const DATAGRAM_HEADROOM = 8192;
 const DEFAULT_RING_BYTES = 32 * 1024 * 1024;
-// Datagrams decoded per turn of the event loop before it yields to timers and I/O of the rest of the process.
-const DRAIN_BUDGET = 8192;
+// Datagrams decoded per turn of the event loop before it yields to timers, I/O and the promises of later
+// stages (the detectors take their batches there): ~30k flows, so what waits for them stays small.
+const DRAIN_BUDGET = 1024;
 // While datagrams come the decoder looks at the ring every POLL_MS (a wakeup per datagram would cost more
 // CPU than the decoding; 5 ms at 2 M flows/s is ~0.5 MiB of ring), and after IDLE_POLLS empty looks it
 // sleeps until the receive thread wakes it.

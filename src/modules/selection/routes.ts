@@ -1,7 +1,7 @@
 /** @module Selection's HTTP routes: legal bases, selection counters, audited flow queries and approval-gated re-identification. */
 import type { FastifyInstance } from 'fastify';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
-import type { FlowArchive, FlowQuery } from './archive.js';
+import type { FlowArchive, FlowQuery } from './archive/index.js';
 import type { BasisInput } from './schema.js';
 import type { SelectionService } from './service.js';
 

@@ -28,9 +28,20 @@ export interface CounterRow {
   flows: number;
 }
 
-/** Aggregate counters per exporter × category × outcome since `since`. */
+/**
+ * Why a kept flow was lost after selection: the one place flows are dropped for want of capacity is the
+ * pipeline's admission (a whole batch, when the detectors' queue or the archive writer's buffer is full,
+ * or the archive cannot write). @see docs/selection.md#when-the-server-falls-behind
+ */
+export const LOSS_REASONS = ['analysis_behind', 'archive_behind', 'archive_failed'] as const;
+
+/** One loss reason. */
+export type LossReason = (typeof LOSS_REASONS)[number];
+
+/** Aggregate counters per exporter × category × outcome since `since`, and kept flows lost later by reason. */
 export class SelectionCounters {
   private readonly rows = new Map<string, CounterRow>();
+  private readonly lostByReason = new Map<LossReason, number>();
   readonly since: string;
 
   constructor(nowMs: number) {
@@ -45,10 +56,15 @@ export class SelectionCounters {
     else row.flows += n;
   }
 
-  /** Every non-zero cell, sorted. */
-  snapshot(): { since: string; rows: CounterRow[] } {
+  /** Counts `n` kept flows lost after selection (see LOSS_REASONS). */
+  lose(reason: LossReason, n: number): void {
+    this.lostByReason.set(reason, (this.lostByReason.get(reason) ?? 0) + n);
+  }
+
+  /** Every non-zero cell, sorted, and the kept flows lost by reason. */
+  snapshot(): { since: string; rows: CounterRow[]; lost: { reason: LossReason; flows: number }[] } {
     const rows = [...this.rows.values()].map((r) => ({ ...r })).sort((a, b) => a.exporter.localeCompare(b.exporter) || a.category.localeCompare(b.category) || a.outcome.localeCompare(b.outcome));
-    return { since: this.since, rows };
+    return { since: this.since, rows, lost: LOSS_REASONS.filter((r) => this.lostByReason.has(r)).map((reason) => ({ reason, flows: this.lostByReason.get(reason)! })) };
   }
 
   /** Total flows with `outcome` (all exporters and categories). */

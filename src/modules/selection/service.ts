@@ -14,7 +14,7 @@ import { compileBases, type CompiledBases } from './matcher.js';
 import { PSEUDONYM_BYTES, pseudonymOf, Pseudonymizer, type PseudonymKeyStore, type Rotation } from './pseudonym.js';
 import { parsePrefix } from './ranges.js';
 import { BasisInputSchema, basisStatus, RevokeInputSchema, type BasisInput, type LegalBasis } from './schema.js';
-import { createSelector, SelectionCounters, type Selector, type SelectionResult } from './select.js';
+import { createSelector, SelectionCounters, type LossReason, type Selector, type SelectionResult } from './select.js';
 import type { SelectedBatch } from './minimize.js';
 import { z } from 'zod';
 
@@ -122,6 +122,8 @@ export function createSelectionService(deps: SelectionDeps) {
     },
     /** Selects one batch in memory (the collector calls this); it always uses the latest compiled bases. */
     select: (batch: FlowBatch, out?: SelectedBatch): SelectionResult => selector().select(batch, out),
+    /** Counts kept flows the pipeline lost afterwards, by reason (shown with the counters, audited with them). */
+    countLost: (reason: LossReason, flows: number): void => counters.lose(reason, flows),
     /** The current compiled bases (for tests and the archive). */
     compiled: (): CompiledBases => compiled,
     reload,
@@ -229,10 +231,13 @@ export function createSelectionService(deps: SelectionDeps) {
     async recordCounters(ctx: RequestContext): Promise<Record<string, number> | undefined> {
       policy.require(ctx, 'selection:counters');
       const totals = new Map<string, number>();
-      for (const r of counters.snapshot().rows) {
+      const snap = counters.snapshot();
+      for (const r of snap.rows) {
         const key = `${r.outcome === 'kept' ? 'kept' : 'dropped'}_${r.category}`;
         totals.set(key, (totals.get(key) ?? 0) + r.flows);
       }
+      // Kept flows lost afterwards (the pipeline fell behind): `lost_<reason>`, outside the Diet report's kept/dropped sums.
+      for (const l of snap.lost) totals.set(`lost_${l.reason}`, l.flows);
       const delta: Record<string, number> = {};
       for (const [key, n] of totals) {
         const d = n - (reported.get(key) ?? 0);

@@ -186,8 +186,28 @@ export const ConfigSchema = z
           })
           .strict()
           .prefault({}),
+        /** Kept flows waiting for the detectors at most; a batch beyond it is dropped whole and counted (`analysis_behind`). */
+        queueRows: z.number().int().min(4096).max(16_777_216).default(1_048_576),
       })
       .strict()
+      .prefault({}),
+    archive: z
+      .object({
+        /** Staged kept flows that start a write of Parquet files (each partition's share one file, row groups of 122,880). */
+        fileRows: z.number().int().min(1000).max(16_777_216).default(1_048_576),
+        /** Seconds after which staged flows are written even when fewer than fileRows (how soon a query sees them). */
+        maxAgeSeconds: z.number().int().min(1).max(3600).default(60),
+        /** Flows staged and being written at most; a batch beyond it is dropped whole and counted (`archive_behind`). */
+        bufferRows: z.number().int().min(1000).max(67_108_864).default(3_145_728),
+        /** How often the write-ahead segment is synced to disk: the most a power loss can cost (a process crash costs nothing). */
+        walSyncMs: z.number().int().min(10).max(60_000).default(1000),
+        /** How often small files of finished hours are merged (compaction). */
+        compactEverySeconds: z.number().int().min(60).max(86_400).default(3600),
+        /** Files with fewer rows than this are merged by compaction. */
+        compactMinRows: z.number().int().min(1).max(16_777_216).default(100_000),
+      })
+      .strict()
+      .refine((a) => a.bufferRows >= a.fileRows, { message: 'bufferRows must be at least fileRows', path: ['bufferRows'] })
       .prefault({}),
     sharing: z
       .object({

@@ -285,7 +285,7 @@ interface CounterRow { exporter: string; category: string; outcome: string; flow
 
 export function Counters() {
   const { t } = useI18n();
-  const c = useApi<{ since: string; rows: CounterRow[] }>('/api/v1/selection/counters');
+  const c = useApi<{ since: string; rows: CounterRow[]; lost?: { reason: string; flows: number }[] }>('/api/v1/selection/counters');
   return (
     <>
       <PageTitle>{t('counters.title')}</PageTitle>
@@ -302,6 +302,14 @@ export function Counters() {
                 <thead><tr><th scope="col">{t('counters.exporter')}</th><th scope="col">{t('counters.category')}</th><th scope="col">{t('counters.outcome')}</th><th scope="col">{t('counters.flows')}</th></tr></thead>
                 <tbody>{d.rows.map((r) => <tr key={`${r.exporter}|${r.category}|${r.outcome}`}><td>{r.exporter}</td><td>{t(`flowCategory.${r.category}` as MessageKey)}</td><td>{t(`outcome.${r.outcome}` as MessageKey)}</td><td>{r.flows}</td></tr>)}</tbody>
               </table></div>
+              <h2>{t('counters.lostTitle')}</h2>
+              <p>{t('counters.lostIntro')}</p>
+              {(d.lost ?? []).length === 0 ? <p>{t('counters.lostNone')}</p> : (
+                <div className="table-wrap"><table>
+                  <thead><tr><th scope="col">{t('counters.lostReason')}</th><th scope="col">{t('counters.flows')}</th></tr></thead>
+                  <tbody>{(d.lost ?? []).map((l) => <tr key={l.reason}><td>{t(`lost.${l.reason}` as MessageKey)}</td><td>{l.flows}</td></tr>)}</tbody>
+                </table></div>
+              )}
             </>
           );
         }}

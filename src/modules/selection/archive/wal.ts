@@ -1,0 +1,135 @@
+/** @module The archive writer's write-ahead segments: each appended batch as one framed record of its raw columns, read back after a crash. */
+import { closeSync, existsSync, fdatasync, openSync, readdirSync, readFileSync, rmSync, writevSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSelectedBatch, type SelectedBatch } from '../minimize.js';
+
+const MAGIC = 0x4c41574d; // "MWAL" little-endian
+const TRAILER = 0x4d57414c;
+const VERSION = 1;
+const HEAD_BYTES = 16;
+const TAIL_BYTES = 8;
+
+// The numeric columns of a SelectedBatch, in record order; addresses are 16 bytes a row.
+const COLUMNS = ['basisIndex', 'category', 'fields', 'start', 'end', 'srcAddr', 'dstAddr', 'srcKind', 'dstKind', 'periodIndex', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'inIf', 'outIf', 'exporterIndex'] as const;
+type Column = typeof COLUMNS[number];
+const PER_ROW: Record<Column, number> = {
+  basisIndex: 2, category: 1, fields: 2, start: 8, end: 8, srcAddr: 16, dstAddr: 16, srcKind: 1, dstKind: 1, periodIndex: 2,
+  srcPort: 2, dstPort: 2, proto: 1, tcpFlags: 1, bytes: 8, packets: 8, samplingRate: 4, inIf: 4, outIf: 4, exporterIndex: 2,
+};
+const ZERO = new Uint8Array(8);
+const pad8 = (n: number): number => (8 - (n % 8)) % 8;
+
+/** Bytes a batch of `rows` rows takes in a segment, besides its string tables. */
+export const WAL_BYTES_PER_ROW = Object.values(PER_ROW).reduce((a, b) => a + b, 0);
+
+/** The buffers of one record for `batch` (written with one writev: a crash leaves it whole or detectably cut). */
+export function encodeRecord(batch: SelectedBatch): Uint8Array[] {
+  const n = batch.length;
+  const json = Buffer.from(JSON.stringify({ n, basisIds: batch.basisIds, periods: batch.periods, exporters: batch.exporters }));
+  const parts: Uint8Array[] = [json, ZERO.subarray(0, pad8(json.length))];
+  for (const c of COLUMNS) {
+    const a = batch[c];
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, n * PER_ROW[c]);
+    parts.push(bytes, ZERO.subarray(0, pad8(bytes.length)));
+  }
+  const payload = parts.reduce((s, p) => s + p.length, 0);
+  const head = Buffer.alloc(HEAD_BYTES);
+  head.writeUInt32LE(MAGIC, 0);
+  head.writeUInt16LE(VERSION, 4);
+  head.writeUInt32LE(payload, 8);
+  head.writeUInt32LE(json.length, 12);
+  const tail = Buffer.alloc(TAIL_BYTES);
+  tail.writeUInt32LE(payload, 0);
+  tail.writeUInt32LE(TRAILER, 4);
+  return [head, ...parts.filter((p) => p.length > 0), tail];
+}
+
+/** Decodes every whole record of a segment; a cut or damaged tail (a crash mid-write) ends the list. */
+export function decodeSegment(bytes: Buffer): { batches: SelectedBatch[]; tornBytes: number } {
+  const batches: SelectedBatch[] = [];
+  let at = 0;
+  while (at + HEAD_BYTES <= bytes.length) {
+    if (bytes.readUInt32LE(at) !== MAGIC || bytes.readUInt16LE(at + 4) !== VERSION) break;
+    const payload = bytes.readUInt32LE(at + 8);
+    const jsonLen = bytes.readUInt32LE(at + 12);
+    const end = at + HEAD_BYTES + payload;
+    if (end + TAIL_BYTES > bytes.length || bytes.readUInt32LE(end) !== payload || bytes.readUInt32LE(end + 4) !== TRAILER) break;
+    let p = at + HEAD_BYTES;
+    const meta = JSON.parse(bytes.toString('utf8', p, p + jsonLen)) as { n: number; basisIds: string[]; periods: string[]; exporters: string[] };
+    p += jsonLen + pad8(jsonLen);
+    const b = createSelectedBatch(meta.n);
+    b.length = meta.n;
+    b.basisIds = meta.basisIds;
+    b.periods = meta.periods;
+    b.exporters = meta.exporters;
+    for (const c of COLUMNS) {
+      const len = meta.n * PER_ROW[c];
+      const a = b[c];
+      new Uint8Array(a.buffer, a.byteOffset, len).set(bytes.subarray(p, p + len));
+      p += len + pad8(len);
+    }
+    batches.push(b);
+    at = end + TAIL_BYTES;
+  }
+  return { batches, tornBytes: bytes.length - at };
+}
+
+/** One open segment file that records are appended to. */
+export interface Segment {
+  id: string;
+  path: string;
+  rows: number;
+  /** Appends one batch; throws when the file cannot be written (the batch is then not acknowledged). */
+  append(batch: SelectedBatch): void;
+  /** Asks the kernel to put what was written on disk (asynchronous: the append path never waits for it). */
+  sync(): void;
+  close(): void;
+}
+
+/** Opens a new segment `<walDir>/<id>.wal`. */
+export function openSegment(walDir: string, id: string): Segment {
+  const path = join(walDir, `${id}.wal`);
+  const fd = openSync(path, 'wx');
+  let closed = false;
+  let syncing = false;
+  let rows = 0;
+  return {
+    id,
+    path,
+    get rows() { return rows; },
+    append(batch) {
+      const parts = encodeRecord(batch);
+      const total = parts.reduce((s, x) => s + x.length, 0);
+      const written = writevSync(fd, parts);
+      if (written !== total) throw new Error(`short write to ${path}: ${written} of ${total} bytes`);
+      rows += batch.length;
+    },
+    sync() {
+      if (closed || syncing) return;
+      syncing = true;
+      fdatasync(fd, () => { syncing = false; });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      // A sync in flight holds the descriptor until it returns; closing under it is safe for the kernel.
+      closeSync(fd);
+    },
+  } as Segment;
+}
+
+/** The segment ids left in `walDir` (from a process that stopped without flushing them), oldest first. */
+export function leftSegments(walDir: string): string[] {
+  if (!existsSync(walDir)) return [];
+  return readdirSync(walDir).filter((f) => f.endsWith('.wal')).map((f) => f.slice(0, -4)).sort();
+}
+
+/** Reads a left segment. */
+export function readSegment(walDir: string, id: string): { batches: SelectedBatch[]; tornBytes: number } {
+  return decodeSegment(readFileSync(join(walDir, `${id}.wal`)));
+}
+
+/** Deletes a segment whose rows are in Parquet files now. */
+export function deleteSegment(walDir: string, id: string): void {
+  rmSync(join(walDir, `${id}.wal`), { force: true });
+}
