@@ -1,7 +1,7 @@
 /**
  * @module The cluster end to end, as separate OS processes on loopback: a three-node NATS cluster of its own, a fresh
  * PostgreSQL database, two edges (`mamori collect --publish`) and two analysis workers (`mamori analyze`). Flows go over
- * UDP into both edges; a worker and a NATS node are killed with -9 mid-stream. Checked: the findings equal a single
+ * UDP into both edges; a worker and a NATS node are killed with -9 mid-stream, then all of NATS is gone for 10 s. Checked: the findings equal a single
  * process's on the same flows, nothing acknowledged is lost, and no byte that left an edge holds a raw domestic address.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -98,7 +98,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
-  it('finds what one process finds, through a worker and a NATS node killed with -9, and no raw domestic address leaves an edge', async () => {
+  it('finds what one process finds through a worker and a NATS node killed with -9 and the broker gone 10 s; a revoked basis stops at the edge within seconds; no raw domestic address leaves an edge', async () => {
     const now = Date.now();
     const records = attackRecords(now - 60_000);
     const basis = { kind: 'cross_border_approval' as const, title: 'cluster test', selectors: { foreignPrefixes: ['8.0.0.0/8', '36.0.0.0/8', '5.0.0.0/8'] }, validFrom: new Date(now - 86_400_000).toISOString(), validUntil: new Date(now + 30 * 86_400_000).toISOString(), allowedFields: [...FLOW_FIELDS], retentionDays: 30, createdBy: 'request-cluster-test' };
@@ -117,10 +117,9 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
 
     // The centre's database: migrated, with the basis.
     const centre = await createCore(loadConfig({ env: { MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: mkdtempSync(join(tmpdir(), 'mamori-centre-')) } }).config);
-    await centre.selection.createBasis(systemContext('test'), basis);
-    await centre.close();
+    const basisId = (await centre.selection.createBasis(systemContext('test'), basis)).id;
 
-    const workerEnv = { MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_REBALANCE_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_ACK_WAIT_SECONDS: '5', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '4' };
+    const workerEnv = { MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_REBALANCE_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_ACK_WAIT_SECONDS: '5', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '4', MAMORI_CLUSTER_WORKER_REPLAY_TIMEOUT_SECONDS: '20' };
     const wm = [await freePort(), await freePort()];
     const w1 = start(['analyze', '--worker-id', 'w1', '--metrics', `127.0.0.1:${wm[0]}`], env(workerEnv));
     const w2 = start(['analyze', '--worker-id', 'w2', '--metrics', `127.0.0.1:${wm[1]}`], env(workerEnv));
@@ -135,8 +134,10 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
       return owned[0]! === 4 && owned[1]! === 4;
     }, 30_000);
 
-    // A third of the flows into each edge (split by flow), then a worker dies, then a NATS node, then the rest.
-    const thirds = [records.slice(0, Math.floor(records.length / 3)), records.slice(Math.floor(records.length / 3), Math.floor((2 * records.length) / 3)), records.slice(Math.floor((2 * records.length) / 3))];
+    // A quarter of the flows into both edges (split by flow), then a worker dies, then a NATS node, then the broker is
+    // gone for 10 s while the last quarter arrives.
+    const q = (k: number): number => Math.floor((k * records.length) / 4);
+    const thirds = [records.slice(0, q(1)), records.slice(q(1), q(2)), records.slice(q(2), q(3)), records.slice(q(3))];
     const seq = [0, 0];
     const sendPart = async (part: FlowRecord[]): Promise<void> => {
       for (const i of [0, 1]) seq[i] = await sendUdp(udp[i]!, part.filter((_, k) => k % 2 === i), 10 + i, seq[i]!);
@@ -149,7 +150,15 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     await until('second third received', async () => (await received()) === thirds[0]!.length + thirds[1]!.length, 30_000);
     await nats.kill(1);
     await sendPart(thirds[2]!);
+    await until('third quarter received', async () => (await received()) === q(3), 30_000);
+    await Promise.all([nats.kill(0), nats.kill(2)]);
+    const goneAt = Date.now();
+    await sendPart(thirds[3]!);
     await until('all flows received by the edges', async () => (await received()) === records.length, 30_000);
+    const waiting = async (): Promise<number> => (await Promise.all([0, 1].map(async (i) => value(await metrics(edgeUrl(i)), 'mamori_edge_waiting_flows')))).reduce((a, b) => a + b, 0);
+    expect(await waiting()).toBeGreaterThan(0); // buffered at the edges, not lost
+    await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - goneAt))));
+    await Promise.all([0, 1, 2].map((i) => nats.restart(i)));
 
     const published = async (): Promise<{ kept: number; published: number; dropped: number }> => {
       const s = await Promise.all([0, 1].map((i) => metrics(edgeUrl(i))));
@@ -172,6 +181,26 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     } finally {
       await client.end();
     }
+
+    // A revoked basis stops matching at the edges within seconds: flows keep arriving, kept stops growing.
+    const kept = async (): Promise<number> => value(await metrics(edgeUrl(0)), 'mamori_edge_flows_total', { outcome: 'kept' });
+    const probe = records.slice(0, 40).map((r) => ({ ...r, start: Date.now() - 1000, end: Date.now() }));
+    const revokedAt = Date.now();
+    await centre.selection.revokeBasis(systemContext('test'), basisId, { reason: 'cluster test: revocation reaches the edges' });
+    let stoppedAfterMs = -1;
+    for (let round = 0; round < 40 && stoppedAfterMs < 0; round++) {
+      const before = await kept();
+      const sentAt = Date.now();
+      seq[0] = await sendUdp(udp[0]!, probe, 10, seq[0]!);
+      const r0 = await received();
+      await until('probe received', async () => (await received()) >= r0, 5000);
+      await new Promise((r) => setTimeout(r, 300));
+      if ((await kept()) === before) stoppedAfterMs = sentAt - revokedAt;
+    }
+    await centre.close();
+    expect(stoppedAfterMs).toBeGreaterThanOrEqual(0);
+    expect(stoppedAfterMs).toBeLessThan(5000);
+    process.stdout.write(`revocation reached the edge after at most ${stoppedAfterMs} ms\n`);
 
     // Every byte that left the edges: the stream's messages hold no raw domestic address.
     const t = await createJetStreamTransport({ servers: [nats.urls[0]!, nats.urls[2]!], name: 'scan' });

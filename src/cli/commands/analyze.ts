@@ -62,7 +62,7 @@ export function registerAnalyzeCommand(program: Command): void {
       const worker = createAnalysisWorker({
         workerId: w.id, stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions,
         replayMs: config.cluster.retentionHours * 3_600_000, flushEveryMs: w.flushEverySeconds * 1000, rebalanceEveryMs: w.rebalanceEverySeconds * 1000,
-        ackWaitMs: w.ackWaitSeconds * 1000, finalAfterIdleMs: w.finalAfterIdleSeconds * 1000, maxHosts: w.maxHosts,
+        ackWaitMs: w.ackWaitSeconds * 1000, replayTimeoutMs: w.replayTimeoutSeconds * 1000, finalAfterIdleMs: w.finalAfterIdleSeconds * 1000, maxHosts: w.maxHosts,
       }, {
         transport, leases, nowMs: () => systemClock.nowMs(), logger, metrics,
         indicators: () => dbIndicatorSource(core.db).list(),

@@ -39,7 +39,7 @@ const key = (u: FindingUpdate): string => `${u.kind} ${u.subject.kind}:${u.subje
 const summary = (m: Found): string[] => [...m.values()].map((u) => `${key(u)} ${u.level} hosts=${u.hostCount}`).sort();
 
 function worker(t: Transport, locks: ReturnType<typeof lockTable>, id: string, found: Found): AnalysisWorker {
-  const settings: WorkerSettings = { workerId: id, stream: 'FLOWS', subjectPrefix: 'mamori.flows', partitions: PARTS, replayMs: 86_400_000, flushEveryMs: 60_000, rebalanceEveryMs: 60_000, ackWaitMs: 1000, finalAfterIdleMs: 0, maxHosts: 100_000 };
+  const settings: WorkerSettings = { workerId: id, stream: 'FLOWS', subjectPrefix: 'mamori.flows', partitions: PARTS, replayMs: 86_400_000, flushEveryMs: 60_000, rebalanceEveryMs: 60_000, ackWaitMs: 1000, replayTimeoutMs: 10_000, finalAfterIdleMs: 0, maxHosts: 100_000 };
   return createAnalysisWorker(settings, {
     transport: t, leases: locks.leasesFor(id), indicators: async () => [], nowMs: () => NOW,
     recordFindings: async (us) => { for (const u of us) found.set(key(u), u); },

@@ -20,6 +20,8 @@ export interface WorkerSettings {
   finalAfterIdleMs: number;
   /** A delivery not acknowledged this long goes to the consumer again (ms): after a worker died, to the next owner. */
   ackWaitMs: number;
+  /** Longest a replay may take before the rebuild fails and is tried again at the next rebalance (ms). */
+  replayTimeoutMs: number;
   /** Hosts interned per family (each family's detectors share one table). */
   maxHosts: number;
 }
@@ -95,6 +97,8 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
   let rebalanceTimer: ReturnType<typeof setInterval> | undefined;
   let stopping = false;
   let rebalancing: Promise<void> = Promise.resolve();
+  // Partitions this worker holds a lease on (advisory locks are re-entrant: never take one twice).
+  const leased = new Set<number>();
 
   const durableName = (f: Family, p: number): string => `analysis-${f}-${p}`;
   const subject = (f: Family, p: number): string => partitionSubject(settings.subjectPrefix, f, p);
@@ -160,9 +164,13 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     });
     // Nothing left in the window up to the floor (aged out): the stream says so by delivering nothing.
     const idle = setInterval(() => { void c.unfinished().then((n) => { if (n === 0) done(); }, () => undefined); }, 500);
+    // A replay that cannot finish (its servers went away) fails the rebuild; the next rebalance starts it again.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`replay of ${subject(st.family, p)} did not finish in ${settings.replayTimeoutMs} ms`)), settings.replayTimeoutMs); });
     try {
-      await finished;
+      await Promise.race([finished, timeout]);
     } finally {
+      clearTimeout(timer);
       clearInterval(idle);
       await c.stop();
     }
@@ -185,12 +193,20 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
       await within(old, () => flushFamily(old, false));
     }
     const st = freshState(family);
+    // Owning nothing until every replay finished: a failed one leaves the family empty, rebuilt at the next rebalance.
     families.set(family, st);
     stats.rebuilds++;
     await within(st, async () => {
       for (const p of [...want].sort((a, b) => a - b)) await replay(st, p);
     });
-    for (const p of [...want].sort((a, b) => a - b)) st.owned.set(p, await resume(st, p));
+    const consumers = new Map<number, Consumption>();
+    try {
+      for (const p of [...want].sort((a, b) => a - b)) consumers.set(p, await resume(st, p));
+    } catch (e) {
+      for (const c of consumers.values()) await c.stop();
+      throw e;
+    }
+    for (const [p, c] of consumers) st.owned.set(p, c);
   }
 
   async function rebalance(): Promise<void> {
@@ -198,8 +214,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     if (!deps.leases.healthy()) throw new Error('lease session lost');
     const live = Math.max(1, await deps.leases.liveWorkers());
     const share = Math.ceil(total / live);
-    const mine = new Set<number>();
-    for (const [fi, f] of FAMILIES.entries()) for (const p of families.get(f)?.owned.keys() ?? []) mine.add(fi * 65_536 + p);
+    const mine = new Set(leased);
     const next = new Set(mine);
     // Too many: the highest keys go first, so workers converge on the same split.
     for (const k of [...mine].sort((a, b) => b - a)) {
@@ -211,7 +226,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
       for (let i = 0; i < total && next.size < share; i++) {
         const k = Math.floor(i / settings.partitions) * 65_536 + (i % settings.partitions);
         if (next.has(k) || taken.has(k)) continue;
-        if (await deps.leases.tryTake({ family: Math.floor(i / settings.partitions), partition: i % settings.partitions })) next.add(k);
+        if (await deps.leases.tryTake({ family: Math.floor(i / settings.partitions), partition: i % settings.partitions })) { next.add(k); leased.add(k); }
       }
     }
     for (const [fi, f] of FAMILIES.entries()) {
@@ -219,10 +234,12 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
       const have = new Set(families.get(f)?.owned.keys() ?? []);
       if (want.size === have.size && [...want].every((p) => have.has(p))) continue;
       deps.logger?.info({ family: f, partitions: [...want].sort((a, b) => a - b) }, 'worker: partitions changed; detectors start over and replay');
-      const gone = [...have].filter((p) => !want.has(p));
       await rebuild(f, want);
       // Released only after the findings of what it analysed are stored and acknowledged.
-      for (const p of gone) await deps.leases.release({ family: fi, partition: p });
+      for (const k of [...leased].filter((x) => Math.floor(x / 65_536) === fi && !want.has(x % 65_536))) {
+        await deps.leases.release({ family: fi, partition: k % 65_536 });
+        leased.delete(k);
+      }
     }
   }
 
@@ -273,6 +290,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
         await flushAll();
       } finally {
         families.clear();
+        leased.clear();
         await deps.leases.close();
       }
     },
@@ -281,6 +299,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     flush: flushAll,
     async abort() {
       stopping = true;
+      leased.clear();
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (rebalanceTimer !== undefined) clearInterval(rebalanceTimer);
       await stopConsumers();

@@ -327,6 +327,8 @@ export const ConfigSchema = z
             ackWaitSeconds: z.number().int().min(5).max(3600).default(30),
             /** After this long without a message, open detection windows close (end of input, e.g. a replayed file); 0: never. */
             finalAfterIdleSeconds: z.number().int().min(0).max(86_400).default(0),
+            /** Longest a partition's replay may take before the worker gives up and tries again at the next rebalance. */
+            replayTimeoutSeconds: z.number().int().min(5).max(86_400).default(600),
             /** Hosts interned per partition family. */
             maxHosts: z.number().int().min(1000).max(16_000_000).default(1_000_000),
             metricsListen: z.string().regex(/^(\[[^\]]+\]|[^:]+):\d+$/, 'write host:port').default('127.0.0.1:9465'),

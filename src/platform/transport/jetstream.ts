@@ -95,26 +95,40 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
         const info = await call('ephemeral consumer', () => jsm.consumers.add(stream, { ...cfg, inactive_threshold: nanos(60_000) }));
         name = info.name;
       }
-      const consumer = await call(`consumer ${name}`, () => js.consumers.get(stream, name));
-      let messages: ConsumerMessages | undefined = await consumer.consume({ max_messages: Math.max(1, Math.min(opts.maxAckPending ?? 64, 256)) });
+      const pull = { max_messages: Math.max(1, Math.min(opts.maxAckPending ?? 64, 256)) };
+      let consumer = await call(`consumer ${name}`, () => js.consumers.get(stream, name));
+      let messages: ConsumerMessages | undefined = await consumer.consume(pull);
       let stopped = false;
       const loop = (async (): Promise<Error | undefined> => {
-        try {
-          for await (const m of messages!) {
-            if (stopped) { m.nak(); continue; }
-            const d: Delivery = {
-              subject: m.subject, data: m.data, seq: m.seq, storedAtMs: Math.floor(Number(m.info.timestampNanos) / 1e6),
-              deliveryCount: m.info.deliveryCount, ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs),
-            };
-            try {
-              await handler(d);
-            } catch {
-              m.nak(1000);
+        for (;;) {
+          try {
+            for await (const m of messages!) {
+              if (stopped) { m.nak(); continue; }
+              const d: Delivery = {
+                subject: m.subject, data: m.data, seq: m.seq, storedAtMs: Math.floor(Number(m.info.timestampNanos) / 1e6),
+                deliveryCount: m.info.deliveryCount, ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs),
+              };
+              try {
+                await handler(d);
+              } catch {
+                m.nak(1000);
+              }
             }
+          } catch {
+            // Ended by an error: handled below like any end that was not asked for.
           }
-          return undefined;
-        } catch (e) {
-          return e instanceof Error ? e : new Error(String(e));
+          if (stopped) return undefined;
+          // The pull ended without stop (the servers went away, or the consumer's leader moved): a durable
+          // consumer is fetched again until it answers; an ephemeral one may be gone for good.
+          await new Promise((r) => setTimeout(r, 1000));
+          if (stopped) return undefined;
+          try {
+            consumer = await js.consumers.get(stream, name);
+            messages = await consumer.consume(pull);
+            if (stopped) { messages.stop(); return undefined; }
+          } catch (e) {
+            if (opts.durable === undefined && /consumer not found/i.test((e as Error).message)) return e as Error;
+          }
         }
       })();
       const c: Consumption = {
