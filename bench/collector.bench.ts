@@ -4,6 +4,8 @@
  * and of nfcapd (Debian nfdump), fed the same v5 stream by bench/flowgen.ts in a separate process at increasing
  * rates, interleaved (each rate: every receiver REPEATS times, alternating order).
  * Bounded: at most RATES.length × REPEATS steps per receiver, each ≤ 6 M flows and a 30 s limit. Baseline (issue 4): nfcapd with a 4 MiB buffer stored 10 M v5 flows at 2.0 M flows/s without loss.
+ * Leaves out: selection, the detectors and the archive (the collector hands its batches to a counting sink). The server's whole
+ * path is bench/ingest.
  * Run: `npm run bench -- collector` (BENCH_COLLECTOR_SECONDS, default 3, sets each step's length; BENCH_COLLECTOR_REPEATS, default 2;
  * BENCH_COLLECTOR_JS=0 leaves out the JavaScript receiver).
  */

@@ -1,12 +1,13 @@
 /**
  * @module A NetFlow v5 load generator for bench/collector, run as its own process:
- * `node --conditions=source --import tsx bench/flowgen.ts --port P --rate FLOWS_PER_S --flows N [--host 127.0.0.1]`.
+ * `node --conditions=source --import tsx bench/flowgen.ts --port P --rate FLOWS_PER_S --flows N [--host 127.0.0.1] [--traffic ingest --base-ms T]`.
  * Sends pre-encoded 30-flow datagrams (1464 bytes) with correct sequence numbers at the target rate (paced per
  * millisecond, so bursts are ≤ rate/1000 flows when the timer is on time), loopback only,
  * bounded by --flows and a time limit, then prints one JSON line: {sentFlows, sentDatagrams, seconds, rate}.
  */
 import { createSocket } from 'node:dgram';
 import { encodeNetflowV5, type FlowRecord } from '#modules/collection/index.js';
+import { ingestRing } from './ingest-traffic.js';
 
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,12 +26,18 @@ const PER = 30;
 const RING = 4096;
 const MAX_IN_FLIGHT = 2048;
 
-// One template datagram of 30 distinct flows; copies in a ring get their own sequence numbers.
+// `--traffic ingest --base-ms T`: bench/ingest's ring of 4,096 distinct datagrams (domestic hosts calling a foreign block,
+// bench/ingest-traffic.ts). Otherwise one template datagram of 30 distinct flows; copies in a ring get their own sequence numbers.
 const now = Date.now();
-const base: FlowRecord = { start: now - 2000, end: now - 1000, srcAddr: '198.51.100.1', dstAddr: '203.0.113.1', srcPort: 1024, dstPort: 443, proto: 6, tcpFlags: 0x1b, bytes: 1500, packets: 3, samplingRate: 1, inIf: 1, outIf: 2, exporter: '' };
-const records = Array.from({ length: PER }, (_, i) => ({ ...base, srcAddr: `198.51.100.${i + 1}`, srcPort: 1024 + i }));
-const template = encodeNetflowV5(records, { exportTimeMs: now, sequence: 0 }).datagrams[0]!;
-const ring = Array.from({ length: RING }, () => Buffer.from(template));
+let ring: Buffer[];
+if (arg('traffic', 'template') === 'ingest') {
+  ring = ingestRing(Number(arg('base-ms'))).datagrams.map((d) => Buffer.from(d));
+} else {
+  const base: FlowRecord = { start: now - 2000, end: now - 1000, srcAddr: '198.51.100.1', dstAddr: '203.0.113.1', srcPort: 1024, dstPort: 443, proto: 6, tcpFlags: 0x1b, bytes: 1500, packets: 3, samplingRate: 1, inIf: 1, outIf: 2, exporter: '' };
+  const records = Array.from({ length: PER }, (_, i) => ({ ...base, srcAddr: `198.51.100.${i + 1}`, srcPort: 1024 + i }));
+  const template = encodeNetflowV5(records, { exportTimeMs: now, sequence: 0 }).datagrams[0]!;
+  ring = Array.from({ length: RING }, () => Buffer.from(template));
+}
 
 const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', sendBufferSize: 8 << 20 });
 const total = Math.ceil(flows / PER);

@@ -1,4 +1,5 @@
 // bench/pipeline: end to end on one process — IPFIX decode → lawful selection (the real selector: country lookup, basis match, minimization, HMAC pseudonyms) → analysis adapter → every detector — in flows/s and peak RSS, printed beside decode-only and decode + select in the same run; the detectors both in the pipeline's thread and in worker threads (`analysis.detectorThreads`), wired as createPipeline wires them.
+// Leaves out: UDP receive (datagrams are decoded from memory) and the flow archive (no write-ahead segment, no Parquet). The server's whole path, with both, is bench/ingest.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
