@@ -33,6 +33,8 @@ export interface NatsTestCluster {
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts node `i` again with its store (after kill) and waits until it is healthy. */
   restart(i: number): Promise<void>;
+  /** Process id of node `i` (undefined when not running). */
+  pid(i: number): number | undefined;
   /** Whether node `i` is running. */
   running(i: number): boolean;
   /** Stops every node and removes the store directories. */
@@ -111,6 +113,7 @@ export async function startNatsCluster(size = 3): Promise<NatsTestCluster> {
       launch(i);
       await healthy(i, Date.now() + 30_000);
     },
+    pid: (i) => procs[i]?.pid,
     running: (i) => procs[i] !== undefined && procs[i]!.exitCode === null && procs[i]!.signalCode === null,
     async stop() {
       process.removeListener('exit', onExit);
