@@ -31,14 +31,15 @@ describe('JetStream transport under faults', () => {
     let killed = false;
     for (let i = 0; i < 400; i++) {
       if (i === 100) { await cluster.kill(0); killed = true; }
-      // A publish that fails is retried with the same id, as the edge does: stored once.
-      for (let attempt = 0; ; attempt++) {
+      // A publish that fails is retried with the same id, as the edge does: stored once. The stream's new leader may take
+      // many seconds to be elected on a loaded machine ("no responders" meanwhile), so retry for up to 45 s.
+      for (const giveUp = Date.now() + 45_000; ;) {
         try {
           await t.publish('fault.p.0', new Uint8Array([i & 0xff, i >> 8]), { msgId: `f${i}`, timeoutMs: 2000 });
           acked.add(i);
           break;
         } catch (e) {
-          if (attempt > 30) throw e;
+          if (Date.now() > giveUp) throw e;
           await new Promise((r) => setTimeout(r, 200));
         }
       }
