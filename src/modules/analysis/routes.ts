@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
+import { parsePageQuery } from '#platform/paging/index.js';
 import { CASE_STATUSES, caseCreateSchema, caseItemSchema, caseNoteSchema, casePatchSchema, findingQuerySchema, type CaseStatus } from './schema.js';
 import type { AnalysisService } from './service.js';
 
@@ -22,7 +23,7 @@ export function analysisRoutes(deps: { analysis: AnalysisService }): RouteModule
   return (app: FastifyInstance) => {
     app.get('/api/v1/findings', {
       config: { auth: { action: 'findings:read' } },
-      schema: { tags: ['analysis'], summary: 'Findings, latest evidence first; filters kind, level, minLevel, subject, since, limit, offset. Audited.' },
+      schema: { tags: ['analysis'], summary: 'Findings, latest evidence first, one page ({ items, nextCursor, total }; ?limit=, ?cursor=); filters kind, level, minLevel, subject, since. Audited.' },
     }, async (req) => analysis.listFindings(ctxOf(req), parseOr(findingQuerySchema, req.query)));
 
     app.get('/api/v1/findings/:id', {
@@ -32,12 +33,12 @@ export function analysisRoutes(deps: { analysis: AnalysisService }): RouteModule
 
     app.get('/api/v1/cases', {
       config: { auth: { action: 'cases:read' } },
-      schema: { tags: ['analysis'], summary: 'Cases, latest first; filters status, owner. Audited.' },
+      schema: { tags: ['analysis'], summary: 'Cases, latest first, one page ({ items, nextCursor }; ?limit=, ?cursor=); filters status, owner. Audited.' },
     }, async (req) => {
       const qs = req.query as Record<string, unknown>;
       const status = qs['status'];
       if (status !== undefined && !(CASE_STATUSES as readonly unknown[]).includes(status)) throw new AppError('VALIDATION_FAILED', `status must be one of ${CASE_STATUSES.join(', ')}.`);
-      return { items: await analysis.listCases(ctxOf(req), { status: status as CaseStatus | undefined, ownerId: typeof qs['owner'] === 'string' ? qs['owner'] : undefined }) };
+      return analysis.listCases(ctxOf(req), { status: status as CaseStatus | undefined, ownerId: typeof qs['owner'] === 'string' ? qs['owner'] : undefined, ...parsePageQuery(qs) });
     });
 
     app.post('/api/v1/cases', {

@@ -1,5 +1,6 @@
 /** @module Analysis's data shapes (zod, the single source of their types): findings as detectors emit them and as they are stored, and cases. */
 import { z } from 'zod';
+import { PageQuerySchema } from '#platform/paging/index.js';
 
 /** The kinds of finding the detectors produce. */
 export const FINDING_KINDS = ['beacon', 'scan-horizontal', 'scan-vertical', 'ddos-volumetric', 'ddos-reflection', 'botnet-fanin', 'known-indicator'] as const;
@@ -64,9 +65,7 @@ export const findingQuerySchema = z.object({
   minLevel: z.enum(FINDING_LEVELS).optional(),
   subject: z.string().max(200).optional(),
   since: z.iso.datetime().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-}).strict();
+}).extend(PageQuerySchema.shape).strict();
 /** Parsed findings filters. */
 export type FindingQuery = z.infer<typeof findingQuerySchema>;
 

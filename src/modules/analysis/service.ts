@@ -9,6 +9,7 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { CASE_STATUSES, MAX_FINDING_HOSTS, findingQuerySchema, levelRank, type Case, type CaseStatus, type Finding, type FindingQuery, type FindingUpdate } from './schema.js';
 import type { Indicator, IndicatorSource } from './indicators.js';
+import { afterKey, cutPage, decodeCursor, type Page, type PageQuery } from '#platform/paging/index.js';
 
 /** Analysis's tables: findings (one row per kind and subject), cases, their items and notes. */
 export const analysisMigrations: NamedMigration[] = [
@@ -40,6 +41,14 @@ export const analysisMigrations: NamedMigration[] = [
     async up(db) {
       await db.schema.createIndex('indicators_page').ifNotExists().on('indicators').columns(['first_seen', 'id']).execute();
       await db.schema.createIndex('indicators_source').ifNotExists().on('indicators').columns(['source_id', 'source_type']).execute();
+    },
+  },
+  {
+    // Keyset paging of findings (last_seen, id) and cases (updated_at, id).
+    name: '0911_analysis_findings_cases_paging',
+    async up(db) {
+      await db.schema.createIndex('findings_page').ifNotExists().on('findings').columns(['last_seen', 'id']).execute();
+      await db.schema.createIndex('cases_page').ifNotExists().on('cases').columns(['updated_at', 'id']).execute();
     },
   },
   {
@@ -191,7 +200,7 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
   }
 
   /** Lists findings, newest evidence first; the read is audited. */
-  async function listFindings(ctx: RequestContext, input: z.input<typeof findingQuerySchema>): Promise<{ items: Finding[]; total: number }> {
+  async function listFindings(ctx: RequestContext, input: z.input<typeof findingQuerySchema>): Promise<Page<Finding> & { total: number }> {
     allow(ctx, 'findings:read');
     const query: FindingQuery = parseOrThrow(findingQuerySchema, input, 'findings query');
     let sel = q.selectFrom('findings');
@@ -201,10 +210,12 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     if (query.subject !== undefined) sel = sel.where('subject_value', '=', query.subject);
     if (query.since !== undefined) sel = sel.where('last_seen', '>=', query.since);
     const total = Number(((await sel.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()) as Row | undefined)?.['n'] ?? 0);
-    const rows = await sel.selectAll().orderBy('last_seen', 'desc').orderBy('id').limit(query.limit).offset(query.offset).execute() as Row[];
-    const items = rows.map(toFinding);
+    let page = sel.selectAll().orderBy('last_seen', 'desc').orderBy('id', 'desc').limit(query.limit + 1);
+    if (query.cursor !== undefined) page = page.where(afterKey(['last_seen', 'id'], decodeCursor(query.cursor, ['string', 'string']), 'desc'));
+    const cut = cutPage(await page.execute() as Row[], query.limit, (r) => [String(r['last_seen']), String(r['id'])]);
+    const items = cut.rows.map(toFinding);
     await audit.record(ctx, { action: 'findings:read', object: { type: 'findings', id: 'list' }, outcome: 'success', details: { count: items.length, total } });
-    return { items, total };
+    return { items, nextCursor: cut.nextCursor, total };
   }
 
   /** One finding; the read is audited. */
@@ -255,18 +266,21 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
   }
 
   /** Lists cases (without notes' text); audited. */
-  async function listCases(ctx: RequestContext, filter: { status?: CaseStatus | undefined; ownerId?: string | undefined } = {}): Promise<Array<Omit<Case, 'items' | 'notes'>>> {
+  async function listCases(ctx: RequestContext, filter: { status?: CaseStatus | undefined; ownerId?: string | undefined } & PageQuery): Promise<Page<Omit<Case, 'items' | 'notes'>>> {
     allow(ctx, 'cases:read');
     let sel = q.selectFrom('cases').selectAll();
     if (filter.status !== undefined) sel = sel.where('status', '=', filter.status);
     if (filter.ownerId !== undefined) sel = sel.where('owner_id', '=', filter.ownerId);
-    const rows = await sel.orderBy('updated_at', 'desc').limit(500).execute() as Row[];
+    if (filter.cursor !== undefined) sel = sel.where(afterKey(['updated_at', 'id'], decodeCursor(filter.cursor, ['string', 'string']), 'desc'));
+    const cut = cutPage(await sel.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(filter.limit + 1).execute() as Row[], filter.limit, (c) => [String(c['updated_at']), String(c['id'])]);
+    const rows = cut.rows;
     await audit.record(ctx, { action: 'cases:read', object: { type: 'cases', id: 'list' }, outcome: 'success', details: { count: rows.length } });
     const names = await namesOf(rows.flatMap((c) => [String(c['owner_id']), String(c['created_by'])]));
-    return rows.map((c) => ({
+    const items = rows.map((c) => ({
       id: String(c['id']), title: String(c['title']), status: c['status'] as CaseStatus, ownerId: String(c['owner_id']), ownerName: names.get(String(c['owner_id'])) ?? null,
       createdBy: String(c['created_by']), createdByName: names.get(String(c['created_by'])) ?? null, createdAt: String(c['created_at']), updatedAt: String(c['updated_at']),
     }));
+    return { items, nextCursor: cut.nextCursor };
   }
 
   /** One case with its items and notes; audited. */

@@ -94,6 +94,29 @@ export function describePagingContract(name: string, open: () => Promise<{ url: 
       expect(got).toHaveLength(5);
     });
 
+    it('pages findings and cases by the same rule', async () => {
+      const analyst: RequestContext = { actor: { kind: 'user', id: 'paging-analyst', username: 'paging-analyst', roles: ['analyst'], orgId: null, sectors: [] }, requestId: 'paging' };
+      const at = Date.parse('2026-04-01T00:00:00Z');
+      const ids = await core.analysis.recordFindings(sys, Array.from({ length: 7 }, (_, i) => ({
+        kind: 'beacon' as const, subject: { kind: 'address' as const, value: `198.51.100.${i + 1}` }, level: 'suspect' as const, score: 0.5,
+        scoreDetail: { method: 'paging', components: {} }, evidence: {}, firstSeen: at, lastSeen: at + Math.floor(i / 2) * 60_000, hosts: [], hostCount: 0, bases: [],
+      })));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await core.analysis.listFindings(analyst, { limit: 3, ...(cursor !== undefined ? { cursor } : {}) });
+        expect(page.total).toBe(7);
+        seen.push(...page.items.map((f) => f.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      expect(seen.sort()).toEqual([...ids].sort());
+      for (let i = 0; i < 5; i++) await core.analysis.createCase(analyst, { title: `Paging case ${i}`, findingIds: [] });
+      const first = await core.analysis.listCases(analyst, { limit: 2 });
+      const rest = await core.analysis.listCases(analyst, { limit: 10, cursor: first.nextCursor! });
+      expect(new Set([...first.items, ...rest.items].map((c) => c.id)).size).toBe(5);
+      expect(rest.nextCursor).toBeNull();
+    });
+
     it('refuses a cursor of another shape with a clear error', async () => {
       for (const cursor of ['garbage', encodeCursor([1, 2]), encodeCursor(['2026-04-01T00:00:00.000Z'])]) {
         await expect(core.reporting.listIncidents(sys, { limit: 5, cursor })).rejects.toSatisfy((e: unknown) => isAppError(e) && e.code === 'VALIDATION_FAILED' && e.message.includes('cursor'));
