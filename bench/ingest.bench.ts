@@ -75,11 +75,12 @@ async function archiveHoldings(dir: string): Promise<{ rows: number; bytes: numb
 
 async function findingsOf(core: Core): Promise<string[]> {
   const out: string[] = [];
-  for (let offset = 0; ; offset += 500) {
-    const page = await core.analysis.listFindings(systemContext('bench'), { limit: 500, offset });
+  let cursor: string | undefined;
+  do {
+    const page = await core.analysis.listFindings(systemContext('bench'), { limit: 500, ...(cursor !== undefined ? { cursor } : {}) });
     out.push(...page.items.map((f) => `${f.kind} ${f.subject.value} ${f.level}`));
-    if (page.items.length < 500) break;
-  }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
   return out.sort();
 }
 
