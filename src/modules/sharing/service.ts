@@ -9,7 +9,7 @@ import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import { DEFAULT_MAX_JSON_DEPTH, jsonTextDepth } from '#platform/text/index.js';
-import type { AuditEntryRef, AuditEvent, AuditRecorder } from '#modules/audit/index.js';
+import { canonicalize, type AuditEntryRef, type AuditEvent, type AuditRecorder } from '#modules/audit/index.js';
 import { buildDraftObjects, ncoIdentity, type Removal } from './drafts.js';
 import { compareMarks, markObject, recipientKey, unmarkId, type JsonObject, type MarkEvidence } from './fingerprint.js';
 import {
@@ -492,6 +492,41 @@ export function createSharingService(deps: SharingDeps) {
   }
 
   /** Rewrites references in a member's object from the member's marked ids to ours. */
+  /**
+   * Why a member's object may not be stored, or undefined: STIX lets only an object's creator version it (§3.6), a
+   * (id, modified) pair names one content only (§3.6.1), and a reference to one of our objects must name one the
+   * member can see in this collection (it is refused, never rewritten to an id the member cannot read).
+   */
+  async function memberObjectProblem(r: SharingRecipient, g: GroupView, collectionId: string, posted: JsonObject, o: StixObject): Promise<string | undefined> {
+    const rec = o as unknown as JsonObject;
+    const modified = String(rec['modified'] ?? rec['created'] ?? '');
+    if ((await ownedIds([unmarkId(keyOf(r.userId), o.id), o.id])).size > 0) return 'id: this is the NCO\'s object; only its creator may publish a new version of it.';
+    const earlier = (await k.selectFrom('intel_objects').select(['modified', 'origin', 'origin_org_id', 'created_by', 'json']).where('stix_id', '=', o.id).execute()) as { modified: string; origin: string; origin_org_id: string | null; created_by: string | null; json: string }[];
+    if (earlier.some((x) => x.origin !== 'member' || x.origin_org_id !== r.orgId || x.created_by !== ((rec['created_by_ref'] as string | undefined) ?? null))) {
+      return 'id: another identity created this object; only its creator may publish a new version of it (STIX 2.1 §3.6).';
+    }
+    const same = earlier.find((x) => x.modified === modified);
+    if (same !== undefined && canonicalize(JSON.parse(same.json)) !== canonicalize(rec)) {
+      return 'modified: an object with this id and modified but different content exists; a new version needs a later modified (STIX 2.1 §3.6.1).';
+    }
+    // References the canonical form changed point at our objects: each must be one the member can see here.
+    for (const [name, ours] of changedRefs(posted, rec)) {
+      const rows = (await entryQuery(k, collectionId, { limit: 1000, after: 0, addedAfter: undefined, ids: [ours], types: [], versions: { first: false, last: false, all: true, timestamps: [] }, specVersions: [] }, r, false).execute()) as EntryRow[];
+      if (!rows.some((row) => row.stix_id === ours && allowed(r, g, row))) return `${name}: refers to no object you can see in this collection; refer to one you can read here.`;
+    }
+    return undefined;
+  }
+
+  /** The _ref/_refs values that differ between a posted object and its canonical form: (property, our id). */
+  function changedRefs(posted: unknown, canonical: unknown, name = ''): [string, string][] {
+    if (typeof posted === 'string') return typeof canonical === 'string' && canonical !== posted && (name.endsWith('_ref') || name.endsWith('_refs')) ? [[name, canonical]] : [];
+    if (Array.isArray(posted) && Array.isArray(canonical)) return posted.flatMap((x, i) => changedRefs(x, canonical[i], name));
+    if (posted !== null && typeof posted === 'object' && canonical !== null && typeof canonical === 'object') {
+      return Object.entries(posted as JsonObject).flatMap(([kk, vv]) => changedRefs(vv, (canonical as JsonObject)[kk], kk));
+    }
+    return [];
+  }
+
   async function canonicalRefs(r: SharingRecipient, o: JsonObject): Promise<JsonObject> {
     const key = keyOf(r.userId);
     const refs: string[] = [];
@@ -556,7 +591,14 @@ export function createSharingService(deps: SharingDeps) {
   }
 
   async function indicatorsFrom(trx: AnyDb, o: JsonObject, sourceType: string, sourceId: string, defaultConfidence: number): Promise<number> {
-    if (o['type'] !== 'indicator' || o['pattern_type'] !== 'stix' || typeof o['pattern'] !== 'string' || o['revoked'] === true) return 0;
+    if (o['type'] === 'indicator' && o['revoked'] === true && typeof o['id'] === 'string') {
+      // A later version revokes the indicator (STIX 2.1 §3.6.3): what it put in the store ends now, kept for history.
+      const now = isoUtc(clock.nowMs());
+      await trx.updateTable('indicators').set({ valid_until: now }).where('stix_id', '=', o['id']).where('source_type', '=', sourceType).where('source_id', '=', sourceId)
+        .where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', now)])).execute();
+      return 0;
+    }
+    if (o['type'] !== 'indicator' || o['pattern_type'] !== 'stix' || typeof o['pattern'] !== 'string') return 0;
     const p = parsePattern(o['pattern']);
     if (!p.ok) return 0;
     let n = 0;
@@ -795,7 +837,7 @@ export function createSharingService(deps: SharingDeps) {
      */
     async addObjects(ctx: RequestContext, apiRoot: string, collectionId: string, envelope: unknown): Promise<StatusResource> {
       policy.require(ctx, 'intel:submit');
-      const { r } = await readableGroup(ctx, collectionId, 'write');
+      const { r, g } = await readableGroup(ctx, collectionId, 'write');
       if (typeof envelope !== 'object' || envelope === null || !Array.isArray((envelope as { objects?: unknown }).objects)) throw new AppError('BAD_REQUEST', 'Send an envelope: {"objects": [ … STIX objects … ]}.');
       const items = (envelope as { objects: unknown[] }).objects;
       const successes: StatusDetail[] = [];
@@ -806,6 +848,11 @@ export function createSharingService(deps: SharingDeps) {
         const parsed = parseStixObject(await canonicalRefs(r, rec));
         if (!parsed.ok) {
           failures.push({ ...ref, message: parsed.error.details?.map((d) => `${d.path}: ${d.message}`).join('; ').slice(0, 500) ?? 'invalid' });
+          continue;
+        }
+        const problem = await memberObjectProblem(r, g, collectionId, rec, parsed.value);
+        if (problem !== undefined) {
+          failures.push({ ...ref, message: problem });
           continue;
         }
         try {

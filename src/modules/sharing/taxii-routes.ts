@@ -26,6 +26,20 @@ export type BasicFailure = { code: 'INVALID_CREDENTIALS' } | { code: 'THROTTLED'
 
 const READ = { auth: { action: 'intel:read' } };
 
+// The TAXII endpoints and the methods each takes (TAXII 2.1 §4, §5), for 405 answers to any other method.
+const SEG = '[^/]+';
+const TAXII_METHODS: readonly (readonly [RegExp, string])[] = [
+  [/^\/taxii2\/?$/, 'GET, HEAD'],
+  [new RegExp(`^/taxii2/${SEG}/$`), 'GET, HEAD'],
+  [new RegExp(`^/taxii2/${SEG}/status/${SEG}/?$`), 'GET, HEAD'],
+  [new RegExp(`^/taxii2/${SEG}/collections/$`), 'GET, HEAD'],
+  [new RegExp(`^/taxii2/${SEG}/collections/${SEG}/$`), 'GET, HEAD'],
+  [new RegExp(`^/taxii2/${SEG}/collections/${SEG}/manifest/$`), 'GET, HEAD'],
+  [new RegExp(`^/taxii2/${SEG}/collections/${SEG}/objects/$`), 'GET, HEAD, POST'],
+  [new RegExp(`^/taxii2/${SEG}/collections/${SEG}/objects/${SEG}/$`), 'GET, HEAD, DELETE'],
+  [new RegExp(`^/taxii2/${SEG}/collections/${SEG}/objects/${SEG}/versions/$`), 'GET, HEAD'],
+];
+
 function send(reply: FastifyReply, status: number, body: string | Buffer, page?: { firstAdded: string | undefined; lastAdded: string | undefined }): FastifyReply {
   if (page?.firstAdded !== undefined) void reply.header('X-TAXII-Date-Added-First', page.firstAdded);
   if (page?.lastAdded !== undefined) void reply.header('X-TAXII-Date-Added-Last', page.lastAdded);
@@ -63,6 +77,17 @@ export function taxiiRoutes(deps: TaxiiRouteDeps): RouteModule {
         } catch (e) {
           done(Object.assign(e as Error, { statusCode: 400 }), undefined);
         }
+      });
+
+      // An endpoint that exists but not with this method (RFC 9110 §15.5.6): 405 naming the methods it takes, before the
+      // body is parsed or the caller authenticated (an unmatched route has no url).
+      t.addHook('onRequest', async (req, reply) => {
+        if (req.routeOptions.url !== undefined) return;
+        const path = req.url.split('?')[0]!;
+        const allow = TAXII_METHODS.find(([re]) => re.test(path))?.[1];
+        if (allow === undefined) return;
+        void reply.header('allow', allow);
+        return send(reply, 405, JSON.stringify(taxiiError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; use ${allow}.`, req.id)));
       });
 
       // HTTP Basic, beside the app's Bearer and session: TAXII clients commonly only speak Basic (TAXII 2.1 §1.6.1).
@@ -106,7 +131,7 @@ export function taxiiRoutes(deps: TaxiiRouteDeps): RouteModule {
         void send(reply, s.status, JSON.stringify(taxiiError(s.status, s.code, s.message, req.id)));
       });
       t.setNotFoundHandler((req, reply) => {
-        void send(reply, 404, JSON.stringify(taxiiError(404, 'NOT_FOUND', `No TAXII endpoint ${req.method} ${req.url.split('?')[0]}; start at /taxii2/.`, req.id)));
+        return send(reply, 404, JSON.stringify(taxiiError(404, 'NOT_FOUND', `No TAXII endpoint ${req.method} ${req.url.split('?')[0]}; start at /taxii2/.`, req.id)));
       });
 
       const base = (req: FastifyRequest) => `${req.protocol}://${req.host}/taxii2/`;

@@ -129,7 +129,7 @@ export interface TaxiiError {
 
 /** Builds a TAXII error message for an HTTP status and a stable code. @see TAXII 2.1 §3.6.1 */
 export function taxiiError(status: number, code: string, message: string, requestId: string): TaxiiError {
-  const titles: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 406: 'Not Acceptable', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests' };
+  const titles: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests' };
   return { title: titles[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'), description: message, error_id: requestId, error_code: code, http_status: String(status), details: { request_id: requestId } };
 }
 
