@@ -27,6 +27,7 @@ import { registerSharingCommands } from './commands/sharing.js';
 import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerOversightCommands } from './commands/oversight.js';
 import { registerFlowQueryCommand } from './commands/flows-query.js';
+import { registerKeysCommands } from './commands/keys.js';
 import { registerResponseCommands } from './commands/response.js';
 import { reportError } from './io.js';
 import { stringify as toYaml } from 'yaml';
@@ -175,6 +176,7 @@ export function buildProgram(): Command {
   registerCollectionCommands(program);
   registerAnalyzeCommand(program);
   registerFlowQueryCommand(program);
+  registerKeysCommands(program);
   registerAuditCommands(program);
   registerReportingCommands(program);
   registerSharingCommands(program);

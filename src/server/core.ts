@@ -21,7 +21,7 @@ import { createOversightScheduler, createOversightService, oversightMigrations, 
 import { archiveInventory, lifecyclePurger, checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
 import { createResponseService, responseMigrations, type ResponseService } from '#modules/response/index.js';
 import { dbFindingSource, oversightEmergencyRecorder, oversightMeasureAuthorizer, oversightMeasureSubmitter } from './response-wiring.js';
-import { createFlowArchive, createLiveLocator, createSelectionService, derivedKeyStore, fileKeyStore, selectionMigrations, type FlowArchive, type LiveLocator, type LocatorFactory, type SelectionService } from '#modules/selection/index.js';
+import { createFlowArchive, createLiveLocator, createSelectionService, derivedKeyStore, openKeystore, resolveKek, selectionMigrations, type PseudonymKeyStore, type FlowArchive, type LiveLocator, type LocatorFactory, type SelectionService } from '#modules/selection/index.js';
 import { locatorFactory, createRangeSync, planLocator, registeredRanges, type RangeSync } from './selection-wiring.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
@@ -117,10 +117,18 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     const live = createLiveLocator((domesticPrefixes) => (factory ??= locatorFactory(locatorPlan)).withDomestic(domesticPrefixes), locatorPlan.domesticPrefixes);
     const ranges = (rangeRef.sync = createRangeSync(config.selection, { registry, live, logger: options.logger }));
     const locator = live.current;
+    // Pseudonym keys: an encrypted keystore apart from the data, its modes checked now (docs/selection.md "Keys").
+    let keys: PseudonymKeyStore;
+    if (config.secrets.pseudonymKey !== undefined) keys = derivedKeyStore(config.secrets.pseudonymKey);
+    else {
+      const { kek, beside } = resolveKek({ secret: config.secrets.keyEncryptionKey, file: config.selection.kekFile, dataDir: config.dataDir });
+      if (beside) options.logger?.warn('the keystore\'s key-encryption key is kept in the data directory; supply selection.kekFile on another volume or secrets.keyEncryptionKey');
+      keys = openKeystore(config.selection.keystoreDir ?? join(config.dataDir, 'keys'), kek);
+    }
     const selection = createSelectionService({
       db, policy, audit, clock,
       locator,
-      keys: config.secrets.pseudonymKey !== undefined ? derivedKeyStore(config.secrets.pseudonymKey) : fileKeyStore(join(config.dataDir, 'keys')),
+      keys,
       settings: { rotation: config.selection.pseudonymRotation },
       approvals: reidentificationCheck(() => oversight),
     });
@@ -167,6 +175,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     const lifecycle: Lifecycle = createLifecycle({
       db, audit, clock, logger: options.logger, archive, findings: findingsPurger, intel: recalls,
       retentionOf: (ids) => selection.retentionOf(ids), revokedBases: () => selection.revokedIds(),
+      keys: { store: keys, forget: (period) => selection.forgetKeyPeriod(period) },
     });
     // A revocation purges the basis's data before it answers; a purge that fails is retried by the retention sweep.
     selection.subscribe(async (change) => {

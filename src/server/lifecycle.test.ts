@@ -15,6 +15,7 @@ import type { Core } from './core.js';
 import { createIntelDrafter } from './intel-wiring.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createTestCore } from './test-support/harness.js';
+import { main } from '../cli/main.js';
 
 const person = (username: string, roles: Role[]): RequestContext => ({ actor: { kind: 'user', id: newId(), username, roles, orgId: null, sectors: [] }, requestId: `test-${username}` });
 
@@ -198,5 +199,51 @@ describe('lifecycle: purge follows the data', () => {
     if (decoded.includes(REFUSED.foreign)) bad.push('parquet (decoded)');
     expect(bad).toEqual([]);
     expect(await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier() })).toMatchObject({ ok: true });
+  });
+
+  it('past retention: findings and archive go, the period\'s key is destroyed, re-identification says it is impossible, keys list says so', async () => {
+    const period = '2026-04';
+    expect((await core.lifecycle.keyReport()).find((k) => k.period === period)).toMatchObject({ state: 'active' });
+    expect(core.archive.partitions().length).toBeGreaterThan(0);
+    expect((await core.analysis.listFindings(analyst, {})).total).toBeGreaterThan(0);
+    const pseudonym = (await pseudonymsOf((await core.selection.listBases(sys)).find((b) => b.title === 'kept')!.id))[0]!;
+    // Within retention nothing goes.
+    clock.set('2026-04-20T00:00:00.000Z');
+    await core.lifecycle.enforceRetention();
+    expect(core.archive.partitions().length).toBeGreaterThan(0);
+    expect((await core.lifecycle.keyReport()).find((k) => k.period === period)?.state).toBe('active');
+
+    clock.set('2026-05-15T00:00:00.000Z');
+    const mark = (await core.audit.head()).size;
+    const certs = await core.lifecycle.enforceRetention();
+    expect(certs.length).toBeGreaterThan(0);
+    expect(certs.every((c) => c.cause === 'retention')).toBe(true);
+    expect(core.archive.partitions()).toEqual([]);
+    expect((await core.analysis.listFindings(analyst, {})).total).toBe(0);
+    const report = (await core.lifecycle.keyReport()).find((k) => k.period === period)!;
+    expect(report).toMatchObject({ state: 'destroyed', archivePartitions: 0, findings: 0 });
+    expect(readdirSync(join(dataDir, 'keys')).filter((f) => f.startsWith(`pseudonym-${period}.key`))).toEqual([]);
+    const entries = await core.audit.entries({ from: mark, to: (await core.audit.head()).size });
+    expect(entries.find((e) => e.action === 'keys:destroy')).toMatchObject({ object: { type: 'pseudonym_key', id: period }, outcome: 'success' });
+
+    await expect(core.selection.reidentify(analyst, { pseudonym, period, approvalId: 'any', prefix: '133.42.9.0/24' })).rejects.toMatchObject({ code: 'KEY_DESTROYED', status: 410 });
+    await expect(core.selection.reidentify(analyst, { pseudonym, period, approvalId: 'any', prefix: '133.42.9.0/24' })).rejects.toThrow(/impossible/);
+    expect(await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier() })).toMatchObject({ ok: true });
+
+    // `mamori keys list` on the same data directory.
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
+    const env = { dir: process.env['MAMORI_DATA_DIR'], url: process.env['MAMORI_DATABASE_URL'] };
+    process.env['MAMORI_DATA_DIR'] = dataDir;
+    process.env['MAMORI_DATABASE_URL'] = `sqlite:${join(dataDir, 'mamori.db')}`;
+    try {
+      await main(['node', 'mamori', 'keys', 'list']);
+    } finally {
+      process.stdout.write = write;
+      if (env.dir === undefined) delete process.env['MAMORI_DATA_DIR']; else process.env['MAMORI_DATA_DIR'] = env.dir;
+      if (env.url === undefined) delete process.env['MAMORI_DATABASE_URL']; else process.env['MAMORI_DATABASE_URL'] = env.url;
+    }
+    expect(out.join('')).toMatch(/2026-04\s+destroyed 2026-05-15T00:00:00\.000Z — re-identification impossible/);
   });
 });

@@ -9,7 +9,7 @@ import type { Logger } from '#platform/logger/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { rootHash, type FindingsPurger } from '#modules/analysis/index.js';
 import type { IntelPurger } from '#modules/sharing/index.js';
-import type { FlowArchive } from '#modules/selection/index.js';
+import { isDestructible, periodBounds, type FlowArchive, type PseudonymKeyStore, type Rotation } from '#modules/selection/index.js';
 
 /** Why a basis's data is purged. */
 export type PurgeCause = 'revoked' | 'emergency_refused' | 'retention';
@@ -42,6 +42,8 @@ export function createLifecycle(deps: {
   retentionOf: (ids: readonly string[]) => Promise<Map<string, number>>;
   /** Ids of revoked bases (their data must be gone; the sweep retries any purge that failed). */
   revokedBases: () => Promise<string[]>;
+  /** The pseudonym keys (destroyed once nothing pseudonymized with them remains) and who must forget a destroyed one. */
+  keys?: { store: PseudonymKeyStore; forget: (period: string) => void } | undefined;
 }) {
   const { db, audit } = deps;
   const hooks = new Map<string, PurgeHook>();
@@ -97,7 +99,40 @@ export function createLifecycle(deps: {
     return cert;
   }
 
+  /** Key periods with their state and the data still depending on each (archive partitions of its hours, findings with hosts in it). */
+  async function keyReport(): Promise<KeyReportRow[]> {
+    const store = deps.keys?.store;
+    if (store === undefined || !isDestructible(store)) return [];
+    const hours = deps.archive.partitions().map((p) => Date.parse(`${p.hour}:00:00.000Z`));
+    const found = (await db.kysely.selectFrom('findings').select(['first_seen', 'last_seen', 'hosts', 'subject_kind']).execute()) as Record<string, unknown>[];
+    const withHosts = found.filter((f) => f['hosts'] !== '[]' || f['subject_kind'] === 'pseudonym').map((f) => [Date.parse(String(f['first_seen'])), Date.parse(String(f['last_seen']))] as const);
+    return store.list().map((k) => {
+      const [from, to] = periodRange(k.period);
+      return { ...k, periodEnd: new Date(to).toISOString(), archivePartitions: hours.filter((h) => h + 3_600_000 > from && h < to).length, findings: withHosts.filter(([a, b]) => a < to && b >= from).length };
+    });
+  }
+
+  /** Destroys every ended period's key (a day's grace for late flows) on which nothing depends any more; audited. */
+  async function shredKeys(ctx: RequestContext): Promise<string[]> {
+    const store = deps.keys?.store;
+    if (store === undefined || !isDestructible(store)) return [];
+    const now = deps.clock.nowMs();
+    const destroyed: string[] = [];
+    for (const k of await keyReport()) {
+      if (k.state !== 'active' || Date.parse(k.periodEnd) + 86_400_000 > now || k.archivePartitions + k.findings > 0) continue;
+      const at = new Date(now).toISOString();
+      store.destroy(k.period, at);
+      deps.keys!.forget(k.period);
+      await audit.record(ctx, { action: 'keys:destroy', object: { type: 'pseudonym_key', id: k.period }, outcome: 'success', details: { period: k.period, destroyedAt: at, archivePartitions: 0, findings: 0 } });
+      destroyed.push(k.period);
+    }
+    return destroyed;
+  }
+
   return {
+    keyReport,
+    shredKeys,
+
     /** Registers an in-memory holder of derived data; returns the function that removes it. */
     addHook(hook: PurgeHook): () => void {
       hooks.set(hook.name, hook);
@@ -140,10 +175,29 @@ export function createLifecycle(deps: {
             caseItems: f?.caseItems ?? 0, draftsDeleted: intel?.draftsDeleted.length ?? 0, intelRecalled: intel?.draftsRecalled.length ?? 0, recallNotices: intel?.recalls ?? 0,
           }));
         }
+        await shredKeys(ctx);
         return certs;
       });
     },
   };
+}
+
+/** One key period in `mamori keys list`. */
+export interface KeyReportRow {
+  period: string;
+  state: 'active' | 'destroyed';
+  createdAt: string | null;
+  destroyedAt: string | null;
+  periodEnd: string;
+  archivePartitions: number;
+  findings: number;
+}
+
+/** The time range a key period label covers (`2026`, `2026-04` or `2026-04-05`). */
+function periodRange(period: string): [number, number] {
+  const rotation: Rotation = /^\d{4}$/.test(period) ? 'yearly' : /^\d{4}-\d{2}$/.test(period) ? 'monthly' : 'daily';
+  const start = Date.parse(`${period}${rotation === 'yearly' ? '-01-01' : rotation === 'monthly' ? '-01' : ''}T00:00:00.000Z`);
+  return periodBounds(start, rotation);
 }
 
 /** The lifecycle. */

@@ -1,7 +1,5 @@
 /** @module Keyed pseudonyms of domestic addresses: HMAC-SHA-256 with a per-period key kept apart from the data, truncated to 128 bits. */
-import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHmac } from 'node:crypto';
 import { SlotHmac } from './slot-hmac.js';
 
 /** Bytes kept of the HMAC: 16 (128 bits) — collisions stay negligible (birthday bound 2^64) while columns stay small. */
@@ -33,36 +31,8 @@ export function periodBounds(ms: number, rotation: Rotation): [number, number] {
 export interface PseudonymKeyStore {
   /** The 32-byte key of `period`, created on first use when `create` is true; undefined when absent. */
   keyFor(period: string, create: boolean): Uint8Array | undefined;
-}
-
-/**
- * Keys in files `<dir>/pseudonym-<period>.key` (32 random bytes, mode 0600, directory 0700). Deleting
- * a period's file makes its pseudonyms irreversible (crypto-shredding).
- */
-export function fileKeyStore(dir: string): PseudonymKeyStore {
-  const cache = new Map<string, Uint8Array>();
-  return {
-    keyFor(period, create) {
-      if (!/^\d{4}(-\d{2}){0,2}$/.test(period)) throw new Error(`"${period}" is not a key period`);
-      const hit = cache.get(period);
-      if (hit !== undefined) return hit;
-      const file = join(dir, `pseudonym-${period}.key`);
-      if (!existsSync(file)) {
-        if (!create) return undefined;
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        chmodSync(dir, 0o700);
-        try {
-          writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // another process made it first
-        }
-      }
-      const key = new Uint8Array(readFileSync(file));
-      if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte key`);
-      cache.set(period, key);
-      return key;
-    },
-  };
+  /** When `period`'s key was destroyed (crypto-shredding), if it was; stores that cannot destroy keys omit it. */
+  destroyedAt?(period: string): string | undefined;
 }
 
 /** Keys derived from one configured secret: HMAC-SHA-256(secret, "mamori-pseudonym/" + period). */
@@ -153,6 +123,13 @@ export class Pseudonymizer {
   private clear(): void {
     this.words.fill(0);
     this.count = 0;
+  }
+
+  /** Forgets `period`'s key state and cache (its key was destroyed): the next use of it starts afresh from the store. */
+  forget(period: string): void {
+    if (this.period === period) { this.period = ''; this.hmac = undefined; this.clear(); }
+    const o = this.other;
+    if (o !== undefined && o.period === period) { o.period = ''; o.hmac = undefined; o.words.fill(0); o.count = 0; }
   }
 
   /**

@@ -10,7 +10,7 @@ import { createTestCore, seedRoleUsers, type RoleUsers } from '#server/test-supp
 import type { Core } from '#server/core.js';
 import { buildApp, type App } from '#server/app.js';
 import type { BasisInput } from './schema.js';
-import { fileKeyStore } from './pseudonym.js';
+import { openKeystore, resolveKek } from './keystore.js';
 import { createSelectionService } from './service.js';
 import { presentRow } from './archive/index.js';
 
@@ -151,7 +151,7 @@ describe('the whole path into the archive', () => {
       duck.close();
     }
     const keys = readdirSync(join(dataDir, 'keys')).filter((k) => k.startsWith('pseudonym-'));
-    expect(keys).toEqual(['pseudonym-2026-04.key']);
+    expect(keys).toEqual(['pseudonym-2026-04.key.enc']);
     expect(statSync(join(dataDir, 'keys', keys[0]!)).mode & 0o777).toBe(0o600);
   });
 
@@ -174,7 +174,7 @@ describe('the whole path into the archive', () => {
     await expect(core.selection.reidentify(users.ctx.analyst, { pseudonym: ps, period: '2026-04', candidates: DOMESTIC, approvalId: 'none' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     // With oversight's approval callback: the match is found, and the audit holds no address.
     const withApprovals = createSelectionService({
-      db: core.db, policy: core.policy, audit: core.audit, clock, locator: () => { throw new Error('unused'); }, keys: fileKeyStore(join(dataDir, 'keys')),
+      db: core.db, policy: core.policy, audit: core.audit, clock, locator: () => { throw new Error('unused'); }, keys: openKeystore(join(dataDir, 'keys'), resolveKek({ dataDir }).kek),
       settings: { rotation: 'monthly' }, approvals: async (_ctx, id, req) => id === 'approval-1' && req.pseudonym === ps,
     });
     const mark = (await core.audit.head()).size;

@@ -104,9 +104,10 @@ export function createSelectionService(deps: SelectionDeps) {
   }
 
   let built: Selector | undefined;
+  let pseudonymizer: Pseudonymizer | undefined;
   const selector = (): Selector => (built ??= createSelector({
     locator: deps.locator,
-    pseudonyms: new Pseudonymizer(deps.keys, deps.settings.pseudonymCacheEntries ?? 1 << 16),
+    pseudonyms: (pseudonymizer = new Pseudonymizer(deps.keys, deps.settings.pseudonymCacheEntries ?? 1 << 16)),
     rotation: deps.settings.rotation,
     clock,
     bases: () => compiled,
@@ -124,6 +125,10 @@ export function createSelectionService(deps: SelectionDeps) {
     select: (batch: FlowBatch, out?: SelectedBatch): SelectionResult => selector().select(batch, out),
     /** Counts kept flows the pipeline lost afterwards, by reason (shown with the counters, audited with them). */
     countLost: (reason: LossReason, flows: number): void => counters.lose(reason, flows),
+    /** Drops the in-memory key state and cache of a period whose key was destroyed. */
+    forgetKeyPeriod(period: string): void {
+      pseudonymizer?.forget(period);
+    },
     /** The current compiled bases (for tests and the archive). */
     compiled: (): CompiledBases => compiled,
     reload,
@@ -272,6 +277,12 @@ export function createSelectionService(deps: SelectionDeps) {
       }
       const v = parseOrThrow(ReidentifySchema, input, 're-identification');
       const event = { action: 'pseudonym:reidentify', object: { type: 'pseudonym', id: v.pseudonym }, details: { period: v.period, approvalId: v.approvalId } };
+      // Said before any approval is weighed: after crypto-shredding no approval can make it possible.
+      const destroyed = deps.keys.destroyedAt?.(v.period);
+      if (destroyed !== undefined) {
+        await audit.record(ctx, { ...event, outcome: 'failure', details: { ...event.details, reason: 'key_destroyed' } });
+        throw new AppError('KEY_DESTROYED', `Re-identification in period ${v.period} is impossible: its pseudonym key was destroyed at ${destroyed}, once nothing pseudonymized with it remained within retention.`);
+      }
       const approved = deps.approvals !== undefined && (await deps.approvals(ctx, v.approvalId, { action: 'pseudonym:reidentify', pseudonym: v.pseudonym, period: v.period }));
       if (!approved) {
         await audit.record(ctx, { ...event, outcome: 'denied' });
@@ -279,8 +290,8 @@ export function createSelectionService(deps: SelectionDeps) {
       }
       const key = deps.keys.keyFor(v.period, false);
       if (key === undefined) {
-        await audit.record(ctx, { ...event, outcome: 'failure' });
-        throw new AppError('NOT_FOUND', `No pseudonym key for period ${v.period}: it was never created or has been destroyed.`);
+        await audit.record(ctx, { ...event, outcome: 'failure', details: { ...event.details, reason: 'no_key' } });
+        throw new AppError('NOT_FOUND', `No pseudonym key for period ${v.period}: nothing was pseudonymized in that period.`);
       }
       const slot = new Uint8Array(16);
       const mac = new Uint8Array(PSEUDONYM_BYTES);

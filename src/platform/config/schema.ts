@@ -5,7 +5,7 @@ const port = z.number().int().min(0).max(65535);
 const share = z.number().min(0).max(1);
 
 /** Keys whose values are secrets: redacted whenever the configuration is printed or logged. */
-export const SECRET_PATHS: readonly string[] = ['database.url', 'secrets.pseudonymKey', 'secrets.sessionSecret', 'secrets.metricsToken'];
+export const SECRET_PATHS: readonly string[] = ['database.url', 'secrets.pseudonymKey', 'secrets.sessionSecret', 'secrets.metricsToken', 'secrets.keyEncryptionKey'];
 
 // `MAMORI_COLLECTOR_LISTENERS=127.0.0.1:2055,[::1]:2055` arrives as a string; files give a list.
 function parseListenerList(v: unknown): unknown {
@@ -272,6 +272,10 @@ export const ConfigSchema = z
         retentionEverySeconds: z.number().int().min(60).max(7 * 86_400).default(3600),
         /** How often the pseudonym key changes (a flow's period follows its start time). */
         pseudonymRotation: z.enum(['daily', 'monthly', 'yearly']).default('monthly'),
+        /** The pseudonym keystore (one encrypted key per period); default `<dataDir>/keys`. Mode 0700, its files 0600. */
+        keystoreDir: z.string().min(1).optional(),
+        /** The key-encryption key of the keystore (32 bytes or 64 hex digits, mode 0600), on a volume apart from the data. */
+        kekFile: z.string().min(1).optional(),
         /** RIR delegated-extended statistics files, most authoritative country source (e.g. delegated-apnic-extended-latest). */
         rirDelegatedFiles: z.preprocess(parseCommaList, z.array(z.string().min(1)).max(64)).default([]),
         /** MaxMind-format country databases (.mmdb), consulted after the RIR files. */
@@ -342,6 +346,8 @@ export const ConfigSchema = z
       .object({
         /** Optional override; by default keys live in files under `<dataDir>/keys` with mode 0600. */
         pseudonymKey: z.string().min(32).optional(),
+        /** The keystore's key-encryption key as a secret (instead of selection.kekFile). */
+        keyEncryptionKey: z.string().min(32).optional(),
         sessionSecret: z.string().min(32).optional(),
         /** Bearer token a Prometheus scraper sends for `/metrics`; without one, only loopback clients may read it. */
         metricsToken: z.string().min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)').optional(),
