@@ -144,15 +144,18 @@ export function createRangeSync(settings: Config['selection'], deps: { registry:
  * @see DESIGN.md invariant 4
  */
 export function retentionComponent(archive: { enforceRetention(ctx: RequestContext): Promise<unknown> }, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
+  return periodicComponent('archive-retention', everySeconds, true, () => archive.enforceRetention(systemContext('retention')).catch((e: unknown) => logger?.error({ err: e }, 'archive retention failed')));
+}
+
+/** A component that runs `job` every `everySeconds` (and at start when `atStart`); stop waits for a run in progress. */
+function periodicComponent(name: string, everySeconds: number, atStart: boolean, job: () => Promise<unknown>): { name: string; start(): Promise<void>; stop(): Promise<void> } {
   let timer: ReturnType<typeof setInterval> | undefined;
   let running: Promise<unknown> = Promise.resolve();
-  const run = (): void => {
-    running = archive.enforceRetention(systemContext('retention')).catch((e: unknown) => logger?.error({ err: e }, 'archive retention failed'));
-  };
+  const run = (): void => { running = job(); };
   return {
-    name: 'archive-retention',
+    name,
     async start() {
-      run();
+      if (atStart) run();
       timer = setInterval(run, everySeconds * 1000);
       timer.unref();
     },
@@ -170,23 +173,7 @@ export function retentionComponent(archive: { enforceRetention(ctx: RequestConte
  * @see docs/selection.md#the-flow-archive
  */
 export function compactionComponent(archive: Pick<FlowArchive, 'compact'>, everySeconds: number, minRows: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  const run = (): void => {
-    running = archive.compact({ minRows }).then((r) => {
-      if (r.filesMerged > 0) logger?.info({ ...r }, 'flow archive compacted');
-    }, (e: unknown) => logger?.error({ err: e }, 'flow archive compaction failed'));
-  };
-  return {
-    name: 'archive-compaction',
-    async start() {
-      timer = setInterval(run, everySeconds * 1000);
-      timer.unref();
-    },
-    async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  return periodicComponent('archive-compaction', everySeconds, false, () => archive.compact({ minRows }).then((r) => {
+    if (r.filesMerged > 0) logger?.info({ ...r }, 'flow archive compacted');
+  }, (e: unknown) => logger?.error({ err: e }, 'flow archive compaction failed')));
 }
