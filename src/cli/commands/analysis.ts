@@ -13,10 +13,11 @@ export function registerAnalysisCommands(program: Command): void {
     .description('List findings, latest evidence first.')
     .option('--kind <kind>', 'beacon | scan-horizontal | scan-vertical | ddos-volumetric | ddos-reflection | botnet-fanin | known-indicator')
     .option('--min-level <level>', 'info | suspect | alert')
-    .option('--limit <n>', 'at most this many', '50')
+    .option('--limit <n>', 'at most this many (one page, at most 500)', '50')
+    .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .option('--json', 'print JSON')
-    .action(async (opts: { kind?: string; minLevel?: string; limit: string; json?: boolean }, cmd: Command) => {
-      const q = findingQuerySchema.safeParse({ kind: opts.kind, minLevel: opts.minLevel, limit: opts.limit });
+    .action(async (opts: { kind?: string; minLevel?: string; limit: string; cursor?: string; json?: boolean }, cmd: Command) => {
+      const q = findingQuerySchema.safeParse({ kind: opts.kind, minLevel: opts.minLevel, limit: opts.limit, cursor: opts.cursor });
       if (!q.success) throw new AppError('VALIDATION_FAILED', `Bad option: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       await withCore(cmd, async (core) => {
         const r = await core.analysis.listFindings(systemContext('cli'), q.data);
@@ -24,7 +25,7 @@ export function registerAnalysisCommands(program: Command): void {
         for (const f of r.items) {
           process.stdout.write(`${f.id}  ${f.level.padEnd(7)} ${f.kind.padEnd(16)} ${f.subject.kind}=${f.subject.value}  score ${f.score.toFixed(2)}  hosts ${f.hostCount}  ${new Date(f.firstSeen).toISOString()} → ${new Date(f.lastSeen).toISOString()}  rev ${f.revision}\n`);
         }
-        process.stdout.write(`${r.items.length} of ${r.total}\n`);
+        process.stdout.write(`${r.items.length} of ${r.total}${r.nextCursor === null ? '' : `; next page: --cursor ${r.nextCursor}`}\n`);
       });
     });
   findings
