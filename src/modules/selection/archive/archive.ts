@@ -31,13 +31,13 @@ export interface ArchiveDeps {
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
 
-/** An address group key reads two UBIGINT halves; the others one column. */
-type GroupKey = { sql: string } | { hi: string; lo: string; pseudonym?: true };
+/** An address group key reads two UBIGINT halves; the others one column (`text` formats a group's value once, after grouping). */
+type GroupKey = { sql: string; text?: (v: unknown) => unknown } | { hi: string; lo: string; pseudonym?: true };
 const foreign = (half: 'hi' | 'lo'): string => `CASE WHEN category = 'outbound' THEN dst_ip_${half} ELSE src_ip_${half} END`;
 
 /** Group-by keys of a flow query and the columns each reads. */
 export const GROUP_KEYS: Readonly<Record<'hour' | 'minute' | 'basis' | 'category' | 'srcAddr' | 'dstAddr' | 'foreignAddress' | 'srcPort' | 'dstPort' | 'proto' | 'exporter', GroupKey>> = {
-  hour: { sql: 'hour' }, minute: { sql: `strftime(date_trunc('minute', start), '%Y-%m-%dT%H:%M')` }, basis: { sql: 'basis' }, category: { sql: 'category' },
+  hour: { sql: 'hour' }, minute: { sql: `date_trunc('minute', start)`, text: (v) => (typeof v === 'string' ? `${v.slice(0, 10)}T${v.slice(11, 16)}` : v) }, basis: { sql: 'basis' }, category: { sql: 'category' },
   srcAddr: { hi: 'src_ip_hi', lo: 'src_ip_lo' }, dstAddr: { hi: 'dst_ip_hi', lo: 'dst_ip_lo' },
   foreignAddress: { hi: foreign('hi'), lo: foreign('lo') },
   srcPort: { sql: 'src_port' }, dstPort: { sql: 'dst_port' }, proto: { sql: 'proto' }, exporter: { sql: 'exporter' },
@@ -378,7 +378,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
             const out: Record<string, unknown> = {};
             for (const g of q.groupBy) {
               const k = GROUP_KEYS[g];
-              if ('sql' in k) out[g] = r[g];
+              if ('sql' in k) out[g] = k.text === undefined ? r[g] : k.text(r[g]);
               else { const b = slotBytes(r[`${g}__hi`], r[`${g}__lo`]); out[g] = b === undefined ? null : formatAddress(b, 0); }
             }
             return { ...out, flows: r['flows'], bytes: r['bytes'], packets: r['packets'], first: r['first'], last: r['last'] };
