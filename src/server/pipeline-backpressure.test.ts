@@ -81,6 +81,24 @@ describe('pipeline backpressure: a stage that falls behind never stalls the rece
       await pipeline.component.stop();
       await archive.close();
     }
+  }, 60_000);
+
+  it('drops whole batches with reason analysis_behind when the detectors\' queue is full: neither archived nor analysed', async () => {
+    const metrics = new MetricsRegistry();
+    const pipeline = createPipeline(core, { metrics, analysisThreads: 0, analysisQueueRows: 4096 });
+    const before = core.archive.writer.stats().writtenRows;
+    await pipeline.component.start();
+    try {
+      // Handed on in one turn of the event loop: the detectors take nothing before the loop ends, so the queue fills.
+      for (let k = 0; k < 5; k++) expect(pipeline.sink.write(batchOf(2000, 200_000 + k * 2000))).toBeUndefined();
+      expect(pipeline.stats()).toMatchObject({ kept: 10_000, archived: 4000, dropped: { analysis_behind: 6000, archive_behind: 0, archive_failed: 0 } });
+      await pipeline.flush(true);
+      expect(pipeline.stats().analysisQueued).toBe(0);
+      expect(core.archive.writer.stats().writtenRows - before).toBe(4000);
+      expect(metrics.render()).toContain('mamori_pipeline_dropped_flows_total{reason="analysis_behind"} 6000');
+    } finally {
+      await pipeline.component.stop();
+    }
   });
 
   it('waits instead of dropping when it may (file imports), and archives every flow', async () => {
