@@ -109,7 +109,7 @@ function Header({ actor }: { actor?: Actor | undefined }) {
         <LanguageToggle />
         {actor !== undefined ? (
           <>
-            <span className="user">{actor.username} ({actor.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')})</span>
+            <span className="user"><span translate="no">{actor.username}</span> ({actor.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')})</span>
             <button type="button" onClick={() => void signOut()}>{t('signout')}</button>
           </>
         ) : path !== '/app/signin' && <Link to="/app/signin">{t('signin.title')}</Link>}

@@ -658,7 +658,7 @@ export const en: Record<MessageKey, string> = {
   'transparency.witnessKey': 'Witness public key',
   'transparency.noWitness': 'No witness configured',
   'transparency.note': 'Signed note',
-  'transparency.howto': 'To verify by hand, see docs/audit-formats.md.',
+  'transparency.howto': 'To verify by hand, see {doc}.',
   'transparency.dietTitle': 'Reports to the Diet',
   'nav.cases': 'Cases',
   'nav.cases.hint': 'Findings gathered into cases, with items and notes',

@@ -657,7 +657,7 @@ export const ja = {
   'transparency.witnessKey': '立会人の公開鍵',
   'transparency.noWitness': '立会人は未設定です',
   'transparency.note': '署名付きノート',
-  'transparency.howto': '手元で検証する方法は docs/audit-formats.md を参照してください。',
+  'transparency.howto': '手元で検証する方法は {doc} を参照してください。',
   'transparency.dietTitle': '国会への報告',
   'nav.cases': '事案',
   'nav.cases.hint': '検知結果をまとめた事案、その項目とメモ',

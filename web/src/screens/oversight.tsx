@@ -1,6 +1,7 @@
 // Commission: emergency actions under retroactive review (with their deadlines), the report to the Diet
 // (its figures as tables, a printable HTML copy, publishing it on the public page), and inspection (data held by basis, discards, who read what).
 import { useState, type FormEvent, type ReactNode } from 'react';
+import { useBasisNames } from '../lib/names.js';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { ja } from '../i18n/ja.js';
 import { api } from '../lib/api.js';
@@ -253,8 +254,44 @@ interface Reads {
 
 const PAGE = 1000;
 
+/** An audited object: its kind in words, a link to its page where there is one; the id on hover (and copied with the button). */
+function ObjectRef({ o }: { o: { type: string; id: string } }) {
+  const { t, code } = useI18n();
+  const path = objectPath(o);
+  const kind = code('objectType.', o.type);
+  return (
+    <span title={o.id}>
+      {path !== undefined ? <Link to={path}>{kind}</Link> : kind}{' '}
+      <button type="button" className="link" onClick={() => void navigator.clipboard?.writeText(o.id)} aria-label={`${t('inspection.copyId')}: ${kind}`}>{t('inspection.copy')}</button>
+    </span>
+  );
+}
+
+/** The page an audited object opens on, where the dashboard has one. */
+function objectPath(o: { type: string; id: string }): string | undefined {
+  const paths: Record<string, string> = {
+    finding: '/app/findings/', case: '/app/cases/', measure: '/app/measures/', oversight_request: '/app/requests/', approval: '/app/approvals/',
+    incident_report: '/app/incidents/', incident: '/app/incidents/', notification: '/app/notifications/',
+  };
+  const base = paths[o.type];
+  return base === undefined ? undefined : `${base}${encodeURIComponent(o.id)}`;
+}
+
+/** An audited action in words: the resource and the verb (`findings:read` → 検知結果の閲覧). */
+function useActionLabel(): (action: string) => string {
+  const { code, lang } = useI18n();
+  return (action: string) => {
+    const [resource = '', verb = ''] = action.split(':');
+    const r = code('auditResource.', resource);
+    const v = code('auditVerb.', verb);
+    return lang === 'ja' ? `${r}の${v}` : `${r}: ${v}`;
+  };
+}
+
 export function Inspection() {
-  const { t } = useI18n();
+  const { t, code } = useI18n();
+  const basisName = useBasisNames();
+  const actionLabel = useActionLabel();
   const inv = useApi<Inventory>('/api/v1/oversight/inspection/inventory');
   const [from, setFrom] = useState<number>();
   const reads = useApi<Reads>(`/api/v1/oversight/inspection/reads${from === undefined ? '' : `?from=${from}&to=${from + PAGE}`}`);
@@ -271,14 +308,14 @@ export function Inspection() {
                 <div className="table-wrap"><table>
                   <caption className="sr-only">{t('inspection.holdings')}</caption>
                   <thead><tr><th scope="col">{t('inspection.basis')}</th><th scope="col">{t('inspection.flows')}</th><th scope="col">{t('inspection.bytes')}</th><th scope="col">{t('inspection.partitions')}</th><th scope="col">{t('inspection.oldest')}</th><th scope="col">{t('inspection.newest')}</th></tr></thead>
-                  <tbody>{d.holdings.map((h) => <tr key={h.basisId}><td><code>{h.basisId}</code></td><td>{h.flows}</td><td>{h.bytes}</td><td>{h.partitions}</td><td><Time value={h.oldest} /></td><td><Time value={h.newest} /></td></tr>)}</tbody>
+                  <tbody>{d.holdings.map((h) => <tr key={h.basisId}><td title={h.basisId}>{basisName(h.basisId)}</td><td>{h.flows}</td><td>{h.bytes}</td><td>{h.partitions}</td><td><Time value={h.oldest} /></td><td><Time value={h.newest} /></td></tr>)}</tbody>
                 </table></div>
               )}
               <h2 id="discards">{t('inspection.discards')}</h2>
               {d.discards.length === 0 ? <p className="state empty">{t('inspection.noDiscards')}</p> : (
                 <div className="table-wrap"><table aria-labelledby="discards">
                   <thead><tr><th scope="col">{t('counters.exporter')}</th><th scope="col">{t('counters.category')}</th><th scope="col">{t('inspection.reason')}</th><th scope="col">{t('counters.flows')}</th></tr></thead>
-                  <tbody>{d.discards.map((r) => <tr key={`${r.exporter}|${r.category}|${r.reason}`}><td>{r.exporter}</td><td>{t(`flowCategory.${r.category}` as MessageKey)}</td><td><code>{r.reason}</code></td><td>{r.count}</td></tr>)}</tbody>
+                  <tbody>{d.discards.map((r) => <tr key={`${r.exporter}|${r.category}|${r.reason}`}><td>{r.exporter}</td><td>{t(`flowCategory.${r.category}` as MessageKey)}</td><td>{code('discardReason.', r.reason)}</td><td>{r.count}</td></tr>)}</tbody>
                 </table></div>
               )}
             </>
@@ -302,9 +339,9 @@ export function Inspection() {
                       <td>{r.index}</td>
                       <td><Time value={r.time} /></td>
                       <td>{r.actor} ({r.roles.map((x) => t(`role.${x}` as MessageKey)).join(', ')})</td>
-                      <td><code>{r.action}</code></td>
-                      <td>{r.object === null ? '—' : <code>{r.object.type}/{r.object.id}</code>}</td>
-                      <td>{r.legalBasis === null ? '—' : <code>{r.legalBasis}</code>}</td>
+                      <td title={r.action}>{actionLabel(r.action)}</td>
+                      <td>{r.object === null ? '—' : <ObjectRef o={r.object} />}</td>
+                      <td>{r.legalBasis === null ? '—' : <span title={r.legalBasis}>{r.legalBasis.split(',').map(basisName).join('、')}</span>}</td>
                       <td><Badge tone={r.outcome === 'success' ? 'ok' : 'bad'}>{r.outcome === 'success' ? t('inspection.success') : t('inspection.failure')}</Badge></td>
                     </tr>
                   ))}</tbody>

@@ -143,7 +143,7 @@ export function Transparency() {
             ]} />
             <h3>{t('transparency.note')}</h3>
             <pre className="artifact" tabIndex={0}>{`${cp.note.text}\n${cp.note.signatures.map((s) => `— ${s.name} …`).join('\n')}`}</pre>
-            <p className="help">{t('transparency.howto')}</p>
+            <p className="help">{t('transparency.howto').split('{doc}').map((part, i) => (i === 0 ? part : <span key={i}><code>docs/audit-formats.md</code>{part}</span>))}</p>
           </section>
           <Consistency cp={cp} />
         </>
