@@ -262,7 +262,8 @@ for (const lang of ['ja', 'en'] as const) {
       await page.getByRole('link', { name: T['findingKind.beacon'] }).first().click();
       await heading(T['findings.detail']).waitFor();
       await page.getByRole('heading', { name: T['findings.evidence'] }).waitFor();
-      await page.getByRole('img', { name: T['findings.scoreComponents'].replace('{method}', 'rita-beacon') }).waitFor();
+      // The score's parts as a chart named by the detector's method in words, each part and its value in the label.
+      await page.getByRole('img', { name: new RegExp(`^${escapeRe(T['findings.scoreComponents'].replace('{method}', T['score.method.beacon']))}: `) }).waitFor();
       await snap('analyst-finding');
       findingUrl = new URL(page.url()).pathname;
       await page.getByLabel(T['propose.name']).fill('Sinkhole the staging domains of campaign "Kumo"');
