@@ -670,8 +670,9 @@ for (const lang of ['ja', 'en'] as const) {
       await nav(T['nav.inspection']).click();
       await heading(T['inspection.title']).waitFor();
       await page.getByRole('heading', { name: T['inspection.holdings'] }).waitFor();
-      // Who read what: the SDF measure's readers are there.
-      const reads = page.getByRole('row').filter({ hasText: 'measure:read' });
+      // Who read what: the SDF measure's readers are there, the action said in words.
+      const measureRead = lang === 'ja' ? `${T['auditResource.measure']}の${T['auditVerb.read']}` : `${T['auditResource.measure']}: ${T['auditVerb.read']}`;
+      const reads = page.getByRole('row').filter({ hasText: measureRead });
       await expect.poll(() => reads.count()).toBeGreaterThan(0);
       await snap('commission-inspection');
 
