@@ -343,7 +343,7 @@ export function createPipeline(core: Core, options: PipelineOptions = {}): Pipel
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let indicatorTimer: ReturnType<typeof setInterval> | undefined;
   let countersTimer: ReturnType<typeof setInterval> | undefined;
-  const indicatorSource = dbIndicatorSource(core.db);
+  const indicatorSource = dbIndicatorSource(core.db, () => core.clock.nowMs());
 
   async function reloadIndicators(): Promise<void> {
     if (down) return; // no threads to take it; fresh ones start with the last set

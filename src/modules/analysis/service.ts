@@ -362,16 +362,19 @@ export type AnalysisService = ReturnType<typeof createAnalysisService>;
 
 /**
  * Reads indicators from the `indicators` table (reporting and sharing fill it): addresses, prefixes
- * and ports; other kinds are skipped. Returns an empty set while the table does not exist yet.
+ * and ports, while valid; other kinds are skipped. Returns an empty set while the table does not exist yet.
  * @see docs/detection.md#known-indicators
  */
-export function dbIndicatorSource(db: Database): IndicatorSource {
+export function dbIndicatorSource(db: Database, nowMs: () => number = Date.now): IndicatorSource {
   return {
     async list(): Promise<Indicator[]> {
       const q = db.kysely;
       let rows: Row[];
+      // Past its valid_until (expired, or revoked by a later STIX version) an indicator no longer matches.
+      const now = new Date(nowMs()).toISOString();
       try {
-        rows = await q.selectFrom('indicators').select(['id', 'kind', 'value', 'source_type', 'confidence']).execute() as Row[];
+        rows = await q.selectFrom('indicators').select(['id', 'kind', 'value', 'source_type', 'confidence'])
+          .where((eb) => eb.or([eb('valid_until', 'is', null), eb('valid_until', '>', now)])).execute() as Row[];
       } catch {
         return [];
       }

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManualClock } from '#platform/clock/index.js';
 import { systemContext } from '#platform/context/index.js';
+import { dbIndicatorSource } from '#modules/analysis/index.js';
 import { createTestApp } from '#server/test-support/harness.js';
 import { createTaxiiClient, type TaxiiClient } from './client.js';
 
@@ -91,11 +92,15 @@ describe('TAXII corners', () => {
     const feed = await t.core.sharing.addFeed(t.users.ctx.analyst, { name: 'Payments mirror', url: url(other), auth: { kind: 'basic', username: 'bank-ann', password: PASS('bank-ann') } });
     await t.core.sharing.pullFeed(t.users.ctx.analyst, feed.id);
     const active = async () => (await t.core.sharing.activeIndicators(t.users.ctx.analyst)).filter((i) => i.sourceType === 'feed' && i.value === '192.0.2.77');
+    const matched = async () => (await dbIndicatorSource(t.core.db, () => t.core.clock.nowMs()).list()).some((i) => i.value === '192.0.2.77');
     expect(await active()).toHaveLength(1);
+    expect(await matched()).toBe(true);
     (t.core.clock as ManualClock).advance(1000);
     await ann.addObjects(url(other), [indicator(id, '2026-04-06T00:00:00.000Z', { pattern: "[ipv4-addr:value = '192.0.2.77']", revoked: true })]);
     await t.core.sharing.pullFeed(t.users.ctx.analyst, feed.id);
     expect(await active()).toEqual([]);
+    // The known-indicator detector stops matching it too.
+    expect(await matched()).toBe(false);
   });
 
   it('answers a method an endpoint does not take with 405 and Allow, an unknown endpoint with 404', async () => {
