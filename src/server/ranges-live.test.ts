@@ -118,7 +118,7 @@ describe('operator ranges take effect at once in the running server', () => {
     expect(removed.status).toBe(200);
     expect(server.core.locator.current().describe(HOST_A).location).toBe('foreign');
     expect((await api('DELETE', `/api/v1/registry/operators/${orgId}/ranges/${op.operator.ranges[0]!.id}`)).status).toBe(404);
-    }, 60_000); // a running server, UDP and an archive flush: ~18 s on a loaded 2-core machine
+  }, 60_000); // a running server, UDP and an archive flush: ~18 s on a loaded 2-core machine
 
   it('while a change is applied its prefixes are held: their flows are dropped as unknown, never classified by country data', async () => {
     const core = server.core;
