@@ -2,6 +2,7 @@
 export type { AuditEvent, AuditEntryRef, AuditRecorder } from './types.js';
 export { createAuditLog, dbNodeReader, type AuditLog, type AuditEntry } from './log.js';
 export { auditMigrations } from './migrations.js';
+export { FREE_TEXT_KEYS, type AuditText } from './texts.js';
 export { canonicalize } from './jcs.js';
 export { hashLeaf, verifyInclusion, verifyConsistency, MemoryNodeStore } from './merkle.js';
 export { parseVerifierKey, formatVerifierKey, openCheckpoint, type VerifierKey } from './checkpoint.js';

@@ -11,6 +11,7 @@ import {
   type NodeKey, type NodeReader, type RightEdge, type StoredNode,
 } from './merkle.js';
 import type { AuditEntryRef, AuditEvent, AuditRecorder } from './types.js';
+import { externalizeText, readAuditText, redactAuditText, type AuditText } from './texts.js';
 
 /** One entry as stored and hashed: references and hashes only. */
 export interface AuditEntry {
@@ -120,7 +121,8 @@ export function createAuditLog(deps: AuditLogDeps) {
         outcome: event.outcome,
         requestId: ctx.requestId,
         policyHash,
-        details: event.details ?? {},
+        // Free text goes to the side table, referenced by a salted hash (texts.ts).
+        details: await externalizeText(trx, event.details ?? {}, time),
       };
       deps.beforeWrite?.(entry);
       const text = canonicalize(entry);
@@ -191,6 +193,24 @@ export function createAuditLog(deps: AuditLogDeps) {
         cached = undefined;
         throw new AppError('AUDIT_WRITE_FAILED', 'The audit entries could not be written, so the change was not made. Try again; if it persists, the operators must check the database.', { cause: e });
       }
+    },
+    /** A free text an entry references (`…Ref: "text:<hash>"`), or its redaction. */
+    readText: (ref: string): Promise<AuditText | undefined> => readAuditText(db.kysely, ref),
+    /**
+     * Redacts a free text by a commission order: text and salt are erased, the entry keeps its reference, so
+     * the log verifies as before. The order itself is audited (`audit:redact`, by reference only).
+     */
+    async redactText(ctx: RequestContext, ref: string, order: string): Promise<boolean> {
+      if (!/^[A-Za-z0-9:_-]{1,100}$/.test(order)) throw new AppError('VALIDATION_FAILED', 'order: the id of the commission\'s order (its oversight request or decision), letters, digits, ":", "_" and "-".', { details: [{ path: 'order', message: 'not an id' }] });
+      if (!/^text:[0-9a-f]{64}$/.test(ref)) throw new AppError('VALIDATION_FAILED', 'ref: a text reference such as text:<64 hex digits>, as an entry\'s …Ref detail shows it.', { details: [{ path: 'ref', message: 'not a text reference' }] });
+      const done = await db.transaction(async (trx) => {
+        const ok = await redactAuditText(trx, ref, ctx.actor.userId ?? ctx.actor.id, order, isoUtc(clock.nowMs()));
+        if (ok) await recorder.record(ctx, { action: 'audit:redact', object: { type: 'audit_text', id: ref }, outcome: 'success', details: { order } }, trx);
+        return ok;
+      });
+      // The erased text must not survive in free pages or the write-ahead log.
+      if (done) await db.scrub(['audit_texts']);
+      return done;
     },
     /** The current tree size and root (base64). */
     async head(): Promise<{ size: number; root: string }> {

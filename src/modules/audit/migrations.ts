@@ -1,4 +1,5 @@
 /** @module Audit tables: entries (each with the Merkle subtrees its append completed), the head (size and last leaf), checkpoints. */
+import { auditTextMigration } from './texts.js';
 import { sql, columnTypes, type NamedMigration } from '#platform/db/index.js';
 
 /** Schema changes owned by audit. */
@@ -46,4 +47,5 @@ export const auditMigrations: NamedMigration[] = [
         .execute();
     },
   },
+  auditTextMigration,
 ];

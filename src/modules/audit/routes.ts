@@ -107,6 +107,17 @@ export function auditRoutes(deps: { audit: AuditLog; checkpointer: Checkpointer;
       return { log: checkpointer.verifierKeyString(), witness: w === undefined ? null : formatVerifierKey(w) };
     });
 
+    app.get<{ Params: { ref: string } }>('/api/v1/audit/texts/:ref', { config: { auth: { action: 'audit:read-all' } }, schema: { tags: ['audit'], summary: 'A free text an entry references (…Ref), or that it was redacted.' } }, async (req) => {
+      const t = await audit.readText(req.params.ref);
+      if (t === undefined) throw new AppError('NOT_FOUND', `No audit text ${req.params.ref}; entries name theirs in details …Ref.`);
+      return { text: t };
+    });
+    app.post<{ Params: { ref: string }; Body: { order?: unknown } }>('/api/v1/audit/texts/:ref/redact', { config: { auth: { action: 'audit:redact' } }, schema: { tags: ['audit'], summary: 'Redact a free text by a commission order ({ order }); the log still verifies. Audited.' } }, async (req) => {
+      const order = typeof req.body?.order === 'string' ? req.body.order : '';
+      const done = await audit.redactText(ctxOf(req), req.params.ref, order);
+      if (!done) throw new AppError('NOT_FOUND', `No unredacted audit text ${req.params.ref}.`);
+      return { redacted: true };
+    });
     app.get('/api/v1/audit/entries', {
       config: { auth: { action: 'audit:read-own' } },
       schema: { tags: ['audit'], summary: `Entries with index in [from, to) (at most ${MAX_ENTRIES_PAGE}); commissioners see all, others only their own actions. Audited.` },
