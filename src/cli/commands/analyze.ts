@@ -11,6 +11,7 @@ import { serveMetrics } from '#cluster/metrics-server.js';
 import { flowStreamSpec, openTransport } from '#cluster/streams.js';
 import { createAnalysisWorker, pgLeases } from '#cluster/worker/index.js';
 import { createCore } from '#server/core.js';
+import { detectorConfigOf } from '#server/pipeline.js';
 import { loadCliConfig } from '../context.js';
 
 /** Registers `analyze`. */
@@ -63,6 +64,7 @@ export function registerAnalyzeCommand(program: Command): void {
         workerId: w.id, stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions,
         replayMs: config.cluster.retentionHours * 3_600_000, flushEveryMs: w.flushEverySeconds * 1000, rebalanceEveryMs: w.rebalanceEverySeconds * 1000,
         ackWaitMs: w.ackWaitSeconds * 1000, replayTimeoutMs: w.replayTimeoutSeconds * 1000, finalAfterIdleMs: w.finalAfterIdleSeconds * 1000, maxHosts: w.maxHosts,
+        detectorConfig: detectorConfigOf(config),
       }, {
         transport, leases, nowMs: () => systemClock.nowMs(), logger, metrics,
         indicators: () => dbIndicatorSource(core.db).list(),

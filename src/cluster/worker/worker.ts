@@ -1,5 +1,7 @@
 /** @module The analysis worker: owns partitions (leases), consumes them durably, runs the detectors of each family, writes findings, acknowledges after they are stored. */
-import { createDetectors, HostTable, IndicatorMatcher, type DetectorKind, type Detectors, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
+import {
+  createDetectors, HostTable, IndicatorMatcher, type DetectorKind, type Detectors, type DetectorsConfig, type FindingUpdate, type Indicator,
+} from '#modules/analysis/index.js';
 import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
 import { inThreadDetectors, type PipelineDetectors } from '#server/pipeline.js';
 import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject, WireError, type Family } from '../wire/index.js';
@@ -24,6 +26,8 @@ export interface WorkerSettings {
   replayTimeoutMs: number;
   /** Hosts interned per family (each family's detectors share one table). */
   maxHosts: number;
+  /** Detector thresholds (`analysis.beacon`, `.scan`, `.ddos`), the same as the single process uses; defaults when absent. */
+  detectorConfig?: DetectorsConfig;
 }
 
 /** What a worker needs. */
@@ -106,7 +110,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
   function freshState(family: Family, owned: Map<number, Consumption> = new Map()): FamilyState {
     const hosts = new HostTable(settings.maxHosts);
     const kinds: readonly DetectorKind[] = FAMILY_KINDS[family];
-    const detectors = createDetectors(hosts, {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
+    const detectors = createDetectors(hosts, settings.detectorConfig ?? {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
     return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], lastSeq: new Map(), lastMessageAt: 0, closed: true, chain: Promise.resolve() };
   }
 
