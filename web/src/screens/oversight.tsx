@@ -295,6 +295,8 @@ export function Inspection() {
   const inv = useApi<Inventory>('/api/v1/oversight/inspection/inventory');
   const [from, setFrom] = useState<number>();
   const reads = useApi<Reads>(`/api/v1/oversight/inspection/reads${from === undefined ? '' : `?from=${from}&to=${from + PAGE}`}`);
+  const deletions = useApi<{ certificates: { index: number; time: string; basisId: string | null; details: Record<string, string | number | boolean | null> }[] }>('/api/v1/oversight/inspection/deletions');
+  const n = (v: unknown): string => (typeof v === 'number' ? String(v) : '0');
   return (
     <>
       <PageTitle>{t('inspection.title')}</PageTitle>
@@ -319,6 +321,28 @@ export function Inspection() {
                 </table></div>
               )}
             </>
+          )}
+        </Async>
+      </section>
+      <section aria-labelledby="deletions"><h2 id="deletions">{t('inspection.deletions')}</h2>
+        <p className="help">{t('inspection.deletionsHelp')}</p>
+        <Async value={deletions} isEmpty={(d) => d.certificates.length === 0} empty={t('inspection.noDeletions')}>
+          {(d) => (
+            <div className="table-wrap"><table aria-labelledby="deletions">
+              <thead><tr><th scope="col">#</th><th scope="col">{t('inspection.time')}</th><th scope="col">{t('inspection.basis')}</th><th scope="col">{t('inspection.cause')}</th><th scope="col">{t('inspection.flows')}</th><th scope="col">{t('inspection.findingsGone')}</th><th scope="col">{t('inspection.recalls')}</th><th scope="col">{t('inspection.hashes')}</th></tr></thead>
+              <tbody>{d.certificates.map((c) => (
+                <tr key={c.index}>
+                  <td>{c.index}</td>
+                  <td><Time value={c.time} /></td>
+                  <td>{c.basisId === null ? '—' : <span title={c.basisId}>{basisName(c.basisId)}</span>}</td>
+                  <td>{code('deletionCause.', String(c.details['cause']))}</td>
+                  <td>{n(c.details['archiveFlows'])} / {n(c.details['archivePartitions'])}</td>
+                  <td>{n(c.details['findingsDeleted'])} / {n(c.details['findingsWithdrawn'])}</td>
+                  <td>{n(c.details['recallNotices'])}</td>
+                  <td><code title={String(c.details['archiveHash'] ?? '')}>{String(c.details['archiveHash'] ?? '').slice(0, 12)}…</code></td>
+                </tr>
+              ))}</tbody>
+            </table></div>
           )}
         </Async>
       </section>
