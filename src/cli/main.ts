@@ -12,7 +12,7 @@ import { DEMO_USERS } from '../demo/world.js';
 import { loadCliConfig } from './context.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { collectorComponents, registerCollectionCommands } from './commands/collection.js';
-import { registerAnalyzeCommand } from './commands/analyze.js';
+import { registerAnalyzeCommand, registerArchiverCommand } from './commands/analyze.js';
 import { createPipeline, detectorConfigOf, detectorThreadsFor, type Pipeline } from '#server/pipeline.js';
 import type { UdpCollector } from '#modules/collection/index.js';
 import { DEMO_SPECIAL_RANGE_OVERRIDES, demoTrafficBanner, sendDemoTraffic } from '../demo/traffic.js';
@@ -175,6 +175,7 @@ export function buildProgram(): Command {
   registerIdentityCommands(program);
   registerCollectionCommands(program);
   registerAnalyzeCommand(program);
+  registerArchiverCommand(program);
   registerFlowQueryCommand(program);
   registerKeysCommands(program);
   registerAuditCommands(program);

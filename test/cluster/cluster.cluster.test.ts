@@ -20,6 +20,8 @@ import { freePort, startNatsCluster, type NatsTestCluster } from '#platform/tran
 import { createCore } from '#server/core.js';
 import { createPipeline } from '#server/pipeline.js';
 import { createFreshPgDatabase } from '#server/test-support/pg.js';
+import { listPartitions, liveFiles } from '#modules/selection/index.js';
+import { openDuckDb } from '#platform/duckdb/index.js';
 import { attackRecords, batchesOf } from '#cluster/test-support/fixtures.js';
 import { parsePrometheusText } from '#cli/commands/collection.js';
 
@@ -98,7 +100,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
-  it('finds what one process finds through a worker and a NATS node killed with -9 and the broker gone 10 s; a revoked basis stops at the edge within seconds; no raw domestic address leaves an edge', async () => {
+  it('finds what one process finds through a worker and a NATS node killed with -9 and the broker gone 10 s; archived rows equal kept flows; a revoked basis stops at the edge within seconds; no raw domestic address leaves an edge', async () => {
     const now = Date.now();
     const records = attackRecords(now - 60_000);
     const basis = { kind: 'cross_border_approval' as const, title: 'cluster test', selectors: { foreignPrefixes: ['8.0.0.0/8', '36.0.0.0/8', '5.0.0.0/8'] }, validFrom: new Date(now - 86_400_000).toISOString(), validUntil: new Date(now + 30 * 86_400_000).toISOString(), allowedFields: [...FLOW_FIELDS], retentionDays: 30, createdBy: 'request-cluster-test' };
@@ -123,6 +125,11 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     const wm = [await freePort(), await freePort()];
     const w1 = start(['analyze', '--worker-id', 'w1', '--metrics', `127.0.0.1:${wm[0]}`], env(workerEnv));
     const w2 = start(['analyze', '--worker-id', 'w2', '--metrics', `127.0.0.1:${wm[1]}`], env(workerEnv));
+    // The archiver: the leader writes the stream into its archive; a second one waits as a standby.
+    const archiverEnv = env({});
+    const archiver = start(['archiver'], archiverEnv);
+    const standbyEnv = env({});
+    const standby = start(['archiver'], standbyEnv);
     const udp = [await freePort(), await freePort()];
     const em = [await freePort(), await freePort()];
     for (const i of [0, 1]) start(['collect', '--publish', nats.urls.join(','), '--edge-id', `e${i + 1}`, '--listen', `127.0.0.1:${udp[i]}`, '--metrics', `127.0.0.1:${em[i]}`, '--interval', '60'], env({}));
@@ -180,6 +187,24 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
       }, 90_000).catch((e: Error) => { expect(got).toEqual(want); throw e; });
     } finally {
       await client.end();
+    }
+
+    // Archived rows equal kept flows: the leader wrote every one once; the standby wrote nothing.
+    const keptTotal = (await published()).kept;
+    await until('leader elected', async () => logs.get(archiver)!.includes('archiver: leader') !== logs.get(standby)!.includes('archiver: leader'), 30_000);
+    const leader = logs.get(archiver)!.includes('archiver: leader') ? archiver : standby;
+    const leaderDir = (leader === archiver ? archiverEnv : standbyEnv)['MAMORI_DATA_DIR']!;
+    await new Promise((r) => setTimeout(r, 3000));
+    const exited = new Promise((r) => leader.once('exit', r));
+    leader.kill('SIGTERM');
+    await exited;
+    expect(logs.get(leader)).toContain(`archiver: ${keptTotal} flows handed to the archive`);
+    {
+      const files = listPartitions(join(leaderDir, 'archive')).flatMap((p) => liveFiles(p.dir));
+      const duck = await openDuckDb();
+      const rows = await duck.all(`select count(*)::integer as n from read_parquet([${files.map((f) => `'${f}'`).join(',')}])`);
+      duck.close();
+      expect(Number(rows[0]!['n'])).toBe(keptTotal);
     }
 
     // A revoked basis stops matching at the edges within seconds: flows keep arriving, kept stops growing.

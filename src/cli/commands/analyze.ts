@@ -9,7 +9,8 @@ import { MetricsRegistry } from '#platform/metrics/index.js';
 import { parseListen } from '#modules/collection/index.js';
 import { serveMetrics } from '#cluster/metrics-server.js';
 import { flowStreamSpec, openTransport } from '#cluster/streams.js';
-import { createAnalysisWorker, pgLeases } from '#cluster/worker/index.js';
+import { createAnalysisWorker, pgLeases, pgSingleton } from '#cluster/worker/index.js';
+import { createArchiver } from '#cluster/archiver/index.js';
 import { createCore } from '#server/core.js';
 import { detectorConfigOf } from '#server/pipeline.js';
 import { loadCliConfig } from '../context.js';
@@ -82,6 +83,49 @@ export function registerAnalyzeCommand(program: Command): void {
         await server.close();
         await transport.close();
         await core.close();
+      }
+    });
+}
+
+/** Registers `archiver`: the one process (leader by PostgreSQL advisory lock; others wait as standbys) that writes the flow stream into the archive. */
+export function registerArchiverCommand(program: Command): void {
+  program
+    .command('archiver')
+    .description('Write every kept flow of the cluster\'s stream into the flow archive under dataDir (one at a time cluster-wide; others wait as standbys).')
+    .option('--servers <nats-urls>', 'NATS servers (default: cluster.servers)')
+    .option('--duration <seconds>', 'stop after this many seconds (default: until SIGTERM/SIGINT)')
+    .action(async (opts: { servers?: string; duration?: string }, cmd: Command) => {
+      const { config } = loadCliConfig(cmd, (c) => ({ ...c, cluster: { ...c.cluster, ...(opts.servers !== undefined ? { servers: opts.servers.split(',').map((x) => x.trim()).filter((x) => x !== '') } : {}) } }));
+      if (config.cluster.servers.length === 0) throw new AppError('VALIDATION_FAILED', 'the archiver needs the cluster\'s NATS servers (--servers or cluster.servers)');
+      const url = config.database.url;
+      if (url === undefined || !/^postgres(ql)?:\/\//.test(url)) throw new AppError('VALIDATION_FAILED', 'the archiver needs the cluster\'s PostgreSQL (database.url = postgres://…): its leader lease lives there');
+      const duration = opts.duration !== undefined ? Number(opts.duration) : undefined;
+      if (duration !== undefined && !(duration > 0)) throw new AppError('VALIDATION_FAILED', `--duration ${opts.duration}: expected a positive number of seconds`);
+      const logger = createLogger({ level: config.log.level });
+      let stop = false;
+      const stopped = new Promise<void>((resolve) => {
+        const done = (): void => { stop = true; resolve(); };
+        process.once('SIGINT', done);
+        process.once('SIGTERM', done);
+        if (duration !== undefined) setTimeout(done, duration * 1000).unref();
+      });
+      const lease = await pgSingleton(url, 'archiver', (e) => { logger.error({ err: e.message }, 'archiver: lease session lost; exiting'); process.exit(75); });
+      while (!stop && !(await lease.tryAcquire())) await Promise.race([stopped, new Promise((r) => setTimeout(r, 2000))]);
+      if (stop) { await lease.close(); return; }
+      const core = await createCore(config, { logger });
+      const transport = await openTransport(config.cluster, 'mamori-archiver');
+      await transport.ensureStream(flowStreamSpec(config.cluster));
+      const archiver = createArchiver({ stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions, ackWaitMs: config.cluster.worker.ackWaitSeconds * 1000 }, { transport, writer: core.archive.writer, logger });
+      await archiver.start();
+      process.stdout.write('archiver: leader; writing the flow stream into the archive\n');
+      await stopped;
+      try {
+        await archiver.stop();
+      } finally {
+        process.stdout.write(`archiver: ${archiver.stats().appendedFlows} flows handed to the archive\n`);
+        await transport.close();
+        await core.close();
+        await lease.close();
       }
     });
 }

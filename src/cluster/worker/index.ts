@@ -1,3 +1,3 @@
 /** @module The analysis worker role: partitions owned by lease, detectors per partition family, findings stored before acknowledging. */
 export { createAnalysisWorker, type AnalysisWorker, type WorkerDeps, type WorkerSettings, type WorkerStats } from './worker.js';
-export { pgLeases, type Leases, type PartitionKey } from './leases.js';
+export { pgLeases, pgSingleton, type Leases, type PartitionKey, type SingletonLease } from './leases.js';

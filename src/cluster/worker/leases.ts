@@ -76,3 +76,40 @@ export async function pgLeases(url: string, workerId: string, onLost: (e: Error)
 }
 
 export { keyOf as partitionKeyOf, fromKey as partitionFromKey };
+
+/** Key space of cluster-wide singletons (the archiver, later the API's schedulers). */
+const SINGLETONS = 0x6d6d7303; // "mms\3"
+
+/** A singleton's lease: at most one holder cluster-wide; the holder's death frees it with its session. */
+export interface SingletonLease {
+  /** Takes the lease if free; true while this process holds it. */
+  tryAcquire(): Promise<boolean>;
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A singleton lease on a PostgreSQL advisory lock (leader election): `name` is hashed into the lock key.
+ * @see pgLeases
+ */
+export async function pgSingleton(url: string, name: string, onLost: (e: Error) => void): Promise<SingletonLease> {
+  const client = new pg.Client({ connectionString: url, application_name: `mamori-${name}`, keepAlive: true });
+  let ok = true;
+  let held = false;
+  client.on('error', (e) => { if (ok) { ok = false; onLost(e); } });
+  client.on('end', () => { if (ok) { ok = false; onLost(new Error('lease session ended')); } });
+  await client.connect();
+  return {
+    async tryAcquire() {
+      if (held) return true;
+      const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [SINGLETONS, workerKey(name)]);
+      held = r.rows[0]?.ok === true;
+      return held;
+    },
+    healthy: () => ok,
+    async close() {
+      ok = false;
+      await client.end().catch(() => undefined);
+    },
+  };
+}

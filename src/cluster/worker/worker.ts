@@ -4,7 +4,7 @@ import {
 } from '#modules/analysis/index.js';
 import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
 import { inThreadDetectors, type PipelineDetectors } from '#server/pipeline.js';
-import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject, WireError, type Family } from '../wire/index.js';
+import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject, SeenSequences, WireError, type Family } from '../wire/index.js';
 import type { Leases } from './leases.js';
 
 /** Settings of a worker (`cluster.*`, `cluster.worker.*`). */
@@ -62,8 +62,8 @@ interface FamilyState {
   owned: Map<number, Consumption>;
   /** Deliveries analysed but not yet acknowledged (acknowledged once the findings that cover them are stored). */
   pending: Delivery[];
-  /** Highest sequence analysed per partition: a redelivery of one already analysed is acknowledged, not analysed twice. */
-  lastSeq: Map<number, number>;
+  /** Sequences analysed per partition: a redelivery of one (its acknowledgement lost) is acknowledged, not analysed twice. */
+  analysed: Map<number, SeenSequences>;
   lastMessageAt: number;
   closed: boolean;
   /** Serializes ingest, flush and rebuild of this family. */
@@ -111,7 +111,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     const hosts = new HostTable(settings.maxHosts);
     const kinds: readonly DetectorKind[] = FAMILY_KINDS[family];
     const detectors = createDetectors(hosts, settings.detectorConfig ?? {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
-    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], lastSeq: new Map(), lastMessageAt: 0, closed: true, chain: Promise.resolve() };
+    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], analysed: new Map(), lastMessageAt: 0, closed: true, chain: Promise.resolve() };
   }
 
   const within = (st: FamilyState, fn: () => Promise<void>): Promise<void> => {
@@ -134,7 +134,9 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     await st.ingest.ingest(decoded.batch);
     if (replay) stats.replayedFlows += decoded.batch.length;
     else { stats.flows += decoded.batch.length; stats.messages++; }
-    st.lastSeq.set(partition, d.seq);
+    let seen = st.analysed.get(partition);
+    if (seen === undefined) st.analysed.set(partition, (seen = new SeenSequences()));
+    seen.add(d.seq);
     st.lastMessageAt = Date.now();
     st.closed = false;
   }
@@ -153,6 +155,10 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     }
     for (const d of acks) d.ack();
     if (final) st.closed = true;
+    // What is acknowledged now will not come again: forget it (the replay reads by time, not by this set).
+    const upTo = new Map<number, number>();
+    for (const d of acks) { const p = Number(d.subject.slice(d.subject.lastIndexOf('.') + 1)); upTo.set(p, Math.max(upTo.get(p) ?? 0, d.seq)); }
+    for (const [p, seq] of upTo) { const floor = await deps.transport.ackFloor(settings.stream, durableName(st.family, p)).catch(() => 0); st.analysed.get(p)?.prune(Math.min(floor, seq)); }
   }
 
   /** Replays a partition from `replayMs` ago up to its durable consumer's last acknowledged message. */
@@ -183,7 +189,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
   /** Starts the durable consumer of a partition this worker holds. */
   async function resume(st: FamilyState, p: number): Promise<Consumption> {
     return deps.transport.consume(settings.stream, { durable: durableName(st.family, p), filterSubject: subject(st.family, p), ackWaitMs: settings.ackWaitMs, maxAckPending: 4096 }, (d) => within(st, async () => {
-      if (d.seq <= (st.lastSeq.get(p) ?? 0)) { st.pending.push(d); return; } // analysed already (a redelivery)
+      if (st.analysed.get(p)?.has(d.seq) === true) { st.pending.push(d); return; } // analysed already (a redelivery)
       await analyse(st, p, d, false);
       st.pending.push(d);
     }));

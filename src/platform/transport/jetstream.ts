@@ -99,10 +99,21 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
       let consumer = await call(`consumer ${name}`, () => js.consumers.get(stream, name));
       let messages: ConsumerMessages | undefined = await consumer.consume(pull);
       let stopped = false;
+      // A pull that delivers nothing while the consumer has messages pending (seen after every server of the
+      // cluster restarted) is ended, so the loop below fetches the consumer again.
+      let lastActivity = Date.now();
+      const watchdog = setInterval(() => {
+        if (stopped || Date.now() - lastActivity < 10_000) return;
+        consumer.info(false).then((info) => {
+          if (!stopped && info.num_pending > 0 && Date.now() - lastActivity >= 10_000) { lastActivity = Date.now(); messages?.stop(); }
+        }, () => undefined);
+      }, 5000);
+      watchdog.unref();
       const loop = (async (): Promise<Error | undefined> => {
         for (;;) {
           try {
             for await (const m of messages!) {
+              lastActivity = Date.now();
               if (stopped) { m.nak(); continue; }
               const d: Delivery = {
                 subject: m.subject, data: m.data, seq: m.seq, storedAtMs: Math.floor(Number(m.info.timestampNanos) / 1e6),
@@ -134,6 +145,7 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
       const c: Consumption = {
         async stop() {
           stopped = true;
+          clearInterval(watchdog);
           messages?.stop();
           messages = undefined;
           await loop;
