@@ -1,7 +1,7 @@
 /** @module Findings and cases: the store (merge by kind and subject), the audited reads, and analysts' cases with items, notes, status and owner. */
 import type { Clock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
-import type { AnyDb, Database, NamedMigration } from '#platform/db/index.js';
+import { sql, type AnyDb, type Database, type NamedMigration } from '#platform/db/index.js';
 import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import type { z } from 'zod';
 import { newId } from '#platform/ids/index.js';
@@ -122,6 +122,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const json = (v: unknown) => JSON.stringify(v);
 const parse = <T>(v: unknown): T => JSON.parse(String(v)) as T;
 
+/** PostgreSQL aborted the transaction to break a deadlock (the code may sit on a cause: audit failures wrap theirs). */
+function isDeadlock(e: unknown): boolean {
+  for (let c = e, depth = 0; c !== undefined && c !== null && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    if ((c as { code?: unknown }).code === '40P01') return true;
+  }
+  return false;
+}
+
 function toFinding(r: Row): Finding {
   return {
     id: String(r['id']), kind: r['kind'] as Finding['kind'],
@@ -165,11 +173,32 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     // A detector may still hold state from flows of a basis purged since: what names it is not written back.
     const refuses = deps.refuses;
     if (refuses !== undefined) updates = updates.filter((u) => !u.bases.some(refuses));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await mergeFindings(ctx, updates);
+      } catch (e) {
+        // Another writer's transaction (a purge, say) took the same rows in the other order: PostgreSQL aborted this one; it is tried again.
+        if (db.dialect !== 'postgres' || attempt >= 5 || !isDeadlock(e)) throw e;
+      }
+    }
+  }
+
+  async function mergeFindings(ctx: RequestContext, updates: readonly FindingUpdate[]): Promise<string[]> {
     const ids: string[] = [];
     await q.transaction().execute(async (trx) => {
+      if (db.dialect === 'postgres' && updates.length > 0) {
+        // Several workers (processes) merge into the same findings: each merge reads the row and writes it back, so a key is
+        // locked for the whole transaction, every key before anything else and in one order (no deadlock between mergers),
+        // and before the audit head (taken by the first audit entry). A lock per key covers a finding not yet inserted, too.
+        const keys = [...new Set(updates.map((u) => `finding:${u.kind}/${u.subject.kind}/${u.subject.value}`))];
+        await sql`select pg_advisory_xact_lock(h) from (select distinct hashtextextended(k, 0) as h from unnest(${keys}::text[]) as k order by h) as s`.execute(trx);
+      }
       for (const u of updates) {
-        const existing = await trx.selectFrom('findings').selectAll()
-          .where('kind', '=', u.kind).where('subject_kind', '=', u.subject.kind).where('subject_value', '=', u.subject.value).executeTakeFirst() as Row | undefined;
+        let find = trx.selectFrom('findings').selectAll()
+          .where('kind', '=', u.kind).where('subject_kind', '=', u.subject.kind).where('subject_value', '=', u.subject.value);
+        // Writers that do not merge (a purge) take the row itself.
+        if (db.dialect === 'postgres') find = find.forUpdate();
+        const existing = await find.executeTakeFirst() as Row | undefined;
         const t = now();
         if (existing === undefined) {
           const id = newId();
