@@ -77,6 +77,8 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/indicators': ['analyst', 'nco_director'],
   'GET /api/v1/findings': ['analyst', 'nco_director', 'commissioner'],
   'GET /api/v1/findings/:id': ['analyst', 'nco_director', 'commissioner'],
+  'POST /api/v1/findings/:id/dismiss': ['analyst', 'nco_director'],
+  'POST /api/v1/findings/:id/reopen': ['analyst', 'nco_director'],
   'GET /api/v1/cases': ['analyst', 'nco_director', 'commissioner'],
   'POST /api/v1/cases': ['analyst', 'nco_director'],
   'GET /api/v1/cases/:id': ['analyst', 'nco_director', 'commissioner'],

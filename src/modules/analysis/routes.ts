@@ -23,13 +23,23 @@ export function analysisRoutes(deps: { analysis: AnalysisService }): RouteModule
   return (app: FastifyInstance) => {
     app.get('/api/v1/findings', {
       config: { auth: { action: 'findings:read' } },
-      schema: { tags: ['analysis'], summary: 'Findings, latest evidence first, one page ({ items, nextCursor, total }; ?limit=, ?cursor=); filters kind, level, minLevel, subject, since. Audited.' },
+      schema: { tags: ['analysis'], summary: 'Findings, latest evidence first, one page ({ items, nextCursor, total }; ?limit=, ?cursor=); filters kind, level, minLevel, subject, since, until, state (new, in-case, dismissed); each item carries its triage. Audited.' },
     }, async (req) => analysis.listFindings(ctxOf(req), parseOr(findingQuerySchema, req.query)));
 
     app.get('/api/v1/findings/:id', {
       config: { auth: { action: 'findings:read' } },
       schema: { tags: ['analysis'], summary: 'One finding with its score detail and evidence. Audited.' },
     }, async (req) => analysis.getFinding(ctxOf(req), (req.params as { id: string }).id));
+
+    app.post('/api/v1/findings/:id/dismiss', {
+      config: { auth: { action: 'findings:triage' } },
+      schema: { tags: ['analysis'], summary: 'Dismisses a finding: { reason: false_positive|benign|duplicate|out_of_scope|other, note? } (a note is required for other). Audited.' },
+    }, async (req) => analysis.triageFinding(ctxOf(req), (req.params as { id: string }).id, 'dismiss', req.body ?? {}));
+
+    app.post('/api/v1/findings/:id/reopen', {
+      config: { auth: { action: 'findings:triage' } },
+      schema: { tags: ['analysis'], summary: 'Reopens a dismissed finding: { note } says why. Audited.' },
+    }, async (req) => analysis.triageFinding(ctxOf(req), (req.params as { id: string }).id, 'reopen', req.body ?? {}));
 
     app.get('/api/v1/cases', {
       config: { auth: { action: 'cases:read' } },

@@ -58,13 +58,53 @@ export interface Finding extends FindingUpdate {
   updatedAt: string;
 }
 
-/** Filters of a findings listing. */
+/** Where a finding stands in the analyst's triage: not looked at yet, held by a case, or dismissed with a reason. */
+export const FINDING_STATES = ['new', 'in-case', 'dismissed'] as const;
+/** One triage state. */
+export type FindingState = (typeof FINDING_STATES)[number];
+
+/** Why a finding is dismissed (a code the dashboard names; `other` needs a note). */
+export const DISMISS_REASONS = ['false_positive', 'benign', 'duplicate', 'out_of_scope', 'other'] as const;
+/** One dismissal reason. */
+export type DismissReason = (typeof DISMISS_REASONS)[number];
+
+/** Dismissing a finding: a reason code and a note (required for `other`). */
+export const dismissSchema = z.object({
+  reason: z.enum(DISMISS_REASONS),
+  note: z.string().trim().max(2000).optional(),
+}).strict().refine((d) => d.reason !== 'other' || (d.note ?? '') !== '', { path: ['note'], message: 'say why in a note when the reason is other' });
+
+/** Reopening a dismissed finding: a note saying why. */
+export const reopenSchema = z.object({ note: z.string().trim().min(1).max(2000) }).strict();
+
+/** A finding's triage: its state, the last dismissal or reopening (who, when, why) and the cases holding it. */
+export interface FindingTriage {
+  state: FindingState;
+  reason: DismissReason | null;
+  note: string | null;
+  by: string | null;
+  byName: string | null;
+  at: string | null;
+  caseIds: string[];
+}
+
+/** A finding as the API returns it: with its triage. */
+export interface TriagedFinding extends Finding {
+  triage: FindingTriage;
+}
+
+/** One step of a finding's triage history. */
+export interface TriageEvent { id: string; op: 'dismiss' | 'reopen'; reason: DismissReason | null; note: string | null; by: string; byName: string | null; at: string }
+
+/** Filters of a findings listing (`since`/`until` bound the last evidence time; `state` is the triage state). */
 export const findingQuerySchema = z.object({
   kind: z.enum(FINDING_KINDS).optional(),
   level: z.enum(FINDING_LEVELS).optional(),
   minLevel: z.enum(FINDING_LEVELS).optional(),
   subject: z.string().max(200).optional(),
   since: z.iso.datetime().optional(),
+  until: z.iso.datetime().optional(),
+  state: z.enum(FINDING_STATES).optional(),
 }).extend(PageQuerySchema.shape).strict();
 /** Parsed findings filters. */
 export type FindingQuery = z.infer<typeof findingQuerySchema>;

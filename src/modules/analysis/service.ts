@@ -7,7 +7,8 @@ import type { z } from 'zod';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
-import { CASE_STATUSES, MAX_FINDING_HOSTS, findingQuerySchema, levelRank, type Case, type CaseStatus, type Finding, type FindingQuery, type FindingUpdate } from './schema.js';
+import { CASE_STATUSES, MAX_FINDING_HOSTS, findingQuerySchema, levelRank, type Case, type CaseStatus, type Finding, type FindingQuery, type FindingUpdate, type TriageEvent, type TriagedFinding } from './schema.js';
+import { changeTriage, stateCondition, triageHistory, triageMigration, triageOf } from './triage.js';
 import type { Indicator, IndicatorSource } from './indicators.js';
 import { afterKey, cutPage, decodeCursor, type Page, type PageQuery } from '#platform/paging/index.js';
 
@@ -100,6 +101,7 @@ export const analysisMigrations: NamedMigration[] = [
         .execute();
     },
   },
+  triageMigration,
 ];
 
 /** Dependencies of the analysis service. */
@@ -228,8 +230,10 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     return ids;
   }
 
-  /** Lists findings, newest evidence first; the read is audited. */
-  async function listFindings(ctx: RequestContext, input: z.input<typeof findingQuerySchema>): Promise<Page<Finding> & { total: number }> {
+  const triageNames = async (ids: string[]) => namesOf(ids);
+
+  /** Lists findings, newest evidence first, each with its triage; the read is audited. */
+  async function listFindings(ctx: RequestContext, input: z.input<typeof findingQuerySchema>): Promise<Page<TriagedFinding> & { total: number }> {
     allow(ctx, 'findings:read');
     const query: FindingQuery = parseOrThrow(findingQuerySchema, input, 'findings query');
     let sel = q.selectFrom('findings');
@@ -237,18 +241,22 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     if (query.level !== undefined) sel = sel.where('level', '=', query.level);
     if (query.minLevel !== undefined) sel = sel.where('level', 'in', ['info', 'suspect', 'alert'].slice(['info', 'suspect', 'alert'].indexOf(query.minLevel)));
     if (query.subject !== undefined) sel = sel.where('subject_value', '=', query.subject);
-    if (query.since !== undefined) sel = sel.where('last_seen', '>=', query.since);
+    if (query.since !== undefined) sel = sel.where('last_seen', '>=', new Date(query.since).toISOString());
+    if (query.until !== undefined) sel = sel.where('last_seen', '<', new Date(query.until).toISOString());
+    if (query.state !== undefined) sel = sel.where(stateCondition(query.state) as never);
     const total = Number(((await sel.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst()) as Row | undefined)?.['n'] ?? 0);
     let page = sel.selectAll().orderBy('last_seen', 'desc').orderBy('id', 'desc').limit(query.limit + 1);
     if (query.cursor !== undefined) page = page.where(afterKey(['last_seen', 'id'], decodeCursor(query.cursor, ['string', 'string']), 'desc'));
     const cut = cutPage(await page.execute() as Row[], query.limit, (r) => [String(r['last_seen']), String(r['id'])]);
-    const items = cut.rows.map(toFinding);
+    const found = cut.rows.map(toFinding);
+    const triage = await triageOf(q, found.map((f) => f.id), triageNames);
+    const items = found.map((f) => ({ ...f, triage: triage.get(f.id)! }));
     await audit.record(ctx, { action: 'findings:read', object: { type: 'findings', id: 'list' }, outcome: 'success', details: { count: items.length, total } });
     return { items, nextCursor: cut.nextCursor, total };
   }
 
-  /** One finding; the read is audited. */
-  async function getFinding(ctx: RequestContext, id: string): Promise<Finding> {
+  /** One finding with its triage and triage history; the read is audited. */
+  async function getFinding(ctx: RequestContext, id: string): Promise<TriagedFinding & { triageHistory: TriageEvent[] }> {
     allow(ctx, 'findings:read');
     const row = await q.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst() as Row | undefined;
     if (row === undefined) {
@@ -257,7 +265,15 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     }
     const f = toFinding(row);
     await audit.record(ctx, { action: 'findings:read', object: { type: 'finding', id }, outcome: 'success', legalBasis: f.bases[0] ?? null, details: { revision: f.revision } });
-    return f;
+    return { ...f, triage: (await triageOf(q, [id], triageNames)).get(id)!, triageHistory: await triageHistory(q, id, triageNames) };
+  }
+
+  /** Dismisses a finding with a reason code (and a note), or reopens a dismissed one with a note; audited. */
+  async function triageFinding(ctx: RequestContext, id: string, op: 'dismiss' | 'reopen', input: unknown): Promise<TriagedFinding & { triageHistory: TriageEvent[] }> {
+    allow(ctx, 'findings:triage');
+    await changeTriage({ q, audit, now }, ctx, personOf(ctx), id, op, input);
+    const row = await q.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirstOrThrow() as Row;
+    return { ...toFinding(row), triage: (await triageOf(q, [id], triageNames)).get(id)!, triageHistory: await triageHistory(q, id, triageNames) };
   }
 
   async function loadCase(trx: AnyDb, id: string): Promise<Case | undefined> {
@@ -383,7 +399,7 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
     }));
   }
 
-  return { recordFindings, listFindings, getFinding, createCase, listCases, getCase, updateCase, addCaseItem, addCaseNote, casesHolding };
+  return { recordFindings, listFindings, getFinding, triageFinding, createCase, listCases, getCase, updateCase, addCaseItem, addCaseNote, casesHolding };
 }
 
 /** The analysis service. */

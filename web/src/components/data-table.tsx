@@ -8,7 +8,25 @@ import {
 } from '@tanstack/react-table';
 import { useI18n } from '../i18n/index.js';
 import { useRouter } from '../lib/router.js';
-import { Empty } from './ui.js';
+import { Empty, useErrorText } from './ui.js';
+import type { CursorList } from '../lib/use-cursor-list.js';
+
+/** Under a table of a paged API list: how many rows are loaded (of the server's total when known) and a button for the next page. */
+export function MoreRows({ list }: { list: CursorList<unknown> }) {
+  const { t } = useI18n();
+  const errorText = useErrorText();
+  if (list.state.status !== 'ok') return null;
+  const d = list.state.data;
+  const hasMore = d.nextCursor !== null;
+  if (!hasMore && list.moreError === undefined) return null;
+  return (
+    <div className="more-rows">
+      <span role="status">{d.total !== undefined ? t('more.loadedOf', { n: d.items.length, total: d.total }) : t('more.loaded', { n: d.items.length })}</span>
+      {hasMore && <button type="button" onClick={list.more} disabled={list.loadingMore}>{list.loadingMore ? t('state.working') : t('more.button')}</button>}
+      {list.moreError !== undefined && <p className="error" role="alert">{errorText(list.moreError)}</p>}
+    </div>
+  );
+}
 
 const features = tableFeatures({
   rowSortingFeature,
@@ -72,7 +90,7 @@ const apply = <S,>(u: Updater<S>, old: S): S => (typeof u === 'function' ? (u as
 
 /** A sortable, searchable, paged table of `rows`; `selection` adds a checkbox per row. */
 export function DataTable<T extends RowData>({
-  rows, columns, rowId, caption, prefix = '', defaultSort = [], defaultSize = 25, search = true, empty, selection, toolbar,
+  rows, columns, rowId, caption, prefix = '', defaultSort = [], defaultSize = 25, search = true, empty, selection, toolbar, more,
 }: {
   rows: readonly T[];
   columns: readonly Column<T>[];
@@ -85,6 +103,8 @@ export function DataTable<T extends RowData>({
   empty?: ReactNode;
   selection?: { selected: RowSelectionState; onChange: (s: RowSelectionState) => void; label: (row: T) => string };
   toolbar?: ReactNode;
+  /** The paged API list the rows come from: adds the server's "more" under the table. */
+  more?: CursorList<unknown>;
 }) {
   const { t } = useI18n();
   const { path, search: params, navigate } = useRouter();
@@ -177,6 +197,7 @@ export function DataTable<T extends RowData>({
           {PAGE_SIZES.map((n) => <option key={n} value={n}>{n}</option>)}
         </select>
       </nav>
+      {more !== undefined && <MoreRows list={more} />}
     </div>
   );
 }

@@ -1,9 +1,11 @@
 // English catalogue: exactly the keys of ja.ts (the type says so; catalogues.test.ts checks it at run time too).
 import type { MessageKey } from './ja.js';
 import { enWorkbench } from './en-workbench.js';
+import { enQueues } from './en-queues.js';
 
 export const en: Record<MessageKey, string> = {
   ...enWorkbench,
+  ...enQueues,
   'app.tagline': 'Active cyber defense',
   'a11y.skip': 'Skip to content',
   'a11y.mainNav': 'Main menu',

@@ -1,6 +1,6 @@
 // Analyst: findings with their evidence (interval histogram for a beacon, rate against baseline for a DDoS),
 // proposing a measure from a finding, and the selection counters (kept versus dropped).
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
@@ -13,11 +13,19 @@ import { protocolName, useBasisNames } from '../lib/names.js';
 import { formatJst } from '../lib/time.js';
 import { EntityLink } from '../components/entity-link.js';
 import { OpenCaseForm } from './cases.js';
-import { DataTable } from '../components/data-table.js';
+import { DataTable, type Column } from '../components/data-table.js';
+import { useCursorList } from '../lib/use-cursor-list.js';
 import { useFindingColumns } from './entity.js';
 import { DraftIntelForm } from './drafts.js';
 
+type FindingState = (typeof FINDING_STATES)[number];
+type DismissReason = (typeof DISMISS_REASONS)[number];
+interface FindingTriage { state: FindingState; reason: DismissReason | null; note: string | null; by: string | null; byName: string | null; at: string | null; caseIds: string[] }
+interface TriageEvent { id: string; op: 'dismiss' | 'reopen'; reason: DismissReason | null; note: string | null; by: string; byName: string | null; at: string }
+
 interface Finding {
+  triage: FindingTriage;
+  triageHistory?: TriageEvent[];
   id: string;
   kind: string;
   subject: { kind: string; value: string };
@@ -35,49 +43,78 @@ interface Finding {
 const LEVEL_TONE = { info: 'info', suspect: 'warn', alert: 'bad' } as const;
 
 const FINDING_KINDS = ['beacon', 'botnet-fanin', 'scan-horizontal', 'scan-vertical', 'ddos-volumetric', 'ddos-reflection', 'known-indicator'] as const;
-const LOAD = 500;
+const FINDING_STATES = ['new', 'in-case', 'dismissed'] as const;
+const DISMISS_REASONS = ['false_positive', 'benign', 'duplicate', 'out_of_scope', 'other'] as const;
+const STATE_TONE = { new: 'info', 'in-case': 'ok', dismissed: 'muted' } as const;
+/** Time ranges of the queue (last evidence within), in hours. */
+const RANGES = { '1h': 1, '24h': 24, '7d': 168, '30d': 720 } as const;
+const PAGE = 200;
 
-/** The analyst's queue: the latest findings, filtered by level and kind (kept in the URL), sorted and paged. */
+/** A finding's triage state in words, with the dismissal's reason. */
+export function TriageBadge({ triage }: { triage: FindingTriage }) {
+  const { t } = useI18n();
+  return (
+    <Badge tone={STATE_TONE[triage.state]}>
+      {t(`triage.state.${triage.state}`)}{triage.state === 'dismissed' && triage.reason !== null ? `（${t(`triage.reason.${triage.reason}`)}）` : ''}
+    </Badge>
+  );
+}
+
+/** The findings query for the queue's filters (kept in the URL): level, kind, triage state and time range go to the server. */
+export function findingsPath(search: URLSearchParams, nowMs: number): string {
+  const p = new URLSearchParams();
+  for (const k of ['level', 'kind', 'state'] as const) {
+    const v = search.get(k);
+    if (v !== null && v !== '') p.set(k, v);
+  }
+  const hours = RANGES[(search.get('range') ?? '') as keyof typeof RANGES];
+  if (hours !== undefined) p.set('since', new Date(nowMs - hours * 3_600_000).toISOString());
+  const q = p.toString();
+  return `/api/v1/findings${q === '' ? '' : `?${q}`}`;
+}
+
+/** The analyst's queue: findings filtered on the server by level, kind, triage state and time (kept in the URL), sorted and paged. */
 export function FindingList() {
   const { t } = useI18n();
   const { path, search, navigate } = useRouter();
-  const list = useApi<{ items: Finding[]; total: number }>(`/api/v1/findings?limit=${LOAD}`);
-  const columns = useFindingColumns();
-  const level = search.get('level') ?? '';
-  const kind = search.get('kind') ?? '';
-  const setFilter = (k: 'level' | 'kind', v: string) => {
+  // The range is measured from when the filter was set (not every render), so the query stays the same while paging.
+  const [now, setNow] = useState(() => Date.now());
+  const list = useCursorList<Finding>(findingsPath(search, now), PAGE);
+  const base = useFindingColumns();
+  const columns = useMemo<Column<Finding>[]>(() => [...base, {
+    id: 'state', header: t('triage.state'), value: (f: Finding) => t(`triage.state.${f.triage.state}`), cell: (f: Finding) => <TriageBadge triage={f.triage} />,
+  }], [base, t]);
+  const filter = (k: string) => search.get(k) ?? '';
+  const setFilter = (k: 'level' | 'kind' | 'state' | 'range', v: string) => {
     const p = new URLSearchParams(search);
     if (v === '') p.delete(k); else p.set(k, v);
     p.delete('page');
+    setNow(Date.now());
     navigate(`${path}${p.size > 0 ? `?${p.toString()}` : ''}`, { replace: true });
   };
+  const select = (k: 'level' | 'kind' | 'state' | 'range', label: MessageKey, options: readonly string[], name: (o: string) => string) => (
+    <span><label htmlFor={`f-${k}`}>{t(label)}</label>
+      <select id={`f-${k}`} value={filter(k)} onChange={(e) => setFilter(k, e.target.value)}>
+        <option value="">{t('findings.all')}</option>
+        {options.map((o) => <option key={o} value={o}>{name(o)}</option>)}
+      </select></span>
+  );
   const toolbar = (
     <>
-      <span><label htmlFor="f-level">{t('findings.level')}</label>
-        <select id="f-level" value={level} onChange={(e) => setFilter('level', e.target.value)}>
-          <option value="">{t('findings.all')}</option>
-          {(['alert', 'suspect', 'info'] as const).map((l) => <option key={l} value={l}>{t(`level.${l}`)}</option>)}
-        </select></span>
-      <span><label htmlFor="f-kind">{t('findings.kind')}</label>
-        <select id="f-kind" value={kind} onChange={(e) => setFilter('kind', e.target.value)}>
-          <option value="">{t('findings.all')}</option>
-          {FINDING_KINDS.map((k) => <option key={k} value={k}>{t(`findingKind.${k}`)}</option>)}
-        </select></span>
+      {select('state', 'triage.state', FINDING_STATES, (o) => t(`triage.state.${o as FindingState}`))}
+      {select('level', 'findings.level', ['alert', 'suspect', 'info'], (o) => t(`level.${o}` as MessageKey))}
+      {select('kind', 'findings.kind', FINDING_KINDS, (o) => t(`findingKind.${o}` as MessageKey))}
+      {select('range', 'triage.range', Object.keys(RANGES), (o) => t(`triage.range.${o as keyof typeof RANGES}`))}
     </>
   );
   return (
     <>
       <PageTitle>{t('findings.title')}</PageTitle>
-      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('findings.empty')}>
-        {(d) => {
-          const rows = d.items.filter((f) => (level === '' || f.level === level) && (kind === '' || f.kind === kind));
-          return (
-            <>
-              {d.total > d.items.length && <p className="notice" role="status">{t('findings.latestOnly', { n: d.items.length, total: d.total })}</p>}
-              <DataTable rows={rows} columns={columns} rowId={(f) => f.id} caption={t('findings.title')} defaultSort={[{ id: 'lastSeen', desc: true }]} toolbar={toolbar} />
-            </>
-          );
-        }}
+      <Async value={list.state}>
+        {(d) => (
+          <DataTable rows={d.items} columns={columns} rowId={(f) => f.id} caption={t('findings.title')} defaultSort={[{ id: 'lastSeen', desc: true }]}
+            toolbar={toolbar} more={list} empty={['level', 'kind', 'state', 'range'].some((k) => search.has(k)) ? t('triage.noneMatch') : t('findings.empty')} />
+        )}
       </Async>
     </>
   );
@@ -248,15 +285,76 @@ function ProposeMeasure({ f }: { f: Finding }) {
   );
 }
 
+/** The finding's triage: its state, the history of dismissals and reopenings, and the form to dismiss (reason, note) or reopen (note). */
+function Triage({ f, onChanged }: { f: Finding; onChanged: () => void }) {
+  const { t } = useI18n();
+  const actor = useActor();
+  const submit = useSubmit();
+  const [reason, setReason] = useState<DismissReason | ''>('');
+  const [note, setNote] = useState('');
+  const [errors, setErrors] = useState<{ reason?: string; note?: string }>({});
+  const canTriage = hasRole(actor, 'analyst', 'nco_director');
+  const dismissed = f.triage.state === 'dismissed';
+  const send = submit.run(async () => {
+    const errs: { reason?: string; note?: string } = {};
+    if (!dismissed && reason === '') errs.reason = t('triage.err.reason');
+    if ((dismissed || reason === 'other') && note.trim() === '') errs.note = t(dismissed ? 'triage.err.reopenNote' : 'triage.err.otherNote');
+    setErrors(errs);
+    if (errs.reason !== undefined || errs.note !== undefined) {
+      document.getElementById(errs.reason !== undefined ? 'triage-reason' : 'triage-note')?.focus();
+      return;
+    }
+    await api(`/api/v1/findings/${encodeURIComponent(f.id)}/${dismissed ? 'reopen' : 'dismiss'}`, {
+      method: 'POST', body: dismissed ? { note: note.trim() } : { reason, ...(note.trim() !== '' ? { note: note.trim() } : {}) },
+    });
+    setNote('');
+    setReason('');
+    onChanged();
+  });
+  const history = f.triageHistory ?? [];
+  return (
+    <section aria-labelledby="triage-h" className="panel"><h2 id="triage-h">{t('triage.title')}</h2>
+      <p><TriageBadge triage={f.triage} />{' '}
+        {f.triage.state === 'in-case' && f.triage.caseIds.map((c, i) => <span key={c}>{i > 0 ? '、' : ''}<Link to={`/app/cases/${c}`}>{t('triage.openCase', { n: i + 1 })}</Link></span>)}
+        {dismissed && f.triage.note !== null && <> — {f.triage.note}</>}
+      </p>
+      {history.length > 0 && (
+        <ol className="history">{history.map((e) => (
+          <li key={e.id}><Time value={e.at} /> {e.byName ?? t('triage.someone')}: {t(`triage.op.${e.op}`)}{e.reason !== null ? `（${t(`triage.reason.${e.reason}`)}）` : ''}{e.note !== null ? ` — ${e.note}` : ''}</li>
+        ))}</ol>
+      )}
+      {canTriage && (
+        <form onSubmit={send} className="form" noValidate>
+          {!dismissed && (
+            <>
+              <label htmlFor="triage-reason">{t('triage.reason')}</label>
+              <select id="triage-reason" value={reason} onChange={(e) => setReason(e.target.value as DismissReason | '')} aria-invalid={errors.reason !== undefined} aria-describedby={errors.reason !== undefined ? 'triage-reason-err' : undefined}>
+                <option value="">{t('triage.choose')}</option>
+                {DISMISS_REASONS.map((r) => <option key={r} value={r}>{t(`triage.reason.${r}`)}</option>)}
+              </select>
+              {errors.reason !== undefined && <p id="triage-reason-err" className="field-error" role="alert">{errors.reason}</p>}
+            </>
+          )}
+          <label htmlFor="triage-note">{t(dismissed ? 'triage.reopenNote' : 'triage.note')}</label>
+          <textarea id="triage-note" rows={2} maxLength={2000} value={note} onChange={(e) => setNote(e.target.value)} aria-invalid={errors.note !== undefined} aria-describedby={errors.note !== undefined ? 'triage-note-err' : undefined} />
+          {errors.note !== undefined && <p id="triage-note-err" className="field-error" role="alert">{errors.note}</p>}
+          <FormMessage error={submit.error} />
+          <button type="submit" disabled={submit.busy}>{submit.busy ? t('state.working') : t(dismissed ? 'triage.reopen' : 'triage.dismiss')}</button>
+        </form>
+      )}
+    </section>
+  );
+}
+
 export function FindingDetail({ id }: { id: string }) {
   const { t } = useI18n();
   const actor = useActor();
-  const f = useApi<Finding>(`/api/v1/findings/${encodeURIComponent(id)}`);
+  const detail = useApi<Finding>(`/api/v1/findings/${encodeURIComponent(id)}`);
   const basisName = useBasisNames(hasRole(actor, 'analyst', 'nco_director', 'commissioner'));
   return (
     <>
       <PageTitle>{t('findings.detail')}</PageTitle>
-      <Async value={f}>
+      <Async value={detail}>
         {(f) => (
           <>
             <Facts rows={[
@@ -269,6 +367,7 @@ export function FindingDetail({ id }: { id: string }) {
               [t('findings.lastSeen'), <Time value={f.lastSeen} />],
               [t('findings.bases'), f.bases.length === 0 ? t('incidents.none') : <span title={f.bases.join(', ')}>{f.bases.map(basisName).join('、')}</span>],
             ]} />
+            <Triage f={f} onChanged={detail.reload} />
             <Evidence f={f} />
             {hasRole(actor, 'analyst', 'nco_director') && <OpenCaseForm findingId={f.id} defaultTitle={`${t(`findingKind.${f.kind}` as MessageKey)}: ${f.subject.value}`} />}
             {hasRole(actor, 'analyst', 'nco_director') && <ProposeMeasure f={f} />}
