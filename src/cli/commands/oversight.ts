@@ -51,7 +51,10 @@ export function registerOversightCommands(program: Command): void {
           const run = spawnSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', `--print-to-pdf=${base}.pdf`, '--no-pdf-header-footer', pathToFileURL(`${base}.html`).href], { stdio: 'ignore', timeout: 120_000 });
           lines.push(run.status === 0 ? `${base}.pdf` : `PDF: ${chromium} failed (exit ${run.status ?? 'timeout'}); the JSON and HTML are complete.`);
         }
-        process.stdout.write(`${lines.join('\n')}\ncomputed at the signed checkpoint of size ${r.checkpoint.size}, root ${r.checkpoint.root}\n`);
+        const x = r.reconciliation;
+        lines.push(`computed at the signed checkpoint of size ${r.checkpoint.size}, root ${r.checkpoint.root}`,
+          `reconciled: ${x.checkpointSize} entries = ${x.beforePeriod} before the period + ${x.inPeriod} in it + ${x.afterPeriod} after; in it ${x.counted} counted + ${x.notCounted} of actions no figure counts + ${x.notSuccessful} not successful`);
+        process.stdout.write(`${lines.join('\n')}\n`);
       });
     });
 

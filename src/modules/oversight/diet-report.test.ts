@@ -35,7 +35,10 @@ describe('report to the Diet', () => {
     await core.audit.record(sys, { action: 'selection:counters', object: null, outcome: 'success', details: { kept_transit: 120, dropped_transit: 30, kept_inbound: 40, dropped_domestic: 5000 } });
     await core.audit.record(sys, { action: 'retention:delete', object: { type: 'partition', id: 'p1' }, outcome: 'success', details: { flows: 77, partitions: 2 } });
     await core.audit.record(c.analyst, { action: 'pseudonym:reidentify', object: { type: 'pseudonym', id: 'aa' }, outcome: 'denied' });
-    await core.audit.record(c.analyst, { action: 'sharing:leak-investigate', object: { type: 'intel', id: 'i1' }, outcome: 'success' });
+    await core.audit.record(c.analyst, { action: 'leak:trace', object: null, outcome: 'success' });
+    await core.audit.record(sys, { action: 'lifecycle:certificate', object: { type: 'legal_basis', id: 'b1' }, outcome: 'success', details: { basisId: 'b1', cause: 'revoked', findingsDeleted: 3, findingsWithdrawn: 1, recallNotices: 2 } });
+    await core.audit.record(sys, { action: 'flows:purge', object: { type: 'archive_partition', id: 'basis=b1/hour=x' }, outcome: 'success', details: { flows: 55, partitions: 1 } });
+    await core.audit.record(sys, { action: 'keys:destroy', object: { type: 'pseudonym_key', id: '2026-03' }, outcome: 'success' });
     await o.listRequests(c.members[0]!);
     clock.set('2026-04-05T00:00:00.000Z');
     await o.sweep(sys);
@@ -62,7 +65,7 @@ describe('report to the Diet', () => {
       droppedDomestic: ok.filter((e) => e.action === 'selection:counters').reduce((s, e) => s + Number(e.details['dropped_domestic'] ?? 0), 0),
       retentionFlows: ok.filter((e) => e.action === 'retention:delete').reduce((s, e) => s + Number(e.details['flows'] ?? 0), 0),
       reidRefused: win.filter((e) => e.action === 'pseudonym:reidentify' && e.outcome !== 'success').length,
-      leaks: win.filter((e) => e.action === 'sharing:leak-investigate').length,
+      leaks: win.filter((e) => e.action === 'leak:trace').length,
       reads: win.filter((e) => /:(read|read-all|read-own|query|export|download)$/.test(e.action)).length,
     };
   }
@@ -95,6 +98,50 @@ describe('report to the Diet', () => {
     // The report is itself audited, after the checkpoint it names.
     const after = await core.audit.entries({ from: report.checkpoint.size, to: report.checkpoint.size + 10 });
     expect(after.find((e) => e.action === 'diet-report:create')?.details).toMatchObject({ checkpointSize: report.checkpoint.size, figuresSha256: report.figuresSha256 });
+  });
+
+  it('reconciles exactly with the checkpoint it names: every entry before, in or after the period, counted or explained', async () => {
+    // A failed deletion in the period, and entries after it: the period leaves entries out on both sides
+    // (the "260 counted, checkpoint of 272" case).
+    clock.set('2026-04-06T00:00:00.000Z');
+    await core.audit.record(sys, { action: 'retention:delete', object: { type: 'archive_partition', id: 'p2' }, outcome: 'failure', details: { flows: 9, partitions: 1 } });
+    clock.set('2026-04-07T00:00:00.000Z');
+    await core.audit.record(sys, { action: 'reporting:remind', object: null, outcome: 'success' });
+    const report = await core.oversight.dietReport(c.members[0]!, { from: '2026-04-04T12:00:00Z', to: '2026-04-06T12:00:00Z' });
+    const entries = await core.audit.entries({ from: 0, to: report.checkpoint.size });
+    const x = report.reconciliation;
+    const win = entries.filter((e) => e.time >= report.window.from && e.time < report.window.to);
+    expect(x).toMatchObject({ checkpointSize: report.checkpoint.size, inPeriod: win.length, beforePeriod: entries.filter((e) => e.time < report.window.from).length, afterPeriod: entries.filter((e) => e.time >= report.window.to).length });
+    expect(x.beforePeriod).toBeGreaterThan(0);
+    expect(x.afterPeriod).toBeGreaterThan(0);
+    expect(x.beforePeriod + x.inPeriod + x.afterPeriod).toBe(x.checkpointSize);
+    expect(x.counted + x.notCounted + x.notSuccessful).toBe(x.inPeriod);
+    expect(report.figures.entries).toBe(x.inPeriod);
+    // By action, recounted independently: the columns add up, and the failed retention entry is "not successful".
+    for (const [action, v] of Object.entries(x.byAction)) {
+      expect(v.entries, action).toBe(win.filter((e) => e.action === action).length);
+      expect(v.counted + v.notCounted + v.notSuccessful, action).toBe(v.entries);
+    }
+    expect(x.byAction['retention:delete']).toMatchObject({ notSuccessful: 1 });
+    expect(x.byAction['diet-report:create']).toMatchObject({ counted: 0, notCounted: x.byAction['diet-report:create']!.entries });
+    expect(x.byAction['emergency:halt']!.counted).toBe(2);
+    expect(report.figures.deletions.retentionFlows).toBe(0);
+    // Every entry left out is explained, in both languages, with its number.
+    const explained = x.differences.reduce((s, d) => s + (d.entries ?? 0), 0);
+    expect(explained).toBe(x.checkpointSize - x.counted);
+    for (const d of x.differences) { expect(d.ja).toMatch(/[ぁ-ん]/); expect(d.en.length).toBeGreaterThan(20); if (d.entries !== null) expect(d.en).toContain(String(d.entries)); }
+    expect(x.differences.map((d) => d.key)).toEqual(['beforePeriod', 'afterPeriod', 'notCounted', 'notSuccessful', 'sums', 'afterCheckpoint']);
+    // The printed report shows it.
+    const html = renderDietReportHtml(report);
+    expect(html).toContain('Reconciliation with the checkpoint');
+    expect(html).toContain(x.differences[0]!.en);
+  });
+
+  it('counts the data lifecycle: certificates by cause, purged flows, keys destroyed, leak traces', async () => {
+    const f = (await core.oversight.dietReport(c.members[0]!, { from: '2026-04-01', to: '2026-07-01' })).figures;
+    expect(f.lifecycle).toMatchObject({ certificates: { revoked: 1 }, findingsDeleted: 3, findingsWithdrawn: 1, recallNotices: 2, keysDestroyed: 1 });
+    expect(f.deletions).toMatchObject({ basisPurgeFlows: 55, basisPurgePartitions: 1, retentionFlows: 77 });
+    expect(f.leakInvestigations.total).toBe(1);
   });
 
   it('counts only the window it is asked for', async () => {

@@ -3,39 +3,13 @@ import { createHash } from 'node:crypto';
 import { canonicalize, hashLeaf, type AuditEntry } from '#modules/audit/index.js';
 import { newId } from '#platform/ids/index.js';
 import { AppError } from '#platform/errors/index.js';
+import { DIET_REPORT_ACTIONS, isReadAction } from './diet-actions.js';
+import { reconcileDietReport, type DietReconciliation } from './diet-reconcile.js';
 
-/**
- * The audit actions each figure counts. Oversight writes the first group; selection, response and
- * sharing write the others under these names (their modules document the details they carry).
- * @see DPA (the commission's report to the Diet)
- */
-export const DIET_REPORT_ACTIONS = {
-  submit: 'request:submit',
-  withdraw: 'request:withdraw',
-  decide: 'request:decide',
-  lapse: 'request:lapse',
-  revoke: 'approval:revoke',
-  expire: 'approval:expire',
-  emergencyAct: 'emergency:act',
-  emergencyHalt: 'emergency:halt',
-  emergencyPurge: 'emergency:purge',
-  /** selection: periodic counters; details `kept_<category>` and `dropped_<category>` (numbers). */
-  selectionCounters: 'selection:counters',
-  /** selection: one entry per re-identification attempt (success or denied). */
-  reidentify: 'pseudonym:reidentify',
-  /** selection: the retention job's deletions; details `flows`, `partitions`. */
-  retentionDelete: 'retention:delete',
-  /** sharing: a leak investigation (tracing a leaked copy to its recipient). */
-  leakInvestigation: 'sharing:leak-investigate',
-} as const;
+export { DIET_REPORT_ACTIONS, isReadAction };
 
 const CATEGORIES = ['transit', 'inbound', 'outbound', 'domestic'] as const;
 const KINDS = ['acquisition', 'measure', 'reidentification', 'emergency_review'] as const;
-
-/** True for actions that read data (the "who read what" of inspection): `…:read`, `…:read-all`, `…:query`, `…:export`. */
-export function isReadAction(action: string): boolean {
-  return /:(read|read-all|read-own|query|export|download)$/.test(action);
-}
 
 /** Every figure of the report; each can be recomputed by filtering audit entries as `method` says. */
 export interface DietFigures {
@@ -52,7 +26,16 @@ export interface DietFigures {
   measures: Record<string, { approved: number; denied: number; emergencyActed: number; emergencyRatified: number; emergencyHalted: number }>;
   flows: Record<string, { kept: number; dropped: number }>;
   reidentifications: { approvedRequests: number; deniedRequests: number; performed: number; refused: number };
-  deletions: { retentionRuns: number; retentionFlows: number; retentionPartitions: number; emergencyPurges: number; emergencyPurgedFlows: number };
+  deletions: {
+    retentionRuns: number; retentionFlows: number; retentionPartitions: number; emergencyPurges: number; emergencyPurgedFlows: number;
+    /** Partitions purged with their basis (revocation, refused emergency basis) and the flows they held. */
+    basisPurgePartitions: number; basisPurgeFlows: number;
+  };
+  /** The data lifecycle: deletion certificates by cause and what they removed; keys destroyed; audit texts redacted. */
+  lifecycle: {
+    certificates: Record<string, number>;
+    findingsDeleted: number; findingsWithdrawn: number; recallNotices: number; keysDestroyed: number; textsRedacted: number;
+  };
   leakInvestigations: { total: number; byOutcome: Record<string, number> };
   reads: { total: number; byAction: Record<string, number> };
 }
@@ -71,6 +54,8 @@ export interface DietReport {
   method: Record<string, string>;
   /** Which parts of the system feed the figures (a zero from an unconnected part means "no data", not "none happened"). */
   sources: Record<string, boolean>;
+  /** How the checkpoint's entries add up to what the figures count, with every difference explained. */
+  reconciliation: DietReconciliation;
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -90,7 +75,8 @@ export function computeDietFigures(all: Iterable<AuditEntry>, window: { from: st
     measures: {},
     flows: Object.fromEntries(CATEGORIES.map((c) => [c, { kept: 0, dropped: 0 }])),
     reidentifications: { approvedRequests: 0, deniedRequests: 0, performed: 0, refused: 0 },
-    deletions: { retentionRuns: 0, retentionFlows: 0, retentionPartitions: 0, emergencyPurges: 0, emergencyPurgedFlows: 0 },
+    deletions: { retentionRuns: 0, retentionFlows: 0, retentionPartitions: 0, emergencyPurges: 0, emergencyPurgedFlows: 0, basisPurgePartitions: 0, basisPurgeFlows: 0 },
+    lifecycle: { certificates: {}, findingsDeleted: 0, findingsWithdrawn: 0, recallNotices: 0, keysDestroyed: 0, textsRedacted: 0 },
     leakInvestigations: { total: 0, byOutcome: {} },
     reads: { total: 0, byAction: {} },
   };
@@ -176,6 +162,18 @@ export function computeDietFigures(all: Iterable<AuditEntry>, window: { from: st
         f.deletions.retentionFlows += num(d['flows']);
         f.deletions.retentionPartitions += num(d['partitions']);
         break;
+      case A.purgeDelete:
+        f.deletions.basisPurgePartitions += num(d['partitions']);
+        f.deletions.basisPurgeFlows += num(d['flows']);
+        break;
+      case A.certificate:
+        bump(f.lifecycle.certificates, str(d['cause']));
+        f.lifecycle.findingsDeleted += num(d['findingsDeleted']);
+        f.lifecycle.findingsWithdrawn += num(d['findingsWithdrawn']);
+        f.lifecycle.recallNotices += num(d['recallNotices']);
+        break;
+      case A.keyDestroyed: f.lifecycle.keysDestroyed += 1; break;
+      case A.textRedacted: f.lifecycle.textsRedacted += 1; break;
       case A.selectionCounters:
         for (const [key, value] of Object.entries(d)) {
           const m = /^(kept|dropped)_([a-z_]+)$/.exec(key);
@@ -204,8 +202,10 @@ export const DIET_REPORT_METHOD: Record<string, string> = {
   measures: 'request:decide kind measure by details.agency and details.result; emergency measures from emergency:act / emergency:halt with details.kind measure',
   flows: 'sum of details.kept_<category> and details.dropped_<category> of selection:counters',
   reidentifications: 'request:decide kind reidentification (approved/denied requests); pseudonym:reidentify by outcome (performed = success, refused = otherwise)',
-  deletions: 'retention:delete (count, sum of details.flows and details.partitions); emergency:purge',
-  leakInvestigations: 'sharing:leak-investigate by outcome (all outcomes)',
+  deletions: 'retention:delete (count, sum of details.flows and details.partitions); emergency:purge; flows:purge (sum of details.partitions and details.flows)',
+  lifecycle: 'lifecycle:certificate by details.cause (sums of details.findingsDeleted, findingsWithdrawn, recallNotices); keys:destroy; audit:redact',
+  leakInvestigations: 'leak:trace by outcome (all outcomes)',
+  reconciliation: 'checkpoint.size = entries before the period + in it + after it; in the period: entries a figure counts + entries of actions no figure counts (by action) + entries of success-only actions whose outcome was not success (by action)',
   reads: 'actions ending in :read, :read-all, :read-own, :query, :export or :download (all outcomes)',
 };
 
@@ -262,6 +262,7 @@ export async function buildDietReport(input: DietReportInput): Promise<DietRepor
     throw new AppError('AUDIT_VERIFY_FAILED', `The ${entries.length} audit entries read do not hash to the signed checkpoint of size ${input.checkpoint.size}; run \`mamori audit verify\`. No report was made.`);
   }
   const figures = computeDietFigures(entries, input.window);
+  const reconciliation = reconcileDietReport(entries, input.window, figures);
   const figuresText = canonicalize(figures);
   return {
     id: newId(Date.parse(input.generatedAt)),
@@ -281,6 +282,7 @@ export async function buildDietReport(input: DietReportInput): Promise<DietRepor
       sharingLeakInvestigations: entries.some((e) => e.action === DIET_REPORT_ACTIONS.leakInvestigation),
       ...Object.fromEntries(Object.entries(input.connected).map(([k, v]) => [`hook:${k}`, v])),
     },
+    reconciliation,
   };
 }
 
@@ -299,7 +301,21 @@ const L = {
   emergencyKinds: { acquisition: ['取得', 'acquisition'], measure: ['措置', 'measure'], reidentification: ['再識別', 're-identification'], emergency_review: ['緊急時の事後審査', 'emergency review'] } as Record<string, [string, string]>,
   categories: { transit: ['外外通信', 'transit'], inbound: ['外内通信', 'inbound'], outbound: ['内外通信', 'outbound'], domestic: ['内内通信（破棄・計数のみ）', 'domestic (dropped, counted only)'] } as Record<string, [string, string]>,
   sources: ['データ源', 'Sources'],
+  lifecycle: ['データのライフサイクル（消去証明・鍵の破棄・記録文の抹消）', 'Data lifecycle (deletion certificates, keys destroyed, audit texts redacted)'],
+  reconcile: ['チェックポイントとの照合', 'Reconciliation with the checkpoint'],
+  action: ['操作', 'Action'], entries: ['件数', 'Entries'], counted: ['集計', 'Counted'], notCounted: ['集計対象外', 'Not counted'], notSuccessful: ['不成功', 'Not successful'],
 };
+
+/** The reconciliation: the checkpoint's entries split into before / in / after the period, the period's by column and action, and each difference in words. */
+function reconciliationHtml(x: DietReconciliation): string {
+  const sum = table([L.kind, L.entries] as [string, string][], [
+    ['checkpoint / チェックポイント', x.checkpointSize], ['before the period / 期間前', x.beforePeriod], ['in the period / 期間内', x.inPeriod], ['after the period / 期間後', x.afterPeriod],
+    ['counted / 集計', x.counted], ['not counted / 集計対象外', x.notCounted], ['not successful / 不成功', x.notSuccessful],
+  ].map(([a, b]) => [esc(String(a)), b!]));
+  const diffs = `<ol>${x.differences.map((d) => `<li>${esc(d.ja)}<br><span lang="en">${esc(d.en)}</span></li>`).join('')}</ol>`;
+  const byAction = table([L.action, L.entries, L.counted, L.notCounted, L.notSuccessful] as [string, string][], Object.entries(x.byAction).sort((a, b) => a[0].localeCompare(b[0])).map(([a, v]) => [`<code>${esc(a)}</code>`, v.entries, v.counted, v.notCounted, v.notSuccessful]));
+  return `<h2>${bi(L.reconcile as [string, string])}</h2>${sum}${diffs}${byAction}`;
+}
 
 const bi = (pair: readonly [string, string]): string => `${esc(pair[0])}<br><span lang="en">${esc(pair[1])}</span>`;
 
@@ -310,7 +326,7 @@ function table(head: readonly (readonly [string, string])[], rows: (string | num
 }
 
 /** Renders the report as a self-contained HTML page with Japanese and English labels. */
-export function renderDietReportHtml(r: DietReport): string {
+export function renderDietReportHtml(r: Omit<DietReport, 'reconciliation'> & { reconciliation?: DietReconciliation | undefined }): string {
   const f = r.figures;
   const label = (map: Record<string, [string, string]>, k: string): string => (map[k] !== undefined ? bi(map[k]) : esc(k));
   const sections = [
@@ -323,6 +339,7 @@ export function renderDietReportHtml(r: DietReport): string {
     `<h2>${bi(L.deletions as [string, string])}</h2>` + table([L.kind, L.count] as [string, string][], [['retention runs / 保存期間経過による消去', f.deletions.retentionRuns], ['retention flows deleted / 消去件数', f.deletions.retentionFlows], ['retention partitions / 消去区画', f.deletions.retentionPartitions], ['emergency purges / 緊急措置の消去', f.deletions.emergencyPurges], ['emergency flows purged / 緊急措置の消去件数', f.deletions.emergencyPurgedFlows]].map(([a, b]) => [esc(String(a)), b!])),
     `<h2>${bi(L.leaks as [string, string])}</h2>` + table([L.kind, L.count] as [string, string][], [['total / 合計', f.leakInvestigations.total], ...Object.entries(f.leakInvestigations.byOutcome)].map(([a, b]) => [esc(String(a)), b!])),
     `<h2>${bi(L.reads as [string, string])}</h2>` + table([L.kind, L.count] as [string, string][], [['total / 合計', f.reads.total] as [string, number], ...Object.entries(f.reads.byAction)].map(([a, b]) => [esc(String(a)), b])),
+    ...(r.reconciliation !== undefined ? [reconciliationHtml(r.reconciliation)] : []),
     `<h2>${bi(L.sources as [string, string])}</h2><ul>${Object.entries(r.sources).map(([k, v]) => `<li><code>${esc(k)}</code>: ${v ? 'yes / あり' : 'no data / データなし'}</li>`).join('')}</ul>`,
     `<h2>${bi(L.method as [string, string])}</h2><dl>${Object.entries(r.method).map(([k, v]) => `<dt><code>${esc(k)}</code></dt><dd>${esc(v)}</dd>`).join('')}</dl>`,
   ];

@@ -107,7 +107,7 @@ function conflict(message: string): AppError {
 }
 
 /** A Diet report as the public sees it once the commission published it. */
-export type PublishedDietReport = DietReport & { publishedAt: string };
+export type PublishedDietReport = Omit<DietReport, 'reconciliation'> & { publishedAt: string; reconciliation?: DietReport['reconciliation'] };
 /** One line of the public list of published Diet reports. */
 export type PublishedDietReportSummary = Pick<PublishedDietReport, 'id' | 'title' | 'window' | 'publishedAt' | 'checkpoint' | 'figuresSha256'>;
 
@@ -117,6 +117,8 @@ function publicReport(r: DietReport, publishedAt: string): PublishedDietReport {
     id: r.id, title: r.title, window: r.window, generatedAt: r.generatedAt, publishedAt,
     checkpoint: { size: r.checkpoint.size, root: r.checkpoint.root, createdAt: r.checkpoint.createdAt, note: r.checkpoint.note },
     verified: r.verified, figures: r.figures, figuresSha256: r.figuresSha256, method: r.method, sources: r.sources,
+    // Reports published before the reconciliation existed have none.
+    ...(r.reconciliation !== undefined ? { reconciliation: r.reconciliation } : {}),
   };
 }
 

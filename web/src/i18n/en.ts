@@ -2,10 +2,12 @@
 import type { MessageKey } from './ja.js';
 import { enWorkbench } from './en-workbench.js';
 import { enQueues } from './en-queues.js';
+import { enLifecycle } from './en-lifecycle.js';
 
 export const en: Record<MessageKey, string> = {
   ...enWorkbench,
   ...enQueues,
+  ...enLifecycle,
   'app.tagline': 'Active cyber defense',
   'a11y.skip': 'Skip to content',
   'a11y.mainNav': 'Main menu',

@@ -1,10 +1,12 @@
 // Japanese catalogue (the default language). en.ts must have exactly these keys (checked by catalogues.test.ts).
 import { jaWorkbench } from './ja-workbench.js';
 import { jaQueues } from './ja-queues.js';
+import { jaLifecycle } from './ja-lifecycle.js';
 
 export const ja = {
   ...jaWorkbench,
   ...jaQueues,
+  ...jaLifecycle,
   'app.tagline': '能動的サイバー防御システム',
   'a11y.skip': '本文へスキップ',
   'a11y.mainNav': 'メインメニュー',

@@ -102,6 +102,38 @@ interface DietReport {
   figures: Record<string, Figure>;
   figuresSha256: string;
   sources: Record<string, boolean>;
+  reconciliation: Reconciliation;
+}
+
+interface Reconciliation {
+  checkpointSize: number; beforePeriod: number; inPeriod: number; afterPeriod: number; counted: number; notCounted: number; notSuccessful: number;
+  byAction: Record<string, { entries: number; counted: number; notCounted: number; notSuccessful: number }>;
+  differences: { key: 'beforePeriod' | 'afterPeriod' | 'notCounted' | 'notSuccessful' | 'afterCheckpoint' | 'sums'; entries: number | null }[];
+}
+
+/** How the checkpoint's entries add up to what the figures count; each difference in words, the period's entries by action. */
+function ReconciliationView({ x }: { x: Reconciliation }) {
+  const { t } = useI18n();
+  const actionLabel = useActionLabel();
+  const rows = Object.entries(x.byAction).sort((a, b) => b[1].entries - a[1].entries || a[0].localeCompare(b[0]));
+  return (
+    <section aria-labelledby="reconcile-h">
+      <h2 id="reconcile-h">{t('reconcile.title')}</h2>
+      <p className="help">{t('reconcile.intro')}</p>
+      <Facts rows={[
+        [t('reconcile.checkpoint'), String(x.checkpointSize)], [t('reconcile.before'), String(x.beforePeriod)], [t('reconcile.in'), String(x.inPeriod)],
+        [t('reconcile.after'), String(x.afterPeriod)], [t('reconcile.counted'), String(x.counted)], [t('reconcile.notCounted'), String(x.notCounted)],
+        [t('reconcile.notSuccessful'), String(x.notSuccessful)],
+      ]} />
+      <p><strong>{t('reconcile.sum', { size: x.checkpointSize, before: x.beforePeriod, inPeriod: x.inPeriod, after: x.afterPeriod, counted: x.counted, notCounted: x.notCounted, notSuccessful: x.notSuccessful })}</strong></p>
+      <ol>{x.differences.map((d) => <li key={d.key}>{t(`reconcile.d.${d.key}`, { n: d.entries ?? 0 })}</li>)}</ol>
+      <div className="table-wrap"><table>
+        <caption>{t('reconcile.byAction')}</caption>
+        <thead><tr><th scope="col">{t('reconcile.action')}</th><th scope="col">{t('reconcile.entries')}</th><th scope="col">{t('reconcile.counted')}</th><th scope="col">{t('reconcile.notCounted')}</th><th scope="col">{t('reconcile.notSuccessful')}</th></tr></thead>
+        <tbody>{rows.map(([a, v]) => <tr key={a}><th scope="row" title={a}>{actionLabel(a)}</th><td>{v.entries}</td><td>{v.counted}</td><td>{v.notCounted}</td><td>{v.notSuccessful}</td></tr>)}</tbody>
+      </table></div>
+    </section>
+  );
 }
 
 /** The label of a figure's key: translated when the catalogue knows it, else the key itself as code. */
@@ -196,6 +228,7 @@ function DietReportView({ from, to }: { from: string; to: string }) {
           <p><a href={`/api/v1/oversight/diet-report?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&format=html`} target="_blank" rel="noopener">{t('diet.printable')}</a></p>
           <PublishReport from={from} to={to} />
           {Object.entries(report.figures).map(([k, v]) => <FigureTable key={k} name={k} value={v} level={2} />)}
+          <ReconciliationView x={report.reconciliation} />
         </>
       )}
     </Async>
