@@ -1,4 +1,5 @@
 /** @module The HTTP application: security headers, limits, request ids, authentication, route-level policy, one error shape. */
+import { systemContext } from '#platform/context/index.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -230,7 +231,10 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
   await app.register(async (scope) => {
     await identityRoutes({ identity: core.identity, cookieSecure: core.config.auth.cookieSecure })(scope);
     const witnessState = witnessStatePath(core.config.audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir));
-    await auditRoutes({ audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState) })(scope);
+    await auditRoutes({
+      audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState), db: core.db.kysely,
+      userIdOf: async (username) => (await core.identity.listUsers(systemContext('audit-search'))).find((u) => u.username === username)?.id,
+    })(scope);
     await analysisRoutes({ analysis: core.analysis })(scope);
     await registryRoutes({ registry: core.registry })(scope);
     await reportingRoutes({ reporting: core.reporting, attachmentMaxBytes: core.config.reporting.attachmentMaxBytes, nowIso: () => new Date(core.clock.nowMs()).toISOString() })(scope);

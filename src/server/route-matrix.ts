@@ -110,6 +110,7 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/oversight/inspection/reads': ['commissioner'],
   'GET /api/v1/oversight/inspection/deletions': ['commissioner'],
   'GET /api/v1/audit/texts/:ref': ['commissioner'],
+  'GET /api/v1/audit/search': ['commissioner'],
   'POST /api/v1/audit/texts/:ref/redact': ['commissioner'],
   'GET /api/v1/intel/recalls': ['operator', 'ministry', 'analyst', 'nco_director', 'commissioner', 'police', 'sdf', 'prime_minister', 'foreign_ministry', 'council_member'],
   'POST /api/v1/intel/recalls/:id/acknowledge': ['operator', 'ministry', 'analyst', 'nco_director', 'commissioner', 'police', 'sdf', 'prime_minister', 'foreign_ministry', 'council_member'],

@@ -227,7 +227,8 @@ for (const lang of ['ja', 'en'] as const) {
       await signIn('ministry');
       await nav(T['nav.inbox']).click();
       await heading(T['inbox.title']).waitFor();
-      const filing = page.getByRole('row').filter({ hasText: 'notification' }).filter({ has: page.getByRole('button', { name: T['inbox.acknowledge'] }) });
+      // Rows name what they are about: a computer notification by the computer's name.
+      const filing = page.getByRole('row').filter({ hasText: T['inboxq.notification'].split(/[（(]/)[0]! }).filter({ has: page.getByRole('button', { name: T['inbox.acknowledge'] }) });
       // The new filing and any earlier one of the demo: acknowledge them all.
       await expect.poll(() => filing.count()).toBeGreaterThan(0);
       while ((await filing.count()) > 0) {

@@ -1,11 +1,13 @@
 /** @module Audit's HTTP routes: the published checkpoint, earlier checkpoints and keys, entries by range (role-gated, itself audited), inclusion and consistency proofs. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AnyDb } from '#platform/db/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import { parseCheckpoint, parseSignedNote, formatVerifierKey, type VerifierKey } from './checkpoint.js';
 import type { Checkpointer } from './checkpointer.js';
 import type { AuditLog } from './log.js';
+import { searchAuditEntries } from './search.js';
 
 /** Most entries one request may ask for. */
 export const MAX_ENTRIES_PAGE = 1000;
@@ -27,7 +29,13 @@ function intParam(req: FastifyRequest, name: string): number | undefined {
 }
 
 /** Registers audit's routes. @see RFC 9162 §2.1.3 @see c2sp.org/tlog-checkpoint */
-export function auditRoutes(deps: { audit: AuditLog; checkpointer: Checkpointer; policy: PolicyEngine; witnessKey: () => VerifierKey | undefined }): RouteModule {
+export function auditRoutes(deps: {
+  audit: AuditLog; checkpointer: Checkpointer; policy: PolicyEngine; witnessKey: () => VerifierKey | undefined;
+  /** A user's id by username (identity), so the audit search takes the name people see; absent, `actor` is an id. */
+  userIdOf?: (username: string) => Promise<string | undefined>;
+  /** The database the log lives in (for the search's filtered query). */
+  db?: AnyDb;
+}): RouteModule {
   const { audit, checkpointer, policy } = deps;
 
   async function latestOrThrow() {
@@ -134,6 +142,24 @@ export function auditRoutes(deps: { audit: AuditLog; checkpointer: Checkpointer;
       // Reading the log is itself an access the commission can inspect.
       await audit.record(ctx, { action: all ? 'audit:read-all' : 'audit:read-own', object: { type: 'AuditLog', id: `${from}-${end}` }, outcome: 'success', details: { from, to: end, count: entries.length } });
       return { from, to: end, size, scope: all ? 'all' : 'own', entries };
+    });
+
+    app.get('/api/v1/audit/search', {
+      config: { auth: { action: 'audit:read-all' } },
+      schema: {
+        tags: ['audit'],
+        summary: 'The commission\'s audit view: entries newest first, one page ({ items, nextCursor }; ?limit=, ?cursor=), filtered by actor (username, user id or system:<component>), '
+          + 'action (or a family such as findings:), objectType, objectId, outcome, since, until, and system=include|exclude|only. Audited.',
+      },
+    }, async (req) => {
+      const ctx = ctxOf(req);
+      if (deps.db === undefined) throw new AppError('INTERNAL', 'The audit search is not wired to the database.');
+      const qs = { ...(req.query as Record<string, unknown>) };
+      const actor = qs['actor'];
+      if (typeof actor === 'string' && !actor.startsWith('system:') && deps.userIdOf !== undefined) qs['actor'] = (await deps.userIdOf(actor.trim())) ?? actor;
+      const page = await searchAuditEntries(deps.db, qs);
+      await audit.record(ctx, { action: 'audit:read-all', object: { type: 'AuditLog', id: 'search' }, outcome: 'success', details: { count: page.items.length, system: page.query.system } });
+      return { items: page.items, nextCursor: page.nextCursor };
     });
 
     app.get('/api/v1/audit/proofs/inclusion', {

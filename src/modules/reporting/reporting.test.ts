@@ -248,6 +248,17 @@ describe('reporting over HTTP: isolation, delivery, receipts, validation', () =>
     expect((await call(tok['analyst']!, { method: 'POST', url: `/api/v1/inbox/${ncoItem.id}/acknowledge` })).statusCode).toBe(200);
   });
 
+  it('names each inbox entry: the operator, and the report (category, awareness, version) or the notified computer', async () => {
+    type Named = { subjectId: string; subjectType: string; reportId: string | null; orgName: string | null; about: { type: string; category?: string; version?: number | null; kind?: string; computerName?: string | null } | null };
+    const items = ((await call(tok['ministry']!, { method: 'GET', url: '/api/v1/inbox' })).json() as { items: Named[] }).items;
+    const notif = items.find((i) => i.subjectId === notifId)!;
+    expect(notif).toMatchObject({ orgName: 'Test Electric Power Co.', about: { type: 'notification', kind: 'introduction', computerName: notificationFields()['computerName'] } });
+    const report = items.find((i) => i.subjectId === `${incidentId}#1`)!;
+    expect(report.orgName).toBe('Test Electric Power Co.');
+    expect(report.about).toMatchObject({ type: 'report', category: (incidentBody('2026-04-09T12:00:00Z')['items'] as { category: string }).category, version: 1 });
+    expect(items.every((i) => i.orgName !== null && i.about !== null)).toBe(true);
+  });
+
   it('never lets the administrator read report content', async () => {
     for (const url of [`/api/v1/incidents/${incidentId}`, '/api/v1/incidents', `/api/v1/notifications/${notifId}`, '/api/v1/inbox', '/api/v1/indicators', `/api/v1/receipts/${receiptId}`, '/api/v1/incidents/export?format=json']) {
       expect((await call(tok['admin']!, { method: 'GET', url })).statusCode, url).toBe(403);

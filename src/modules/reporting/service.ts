@@ -12,6 +12,7 @@ import type { RegistryService } from '#modules/registry/index.js';
 import { cidrContains } from '#modules/registry/index.js';
 import { afterKey, cutPage, decodeCursor, yieldToEventLoop, type Page, type PageQuery } from '#platform/paging/index.js';
 import { checkAttachment } from './attachments.js';
+import { nameInbox } from './inbox-names.js';
 import { deliveriesOf, loadReportParts, openDeadlinesOf, receiptsOf, type DeadlineRow, type VersionRow } from './report-batch.js';
 import { createGroupCommitter, type AuditBatchWriter } from './group-commit.js';
 import { addMonth, deadlinesFor, metByStage, ransomDeadline, reminderAt, DEADLINE_LABELS, type DeadlineKey } from './clocks.js';
@@ -121,7 +122,17 @@ export interface InboxItem {
   note: string | null;
   createdAt: string;
   acknowledgedAt: string | null;
+  /** The operator by name (English and Japanese), so the inbox reads at a glance. */
+  orgName: string | null;
+  orgNameJa: string | null;
+  /** What the entry is about: a report (its category, awareness time, version) or a computer notification (its kind, the computer's name). */
+  about: InboxAbout | null;
 }
+
+/** The named subject of an inbox entry. */
+export type InboxAbout =
+  | { type: 'report'; category: string; awareAt: string; version: number | null }
+  | { type: 'notification'; kind: string; computerName: string | null };
 
 interface ReportRow {
   id: string; org_id: string; sector: string; aware_at: string; regimes: string; status: string; version: number; category: string;
@@ -323,7 +334,10 @@ export function createReportingService(deps: ReportingDeps) {
     return out;
   }
 
-  const toInbox = (r: InboxRow): InboxItem => ({ id: r.id, recipient: r.recipient as Recipient, kind: r.kind as InboxItem['kind'], subjectType: r.subject_type, subjectId: r.subject_id, reportId: r.report_id, orgId: r.org_id, sector: r.sector, note: r.note, createdAt: r.created_at, acknowledgedAt: r.acknowledged_at });
+  const toInbox = (r: InboxRow): InboxItem => ({
+    id: r.id, recipient: r.recipient as Recipient, kind: r.kind as InboxItem['kind'], subjectType: r.subject_type, subjectId: r.subject_id, reportId: r.report_id,
+    orgId: r.org_id, sector: r.sector, note: r.note, createdAt: r.created_at, acknowledgedAt: r.acknowledged_at, orgName: null, orgNameJa: null, about: null,
+  });
 
   return {
     /** The notification forms loaded from the forms directory, every version. */
@@ -666,7 +680,7 @@ export function createReportingService(deps: ReportingDeps) {
       if (options.cursor !== undefined) q = q.where(afterKey(['created_at', 'id'], decodeCursor(options.cursor, ['string', 'string']), 'desc'));
       const cut = cutPage((await q.execute()) as InboxRow[], options.limit, (r) => [r.created_at, r.id], (r) => policy.authorize(ctx, 'inbox:read', inboxResource(r)).allowed);
       await audit.record(ctx, { action: 'inbox:read', object: null, outcome: 'success', details: { count: cut.rows.length } });
-      return { items: cut.rows.map(toInbox), nextCursor: cut.nextCursor };
+      return { items: await nameInbox(k, cut.rows.map(toInbox)), nextCursor: cut.nextCursor };
     },
 
     /**

@@ -1,5 +1,5 @@
 // Analyst: cases — the list, opening one (from a finding or empty), and one case with its items and notes.
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
@@ -8,6 +8,8 @@ import { useApi } from '../lib/use-api.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { DraftIntelForm } from './drafts.js';
+import { DataTable, type Column } from '../components/data-table.js';
+import { useCursorList } from '../lib/use-cursor-list.js';
 
 const CASE_STATUSES = ['open', 'investigating', 'measure-proposed', 'closed'] as const;
 type CaseStatus = (typeof CASE_STATUSES)[number];
@@ -59,33 +61,37 @@ export function OpenCaseForm({ findingId, defaultTitle = '' }: { findingId?: str
 export function CaseList() {
   const { t } = useI18n();
   const actor = useActor();
-  const [status, setStatus] = useState('');
-  const list = useApi<{ items: CaseSummary[] }>(`/api/v1/cases${status === '' ? '' : `?status=${status}`}`);
+  const { path, search, navigate } = useRouter();
+  // The status filter lives in the URL and goes to the server, so a filtered list holds every matching case, page by page.
+  const status = (CASE_STATUSES as readonly string[]).includes(search.get('status') ?? '') ? search.get('status')! : '';
+  const list = useCursorList<CaseSummary>(`/api/v1/cases${status === '' ? '' : `?status=${encodeURIComponent(status)}`}`, 100);
+  const setStatus = (v: string) => {
+    const p = new URLSearchParams(search);
+    if (v === '') p.delete('status'); else p.set('status', v);
+    p.delete('page');
+    navigate(`${path}${p.size > 0 ? `?${p.toString()}` : ''}`, { replace: true });
+  };
+  const columns = useMemo<Column<CaseSummary>[]>(() => [
+    { id: 'title', header: t('cases.name'), value: (c) => c.title, cell: (c) => <Link to={`/app/cases/${c.id}`}>{c.title}</Link> },
+    { id: 'status', header: t('cases.status'), value: (c) => t(`caseStatus.${c.status}` as MessageKey), cell: (c) => <CaseStatusBadge status={c.status} /> },
+    { id: 'owner', header: t('cases.owner'), value: (c) => c.ownerName ?? '', cell: (c) => <Who id={c.ownerId} name={c.ownerName} /> },
+    { id: 'createdAt', header: t('cases.createdAt'), value: (c) => c.createdAt, cell: (c) => <Time value={c.createdAt} /> },
+    { id: 'updatedAt', header: t('cases.updatedAt'), value: (c) => c.updatedAt, cell: (c) => <Time value={c.updatedAt} /> },
+  ], [t]);
+  const toolbar = (
+    <span><label htmlFor="case-status-filter">{t('requests.filter')}</label>
+      <select id="case-status-filter" value={status} onChange={(e) => setStatus(e.target.value)}>
+        <option value="">{t('requests.all')}</option>
+        {CASE_STATUSES.map((s) => <option key={s} value={s}>{t(`caseStatus.${s}` as MessageKey)}</option>)}
+      </select></span>
+  );
   return (
     <>
       <PageTitle>{t('cases.title')}</PageTitle>
-      <div className="filters">
-        <label htmlFor="case-status-filter">{t('requests.filter')}</label>
-        <select id="case-status-filter" value={status} onChange={(e) => setStatus(e.target.value)}>
-          <option value="">{t('requests.all')}</option>
-          {CASE_STATUSES.map((s) => <option key={s} value={s}>{t(`caseStatus.${s}` as MessageKey)}</option>)}
-        </select>
-      </div>
-      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('cases.empty')}>
+      <Async value={list.state}>
         {(d) => (
-          <div className="table-wrap"><table>
-            <caption className="sr-only">{t('cases.title')}</caption>
-            <thead><tr><th scope="col">{t('cases.name')}</th><th scope="col">{t('cases.status')}</th><th scope="col">{t('cases.owner')}</th><th scope="col">{t('cases.createdAt')}</th><th scope="col">{t('cases.updatedAt')}</th></tr></thead>
-            <tbody>{d.items.map((c) => (
-              <tr key={c.id}>
-                <td><Link to={`/app/cases/${c.id}`}>{c.title}</Link></td>
-                <td><CaseStatusBadge status={c.status} /></td>
-                <td><Who id={c.ownerId} name={c.ownerName} /></td>
-                <td><Time value={c.createdAt} /></td>
-                <td><Time value={c.updatedAt} /></td>
-              </tr>
-            ))}</tbody>
-          </table></div>
+          <DataTable rows={d.items} columns={columns} rowId={(c) => c.id} caption={t('cases.title')} defaultSort={[{ id: 'updatedAt', desc: true }]} toolbar={toolbar} more={list}
+            empty={status === '' ? t('cases.empty') : t('cases.noneWithStatus', { status: t(`caseStatus.${status as CaseStatus}` as MessageKey) })} />
         )}
       </Async>
       {hasRole(actor, 'analyst', 'nco_director') && <OpenCaseForm />}

@@ -6,6 +6,7 @@ import { useI18n, type MessageKey } from '../i18n/index.js';
 import { ja } from '../i18n/ja.js';
 import { api } from '../lib/api.js';
 import { Link } from '../lib/router.js';
+import { ObjectRef, useActionLabel } from '../components/audit-names.js';
 import { useApi } from '../lib/use-api.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { jstInputToIso, minutesUntil, nowJstInput } from '../lib/time.js';
@@ -286,40 +287,6 @@ interface Reads {
 }
 
 const PAGE = 1000;
-
-/** An audited object: its kind in words, a link to its page where there is one; the id on hover (and copied with the button). */
-function ObjectRef({ o }: { o: { type: string; id: string } }) {
-  const { t, code } = useI18n();
-  const path = objectPath(o);
-  const kind = code('objectType.', o.type);
-  return (
-    <span title={o.id}>
-      {path !== undefined ? <Link to={path}>{kind}</Link> : kind}{' '}
-      <button type="button" className="link" onClick={() => void navigator.clipboard?.writeText(o.id)} aria-label={`${t('inspection.copyId')}: ${kind}`}>{t('inspection.copy')}</button>
-    </span>
-  );
-}
-
-/** The page an audited object opens on, where the dashboard has one. */
-function objectPath(o: { type: string; id: string }): string | undefined {
-  const paths: Record<string, string> = {
-    finding: '/app/findings/', case: '/app/cases/', measure: '/app/measures/', oversight_request: '/app/requests/', approval: '/app/approvals/',
-    incident_report: '/app/incidents/', incident: '/app/incidents/', notification: '/app/notifications/',
-  };
-  const base = paths[o.type];
-  return base === undefined ? undefined : `${base}${encodeURIComponent(o.id)}`;
-}
-
-/** An audited action in words: the resource and the verb (`findings:read` → 検知結果の閲覧). */
-function useActionLabel(): (action: string) => string {
-  const { code, lang } = useI18n();
-  return (action: string) => {
-    const [resource = '', verb = ''] = action.split(':');
-    const r = code('auditResource.', resource);
-    const v = code('auditVerb.', verb);
-    return lang === 'ja' ? `${r}の${v}` : `${r}: ${v}`;
-  };
-}
 
 export function Inspection() {
   const { t, code } = useI18n();
