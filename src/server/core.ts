@@ -11,7 +11,7 @@ import { createRegistryService, registryMigrations, type RegistryService } from 
 import { createReportingScheduler, createReportingService, defaultReceiptKeyPath, loadForms, loadOrCreateReceiptSigner, reportingMigrations, type ReceiptSigner, type ReportingScheduler, type ReportingService } from '#modules/reporting/index.js';
 import { packagePath } from '#platform/paths/index.js';
 import { analysisMigrations, createAnalysisService, createFindingsPurger, type AnalysisService } from '#modules/analysis/index.js';
-import { createFeedScheduler, createIntelPurger, createSharingService, loadOrCreateFingerprintKey, recallMigrations, sharingMigrations, type FeedScheduler, type IntelPurger, type SharingService } from '#modules/sharing/index.js';
+import { createFeedScheduler, createIntelPurger, createSharingService, loadOrCreateFingerprintKey, recallMigrations, sharingMigrations, type FeedScheduler, type IntelPurger, type SharingCacheEvent, type SharingService } from '#modules/sharing/index.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { SECTORS } from '#modules/identity/index.js';
 import { systemContext } from '#platform/context/index.js';
@@ -65,7 +65,18 @@ export interface Core {
   lifecycle: Lifecycle;
   /** Recall notices of released intelligence whose data was purged. */
   recalls: IntelPurger;
+  /** Calls `listener` after this process dropped cached sharing data (API replicas tell the others); returns the unsubscribe. */
+  onCacheEvent(listener: (e: SharingCacheEvent) => void): () => void;
   close(): Promise<void>;
+}
+
+/**
+ * Whether this process is one of several on one PostgreSQL (API replicas, cluster roles): NATS servers are
+ * configured and the database is PostgreSQL. The embedded default (SQLite, no NATS) keeps everything in process.
+ * @see docs/decisions/0009-api-replicas.md
+ */
+export function isReplicated(config: Config): boolean {
+  return config.cluster.servers.length > 0 && /^postgres(ql)?:\/\//.test(config.database.url ?? '');
 }
 
 /** Options beyond the configuration: test seams. */
@@ -83,6 +94,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const db = openDatabase({ url: config.database.url, dataDir: config.dataDir, busyTimeoutMs: config.database.busyTimeoutMs, poolSize: config.database.poolSize });
   try {
     if (options.skipMigrations !== true) await migrate(db, ALL_MIGRATIONS);
+    // Several processes on one PostgreSQL (API replicas): what one process kept in memory goes to the database or NATS.
+    const replicated = isReplicated(config);
     const policy = createPolicyEngine();
     const audit = createAuditLog({ db, clock, policyHash: policy.hash });
     const checkpointer = createCheckpointer(
@@ -94,7 +107,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     );
     const identity = createIdentityService({
       db, policy, audit, clock,
-      settings: { ...config.auth, ...(options.passwordCost !== undefined ? { passwordCost: options.passwordCost } : {}) },
+      settings: { ...config.auth, sharedThrottle: replicated, ...(options.passwordCost !== undefined ? { passwordCost: options.passwordCost } : {}) },
     });
     // Range changes go through the range sync (created below, before any request can arrive).
     const rangeRef: { sync?: RangeSync } = {};
@@ -152,11 +165,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       people: { namesOf: async (ids) => new Map((await identity.listUsers(peopleCtx)).filter((u) => ids.includes(u.id)).map((u) => [u.id, u.displayName])) },
     });
     const sharingCtx = systemContext('sharing');
+    const cacheListeners = new Set<(e: SharingCacheEvent) => void>();
     const sharing = createSharingService({
       db, policy, audit, clock, sectorNames: SECTORS,
       directory: { orgs: () => identity.listOrgs(sharingCtx), users: () => identity.listUsers(sharingCtx) },
       // Kept apart from the database; a throwaway in-memory database gets a throwaway key.
-      fingerprintKey: loadOrCreateFingerprintKey(config.database.url === ':memory:' ? undefined : join(config.dataDir, 'keys', 'sharing-fingerprint.key')),
+      cacheEvents: (e) => { for (const l of cacheListeners) l(e); },
+      fingerprintKey: loadOrCreateFingerprintKey(config.database.url === ':memory:' ? undefined : (config.sharing.fingerprintKeyFile ?? join(config.dataDir, 'keys', 'sharing-fingerprint.key'))),
       settings: {
         maxPageSize: config.sharing.maxPageSize, renderCacheEntries: config.sharing.renderCacheEntries,
         pageCacheBytes: config.sharing.pageCacheMiB * 1024 * 1024, statusRetentionMs: config.sharing.taxiiStatusRetentionHours * 3_600_000,
@@ -187,7 +202,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       }
     });
     oversight.connect({ halter: { halt: async (ctx, id, reason) => { await response.haltMeasure(ctx, id, reason); } } });
-    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, lifecycle, recalls, close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, lifecycle, recalls,
+      onCacheEvent: (listener) => { cacheListeners.add(listener); return () => { cacheListeners.delete(listener); }; },
+      close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

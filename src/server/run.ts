@@ -5,7 +5,8 @@ import { createLogger, type Logger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import type { RouteModule } from '#platform/http/index.js';
 import { buildApp, type App } from './app.js';
-import { createCore, type Core, type CoreOptions } from './core.js';
+import { apiReplica, assertReplicaConfig, type ReplicaParts } from '#cluster/api/index.js';
+import { createCore, isReplicated, type Core, type CoreOptions } from './core.js';
 import { compactionComponent, retentionComponent } from './selection-wiring.js';
 
 /** A started server. */
@@ -14,6 +15,8 @@ export interface RunningServer {
   app: App;
   logger: Logger;
   address: string;
+  /** With several servers on one PostgreSQL (`cluster.servers` set): this replica's id, lease and cache bus. */
+  replica?: ReplicaParts | undefined;
   /** Graceful stop: stop accepting, wait for in-flight requests, close components and the database. */
   stop(): Promise<void>;
 }
@@ -28,26 +31,32 @@ export interface Component {
 /** Starts the server on the configured address. */
 export async function startServer(config: Config, options: CoreOptions & { logger?: Logger; components?: (core: Core, metrics: MetricsRegistry) => Component[]; routes?: (core: Core) => RouteModule[]; core?: Core } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
+  if (isReplicated(config)) assertReplicaConfig(config);
   const core = options.core ?? (await createCore(config, options));
   const metrics = new MetricsRegistry();
   const app = await buildApp(core, { logger, metrics, extraRoutes: options.routes?.(core) ?? [] });
-  // The audit checkpointer runs with every server: it creates the log key on first start.
-  const components = [
-    { name: 'audit-checkpointer', start: () => core.checkpointer.start(), stop: () => core.checkpointer.stop() },
-    // Expires approvals and halts emergency actions whose review deadline passed, on the core's clock.
-    { name: 'oversight-scheduler', start: () => core.oversightScheduler.start(), stop: () => core.oversightScheduler.stop() },
-    { name: 'reporting-scheduler', start: () => core.reportingScheduler.start(), stop: () => core.reportingScheduler.stop() },
-    // Applies operator ranges changed by another process (this process's changes apply before their call returns).
-    core.ranges.component,
-    // Deletes what is past its basis's retention everywhere (archive, findings, intel), with deletion certificates.
-    retentionComponent(core.lifecycle, config.selection.retentionEverySeconds, logger),
-    // The archive's stream writer (before the pipeline that feeds it, so it stops after it) and its hourly compaction.
-    core.archive.writer,
-    compactionComponent(core.archive, config.archive.compactEverySeconds, config.archive.compactMinRows, logger),
-    // Pulls external TAXII feeds into the indicator store when their interval has passed.
-    { name: 'sharing-feeds', start: () => core.feedScheduler.start(), stop: () => core.feedScheduler.stop() },
-    ...(options.components?.(core, metrics) ?? []),
-  ];
+  // The jobs that must run once however many servers share the database (API replicas: on the lease holder only).
+  // The audit checkpointer creates the log key on first start.
+  const checkpointer: Component = { name: 'audit-checkpointer', start: () => core.checkpointer.start(), stop: () => core.checkpointer.stop() };
+  // Expires approvals and halts emergency actions whose review deadline passed, on the core's clock.
+  const oversight: Component = { name: 'oversight-scheduler', start: () => core.oversightScheduler.start(), stop: () => core.oversightScheduler.stop() };
+  const reporting: Component = { name: 'reporting-scheduler', start: () => core.reportingScheduler.start(), stop: () => core.reportingScheduler.stop() };
+  // Deletes what is past its basis's retention everywhere (archive, findings, intel), with deletion certificates.
+  const retention = retentionComponent(core.lifecycle, config.selection.retentionEverySeconds, logger);
+  // Pulls external TAXII feeds into the indicator store when their interval has passed.
+  const feeds: Component = { name: 'sharing-feeds', start: () => core.feedScheduler.start(), stop: () => core.feedScheduler.stop() };
+  // Applies operator ranges changed by another process (this process's changes apply before their call returns).
+  const ranges = core.ranges.component;
+  // The archive's stream writer (before the pipeline that feeds it, so it stops after it) and its hourly compaction.
+  const archive = [core.archive.writer, compactionComponent(core.archive, config.archive.compactEverySeconds, config.archive.compactMinRows, logger)];
+  const extra = options.components?.(core, metrics) ?? [];
+  let replica: ReplicaParts | undefined;
+  if (isReplicated(config)) {
+    replica = apiReplica(config, { caches: { apply: (e) => core.sharing.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, oversight, reporting, retention, feeds], logger, metrics });
+  }
+  const components: Component[] = replica === undefined
+    ? [checkpointer, oversight, reporting, ranges, retention, ...archive, feeds, ...extra]
+    : [replica.bus, ranges, ...archive, replica.singletons, ...extra];
   const started: Component[] = [];
   try {
     for (const c of components) {
@@ -81,7 +90,7 @@ export async function startServer(config: Config, options: CoreOptions & { logge
     })();
     return stopping;
   };
-  return { core, app, logger, address, stop };
+  return { core, app, logger, address, replica, stop };
 }
 
 /** A taken or forbidden HTTP address as an error that says what to change; other errors pass unchanged. */

@@ -1,5 +1,5 @@
 /** @module Identity's tables: organizations, users, web sessions and API tokens. */
-import type { NamedMigration } from '#platform/db/index.js';
+import { columnTypes, type NamedMigration } from '#platform/db/index.js';
 
 /** Schema changes owned by identity. */
 export const identityMigrations: NamedMigration[] = [
@@ -50,6 +50,20 @@ export const identityMigrations: NamedMigration[] = [
         .addColumn('last_used_at', 'text')
         .execute();
       await db.schema.createIndex('api_tokens_user').on('api_tokens').column('user_id').execute();
+    },
+  },
+  {
+    // Sign-in throttle counts shared by API replicas (shared-throttle.ts); the single process keeps them in memory.
+    name: '0930_identity_auth_throttle',
+    async up(db, dialect) {
+      const t = columnTypes(dialect);
+      await db.schema
+        .createTable('auth_throttle')
+        .addColumn('k', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('start_ms', t.bigint, (c) => c.notNull())
+        .addColumn('last_ms', t.bigint, (c) => c.notNull())
+        .execute();
     },
   },
 ];

@@ -9,7 +9,8 @@ import { newId } from '#platform/ids/index.js';
 import { SELF_RESOURCE, type PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { hashPassword, verifyPassword, DEFAULT_PASSWORD_COST, type PasswordCost } from './password.js';
-import { createLoginThrottle, type ThrottleScope } from './throttle.js';
+import { createLoginThrottle, type LoginThrottle, type ThrottleScope } from './throttle.js';
+import { createSharedLoginThrottle } from './shared-throttle.js';
 import {
   LoginSchema, OrgInputSchema, TokenInputSchema, UserInputSchema,
   type ApiToken, type Org, type OrgInput, type Sector, type TokenInput, type User, type UserInput,
@@ -24,6 +25,8 @@ export interface IdentityDeps {
   settings: {
     sessionTtlMinutes: number; maxFailedLogins: number; backoffMaxSeconds: number; loginRateLimitPerMinute: number; tokenMaxDays: number;
     passwordCost?: PasswordCost;
+    /** Keep the sign-in throttle's counts in the database, shared by every API replica (default: in memory). */
+    sharedThrottle?: boolean;
   };
 }
 
@@ -105,9 +108,8 @@ export function createIdentityService(deps: IdentityDeps) {
     return UUID_SHAPE.test(ref) ? findUserById(q, ref) : findUserByName(q, ref);
   }
 
-  const throttle = createLoginThrottle({
-    freeFailures: settings.maxFailedLogins, backoffMaxMs: settings.backoffMaxSeconds * 1000, addressFailuresPerMinute: settings.loginRateLimitPerMinute,
-  }, clock);
+  const throttleSettings = { freeFailures: settings.maxFailedLogins, backoffMaxMs: settings.backoffMaxSeconds * 1000, addressFailuresPerMinute: settings.loginRateLimitPerMinute };
+  const throttle: LoginThrottle = settings.sharedThrottle === true ? createSharedLoginThrottle(db, throttleSettings, clock) : createLoginThrottle(throttleSettings, clock);
   const throttled = new Map<string, number>();
   // Unknown users are checked against this hash of the same cost, so every attempt runs scrypt exactly once.
   const dummyHash = hashPassword(randomBytes(18).toString('base64'), cost);
@@ -115,7 +117,7 @@ export function createIdentityService(deps: IdentityDeps) {
   /** Checks a username and password under the throttle: one scrypt run for every user, existing or not, disabled or not. */
   async function checkCredentials(ctx: RequestContext, username: string, password: string, client: LoginClient): Promise<Result<UserRow, LoginFailure>> {
     const account = username.normalize('NFKC').toLowerCase();
-    const verdict = throttle.check(account, client.address);
+    const verdict = await throttle.check(account, client.address);
     if (!verdict.allowed) {
       const key = `${client.scheme}\n${verdict.scope}`;
       throttled.set(key, (throttled.get(key) ?? 0) + 1);
@@ -126,7 +128,7 @@ export function createIdentityService(deps: IdentityDeps) {
     const row = await findUserByName(k, account);
     const matches = await verifyPassword(password, row?.password_hash ?? (await dummyHash));
     if (row === undefined || row.disabled === 1 || !matches) {
-      throttle.fail(account, client.address, verdict.knownClient);
+      await throttle.fail(account, client.address, verdict.knownClient);
       const reason = row === undefined ? 'unknown' : row.disabled === 1 ? 'disabled' : 'password';
       await audit.record(ctx, {
         action: 'session:login', object: row === undefined ? null : { type: 'user', id: row.id }, outcome: 'denied',
@@ -134,7 +136,7 @@ export function createIdentityService(deps: IdentityDeps) {
       });
       return err({ code: 'INVALID_CREDENTIALS' });
     }
-    throttle.succeed(account, client.address, verdict.knownClient);
+    await throttle.succeed(account, client.address, verdict.knownClient);
     return ok(row);
   }
 

@@ -1,61 +1,92 @@
-import { describe, expect, it } from 'vitest';
-import { ManualClock } from '#platform/clock/index.js';
-import { createLoginThrottle } from './throttle.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ManualClock, type Clock } from '#platform/clock/index.js';
+import { migrate, openDatabase, type Database } from '#platform/db/index.js';
+import { identityMigrations } from './migrations.js';
+import { createSharedLoginThrottle } from './shared-throttle.js';
+import { createLoginThrottle, type LoginThrottle, type ThrottleSettings } from './throttle.js';
 
 const settings = { freeFailures: 3, backoffMaxMs: 60_000, addressFailuresPerMinute: 100 };
 
-describe('login throttle', () => {
-  it('lets the free failures through, then doubles the wait up to the cap, and never locks', () => {
+type Make = (s: ThrottleSettings, clock: Clock) => Promise<LoginThrottle>;
+
+// API replicas: two throttles on one database, each call going to the next one, behave as one throttle.
+const dbs: Database[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'mamori-throttle-'));
+afterAll(async () => {
+  for (const d of dbs) await d.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+const shared: Make = async (s, clock) => {
+  const db = openDatabase({ url: ':memory:', dataDir: dir });
+  dbs.push(db);
+  await migrate(db, identityMigrations);
+  const replicas = [createSharedLoginThrottle(db, s, clock), createSharedLoginThrottle(db, s, clock)];
+  let i = 0;
+  const next = (): LoginThrottle => replicas[i++ % 2]!;
+  return { check: (a, b) => next().check(a, b), fail: (a, b, k) => next().fail(a, b, k), succeed: (a, b, k) => next().succeed(a, b, k) };
+};
+
+describe.each([
+  ['in memory', async (s: ThrottleSettings, clock: Clock) => createLoginThrottle(s, clock)],
+  ['shared by two replicas in the database', shared],
+] as [string, Make][])('login throttle %s', (_name, make) => {
+  it('lets the free failures through, then doubles the wait up to the cap, and never locks', async () => {
     const clock = new ManualClock('2026-04-01T00:00:00.000Z');
-    const t = createLoginThrottle(settings, clock);
+    const t = await make(settings, clock);
     for (let i = 0; i < 3; i++) {
-      expect(t.check('alice', '198.51.100.1')).toEqual({ allowed: true, knownClient: false });
-      t.fail('alice', '198.51.100.1', false);
+      expect(await t.check('alice', '198.51.100.1')).toEqual({ allowed: true, knownClient: false });
+      await t.fail('alice', '198.51.100.1', false);
     }
     // The fourth failure's successor waits 1 s, then 2 s, 4 s, … capped at 60 s.
     const waits: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const v = t.check('alice', '198.51.100.1');
+      const v = await t.check('alice', '198.51.100.1');
       expect(v.allowed).toBe(false);
       if (v.allowed) return;
       waits.push(v.retryAfterMs);
       clock.advance(v.retryAfterMs);
-      expect(t.check('alice', '198.51.100.1').allowed).toBe(true);
-      t.fail('alice', '198.51.100.1', false);
+      expect((await t.check('alice', '198.51.100.1')).allowed).toBe(true);
+      await t.fail('alice', '198.51.100.1', false);
     }
     expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000]);
   });
 
-  it('keeps a client that signed the account in before apart from strangers\' failures', () => {
+  it('keeps a client that signed the account in before apart from strangers\' failures', async () => {
     const clock = new ManualClock('2026-04-01T00:00:00.000Z');
-    const t = createLoginThrottle({ ...settings, addressFailuresPerMinute: 3 }, clock);
-    t.succeed('alice', '192.0.2.10', false);
-    for (let i = 0; i < 10; i++) t.fail('alice', '198.51.100.66', false);
-    expect(t.check('alice', '198.51.100.66')).toMatchObject({ allowed: false, scope: 'address' });
-    expect(t.check('alice', '203.0.113.9')).toMatchObject({ allowed: false, scope: 'account' });
-    expect(t.check('alice', '192.0.2.10')).toEqual({ allowed: true, knownClient: true });
+    const t = await make({ ...settings, addressFailuresPerMinute: 3 }, clock);
+    await t.succeed('alice', '192.0.2.10', false);
+    for (let i = 0; i < 10; i++) await t.fail('alice', '198.51.100.66', false);
+    expect(await t.check('alice', '198.51.100.66')).toMatchObject({ allowed: false, scope: 'address' });
+    expect(await t.check('alice', '203.0.113.9')).toMatchObject({ allowed: false, scope: 'account' });
+    expect(await t.check('alice', '192.0.2.10')).toEqual({ allowed: true, knownClient: true });
     // Strangers behind the owner's own NAT failing for other names do not keep the owner out either.
-    for (const name of ['bob', 'carol', 'dave', 'erin']) t.fail(name, '192.0.2.10', false);
-    expect(t.check('frank', '192.0.2.10')).toMatchObject({ allowed: false, scope: 'address' });
-    expect(t.check('alice', '192.0.2.10')).toEqual({ allowed: true, knownClient: true });
+    for (const name of ['bob', 'carol', 'dave', 'erin']) await t.fail(name, '192.0.2.10', false);
+    expect(await t.check('frank', '192.0.2.10')).toMatchObject({ allowed: false, scope: 'address' });
+    expect(await t.check('alice', '192.0.2.10')).toEqual({ allowed: true, knownClient: true });
   });
 
-  it('forgets a quiet account and a past address window', () => {
+  it('forgets a quiet account and a past address window', async () => {
     const clock = new ManualClock('2026-04-01T00:00:00.000Z');
-    const t = createLoginThrottle({ ...settings, addressFailuresPerMinute: 2 }, clock);
-    for (let i = 0; i < 5; i++) t.fail('alice', '198.51.100.1', false);
-    expect(t.check('alice', '198.51.100.1').allowed).toBe(false);
+    const t = await make({ ...settings, addressFailuresPerMinute: 2 }, clock);
+    for (let i = 0; i < 5; i++) await t.fail('alice', '198.51.100.1', false);
+    expect((await t.check('alice', '198.51.100.1')).allowed).toBe(false);
     clock.advance(60_000);
-    expect(t.check('bob', '198.51.100.1').allowed).toBe(true);
+    expect((await t.check('bob', '198.51.100.1')).allowed).toBe(true);
     // Alice's count goes on while failures keep coming: a sixth waits 8 s …
-    t.fail('alice', '198.51.100.2', false);
-    expect(t.check('alice', '198.51.100.2')).toMatchObject({ allowed: false, retryAfterMs: 8000 });
+    await t.fail('alice', '198.51.100.2', false);
+    expect(await t.check('alice', '198.51.100.2')).toMatchObject({ allowed: false, retryAfterMs: 8000 });
     // … but after a quiet quarter of an hour a failure counts as the first again.
     clock.advance(15 * 60_000);
-    t.fail('alice', '198.51.100.2', false);
-    expect(t.check('alice', '198.51.100.2').allowed).toBe(true);
+    await t.fail('alice', '198.51.100.2', false);
+    expect((await t.check('alice', '198.51.100.2')).allowed).toBe(true);
   });
 
+});
+
+describe('login throttle in memory', () => {
   it('stays within its memory bound under a flood of names', () => {
     const clock = new ManualClock('2026-04-01T00:00:00.000Z');
     const t = createLoginThrottle({ ...settings, maxEntries: 100 }, clock);

@@ -19,13 +19,44 @@ export type ThrottleScope = 'account' | 'address';
 /** The verdict before a password is checked. */
 export type ThrottleVerdict = { allowed: true; knownClient: boolean } | { allowed: false; scope: ThrottleScope; retryAfterMs: number };
 
-interface Backoff { failures: number; lastFailureMs: number }
-interface Window { startMs: number; failures: number }
+/** An account's (or a known client's) run of failures. */
+export interface Backoff { failures: number; lastFailureMs: number }
+/** An address's failures in the current minute. */
+export interface Window { startMs: number; failures: number }
 
 const BASE_DELAY_MS = 1000;
-const WINDOW_MS = 60_000;
+/** The address limit's window. */
+export const WINDOW_MS = 60_000;
 /** A client address that signed an account in successfully is remembered for this long. */
-const KNOWN_CLIENT_MS = 30 * 86_400_000;
+export const KNOWN_CLIENT_MS = 30 * 86_400_000;
+
+/** The rules both throttles (in memory, shared in the database) apply. */
+export function throttleRules(settings: ThrottleSettings) {
+  // A quiet account starts afresh: twice the longest wait, but at least a quarter of an hour.
+  const forgetAfterMs = Math.max(2 * settings.backoffMaxMs, 15 * 60_000);
+  const delayAfter = (failures: number): number => {
+    const over = failures - settings.freeFailures;
+    return over < 0 ? 0 : Math.min(settings.backoffMaxMs, BASE_DELAY_MS * 2 ** Math.min(over, 40));
+  };
+  return {
+    forgetAfterMs,
+    /** The verdict from what is remembered of the address (absent for a known client) and of the backoff key. */
+    verdict(now: number, knownClient: boolean, w: Window | undefined, b: Backoff | undefined): ThrottleVerdict {
+      // A known client is exempt from its address's limit: strangers failing behind the same NAT must not keep it out.
+      if (!knownClient && w !== undefined && now - w.startMs < WINDOW_MS && w.failures >= settings.addressFailuresPerMinute) {
+        return { allowed: false, scope: 'address', retryAfterMs: w.startMs + WINDOW_MS - now };
+      }
+      if (b !== undefined && now - b.lastFailureMs < forgetAfterMs) {
+        const wait = b.lastFailureMs + delayAfter(b.failures) - now;
+        if (wait > 0) return { allowed: false, scope: 'account', retryAfterMs: wait };
+      }
+      return { allowed: true, knownClient };
+    },
+  };
+}
+
+/** The key of the backoff an attempt counts against: the account's shared one, or a known client's own. */
+export const backoffKey = (account: string, address: string, knownClient: boolean): string => (knownClient ? `${account}\n${address}` : account);
 
 /** A bounded map: the oldest key goes first when full (insertion order; a touched key moves to the end). */
 class BoundedMap<V> {
@@ -52,35 +83,19 @@ export function createLoginThrottle(settings: ThrottleSettings, clock: Clock) {
   const accounts = new BoundedMap<Backoff>(max);
   const addresses = new BoundedMap<Window>(max);
   const known = new BoundedMap<number>(max);
-  // A quiet account starts afresh: twice the longest wait, but at least a quarter of an hour.
-  const forgetAfterMs = Math.max(2 * settings.backoffMaxMs, 15 * 60_000);
-
-  const delayAfter = (failures: number): number => {
-    const over = failures - settings.freeFailures;
-    return over < 0 ? 0 : Math.min(settings.backoffMaxMs, BASE_DELAY_MS * 2 ** Math.min(over, 40));
-  };
+  const rules = throttleRules(settings);
+  const { forgetAfterMs } = rules;
   const isKnown = (account: string, address: string, now: number): boolean => {
     const until = known.get(`${account}\n${address}`);
     return until !== undefined && until > now;
   };
-  const backoffKey = (account: string, address: string, knownClient: boolean): string => (knownClient ? `${account}\n${address}` : account);
 
   return {
     /** Whether an attempt for `account` from `address` may be checked now (nothing is recorded). */
     check(account: string, address: string): ThrottleVerdict {
       const now = clock.nowMs();
       const knownClient = isKnown(account, address, now);
-      // A known client is exempt from its address's limit: strangers failing behind the same NAT must not keep it out.
-      const w = knownClient ? undefined : addresses.get(address);
-      if (w !== undefined && now - w.startMs < WINDOW_MS && w.failures >= settings.addressFailuresPerMinute) {
-        return { allowed: false, scope: 'address', retryAfterMs: w.startMs + WINDOW_MS - now };
-      }
-      const b = accounts.get(backoffKey(account, address, knownClient));
-      if (b !== undefined && now - b.lastFailureMs < forgetAfterMs) {
-        const wait = b.lastFailureMs + delayAfter(b.failures) - now;
-        if (wait > 0) return { allowed: false, scope: 'account', retryAfterMs: wait };
-      }
-      return { allowed: true, knownClient };
+      return rules.verdict(now, knownClient, addresses.get(address), accounts.get(backoffKey(account, address, knownClient)));
     },
 
     /** Records a failed attempt (a wrong password, an unknown or a disabled user alike). */
@@ -101,5 +116,9 @@ export function createLoginThrottle(settings: ThrottleSettings, clock: Clock) {
   };
 }
 
-/** A sign-in throttle. */
-export type LoginThrottle = ReturnType<typeof createLoginThrottle>;
+/** A sign-in throttle: in memory (one process), or shared by API replicas in the database (async). */
+export interface LoginThrottle {
+  check(account: string, address: string): ThrottleVerdict | Promise<ThrottleVerdict>;
+  fail(account: string, address: string, knownClient: boolean): void | Promise<void>;
+  succeed(account: string, address: string, knownClient: boolean): void | Promise<void>;
+}

@@ -42,12 +42,17 @@ export interface SharingDeps {
   sectorNames: readonly string[];
   /** HTTP for the TAXII client (defaults to the global fetch). */
   fetch?: FetchLike;
+  /** Told after this process dropped cached data (API replicas pass it on to the others: `applyCacheEvent`). */
+  cacheEvents?: (e: SharingCacheEvent) => void;
   settings?: {
     maxPageSize?: number; renderCacheEntries?: number; pageCacheBytes?: number;
     /** How long a TAXII status resource stays readable (default 7 days); older ones are deleted on the next add. */
     statusRetentionMs?: number;
   };
 }
+
+/** Cached data dropped: everything (directory, groups, pages), or one collection's served pages. */
+export type SharingCacheEvent = { scope: 'all' } | { scope: 'pages'; collectionId: string };
 
 /** One page of a collection read, already filtered by TLP and rendered for the recipient. */
 export interface ObjectPage {
@@ -153,16 +158,27 @@ export function createSharingService(deps: SharingDeps) {
     return hit;
   }
 
-  function forgetPages(collectionId: string): void {
+  function dropPages(collectionId: string): void {
     const tag = `\u0000${collectionId}\u0000`;
     for (const [k0, p] of pages) if (k0.includes(tag)) { pages.delete(k0); pageBytes -= p.bytes; }
   }
 
-  function invalidate(): void {
+  function dropAll(): void {
     dirCache = undefined;
     groupCache.clear();
     pages.clear();
     pageBytes = 0;
+  }
+
+  // Changes made here drop the caches here and tell the other API replicas (the directory's 5 s would let them lag).
+  function forgetPages(collectionId: string): void {
+    dropPages(collectionId);
+    deps.cacheEvents?.({ scope: 'pages', collectionId });
+  }
+
+  function invalidate(): void {
+    dropAll();
+    deps.cacheEvents?.({ scope: 'all' });
   }
 
   // Cache ages use the monotonic process clock, not the domain clock (tests hold that one still).
@@ -797,6 +813,11 @@ export function createSharingService(deps: SharingDeps) {
 
     /** Drops every cached directory, group and served page (after a purge withdrew objects). */
     forgetCaches: invalidate,
+    /** Drops what another replica said it dropped (not passed on again). */
+    applyCacheEvent(e: SharingCacheEvent): void {
+      if (e.scope === 'all') dropAll();
+      else dropPages(e.collectionId);
+    },
 
     /** What the served-pages cache holds now (for metrics and tests). */
     pageCacheStats(): { entries: number; bytes: number; capBytes: number } {

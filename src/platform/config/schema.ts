@@ -219,6 +219,8 @@ export const ConfigSchema = z
         renderCacheEntries: z.number().int().min(1).max(10_000_000).default(250_000),
         /** Hours a TAXII status resource stays readable after its add request; older ones are deleted. */
         taxiiStatusRetentionHours: z.number().int().min(1).max(24 * 365).default(168),
+        /** The key that marks each recipient's copies (leak tracing); default `<dataDir>/keys/sharing-fingerprint.key`. API replicas share one. */
+        fingerprintKeyFile: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),
@@ -336,6 +338,17 @@ export const ConfigSchema = z
             /** Hosts interned per partition family. */
             maxHosts: z.number().int().min(1000).max(16_000_000).default(1_000_000),
             metricsListen: z.string().regex(/^(\[[^\]]+\]|[^:]+):\d+$/, 'write host:port').default('127.0.0.1:9465'),
+          })
+          .strict()
+          .prefault({}),
+        api: z
+          .object({
+            /** This API replica's name (in logs and the leader metric); default: host name and process id. */
+            id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, ., - and _').optional(),
+            /** How often a standby replica tries to take the singletons' lease, and the leader checks it still holds it. */
+            leaseCheckSeconds: z.number().int().min(1).max(30).default(5),
+            /** NATS subject on which replicas tell each other to drop cached data. */
+            invalidationSubject: z.string().regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/).default('mamori.api.invalidate'),
           })
           .strict()
           .prefault({}),
