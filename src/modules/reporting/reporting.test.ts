@@ -1,8 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InjectOptions } from 'fastify';
 import { ManualClock } from '#platform/clock/index.js';
 import { createTestApp } from '#server/test-support/harness.js';
 import { verifyReceipt, type Receipt } from './index.js';
+import { verifyCommands } from './receipt-html.js';
 import { addUser, designate, incidentBody, notificationFields, type TestUser } from './test-support/world.js';
 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
@@ -57,6 +62,31 @@ describe('reporting over HTTP: isolation, delivery, receipts, validation', () =>
     const { receipt, publicKey } = dl.json() as { receipt: Receipt; publicKey: string };
     expect(verifyReceipt(receipt, publicKey)).toBe(true);
     expect(verifyReceipt({ ...receipt, sha256: '0'.repeat(64) }, publicKey)).toBe(false);
+  });
+
+  it('shows a receipt as a printable page naming the operator, whose OpenSSL commands verify the signature (and fail on a changed byte)', async () => {
+    const page = await call(opA.token, { method: 'GET', url: `/api/v1/receipts/${receiptId}?format=html` });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.headers['content-disposition']).toBeUndefined();
+    const html = page.body;
+    expect(html).toContain('Test Electric Power Co.');
+    expect(html).toContain('@media print');
+    expect(html).toContain('JST');
+    const { receipt, publicKey } = (await call(opA.token, { method: 'GET', url: `/api/v1/receipts/${receiptId}` })).json() as { receipt: Receipt; publicKey: string };
+    const commands = verifyCommands(receipt, publicKey);
+    // The page carries the commands exactly (HTML-escaped); run them as a reader would.
+    expect(html).toContain(commands.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'));
+    const dir = mkdtempSync(join(tmpdir(), 'receipt-'));
+    try {
+      expect(execFileSync('sh', ['-c', commands], { cwd: dir, encoding: 'utf8' })).toContain('Signature Verified Successfully');
+      const forged = verifyCommands({ ...receipt, sha256: '0'.repeat(64) }, publicKey);
+      expect(() => execFileSync('sh', ['-c', forged], { cwd: dir, encoding: 'utf8', stdio: 'pipe' })).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect((await call(opA.token, { method: 'GET', url: `/api/v1/receipts/${receiptId}?format=pdf` })).statusCode).toBe(400);
+    expect((await call(opB.token, { method: 'GET', url: `/api/v1/receipts/${receiptId}?format=html` })).statusCode).toBe(404);
   });
 
   it('files a change notification with the diff of the notified fields; an unchanged filing is refused', async () => {

@@ -6,6 +6,7 @@ import { ctxOf, streamSignal, type RouteModule } from '#platform/http/index.js';
 import { parsePageQuery } from '#platform/paging/index.js';
 import { EXPORT_FORMATS, renderExport, type ExportFormat } from './export.js';
 import type { ReportingService } from './service.js';
+import { renderReceiptHtml } from './receipt-html.js';
 
 const EXPORT_TYPES: Record<ExportFormat, string> = { json: 'application/json; charset=utf-8', csv: 'text/csv; charset=utf-8', html: 'text/html; charset=utf-8' };
 
@@ -72,8 +73,17 @@ export function reportingRoutes(deps: { reporting: ReportingService; attachmentM
     app.put<{ Params: { id: string } }>('/api/v1/incidents/:id/sharing', { config: { auth: { action: 'incident:share' } }, schema: { tags, summary: 'The NCO flags a report for the council (shared sanitized).' } }, async (req) => ({ incident: await reporting.setSharing(ctxOf(req), req.params.id, req.body) }));
     app.get('/api/v1/shared-reports', { config: { auth: { action: 'shared-report:read' } }, schema: { tags, summary: 'Reports shared with the council, sanitized, newest first: one page ({ items, nextCursor }; ?limit=, ?cursor=).' } }, async (req) => reporting.listShared(ctxOf(req), parsePageQuery(req.query)));
 
-    app.get<{ Params: { id: string } }>('/api/v1/receipts/:id', { config: { auth: { action: 'receipt:read' } }, schema: { tags, summary: 'A signed filing receipt (download as JSON).' } }, async (req, reply) => {
+    app.get<{ Params: { id: string }; Querystring: { format?: string } }>('/api/v1/receipts/:id', {
+      config: { auth: { action: 'receipt:read' } },
+      schema: { tags, summary: 'A signed filing receipt: JSON to download, or ?format=html, a printable page with the operator named and how to verify the signature.' },
+    }, async (req, reply) => {
+      const format = req.query.format ?? 'json';
+      if (format !== 'json' && format !== 'html') throw new AppError('VALIDATION_FAILED', 'format: give json or html.', { details: [{ path: 'format', message: 'json or html' }] });
       const r = await reporting.getReceipt(ctxOf(req), req.params.id);
+      if (format === 'html') {
+        void reply.type('text/html; charset=utf-8');
+        return renderReceiptHtml({ receipt: r.receipt, publicKey: r.publicKey, operator: r.operator });
+      }
       void reply.header('content-disposition', `attachment; filename="receipt-${r.receipt.receiptId}.json"`);
       return r;
     });

@@ -615,12 +615,13 @@ export function createReportingService(deps: ReportingDeps) {
     },
 
     /** A receipt, with the public key that verifies it. */
-    async getReceipt(ctx: RequestContext, receiptId: string): Promise<{ receipt: Receipt; publicKey: string }> {
+    async getReceipt(ctx: RequestContext, receiptId: string): Promise<{ receipt: Receipt; publicKey: string; operator: { name: string; nameJa: string | null } | null }> {
       const row = (await k.selectFrom('report_receipts').selectAll().where('id', '=', receiptId).executeTakeFirst()) as { id: string; subject_id: string; org_id: string; sector: string; receipt: string } | undefined;
       const action = row?.subject_id.includes('#') === true ? 'incident:read' : 'notification:read';
       if (row === undefined || !policy.authorize(ctx, action, filing(row.org_id, row.sector, row.subject_id)).allowed) throw new AppError('NOT_FOUND', `No receipt ${receiptId} that you may see.`);
       await audit.record(ctx, { action, object: { type: 'receipt', id: receiptId }, outcome: 'success' });
-      return { receipt: JSON.parse(row.receipt) as Receipt, publicKey: deps.signer().publicKey };
+      const org = (await k.selectFrom('orgs').select(['name', 'name_ja']).where('id', '=', row.org_id).executeTakeFirst()) as { name: string; name_ja: string | null } | undefined;
+      return { receipt: JSON.parse(row.receipt) as Receipt, publicKey: deps.signer().publicKey, operator: org === undefined ? null : { name: org.name, nameJa: org.name_ja } };
     },
 
     /** The operator agrees (or not) to be named when its report is shared with the council. */

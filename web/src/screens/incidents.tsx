@@ -9,6 +9,7 @@ import { useApi } from '../lib/use-api.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { attachmentProblem, formatBytes, guessMediaType, toBase64, type AttachmentLimits } from '../lib/attachments.js';
 import { DraftIntelForm } from './drafts.js';
+import { ReceiptLinks } from '../components/receipt-links.js';
 import { Async, Badge, Empty, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 export const CATEGORIES = ['unauthorized_access', 'malware', 'ransomware', 'denial_of_service', 'data_breach', 'tampering', 'service_disruption', 'other'] as const;
@@ -156,7 +157,7 @@ function Versions({ i }: { i: Incident }) {
             <td>v{v.version}</td><td>{t(`incidentStatus.${v.stage}` as MessageKey)}</td><td><Time value={v.filedAt} /></td>
             <td>{v.version === 1 ? t('incidents.firstVersion') : v.changed.length === 0 ? t('incidents.none') : v.changed.map((k) => t(`reportItem.${k}` as MessageKey)).join(', ')}</td>
             <td><code className="hash" title={v.sha256}>{v.sha256.slice(0, 16)}…</code></td>
-            <td>{v.receiptId === null ? '—' : <a href={`/api/v1/receipts/${v.receiptId}`} download>{t('incidents.downloadReceipt', { v: v.version })}</a>}</td>
+            <td>{v.receiptId === null ? '—' : <ReceiptLinks id={v.receiptId} download={t('incidents.downloadReceipt', { v: v.version })} />}</td>
           </tr>
         ))}</tbody>
       </table></div>

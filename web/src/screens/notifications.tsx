@@ -9,6 +9,7 @@ import { useApi } from '../lib/use-api.js';
 import { nowJstInput } from '../lib/time.js';
 import { fieldChange } from '../lib/diff.js';
 import { Link } from '../lib/router.js';
+import { ReceiptLinks } from '../components/receipt-links.js';
 import { Async, Badge, Empty, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 interface FormSummary { form: string; version: number; title: { ja: string; en: string }; effectiveFrom: string }
@@ -181,7 +182,7 @@ export function Notifications() {
                 <td>{t('notifications.version', { v: n.formVersion })}</td>
                 <td><Time value={n.filedAt} /></td>
                 <td><ul>{n.deliveries.map((x) => <li key={x.recipient}>{t(`notifications.recipient.${x.recipient}` as MessageKey)}: {x.acknowledgedAt === null ? <Badge tone="warn">{t('notifications.notAcknowledged')}</Badge> : <Badge tone="ok">{t('notifications.acknowledged')}</Badge>}</li>)}</ul></td>
-                <td>{n.receiptId === null ? '—' : <a href={`/api/v1/receipts/${n.receiptId}`} download>{t('notifications.downloadReceipt')}</a>}</td>
+                <td>{n.receiptId === null ? '—' : <ReceiptLinks id={n.receiptId} download={t('notifications.downloadReceipt')} />}</td>
               </tr>
             ))}</tbody>
           </table></div>
@@ -235,7 +236,7 @@ export function NotificationDetail({ id }: { id: string }) {
               [t('notifications.filedAt'), <Time value={x.filedAt} />],
               ['SHA-256', <code className="hash">{x.sha256}</code>],
               [t('ntf.previous'), x.previousId === null ? t('ntf.noPrevious') : <Link to={`/app/notifications/${x.previousId}`}>{t('ntf.openPrevious')}</Link>],
-              [t('incidents.receipt'), x.receiptId === null ? '—' : <a href={`/api/v1/receipts/${x.receiptId}`} download>{t('notifications.downloadReceipt')}</a>],
+              [t('incidents.receipt'), x.receiptId === null ? '—' : <ReceiptLinks id={x.receiptId} download={t('notifications.downloadReceipt')} />],
             ]} />
             {x.diff !== null && (
               <section aria-labelledby="ntf-diff"><h2 id="ntf-diff">{t('ntf.diff')}</h2>

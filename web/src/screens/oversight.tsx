@@ -5,7 +5,8 @@ import { useBasisNames } from '../lib/names.js';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { ja } from '../i18n/ja.js';
 import { api } from '../lib/api.js';
-import { Link } from '../lib/router.js';
+import { Link, useRouter } from '../lib/router.js';
+import { ReadGroups, useGroupKeys, type GroupBy } from './inspection-groups.js';
 import { ObjectRef, useActionLabel } from '../components/audit-names.js';
 import { useApi } from '../lib/use-api.js';
 import { useSubmit } from '../lib/use-submit.js';
@@ -292,6 +293,16 @@ export function Inspection() {
   const { t, code } = useI18n();
   const basisName = useBasisNames();
   const actionLabel = useActionLabel();
+  const { path, search, navigate } = useRouter();
+  const groupBy: GroupBy = search.get('group') === 'request' ? 'request' : search.get('group') === 'none' ? 'none' : 'basis';
+  const { keysOf, requestTitle } = useGroupKeys(groupBy);
+  const openGroup = groupBy === 'none' ? null : search.get('in');
+  const setGroup = (g: string) => {
+    const p = new URLSearchParams(search);
+    if (g === 'basis') p.delete('group'); else p.set('group', g);
+    p.delete('in');
+    navigate(`${path}${p.size > 0 ? `?${p.toString()}` : ''}`, { replace: true });
+  };
   const inv = useApi<Inventory>('/api/v1/oversight/inspection/inventory');
   const [from, setFrom] = useState<number>();
   const reads = useApi<Reads>(`/api/v1/oversight/inspection/reads${from === undefined ? '' : `?from=${from}&to=${from + PAGE}`}`);
@@ -355,10 +366,20 @@ export function Inspection() {
                 <button type="button" disabled={d.from === 0} onClick={() => setFrom(Math.max(0, d.from - PAGE))}>{t('inspection.earlier')}</button>{' '}
                 <button type="button" disabled={d.to >= d.size} onClick={() => setFrom(d.to)}>{t('inspection.later')}</button>
               </div>
-              {d.reads.length === 0 ? <p className="state empty">{t('inspection.noReads')}</p> : (
+              <div className="filters"><label htmlFor="insp-group">{t('inspectq.groupBy')}</label>
+                <select id="insp-group" value={groupBy} onChange={(e) => setGroup(e.target.value)}>
+                  <option value="basis">{t('inspectq.byBasis')}</option>
+                  <option value="request">{t('inspectq.byRequest')}</option>
+                  <option value="none">{t('inspectq.ungrouped')}</option>
+                </select></div>
+              {groupBy !== 'none' && d.reads.length > 0 && (
+                <ReadGroups reads={d.reads} groupBy={groupBy} keysOf={keysOf} name={groupBy === 'basis' ? basisName : requestTitle} />
+              )}
+              {openGroup !== null && <h3>{t('inspectq.readsIn', { group: openGroup === '-' ? t(groupBy === 'basis' ? 'inspectq.noBasis' : 'inspectq.noRequest') : groupBy === 'basis' ? basisName(openGroup) : requestTitle(openGroup) })}</h3>}
+              {groupBy !== 'none' && openGroup === null ? d.reads.length > 0 && <p className="help">{t('inspectq.pick')}</p> : d.reads.length === 0 ? <p className="state empty">{t('inspection.noReads')}</p> : (
                 <div className="table-wrap"><table aria-labelledby="reads">
                   <thead><tr><th scope="col">#</th><th scope="col">{t('inspection.time')}</th><th scope="col">{t('inspection.who')}</th><th scope="col">{t('inspection.action')}</th><th scope="col">{t('inspection.object')}</th><th scope="col">{t('inspection.basis')}</th><th scope="col">{t('inspection.outcome')}</th></tr></thead>
-                  <tbody>{d.reads.map((r) => (
+                  <tbody>{d.reads.filter((r) => openGroup === null || keysOf(r).includes(openGroup)).map((r) => (
                     <tr key={r.index}>
                       <td>{r.index}</td>
                       <td><Time value={r.time} /></td>
