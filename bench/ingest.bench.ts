@@ -44,7 +44,7 @@ interface ServerResult {
 async function openServerCore(dataDir: string, baseMs: number): Promise<Core> {
   const config = parseConfig({
     dataDir, database: { url: `sqlite:${join(dataDir, 'mamori.db')}` }, log: { level: 'warn' },
-    selection: { domesticPrefixes: [DOMESTIC_PREFIX] },
+    selection: { domesticPrefixes: [DOMESTIC_PREFIX], kekBesideData: true },
     collector: { listeners: [{ host: '127.0.0.1', port: 0 }], receiver: 'native' },
   });
   const core = await createCore(config, { logger: createLogger({ level: 'warn' }) });

@@ -80,7 +80,7 @@ function pct(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mamori-bench-reporting-'));
-  const config = parseConfig({ dataDir: dir, database: { url: `sqlite:${join(dir, 'mamori.db')}` }, log: { level: 'silent' }, auth: { cookieSecure: false } });
+  const config = parseConfig({ dataDir: dir, selection: { kekBesideData: true }, database: { url: `sqlite:${join(dir, 'mamori.db')}` }, log: { level: 'silent' }, auth: { cookieSecure: false } });
   const core = await createCore(config, { passwordCost: { logN: 10, r: 8, p: 1 } });
   const sys = systemContext('bench');
   try {

@@ -86,7 +86,7 @@ function runLoad(base: string, path: string, token: string, seconds: number): Pr
 // --- the server side --------------------------------------------------------------------------
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mamori-bench-taxii-'));
-  const config = parseConfig({ dataDir: dir, database: { url: `sqlite:${join(dir, 'mamori.db')}` }, log: { level: 'warn' }, auth: { cookieSecure: false } });
+  const config = parseConfig({ dataDir: dir, selection: { kekBesideData: true }, database: { url: `sqlite:${join(dir, 'mamori.db')}` }, log: { level: 'warn' }, auth: { cookieSecure: false } });
   const core = await createCore(config, { clock: systemClock, passwordCost: { logN: 10, r: 8, p: 1 } });
   try {
     const sys = systemContext('bench');

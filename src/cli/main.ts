@@ -86,8 +86,9 @@ export function buildProgram(): Command {
         log: { level: 'warn' },
         // The demo serves plain HTTP on loopback; browsers keep Secure cookies on localhost but not on other hosts.
         auth: { cookieSecure: false },
-        // Its foreign actors live in documentation ranges (src/demo/traffic.ts).
-        selection: { specialRangeOverrides: DEMO_SPECIAL_RANGE_OVERRIDES },
+        // Its foreign actors live in documentation ranges (src/demo/traffic.ts); its throwaway keystore's key-encryption key
+        // lives in its data directory (a real deployment supplies one apart from the data).
+        selection: { specialRangeOverrides: DEMO_SPECIAL_RANGE_OVERRIDES, kekBesideData: true },
         collector: { listeners: [{ host: opts.host, port: Number(opts.flowPort) }] },
       });
       const logger = createLogger({ level: 'warn' });
@@ -124,7 +125,7 @@ export function buildProgram(): Command {
         '',
         `  Try: curl -s -c /tmp/mamori.jar -H 'content-type: application/json' -d '{"username":"analyst","password":"demo-analyst-pass"}' ${server.address}/api/v1/auth/login`,
         `       curl -s -b /tmp/mamori.jar ${server.address}/api/v1/auth/me`,
-        `  Audit: curl -s ${server.address}/api/v1/audit/checkpoint ; MAMORI_DATA_DIR=${dataDir} mamori audit verify   (docs/audit.md)`,
+        `  Audit: curl -s ${server.address}/api/v1/audit/checkpoint ; MAMORI_DATA_DIR=${dataDir} MAMORI_SELECTION_KEK_BESIDE_DATA=true mamori audit verify   (docs/audit.md)`,
         '',
         ...(seeded?.sharing !== undefined ? [
           `  TAXII 2.1 (any client; HTTP Basic or Bearer): ${seeded.sharing.objects} objects in "${seeded.sharing.groupName}", as the council member:`,

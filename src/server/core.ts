@@ -134,9 +134,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     let keys: PseudonymKeyStore;
     if (config.secrets.pseudonymKey !== undefined) keys = derivedKeyStore(config.secrets.pseudonymKey);
     else {
-      const { kek, beside } = resolveKek({ secret: config.secrets.keyEncryptionKey, file: config.selection.kekFile, dataDir: config.dataDir });
-      if (beside) options.logger?.warn('the keystore\'s key-encryption key is kept in the data directory; supply selection.kekFile on another volume or secrets.keyEncryptionKey');
-      keys = openKeystore(config.selection.keystoreDir ?? join(config.dataDir, 'keys'), kek);
+      // Refused at start unless supplied apart from the data (selection.kekBesideData lets the demo and tests keep it there).
+      const keystoreDir = config.selection.keystoreDir ?? join(config.dataDir, 'keys');
+      const { kek, beside } = resolveKek({ secret: config.secrets.keyEncryptionKey, file: config.selection.kekFile, dataDir: config.dataDir, keystoreDir, besideData: config.selection.kekBesideData });
+      if (beside) options.logger?.warn('selection.kekBesideData: the keystore\'s key-encryption key is kept beside the data (demo and tests only)');
+      keys = openKeystore(keystoreDir, kek);
     }
     const selection = createSelectionService({
       db, policy, audit, clock,

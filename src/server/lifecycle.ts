@@ -156,8 +156,10 @@ export function createLifecycle(deps: {
     enforceRetention(ctx: RequestContext = systemContext('retention')): Promise<DeletionCertificate[]> {
       return serial(async () => {
         const certs: DeletionCertificate[] = [];
+        // A revoked basis whose archive partitions or findings are still there: a purge failed or was cut short; it is retried.
         const revoked = new Set(await deps.revokedBases());
-        for (const b of new Set(deps.archive.partitions().map((p) => p.basis))) {
+        const leftover = new Set([...deps.archive.partitions().map((p) => p.basis), ...await deps.findings.basesInUse()]);
+        for (const b of leftover) {
           if (revoked.has(b)) certs.push(await purgeNow(ctx, b, 'revoked', 'basis revoked: data left by an earlier purge that failed'));
         }
         const { deleted } = await deps.archive.enforceRetention(ctx);

@@ -10,7 +10,7 @@ import { startServer, type Component } from './run.js';
 describe('graceful shutdown', () => {
   it('finishes in-flight requests, refuses new ones, stops components, then closes the database', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mamori-run-'));
-    const config = parseConfig({ dataDir, server: { host: '127.0.0.1', port: 0, shutdownGraceMs: 5000 }, collector: { enabled: false } });
+    const config = parseConfig({ dataDir, selection: { kekBesideData: true }, server: { host: '127.0.0.1', port: 0, shutdownGraceMs: 5000 }, collector: { enabled: false } });
     const events: string[] = [];
     const component: Component = { name: 'probe', start: async () => { events.push('start'); }, stop: async () => { events.push('stop'); } };
     const server = await startServer(config, {
@@ -46,7 +46,7 @@ describe('a taken port', () => {
     const events: string[] = [];
     try {
       const dataDir = mkdtempSync(join(tmpdir(), 'mamori-run-'));
-      const config = parseConfig({ dataDir, server: { host: '127.0.0.1', port }, collector: { enabled: false } });
+      const config = parseConfig({ dataDir, selection: { kekBesideData: true }, server: { host: '127.0.0.1', port }, collector: { enabled: false } });
       await expect(startServer(config, {
         logger: createLogger({ level: 'silent' }), passwordCost: { logN: 10, r: 8, p: 1 },
         components: () => [{ name: 'probe', start: async () => { events.push('start'); }, stop: async () => { events.push('stop'); } }],

@@ -50,6 +50,7 @@ async function startDemo(dataDir: string): Promise<RunningServer> {
     audit: { checkpointEverySeconds: 1 },
     // Shorter than the legal 3 months (configuration may only shorten it): the drafting form meets the server's own refusal.
     oversight: { crossBorderMaxMonths: 2 },
+    selection: { kekBesideData: true },
   });
   const server = await startServer(config, { logger: createLogger({ level: 'warn' }) });
   await seedDemo(server.core);

@@ -77,7 +77,7 @@ beforeAll(async () => {
     log: { level: 'warn' },
     auth: { cookieSecure: false, loginRateLimitPerMinute: 1000 },
     audit: { checkpointEverySeconds: 1 },
-    selection: { specialRangeOverrides: DEMO_SPECIAL_RANGE_OVERRIDES },
+    selection: { specialRangeOverrides: DEMO_SPECIAL_RANGE_OVERRIDES, kekBesideData: true },
     collector: { listeners: [{ host: '127.0.0.1', port: 0 }] },
   });
   const logger = createLogger({ level: 'warn' });

@@ -69,7 +69,7 @@ function summary(samples: readonly Sample[]): string {
 describe(`load: ${REPORTS.toLocaleString('en')} reports, ${READERS} readers for ${SECONDS} s`, () => {
   beforeAll(async () => {
     const t0 = performance.now();
-    const core = await createCore(parseConfig({ dataDir, database: { url: env.MAMORI_DATABASE_URL }, collector: { enabled: false } }), { clock: systemClock });
+    const core = await createCore(parseConfig({ dataDir, selection: { kekBesideData: true }, database: { url: env.MAMORI_DATABASE_URL }, collector: { enabled: false } }), { clock: systemClock });
     try {
       const sys = systemContext('load-seed');
       const demo = await seedDemo(core);

@@ -96,7 +96,7 @@ describe('mamori audit', () => {
     const cut = await run(config, 'audit', 'verify');
     expect(cut.code).toBe(1);
     expect(cut.err).toMatch(/FAILED at entry 1: entry 1 is missing: the log holds 1 entries but the checkpoint of size 3 recorded in .*audit-log\.state\.json.* was signed \(truncated\)/);
-    await expect(startServer(parseConfig({ dataDir: dir, collector: { enabled: false }, server: { port: 0 } }), { logger: createLogger({ level: 'silent' }) }))
+    await expect(startServer(parseConfig({ dataDir: dir, selection: { kekBesideData: true }, collector: { enabled: false }, server: { port: 0 } }), { logger: createLogger({ level: 'silent' }) }))
       .rejects.toMatchObject({ code: 'AUDIT_VERIFY_FAILED', message: expect.stringContaining('the log was truncated. Refusing to start') as string });
 
     // Without the log's state file, the witness's co-signed size still catches it.

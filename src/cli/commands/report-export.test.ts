@@ -14,7 +14,7 @@ describe('mamori report export', () => {
 
   it('streams every report to a private file in audited chunks, as valid JSON one report per line', async () => {
     writeFileSync(join(dir, 'm.yaml'), `dataDir: ${dir}\n`);
-    const core = await createCore(parseConfig({ dataDir: dir }));
+    const core = await createCore(parseConfig({ dataDir: dir, selection: { kekBesideData: true } }));
     let before: number;
     try {
       const org = await core.identity.createOrg(systemContext('test'), { name: 'Export Gas Co.', kind: 'operator', sectors: ['gas'] });
@@ -31,7 +31,7 @@ describe('mamori report export', () => {
     expect(parsed.reports).toHaveLength(250);
     expect(text.split('\n{"id":"').length - 1).toBe(250);
     expect(statSync(out).mode & 0o777).toBe(0o600);
-    const after = await createCore(parseConfig({ dataDir: dir }));
+    const after = await createCore(parseConfig({ dataDir: dir, selection: { kekBesideData: true } }));
     try {
       const entries = await after.audit.entries({ from: before, to: (await after.audit.head()).size });
       const parts = entries.filter((e) => e.action === 'incident:read' && e.details['export'] === 'json');

@@ -79,6 +79,11 @@ export function createFindingsPurger(deps: { db: Database; policy: PolicyEngine;
   }
 
   return {
+    /** Every basis some finding still rests on (the retention sweep retries the purge of revoked ones among them). */
+    async basesInUse(): Promise<Set<string>> {
+      return new Set((await findingsOf()).flatMap((f) => f.bases));
+    },
+
     /** True when updates naming `basisId` must be refused (its data was purged in this process). */
     refuses: (basisId: string): boolean => purged.has(basisId),
 

@@ -66,9 +66,33 @@ describe('keystore', () => {
     expect(readKekFile(f)).toHaveLength(32);
     writeFileSync(f, 'short', { mode: 0o600 });
     expect(() => readKekFile(f)).toThrow(/32 random bytes or 64 hex digits/);
-    const made = resolveKek({ dataDir: join(d, 'data') });
+    const made = resolveKek({ dataDir: join(d, 'data'), besideData: true });
     expect(made.beside).toBe(true);
-    expect(resolveKek({ dataDir: join(d, 'data') }).kek).toEqual(made.kek);
+    expect(resolveKek({ dataDir: join(d, 'data'), besideData: true }).kek).toEqual(made.kek);
     expect(resolveKek({ secret: 'x'.repeat(32), dataDir: d }).beside).toBe(false);
+  });
+
+  it('refuses a key-encryption key that is not supplied apart from the data, saying what to do', () => {
+    const { d } = fresh();
+    const data = join(d, 'data');
+    // None given: refused, nothing made.
+    expect(() => resolveKek({ dataDir: data })).toThrow(/No key-encryption key.*selection\.kekFile.*secrets\.keyEncryptionKey/);
+    expect(readdirSync(d)).toEqual([]);
+    // One left at <dataDir>/kek (by the demo, or an earlier version): refused, naming it and the move.
+    resolveKek({ dataDir: data, besideData: true });
+    expect(() => resolveKek({ dataDir: data })).toThrow(/is at .*kek, inside the data directory: move it/);
+    // A kekFile inside the data directory or the keystore (also through `..`) is refused too.
+    mkdirSync(join(data, 'keys'), { recursive: true });
+    const insideKeys = join(data, 'keys', 'kek');
+    writeFileSync(insideKeys, randomBytes(32), { mode: 0o600 });
+    expect(() => resolveKek({ dataDir: data, file: join(data, 'kek') })).toThrow(/lies inside .*data, beside the data/);
+    expect(() => resolveKek({ dataDir: join(d, 'elsewhere'), keystoreDir: join(data, 'keys'), file: insideKeys })).toThrow(/lies inside/);
+    expect(() => resolveKek({ dataDir: data, file: join(data, 'keys', '..', 'kek') })).toThrow(/lies inside/);
+    // Apart from the data: accepted.
+    const apart = join(d, 'secure');
+    mkdirSync(apart, { mode: 0o700 });
+    writeFileSync(join(apart, 'kek'), randomBytes(32).toString('hex'), { mode: 0o600 });
+    expect(resolveKek({ dataDir: data, keystoreDir: join(data, 'keys'), file: join(apart, 'kek') })).toMatchObject({ beside: false });
+    expect(resolveKek({ dataDir: data, secret: 'y'.repeat(32) })).toMatchObject({ beside: false });
   });
 });

@@ -1,7 +1,7 @@
 /** @module The pseudonym keystore: one random key per period, encrypted at rest under a key-encryption key supplied apart from the data, destroyed (crypto-shredding) once nothing pseudonymized with it remains. */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { AppError } from '#platform/errors/index.js';
 import type { PseudonymKeyStore } from './pseudonym.js';
 
@@ -168,14 +168,35 @@ export function isDestructible(store: PseudonymKeyStore): store is Keystore {
   return 'destroy' in store;
 }
 
+/** True when `path` is `dir` or lies under it (after resolving `..` and symbolic links where they exist). */
+function isWithin(path: string, dir: string): boolean {
+  const real = (p: string): string => { const r = resolve(p); try { return realpathSync(r); } catch { return r; } };
+  const rel = relative(real(dir), real(path));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
 /**
- * The key-encryption key the configuration names: `secrets.keyEncryptionKey`, else `selection.kekFile`, else a
- * file `<dataDir>/kek` made on first start (`beside` is then true: the deployment should supply its own).
+ * The key-encryption key the configuration names: `secrets.keyEncryptionKey`, else `selection.kekFile` (which
+ * must not lie in the data directory or the keystore). A key the deployment does not supply apart from the data
+ * is refused at start, unless `selection.kekBesideData` (demo and tests only) lets one be made at `<dataDir>/kek`
+ * (`beside` is then true).
  */
-export function resolveKek(settings: { secret?: string | undefined; file?: string | undefined; dataDir: string }): { kek: Buffer; beside: boolean } {
+export function resolveKek(settings: { secret?: string | undefined; file?: string | undefined; dataDir: string; keystoreDir?: string | undefined; besideData?: boolean | undefined }): { kek: Buffer; beside: boolean } {
   if (settings.secret !== undefined) return { kek: kekFromSecret(settings.secret), beside: false };
-  if (settings.file !== undefined) return { kek: readKekFile(settings.file), beside: false };
+  const allowBeside = settings.besideData === true;
+  if (settings.file !== undefined) {
+    const inside = [settings.dataDir, settings.keystoreDir].filter((d): d is string => d !== undefined).find((d) => isWithin(settings.file!, d));
+    if (inside !== undefined && !allowBeside) {
+      throw new AppError('CONFIG_INVALID', `selection.kekFile: ${settings.file} lies inside ${inside}, beside the data it protects; put it on another volume (or supply secrets.keyEncryptionKey). A demo or test install may set selection.kekBesideData: true.`);
+    }
+    return { kek: readKekFile(settings.file), beside: inside !== undefined };
+  }
   const file = join(settings.dataDir, 'kek');
+  if (!allowBeside) {
+    throw new AppError('CONFIG_INVALID', existsSync(file)
+      ? `The keystore's key-encryption key is at ${file}, inside the data directory: move it to a volume apart from the data and name it in selection.kekFile (MAMORI_SELECTION_KEK_FILE), or supply secrets.keyEncryptionKey. A demo or test install may set selection.kekBesideData: true.`
+      : 'No key-encryption key for the pseudonym keystore: create one apart from the data (`head -c 32 /dev/urandom > /secure/mamori.kek && chmod 600 /secure/mamori.kek`) and name it in selection.kekFile (MAMORI_SELECTION_KEK_FILE), or supply secrets.keyEncryptionKey (MAMORI_SECRETS_KEY_ENCRYPTION_KEY). A demo or test install may set selection.kekBesideData: true.');
+  }
   if (!existsSync(file)) {
     mkdirSync(settings.dataDir, { recursive: true });
     try {

@@ -175,7 +175,7 @@ describe('the whole path into the archive', () => {
     await expect(core.selection.reidentify(users.ctx.analyst, { pseudonym: ps, period: '2026-04', candidates: DOMESTIC, approvalId: 'none' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     // With oversight's approval callback: the match is found, and the audit holds no address.
     const withApprovals = createSelectionService({
-      db: core.db, policy: core.policy, audit: core.audit, clock, locator: () => { throw new Error('unused'); }, keys: openKeystore(join(dataDir, 'keys'), resolveKek({ dataDir }).kek),
+      db: core.db, policy: core.policy, audit: core.audit, clock, locator: () => { throw new Error('unused'); }, keys: openKeystore(join(dataDir, 'keys'), resolveKek({ dataDir, besideData: true }).kek),
       settings: { rotation: 'monthly' }, approvals: async (_ctx, id, req) => id === 'approval-1' && req.pseudonym === ps,
     });
     const mark = (await core.audit.head()).size;

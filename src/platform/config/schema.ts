@@ -278,6 +278,8 @@ export const ConfigSchema = z
         keystoreDir: z.string().min(1).optional(),
         /** The key-encryption key of the keystore (32 bytes or 64 hex digits, mode 0600), on a volume apart from the data. */
         kekFile: z.string().min(1).optional(),
+        /** Demo and tests only: let a missing key-encryption key be made at `<dataDir>/kek`, beside the data (refused otherwise). */
+        kekBesideData: z.boolean().default(false),
         /** RIR delegated-extended statistics files, most authoritative country source (e.g. delegated-apnic-extended-latest). */
         rirDelegatedFiles: z.preprocess(parseCommaList, z.array(z.string().min(1)).max(64)).default([]),
         /** MaxMind-format country databases (.mmdb), consulted after the RIR files. */

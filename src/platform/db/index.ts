@@ -35,7 +35,7 @@ export interface Database {
   /**
    * Makes deleted rows unreadable on disk after a purge: SQLite overwrites freed content (secure_delete) and
    * here folds the write-ahead log into the file and truncates it (old page images would keep deleted rows);
-   * PostgreSQL vacuums `tables` so dead row versions go.
+   * PostgreSQL rewrites `tables` (VACUUM FULL) so neither dead row versions nor index entries stay in their files.
    */
   scrub(tables?: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -120,7 +120,9 @@ function wrap(kysely: AnyDb, dialect: Dialect, description: string): Database {
     },
     async scrub(tables = []) {
       if (dialect === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(kysely);
-      else for (const t of tables) await sql`VACUUM ${sql.table(t)}`.execute(kysely);
+      // VACUUM FULL rewrites table, TOAST and indexes into new files (a plain VACUUM leaves deleted index tuples' bytes
+      // in index pages); the old files are removed. It locks each table briefly: purges are rare.
+      else for (const t of tables) await sql`VACUUM FULL ${sql.table(t)}`.execute(kysely);
     },
     close: () => kysely.destroy(),
   };

@@ -16,7 +16,8 @@ export async function createTestCore(options: { url?: string; clock?: Clock; con
   // A fresh data directory per core: the audit log key and its last-signed state live there, and a
   // state left by an earlier run would (rightly) refuse to sign for a new in-memory database.
   const dataDir = options.config?.dataDir ?? mkdtempSync(join(tmpdir(), 'mamori-test-'));
-  const config: Config = parseConfig({ ...(options.config ?? {}), dataDir, database: { url: options.url ?? ':memory:' }, auth: { cookieSecure: false, ...(options.config?.auth ?? {}) } });
+  // Test data directories are temporary: the keystore's key-encryption key may live in them (demo and tests only).
+  const config: Config = parseConfig({ ...(options.config ?? {}), selection: { kekBesideData: true, ...(options.config?.selection ?? {}) }, dataDir, database: { url: options.url ?? ':memory:' }, auth: { cookieSecure: false, ...(options.config?.auth ?? {}) } });
   const clock = options.clock ?? new ManualClock('2026-04-01T00:00:00.000Z');
   const core = await createCore(config, { clock, passwordCost: TEST_PASSWORD_COST });
   return core as Core & { clock: Clock };
