@@ -10,7 +10,7 @@
  * BENCH_INGEST_RATES, comma-separated flows/s). Prints one table at the end.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,6 +39,26 @@ interface ServerResult {
   datagrams: number; decoded: number; ringDropped: number; kernelDrops: number; sinkDropped: number;
   archive: { rows: number; bytes: number; files: number; minFileRows: number; filesBeforeCompaction: number };
   findings: string[]; cpuSeconds: number; peakRssMiB: number; detectorThreads: number;
+  /** CPU seconds (user+sys) of the server's threads from `go` to the end of the drain, by name and id (≥ 0.05 s). */
+  threads: Record<string, number>;
+}
+
+/** CPU seconds of this process's live threads of at least `min` s, by name and id (/proc; the main thread as `main`). */
+function threadCpu(min = 0.05): Record<string, number> {
+  const out: Record<string, number> = {};
+  const tick = 100; // USER_HZ on Linux
+  for (const tid of existsSync('/proc/self/task') ? readdirSync('/proc/self/task') : []) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = Number(tid) === process.pid ? 'main' : `${readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()}:${tid}`;
+      const s = (Number(f[11]) + Number(f[12])) / tick;
+      if (s >= min) out[name] = s;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 async function openServerCore(dataDir: string, baseMs: number): Promise<Core> {
@@ -91,8 +111,8 @@ async function serve(): Promise<void> {
   const core = await openServerCore(dataDir, baseMs);
   const logger = createLogger({ level: 'warn' });
   const metrics = new MetricsRegistry();
-  const threads = detectorThreadsFor(core.config.analysis.detectorThreads);
-  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: threads, analysisQueueRows: core.config.analysis.queueRows });
+  const detectorThreads = detectorThreadsFor(core.config.analysis.detectorThreads);
+  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreads, analysisQueueRows: core.config.analysis.queueRows });
   const collector = createUdpCollector(core.config.collector, { sink: pipeline.sink, metrics, clock: systemClock, logger });
   await core.archive.writer.start();
   await pipeline.component.start();
@@ -101,9 +121,10 @@ async function serve(): Promise<void> {
   const rss = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 200);
   process.stdout.write(`ready ${collector.stats().listeners[0]!.port}\n`);
   let cpu0 = process.cpuUsage();
+  let threads0 = threadCpu(0);
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
-    if (line === 'go') cpu0 = process.cpuUsage();
+    if (line === 'go') { cpu0 = process.cpuUsage(); threads0 = threadCpu(0); }
     if (line === 'stop') break;
   }
   // Drain: until the decoded count stops moving, then everything received is handed on.
@@ -112,6 +133,7 @@ async function serve(): Promise<void> {
   await collector.stop();
   await pipeline.flush(true);
   const cpu = process.cpuUsage(cpu0);
+  const threads = Object.fromEntries(Object.entries(threadCpu(0)).map(([k, v]) => [k, v - (threads0[k] ?? 0)]).filter(([, v]) => (v as number) >= 0.05));
   await pipeline.component.stop();
   clearInterval(rss);
   const before = listPartitions(core.archive.dir).flatMap((p) => liveFiles(p.dir)).length;
@@ -124,7 +146,8 @@ async function serve(): Promise<void> {
     received: s.received, kept: s.kept, archivedAccepted: s.archived, dropped: s.dropped, unanalysed: s.unanalysedFlows,
     datagrams: c.totals.datagrams, decoded: c.totals.flows, ringDropped: c.ringDroppedDatagrams, kernelDrops: c.listeners[0]?.kernelDrops ?? 0, sinkDropped: c.sinkDroppedFlows,
     archive: { rows: h.rows, bytes: h.bytes, files: h.files.length, minFileRows: h.files.length === 0 ? 0 : Math.min(...h.files), filesBeforeCompaction: before },
-    findings: await findingsOf(core), cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB: peak / 2 ** 20, detectorThreads: threads,
+    findings: await findingsOf(core), cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB: peak / 2 ** 20, detectorThreads,
+    threads,
   };
   await core.close();
   process.stdout.write(`result ${JSON.stringify(result)}\n`);
@@ -253,7 +276,7 @@ async function main(): Promise<void> {
     const nfText = nf === undefined ? '-' : `${((nf.stored / Math.max(1, nf.sent)) * 100).toFixed(1)} % (${fmt(nf.achieved)}/s)`;
     const line = `| ${fmt(rate)}/s | ${fmt(m.achieved)}/s | ${((m.r.archive.rows / Math.max(1, m.sentFlows)) * 100).toFixed(1)} % of ${m.sentFlows.toLocaleString('en')} | ${lostAnywhere(m).toLocaleString('en')}: ${dropText} | ${m.r.archive.filesBeforeCompaction} → ${m.r.archive.files} files, min ${m.r.archive.minFileRows.toLocaleString('en')} rows | ${m.r.cpuSeconds.toFixed(1)} s, ${m.r.peakRssMiB.toFixed(0)} MiB | ${nfText} | ${m.load.toFixed(1)} |`;
     rows.push(line);
-    process.stdout.write(`${line}  ${ok ? 'exact' : 'NOT exact'} (bytes ${m.r.archive.bytes === m.sentBytes ? 'match' : `${m.r.archive.bytes} ≠ ${m.sentBytes}`}; unanalysed ${m.r.unanalysed}; ${m.r.detectorThreads} detector thread(s))\n`);
+    process.stdout.write(`${line}  ${ok ? 'exact' : 'NOT exact'} (bytes ${m.r.archive.bytes === m.sentBytes ? 'match' : `${m.r.archive.bytes} ≠ ${m.sentBytes}`}; unanalysed ${m.r.unanalysed}; ${m.r.detectorThreads} detector thread(s); CPU s by thread ${Object.entries(m.r.threads).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})\n`);
     if (ok) {
       if (best !== undefined) rmSync(best.dataDir, { recursive: true, force: true });
       best = m;

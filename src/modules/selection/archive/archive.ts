@@ -12,7 +12,7 @@ import type { AuditRecorder } from '#modules/audit/index.js';
 import { formatAddress } from '#modules/collection/index.js';
 import type { SelectedBatch } from '../minimize.js';
 import { parsePrefix } from '../ranges.js';
-import { hourOf, listPartitions, liveFiles, REPLACES_SUFFIX, slotBytes, slotHalves, sqlString, TMP_DIR, type Partition } from './layout.js';
+import { FOREIGN_ORDER, hourOf, listPartitions, liveFiles, PARQUET_OPTIONS, REPLACES_SUFFIX, slotBytes, slotHalves, sqlString, TMP_DIR, type Partition } from './layout.js';
 import { createArchiveWriter, DEFAULT_WRITER_SETTINGS, type ArchiveWriter, type ArchiveWriterSettings } from './writer.js';
 
 /** What the archive needs; the engine is the embedded DuckDB driver (src/platform/duckdb) or a stand-in. */
@@ -180,8 +180,9 @@ export function createFlowArchive(deps: ArchiveDeps) {
     const id = `c${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
     const tmp = join(dir, TMP_DIR, `${id}.parquet`);
     mkdirSync(join(dir, TMP_DIR), { recursive: true });
-    await e.run(`COPY (SELECT * EXCLUDE (basis, hour) FROM read_parquet(${fileList(small)}, hive_partitioning = true, union_by_name = true) ORDER BY start)
-      TO ${sqlString(tmp)} (FORMAT PARQUET, ROW_GROUP_SIZE 122880)`);
+    // In foreign-address order, as the writer orders each file (FOREIGN_ORDER), so address filters skip row groups.
+    await e.run(`COPY (SELECT * EXCLUDE (basis, hour) FROM read_parquet(${fileList(small)}, hive_partitioning = true, union_by_name = true) ORDER BY ${FOREIGN_ORDER})
+      TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
     const manifest = join(p.dir, `${id}${REPLACES_SUFFIX}`);
     writeFileSync(`${manifest}.tmp`, JSON.stringify(small.map((f) => basename(f))));
     renameSync(`${manifest}.tmp`, manifest);
@@ -345,10 +346,22 @@ export function createFlowArchive(deps: ArchiveDeps) {
         const p = (v: string): string => { params.push(v); return `CAST($${params.length} AS UBIGINT)`; };
         if (ah === bh) return al === bl ? `(${h} = ${p(ah)} AND ${l} = ${p(al)})` : `(${h} = ${p(ah)} AND ${l} BETWEEN ${p(al)} AND ${p(bl)})`;
         const [pah, pal, pbh, pbl] = [p(ah), p(al), p(bh), p(bl)];
-        return `((${h} > ${pah} OR (${h} = ${pah} AND ${l} >= ${pal})) AND (${h} < ${pbh} OR (${h} = ${pbh} AND ${l} <= ${pbl})))`;
+        // The BETWEEN on the high half alone is what DuckDB can push into the scan (an OR it cannot).
+        return `(${h} BETWEEN ${pah} AND ${pbh} AND (${h} > ${pah} OR (${h} = ${pah} AND ${l} >= ${pal})) AND (${h} < ${pbh} OR (${h} = ${pbh} AND ${l} <= ${pbl})))`;
       };
-      if (q.filters.foreignAddress !== undefined) { const [a] = range(q.filters.foreignAddress, 'foreignAddress'); where.push(`(${within('src', a, a)} OR ${within('dst', a, a)})`); }
-      if (q.filters.foreignPrefix !== undefined) { const [a, b] = range(q.filters.foreignPrefix, 'foreignPrefix'); where.push(`(${within('src', a, b)} OR ${within('dst', a, b)})`); }
+      // One address filter is read as two scans — rows whose source matches, then rows whose destination does and
+      // whose source does not — so that each scan's filter names one side's columns and the row-group statistics
+      // of the address-ordered files (segment-write.ts) skip the rest: DuckDB does not push an OR of two columns'
+      // conditions into a Parquet scan. Both filters at once keep the plain OR (exact, not pruned).
+      let sides: { src: string; dst: string } | undefined;
+      const address = q.filters.foreignAddress !== undefined ? range(q.filters.foreignAddress, 'foreignAddress') : undefined;
+      const prefix = q.filters.foreignPrefix !== undefined ? range(q.filters.foreignPrefix, 'foreignPrefix') : undefined;
+      if (address !== undefined && prefix === undefined) sides = { src: within('src', address[0], address[0]), dst: within('dst', address[0], address[0]) };
+      else if (prefix !== undefined && address === undefined) sides = { src: within('src', prefix[0], prefix[1]), dst: within('dst', prefix[0], prefix[1]) };
+      else if (address !== undefined && prefix !== undefined) {
+        where.push(`(${within('src', address[0], address[0])} OR ${within('dst', address[0], address[0])})`);
+        where.push(`(${within('src', prefix[0], prefix[1])} OR ${within('dst', prefix[0], prefix[1])})`);
+      }
       if (q.filters.pseudonym !== undefined) {
         // Stored as two halves of its 16 bytes; any other length names no stored pseudonym.
         const hex = q.filters.pseudonym;
@@ -368,7 +381,8 @@ export function createFlowArchive(deps: ArchiveDeps) {
         rows = await readSnapshot(parts, async (files) => {
           if (files.length === 0) return [];
           const e = await queryEngine();
-          const source = `read_parquet(${fileList(files)}, hive_partitioning = true, union_by_name = true)`;
+          const scan = `read_parquet(${fileList(files)}, hive_partitioning = true, union_by_name = true)`;
+          const source = sides === undefined ? scan : `(SELECT * FROM ${scan} WHERE ${sides.src} UNION ALL SELECT * FROM ${scan} WHERE ${sides.dst} AND (${sides.src}) IS NOT TRUE)`;
           if (q.groupBy.length === 0) {
             return (await e.all(`SELECT * FROM ${source} WHERE ${where.join(' AND ')} ORDER BY start LIMIT ${q.limit}`, params)).map(presentRow);
           }

@@ -73,16 +73,30 @@ export function slotBytes(hi: unknown, lo: unknown): Uint8Array | undefined {
 }
 
 /**
- * The byte-swapped halves of `n` slots of `src` (16 bytes each, network order) into `hi` and `lo` as
- * little-endian u64 (DuckDB's in-memory UBIGINT). Hot loop of the archive writer: bench/ingest.
+ * The byte-swapped halves of the slots `rows[at … at + n)` of `src` (16 bytes each, network order) into `hi` and `lo`
+ * (two 32-bit words a row) as little-endian u64, DuckDB's in-memory UBIGINT: a gather, as the writer reads a
+ * partition's rows in address order; a word at a time. Hot loop of the archive writer's thread: bench/ingest.
  */
-export function swapSlots(src: Uint8Array, from: number, n: number, hi: Uint8Array, lo: Uint8Array): void {
+export function swapSlotsAt(src: Uint8Array, rows: Uint32Array, at: number, n: number, hi: Uint32Array, lo: Uint32Array): void {
+  const w = new Uint32Array(src.buffer, src.byteOffset, src.length >>> 2);
   for (let r = 0; r < n; r++) {
-    const s = (from + r) * 16;
-    const d = r * 8;
-    for (let k = 0; k < 8; k++) {
-      hi[d + k] = src[s + 7 - k]!;
-      lo[d + k] = src[s + 15 - k]!;
-    }
+    const s = rows[at + r]! * 4;
+    const d = r * 2;
+    hi[d] = bswap32(w[s + 1]!); hi[d + 1] = bswap32(w[s]!);
+    lo[d] = bswap32(w[s + 3]!); lo[d + 1] = bswap32(w[s + 2]!);
   }
 }
+
+/** A 32-bit word with its bytes reversed. */
+export const bswap32 = (x: number): number => ((x << 24) | ((x << 8) & 0xff0000) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+
+/**
+ * The row order of a merged file in SQL: foreign address (the source's when it is foreign or neither end is), IPv4
+ * (`::ffff:0:0/96`) before IPv6, then time — the writer's order (segment-write.ts `foreignKey`) made exact.
+ */
+export const FOREIGN_ORDER = `CASE WHEN src_ip_hi IS NOT NULL OR dst_ip_hi IS NULL THEN src_ip_hi ELSE dst_ip_hi END <> 0,
+  CASE WHEN src_ip_hi IS NOT NULL OR dst_ip_hi IS NULL THEN src_ip_hi ELSE dst_ip_hi END,
+  CASE WHEN src_ip_hi IS NOT NULL OR dst_ip_hi IS NULL THEN src_ip_lo ELSE dst_ip_lo END, start`;
+
+/** Parquet settings of every file the archive writes (the stream writer's and compaction's). */
+export const PARQUET_OPTIONS = 'FORMAT PARQUET, ROW_GROUP_SIZE 122880';

@@ -44,9 +44,11 @@ export function encodeRecord(batch: SelectedBatch): Uint8Array[] {
   return [head, ...parts.filter((p) => p.length > 0), tail];
 }
 
-/** Decodes every whole record of a segment; a cut or damaged tail (a crash mid-write) ends the list. */
-export function decodeSegment(bytes: Buffer): { batches: SelectedBatch[]; tornBytes: number } {
-  const batches: SelectedBatch[] = [];
+type Meta = { n: number; basisIds: string[]; periods: string[]; exporters: string[] };
+
+/** Every whole record of a segment (its start, metadata and the end of its payload); a cut or damaged tail ends the list. */
+function records(bytes: Buffer): { list: { at: number; meta: Meta; end: number }[]; tornBytes: number } {
+  const list: { at: number; meta: Meta; end: number }[] = [];
   let at = 0;
   while (at + HEAD_BYTES <= bytes.length) {
     if (bytes.readUInt32LE(at) !== MAGIC || bytes.readUInt16LE(at + 4) !== VERSION) break;
@@ -54,9 +56,19 @@ export function decodeSegment(bytes: Buffer): { batches: SelectedBatch[]; tornBy
     const jsonLen = bytes.readUInt32LE(at + 12);
     const end = at + HEAD_BYTES + payload;
     if (end + TAIL_BYTES > bytes.length || bytes.readUInt32LE(end) !== payload || bytes.readUInt32LE(end + 4) !== TRAILER) break;
-    let p = at + HEAD_BYTES;
-    const meta = JSON.parse(bytes.toString('utf8', p, p + jsonLen)) as { n: number; basisIds: string[]; periods: string[]; exporters: string[] };
-    p += jsonLen + pad8(jsonLen);
+    const meta = JSON.parse(bytes.toString('utf8', at + HEAD_BYTES, at + HEAD_BYTES + jsonLen)) as Meta;
+    list.push({ at: at + HEAD_BYTES + jsonLen + pad8(jsonLen), meta, end });
+    at = end + TAIL_BYTES;
+  }
+  return { list, tornBytes: bytes.length - at };
+}
+
+/** Decodes every whole record of a segment; a cut or damaged tail (a crash mid-write) ends the list. */
+export function decodeSegment(bytes: Buffer): { batches: SelectedBatch[]; tornBytes: number } {
+  const batches: SelectedBatch[] = [];
+  const { list, tornBytes } = records(bytes);
+  for (const { at, meta } of list) {
+    let p = at;
     const b = createSelectedBatch(meta.n);
     b.length = meta.n;
     b.basisIds = meta.basisIds;
@@ -69,9 +81,8 @@ export function decodeSegment(bytes: Buffer): { batches: SelectedBatch[]; tornBy
       p += len + pad8(len);
     }
     batches.push(b);
-    at = end + TAIL_BYTES;
   }
-  return { batches, tornBytes: bytes.length - at };
+  return { batches, tornBytes };
 }
 
 /** One open segment file that records are appended to. */
@@ -127,6 +138,47 @@ export function leftSegments(walDir: string): string[] {
 /** Reads a left segment. */
 export function readSegment(walDir: string, id: string): { batches: SelectedBatch[]; tornBytes: number } {
   return decodeSegment(readFileSync(join(walDir, `${id}.wal`)));
+}
+
+/**
+ * A segment's whole records as one batch (the writer's unit): columns copied once from the file, the records' string
+ * tables merged and their indexes remapped.
+ */
+export function readSegmentUnit(walDir: string, id: string): { batch: SelectedBatch; tornBytes: number } {
+  const bytes = readFileSync(join(walDir, `${id}.wal`));
+  const { list, tornBytes } = records(bytes);
+  const rows = list.reduce((a, r) => a + r.meta.n, 0);
+  const b = createSelectedBatch(rows);
+  b.length = rows;
+  const merge = (table: string[], names: readonly string[]): Uint16Array => Uint16Array.from(names, (s) => {
+    const i = table.indexOf(s);
+    return i >= 0 ? i : table.push(s) - 1;
+  });
+  let row = 0;
+  for (const { at, meta } of list) {
+    const n = meta.n;
+    let p = at;
+    for (const c of COLUMNS) {
+      const len = n * PER_ROW[c];
+      const a = b[c];
+      new Uint8Array(a.buffer, a.byteOffset + row * PER_ROW[c], len).set(bytes.subarray(p, p + len));
+      p += len + pad8(len);
+    }
+    const remap = (col: Uint16Array, map: Uint16Array): void => {
+      if (map.every((v, i) => v === i)) return;
+      for (let i = row; i < row + n; i++) col[i] = map[col[i]!] ?? 0;
+    };
+    remap(b.basisIndex, merge(b.basisIds, meta.basisIds));
+    remap(b.periodIndex, merge(b.periods, meta.periods));
+    remap(b.exporterIndex, merge(b.exporters, meta.exporters));
+    row += n;
+  }
+  return { batch: b, tornBytes };
+}
+
+/** The rows of a left segment's whole records (without decoding their columns). */
+export function segmentRows(walDir: string, id: string): number {
+  return records(readFileSync(join(walDir, `${id}.wal`))).list.reduce((a, r) => a + r.meta.n, 0);
 }
 
 /** Deletes a segment whose rows are in Parquet files now. */

@@ -1,13 +1,13 @@
-/** @module The archive writer for streams: kept flows staged in memory and a write-ahead segment, written as large Parquet files by basis and hour. */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+/** @module The archive writer for streams: kept flows appended to a write-ahead segment, each sealed segment written as large Parquet files by basis and hour (in a thread of its own). */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { DuckDb, ScanSource, ScanType } from '#platform/duckdb/index.js';
-import { CATEGORIES } from '../classify.js';
+import type { DuckDb } from '#platform/duckdb/index.js';
 import type { SelectedBatch } from '../minimize.js';
-import { FIELD_BIT } from '../schema.js';
-import { listPartitions, sqlString, swapSlots, TMP_DIR, WAL_DIR } from './layout.js';
-import { deleteSegment, leftSegments, openSegment, readSegment, type Segment } from './wal.js';
+import { TMP_DIR, WAL_DIR } from './layout.js';
+import type { SegmentWriteResult } from './segment-write.js';
+import { deleteSegment, leftSegments, openSegment, segmentRows, type Segment } from './wal.js';
+import { callerSegmentWriter, threadSegmentWriter, type SegmentWriter } from './write-thread.js';
 
 /** Limits of the writer (`archive.*` in the configuration). */
 export interface ArchiveWriterSettings {
@@ -19,10 +19,15 @@ export interface ArchiveWriterSettings {
   bufferRows: number;
   /** How often the write-ahead segment is synced to disk (ms): what a power loss may cost; a process crash costs nothing acknowledged. */
   walSyncMs: number;
+  /**
+   * Write Parquet in a worker thread of the writer's own (default in DEFAULT_WRITER_SETTINGS; the pipeline's thread
+   * then only appends to the segment); false writes in the caller's thread with `deps.engine`.
+   */
+  thread?: boolean;
 }
 
 /** Defaults of the writer's limits. */
-export const DEFAULT_WRITER_SETTINGS: ArchiveWriterSettings = { fileRows: 1_048_576, maxAgeSeconds: 60, bufferRows: 3_145_728, walSyncMs: 1000 };
+export const DEFAULT_WRITER_SETTINGS: ArchiveWriterSettings = { fileRows: 1_048_576, maxAgeSeconds: 60, bufferRows: 3_145_728, walSyncMs: 1000, thread: true };
 
 /** Why the writer refused a batch. */
 export type ArchiveRefusal = 'archive_behind' | 'archive_failed';
@@ -32,7 +37,7 @@ export type AppendOutcome = { accepted: true; rows: number; droppedPurged: numbe
 
 /** The writer's counters. */
 export interface ArchiveWriterStats {
-  /** Rows taken and not yet in a Parquet file (memory and write-ahead segment). */
+  /** Rows taken and not yet in a Parquet file (in write-ahead segments). */
   stagedRows: number;
   writtenRows: number;
   filesWritten: number;
@@ -54,13 +59,13 @@ export interface ArchiveWriter {
   start(): Promise<void>;
   /** Writes everything staged, then stops the timers. */
   stop(): Promise<void>;
-  /** Takes a minimized batch (the writer keeps it: do not reuse it) or refuses it when the buffer is full. */
+  /** Takes a minimized batch (copied into the segment before it returns: the caller may reuse it) or refuses it when the buffer is full. */
   append(batch: SelectedBatch): AppendOutcome;
   /** Writes everything staged now; resolves with the rows written. */
   flush(): Promise<number>;
   /** Resolves once `rows` more rows fit in the buffer (for producers that can wait, such as file imports). */
   whenRoom(rows: number): Promise<void>;
-  /** Drops every staged row of a basis (memory and segment) and refuses its rows from now on in this process. */
+  /** Drops every staged row of a basis (left out when its segment is written) and refuses its rows from now on in this process. */
   purgeBasis(basisId: string): Promise<{ stagedRowsDropped: number }>;
   stats(): ArchiveWriterStats;
 }
@@ -68,26 +73,15 @@ export interface ArchiveWriter {
 /** What the writer needs from the archive. */
 export interface ArchiveWriterDeps {
   dir: string;
+  /** The engine the caller's thread writes with when `settings.thread` is false (tests inject slow or failing ones). */
   engine: () => Promise<DuckDb>;
   /** The archive's chain: writes, compaction, purges and queries take turns on one engine. */
   serial: <T>(fn: () => Promise<T>) => Promise<T>;
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
 
-// The scan's columns: numeric, copied from the batches' typed arrays (names are the staging names).
-const SCAN_COLUMNS: readonly (readonly [string, ScanType])[] = [
-  ['basis_i', 'u32'], ['hour_i', 'u32'], ['category_i', 'u8'], ['fields', 'u16'], ['start_ms', 'double'], ['end_ms', 'double'],
-  ['src_kind', 'u8'], ['src_hi', 'u64'], ['src_lo', 'u64'], ['dst_kind', 'u8'], ['dst_hi', 'u64'], ['dst_lo', 'u64'], ['period_i', 'u32'],
-  ['src_port', 'u16'], ['dst_port', 'u16'], ['proto', 'u8'], ['tcp_flags', 'u8'], ['bytes', 'double'], ['packets', 'double'],
-  ['sampling_rate', 'u32'], ['in_if', 'u32'], ['out_if', 'u32'], ['exporter_i', 'u32'],
-];
-const SCAN_NAME = 'mamori_archive_scan';
-
-/** One unit of writing: the batches of one write-ahead segment. */
-interface Unit { segment: string; batches: SelectedBatch[]; rows: number }
-
-const list = (xs: readonly string[]): string => (xs.length === 0 ? '[NULL]' : `[${xs.map(sqlString).join(', ')}]`);
-const masked = (bit: number, col: string): string => `CASE WHEN fields & ${bit} <> 0 THEN ${col} END`;
+/** One unit of writing: a sealed write-ahead segment. */
+interface Unit { segment: string; rows: number; recovered: boolean }
 
 /** Creates the writer. @see ../../../../shared/DESIGN.md "Scale" (large row groups, never a file per batch) */
 export function createArchiveWriter(settings: ArchiveWriterSettings, deps: ArchiveWriterDeps): ArchiveWriter {
@@ -97,25 +91,20 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
   const run = randomBytes(4).toString('hex');
   let seq = 0;
   let segment: Segment | undefined;
-  let pending: SelectedBatch[] = [];
-  let pendingRows = 0;
   let oldestAt = 0;
-  // Rows taken and not yet written (pending, being written, or waiting for a retry).
+  // Rows taken and not yet written (the open segment, sealed segments waiting, being written or to retry).
   let buffered = 0;
-  const retry: Unit[] = [];
+  const sealed: Unit[] = [];
   let failing = false;
   let backoffMs = 1000;
   let retryAt = 0;
   let scheduled = false;
   let timer: ReturnType<typeof setInterval> | undefined;
-  let scan: ScanSource = () => 0;
   const waiters: { rows: number; resolve: () => void }[] = [];
   const purged = new Set<string>();
   let purgedStaged = 0; // rows already taken, dropped by a purge when written (those refused at append are the caller's to count)
   const stats: ArchiveWriterStats = { stagedRows: 0, writtenRows: 0, filesWritten: 0, writes: 0, writeFailures: 0, refusedRows: { archive_behind: 0, archive_failed: 0 }, purgedRows: 0, recoveredRows: 0, tornBytes: 0 };
-
-  let opened: Promise<DuckDb> | undefined;
-  const engine = (): Promise<DuckDb> => (opened ??= deps.engine().then((e) => { e.registerScan(SCAN_NAME, SCAN_COLUMNS, () => scan); return e; }));
+  const backend: SegmentWriter = settings.thread === true ? threadSegmentWriter(dir) : callerSegmentWriter(dir, deps.engine);
 
   // Segment ids sort by time and never repeat (a recovered segment's files are found by its id alone).
   const nextSegmentId = (): string => `${Date.now().toString(36).padStart(9, '0')}-${run}-${(seq++).toString(36)}`;
@@ -133,6 +122,16 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
     });
   }
 
+  /** Closes the open segment and queues it for writing (its rows are all in the file: nothing stays in memory). */
+  function seal(): void {
+    if (segment === undefined) return;
+    const s = segment;
+    segment = undefined;
+    s.close();
+    if (s.rows > 0) sealed.push({ segment: s.id, rows: s.rows, recovered: false });
+    else deleteSegment(walDir, s.id);
+  }
+
   function append(batch: SelectedBatch): AppendOutcome {
     const n = batch.length;
     if (n === 0) return { accepted: true, rows: 0, droppedPurged: 0 };
@@ -148,6 +147,7 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
       if (segment === undefined) {
         mkdirSync(walDir, { recursive: true });
         segment = openSegment(walDir, nextSegmentId());
+        oldestAt = performance.now();
       }
       segment.append(batch);
     } catch (e) {
@@ -155,77 +155,26 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
       stats.refusedRows.archive_failed += batch.length;
       return { accepted: false, reason: 'archive_failed', rows: batch.length };
     }
-    if (pending.length === 0) oldestAt = performance.now();
-    pending.push(batch);
-    pendingRows += batch.length;
     buffered += batch.length;
     stats.stagedRows = buffered;
-    // While writes fail, the timer retries after the backoff; appends do not hammer the engine meanwhile.
-    if (pendingRows >= settings.fileRows && !failing) schedule();
+    if (segment.rows >= settings.fileRows) {
+      seal();
+      // While writes fail, the timer retries after the backoff; appends do not hammer the engine meanwhile.
+      if (!failing) schedule();
+    }
     return { accepted: true, rows: batch.length, droppedPurged };
   }
 
-  /** Writes one unit as Parquet files into their partitions, then deletes its segment. Runs in the chain. */
-  async function writeUnit(u: Unit): Promise<number> {
-    const e = await engine();
-    const out = join(tmpDir, u.segment);
-    rmSync(out, { recursive: true, force: true });
-    mkdirSync(tmpDir, { recursive: true });
-    const plan = planUnit(u.batches, purged);
-    let files = 0;
-    if (plan.rows > 0) {
-      scan = plan.source;
-      try {
-        const cat = list(CATEGORIES as unknown as string[]);
-        const sql = `COPY (SELECT ${list(plan.bases)}[basis_i + 1] AS basis, ${list(plan.hours)}[hour_i + 1] AS hour, ${cat}[category_i + 1] AS category,
-          epoch_ms(CAST(start_ms AS BIGINT)) AS start, ${masked(FIELD_BIT.end, 'epoch_ms(CAST(end_ms AS BIGINT))')} AS "end",
-          CASE WHEN src_kind = 1 THEN src_hi END AS src_ip_hi, CASE WHEN src_kind = 1 THEN src_lo END AS src_ip_lo,
-          CASE WHEN dst_kind = 1 THEN dst_hi END AS dst_ip_hi, CASE WHEN dst_kind = 1 THEN dst_lo END AS dst_ip_lo,
-          CASE WHEN src_kind = 2 THEN src_hi END AS src_pseudonym_hi, CASE WHEN src_kind = 2 THEN src_lo END AS src_pseudonym_lo,
-          CASE WHEN dst_kind = 2 THEN dst_hi END AS dst_pseudonym_hi, CASE WHEN dst_kind = 2 THEN dst_lo END AS dst_pseudonym_lo,
-          CASE WHEN src_kind = 2 OR dst_kind = 2 THEN ${list(plan.periods)}[period_i + 1] END AS pseudonym_period,
-          ${masked(FIELD_BIT.srcPort, 'src_port')} AS src_port, ${masked(FIELD_BIT.dstPort, 'dst_port')} AS dst_port,
-          ${masked(FIELD_BIT.proto, 'proto')} AS proto, ${masked(FIELD_BIT.tcpFlags, 'tcp_flags')} AS tcp_flags,
-          ${masked(FIELD_BIT.bytes, 'bytes')} AS bytes, ${masked(FIELD_BIT.packets, 'packets')} AS packets,
-          ${masked(FIELD_BIT.samplingRate, 'sampling_rate')} AS sampling_rate, ${masked(FIELD_BIT.inIf, 'in_if')} AS in_if, ${masked(FIELD_BIT.outIf, 'out_if')} AS out_if,
-          ${masked(FIELD_BIT.exporter, `${list(plan.exporters)}[exporter_i + 1]`)} AS exporter
-          FROM ${SCAN_NAME}()${plan.excluded.length > 0 ? ` WHERE basis_i NOT IN (${plan.excluded.join(', ')})` : ''})
-          TO ${sqlString(out)} (FORMAT PARQUET, PARTITION_BY (basis, hour), FILENAME_PATTERN ${sqlString(`w${u.segment}_{i}`)}, ROW_GROUP_SIZE 122880)`;
-        await e.run(sql);
-      } finally {
-        scan = () => 0;
-      }
-      // Into place file by file (each rename atomic); a crash before the segment goes is undone at start.
-      for (const p of listPartitions(out)) {
-        const target = join(dir, `basis=${p.basis}`, `hour=${p.hour}`);
-        mkdirSync(target, { recursive: true });
-        for (const f of readdirSync(p.dir)) { renameSync(join(p.dir, f), join(target, f)); files++; }
-      }
-    }
-    rmSync(out, { recursive: true, force: true });
-    deleteSegment(walDir, u.segment);
-    stats.writtenRows += plan.rows;
-    stats.filesWritten += files;
-    stats.purgedRows += plan.purgedRows;
-    purgedStaged += plan.purgedRows;
-    stats.writes++;
-    return plan.rows;
-  }
-
+  /** Writes the sealed segments in order (in the archive's chain); the first failure stops the round and is retried later. */
   async function flush(): Promise<number> {
     return deps.serial(async () => {
       let written = 0;
-      if (pending.length > 0 && segment !== undefined) {
-        segment.close();
-        retry.push({ segment: segment.id, batches: pending, rows: pendingRows });
-        segment = undefined;
-        pending = [];
-        pendingRows = 0;
-      }
-      while (retry.length > 0) {
-        const u = retry[0]!;
+      seal();
+      while (sealed.length > 0) {
+        const u = sealed[0]!;
+        let r: SegmentWriteResult;
         try {
-          written += await writeUnit(u);
+          r = await backend.write(u.segment, { excluded: [...purged], recovered: u.recovered });
         } catch (e) {
           stats.writeFailures++;
           if (!failing) deps.logger?.error({ err: e, rows: u.rows, retryInMs: backoffMs }, 'flow archive write failed; the rows stay in the write-ahead segment and are retried');
@@ -234,7 +183,14 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
           backoffMs = Math.min(60_000, backoffMs * 2);
           throw e;
         }
-        retry.shift();
+        sealed.shift();
+        written += r.rows;
+        stats.writtenRows += r.rows;
+        stats.filesWritten += r.files;
+        stats.purgedRows += r.purgedRows;
+        purgedStaged += r.purgedRows;
+        stats.tornBytes += r.tornBytes;
+        stats.writes++;
         buffered -= u.rows;
         stats.stagedRows = buffered;
         if (failing) deps.logger?.info({}, 'flow archive writes again');
@@ -249,8 +205,9 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
   function tick(): void {
     const now = performance.now();
     segment?.sync();
-    if (retry.length > 0 && now >= retryAt) schedule();
-    else if (pending.length > 0 && now - oldestAt >= settings.maxAgeSeconds * 1000) schedule();
+    if (failing) { if (now >= retryAt) schedule(); return; }
+    if (segment !== undefined && now - oldestAt >= settings.maxAgeSeconds * 1000) schedule();
+    else if (sealed.length > 0) schedule();
   }
 
   async function recover(): Promise<void> {
@@ -259,17 +216,14 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
     if (ids.length === 0) return;
     await deps.serial(async () => {
       for (const id of ids) {
-        // Files of a write that stopped between its renames and deleting the segment: written again whole.
-        for (const p of listPartitions(dir)) for (const f of readdirSync(p.dir)) if (f.startsWith(`w${id}_`)) unlinkSync(join(p.dir, f));
-        const { batches, tornBytes } = readSegment(walDir, id);
-        const rows = batches.reduce((a, b) => a + b.length, 0);
-        stats.tornBytes += tornBytes;
+        const rows = segmentRows(walDir, id);
         stats.recoveredRows += rows;
         buffered += rows;
-        retry.push({ segment: id, batches, rows });
+        sealed.push({ segment: id, rows, recovered: true });
       }
+      stats.stagedRows = buffered;
     });
-    deps.logger?.warn({ segments: ids.length, rows: stats.recoveredRows, tornBytes: stats.tornBytes }, 'flow archive: writing the rows a previous process left in its write-ahead segments');
+    deps.logger?.warn({ segments: ids.length, rows: stats.recoveredRows }, 'flow archive: writing the rows a previous process left in its write-ahead segments');
     await flush();
   }
 
@@ -277,6 +231,8 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
     name: 'archive-writer',
     async start() {
       if (timer !== undefined) return;
+      // A thread that cannot start now is started again by the first write (which fails and is retried).
+      await backend.warm().catch((e: unknown) => deps.logger?.error({ err: e }, 'flow archive: the write thread did not start; writes will try again'));
       await recover();
       timer = setInterval(tick, Math.max(50, Math.min(1000, settings.walSyncMs)));
       timer.unref();
@@ -284,13 +240,17 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
     async stop() {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
-      await flush();
+      try {
+        await flush();
+      } finally {
+        await backend.close();
+      }
     },
     append,
     flush,
     whenRoom(rows) {
       if (buffered + rows <= settings.bufferRows || rows > settings.bufferRows) return Promise.resolve();
-      if (retry.length === 0 && pending.length > 0) schedule();
+      if (!failing) schedule();
       return new Promise((resolve) => waiters.push({ rows, resolve }));
     },
     async purgeBasis(basisId) {
@@ -320,65 +280,6 @@ function dropBases(b: SelectedBatch, bases: ReadonlySet<string>): number {
   }
   b.length = k;
   return n - k;
-}
-
-/** The string tables of a unit (SQL lists), each batch's indexes into them, and the scan over its rows. */
-function planUnit(batches: readonly SelectedBatch[], purged: ReadonlySet<string>) {
-  const bases: string[] = [], hours: string[] = [], periods: string[] = [], exporters: string[] = [];
-  const index = (table: string[], map: Map<string, number>, s: string): number => {
-    let i = map.get(s);
-    if (i === undefined) { i = table.length; table.push(s); map.set(s, i); }
-    return i;
-  };
-  const bm = new Map<string, number>(), pm = new Map<string, number>(), em = new Map<string, number>(), hm = new Map<number, number>();
-  let rows = 0;
-  let purgedRows = 0;
-  const per = batches.map((b) => {
-    const basis = Uint32Array.from(b.basisIds, (s) => index(bases, bm, s));
-    const period = Uint32Array.from(b.periods, (s) => index(periods, pm, s));
-    const exporter = Uint32Array.from(b.exporters, (s) => index(exporters, em, s));
-    const hour = new Uint32Array(b.length);
-    let lastH = NaN, lastI = 0;
-    for (let i = 0; i < b.length; i++) {
-      const h = Math.floor(b.start[i]! / 3_600_000);
-      if (h !== lastH) {
-        lastH = h;
-        let j = hm.get(h);
-        if (j === undefined) { j = hours.length; hours.push(new Date(h * 3_600_000).toISOString().slice(0, 13)); hm.set(h, j); }
-        lastI = j;
-      }
-      hour[i] = lastI;
-    }
-    rows += b.length;
-    if (purged.size > 0) for (let i = 0; i < b.length; i++) if (purged.has(b.basisIds[b.basisIndex[i]!]!)) purgedRows++;
-    return { basis, period, exporter, hour };
-  });
-  const excluded = [...purged].map((id) => bm.get(id)).filter((i) => i !== undefined);
-  // Scratch columns of one chunk (at most the engine's vector size, 2,048 rows).
-  const cap = 2048;
-  const u32a = new Uint32Array(cap), u32b = new Uint32Array(cap), u32c = new Uint32Array(cap);
-  const sh = new Uint8Array(cap * 8), sl = new Uint8Array(cap * 8), dh = new Uint8Array(cap * 8), dl = new Uint8Array(cap * 8);
-  let bi = 0, at = 0;
-  const source: ScanSource = (put, maxRows) => {
-    while (bi < batches.length && at >= batches[bi]!.length) { bi++; at = 0; }
-    if (bi >= batches.length) return 0;
-    const b = batches[bi]!, m = per[bi]!;
-    const n = Math.min(maxRows, cap, b.length - at);
-    const from = at, to = at + n;
-    for (let i = 0; i < n; i++) { u32a[i] = m.basis[b.basisIndex[from + i]!]!; u32b[i] = m.period[b.periodIndex[from + i]!] ?? 0; u32c[i] = m.exporter[b.exporterIndex[from + i]!] ?? 0; }
-    swapSlots(b.srcAddr, from, n, sh, sl);
-    swapSlots(b.dstAddr, from, n, dh, dl);
-    put(0, u32a.subarray(0, n)); put(1, m.hour.subarray(from, to)); put(2, b.category.subarray(from, to)); put(3, b.fields.subarray(from, to));
-    put(4, b.start.subarray(from, to)); put(5, b.end.subarray(from, to));
-    put(6, b.srcKind.subarray(from, to)); put(7, sh.subarray(0, n * 8)); put(8, sl.subarray(0, n * 8));
-    put(9, b.dstKind.subarray(from, to)); put(10, dh.subarray(0, n * 8)); put(11, dl.subarray(0, n * 8)); put(12, u32b.subarray(0, n));
-    put(13, b.srcPort.subarray(from, to)); put(14, b.dstPort.subarray(from, to)); put(15, b.proto.subarray(from, to)); put(16, b.tcpFlags.subarray(from, to));
-    put(17, b.bytes.subarray(from, to)); put(18, b.packets.subarray(from, to)); put(19, b.samplingRate.subarray(from, to));
-    put(20, b.inIf.subarray(from, to)); put(21, b.outIf.subarray(from, to)); put(22, u32c.subarray(0, n));
-    at = to;
-    return n;
-  };
-  return { bases, hours, periods, exporters, excluded, rows: rows - purgedRows, purgedRows, source };
 }
 
 /** Whether a directory holds write-ahead segments (a writer stopped without writing them). */

@@ -1,0 +1,27 @@
+/** @module Entry of the archive writer's thread: writes the sealed segments it is told to (segment-write.ts) with its own DuckDB. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
+import { writeSegment } from './segment-write.js';
+import type { FromWriteThread, ToWriteThread, WriteThreadInit } from './write-thread.js';
+
+const init = workerData as WriteThreadInit;
+const port = parentPort;
+if (port === null) throw new Error('write-worker runs as a worker thread');
+let engine: Promise<DuckDb> | undefined;
+
+port.on('message', (m: ToWriteThread) => {
+  if (m.t === 'close') {
+    const done = (): void => port.close();
+    if (engine === undefined) { done(); return; }
+    engine.then((e) => e.close(), () => undefined).finally(done);
+    return;
+  }
+  (async () => {
+    engine ??= openDuckDb({ threads: 1 });
+    if (m.t === 'warm') { await engine; port.postMessage({ t: 'warm', id: m.id } satisfies FromWriteThread); return; }
+    const result = await writeSegment(await engine, init.dir, m.segment, m.options);
+    port.postMessage({ t: 'written', id: m.id, result } satisfies FromWriteThread);
+  })().catch((e: unknown) => {
+    port.postMessage({ t: 'failed', id: m.id, message: e instanceof Error ? e.message : String(e) } satisfies FromWriteThread);
+  });
+});
