@@ -188,7 +188,18 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         locator: { describe: (a) => locator().describe(a) }, findings: dbFindingSource(db),
       },
     });
-    const recalls = createIntelPurger({ db, policy, audit, clock, forgetCaches: () => sharing.forgetCaches() });
+    const namesCtx = systemContext('recalls');
+    const recalls = createIntelPurger({
+      db, policy, audit, clock, forgetCaches: () => sharing.forgetCaches(),
+      names: {
+        orgs: async (ids) => new Map((await identity.listOrgs(namesCtx)).filter((o) => ids.includes(o.id)).map((o) => [o.id, o.name])),
+        people: async (ids) => new Map((await identity.listUsers(namesCtx)).filter((u) => ids.includes(u.id)).map((u) => [u.id, u.displayName])),
+        basis: async (id) => {
+          const b = await selection.getBasis(namesCtx, id).catch(() => undefined);
+          return b === undefined ? null : { id: b.id, kind: b.kind, title: b.title, validFrom: b.validFrom, validUntil: b.validUntil };
+        },
+      },
+    });
     const lifecycle: Lifecycle = createLifecycle({
       db, audit, clock, logger: options.logger, archive, findings: findingsPurger, intel: recalls,
       retentionOf: (ids) => selection.retentionOf(ids), revokedBases: () => selection.revokedIds(),

@@ -135,7 +135,10 @@ describe('lifecycle: purge follows the data', () => {
     expect(drafts.find((d) => d.id === unreleased.id)).toBeUndefined();
     expect(drafts.find((d) => d.id === toRelease.id)).toBeUndefined();
     const recalls = await core.recalls.listRecalls(director);
-    expect(recalls).toEqual([expect.objectContaining({ draftId: toRelease.id, recipientOrgId: councilOrg, basisId: revoked.id, acknowledgedAt: null })]);
+    expect(recalls.items).toEqual([expect.objectContaining({ draftId: toRelease.id, recipientOrgId: councilOrg, basisId: revoked.id, acknowledgedAt: null })]);
+    // Named for the screen: the recipient and the basis by name, the objects by type (never a title that could hold purged data).
+    expect(recalls.items[0]).toMatchObject({ recipientName: 'Council Bank', ownOrg: false, basis: { title: 'to be revoked' }, acknowledgedByName: null });
+    expect(Object.values(recalls.items[0]!.objectTypes).reduce((a, b) => a + b, 0)).toBe(recalls.items[0]!.stixIds.length);
 
     const entries = await core.audit.entries({ from: mark, to: (await core.audit.head()).size });
     const certs = entries.filter((e) => e.action === 'lifecycle:certificate');

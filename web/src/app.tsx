@@ -36,6 +36,7 @@ const EmergencyList = lazyScreen(oversight, 'EmergencyList');
 const Inspection = lazyScreen(oversight, 'Inspection');
 const DietReportScreen = lazyScreen(oversight, 'DietReportScreen');
 const IntelFeed = lazyScreen(() => import('./screens/intel.js'), 'IntelFeed');
+const Recalls = lazyScreen(() => import('./screens/recalls.js'), 'Recalls');
 const Flows = lazyScreen(() => import('./screens/flows.js'), 'Flows');
 const DraftList = lazyScreen(() => import('./screens/drafts.js'), 'DraftList');
 const Notifications = lazyScreen(() => import('./screens/notifications.js'), 'Notifications');
@@ -75,6 +76,7 @@ const ROUTES: Route[] = [
   { pattern: '/app/diet-report', nav: '/app/diet-report', render: () => <DietReportScreen /> },
   { pattern: '/app/audit', nav: '/app/audit', render: () => <AuditLog /> },
   { pattern: '/app/intel', nav: '/app/intel', render: () => <IntelFeed /> },
+  { pattern: '/app/recalls', nav: '/app/recalls', render: () => <Recalls /> },
   { pattern: '/app/artifacts', nav: '/app/artifacts', render: () => <Artifacts /> },
 ];
 

@@ -28,6 +28,7 @@ export const NAV: NavItem[] = [
   { to: '/app/inspection', label: 'nav.inspection', hint: 'nav.inspection.hint', roles: ['commissioner'] },
   { to: '/app/diet-report', label: 'nav.diet', hint: 'nav.diet.hint', roles: ['commissioner'] },
   { to: '/app/audit', label: 'nav.audit', hint: 'nav.audit.hint', roles: ['commissioner'] },
+  { to: '/app/recalls', label: 'nav.recalls', hint: 'nav.recalls.hint', roles: ['council_member', 'analyst', 'nco_director', 'commissioner'] },
   { to: '/app/intel', label: 'nav.intel', hint: 'nav.intel.hint', roles: ['council_member', 'operator', 'ministry', 'analyst', 'nco_director', 'police', 'sdf'] },
   { to: '/app/artifacts', label: 'nav.artifacts', hint: 'nav.artifacts.hint', roles: ['police', 'sdf', 'analyst', 'nco_director', 'commissioner', 'operator'] },
   { to: '/app/transparency', label: 'nav.transparency', hint: 'nav.transparency.hint', roles: 'all' },

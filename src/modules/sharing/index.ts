@@ -12,4 +12,4 @@ export { loadOrCreateFingerprintKey } from './keys.js';
 export { taxiiRoutes } from './taxii-routes.js';
 export { recallRoutes, sharingRoutes } from './routes.js';
 export type { Draft, DraftInput, Feed, FeedInput, Group, GroupInput } from './schema.js';
-export { createIntelPurger, recallMigrations, RecallSchema, type IntelPurge, type IntelPurger, type Recall } from './purge.js';
+export { createIntelPurger, recallMigrations, RecallSchema, type IntelPurge, type IntelPurger, type Recall, type NamedRecall, type RecallBasis } from './purge.js';

@@ -7,6 +7,7 @@ import type { RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database, NamedMigration } from '#platform/db/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
+import { afterKey, cutPage, decodeCursor, DEFAULT_PAGE_LIMIT, type Page } from '#platform/paging/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 
@@ -36,6 +37,19 @@ export const RecallSchema = z.object({
 /** A recall notice. */
 export type Recall = z.infer<typeof RecallSchema>;
 
+/** The legal basis a recall names, as the dashboard names bases (kind, title, validity). */
+export interface RecallBasis { id: string; kind: string; title: string; validFrom: string; validUntil: string }
+
+/** A recall notice as listed: with names instead of ids, and how many objects of each STIX type it recalls. */
+export type NamedRecall = Recall & {
+  recipientName: string | null;
+  /** True when the caller's organization is the recipient (it may acknowledge). */
+  ownOrg: boolean;
+  basis: RecallBasis | null;
+  acknowledgedByName: string | null;
+  objectTypes: Record<string, number>;
+};
+
 /** What a purge did to intelligence: references and hashes only. */
 export interface IntelPurge {
   draftsDeleted: string[];
@@ -57,7 +71,11 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex
  * it acknowledges; our copies (objects, collection entries, indicators, the draft) are deleted at once.
  * @see DESIGN.md invariant 4; TLP 2.0 (recipients are bound by the marking and by the council's secrecy)
  */
-export function createIntelPurger(deps: { db: Database; policy: PolicyEngine; audit: AuditRecorder; clock: Clock; forgetCaches: () => void }) {
+export function createIntelPurger(deps: {
+  db: Database; policy: PolicyEngine; audit: AuditRecorder; clock: Clock; forgetCaches: () => void;
+  /** Names for the recall list (organizations, people, bases); without them the list carries ids only. */
+  names?: { orgs(ids: string[]): Promise<Map<string, string>>; people(ids: string[]): Promise<Map<string, string>>; basis(id: string): Promise<RecallBasis | null> } | undefined;
+}) {
   const { db, policy, audit, clock } = deps;
   const k = db.kysely;
 
@@ -119,16 +137,37 @@ export function createIntelPurger(deps: { db: Database; policy: PolicyEngine; au
       return out;
     },
 
-    /** Recall notices: a recipient sees its organization's; the NCO and the commission see all of them. */
-    async listRecalls(ctx: RequestContext): Promise<Recall[]> {
+    /**
+     * Recall notices, newest first, a page at a time: a recipient sees its organization's; the NCO and the commission see
+     * all of them. `pending` keeps those not yet acknowledged. Each carries names (recipient, basis, who acknowledged)
+     * and the recalled objects' types — never a title or a name of an object, which could hold the purged data.
+     */
+    async listRecalls(ctx: RequestContext, query: { limit?: number; cursor?: string | undefined; pending?: boolean } = {}): Promise<Page<NamedRecall>> {
       policy.require(ctx, 'intel:read');
-      let q = k.selectFrom('sharing_recalls').selectAll().orderBy('created_at', 'desc');
+      const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
+      let q = k.selectFrom('sharing_recalls').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc');
       if (!ctx.actor.roles.some((r) => OVERSEERS.includes(r))) q = q.where('recipient_org_id', '=', ctx.actor.orgId ?? '');
-      const rows = (await q.limit(1000).execute()) as Row[];
-      return rows.map((r) => ({
+      if (query.pending === true) q = q.where('acknowledged_at', 'is', null);
+      if (query.cursor !== undefined) q = q.where(afterKey(['created_at', 'id'], decodeCursor(query.cursor, ['string', 'string']), 'desc'));
+      const page = cutPage((await q.limit(limit + 1).execute()) as Row[], limit, (r) => [String(r['created_at']), String(r['id'])]);
+      const recalls = page.rows.map((r): Recall => ({
         id: String(r['id']), draftId: String(r['draft_id']), stixIds: JSON.parse(String(r['stix_ids'])) as string[], recipientOrgId: String(r['recipient_org_id']),
         basisId: String(r['basis_id']), createdAt: String(r['created_at']), acknowledgedAt: (r['acknowledged_at'] as string | null) ?? null, acknowledgedBy: (r['acknowledged_by'] as string | null) ?? null,
       }));
+      const names = deps.names;
+      const orgs = names === undefined ? new Map<string, string>() : await names.orgs([...new Set(recalls.map((r) => r.recipientOrgId))]);
+      const people = names === undefined ? new Map<string, string>() : await names.people([...new Set(recalls.flatMap((r) => (r.acknowledgedBy === null ? [] : [r.acknowledgedBy])))]);
+      const bases = new Map<string, RecallBasis | null>();
+      for (const id of new Set(recalls.map((r) => r.basisId))) bases.set(id, names === undefined ? null : await names.basis(id));
+      const items = recalls.map((r) => ({
+        ...r,
+        recipientName: orgs.get(r.recipientOrgId) ?? null,
+        ownOrg: r.recipientOrgId === ctx.actor.orgId,
+        basis: bases.get(r.basisId) ?? null,
+        acknowledgedByName: r.acknowledgedBy === null ? null : people.get(r.acknowledgedBy) ?? null,
+        objectTypes: r.stixIds.reduce<Record<string, number>>((acc, id) => { const t = id.split('--')[0] ?? 'object'; acc[t] = (acc[t] ?? 0) + 1; return acc; }, {}),
+      }));
+      return { items, nextCursor: page.nextCursor };
     },
 
     /** A recipient acknowledges that it deleted the recalled objects; audited. */

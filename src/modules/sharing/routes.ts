@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
+import { parsePageQuery } from '#platform/paging/index.js';
 import type { SharingService } from './service.js';
 import type { IntelPurger } from './purge.js';
 
@@ -62,8 +63,13 @@ export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
 export function recallRoutes(deps: { recalls: IntelPurger }): RouteModule {
   return (app: FastifyInstance) => {
     const tags = ['sharing'];
-    app.get('/api/v1/intel/recalls', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'Recall notices of released intelligence whose data was purged (yours; all for the NCO and the commission).' } },
-      async (req) => ({ recalls: await deps.recalls.listRecalls(ctxOf(req)) }));
+    app.get('/api/v1/intel/recalls', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'Recall notices of released intelligence whose data was purged, newest first, paged ({ items, nextCursor }; ?state=pending|all, ?limit, ?cursor): yours; all for the NCO and the commission.' } },
+      async (req) => {
+        const page = parsePageQuery(req.query);
+        const state = (req.query as Record<string, unknown>)['state'];
+        if (state !== undefined && state !== 'pending' && state !== 'all') throw new AppError('VALIDATION_FAILED', 'state: pending or all.', { details: [{ path: 'state', message: 'not pending or all' }] });
+        return deps.recalls.listRecalls(ctxOf(req), { ...page, pending: state === 'pending' });
+      });
     app.post<{ Params: { id: string } }>('/api/v1/intel/recalls/:id/acknowledge', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'Acknowledge that your organization deleted the recalled objects.' } }, async (req) => {
       await deps.recalls.acknowledgeRecall(ctxOf(req), req.params.id);
       return { acknowledged: true };
