@@ -1,77 +1,236 @@
-// bench/cluster: CPU per flow of the cluster path (edge: select → partition → encode → JetStream publish, acknowledged;
-// worker: durable consumers → decode → detectors) beside the in-process path (select → detectors) on the same flows in the
-// same run. The broker is a nats-server of the bench's own (one node, file store, free port); its CPU is read from /proc.
-// Not yet UDP end to end: flows enter as decoded batches on both paths (bench/pipeline measures the decoder).
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { createDetectors, HostTable } from '#modules/analysis/index.js';
-import { createJetStreamTransport } from '#platform/transport/index.js';
-import { startNatsCluster } from '#platform/transport/test-support/nats-cluster.js';
-import { inThreadDetectors } from '#server/pipeline.js';
-import { createEdge } from '#cluster/edge/index.js';
-import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject } from '#cluster/wire/index.js';
-import { mixedFlows, testSelector } from '#cluster/test-support/fixtures.js';
+/**
+ * @module bench/cluster: the cluster path end to end beside the single process, on the same UDP stream in the same run.
+ * Single process: bench/ingest's server role (`mamori serve`'s components: native UDP receiver → decode → selection →
+ * detectors + archive writer). Cluster: flowgen → UDP → `mamori collect --publish` (edge: decode, selection, encode,
+ * acknowledged publish) → nats-server (its own, one node, file store) → `mamori analyze` worker(s) (decode, detectors,
+ * findings in a fresh PostgreSQL database) and `mamori archiver` (decode, archive writer), each its own OS process.
+ * Reported: CPU per kept flow (user + sys of every process, nats-server included, from /proc; PostgreSQL's backends for the
+ * database apart), flows lost anywhere (kernel, ring, outbox) and the ratio to the single process (target ≤ 1.5).
+ * Run: `npm run bench -- cluster` (BENCH_CLUSTER_RATE flows/s, default 100000; BENCH_CLUSTER_SECONDS, default 10;
+ * BENCH_CLUSTER_WORKERS, default 1; BENCH_CLUSTER_PARTITIONS per family, default 4). Needs PostgreSQL (as test:pg) and nats-server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadConfig } from '#platform/config/index.js';
+import { systemContext } from '#platform/context/index.js';
+import { freePort, startNatsCluster } from '#platform/transport/test-support/nats-cluster.js';
+import { createCore } from '#server/core.js';
+import { createFreshPgDatabase } from '#server/test-support/pg.js';
+import { parsePrometheusText } from '#cli/commands/collection.js';
+import { DOMESTIC_PREFIX, FOREIGN_PREFIX } from './ingest-traffic.js';
 
-const FLOWS = Number(process.env['BENCH_FLOWS'] ?? 400_000);
-const BATCH = 2048;
-const PARTS = 4;
-const batches = Array.from({ length: Math.ceil(FLOWS / BATCH) }, (_, i) => mixedFlows(BATCH / 2, i * BATCH));
-const cpuUs = (): number => { const u = process.cpuUsage(); return u.user + u.system; };
-const procCpuUs = (pid: number): number => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // utime + stime in clock ticks (100/s)
-};
+const here = dirname(fileURLToPath(import.meta.url));
+const env = process.env;
+const RATE = Number(env['BENCH_CLUSTER_RATE'] ?? 100_000);
+const SECONDS = Number(env['BENCH_CLUSTER_SECONDS'] ?? 10);
+const WORKERS = Number(env['BENCH_CLUSTER_WORKERS'] ?? 1);
+const PARTITIONS = Number(env['BENCH_CLUSTER_PARTITIONS'] ?? 4);
+/** A directory for V8 CPU profiles of the cluster's roles (written when they stop). */
+const PROFILE = env['BENCH_CLUSTER_PROFILE'];
+const KEY = 'bench-cluster-pseudonym-key-0123456789abcdef';
+const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori', ...process.argv.slice(1)]))";
+const TICKS = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
 
-// In-process: selection and every detector in this thread.
-let kept = 0;
-{
-  const sel = testSelector();
-  const hosts = new HostTable(1_000_000);
-  const ingest = inThreadDetectors(createDetectors(hosts), hosts);
-  const c0 = cpuUs(), t0 = Date.now();
-  for (const b of batches) { const k = sel.select(b); kept += k.length; await ingest.ingest(k); }
-  const us = cpuUs() - c0;
-  console.log(`in-process   ${kept} kept flows  ${(us / kept).toFixed(2)} µs CPU/flow  ${(kept / ((Date.now() - t0) / 1000) / 1000).toFixed(0)} k flows/s`);
-  globalThis.inProcessUs = us / kept;
-}
-
-// Cluster: the edge publishes to JetStream (acknowledged), the worker side consumes every partition and runs the detectors.
-const nats = await startNatsCluster(1);
-try {
-  const serverPid = nats.pid(0)!;
-  const t = await createJetStreamTransport({ servers: nats.urls, name: 'bench' });
-  await t.ensureStream({ name: 'BENCH', subjects: ['bench.flows.>'], replicas: 1, maxAgeMs: 3_600_000, duplicateWindowMs: 120_000 });
-  const sel = testSelector();
-  const fam = new Map(FAMILIES.map((f) => { const hosts = new HostTable(1_000_000); return [f, inThreadDetectors(createDetectors(hosts, {}, undefined, FAMILY_KINDS[f]), hosts)] as const; }));
-  let consumed = 0;
-  const consumers = [];
-  for (const f of FAMILIES) {
-    for (let p = 0; p < PARTS; p++) {
-      consumers.push(await t.consume('BENCH', { durable: `b-${f}-${p}`, filterSubject: partitionSubject('bench.flows', f, p), maxAckPending: 1024 }, async (d) => {
-        const w = decodeWireBatch(d.data);
-        await fam.get(f)!.ingest(w.batch);
-        if (f === 'd') consumed += w.batch.length;
-        d.ack();
-      }));
-    }
+/** user + sys CPU seconds of a process (every thread), or 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return 0;
   }
-  const edge = createEdge({ edgeId: 'bench', partitions: PARTS, subjectPrefix: 'bench.flows', maxInFlight: 16, bufferBytes: 1 << 30, publishTimeoutMs: 10_000 }, { transport: t, select: sel.select, nowMs: Date.now });
-  await edge.start();
-  const c0 = cpuUs(), s0 = procCpuUs(serverPid), t0 = Date.now();
-  for (const b of batches) { edge.sink.write(b); if (edge.stats().waitingFlows > 200_000) await edge.drained(60_000); }
-  await edge.drained(120_000);
-  while (consumed < edge.stats().kept) await new Promise((r) => setTimeout(r, 5));
-  const us = cpuUs() - c0, srv = procCpuUs(serverPid) - s0, secs = (Date.now() - t0) / 1000;
-  const k = edge.stats().kept;
-  const ratio = (us + srv) / k / globalThis.inProcessUs;
-  console.log(`jetstream    ${k} kept flows  ${(us / k).toFixed(2)} µs CPU/flow in mamori + ${(srv / k).toFixed(2)} in nats-server  ${(k / secs / 1000).toFixed(0)} k flows/s  dropped ${edge.stats().droppedFlows}`);
-  console.log(`ratio (jetstream incl. server ÷ in-process): ${ratio.toFixed(2)} (target ≤ 1.5)`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  for (const c of consumers) await c.stop();
-  await edge.stop();
-  await t.close();
-} finally {
-  await nats.stop();
 }
 
-declare global { var inProcessUs: number }
+function generator(port: number, rate: number, flows: number, baseMs: number): Promise<{ sentFlows: number; sentDatagrams: number; rate: number }> {
+  return new Promise((resolve, reject) => {
+    const g = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, 'flowgen.ts'), '--port', String(port), '--rate', String(rate), '--flows', String(flows), '--limit', String(SECONDS * 4), '--traffic', 'ingest', '--base-ms', String(baseMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    g.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    g.on('error', reject);
+    g.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as { sentFlows: number; sentDatagrams: number; rate: number }) : reject(new Error(`flowgen exited with ${code}`))));
+  });
+}
+
+async function lineStartingWith(lines: AsyncIterableIterator<string>, prefix: string): Promise<string> {
+  for (;;) {
+    const r = await lines.next();
+    if (r.done === true) throw new Error(`child ended before "${prefix}"`);
+    if (r.value.startsWith(prefix)) return r.value.slice(prefix.length).trim();
+  }
+}
+
+const kindsOf = (findings: readonly string[]): string[] => findings.map((f) => { const [kind, , level] = f.split(' '); return `${kind} ${level}`; }).sort();
+
+/** The single process: bench/ingest's server role on the same stream. */
+async function singleProcess(baseMs: number): Promise<{ kept: number; cpuSeconds: number; lost: number; findings: string[]; sent: number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mamori-bench-single-'));
+  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, 'ingest.bench.ts')], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...env, BENCH_INGEST_ROLE: 'server', BENCH_INGEST_DIR: dataDir, BENCH_INGEST_BASE_MS: String(baseMs) } });
+  try {
+    const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+    const port = Number(await lineStartingWith(lines, 'ready'));
+    proc.stdin!.write('go\n');
+    const g = await generator(port, RATE, RATE * SECONDS, baseMs);
+    proc.stdin!.write('stop\n');
+    const r = JSON.parse(await lineStartingWith(lines, 'result')) as { kept: number; cpuSeconds: number; dropped: Record<string, number>; ringDropped: number; sinkDropped: number; decoded: number; findings: string[] };
+    const admission = Object.values(r.dropped).reduce((a, b) => a + b, 0);
+    return { kept: r.kept, cpuSeconds: r.cpuSeconds, lost: g.sentFlows - r.decoded + admission + r.sinkDropped, findings: r.findings, sent: g.sentFlows };
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface Role { name: string; proc: ChildProcess; metrics: string; log: string[] }
+
+/** SIGTERM, then SIGKILL after 15 s. */
+function stop(r: Role): Promise<void> {
+  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { r.proc.kill('SIGKILL'); resolve(); }, 15_000);
+    r.proc.once('exit', () => { clearTimeout(t); resolve(); });
+    r.proc.kill('SIGTERM');
+  });
+}
+
+async function scrape(url: string): Promise<ReturnType<typeof parsePrometheusText>> {
+  try {
+    return parsePrometheusText(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text());
+  } catch {
+    return [];
+  }
+}
+const metric = (s: ReturnType<typeof parsePrometheusText>, name: string, labels: Record<string, string> = {}): number =>
+  s.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
+
+async function until(what: string, roles: readonly Role[], cond: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms\n${roles.map((r) => `${r.name}: ${r.log.join('').slice(-1500)}`).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The cluster: one nats-server, a fresh PostgreSQL database, an edge, `WORKERS` workers and the archiver as processes. */
+async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; pgCpu: number; lost: number; findings: string[]; sent: number }> {
+  const nats = await startNatsCluster(1);
+  const db = await createFreshPgDatabase();
+  const dirs: string[] = [];
+  const roles: Role[] = [];
+  const dir = (): string => { const d = mkdtempSync(join(tmpdir(), 'mamori-bench-cluster-')); dirs.push(d); return d; };
+  const base = { MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_SELECTION_DOMESTIC_PREFIXES: DOMESTIC_PREFIX };
+  try {
+    const centre = await createCore(loadConfig({ env: { ...base, MAMORI_DATA_DIR: dir(), MAMORI_LOG_LEVEL: 'warn' } }).config);
+    await centre.selection.createBasis(systemContext('bench'), {
+      kind: 'cross_border_approval', title: 'bench/cluster: the campaign\'s foreign block', createdBy: 'bench', selectors: { foreignPrefixes: [FOREIGN_PREFIX] },
+      validFrom: new Date(baseMs - 86_400_000).toISOString(), validUntil: new Date(baseMs + 30 * 86_400_000).toISOString(),
+      allowedFields: ['start', 'end', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'exporter'], retentionDays: 30,
+    });
+    await centre.close();
+    const start = async (name: string, args: string[]): Promise<Role> => {
+      const port = await freePort();
+      const e = {
+        ...env, ...base, MAMORI_DATA_DIR: dir(), MAMORI_LOG_LEVEL: 'warn', MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_PARTITIONS: String(PARTITIONS),
+        MAMORI_CLUSTER_REPLICAS: '1', MAMORI_COLLECTOR_ENABLED: 'false', MAMORI_COLLECTOR_RECEIVER: 'native',
+        // Findings stored every 10 s, as the single process's pipeline does (its default); windows close after 3 s idle.
+        MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '10', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '3',
+      };
+      const profile = PROFILE !== undefined ? ['--cpu-prof', '--cpu-prof-dir', PROFILE, '--cpu-prof-name', `${name.replace(/ /g, '-')}.cpuprofile`] : [];
+      const proc = spawn(process.execPath, [...profile, '--conditions=source', '--import', 'tsx', '-e', ENTRY, ...args, '--metrics', `127.0.0.1:${port}`], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+      const role: Role = { name, proc, metrics: `http://127.0.0.1:${port}`, log: [] };
+      const keep = (d: Buffer): void => { role.log.push(d.toString()); if (role.log.length > 50) role.log.shift(); };
+      proc.stdout!.on('data', keep);
+      proc.stderr!.on('data', keep);
+      roles.push(role);
+      return role;
+    };
+    const workers: Role[] = [];
+    for (let i = 0; i < WORKERS; i++) workers.push(await start(`worker ${i + 1}`, ['analyze', '--worker-id', `w${i + 1}`]));
+    const archiver = await start('archiver', ['archiver']);
+    const udp = await freePort();
+    const edge = await start('edge', ['collect', '--publish', nats.urls.join(','), '--edge-id', 'bench', '--listen', `127.0.0.1:${udp}`, '--interval', '3600']);
+    await until('every role up', roles, async () => (await Promise.all(roles.map((r) => scrape(r.metrics)))).every((s) => s.length > 0), 120_000);
+    await until('partitions owned', roles, async () => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_partitions')))).reduce((a, b) => a + b, 0) === 2 * PARTITIONS, 60_000);
+    const pgPids = async (): Promise<number[]> => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        return (await c.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows.map((r) => r.pid);
+      } finally {
+        await c.end();
+      }
+    };
+    const pids = new Map<string, number>([...roles.map((r) => [r.name, r.proc.pid!] as const), ['nats-server', nats.pid(0)!]]);
+    const before = new Map([...pids].map(([n, p]) => [n, cpuSeconds(p)]));
+    const pgBefore = new Map((await pgPids()).map((p) => [p, cpuSeconds(p)]));
+
+    const g = await generator(udp, RATE, RATE * SECONDS, baseMs);
+    const edgeFigures = async (): Promise<{ received: number; kept: number; published: number; dropped: number }> => {
+      const s = await scrape(edge.metrics);
+      const v = (o: string): number => metric(s, 'mamori_edge_flows_total', { outcome: o });
+      return { received: v('received'), kept: v('kept'), published: v('published'), dropped: v('dropped_outbox_full') };
+    };
+    // Done: the edge received what it will receive, published every kept flow; the workers analysed each;
+    // the archiver took every one; then one findings flush (the deliveries are acknowledged after it).
+    // Unchanged for longer than the collector's flush interval (1 s: a partly filled batch waits that long).
+    let last = -1, since = Date.now();
+    await until('the edge took the stream', roles, async () => {
+      const r = (await edgeFigures()).received;
+      if (r !== last) { last = r; since = Date.now(); }
+      return r > 0 && Date.now() - since > 1500;
+    }, 60_000);
+    await until('every kept flow published', roles, async () => { const f = await edgeFigures(); return f.published + f.dropped === f.kept; }, 120_000);
+    const kept = (await edgeFigures()).kept;
+    // Every kept flow is in one d partition; the s family (published with it) carries only what the scan detector reads.
+    await until('the workers analysed every kept flow', roles, async () => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_flows_total', { source: 'live', family: 'd' })))).reduce((a, b) => a + b, 0) >= kept - (await edgeFigures()).dropped, 300_000);
+    await until('the archiver took every kept flow', roles, async () => metric(await scrape(archiver.metrics), 'mamori_archiver_flows_total') >= kept - (await edgeFigures()).dropped, 300_000);
+    // The final findings flush (idle for finalAfterIdleSeconds, at the next flush tick): the single process's figure ends with it too.
+    const written = async (): Promise<number> => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_findings_written_total')))).reduce((a, b) => a + b, 0);
+    await new Promise((r) => setTimeout(r, 3000));
+    const w0 = await written();
+    await until('the final findings flush', roles, async () => (await written()) > w0, 30_000).catch(() => undefined);
+    const cpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p) - before.get(n)!]));
+    let pgCpu = 0;
+    for (const p of await pgPids()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
+    const f = await edgeFigures();
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    const findings = (await c.query<{ kind: string; subject_value: string; level: string }>('select kind, subject_value, level from findings')).rows.map((r) => `${r.kind} ${r.subject_value} ${r.level}`);
+    // The edge's selection counters (kept and dropped by reason) reach the audit log when it stops.
+    await stop(edge);
+    const counters = (await c.query<{ entry: string }>("select entry from audit_entries where entry like '%selection:counters%'")).rows.map((r) => JSON.stringify((JSON.parse(r.entry) as { details?: unknown }).details));
+    if (f.received !== kept) process.stdout.write(`edge selection counters: ${counters.join('; ')}\n`);
+    await c.end();
+    return { kept, cpu, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows };
+  } finally {
+    await Promise.all(roles.map(stop));
+    await nats.stop();
+    await db.drop().catch(() => undefined);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const load0 = loadavg()[0]!;
+  process.stdout.write(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`stream: bench/ingest's (NetFlow v5, every flow kept under one cross-border basis) at ${RATE.toLocaleString('en')} flows/s for ${SECONDS} s; ${WORKERS} worker(s), ${PARTITIONS} partitions per family, nats-server R1\n`);
+  const baseMs = Math.floor(Date.now() / 60_000) * 60_000;
+  const single = await singleProcess(baseMs);
+  const perSingle = (single.cpuSeconds * 1e6) / single.kept;
+  process.stdout.write(`single process: ${single.kept.toLocaleString('en')} kept of ${single.sent.toLocaleString('en')} sent, lost ${single.lost}; ${single.cpuSeconds.toFixed(2)} s CPU → ${perSingle.toFixed(2)} µs per kept flow\n`);
+  const c = await cluster(baseMs);
+  const total = Object.values(c.cpu).reduce((a, b) => a + b, 0);
+  const perCluster = (total * 1e6) / c.kept;
+  process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow)`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s)\n`);
+  const same = JSON.stringify(kindsOf(single.findings)) === JSON.stringify(kindsOf(c.findings));
+  process.stdout.write(`findings (kind and level; pseudonyms differ by key): ${same ? 'equal' : `DIFFER (${single.findings.length} single, ${c.findings.length} cluster)`}\n`);
+  // PostgreSQL's backends: findings and audit entries, and per-second polls (bases at the edge, leases) that do not grow with flows.
+  const withPg = ((total + c.pgCpu) * 1e6) / c.kept / perSingle;
+  process.stdout.write(`ratio cluster ÷ single process, CPU per kept flow: ${(perCluster / perSingle).toFixed(2)} (target ≤ 1.5; ${withPg.toFixed(2)} with PostgreSQL's backends); dropped: single ${single.lost}, cluster ${c.lost}; load average ${load0.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end\n`);
+}
+
+await main();

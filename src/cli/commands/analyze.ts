@@ -93,14 +93,17 @@ export function registerArchiverCommand(program: Command): void {
     .command('archiver')
     .description('Write every kept flow of the cluster\'s stream into the flow archive under dataDir (one at a time cluster-wide; others wait as standbys).')
     .option('--servers <nats-urls>', 'NATS servers (default: cluster.servers)')
+    .option('--metrics <host:port>', 'where it serves /metrics (default: none)')
     .option('--duration <seconds>', 'stop after this many seconds (default: until SIGTERM/SIGINT)')
-    .action(async (opts: { servers?: string; duration?: string }, cmd: Command) => {
+    .action(async (opts: { servers?: string; metrics?: string; duration?: string }, cmd: Command) => {
       const { config } = loadCliConfig(cmd, (c) => ({ ...c, cluster: { ...c.cluster, ...(opts.servers !== undefined ? { servers: opts.servers.split(',').map((x) => x.trim()).filter((x) => x !== '') } : {}) } }));
       if (config.cluster.servers.length === 0) throw new AppError('VALIDATION_FAILED', 'the archiver needs the cluster\'s NATS servers (--servers or cluster.servers)');
       const url = config.database.url;
       if (url === undefined || !/^postgres(ql)?:\/\//.test(url)) throw new AppError('VALIDATION_FAILED', 'the archiver needs the cluster\'s PostgreSQL (database.url = postgres://…): its leader lease lives there');
       const duration = opts.duration !== undefined ? Number(opts.duration) : undefined;
       if (duration !== undefined && !(duration > 0)) throw new AppError('VALIDATION_FAILED', `--duration ${opts.duration}: expected a positive number of seconds`);
+      const metricsAt = opts.metrics !== undefined ? parseListen(opts.metrics) : undefined;
+      if (opts.metrics !== undefined && metricsAt === undefined) throw new AppError('VALIDATION_FAILED', `--metrics ${opts.metrics}: expected host:port`);
       const logger = createLogger({ level: config.log.level });
       let stop = false;
       const stopped = new Promise<void>((resolve) => {
@@ -115,7 +118,9 @@ export function registerArchiverCommand(program: Command): void {
       const core = await createCore(config, { logger });
       const transport = await openTransport(config.cluster, 'mamori-archiver');
       await transport.ensureStream(flowStreamSpec(config.cluster));
-      const archiver = createArchiver({ stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions, ackWaitMs: config.cluster.worker.ackWaitSeconds * 1000 }, { transport, writer: core.archive.writer, logger });
+      const metrics = new MetricsRegistry();
+      const archiver = createArchiver({ stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions, ackWaitMs: config.cluster.worker.ackWaitSeconds * 1000 }, { transport, writer: core.archive.writer, logger, metrics });
+      const server = metricsAt !== undefined ? await serveMetrics(metrics, metricsAt.host, metricsAt.port) : undefined;
       await archiver.start();
       process.stdout.write('archiver: leader; writing the flow stream into the archive\n');
       await stopped;
@@ -123,6 +128,7 @@ export function registerArchiverCommand(program: Command): void {
         await archiver.stop();
       } finally {
         process.stdout.write(`archiver: ${archiver.stats().appendedFlows} flows handed to the archive\n`);
+        await server?.close();
         await transport.close();
         await core.close();
         await lease.close();

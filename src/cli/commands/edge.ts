@@ -5,7 +5,7 @@ import { systemContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { createLogger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
-import { createUdpCollector, formatListen, parseListen, type ListenAddress } from '#modules/collection/index.js';
+import { createFlowBatch, createUdpCollector, formatListen, parseListen, type ListenAddress } from '#modules/collection/index.js';
 import { createEdge } from '#cluster/edge/index.js';
 import { serveMetrics } from '#cluster/metrics-server.js';
 import { flowStreamSpec, openTransport } from '#cluster/streams.js';
@@ -65,6 +65,8 @@ export async function runEdgeCommand(cmd: Command, opts: EdgeCommandOptions): Pr
   const listeners = opts.listen.length > 0 ? opts.listen : config.collector.listeners;
   const collector = createUdpCollector({ ...config.collector, listeners }, { sink: edge.sink, metrics, clock: systemClock, logger });
   const server = await serveMetrics(metrics, metricsAt.host, metricsAt.port);
+  // The country table is built on first use (about a second): now, not while the first datagrams wait in the socket.
+  core.selection.select(createFlowBatch(1));
   await edge.start();
   await collector.start();
   // Aggregate selection counters (the only trace of dropped flows) go to the centre's audit log, as the single process does.

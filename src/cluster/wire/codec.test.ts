@@ -1,9 +1,11 @@
 /** @module The wire format: round trips (fast-check), bad bytes refused with a WireError, compactness, and no raw domestic address in any encoded byte. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { writeAddress } from '#modules/collection/index.js';
+import { appendFlow, createFlowBatch, writeAddress, type FlowRecord } from '#modules/collection/index.js';
+import { createDetectors, HostTable, scanReadsFlow } from '#modules/analysis/index.js';
+import { inThreadDetectors } from '#server/pipeline.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
-import { mixedFlows, POOLS, testSelector } from '../test-support/fixtures.js';
+import { mixedFlows, NOW, POOLS, testSelector } from '../test-support/fixtures.js';
 import { decodeWireBatch, encodeWireBatch, WIRE_VERSION, WireError, type WireMeta } from './codec.js';
 import { splitByPartition } from './partition.js';
 
@@ -163,8 +165,35 @@ describe('partitions', () => {
           seen.set(key, i);
         }
       });
-      const both = Array.from({ length: b.length }, (_, i) => i).filter((i) => b.srcKind[i] !== ADDR_ABSENT && b.dstKind[i] !== ADDR_ABSENT).length;
+      const both = Array.from({ length: b.length }, (_, i) => i)
+        .filter((i) => b.srcKind[i] !== ADDR_ABSENT && b.dstKind[i] !== ADDR_ABSENT && scanReadsFlow(b.proto[i]!, b.tcpFlags[i]!, b.dstPort[i]!)).length;
       expect(splitByPartition(b, 's', parts).reduce((a, p) => a + (p?.length ?? 0), 0)).toBe(both);
     }), { numRuns: 200 });
+  });
+
+  it('leaves out of s only flows the scan detector skips: its findings are the same as over every flow', async () => {
+    const t0 = NOW - 600_000;
+    const records: FlowRecord[] = [];
+    const flow = (i: number, dstPort: number, proto: number, tcpFlags: number): FlowRecord => ({
+      start: t0 + i * 1000, end: t0 + i * 1000 + 10, srcAddr: '8.8.8.8', dstAddr: POOLS.domestic[i % 2]!, srcPort: 40_000 + i, dstPort, proto, tcpFlags, bytes: 60, packets: 1, samplingRate: 1, inIf: 1, outIf: 2, exporter: '192.0.2.1/0',
+    });
+    // A vertical scan (SYN only), answered handshakes, established flows without SYN, UDP and ICMP (echo requests and replies).
+    for (let i = 0; i < 40; i++) records.push(flow(i, 1 + i, 6, 0x02), flow(i, 2000 + i, 6, 0x12), flow(i, 3000 + i, 6, 0x18), flow(i, 4000 + i, 17, 0), flow(i, i % 2 === 0 ? 0x0800 : 0, 1, 0));
+    const b = createFlowBatch(records.length);
+    for (const r of records) appendFlow(b, r);
+    const kept = testSelector().select(b);
+    expect(kept.length).toBe(records.length);
+    const scanFindings = async (batches: readonly SelectedBatch[]): Promise<string> => {
+      const hosts = new HostTable(10_000);
+      const det = createDetectors(hosts, {}, undefined, ['scan']);
+      const ingest = inThreadDetectors(det, hosts);
+      for (const x of batches) await ingest.ingest(x);
+      return JSON.stringify(det.flush(NOW, true).map((f) => [f.kind, f.subject, f.level, f.score, f.evidence]));
+    };
+    const parts = splitByPartition(kept, 's', 4).filter((p): p is SelectedBatch => p !== undefined);
+    expect(parts.reduce((a, p) => a + p.length, 0)).toBe(40 + 40 + 20); // SYN, SYN|ACK and the echo requests
+    const all = await scanFindings([kept]);
+    expect(all).toContain('scan-vertical');
+    expect(await scanFindings(parts)).toBe(all);
   });
 });

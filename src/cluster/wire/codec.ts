@@ -63,8 +63,20 @@ class Writer {
   /** Unsigned LEB128 of a whole number 0 ≤ v < 2^53. */
   varuint(v: number): void {
     this.room(8);
-    while (v >= 0x80) { this.buf[this.pos++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80); }
-    this.buf[this.pos++] = v;
+    this.varuintUnchecked(v);
+  }
+  /** As `varuint`, after `room(8)` was made for it (column loops make room for the whole column at once). */
+  varuintUnchecked(v: number): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    if (v < 0x80000000) {
+      // 31 bits: integer arithmetic.
+      while (v >= 0x80) { buf[pos++] = (v & 0x7f) | 0x80; v >>>= 7; }
+    } else {
+      while (v >= 0x80) { buf[pos++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80); }
+    }
+    buf[pos++] = v;
+    this.pos = pos;
   }
   /** Zigzag LEB128 of a whole number with |v| < 2^52. */
   varint(v: number): void { this.varuint(v < 0 ? -2 * v - 1 : 2 * v); }
@@ -93,6 +105,23 @@ class Reader {
     throw new WireError('WIRE_INVALID', `${what}: a number longer than 8 bytes`);
   }
   varint(what: string): number { const z = this.varuint(what); return z % 2 === 0 ? z / 2 : -(z + 1) / 2; }
+  /** A varuint of up to 31 bits without a check per byte while 5 bytes remain; otherwise the checked path. */
+  varuintFast(what: string): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    if (pos + 5 > buf.length) return this.varuint(what);
+    let b = buf[pos++]!;
+    if (b < 0x80) { this.pos = pos; return b; }
+    let v = b & 0x7f;
+    b = buf[pos++]!; v |= (b & 0x7f) << 7;
+    if (b < 0x80) { this.pos = pos; return v; }
+    b = buf[pos++]!; v |= (b & 0x7f) << 14;
+    if (b < 0x80) { this.pos = pos; return v; }
+    b = buf[pos++]!; v |= (b & 0x7f) << 21;
+    if (b < 0x80) { this.pos = pos; return v; }
+    // Longer than 28 bits: read it again the general way.
+    return this.varuint(what);
+  }
   str(what: string): string {
     const n = this.varuint(what);
     this.need(n, what);
@@ -112,7 +141,8 @@ function writeInts(w: Writer, col: IntColumn, n: number): void {
   for (let i = 1; i < n && same; i++) same = col[i] === first;
   if (same) { w.u8(E_CONST); w.varuint(first); return; }
   w.u8(E_VARINT);
-  for (let i = 0; i < n; i++) w.varuint(col[i]!);
+  w.room(n * 5);
+  for (let i = 0; i < n; i++) w.varuintUnchecked(col[i]!);
 }
 
 function readInts(r: Reader, col: IntColumn, n: number, max: number, what: string): void {
@@ -125,7 +155,7 @@ function readInts(r: Reader, col: IntColumn, n: number, max: number, what: strin
   }
   if (enc !== E_VARINT) throw new WireError('WIRE_INVALID', `${what}: unknown encoding ${enc}`);
   for (let i = 0; i < n; i++) {
-    const v = r.varuint(what);
+    const v = r.varuintFast(what);
     if (v > max) throw new WireError('WIRE_INVALID', `${what}: ${v} is out of range`);
     col[i] = v;
   }
@@ -139,16 +169,18 @@ function writeFloats(w: Writer, col: Float64Array, n: number, delta: boolean): v
   for (let i = 0; i < n && whole; i++) { whole = isWhole(col[i]!); same &&= col[i] === col[0]; }
   if (whole && same) { w.u8(E_CONST); w.varuint(n > 0 ? col[0]! : 0); return; }
   if (!whole) { w.u8(E_F64); for (let i = 0; i < n; i++) w.f64(col[i]!); return; }
-  if (delta) { w.u8(E_DELTA); let prev = 0; for (let i = 0; i < n; i++) { w.varint(col[i]! - prev); prev = col[i]!; } return; }
+  // A varuint of a whole number below 2^53 takes at most 8 bytes; one more for the encoding byte.
+  w.room(1 + n * 8);
+  if (delta) { w.u8(E_DELTA); let prev = 0; for (let i = 0; i < n; i++) { const d = col[i]! - prev; w.varuintUnchecked(d < 0 ? -2 * d - 1 : 2 * d); prev = col[i]!; } return; }
   w.u8(E_VARINT);
-  for (let i = 0; i < n; i++) w.varuint(col[i]!);
+  for (let i = 0; i < n; i++) w.varuintUnchecked(col[i]!);
 }
 
 function readFloats(r: Reader, col: Float64Array, n: number, what: string): void {
   const enc = r.u8(what);
   if (enc === E_CONST) { col.fill(r.varuint(what), 0, n); return; }
   if (enc === E_F64) { for (let i = 0; i < n; i++) col[i] = r.f64(what); return; }
-  if (enc === E_VARINT) { for (let i = 0; i < n; i++) col[i] = r.varuint(what); return; }
+  if (enc === E_VARINT) { for (let i = 0; i < n; i++) col[i] = r.varuintFast(what); return; }
   if (enc === E_DELTA) {
     let prev = 0;
     for (let i = 0; i < n; i++) {
@@ -177,11 +209,15 @@ function writeAddrs(w: Writer, kinds: Uint8Array, addrs: Uint8Array, n: number, 
     else throw new WireError('WIRE_INVALID', `${what} of row ${i}: kind ${k} is not absent, foreign or pseudonym`);
   }
   writeInts(w, forms, n);
+  w.room(n * 16);
+  const buf = w.buf;
+  let pos = w.pos;
   for (let i = 0; i < n; i++) {
-    const f = forms[i]!;
-    if (f === A_V4) w.bytes(addrs, i * 16 + 12, 4);
-    else if (f !== A_ABSENT) w.bytes(addrs, i * 16, 16);
+    const f = forms[i]!, o = i * 16;
+    if (f === A_V4) { buf[pos] = addrs[o + 12]!; buf[pos + 1] = addrs[o + 13]!; buf[pos + 2] = addrs[o + 14]!; buf[pos + 3] = addrs[o + 15]!; pos += 4; }
+    else if (f !== A_ABSENT) { for (let j = 0; j < 16; j++) buf[pos + j] = addrs[o + j]!; pos += 16; }
   }
+  w.pos = pos;
 }
 
 function readAddrs(r: Reader, kinds: Uint8Array, addrs: Uint8Array, n: number, what: string): void {
@@ -190,16 +226,19 @@ function readAddrs(r: Reader, kinds: Uint8Array, addrs: Uint8Array, n: number, w
   for (let i = 0; i < n; i++) {
     const f = forms[i]!, o = i * 16;
     if (f === A_ABSENT) { kinds[i] = ADDR_ABSENT; continue; }
+    const buf = r.buf;
     if (f === A_V4) {
       r.need(4, what);
       addrs[o + 10] = 0xff; addrs[o + 11] = 0xff;
-      addrs.set(r.buf.subarray(r.pos, r.pos + 4), o + 12);
+      const p = r.pos;
+      addrs[o + 12] = buf[p]!; addrs[o + 13] = buf[p + 1]!; addrs[o + 14] = buf[p + 2]!; addrs[o + 15] = buf[p + 3]!;
       r.pos += 4;
       kinds[i] = ADDR_FOREIGN;
       continue;
     }
     r.need(16, what);
-    addrs.set(r.buf.subarray(r.pos, r.pos + 16), o);
+    const p = r.pos;
+    for (let j = 0; j < 16; j++) addrs[o + j] = buf[p + j]!;
     r.pos += 16;
     kinds[i] = f === A_PSEUDONYM ? ADDR_PSEUDONYM : ADDR_FOREIGN;
   }
@@ -251,7 +290,7 @@ export function encodeWireBatch(meta: WireMeta, batch: SelectedBatch): Uint8Arra
   const dur = new Float64Array(n);
   let durOk = true;
   for (let i = 0; i < n; i++) { dur[i] = batch.end[i]! - batch.start[i]!; durOk &&= isWhole(batch.start[i]!) && isWhole(batch.end[i]!) && Math.abs(dur[i]!) < 2 ** 51; }
-  if (durOk) { w.u8(END_AS_DURATION); for (let i = 0; i < n; i++) w.varint(dur[i]!); } else { w.u8(END_AS_VALUES); writeFloats(w, batch.end, n, false); }
+  if (durOk) { w.u8(END_AS_DURATION); w.room(n * 8); for (let i = 0; i < n; i++) { const d = dur[i]!; w.varuintUnchecked(d < 0 ? -2 * d - 1 : 2 * d); } } else { w.u8(END_AS_VALUES); writeFloats(w, batch.end, n, false); }
   writeAddrs(w, batch.srcKind, batch.srcAddr, n, 'source address');
   writeAddrs(w, batch.dstKind, batch.dstAddr, n, 'destination address');
   writeInts(w, batch.periodIndex, n);

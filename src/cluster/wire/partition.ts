@@ -1,10 +1,11 @@
 /** @module Partitions of selected flows: each detector's key decides which worker sees a flow, so a worker's detectors see every flow of their keys. */
+import { scanReadsFlow } from '#modules/analysis/index.js';
 import { ADDR_ABSENT, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
 
 /**
  * Partition families. `d` (by destination) carries every kept flow, keyed by its destination: DDoS by the
  * (domestic) target, beacon and botnet fan-in by the server called, indicators, and the archive. `s` (by
- * source) carries the flows with both endpoints, keyed by the source: the scan detector's scanner.
+ * source) carries the flows with both endpoints that the scan detector reads, keyed by the source: the scanner.
  * @see docs/decisions/0007-cluster-wire-and-partitions.md
  */
 export const FAMILIES = ['d', 's'] as const;
@@ -27,12 +28,28 @@ export function slotPartition(addr: Uint8Array, offset: number, kind: number, pa
   return (h >>> 0) % partitions;
 }
 
-const INT_COLUMNS = ['basisIndex', 'category', 'fields', 'start', 'end', 'srcKind', 'dstKind', 'periodIndex', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'inIf', 'outIf', 'exporterIndex'] as const;
+type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+const ROW_COLUMNS = ['basisIndex', 'category', 'fields', 'start', 'end', 'srcKind', 'dstKind', 'periodIndex', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'inIf', 'outIf', 'exporterIndex'] as const;
+
+/** `to[k] = from[order[k]]` for k < m: one monomorphic loop per column type. */
+function gather<T extends Column>(to: T, from: T, order: Int32Array, m: number): void {
+  for (let k = 0; k < m; k++) to[k] = from[order[k]!]!;
+}
+
+function gatherSlots(to: Uint8Array, from: Uint8Array, order: Int32Array, m: number): void {
+  for (let k = 0; k < m; k++) {
+    const o = order[k]! * 16, t = k * 16;
+    for (let j = 0; j < 16; j++) to[t + j] = from[o + j]!;
+  }
+}
 
 /**
  * Splits kept flows into one batch per partition of `family` (absent where no row goes). In `d`, a flow
  * without a destination goes by its source (and to 0 without either), so every kept flow is in exactly one
- * `d` partition; `s` leaves out flows missing an endpoint (no detector of that family can use them).
+ * `d` partition; `s` leaves out flows missing an endpoint and flows the scan detector skips (without SYN,
+ * UDP, ICMP other than echo requests): no detector of that family reads them.
+ * The rows are put in partition order once (a counting sort, column by column), and each partition's batch
+ * is a view of its range: no copy per row and column.
  */
 export function splitByPartition(sel: SelectedBatch, family: Family, partitions: number): (SelectedBatch | undefined)[] {
   const n = sel.length;
@@ -41,27 +58,35 @@ export function splitByPartition(sel: SelectedBatch, family: Family, partitions:
   for (let i = 0; i < n; i++) {
     const sk = sel.srcKind[i]!, dk = sel.dstKind[i]!;
     let p: number;
-    if (family === 's') p = sk === ADDR_ABSENT || dk === ADDR_ABSENT ? -1 : slotPartition(sel.srcAddr, i * 16, sk, partitions);
+    if (family === 's') p = sk === ADDR_ABSENT || dk === ADDR_ABSENT || !scanReadsFlow(sel.proto[i]!, sel.tcpFlags[i]!, sel.dstPort[i]!) ? -1 : slotPartition(sel.srcAddr, i * 16, sk, partitions);
     else if (dk !== ADDR_ABSENT) p = slotPartition(sel.dstAddr, i * 16, dk, partitions);
     else p = sk !== ADDR_ABSENT ? slotPartition(sel.srcAddr, i * 16, sk, partitions) : 0;
     part[i] = p;
     if (p >= 0) counts[p]!++;
   }
+  const from = new Int32Array(partitions + 1);
+  for (let p = 0; p < partitions; p++) from[p + 1] = from[p]! + counts[p]!;
+  const m = from[partitions]!;
+  const order = new Int32Array(m);
+  const at = from.slice(0, partitions);
+  for (let i = 0; i < n; i++) { const p = part[i]!; if (p >= 0) order[at[p]!++] = i; }
+  const all = createSelectedBatch(m);
+  for (const c of ROW_COLUMNS) gather(all[c] as Column, sel[c] as Column, order, m);
+  gatherSlots(all.srcAddr, sel.srcAddr, order, m);
+  gatherSlots(all.dstAddr, sel.dstAddr, order, m);
   const out: (SelectedBatch | undefined)[] = new Array<SelectedBatch | undefined>(partitions).fill(undefined);
   for (let p = 0; p < partitions; p++) {
     if (counts[p] === 0) continue;
-    const b = createSelectedBatch(counts[p]!);
-    b.basisIds = sel.basisIds; b.periods = sel.periods; b.exporters = sel.exporters;
-    out[p] = b;
-  }
-  for (let i = 0; i < n; i++) {
-    const p = part[i]!;
-    if (p < 0) continue;
-    const b = out[p]!;
-    const k = b.length++;
-    for (const c of INT_COLUMNS) (b[c] as { [i: number]: number })[k] = (sel[c] as { [i: number]: number })[i]!;
-    b.srcAddr.set(sel.srcAddr.subarray(i * 16, i * 16 + 16), k * 16);
-    b.dstAddr.set(sel.dstAddr.subarray(i * 16, i * 16 + 16), k * 16);
+    const a = from[p]!, z = from[p + 1]!;
+    out[p] = {
+      length: z - a, basisIds: sel.basisIds, periods: sel.periods, exporters: sel.exporters,
+      basisIndex: all.basisIndex.subarray(a, z), category: all.category.subarray(a, z), fields: all.fields.subarray(a, z),
+      start: all.start.subarray(a, z), end: all.end.subarray(a, z), srcKind: all.srcKind.subarray(a, z), dstKind: all.dstKind.subarray(a, z),
+      srcAddr: all.srcAddr.subarray(a * 16, z * 16), dstAddr: all.dstAddr.subarray(a * 16, z * 16),
+      periodIndex: all.periodIndex.subarray(a, z), srcPort: all.srcPort.subarray(a, z), dstPort: all.dstPort.subarray(a, z),
+      proto: all.proto.subarray(a, z), tcpFlags: all.tcpFlags.subarray(a, z), bytes: all.bytes.subarray(a, z), packets: all.packets.subarray(a, z),
+      samplingRate: all.samplingRate.subarray(a, z), inIf: all.inIf.subarray(a, z), outIf: all.outIf.subarray(a, z), exporterIndex: all.exporterIndex.subarray(a, z),
+    };
   }
   return out;
 }

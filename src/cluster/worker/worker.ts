@@ -96,6 +96,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
   const total = FAMILIES.length * settings.partitions;
   const stats = { messages: 0, flows: 0, replayedFlows: 0, findingsWritten: 0, rebuilds: 0, badMessages: 0, flushErrors: 0 };
   let indicators: Indicator[] = [];
+  const liveByFamily: Record<Family, number> = { d: 0, s: 0 };
   const families = new Map<Family, FamilyState>();
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let rebalanceTimer: ReturnType<typeof setInterval> | undefined;
@@ -133,7 +134,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     }
     await st.ingest.ingest(decoded.batch);
     if (replay) stats.replayedFlows += decoded.batch.length;
-    else { stats.flows += decoded.batch.length; stats.messages++; }
+    else { stats.flows += decoded.batch.length; stats.messages++; liveByFamily[st.family] += decoded.batch.length; }
     let seen = st.analysed.get(partition);
     if (seen === undefined) st.analysed.set(partition, (seen = new SeenSequences()));
     seen.add(d.seq);
@@ -274,8 +275,8 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     }
   }
 
-  deps.metrics?.collect('mamori_worker_flows_total', 'Flows analysed by this worker (live, and replayed to rebuild state).', 'counter', () => [
-    { labels: { worker: settings.workerId, source: 'live' }, value: stats.flows },
+  deps.metrics?.collect('mamori_worker_flows_total', 'Flows analysed by this worker (live by partition family, and replayed to rebuild state).', 'counter', () => [
+    ...FAMILIES.map((f) => ({ labels: { worker: settings.workerId, source: 'live', family: f }, value: liveByFamily[f] })),
     { labels: { worker: settings.workerId, source: 'replay' }, value: stats.replayedFlows },
   ]);
   deps.metrics?.collect('mamori_worker_partitions', 'Partitions this worker owns, by family.', 'gauge', () => FAMILIES.map((f) => ({ labels: { worker: settings.workerId, family: f }, value: families.get(f)?.owned.size ?? 0 })));

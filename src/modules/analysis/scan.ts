@@ -268,6 +268,16 @@ function isProbe(proto: number, flags: number, dstPort: number): boolean {
 }
 
 /**
+ * True for a flow the scan detector reads (TCP with SYN, or an ICMP echo request); it skips every other flow
+ * (the `continue`s of `ingestRows` and `prefetch`), so a cluster's edge may leave the others out of what it
+ * sends to scan workers without changing a finding.
+ */
+export function scanReadsFlow(proto: number, flags: number, dstPort: number): boolean {
+  if (proto === 6) return (flags & 0x02) !== 0;
+  return (proto === 1 || proto === 58) && isProbe(proto, flags, dstPort);
+}
+
+/**
  * Creates the scan detector. A probe is a TCP flow with SYN but no ACK (the handshake never completed)
  * or an ICMP echo request; a key is reported once it has probed `minTargets` distinct targets that
  * stayed unanswered, making up at least `minUnansweredShare` of all it contacted on that key within
