@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '#platform/clock/index.js';
 import { verifyAuditLog } from '#modules/audit/index.js';
+import { runMamori } from './test-support/cli.js';
 import { createTestApp } from './test-support/harness.js';
 
 const ADDRESS = '198.51.100.23';
@@ -45,6 +46,11 @@ describe('audit free text', () => {
 
     await t.core.checkpointer.checkpointNow();
     expect(await verifyAuditLog(t.core.db, { logKey: t.core.checkpointer.verifier() })).toMatchObject({ ok: true });
+    const verified = await runMamori(['audit', 'verify'], { dataDir, databaseUrl: `sqlite:${join(dataDir, 'mamori.db')}` });
+    expect(verified, verified.out).toMatchObject({ code: 0, out: expect.stringContaining('audit log OK') });
+    // The side table holds no trace of the text, only the reference and the order.
+    const side = (await t.core.db.kysely.selectFrom('audit_texts').selectAll().execute()) as Record<string, unknown>[];
+    expect(JSON.stringify(side)).not.toContain(ADDRESS);
     // Not in any byte of the database or its write-ahead log either.
     for (const f of readdirSync(dataDir).filter((x) => x.startsWith('mamori.db'))) expect(readFileSync(join(dataDir, f)).includes(Buffer.from(ADDRESS)), f).toBe(false);
   });

@@ -42,9 +42,10 @@ describe('lifecycle on PostgreSQL: a purge leaves no byte in the database files'
     const db = await createFreshPgDatabase();
     drop = db.drop;
     dataDir = mkdtempSync(join(tmpdir(), 'mamori-pg-lifecycle-'));
-    core = await createTestCore({ url: db.url, clock, config: { dataDir } });
     logStream = createWriteStream(join(dataDir, 'mamori.log'));
-    pipeline = createPipeline(core, { logger: createLogger({ level: 'debug', destination: logStream }) });
+    const logger = createLogger({ level: 'debug', destination: logStream });
+    core = await createTestCore({ url: db.url, clock, config: { dataDir }, logger });
+    pipeline = createPipeline(core, { logger });
     await pipeline.component.start();
   });
   afterAll(async () => {

@@ -15,7 +15,7 @@ import type { Core } from './core.js';
 import { createIntelDrafter } from './intel-wiring.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createTestCore } from './test-support/harness.js';
-import { main } from '../cli/main.js';
+import { runMamori } from './test-support/cli.js';
 
 const person = (username: string, roles: Role[]): RequestContext => ({ actor: { kind: 'user', id: newId(), username, roles, orgId: null, sectors: [] }, requestId: `test-${username}` });
 
@@ -56,9 +56,11 @@ describe('lifecycle: purge follows the data', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'mamori-lifecycle-'));
-    core = await createTestCore({ url: `sqlite:${join(dataDir, 'mamori.db')}`, clock, config: { dataDir } });
+    // One log file at debug level for the server's parts and the pipeline: it is scanned with everything else.
     logStream = createWriteStream(join(dataDir, 'mamori.log'));
-    pipeline = createPipeline(core, { logger: createLogger({ level: 'debug', destination: logStream }) });
+    const logger = createLogger({ level: 'debug', destination: logStream });
+    core = await createTestCore({ url: `sqlite:${join(dataDir, 'mamori.db')}`, clock, config: { dataDir }, logger });
+    pipeline = createPipeline(core, { logger });
     await pipeline.component.start();
   });
   afterAll(async () => {
@@ -153,9 +155,11 @@ describe('lifecycle: purge follows the data', () => {
     await pipeline.flush(true);
     expect((await core.analysis.listFindings(analyst, {})).items.filter((f) => f.bases.includes(revoked.id))).toEqual([]);
 
-    // The log still verifies, with the certificate in it.
+    // The log still verifies, with the certificate in it: in the library and with `mamori audit verify`.
     await core.checkpointer.checkpointNow();
     expect(await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier() })).toMatchObject({ ok: true });
+    const verified = await runMamori(['audit', 'verify'], { dataDir, databaseUrl: `sqlite:${join(dataDir, 'mamori.db')}` });
+    expect(verified, verified.out).toMatchObject({ code: 0, out: expect.stringContaining('audit log OK') });
 
     // Every byte of the database, its WAL, the archive, the keys and the logs; the archive decoded as well.
     await new Promise<void>((r) => logStream.write('', () => r()));
@@ -201,7 +205,10 @@ describe('lifecycle: purge follows the data', () => {
     const decoded = await decodedArchive(dataDir);
     if (decoded.includes(REFUSED.foreign)) bad.push('parquet (decoded)');
     expect(bad).toEqual([]);
+    await core.checkpointer.checkpointNow();
     expect(await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier() })).toMatchObject({ ok: true });
+    const verified = await runMamori(['audit', 'verify'], { dataDir, databaseUrl: `sqlite:${join(dataDir, 'mamori.db')}` });
+    expect(verified, verified.out).toMatchObject({ code: 0, out: expect.stringContaining('audit log OK') });
   });
 
   it('past retention: findings and archive go, the period\'s key is destroyed, re-identification says it is impossible, keys list says so', async () => {
@@ -234,19 +241,8 @@ describe('lifecycle: purge follows the data', () => {
     expect(await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier() })).toMatchObject({ ok: true });
 
     // `mamori keys list` on the same data directory.
-    const out: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
-    const env = { dir: process.env['MAMORI_DATA_DIR'], url: process.env['MAMORI_DATABASE_URL'] };
-    process.env['MAMORI_DATA_DIR'] = dataDir;
-    process.env['MAMORI_DATABASE_URL'] = `sqlite:${join(dataDir, 'mamori.db')}`;
-    try {
-      await main(['node', 'mamori', 'keys', 'list']);
-    } finally {
-      process.stdout.write = write;
-      if (env.dir === undefined) delete process.env['MAMORI_DATA_DIR']; else process.env['MAMORI_DATA_DIR'] = env.dir;
-      if (env.url === undefined) delete process.env['MAMORI_DATABASE_URL']; else process.env['MAMORI_DATABASE_URL'] = env.url;
-    }
-    expect(out.join('')).toMatch(/2026-04\s+destroyed 2026-05-15T00:00:00\.000Z — re-identification impossible/);
+    const keys = await runMamori(['keys', 'list'], { dataDir, databaseUrl: `sqlite:${join(dataDir, 'mamori.db')}` });
+    expect(keys.code).toBe(0);
+    expect(keys.out).toMatch(/2026-04\s+destroyed 2026-05-15T00:00:00\.000Z — re-identification impossible/);
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ManualClock, type Clock } from '#platform/clock/index.js';
 import { parseConfig, type Config, type ConfigInput } from '#platform/config/index.js';
 import { ROLES, systemContext, type RequestContext, type Role } from '#platform/context/index.js';
+import type { Logger } from '#platform/logger/index.js';
 import { createCore, type Core } from '../core.js';
 import { buildApp, type App } from '../app.js';
 
@@ -12,14 +13,14 @@ import { buildApp, type App } from '../app.js';
 export const TEST_PASSWORD_COST = { logN: 10, r: 8, p: 1 };
 
 /** A fresh core on `url` (default: SQLite in memory). */
-export async function createTestCore(options: { url?: string; clock?: Clock; config?: ConfigInput } = {}): Promise<Core & { clock: Clock }> {
+export async function createTestCore(options: { url?: string; clock?: Clock; config?: ConfigInput; logger?: Logger } = {}): Promise<Core & { clock: Clock }> {
   // A fresh data directory per core: the audit log key and its last-signed state live there, and a
   // state left by an earlier run would (rightly) refuse to sign for a new in-memory database.
   const dataDir = options.config?.dataDir ?? mkdtempSync(join(tmpdir(), 'mamori-test-'));
   // Test data directories are temporary: the keystore's key-encryption key may live in them (demo and tests only).
   const config: Config = parseConfig({ ...(options.config ?? {}), selection: { kekBesideData: true, ...(options.config?.selection ?? {}) }, dataDir, database: { url: options.url ?? ':memory:' }, auth: { cookieSecure: false, ...(options.config?.auth ?? {}) } });
   const clock = options.clock ?? new ManualClock('2026-04-01T00:00:00.000Z');
-  const core = await createCore(config, { clock, passwordCost: TEST_PASSWORD_COST });
+  const core = await createCore(config, { clock, passwordCost: TEST_PASSWORD_COST, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   return core as Core & { clock: Clock };
 }
 
