@@ -232,7 +232,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
     await identityRoutes({ identity: core.identity, cookieSecure: core.config.auth.cookieSecure })(scope);
     const witnessState = witnessStatePath(core.config.audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir));
     await auditRoutes({
-      audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState), db: core.db.kysely,
+      audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState), db: core.db.kysely, onCheckpointSigned: core.onCheckpointSigned,
       userIdOf: async (username) => (await core.identity.listUsers(systemContext('audit-search'))).find((u) => u.username === username)?.id,
     })(scope);
     await analysisRoutes({ analysis: core.analysis })(scope);

@@ -11,7 +11,8 @@ import { createRegistryService, registryMigrations, type RegistryService } from 
 import { createReportingScheduler, createReportingService, defaultReceiptKeyPath, loadForms, loadOrCreateReceiptSigner, reportingMigrations, type ReceiptSigner, type ReportingScheduler, type ReportingService } from '#modules/reporting/index.js';
 import { packagePath } from '#platform/paths/index.js';
 import { analysisMigrations, createAnalysisService, createFindingsPurger, type AnalysisService } from '#modules/analysis/index.js';
-import { createFeedScheduler, createIntelPurger, createSharingService, loadOrCreateFingerprintKey, recallMigrations, sharingMigrations, type FeedScheduler, type IntelPurger, type SharingCacheEvent, type SharingService } from '#modules/sharing/index.js';
+import { createFeedScheduler, createIntelPurger, createSharingService, loadOrCreateFingerprintKey, recallMigrations, sharingMigrations, type FeedScheduler, type IntelPurger, type SharingService } from '#modules/sharing/index.js';
+import type { CacheEvent } from '#cluster/api/index.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { SECTORS } from '#modules/identity/index.js';
 import { systemContext } from '#platform/context/index.js';
@@ -65,8 +66,12 @@ export interface Core {
   lifecycle: Lifecycle;
   /** Recall notices of released intelligence whose data was purged. */
   recalls: IntelPurger;
-  /** Calls `listener` after this process dropped cached sharing data (API replicas tell the others); returns the unsubscribe. */
-  onCacheEvent(listener: (e: SharingCacheEvent) => void): () => void;
+  /** Calls `listener` after this process dropped cached sharing data or signed a checkpoint (API replicas tell the others); returns the unsubscribe. */
+  onCacheEvent(listener: (e: CacheEvent) => void): () => void;
+  /** Applies what another API replica told (not passed on again). */
+  applyCacheEvent(e: CacheEvent): void;
+  /** Calls `listener` when a newer checkpoint was signed, here or (told over NATS) by another replica. */
+  onCheckpointSigned(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -97,13 +102,18 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     // Several processes on one PostgreSQL (API replicas): what one process kept in memory goes to the database or NATS.
     const replicated = isReplicated(config);
     const policy = createPolicyEngine();
+    // Cache events of this process (passed on to the other API replicas) and who serves the latest checkpoint.
+    const cacheListeners = new Set<(e: CacheEvent) => void>();
+    const tell = (e: CacheEvent): void => { for (const l of cacheListeners) l(e); };
+    const signedListeners = new Set<() => void>();
+    const checkpointSigned = (): void => { for (const l of signedListeners) l(); };
     const audit = createAuditLog({ db, clock, policyHash: policy.hash });
     const checkpointer = createCheckpointer(
       {
         origin: config.audit.origin, everyEntries: config.audit.checkpointEveryEntries, everySeconds: config.audit.checkpointEverySeconds, keyFile: config.audit.keyFile ?? defaultLogKeyPath(config.dataDir),
         witnessStateFile: witnessStatePath(config.audit.witnessKeyFile ?? defaultWitnessKeyPath(config.dataDir)),
       },
-      { db, log: audit, clock, onError: (e) => options.logger?.error({ err: e }, 'audit checkpoint failed') },
+      { db, log: audit, clock, onError: (e) => options.logger?.error({ err: e }, 'audit checkpoint failed'), onSigned: () => { checkpointSigned(); tell({ scope: 'checkpoint' }); } },
     );
     const identity = createIdentityService({
       db, policy, audit, clock,
@@ -167,12 +177,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       people: { namesOf: async (ids) => new Map((await identity.listUsers(peopleCtx)).filter((u) => ids.includes(u.id)).map((u) => [u.id, u.displayName])) },
     });
     const sharingCtx = systemContext('sharing');
-    const cacheListeners = new Set<(e: SharingCacheEvent) => void>();
     const sharing = createSharingService({
       db, policy, audit, clock, sectorNames: SECTORS,
       directory: { orgs: () => identity.listOrgs(sharingCtx), users: () => identity.listUsers(sharingCtx) },
       // Kept apart from the database; a throwaway in-memory database gets a throwaway key.
-      cacheEvents: (e) => { for (const l of cacheListeners) l(e); },
+      cacheEvents: tell,
       fingerprintKey: loadOrCreateFingerprintKey(config.database.url === ':memory:' ? undefined : (config.sharing.fingerprintKeyFile ?? join(config.dataDir, 'keys', 'sharing-fingerprint.key'))),
       settings: {
         maxPageSize: config.sharing.maxPageSize, renderCacheEntries: config.sharing.renderCacheEntries,
@@ -217,6 +226,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     oversight.connect({ halter: { halt: async (ctx, id, reason) => { await response.haltMeasure(ctx, id, reason); } } });
     return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, lifecycle, recalls,
       onCacheEvent: (listener) => { cacheListeners.add(listener); return () => { cacheListeners.delete(listener); }; },
+      applyCacheEvent: (e) => { if (e.scope === 'checkpoint') checkpointSigned(); else sharing.applyCacheEvent(e); },
+      onCheckpointSigned: (listener) => { signedListeners.add(listener); },
       close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
   } catch (e) {
     await db.close();

@@ -52,7 +52,7 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   const extra = options.components?.(core, metrics) ?? [];
   let replica: ReplicaParts | undefined;
   if (isReplicated(config)) {
-    replica = apiReplica(config, { caches: { apply: (e) => core.sharing.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, oversight, reporting, retention, feeds], logger, metrics });
+    replica = apiReplica(config, { caches: { apply: (e) => core.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, oversight, reporting, retention, feeds], logger, metrics });
   }
   const components: Component[] = replica === undefined
     ? [checkpointer, oversight, reporting, ranges, retention, ...archive, feeds, ...extra]

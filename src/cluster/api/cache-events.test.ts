@@ -1,6 +1,6 @@
 /** What an API replica hears of its own cache drops (to pass on over NATS), and that a drop told by another replica is not passed on again. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SharingCacheEvent } from '#modules/sharing/index.js';
+import type { CacheEvent } from './invalidation.js';
 import { createTestCore, seedRoleUsers, type RoleUsers } from '#server/test-support/harness.js';
 import type { Core } from '#server/core.js';
 
@@ -15,7 +15,7 @@ afterAll(async () => { await core.close(); });
 
 describe('sharing cache events', () => {
   it('are told for council, membership and collection changes made here, and not for drops told by another replica', async () => {
-    const heard: SharingCacheEvent[] = [];
+    const heard: CacheEvent[] = [];
     const off = core.onCacheEvent((e) => heard.push(e));
     const d = users.ctx.nco_director;
     const bank = users.orgs['Council Member Bank']!;
@@ -33,5 +33,18 @@ describe('sharing cache events', () => {
     off();
     await core.sharing.addCouncilMember(d, { orgId: bank, clients: [] });
     expect(heard).toHaveLength(before);
+  });
+
+  it('tell a checkpoint signed here, and serve one signed by another replica at once', async () => {
+    const heard: CacheEvent[] = [];
+    core.onCacheEvent((e) => heard.push(e));
+    let signed = 0;
+    core.onCheckpointSigned(() => { signed++; });
+    await core.checkpointer.checkpointNow();
+    expect(heard).toEqual([{ scope: 'checkpoint' }]);
+    expect(signed).toBe(1);
+    core.applyCacheEvent({ scope: 'checkpoint' });
+    expect(signed).toBe(2);
+    expect(heard).toHaveLength(1);
   });
 });

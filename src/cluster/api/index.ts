@@ -2,12 +2,11 @@
 import { hostname } from 'node:os';
 import type { Config } from '#platform/config/index.js';
 import { AppError } from '#platform/errors/index.js';
-import type { SharingCacheEvent } from '#modules/sharing/index.js';
-import { createInvalidationBus, type InvalidationBus } from './invalidation.js';
+import { createInvalidationBus, type CacheEvent, type InvalidationBus } from './invalidation.js';
 import { openLeaderLease } from './lease.js';
 import { createSingletonGroup, type SingletonGroup, type SingletonJob } from './singletons.js';
 
-export { createInvalidationBus, parseInvalidation, type InvalidationBus } from './invalidation.js';
+export { createInvalidationBus, parseInvalidation, type CacheEvent, type InvalidationBus } from './invalidation.js';
 export { leaseKey, openLeaderLease, type LeaderLease } from './lease.js';
 export { createSingletonGroup, type SingletonGroup, type SingletonJob } from './singletons.js';
 
@@ -41,7 +40,7 @@ export function assertReplicaConfig(config: Config): void {
 /** What the replica wiring needs from the server. */
 export interface ReplicaDeps {
   /** Where remote invalidations are applied, and where this process's own are heard. */
-  caches: { apply(e: SharingCacheEvent): void; onLocal(listener: (e: SharingCacheEvent) => void): () => void };
+  caches: { apply(e: CacheEvent): void; onLocal(listener: (e: CacheEvent) => void): () => void };
   /** The jobs that must run once cluster-wide. */
   jobs: readonly SingletonJob[];
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void } | undefined;

@@ -3,6 +3,9 @@ import { connect, type NatsConnection, type Subscription } from '@nats-io/transp
 import type { SharingCacheEvent } from '#modules/sharing/index.js';
 import { AppError } from '#platform/errors/index.js';
 
+/** What replicas tell each other: sharing's caches dropped, or a new audit checkpoint signed (drop the served one). */
+export type CacheEvent = SharingCacheEvent | { scope: 'checkpoint' };
+
 /** What the bus needs. */
 export interface InvalidationDeps {
   servers: readonly string[];
@@ -10,7 +13,7 @@ export interface InvalidationDeps {
   /** This replica's id: its own messages come back to it and are ignored. */
   replicaId: string;
   /** Drops cached data locally (not passed on again). */
-  apply(e: SharingCacheEvent): void;
+  apply(e: CacheEvent): void;
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void } | undefined;
 }
 
@@ -20,7 +23,7 @@ export interface InvalidationBus {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Tells the other replicas (nothing while disconnected: they drop everything when they reconnect). */
-  publish(e: SharingCacheEvent): void;
+  publish(e: CacheEvent): void;
   stats(): { sent: number; received: number; reconnects: number };
 }
 
@@ -28,18 +31,20 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The event in a message, or undefined for anything else (a message of another version or a stranger). */
-export function parseInvalidation(data: Uint8Array): { from: string; event: SharingCacheEvent } | undefined {
+export function parseInvalidation(data: Uint8Array): { from: string; event: CacheEvent } | undefined {
   try {
     const m = JSON.parse(decoder.decode(data)) as { v?: unknown; from?: unknown; event?: { scope?: unknown; collectionId?: unknown } };
     if (m.v !== 1 || typeof m.from !== 'string' || typeof m.event !== 'object' || m.event === null) return undefined;
     if (m.event.scope === 'all') return { from: m.from, event: { scope: 'all' } };
+    if (m.event.scope === 'checkpoint') return { from: m.from, event: { scope: 'checkpoint' } };
     if (m.event.scope === 'pages' && typeof m.event.collectionId === 'string') return { from: m.from, event: { scope: 'pages', collectionId: m.event.collectionId } };
   } catch { /* not JSON */ }
   return undefined;
 }
 
 /**
- * Creates the bus. Core NATS delivers at most once, so a replica that was cut off from NATS may have missed
+ * Creates the bus. The leader's checkpointer announces each checkpoint it signs, so every replica serves the
+ * new one at once rather than up to a second later. Core NATS delivers at most once, so a replica that was cut off from NATS may have missed
  * events: when it reconnects it drops all its caches (the directory's own 5 s lifetime bounds the rest).
  * Served TAXII pages are keyed by the collection's version read from PostgreSQL on every request, so a
  * missed event never serves an outdated page; the event only frees their memory early.
@@ -67,6 +72,8 @@ export function createInvalidationBus(deps: InvalidationDeps): InvalidationBus {
           deps.apply(m.event);
         },
       });
+      // The server has the subscription once flush answers: nothing said after start() is missed.
+      await nc.flush();
       const conn = nc;
       watching = (async () => {
         for await (const s of conn.status()) {
@@ -74,6 +81,7 @@ export function createInvalidationBus(deps: InvalidationDeps): InvalidationBus {
             stats.reconnects++;
             deps.logger?.info({}, 'cache invalidation: reconnected to NATS; dropping every cache (events may have been missed)');
             deps.apply({ scope: 'all' });
+            deps.apply({ scope: 'checkpoint' });
           }
         }
       })().catch(() => undefined);

@@ -73,6 +73,8 @@ export interface CheckpointerDeps {
   clock: Clock;
   /** Where a failed background checkpoint is reported (the timer must not crash the process). */
   onError?: (e: unknown) => void;
+  /** Told after this process stored a new checkpoint (API replicas tell the others to serve it). */
+  onSigned?: (cp: StoredCheckpoint) => void;
 }
 
 const b64 = (h: Uint8Array): string => Buffer.from(h).toString('base64');
@@ -197,7 +199,9 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
     }
     lastSignedAtMs = clock.nowMs();
     writePrivateFile(stateFile, `${JSON.stringify({ size, root: row.root, at: row.created_at })}\n`);
-    return rowOf(row);
+    const stored = rowOf(row);
+    deps.onSigned?.(stored);
+    return stored;
   }
 
   /** Signs when N entries or T seconds have passed since the last checkpoint (and there is something new). */

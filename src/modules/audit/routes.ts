@@ -35,6 +35,8 @@ export function auditRoutes(deps: {
   userIdOf?: (username: string) => Promise<string | undefined>;
   /** The database the log lives in (for the search's filtered query). */
   db?: AnyDb;
+  /** Calls its argument whenever a newer checkpoint was signed here or by another API replica (serve it at once). */
+  onCheckpointSigned?: (listener: () => void) => void;
 }): RouteModule {
   const { audit, checkpointer, policy } = deps;
 
@@ -55,13 +57,19 @@ export function auditRoutes(deps: {
   // The public checkpoint is the most polled read (witnesses, monitors, every dashboard): it is served from
   // memory, its JSON rendered once per checkpoint, and the store asked again at most every PUBLIC_CHECKPOINT_MS
   // (another process may have signed), by one query however many requests wait for it.
+  // A newer checkpoint signed anywhere drops the served one; a query already under way may have read the older,
+  // so its answer is kept only if no signing was announced meanwhile.
   let served: { at: number; note: string; json: string } | undefined;
   let asking: Promise<{ note: string; json: string }> | undefined;
+  let generation = 0;
+  deps.onCheckpointSigned?.(() => { generation++; served = undefined; asking = undefined; });
   async function publicCheckpoint(): Promise<{ note: string; json: string }> {
     if (served !== undefined && performance.now() - served.at < PUBLIC_CHECKPOINT_MS) return served;
+    const started = generation;
     asking ??= (async () => {
       try {
         const cp = await latestOrThrow();
+        if (generation !== started) return publicCheckpoint();
         if (served?.note !== cp.note) {
           const note = parseSignedNote(cp.note);
           const body = note.ok ? parseCheckpoint(note.value.text) : undefined;
@@ -77,7 +85,7 @@ export function auditRoutes(deps: {
         } else served.at = performance.now();
         return served;
       } finally {
-        asking = undefined;
+        if (generation === started) asking = undefined;
       }
     })();
     return asking;
