@@ -89,5 +89,9 @@ describe('API replicas on one PostgreSQL', () => {
     expect(third.ok).toBe(false);
     const fourth = await two.identity.login(sys, { username: 'kanri', password: 'correct horse battery staple' }, { address: '198.51.100.9', scheme: 'password' });
     expect(fourth).toMatchObject({ ok: false, error: { code: 'THROTTLED' } });
+    // What was typed as a username, and the addresses, are kept only as hashes.
+    const stored = JSON.stringify(await one.db.kysely.selectFrom('auth_throttle').selectAll().execute());
+    expect(stored).not.toMatch(/kanri|198\.51\.100\.9|192\.0\.2\.7/);
+    expect(stored).toMatch(/"k":"b:[0-9a-f]{64}"/);
   });
 });
