@@ -1,7 +1,17 @@
 /** @module Names for inbox entries: the operator's name and what each entry is about (a report's category and version, a notification's computer), read in a few bounded queries per page. */
 import type { AnyDb } from '#platform/db/index.js';
 import { chunked } from '#platform/paging/index.js';
-import type { InboxAbout, InboxItem } from './service.js';
+
+/** The named subject of an inbox entry. */
+export type InboxAbout =
+  | { type: 'report'; category: string; awareAt: string; version: number | null }
+  | { type: 'notification'; kind: string; computerName: string | null };
+
+/** What naming reads and fills of an inbox entry (service.ts's InboxItem; generic, so this file needs nothing of the service). */
+interface Nameable {
+  orgId: string; reportId: string | null; subjectType: string; subjectId: string;
+  orgName: string | null; orgNameJa: string | null; about: InboxAbout | null;
+}
 
 /** The version a filing's subject id names (`<reportId>#<version>`), or null. */
 function versionOf(subjectId: string): number | null {
@@ -10,7 +20,7 @@ function versionOf(subjectId: string): number | null {
 }
 
 /** The entries with their operator's names and their subject named; entries whose subject is gone keep `about: null`. */
-export async function nameInbox(q: AnyDb, items: InboxItem[]): Promise<InboxItem[]> {
+export async function nameInbox<T extends Nameable>(q: AnyDb, items: T[]): Promise<T[]> {
   if (items.length === 0) return items;
   const orgIds = [...new Set(items.map((i) => i.orgId))];
   const reportIds = [...new Set(items.flatMap((i) => (i.reportId === null ? [] : [i.reportId])))];

@@ -12,7 +12,7 @@ import type { RegistryService } from '#modules/registry/index.js';
 import { cidrContains } from '#modules/registry/index.js';
 import { afterKey, cutPage, decodeCursor, yieldToEventLoop, type Page, type PageQuery } from '#platform/paging/index.js';
 import { checkAttachment } from './attachments.js';
-import { nameInbox } from './inbox-names.js';
+import { nameInbox, type InboxAbout } from './inbox-names.js';
 import { deliveriesOf, loadReportParts, openDeadlinesOf, receiptsOf, type DeadlineRow, type VersionRow } from './report-batch.js';
 import { createGroupCommitter, type AuditBatchWriter } from './group-commit.js';
 import { addMonth, deadlinesFor, metByStage, ransomDeadline, reminderAt, DEADLINE_LABELS, type DeadlineKey } from './clocks.js';
@@ -129,10 +129,7 @@ export interface InboxItem {
   about: InboxAbout | null;
 }
 
-/** The named subject of an inbox entry. */
-export type InboxAbout =
-  | { type: 'report'; category: string; awareAt: string; version: number | null }
-  | { type: 'notification'; kind: string; computerName: string | null };
+export type { InboxAbout } from './inbox-names.js';
 
 interface ReportRow {
   id: string; org_id: string; sector: string; aware_at: string; regimes: string; status: string; version: number; category: string;
