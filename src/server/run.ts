@@ -80,12 +80,19 @@ export async function startServer(config: Config, options: CoreOptions & { logge
         logger.error('graceful shutdown timed out; closing connections');
         app.fastify.server.closeAllConnections();
       }, config.server.shutdownGraceMs);
+      const t0 = performance.now();
+      const took = () => Math.round(performance.now() - t0);
       try {
         await app.fastify.close();
-        for (const c of [...components].reverse()) await c.stop();
+        logger.info({ ms: took() }, 'stop: http closed');
+        for (const c of [...components].reverse()) {
+          await c.stop();
+          logger.info({ ms: took(), component: c.name }, 'stop: component stopped');
+        }
       } finally {
         clearTimeout(timer);
         await core.close();
+        logger.info({ ms: took() }, 'stop: database closed');
       }
     })();
     return stopping;

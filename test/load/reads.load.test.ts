@@ -4,7 +4,7 @@
  * p99 under 500 ms (printed beside p50), and SIGTERM stops the server in the middle of an export.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ const HEALTH_BUDGET_MS = 100;
 const P99_BUDGET_MS = 500;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'mamori-load-'));
+const logFile = join(dataDir, 'server.log');
 const env = {
   ...process.env,
   MAMORI_DATA_DIR: dataDir,
@@ -37,28 +38,37 @@ let server: ChildProcess | undefined;
 let exited: Promise<number | null> = Promise.resolve(null);
 const tokens: Record<string, string> = {};
 let taxiiObjects = '';
-
-/** Starts `mamori serve` on a free loopback port; resolves with its address once it listens. */
+/**
+ * Starts `mamori serve` on a free loopback port; resolves with its address once it listens. The server logs to a
+ * file, as under journald or a container runtime: through a pipe to this process, its two log lines per request
+ * queued in pino's buffer whenever the test (busy with 200 readers) read them slower than they came, and
+ * `process.exit` then flushed that backlog synchronously — 10–15 s after the 200-reader run, after a stop that
+ * itself took 60 ms. That was the slow SIGTERM, the test's and not the server's.
+ */
 function startServer(): Promise<string> {
   const prof = process.env['LOAD_CPU_PROF'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env['LOAD_CPU_PROF']}`] : [];
-  const child = spawn(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', 'test/load/server-main.ts', 'serve', '--host', '127.0.0.1', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', 'test/load/server-main.ts', 'serve', '--host', '127.0.0.1', '--port', '0'], { env, stdio: ['ignore', log, log] });
+  closeSync(log);
   server = child;
   exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not listen in 120 s:\n${out}`)), 120_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
+    const deadline = Date.now() + 120_000;
+    const poll = setInterval(() => {
+      const out = readFileSync(logFile, 'utf8');
       const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-      if (out.length > 1_000_000) out = out.slice(-100_000);
-    });
-    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening:\n${out}`)); });
+      if (m !== null) resolve(m[1]!);
+      else if (Date.now() > deadline) reject(new Error(`server did not listen in 120 s:\n${out.slice(-10_000)}`));
+      else return;
+      clearInterval(poll);
+    }, 100);
+    void exited.then((code) => { clearInterval(poll); reject(new Error(`server exited (${code}) before listening:\n${readFileSync(logFile, 'utf8').slice(-10_000)}`)); });
   });
+}
+
+/** The server's log lines about stopping, with their times (to show where a stop's time went). */
+function stopLines(): string {
+  return readFileSync(logFile, 'utf8').split('\n').filter((l) => /shutting down|"msg":"stop|graceful/.test(l)).join('\n');
 }
 
 function summary(samples: readonly Sample[]): string {
@@ -227,6 +237,7 @@ describe(`load: ${REPORTS.toLocaleString('en')} reports, ${READERS} readers for 
     });
     const code = await exited;
     const stopMs = performance.now() - sigtermAt;
+    console.log(`[load] SIGTERM sent at ${new Date(performance.timeOrigin + sigtermAt).toISOString()}, exit seen at ${new Date().toISOString()}\n${stopLines()}`);
     console.log(`[load] SIGTERM ${(sigtermAt - t0).toFixed(0)} ms into an export: exit ${code} after ${stopMs.toFixed(0)} ms, ${cut.bytes} bytes sent, complete=${cut.complete}`);
     expect(sigtermAt).toBeGreaterThan(0);
     expect(code).toBe(0);
