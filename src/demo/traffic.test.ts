@@ -36,7 +36,7 @@ describe('demo traffic', () => {
 
   it('arrives whole over UDP and is selected under the three kinds of basis', async () => {
     expect(pipeline.stats().received).toBe(result.flows);
-    const bases = await core.selection.listBases(sys);
+    const bases = (await core.selection.listBases(sys, { limit: 500 })).items;
     const kinds = new Map(bases.map((b) => [b.id, b.kind]));
     expect(kinds.get(result.bases.transitBasisId)).toBe('transit_approval');
     expect(kinds.get(result.bases.crossBorderBasisId)).toBe('cross_border_approval');

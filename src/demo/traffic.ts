@@ -53,7 +53,7 @@ async function approveAcquisition(core: Core, people: Map<string, User>, input: 
   await o.submitRequest(who('director'), draft.id);
   for (const m of ['chair', 'commissioner1', 'commissioner3']) await o.castVote(who(m), draft.id, { vote: 'approve', reasons: 'Necessary and proportionate: specific selectors, ongoing campaign.' });
   const decided = await o.decideRequest(who('chair'), draft.id);
-  const approval = (await o.listApprovals(who('chair'))).find((a) => a.id === decided.approvalId);
+  const approval = (await o.listApprovals(who('chair'), { limit: 500 })).items.find((a) => a.id === decided.approvalId);
   if (approval?.basisId === undefined || approval.basisId === null) throw new Error('the approval did not become a legal basis');
   return approval.basisId;
 }
@@ -76,7 +76,7 @@ export async function prepareDemoBases(core: Core): Promise<DemoBases> {
   }
   if (designated?.ranges.some((r) => r.cidr === KANTO_PREFIX) !== true) await core.registry.addRange(sys, kanto.id, { cidr: KANTO_PREFIX, note: 'Head office and dispatch (consent agreement KE-2026-001)' });
 
-  const active = (await core.selection.listBases(sys)).filter((b) => b.status === 'active');
+  const active = (await core.selection.listBases(sys, { limit: 500 })).items.filter((b) => b.status === 'active');
   const covers = (b: (typeof active)[number], prefix: string) => b.selectors.foreignPrefixes.includes(prefix);
   const transit = active.find((b) => b.kind === 'transit_approval' && covers(b, '203.0.113.0/24'));
   const transitBasisId = transit?.id ?? await approveAcquisition(core, people, { title: 'Transit flows to the C2 network of campaign "Kumo"', basisKind: 'transit_approval', foreignPrefixes: ['203.0.113.0/24'], ports: [443], months: 2, purpose: 'Identify the servers commanding the botnet.' });

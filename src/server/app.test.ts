@@ -72,7 +72,7 @@ describe('HTTP app', () => {
 
   it('rejects bad bodies with a clear error and changes nothing', async () => {
     const admin = { authorization: `Bearer ${t.users.tokens.admin}` };
-    const before = (await inject({ method: 'GET', url: '/api/v1/users', headers: admin })).json().users.length as number;
+    const before = (await inject({ method: 'GET', url: '/api/v1/users', headers: admin })).json().items.length as number;
     const r = await inject({ method: 'POST', url: '/api/v1/users', headers: admin, payload: { username: 'X', displayName: 'x', password: 'short', roles: ['wizard'], extra: 1 } });
     expect(r.statusCode).toBe(400);
     const body = r.json();
@@ -83,7 +83,7 @@ describe('HTTP app', () => {
     expect(malformed.json()).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('not valid JSON') as string });
     const wrongType = await inject({ method: 'POST', url: '/api/v1/users', headers: { ...admin, 'content-type': 'application/xml' }, payload: '<user/>' });
     expect(wrongType.statusCode).toBe(415);
-    expect((await inject({ method: 'GET', url: '/api/v1/users', headers: admin })).json().users.length).toBe(before);
+    expect((await inject({ method: 'GET', url: '/api/v1/users', headers: admin })).json().items.length).toBe(before);
   });
 
   it('refuses bodies over the size limit', async () => {

@@ -38,8 +38,8 @@ describe('browser security', () => {
     expect((await createOrg({ origin: 'http://attacker.example' }, 'Cross Site Three')).statusCode).toBe(403);
     // Logging someone out from another site is refused as well.
     expect((await inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie, 'sec-fetch-site': 'cross-site' } })).statusCode).toBe(403);
-    const orgs = (await inject({ method: 'GET', url: '/api/v1/orgs', headers: { cookie, 'sec-fetch-site': 'cross-site' } })).json() as { orgs: { name: string }[] };
-    expect(orgs.orgs.map((o) => o.name).filter((n) => n.startsWith('Cross Site'))).toEqual([]);
+    const orgs = (await inject({ method: 'GET', url: '/api/v1/orgs', headers: { cookie, 'sec-fetch-site': 'cross-site' } })).json() as { items: { name: string }[] };
+    expect(orgs.items.map((o) => o.name).filter((n) => n.startsWith('Cross Site'))).toEqual([]);
   });
 
   it('lets the dashboard write: same-origin fetches, its own or the public origin, and non-browser clients', async () => {

@@ -113,7 +113,7 @@ export async function readEntity(ctx: RequestContext, deps: { analysis: Analysis
   const findings = await part(async () => (await deps.analysis.listFindings(ctx, { limit: 500 })).items.filter((f) => findingMatches(e, f)));
   const ids = findings.status === 'ok' ? findings.data.map((f) => f.id) : [];
   const cases = await part(() => deps.analysis.casesHolding(ctx, ids));
-  const measures = await part(async () => (await deps.response.listMeasures(ctx)).filter((m) => targetMatches(e, m.target as Record<string, unknown>) || m.justification.findings.some((id) => ids.includes(id)))
+  const measures = await part(async () => (await deps.response.listMeasures(ctx, { limit: 500 })).items.filter((m) => targetMatches(e, m.target as Record<string, unknown>) || m.justification.findings.some((id) => ids.includes(id)))
     .map((m) => ({ id: m.id, title: m.title, kind: m.kind, state: m.state, agency: m.agency, proposedAt: m.proposedAt })));
   const values = e.kind === 'prefix' || e.kind === 'pseudonym' ? [e.value] : [e.value, e.value.toLowerCase()];
   const intel = await part(() => deps.sharing.intelAbout(ctx, [...new Set(values)]));

@@ -133,7 +133,7 @@ describe('lifecycle: purge follows the data', () => {
     expect(after.filter((f) => f.bases.includes(kept.id)).length).toBe(onKept.length);
     const caseAfter = await core.analysis.getCase(analyst, c.id);
     expect(caseAfter.items.map((i) => i.id)).toEqual([onKept[0]!.id]);
-    const drafts = await core.sharing.listDrafts(director);
+    const drafts = (await core.sharing.listDrafts(director, { limit: 500 })).items;
     expect(drafts.find((d) => d.id === unreleased.id)).toBeUndefined();
     expect(drafts.find((d) => d.id === toRelease.id)).toBeUndefined();
     const recalls = await core.recalls.listRecalls(director);
@@ -190,7 +190,7 @@ describe('lifecycle: purge follows the data', () => {
     for (const m of members.slice(0, 3)) await core.oversight.castVote(m, e.reviewRequestId, { vote: 'deny', reasons: 'Not necessary.' });
     await core.oversight.decideRequest(members[3]!, e.reviewRequestId);
 
-    const [halted] = (await core.oversight.listEmergencyActions(members[0]!)).filter((x) => x.id === e.id);
+    const [halted] = (await core.oversight.listEmergencyActions(members[0]!)).items.filter((x) => x.id === e.id);
     expect(halted).toMatchObject({ status: 'halted', purgedFlows: 120 });
     expect((await core.analysis.listFindings(analyst, {})).items.filter((f) => f.bases.includes(basisId))).toEqual([]);
     const certs = (await core.audit.entries({ from: mark, to: (await core.audit.head()).size })).filter((x) => x.action === 'lifecycle:certificate');
@@ -216,7 +216,7 @@ describe('lifecycle: purge follows the data', () => {
     expect((await core.lifecycle.keyReport()).find((k) => k.period === period)).toMatchObject({ state: 'active' });
     expect(core.archive.partitions().length).toBeGreaterThan(0);
     expect((await core.analysis.listFindings(analyst, {})).total).toBeGreaterThan(0);
-    const pseudonym = (await pseudonymsOf((await core.selection.listBases(sys)).find((b) => b.title === 'kept')!.id))[0]!;
+    const pseudonym = (await pseudonymsOf((await core.selection.listBases(sys, { limit: 500 })).items.find((b) => b.title === 'kept')!.id))[0]!;
     // Within retention nothing goes.
     clock.set('2026-04-20T00:00:00.000Z');
     await core.lifecycle.enforceRetention();

@@ -65,7 +65,7 @@ describe('oversight ↔ selection archive', () => {
     expect(basis.status).toBe('revoked');
     expect(core.archive.partitions().filter((p) => p.basis === basisId)).toEqual([]);
     expect((await core.oversight.inspectInventory(members[0]!)).holdings).toEqual([]);
-    const [halted] = (await core.oversight.listEmergencyActions(members[0]!)).filter((x) => x.id === e.id);
+    const [halted] = (await core.oversight.listEmergencyActions(members[0]!)).items.filter((x) => x.id === e.id);
     expect(halted).toMatchObject({ status: 'halted', haltReason: 'denied', purgedFlows: 40 });
 
     const entries = await core.audit.entries({ from: mark, to: (await core.audit.head()).size });

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { systemContext, ROLES, isRole, type Role } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { withCore } from '../context.js';
+import { pageFooter, pageFromOptions, withPageOptions } from '../paging.js';
 import { promptHidden, readStdin } from '../io.js';
 
 function parseRoles(list: string): Role[] {
@@ -46,15 +47,17 @@ export function registerIdentityCommands(program: Command): void {
       });
     });
 
-  user
+  withPageOptions(user
     .command('list')
-    .description('List users.')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .description('List users by username, one page at a time.')
+    .option('--json', 'print JSON ({ items, nextCursor })'))
+    .action(async (opts: { json?: boolean; limit?: string; cursor?: string }, cmd: Command) => {
+      const page = pageFromOptions(opts);
       await withCore(cmd, async (core) => {
-        const users = await core.identity.listUsers(systemContext('cli'));
-        if (opts.json === true) process.stdout.write(`${JSON.stringify(users, null, 2)}\n`);
-        else for (const u of users) process.stdout.write(`${u.username.padEnd(24)} ${u.roles.join(',').padEnd(24)} ${u.disabled ? 'disabled' : 'active  '} ${u.id}\n`);
+        const users = await core.identity.pageUsers(systemContext('cli'), page);
+        if (opts.json === true) { process.stdout.write(`${JSON.stringify(users, null, 2)}\n`); return; }
+        for (const u of users.items) process.stdout.write(`${u.username.padEnd(24)} ${u.roles.join(',').padEnd(24)} ${u.disabled ? 'disabled' : 'active  '} ${u.id}\n`);
+        process.stdout.write(pageFooter(users, 'user(s)'));
       });
     });
 

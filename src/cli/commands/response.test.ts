@@ -48,7 +48,7 @@ describe('mamori measures', () => {
   });
 
   it('lists measures as the system, one line each with state, kind, agency and targets', async () => {
-    const list = await core.response.listMeasures(systemContext('cli'), {});
+    const list = (await core.response.listMeasures(systemContext('cli'), {})).items;
     expect(list).toHaveLength(1);
     expect(measureLine(list[0]!)).toMatch(/executing\s+dns_sinkhole\s+police\s+c2\.cli\.example/);
   });

@@ -6,6 +6,7 @@ import { systemContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { ARTIFACT_FORMATS, type ArtifactFormat, type Measure, type ResponseService } from '#modules/response/index.js';
 import { withCore } from '../context.js';
+import { pageFooter, pageFromOptions, withPageOptions } from '../paging.js';
 
 /** What `measures artifact` did: written (with its ETag), or left alone because the ETag matched. */
 export interface ArtifactRun { format: ArtifactFormat; etag: string; written: boolean; bytes: number }
@@ -42,18 +43,20 @@ export function measureLine(m: Measure): string {
 /** Registers `mamori measures`. @see docs/response.md */
 export function registerResponseCommands(program: Command): void {
   const measures = program.command('measures').description('Measures against attack servers (sinkhole, block, takedown, …) and the artifacts built from those in force; reads are audited as the system.');
-  measures
+  const measuresList = measures
     .command('list')
-    .description('List measures, newest first.')
+    .description('List measures, newest first, one page at a time.')
     .option('--state <state>', 'only this state (proposed, submitted, approved, executing, completed, …)')
     .option('--kind <kind>', 'only this kind')
-    .option('--json', 'print JSON')
-    .action(async (opts: { state?: string; kind?: string; json?: boolean }, cmd: Command) => {
+    .option('--json', 'print JSON ({ items, nextCursor })');
+  withPageOptions(measuresList)
+    .action(async (opts: { state?: string; kind?: string; json?: boolean; limit?: string; cursor?: string }, cmd: Command) => {
+      const page = pageFromOptions(opts);
       await withCore(cmd, async (core) => {
-        const list = await core.response.listMeasures(systemContext('cli'), { state: opts.state, kind: opts.kind });
-        if (opts.json === true) { process.stdout.write(`${JSON.stringify({ measures: list }, null, 2)}\n`); return; }
-        for (const m of list) process.stdout.write(`${measureLine(m)}\n`);
-        process.stdout.write(`${list.length} measure(s)\n`);
+        const list = await core.response.listMeasures(systemContext('cli'), { state: opts.state, kind: opts.kind, ...page });
+        if (opts.json === true) { process.stdout.write(`${JSON.stringify(list, null, 2)}\n`); return; }
+        for (const m of list.items) process.stdout.write(`${measureLine(m)}\n`);
+        process.stdout.write(pageFooter(list, 'measure(s)'));
       });
     });
   measures

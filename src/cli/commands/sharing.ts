@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { systemContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { withCore } from '../context.js';
+import { pageFooter, pageFromOptions, withPageOptions } from '../paging.js';
 import { readStdin } from '../io.js';
 
 /** Registers `feeds` and `leak` subcommands. */
@@ -29,16 +30,18 @@ export function registerSharingCommands(program: Command): void {
       });
     });
 
-  feeds
+  withPageOptions(feeds
     .command('list')
-    .description('List feeds, their cursors and last errors (never their credentials).')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .description('List feeds by name, their cursors and last errors (never their credentials), one page at a time.')
+    .option('--json', 'print JSON ({ items, nextCursor })'))
+    .action(async (opts: { json?: boolean; limit?: string; cursor?: string }, cmd: Command) => {
+      const page = pageFromOptions(opts);
       await withCore(cmd, async (core) => {
-        const list = await core.sharing.listFeeds(systemContext('cli'));
+        const list = await core.sharing.listFeeds(systemContext('cli'), page);
         if (opts.json === true) { process.stdout.write(`${JSON.stringify(list, null, 2)}\n`); return; }
-        if (list.length === 0) process.stdout.write('no feeds; add one with `mamori feeds add --name NAME --url URL`\n');
-        for (const f of list) process.stdout.write(`${f.name}\t${f.url}\tauth=${f.auth}\tevery ${f.intervalSeconds}s\tlast=${f.lastPulledAt ?? 'never'}\tobjects=${f.pulledObjects}${f.lastError !== null ? `\terror=${f.lastError}` : ''}\n`);
+        if (list.items.length === 0 && page.cursor === undefined) { process.stdout.write('no feeds; add one with `mamori feeds add --name NAME --url URL`\n'); return; }
+        for (const f of list.items) process.stdout.write(`${f.name}\t${f.url}\tauth=${f.auth}\tevery ${f.intervalSeconds}s\tlast=${f.lastPulledAt ?? 'never'}\tobjects=${f.pulledObjects}${f.lastError !== null ? `\terror=${f.lastError}` : ''}\n`);
+        process.stdout.write(pageFooter(list, 'feed(s)'));
       });
     });
 

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { systemContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
+import { PAGED, parsePageQuery } from '#platform/paging/index.js';
 import type { IdentityService, LoginFailure } from './service.js';
 
 /** Name of the web session cookie. */
@@ -55,7 +56,7 @@ export function identityRoutes(deps: { identity: IdentityService; cookieSecure: 
       return { actor: ctx.actor, sessionExpiresAt: (req as unknown as { sessionExpiresAt?: string }).sessionExpiresAt ?? null };
     });
 
-    app.get('/api/v1/users', { config: { auth: { action: 'user:list' } }, schema: { tags: ['identity'], summary: 'List users.' } }, async (req) => ({ users: await identity.listUsers(ctxOf(req)) }));
+    app.get('/api/v1/users', { config: { auth: { action: 'user:list' } }, schema: { tags: ['identity'], summary: `List users by username. ${PAGED}` } }, async (req) => identity.pageUsers(ctxOf(req), parsePageQuery(req.query)));
 
     app.post('/api/v1/users', { config: { auth: { action: 'user:create' } }, schema: { tags: ['identity'], summary: 'Create a user.' } }, async (req, reply) => {
       const user = await identity.createUser(ctxOf(req), req.body as never);
@@ -65,7 +66,7 @@ export function identityRoutes(deps: { identity: IdentityService; cookieSecure: 
 
     app.post<{ Params: { id: string } }>('/api/v1/users/:id/disable', { config: { auth: { action: 'user:disable' } }, schema: { tags: ['identity'], summary: 'Disable a user; ends their sessions.' } }, async (req) => ({ user: await identity.disableUser(ctxOf(req), req.params.id) }));
 
-    app.get('/api/v1/orgs', { config: { auth: { action: 'org:list' } }, schema: { tags: ['identity'], summary: 'List organizations.' } }, async (req) => ({ orgs: await identity.listOrgs(ctxOf(req)) }));
+    app.get('/api/v1/orgs', { config: { auth: { action: 'org:list' } }, schema: { tags: ['identity'], summary: `List organizations by name. ${PAGED}` } }, async (req) => identity.pageOrgs(ctxOf(req), parsePageQuery(req.query)));
 
     app.post('/api/v1/orgs', { config: { auth: { action: 'org:create' } }, schema: { tags: ['identity'], summary: 'Create an organization.' } }, async (req, reply) => {
       const org = await identity.createOrg(ctxOf(req), req.body as never);
@@ -73,7 +74,7 @@ export function identityRoutes(deps: { identity: IdentityService; cookieSecure: 
       return { org };
     });
 
-    app.get('/api/v1/tokens', { config: { auth: { authenticated: true } }, schema: { tags: ['identity'], summary: 'List your API tokens (administrators: everyone\'s).' } }, async (req) => ({ tokens: await identity.listTokens(ctxOf(req)) }));
+    app.get('/api/v1/tokens', { config: { auth: { authenticated: true } }, schema: { tags: ['identity'], summary: `List your API tokens (administrators: everyone's), oldest first. ${PAGED}` } }, async (req) => identity.listTokens(ctxOf(req), parsePageQuery(req.query)));
 
     app.post('/api/v1/tokens', { config: { auth: { authenticated: true } }, schema: { tags: ['identity'], summary: 'Create an API token for yourself; the secret is shown once.' } }, async (req, reply) => {
       const { token, meta } = await identity.createToken(ctxOf(req), req.body as never);

@@ -6,6 +6,7 @@ import type { Actor, RequestContext, Role } from '#platform/context/index.js';
 import type { Database, AnyDb } from '#platform/db/index.js';
 import { AppError, parseOrThrow, type Result, ok, err } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
+import { keysetPage, pageQuery, type Page, type PageQuery } from '#platform/paging/index.js';
 import { SELF_RESOURCE, type PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { hashPassword, verifyPassword, DEFAULT_PASSWORD_COST, type PasswordCost } from './password.js';
@@ -155,11 +156,22 @@ export function createIdentityService(deps: IdentityDeps) {
       });
     },
 
-    /** Lists organizations. */
+    /** Every organization, by name (the services' directory; the API pages with {@link pageOrgs}). */
     async listOrgs(ctx: RequestContext): Promise<Org[]> {
       policy.require(ctx, 'org:list');
       const rows = (await k.selectFrom('orgs').selectAll().orderBy('name').execute()) as OrgRow[];
       return rows.map(toOrg);
+    },
+
+    /** One page of organizations, by name. */
+    async pageOrgs(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<Org>> {
+      policy.require(ctx, 'org:list');
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['name', 'id'], shape: ['string', 'string'], direction: 'asc' }, (r: OrgRow) => [r.name, r.id], async (after, take) => {
+        let q = k.selectFrom('orgs').selectAll().orderBy('name').orderBy('id').limit(take);
+        if (after !== undefined) q = q.where(after);
+        return (await q.execute()) as OrgRow[];
+      });
+      return { items: rows.map(toOrg), nextCursor };
     },
 
     /** Finds an organization by its exact name (for the CLI and the demo seed). */
@@ -187,11 +199,22 @@ export function createIdentityService(deps: IdentityDeps) {
       });
     },
 
-    /** Lists users (never their password hashes). */
+    /** Every user (never their password hashes), by username: the services' directory; the API pages with {@link pageUsers}. */
     async listUsers(ctx: RequestContext): Promise<User[]> {
       policy.require(ctx, 'user:list');
       const rows = (await k.selectFrom('users').selectAll().orderBy('username').execute()) as UserRow[];
       return rows.map(toUser);
+    },
+
+    /** One page of users (never their password hashes), by username. */
+    async pageUsers(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<User>> {
+      policy.require(ctx, 'user:list');
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['username', 'id'], shape: ['string', 'string'], direction: 'asc' }, (r: UserRow) => [r.username, r.id], async (after, take) => {
+        let q = k.selectFrom('users').selectAll().orderBy('username').orderBy('id').limit(take);
+        if (after !== undefined) q = q.where(after);
+        return (await q.execute()) as UserRow[];
+      });
+      return { items: rows.map(toUser), nextCursor };
     },
 
     /** Counts users: zero means the first admin has not been bootstrapped yet. */
@@ -318,17 +341,19 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /** Lists tokens: the caller's own, or (for admins) a given user's or everyone's. */
-    async listTokens(ctx: RequestContext, forUser?: string): Promise<ApiToken[]> {
+    async listTokens(ctx: RequestContext, page: Partial<PageQuery> = {}, forUser?: string): Promise<Page<ApiToken>> {
       const self = forUser === undefined && ctx.actor.kind !== 'system' && !policy.authorize(ctx, 'token:list').allowed;
       policy.require(ctx, 'token:list', self ? SELF_RESOURCE : undefined);
-      let q = k.selectFrom('api_tokens').selectAll().orderBy('created_at');
-      if (self) q = q.where('user_id', '=', ctx.actor.userId ?? ctx.actor.id);
-      else if (forUser !== undefined) {
-        const owner = await findUserRef(k, forUser);
-        if (owner === undefined) throw new AppError('NOT_FOUND', `No user "${forUser}".`);
-        q = q.where('user_id', '=', owner.id);
-      }
-      return ((await q.execute()) as TokenRow[]).map(toToken);
+      const owner = forUser === undefined ? undefined : await findUserRef(k, forUser);
+      if (forUser !== undefined && owner === undefined) throw new AppError('NOT_FOUND', `No user "${forUser}".`);
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['created_at', 'id'], shape: ['string', 'string'], direction: 'asc' }, (r: TokenRow) => [r.created_at, r.id], async (after, take) => {
+        let q = k.selectFrom('api_tokens').selectAll().orderBy('created_at').orderBy('id').limit(take);
+        if (after !== undefined) q = q.where(after);
+        if (self) q = q.where('user_id', '=', ctx.actor.userId ?? ctx.actor.id);
+        else if (owner !== undefined) q = q.where('user_id', '=', owner.id);
+        return (await q.execute()) as TokenRow[];
+      });
+      return { items: rows.map(toToken), nextCursor };
     },
 
     /** Revokes a token at once; owners revoke their own, administrators any. */

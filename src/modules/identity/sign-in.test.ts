@@ -113,7 +113,7 @@ describe('sign-in throttling', () => {
   });
 
   it('does not take a user id for a username', async () => {
-    const users = (await t.app.fastify.inject({ method: 'GET', url: '/api/v1/users', headers: { authorization: `Bearer ${t.users.tokens.admin}` } })).json().users as { id: string; username: string }[];
+    const users = (await t.app.fastify.inject({ method: 'GET', url: '/api/v1/users', headers: { authorization: `Bearer ${t.users.tokens.admin}` } })).json().items as { id: string; username: string }[];
     const police = users.find((u) => u.username === 'police')!;
     const r = await login(t, police.id, 'correct horse police battery', { 'x-forwarded-for': '192.0.2.99' });
     expect(r.statusCode).toBe(401);

@@ -28,7 +28,7 @@ describe('oversight over HTTP', () => {
     expect(decided.json()).toMatchObject({ request: { status: 'approved', decision: { conditions: ['Monthly report.'] } } });
     // The approval became a legal basis in selection.
     const approvals = await inject({ method: 'GET', url: '/api/v1/oversight/approvals', headers: as('police') });
-    const [approval] = approvals.json<{ approvals: { basisId: string | null; state: string }[] }>().approvals;
+    const [approval] = approvals.json<{ items: { basisId: string | null; state: string }[] }>().items;
     expect(approval).toMatchObject({ state: 'active' });
     expect(approval!.basisId).not.toBeNull();
     const basis = await inject({ method: 'GET', url: `/api/v1/legal-bases/${approval!.basisId!}`, headers: as('commissioner') });
@@ -51,7 +51,7 @@ describe('oversight over HTTP', () => {
     const report = pub.json<{ report: { id: string; figuresSha256: string; publishedAt: string; checkpoint: { note: string } } }>().report;
     const list = await inject({ method: 'GET', url: '/api/v1/oversight/published-reports' });
     expect(list.statusCode).toBe(200);
-    expect(list.json()).toMatchObject({ reports: [{ id: report.id, figuresSha256: report.figuresSha256, publishedAt: report.publishedAt }] });
+    expect(list.json()).toMatchObject({ items: [{ id: report.id, figuresSha256: report.figuresSha256, publishedAt: report.publishedAt }], nextCursor: null });
     const one = await inject({ method: 'GET', url: `/api/v1/oversight/published-reports/${report.id}` });
     expect(one.json()).toMatchObject({ report: { id: report.id, figures: { requests: { acquisition: { approved: 1 } } }, checkpoint: { note: report.checkpoint.note } } });
     // Who published it is in the audit log, not in the public copy.

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
+import { PAGED, parsePageQuery } from '#platform/paging/index.js';
 import type { OversightService } from './service.js';
 import { renderDietReportHtml } from './diet-report.js';
 
@@ -26,8 +27,8 @@ export function oversightRoutes(deps: { oversight: OversightService }): RouteMod
   const { oversight } = deps;
   const tags = ['oversight'];
   return (app: FastifyInstance) => {
-    app.get('/api/v1/oversight/requests', { config: { auth: { action: 'request:read' } }, schema: { tags, summary: 'The docket: requests to the commission (?status=, ?kind=). Audited.' } },
-      async (req) => ({ requests: await oversight.listRequests(ctxOf(req), { status: query(req, 'status'), kind: query(req, 'kind') }) }));
+    app.get('/api/v1/oversight/requests', { config: { auth: { action: 'request:read' } }, schema: { tags, summary: `The docket: requests to the commission (?status=, ?kind=), newest first. ${PAGED} Audited.` } },
+      async (req) => oversight.listRequests(ctxOf(req), { status: query(req, 'status'), kind: query(req, 'kind'), ...parsePageQuery(req.query) }));
 
     app.post('/api/v1/oversight/requests', { config: { auth: { action: 'request:draft' } }, schema: { tags, summary: 'Draft a request (acquisition, measure or re-identification) with its evidence by reference.' } }, async (req, reply) => {
       const request = await oversight.draftRequest(ctxOf(req), req.body as never);
@@ -53,8 +54,8 @@ export function oversightRoutes(deps: { oversight: OversightService }): RouteMod
     app.post<IdParams>('/api/v1/oversight/requests/:id/decision', { config: { auth: { action: 'request:decide' } }, schema: { tags, summary: 'Close the vote: with a quorum, the majority decides; an approval may narrow the scope and add conditions.' } },
       async (req) => ({ request: await oversight.decideRequest(ctxOf(req), req.params.id, (req.body ?? {}) as never) }));
 
-    app.get('/api/v1/oversight/approvals', { config: { auth: { action: 'approval:read' } }, schema: { tags, summary: 'Approvals (?kind=, ?state=active|pending|expired|revoked). Audited.' } },
-      async (req) => ({ approvals: await oversight.listApprovals(ctxOf(req), { kind: query(req, 'kind'), state: query(req, 'state') }) }));
+    app.get('/api/v1/oversight/approvals', { config: { auth: { action: 'approval:read' } }, schema: { tags, summary: `Approvals (?kind=, ?state=active|pending|expired|revoked), newest first. ${PAGED} Audited.` } },
+      async (req) => oversight.listApprovals(ctxOf(req), { kind: query(req, 'kind'), state: query(req, 'state'), ...parsePageQuery(req.query) }));
 
     app.get<IdParams>('/api/v1/oversight/approvals/:id', { config: { auth: { action: 'approval:read' } }, schema: { tags, summary: 'One approval and its state now. Audited.' } },
       async (req) => ({ approval: await oversight.getApproval(ctxOf(req), req.params.id) }));
@@ -62,8 +63,8 @@ export function oversightRoutes(deps: { oversight: OversightService }): RouteMod
     app.post<IdParams>('/api/v1/oversight/approvals/:id/revoke', { config: { auth: { action: 'approval:revoke' } }, schema: { tags, summary: 'Revoke an approval at once: its basis stops matching, its measure halts.' } },
       async (req) => ({ approval: await oversight.revokeApproval(ctxOf(req), req.params.id, req.body as never) }));
 
-    app.get('/api/v1/oversight/emergency-actions', { config: { auth: { action: 'emergency:read' } }, schema: { tags, summary: 'Emergency actions and their reviews (?status=). Audited.' } },
-      async (req) => ({ emergencyActions: await oversight.listEmergencyActions(ctxOf(req), { status: query(req, 'status') }) }));
+    app.get('/api/v1/oversight/emergency-actions', { config: { auth: { action: 'emergency:read' } }, schema: { tags, summary: `Emergency actions and their reviews (?status=), newest first. ${PAGED} Audited.` } },
+      async (req) => oversight.listEmergencyActions(ctxOf(req), { status: query(req, 'status'), ...parsePageQuery(req.query) }));
 
     app.post('/api/v1/oversight/emergency-actions', { config: { auth: { action: 'emergency:act' } }, schema: { tags, summary: 'Record an action taken first (emergency path); opens its retroactive review with a deadline.' } }, async (req, reply) => {
       const emergencyAction = await oversight.recordEmergencyAction(ctxOf(req), req.body as never);
@@ -106,8 +107,8 @@ export function oversightRoutes(deps: { oversight: OversightService }): RouteMod
       return { report };
     });
 
-    app.get('/api/v1/oversight/published-reports', { config: { auth: { public: true } }, schema: { tags, summary: 'The Diet reports the commission has published, newest first (public).' } },
-      async () => ({ reports: await oversight.listPublishedReports() }));
+    app.get('/api/v1/oversight/published-reports', { config: { auth: { public: true } }, schema: { tags, summary: `The Diet reports the commission has published, newest first (public). ${PAGED}` } },
+      async (req) => oversight.listPublishedReports(parsePageQuery(req.query)));
 
     app.get<IdParams>('/api/v1/oversight/published-reports/:id', { config: { auth: { public: true } }, schema: { tags, summary: 'One published Diet report (public): JSON, or HTML with ?format=html.' } }, async (req, reply) => {
       const report = await oversight.getPublishedReport(req.params.id);

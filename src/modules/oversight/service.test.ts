@@ -125,7 +125,7 @@ describe('oversight service', () => {
     expect((await core.oversight.sweep(sys)).halted).toBe(0);
     clock.set('2026-04-04T00:00:00.000Z');
     expect(await core.oversight.sweep(sys)).toMatchObject({ lapsed: 1, halted: 1 });
-    const [after] = await core.oversight.listEmergencyActions(c.members[0]!);
+    const [after] = (await core.oversight.listEmergencyActions(c.members[0]!)).items;
     expect(after).toMatchObject({ status: 'halted', haltReason: 'deadline', purgedFlows: 1234, flagged: true });
     expect(fake.bases.get('basis-1')).toMatchObject({ revoked: true, flows: 0 });
     const review = await core.oversight.getRequest(c.members[0]!, e.reviewRequestId);

@@ -6,6 +6,7 @@ import type { RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database } from '#platform/db/index.js';
 import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
+import { keysetPage, pageQuery, type Page, type PageQuery } from '#platform/paging/index.js';
 import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
 import type { AuditEvent, AuditRecorder, AuditLog } from '#modules/audit/index.js';
 import type { CheckpointSource, OversightPorts } from './ports.js';
@@ -466,25 +467,32 @@ export function createOversightService(deps: OversightDeps) {
     },
 
     /** The docket, newest first, optionally by status and kind; the read is audited. */
-    async listRequests(ctx: RequestContext, filter: { status?: string | undefined; kind?: string | undefined } = {}): Promise<OversightRequest[]> {
+    async listRequests(ctx: RequestContext, filter: { status?: string | undefined; kind?: string | undefined } & Partial<PageQuery> = {}): Promise<Page<OversightRequest>> {
       policy.require(ctx, 'request:read');
-      let q = k.selectFrom('oversight_requests').selectAll().orderBy('raised_at', 'desc').limit(1000);
-      if (filter.status !== undefined) q = q.where('status', '=', filter.status);
-      if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
-      const rows = (await q.execute()) as RequestRow[];
+      const { rows, nextCursor } = await keysetPage(pageQuery(filter), { columns: ['raised_at', 'id'], shape: ['string', 'string'], direction: 'desc' }, (r: RequestRow) => [r.raised_at, r.id], async (after, take) => {
+        let q = k.selectFrom('oversight_requests').selectAll().orderBy('raised_at', 'desc').orderBy('id', 'desc').limit(take);
+        if (after !== undefined) q = q.where(after);
+        if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+        if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+        return (await q.execute()) as RequestRow[];
+      });
       await audit.record(ctx, { action: 'request:read', object: null, outcome: 'success', details: { count: rows.length, status: filter.status ?? null, kind: filter.kind ?? null } });
-      return Promise.all(rows.map((r) => toRequest(k, r)));
+      return { items: await Promise.all(rows.map((r) => toRequest(k, r))), nextCursor };
     },
 
     /** Approvals (what is authorized now and what was), newest first; the read is audited. */
-    async listApprovals(ctx: RequestContext, filter: { kind?: string | undefined; state?: string | undefined } = {}): Promise<Approval[]> {
+    async listApprovals(ctx: RequestContext, filter: { kind?: string | undefined; state?: string | undefined } & Partial<PageQuery> = {}): Promise<Page<Approval>> {
       policy.require(ctx, 'approval:read');
-      let q = k.selectFrom('oversight_approvals').selectAll().orderBy('created_at', 'desc').limit(1000);
-      if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
       const nowMs = clock.nowMs();
-      const out = ((await q.execute()) as ApprovalRow[]).map((r) => toApproval(r, nowMs)).filter((a) => filter.state === undefined || a.state === filter.state);
-      await audit.record(ctx, { action: 'approval:read', object: null, outcome: 'success', details: { count: out.length } });
-      return out;
+      // The state depends on the time now, so it filters the page's rows (a page may then hold fewer than its limit).
+      const { rows, nextCursor } = await keysetPage(pageQuery(filter), { columns: ['created_at', 'id'], shape: ['string', 'string'], direction: 'desc' }, (r: ApprovalRow) => [r.created_at, r.id], async (after, take) => {
+        let q = k.selectFrom('oversight_approvals').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(take);
+        if (after !== undefined) q = q.where(after);
+        if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+        return (await q.execute()) as ApprovalRow[];
+      }, (r) => filter.state === undefined || toApproval(r, nowMs).state === filter.state);
+      await audit.record(ctx, { action: 'approval:read', object: null, outcome: 'success', details: { count: rows.length } });
+      return { items: rows.map((r) => toApproval(r, nowMs)), nextCursor };
     },
 
     /** One approval; the read is audited. */
@@ -605,13 +613,16 @@ export function createOversightService(deps: OversightDeps) {
     },
 
     /** Emergency actions, newest first; the read is audited. */
-    async listEmergencyActions(ctx: RequestContext, filter: { status?: string | undefined } = {}): Promise<EmergencyAction[]> {
+    async listEmergencyActions(ctx: RequestContext, filter: { status?: string | undefined } & Partial<PageQuery> = {}): Promise<Page<EmergencyAction>> {
       policy.require(ctx, 'emergency:read');
-      let q = k.selectFrom('oversight_emergency_actions').selectAll().orderBy('acted_at', 'desc').limit(1000);
-      if (filter.status !== undefined) q = q.where('status', '=', filter.status);
-      const rows = (await q.execute()) as EmergencyRow[];
+      const { rows, nextCursor } = await keysetPage(pageQuery(filter), { columns: ['acted_at', 'id'], shape: ['string', 'string'], direction: 'desc' }, (r: EmergencyRow) => [r.acted_at, r.id], async (after, take) => {
+        let q = k.selectFrom('oversight_emergency_actions').selectAll().orderBy('acted_at', 'desc').orderBy('id', 'desc').limit(take);
+        if (after !== undefined) q = q.where(after);
+        if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+        return (await q.execute()) as EmergencyRow[];
+      });
       await audit.record(ctx, { action: 'emergency:read', object: null, outcome: 'success', details: { count: rows.length } });
-      return rows.map(toEmergency);
+      return { items: rows.map(toEmergency), nextCursor };
     },
 
     /**
@@ -738,12 +749,18 @@ export function createOversightService(deps: OversightDeps) {
     },
 
     /** The published Diet reports, newest first (public: figures, window and checkpoint only). */
-    async listPublishedReports(): Promise<PublishedDietReportSummary[]> {
-      const rows = (await k.selectFrom('oversight_published_reports').select(['id', 'report', 'published_at']).orderBy('published_at', 'desc').limit(200).execute()) as { id: string; report: string; published_at: string }[];
-      return rows.map((r) => {
+    async listPublishedReports(page: Partial<PageQuery> = {}): Promise<Page<PublishedDietReportSummary>> {
+      type Row = { id: string; report: string; published_at: string };
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['published_at', 'id'], shape: ['string', 'string'], direction: 'desc' }, (r: Row) => [r.published_at, r.id], async (after, take) => {
+        let q = k.selectFrom('oversight_published_reports').select(['id', 'report', 'published_at']).orderBy('published_at', 'desc').orderBy('id', 'desc').limit(take);
+        if (after !== undefined) q = q.where(after);
+        return (await q.execute()) as Row[];
+      });
+      const items = rows.map((r) => {
         const p = publicReport(JSON.parse(r.report) as DietReport, r.published_at);
         return { id: p.id, title: p.title, window: p.window, publishedAt: p.publishedAt, checkpoint: p.checkpoint, figuresSha256: p.figuresSha256 };
       });
+      return { items, nextCursor };
     },
 
     /** One published Diet report (public). */

@@ -119,10 +119,10 @@ describe('registry over HTTP', () => {
     expect((await call('ministry', { method: 'POST', url: '/api/v1/registry/operators', payload: { name: 'New Bank', sector: 'finance', designatedOn: '2026-01-10', contacts: [{ name: 'x', email: 'x@y.example' }] } })).statusCode).toBe(403);
     expect((await call('ministry', { method: 'POST', url: `/api/v1/registry/operators/${sakura.orgId}/ranges`, payload: { cidr: '10.9.0.0/16' } })).statusCode).toBe(404);
     expect((await call('ministry', { method: 'GET', url: `/api/v1/registry/operators/${sakura.orgId}` })).statusCode).toBe(404);
-    const metiList = (await call('ministry', { method: 'GET', url: '/api/v1/registry/operators' })).json() as { operators: { sector: string }[] };
-    expect(metiList.operators.every((o) => ['electricity', 'gas', 'oil'].includes(o.sector))).toBe(true);
-    const own = (await call('operator', { method: 'GET', url: '/api/v1/registry/operators' })).json() as { operators: { orgId: string }[] };
-    expect(own.operators.map((o) => o.orgId)).toEqual([opOrg]);
+    const metiList = (await call('ministry', { method: 'GET', url: '/api/v1/registry/operators' })).json() as { items: { sector: string }[] };
+    expect(metiList.items.every((o) => ['electricity', 'gas', 'oil'].includes(o.sector))).toBe(true);
+    const own = (await call('operator', { method: 'GET', url: '/api/v1/registry/operators' })).json() as { items: { orgId: string }[] };
+    expect(own.items.map((o) => o.orgId)).toEqual([opOrg]);
     expect((await call('operator', { method: 'GET', url: `/api/v1/registry/operators/${sakura.orgId}` })).statusCode).toBe(404);
     expect((await call('ministry', { method: 'POST', url: `/api/v1/registry/operators/${opOrg}/ranges`, payload: { cidr: '192.0.2.0/24', extra: true } })).statusCode).toBe(400);
     const added = await call('ministry', { method: 'POST', url: `/api/v1/registry/operators/${opOrg}/exporters`, payload: { address: '192.0.2.1', observationDomain: 7 } });

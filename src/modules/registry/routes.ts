@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
+import { PAGED, parsePageQuery } from '#platform/paging/index.js';
 import type { RegistryService } from './service.js';
 
 /** Registers the registry's routes. */
@@ -10,7 +11,7 @@ export function registryRoutes(deps: { registry: RegistryService }): RouteModule
   return (app: FastifyInstance) => {
     const tags = ['registry'];
     app.get('/api/v1/registry/sectors', { config: { auth: { action: 'registry:read' } }, schema: { tags, summary: 'The 15 sectors with their competent ministry.' } }, async (req) => ({ sectors: registry.listSectors(ctxOf(req)) }));
-    app.get('/api/v1/registry/operators', { config: { auth: { action: 'registry:read' } }, schema: { tags, summary: 'Designated operators you may see (yours, your sectors\', or all).' } }, async (req) => ({ operators: await registry.listOperators(ctxOf(req)) }));
+    app.get('/api/v1/registry/operators', { config: { auth: { action: 'registry:read' } }, schema: { tags, summary: `Designated operators you may see (yours, your sectors', or all), by name. ${PAGED}` } }, async (req) => registry.pageOperators(ctxOf(req), parsePageQuery(req.query)));
     app.post('/api/v1/registry/operators', { config: { auth: { action: 'registry:manage' } }, schema: { tags, summary: 'Designate an operator (or update its designation).' } }, async (req, reply) => {
       const operator = await registry.designate(ctxOf(req), req.body as never);
       void reply.code(201);

@@ -2,9 +2,10 @@
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
-import type { AnyDb, Database } from '#platform/db/index.js';
+import { sql, type AnyDb, type Database } from '#platform/db/index.js';
 import { AppError, parseOrThrow, type FieldIssue } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
+import { keysetPage, pageQuery, type Page, type PageQuery } from '#platform/paging/index.js';
 import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { SECTORS, type Sector } from '#modules/identity/index.js';
@@ -161,6 +162,22 @@ export function createRegistryService(deps: RegistryDeps) {
       if ('orgIds' in scope) ops = ops.filter((o) => scope.orgIds.includes(o.orgId));
       if ('sectors' in scope) ops = ops.filter((o) => scope.sectors.includes(o.sector));
       return ops.filter((o) => policy.authorize(ctx, 'registry:read', resourceOf(o.orgId, o.sector)).allowed);
+    },
+
+    /** One page of the designated operators the caller may see, by name (its own, its sectors', or all). */
+    async pageOperators(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<DesignatedOperator>> {
+      policy.require(ctx, 'registry:read');
+      const scope = scopeFilter(ctx);
+      type Row = { org_id: string; name: string };
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['o.name', 'r.org_id'], shape: ['string', 'string'], direction: 'asc' }, (r: Row) => [r.name, r.org_id], async (after, take) => {
+        let q = k.selectFrom('registry_operators as r').innerJoin('orgs as o', 'o.id', 'r.org_id').select(['r.org_id', 'o.name']).orderBy('o.name').orderBy('r.org_id').limit(take);
+        if (after !== undefined) q = q.where(after);
+        if ('orgIds' in scope) q = scope.orgIds.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('r.org_id', 'in', scope.orgIds);
+        if ('sectors' in scope) q = scope.sectors.length === 0 ? q.where(sql<boolean>`1 = 0`) : q.where('r.sector', 'in', scope.sectors);
+        return (await q.execute()) as Row[];
+      });
+      const ops = await load(k, rows.map((r) => r.org_id));
+      return { items: ops.filter((o) => policy.authorize(ctx, 'registry:read', resourceOf(o.orgId, o.sector)).allowed), nextCursor };
     },
 
     /** One designated operator, if the caller may see it. */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, streamSignal, type RouteModule } from '#platform/http/index.js';
-import { parsePageQuery } from '#platform/paging/index.js';
+import { PAGED, parsePageQuery } from '#platform/paging/index.js';
 import { EXPORT_FORMATS, renderExport, type ExportFormat } from './export.js';
 import type { ReportingService } from './service.js';
 import { renderReceiptHtml } from './receipt-html.js';
@@ -15,7 +15,7 @@ export function reportingRoutes(deps: { reporting: ReportingService; attachmentM
   const { reporting } = deps;
   return (app: FastifyInstance) => {
     const tags = ['reporting'];
-    app.get('/api/v1/forms', { config: { auth: { action: 'form:read' } }, schema: { tags, summary: 'Notification forms and their versions.' } }, async (req) => ({ forms: reporting.listForms(ctxOf(req)) }));
+    app.get('/api/v1/forms', { config: { auth: { action: 'form:read' } }, schema: { tags, summary: `Notification forms and their versions, by name then version. ${PAGED}` } }, async (req) => reporting.listForms(ctxOf(req), parsePageQuery(req.query)));
     app.get<{ Params: { form: string; version: string } }>('/api/v1/forms/:form/:version', { config: { auth: { action: 'form:read' } }, schema: { tags, summary: 'One form version: its fields with Japanese and English labels.' } }, async (req) => {
       const version = /^\d{1,6}$/.test(req.params.version) ? Number(req.params.version) : NaN;
       if (Number.isNaN(version)) throw new AppError('NOT_FOUND', `No form ${req.params.form} version ${req.params.version}; versions are whole numbers.`);

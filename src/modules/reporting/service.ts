@@ -10,7 +10,7 @@ import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import type { RegistryService } from '#modules/registry/index.js';
 import { cidrContains } from '#modules/registry/index.js';
-import { afterKey, cutPage, decodeCursor, yieldToEventLoop, type Page, type PageQuery } from '#platform/paging/index.js';
+import { afterKey, cutPage, decodeCursor, pageOf, pageQuery, yieldToEventLoop, type Page, type PageQuery } from '#platform/paging/index.js';
 import { checkAttachment } from './attachments.js';
 import { nameInbox, type InboxAbout } from './inbox-names.js';
 import { deliveriesOf, loadReportParts, openDeadlinesOf, receiptsOf, type DeadlineRow, type VersionRow } from './report-batch.js';
@@ -337,10 +337,10 @@ export function createReportingService(deps: ReportingDeps) {
   });
 
   return {
-    /** The notification forms loaded from the forms directory, every version. */
-    listForms(ctx: RequestContext) {
+    /** The notification forms loaded from the forms directory, every version, by name then version: one page. */
+    listForms(ctx: RequestContext, page: Partial<PageQuery> = {}) {
       policy.require(ctx, 'form:read');
-      return forms.list();
+      return pageOf(forms.list(), pageQuery(page), { shape: ['string', 'number'], direction: 'asc' }, (f) => [f.form, f.version]);
     },
 
     /** One form definition with its fields and their Japanese and English labels. */

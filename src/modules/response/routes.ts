@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
+import { PAGED, parsePageQuery } from '#platform/paging/index.js';
 import type { ResponseService } from './service.js';
 import type { Artifact, ArtifactFormat } from './artifacts.js';
 import { NOTICE_LANGUAGES, type NoticeLanguage } from './notices.js';
@@ -33,8 +34,8 @@ export function responseRoutes(deps: { response: ResponseService }): RouteModule
   const tags = ['response'];
   const base = '/api/v1/response';
   return (app: FastifyInstance) => {
-    app.get(`${base}/measures`, { config: { auth: { action: 'measure:read' } }, schema: { tags, summary: 'Measures (?state=, ?kind=), newest first. Audited.' } },
-      async (req) => ({ measures: await response.listMeasures(ctxOf(req), { state: query(req, 'state'), kind: query(req, 'kind') }) }));
+    app.get(`${base}/measures`, { config: { auth: { action: 'measure:read' } }, schema: { tags, summary: `Measures (?state=, ?kind=), newest first. ${PAGED} Audited.` } },
+      async (req) => response.listMeasures(ctxOf(req), { state: query(req, 'state'), kind: query(req, 'kind'), ...parsePageQuery(req.query) }));
 
     app.post(`${base}/measures`, { config: { auth: { action: 'measure:propose' } }, schema: { tags, summary: 'Propose a measure (sinkhole, block, takedown notice, access and neutralize) with target, justification and expected effect.' } }, async (req, reply) => {
       const measure = await response.proposeMeasure(ctxOf(req), req.body as never);

@@ -106,7 +106,7 @@ describe('response service wired to oversight', () => {
     const e = await core.response.actFirst(p.police, m.id, { reason: 'Ongoing attack on a power grid operator.' });
     expect(e).toMatchObject({ state: 'executing', authorization: 'emergency' });
     expect((await core.response.artifact(p.police, 'cidr')).artifact.body).toContain('8.8.8.0/24');
-    const [action] = await core.oversight.listEmergencyActions(p.members[0]!, {});
+    const [action] = (await core.oversight.listEmergencyActions(p.members[0]!, {})).items;
     expect(action).toMatchObject({ measureId: m.id, status: 'awaiting_review' });
     await commissionDecides(core, p, action!.reviewRequestId, 'deny');
     const h = await core.response.getMeasure(p.police, m.id);

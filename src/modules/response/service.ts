@@ -6,6 +6,7 @@ import { systemContext, type RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database } from '#platform/db/index.js';
 import { AppError, isAppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
+import { keysetPage, pageQuery, type Page, type PageQuery } from '#platform/paging/index.js';
 import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import type { MeasureAuthorizationInForce, MeasureSummary, ResponsePorts } from './ports.js';
@@ -208,15 +209,18 @@ export function createResponseService(deps: ResponseDeps) {
     },
 
     /** Measures, newest first (?state=, ?kind=); submitted ones follow the commission's decision first. The read is audited. */
-    async listMeasures(ctx: RequestContext, filter: { state?: string | undefined; kind?: string | undefined } = {}): Promise<Measure[]> {
+    async listMeasures(ctx: RequestContext, filter: { state?: string | undefined; kind?: string | undefined } & Partial<PageQuery> = {}): Promise<Page<Measure>> {
       policy.require(ctx, 'measure:read');
       for (const s of (await k.selectFrom('response_measures').selectAll().where('state', '=', 'submitted').execute()) as MeasureRow[]) await syncApproval(ctx, s);
-      let q = k.selectFrom('response_measures').selectAll().orderBy('proposed_at', 'desc').limit(500);
-      if (filter.state !== undefined) q = q.where('state', '=', filter.state);
-      if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
-      const rows = (await q.execute()) as MeasureRow[];
+      const { rows, nextCursor } = await keysetPage(pageQuery(filter), { columns: ['proposed_at', 'id'], shape: ['string', 'string'], direction: 'desc' }, (r: MeasureRow) => [r.proposed_at, r.id], async (after, take) => {
+        let q = k.selectFrom('response_measures').selectAll().orderBy('proposed_at', 'desc').orderBy('id', 'desc').limit(take);
+        if (after !== undefined) q = q.where(after);
+        if (filter.state !== undefined) q = q.where('state', '=', filter.state);
+        if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+        return (await q.execute()) as MeasureRow[];
+      });
       await audit.record(ctx, { action: 'measure:read', object: null, outcome: 'success', details: { count: rows.length, state: filter.state ?? null, kind: filter.kind ?? null } });
-      return Promise.all(rows.map((r) => toMeasure(k, r)));
+      return { items: await Promise.all(rows.map((r) => toMeasure(k, r))), nextCursor };
     },
 
     /** One measure with its orders, consultations, steps and every transition; the read is audited. */

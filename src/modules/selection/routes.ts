@@ -1,6 +1,7 @@
 /** @module Selection's HTTP routes: legal bases, selection counters, audited flow queries and approval-gated re-identification. */
 import type { FastifyInstance } from 'fastify';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
+import { PAGED, parsePageQuery } from '#platform/paging/index.js';
 import type { FlowArchive, FlowQuery } from './archive/index.js';
 import type { BasisInput } from './schema.js';
 import type { SelectionService } from './service.js';
@@ -9,7 +10,7 @@ import type { SelectionService } from './service.js';
 export function selectionRoutes(deps: { selection: SelectionService; archive: FlowArchive }): RouteModule {
   const { selection, archive } = deps;
   return (app: FastifyInstance) => {
-    app.get('/api/v1/legal-bases', { config: { auth: { action: 'basis:list' } }, schema: { tags: ['selection'], summary: 'List legal bases (approvals and consent agreements).' } }, async (req) => ({ bases: await selection.listBases(ctxOf(req)) }));
+    app.get('/api/v1/legal-bases', { config: { auth: { action: 'basis:list' } }, schema: { tags: ['selection'], summary: `List legal bases (approvals and consent agreements), newest first. ${PAGED}` } }, async (req) => selection.listBases(ctxOf(req), parsePageQuery(req.query)));
 
     app.get<{ Params: { id: string } }>('/api/v1/legal-bases/:id', { config: { auth: { action: 'basis:read' } }, schema: { tags: ['selection'], summary: 'One legal basis.' } }, async (req) => ({ basis: await selection.getBasis(ctxOf(req), req.params.id) }));
 

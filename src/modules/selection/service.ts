@@ -5,6 +5,7 @@ import type { RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database } from '#platform/db/index.js';
 import { AppError, isAppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
+import { keysetPage, pageQuery, type Page, type PageQuery } from '#platform/paging/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import { text } from '#platform/text/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
@@ -182,11 +183,15 @@ export function createSelectionService(deps: SelectionDeps) {
       return toBasis(row);
     },
 
-    /** Lists legal bases, newest first. */
-    async listBases(ctx: RequestContext): Promise<LegalBasis[]> {
+    /** Lists legal bases, newest first, one page. */
+    async listBases(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<LegalBasis>> {
       policy.require(ctx, 'basis:list');
-      const rows = (await k.selectFrom('legal_bases').selectAll().orderBy('created_at', 'desc').execute()) as BasisRow[];
-      return rows.map(toBasis);
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['created_at', 'id'], shape: ['string', 'string'], direction: 'desc' }, (r: BasisRow) => [r.created_at, r.id], async (after, take) => {
+        let q = k.selectFrom('legal_bases').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(take);
+        if (after !== undefined) q = q.where(after);
+        return (await q.execute()) as BasisRow[];
+      });
+      return { items: rows.map(toBasis), nextCursor };
     },
 
     /** One legal basis. */

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '#platform/errors/index.js';
 import { ctxOf, type RouteModule } from '#platform/http/index.js';
-import { parsePageQuery } from '#platform/paging/index.js';
+import { PAGED, parsePageQuery } from '#platform/paging/index.js';
 import type { SharingService } from './service.js';
 import type { IntelPurger } from './purge.js';
 
@@ -11,13 +11,13 @@ export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
   const { sharing } = deps;
   return (app: FastifyInstance) => {
     const tags = ['sharing'];
-    app.get('/api/v1/sharing/council', { config: { auth: { action: 'sharing:read' } }, schema: { tags, summary: 'Council member organizations and their clients.' } }, async (req) => ({ members: await sharing.listCouncil(ctxOf(req)) }));
+    app.get('/api/v1/sharing/council', { config: { auth: { action: 'sharing:read' } }, schema: { tags, summary: `Council member organizations and their clients, by joining time. ${PAGED}` } }, async (req) => sharing.listCouncil(ctxOf(req), parsePageQuery(req.query)));
     app.post('/api/v1/sharing/council', { config: { auth: { action: 'sharing:manage' } }, schema: { tags, summary: 'Add or update a council member.' } }, async (req, reply) => {
       const member = await sharing.addCouncilMember(ctxOf(req), req.body as never);
       void reply.code(201);
       return { member };
     });
-    app.get('/api/v1/sharing/groups', { config: { auth: { action: 'sharing:read' } }, schema: { tags, summary: 'Sharing groups the caller may see.' } }, async (req) => ({ groups: await sharing.listGroups(ctxOf(req)) }));
+    app.get('/api/v1/sharing/groups', { config: { auth: { action: 'sharing:read' } }, schema: { tags, summary: `Sharing groups the caller may see, by name. ${PAGED}` } }, async (req) => sharing.listGroups(ctxOf(req), parsePageQuery(req.query)));
     app.post('/api/v1/sharing/groups', { config: { auth: { action: 'sharing:manage' } }, schema: { tags, summary: 'Create a sharing group (a TAXII collection).' } }, async (req, reply) => {
       const group = await sharing.createGroup(ctxOf(req), req.body as never);
       void reply.code(201);
@@ -31,7 +31,7 @@ export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
       return bundle;
     });
     app.get<{ Params: { id: string } }>('/api/v1/sharing/indicators/:id/sightings', { config: { auth: { action: 'intel:read' } }, schema: { tags, summary: 'The sighting history of an indicator (by the id your copy names it); the reporting member is named to the NCO and to itself only. Audited.' } }, async (req) => ({ sightings: await sharing.sightingsOf(ctxOf(req), req.params.id) }));
-    app.get('/api/v1/sharing/drafts', { config: { auth: { action: 'intel:draft-read' } }, schema: { tags, summary: 'Intelligence drafts.' } }, async (req) => ({ drafts: await sharing.listDrafts(ctxOf(req)) }));
+    app.get('/api/v1/sharing/drafts', { config: { auth: { action: 'intel:draft-read' } }, schema: { tags, summary: `Intelligence drafts, newest first. ${PAGED} Audited.` } }, async (req) => sharing.listDrafts(ctxOf(req), parsePageQuery(req.query)));
     app.post('/api/v1/sharing/drafts', { config: { auth: { action: 'intel:draft' } }, schema: { tags, summary: 'Draft STIX intelligence from indicators of a finding, case or report (sanitized).' } }, async (req, reply) => {
       const draft = await sharing.draftFromIndicators(ctxOf(req), req.body as never);
       void reply.code(201);
@@ -39,7 +39,7 @@ export function sharingRoutes(deps: { sharing: SharingService }): RouteModule {
     });
     app.post<{ Params: { id: string } }>('/api/v1/sharing/drafts/:id/release', { config: { auth: { action: 'intel:release' } }, schema: { tags, summary: 'Release a draft to sharing groups (NCO director; not your own draft).' } }, async (req) => ({ draft: await sharing.releaseDraft(ctxOf(req), req.params.id, req.body as never) }));
     app.post('/api/v1/sharing/sightings', { config: { auth: { action: 'intel:submit' } }, schema: { tags, summary: 'Report a sighting or false positive of an indicator.' } }, async (req) => ({ sighting: await sharing.recordSighting(ctxOf(req), req.body as never) }));
-    app.get('/api/v1/sharing/feeds', { config: { auth: { action: 'feeds:manage' } }, schema: { tags, summary: 'External TAXII feeds.' } }, async (req) => ({ feeds: await sharing.listFeeds(ctxOf(req)) }));
+    app.get('/api/v1/sharing/feeds', { config: { auth: { action: 'feeds:manage' } }, schema: { tags, summary: `External TAXII feeds, by name (never their credentials). ${PAGED}` } }, async (req) => sharing.listFeeds(ctxOf(req), parsePageQuery(req.query)));
     app.post('/api/v1/sharing/feeds', { config: { auth: { action: 'feeds:manage' } }, schema: { tags, summary: 'Add an external TAXII 2.1 feed.' } }, async (req, reply) => {
       const feed = await sharing.addFeed(ctxOf(req), req.body as never);
       void reply.code(201);

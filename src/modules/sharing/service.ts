@@ -7,6 +7,7 @@ import type { RequestContext } from '#platform/context/index.js';
 import { sql, type AnyDb, type Database } from '#platform/db/index.js';
 import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
+import { keysetPage, pageQuery, type Page, type PageQuery } from '#platform/paging/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import { DEFAULT_MAX_JSON_DEPTH, jsonTextDepth } from '#platform/text/index.js';
 import { canonicalize, type AuditEntryRef, type AuditEvent, type AuditRecorder } from '#modules/audit/index.js';
@@ -631,9 +632,17 @@ export function createSharingService(deps: SharingDeps) {
     return { id: r.id, name: r.name, url: r.url, auth: (JSON.parse(r.auth) as FeedAuth).kind, intervalSeconds: r.interval_seconds, defaultConfidence: r.default_confidence, cursor: r.cursor, lastPulledAt: r.last_pulled_at, lastError: r.last_error, pulledObjects: Number(r.pulled_objects) };
   }
 
-  async function listGroupsRaw(): Promise<Group[]> {
-    const groups = (await k.selectFrom('sharing_groups').select(['id', 'name', 'description', 'created_at']).orderBy('name').execute()) as { id: string; name: string; description: string; created_at: string }[];
-    const members = (await k.selectFrom('sharing_group_members').selectAll().execute()) as { group_id: string; org_id: string; can_read: number; can_write: number }[];
+  /** Every group (or those of `ids`) with its members, by name. */
+  async function listGroupsRaw(ids?: readonly string[]): Promise<Group[]> {
+    if (ids?.length === 0) return [];
+    let gq = k.selectFrom('sharing_groups').select(['id', 'name', 'description', 'created_at']).orderBy('name').orderBy('id');
+    let mq = k.selectFrom('sharing_group_members').selectAll();
+    if (ids !== undefined) {
+      gq = gq.where('id', 'in', ids);
+      mq = mq.where('group_id', 'in', ids);
+    }
+    const groups = (await gq.execute()) as { id: string; name: string; description: string; created_at: string }[];
+    const members = (await mq.execute()) as { group_id: string; org_id: string; can_read: number; can_write: number }[];
     return groups.map((g) => ({ id: g.id, name: g.name, description: g.description, createdAt: g.created_at, members: members.filter((m) => m.group_id === g.id).map((m) => ({ orgId: m.org_id, canRead: m.can_read === 1, canWrite: m.can_write === 1 })) }));
   }
 
@@ -670,10 +679,15 @@ export function createSharingService(deps: SharingDeps) {
     },
 
     /** Lists council members. */
-    async listCouncil(ctx: RequestContext): Promise<{ orgId: string; clients: string[]; joinedAt: string }[]> {
+    async listCouncil(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<{ orgId: string; clients: string[]; joinedAt: string }>> {
       policy.require(ctx, 'sharing:read');
-      const rows = (await k.selectFrom('sharing_council_members').selectAll().orderBy('joined_at').execute()) as { org_id: string; clients: string; joined_at: string }[];
-      return rows.map((r) => ({ orgId: r.org_id, clients: JSON.parse(r.clients) as string[], joinedAt: r.joined_at }));
+      type Row = { org_id: string; clients: string; joined_at: string };
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['joined_at', 'org_id'], shape: ['string', 'string'], direction: 'asc' }, (r: Row) => [r.joined_at, r.org_id], async (after, take) => {
+        let q = k.selectFrom('sharing_council_members').selectAll().orderBy('joined_at').orderBy('org_id').limit(take);
+        if (after !== undefined) q = q.where(after);
+        return (await q.execute()) as Row[];
+      });
+      return { items: rows.map((r) => ({ orgId: r.org_id, clients: JSON.parse(r.clients) as string[], joinedAt: r.joined_at })), nextCursor };
     },
 
     /** Creates a sharing group; it is served as one TAXII collection. @see TAXII 2.1 §5.2 */
@@ -708,17 +722,24 @@ export function createSharingService(deps: SharingDeps) {
     },
 
     /** Lists sharing groups: all for the NCO, otherwise those the caller's organization may see. */
-    async listGroups(ctx: RequestContext): Promise<Group[]> {
+    async listGroups(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<Group>> {
       policy.require(ctx, 'sharing:read');
-      const all = await listGroupsRaw();
-      if (ctx.actor.kind === 'system') return all;
+      type Row = { id: string; name: string };
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['name', 'id'], shape: ['string', 'string'], direction: 'asc' }, (g: Row) => [g.name, g.id], async (after, take) => {
+        let q = k.selectFrom('sharing_groups').select(['id', 'name']).orderBy('name').orderBy('id').limit(take);
+        if (after !== undefined) q = q.where(after);
+        return (await q.execute()) as Row[];
+      });
+      const groups = await listGroupsRaw(rows.map((g) => g.id));
+      if (ctx.actor.kind === 'system') return { items: groups, nextCursor };
       const r = await recipientOf(ctx);
-      const out: Group[] = [];
-      for (const g of all) {
+      const items: Group[] = [];
+      // Groups the caller has no right on are left out after the query: a page may hold fewer than its limit.
+      for (const g of groups) {
         const view = await groupView(g.id);
-        if (view !== undefined) { const rights = rightsOf(r, view); if (rights.canRead || rights.canWrite) out.push(g); }
+        if (view !== undefined) { const rights = rightsOf(r, view); if (rights.canRead || rights.canWrite) items.push(g); }
       }
-      return out;
+      return { items, nextCursor };
     },
 
     /** The TAXII collections the caller may see, with its rights on each. @see TAXII 2.1 §5.1, §5.2 */
@@ -767,11 +788,15 @@ export function createSharingService(deps: SharingDeps) {
     },
 
     /** Lists drafts (newest first). */
-    async listDrafts(ctx: RequestContext): Promise<Draft[]> {
+    async listDrafts(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<Draft>> {
       policy.require(ctx, 'intel:draft-read');
-      const rows = (await k.selectFrom('sharing_drafts').selectAll().orderBy('created_at', 'desc').limit(500).execute()) as DraftRow[];
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['created_at', 'id'], shape: ['string', 'string'], direction: 'desc' }, (r: DraftRow) => [r.created_at, r.id], async (after, take) => {
+        let q = k.selectFrom('sharing_drafts').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(take);
+        if (after !== undefined) q = q.where(after);
+        return (await q.execute()) as DraftRow[];
+      });
       await audit.record(ctx, { action: 'intel:draft-read', object: null, outcome: 'success', details: { count: rows.length } });
-      return rows.map(toDraft);
+      return { items: rows.map(toDraft), nextCursor };
     },
 
     /**
@@ -962,9 +987,15 @@ export function createSharingService(deps: SharingDeps) {
     },
 
     /** Lists feeds (never their credentials). */
-    async listFeeds(ctx: RequestContext): Promise<Feed[]> {
+    async listFeeds(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<Feed>> {
       policy.require(ctx, 'feeds:manage');
-      return ((await k.selectFrom('sharing_feeds').selectAll().orderBy('name').execute()) as Parameters<typeof toFeed>[0][]).map(toFeed);
+      type Row = Parameters<typeof toFeed>[0];
+      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['name', 'id'], shape: ['string', 'string'], direction: 'asc' }, (r: Row) => [r.name, r.id], async (after, take) => {
+        let q = k.selectFrom('sharing_feeds').selectAll().orderBy('name').orderBy('id').limit(take);
+        if (after !== undefined) q = q.where(after);
+        return (await q.execute()) as Row[];
+      });
+      return { items: rows.map(toFeed), nextCursor };
     },
 
     /**

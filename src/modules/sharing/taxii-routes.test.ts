@@ -350,14 +350,14 @@ describe('sightings, client and feeds over a real socket, leak tracing', () => {
     expect(pulled.feed.cursor).toMatch(/Z$/);
     // A second pull starts after the cursor: nothing new.
     expect((await t.core.sharing.pullFeed(t.users.ctx.analyst, feed.id)).objects).toBe(0);
-    expect((await t.core.sharing.listFeeds(t.users.ctx.analyst))[0]).not.toHaveProperty('password');
+    expect((await t.core.sharing.listFeeds(t.users.ctx.analyst)).items[0]).not.toHaveProperty('password');
     // The remote's 401 is the feed's problem: 503 naming what to check, never our caller's 401.
     const refused = await t.core.sharing.addFeed(t.users.ctx.analyst, { name: 'Wrong password', url: collectionUrl, auth: { kind: 'basic', username: 'bank-bob', password: 'not bob password at all' } });
     await expect(t.core.sharing.pullFeed(t.users.ctx.analyst, refused.id)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('answered 401') });
     // Credentials belong in auth (stored apart, never listed), not in a URL that is shown as it is.
     const withUserinfo = collectionUrl.replace('http://', 'http://bank-alice:secret@');
     await expect(t.core.sharing.addFeed(t.users.ctx.analyst, { name: 'Userinfo', url: withUserinfo })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('url') });
-    expect((await t.core.sharing.listFeeds(t.users.ctx.analyst)).map((f) => f.name)).not.toContain('Userinfo');
+    expect((await t.core.sharing.listFeeds(t.users.ctx.analyst)).items.map((f) => f.name)).not.toContain('Userinfo');
   }, 30_000);
 
   it('names the recipient of any single leaked object among 100 recipients, with evidence', async () => {

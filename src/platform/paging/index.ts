@@ -17,6 +17,9 @@ export const PageQuerySchema = z.object({
   cursor: z.string().min(1).max(MAX_CURSOR_CHARS).optional(),
 });
 
+/** What a paged route's summary says of its answer (OpenAPI). */
+export const PAGED = 'One page: { items, nextCursor } (?limit= 1–500, default 100; ?cursor= the nextCursor of the previous page).';
+
 /** A page request after validation. */
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
@@ -36,6 +39,11 @@ export type KeyShape = readonly ('string' | 'number')[];
 export function parsePageQuery(query: unknown): PageQuery {
   const q = (typeof query === 'object' && query !== null ? query : {}) as Record<string, unknown>;
   return parseOrThrow(PageQuerySchema, { limit: q['limit'], cursor: q['cursor'] }, 'paging');
+}
+
+/** A page request from a service's caller that may leave out the limit (the default page) or the cursor (the first page). */
+export function pageQuery(p: Partial<PageQuery>): PageQuery {
+  return { limit: Math.max(1, Math.min(MAX_PAGE_LIMIT, p.limit ?? DEFAULT_PAGE_LIMIT)), ...(p.cursor !== undefined ? { cursor: p.cursor } : {}) };
 }
 
 /** Encodes the sort key of the last row of a page as an opaque cursor (base64url of a JSON array, prefixed with its format). */
@@ -98,4 +106,55 @@ export function chunked<T>(values: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let at = 0; at < values.length; at += size) out.push(values.slice(at, at + size));
   return out;
+}
+
+/** How a list sorts: its key columns (the last one unique, e.g. the id), their types, and the direction. */
+export interface KeysetOrder {
+  columns: readonly string[];
+  shape: KeyShape;
+  direction: 'asc' | 'desc';
+}
+
+/**
+ * One keyset page of a query: `fetch` runs the list's query with `after` (the condition "past the cursor",
+ * `undefined` on the first page) in its WHERE, ordered by `order`'s columns, limited to `take` rows. The
+ * page is the first `limit` of them (filtered by `keep`), and the cursor the key of the last one read.
+ */
+export async function keysetPage<R>(
+  page: PageQuery,
+  order: KeysetOrder,
+  keyOf: (row: R) => readonly KeyPart[],
+  fetch: (after: RawBuilder<boolean> | undefined, take: number) => Promise<readonly R[]>,
+  keep?: (row: R) => boolean,
+): Promise<{ rows: R[]; nextCursor: string | null }> {
+  const after = page.cursor === undefined ? undefined : afterKey(order.columns, decodeCursor(page.cursor, order.shape), order.direction);
+  return cutPage(await fetch(after, page.limit + 1), page.limit, keyOf, keep);
+}
+
+/**
+ * One page of a list that is made in memory (definitions from files, a few rows joined in code), by the same
+ * cursor rule: `rows` sorted here by `keyOf` in `order.direction` (code-unit order for text, as SQLite's BINARY
+ * collation), then the `limit` rows after the cursor's key.
+ */
+export function pageOf<R>(rows: readonly R[], page: PageQuery, order: Pick<KeysetOrder, 'shape' | 'direction'>, keyOf: (row: R) => readonly KeyPart[]): Page<R> {
+  const sign = order.direction === 'asc' ? 1 : -1;
+  const sorted = [...rows].sort((a, b) => sign * compareKeys(keyOf(a), keyOf(b)));
+  let from = 0;
+  if (page.cursor !== undefined) {
+    const key = decodeCursor(page.cursor, order.shape);
+    from = sorted.findIndex((r) => sign * compareKeys(keyOf(r), key) > 0);
+    if (from < 0) from = sorted.length;
+  }
+  const { rows: items, nextCursor } = cutPage(sorted.slice(from, from + page.limit + 1), page.limit, keyOf);
+  return { items, nextCursor };
+}
+
+function compareKeys(a: readonly KeyPart[], b: readonly KeyPart[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return 0;
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '#platform/errors/index.js';
-import { chunked, cutPage, decodeCursor, encodeCursor, MAX_PAGE_LIMIT, parsePageQuery } from './index.js';
+import { chunked, cutPage, decodeCursor, encodeCursor, MAX_PAGE_LIMIT, pageOf, parsePageQuery } from './index.js';
 
 const rejects = (fn: () => unknown, field: string) => {
   try {
@@ -45,5 +45,26 @@ describe('paging', () => {
   it('chunks long lists', () => {
     expect(chunked([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(chunked([], 2)).toEqual([]);
+  });
+  it('pages a list made in memory by the same cursor rule: every row once, in key order, whatever the page size', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.string({ maxLength: 3 }), fc.integer({ min: 0, max: 5 })), { maxLength: 40 }), fc.integer({ min: 1, max: 7 }), fc.boolean(), (raw, limit, desc) => {
+      // Unique keys, as a list's last key column (its id) makes them.
+      const rows = [...new Map(raw.map((r) => [JSON.stringify(r), { name: r[0], n: r[1] }])).values()];
+      const order = { shape: ['string', 'number'] as const, direction: desc ? 'desc' as const : 'asc' as const };
+      const keyOf = (r: { name: string; n: number }) => [r.name, r.n];
+      const seen: typeof rows = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = pageOf(rows, { limit, ...(cursor !== undefined ? { cursor } : {}) }, order, keyOf);
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor !== undefined && pages <= rows.length + 1);
+      expect(seen).toHaveLength(rows.length);
+      const sorted = [...rows].sort((a, b) => (a.name === b.name ? a.n - b.n : a.name < b.name ? -1 : 1));
+      expect(seen).toEqual(desc ? sorted.reverse() : sorted);
+    }));
   });
 });

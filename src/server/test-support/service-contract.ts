@@ -85,10 +85,10 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       // METI may not designate a bank; the FSA may.
       expect((await call('ministry', { method: 'POST', url: '/api/v1/registry/operators', payload: { orgId: opF.orgId, sector: 'finance', designatedOn: '2026-01-15', contacts: [{ name: 'x', email: 'x@bank.example' }] } })).statusCode).toBe(403);
       await ok('fsa', { method: 'POST', url: '/api/v1/registry/operators', payload: { orgId: opF.orgId, sector: 'finance', designatedOn: '2026-02-01', contacts: [{ name: 'Sec ops', email: 'secops@bank.example' }] } }, 201);
-      const own = (await ok('operator', { method: 'GET', url: '/api/v1/registry/operators' }))['operators'] as { orgId: string; ranges: { cidr: string }[]; exporters: { address: string; observationDomain: number }[] }[];
+      const own = (await ok('operator', { method: 'GET', url: '/api/v1/registry/operators' }))['items'] as { orgId: string; ranges: { cidr: string }[]; exporters: { address: string; observationDomain: number }[] }[];
       expect(own).toHaveLength(1);
       expect(own[0]).toMatchObject({ orgId: opA.orgId, ranges: [{ cidr: '192.0.2.0/24' }], exporters: [{ address: '192.0.2.1', observationDomain: 256 }, { address: '192.0.2.2', observationDomain: 0xffffffff }] });
-      const meti = (await ok('ministry', { method: 'GET', url: '/api/v1/registry/operators' }))['operators'] as { orgId: string }[];
+      const meti = (await ok('ministry', { method: 'GET', url: '/api/v1/registry/operators' }))['items'] as { orgId: string }[];
       expect(meti.map((o) => o.orgId)).toEqual([opA.orgId]);
       const affected = (await ok('analyst', { method: 'GET', url: '/api/v1/registry/affected?address=192.0.2.77' }))['operators'] as { orgId: string }[];
       expect(affected.map((o) => o.orgId)).toEqual([opA.orgId]);
@@ -208,7 +208,7 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       const id = draft.id;
       s['acqRequest'] = id;
       expect(((await ok('nco_director', { method: 'POST', url: `/api/v1/oversight/requests/${id}/submit` }))['request'] as Json)['status']).toBe('submitted');
-      const docket = (await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/requests?status=submitted' }))['requests'] as { id: string }[];
+      const docket = (await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/requests?status=submitted' }))['items'] as { id: string }[];
       expect(docket.map((r) => r.id)).toEqual([id]);
       await ok('commissioner-4', { method: 'POST', url: `/api/v1/oversight/requests/${id}/conflicts`, payload: { reason: 'I advised the operator last year.' } });
       expect((await call('commissioner-4', { method: 'POST', url: `/api/v1/oversight/requests/${id}/votes`, payload: { vote: 'approve', reasons: 'x' } })).statusCode).toBe(403);
@@ -227,7 +227,7 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       const narrowedEnd = '2026-06-10T00:00:00.000Z';
       const decided = (await ok('commissioner', { method: 'POST', url: `/api/v1/oversight/requests/${id}/decision`, payload: { narrowing: { selectors: { foreignPrefixes: ['203.0.113.0/25'], ports: [443] }, periodEnd: narrowedEnd }, conditions: ['Report monthly to the commission.'] } }))['request'] as Json;
       expect(decided).toMatchObject({ status: 'approved', decision: { conditions: ['Report monthly to the commission.'] } });
-      const approvals = (await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/approvals?kind=acquisition' }))['approvals'] as { requestId: string; basisId: string | null; validUntil: string; state: string; emergency: boolean }[];
+      const approvals = (await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/approvals?kind=acquisition' }))['items'] as { requestId: string; basisId: string | null; validUntil: string; state: string; emergency: boolean }[];
       const approval = approvals.find((a) => a.requestId === id)!;
       // Valid from the period's start (tomorrow): pending until then.
       expect(approval).toMatchObject({ state: 'pending', validFrom: '2026-05-10T00:00:00.000Z', validUntil: narrowedEnd, emergency: false });
@@ -244,12 +244,12 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(act).toMatchObject({ status: 'awaiting_review', agency: 'police', reviewDeadline: '2026-05-12T11:00:00.000Z' });
       expect(act.basisId).not.toBeNull();
       expect(((await ok('commissioner', { method: 'GET', url: `/api/v1/legal-bases/${act.basisId!}` }))['basis'] as Json)['status']).toBe('active');
-      const awaiting = (await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/emergency-actions?status=awaiting_review' }))['emergencyActions'] as { id: string }[];
+      const awaiting = (await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/emergency-actions?status=awaiting_review' }))['items'] as { id: string }[];
       expect(awaiting.map((a) => a.id)).toEqual([act.id]);
       for (const who of ['commissioner', 'commissioner-2', 'commissioner-3']) await ok(who, { method: 'POST', url: `/api/v1/oversight/requests/${act.reviewRequestId}/votes`, payload: { vote: 'deny', reasons: 'No imminent harm was shown.' } });
       const review = (await ok('commissioner-2', { method: 'POST', url: `/api/v1/oversight/requests/${act.reviewRequestId}/decision`, payload: {} }))['request'] as Json;
       expect(review['status']).toBe('denied');
-      const after = ((await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/emergency-actions' }))['emergencyActions'] as { id: string; status: string; haltReason: string | null }[]).find((a) => a.id === act.id)!;
+      const after = ((await ok('commissioner', { method: 'GET', url: '/api/v1/oversight/emergency-actions' }))['items'] as { id: string; status: string; haltReason: string | null }[]).find((a) => a.id === act.id)!;
       expect(after).toMatchObject({ status: 'halted', haltReason: 'denied' });
       const basis = (await ok('commissioner', { method: 'GET', url: `/api/v1/legal-bases/${act.basisId!}` }))['basis'] as Json;
       expect(basis['status']).toBe('revoked');
@@ -307,7 +307,7 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       expect(nft.body).toContain('203.0.113.0/25');
       const json = (await ok('police', { method: 'GET', url: '/api/v1/response/artifacts/blocklist.json' })) as { entries: { prefix?: string; cidr?: string; measures?: unknown[] }[] };
       expect(JSON.stringify(json)).toContain(b.id);
-      const listed = (await ok('police', { method: 'GET', url: '/api/v1/response/measures?state=executing' }))['measures'] as { id: string }[];
+      const listed = (await ok('police', { method: 'GET', url: '/api/v1/response/measures?state=executing' }))['items'] as { id: string }[];
       expect(listed.map((x) => x.id)).toEqual([b.id]);
     });
 
@@ -427,7 +427,7 @@ export function describeServiceContract(name: string, open: () => Promise<{ url:
       const ncoEscalations = ((await ok('analyst', { method: 'GET', url: '/api/v1/inbox' }))['items'] as { kind: string; reportId: string | null; note: string | null }[]).filter((i) => i.kind === 'escalation' && i.reportId === s['incident'] && (i.note ?? '').startsWith('nis2.final'));
       expect(ncoEscalations).toHaveLength(1);
       // Two directors' assistants press release at once: released once, each object in the collection once.
-      const groupId = ((await ok('nco_director', { method: 'GET', url: '/api/v1/sharing/groups' }))['groups'] as { id: string; name: string }[]).find((g) => g.name === 'Electricity ISAC')!.id;
+      const groupId = ((await ok('nco_director', { method: 'GET', url: '/api/v1/sharing/groups' }))['items'] as { id: string; name: string }[]).find((g) => g.name === 'Electricity ISAC')!.id;
       const draft2 = (await ok('analyst', { method: 'POST', url: '/api/v1/sharing/drafts', payload: { title: 'C2 domain of campaign X', indicators: [{ kind: 'domain', value: 'evil-c2.example' }], tlp: 'amber', sourceRef: { type: 'report', id: s['incident'] } } }, 201))['draft'] as { id: string };
       const releases = await Promise.all([0, 1].map(() => call('nco_director', { method: 'POST', url: `/api/v1/sharing/drafts/${draft2.id}/release`, payload: { groupIds: [groupId] } })));
       expect(releases.map((r) => r.statusCode).sort()).toEqual([200, 409]);

@@ -74,7 +74,7 @@ export function describeStorageContract(name: string, open: () => Promise<{ url:
       await expect(core.selection.createBasis(sys, { ...base, validUntil: '2026-07-01T00:00:00.000Z' })).rejects.toSatisfy((e: unknown) => isAppError(e) && e.code === 'VALIDATION_FAILED');
       const revoked = await core.selection.revokeBasis(sys, basis.id, { reason: 'contract test' });
       expect(revoked.status).toBe('revoked');
-      expect((await core.selection.listBases(sys)).filter((b) => b.id === basis.id)).toHaveLength(1);
+      expect((await core.selection.listBases(sys, { limit: 500 })).items.filter((b) => b.id === basis.id)).toHaveLength(1);
     });
 
     it('merges findings by kind and subject, and keeps cases with their items', async () => {

@@ -1,7 +1,7 @@
 // Names for what the API sends as ids or codes: legal bases by kind and period, evidence keys and protocol numbers.
 import { useMemo } from 'react';
 import { useI18n } from '../i18n/index.js';
-import { useApi } from './use-api.js';
+import { useAllPages } from './pages.js';
 
 /** A UUID or ULID: never shown where a name exists (the id stays in the title attribute, for copying). */
 export const ID_PATTERN = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9A-HJKMNP-TV-Z]{26}\b/i;
@@ -31,9 +31,9 @@ export function basisLabel(b: BasisFacts, kindLabel: (kind: string) => string, t
 /** Names legal bases by id for roles that may list them; an unknown id shows as "a legal basis" with the id on hover. */
 export function useBasisNames(enabled = true): (id: string) => string {
   const { t, code } = useI18n();
-  const list = useApi<{ bases: BasisFacts[] }>(enabled ? '/api/v1/legal-bases' : null);
+  const list = useAllPages<BasisFacts>(enabled ? '/api/v1/legal-bases' : null);
   return useMemo(() => {
-    const byId = new Map(list.status === 'ok' ? list.data.bases.map((b) => [b.id, b]) : []);
+    const byId = new Map(list.status === 'ok' ? list.data.items.map((b) => [b.id, b]) : []);
     return (id: string) => {
       const b = byId.get(id);
       return b === undefined ? t('names.unknownBasis') : basisLabel(b, (k) => code('basisKind.', k), (from, to) => t('names.period', { from, to }));

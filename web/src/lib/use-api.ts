@@ -4,15 +4,15 @@ import { api, ApiError } from './api.js';
 
 export type Loadable<T> = { status: 'loading' } | { status: 'error'; error: ApiError } | { status: 'ok'; data: T };
 
-export function useApi<T>(path: string | null, options: { text?: boolean } = {}): Loadable<T> & { reload: () => void } {
+/** Runs `load` whenever `key` (what it loads) changes, or on reload; `null` waits. */
+export function useLoad<T>(key: string | null, load: (signal: AbortSignal) => Promise<T>): Loadable<T> & { reload: () => void } {
   const [state, setState] = useState<Loadable<T>>({ status: 'loading' });
   const [tick, setTick] = useState(0);
-  const text = options.text === true;
   useEffect(() => {
-    if (path === null) return;
+    if (key === null) return;
     const ctrl = new AbortController();
     setState({ status: 'loading' });
-    api<T>(path, { signal: ctrl.signal, text }).then(
+    load(ctrl.signal).then(
       (data) => setState({ status: 'ok', data }),
       (e: unknown) => {
         if (ctrl.signal.aborted) return;
@@ -20,7 +20,12 @@ export function useApi<T>(path: string | null, options: { text?: boolean } = {})
       },
     );
     return () => ctrl.abort();
-  }, [path, tick, text]);
+  }, [key, tick]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { ...state, reload };
+}
+
+export function useApi<T>(path: string | null, options: { text?: boolean } = {}): Loadable<T> & { reload: () => void } {
+  const text = options.text === true;
+  return useLoad<T>(path === null ? null : `${text ? 'text:' : ''}${path}`, (signal) => api<T>(path!, { signal, text }));
 }

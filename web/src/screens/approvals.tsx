@@ -6,6 +6,7 @@ import { api } from '../lib/api.js';
 import { Link } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
 
@@ -87,7 +88,7 @@ export function ApprovalList() {
   const [state, setState] = useState<State | ''>('active');
   const [kind, setKind] = useState('');
   const query = new URLSearchParams({ ...(state === '' ? {} : { state }), ...(kind === '' ? {} : { kind }) }).toString();
-  const list = useApi<{ approvals: Approval[] }>(`/api/v1/oversight/approvals${query === '' ? '' : `?${query}`}`);
+  const list = useAllPages<Approval>(`/api/v1/oversight/approvals${query === '' ? '' : `?${query}`}`);
   const authorizes = useAuthorizes();
   return (
     <>
@@ -107,12 +108,12 @@ export function ApprovalList() {
           {(['acquisition', 'measure', 'reidentification'] as const).map((k) => <option key={k} value={k}>{t(`requestKind.${k}`)}</option>)}
         </select>
       </div>
-      <Async value={list} isEmpty={(d) => d.approvals.length === 0} empty={t('approvals.empty')}>
+      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('approvals.empty')}>
         {(d) => (
           <div className="table-wrap"><table>
             <caption className="sr-only">{t('approvals.title')}</caption>
             <thead><tr><th scope="col">{t('requests.kind')}</th><th scope="col">{t('approvals.authorizes')}</th><th scope="col">{t('requests.conditions')}</th><th scope="col">{t('approvals.validity')}</th><th scope="col">{t('approvals.state')}</th></tr></thead>
-            <tbody>{d.approvals.map((a) => (
+            <tbody>{d.items.map((a) => (
               <tr key={a.id}>
                 <td>{t(`requestKind.${a.kind}`)}{a.emergency && <> <Badge tone="warn">{t('approvals.emergency')}</Badge></>}</td>
                 {/* The link names what is authorized, so each row's link says where it leads. */}

@@ -5,7 +5,7 @@ import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
-import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
 
@@ -112,22 +112,22 @@ export function DraftList() {
   const { t } = useI18n();
   const actor = useActor();
   const { search } = useRouter();
-  const drafts = useApi<{ drafts: Draft[] }>('/api/v1/sharing/drafts');
+  const drafts = useAllPages<Draft>('/api/v1/sharing/drafts');
   const director = hasRole(actor, 'nco_director');
-  const groups = useApi<{ groups: Group[] }>('/api/v1/sharing/groups');
+  const groups = useAllPages<Group>('/api/v1/sharing/groups');
   const [released, setReleased] = useState<string>();
   const drafted = search.get('drafted');
-  const groupName = (id: string) => (groups.status === 'ok' ? groups.data.groups.find((g) => g.id === id)?.name : undefined) ?? id;
+  const groupName = (id: string) => (groups.status === 'ok' ? groups.data.items.find((g) => g.id === id)?.name : undefined) ?? id;
   return (
     <>
       <PageTitle>{t('drafts.title')}</PageTitle>
       <p>{t('drafts.intro')}</p>
       {drafted !== null && <p className="notice success" role="status">{t('drafts.drafted')}</p>}
       {released !== undefined && <p className="notice success" role="status">{t('drafts.released', { title: released })}</p>}
-      <Async value={drafts} isEmpty={(d) => d.drafts.length === 0} empty={t('drafts.empty')}>
+      <Async value={drafts} isEmpty={(d) => d.items.length === 0} empty={t('drafts.empty')}>
         {(d) => (
           <ul className="draft-list plain">
-            {[...d.drafts].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((x) => (
+            {[...d.items].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((x) => (
               <li key={x.id} className={`panel${x.id === drafted ? ' highlight' : ''}`}>
                 <h2>{x.title}</h2>
                 <Facts rows={[
@@ -141,7 +141,7 @@ export function DraftList() {
                 ]} />
                 {director && x.status === 'draft' && (x.createdBy === actor.id
                   ? <p className="help">{t('drafts.notOwn')}</p>
-                  : groups.status === 'ok' ? <ReleaseForm d={x} groups={groups.data.groups} onReleased={() => { setReleased(x.title); drafts.reload(); }} /> : <Async value={groups}>{() => null}</Async>)}
+                  : groups.status === 'ok' ? <ReleaseForm d={x} groups={groups.data.items} onReleased={() => { setReleased(x.title); drafts.reload(); }} /> : <Async value={groups}>{() => null}</Async>)}
               </li>
             ))}
           </ul>

@@ -8,6 +8,7 @@ import { api } from '../lib/api.js';
 import { useRouter } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { Async, Badge, Empty, FormMessage, PageTitle, Time } from '../components/ui.js';
 import { DataTable, type Column } from '../components/data-table.js';
@@ -205,21 +206,21 @@ function Feed({ group }: { group: Group }) {
 
 export function IntelFeed() {
   const { t } = useI18n();
-  const groups = useApi<{ groups: Group[] }>('/api/v1/sharing/groups');
+  const groups = useAllPages<Group>('/api/v1/sharing/groups');
   const [chosen, setChosen] = useState<string>();
   return (
     <>
       <PageTitle>{t('intel.title')}</PageTitle>
       <p>{t('intel.intro')}</p>
-      <Async value={groups} isEmpty={(d) => d.groups.length === 0} empty={t('intel.noGroups')}>
+      <Async value={groups} isEmpty={(d) => d.items.length === 0} empty={t('intel.noGroups')}>
         {(d) => {
-          const group = d.groups.find((g) => g.id === chosen) ?? d.groups[0]!;
+          const group = d.items.find((g) => g.id === chosen) ?? d.items[0]!;
           return (
             <>
               <div className="filters">
                 <label htmlFor="group-select">{t('intel.group')}</label>
                 <select id="group-select" value={group.id} onChange={(e) => setChosen(e.target.value)} aria-describedby="group-desc">
-                  {d.groups.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
+                  {d.items.map((g) => <option key={g.id} value={g.id}>{g.name}</option>)}
                 </select>
               </div>
               <p id="group-desc" className="help">{group.description}</p>

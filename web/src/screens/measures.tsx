@@ -7,6 +7,7 @@ import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor, type Actor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
 
@@ -45,16 +46,16 @@ function targetText(target: Record<string, unknown>): string {
 
 export function MeasureList() {
   const { t } = useI18n();
-  const list = useApi<{ measures: Measure[] }>('/api/v1/response/measures');
+  const list = useAllPages<Measure>('/api/v1/response/measures');
   return (
     <>
       <PageTitle>{t('measures.title')}</PageTitle>
-      <Async value={list} isEmpty={(d) => d.measures.length === 0} empty={t('measures.empty')}>
+      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('measures.empty')}>
         {(d) => (
           <div className="table-wrap"><table>
             <caption className="sr-only">{t('measures.title')}</caption>
             <thead><tr><th scope="col">{t('measures.name')}</th><th scope="col">{t('measures.kind')}</th><th scope="col">{t('measures.state')}</th><th scope="col">{t('measures.agency')}</th><th scope="col">{t('measures.updatedAt')}</th></tr></thead>
-            <tbody>{d.measures.map((m) => (
+            <tbody>{d.items.map((m) => (
               <tr key={m.id}>
                 <td><Link to={`/app/measures/${m.id}`}>{m.title}</Link></td>
                 <td>{t(`measureKind.${m.kind}` as MessageKey)}</td>

@@ -6,6 +6,7 @@ import { ja } from '../i18n/ja.js';
 import { api } from '../lib/api.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { nowJstInput } from '../lib/time.js';
 import { fieldChange } from '../lib/diff.js';
 import { Link } from '../lib/router.js';
@@ -154,8 +155,8 @@ function FileForm({ form, computers, onFiled }: { form: FormVersion; computers: 
 
 function FileSection({ computers, onFiled }: { computers: Notification[]; onFiled: () => void }) {
   const { t } = useI18n();
-  const forms = useApi<{ forms: FormSummary[] }>('/api/v1/forms');
-  const current = forms.status === 'ok' ? currentVersion(forms.data.forms, 'computer-notification') : undefined;
+  const forms = useAllPages<FormSummary>('/api/v1/forms');
+  const current = forms.status === 'ok' ? currentVersion(forms.data.items, 'computer-notification') : undefined;
   const form = useApi<{ form: FormVersion }>(current === undefined ? null : `/api/v1/forms/${current.form}/${current.version}`);
   if (forms.status !== 'ok') return <Async value={forms}>{() => null}</Async>;
   if (current === undefined) return <Empty>{t('notifications.noForm')}</Empty>;

@@ -9,6 +9,7 @@ import { Link, useRouter } from '../lib/router.js';
 import { ReadGroups, useGroupKeys, type GroupBy } from './inspection-groups.js';
 import { ObjectRef, useActionLabel } from '../components/audit-names.js';
 import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { jstInputToIso, minutesUntil, nowJstInput } from '../lib/time.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
@@ -49,7 +50,7 @@ function ReviewDeadline({ iso, open }: { iso: string; open: boolean }) {
 export function EmergencyList() {
   const { t } = useI18n();
   const [status, setStatus] = useState('awaiting_review');
-  const list = useApi<{ emergencyActions: EmergencyAction[] }>(`/api/v1/oversight/emergency-actions${status === '' ? '' : `?status=${status}`}`);
+  const list = useAllPages<EmergencyAction>(`/api/v1/oversight/emergency-actions${status === '' ? '' : `?status=${status}`}`);
   return (
     <>
       <PageTitle>{t('emergency.title')}</PageTitle>
@@ -61,12 +62,12 @@ export function EmergencyList() {
           {(['awaiting_review', 'ratified', 'halting', 'halted'] as const).map((s) => <option key={s} value={s}>{t(`emergencyStatus.${s}`)}</option>)}
         </select>
       </div>
-      <Async value={list} isEmpty={(d) => d.emergencyActions.length === 0} empty={t('emergency.empty')}>
+      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('emergency.empty')}>
         {(d) => (
           <div className="table-wrap"><table>
             <caption className="sr-only">{t('emergency.title')}</caption>
             <thead><tr><th scope="col">{t('emergency.name')}</th><th scope="col">{t('emergency.agency')}</th><th scope="col">{t('emergency.status')}</th><th scope="col">{t('emergency.actedAt')}</th><th scope="col">{t('emergency.deadline')}</th><th scope="col">{t('emergency.review')}</th></tr></thead>
-            <tbody>{d.emergencyActions.map((e) => (
+            <tbody>{d.items.map((e) => (
               <tr key={e.id}>
                 <td>
                   {e.measureId !== null ? <Link to={`/app/measures/${e.measureId}`}>{e.title}</Link> : e.title}

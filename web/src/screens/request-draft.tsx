@@ -4,7 +4,7 @@ import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api, ApiError } from '../lib/api.js';
 import { useRouter } from '../lib/router.js';
-import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { SELECTORS, type SelectorKey } from '../lib/narrowing.js';
 import { BASIS_KINDS, checkDraft, DRAFT_KINDS, emptyDraft, EVIDENCE_TYPES, FIELD_NAME, fieldOfApiPath, MAX_MONTHS, type DraftField, type DraftForm, type FieldProblem } from '../lib/request-draft.js';
@@ -32,7 +32,7 @@ export function NewRequest() {
   const [problems, setProblems] = useState<FieldProblem[]>([]);
   const formRef = useRef<HTMLFormElement>(null);
   // Re-identification names the basis the pseudonyms were collected under: offered from the list when it can be read.
-  const bases = useApi<{ bases: { id: string; title: string; kind: string; status: string }[] }>(form.kind === 'reidentification' ? '/api/v1/legal-bases' : null);
+  const bases = useAllPages<{ id: string; title: string; kind: string; status: string }>(form.kind === 'reidentification' ? '/api/v1/legal-bases' : null);
   /** Forgets the problems of the fields just edited (the period's end depends on its start and kind); the summary goes with the last. */
   const clear = (fields: readonly DraftField[]) => setProblems((ps) => {
     const left = ps.filter((p) => !fields.includes(p.field));
@@ -128,11 +128,11 @@ export function NewRequest() {
           {text('purpose', form.purpose, (v) => set('purpose', v), { rows: 3 })}
         </> : <>
           {text('pseudonyms', form.pseudonyms, (v) => set('pseudonyms', v), { rows: 3, help: t('newRequest.pseudonymsHelp') })}
-          <Field id="draft-basisId" label={t('newRequest.basisId')} problem={problemOf('basisId')} help={bases.status === 'ok' && (bases.data.bases ?? []).length > 0 ? t('newRequest.basisIdHelp') : bases.status === 'loading' ? t('state.loading') : t('newRequest.basisIdManual')}>
-            {(aria) => bases.status === 'ok' && (bases.data.bases ?? []).length > 0
+          <Field id="draft-basisId" label={t('newRequest.basisId')} problem={problemOf('basisId')} help={bases.status === 'ok' && bases.data.items.length > 0 ? t('newRequest.basisIdHelp') : bases.status === 'loading' ? t('state.loading') : t('newRequest.basisIdManual')}>
+            {(aria) => bases.status === 'ok' && bases.data.items.length > 0
               ? <select {...aria} value={form.basisId} onChange={(e) => set('basisId', e.target.value)}>
                   <option value="">{t('newRequest.basisIdChoose')}</option>
-                  {bases.data.bases.map((b) => <option key={b.id} value={b.id}>{b.title} ({b.status})</option>)}
+                  {bases.data.items.map((b) => <option key={b.id} value={b.id}>{b.title} ({b.status})</option>)}
                 </select>
               : <input {...aria} type="text" value={form.basisId} onChange={(e) => set('basisId', e.target.value)} />}
           </Field>

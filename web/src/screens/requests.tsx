@@ -6,6 +6,7 @@ import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { jstInputToIso, minutesUntil } from '../lib/time.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { askedList, lines, narrowSelectors, SELECTORS, type Scope, type SelectorKey } from '../lib/narrowing.js';
@@ -47,7 +48,7 @@ export function RequestList() {
   const { t } = useI18n();
   const actor = useActor();
   const [status, setStatus] = useState('submitted');
-  const list = useApi<{ requests: Request[] }>(`/api/v1/oversight/requests${status === '' ? '' : `?status=${status}`}`);
+  const list = useAllPages<Request>(`/api/v1/oversight/requests${status === '' ? '' : `?status=${status}`}`);
   return (
     <>
       <PageTitle actions={hasRole(actor, 'analyst', 'nco_director') ? <Link to="/app/requests/new">{t('requests.new')}</Link> : undefined}>{t('requests.title')}</PageTitle>
@@ -58,12 +59,12 @@ export function RequestList() {
           {['submitted', 'approved', 'denied', 'withdrawn', 'lapsed', 'draft'].map((s) => <option key={s} value={s}>{t(`requestStatus.${s}` as MessageKey)}</option>)}
         </select>
       </div>
-      <Async value={list} isEmpty={(d) => d.requests.length === 0} empty={t('requests.empty')}>
+      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('requests.empty')}>
         {(d) => (
           <div className="table-wrap"><table>
             <caption className="sr-only">{t('requests.title')}</caption>
             <thead><tr><th scope="col">{t('requests.name')}</th><th scope="col">{t('requests.kind')}</th><th scope="col">{t('requests.status')}</th><th scope="col">{t('requests.votes')}</th><th scope="col">{t('requests.deadline')}</th><th scope="col">{t('requests.submittedAt')}</th></tr></thead>
-            <tbody>{d.requests.map((r) => (
+            <tbody>{d.items.map((r) => (
               <tr key={r.id}>
                 <td><Link to={`/app/requests/${r.id}`}>{r.title}</Link></td>
                 <td>{t(`requestKind.${r.kind}` as MessageKey)}</td>

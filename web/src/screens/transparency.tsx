@@ -8,6 +8,7 @@ import { canonicalize } from '../lib/jcs.js';
 import { parseCheckpointNote } from '../lib/merkle.js';
 import { formatJst } from '../lib/time.js';
 import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { Async, Badge, ErrorPanel, Facts, FormMessage, Loading, PageTitle, Time } from '../components/ui.js';
 import { SignatureBadge } from './audit.js';
@@ -90,18 +91,18 @@ function FiguresCheck({ r }: { r: PublishedSummary }) {
 
 function PublishedReports() {
   const { t, pick } = useI18n();
-  const list = useApi<{ reports: PublishedSummary[] }>('/api/v1/oversight/published-reports');
+  const list = useAllPages<PublishedSummary>('/api/v1/oversight/published-reports');
   return (
     <section aria-labelledby="diet" className="panel">
       <h2 id="diet">{t('transparency.dietTitle')}</h2>
-      <Async value={list} isEmpty={(d) => d.reports.length === 0} empty={t('transparency.dietEmpty')}>
+      <Async value={list} isEmpty={(d) => d.items.length === 0} empty={t('transparency.dietEmpty')}>
         {(d) => (
           <div className="table-wrap"><table>
             <caption className="sr-only">{t('transparency.dietTitle')}</caption>
             <thead><tr>
               {(['transparency.dietPeriod', 'transparency.dietPublishedAt', 'transparency.dietCheckpoint', 'transparency.dietSha', 'transparency.dietOpen'] as MessageKey[]).map((k) => <th key={k} scope="col">{t(k)}</th>)}
             </tr></thead>
-            <tbody>{d.reports.map((r) => (
+            <tbody>{d.items.map((r) => (
               <tr key={r.id}>
                 <td><Time value={r.window.from} /> – <Time value={r.window.to} /></td>
                 <td><Time value={r.publishedAt} /></td>
