@@ -3,7 +3,7 @@
 import { useMemo } from 'react';
 import { useI18n } from '../i18n/index.js';
 import { Link, useRouter } from '../lib/router.js';
-import { useApi } from '../lib/use-api.js';
+import { useAllPages } from '../lib/pages.js';
 import { Time } from '../components/ui.js';
 
 /** One read of the audit log as the inspection API gives it. */
@@ -29,13 +29,13 @@ export function requestsOf(r: Read, byBasis: ReadonlyMap<string, string>, byAppr
 /** The key(s) a read is grouped under; reads with none fall in the "no basis" / "no request" group. */
 export function useGroupKeys(groupBy: GroupBy): { keysOf: (r: Read) => string[]; requestTitle: (id: string) => string } {
   const { t } = useI18n();
-  const approvals = useApi<{ approvals?: ApprovalRef[]; items?: ApprovalRef[] }>(groupBy === 'request' ? '/api/v1/oversight/approvals' : null);
-  const requests = useApi<{ requests?: RequestRef[]; items?: RequestRef[] }>(groupBy === 'request' ? '/api/v1/oversight/requests' : null);
+  const approvals = useAllPages<ApprovalRef>(groupBy === 'request' ? '/api/v1/oversight/approvals' : null);
+  const requests = useAllPages<RequestRef>(groupBy === 'request' ? '/api/v1/oversight/requests' : null);
   return useMemo(() => {
-    const list = approvals.status === 'ok' ? approvals.data.approvals ?? approvals.data.items ?? [] : [];
+    const list = approvals.status === 'ok' ? approvals.data.items : [];
     const byBasis = new Map(list.flatMap((a) => (a.basisId === null ? [] : [[a.basisId, a.requestId] as const])));
     const byApproval = new Map(list.map((a) => [a.id, a.requestId] as const));
-    const titles = new Map((requests.status === 'ok' ? requests.data.requests ?? requests.data.items ?? [] : []).map((q) => [q.id, q.title] as const));
+    const titles = new Map((requests.status === 'ok' ? requests.data.items : []).map((q) => [q.id, q.title] as const));
     const keysOf = (r: Read): string[] => {
       const keys = groupBy === 'basis' ? basesOf(r) : groupBy === 'request' ? requestsOf(r, byBasis, byApproval) : [];
       return keys.length === 0 ? [NONE] : keys;
