@@ -120,54 +120,62 @@ export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>):
   return { parts: parts.map((p, i) => ({ ...p, rows: t.subarray(bounds[i * 2]!, bounds[i * 2 + 2]!) })), purgedRows };
 }
 
-// Gathers `n` values of `src` at `rows[at …]` into `dst`, one column at a time (each pass reads one array). One
-// function per array type: a single generic one sees every element kind and its loads go megamorphic (~10× slower).
-function gather8(src: Uint8Array, rows: Uint32Array, at: number, n: number, dst: Uint8Array): Uint8Array {
-  for (let k = 0; k < n; k++) dst[k] = src[rows[at + k]!]!;
+// Gathers the values of `src` at `rows` into a new array, a whole column at a time (long loops over one array each).
+// One function per array type: a single generic one sees every element kind and its loads go megamorphic.
+function gather8(src: Uint8Array, rows: Uint32Array): Uint8Array {
+  const dst = new Uint8Array(rows.length);
+  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
-function gather16(src: Uint16Array, rows: Uint32Array, at: number, n: number, dst: Uint16Array): Uint16Array {
-  for (let k = 0; k < n; k++) dst[k] = src[rows[at + k]!]!;
+function gather16(src: Uint16Array, rows: Uint32Array): Uint16Array {
+  const dst = new Uint16Array(rows.length);
+  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
-function gather16to32(src: Uint16Array, rows: Uint32Array, at: number, n: number, dst: Uint32Array): Uint32Array {
-  for (let k = 0; k < n; k++) dst[k] = src[rows[at + k]!]!;
+function gather16to32(src: Uint16Array, rows: Uint32Array): Uint32Array {
+  const dst = new Uint32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
-function gather32(src: Uint32Array, rows: Uint32Array, at: number, n: number, dst: Uint32Array): Uint32Array {
-  for (let k = 0; k < n; k++) dst[k] = src[rows[at + k]!]!;
+function gather32(src: Uint32Array, rows: Uint32Array): Uint32Array {
+  const dst = new Uint32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
-function gather64(src: Float64Array, rows: Uint32Array, at: number, n: number, dst: Float64Array): Float64Array {
-  for (let k = 0; k < n; k++) dst[k] = src[rows[at + k]!]!;
+function gather64(src: Float64Array, rows: Uint32Array): Float64Array {
+  const dst = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
 
-/** A scan over `rows` of the unit, gathered a chunk at a time into scratch columns. */
+/**
+ * The scan over `rows` of the unit: the columns are gathered into the scan's order first (DuckDB's layout: address
+ * halves as little-endian u64, indexes as u32), then each chunk is a view of them (a chunk at a time inside the
+ * scan's callback cost ~0.27 µs a row of scan against ~0.21 this way, 1 M rows, load 17).
+ */
 function scanOver(b: SelectedBatch, rows: Uint32Array): ScanSource {
-  const u8 = (): Uint8Array => new Uint8Array(CHUNK), u16 = (): Uint16Array => new Uint16Array(CHUNK);
-  const u32 = (): Uint32Array => new Uint32Array(CHUNK), f64 = (): Float64Array => new Float64Array(CHUNK);
-  const s = { cat: u8(), sk: u8(), dk: u8(), proto: u8(), flags: u8(), fields: u16(), sp: u16(), dp: u16(),
-    sr: u32(), inIf: u32(), outIf: u32(), start: f64(), end: f64(), bytes: f64(), packets: f64(), period: u32(), exp: u32() };
-  const sh = new Uint32Array(CHUNK * 2), sl = new Uint32Array(CHUNK * 2), dh = new Uint32Array(CHUNK * 2), dl = new Uint32Array(CHUNK * 2);
+  const n = rows.length;
+  const sh = new Uint32Array(n * 2), sl = new Uint32Array(n * 2), dh = new Uint32Array(n * 2), dl = new Uint32Array(n * 2);
+  swapSlotsAt(b.srcAddr, rows, 0, n, sh, sl);
+  swapSlotsAt(b.dstAddr, rows, 0, n, dh, dl);
+  // In SCAN_COLUMNS order, with each column's bytes a row.
+  const cols: [ArrayBufferView, number][] = [
+    [gather8(b.category, rows), 1], [gather16(b.fields, rows), 2], [gather64(b.start, rows), 8], [gather64(b.end, rows), 8],
+    [gather8(b.srcKind, rows), 1], [sh, 8], [sl, 8], [gather8(b.dstKind, rows), 1], [dh, 8], [dl, 8], [gather16to32(b.periodIndex, rows), 4],
+    [gather16(b.srcPort, rows), 2], [gather16(b.dstPort, rows), 2], [gather8(b.proto, rows), 1], [gather8(b.tcpFlags, rows), 1],
+    [gather64(b.bytes, rows), 8], [gather64(b.packets, rows), 8], [gather32(b.samplingRate, rows), 4], [gather32(b.inIf, rows), 4],
+    [gather32(b.outIf, rows), 4], [gather16to32(b.exporterIndex, rows), 4],
+  ];
   let at = 0;
-  const bytesOf = (c: ArrayBufferView, len: number): Uint8Array => new Uint8Array(c.buffer, c.byteOffset, len);
   return (put, maxRows) => {
-    const n = Math.min(maxRows, CHUNK, rows.length - at);
-    if (n <= 0) return 0;
-    swapSlotsAt(b.srcAddr, rows, at, n, sh, sl);
-    swapSlotsAt(b.dstAddr, rows, at, n, dh, dl);
-    const cols: [ArrayBufferView, number][] = [
-      [gather8(b.category, rows, at, n, s.cat), 1], [gather16(b.fields, rows, at, n, s.fields), 2], [gather64(b.start, rows, at, n, s.start), 8],
-      [gather64(b.end, rows, at, n, s.end), 8], [gather8(b.srcKind, rows, at, n, s.sk), 1], [sh, 8], [sl, 8], [gather8(b.dstKind, rows, at, n, s.dk), 1],
-      [dh, 8], [dl, 8], [gather16to32(b.periodIndex, rows, at, n, s.period), 4], [gather16(b.srcPort, rows, at, n, s.sp), 2],
-      [gather16(b.dstPort, rows, at, n, s.dp), 2], [gather8(b.proto, rows, at, n, s.proto), 1], [gather8(b.tcpFlags, rows, at, n, s.flags), 1],
-      [gather64(b.bytes, rows, at, n, s.bytes), 8], [gather64(b.packets, rows, at, n, s.packets), 8], [gather32(b.samplingRate, rows, at, n, s.sr), 4],
-      [gather32(b.inIf, rows, at, n, s.inIf), 4], [gather32(b.outIf, rows, at, n, s.outIf), 4], [gather16to32(b.exporterIndex, rows, at, n, s.exp), 4],
-    ];
-    for (let c = 0; c < cols.length; c++) put(c, bytesOf(cols[c]![0], n * cols[c]![1]));
-    at += n;
-    return n;
+    const m = Math.min(maxRows, CHUNK, n - at);
+    if (m <= 0) return 0;
+    for (let c = 0; c < cols.length; c++) {
+      const [col, width] = cols[c]!;
+      put(c, new Uint8Array(col.buffer, col.byteOffset + at * width, m * width));
+    }
+    at += m;
+    return m;
   };
 }
 

@@ -66,7 +66,7 @@ function mixed(n: number, offset = 0): { batch: SelectedBatch; foreign: string[]
 }
 
 describe('archive writer thread', () => {
-  it('writes in its own thread exactly the rows it took, each file in foreign-address order', async () => {
+  it('writes in its own thread exactly the rows it took', async () => {
     const dir = fresh();
     const w = createArchiveWriter(threaded({ fileRows: 60_000 }), { dir, engine, serial: chain() });
     await w.start();
@@ -81,14 +81,6 @@ describe('archive writer thread', () => {
     expect(h).toMatchObject({ rows: 120_000, bytes: sum });
     expect(h.files.length).toBe(2);
     expect(readdirSync(join(dir, WAL_DIR))).toEqual([]);
-    // The foreign address, IPv4 (hi 0) before IPv6, never goes down within a file.
-    const e = await engine();
-    for (const f of h.files) {
-      const [r] = await e.all(`SELECT count(*) AS down FROM (SELECT coalesce(src_ip_hi, dst_ip_hi) AS h, coalesce(src_ip_lo, dst_ip_lo) >> 32 AS l,
-        lag(coalesce(src_ip_hi, dst_ip_hi)) OVER () AS ph, lag(coalesce(src_ip_lo, dst_ip_lo) >> 32) OVER () AS pl FROM read_parquet('${f}'))
-        WHERE (h <> 0) < (ph <> 0) OR (h = 0 AND ph = 0 AND l < pl)`);
-      expect(Number(r!['down'])).toBe(0);
-    }
     expect(w.stats()).toMatchObject({ writtenRows: 120_000, writes: 2, stagedRows: 0 });
   });
 
@@ -182,12 +174,15 @@ describe('address filters on address-ordered files', () => {
     await w.stop();
     const [f] = listPartitions(dir).flatMap((p) => liveFiles(p.dir));
     const e = await engine();
-    const groups = await e.all(`SELECT row_group_id, path_in_schema AS col, stats_min AS lo, stats_max AS hi FROM parquet_metadata('${f}') WHERE path_in_schema IN ('dst_ip_lo', 'src_ip_lo')`);
+    const groups = await e.all(`SELECT row_group_id, path_in_schema AS col, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('${f}') WHERE path_in_schema IN ('dst_ip_lo', 'src_ip_lo')`);
     const ids = new Set(groups.map((g) => g['row_group_id']));
     expect(ids.size).toBe(5); // 500,000 rows in groups of 122,880
-    // 198.51.100.7 as the low half of ::ffff:198.51.100.7: the groups whose range holds it, on either side.
-    const x = 0xffff_0000_0000n + BigInt(0xc6336407);
-    const holding = new Set(groups.filter((g) => g['lo'] !== null && BigInt(String(g['lo'])) <= x && x <= BigInt(String(g['hi']))).map((g) => g['row_group_id']));
-    expect(holding.size).toBeLessThanOrEqual(2);
+    // Each address (as the low half of ::ffff:a.b.c.d) falls in the min/max range of at most two row groups, either side.
+    for (const a of [0xc6336407, 0xcb007100, 0xc63364ff, 0xcb0071c8]) {
+      const x = 0xffff_0000_0000n + BigInt(a);
+      const holding = new Set(groups.filter((g) => g['lo'] !== null && BigInt(String(g['lo'])) <= x && x <= BigInt(String(g['hi']))).map((g) => g['row_group_id']));
+      expect(holding.size).toBeGreaterThanOrEqual(1);
+      expect(holding.size).toBeLessThanOrEqual(2);
+    }
   });
 });
