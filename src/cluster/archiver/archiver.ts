@@ -1,7 +1,10 @@
 /** @module The archiver: the one process that writes the `d` family of the flow stream (every kept flow once) into the flow archive. */
 import type { ArchiveWriter } from '#modules/selection/index.js';
 import type { Consumption, Transport } from '#platform/transport/index.js';
-import { decodeWireBatch, partitionSubject, SeenSequences } from '../wire/index.js';
+import { decodeWireBatch, partitionSubject, SeenIds, SeenSequences } from '../wire/index.js';
+
+/** How long the archiver remembers a message id it archived (twice the stream's duplicate window: an edge's retries fall within it). */
+export const ARCHIVED_IDS_KEEP_MS = 20 * 60_000;
 
 /** Settings of the archiver. */
 export interface ArchiverSettings {
@@ -30,8 +33,8 @@ export interface Archiver {
  * Creates the archiver: a durable consumer per `d` partition; each batch is handed to the archive writer
  * (its write-ahead segment keeps it across a crash) and acknowledged once taken; a batch the writer
  * refuses (its buffer full) is delivered again a second later; a redelivery of one already appended in
- * this process is acknowledged, not appended twice (across a crash of the archiver it would be: not yet
- * closed). Only one archiver may run against one archive: the caller holds a singleton lease.
+ * this process, or a second stored copy of one publish (same message id), is acknowledged, not appended
+ * twice (across a crash of the archiver between append and acknowledgement it would be: not yet closed). Only one archiver may run against one archive: the caller holds a singleton lease.
  * @see docs/decisions/0007-cluster-wire-and-partitions.md
  */
 export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): Archiver {
@@ -46,12 +49,14 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
       for (let p = 0; p < settings.partitions; p++) {
         // A redelivery of a batch whose acknowledgement was lost (the servers went away) is in the archive already.
         const appended = new SeenSequences();
+        // A second stored copy of one publish (another sequence, the same message id) is not archived twice either.
+        const ids = new SeenIds(ARCHIVED_IDS_KEEP_MS);
         const durable = `archive-d-${p}`;
         const pruner = setInterval(() => { deps.transport.ackFloor(settings.stream, durable).then((f) => appended.prune(f), () => undefined); }, 10_000);
         pruner.unref();
         pruners.push(pruner);
         consumers.push(await deps.transport.consume(settings.stream, { durable, filterSubject: partitionSubject(settings.subjectPrefix, 'd', p), ackWaitMs: settings.ackWaitMs, maxAckPending: 256 }, async (d) => {
-          if (appended.has(d.seq)) { stats.redeliveriesSkipped++; d.ack(); return; }
+          if (appended.has(d.seq) || ids.has(d.msgId)) { stats.redeliveriesSkipped++; d.ack(); return; }
           let batch;
           try {
             batch = decodeWireBatch(d.data).batch;
@@ -65,6 +70,7 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
           if (!out.accepted) { stats.refusedBatches++; d.nak(1000); return; }
           stats.appendedFlows += batch.length;
           appended.add(d.seq);
+          ids.add(d.msgId, d.storedAtMs);
           d.ack();
         }));
       }

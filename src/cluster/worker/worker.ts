@@ -4,8 +4,11 @@ import {
 } from '#modules/analysis/index.js';
 import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
 import { inThreadDetectors, type PipelineDetectors } from '#server/pipeline.js';
-import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject, SeenSequences, WireError, type Family } from '../wire/index.js';
+import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject, SeenIds, SeenSequences, WireError, type Family } from '../wire/index.js';
 import type { Leases } from './leases.js';
+
+/** How long a worker remembers a message id it analysed (twice the stream's duplicate window: an edge's retries fall within it). */
+const ANALYSED_IDS_KEEP_MS = 20 * 60_000;
 
 /** Settings of a worker (`cluster.*`, `cluster.worker.*`). */
 export interface WorkerSettings {
@@ -64,6 +67,8 @@ interface FamilyState {
   pending: Delivery[];
   /** Sequences analysed per partition: a redelivery of one (its acknowledgement lost) is acknowledged, not analysed twice. */
   analysed: Map<number, SeenSequences>;
+  /** Message ids analysed: a second stored copy of one publish (another sequence) is not analysed twice. */
+  ids: SeenIds;
   lastMessageAt: number;
   closed: boolean;
   /** Serializes ingest, flush and rebuild of this family. */
@@ -112,7 +117,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     const hosts = new HostTable(settings.maxHosts);
     const kinds: readonly DetectorKind[] = FAMILY_KINDS[family];
     const detectors = createDetectors(hosts, settings.detectorConfig ?? {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
-    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], analysed: new Map(), lastMessageAt: 0, closed: true, chain: Promise.resolve() };
+    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, closed: true, chain: Promise.resolve() };
   }
 
   const within = (st: FamilyState, fn: () => Promise<void>): Promise<void> => {
@@ -123,6 +128,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
 
   /** Analyses one message (decoded here; a message that is not a batch is acknowledged and counted, never retried forever). */
   async function analyse(st: FamilyState, partition: number, d: Delivery, replay: boolean): Promise<void> {
+    if (st.ids.has(d.msgId)) return; // acknowledged by the caller
     let decoded;
     try {
       decoded = decodeWireBatch(d.data);
@@ -138,6 +144,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     let seen = st.analysed.get(partition);
     if (seen === undefined) st.analysed.set(partition, (seen = new SeenSequences()));
     seen.add(d.seq);
+    st.ids.add(d.msgId, d.storedAtMs);
     st.lastMessageAt = Date.now();
     st.closed = false;
   }

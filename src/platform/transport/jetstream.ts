@@ -115,8 +115,9 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
             for await (const m of messages!) {
               lastActivity = Date.now();
               if (stopped) { m.nak(); continue; }
+              const msgId = m.headers?.get('Nats-Msg-Id');
               const d: Delivery = {
-                subject: m.subject, data: m.data, seq: m.seq, storedAtMs: Math.floor(Number(m.info.timestampNanos) / 1e6),
+                subject: m.subject, data: m.data, seq: m.seq, ...(msgId !== undefined && msgId !== '' ? { msgId } : {}), storedAtMs: Math.floor(Number(m.info.timestampNanos) / 1e6),
                 deliveryCount: m.info.deliveryCount, ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs),
               };
               try {

@@ -1,7 +1,7 @@
 /** @module The in-process transport: the same contract as JetStream (acknowledged, deduplicated publishing; durable, acknowledged consumers) without a broker. */
 import { subjectMatches, type Consumption, type ConsumeOptions, type Delivery, type DeliveryHandler, type PublishAck, type StreamSpec, type Transport } from './types.js';
 
-interface Stored { seq: number; subject: string; data: Uint8Array; at: number }
+interface Stored { seq: number; subject: string; data: Uint8Array; at: number; msgId: string }
 
 interface Cursor { next: number; filter: string; unacked: Map<number, { deadline: number; count: number }> }
 
@@ -66,7 +66,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
       if (seen !== undefined) return { seq: seen.seq, duplicate: true };
       const seq = s.nextSeq++;
       // A copy: the publisher may reuse its buffer once the publish resolved.
-      s.messages.push({ seq, subject, data: data.slice(), at: now() });
+      s.messages.push({ seq, subject, data: data.slice(), at: now(), msgId: opts.msgId });
       s.bytes += data.length;
       s.ids.set(opts.msgId, { seq, at: now() });
       for (const w of s.wake) w();
@@ -124,7 +124,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
           const seqOf = m.seq;
           let settled = false;
           const d: Delivery = {
-            subject: m.subject, data: m.data, seq: m.seq, storedAtMs: m.at, deliveryCount: u.count,
+            subject: m.subject, data: m.data, seq: m.seq, msgId: m.msgId, storedAtMs: m.at, deliveryCount: u.count,
             ack: () => { if (settled) return; settled = true; cursor.unacked.delete(seqOf); for (const w of s.wake) w(); },
             nak: (delayMs = 0) => {
               if (settled) return;

@@ -37,6 +37,11 @@ export interface Delivery {
   data: Uint8Array;
   /** Stream sequence. */
   seq: number;
+  /**
+   * The message id the publisher gave: a redelivery carries it again, and so does a second stored copy of one
+   * publish (a retry the stream did not recognise, e.g. after every server restarted), under another sequence.
+   */
+  msgId?: string;
   /** When the stream stored it (ms since the epoch). */
   storedAtMs: number;
   /** How many times it was delivered, this one included. */
