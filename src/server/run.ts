@@ -56,7 +56,8 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   }
   const components: Component[] = replica === undefined
     ? [checkpointer, oversight, reporting, ranges, retention, ...archive, feeds, ...extra]
-    : [replica.bus, ranges, ...archive, replica.singletons, ...extra];
+    // Every replica refuses to start on a truncated or rewritten log, as the single server's checkpointer does at its start.
+    : [{ name: 'audit-log-check', start: () => core.checkpointer.checkNotShrunk(), stop: async () => undefined }, replica.bus, ranges, ...archive, replica.singletons, ...extra];
   const started: Component[] = [];
   try {
     for (const c of components) {
