@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { redactConfig } from '#platform/config/index.js';
-import { isAppError, AppError } from '#platform/errors/index.js';
+import { isAppError, AppError, type Message } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
@@ -191,7 +191,7 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
   app.setErrorHandler((error: FastifyError | AppError, req, reply) => {
     const body = toErrorBody(error, req.id);
     if (body.status >= 500) req.log.error({ err: error, requestId: req.id }, 'request failed');
-    void reply.code(body.status).type('application/json; charset=utf-8').send({ code: body.code, message: body.message, requestId: req.id, ...(body.details !== undefined ? { details: body.details } : {}) });
+    void reply.code(body.status).type('application/json; charset=utf-8').send({ code: body.code, message: body.message, requestId: req.id, ...(body.details !== undefined ? { details: body.details } : {}), ...(body.reason !== undefined ? { reason: body.reason } : {}) });
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -285,10 +285,10 @@ export function securityHeaders(options: { tls: boolean }): Record<string, strin
 }
 
 /** Maps any error to the one response shape; the message says what to fix and never leaks internals. */
-export function toErrorBody(error: unknown, _requestId: string): { status: number; code: string; message: string; details?: readonly { path: string; message: string }[] } {
+export function toErrorBody(error: unknown, _requestId: string): { status: number; code: string; message: string; details?: readonly { path: string; message: string }[]; reason?: Message } {
   if (isAppError(error)) {
     if (error.status >= 500) return { status: error.status, code: error.code, message: error.code === 'AUDIT_WRITE_FAILED' ? error.message : 'An unexpected error occurred; quote the request id when you report it.' };
-    return { status: error.status, code: error.code, message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) };
+    return { status: error.status, code: error.code, message: error.message, ...(error.details !== undefined ? { details: error.details } : {}), ...(error.reason !== undefined ? { reason: error.reason } : {}) };
   }
   const fe = error as Partial<FastifyError>;
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large; send less data.' };

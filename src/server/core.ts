@@ -165,8 +165,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     });
     // Oversight: approvals become selection's legal bases; a denied emergency acquisition purges its archived flows;
     // inspection reads the archive's holdings and the discard counters. Measure halting connects once response exists.
+    const namesOf = async (ids: readonly string[]) => new Map((await identity.listUsers(systemContext('names'))).filter((u) => ids.includes(u.id)).map((u) => [u.id, u.displayName]));
     const oversight: OversightService = createOversightService({
-      db, policy, audit, log: audit, clock, checkpoints: checkpointSource(checkpointer), settings: config.oversight,
+      db, policy, audit, log: audit, clock, checkpoints: checkpointSource(checkpointer), settings: config.oversight, people: { namesOf },
       ports: { basisIssuer: selectionBasisIssuer(selection), purger: lifecyclePurger(() => lifecycle), inventory: archiveInventory(archive, selection) },
     });
     const oversightScheduler = createOversightScheduler({ everySeconds: config.oversight.sweepEverySeconds }, { oversight, onError: (e) => options.logger?.error({ err: e }, 'oversight sweep failed') });

@@ -133,6 +133,8 @@ export type EmergencyInput = z.input<typeof EmergencyInputSchema>;
 /** A member's vote as shown to readers. */
 export interface Vote {
   memberId: string;
+  /** The member's display name (null when the id names no user). */
+  memberName?: string | null;
   vote: VoteValue;
   reasons: string;
   castAt: string;
@@ -141,6 +143,8 @@ export interface Vote {
 /** A declared conflict of interest. */
 export interface Conflict {
   memberId: string;
+  /** The member's display name (null when the id names no user). */
+  memberName?: string | null;
   reason: string;
   declaredAt: string;
 }

@@ -2,6 +2,7 @@
 import { BlockList, isIP } from 'node:net';
 import { isCidr } from './cidr.js';
 import type { AcquisitionScope, Narrowing, ReidentificationScope, Selectors } from './schema.js';
+import type { Message } from '#platform/errors/index.js';
 
 function parts(cidr: string): { addr: string; len: number; type: 'ipv4' | 'ipv6' } {
   const [addr, len] = cidr.split('/') as [string, string];
@@ -45,6 +46,14 @@ export function periodProblem(a: Pick<AcquisitionScope, 'basisKind' | 'periodSta
     return `a ${a.basisKind === 'transit_approval' ? 'transit' : 'cross-border'} acquisition may last at most ${months} months; end it by ${new Date(addMonths(a.periodStart, months)).toISOString()}`;
   }
   return undefined;
+}
+
+/** periodProblem's finding as a code with parameters (`acquisition.periodOrder`, `acquisition.periodTooLong`), for clients to word. */
+export function periodReason(a: Pick<AcquisitionScope, 'basisKind' | 'periodStart' | 'periodEnd'>, limits: PeriodLimits): Message | undefined {
+  if (periodProblem(a, limits) === undefined) return undefined;
+  if (!(Date.parse(a.periodEnd) > Date.parse(a.periodStart))) return { code: 'acquisition.periodOrder', params: {} };
+  const months = a.basisKind === 'transit_approval' ? limits.transitMaxMonths : limits.crossBorderMaxMonths;
+  return { code: 'acquisition.periodTooLong', params: { kind: a.basisKind, months, endBy: new Date(addMonths(a.periodStart, months)).toISOString() } };
 }
 
 function subset<T>(narrow: readonly T[] | undefined, asked: readonly T[] | undefined, within: (n: T, a: T) => boolean, name: string): string | undefined {

@@ -4,13 +4,13 @@ import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database } from '#platform/db/index.js';
-import { AppError, parseOrThrow } from '#platform/errors/index.js';
+import { AppError, parseOrThrow, type Message } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import { keysetPage, pageQuery, type Page, type PageQuery } from '#platform/paging/index.js';
 import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
 import type { AuditEvent, AuditRecorder, AuditLog } from '#modules/audit/index.js';
 import type { CheckpointSource, OversightPorts } from './ports.js';
-import { narrowAcquisition, narrowReidentification, periodProblem } from './scope.js';
+import { narrowAcquisition, narrowReidentification, periodProblem, periodReason } from './scope.js';
 import { countVotes, type VotingRule } from './tally.js';
 import { buildDietReport, isReadAction, type DietReport } from './diet-report.js';
 import {
@@ -40,6 +40,8 @@ export interface OversightDeps {
   clock: Clock;
   settings: OversightSettings;
   ports?: OversightPorts;
+  /** Display names of users, so votes and conflicts name their members. */
+  people?: { namesOf(ids: readonly string[]): Promise<ReadonlyMap<string, string>> };
 }
 
 /** Why an approval does not authorize: a typed result, never an exception. */
@@ -103,8 +105,8 @@ function toEmergency(r: EmergencyRow): EmergencyAction {
   };
 }
 
-function conflict(message: string): AppError {
-  return new AppError('CONFLICT', message);
+function conflict(message: string, code: string, params: Message['params'] = {}): AppError {
+  return new AppError('CONFLICT', message, { reason: { code, params } });
 }
 
 /** A Diet report as the public sees it once the commission published it. */
@@ -153,12 +155,20 @@ export function createOversightService(deps: OversightDeps) {
     return rows.map((r) => ({ memberId: r.member_id, reason: r.reason, declaredAt: r.declared_at }));
   }
 
-  async function toRequest(q: AnyDb, r: RequestRow): Promise<OversightRequest> {
+  /** Votes and conflicts with their members' display names. */
+  async function named(votes: Vote[], conflicts: Conflict[], withNames: boolean): Promise<{ votes: Vote[]; conflicts: Conflict[] }> {
+    if (!withNames || deps.people === undefined || votes.length + conflicts.length === 0) return { votes, conflicts };
+    const names = await deps.people.namesOf([...new Set([...votes, ...conflicts].map((x) => x.memberId))]);
+    return { votes: votes.map((v) => ({ ...v, memberName: names.get(v.memberId) ?? null })), conflicts: conflicts.map((c) => ({ ...c, memberName: names.get(c.memberId) ?? null })) };
+  }
+
+  /** The request as readers see it; `withNames` (only outside a transaction: the names are read on another connection) names its members. */
+  async function toRequest(q: AnyDb, r: RequestRow, withNames = false): Promise<OversightRequest> {
     return {
       id: r.id, kind: r.kind, status: r.status, title: r.title, scope: JSON.parse(r.scope) as OversightRequest['scope'], evidence: JSON.parse(r.evidence) as Evidence[],
       raisedBy: r.raised_by, raisedAt: r.raised_at, submittedBy: r.submitted_by, submittedAt: r.submitted_at,
       decision: r.decision === null ? null : (JSON.parse(r.decision) as Decision), approvalId: r.approval_id, emergencyActionId: r.emergency_action_id,
-      reviewDeadline: r.review_deadline, votes: await votesOf(q, r.id), conflicts: await conflictsOf(q, r.id),
+      reviewDeadline: r.review_deadline, ...(await named(await votesOf(q, r.id), await conflictsOf(q, r.id), withNames)),
     };
   }
 
@@ -177,13 +187,13 @@ export function createOversightService(deps: OversightDeps) {
     await audit.record(ctx, { action, object: { type: 'oversight_request', id: r.id }, outcome: 'denied', details: { kind: r.kind, reason: party ? 'party_to_request' : 'policy' } });
     throw new AppError('FORBIDDEN', party
       ? 'You raised, submitted or declared a conflict on this request: you may not vote on or decide it.'
-      : `Your role may not perform ${action} on this request.`);
+      : `Your role may not perform ${action} on this request.`, { reason: { code: party ? 'request.party' : 'request.roleMayNot', params: { action } } });
   }
 
   function reviewOpen(r: RequestRow): void {
-    if (r.status !== 'submitted') throw conflict(`This request is ${r.status}; only submitted requests are voted on and decided.`);
+    if (r.status !== 'submitted') throw conflict(`This request is ${r.status}; only submitted requests are voted on and decided.`, 'request.notSubmitted', { status: r.status });
     if (r.review_deadline !== null && Date.parse(r.review_deadline) <= clock.nowMs()) {
-      throw conflict(`The review deadline (${r.review_deadline}) has passed: the emergency action is halted and its data purged; nothing can be decided.`);
+      throw conflict(`The review deadline (${r.review_deadline}) has passed: the emergency action is halted and its data purged; nothing can be decided.`, 'request.reviewDeadlinePassed', { reviewDeadline: r.review_deadline });
     }
   }
 
@@ -278,7 +288,7 @@ export function createOversightService(deps: OversightDeps) {
       const v = parseOrThrow(DraftInputSchema, input, 'request');
       if (v.kind === 'acquisition') {
         const p = periodProblem(v.acquisition, settings);
-        if (p !== undefined) throw new AppError('VALIDATION_FAILED', `acquisition: ${p}.`, { details: [{ path: 'acquisition.periodEnd', message: p }] });
+        if (p !== undefined) throw new AppError('VALIDATION_FAILED', `acquisition: ${p}.`, { details: [{ path: 'acquisition.periodEnd', message: p }], reason: periodReason(v.acquisition, settings) });
       }
       const scope = v.kind === 'acquisition' ? v.acquisition : v.kind === 'measure' ? v.measure : v.reidentification;
       const row: RequestRow = {
@@ -299,8 +309,8 @@ export function createOversightService(deps: OversightDeps) {
       await requireOn(ctx, 'request:submit', await requestRow(k, id));
       return db.transaction(async (trx) => {
         const r = await requestRow(trx, id, true);
-        if (r.status !== 'draft') throw conflict(`This request is ${r.status}; only drafts are submitted.`);
-        if (r.kind === 'acquisition' && Date.parse((JSON.parse(r.scope) as AcquisitionScope).periodEnd) <= clock.nowMs()) throw conflict('The requested period has already ended; draft a new request with a current period.');
+        if (r.status !== 'draft') throw conflict(`This request is ${r.status}; only drafts are submitted.`, 'request.notDraft', { status: r.status });
+        if (r.kind === 'acquisition' && Date.parse((JSON.parse(r.scope) as AcquisitionScope).periodEnd) <= clock.nowMs()) throw conflict('The requested period has already ended; draft a new request with a current period.', 'request.periodEnded');
         const at = now();
         await trx.updateTable('oversight_requests').set({ status: 'submitted', submitted_by: userOf(ctx), submitted_at: at }).where('id', '=', id).execute();
         await record(ctx, trx, { action: 'request:submit', object: { type: 'oversight_request', id }, outcome: 'success', details: { kind: r.kind } });
@@ -314,8 +324,8 @@ export function createOversightService(deps: OversightDeps) {
       await requireOn(ctx, 'request:withdraw', await requestRow(k, id));
       return db.transaction(async (trx) => {
         const r = await requestRow(trx, id, true);
-        if (r.kind === 'emergency_review') throw conflict('An emergency review cannot be withdrawn: the commission must decide it or the deadline halts the action.');
-        if (r.status !== 'draft' && r.status !== 'submitted') throw conflict(`This request is ${r.status}; only drafts and submitted requests can be withdrawn.`);
+        if (r.kind === 'emergency_review') throw conflict('An emergency review cannot be withdrawn: the commission must decide it or the deadline halts the action.', 'request.emergencyNotWithdrawable');
+        if (r.status !== 'draft' && r.status !== 'submitted') throw conflict(`This request is ${r.status}; only drafts and submitted requests can be withdrawn.`, 'request.notWithdrawable', { status: r.status });
         await trx.updateTable('oversight_requests').set({ status: 'withdrawn' }).where('id', '=', id).execute();
         await record(ctx, trx, { action: 'request:withdraw', object: { type: 'oversight_request', id }, outcome: 'success', details: { kind: r.kind } });
         return toRequest(trx, { ...r, status: 'withdrawn' });
@@ -329,10 +339,10 @@ export function createOversightService(deps: OversightDeps) {
       await requireOn(ctx, 'request:declare-conflict', await requestRow(k, id));
       return db.transaction(async (trx) => {
         const r = await requestRow(trx, id, true);
-        if (r.status !== 'submitted') throw conflict(`This request is ${r.status}; conflicts are declared on submitted requests.`);
+        if (r.status !== 'submitted') throw conflict(`This request is ${r.status}; conflicts are declared on submitted requests.`, 'request.conflictNotSubmitted', { status: r.status });
         const member = userOf(ctx);
         if ((await trx.selectFrom('oversight_votes').select('member_id').where('request_id', '=', id).where('member_id', '=', member).executeTakeFirst()) !== undefined) {
-          throw conflict('You already voted on this request; a conflict must be declared before voting. Tell the chair so the vote can be reviewed.');
+          throw conflict('You already voted on this request; a conflict must be declared before voting. Tell the chair so the vote can be reviewed.', 'request.conflictAfterVote');
         }
         if ((await trx.selectFrom('oversight_conflicts').select('member_id').where('request_id', '=', id).where('member_id', '=', member).executeTakeFirst()) === undefined) {
           await trx.insertInto('oversight_conflicts').values({ request_id: id, member_id: member, reason: v.reason, declared_at: now() }).execute();
@@ -353,10 +363,10 @@ export function createOversightService(deps: OversightDeps) {
         reviewOpen(r);
         const member = userOf(ctx);
         if ((await trx.selectFrom('oversight_conflicts').select('member_id').where('request_id', '=', id).where('member_id', '=', member).executeTakeFirst()) !== undefined) {
-          throw new AppError('FORBIDDEN', 'You declared a conflict on this request: you may not vote on it.');
+          throw new AppError('FORBIDDEN', 'You declared a conflict on this request: you may not vote on it.', { reason: { code: 'request.conflictDeclared', params: {} } });
         }
         if ((await trx.selectFrom('oversight_votes').select('member_id').where('request_id', '=', id).where('member_id', '=', member).executeTakeFirst()) !== undefined) {
-          throw conflict('You have already voted on this request; each member votes once.');
+          throw conflict('You have already voted on this request; each member votes once.', 'request.alreadyVoted');
         }
         await trx.insertInto('oversight_votes').values({ request_id: id, member_id: member, vote: v.vote, reasons: v.reasons, cast_at: now() }).execute();
         await record(ctx, trx, { action: 'request:vote', object: { type: 'oversight_request', id }, outcome: 'success', details: { kind: r.kind, vote: v.vote, reasonsSha256: sha256(v.reasons) } });
@@ -382,7 +392,7 @@ export function createOversightService(deps: OversightDeps) {
         const votes = await votesOf(trx, id);
         const outcome = countVotes(votes.map((x) => x.vote), settings);
         if (!outcome.quorate) {
-          throw new AppError('CONFLICT', `No quorum: ${votes.length} of the ${settings.quorum} members required have voted; ${outcome.needed} more must vote before the request can be decided.`, { details: [{ path: 'votes', message: `quorum ${settings.quorum}, present ${votes.length}` }] });
+          throw new AppError('CONFLICT', `No quorum: ${votes.length} of the ${settings.quorum} members required have voted; ${outcome.needed} more must vote before the request can be decided.`, { details: [{ path: 'votes', message: `quorum ${settings.quorum}, present ${votes.length}` }], reason: { code: 'request.noQuorum', params: { votes: votes.length, quorum: settings.quorum, needed: outcome.needed } } });
         }
         const at = now();
         const nowMs = clock.nowMs();
@@ -405,21 +415,21 @@ export function createOversightService(deps: OversightDeps) {
             if ('problem' in n) throw new AppError('VALIDATION_FAILED', `narrowing: ${n.problem}.`, { details: [{ path: 'narrowing', message: n.problem }] });
             narrowed = n.narrowed;
             const from = Math.max(nowMs, Date.parse(n.scope.periodStart));
-            if (Date.parse(n.scope.periodEnd) <= from) throw conflict('The approved period has already ended; narrow it to a current period or deny the request.');
+            if (Date.parse(n.scope.periodEnd) <= from) throw conflict('The approved period has already ended; narrow it to a current period or deny the request.', 'request.approvedPeriodEnded');
             // The legal basis is issued right after this transaction commits (issueBasis), and retried by the sweep.
             approval = { kind: 'acquisition', scope: JSON.stringify(n.scope), conditions: JSON.stringify(v.conditions), valid_from: isoUtc(from), valid_until: n.scope.periodEnd, basis_id: null, measure_id: null, emergency: 0 };
           } else if (r.kind === 'measure') {
             const m = JSON.parse(r.scope) as MeasureScope;
             const until = Math.min(nowMs + settings.measureApprovalDays * 86_400_000, v.narrowing?.validUntil !== undefined ? Date.parse(v.narrowing.validUntil) : Infinity);
             if (v.narrowing !== undefined && Object.keys(v.narrowing).some((key) => key !== 'validUntil')) throw new AppError('VALIDATION_FAILED', 'narrowing: a measure is narrowed by validUntil and conditions only.', { details: [{ path: 'narrowing', message: 'only validUntil' }] });
-            if (until <= nowMs) throw new AppError('VALIDATION_FAILED', 'narrowing.validUntil: must be in the future.', { details: [{ path: 'narrowing.validUntil', message: 'in the past' }] });
+            if (until <= nowMs) throw new AppError('VALIDATION_FAILED', 'narrowing.validUntil: must be in the future.', { details: [{ path: 'narrowing.validUntil', message: 'in the past' }], reason: { code: 'request.validUntilPast', params: {} } });
             narrowed = v.narrowing?.validUntil !== undefined;
             approval = { kind: 'measure', scope: r.scope, conditions: JSON.stringify(v.conditions), valid_from: at, valid_until: isoUtc(until), basis_id: null, measure_id: m.measureId, emergency: 0 };
           } else if (r.kind === 'reidentification') {
             const n = narrowReidentification(JSON.parse(r.scope) as ReidentificationScope, v.narrowing ?? {});
             if ('problem' in n) throw new AppError('VALIDATION_FAILED', `narrowing: ${n.problem}.`, { details: [{ path: 'narrowing', message: n.problem }] });
             const until = Math.min(nowMs + settings.reidentificationApprovalHours * 3_600_000, v.narrowing?.validUntil !== undefined ? Date.parse(v.narrowing.validUntil) : Infinity);
-            if (until <= nowMs) throw new AppError('VALIDATION_FAILED', 'narrowing.validUntil: must be in the future.', { details: [{ path: 'narrowing.validUntil', message: 'in the past' }] });
+            if (until <= nowMs) throw new AppError('VALIDATION_FAILED', 'narrowing.validUntil: must be in the future.', { details: [{ path: 'narrowing.validUntil', message: 'in the past' }], reason: { code: 'request.validUntilPast', params: {} } });
             narrowed = n.narrowed || v.narrowing?.validUntil !== undefined;
             approval = { kind: 'reidentification', scope: JSON.stringify(n.scope), conditions: JSON.stringify(v.conditions), valid_from: at, valid_until: isoUtc(until), basis_id: null, measure_id: null, emergency: 0 };
           } else {
@@ -463,7 +473,7 @@ export function createOversightService(deps: OversightDeps) {
       const r = await requestRow(k, id);
       await requireOn(ctx, 'request:read', r);
       await audit.record(ctx, { action: 'request:read', object: { type: 'oversight_request', id }, outcome: 'success', details: { kind: r.kind } });
-      return toRequest(k, r);
+      return toRequest(k, r, true);
     },
 
     /** The docket, newest first, optionally by status and kind; the read is audited. */
@@ -511,7 +521,7 @@ export function createOversightService(deps: OversightDeps) {
       const r = await approvalRow(k, id);
       if (r === undefined) throw new AppError('NOT_FOUND', `No approval with id ${id}.`);
       if (r.revoked_at !== null) return toApproval(r, clock.nowMs());
-      if (approvalState(r, clock.nowMs()) === 'expired') throw conflict(`This approval expired at ${r.valid_until}; there is nothing left to revoke.`);
+      if (approvalState(r, clock.nowMs()) === 'expired') throw conflict(`This approval expired at ${r.valid_until}; there is nothing left to revoke.`, 'approval.expired', { validUntil: r.valid_until });
       // Fail closed: the basis stops and the measure halts first; if recording then fails, nothing still runs on it.
       if (r.basis_id !== null) await ports.basisIssuer?.revoke(ctx, r.basis_id, `approval revoked: ${v.reason}`);
       if (r.measure_id !== null) await ports.halter?.halt(ctx, r.measure_id, `approval revoked: ${v.reason}`);
@@ -580,8 +590,8 @@ export function createOversightService(deps: OversightDeps) {
       const v = parseOrThrow(EmergencyInputSchema, input, 'emergency action');
       if (v.kind === 'acquisition') {
         const p = periodProblem(v.acquisition, settings);
-        if (p !== undefined) throw new AppError('VALIDATION_FAILED', `acquisition: ${p}.`, { details: [{ path: 'acquisition.periodEnd', message: p }] });
-        if (Date.parse(v.acquisition.periodEnd) <= clock.nowMs()) throw new AppError('VALIDATION_FAILED', 'acquisition.periodEnd: must be in the future.', { details: [{ path: 'acquisition.periodEnd', message: 'in the past' }] });
+        if (p !== undefined) throw new AppError('VALIDATION_FAILED', `acquisition: ${p}.`, { details: [{ path: 'acquisition.periodEnd', message: p }], reason: periodReason(v.acquisition, settings) });
+        if (Date.parse(v.acquisition.periodEnd) <= clock.nowMs()) throw new AppError('VALIDATION_FAILED', 'acquisition.periodEnd: must be in the future.', { details: [{ path: 'acquisition.periodEnd', message: 'in the past' }], reason: { code: 'acquisition.periodPast', params: {} } });
       }
       const nowMs = clock.nowMs();
       const at = isoUtc(nowMs);

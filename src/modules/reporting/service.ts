@@ -4,7 +4,7 @@ import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import { sql, type AnyDb, type Database } from '#platform/db/index.js';
-import { AppError, isAppError, parseOrThrow, type FieldIssue } from '#platform/errors/index.js';
+import { AppError, isAppError, parseOrThrow, type FieldIssue, type Message } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine, PolicyResource } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
@@ -17,6 +17,7 @@ import { deliveriesOf, loadReportParts, openDeadlinesOf, receiptsOf, type Deadli
 import { createGroupCommitter, type AuditBatchWriter } from './group-commit.js';
 import { addMonth, deadlinesFor, metByStage, ransomDeadline, reminderAt, DEADLINE_LABELS, type DeadlineKey } from './clocks.js';
 import { diffValues, type FormRegistry, type FormValues } from './forms.js';
+import { inboxMessage, overdueNote, reminderNote } from './messages.js';
 import { extractIndicators, normalizeIndicator, type Indicator } from './indicators.js';
 import { filingHash, makeReceipt, type Receipt, type ReceiptSigner } from './receipts.js';
 import {
@@ -120,6 +121,8 @@ export interface InboxItem {
   orgId: string;
   sector: string;
   note: string | null;
+  /** The note as a code with parameters (`inbox.overdue`, `inbox.escalatedByMinistry`, `inbox.dueSoon`), for clients to word. */
+  message: Message | null;
   createdAt: string;
   acknowledgedAt: string | null;
   /** The operator by name (English and Japanese), so the inbox reads at a glance. */
@@ -333,7 +336,7 @@ export function createReportingService(deps: ReportingDeps) {
 
   const toInbox = (r: InboxRow): InboxItem => ({
     id: r.id, recipient: r.recipient as Recipient, kind: r.kind as InboxItem['kind'], subjectType: r.subject_type, subjectId: r.subject_id, reportId: r.report_id,
-    orgId: r.org_id, sector: r.sector, note: r.note, createdAt: r.created_at, acknowledgedAt: r.acknowledged_at, orgName: null, orgNameJa: null, about: null,
+    orgId: r.org_id, sector: r.sector, note: r.note, message: inboxMessage(r.note), createdAt: r.created_at, acknowledgedAt: r.acknowledged_at, orgName: null, orgNameJa: null, about: null,
   });
 
   return {
@@ -697,11 +700,14 @@ export function createReportingService(deps: ReportingDeps) {
         const d = (await dq.executeTakeFirst()) as DeadlineRow | undefined;
         if (d === undefined) throw new AppError('VALIDATION_FAILED', `deadline: this report has no ${v.deadline} clock; see the report's deadlines.`, { details: [{ path: 'deadline', message: 'no such clock on this report' }] });
         const at = now();
-        if (d.met_at !== null || d.due_at > at) throw new AppError('CONFLICT', `The ${v.deadline} deadline is not overdue (${d.met_at !== null ? `met at ${d.met_at}` : `due ${d.due_at}`}); only an overdue deadline is escalated.`);
+        if (d.met_at !== null || d.due_at > at) {
+          throw new AppError('CONFLICT', `The ${v.deadline} deadline is not overdue (${d.met_at !== null ? `met at ${d.met_at}` : `due ${d.due_at}`}); only an overdue deadline is escalated.`, {
+            reason: d.met_at !== null ? { code: 'escalation.alreadyMet', params: { deadline: v.deadline, metAt: d.met_at } } : { code: 'escalation.notOverdue', params: { deadline: v.deadline, dueAt: d.due_at } },
+          });
+        }
         const done = (await ministryEscalations(trx, id)).get(d.id);
-        if (done !== undefined) throw new AppError('CONFLICT', `The ${v.deadline} deadline was already escalated at ${done}.`);
-        const label = DEADLINE_LABELS[v.deadline];
-        const note = `${v.deadline} overdue since ${d.due_at} (${label.en} / ${label.ja}); escalated by the ministry: ${v.note}`;
+        if (done !== undefined) throw new AppError('CONFLICT', `The ${v.deadline} deadline was already escalated at ${done}.`, { reason: { code: 'escalation.already', params: { deadline: v.deadline, escalatedAt: done } } });
+        const note = overdueNote(v.deadline, d.due_at, v.note);
         const base = { subject_type: MINISTRY_ESCALATION, subject_id: d.id, report_id: id, org_id: r.org_id, sector: r.sector, note, created_at: at, acknowledged_at: null, acknowledged_by: null };
         await trx.insertInto('report_inbox').values([
           { id: newId(clock.nowMs()), recipient: 'nco', kind: 'escalation', ...base },
@@ -727,7 +733,7 @@ export function createReportingService(deps: ReportingDeps) {
         const r = (await iq.executeTakeFirst()) as InboxRow | undefined;
         if (r === undefined || !policy.authorize(ctx, 'inbox:read', inboxResource(r)).allowed) throw new AppError('NOT_FOUND', `No inbox item ${inboxId} in your inbox.`);
         policy.require(ctx, 'inbox:acknowledge', inboxResource(r));
-        if (r.kind !== 'filing') throw new AppError('CONFLICT', 'Only filings are acknowledged; reminders and notices need no acknowledgement.');
+        if (r.kind !== 'filing') throw new AppError('CONFLICT', 'Only filings are acknowledged; reminders and notices need no acknowledgement.', { reason: { code: 'inbox.onlyFilings', params: {} } });
         if (r.acknowledged_at !== null) return toInbox(r);
         const at = now();
         await trx.updateTable('report_inbox').set({ acknowledged_at: at, acknowledged_by: ctx.actor.userId ?? ctx.actor.id }).where('id', '=', inboxId).execute();
@@ -764,13 +770,12 @@ export function createReportingService(deps: ReportingDeps) {
       for (const d of due) {
         await db.transaction(async (trx) => {
           const base = { subject_type: 'deadline', subject_id: d.id, report_id: d.report_id, org_id: d.org_id, sector: d.sector, created_at: at, acknowledged_at: null, acknowledged_by: null };
-          const label = DEADLINE_LABELS[d.key as DeadlineKey];
           // Each notice is claimed by a conditional update first: of two sweeps at once (two processes' schedulers)
           // only one writes it, and a deadline met since it was read is left alone.
           const claim = async (column: 'escalated_at' | 'reminded_at', set: Record<string, unknown>) => Number((await trx.updateTable('report_deadlines').set(set).where('id', '=', d.id).where(column, 'is', null).where('met_at', 'is', null).executeTakeFirst()).numUpdatedRows) === 1;
           if (d.due_at <= at && d.escalated_at === null) {
             if (!(await claim('escalated_at', { escalated_at: at, reminded_at: sql`coalesce(reminded_at, ${at})` }))) return;
-            const note = `${d.key} overdue since ${d.due_at} (${label.en} / ${label.ja})`;
+            const note = overdueNote(d.key as DeadlineKey, d.due_at);
             await trx.insertInto('report_inbox').values([
               { id: newId(clock.nowMs()), recipient: 'operator', kind: 'overdue', note, ...base },
               { id: newId(clock.nowMs()), recipient: 'ministry', kind: 'escalation', note, ...base },
@@ -780,7 +785,7 @@ export function createReportingService(deps: ReportingDeps) {
             escalated++;
           } else if (d.reminded_at === null) {
             if (!(await claim('reminded_at', { reminded_at: at }))) return;
-            await trx.insertInto('report_inbox').values({ id: newId(clock.nowMs()), recipient: 'operator', kind: 'reminder', note: `${d.key} due ${d.due_at} (${label.en} / ${label.ja})`, ...base }).execute();
+            await trx.insertInto('report_inbox').values({ id: newId(clock.nowMs()), recipient: 'operator', kind: 'reminder', note: reminderNote(d.key as DeadlineKey, d.due_at), ...base }).execute();
             await audit.record(ctx, { action: 'reporting:remind', object: { type: 'incident_report', id: d.report_id }, outcome: 'success', details: { deadline: d.key, dueAt: d.due_at } }, trx);
             reminded++;
           }

@@ -1,6 +1,7 @@
 /** @module Response's data shapes (zod is the single source of their types): measures, their targets and justification, orders, consultations, steps. */
 import { z } from 'zod';
 import { normalizeDomain, parsePrefix, formatPrefix } from './net.js';
+import type { Message } from '#platform/errors/index.js';
 
 /** What a measure does. @see Police Duties Execution Act Art. 6-2; SDF Act Art. 81-3 */
 export const MEASURE_KINDS = ['dns_sinkhole', 'block', 'takedown_notice', 'access_neutralize'] as const;
@@ -124,7 +125,8 @@ export interface Consultation { id: string; reference: string; outcome: 'no_obje
 /** One step of an operation, recorded by the executing officer. @see Police Duties Execution Act Art. 6-2 */
 export interface OperationStep { seq: number; officer: string; at: string; action: string; result: string | null }
 /** One transition of a measure: who, when, why. */
-export interface MeasureEvent { seq: number; transition: string; from: MeasureState | null; to: MeasureState; actor: string; roles: string[]; at: string; reason: string; details: Record<string, unknown> }
+/** One transition of a measure; `message` is the reason as a code with parameters when the system wrote it (null: people did). */
+export interface MeasureEvent { seq: number; transition: string; from: MeasureState | null; to: MeasureState; actor: string; roles: string[]; at: string; reason: string; message: Message | null; details: Record<string, unknown> }
 
 /** A measure as readers see it. */
 export interface Measure {

@@ -20,6 +20,7 @@ import { parsePrefix, formatPrefix } from './net.js';
 import { computeEffect, type MeasureEffect } from './effect.js';
 import { artifactOf, buildArtifact, ifNoneMatchHits, DEFAULT_RPZ, type Artifact, type ArtifactFormat, type RpzOptions } from './artifacts.js';
 import { renderTakedownNotice, type NoticeLanguage } from './notices.js';
+import { eventMessage } from './messages.js';
 
 /** What response needs from the rest of the system. */
 export interface ResponseDeps {
@@ -90,7 +91,10 @@ export function createResponseService(deps: ResponseDeps) {
       requestId: r.request_id, approvalId: r.approval_id, authorization: r.authorization, emergencyActionId: r.emergency_action_id,
       order: await orderOf(q, r.id), consultations: await consultationsOf(q, r.id),
       steps: steps.map((s): OperationStep => ({ seq: Number(s.seq), officer: s.officer, at: s.at, action: s.action, result: s.result })),
-      events: events.map((e): MeasureEvent => ({ seq: Number(e.seq), transition: e.transition, from: e.from_state, to: e.to_state, actor: e.actor, roles: JSON.parse(e.roles) as string[], at: e.at, reason: e.reason, details: JSON.parse(e.details) as Record<string, unknown> })),
+      events: events.map((e): MeasureEvent => {
+        const details = JSON.parse(e.details) as Record<string, unknown>;
+        return { seq: Number(e.seq), transition: e.transition, from: e.from_state, to: e.to_state, actor: e.actor, roles: JSON.parse(e.roles) as string[], at: e.at, reason: e.reason, message: eventMessage(e.transition, e.reason, details), details };
+      }),
       proposedBy: r.proposed_by, proposedAt: r.proposed_at, updatedAt: r.updated_at, executingSince: r.executing_since, completedAt: r.completed_at, haltReason: r.halt_reason,
     };
   }
@@ -116,7 +120,7 @@ export function createResponseService(deps: ResponseDeps) {
 
   async function refuse(ctx: RequestContext, r: MeasureRow, name: TransitionName, refusal: Refusal, status: 'CONFLICT' | 'FORBIDDEN'): Promise<never> {
     await audit.record(ctx, { action: `measure:${name}`, object: { type: 'measure', id: r.id }, outcome: 'denied', details: { state: r.state, agency: r.agency, reason: refusal.code } });
-    throw new AppError(status, refusal.message, { details: [{ path: 'state', message: refusal.code }] });
+    throw new AppError(status, refusal.message, { details: [{ path: 'state', message: refusal.code }], reason: { code: `measureRefusal.${refusal.code}`, params: { transition: name, state: r.state, agency: r.agency } } });
   }
 
   /** Checks the table's guards, then the policy on the measure; a refusal is audited before it is answered. */

@@ -53,6 +53,16 @@ export interface FieldIssue {
 }
 
 /**
+ * A message the server makes, as a stable code with its parameters, for clients to say in their reader's language
+ * (the dashboard's catalogues have `msg.<code>`). The English sentence stays beside it for API and CLI clients.
+ * Parameters are plain values: times as UTC ISO strings, states and clock keys as their codes, ids as ids.
+ */
+export interface Message {
+  code: string;
+  params: Record<string, string | number | boolean | null>;
+}
+
+/**
  * The single error type. `message` is written for the caller and says what to fix; it never holds
  * a stack, SQL or parameter values. `details` carries structured field issues.
  */
@@ -60,13 +70,16 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: readonly FieldIssue[] | undefined;
+  /** The refusal as a code with parameters (sent as `reason`), where a client is expected to show it to people. */
+  readonly reason: Message | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown; details?: readonly FieldIssue[] } = {}) {
+  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown; details?: readonly FieldIssue[]; reason?: Message | undefined } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = options.status ?? DEFAULT_STATUS[code];
     this.details = options.details;
+    this.reason = options.reason;
   }
 }
 

@@ -4,6 +4,7 @@ import { ApiError } from '../lib/api.js';
 import type { Loadable } from '../lib/use-api.js';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { formatJst } from '../lib/time.js';
+import { useMessageText } from '../lib/messages.js';
 
 /** The page heading; focused on navigation so screen readers announce the new page. */
 export function PageTitle({ children, actions }: { children: ReactNode; actions?: ReactNode }) {
@@ -39,18 +40,42 @@ export function Forbidden() {
   );
 }
 
-/** The text of an API error in the reader's language, with the request id to quote. */
+/** Separates an error's sentence from the server's own explanation (shown folded, in its language, by ErrorText). */
+export const EXPLANATION = '\u2063';
+
+/**
+ * The text of an API error in the reader's language, with the request id to quote: the refusal's code worded from the
+ * catalogue when the server gives one; else a sentence for the error code, the server's English explanation kept
+ * after EXPLANATION (in Japanese folded away, in English said at once).
+ */
 export function useErrorText(): (e: unknown) => string {
-  const { t } = useI18n();
+  const { t, lang, code } = useI18n();
+  const say = useMessageText();
   return (e: unknown) => {
     if (!(e instanceof ApiError)) return t('error.unexpected');
     if (e.status === 0) return t('error.network');
+    const id = e.requestId !== undefined ? ` ${t('error.requestId', { id: e.requestId })}` : '';
+    const worded = say(e.reason);
+    if (worded !== '') return `${worded}${id}`;
     const known: Partial<Record<string, MessageKey>> = { FORBIDDEN: 'error.forbidden', NOT_FOUND: 'error.notFound', RATE_LIMITED: 'error.rateLimited', INTERNAL: 'error.unexpected' };
     const key = known[e.code];
-    // The server's message says what to fix (in English); our sentence frames it in the reader's language.
-    const base = key !== undefined ? t(key) : t('error.server', { message: e.message });
-    return e.requestId !== undefined ? `${base} ${t('error.requestId', { id: e.requestId })}` : base;
+    if (key !== undefined) return `${t(key)}${id}`;
+    const sentence = code('error.code.', e.code);
+    if (lang === 'en' || sentence === e.code) return `${t('error.server', { message: e.message })}${id}`;
+    return `${sentence}${id}${EXPLANATION}${e.message}`;
   };
+}
+
+/** An error text: its sentence, and the server's English explanation folded under it when there is one. */
+export function ErrorText({ text }: { text: string }) {
+  const { t } = useI18n();
+  const [sentence, explanation] = text.split(EXPLANATION) as [string, string | undefined];
+  return (
+    <>
+      {sentence}
+      {explanation !== undefined && <details className="server-explanation"><summary>{t('error.serverSaid')}</summary><span lang="en">{explanation}</span></details>}
+    </>
+  );
 }
 
 /** An error message for a failed load (403 becomes the forbidden page). */
@@ -60,7 +85,7 @@ export function ErrorPanel({ error, onRetry }: { error: ApiError; onRetry?: () =
   if (error.status === 403) return <Forbidden />;
   return (
     <div className="state error" role="alert">
-      <p>{text(error)}</p>
+      <div><ErrorText text={text(error)} /></div>
       {onRetry !== undefined && <button type="button" onClick={onRetry}>{t('action.retry')}</button>}
     </div>
   );
@@ -78,7 +103,7 @@ export function Async<T>({ value, children, isEmpty, empty }: { value: Loadable<
 export function FormMessage({ error, success }: { error?: string | undefined; success?: string | undefined }) {
   return (
     <div aria-live="assertive" className="form-message">
-      {error !== undefined && <p className="error" role="alert">{error}</p>}
+      {error !== undefined && <div className="error" role="alert"><ErrorText text={error} /></div>}
       {success !== undefined && <p className="success" role="status">{success}</p>}
     </div>
   );

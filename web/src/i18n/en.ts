@@ -3,11 +3,13 @@ import type { MessageKey } from './ja.js';
 import { enWorkbench } from './en-workbench.js';
 import { enQueues } from './en-queues.js';
 import { enLifecycle } from './en-lifecycle.js';
+import { enMessages } from './en-messages.js';
 
 export const en: Record<MessageKey, string> = {
   ...enWorkbench,
   ...enQueues,
   ...enLifecycle,
+  ...enMessages,
   'app.tagline': 'Active cyber defense',
   'a11y.skip': 'Skip to content',
   'a11y.mainNav': 'Main menu',
@@ -461,7 +463,6 @@ export const en: Record<MessageKey, string> = {
   'requests.tally': 'Approve {approve} · deny {deny} · abstain {abstain} (quorum {quorum})',
   'requests.noVotes': 'No votes yet.',
   'requests.you': 'You',
-  'requests.member': 'Member (…{id})',
   'requests.vote': 'Vote',
   'requests.yourVote': 'Your vote',
   'requests.reasons': 'Reasons',

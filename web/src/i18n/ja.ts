@@ -2,11 +2,13 @@
 import { jaWorkbench } from './ja-workbench.js';
 import { jaQueues } from './ja-queues.js';
 import { jaLifecycle } from './ja-lifecycle.js';
+import { jaMessages } from './ja-messages.js';
 
 export const ja = {
   ...jaWorkbench,
   ...jaQueues,
   ...jaLifecycle,
+  ...jaMessages,
   'app.tagline': '能動的サイバー防御システム',
   'a11y.skip': '本文へスキップ',
   'a11y.mainNav': 'メインメニュー',
@@ -460,7 +462,6 @@ export const ja = {
   'requests.tally': '承認 {approve}・不承認 {deny}・棄権 {abstain}（定足数 {quorum}）',
   'requests.noVotes': 'まだ表決はありません。',
   'requests.you': 'あなた',
-  'requests.member': '委員（…{id}）',
   'requests.vote': '表決',
   'requests.yourVote': 'あなたの表決',
   'requests.reasons': '理由',

@@ -8,6 +8,8 @@ export class ApiError extends Error {
     message: string,
     readonly requestId?: string,
     readonly details?: readonly { path: string; message: string }[],
+    /** The refusal as a code with parameters, when the server gives one (worded by web/src/lib/messages.ts). */
+    readonly reason?: { code: string; params: Record<string, string | number | boolean | null> },
   ) {
     super(message);
     this.name = 'ApiError';
@@ -50,14 +52,14 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
     throw new ApiError(0, 'NETWORK', 'network');
   }
   if (!res.ok) {
-    let body: { code?: string; message?: string; requestId?: string; details?: { path: string; message: string }[] } = {};
+    let body: { code?: string; message?: string; requestId?: string; details?: { path: string; message: string }[]; reason?: { code: string; params: Record<string, string | number | boolean | null> } } = {};
     try {
       body = (await res.json()) as typeof body;
     } catch {
       // Not the API's JSON (a proxy's page): keep the status alone.
     }
     if (res.status === 401 && options.quiet401 !== true) for (const fn of unauthenticatedListeners) fn();
-    throw new ApiError(res.status, body.code ?? `HTTP_${res.status}`, body.message ?? res.statusText, body.requestId ?? res.headers.get('x-request-id') ?? undefined, body.details);
+    throw new ApiError(res.status, body.code ?? `HTTP_${res.status}`, body.message ?? res.statusText, body.requestId ?? res.headers.get('x-request-id') ?? undefined, body.details, body.reason);
   }
   if (options.text === true) return (await res.text()) as T;
   if (res.status === 204) return undefined as T;

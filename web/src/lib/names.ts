@@ -40,3 +40,14 @@ export function useBasisNames(enabled = true): (id: string) => string {
     };
   }, [list, t, code]);
 }
+
+/** Who acted, in words: a user by user name; the system's own parts (`system:pipeline`) named. */
+export function useActorLabel(): (username: string) => string {
+  const { t, code } = useI18n();
+  return (username: string) => {
+    if (!username.startsWith('system:')) return username;
+    const part = username.slice('system:'.length);
+    const named = code('systemPart.', part);
+    return t('names.system', { part: named === part ? t('names.systemPart') : named });
+  };
+}

@@ -121,9 +121,14 @@ export function FindingList() {
 }
 
 /** An evidence value in words: yes/no, a protocol's name, a window in JST, lists joined. */
-function evidenceValue(key: string, v: unknown, t: ReturnType<typeof useI18n>['t']): string {
+function evidenceValue(key: string, v: unknown, t: ReturnType<typeof useI18n>['t'], code: ReturnType<typeof useI18n>['code']): string {
   if (typeof v === 'boolean') return t(v ? 'evidence.yes' : 'evidence.no');
   if (key === 'proto' && typeof v === 'number') return protocolName(v);
+  if (key === 'proto' && typeof v === 'string') return v.toUpperCase();
+  if (key === 'sourceType' && typeof v === 'string') return code('indicatorSource.', v);
+  if (key === 'indicatorKind' && typeof v === 'string') return code('indicatorKind.', v);
+  // Words a detector wrote (how a baseline was taken) have their own entries; anything else is data.
+  if (typeof v === 'string') return code('evidenceValue.', v);
   if (key === 'window' && typeof v === 'object' && v !== null) {
     const w = v as { from?: string; to?: string };
     return `${formatJst(w.from)} 〜 ${formatJst(w.to)}`;
@@ -139,14 +144,15 @@ function Evidence({ f }: { f: Finding }) {
   const e = f.evidence;
   const hist = e['intervalHistogram'] as { bucketsUpperS: (number | null)[]; counts: number[] } | undefined;
   const series = e['series'] as { t: string; pps: number; bps: number; baselinePps?: number }[] | undefined;
-  const plain = Object.entries(e).filter(([k, v]) => k !== 'intervalHistogram' && k !== 'series' && (k === 'window' || Array.isArray(v) || typeof v !== 'object' || v === null));
+  // The indicator's id is not shown: its kind and value name it.
+  const plain = Object.entries(e).filter(([k, v]) => k !== 'intervalHistogram' && k !== 'series' && k !== 'indicatorId' && (k === 'window' || Array.isArray(v) || typeof v !== 'object' || v === null));
   const components = f.scoreDetail?.components;
   return (
     <section aria-labelledby="evidence"><h2 id="evidence">{t('findings.evidence')}</h2>
       {hist !== undefined && <BarChart title={t('findings.histogram')} labels={hist.bucketsUpperS.map((u) => (u === null ? '∞' : `≤${u}`))} values={hist.counts} xLabel={t('findings.histogramX')} yLabel={t('findings.histogramY')} />}
       {series !== undefined && series.length > 0 && <RateChart title={t('findings.rate')} points={series.map((p) => ({ t: p.t, value: p.pps, baseline: p.baselinePps ?? Number(e['baselinePps'] ?? 0) }))} />}
       {hist === undefined && series === undefined && <p className="state empty">{t('findings.noChart')}</p>}
-      {plain.length > 0 && <Facts rows={plain.map(([k, v]) => [code('evidence.', k), evidenceValue(k, v, t)])} />}
+      {plain.length > 0 && <Facts rows={plain.map(([k, v]) => [code('evidence.', k), evidenceValue(k, v, t, code)])} />}
       {components !== undefined && (
         <BarChart title={t('findings.scoreComponents', { method: code('score.method.', f.kind) })} labels={Object.keys(components).map((k) => code('score.', k))} values={Object.values(components).map((v) => Math.round(v * 100) / 100)} />
       )}

@@ -6,6 +6,7 @@ import { Link, useRouter } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useCursorList } from '../lib/use-cursor-list.js';
 import { MoreRows } from '../components/data-table.js';
+import { useMessageText, type ServerMessage } from '../lib/messages.js';
 import { Async, Badge, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 import { OverdueEscalation } from './incidents.js';
 
@@ -24,7 +25,7 @@ function EscalateFromInbox({ reportId }: { reportId: string }) {
 
 type InboxAbout = { type: 'report'; category: string; awareAt: string; version: number | null } | { type: 'notification'; kind: 'introduction' | 'change'; computerName: string | null };
 interface InboxItem {
-  id: string; recipient: string; kind: string; subjectType: string; subjectId: string; reportId: string | null; sector: string; note: string | null; createdAt: string;
+  id: string; recipient: string; kind: string; subjectType: string; subjectId: string; reportId: string | null; sector: string; note: string | null; message?: ServerMessage | null; createdAt: string;
   acknowledgedAt: string | null; orgName: string | null; orgNameJa: string | null; about: InboxAbout | null;
 }
 
@@ -53,6 +54,7 @@ export function Inbox() {
   const { path, search, navigate } = useRouter();
   const pending = search.get('pending') === '1';
   const inbox = useCursorList<InboxItem>(`/api/v1/inbox${pending ? '?unacknowledged=true' : ''}`, 50);
+  const say = useMessageText();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState<string>();
   const canAck = hasRole(actor, 'ministry', 'analyst', 'nco_director');
@@ -90,7 +92,7 @@ export function Inbox() {
                 <tr key={i.id}>
                   <td>{t(`inboxKind.${i.kind}` as MessageKey)}</td>
                   <td>{operator(i)}</td>
-                  <td><Subject i={i} />{i.note !== null && <p className="help">{i.note}</p>}
+                  <td><Subject i={i} />{i.note !== null && <p className="help">{say(i.message, i.note)}</p>}
                     {ministry && i.kind === 'escalation' && i.reportId !== null && <EscalateFromInbox reportId={i.reportId} />}</td>
                   <td><Time value={i.createdAt} /></td>
                   <td className="ack-cell">{i.kind !== 'filing' ? '—' : i.acknowledgedAt !== null ? <Badge tone="ok">{t('incidents.acknowledged')}</Badge>

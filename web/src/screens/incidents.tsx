@@ -346,7 +346,7 @@ export function OverdueEscalation({ reportId }: { reportId: string }) {
 }
 
 export function IncidentDetail({ id }: { id: string }) {
-  const { t } = useI18n();
+  const { t, code } = useI18n();
   const { search } = useRouter();
   const actor = useActor();
   const inc = useApi<{ incident: Incident; attachmentLimits: AttachmentLimits }>(`/api/v1/incidents/${encodeURIComponent(id)}`);
@@ -365,7 +365,7 @@ export function IncidentDetail({ id }: { id: string }) {
               [t('incidents.awareAt'), <Time value={i.awareAt} />],
               [t('incidents.form.summary'), i.items.summary ?? ''],
               [t('incidents.form.affected'), i.items.affectedComputer?.description ?? ''],
-              [t('incidents.indicators'), i.indicators.length === 0 ? t('incidents.none') : i.indicators.map((x) => `${x.kind}:${x.value}`).join(', ')],
+              [t('incidents.indicators'), i.indicators.length === 0 ? t('incidents.none') : <ul className="plain">{i.indicators.map((x) => <li key={`${x.kind}:${x.value}`}>{code('indicatorKind.', x.kind)} <code>{x.value}</code></li>)}</ul>],
             ]} />
             <Clocks i={i} onChange={inc.reload} />
             <Versions i={i} />

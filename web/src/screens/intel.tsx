@@ -80,7 +80,7 @@ function SightingHistory({ indicatorId, tick }: { indicatorId: string; tick: num
 }
 
 function SightingForm({ indicators }: { indicators: StixObject[] }) {
-  const { t } = useI18n();
+  const { t, code } = useI18n();
   const submit = useSubmit();
   const [indicatorId, setIndicatorId] = useState(indicators[0]?.id ?? '');
   const [outcome, setOutcome] = useState<'confirmed' | 'false_positive'>('confirmed');
@@ -104,7 +104,7 @@ function SightingForm({ indicators }: { indicators: StixObject[] }) {
       <form onSubmit={onSubmit} className="form" noValidate>
         <label htmlFor="sighting-indicator">{t('intel.indicator')}</label>
         <select id="sighting-indicator" required value={indicatorId} onChange={(e) => setIndicatorId(e.target.value)}>
-          {indicators.map((i) => <option key={i.id} value={i.id}>{i.name ?? i.pattern ?? t('intel.unnamed')}</option>)}
+          {indicators.map((i) => <option key={i.id} value={i.id}>{objectName(i.name, code) ?? i.pattern ?? t('intel.unnamed')}</option>)}
         </select>
         <fieldset><legend>{t('intel.outcome')}</legend>
           {(['confirmed', 'false_positive'] as const).map((v) => (
@@ -151,7 +151,7 @@ function Feed({ group }: { group: Group }) {
   };
   const columns = useMemo<Column<StixObject>[]>(() => [
     { id: 'name', header: t('intel.name'), value: (o) => `${o.name ?? ''} ${o.pattern ?? ''} ${o.description ?? ''}`.trim(), cell: (o) => (
-      <>{o.name ?? t('intel.unnamed')}{o.pattern !== undefined && <><br /><code>{o.pattern}</code></>}{o.description !== undefined && <p className="help">{o.description}</p>}</>
+      <>{objectName(o.name, code) ?? t('intel.unnamed')}{o.pattern !== undefined && <><br /><code>{o.pattern}</code></>}{o.description !== undefined && <p className="help">{o.description}</p>}</>
     ) },
     { id: 'type', header: t('intel.type'), value: (o) => code('stixType.', o.type) },
     { id: 'tlp', header: 'TLP', value: (o) => TLPS.indexOf(tlpOf(o)), numeric: true, cell: (o) => <TlpBadge tlp={tlpOf(o)} /> },
@@ -192,7 +192,7 @@ function Feed({ group }: { group: Group }) {
             {intel.length === 0 ? <Empty>{t('intel.empty')}</Empty> : (
               <DataTable rows={shown} columns={columns} rowId={(o) => o.id} caption={t('intel.feedOf', { group: group.name })} defaultSort={[{ id: 'validFrom', desc: true }]}
                 empty={t('intel.noneAtTlp')} toolbar={toolbar}
-                selection={{ selected, onChange: setSelected, label: (o) => t('intel.selectOne', { name: o.name ?? o.pattern ?? t('intel.unnamed') }) }} />
+                selection={{ selected, onChange: setSelected, label: (o) => t('intel.selectOne', { name: objectName(o.name, code) ?? o.pattern ?? t('intel.unnamed') }) }} />
             )}
             <FormMessage error={submit.error} success={submit.success} />
             <p className="help">{t('intel.exportHelp')}</p>
@@ -202,6 +202,13 @@ function Feed({ group }: { group: Group }) {
       }}
     </Async>
   );
+}
+
+
+/** An object's name; the names the server gives indicators it drafts (`ipv4 203.0.113.45`) with the kind in words. */
+function objectName(name: string | undefined, code: (prefix: string, c: string) => string): string | undefined {
+  const m = name === undefined ? null : /^(ipv4|ipv6|domain|md5|sha1|sha256) (\S+)$/.exec(name);
+  return m === null ? name : `${code('indicatorKind.', m[1]!)} ${m[2]!}`;
 }
 
 export function IntelFeed() {

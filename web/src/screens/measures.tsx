@@ -10,6 +10,8 @@ import { useApi } from '../lib/use-api.js';
 import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time } from '../components/ui.js';
+import { ApprovalRef, FindingRef, RequestRef } from '../components/ref-links.js';
+import { useMessageText, type ServerMessage } from '../lib/messages.js';
 
 interface Measure {
   id: string;
@@ -28,12 +30,22 @@ interface Measure {
   approvalId: string | null;
   authorization: unknown;
   steps: { action: string; result?: string | null; at?: string; actor?: string }[];
-  events: { seq: number; transition: string; from: string | null; to: string; roles: string[]; at: string; reason: string | null }[];
+  events: MeasureEvent[];
   proposedAt: string;
   updatedAt: string;
 }
 
 const STATE_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = { proposed: 'info', submitted: 'warn', approved: 'ok', ordered: 'ok', executing: 'warn', executed: 'ok', failed: 'bad', halted: 'bad', reviewed: 'muted' };
+
+interface MeasureEvent { seq: number; transition: string; from: string | null; to: string; roles: string[]; at: string; reason: string | null; message?: ServerMessage | null; details?: Record<string, unknown> }
+
+/** An event's reason: the system's in the reader's language (the approval it names linked), people's as written. */
+function EventReason({ e }: { e: MeasureEvent }) {
+  const say = useMessageText();
+  if (e.reason === null) return null;
+  const approvalId = e.message?.params['approvalId'];
+  return <>: {say(e.message, e.reason)}{typeof approvalId === 'string' && <> (<ApprovalRef id={approvalId} />)</>}</>;
+}
 
 export function StateBadge({ state }: { state: string }) {
   const { t } = useI18n();
@@ -185,16 +197,16 @@ export function MeasureDetail({ id }: { id: string }) {
               [t('measures.target'), <code>{targetText(x.target)}</code>],
               [t('measures.location'), x.location === null ? '—' : `${x.location.abroad ? t('measures.abroad') : t('measures.domestic')}${x.location.countries.length > 0 ? ` (${x.location.countries.join(', ')})` : ''}`],
               [t('measures.justification'), x.justification.summary],
-              [t('measures.findings'), x.justification.findings.length === 0 ? t('incidents.none') : <>{x.justification.findings.map((f) => <Link key={f} to={`/app/findings/${f}`}>…{f.slice(-8)}</Link>)}</>],
+              [t('measures.findings'), x.justification.findings.length === 0 ? t('incidents.none') : <>{x.justification.findings.map((f, i) => <span key={f}>{i > 0 && ', '}<FindingRef id={f} /></span>)}</>],
               [t('measures.expectedEffect'), x.expectedEffect],
-              [t('measures.request'), x.requestId === null ? t('measures.noRequest') : <Link to={`/app/requests/${x.requestId}`}>…{x.requestId.slice(-8)}</Link>],
+              [t('measures.request'), x.requestId === null ? t('measures.noRequest') : <RequestRef id={x.requestId} />],
               [t('measures.proposedAt'), <Time value={x.proposedAt} />],
             ]} />
             <Authority x={x} />
             {actionsFor(actor, x).map((k) => <ActionForm key={k} m={x} kind={k} onDone={(msg) => { setDone(msg); m.reload(); }} />)}
             <section aria-labelledby="events"><h2 id="events">{t('measures.events')}</h2>
               <ol className="timeline">{x.events.map((e) => (
-                <li key={e.seq}><Time value={e.at} /> — <strong>{t(`transition.${e.transition}` as MessageKey)}</strong> ({e.from === null ? '' : `${t(`measureState.${e.from}` as MessageKey)} → `}{t(`measureState.${e.to}` as MessageKey)}) · {e.roles.length === 0 ? t('event.bySystem') : e.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')}{e.reason !== null ? `: ${e.reason}` : ''}</li>
+                <li key={e.seq}><Time value={e.at} /> — <strong>{t(`transition.${e.transition}` as MessageKey)}</strong> ({e.from === null ? '' : `${t(`measureState.${e.from}` as MessageKey)} → `}{t(`measureState.${e.to}` as MessageKey)}) · {e.roles.length === 0 ? t('event.bySystem') : e.roles.map((r) => t(`role.${r}` as MessageKey)).join(', ')}<EventReason e={e} /></li>
               ))}</ol>
             </section>
             {x.steps.length > 0 && (

@@ -178,7 +178,7 @@ export function Notifications() {
             <thead><tr><th scope="col">{t('notifications.computer')}</th><th scope="col">{t('notifications.kindCol')}</th><th scope="col">{t('notifications.form')}</th><th scope="col">{t('notifications.filedAt')}</th><th scope="col">{t('notifications.deliveries')}</th><th scope="col">{t('incidents.receipt')}</th></tr></thead>
             <tbody>{[...d.items].sort((a, b) => b.filedAt.localeCompare(a.filedAt)).map((n) => (
               <tr key={n.id}>
-                <td><Link to={`/app/notifications/${n.id}`}>{String(n.fields['computerName'] ?? n.computerId)}</Link>{n.diff !== null && <p className="help">{t('notifications.changed', { fields: n.diff.map((c) => c.key).join(', ') })}</p>}</td>
+                <td><Link to={`/app/notifications/${n.id}`}>{String(n.fields['computerName'] ?? n.computerId)}</Link>{n.diff !== null && <ChangedFields form={n.form} version={n.formVersion} keys={n.diff.map((c) => c.key)} />}</td>
                 <td><Badge tone={n.kind === 'introduction' ? 'info' : 'warn'}>{t(`notifications.kind.${n.kind}`)}</Badge></td>
                 <td>{t('notifications.version', { v: n.formVersion })}</td>
                 <td><Time value={n.filedAt} /></td>
@@ -194,20 +194,30 @@ export function Notifications() {
   );
 }
 
-/** A field's value as text: lists one item a line, yes/no for booleans. */
-function ValueText({ v }: { v: unknown }) {
+/** The fields a change touched, by their labels on the form it was filed on. */
+function ChangedFields({ form, version, keys }: { form: string; version: number; keys: string[] }) {
+  const { t, pick } = useI18n();
+  const f = useApi<{ form: FormVersion }>(`/api/v1/forms/${encodeURIComponent(form)}/${version}`);
+  const label = (key: string) => (f.status === 'ok' ? pick(f.data.form.fields.find((x) => x.key === key)?.label) || key : key);
+  if (f.status !== 'ok') return null;
+  return <p className="help">{t('notifications.changed', { fields: keys.map(label).join('、') })}</p>;
+}
+
+/** A field's value as text: lists one item a line, yes/no for booleans, a choice by its label. */
+function ValueText({ v, field }: { v: unknown; field?: string }) {
   const { t } = useI18n();
   if (v === null || v === undefined || v === '') return <>—</>;
   if (typeof v === 'boolean') return <>{t(v ? 'ntf.yes' : 'ntf.no')}</>;
+  if (typeof v === 'string' && field !== undefined) return <span className="pre">{optionLabel(t, field, v)}</span>;
   if (Array.isArray(v)) return v.length === 0 ? <>—</> : <ul className="plain">{v.map((x, i) => <li key={i}>{String(x)}</li>)}</ul>;
   return <span className="pre">{typeof v === 'object' ? JSON.stringify(v) : String(v)}</span>;
 }
 
 /** One change of the diff: a list's removed and added items, or the value before and after. */
-function ChangeCells({ before, after }: { before: unknown; after: unknown }) {
+function ChangeCells({ field, before, after }: { field: string; before: unknown; after: unknown }) {
   const { t } = useI18n();
   const c = fieldChange(before, after);
-  if (c.kind === 'value') return <><td><ValueText v={c.before} /></td><td><ValueText v={c.after} /></td></>;
+  if (c.kind === 'value') return <><td><ValueText v={c.before} field={field} /></td><td><ValueText v={c.after} field={field} /></td></>;
   return (
     <>
       <td>{c.removed.length === 0 ? t('ntf.noneRemoved') : <ul className="plain">{c.removed.map((x) => <li key={x}><del><span className="sr-only">{t('ntf.removed')} </span>− {x}</del></li>)}</ul>}</td>
@@ -245,13 +255,13 @@ export function NotificationDetail({ id }: { id: string }) {
                   <div className="table-wrap"><table>
                     <caption className="sr-only">{t('ntf.diff')}</caption>
                     <thead><tr><th scope="col">{t('ntf.field')}</th><th scope="col">{t('ntf.before')}</th><th scope="col">{t('ntf.after')}</th></tr></thead>
-                    <tbody>{x.diff.map((c) => <tr key={c.key}><th scope="row">{label(c.key)}</th><ChangeCells before={c.before} after={c.after} /></tr>)}</tbody>
+                    <tbody>{x.diff.map((c) => <tr key={c.key}><th scope="row">{label(c.key)}</th><ChangeCells field={c.key} before={c.before} after={c.after} /></tr>)}</tbody>
                   </table></div>
                 )}
               </section>
             )}
             <section aria-labelledby="ntf-fields"><h2 id="ntf-fields">{t('ntf.fields')}</h2>
-              <Facts rows={(form.status === 'ok' ? form.data.form.fields.map((f) => f.key) : Object.keys(x.fields)).map((k) => [label(k), <ValueText v={x.fields[k]} />])} />
+              <Facts rows={(form.status === 'ok' ? form.data.form.fields.map((f) => f.key) : Object.keys(x.fields)).map((k) => [label(k), <ValueText v={x.fields[k]} field={k} />])} />
             </section>
             <section aria-labelledby="ntf-deliveries"><h2 id="ntf-deliveries">{t('notifications.deliveries')}</h2>
               <ul>{x.deliveries.map((d) => (

@@ -1,7 +1,7 @@
 // Commission: emergency actions under retroactive review (with their deadlines), the report to the Diet
 // (its figures as tables, a printable HTML copy, publishing it on the public page), and inspection (data held by basis, discards, who read what).
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { useBasisNames } from '../lib/names.js';
+import { useActorLabel, useBasisNames } from '../lib/names.js';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { ja } from '../i18n/ja.js';
 import { api } from '../lib/api.js';
@@ -48,7 +48,7 @@ function ReviewDeadline({ iso, open }: { iso: string; open: boolean }) {
 }
 
 export function EmergencyList() {
-  const { t } = useI18n();
+  const { t, code } = useI18n();
   const [status, setStatus] = useState('awaiting_review');
   const list = useAllPages<EmergencyAction>(`/api/v1/oversight/emergency-actions${status === '' ? '' : `?status=${status}`}`);
   return (
@@ -77,7 +77,7 @@ export function EmergencyList() {
                 <td>{e.agency === null ? '—' : t(`role.${e.agency}` as MessageKey)}</td>
                 <td>
                   <Badge tone={EMERGENCY_TONE[e.status]}>{t(`emergencyStatus.${e.status}`)}</Badge>
-                  {e.haltReason !== null && <p className="help">{t('emergency.haltReason', { reason: e.haltReason })}</p>}
+                  {e.haltReason !== null && <p className="help">{t('emergency.haltReason', { reason: code('emergencyHalt.', e.haltReason) })}</p>}
                   {e.purgedFlows !== null && <p className="help">{t('emergency.purged', { n: e.purgedFlows })}</p>}
                 </td>
                 <td><Time value={e.actedAt} /></td>
@@ -304,6 +304,7 @@ export function Inspection() {
     p.delete('in');
     navigate(`${path}${p.size > 0 ? `?${p.toString()}` : ''}`, { replace: true });
   };
+  const actorLabel = useActorLabel();
   const inv = useApi<Inventory>('/api/v1/oversight/inspection/inventory');
   const [from, setFrom] = useState<number>();
   const reads = useApi<Reads>(`/api/v1/oversight/inspection/reads${from === undefined ? '' : `?from=${from}&to=${from + PAGE}`}`);
@@ -384,7 +385,7 @@ export function Inspection() {
                     <tr key={r.index}>
                       <td>{r.index}</td>
                       <td><Time value={r.time} /></td>
-                      <td>{r.actor} ({r.roles.map((x) => t(`role.${x}` as MessageKey)).join(', ')})</td>
+                      <td title={r.actor}>{actorLabel(r.actor)} ({r.roles.map((x) => t(`role.${x}` as MessageKey)).join(', ')})</td>
                       <td title={r.action}>{actionLabel(r.action)}</td>
                       <td>{r.object === null ? '—' : <ObjectRef o={r.object} />}</td>
                       <td>{r.legalBasis === null ? '—' : <span title={r.legalBasis}>{r.legalBasis.split(',').map(basisName).join('、')}</span>}</td>

@@ -6,12 +6,13 @@ import { api, ApiError } from '../lib/api.js';
 import { useRouter } from '../lib/router.js';
 import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
+import { useMessageText } from '../lib/messages.js';
 import { SELECTORS, type SelectorKey } from '../lib/narrowing.js';
 import { BASIS_KINDS, checkDraft, DRAFT_KINDS, emptyDraft, EVIDENCE_TYPES, FIELD_NAME, fieldOfApiPath, MAX_MONTHS, type DraftField, type DraftForm, type FieldProblem } from '../lib/request-draft.js';
 import { FormMessage, PageTitle } from '../components/ui.js';
 
 /** One labelled control with its help and its problem, tied together for screen readers. */
-function Field({ id, label, help, problem, children }: { id: string; label: string; help?: string; problem?: string | undefined; children: (aria: { id: string; 'aria-describedby'?: string; 'aria-invalid'?: true }) => ReactNode }) {
+function Field({ id, label, help, problem, children }: { id: string; label: string; help?: ReactNode; problem?: string | undefined; children: (aria: { id: string; 'aria-describedby'?: string; 'aria-invalid'?: true }) => ReactNode }) {
   const described = [help !== undefined ? `${id}-help` : '', problem !== undefined ? `${id}-error` : ''].filter((s) => s !== '').join(' ');
   return (
     <div className="field">
@@ -27,6 +28,7 @@ export function NewRequest() {
   const { t } = useI18n();
   const { navigate, search } = useRouter();
   const s = useSubmit();
+  const say = useMessageText();
   // Opened from a finding (or any page that names evidence), the draft starts with that reference.
   const [form, setForm] = useState<DraftForm>(() => ({ ...emptyDraft(), evidence: search.get('evidence') ?? '' }));
   const [problems, setProblems] = useState<FieldProblem[]>([]);
@@ -48,7 +50,7 @@ export function NewRequest() {
     clear([key]);
   };
 
-  const say = (p: FieldProblem): string => {
+  const sayProblem = (p: FieldProblem): string => {
     const field = t(p.field === 'purpose' && form.kind === 'reidentification' ? 'newRequest.reasons' : FIELD_NAME[p.field]);
     if (p.code === 'server') return t('newRequest.problem.server', { field, message: p.message ?? '' });
     const kind = t(`basisKind.${form.basisKind}` as MessageKey);
@@ -56,7 +58,7 @@ export function NewRequest() {
   };
   const problemOf = (field: DraftField): string | undefined => {
     const p = problems.find((x) => x.field === field);
-    return p === undefined ? undefined : say(p);
+    return p === undefined ? undefined : sayProblem(p);
   };
   const show = (found: FieldProblem[]) => {
     setProblems(found);
@@ -78,7 +80,8 @@ export function NewRequest() {
         // The server's field errors go beside their fields; the rest (and the request id) in the form's message.
         const named = err instanceof ApiError ? (err.details ?? []).flatMap((d) => {
           const field = fieldOfApiPath(d.path);
-          return field === undefined ? [] : [{ field, code: 'server' as const, message: d.message }];
+          // The refusal worded in the reader's language when the server gives its code; else the field's own note.
+          return field === undefined ? [] : [{ field, code: 'server' as const, message: say(err.reason, d.message) }];
         }) : [];
         setProblems(named);
         throw err;
@@ -86,7 +89,7 @@ export function NewRequest() {
     })();
   };
 
-  const text = (field: DraftField, value: string, onChange: (v: string) => void, opts: { rows?: number; help?: string; label?: string } = {}) => (
+  const text = (field: DraftField, value: string, onChange: (v: string) => void, opts: { rows?: number; help?: ReactNode; label?: string } = {}) => (
     <Field id={`draft-${field}`} label={opts.label ?? t(FIELD_NAME[field])} problem={problemOf(field)} {...(opts.help !== undefined ? { help: opts.help } : {})}>
       {(aria) => opts.rows !== undefined
         ? <textarea {...aria} rows={opts.rows} value={value} onChange={(e) => onChange(e.target.value)} />
@@ -138,7 +141,7 @@ export function NewRequest() {
           </Field>
           {text('purpose', form.purpose, (v) => set('purpose', v), { rows: 3, label: t('newRequest.reasons'), help: t('newRequest.reasonsHelp') })}
         </>}
-        {text('evidence', form.evidence, (v) => set('evidence', v), { rows: 2, help: t('newRequest.evidenceHelp', { types: EVIDENCE_TYPES.join(', ') }) })}
+        {text('evidence', form.evidence, (v) => set('evidence', v), { rows: 2, help: <>{t('newRequest.evidenceHelp', { types: '' })}{EVIDENCE_TYPES.map((x, i) => <span key={x}>{i > 0 && ', '}<code>{x}</code></span>)}</> })}
         <FormMessage error={s.error} />
         <button type="submit" disabled={s.busy}>{s.busy ? t('state.working') : t('newRequest.create')}</button>
       </form>

@@ -13,7 +13,15 @@ import { askedList, lines, narrowSelectors, SELECTORS, type Scope, type Selector
 import { ScopeFacts } from './approvals.js';
 import { Async, Badge, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
-interface Vote { memberId: string; vote: 'approve' | 'deny' | 'abstain'; reasons: string; castAt: string }
+/** A commission member by name (the id on hover); you, when it is you. */
+function Member({ id, name }: { id: string; name?: string | null | undefined }) {
+  const { t } = useI18n();
+  const actor = useActor();
+  if (id === actor.id) return <>{t('requests.you')}</>;
+  return <span title={id}>{name ?? t('requests.unnamedMember')}</span>;
+}
+
+interface Vote { memberId: string; memberName?: string | null; vote: 'approve' | 'deny' | 'abstain'; reasons: string; castAt: string }
 interface Request {
   id: string;
   kind: string;
@@ -27,7 +35,7 @@ interface Request {
   approvalId: string | null;
   reviewDeadline: string | null;
   votes: Vote[];
-  conflicts: { memberId: string; reason: string; declaredAt: string }[];
+  conflicts: { memberId: string; memberName?: string | null; reason: string; declaredAt: string }[];
 }
 
 const STATUS_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = { draft: 'muted', submitted: 'warn', approved: 'ok', denied: 'bad', withdrawn: 'muted', lapsed: 'bad' };
@@ -329,12 +337,12 @@ export function RequestDetail({ id }: { id: string }) {
               )}
               <section aria-labelledby="votes"><h2 id="votes">{t('requests.votes')}</h2>
                 {r.votes.length === 0 ? <p className="state empty">{t('requests.noVotes')}</p> : (
-                  <ul>{r.votes.map((v) => <li key={v.memberId}><Badge tone={v.vote === 'approve' ? 'ok' : v.vote === 'deny' ? 'bad' : 'muted'}>{t(`vote.${v.vote}` as MessageKey)}</Badge> {v.memberId === actor.id ? t('requests.you') : t('requests.member', { id: v.memberId.slice(-6) })} — {v.reasons} (<Time value={v.castAt} />)</li>)}</ul>
+                  <ul>{r.votes.map((v) => <li key={v.memberId}><Badge tone={v.vote === 'approve' ? 'ok' : v.vote === 'deny' ? 'bad' : 'muted'}>{t(`vote.${v.vote}` as MessageKey)}</Badge> <Member id={v.memberId} name={v.memberName} /> — {v.reasons} (<Time value={v.castAt} />)</li>)}</ul>
                 )}
               </section>
               {r.conflicts.length > 0 && (
                 <section aria-labelledby="conflicts"><h2 id="conflicts">{t('requests.conflicts')}</h2>
-                  <ul>{r.conflicts.map((c) => <li key={c.memberId}>{c.memberId === actor.id ? t('requests.you') : t('requests.member', { id: c.memberId.slice(-6) })} — {c.reason} (<Time value={c.declaredAt} />)</li>)}</ul>
+                  <ul>{r.conflicts.map((c) => <li key={c.memberId}><Member id={c.memberId} name={c.memberName} /> — {c.reason} (<Time value={c.declaredAt} />)</li>)}</ul>
                 </section>
               )}
               {myConflict !== undefined && r.status === 'submitted' && <p className="notice" role="note">{t('requests.excluded')}</p>}
