@@ -539,7 +539,9 @@ for (const lang of ['ja', 'en'] as const) {
       await form.getByRole('button', { name: T['newRequest.create'] }).click();
       // The server's own refusal lands on the field its detail names.
       const [serverPre] = T['newRequest.problem.server'].replace('{field}', T['newRequest.periodEnd']).split('{message}') as [string];
-      await form.locator('#draft-periodEnd-error').filter({ hasText: serverPre }).filter({ hasText: '2 months' }).waitFor();
+      // Worded from the refusal's code in the reader's language (the server's configured 2 months, not the legal 3).
+      const [tooLong] = T['msg.acquisition.periodTooLong'].replace('{kind}', T['basisKind.cross_border_approval']).replace('{months}', '2').split('{endBy}') as [string];
+      await form.locator('#draft-periodEnd-error').filter({ hasText: serverPre }).filter({ hasText: tooLong }).waitFor();
       expect(await form.getByLabel(T['newRequest.periodEnd']).getAttribute('aria-invalid')).toBe('true');
       await snap('analyst-draft-refused-by-server');
       await form.getByLabel(T['newRequest.basisKindOption'].replace('{kind}', T['basisKind.transit_approval']).replace('{months}', '6')).check();

@@ -32,14 +32,16 @@ const ID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[
 /** An English code in Japanese text: snake_case or camelCase words (`closed_network`, `clientsEstimate`), or a kebab-case code alone (`scan-horizontal`). */
 const CODE = /\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+[A-Z][A-Za-z]*\b/;
 const KEBAB = /^[a-z]+(?:-[a-z]+)+$/;
+/** Sentences the server writes in English (kept for API and CLI clients) that the dashboard must word from their codes in Japanese. */
+const SERVER_PHRASES = /overdue since|escalated by the ministry|approved by the commission|approval revoked|emergency action (?:denied|not approved)|halted by oversight|only submitted requests|No quorum|Only filings are acknowledged|may last at most|median of its recent normal bins|The server refused|Your role may not/i;
 const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori', ...process.argv.slice(1)]))";
 
 /** The main screens of each demo user: the role's daily work. */
 const WALK: readonly { user: string; paths: readonly string[] }[] = [
-  { user: 'operator', paths: ['/app', '/app/incidents', '/app/notifications', '/app/inbox', '/app/intel', '/app/artifacts'] },
+  { user: 'operator', paths: ['/app', '/app/incidents', '/app/incidents/new', '/app/notifications', '/app/inbox', '/app/intel', '/app/artifacts'] },
   { user: 'ministry', paths: ['/app', '/app/inbox', '/app/incidents', '/app/notifications', '/app/intel'] },
-  { user: 'analyst', paths: ['/app', '/app/findings', '@finding', `/app/entities/address/${C2}`, '/app/cases', '/app/drafts', '/app/flows', '/app/counters', '/app/measures', '/app/requests', '/app/approvals', '/app/emergency', '/app/intel'] },
-  { user: 'director', paths: ['/app', '/app/requests', '/app/measures', '/app/drafts'] },
+  { user: 'analyst', paths: ['/app', '/app/inbox', '/app/findings', '@finding', `/app/entities/address/${C2}`, '/app/cases', '/app/drafts', '/app/flows', '/app/counters', '/app/measures', '/app/requests', '/app/requests/new', '/app/approvals', '/app/emergency', '/app/intel'] },
+  { user: 'director', paths: ['/app', '/app/inbox', '/app/requests', '/app/measures', '/app/drafts'] },
   { user: 'chair', paths: ['/app', '/app/requests', '/app/approvals', '/app/emergency', '/app/inspection', '/app/diet-report', '/app/audit'] },
   { user: 'police', paths: ['/app', '/app/measures', '/app/approvals', '/app/artifacts'] },
   { user: 'sdf', paths: ['/app/measures'] },
@@ -104,6 +106,16 @@ beforeAll(async () => {
   const beacon = (await server.core.analysis.listFindings(analyst, { kind: 'beacon', subject: C2 })).items[0];
   expect(beacon, 'the demo traffic makes a beacon finding').toBeDefined();
   beaconId = beacon!.id;
+  // The ministry escalates the demo's overdue deadlines with a note, so the NCO's inbox holds escalations worded from codes.
+  const login = await fetch(`${server.address}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ministry', password: 'demo-ministry-pass' }) });
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const inbox = (await (await fetch(`${server.address}/api/v1/inbox`, { headers: { cookie } })).json()) as { items: { kind: string; reportId: string | null; message: { params: { deadline?: string } } | null }[] };
+  const overdue = inbox.items.filter((i) => i.kind === 'escalation' && i.reportId !== null && i.message?.params.deadline !== undefined);
+  expect(overdue.length, 'the demo has overdue deadlines the ministry was told of').toBeGreaterThan(0);
+  for (const i of overdue.slice(0, 2)) {
+    const res = await fetch(`${server.address}/api/v1/incidents/${i.reportId!}/escalations`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ deadline: i.message!.params.deadline, note: 'Please file at once.' }) });
+    expect(res.status, await res.clone().text()).toBeLessThan(300);
+  }
 }, 240_000);
 
 afterAll(async () => {
@@ -151,6 +163,8 @@ for (const lang of ['ja', 'en'] as const) {
       page.setDefaultTimeout(20_000);
       page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
       page.on('console', (m) => { if (m.type() === 'error') problems.push(`console on ${page.url()}: ${m.text()}`); });
+      // A signed-out visit asks who is signed in without a failed request (no 401 for /auth/me or /auth/session).
+      page.on('response', (r) => { if (r.status() === 401 && r.url().includes('/api/v1/auth/')) problems.push(`401 from ${r.url()} on ${page.url()}`); });
       await page.goto(`${base()}/app/transparency`);
       await page.evaluate(`localStorage.setItem('mamori.lang', '${lang}')`);
     }, 60_000);
@@ -173,6 +187,8 @@ for (const lang of ['ja', 'en'] as const) {
           // snake_case and camelCase anywhere; kebab-case only as a whole text (a code in a cell), not inside prose people wrote.
           const code = words.find((w) => CODE.test(w) || KEBAB.test(w));
           if (code !== undefined) found.push(`${where}: English code in “${code.slice(0, 120)}”`);
+          const phrase = words.find((w) => SERVER_PHRASES.test(w));
+          if (phrase !== undefined) found.push(`${where}: the server's English in “${phrase.slice(0, 120)}”`);
         }
       };
       await context.clearCookies();
@@ -185,7 +201,16 @@ for (const lang of ['ja', 'en'] as const) {
           const path = p === '@finding' ? `/app/findings/${beaconId}` : p;
           await page.goto(`${base()}${path}`);
           await check(`${user} ${path}`);
-          await snap(`${user}-${p === '@finding' ? 'finding' : p.replace(/^\/app\/?/, '').replace(/[^a-z0-9]+/gi, '-') || 'home'}`);
+          const name = p === '@finding' ? 'finding' : p.replace(/^\/app\/?/, '').replace(/[^a-z0-9]+/gi, '-') || 'home';
+          await snap(`${user}-${name}`);
+          // A list's first entry too (a measure with its history, a request with its votes, an approval, a report, a notification).
+          if (!/^\/app\/(incidents|notifications|measures|requests|approvals|cases)$/.test(path)) continue;
+          const links = page.locator(`main a[href^="${path}/"]:not([href$="/new"])`);
+          if ((await links.count()) === 0) continue;
+          const first = (await links.first().getAttribute('href'))!;
+          await page.goto(`${base()}${first}`);
+          await check(`${user} ${first}`);
+          await snap(`${user}-${name}-detail`);
         }
       }
       expect(found, found.join('\n')).toEqual([]);

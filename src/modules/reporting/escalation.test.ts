@@ -35,7 +35,8 @@ describe('a ministry escalates an overdue report over HTTP', () => {
   it('refuses a deadline that is not yet due, one that was met, and one the report does not have', async () => {
     const early = await escalate(tok['ministry']!, reportId, { deadline: 'jp.written', note: 'Please file the written report.' });
     expect(early.statusCode, early.body).toBe(409);
-    expect(early.json()).toMatchObject({ code: 'CONFLICT' });
+    // The refusal carries its code and parameters beside the English message, for clients to word it.
+    expect(early.json()).toMatchObject({ code: 'CONFLICT', reason: { code: 'escalation.notOverdue', params: { deadline: 'jp.written', dueAt: expect.any(String) as unknown } } });
     expect((await escalate(tok['ministry']!, reportId, { deadline: 'jp.initial', note: 'x' })).statusCode).toBe(409);
     const none = await escalate(tok['ministry']!, reportId, { deadline: 'circia.report', note: 'x' });
     expect(none.statusCode).toBe(400);
@@ -65,7 +66,10 @@ describe('a ministry escalates an overdue report over HTTP', () => {
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ escalation: { deadline: 'nis2.notification', dueAt: '2026-04-04T00:00:00.000Z', escalatedAt: '2026-04-05T00:00:00.000Z' } });
     const nco = await inbox(tok['analyst']!);
-    expect(nco.filter((i) => i.subjectType === 'ministry_escalation')).toEqual([expect.objectContaining({ kind: 'escalation', recipient: 'nco', note: expect.stringContaining('Operator has not answered two calls.') as unknown })]);
+    expect(nco.filter((i) => i.subjectType === 'ministry_escalation')).toEqual([expect.objectContaining({
+      kind: 'escalation', recipient: 'nco', note: expect.stringContaining('Operator has not answered two calls.') as unknown,
+      message: { code: 'inbox.escalatedByMinistry', params: { deadline: 'nis2.notification', dueAt: '2026-04-04T00:00:00.000Z', note: 'Operator has not answered two calls.' } },
+    })]);
     const mine = await inbox(op.token);
     expect(mine.filter((i) => i.subjectType === 'ministry_escalation')).toEqual([expect.objectContaining({ kind: 'overdue', recipient: 'operator' })]);
     expect((await deadlines(reportId)).find((d) => d.key === 'nis2.notification')).toMatchObject({ state: 'overdue', ministryEscalatedAt: '2026-04-05T00:00:00.000Z' });
@@ -77,6 +81,7 @@ describe('a ministry escalates an overdue report over HTTP', () => {
 
     const again = await escalate(tok['ministry']!, reportId, { deadline: 'nis2.notification', note: 'again' });
     expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ reason: { code: 'escalation.already', params: { deadline: 'nis2.notification', escalatedAt: '2026-04-05T00:00:00.000Z' } } });
     expect((await inbox(tok['analyst']!)).filter((i) => i.subjectType === 'ministry_escalation')).toHaveLength(1);
   });
 });

@@ -22,7 +22,10 @@ describe('response routes', () => {
     } });
     expect(created.statusCode).toBe(201);
     const id = created.json().measure.id as string;
-    expect((await f.inject({ method: 'POST', url: `/api/v1/response/measures/${id}/execute`, headers: as('police'), payload: { reason: 'go' } })).statusCode).toBe(409);
+    const early = await f.inject({ method: 'POST', url: `/api/v1/response/measures/${id}/execute`, headers: as('police'), payload: { reason: 'go' } });
+    expect(early.statusCode).toBe(409);
+    // The refusal's code and parameters, for clients to word it (the English message stays).
+    expect(early.json()).toMatchObject({ message: expect.any(String) as unknown, reason: { code: expect.stringMatching(/^measureRefusal\./) as unknown, params: { transition: 'execute' } } });
     const sub = await f.inject({ method: 'POST', url: `/api/v1/response/measures/${id}/submit`, headers: as('nco_director'), payload: { reason: 'Evidence sufficient.' } });
     expect(sub.statusCode).toBe(200);
     const requestId = sub.json().measure.requestId as string;

@@ -4,6 +4,7 @@ import { useI18n } from '../i18n/index.js';
 import { Link } from '../lib/router.js';
 import { hasRole, useActor } from '../lib/session.js';
 import { useApi } from '../lib/use-api.js';
+import { useBasisNames } from '../lib/names.js';
 
 /** A finding as its kind and subject (`ビーコン 203.0.113.66`). */
 export function FindingRef({ id }: { id: string }) {
@@ -27,4 +28,17 @@ export function RequestRef({ id }: { id: string }) {
 export function ApprovalRef({ id }: { id: string }) {
   const { t } = useI18n();
   return <Link to={`/app/approvals/${encodeURIComponent(id)}`} title={id}>{t('ref.approval')}</Link>;
+}
+
+/** A legal basis by name for roles that may list them (the id on hover); others read that it is a legal basis. */
+export function BasisRef({ id }: { id: string }) {
+  const may = hasRole(useActor(), 'analyst', 'nco_director', 'commissioner');
+  const name = useBasisNames(may);
+  return <span title={id}>{name(id)}</span>;
+}
+
+/** The emergency action an after-the-fact review is about, linked to the emergency reviews. */
+export function EmergencyRef({ id }: { id: string }) {
+  const { t } = useI18n();
+  return <Link to="/app/emergency" title={id}>{t('ref.emergency')}</Link>;
 }

@@ -73,6 +73,7 @@ export const jaMessages = {
   'objectType.selection_counters': '選別の集計',
   'objectType.sharing_group': '共有グループ',
   'objectType.user': '利用者',
+  'ref.emergency': '先に取った緊急の措置（緊急措置の一覧で確認）',
   'msg.inbox.overdue': '{deadline} の期限（{dueAt}）を過ぎています',
   'msg.inbox.escalatedByMinistry': '{deadline} の期限（{dueAt}）を過ぎ、所管省庁がエスカレーションしました：{note}',
   'msg.inbox.dueSoon': '{deadline} の期限（{dueAt}）が近づいています',

@@ -1,5 +1,6 @@
 // The commission's approvals: what each authorizes (narrowed as decided), its conditions, validity and state;
 // a commissioner revokes one with a reason, after confirming (its basis stops matching, its measure halts).
+import { BasisRef } from '../components/ref-links.js';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
@@ -65,7 +66,7 @@ export function ScopeFacts({ a }: { a: Pick<Approval, 'kind' | 'scope'> }) {
   if (a.kind === 'reidentification') {
     return <Facts rows={[
       [t('approvals.pseudonyms'), list(s['pseudonyms'])],
-      [t('approvals.basis'), <code>{String(s['basisId'] ?? '')}</code>],
+      [t('approvals.basis'), typeof s['basisId'] === 'string' ? <BasisRef id={s['basisId']} /> : '—'],
       [t('approvals.purpose'), String(s['purpose'] ?? '')],
     ]} />;
   }
@@ -183,7 +184,7 @@ export function ApprovalDetail({ id }: { id: string }) {
               [t('approvals.request'), <Link to={`/app/requests/${a.requestId}`}>{t('approvals.openRequest')}</Link>],
               [t('approvals.validity'), <><Time value={a.validFrom} /> – <Time value={a.validUntil} /></>],
               ...(a.measureId !== null ? [[t('approvals.measure'), <Link to={`/app/measures/${a.measureId}`}>{a.measureId}</Link>] as [string, ReactNode]] : []),
-              ...(a.basisId !== null ? [[t('approvals.basis'), <code>{a.basisId}</code>] as [string, ReactNode]] : []),
+              ...(a.basisId !== null ? [[t('approvals.basis'), <BasisRef id={a.basisId} />] as [string, ReactNode]] : []),
               ...(a.revokedAt !== null ? [[t('approvals.revokedAt'), <><Time value={a.revokedAt} /> — {a.revokeReason}</>] as [string, ReactNode]] : []),
               ...(a.expiredAt !== null ? [[t('approvals.expiredAt'), <Time value={a.expiredAt} />] as [string, ReactNode]] : []),
             ]} />

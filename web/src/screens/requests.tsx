@@ -1,5 +1,6 @@
 // The commission's docket: requests with their evidence, votes and deadlines; declaring a conflict, voting,
 // and closing the vote (narrowing what is approved and adding conditions).
+import { EmergencyRef } from '../components/ref-links.js';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
@@ -319,7 +320,7 @@ export function RequestDetail({ id }: { id: string }) {
               <Facts rows={[
                 [t('requests.status'), <StatusBadge status={r.status} />],
                 [t('requests.kind'), t(`requestKind.${r.kind}` as MessageKey)],
-                ...(r.kind === 'emergency_review' ? [[t('requests.scope'), <code className="scope">{JSON.stringify(r.scope, null, 1)}</code>] as [string, ReactNode]] : []),
+                ...(r.kind === 'emergency_review' ? [[t('requests.scope'), typeof (r.scope as { emergencyActionId?: unknown }).emergencyActionId === 'string' ? <EmergencyRef id={(r.scope as { emergencyActionId: string }).emergencyActionId} /> : '—'] as [string, ReactNode]] : []),
                 [t('requests.evidence'), r.evidence.length === 0 ? t('incidents.none') : <ul>{r.evidence.map((e) => <li key={`${e.type}:${e.id}`}>{t(`evidenceType.${e.type}` as MessageKey)}: {e.type === 'finding' ? <Link to={`/app/findings/${e.id}`}>{e.id}</Link> : <code>{e.id}</code>}</li>)}</ul>],
                 [t('requests.submittedAt'), <Time value={r.submittedAt} />],
                 [t('requests.deadline'), <Deadline iso={r.reviewDeadline} />],
