@@ -100,6 +100,8 @@ export const enLifecycle: Record<keyof typeof jaLifecycle, string> = {
   'auditVerb.basis-issue': 'basis issued',
   'auditVerb.grant': 'grant',
   'auditVerb.expire': 'expiry',
+  'auditVerb.triage': 'triage',
+  'auditVerb.reidentify': 're-identification',
   'auditResource.keys': 'pseudonym keys',
   'auditResource.lifecycle': 'data lifecycle',
   'auditResource.retention': 'retention',

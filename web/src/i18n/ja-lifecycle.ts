@@ -98,6 +98,8 @@ export const jaLifecycle = {
   'auditVerb.basis-issue': '根拠の発行',
   'auditVerb.grant': '付与',
   'auditVerb.expire': '失効',
+  'auditVerb.triage': 'トリアージ',
+  'auditVerb.reidentify': '再識別',
   'auditResource.keys': '仮名鍵',
   'auditResource.lifecycle': 'データのライフサイクル',
   'auditResource.retention': '保存期間',
