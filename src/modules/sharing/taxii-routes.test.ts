@@ -1,6 +1,6 @@
 /** @module In-process tests of the TAXII 2.1 server, REST sharing routes, TLP on every path out, paging under inserts, the client and feeds, sightings and leak tracing. */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ManualClock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import { systemContext } from '#platform/context/index.js';
@@ -116,6 +116,23 @@ describe('media types, authentication and errors', () => {
     expect((await ask()).statusCode).toBe(200); // remembered: no second password hash
     await t.core.identity.disableUser(systemContext('test'), 'bank-erin');
     expect((await ask()).statusCode).toBe(401);
+  });
+
+  it('checks a credential its client sends on many connections at once with one password hash, not one each', async () => {
+    await addUser('bank-herd', 'council_member', orgs['bank']!);
+    const auth = `Basic ${Buffer.from('bank-herd:correct horse bank-herd battery').toString('base64')}`;
+    const spy = vi.spyOn(t.core.identity, 'authenticateBasic');
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => t.app.fastify.inject({ method: 'GET', url: `${root}/collections/`, headers: { ...ACCEPT, authorization: auth } })));
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
+      expect(spy).toHaveBeenCalledTimes(1);
+      const wrong = `Basic ${Buffer.from('bank-herd:not the password').toString('base64')}`;
+      const refused = await Promise.all(Array.from({ length: 5 }, () => t.app.fastify.inject({ method: 'GET', url: `${root}/collections/`, headers: { ...ACCEPT, authorization: wrong } })));
+      expect(refused.map((a) => a.statusCode)).toEqual(Array(5).fill(401));
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('rejects bad filters with 400 and an unknown object with 404', async () => {

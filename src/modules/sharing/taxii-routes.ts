@@ -68,6 +68,10 @@ export function taxiiRoutes(deps: TaxiiRouteDeps): RouteModule {
   const now = deps.nowMs ?? (() => Date.now());
   const basicCache = new Map<string, { actor: Actor; until: number }>();
   const cacheMs = deps.basicCacheMs ?? 30_000;
+  // One password check at a time per credential: when the cache entry of a client with many connections expires,
+  // its requests share one scrypt run instead of each queueing its own (50 readers' herd held the thread pool for
+  // seconds under load: the TAXII tail, and a SIGTERM whose exit waited for the queued hashes).
+  const checking = new Map<string, Promise<Result<Actor, BasicFailure> | undefined>>();
 
   return async (app: FastifyInstance) => {
     await app.register(async (t) => {
@@ -104,9 +108,15 @@ export function taxiiRoutes(deps: TaxiiRouteDeps): RouteModule {
           req.ctx = { actor: hit.actor, requestId: req.id };
           return;
         }
-        const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
-        const i = decoded.indexOf(':');
-        const r = i <= 0 ? undefined : await deps.authenticateBasic(decoded.slice(0, i), decoded.slice(i + 1), { address: req.ip, requestId: req.id });
+        let check = checking.get(digest);
+        if (check === undefined) {
+          const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+          const i = decoded.indexOf(':');
+          check = i <= 0 ? Promise.resolve(undefined) : deps.authenticateBasic(decoded.slice(0, i), decoded.slice(i + 1), { address: req.ip, requestId: req.id });
+          checking.set(digest, check);
+          void check.finally(() => checking.delete(digest)).catch(() => undefined);
+        }
+        const r = await check;
         if (r !== undefined && !r.ok && r.error.code === 'THROTTLED') {
           void reply.header('retry-after', String(r.error.retryAfterSeconds));
           throw new AppError('RATE_LIMITED', `Too many failed sign-ins for this account or from this address; wait ${r.error.retryAfterSeconds} s and try again.`);
