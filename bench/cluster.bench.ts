@@ -116,7 +116,7 @@ async function until(what: string, roles: readonly Role[], cond: () => Promise<b
 }
 
 /** The cluster: one nats-server, a fresh PostgreSQL database, an edge, `WORKERS` workers and the archiver as processes. */
-async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; pgCpu: number; lost: number; findings: string[]; sent: number }> {
+async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number }> {
   const nats = await startNatsCluster(1);
   const db = await createFreshPgDatabase();
   const dirs: string[] = [];
@@ -136,8 +136,9 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
       const e = {
         ...env, ...base, MAMORI_DATA_DIR: dir(), MAMORI_LOG_LEVEL: 'warn', MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_PARTITIONS: String(PARTITIONS),
         MAMORI_CLUSTER_REPLICAS: '1', MAMORI_COLLECTOR_ENABLED: 'false', MAMORI_COLLECTOR_RECEIVER: 'native',
-        // Findings stored every 10 s, as the single process's pipeline does (its default); windows close after 3 s idle.
-        MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '10', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '3',
+        // Findings stored every 20 s: within a run of a few seconds, once at the end (windows closed after 3 s idle), as the
+        // single process (every 10 s) does in it; a shorter period would store the same findings several times over.
+        MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '20', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '3',
       };
       const profile = PROFILE !== undefined ? ['--cpu-prof', '--cpu-prof-dir', PROFILE, '--cpu-prof-name', `${name.replace(/ /g, '-')}.cpuprofile`] : [];
       const proc = spawn(process.execPath, [...profile, '--conditions=source', '--import', 'tsx', '-e', ENTRY, ...args, '--metrics', `127.0.0.1:${port}`], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -164,6 +165,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
         await c.end();
       }
     };
+    let findingUpdates = 0;
     const pids = new Map<string, number>([...roles.map((r) => [r.name, r.proc.pid!] as const), ['nats-server', nats.pid(0)!]]);
     const before = new Map([...pids].map(([n, p]) => [n, cpuSeconds(p)]));
     const pgBefore = new Map((await pgPids()).map((p) => [p, cpuSeconds(p)]));
@@ -192,7 +194,8 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const written = async (): Promise<number> => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_findings_written_total')))).reduce((a, b) => a + b, 0);
     await new Promise((r) => setTimeout(r, 3000));
     const w0 = await written();
-    await until('the final findings flush', roles, async () => (await written()) > w0, 30_000).catch(() => undefined);
+    await until('the final findings flush', roles, async () => (await written()) > w0, 40_000).catch(() => undefined);
+    findingUpdates = await written();
     const cpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p) - before.get(n)!]));
     let pgCpu = 0;
     for (const p of await pgPids()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
@@ -205,7 +208,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const counters = (await c.query<{ entry: string }>("select entry from audit_entries where entry like '%selection:counters%'")).rows.map((r) => JSON.stringify((JSON.parse(r.entry) as { details?: unknown }).details));
     if (f.received !== kept) process.stdout.write(`edge selection counters: ${counters.join('; ')}\n`);
     await c.end();
-    return { kept, cpu, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows };
+    return { kept, cpu, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
   } finally {
     await Promise.all(roles.map(stop));
     await nats.stop();
@@ -225,7 +228,7 @@ async function main(): Promise<void> {
   const c = await cluster(baseMs);
   const total = Object.values(c.cpu).reduce((a, b) => a + b, 0);
   const perCluster = (total * 1e6) / c.kept;
-  process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow)`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s)\n`);
+  process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow)`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s); ${c.findingUpdates} finding updates stored\n`);
   const same = JSON.stringify(kindsOf(single.findings)) === JSON.stringify(kindsOf(c.findings));
   process.stdout.write(`findings (kind and level; pseudonyms differ by key): ${same ? 'equal' : `DIFFER (${single.findings.length} single, ${c.findings.length} cluster)`}\n`);
   // PostgreSQL's backends: findings and audit entries, and per-second polls (bases at the edge, leases) that do not grow with flows.
