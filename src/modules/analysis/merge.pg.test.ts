@@ -7,6 +7,7 @@ import { createPolicyEngine } from '#platform/policy/index.js';
 import { auditMigrations, createAuditLog } from '#modules/audit/index.js';
 import { createFreshPgDatabase } from '#server/test-support/pg.js';
 import { analysisMigrations, createAnalysisService } from './service.js';
+import { createFindingsPurger } from './purge.js';
 import type { FindingUpdate } from './schema.js';
 
 let url: string;
@@ -20,7 +21,7 @@ function workerProcess() {
   const clock = new ManualClock('2026-04-01T00:00:00.000Z');
   const policy = createPolicyEngine();
   const audit = createAuditLog({ db, clock, policyHash: policy.hash });
-  return { db, analysis: createAnalysisService({ db, policy, audit, clock }) };
+  return { db, analysis: createAnalysisService({ db, policy, audit, clock }), purger: createFindingsPurger({ db, policy, clock }) };
 }
 
 const update = (subject: string, host: string, at: number, level: FindingUpdate['level'] = 'suspect'): FindingUpdate => ({
@@ -71,5 +72,30 @@ describe('finding merges from two workers at once (PostgreSQL)', () => {
     const entries = (await sql<{ idx: string }>`select idx from audit_entries order by idx`.execute(a.db.kysely)).rows.map((r) => Number(r.idx));
     expect(entries).toEqual(Array.from({ length: entries.length }, (_, i) => i));
     expect(Number((await sql<{ n: string }>`select count(*) as n from audit_entries where entry like '%findings:write%'`.execute(a.db.kysely)).rows[0]!.n)).toBe(2 * rounds * subjects.length);
+  });
+
+  it('a purge in another process while merges run loses neither: the purged basis is gone and every revision counted', async () => {
+    const a = workerProcess();
+    const b = workerProcess();
+    const ctx = systemContext('analysis');
+    const subjects = ['purge-1', 'purge-2', 'purge-3'];
+    // Each finding first rests on the basis to purge (p…) and on one that stays (k…).
+    await a.analysis.recordFindings(ctx, subjects.map((s) => update(s, 'p0', 0)));
+    await a.analysis.recordFindings(ctx, subjects.map((s) => update(s, 'k0', 0)));
+    const rounds = 20;
+    const merges: Promise<string[]>[] = [];
+    for (let r = 1; r <= rounds; r++) merges.push(a.analysis.recordFindings(ctx, subjects.map((s) => update(s, `k${r}`, 1000 * r))));
+    // The purge starts among the merges (after a few have begun), from the other process.
+    const purge = new Promise((resolve) => setTimeout(resolve, 5)).then(() => b.purger.purgeBasis(systemContext('oversight'), 'basis-p'));
+    const [, done] = await Promise.all([Promise.all(merges), purge]);
+    expect(done.withdrawn.sort()).toHaveLength(subjects.length);
+    const rows = (await sql<{ legal_bases: string; revision: number }>`
+      select legal_bases, revision from findings where subject_value like 'purge-%' order by subject_value`.execute(a.db.kysely)).rows;
+    expect(rows).toHaveLength(subjects.length);
+    for (const row of rows) {
+      // A merge that wrote back a row read before the purge would bring basis-p back (and lose the purge's revision).
+      expect(JSON.parse(row.legal_bases)).toEqual(['basis-k']);
+      expect(Number(row.revision)).toBe(2 + rounds + 1);
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { Clock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import type { AnyDb, Database } from '#platform/db/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
+import { findingLockKey, lockFindingKeys } from './locks.js';
 
 /** What a purge did to findings and cases: references and hashes only. */
 export interface FindingsPurge {
@@ -40,9 +41,28 @@ export function createFindingsPurger(deps: { db: Database; policy: PolicyEngine;
   const { db, policy, clock } = deps;
   const purged = new Set<string>();
 
+  /**
+   * On PostgreSQL, workers merge into findings concurrently (analysis/service.ts): the purge takes the same per-key advisory
+   * locks, all before any row and in the same (hash) order, then each row FOR UPDATE — so a merge cannot write back a row the
+   * purge changed (or the reverse), and purge and merge never wait on each other in a cycle.
+   */
+  async function lockKeys(trx: AnyDb, ids: readonly string[]): Promise<void> {
+    if (db.dialect !== 'postgres') return;
+    const keys: string[] = [];
+    for (let i = 0; i < ids.length; i += 5_000) {
+      const rows = (await trx.selectFrom('findings').select(['kind', 'subject_kind', 'subject_value'])
+        .where('id', 'in', ids.slice(i, i + 5_000)).execute()) as Row[];
+      for (const r of rows) keys.push(findingLockKey(String(r['kind']), String(r['subject_kind']), String(r['subject_value'])));
+    }
+    await lockFindingKeys(db, trx, keys);
+  }
+
   async function apply(trx: AnyDb, byFinding: Map<string, Set<string>>, out: FindingsPurge, hashes: string[]): Promise<void> {
+    await lockKeys(trx, [...byFinding.keys()]);
     for (const [id, bases] of byFinding) {
-      const row = (await trx.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst()) as Row | undefined;
+      let find = trx.selectFrom('findings').selectAll().where('id', '=', id);
+      if (db.dialect === 'postgres') find = find.forUpdate();
+      const row = (await find.executeTakeFirst()) as Row | undefined;
       if (row === undefined) continue;
       hashes.push(rowHash(row));
       const remaining = (JSON.parse(String(row['legal_bases'])) as string[]).filter((b) => !bases.has(b));

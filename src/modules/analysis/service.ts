@@ -1,13 +1,14 @@
 /** @module Findings and cases: the store (merge by kind and subject), the audited reads, and analysts' cases with items, notes, status and owner. */
 import type { Clock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
-import { sql, type AnyDb, type Database, type NamedMigration } from '#platform/db/index.js';
+import { type AnyDb, type Database, type NamedMigration } from '#platform/db/index.js';
 import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import type { z } from 'zod';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { CASE_STATUSES, MAX_FINDING_HOSTS, findingQuerySchema, levelRank, type Case, type CaseStatus, type Finding, type FindingQuery, type FindingUpdate, type TriageEvent, type TriagedFinding } from './schema.js';
+import { findingLockKey, lockFindingKeys } from './locks.js';
 import { changeTriage, stateCondition, triageHistory, triageMigration, triageOf } from './triage.js';
 import type { Indicator, IndicatorSource } from './indicators.js';
 import { afterKey, cutPage, decodeCursor, type Page, type PageQuery } from '#platform/paging/index.js';
@@ -192,8 +193,7 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
         // Several workers (processes) merge into the same findings: each merge reads the row and writes it back, so a key is
         // locked for the whole transaction, every key before anything else and in one order (no deadlock between mergers),
         // and before the audit head (taken by the first audit entry). A lock per key covers a finding not yet inserted, too.
-        const keys = [...new Set(updates.map((u) => `finding:${u.kind}/${u.subject.kind}/${u.subject.value}`))];
-        await sql`select pg_advisory_xact_lock(h) from (select distinct hashtextextended(k, 0) as h from unnest(${keys}::text[]) as k order by h) as s`.execute(trx);
+        await lockFindingKeys(db, trx, updates.map((u) => findingLockKey(u.kind, u.subject.kind, u.subject.value)));
       }
       for (const u of updates) {
         let find = trx.selectFrom('findings').selectAll()
