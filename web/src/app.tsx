@@ -1,10 +1,10 @@
 // The application shell: skip link, header with navigation, language toggle and sign-out, and the routed screen.
-import { lazy, Suspense, useEffect, type ComponentType, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type ComponentType, type ReactNode } from 'react';
 import { useI18n, type MessageKey } from './i18n/index.js';
 import { Link, match, useRouter } from './lib/router.js';
 import { hasRole, useSession, type Actor } from './lib/session.js';
 import { Forbidden, Loading, PageTitle } from './components/ui.js';
-import { NAV, navFor } from './nav.js';
+import { NAV, menuFor } from './nav.js';
 import { SignIn } from './screens/sign-in.js';
 
 // Each screen's module is its own chunk, loaded when first shown: a role downloads only the screens it opens.
@@ -90,6 +90,54 @@ function LanguageToggle() {
   );
 }
 
+/**
+ * The main menu grouped by task: each group a button that opens its screens (one open at a time; Escape, a click
+ * elsewhere or a navigation closes it). The group holding the current screen is marked.
+ */
+function Menu({ actor }: { actor: Actor }) {
+  const { t } = useI18n();
+  const { path } = useRouter();
+  const [open, setOpen] = useState<string>();
+  const ref = useRef<HTMLElement>(null);
+  const { home, groups } = menuFor(actor);
+  useEffect(() => setOpen(undefined), [path]);
+  useEffect(() => {
+    if (open === undefined) return;
+    const away = (e: MouseEvent) => { if (ref.current !== null && !ref.current.contains(e.target as Node)) setOpen(undefined); };
+    const esc = (e: KeyboardEvent) => { if (e.key === 'Escape') setOpen(undefined); };
+    document.addEventListener('mousedown', away);
+    document.addEventListener('keydown', esc);
+    return () => { document.removeEventListener('mousedown', away); document.removeEventListener('keydown', esc); };
+  }, [open]);
+  const current = (to: string) => path === to || (to !== '/app' && path.startsWith(`${to}/`) && !NAV.some((n) => n.to !== to && n.to.startsWith(to) && path.startsWith(n.to)));
+  return (
+    <nav aria-label={t('a11y.mainNav')} ref={ref} className="menu">
+      <ul>
+        <li><Link to={home.to} className={path === home.to ? 'active' : undefined}>{t(home.label)}</Link></li>
+        {groups.map((g) => {
+          if (g.items.length === 1) {
+            const n = g.items[0]!;
+            return <li key={g.id}><Link to={n.to} className={current(n.to) ? 'active' : undefined}>{t(n.label)}</Link></li>;
+          }
+          const here = g.items.some((n) => current(n.to));
+          return (
+            <li key={g.id} className="group">
+              <button type="button" aria-expanded={open === g.id} aria-controls={`menu-${g.id}`} className={here ? 'active' : undefined}
+                onClick={() => setOpen(open === g.id ? undefined : g.id)}>{t(g.label)}<span aria-hidden="true"> ▾</span></button>
+              <ul id={`menu-${g.id}`} hidden={open !== g.id}>
+                {g.items.map((n) => (
+                  <li key={n.to}><Link to={n.to} className={current(n.to) ? 'active' : undefined} aria-describedby={`hint-${g.id}-${n.label}`}>
+                    {t(n.label)}<span className="hint" id={`hint-${g.id}-${n.label}`} aria-hidden="true">{t(n.hint)}</span></Link></li>
+                ))}
+              </ul>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}
+
 function Header({ actor }: { actor?: Actor | undefined }) {
   const { t } = useI18n();
   const { signOut } = useSession();
@@ -98,15 +146,7 @@ function Header({ actor }: { actor?: Actor | undefined }) {
     <header className="top" role="banner">
       <a className="skip" href="#main">{t('a11y.skip')}</a>
       <div className="brand"><Link to={actor === undefined ? '/app/transparency' : '/app'}>mamori <span lang="ja">守り</span></Link></div>
-      {actor !== undefined && (
-        <nav aria-label={t('a11y.mainNav')}>
-          <ul>
-            {navFor(actor).map((n) => (
-              <li key={n.to}><Link to={n.to} className={path === n.to ? 'active' : undefined}>{t(n.label)}</Link></li>
-            ))}
-          </ul>
-        </nav>
-      )}
+      {actor !== undefined && <Menu actor={actor} />}
       <div className="who">
         <LanguageToggle />
         {actor !== undefined ? (

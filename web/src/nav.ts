@@ -37,3 +37,21 @@ export const NAV: NavItem[] = [
 export function navFor(actor: Actor): NavItem[] {
   return NAV.filter((n) => n.roles === 'all' || hasRole(actor, ...n.roles));
 }
+
+/** The menu's groups, by task: the screens of each, in the order of the work. */
+export const NAV_GROUPS: { id: string; label: MessageKey; items: readonly string[] }[] = [
+  { id: 'reports', label: 'navg.reports', items: ['/app/incidents', '/app/incidents/new', '/app/notifications', '/app/inbox'] },
+  { id: 'analysis', label: 'navg.analysis', items: ['/app/findings', '/app/cases', '/app/drafts', '/app/flows', '/app/counters'] },
+  { id: 'response', label: 'navg.response', items: ['/app/measures', '/app/artifacts'] },
+  { id: 'oversight', label: 'navg.oversight', items: ['/app/requests', '/app/requests/new', '/app/approvals', '/app/emergency', '/app/inspection', '/app/diet-report', '/app/audit'] },
+  { id: 'sharing', label: 'navg.sharing', items: ['/app/intel', '/app/transparency'] },
+];
+
+/** A role's menu: the home link, then each group with the screens the role has (a group of one screen is that screen's link). */
+export function menuFor(actor: Actor): { home: NavItem; groups: { id: string; label: MessageKey; items: NavItem[] }[] } {
+  const mine = new Map(navFor(actor).map((n) => [n.to, n]));
+  return {
+    home: NAV[0]!,
+    groups: NAV_GROUPS.map((g) => ({ id: g.id, label: g.label, items: g.items.flatMap((to) => mine.get(to) ?? []) })).filter((g) => g.items.length > 0),
+  };
+}

@@ -1,6 +1,6 @@
 // Analyst: findings with their evidence (interval histogram for a beacon, rate against baseline for a DDoS),
 // proposing a measure from a finding, and the selection counters (kept versus dropped).
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import { useI18n, type MessageKey } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link, useRouter } from '../lib/router.js';
@@ -15,6 +15,7 @@ import { EntityLink } from '../components/entity-link.js';
 import { OpenCaseForm } from './cases.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { useCursorList } from '../lib/use-cursor-list.js';
+import { checkMeasureForm, type MeasureProblem } from '../lib/measure-form.js';
 import { useFindingColumns } from './entity.js';
 import { DraftIntelForm } from './drafts.js';
 
@@ -171,6 +172,10 @@ const SDF_ASSESSMENTS: readonly string[] = ['highly_organized', 'state_backed'];
 const list = (text: string) => text.split(/[\s,]+/).filter((x) => x !== '');
 const looksLikeAddress = (v: string) => /^[0-9.]+(\/\d+)?$/.test(v) || (v.includes(':') && /^[0-9a-f:]+(\/\d+)?$/i.test(v));
 
+/** The measure form's fields in their order on the page: the first with a problem takes focus. */
+const MEASURE_FIELD_ORDER = ['title', 'domains', 'prefixes', 'tdAddresses', 'tdDomains', 'urls', 'hostName', 'asn', 'abuse', 'address', 'ports', 'description',
+  'summary', 'expectedEffect', 'graveRef', 'sdfReasons', 'targetCountry'] as const;
+
 /** The target of each kind of measure, as the response API takes it, from the form's text fields. */
 function targetOf(kind: MeasureKind, f: Record<string, string>): Record<string, unknown> {
   switch (kind) {
@@ -200,17 +205,25 @@ function ProposeMeasure({ f }: { f: Finding }) {
     domains: isAddr ? '' : subject, prefixes: isAddr ? subject : '', tdAddresses: isAddr && !subject.includes('/') ? subject : '', tdDomains: isAddr ? '' : subject,
     urls: '', hostName: '', asn: '', abuse: '', address: isAddr && !subject.includes('/') ? subject : '', ports: '', description: '',
   });
-  const set = (k: string) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  const [problems, setProblems] = useState<Record<string, MeasureProblem>>({});
+  const set = (k: string) => (e: { target: { value: string } }) => {
+    setForm({ ...form, [k]: e.target.value });
+    if (problems[k] !== undefined) setProblems(({ [k]: _gone, ...rest }) => rest);
+  };
+  const problemText = (p: MeasureProblem): string => t(`mf.err.${p.code}`, { value: 'value' in p ? p.value : '', max: 'max' in p ? p.max : '' });
+  const described = (k: string, help: boolean) => [help ? `m-${k}-help` : '', problems[k] !== undefined ? `m-${k}-error` : ''].filter((x) => x !== '').join(' ') || undefined;
   const field = (k: string, label: MessageKey, opts: { area?: boolean; required?: boolean; help?: MessageKey; type?: string; max?: number } = {}) => (
     <>
-      <label htmlFor={`m-${k}`}>{t(label)}</label>
+      <label htmlFor={`m-${k}`}>{t(label)}{opts.required === true && <span className="req">{t('mf.required')}</span>}</label>
       {opts.area === true
-        ? <textarea id={`m-${k}`} required={opts.required} rows={2} value={form[k]} onChange={set(k)} aria-describedby={opts.help !== undefined ? `m-${k}-help` : undefined} />
-        : <input id={`m-${k}`} type={opts.type ?? 'text'} required={opts.required} maxLength={opts.max} value={form[k]} onChange={set(k)} aria-describedby={opts.help !== undefined ? `m-${k}-help` : undefined} />}
+        ? <textarea id={`m-${k}`} rows={2} value={form[k]} onChange={set(k)} aria-invalid={problems[k] !== undefined ? true : undefined} aria-describedby={described(k, opts.help !== undefined)} />
+        : <input id={`m-${k}`} type={opts.type === 'number' ? 'text' : opts.type ?? 'text'} inputMode={opts.type === 'number' ? 'numeric' : undefined} value={form[k]} onChange={set(k)}
+          aria-invalid={problems[k] !== undefined ? true : undefined} aria-describedby={described(k, opts.help !== undefined)} />}
       {opts.help !== undefined && <p id={`m-${k}-help`} className="help">{t(opts.help)}</p>}
+      {problems[k] !== undefined && <p id={`m-${k}-error`} className="field-error">{problemText(problems[k])}</p>}
     </>
   );
-  const run = submit.run(async () => {
+  const send = submit.run(async () => {
     const res = await api<{ measure: { id: string } }>('/api/v1/response/measures', {
       method: 'POST',
       body: {
@@ -224,9 +237,22 @@ function ProposeMeasure({ f }: { f: Finding }) {
     });
     navigate(`/app/measures/${res.measure.id}?proposed=1`);
   });
+  // The form's own checks first, field by field (the order of the form), the first bad field taking focus.
+  const run = (e: FormEvent) => {
+    e.preventDefault();
+    const found = checkMeasureForm(kind, agency, form);
+    setProblems(found);
+    const first = MEASURE_FIELD_ORDER.find((k) => found[k] !== undefined);
+    if (first !== undefined) {
+      submit.fail(t('mf.fix', { n: Object.keys(found).length }));
+      document.getElementById(`m-${first}`)?.focus();
+      return;
+    }
+    void send();
+  };
   return (
     <section aria-labelledby="propose"><h2 id="propose">{t('propose.title')}</h2>
-      <form onSubmit={run} className="form">
+      <form onSubmit={run} className="form" noValidate>
         <fieldset>
           <legend>{t('pm.kind')}</legend>
           {MEASURE_KINDS.map((k) => (
@@ -281,9 +307,11 @@ function ProposeMeasure({ f }: { f: Finding }) {
             {field('sdfReasons', 'propose.sdfReasons', { area: true, required: true })}
           </fieldset>
         )}
-        <label htmlFor="m-country">{t('propose.country')}</label>
-        <input id="m-country" maxLength={2} pattern="[A-Za-z]{2}" value={form['targetCountry']} onChange={set('targetCountry')} aria-describedby="m-country-help" />
-        <p id="m-country-help" className="help">{t('propose.countryHelp')}</p>
+        <label htmlFor="m-targetCountry">{t('propose.country')}</label>
+        <input id="m-targetCountry" maxLength={2} value={form['targetCountry']} onChange={set('targetCountry')} aria-invalid={problems['targetCountry'] !== undefined ? true : undefined}
+          aria-describedby={described('targetCountry', true)} />
+        <p id="m-targetCountry-help" className="help">{t('propose.countryHelp')}</p>
+        {problems['targetCountry'] !== undefined && <p id="m-targetCountry-error" className="field-error">{problemText(problems['targetCountry'])}</p>}
         <FormMessage error={submit.error} />
         <button type="submit" disabled={submit.busy}>{submit.busy ? t('state.working') : t('propose.submit')}</button>
       </form>
