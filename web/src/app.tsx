@@ -5,6 +5,7 @@ import { Link, match, useRouter } from './lib/router.js';
 import { hasRole, useSession, type Actor } from './lib/session.js';
 import { Forbidden, Loading, PageTitle } from './components/ui.js';
 import { NAV, menuFor } from './nav.js';
+import { installFormChecks } from './lib/form-check.js';
 import { SignIn } from './screens/sign-in.js';
 
 // Each screen's module is its own chunk, loaded when first shown: a role downloads only the screens it opens.
@@ -190,6 +191,10 @@ export function App() {
   useEffect(() => {
     document.title = `mamori 守り — ${t('app.tagline')}`;
   }, [t]);
+  // Every form's own field constraints answer in the page, in the reader's language (not the browser's bubble).
+  const tRef = useRef(t);
+  tRef.current = t;
+  useEffect(() => installFormChecks(() => tRef.current), []);
 
   const actor = state.status === 'signed-in' ? state.actor : undefined;
   let body: ReactNode;

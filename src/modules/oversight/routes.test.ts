@@ -81,6 +81,10 @@ describe('oversight over HTTP', () => {
     const reads = await inject({ method: 'GET', url: '/api/v1/oversight/inspection/reads?from=0&to=5000', headers: as('commissioner') });
     expect(reads.json<{ reads: { action: string }[] }>().reads.some((r) => r.action === 'approval:read')).toBe(true);
     expect((await inject({ method: 'GET', url: '/api/v1/oversight/inspection/reads?from=5&to=1', headers: as('commissioner') })).statusCode).toBe(400);
+    // Without a range: the newest entries, up to the log's end.
+    const latest = (await inject({ method: 'GET', url: '/api/v1/oversight/inspection/reads', headers: as('commissioner') })).json<{ from: number; to: number; size: number }>();
+    expect(latest.to).toBe(latest.size);
+    expect(latest.from).toBe(Math.max(0, latest.size - 1000));
     const inv = await inject({ method: 'GET', url: '/api/v1/oversight/inspection/inventory', headers: as('commissioner') });
     expect(inv.json()).toMatchObject({ hooks: { basisIssuer: true } });
   });

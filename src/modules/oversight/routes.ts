@@ -78,8 +78,11 @@ export function oversightRoutes(deps: { oversight: OversightService }): RouteMod
     app.get('/api/v1/oversight/inspection/deletions', { config: { auth: { action: 'inspection:read' } }, schema: { tags, summary: 'Inspection: deletion certificates of every purge and retention run (what, how many, hashes). Audited.' } },
       async (req) => oversight.inspectDeletions(ctxOf(req)));
 
-    app.get('/api/v1/oversight/inspection/reads', { config: { auth: { action: 'inspection:read' } }, schema: { tags, summary: 'Inspection: who read what — read entries of the audit log with index in [from, to) (at most 5000). Audited.' } }, async (req) => {
-      const from = intQuery(req, 'from') ?? 0;
+    app.get('/api/v1/oversight/inspection/reads', { config: { auth: { action: 'inspection:read' } }, schema: { tags, summary: 'Inspection: who read what — read entries of the audit log with index in [from, to) (at most 5000; without them the newest 1000 entries). Audited.' } }, async (req) => {
+      const given = intQuery(req, 'from');
+      // Without a range the newest 1000 entries: what the commission looks at first is what happened last.
+      if (given === undefined && intQuery(req, 'to') === undefined) return oversight.inspectReads(ctxOf(req), { latest: 1000 });
+      const from = given ?? 0;
       const to = intQuery(req, 'to') ?? from + 1000;
       if (to < from || to - from > 5000) throw new AppError('VALIDATION_FAILED', 'Query parameter to: give from ≤ to ≤ from + 5000.', { details: [{ path: 'to', message: 'out of range' }] });
       return oversight.inspectReads(ctxOf(req), { from, to });

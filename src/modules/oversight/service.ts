@@ -707,9 +707,10 @@ export function createOversightService(deps: OversightDeps) {
     },
 
     /** Inspection: who read what — audit entries of read actions with index in [from, to); the read is audited. */
-    async inspectReads(ctx: RequestContext, range: { from: number; to: number }): Promise<{ from: number; to: number; size: number; reads: { index: number; time: string; actor: string; userId: string; roles: string[]; action: string; object: { type: string; id: string } | null; legalBasis: string | null; outcome: string }[] }> {
+    async inspectReads(ctx: RequestContext, asked: { from: number; to: number } | { latest: number }): Promise<{ from: number; to: number; size: number; reads: { index: number; time: string; actor: string; userId: string; roles: string[]; action: string; object: { type: string; id: string } | null; legalBasis: string | null; outcome: string }[] }> {
       policy.require(ctx, 'inspection:read');
       const { size } = await deps.log.head();
+      const range = 'latest' in asked ? { from: Math.max(0, size - asked.latest), to: size } : asked;
       const end = Math.min(range.to, size);
       const entries = range.from >= end ? [] : await deps.log.entries({ from: range.from, to: end });
       const reads = entries.filter((e) => isReadAction(e.action)).map((e) => ({ index: e.index, time: e.time, actor: e.actor.username, userId: e.actor.userId ?? e.actor.id, roles: e.actor.roles, action: e.action, object: e.object, legalBasis: e.legalBasis, outcome: e.outcome }));

@@ -39,7 +39,7 @@ export function renderReceiptHtml(input: { receipt: Receipt; publicKey: string; 
   const operator = input.operator === null ? '—' : `${esc(input.operator.nameJa ?? input.operator.name)}${input.operator.nameJa !== null ? ` <span lang="en">${esc(input.operator.name)}</span>` : ''}`;
   const row = (ja: string, en: string, value: string) => `<tr><th scope="row">${ja}<br><span lang="en">${en}</span></th><td>${value}</td></tr>`;
   return `<!doctype html>
-<html lang="ja"><head><meta charset="utf-8"><title>受領証 Receipt ${esc(r.receiptId)}</title>
+<html lang="ja"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>受領証 Receipt ${esc(r.receiptId)}</title>
 <style>
 body{font-family:"Noto Sans JP","Hiragino Sans",sans-serif;margin:2em auto;max-width:50em;padding:0 1em;color:#111}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}span[lang=en]{color:#555;font-size:.85em}

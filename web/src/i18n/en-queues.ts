@@ -93,4 +93,11 @@ export const enQueues: Record<keyof typeof jaQueues, string> = {
   'mf.err.asn': 'An AS number is a whole number from 1 to 4294967295.',
   'mf.err.country': 'Give the country as a two-letter code (e.g. RU).',
   'mf.err.oneTarget': 'Give at least one address, domain or URL.',
+  'triage.withReason': '{state} ({reason})',
+  'fc.required': 'Fill this in.',
+  'fc.email': 'Give an email address (e.g. name@example.jp).',
+  'fc.url': 'Give a URL starting with http:// or https://.',
+  'fc.format': 'This is not in the expected form; see the help under the field.',
+  'fc.length': 'Use {min} to {max} characters.',
+  'fc.range': 'Give a value from {min} to {max}.',
 };

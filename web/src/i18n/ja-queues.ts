@@ -92,4 +92,11 @@ export const jaQueues = {
   'mf.err.asn': 'AS 番号は 1〜4294967295 の整数です。',
   'mf.err.country': '国は 2 文字の国名コードで入力してください（例: RU）。',
   'mf.err.oneTarget': 'アドレス、ドメイン、URL のいずれかを 1 つ以上入力してください。',
+  'triage.withReason': '{state}（{reason}）',
+  'fc.required': '入力してください。',
+  'fc.email': 'メールアドレスの形で入力してください（例: name@example.jp）。',
+  'fc.url': 'http:// か https:// で始まる URL を入力してください。',
+  'fc.format': '入力の形が正しくありません。欄の説明を確かめてください。',
+  'fc.length': '{min}〜{max} 文字で入力してください。',
+  'fc.range': '{min}〜{max} の範囲で入力してください。',
 } as const;

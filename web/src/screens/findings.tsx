@@ -56,7 +56,9 @@ export function TriageBadge({ triage }: { triage: FindingTriage }) {
   const { t } = useI18n();
   return (
     <Badge tone={STATE_TONE[triage.state]}>
-      {t(`triage.state.${triage.state}`)}{triage.state === 'dismissed' && triage.reason !== null ? `（${t(`triage.reason.${triage.reason}`)}）` : ''}
+      {triage.state === 'dismissed' && triage.reason !== null
+        ? t('triage.withReason', { state: t('triage.state.dismissed'), reason: t(`triage.reason.${triage.reason}`) })
+        : t(`triage.state.${triage.state}`)}
     </Badge>
   );
 }
@@ -354,7 +356,7 @@ function Triage({ f, onChanged }: { f: Finding; onChanged: () => void }) {
       </p>
       {history.length > 0 && (
         <ol className="history">{history.map((e) => (
-          <li key={e.id}><Time value={e.at} /> {e.byName ?? t('triage.someone')}: {t(`triage.op.${e.op}`)}{e.reason !== null ? `（${t(`triage.reason.${e.reason}`)}）` : ''}{e.note !== null ? ` — ${e.note}` : ''}</li>
+          <li key={e.id}><Time value={e.at} /> {e.byName ?? t('triage.someone')}: {e.reason !== null ? t('triage.withReason', { state: t(`triage.op.${e.op}`), reason: t(`triage.reason.${e.reason}`) }) : t(`triage.op.${e.op}`)}{e.note !== null ? ` — ${e.note}` : ''}</li>
         ))}</ol>
       )}
       {canTriage && (

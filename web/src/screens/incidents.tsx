@@ -10,6 +10,8 @@ import { useSubmit } from '../lib/use-submit.js';
 import { attachmentProblem, formatBytes, guessMediaType, toBase64, type AttachmentLimits } from '../lib/attachments.js';
 import { DraftIntelForm } from './drafts.js';
 import { ReceiptLinks } from '../components/receipt-links.js';
+import { MoreRows } from '../components/data-table.js';
+import { useCursorList } from '../lib/use-cursor-list.js';
 import { Async, Badge, Empty, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 export const CATEGORIES = ['unauthorized_access', 'malware', 'ransomware', 'denial_of_service', 'data_breach', 'tampering', 'service_disruption', 'other'] as const;
@@ -38,7 +40,8 @@ export function Clock({ d }: { d: Deadline }) {
 
 export function IncidentList() {
   const { t } = useI18n();
-  const list = useApi<{ items: IncidentSummary[]; nextCursor: string | null }>('/api/v1/incidents');
+  const paged = useCursorList<IncidentSummary>('/api/v1/incidents', 100);
+  const list = { ...paged.state, reload: paged.reload };
   return (
     <>
       <PageTitle actions={<Link className="button" to="/app/incidents/new">{t('nav.fileIncident')}</Link>}>{t('incidents.title')}</PageTitle>
@@ -60,6 +63,7 @@ export function IncidentList() {
                 ))}
               </tbody>
             </table>
+            <MoreRows list={paged} />
           </div>
         )}
       </Async>

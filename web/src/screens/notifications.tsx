@@ -11,6 +11,8 @@ import { nowJstInput } from '../lib/time.js';
 import { fieldChange } from '../lib/diff.js';
 import { Link } from '../lib/router.js';
 import { ReceiptLinks } from '../components/receipt-links.js';
+import { MoreRows } from '../components/data-table.js';
+import { useCursorList } from '../lib/use-cursor-list.js';
 import { Async, Badge, Empty, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 interface FormSummary { form: string; version: number; title: { ja: string; en: string }; effectiveFrom: string }
@@ -166,7 +168,8 @@ function FileSection({ computers, onFiled }: { computers: Notification[]; onFile
 export function Notifications() {
   const { t } = useI18n();
   const actor = useActor();
-  const list = useApi<{ items: Notification[]; nextCursor: string | null }>('/api/v1/notifications');
+  const paged = useCursorList<Notification>('/api/v1/notifications', 100);
+  const list = { ...paged.state, reload: paged.reload };
   return (
     <>
       <PageTitle>{t('notifications.title')}</PageTitle>
@@ -186,7 +189,7 @@ export function Notifications() {
                 <td>{n.receiptId === null ? '—' : <ReceiptLinks id={n.receiptId} download={t('notifications.downloadReceipt')} />}</td>
               </tr>
             ))}</tbody>
-          </table></div>
+          </table><MoreRows list={paged} /></div>
         )}
       </Async>
       {hasRole(actor, 'operator') && <FileSection computers={list.status === 'ok' ? latestByComputer(list.data.items) : []} onFiled={list.reload} />}
