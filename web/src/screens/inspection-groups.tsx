@@ -84,7 +84,7 @@ export function ReadGroups({ reads, groupBy, keysOf, name }: { reads: readonly R
           <td><Link to={link(g.key)} aria-current={open === g.key ? 'true' : undefined}>{label(g.key)}</Link>
             {groupBy === 'request' && g.key !== NONE && <> · <Link to={`/app/requests/${encodeURIComponent(g.key)}`}>{t('inspectq.openRequest')}</Link></>}</td>
           <td>{g.reads}</td>
-          <td>{[...g.people].sort().join('、')}</td>
+          <td><span translate="no">{[...g.people].sort().join('、')}</span></td>
           <td>{g.denied}</td>
           <td><Time value={g.first} /> 〜 <Time value={g.last} /></td>
         </tr>
