@@ -68,7 +68,6 @@ export const enWorkbench: Record<keyof typeof jaWorkbench, string> = {
   'indicatorSource.incident_report': 'Incident report',
   'indicatorSource.member': "Council member's submission",
   'findings.all': 'All',
-  'findings.latestOnly': 'Showing the latest {n} of {total} findings.',
   'names.unknownBasis': 'a legal basis (its name is not readable to you)',
   'names.period': '{from} to {to}',
   'basisKind.consent_agreement': "Operator's consent",

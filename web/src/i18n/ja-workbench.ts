@@ -66,7 +66,6 @@ export const jaWorkbench = {
   'indicatorSource.incident_report': 'インシデント報告',
   'indicatorSource.member': '評議会員の投稿',
   'findings.all': 'すべて',
-  'findings.latestOnly': '新しい順に {n} 件を表示しています（全 {total} 件）。',
   'names.unknownBasis': '法的根拠（名称を参照できません）',
   'names.period': '{from}〜{to}',
   'basisKind.consent_agreement': '事業者の同意',
