@@ -182,7 +182,7 @@ for (const lang of ['ja', 'en'] as const) {
       await page.getByRole('link', { name: `Closed ${lang}` }).waitFor();
       expect(page.url()).toContain('status=closed');
       // A form that relies on its fields' constraints answers in the page, in the reader's language.
-      await page.getByRole('button', { name: T['cases.open'] }).click();
+      await page.getByRole('button', { name: T['cases.open'], exact: true }).click();
       await page.getByText(T['fc.required']).waitFor();
       expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('case-title');
       expect(await page.getByLabel(T['cases.name']).getAttribute('aria-invalid')).toBe('true');
