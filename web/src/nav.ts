@@ -44,14 +44,17 @@ export const NAV_GROUPS: { id: string; label: MessageKey; items: readonly string
   { id: 'analysis', label: 'navg.analysis', items: ['/app/findings', '/app/cases', '/app/drafts', '/app/flows', '/app/counters'] },
   { id: 'response', label: 'navg.response', items: ['/app/measures', '/app/artifacts'] },
   { id: 'oversight', label: 'navg.oversight', items: ['/app/requests', '/app/requests/new', '/app/approvals', '/app/emergency', '/app/inspection', '/app/diet-report', '/app/audit'] },
-  { id: 'sharing', label: 'navg.sharing', items: ['/app/intel', '/app/transparency'] },
+  { id: 'sharing', label: 'navg.sharing', items: ['/app/intel', '/app/recalls', '/app/transparency'] },
 ];
 
 /** A role's menu: the home link, then each group with the screens the role has (a group of one screen is that screen's link). */
 export function menuFor(actor: Actor): { home: NavItem; groups: { id: string; label: MessageKey; items: NavItem[] }[] } {
   const mine = new Map(navFor(actor).map((n) => [n.to, n]));
+  const grouped = new Set(NAV_GROUPS.flatMap((g) => g.items));
+  // A screen no group names yet still shows, as a link of its own, rather than vanishing from the menu.
+  const loose = [...mine.values()].filter((n) => n.to !== NAV[0]!.to && !grouped.has(n.to)).map((n) => ({ id: n.to, label: n.label, items: [n] }));
   return {
     home: NAV[0]!,
-    groups: NAV_GROUPS.map((g) => ({ id: g.id, label: g.label, items: g.items.flatMap((to) => mine.get(to) ?? []) })).filter((g) => g.items.length > 0),
+    groups: [...NAV_GROUPS.map((g) => ({ id: g.id, label: g.label, items: g.items.flatMap((to) => mine.get(to) ?? []) })).filter((g) => g.items.length > 0), ...loose],
   };
 }
