@@ -45,6 +45,7 @@ beforeAll(async () => {
     log: { level: 'warn' },
     auth: { cookieSecure: false, loginRateLimitPerMinute: 1000 },
     audit: { checkpointEverySeconds: 1 },
+    selection: { kekBesideData: true },
   });
   server = await startServer(config, { logger: createLogger({ level: 'warn' }) });
   const seeded = await seedDemo(server.core);
