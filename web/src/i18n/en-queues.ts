@@ -73,7 +73,7 @@ export const enQueues: Record<keyof typeof jaQueues, string> = {
   'inspectq.unknownRequest': '(a request without a known title)',
   'inspectq.openRequest': 'open the request',
   'inspectq.readsIn': 'Reads under {group}',
-  'inspectq.pick': 'Choose a group to list its reads.',
+  'inspectq.pick': 'Choose a group to narrow the list below to its reads.',
   'receipt.print': 'View or print the receipt',
   'navg.reports': 'Reports',
   'navg.analysis': 'Analysis',

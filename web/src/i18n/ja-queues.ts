@@ -72,7 +72,7 @@ export const jaQueues = {
   'inspectq.unknownRequest': '（名称不明の請求）',
   'inspectq.openRequest': '請求を開く',
   'inspectq.readsIn': '{group} の閲覧',
-  'inspectq.pick': 'まとまりを選ぶと、その閲覧の一覧を表示します。',
+  'inspectq.pick': 'まとまりを選ぶと、下の一覧がその閲覧だけになります。',
   'receipt.print': '受領証を表示・印刷',
   'navg.reports': '報告',
   'navg.analysis': '分析',

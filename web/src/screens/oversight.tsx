@@ -378,7 +378,8 @@ export function Inspection() {
                 <ReadGroups reads={d.reads} groupBy={groupBy} keysOf={keysOf} name={groupBy === 'basis' ? basisName : requestTitle} />
               )}
               {openGroup !== null && <h3>{t('inspectq.readsIn', { group: openGroup === '-' ? t(groupBy === 'basis' ? 'inspectq.noBasis' : 'inspectq.noRequest') : groupBy === 'basis' ? basisName(openGroup) : requestTitle(openGroup) })}</h3>}
-              {groupBy !== 'none' && openGroup === null ? d.reads.length > 0 && <p className="help">{t('inspectq.pick')}</p> : d.reads.length === 0 ? <p className="state empty">{t('inspection.noReads')}</p> : (
+              {groupBy !== 'none' && openGroup === null && d.reads.length > 0 && <p className="help">{t('inspectq.pick')}</p>}
+              {d.reads.length === 0 ? <p className="state empty">{t('inspection.noReads')}</p> : (
                 <div className="table-wrap"><table aria-labelledby="reads">
                   <thead><tr><th scope="col">#</th><th scope="col">{t('inspection.time')}</th><th scope="col">{t('inspection.who')}</th><th scope="col">{t('inspection.action')}</th><th scope="col">{t('inspection.object')}</th><th scope="col">{t('inspection.basis')}</th><th scope="col">{t('inspection.outcome')}</th></tr></thead>
                   <tbody>{d.reads.filter((r) => openGroup === null || keysOf(r).includes(openGroup)).map((r) => (
