@@ -52,7 +52,7 @@ beforeAll(async () => {
   const sys = systemContext('pipeline');
   const now = Date.now();
   // The demo's acquisition basis: one finding rests on it, so the inspection has reads under a basis and its request.
-  const bases = await server.core.selection.listBases(systemContext('test'));
+  const bases = (await server.core.selection.listBases(systemContext('test'), { limit: 500 })).items;
   const basis = bases.find((b) => b.kind !== 'consent_agreement') ?? bases[0];
   expect(basis, 'the demo seeds a legal basis').toBeDefined();
   [basisFinding] = await server.core.analysis.recordFindings(sys, [{
