@@ -229,7 +229,7 @@ for (const lang of ['ja', 'en'] as const) {
       await page.locator('#nf-location').fill('Saitama backup dispatch centre');
       await page.getByRole('button', { name: T['notifications.submit'] }).click();
       await page.getByText(T['notifications.filed']).waitFor();
-      const changed = page.getByRole('row').filter({ hasText: T['notifications.changed'].replace('{fields}', 'location') });
+      const changed = page.getByRole('row').filter({ hasText: T['notifications.changed'].replace('{fields}', lang === 'ja' ? '設置場所' : 'Location') });
       await changed.first().waitFor();
       expect(await changed.first().getByText(T['notifications.kind.change'], { exact: true }).count()).toBe(1);
       await snap('operator-notification-filed');
@@ -248,7 +248,7 @@ for (const lang of ['ja', 'en'] as const) {
         await expect.poll(() => filing.count()).toBe(left - 1);
       }
       await nav(T['nav.notifications']).click();
-      const row = page.getByRole('row').filter({ hasText: T['notifications.changed'].replace('{fields}', 'location') }).first();
+      const row = page.getByRole('row').filter({ hasText: T['notifications.changed'].replace('{fields}', lang === 'ja' ? '設置場所' : 'Location') }).first();
       await row.getByText(`${T['notifications.recipient.ministry']}: ${T['notifications.acknowledged']}`).waitFor();
       await snap('ministry-notification-acknowledged');
       // An overdue written report in the inbox: the ministry escalates it to the NCO with a note.
@@ -686,6 +686,8 @@ for (const lang of ['ja', 'en'] as const) {
       await page.getByRole('heading', { name: T['inspection.holdings'] }).waitFor();
       // Who read what: the SDF measure's readers are there, the action said in words.
       const measureRead = lang === 'ja' ? `${T['auditResource.measure']}の${T['auditVerb.read']}` : `${T['auditResource.measure']}: ${T['auditVerb.read']}`;
+      // Ungrouped: each read with its action (grouped by basis, the default, the rows are the groups).
+      await page.getByLabel(T['inspectq.groupBy']).selectOption('none');
       const reads = page.getByRole('row').filter({ hasText: measureRead });
       await expect.poll(() => reads.count()).toBeGreaterThan(0);
       await snap('commission-inspection');

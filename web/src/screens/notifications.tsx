@@ -199,11 +199,11 @@ export function Notifications() {
 
 /** The fields a change touched, by their labels on the form it was filed on. */
 function ChangedFields({ form, version, keys }: { form: string; version: number; keys: string[] }) {
-  const { t, pick } = useI18n();
+  const { t, pick, lang } = useI18n();
   const f = useApi<{ form: FormVersion }>(`/api/v1/forms/${encodeURIComponent(form)}/${version}`);
   const label = (key: string) => (f.status === 'ok' ? pick(f.data.form.fields.find((x) => x.key === key)?.label) || key : key);
   if (f.status !== 'ok') return null;
-  return <p className="help">{t('notifications.changed', { fields: keys.map(label).join('、') })}</p>;
+  return <p className="help">{t('notifications.changed', { fields: keys.map(label).join(lang === 'ja' ? '、' : ', ') })}</p>;
 }
 
 /** A field's value as text: lists one item a line, yes/no for booleans, a choice by its label. */
