@@ -687,7 +687,7 @@ for (const lang of ['ja', 'en'] as const) {
       // Who read what: the SDF measure's readers are there, the action said in words.
       const measureRead = lang === 'ja' ? `${T['auditResource.measure']}の${T['auditVerb.read']}` : `${T['auditResource.measure']}: ${T['auditVerb.read']}`;
       // Ungrouped: each read with its action (grouped by basis, the default, the rows are the groups).
-      await page.getByLabel(T['inspectq.groupBy']).selectOption('none');
+      await page.locator('#insp-group').selectOption('none');
       const reads = page.getByRole('row').filter({ hasText: measureRead });
       await expect.poll(() => reads.count()).toBeGreaterThan(0);
       await snap('commission-inspection');
