@@ -10,6 +10,13 @@ import type { Leases } from './leases.js';
 /** How long a worker remembers a message id it analysed (twice the stream's duplicate window: an edge's retries fall within it). */
 const ANALYSED_IDS_KEEP_MS = 20 * 60_000;
 
+/**
+ * An edge heard from within this long holds back the closing of time bins until its own flows have passed them: edges
+ * publish independently (one may drain a backlog after an outage seconds after another), and a bin judged on one edge's
+ * half would miss the other's. An edge silent for longer stops holding bins back; its later flows for closed bins are lost.
+ */
+const EDGE_HOLD_MS = 60_000;
+
 /** Settings of a worker (`cluster.*`, `cluster.worker.*`). */
 export interface WorkerSettings {
   workerId: string;
@@ -70,6 +77,8 @@ interface FamilyState {
   /** Message ids analysed: a second stored copy of one publish (another sequence) is not analysed twice. */
   ids: SeenIds;
   lastMessageAt: number;
+  /** Per edge: the latest flow end it sent and when (wall clock) it was last heard from (see `flushAt`). */
+  edges: Map<string, { end: number; heardAt: number }>;
   closed: boolean;
   /** Serializes ingest, flush and rebuild of this family. */
   chain: Promise<void>;
@@ -117,7 +126,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     const hosts = new HostTable(settings.maxHosts);
     const kinds: readonly DetectorKind[] = FAMILY_KINDS[family];
     const detectors = createDetectors(hosts, settings.detectorConfig ?? {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
-    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, closed: true, chain: Promise.resolve() };
+    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, edges: new Map(), closed: true, chain: Promise.resolve() };
   }
 
   const within = (st: FamilyState, fn: () => Promise<void>): Promise<void> => {
@@ -138,6 +147,11 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
       if (!replay) st.pending.push(d);
       return;
     }
+    let end = -Infinity;
+    for (let i = 0; i < decoded.batch.length; i++) if (decoded.batch.end[i]! > end) end = decoded.batch.end[i]!;
+    const edge = st.edges.get(decoded.meta.edge);
+    if (edge === undefined) st.edges.set(decoded.meta.edge, { end, heardAt: Date.now() });
+    else { edge.end = Math.max(edge.end, end); edge.heardAt = Date.now(); }
     await st.ingest.ingest(decoded.batch);
     if (replay) stats.replayedFlows += decoded.batch.length;
     else { stats.flows += decoded.batch.length; stats.messages++; liveByFamily[st.family] += decoded.batch.length; }
@@ -149,10 +163,18 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     st.closed = false;
   }
 
+  /** The time up to which bins may close: now, held back to the slowest edge heard from within EDGE_HOLD_MS. */
+  function flushAt(st: FamilyState): number {
+    let at = deps.nowMs();
+    const since = Date.now() - EDGE_HOLD_MS;
+    for (const e of st.edges.values()) if (e.heardAt >= since && e.end < at) at = e.end;
+    return at;
+  }
+
   async function flushFamily(st: FamilyState, final: boolean): Promise<void> {
     const acks = st.pending;
     st.pending = [];
-    const updates = st.detectors.flush(deps.nowMs(), final);
+    const updates = st.detectors.flush(final ? deps.nowMs() : flushAt(st), final);
     try {
       if (updates.length > 0) { await deps.recordFindings(updates); stats.findingsWritten += updates.length; }
     } catch (e) {
