@@ -150,8 +150,9 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     let end = -Infinity;
     for (let i = 0; i < decoded.batch.length; i++) if (decoded.batch.end[i]! > end) end = decoded.batch.end[i]!;
     const edge = st.edges.get(decoded.meta.edge);
-    if (edge === undefined) st.edges.set(decoded.meta.edge, { end, heardAt: Date.now() });
-    else { edge.end = Math.max(edge.end, end); edge.heardAt = Date.now(); }
+    // A batch without flows says nothing of the edge's time (its end would hold every bin back).
+    if (edge !== undefined && decoded.batch.length > 0) { edge.end = Math.max(edge.end, end); edge.heardAt = Date.now(); }
+    else if (decoded.batch.length > 0) st.edges.set(decoded.meta.edge, { end, heardAt: Date.now() });
     await st.ingest.ingest(decoded.batch);
     if (replay) stats.replayedFlows += decoded.batch.length;
     else { stats.flows += decoded.batch.length; stats.messages++; liveByFamily[st.family] += decoded.batch.length; }
