@@ -5,11 +5,10 @@
 // by request with drill-down; the audit view filters by actor and hides system writes until asked; the measure form
 // checks its fields; a receipt prints (HTML and a PDF through chromium); and the main screens hold at 390 × 844 with the
 // task menu. Both languages; no console error. Screenshots: test-results/screenshots/queues-*.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseConfig } from '#platform/config/index.js';
 import { createLogger } from '#platform/logger/index.js';
@@ -18,12 +17,8 @@ import { startServer, type RunningServer } from '#server/run.js';
 import { seedDemo } from '../../src/demo/seed.js';
 import { ja } from '../../web/src/i18n/ja.js';
 import { en } from '../../web/src/i18n/en.js';
+import { CHROMIUM, ROOT, SHOTS, ARGS, ID, prepareBrowserTest, serverSettings } from './support.js';
 
-const CHROMIUM = process.env['MAMORI_CHROMIUM'] ?? '/usr/bin/chromium';
-const ROOT = resolve(import.meta.dirname, '../..');
-const SHOTS = join(ROOT, 'test-results', 'screenshots');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const ID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9A-HJKMNP-TV-Z]{26}\b/i;
 const PASSWORDS: Record<string, string> = { chair: 'demo-chair-pass', 'pm-delegate': 'demo-pm-pass' };
 /** More findings than one server page of the queue (200), so "more" has a next page to load. */
 const SCANS = 230;
@@ -34,16 +29,10 @@ let basisFinding = '';
 let receiptId = '';
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set MAMORI_CHROMIUM).`);
-  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
-  mkdirSync(SHOTS, { recursive: true });
+  await prepareBrowserTest();
   dataDir = mkdtempSync(join(tmpdir(), 'mamori-queues-'));
   const config = parseConfig({
-    dataDir,
-    server: { host: '127.0.0.1', port: 0 },
-    database: { url: `sqlite:${join(dataDir, 'mamori.db')}` },
-    log: { level: 'warn' },
-    auth: { cookieSecure: false, loginRateLimitPerMinute: 1000 },
+    ...serverSettings(dataDir),
     audit: { checkpointEverySeconds: 1 },
     selection: { kekBesideData: true },
   });

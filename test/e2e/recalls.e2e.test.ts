@@ -1,9 +1,8 @@
 /** @module Recall notices in the browser, Japanese and English: the council member's organization confirms deletion; the commission tracks it; names, not ids. */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseConfig } from '#platform/config/index.js';
 import { systemContext } from '#platform/context/index.js';
@@ -12,11 +11,8 @@ import { startServer, type RunningServer } from '#server/run.js';
 import { seedDemo } from '../../src/demo/seed.js';
 import { ja } from '../../web/src/i18n/ja.js';
 import { en } from '../../web/src/i18n/en.js';
+import { CHROMIUM, ARGS, ID, prepareBrowserTest, serverSettings } from './support.js';
 
-const CHROMIUM = process.env['MAMORI_CHROMIUM'] ?? '/usr/bin/chromium';
-const ROOT = resolve(import.meta.dirname, '../..');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const ID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9A-HJKMNP-TV-Z]{26}\b/i;
 const BASIS_TITLE = 'Cross-border approval: C2 of the botnet (revoked)';
 
 let server: RunningServer;
@@ -24,12 +20,10 @@ let dataDir: string;
 let councilOrgName = '';
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set MAMORI_CHROMIUM).`);
-  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+  await prepareBrowserTest();
   dataDir = mkdtempSync(join(tmpdir(), 'mamori-recalls-e2e-'));
   const config = parseConfig({
-    dataDir, server: { host: '127.0.0.1', port: 0 }, database: { url: `sqlite:${join(dataDir, 'mamori.db')}` }, log: { level: 'warn' },
-    auth: { cookieSecure: false, loginRateLimitPerMinute: 1000 }, collector: { enabled: false }, selection: { kekBesideData: true },
+    ...serverSettings(dataDir), collector: { enabled: false }, selection: { kekBesideData: true },
   });
   server = await startServer(config, { logger: createLogger({ level: 'warn' }) });
   await seedDemo(server.core);

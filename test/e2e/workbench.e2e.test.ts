@@ -5,11 +5,10 @@
 // council member searches the intel and exports a bundle that `mamori leak trace` attributes to that member.
 // Screenshots: test-results/screenshots/ (kept by CI as artifacts).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseConfig } from '#platform/config/index.js';
 import { createLogger } from '#platform/logger/index.js';
@@ -22,13 +21,9 @@ import { seedDemo } from '../../src/demo/seed.js';
 import { C2, DEMO_SPECIAL_RANGE_OVERRIDES, sendDemoTraffic } from '../../src/demo/traffic.js';
 import { ja } from '../../web/src/i18n/ja.js';
 import { en } from '../../web/src/i18n/en.js';
+import { CHROMIUM, ROOT, SHOTS, ARGS, ID, prepareBrowserTest, serverSettings } from './support.js';
 
-const CHROMIUM = process.env['MAMORI_CHROMIUM'] ?? '/usr/bin/chromium';
-const ROOT = resolve(import.meta.dirname, '../..');
-const SHOTS = join(ROOT, 'test-results', 'screenshots');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** A UUID or a ULID anywhere in visible text. */
-const ID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9A-HJKMNP-TV-Z]{26}\b/i;
 /** An English code in Japanese text: snake_case or camelCase words (`closed_network`, `clientsEstimate`), or a kebab-case code alone (`scan-horizontal`). */
 const CODE = /\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+[A-Z][A-Za-z]*\b/;
 const KEBAB = /^[a-z]+(?:-[a-z]+)+$/;
@@ -68,16 +63,10 @@ let dataDir: string;
 let beaconId = '';
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set MAMORI_CHROMIUM).`);
-  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
-  mkdirSync(SHOTS, { recursive: true });
+  await prepareBrowserTest();
   dataDir = mkdtempSync(join(tmpdir(), 'mamori-workbench-'));
   const config = parseConfig({
-    dataDir,
-    server: { host: '127.0.0.1', port: 0 },
-    database: { url: `sqlite:${join(dataDir, 'mamori.db')}` },
-    log: { level: 'warn' },
-    auth: { cookieSecure: false, loginRateLimitPerMinute: 1000 },
+    ...serverSettings(dataDir),
     audit: { checkpointEverySeconds: 1 },
     selection: { specialRangeOverrides: DEMO_SPECIAL_RANGE_OVERRIDES, kekBesideData: true },
     collector: { listeners: [{ host: '127.0.0.1', port: 0 }] },
