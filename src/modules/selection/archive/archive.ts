@@ -1,7 +1,7 @@
 /** @module The flow archive: kept, minimized flows as Parquet partitioned by basis and hour, its stream writer, compaction, retention, purge and audited queries. */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
@@ -12,7 +12,8 @@ import type { AuditRecorder } from '#modules/audit/index.js';
 import { formatAddress } from '#modules/collection/index.js';
 import type { SelectedBatch } from '../minimize.js';
 import { parsePrefix } from '../ranges.js';
-import { FOREIGN_ORDER, hourOf, listPartitions, liveFiles, PARQUET_OPTIONS, REPLACES_SUFFIX, slotBytes, slotHalves, sqlString, TMP_DIR, type Partition } from './layout.js';
+import { compactPartition } from './compaction.js';
+import { hourOf, listPartitions, liveFiles, slotBytes, slotHalves, sqlString, type Partition } from './layout.js';
 import { createArchiveWriter, DEFAULT_WRITER_SETTINGS, type ArchiveWriter, type ArchiveWriterSettings } from './writer.js';
 
 /** What the archive needs; the engine is the embedded DuckDB driver (src/platform/duckdb) or a stand-in. */
@@ -160,38 +161,6 @@ export function createFlowArchive(deps: ArchiveDeps) {
     for (const b of existsSync(dir) ? readdirSync(dir) : []) if (b.startsWith('basis=') && readdirSync(join(dir, b)).length === 0) rmSync(join(dir, b), { recursive: true, force: true });
   }
 
-  /** Merges the small files of one partition into one file with the swap rule of liveFiles. Callers hold the chain. */
-  async function compactPartition(e: DuckDb, p: Partition, minRows: number): Promise<{ files: number; rows: number }> {
-    // Finish a swap a crash interrupted: the merged file is in, so its sources go, then its manifest.
-    for (const n of readdirSync(p.dir).filter((f) => f.endsWith(REPLACES_SUFFIX))) {
-      const merged = `${n.slice(0, -REPLACES_SUFFIX.length)}.parquet`;
-      if (existsSync(join(p.dir, merged))) {
-        const live = new Set(liveFiles(p.dir).map((f) => basename(f)));
-        for (const f of readdirSync(p.dir)) if (f.endsWith('.parquet') && !live.has(f)) unlinkSync(join(p.dir, f));
-      }
-      unlinkSync(join(p.dir, n));
-    }
-    const files = liveFiles(p.dir);
-    if (files.length < 2) return { files: 0, rows: 0 };
-    const counts = await e.all(`SELECT file_name, num_rows FROM parquet_file_metadata(${fileList(files)})`);
-    const small = counts.filter((r) => Number(r['num_rows']) < minRows).map((r) => String(r['file_name']));
-    if (small.length < 2) return { files: 0, rows: 0 };
-    const rows = counts.filter((r) => small.includes(String(r['file_name']))).reduce((a, r) => a + Number(r['num_rows']), 0);
-    const id = `c${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
-    const tmp = join(dir, TMP_DIR, `${id}.parquet`);
-    mkdirSync(join(dir, TMP_DIR), { recursive: true });
-    // In foreign-address order, as the writer orders each file (FOREIGN_ORDER), so address filters skip row groups.
-    await e.run(`COPY (SELECT * EXCLUDE (basis, hour) FROM read_parquet(${fileList(small)}, hive_partitioning = true, union_by_name = true) ORDER BY ${FOREIGN_ORDER})
-      TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
-    const manifest = join(p.dir, `${id}${REPLACES_SUFFIX}`);
-    writeFileSync(`${manifest}.tmp`, JSON.stringify(small.map((f) => basename(f))));
-    renameSync(`${manifest}.tmp`, manifest);
-    renameSync(tmp, join(p.dir, `${id}.parquet`)); // the swap: from here readers take the merged file, not the sources
-    for (const f of small) unlinkSync(f);
-    unlinkSync(manifest);
-    return { files: small.length, rows };
-  }
-
   return {
     dir,
     /** The stream writer (a component: start it before flows come, stop it after). */
@@ -224,8 +193,9 @@ export function createFlowArchive(deps: ArchiveDeps) {
     partitions: (): { basis: string; hour: string }[] => listPartitions(dir).map(({ basis, hour }) => ({ basis, hour })),
 
     /**
-     * Merges the small files (< `minRows` rows) of every partition whose hour ended more than `graceMs` ago,
-     * each into one file; a query meanwhile sees every row exactly once (liveFiles).
+     * Merges files of every partition whose hour ended more than `graceMs` ago until none has fewer than `minRows`
+     * rows (compaction.ts: a partition of fewer rows in all becomes one file); a query meanwhile sees every row
+     * exactly once (liveFiles).
      */
     async compact(options: { minRows?: number; graceMs?: number } = {}): Promise<CompactionResult> {
       const minRows = options.minRows ?? 100_000;
@@ -235,7 +205,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
         const out: CompactionResult = { partitions: 0, filesMerged: 0, rows: 0 };
         for (const p of listPartitions(dir)) {
           if (p.hour > before) continue;
-          const r = await compactPartition(e, p, minRows);
+          const r = await compactPartition(e, dir, p, minRows);
           if (r.files > 0) { out.partitions++; out.filesMerged += r.files; out.rows += r.rows; }
         }
         return out;

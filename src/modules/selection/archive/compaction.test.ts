@@ -1,0 +1,68 @@
+/** @module Compaction: every file of a closed partition ends with ≥ minRows rows (a lone small file too), exact and in foreign-address order. */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '#platform/clock/index.js';
+import { systemContext } from '#platform/context/index.js';
+import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
+import type { PolicyEngine } from '#platform/policy/index.js';
+import type { AuditRecorder } from '#modules/audit/index.js';
+import { syntheticSelected } from '../test-support/selected.js';
+import { filesToMerge } from './compaction.js';
+import { createFlowArchive, liveFiles, listPartitions } from './index.js';
+
+const dirs: string[] = [];
+const engines: DuckDb[] = [];
+afterEach(() => { for (const e of engines.splice(0)) e.close(); for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+async function engine(): Promise<DuckDb> { const e = await openDuckDb(); engines.push(e); return e; }
+
+describe('filesToMerge', () => {
+  const f = (...rows: number[]) => rows.map((r, i) => ({ file: `f${i}`, rows: r }));
+  it('takes a lone small file with the smallest large file(s) until the merged file reaches minRows', () => {
+    expect(filesToMerge(f(1_000_000, 4_110, 600_000), 100_000)).toEqual(['f1', 'f2']);
+    expect(filesToMerge(f(50_000, 30_000, 40_000, 900_000), 100_000)).toEqual(['f1', 'f2', 'f0']);
+    expect(filesToMerge(f(10, 60, 70, 900_000), 100)).toEqual(['f0', 'f1', 'f2']);
+  });
+  it('merges every file of a partition smaller than minRows in all, and leaves a partition without small files alone', () => {
+    expect(filesToMerge(f(10, 20, 30), 100_000)).toEqual(['f0', 'f1', 'f2']);
+    expect(filesToMerge(f(10), 100_000)).toEqual([]);
+    expect(filesToMerge(f(100_000, 2_000_000), 100_000)).toEqual([]);
+    expect(filesToMerge([], 100_000)).toEqual([]);
+  });
+});
+
+describe('archive compaction', () => {
+  it('leaves no file under minRows when a lone small file sits beside large ones; exact, in foreign-address order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mamori-compaction-'));
+    dirs.push(dir);
+    const allow = { require: () => undefined } as unknown as PolicyEngine;
+    const audit = { record: async () => undefined } as unknown as AuditRecorder;
+    const archive = createFlowArchive({ dir, engine, audit, policy: allow, clock: new ManualClock('2026-05-02T00:00:00Z'), retentionOf: async () => new Map() });
+    // Two files of 3,000 rows and the last write's 200 (bench/ingest's pattern, minRows scaled down).
+    for (const [k, n] of [3000, 3000, 200].entries()) await archive.write(syntheticSelected(n, { startMs: Date.parse('2026-05-01T10:00:00Z') + k * 10_000, bytes: k + 1 }));
+    const [part] = listPartitions(dir);
+    expect(liveFiles(part!.dir)).toHaveLength(3);
+    expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 3200 });
+    const files = liveFiles(part!.dir);
+    expect(readdirSync(part!.dir).filter((n) => !n.endsWith('.parquet'))).toEqual([]);
+    const e = await engine();
+    const list = `[${files.map((x) => `'${x}'`).join(', ')}]`;
+    const sizes = (await e.all(`SELECT num_rows FROM parquet_file_metadata(${list}) ORDER BY num_rows`)).map((r) => Number(r['num_rows']));
+    expect(sizes).toEqual([3000, 3200]);
+    const [t] = await e.all(`SELECT count(*) AS n, sum(bytes) AS b FROM read_parquet(${list})`);
+    expect([Number(t!['n']), Number(t!['b'])]).toEqual([6200, 3000 * 1 + 3000 * 2 + 200 * 3]);
+    // The merged file's rows in foreign-address order (IPv4 before IPv6, then address, then time).
+    const merged = files.find((x) => x.split('/').pop()!.startsWith('c'))!;
+    const [o] = await e.all(`SELECT count(*) AS n FROM (SELECT (src_ip_hi <> 0) AS v6, src_ip_hi AS h, src_ip_lo AS l, start,
+      lag((src_ip_hi <> 0)) OVER w AS pv6, lag(src_ip_hi) OVER w AS ph, lag(src_ip_lo) OVER w AS pl, lag(start) OVER w AS ps
+      FROM (SELECT *, file_row_number AS r FROM read_parquet('${merged}', file_row_number = true)) WINDOW w AS (ORDER BY r))
+      WHERE pv6 IS NOT NULL AND (pv6, ph, pl, ps) > (v6, h, l, start)`);
+    expect(Number(o!['n'])).toBe(0);
+    const q = await archive.queryFlows(systemContext('test'), { purpose: 'compaction test: count every row', filters: { from: '2026-05-01T00:00:00Z', to: '2026-05-02T00:00:00Z' }, groupBy: ['basis'] });
+    expect(q.rows).toEqual([expect.objectContaining({ basis: 'b1', flows: '6200' })]);
+    // Nothing left to merge.
+    expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 0, filesMerged: 0, rows: 0 });
+    await archive.close();
+  }, 60_000);
+});
