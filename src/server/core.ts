@@ -1,4 +1,5 @@
 /** @module The composition root: opens the database, runs migrations and wires every module's service (no HTTP here). */
+import { availableParallelism } from 'node:os';
 import type { Clock } from '#platform/clock/index.js';
 import { systemClock } from '#platform/clock/index.js';
 import type { Config } from '#platform/config/index.js';
@@ -159,7 +160,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     });
     await selection.reload();
     const archive = createFlowArchive({
-      dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids),
+      dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit,
+      // Queries get every core: a whole-hour question scans every row of the hour (bench/archive).
+      queryEngine: () => openDuckDb({ threads: availableParallelism() }), policy, clock, retentionOf: (ids) => selection.retentionOf(ids),
       writer: { fileRows: config.archive.fileRows, maxAgeSeconds: config.archive.maxAgeSeconds, bufferRows: config.archive.bufferRows, walSyncMs: config.archive.walSyncMs },
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });
