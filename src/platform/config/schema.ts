@@ -343,6 +343,15 @@ export const ConfigSchema = z
           })
           .strict()
           .prefault({}),
+        archive: z
+          .object({
+            /** The JetStream object store bucket that holds the cluster's flow archive (R`cluster.replicas`); API replicas cache it. */
+            bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _').default('mamori-archive'),
+            /** How often the archiver stores what it took in the bucket, then acknowledges those flows (an upper bound on query lag). */
+            storeEverySeconds: z.number().int().min(1).max(600).default(10),
+          })
+          .strict()
+          .prefault({}),
         api: z
           .object({
             /** This API replica's name (in logs and the leader metric); default: host name and process id. */

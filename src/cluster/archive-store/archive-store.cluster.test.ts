@@ -1,0 +1,151 @@
+/**
+ * @module The replicated archive on a NATS server of its own: the archiver stores rounds in the bucket and only then
+ * acknowledges; a replica that never saw the flows answers a query over all of them from its cache; a purge and
+ * retention delete cluster-wide, audited once, and every cache follows; a round cut short is rolled back and archived again.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '#platform/clock/index.js';
+import { systemContext } from '#platform/context/index.js';
+import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
+import type { PolicyEngine } from '#platform/policy/index.js';
+import { createJetStreamTransport, type Transport } from '#platform/transport/index.js';
+import { startNatsCluster, type NatsTestCluster } from '#platform/transport/test-support/nats-cluster.js';
+import type { AuditRecorder } from '#modules/audit/index.js';
+import { createArchiveWriter, createFlowArchive, type SelectedBatch } from '#modules/selection/index.js';
+import { syntheticSelected } from '#modules/selection/test-support/selected.js';
+import { encodeWireBatch, partitionSubject, splitByPartition } from '../wire/index.js';
+import { createArchiver } from '../archiver/index.js';
+import { createArchiveCache, createClusterArchive, createRoundStore, openArchiveBucket, type ArchiveBucket } from './index.js';
+
+const PARTS = 2;
+let nats: NatsTestCluster;
+const dirs: string[] = [];
+const engines: DuckDb[] = [];
+const fresh = (): string => { const d = mkdtempSync(join(tmpdir(), 'mamori-archive-store-')); dirs.push(d); return d; };
+async function engine(): Promise<DuckDb> { const e = await openDuckDb(); engines.push(e); return e; }
+function chain() { let c: Promise<unknown> = Promise.resolve(); return <T>(fn: () => Promise<T>): Promise<T> => { const n = c.then(fn, fn); c = n.catch(() => undefined); return n; }; }
+const allow = { require: () => undefined } as unknown as PolicyEngine;
+const ctx = systemContext('test');
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Publishes kept flows of two bases over two hours, split by `d` partition, under message ids `run.k.p`. */
+async function publish(t: Transport, run: string, batches: SelectedBatch[]): Promise<number> {
+  let n = 0;
+  for (const [k, b] of batches.entries()) {
+    for (const [p, part] of splitByPartition(b, 'd', PARTS).entries()) {
+      if (part === undefined) continue;
+      await t.publish(partitionSubject('mamori.flows', 'd', p), encodeWireBatch({ edge: 'e1', seq: k, family: 'd', partition: p, selectedAtMs: Date.now() }, part), { msgId: `${run}.${k}.${p}` });
+      n += part.length;
+    }
+  }
+  return n;
+}
+
+function replica(bucket: ArchiveBucket, clock: ManualClock, retention: Map<string, number>) {
+  const dir = fresh();
+  const audited: { action: string; object: { id: string }; details: Record<string, unknown> }[] = [];
+  const audit = { record: async (_c: unknown, e: (typeof audited)[number]) => { audited.push(e); } } as unknown as AuditRecorder;
+  const cache = createArchiveCache({ bucket, dir });
+  const archive = createFlowArchive({ dir, engine, audit, policy: allow, clock, retentionOf: async () => retention });
+  const cluster = createClusterArchive({ bucket, cache, dir, audit, policy: allow, clock, retentionOf: async () => retention });
+  const count = async (basisIds?: string[]): Promise<number> => {
+    const r = await archive.queryFlows(ctx, { purpose: 'archive store test: count flows', filters: { from: '2026-05-01T00:00:00Z', to: '2026-05-02T00:00:00Z', ...(basisIds !== undefined ? { basisIds } : {}) }, groupBy: ['basis'] });
+    return r.rows.reduce((a, x) => a + Number(x['flows']), 0);
+  };
+  return { dir, cache, archive, cluster, audited, count };
+}
+
+beforeAll(async () => { nats = await startNatsCluster(1); }, 60_000);
+afterAll(async () => {
+  await nats?.stop();
+  for (const e of engines.splice(0)) e.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}, 60_000);
+
+describe('replicated archive (JetStream object store)', () => {
+  it('stores before it acknowledges; a replica that never saw the flows answers over all of them; purge and retention act cluster-wide, audited once', async () => {
+    const t = await createJetStreamTransport({ servers: nats.urls, name: 'test-flows' });
+    await t.ensureStream({ name: 'FLOWS_A', subjects: ['mamori.flows.>'], replicas: 1, maxAgeMs: 3_600_000, duplicateWindowMs: 60_000 });
+    const bucketA = await openArchiveBucket({ servers: nats.urls, bucket: 'archive-a', replicas: 1, name: 'test-archiver' });
+    const bucketR = await openArchiveBucket({ servers: nats.urls, bucket: 'archive-a', replicas: 1, name: 'test-replica' });
+    const clock = new ManualClock('2026-05-01T13:00:00Z');
+    const retention = new Map([['b1', 30], ['b2', 30]]);
+    // A replica watching from the start, and one that starts only after everything was archived.
+    const early = replica(bucketR, clock, retention);
+    await early.cache.start();
+    await early.cache.ready();
+
+    const stage = fresh();
+    const writer = createArchiveWriter({ fileRows: 1_000_000, maxAgeSeconds: 3600, bufferRows: 4_000_000, walSyncMs: 1000 }, { dir: stage, engine, serial: chain() });
+    const rounds = createRoundStore({ bucket: bucketA, dir: stage, engine });
+    const archiver = createArchiver({ stream: 'FLOWS_A', subjectPrefix: 'mamori.flows', partitions: PARTS, ackWaitMs: 30_000, storeEveryMs: 3_600_000 }, { transport: t, writer, rounds });
+    await archiver.start();
+    const batches = [0, 1, 2, 3].map((k) => syntheticSelected(5000, { bases: ['b1', 'b2'], startMs: Date.parse('2026-05-01T10:00:00Z') + k * 1_800_000 }));
+    const sent = await publish(t, 'r1', batches);
+    expect(sent).toBe(20_000);
+    await until('all taken', () => archiver.stats().appendedFlows === sent);
+    // Taken, in the write-ahead segment, not yet stored: nothing is acknowledged, the bucket holds nothing.
+    expect(archiver.stats().ackedFlows).toBe(0);
+    expect(await t.ackFloor('FLOWS_A', 'archive-d-0')).toBe(0);
+    expect((await bucketA.list()).filter((o) => o.name.startsWith('flows/'))).toEqual([]);
+    await archiver.storeNow();
+    expect(archiver.stats()).toMatchObject({ storedFlows: sent, ackedFlows: sent, waiting: 0, rounds: 1 });
+    expect(readdirSync(stage).filter((n) => n.startsWith('basis='))).toEqual([]); // the local copies went once stored
+    await until('acknowledged', async () => (await t.ackFloor('FLOWS_A', 'archive-d-0')) + (await t.ackFloor('FLOWS_A', 'archive-d-1')) > 0);
+    await archiver.stop();
+
+    await until('the early replica copied every file', () => early.cache.stats().objects === 4);
+    expect(await early.count()).toBe(sent);
+    const late = replica(bucketR, clock, retention);
+    await late.cache.start();
+    await late.cache.ready();
+    expect(await late.count()).toBe(sent);
+    expect(await late.count(['b2'])).toBe(sent / 2);
+    expect(late.cluster.partitions().map((p) => `${p.basis}/${p.hour}`).sort()).toEqual(['b1/2026-05-01T10', 'b1/2026-05-01T11', 'b2/2026-05-01T10', 'b2/2026-05-01T11']);
+
+    // A purge on one replica: audited there once per partition with its flows, gone from the bucket and from every cache.
+    const purged = await late.cluster.purgeBasis(ctx, 'b2', 'commission refused the emergency acquisition');
+    expect(purged).toMatchObject({ flows: sent / 2, partitions: 2 });
+    expect(late.audited.filter((e) => e.action === 'flows:purge').map((e) => e.details['flows'])).toEqual([5000, 5000]);
+    expect(early.audited.filter((e) => e.action === 'flows:purge')).toEqual([]); // the others only drop their copies
+    expect((await bucketA.list()).filter((o) => o.name.includes('basis=b2'))).toEqual([]);
+    await until('the other replica dropped its copies', async () => (await early.count(['b2'])) === 0 && !readdirSync(early.dir).includes('basis=b2'));
+    expect(await early.count()).toBe(sent / 2);
+    // A late file of the purged basis is not stored (the tombstone), nor copied.
+    const again = createArchiver({ stream: 'FLOWS_A', subjectPrefix: 'mamori.flows', partitions: PARTS, ackWaitMs: 30_000, storeEveryMs: 3_600_000 },
+      { transport: t, writer: createArchiveWriter({ fileRows: 1_000_000, maxAgeSeconds: 3600, bufferRows: 4_000_000, walSyncMs: 1000 }, { dir: stage, engine, serial: chain() }), rounds: createRoundStore({ bucket: bucketA, dir: stage, engine }) });
+    await again.start();
+    const more = await publish(t, 'r2', [syntheticSelected(1000, { bases: ['b1', 'b2'], startMs: Date.parse('2026-05-01T12:30:00Z') })]);
+    await until('late flows taken', () => again.stats().appendedFlows === more);
+    await again.storeNow();
+    expect(again.stats()).toMatchObject({ storedFlows: 500, purgedFlows: 500, ackedFlows: 1000 });
+    await again.stop();
+    await until('the late b1 file copied', async () => (await early.count()) === sent / 2 + 500);
+    expect(await late.count(['b2'])).toBe(0);
+
+    // Retention: on the leader only; every partition past it deleted from the bucket, audited with its flows; the others follow.
+    clock.set(Date.parse('2026-05-31T11:30:00Z')); // 30 days after the end of hour 10 has passed, not that of hours 11 and 12
+    const kept = await early.count();
+    const r = await early.cluster.enforceRetention(ctx);
+    expect(r.deleted).toEqual([{ basis: 'b1', hour: '2026-05-01T10' }]);
+    const deletions = early.audited.filter((e) => e.action === 'retention:delete');
+    expect(deletions.map((e) => [e.object.id, e.details['flows'], e.details['partitions']])).toEqual([['basis=b1/hour=2026-05-01T10', 5000, 1]]);
+    await until('retention reached the other replica', async () => (await late.count()) === kept - 5000);
+    expect(late.audited.filter((e) => e.action === 'retention:delete')).toEqual([]);
+    await Promise.all([early.cache.stop(), late.cache.stop()]);
+    await Promise.all([early.archive.close(), late.archive.close()]);
+    await bucketA.close();
+    await bucketR.close();
+    await t.close();
+  }, 120_000);
+});
