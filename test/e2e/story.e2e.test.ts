@@ -10,11 +10,10 @@
 // the commission lists its approvals and revokes the sinkhole's; it reviews emergency actions,
 // inspects, computes and publishes the Diet report; the public page shows it and proves the log consistent;
 // the audit log verifies in the browser. Once in Japanese, once in English. Screenshots: test-results/e2e/.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseConfig } from '#platform/config/index.js';
 import { createLogger } from '#platform/logger/index.js';
@@ -22,31 +21,24 @@ import { startServer, type RunningServer } from '#server/run.js';
 import { seedDemo } from '../../src/demo/seed.js';
 import { ja } from '../../web/src/i18n/ja.js';
 import { en } from '../../web/src/i18n/en.js';
+import { ARGS, CHROMIUM, prepareBrowserTest, ROOT, serverSettings } from './support.js';
 
-const CHROMIUM = process.env['MAMORI_CHROMIUM'] ?? '/usr/bin/chromium';
-const ROOT = resolve(import.meta.dirname, '../..');
+// The story's own folder (CI keeps it as ci-artifacts/screenshots/story).
 const SHOTS = join(ROOT, 'test-results', 'e2e');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const DOMAINS = ['stage.kumo-c2.example', 'relay.kumo-c2.example'];
 const escapeRe = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 beforeAll(async () => {
-  // Fail, never skip: a CI without the browser must say so.
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set MAMORI_CHROMIUM).`);
-  // The server serves web/dist: build the current sources so the test never runs a stale bundle.
-  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+  // Fails, never skips, without the browser; builds the current web sources so the test never runs a stale bundle.
+  await prepareBrowserTest();
   mkdirSync(SHOTS, { recursive: true });
 }, 120_000);
 
 /** A fresh demo server, as `mamori demo` starts it, on a random loopback port. */
 async function startDemo(dataDir: string): Promise<RunningServer> {
   const config = parseConfig({
-    dataDir,
-    server: { host: '127.0.0.1', port: 0 },
-    database: { url: `sqlite:${join(dataDir, 'mamori.db')}` },
-    log: { level: 'warn' },
-    // Plain HTTP on loopback; many sign-ins in a minute; a checkpoint every second so new entries become provable.
-    auth: { cookieSecure: false, loginRateLimitPerMinute: 1000 },
+    ...serverSettings(dataDir),
+    // A checkpoint every second so new entries become provable.
     audit: { checkpointEverySeconds: 1 },
     // Shorter than the legal 3 months (configuration may only shorten it): the drafting form meets the server's own refusal.
     oversight: { crossBorderMaxMonths: 2 },
