@@ -7,10 +7,11 @@
  * A rate counts as met only with 0 flows dropped anywhere (kernel, ring, admission) and the archive holding exactly the
  * flows sent (count and byte sum). At the best rate the detectors' findings are compared with `detectorThreads: 0` on the
  * same flows, fed in-process. Run: `npm run bench -- ingest` (BENCH_INGEST_SECONDS per rate, default 5;
- * BENCH_INGEST_RATES, comma-separated flows/s). Prints one table at the end.
+ * BENCH_INGEST_RATES, comma-separated flows/s). Prints one table at the end, with the server's CPU per flow by thread role.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { pbkdf2 } from 'node:crypto';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,26 +40,72 @@ interface ServerResult {
   datagrams: number; decoded: number; ringDropped: number; kernelDrops: number; sinkDropped: number;
   archive: { rows: number; bytes: number; files: number; minFileRows: number; filesBeforeCompaction: number };
   findings: string[]; cpuSeconds: number; peakRssMiB: number; detectorThreads: number;
-  /** CPU seconds (user+sys) of the server's threads from `go` to the end of the drain, by name and id (≥ 0.05 s). */
+  /** CPU seconds (user+sys) of the server's threads from `go` to the end of the drain, by role and id (≥ 0.05 s). */
   threads: Record<string, number>;
+  /** The same by role (every thread). */
+  byRole: Record<Role, number>;
 }
 
-/** CPU seconds of this process's live threads of at least `min` s, by name and id (/proc; the main thread as `main`). */
-function threadCpu(min = 0.05): Record<string, number> {
-  const out: Record<string, number> = {};
+/** CPU seconds (user+sys, /proc) of each live thread of this process, by thread id. */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
   const tick = 100; // USER_HZ on Linux
   for (const tid of existsSync('/proc/self/task') ? readdirSync('/proc/self/task') : []) {
     try {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const name = Number(tid) === process.pid ? 'main' : `${readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()}:${tid}`;
-      const s = (Number(f[11]) + Number(f[12])) / tick;
-      if (s >= min) out[name] = s;
+      out.set(tid, (Number(f[11]) + Number(f[12])) / tick);
     } catch {
       // the thread ended meanwhile
     }
   }
   return out;
+}
+
+/** The roles of the server's threads, in the order the table lists them. */
+const ROLES = ['main', 'detectors', 'archive', 'receiver', 'v8', 'libuv', 'core', 'other'] as const;
+type Role = (typeof ROLES)[number];
+const ROLE_TEXT: Record<Role, string> = {
+  main: 'main thread (decode, selection, adapter, DDoS + indicators, archive append)', detectors: 'detector thread(s)',
+  archive: 'archive write thread + DuckDB', receiver: 'native UDP receiver', v8: 'V8 platform (GC, compiler) and other Node threads', libuv: 'libuv thread pool (DuckDB statements of the archive writer, async fs)', core: 'threads the core started (SQLite, DuckDB)', other: 'threads started later',
+};
+
+const ROLE_SHORT: Record<Role, string> = { main: 'main', detectors: 'det', archive: 'arch', receiver: 'recv', v8: 'V8', libuv: 'uv', core: 'core', other: 'other' };
+
+/** CPU µs per decoded flow: the server's total (all threads, /proc), then each role of at least 0.005 µs. */
+function perFlow(r: ServerResult): string {
+  const n = Math.max(1, r.decoded);
+  const total = Object.values(r.byRole).reduce((a, b) => a + b, 0);
+  const parts = ROLES.filter((k) => r.byRole[k] / n >= 5e-9).map((k) => `${ROLE_SHORT[k]} ${((r.byRole[k] / n) * 1e6).toFixed(2)}`);
+  return `${((total / n) * 1e6).toFixed(2)} = ${parts.join(' · ')}`;
+}
+
+/**
+ * Which thread does what, for sure rather than by guessing from CPU figures: Node names every thread `node`, so each
+ * thread is known by the step that started it (threads of Node itself at start, then the archive writer's, the
+ * detectors' — which also name themselves `mamori-detect` — and the receiver's); the libuv pool is told from V8's
+ * threads at start by giving it work (a few short PBKDF2 runs) and seeing which threads ran it.
+ */
+function threadRoles(): { claim(role: Role): void; findLibuvPool(): Promise<void>; roleOf(tid: string): Role } {
+  const roles = new Map<string, Role>();
+  const claim = (role: Role): void => { for (const tid of threadCpu().keys()) if (!roles.has(tid)) roles.set(tid, Number(tid) === process.pid ? 'main' : role); };
+  return {
+    claim,
+    async findLibuvPool() {
+      claim('v8');
+      const before = threadCpu();
+      await Promise.all(Array.from({ length: 8 }, () => new Promise((r) => pbkdf2('bench', 'ingest', 200_000, 32, 'sha256', r))));
+      // The pool's threads ran ~0.1 s each; V8's may have run a little meanwhile (a GC).
+      const rose = [...threadCpu()].filter(([tid]) => Number(tid) !== process.pid).map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)] as const);
+      const most = Math.max(0, ...rose.map(([, d]) => d));
+      for (const [tid, d] of rose) if (d >= most / 2) roles.set(tid, 'libuv');
+    },
+    roleOf(tid) {
+      let comm = '';
+      try { comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(); } catch { /* ended */ }
+      return comm === 'mamori-detect' ? 'detectors' : roles.get(tid) ?? 'other';
+    },
+  };
 }
 
 async function openServerCore(dataDir: string, baseMs: number): Promise<Core> {
@@ -108,32 +155,47 @@ async function findingsOf(core: Core): Promise<string[]> {
 async function serve(): Promise<void> {
   const dataDir = env['BENCH_INGEST_DIR']!;
   const baseMs = Number(env['BENCH_INGEST_BASE_MS']);
+  const roles = threadRoles();
+  await roles.findLibuvPool();
   const core = await openServerCore(dataDir, baseMs);
+  roles.claim('core');
   const logger = createLogger({ level: 'warn' });
   const metrics = new MetricsRegistry();
   const detectorThreads = detectorThreadsFor(core.config.analysis.detectorThreads);
   const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreads, analysisQueueRows: core.config.analysis.queueRows });
   const collector = createUdpCollector(core.config.collector, { sink: pipeline.sink, metrics, clock: systemClock, logger });
   await core.archive.writer.start();
+  roles.claim('archive');
   await pipeline.component.start();
+  roles.claim('detectors');
   await collector.start();
+  roles.claim('receiver');
   let peak = 0;
   const rss = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 200);
   process.stdout.write(`ready ${collector.stats().listeners[0]!.port}\n`);
   let cpu0 = process.cpuUsage();
-  let threads0 = threadCpu(0);
+  let threads0 = threadCpu();
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
-    if (line === 'go') { cpu0 = process.cpuUsage(); threads0 = threadCpu(0); }
+    if (line === 'go') { cpu0 = process.cpuUsage(); threads0 = threadCpu(); }
     if (line === 'stop') break;
   }
   // Drain: until the decoded count stops moving, then everything received is handed on.
   let last = -1;
   for (let i = 0; i < 100 && collector.stats().totals.flows !== last; i++) { last = collector.stats().totals.flows; await new Promise((r) => setTimeout(r, 200)); }
+  // The receiver's thread ends with the collector: its figure is taken before.
+  const beforeStop = threadCpu();
   await collector.stop();
   await pipeline.flush(true);
   const cpu = process.cpuUsage(cpu0);
-  const threads = Object.fromEntries(Object.entries(threadCpu(0)).map(([k, v]) => [k, v - (threads0[k] ?? 0)]).filter(([, v]) => (v as number) >= 0.05));
+  const threads: Record<string, number> = {};
+  const byRole = Object.fromEntries(ROLES.map((r) => [r, 0])) as Record<Role, number>;
+  for (const [tid, s] of new Map([...beforeStop, ...threadCpu()])) {
+    const d = s - (threads0.get(tid) ?? 0);
+    const role = roles.roleOf(tid);
+    byRole[role] += d;
+    if (d >= 0.05) threads[`${role}:${tid}`] = d;
+  }
   await pipeline.component.stop();
   clearInterval(rss);
   const before = listPartitions(core.archive.dir).flatMap((p) => liveFiles(p.dir)).length;
@@ -147,7 +209,7 @@ async function serve(): Promise<void> {
     datagrams: c.totals.datagrams, decoded: c.totals.flows, ringDropped: c.ringDroppedDatagrams, kernelDrops: c.listeners[0]?.kernelDrops ?? 0, sinkDropped: c.sinkDroppedFlows,
     archive: { rows: h.rows, bytes: h.bytes, files: h.files.length, minFileRows: h.files.length === 0 ? 0 : Math.min(...h.files), filesBeforeCompaction: before },
     findings: await findingsOf(core), cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB: peak / 2 ** 20, detectorThreads,
-    threads,
+    threads, byRole,
   };
   await core.close();
   process.stdout.write(`result ${JSON.stringify(result)}\n`);
@@ -274,9 +336,9 @@ async function main(): Promise<void> {
     const d = m.r.dropped;
     const dropText = `admission ${(d['analysis_behind'] ?? 0) + (d['archive_behind'] ?? 0) + (d['archive_failed'] ?? 0)} (analysis ${d['analysis_behind'] ?? 0}, archive ${(d['archive_behind'] ?? 0) + (d['archive_failed'] ?? 0)}), ring ${m.r.ringDropped} datagrams, kernel ${m.r.kernelDrops}`;
     const nfText = nf === undefined ? '-' : `${((nf.stored / Math.max(1, nf.sent)) * 100).toFixed(1)} % (${fmt(nf.achieved)}/s)`;
-    const line = `| ${fmt(rate)}/s | ${fmt(m.achieved)}/s | ${((m.r.archive.rows / Math.max(1, m.sentFlows)) * 100).toFixed(1)} % of ${m.sentFlows.toLocaleString('en')} | ${lostAnywhere(m).toLocaleString('en')}: ${dropText} | ${m.r.archive.filesBeforeCompaction} → ${m.r.archive.files} files, min ${m.r.archive.minFileRows.toLocaleString('en')} rows | ${m.r.cpuSeconds.toFixed(1)} s, ${m.r.peakRssMiB.toFixed(0)} MiB | ${nfText} | ${m.load.toFixed(1)} |`;
+    const line = `| ${fmt(rate)}/s | ${fmt(m.achieved)}/s | ${((m.r.archive.rows / Math.max(1, m.sentFlows)) * 100).toFixed(1)} % of ${m.sentFlows.toLocaleString('en')} | ${lostAnywhere(m).toLocaleString('en')}: ${dropText} | ${m.r.archive.filesBeforeCompaction} → ${m.r.archive.files} files, min ${m.r.archive.minFileRows.toLocaleString('en')} rows | ${m.r.cpuSeconds.toFixed(1)} s, ${m.r.peakRssMiB.toFixed(0)} MiB | ${perFlow(m.r)} | ${nfText} | ${m.load.toFixed(1)} |`;
     rows.push(line);
-    process.stdout.write(`${line}  ${ok ? 'exact' : 'NOT exact'} (bytes ${m.r.archive.bytes === m.sentBytes ? 'match' : `${m.r.archive.bytes} ≠ ${m.sentBytes}`}; unanalysed ${m.r.unanalysed}; ${m.r.detectorThreads} detector thread(s); CPU s by thread ${Object.entries(m.r.threads).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})\n`);
+    process.stdout.write(`${line}  ${ok ? 'exact' : 'NOT exact'} (bytes ${m.r.archive.bytes === m.sentBytes ? 'match' : `${m.r.archive.bytes} ≠ ${m.sentBytes}`}; unanalysed ${m.r.unanalysed}; ${m.r.detectorThreads} detector thread(s); CPU s by role:thread ${Object.entries(m.r.threads).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})\n`);
     if (ok) {
       if (best !== undefined) rmSync(best.dataDir, { recursive: true, force: true });
       best = m;
@@ -286,8 +348,9 @@ async function main(): Promise<void> {
       if (++lossy >= 2) break;
     }
   }
-  process.stdout.write('\n| offered | generator achieved | in the archive | lost (where) | files (before → after compaction) | server CPU, peak RSS | nfcapd stored | load |\n|---|---|---|---|---|---|---|---|\n');
+  process.stdout.write('\n| offered | generator achieved | in the archive | lost (where) | files (before → after compaction) | server CPU, peak RSS | CPU µs per decoded flow, by role | nfcapd stored | load |\n|---|---|---|---|---|---|---|---|---|\n');
   for (const r of rows) process.stdout.write(`${r}\n`);
+  process.stdout.write(`\nroles: ${ROLES.map((r) => `${ROLE_SHORT[r]} = ${ROLE_TEXT[r]}`).join('; ')}\n`);
   if (best === undefined) {
     process.stdout.write('\nno rate without loss\n');
     return;

@@ -1,4 +1,5 @@
 /** @module Entry of a detector thread: runs its detector kinds over each shared batch, reading hosts from the pool's shared host table (see shards.ts). */
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { HostTable } from './batch.js';
 import { IndicatorMatcher } from './indicators.js';
@@ -6,6 +7,8 @@ import { createDetectors } from './pipeline.js';
 import { createSlotBatch, type FromShard, type ShardInit, type SlotBatch, type ToShard } from './shards.js';
 
 const init = workerData as ShardInit;
+// Named, so `top -H` and bench/ingest's CPU by thread tell it from Node's other threads (all `node`); Linux only.
+try { writeFileSync('/proc/thread-self/comm', 'mamori-detect'); } catch { /* not Linux: unnamed */ }
 const port = parentPort;
 if (port === null) throw new Error('shard-worker runs as a worker thread');
 const hosts = HostTable.attach(init.hosts);

@@ -134,12 +134,14 @@ interface Pending { resolve(v: unknown): void; reject(e: Error): void }
  * imports shard-worker.ts (a loader given by execArgv does not reach a worker's entry module in Node 20).
  */
 function workerEntry(): { entry: URL | string; eval: boolean; execArgv: string[] } {
+  // `node --cpu-prof` profiles the detector threads too (a profile per thread in the same directory).
+  const prof = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
   const js = new URL('./shard-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { entry: js, eval: false, execArgv: [] };
+  if (existsSync(fileURLToPath(js))) return { entry: js, eval: false, execArgv: prof };
   const ts = new URL('./shard-worker.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;
-  return { entry: boot, eval: true, execArgv: ['--conditions=source'] };
+  return { entry: boot, eval: true, execArgv: ['--conditions=source', ...prof] };
 }
 
 /**
