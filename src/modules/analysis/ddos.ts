@@ -1,5 +1,6 @@
 /** @module DDoS: volumetric floods (a target's rate against its own robust baseline) and reflection/amplification (UDP answers from amplifier ports). */
 import type { AnalysisBatch, HostTable } from './batch.js';
+import { IdSet } from './sketch.js';
 import { clamp01 } from './stats.js';
 import type { FindingLevel, FindingUpdate } from './schema.js';
 
@@ -75,8 +76,8 @@ interface Target {
   baseKind: 'learned' | 'admission' | 'cold';
   normalBins: number;
   closedUpTo: number; // last closed bin number
-  sources: Set<number>;
-  reflectors: Set<number>;
+  sources: IdSet;
+  reflectors: IdSet;
   floodBins: number;
   reflBins: number;
   first: number;
@@ -89,6 +90,8 @@ interface Target {
   ratioBaseBps: number;
   series: Array<{ t: string; pps: number; bps: number; baselinePps: number; baselineBps: number }>;
   bases: Set<string>;
+  /** The basis last added to `bases`: most flows of a target come under the same one, which needs no lookup. */
+  lastBasis: string | undefined;
   emitted: string;
 }
 
@@ -119,6 +122,9 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
   // since the id was last counted), as the count-min sketch it replaces did, but exactly and with one
   // memory touch a flow instead of three hashed ones and a sweep of the sketch per bin (bench/detectors).
   let isTarget = new Uint8Array(1024);
+  // The targets again by host id: an element load a flow rather than a Map lookup (`targets` keeps the order flush reports in).
+  // Kept as long as isTarget and filled, so the array stays in V8's fast elements rather than a dictionary.
+  const byId: Array<Target | undefined> = new Array<Target | undefined>(1024).fill(undefined);
   let admitCount = new Uint32Array(2048);
   let epoch = 0;
   let admitBin = -1;
@@ -135,7 +141,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       let low = Infinity;
       let k = 0;
       for (const [tid, tg] of targets) { const b = medianOf(tg.basePps, tg.baseN); if (b < low) { low = b; victim = tid; } if (++k >= 8) break; }
-      if (victim !== undefined) { targets.delete(victim); isTarget[victim] = 0; evicted++; }
+      if (victim !== undefined) { targets.delete(victim); isTarget[victim] = 0; byId[victim] = undefined; evicted++; }
     }
     const bin = Math.floor(t / cfg.binMs);
     const known = bin - firstBin >= cfg.warmupBins;
@@ -143,15 +149,16 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       id, bin: new Float64Array(RING).fill(-1), packets: new Float64Array(RING), bytes: new Float64Array(RING), reflBytes: new Float64Array(RING),
       synPackets: new Float64Array(RING), answers: new Float64Array(RING),
       basePps: new Float64Array(cfg.baselineBins), baseBps: new Float64Array(cfg.baselineBins), baseN: known ? 1 : 0, baseHead: known ? 1 : 0,
-      baseKind: known ? 'admission' : 'cold', normalBins: 0, closedUpTo: bin - 1, sources: new Set(), reflectors: new Set(),
+      baseKind: known ? 'admission' : 'cold', normalBins: 0, closedUpTo: bin - 1, sources: new IdSet(), reflectors: new IdSet(),
       floodBins: 0, reflBins: 0, first: t, last: t, peakPps: 0, peakBps: 0, peakRatio: 0, ratioBasePps: 0, ratioBaseBps: 0,
-      series: [], bases: new Set(), emitted: '',
+      series: [], bases: new Set(), lastBasis: undefined, emitted: '',
     };
     // Admitted after the stream has run a while: until now it stayed under the admission count, which
     // bounds its past rate (the halving count is about twice a bin's packets); that is its first baseline.
     if (known) tg.basePps[0] = pastPps;
     targets.set(id, tg);
     isTarget[id] = 1;
+    byId[id] = tg;
     return tg;
   }
 
@@ -188,6 +195,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
     const flags = new Uint8Array(size);
     flags.set(isTarget);
     isTarget = flags;
+    while (byId.length < size) byId.push(undefined);
     const counts = new Uint32Array(size * 2);
     counts.set(admitCount);
     admitCount = counts;
@@ -213,7 +221,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
    * a flow from a target is counted as its answer. Hot loop: bench/pipeline.
    */
   function ingest(b: AnalysisBatch): void {
-    if (hosts.generation !== generation) { targets.clear(); isTarget.fill(0); admitCount.fill(0); generation = hosts.generation; firstBin = Infinity; }
+    if (hosts.generation !== generation) { targets.clear(); isTarget.fill(0); byId.fill(undefined); admitCount.fill(0); generation = hosts.generation; firstBin = Infinity; }
     reserve(hosts.size);
     for (let i = 0; i < b.length; i++) {
       const dst = b.dst[i]!;
@@ -223,7 +231,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       const packets = b.packets[i]!;
       const bytes = b.bytes[i]!;
       if (end > watermark) { watermark = end; if (firstBin === Infinity) firstBin = Math.floor(start / cfg.binMs); }
-      if (isTarget[src] === 1 && src !== dst) spread(targets.get(src)!, start, end, 0, 0, 0, 0, packets);
+      if (isTarget[src] === 1 && src !== dst) spread(byId[src]!, start, end, 0, 0, 0, 0, packets);
       let tg: Target;
       if (isTarget[dst] === 0) {
         const gb = Math.floor(watermark / cfg.binMs);
@@ -231,12 +239,12 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
         const count = countAdmission(dst, packets);
         if (count < cfg.admitPackets && packets < cfg.admitPackets) continue;
         tg = newTarget(dst, start, Math.max(0, count - Math.min(packets, 0xffff)) / (2 * binS));
-      } else tg = targets.get(dst)!;
+      } else tg = byId[dst]!;
       if (start < tg.first) tg.first = start;
       if (end > tg.last) tg.last = end;
       if (tg.sources.size < 100_000) tg.sources.add(src);
       const basis = b.bases[b.basis[i]!];
-      if (basis !== undefined && tg.bases.size < 16) tg.bases.add(basis);
+      if (basis !== undefined && basis !== tg.lastBasis && tg.bases.size < 16) { tg.bases.add(basis); tg.lastBasis = basis; }
       const proto = b.proto[i]!;
       const refl = proto === 17 && AMPLIFIER[b.srcPort[i]!] === 1 && packets > 0 && bytes / packets >= cfg.minReflectedPacket ? bytes : 0;
       if (refl > 0 && tg.reflectors.size < 100_000) tg.reflectors.add(src);
@@ -303,8 +311,12 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       const upTo = Number.isFinite(limit) ? Math.floor(limit / cfg.binMs) - 1 : Math.floor(tg.last / cfg.binMs);
       if (upTo > tg.closedUpTo) closeBins(tg, upTo);
       const subject: FindingUpdate['subject'] = hosts.isDomestic(id) ? { kind: 'pseudonym', value: hosts.label(id) } : { kind: 'address', value: hosts.label(id) };
-      const affected = hosts.isDomestic(id) ? [hosts.label(id)] : [...tg.sources].filter((s) => hosts.isDomestic(s)).slice(0, 200).map((s) => hosts.label(s));
-      const affectedCount = hosts.isDomestic(id) ? 1 : [...tg.sources].filter((s) => hosts.isDomestic(s)).length;
+      // The domestic hosts it concerns: only for a finding that goes out (a walk over up to 100,000 sources).
+      const affected = (): { hosts: string[]; hostCount: number } => {
+        if (hosts.isDomestic(id)) return { hosts: [hosts.label(id)], hostCount: 1 };
+        const domestic = Array.from(tg.sources.values()).filter((s) => hosts.isDomestic(s));
+        return { hosts: domestic.slice(0, 200).map((s) => hosts.label(s)), hostCount: domestic.length };
+      };
       if (tg.floodBins > 0) {
         const level: FindingLevel = tg.floodBins >= cfg.alertBins ? 'alert' : 'suspect';
         const ratio = tg.peakRatio;
@@ -323,7 +335,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
               thresholds: { minPps: cfg.minPps, minBps: cfg.minBps, baselineRatio: cfg.baselineRatio },
               sources: tg.sources.size, series: tg.series.slice(), window: { from: new Date(tg.first).toISOString(), to: new Date(tg.last).toISOString() },
             },
-            firstSeen: tg.first, lastSeen: tg.last, hosts: affected, hostCount: affectedCount, bases: [...tg.bases],
+            firstSeen: tg.first, lastSeen: tg.last, ...affected(), bases: [...tg.bases],
           });
         }
       }
@@ -336,12 +348,12 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
             kind: 'ddos-reflection', subject, level, score: clamp01(0.5 * Math.min(1, tg.reflBins / (cfg.alertBins * 2)) + 0.5 * Math.min(1, Math.log10(tg.reflectors.size) / 3)),
             scoreDetail: { method: '0.5·sustain + 0.5·log10(reflectors)/3', components: { reflectionBins: tg.reflBins, reflectors: tg.reflectors.size } },
             evidence: { binSeconds: binS, reflectors: tg.reflectors.size, peakBps: Math.round(tg.peakBps), series: tg.series.slice(), amplifierPorts: [...AMPLIFIER_PORTS], window: { from: new Date(tg.first).toISOString(), to: new Date(tg.last).toISOString() } },
-            firstSeen: tg.first, lastSeen: tg.last, hosts: affected, hostCount: affectedCount, bases: [...tg.bases],
+            firstSeen: tg.first, lastSeen: tg.last, ...affected(), bases: [...tg.bases],
           });
         }
       }
       const quiet = medianOf(tg.basePps, tg.baseN) < cfg.minPps / 10;
-      if (tg.floodBins === 0 && tg.reflBins === 0 && Number.isFinite(limit) && limit - tg.last > RING * cfg.binMs * 4 && quiet) { targets.delete(id); isTarget[id] = 0; }
+      if (tg.floodBins === 0 && tg.reflBins === 0 && Number.isFinite(limit) && limit - tg.last > RING * cfg.binMs * 4 && quiet) { targets.delete(id); isTarget[id] = 0; byId[id] = undefined; }
     }
     return out;
   }

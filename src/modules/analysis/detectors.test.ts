@@ -6,7 +6,7 @@ import { createBeaconDetector, renumberAdmissions } from './beacon.js';
 import { DEFAULT_SCAN_CONFIG, createScanDetector } from './scan.js';
 import { createDdosDetector } from './ddos.js';
 import { IndicatorMatcher, createIndicatorDetector } from './indicators.js';
-import { BlockedBloomFilter, BlockedCountMinSketch, CountMinSketch, inChunks, KeyIndex, PREFETCH_ROWS, RecentCounter } from './sketch.js';
+import { BlockedBloomFilter, BlockedCountMinSketch, CountMinSketch, IdSet, inChunks, KeyIndex, PREFETCH_ROWS, RecentCounter } from './sketch.js';
 import { bowleySkew, medianAbsDev, modeShare } from './stats.js';
 
 interface F { t: number; src: number; dst: number; sp?: number; dp?: number; proto?: number; flags?: number; bytes?: number; packets?: number; dur?: number; rate?: number }
@@ -393,6 +393,21 @@ describe('detector structures', () => {
         for (const [, key] of ops) if (!ref.has(key)) expect(idx.get(key)).toBe(-1);
       },
     ), { numRuns: 200 });
+  });
+
+  it('IdSet agrees with a Set<number>: members, size and insertion order, through growth (property)', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 2 ** 32 - 1 })), { maxLength: 600 }), (ids) => {
+      const set = new IdSet();
+      const ref = new Set<number>();
+      for (const id of ids) {
+        expect(set.add(id)).toBe(!ref.has(id));
+        ref.add(id);
+      }
+      expect(set.size).toBe(ref.size);
+      expect(Array.from(set.values())).toEqual([...ref]);
+      for (const id of ids) expect(set.has(id)).toBe(true);
+      for (let id = 61; id < 90; id++) expect(set.has(id)).toBe(ref.has(id));
+    }), { numRuns: 200 });
   });
 
   it('count-min sketches (plain and blocked) never undercount; the plain one is exact without collisions (property)', () => {
