@@ -10,7 +10,8 @@
  * BENCH_CLUSTER_WORKERS, default 1; BENCH_CLUSTER_PARTITIONS per family, default 4). Needs PostgreSQL (as test:pg) and nats-server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +21,7 @@ import { loadConfig } from '#platform/config/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { freePort, startNatsCluster } from '#platform/transport/test-support/nats-cluster.js';
 import { createCore } from '#server/core.js';
+import { edgeStateJobs } from '#server/edge-state-wiring.js';
 import { createFreshPgDatabase } from '#server/test-support/pg.js';
 import { parsePrometheusText } from '#cli/commands/collection.js';
 import { DOMESTIC_PREFIX, FOREIGN_PREFIX } from './ingest-traffic.js';
@@ -122,15 +124,23 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
   const dirs: string[] = [];
   const roles: Role[] = [];
   const dir = (): string => { const d = mkdtempSync(join(tmpdir(), 'mamori-bench-cluster-')); dirs.push(d); return d; };
-  const base = { MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_SELECTION_DOMESTIC_PREFIXES: DOMESTIC_PREFIX };
+  // The edge follows the centre's selection state over NATS KV (decision 0011): the key-wrapping key both share.
+  const wrapFile = join(dir(), 'edge-key-wrap');
+  writeFileSync(wrapFile, randomBytes(32), { mode: 0o600 });
+  const base = { MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_SELECTION_DOMESTIC_PREFIXES: DOMESTIC_PREFIX, MAMORI_CLUSTER_KEY_WRAP_FILE: wrapFile };
+  let centreJobs: { stop(): Promise<void> }[] = [];
+  let centre: Awaited<ReturnType<typeof createCore>> | undefined;
   try {
-    const centre = await createCore(loadConfig({ env: { ...base, MAMORI_DATA_DIR: dir(), MAMORI_LOG_LEVEL: 'warn' } }).config);
+    centre = await createCore(loadConfig({ env: { ...base, MAMORI_DATA_DIR: dir(), MAMORI_LOG_LEVEL: 'warn', MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_REPLICAS: '1' } }).config);
     await centre.selection.createBasis(systemContext('bench'), {
       kind: 'cross_border_approval', title: 'bench/cluster: the campaign\'s foreign block', createdBy: 'bench', selectors: { foreignPrefixes: [FOREIGN_PREFIX] },
       validFrom: new Date(baseMs - 86_400_000).toISOString(), validUntil: new Date(baseMs + 30 * 86_400_000).toISOString(),
       allowedFields: ['start', 'end', 'srcAddr', 'dstAddr', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'exporter'], retentionDays: 30,
     });
-    await centre.close();
+    // The API leader's jobs for the edges, here in the bench process: publishing the state, auditing the edge's counters.
+    const jobs = edgeStateJobs(centre);
+    for (const j of jobs) await j.start();
+    centreJobs = jobs;
     const start = async (name: string, args: string[]): Promise<Role> => {
       const port = await freePort();
       const e = {
@@ -155,6 +165,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const udp = await freePort();
     const edge = await start('edge', ['collect', '--publish', nats.urls.join(','), '--edge-id', 'bench', '--listen', `127.0.0.1:${udp}`, '--interval', '3600']);
     await until('every role up', roles, async () => (await Promise.all(roles.map((r) => scrape(r.metrics)))).every((s) => s.length > 0), 120_000);
+    await until('the edge holds the centre\'s selection state', roles, async () => metric(await scrape(edge.metrics), 'mamori_edge_state_current') === 1, 60_000);
     await until('partitions owned', roles, async () => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_partitions')))).reduce((a, b) => a + b, 0) === 2 * PARTITIONS, 60_000);
     const pgPids = async (): Promise<number[]> => {
       const c = new pg.Client({ connectionString: db.url });
@@ -211,6 +222,8 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     return { kept, cpu, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
   } finally {
     await Promise.all(roles.map(stop));
+    for (const j of centreJobs.reverse()) await j.stop().catch(() => undefined);
+    await centre?.close();
     await nats.stop();
     await db.drop().catch(() => undefined);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -20,6 +20,21 @@ describe('deploy/ examples', () => {
     }
   });
 
+  it('edges need no database credential: only the key-wrapping key, which the API replicas load too', () => {
+    const edge = readFileSync(join(dir, 'systemd', 'mamori-edge.service'), 'utf8');
+    expect(edge.match(/^LoadCredential=.*$/gm)).toEqual(['LoadCredential=edge-key-wrap:/etc/mamori/credentials/edge-key-wrap']);
+    expect(edge).toContain('MAMORI_CLUSTER_KEY_WRAP_FILE="$CREDENTIALS_DIRECTORY/edge-key-wrap"');
+    expect(edge).not.toContain('MAMORI_DATABASE_URL');
+    const serve = readFileSync(join(dir, 'systemd', 'mamori-serve.service'), 'utf8');
+    expect(serve).toContain('MAMORI_CLUSTER_KEY_WRAP_FILE="$CREDENTIALS_DIRECTORY/edge-key-wrap"');
+    expect(serve).toContain('MAMORI_SELECTION_KEK_FILE="$CREDENTIALS_DIRECTORY/pseudonym-kek"');
+    const centre = loadConfig({ file: join(dir, 'config', 'centre.yaml'), env: {} }).config;
+    expect(centre.selection.keystoreDir).toBeDefined();
+    for (const f of ['edge-okinawa.yaml', 'edge-osaka.yaml', 'edge-tokyo.yaml']) {
+      expect(loadConfig({ file: join(dir, 'config', f), env: {} }).config.database.url).toBeUndefined();
+    }
+  });
+
   it('the three NATS configs route to each other', () => {
     for (const i of [1, 2, 3]) {
       const text = readFileSync(join(dir, 'nats', `nats-${i}.conf`), 'utf8');

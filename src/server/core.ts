@@ -46,6 +46,8 @@ export interface Core {
   /** Reminds and escalates reporting deadlines (its timer runs while the server runs). */
   reportingScheduler: ReportingScheduler;
   selection: SelectionService;
+  /** The pseudonym keys (the cluster's edges receive the periods in use, wrapped: src/cluster/state). */
+  keys: PseudonymKeyStore;
   /** Where addresses are; operator ranges changed at run time take effect at once (subscribe for each change). */
   locator: LiveLocator;
   /** Keeps the locator's domestic prefixes in step with the registry (its poll runs while the server runs). */
@@ -228,7 +230,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       }
     });
     oversight.connect({ halter: { halt: async (ctx, id, reason) => { await response.haltMeasure(ctx, id, reason); } } });
-    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, lifecycle, recalls,
+    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, keys, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, lifecycle, recalls,
       onCacheEvent: (listener) => { cacheListeners.add(listener); return () => { cacheListeners.delete(listener); }; },
       applyCacheEvent: (e) => { if (e.scope === 'checkpoint') checkpointSigned(); else sharing.applyCacheEvent(e); },
       onCheckpointSigned: (listener) => { signedListeners.add(listener); },

@@ -8,6 +8,7 @@ import { buildApp, type App } from './app.js';
 import { apiReplica, assertReplicaConfig, type ReplicaParts } from '#cluster/api/index.js';
 import { createCore, isReplicated, type Core, type CoreOptions } from './core.js';
 import { compactionComponent, retentionComponent } from './selection-wiring.js';
+import { edgeStateJobs } from './edge-state-wiring.js';
 
 /** A started server. */
 export interface RunningServer {
@@ -52,7 +53,7 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   const extra = options.components?.(core, metrics) ?? [];
   let replica: ReplicaParts | undefined;
   if (isReplicated(config)) {
-    replica = apiReplica(config, { caches: { apply: (e) => core.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, oversight, reporting, retention, feeds], logger, metrics });
+    replica = apiReplica(config, { caches: { apply: (e) => core.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, oversight, reporting, retention, feeds, ...edgeStateJobs(core, logger)], logger, metrics });
   }
   const components: Component[] = replica === undefined
     ? [checkpointer, oversight, reporting, ranges, retention, ...archive, feeds, ...extra]

@@ -6,7 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -18,6 +19,7 @@ import { systemContext } from '#platform/context/index.js';
 import { createJetStreamTransport } from '#platform/transport/index.js';
 import { freePort, startNatsCluster, type NatsTestCluster } from '#platform/transport/test-support/nats-cluster.js';
 import { createCore } from '#server/core.js';
+import { edgeStateJobs } from '#server/edge-state-wiring.js';
 import { createPipeline } from '#server/pipeline.js';
 import { createFreshPgDatabase } from '#server/test-support/pg.js';
 import { listPartitions, liveFiles } from '#modules/selection/index.js';
@@ -35,6 +37,8 @@ let db: { url: string; drop(): Promise<void> };
 const procs: ChildProcess[] = [];
 const dirs: string[] = [];
 const logs = new Map<ChildProcess, string>();
+
+let wrapFile: string;
 
 function env(extra: Record<string, string>): NodeJS.ProcessEnv {
   const dir = mkdtempSync(join(tmpdir(), 'mamori-cluster-'));
@@ -90,6 +94,11 @@ const findingKey = (r: { kind: string; subject_kind: string; subject_value: stri
 beforeAll(async () => {
   nats = await startNatsCluster(3);
   db = await createFreshPgDatabase();
+  // The edge key-wrapping key: the centre wraps the pseudonym keys it publishes under it, the edges open them.
+  const keysDir = mkdtempSync(join(tmpdir(), 'mamori-cluster-keys-'));
+  dirs.push(keysDir);
+  wrapFile = join(keysDir, 'edge-key-wrap');
+  writeFileSync(wrapFile, randomBytes(32), { mode: 0o600 });
 }, 120_000);
 
 afterAll(async () => {
@@ -118,8 +127,15 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     expect(want.some((k) => k.startsWith('ddos-'))).toBe(true);
 
     // The centre's database: migrated, with the basis.
-    const centre = await createCore(loadConfig({ env: { MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: mkdtempSync(join(tmpdir(), 'mamori-centre-')) } }).config);
+    const centre = await createCore(loadConfig({ env: {
+      MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: mkdtempSync(join(tmpdir(), 'mamori-centre-')),
+      MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_REPLICAS: '3', MAMORI_CLUSTER_KEY_WRAP_FILE: wrapFile,
+    } }).config);
     const basisId = (await centre.selection.createBasis(systemContext('test'), basis)).id;
+    // The centre's leader jobs for the edges: the selection state in the KV bucket, the edges' counters into the audit.
+    const centreJobs = edgeStateJobs(centre);
+    expect(centreJobs.map((j) => j.name)).toEqual(['selection-state-publisher', 'edge-counters-recorder']);
+    for (const j of centreJobs) await j.start();
 
     const workerEnv = { MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_REBALANCE_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_ACK_WAIT_SECONDS: '5', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '4', MAMORI_CLUSTER_WORKER_REPLAY_TIMEOUT_SECONDS: '20' };
     const wm = [await freePort(), await freePort()];
@@ -132,10 +148,18 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     const standby = start(['archiver'], standbyEnv);
     const udp = [await freePort(), await freePort()];
     const em = [await freePort(), await freePort()];
-    for (const i of [0, 1]) start(['collect', '--publish', nats.urls.join(','), '--edge-id', `e${i + 1}`, '--listen', `127.0.0.1:${udp[i]}`, '--metrics', `127.0.0.1:${em[i]}`, '--interval', '60'], env({}));
+    // Edges hold no database link and no pseudonym secret: only the key-wrapping key (what the centre publishes, they follow).
+    const edgeEnv = (): NodeJS.ProcessEnv => {
+      const e = env({ MAMORI_CLUSTER_KEY_WRAP_FILE: wrapFile });
+      delete e['MAMORI_DATABASE_URL'];
+      delete e['MAMORI_SECRETS_PSEUDONYM_KEY'];
+      return e;
+    };
+    for (const i of [0, 1]) start(['collect', '--publish', nats.urls.join(','), '--edge-id', `e${i + 1}`, '--listen', `127.0.0.1:${udp[i]}`, '--metrics', `127.0.0.1:${em[i]}`, '--interval', '60'], edgeEnv());
     const edgeUrl = (i: number): string => `http://127.0.0.1:${em[i]}`;
     const workerUrl = (i: number): string => `http://127.0.0.1:${wm[i]}`;
     await until('edges and workers up', async () => (await Promise.all([edgeUrl(0), edgeUrl(1), workerUrl(0), workerUrl(1)].map(metrics))).every((s) => s.length > 0), 90_000);
+    await until('edges hold the centre\'s selection state', async () => (await Promise.all([0, 1].map(async (i) => value(await metrics(edgeUrl(i)), 'mamori_edge_state_current')))).every((v) => v === 1), 30_000);
     await until('partitions split between the workers', async () => {
       const owned = await Promise.all([0, 1].map(async (i) => value(await metrics(workerUrl(i)), 'mamori_worker_partitions')));
       return owned[0]! === 4 && owned[1]! === 4;
@@ -212,6 +236,16 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     const probe = records.slice(0, 40).map((r) => ({ ...r, start: Date.now() - 1000, end: Date.now() }));
     const revokedAt = Date.now();
     await centre.selection.revokeBasis(systemContext('test'), basisId, { reason: 'cluster test: revocation reaches the edges' });
+    // Every edge holds the revocation (its bases gauge), measured from the call; then flows stop being kept.
+    const heldAfterMs = await Promise.all([0, 1].map(async (i) => {
+      for (;;) {
+        if (value(await metrics(edgeUrl(i)), 'mamori_edge_state_bases', { status: 'revoked' }) === 1) return Date.now() - revokedAt;
+        if (Date.now() - revokedAt > 10_000) return Infinity;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }));
+    process.stdout.write(`revocation held by the edges ${heldAfterMs.join(' ms, ')} ms after the revoke call (its purge included)\n`);
+    expect(Math.max(...heldAfterMs)).toBeLessThan(5000);
     let stoppedAfterMs = -1;
     for (let round = 0; round < 40 && stoppedAfterMs < 0; round++) {
       const before = await kept();
@@ -222,6 +256,7 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
       await new Promise((r) => setTimeout(r, 300));
       if ((await kept()) === before) stoppedAfterMs = sentAt - revokedAt;
     }
+    for (const j of [...centreJobs].reverse()) await j.stop();
     await centre.close();
     expect(stoppedAfterMs).toBeGreaterThanOrEqual(0);
     expect(stoppedAfterMs).toBeLessThan(5000);

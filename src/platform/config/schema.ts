@@ -306,6 +306,13 @@ export const ConfigSchema = z
         replicas: z.number().int().min(1).max(5).default(3),
         /** How long the stream keeps flows: at least the detection window a restarted worker replays. */
         retentionHours: z.number().int().min(1).max(24 * 90).default(48),
+        /** KV bucket where the centre publishes the selection state the edges follow (bases, operator ranges, wrapped keys). */
+        stateBucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('mamori_selection'),
+        /**
+         * The edge key-wrapping key (32 random bytes or 64 hex digits, mode 0600): the centre wraps the pseudonym keys
+         * it publishes under it, every edge unwraps with it. Same file at the centre and every edge (a systemd credential).
+         */
+        keyWrapFile: z.string().min(1).optional(),
         edge: z
           .object({
             /** This edge's id (site and node, e.g. osaka-ix-1): in every message and message id. */
@@ -320,6 +327,8 @@ export const ConfigSchema = z
             publishTimeoutMs: z.number().int().min(100).max(120_000).default(5000),
             /** Where the edge serves /metrics (host:port). */
             metricsListen: z.string().regex(/^(\[[^\]]+\]|[^:]+):\d+$/, 'write host:port').default('127.0.0.1:9464'),
+            /** Past this age of the centre's last heartbeat the edge's state is not current and it drops every flow (counted); 0: never. */
+            stateMaxAgeSeconds: z.number().int().min(0).max(86_400).default(120),
           })
           .strict()
           .prefault({}),
