@@ -1,15 +1,25 @@
 /** @module The embedded DuckDB driver behind a small interface: statements with parameters, typed bulk appends, rows out, and scans that read typed arrays. */
-import { DuckDBInstance, DuckDBTableFunction, DOUBLE, UBIGINT, UINTEGER, USMALLINT, UTINYINT, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTableFunction, DOUBLE, ENUM, TIMESTAMP, UBIGINT, UINTEGER, USMALLINT, UTINYINT, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
 
 /** Column types the bulk appender understands. */
 export type AppendType = 'double' | 'varchar';
 
-/** Fixed-width column types a scan produces, each filled from a typed array of the same width. */
-export type ScanType = 'double' | 'u8' | 'u16' | 'u32' | 'u64';
+/**
+ * Fixed-width column types a scan produces, each filled from a typed array of the same width: `timestamp` is int64
+ * microseconds since the epoch (two little-endian 32-bit words a row); an enum is its member's index (u8 below 256
+ * members, u16 below 65,536: enumWidth), and reads as VARCHAR once written to Parquet.
+ */
+export type ScanType = 'double' | 'u8' | 'u16' | 'u32' | 'u64' | 'timestamp' | { enum: readonly string[] };
 
-/** Fills the next chunk of a scan: `put(column, values)` copies `rows` values of each column; returns the rows, 0 at the end. */
-export type ScanSource = (put: (column: number, values: ArrayBufferView) => void, maxRows: number) => number;
+/** Bytes a row of an enum column of `members` members takes in a scan. */
+export const enumWidth = (members: number): 1 | 2 | 4 => (members < 256 ? 1 : members < 65_536 ? 2 : 4);
+
+/**
+ * Fills the next chunk of a scan: `put(column, values, valid?)` copies `rows` values of each column, and for a column
+ * with NULLs its validity (bit r of byte r >> 3 set: row r holds a value; give it in every chunk); returns the rows, 0 at the end.
+ */
+export type ScanSource = (put: (column: number, values: ArrayBufferView, valid?: Uint8Array) => void, maxRows: number) => number;
 
 /** An embedded analytical database handle. */
 export interface DuckDb {
@@ -20,14 +30,16 @@ export interface DuckDb {
   /** Appends rows to an existing table whose columns have the given types, in order. */
   append(table: string, types: readonly AppendType[], rows: Iterable<readonly (string | number | null)[]>): Promise<void>;
   /**
-   * Registers a table function `name()` with these columns whose rows come from `source()` (asked once per
-   * query; its chunks are copied straight from typed arrays, no value crosses one by one).
+   * Registers a table function `name()` with these columns (or the columns a function returns when a query binds it:
+   * enum members that change from query to query) whose rows come from `source()` (asked once per query; its chunks
+   * are copied straight from typed arrays, no value crosses one by one).
    */
-  registerScan(name: string, columns: readonly (readonly [string, ScanType])[], source: () => ScanSource): void;
+  registerScan(name: string, columns: readonly (readonly [string, ScanType])[] | (() => readonly (readonly [string, ScanType])[]), source: () => ScanSource): void;
   close(): void;
 }
 
-const SCAN_TYPES: Record<ScanType, DuckDBType> = { double: DOUBLE, u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, u64: UBIGINT };
+const SCAN_TYPES: Record<Exclude<ScanType, { enum: readonly string[] }>, DuckDBType> = { double: DOUBLE, u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, u64: UBIGINT, timestamp: TIMESTAMP };
+const scanType = (t: ScanType): DuckDBType => (typeof t === 'string' ? SCAN_TYPES[t] : ENUM(t.enum));
 
 /** Opens an in-memory DuckDB (nothing is written unless a statement writes files). @see https://duckdb.org/docs/stable/clients/node_neo/overview */
 export async function openDuckDb(options: { threads?: number } = {}): Promise<DuckDb> {
@@ -64,13 +76,17 @@ export async function openDuckDb(options: { threads?: number } = {}): Promise<Du
       // vectors are filled with one memory copy per column (bench/ingest: a value at a time cost ~0.4 µs a row).
       const fn = DuckDBTableFunction.create({
         name,
-        bindFunction: (bind) => { for (const [n, t] of columns) bind.addResultColumn(n, SCAN_TYPES[t]); },
+        bindFunction: (bind) => { for (const [n, t] of typeof columns === 'function' ? columns() : columns) bind.addResultColumn(n, scanType(t)); },
         initFunction: (init) => { init.setInitData({ next: source() }); },
         mainFunction: (info, out: DuckDBDataChunk) => {
           const next = (info.initData as { next: ScanSource }).next;
           const chunk = (out as unknown as { chunk: bindings.DataChunk }).chunk;
-          const rows = next((column, values) => {
-            bindings.copy_data_to_vector(bindings.data_chunk_get_vector(chunk, column), 0, values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
+          const rows = next((column, values, valid) => {
+            const v = bindings.data_chunk_get_vector(chunk, column);
+            bindings.copy_data_to_vector(v, 0, values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
+            if (valid === undefined) return;
+            bindings.vector_ensure_validity_writable(v);
+            bindings.copy_data_to_vector_validity(v, 0, valid.buffer as ArrayBuffer, valid.byteOffset, valid.byteLength);
           }, bindings.vector_size());
           bindings.data_chunk_set_size(chunk, rows);
         },

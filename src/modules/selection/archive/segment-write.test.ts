@@ -1,0 +1,92 @@
+/** @module The segment writer's files hold exactly each row's allowed values: NULL for a field the basis withholds, an address that is not foreign, a pseudonym that is not one. */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
+import { syntheticSelected } from '../test-support/selected.js';
+import { CATEGORIES } from '../classify.js';
+import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, type SelectedBatch } from '../minimize.js';
+import { FIELD_BIT, FLOW_FIELDS } from '../schema.js';
+import { liveFiles, listPartitions, WAL_DIR } from './layout.js';
+import { writeSegment } from './segment-write.js';
+import { openSegment } from './wal.js';
+
+const dirs: string[] = [];
+const engines: DuckDb[] = [];
+afterEach(() => { for (const e of engines.splice(0)) e.close(); for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+const half = (b: Uint8Array, at: number): string => Buffer.from(b.subarray(at, at + 8)).readBigUInt64BE().toString();
+
+/** What a row must read back as (the archive's columns; times in ms). */
+function expected(b: SelectedBatch, i: number): Record<string, unknown> {
+  const has = (f: keyof typeof FIELD_BIT): boolean => (b.fields[i]! & FIELD_BIT[f]) !== 0;
+  const kinds = { src: b.srcKind[i]!, dst: b.dstKind[i]! };
+  const addr = (side: 'src' | 'dst', kind: number, h: 'hi' | 'lo'): string | null => (kinds[side] === kind ? half(side === 'src' ? b.srcAddr : b.dstAddr, i * 16 + (h === 'hi' ? 0 : 8)) : null);
+  const pseudonymous = kinds.src === ADDR_PSEUDONYM || kinds.dst === ADDR_PSEUDONYM;
+  return {
+    category: CATEGORIES[b.category[i]!], start: b.start[i], end: has('end') ? b.end[i] : null,
+    src_ip_hi: addr('src', ADDR_FOREIGN, 'hi'), src_ip_lo: addr('src', ADDR_FOREIGN, 'lo'), dst_ip_hi: addr('dst', ADDR_FOREIGN, 'hi'), dst_ip_lo: addr('dst', ADDR_FOREIGN, 'lo'),
+    src_pseudonym_hi: addr('src', ADDR_PSEUDONYM, 'hi'), src_pseudonym_lo: addr('src', ADDR_PSEUDONYM, 'lo'),
+    dst_pseudonym_hi: addr('dst', ADDR_PSEUDONYM, 'hi'), dst_pseudonym_lo: addr('dst', ADDR_PSEUDONYM, 'lo'),
+    pseudonym_period: pseudonymous ? (b.periods[b.periodIndex[i]!] ?? null) : null,
+    src_port: has('srcPort') ? b.srcPort[i] : null, dst_port: has('dstPort') ? b.dstPort[i] : null, proto: has('proto') ? b.proto[i] : null,
+    tcp_flags: has('tcpFlags') ? b.tcpFlags[i] : null, bytes: has('bytes') ? b.bytes[i] : null, packets: has('packets') ? b.packets[i] : null,
+    sampling_rate: has('samplingRate') ? b.samplingRate[i] : null, in_if: has('inIf') ? b.inIf[i] : null, out_if: has('outIf') ? b.outIf[i] : null,
+    exporter: has('exporter') ? (b.exporters[b.exporterIndex[i]!] ?? null) : null,
+  };
+}
+
+async function roundTrip(b: SelectedBatch): Promise<{ rows: Record<string, unknown>[]; files: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'mamori-segment-write-'));
+  dirs.push(dir);
+  mkdirSync(join(dir, WAL_DIR));
+  const s = openSegment(join(dir, WAL_DIR), 'seg1');
+  s.append(b);
+  s.close();
+  const e = await openDuckDb();
+  engines.push(e);
+  const r = await writeSegment(e, dir, 'seg1', { excluded: [], recovered: false });
+  const files = listPartitions(dir).flatMap((p) => liveFiles(p.dir));
+  const u = (c: string): string => `${c}::VARCHAR AS ${c}`;
+  const rows = await e.all(`SELECT category, epoch_ms(start) AS start, epoch_ms("end") AS "end", ${['src_ip_hi', 'src_ip_lo', 'dst_ip_hi', 'dst_ip_lo', 'src_pseudonym_hi', 'src_pseudonym_lo', 'dst_pseudonym_hi', 'dst_pseudonym_lo'].map(u).join(', ')},
+    pseudonym_period, src_port, dst_port, proto, tcp_flags, bytes, packets, sampling_rate, in_if, out_if, exporter
+    FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}]) ORDER BY start`);
+  expect(r.rows).toBe(rows.length);
+  return { rows: rows.map((x) => ({ ...x, start: Number(x['start']), end: x['end'] === null ? null : Number(x['end']) })), files: files.length };
+}
+
+describe('segment write', () => {
+  it('writes every value a row may keep and NULL for the rest, across chunks, partitions, enum widths and kinds', async () => {
+    // Two hours (two partitions), 5,000 rows a partition (chunks of 2,048 and a partial one).
+    const b = syntheticSelected(10_000, { startMs: Date.parse('2026-05-01T10:59:55Z') });
+    for (let i = 0; i < b.length; i++) b.start[i] = Date.parse('2026-05-01T10:00:00Z') + (i < 5000 ? i : 3_600_000 + i);
+    b.periods = ['2026-04', '2026-05', '2026-06'];
+    b.exporters = Array.from({ length: 300 }, (_, k) => `192.0.2.${k % 256}/${k}`); // 300 members: u16 indexes
+    const all = FLOW_FIELDS.reduce((a, f) => a | FIELD_BIT[f], 0);
+    for (let i = 0; i < b.length; i++) {
+      b.category[i] = i % 3;
+      b.fields[i] = i % 5 === 0 ? all & ~(FIELD_BIT.end | FIELD_BIT.bytes | FIELD_BIT.exporter) : i % 7 === 0 ? FIELD_BIT.start | FIELD_BIT.proto : all;
+      b.srcKind[i] = i % 11 === 0 ? ADDR_ABSENT : i % 2 === 0 ? ADDR_FOREIGN : ADDR_PSEUDONYM;
+      b.dstKind[i] = i % 2 === 0 ? ADDR_PSEUDONYM : ADDR_FOREIGN;
+      if (b.dstKind[i] === ADDR_FOREIGN) b.dstAddr.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 203, 0, 113, i & 255], i * 16);
+      b.periodIndex[i] = i % 3;
+      b.exporterIndex[i] = i % 300;
+      b.bytes[i] = i * 3;
+      b.inIf[i] = i % 4;
+    }
+    const { rows, files } = await roundTrip(b);
+    expect(files).toBe(2);
+    const want = Array.from({ length: b.length }, (_, i) => expected(b, i));
+    expect(rows).toEqual(want);
+  }, 60_000);
+
+  it('writes a column every row shares (one exporter, period, interface) and indexes outside their tables as NULL', async () => {
+    const b = syntheticSelected(3000);
+    b.periodIndex[5] = 9; // no such period: NULL, as the SQL lookup gave before
+    const { rows } = await roundTrip(b);
+    expect(rows).toEqual(Array.from({ length: b.length }, (_, i) => expected(b, i)));
+    expect(rows[5]).toMatchObject({ pseudonym_period: null });
+    expect(rows[6]).toMatchObject({ pseudonym_period: '2026-05', exporter: '192.0.2.1/0', sampling_rate: 1 });
+  }, 60_000);
+});
