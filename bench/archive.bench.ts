@@ -7,7 +7,7 @@
  * warm), beside a baseline in the same run: DuckDB counting every row of the same files; wall and CPU seconds, with the load.
  * Run: `npm run bench -- archive`; `BENCH_ARCHIVE_DIR=<dir>` generates the hour there once and reuses it in later runs.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '#platform/clock/index.js';
@@ -34,6 +34,7 @@ const want = JSON.stringify({ flows: FLOWS, fileRows: FILE_ROWS, generator: GENE
 const reuse = kept !== undefined && existsSync(marker) && readFileSync(marker, 'utf8') === want;
 if (!reuse) { rmSync(join(dir, 'basis=xb-bench'), { recursive: true, force: true }); rmSync(marker, { force: true }); }
 mkdirSync(part, { recursive: true });
+for (const f of readdirSync(part)) if (f.endsWith('.rollup')) rmSync(join(part, f)); // each run measures compaction's rollups afresh
 process.stdout.write(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
 process.stdout.write(`one hour of ${FLOWS.toLocaleString('en')} flows of one basis, files of ${FILE_ROWS.toLocaleString('en')} rows (row groups 122,880) in foreign-address order, in ${dir}\n`);
 
@@ -88,7 +89,7 @@ const baseCpu = process.cpuUsage(bc);
 base.close();
 process.stdout.write(`| question | cold | warm | CPU (warm) | load | rows answered |\n|---|---|---|---|---|---|\n`);
 process.stdout.write(`| baseline: DuckDB counts and sums every row of the hour (${Number(n!['n']).toLocaleString('en')}) | ${baseline.toFixed(2)} s | | ${cpu(baseCpu)} | ${loadavg()[0]!.toFixed(1)} | |\n`);
-for (const [label, q] of questions) {
+const timed = async (label: string, q: FlowQuery): Promise<void> => {
   const times: number[] = [];
   let rows = 0;
   let used = process.cpuUsage();
@@ -100,7 +101,17 @@ for (const [label, q] of questions) {
     used = process.cpuUsage(c);
   }
   process.stdout.write(`| ${label} | ${times[0]!.toFixed(2)} s | ${times[1]!.toFixed(2)} s | ${cpu(used)} | ${loadavg()[0]!.toFixed(1)} | ${rows} |\n`);
-}
+};
+// Before compaction (the hour still being written, or not yet compacted): every question reads rows.
+await timed('the whole hour by minute and protocol, before compaction (rows)', questions[2]![1]);
+const cc = process.cpuUsage();
+const c0 = performance.now();
+await archive.compact();
+const compactCpu = process.cpuUsage(cc);
+const rollups = readdirSync(part).filter((f) => f.endsWith('.rollup'));
+process.stdout.write(`| compaction of the closed hour: nothing to merge; ${rollups.length} minute rollups written (rollup.ts), `
+  + `${rollups.reduce((a, f) => a + statSync(join(part, f)).size, 0).toLocaleString('en')} bytes | ${((performance.now() - c0) / 1000).toFixed(2)} s | | ${cpu(compactCpu)} | ${loadavg()[0]!.toFixed(1)} | |\n`);
+for (const [label, q] of questions) await timed(label, q);
 await archive.close();
 if (kept === undefined) rmSync(dir, { recursive: true, force: true });
 process.stdout.write(`\nload ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);

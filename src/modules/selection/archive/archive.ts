@@ -9,6 +9,7 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import type { SelectedBatch } from '../minimize.js';
 import { compactPartition } from './compaction.js';
+import { rollupPartition } from './rollup.js';
 import { hourOf, listPartitions, liveFiles, type Partition } from './layout.js';
 import { fileList, queryFlows, readSnapshot, type FlowQuery, type FlowQueryResult } from './query.js';
 import { createArchiveWriter, DEFAULT_WRITER_SETTINGS, type ArchiveWriter, type ArchiveWriterSettings } from './writer.js';
@@ -26,6 +27,8 @@ export interface ArchiveDeps {
   clock: Clock;
   /** Retention in days of each basis id; undefined for an unknown basis (its partitions are purged). */
   retentionOf: (basisIds: readonly string[]) => Promise<Map<string, number>>;
+  /** `false`: queries read rows only, never the minute rollups compaction writes (tests compare both ways). */
+  rollups?: boolean;
   /** The stream writer's limits (`archive.*`); defaults in DEFAULT_WRITER_SETTINGS. */
   writer?: Partial<ArchiveWriterSettings>;
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
@@ -142,6 +145,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
           if (p.hour > before) continue;
           const r = await compactPartition(e, dir, p, minRows);
           if (r.files > 0) { out.partitions++; out.filesMerged += r.files; out.rows += r.rows; }
+          await rollupPartition(e, dir, p); // after the merge: its sources' rollups go, the merged file gets one
         }
         return out;
       });
@@ -221,7 +225,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
      * Answers a filtered, grouped question over the archive (what the writer has written; staged rows follow
      * within `archive.maxAgeSeconds`); every query is audited with its purpose and the bases it read. @see query.ts
      */
-    queryFlows: (ctx: RequestContext, input: FlowQuery): Promise<FlowQueryResult> => queryFlows({ dir, audit, policy, engine: queryEngine }, ctx, input),
+    queryFlows: (ctx: RequestContext, input: FlowQuery): Promise<FlowQueryResult> => queryFlows({ dir, audit, policy, engine: queryEngine, ...(deps.rollups === false ? { rollups: false } : {}) }, ctx, input),
 
   };
 }

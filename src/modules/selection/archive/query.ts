@@ -10,6 +10,7 @@ import type { AuditRecorder } from '#modules/audit/index.js';
 import { formatAddress } from '#modules/collection/index.js';
 import { parsePrefix } from '../ranges.js';
 import { hourOf, listPartitions, liveFiles, slotBytes, slotHalves, sqlString, type Partition } from './layout.js';
+import { ROLLUP_KEYS, rollupOf } from './rollup.js';
 
 /** An address group key reads two UBIGINT halves; the others one column (`text` formats a group's value once, after grouping). */
 type GroupKey = { sql: string; text?: (v: unknown) => unknown } | { hi: string; lo: string; pseudonym?: true };
@@ -53,8 +54,22 @@ export type FlowQuery = z.input<typeof FlowQuerySchema>;
 /** What a flow query answers: its rows, the bases and the number of partitions it read. */
 export interface FlowQueryResult { rows: Record<string, unknown>[]; bases: string[]; partitions: number }
 
-/** What queryFlows needs: the archive directory, an engine for queries only, the audit log and the policy. */
-export interface FlowQueryDeps { dir: string; engine: () => Promise<DuckDb>; audit: AuditRecorder; policy: PolicyEngine }
+/** What queryFlows needs: the archive directory, an engine for queries only, the audit log and the policy; `rollups: false` reads rows only (tests). */
+export interface FlowQueryDeps { dir: string; engine: () => Promise<DuckDb>; audit: AuditRecorder; policy: PolicyEngine; rollups?: boolean }
+
+/** How a grouped question reads a snapshot with rollups: whole minutes [m0, m1) from rollups, the cut edges and the rest from rows. */
+interface RollupPlan { rolled: string[]; unrolled: string[]; m0: number; m1: number; edges: [number, number][] }
+
+/** Splits a snapshot's files by whether a rollup lies beside them; undefined when rollups cannot help (none, or no whole minute in range). */
+function planRollups(files: readonly string[], from: number, to: number): RollupPlan | undefined {
+  const m0 = Math.ceil(from / 60_000), m1 = Math.floor(to / 60_000);
+  const rolled = files.filter((f) => existsSync(rollupOf(f)));
+  if (m0 >= m1 || rolled.length === 0) return undefined;
+  const edges: [number, number][] = [];
+  if (from < m0 * 60_000) edges.push([from, m0 * 60_000]);
+  if (m1 * 60_000 < to) edges.push([m1 * 60_000, to]);
+  return { rolled, unrolled: files.filter((f) => !rolled.includes(f)), m0, m1, edges };
+}
 
 /** A DuckDB list literal of file paths. */
 export const fileList = (files: readonly string[]): string => `[${files.map(sqlString).join(', ')}]`;
@@ -103,8 +118,11 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
   const toHour = hourOf(to - 1);
   const parts = listPartitions(dir).filter((p) => p.hour >= fromHour && p.hour <= toHour && (q.filters.basisIds === undefined || q.filters.basisIds.includes(p.basis)));
   const bases = [...new Set(parts.map((p) => p.basis))].sort();
-  const where: string[] = ['start >= epoch_ms(CAST($1 AS BIGINT))', 'start < epoch_ms(CAST($2 AS BIGINT))'];
-  const params: (string | number)[] = [from, to];
+  // The range as literals (whole ms from Date.parse): a statement must use every parameter it is given, and the rollup
+  // path's statements read rows of only part of the range.
+  const during = (a: number, b: number): string[] => [`start >= epoch_ms(CAST(${a} AS BIGINT))`, `start < epoch_ms(CAST(${b} AS BIGINT))`];
+  const where: string[] = during(from, to);
+  const params: (string | number)[] = [];
   const add = (sql: string, ...vals: (string | number)[]): void => {
     let s = sql;
     vals.forEach((v) => { params.push(v); s = s.replace('?', `$${params.length}`); });
@@ -152,6 +170,18 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
   if (q.filters.port !== undefined) add('(src_port = ? OR dst_port = ?)', q.filters.port, q.filters.port);
   if (q.filters.proto !== undefined) add('proto = ?', q.filters.proto);
   if (q.filters.category !== undefined) add('category = ?', q.filters.category);
+  // Rollups hold (category, minute, proto, exporter) per file: they answer questions grouped and filtered by those alone.
+  const rollupable = deps.rollups !== false && q.groupBy.length > 0 && q.groupBy.every((g) => ROLLUP_KEYS.has(g)) && sides === undefined
+    && address === undefined && prefix === undefined && q.filters.pseudonym === undefined && q.filters.port === undefined;
+  const present = (got: Record<string, unknown>[]): Record<string, unknown>[] => got.map((r) => {
+    const out: Record<string, unknown> = {};
+    for (const g of q.groupBy) {
+      const k = GROUP_KEYS[g];
+      if ('sql' in k) out[g] = k.text === undefined ? r[g] : k.text(r[g]);
+      else { const b = slotBytes(r[`${g}__hi`], r[`${g}__lo`]); out[g] = b === undefined ? null : formatAddress(b, 0); }
+    }
+    return { ...out, flows: r['flows'], bytes: r['bytes'], packets: r['packets'], first: r['first'], last: r['last'] };
+  });
   const filterHash = createHash('sha256').update(JSON.stringify(q.filters)).digest('hex');
   const event = { action: 'flows:query', object: { type: 'flow_archive', id: 'flows' }, legalBasis: bases.join(',').slice(0, 1000) || null };
   let rows: Record<string, unknown>[];
@@ -159,22 +189,31 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
     rows = await readSnapshot(parts, async (files) => {
       if (files.length === 0) return [];
       const e = await deps.engine();
-      const scan = `read_parquet(${fileList(files)}, hive_partitioning = true, union_by_name = true)`;
-      const source = sides === undefined ? scan : `(SELECT * FROM ${scan} WHERE ${sides.src} UNION ALL SELECT * FROM ${scan} WHERE ${sides.dst} AND (${sides.src}) IS NOT TRUE)`;
+      const scan = (list: readonly string[]): string => `read_parquet(${fileList(list)}, hive_partitioning = true, union_by_name = true)`;
+      const scanOf = (list: readonly string[]): string => (sides === undefined ? scan(list)
+        : `(SELECT * FROM ${scan(list)} WHERE ${sides.src} UNION ALL SELECT * FROM ${scan(list)} WHERE ${sides.dst} AND (${sides.src}) IS NOT TRUE)`);
+      const source = scanOf(files);
       if (q.groupBy.length === 0) {
         return (await e.all(`SELECT * FROM ${source} WHERE ${where.join(' AND ')} ORDER BY start LIMIT ${q.limit}`, params)).map(presentRow);
       }
       const cols = q.groupBy.flatMap((g) => { const k = GROUP_KEYS[g]; return 'sql' in k ? [`${k.sql} AS "${g}"`] : [`${k.hi} AS "${g}__hi"`, `${k.lo} AS "${g}__lo"`]; });
-      const got = await e.all(`SELECT ${cols.join(', ')}, count(*) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(start) AS first, max(start) AS last FROM ${source} WHERE ${where.join(' AND ')} GROUP BY ALL ORDER BY flows DESC LIMIT ${q.limit}`, params);
-      return got.map((r) => {
-        const out: Record<string, unknown> = {};
-        for (const g of q.groupBy) {
-          const k = GROUP_KEYS[g];
-          if ('sql' in k) out[g] = k.text === undefined ? r[g] : k.text(r[g]);
-          else { const b = slotBytes(r[`${g}__hi`], r[`${g}__lo`]); out[g] = b === undefined ? null : formatAddress(b, 0); }
-        }
-        return { ...out, flows: r['flows'], bytes: r['bytes'], packets: r['packets'], first: r['first'], last: r['last'] };
-      });
+      // Ties broken by the keys: an answer cut by the limit is the same on every run and from rollups or rows alike.
+      const order = `ORDER BY flows DESC, ${cols.map((_, i) => i + 1).join(', ')} LIMIT ${q.limit}`;
+      const sums = 'count(*) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(start) AS first, max(start) AS last';
+      const grouped = (list: string[], cond: string): string => `SELECT ${cols.join(', ')}, ${sums} FROM ${scanOf(list)} WHERE ${cond} GROUP BY ALL`;
+      const plan = rollupable ? planRollups(files, from, to) : undefined;
+      if (plan === undefined) return e.all(`${grouped(files, where.join(' AND '))} ${order}`, params).then(present);
+      // Whole minutes of files with a rollup from the rollup; the minutes cut by from/to, and files without one, from rows.
+      const rest = where.slice(2);
+      const keys = q.groupBy.map((g) => `"${g}"`).join(', ');
+      const parts = [`SELECT ${keys}, flows, bytes, packets, first, last FROM ${scanOf(plan.rolled.map(rollupOf))}
+        WHERE ${[`minute >= ${plan.m0}`, `minute < ${plan.m1}`, ...rest].join(' AND ')}`];
+      for (const [a, b] of plan.edges) {
+        parts.push(grouped(plan.rolled, [...during(a, b), ...rest].join(' AND ')));
+      }
+      if (plan.unrolled.length > 0) parts.push(grouped(plan.unrolled, where.join(' AND ')));
+      return e.all(`SELECT ${keys}, CAST(sum(flows) AS BIGINT) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(first) AS first, max(last) AS last
+        FROM (${parts.join(' UNION ALL ')}) GROUP BY ALL ${order}`, params).then(present);
     });
   } catch (e) {
     await audit.record(ctx, { ...event, outcome: 'failure', details: { purpose: q.purpose, bases: bases.join(','), filters: filterHash } });
