@@ -147,8 +147,12 @@ export class Pseudonymizer {
     return this.words[place]! | 0; // signed: a small integer, never boxed
   }
 
-  /** Writes the pseudonym of the slot at `o` (under the current period's key) to `out` at `outOff`. */
-  write(buf: Uint8Array, o: number, out: Uint8Array, outOff: number): void {
+  /**
+   * Writes the pseudonym of the slot at `o` (under the current period's key) to `out` at `outOff`.
+   * `out32`, a Uint32Array over `out`'s memory when `outOff` is a multiple of 4 there, lets a cached
+   * pseudonym go out as four words rather than sixteen bytes (bench/ingest).
+   */
+  write(buf: Uint8Array, o: number, out: Uint8Array, outOff: number, out32?: Uint32Array): void {
     const w0 = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
     const w1 = ((buf[o + 4]! << 24) | (buf[o + 5]! << 16) | (buf[o + 6]! << 8) | buf[o + 7]!) >>> 0;
     const w2 = ((buf[o + 8]! << 24) | (buf[o + 9]! << 16) | (buf[o + 10]! << 8) | buf[o + 11]!) >>> 0;
@@ -160,7 +164,12 @@ export class Pseudonymizer {
       const b = s * RECORD_WORDS;
       if ((k[b + 4]! | k[b + 5]! | k[b + 6]! | k[b + 7]!) === 0) break; // an empty record: not cached
       if (k[b] === w0 && k[b + 1] === w1 && k[b + 2] === w2 && k[b + 3] === w3) {
-        // A byte loop, not subarray + set: no typed-array view allocated per cached hit (bench/pipeline).
+        // Words (or a byte loop), not subarray + set: no typed-array view allocated per cached hit (bench/pipeline).
+        if (out32 !== undefined) {
+          const at = outOff >> 2;
+          out32[at] = k[b + 4]!; out32[at + 1] = k[b + 5]!; out32[at + 2] = k[b + 6]!; out32[at + 3] = k[b + 7]!;
+          return;
+        }
         const v = b * 4 + 16;
         const bytes = this.bytes;
         for (let j = 0; j < PSEUDONYM_BYTES; j++) out[outOff + j] = bytes[v + j]!;

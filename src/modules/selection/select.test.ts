@@ -172,6 +172,26 @@ describe('selection properties (fast-check)', () => {
     }), { numRuns: 150 });
   });
 
+  it('keeps the same columns when the address columns do not start on a 4-byte boundary (byte copies, not words)', () => {
+    fc.assert(fc.property(fc.array(recordArb, { minLength: 1, maxLength: 60 }), basesArb, (records, bases) => {
+      const { kept } = run(records, bases);
+      const batch = createFlowBatch(records.length);
+      for (const r of records) appendFlow(batch, r);
+      // The same addresses in columns one byte into their buffers.
+      for (const k of ['srcAddr', 'dstAddr'] as const) {
+        const shifted = new Uint8Array(batch[k].length + 1).subarray(1);
+        shifted.set(batch[k]);
+        batch[k] = shifted;
+      }
+      const compiled = compileBases(bases);
+      const selector = createSelector({ locator, pseudonyms: new Pseudonymizer(keys, 64), rotation: 'monthly', clock: new ManualClock(NOW), bases: () => compiled, counters: new SelectionCounters(NOW) });
+      const bytes = selector.select(batch).kept;
+      expect(bytes.length).toBe(kept.length);
+      expect(Buffer.from(bytes.srcAddr.subarray(0, kept.length * 16)).equals(Buffer.from(kept.srcAddr.subarray(0, kept.length * 16)))).toBe(true);
+      expect(Buffer.from(bytes.dstAddr.subarray(0, kept.length * 16)).equals(Buffer.from(kept.dstAddr.subarray(0, kept.length * 16)))).toBe(true);
+    }), { numRuns: 60 });
+  });
+
   it('says why a flow was dropped', () => {
     const b = basis({ id: 'b1', kind: 'cross_border_approval', selectors: { exporters: [], foreignPrefixes: ['8.0.0.0/8'], domesticPrefixes: [], ports: [], protocols: [] } });
     const rv = basis({ id: 'b2', kind: 'cross_border_approval', selectors: { exporters: [], foreignPrefixes: ['36.0.0.0/8'], domesticPrefixes: [], ports: [], protocols: [] }, revokedAt: '2026-03-01T00:00:00Z' });
