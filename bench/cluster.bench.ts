@@ -39,9 +39,9 @@ const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori',
 const TICKS = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
 
 /** user + sys CPU seconds of a process (every thread), or 0 once it is gone. */
-function cpuSeconds(pid: number): number {
+function cpuSeconds(pid: number, tid?: number): number {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const f = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(f[11]) + Number(f[12])) / TICKS;
   } catch {
     return 0;
@@ -118,7 +118,7 @@ async function until(what: string, roles: readonly Role[], cond: () => Promise<b
 }
 
 /** The cluster: one nats-server, a fresh PostgreSQL database, an edge, `WORKERS` workers and the archiver as processes. */
-async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number }> {
+async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; mainCpu: Record<string, number>; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number }> {
   const nats = await startNatsCluster(1);
   const db = await createFreshPgDatabase();
   const dirs: string[] = [];
@@ -148,6 +148,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
         MAMORI_CLUSTER_REPLICAS: '1', MAMORI_COLLECTOR_ENABLED: 'false', MAMORI_COLLECTOR_RECEIVER: 'native',
         // Findings stored every 20 s: within a run of a few seconds, once at the end (windows closed after 3 s idle), as the
         // single process (every 10 s) does in it; a shorter period would store the same findings several times over.
+        ...(env['BENCH_CLUSTER_EDGE_BATCH'] !== undefined ? { MAMORI_CLUSTER_EDGE_BATCH_FLOWS: env['BENCH_CLUSTER_EDGE_BATCH'] } : {}),
         MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '20', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '3',
       };
       const profile = PROFILE !== undefined ? ['--cpu-prof', '--cpu-prof-dir', PROFILE, '--cpu-prof-name', `${name.replace(/ /g, '-')}.cpuprofile`] : [];
@@ -179,6 +180,8 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     let findingUpdates = 0;
     const pids = new Map<string, number>([...roles.map((r) => [r.name, r.proc.pid!] as const), ['nats-server', nats.pid(0)!]]);
     const before = new Map([...pids].map(([n, p]) => [n, cpuSeconds(p)]));
+    // The main thread apart (the rest: V8's compiler and GC helpers, worker threads such as the archive writer's).
+    const mainBefore = new Map([...pids].map(([n, p]) => [n, cpuSeconds(p, p)]));
     const pgBefore = new Map((await pgPids()).map((p) => [p, cpuSeconds(p)]));
 
     const g = await generator(udp, RATE, RATE * SECONDS, baseMs);
@@ -208,6 +211,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     await until('the final findings flush', roles, async () => (await written()) > w0, 40_000).catch(() => undefined);
     findingUpdates = await written();
     const cpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p) - before.get(n)!]));
+    const mainCpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p, p) - mainBefore.get(n)!]));
     let pgCpu = 0;
     for (const p of await pgPids()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
     const f = await edgeFigures();
@@ -219,7 +223,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const counters = (await c.query<{ entry: string }>("select entry from audit_entries where entry like '%selection:counters%'")).rows.map((r) => JSON.stringify((JSON.parse(r.entry) as { details?: unknown }).details));
     if (f.received !== kept) process.stdout.write(`edge selection counters: ${counters.join('; ')}\n`);
     await c.end();
-    return { kept, cpu, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
+    return { kept, cpu, mainCpu, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
   } finally {
     await Promise.all(roles.map(stop));
     for (const j of centreJobs.reverse()) await j.stop().catch(() => undefined);
@@ -241,7 +245,7 @@ async function main(): Promise<void> {
   const c = await cluster(baseMs);
   const total = Object.values(c.cpu).reduce((a, b) => a + b, 0);
   const perCluster = (total * 1e6) / c.kept;
-  process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow)`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s); ${c.findingUpdates} finding updates stored\n`);
+  process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow; main thread ${((c.mainCpu[n]! * 1e6) / c.kept).toFixed(2)})`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s); ${c.findingUpdates} finding updates stored\n`);
   const same = JSON.stringify(kindsOf(single.findings)) === JSON.stringify(kindsOf(c.findings));
   process.stdout.write(`findings (kind and level; pseudonyms differ by key): ${same ? 'equal' : `DIFFER (${single.findings.length} single, ${c.findings.length} cluster)`}\n`);
   // PostgreSQL's backends: findings and audit entries, and per-second polls (bases at the edge, leases) that do not grow with flows.

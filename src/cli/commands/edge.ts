@@ -83,7 +83,7 @@ export async function runEdgeCommand(cmd: Command, opts: EdgeCommandOptions): Pr
   }, { transport, select: (b) => selection.select(b), nowMs: () => systemClock.nowMs(), logger, metrics });
   edgeStateMetrics(metrics, edgeId, follower, selection);
   const listeners = opts.listen.length > 0 ? opts.listen : config.collector.listeners;
-  const collector = createUdpCollector({ ...config.collector, listeners }, { sink: edge.sink, metrics, clock: systemClock, logger });
+  const collector = createUdpCollector({ ...config.collector, batchSize: config.cluster.edge.batchFlows, listeners }, { sink: edge.sink, metrics, clock: systemClock, logger });
   const server = await serveMetrics(metrics, metricsAt.host, metricsAt.port);
   // The country table is built on first use (about a second): now, not while the first datagrams wait in the socket.
   selection.live.current();

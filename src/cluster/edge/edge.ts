@@ -3,8 +3,26 @@ import { randomBytes } from 'node:crypto';
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
 import type { SelectedBatch } from '#modules/selection/index.js';
 import type { Transport } from '#platform/transport/index.js';
-import { encodeWireBatch, FAMILIES, partitionSubject, splitByPartition, type Family } from '../wire/index.js';
+import { encodeWireRows, FAMILIES, partitionRows, partitionSubject, type WireMeta } from '../wire/index.js';
 import { Outbox, type Outgoing } from './buffer.js';
+
+/** Most rows in one message, and most encoded bytes (NATS refuses a message past its max_payload, 1 MiB by default). */
+const MESSAGE_ROWS = 8192;
+const MESSAGE_BYTES = 900 * 1024;
+
+interface Chunk { data: Uint8Array; rows: number }
+
+/** Encodes rows `order[a … z)` as messages of at most MESSAGE_ROWS rows and MESSAGE_BYTES (halved until they fit). */
+function encodeChunks(meta: WireMeta, kept: SelectedBatch, order: Int32Array, a: number, z: number, out: Chunk[]): void {
+  for (let at = a; at < z; at += MESSAGE_ROWS) {
+    const to = Math.min(z, at + MESSAGE_ROWS);
+    const data = encodeWireRows(meta, kept, order, at, to);
+    if (data.length <= MESSAGE_BYTES || to - at === 1) { out.push({ data, rows: to - at }); continue; }
+    const mid = at + Math.floor((to - at) / 2);
+    encodeChunks(meta, kept, order, at, mid, out);
+    encodeChunks(meta, kept, order, mid, to, out);
+  }
+}
 
 /** Settings of an edge (`cluster.*` and `cluster.edge.*`). */
 export interface EdgeSettings {
@@ -127,11 +145,16 @@ export function createEdge(settings: EdgeSettings, deps: EdgeDeps): Edge {
       const n = seq++;
       const group: Outgoing[] = [];
       for (const family of FAMILIES) {
-        splitByPartition(kept, family, settings.partitions).forEach((part, p) => {
-          if (part === undefined) return;
-          const data = encodeWireBatch({ edge: settings.edgeId, seq: n, family, partition: p, selectedAtMs: now }, part);
-          group.push({ msgId: `${settings.edgeId}.${run}.${n}.${family}${p}`, subject: partitionSubject(settings.subjectPrefix, family as Family, p), data, flows: family === 'd' ? part.length : 0 });
-        });
+        // Each partition's rows are encoded straight from the kept batch (no copy of its columns per partition).
+        const { order, from } = partitionRows(kept, family, settings.partitions);
+        for (let p = 0; p < settings.partitions; p++) {
+          const chunks: Chunk[] = [];
+          encodeChunks({ edge: settings.edgeId, seq: n, family, partition: p, selectedAtMs: now }, kept, order, from[p]!, from[p + 1]!, chunks);
+          chunks.forEach((c, k) => group.push({
+            msgId: `${settings.edgeId}.${run}.${n}.${family}${p}${k === 0 ? '' : `.${k}`}`, subject: partitionSubject(settings.subjectPrefix, family, p),
+            data: c.data, flows: family === 'd' ? c.rows : 0,
+          }));
+        }
       }
       if (!outbox.offer(group)) {
         stats.droppedFlows += kept.length;

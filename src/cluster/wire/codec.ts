@@ -105,6 +105,8 @@ class Reader {
     throw new WireError('WIRE_INVALID', `${what}: a number longer than 8 bytes`);
   }
   varint(what: string): number { const z = this.varuint(what); return z % 2 === 0 ? z / 2 : -(z + 1) / 2; }
+  /** As `varint`, by way of `varuintFast`. */
+  varintFast(what: string): number { const z = this.varuintFast(what); return z % 2 === 0 ? z / 2 : -(z + 1) / 2; }
   /** A varuint of up to 31 bits without a check per byte while 5 bytes remain; otherwise the checked path. */
   varuintFast(what: string): number {
     const buf = this.buf;
@@ -135,14 +137,15 @@ class Reader {
 
 type IntColumn = Uint8Array | Uint16Array | Uint32Array;
 
-function writeInts(w: Writer, col: IntColumn, n: number): void {
-  const first = n > 0 ? col[0]! : 0;
+/** Writes `col[rows[k]]` for `from ≤ k < to`: the rows of one partition, read in place (no copy per partition). */
+function writeInts(w: Writer, col: IntColumn, rows: Int32Array, from: number, to: number): void {
+  const first = to > from ? col[rows[from]!]! : 0;
   let same = true;
-  for (let i = 1; i < n && same; i++) same = col[i] === first;
+  for (let k = from + 1; k < to && same; k++) same = col[rows[k]!] === first;
   if (same) { w.u8(E_CONST); w.varuint(first); return; }
   w.u8(E_VARINT);
-  w.room(n * 5);
-  for (let i = 0; i < n; i++) w.varuintUnchecked(col[i]!);
+  w.room((to - from) * 5);
+  for (let k = from; k < to; k++) w.varuintUnchecked(col[rows[k]!]!);
 }
 
 function readInts(r: Reader, col: IntColumn, n: number, max: number, what: string): void {
@@ -163,17 +166,23 @@ function readInts(r: Reader, col: IntColumn, n: number, max: number, what: strin
 
 const isWhole = (v: number): boolean => Number.isInteger(v) && v >= 0 && v < 2 ** 52;
 
-/** Floats that are whole numbers (times in ms, scaled counts) go as varints, others as raw f64. */
-function writeFloats(w: Writer, col: Float64Array, n: number, delta: boolean): void {
+/** Floats that are whole numbers (times in ms, scaled counts) go as varints, others as raw f64 (rows as in writeInts). */
+function writeFloats(w: Writer, col: Float64Array, rows: Int32Array, from: number, to: number, delta: boolean): void {
+  const first = to > from ? col[rows[from]!]! : 0;
   let whole = true, same = true;
-  for (let i = 0; i < n && whole; i++) { whole = isWhole(col[i]!); same &&= col[i] === col[0]; }
-  if (whole && same) { w.u8(E_CONST); w.varuint(n > 0 ? col[0]! : 0); return; }
-  if (!whole) { w.u8(E_F64); for (let i = 0; i < n; i++) w.f64(col[i]!); return; }
+  for (let k = from; k < to && whole; k++) { const v = col[rows[k]!]!; whole = isWhole(v); same &&= v === first; }
+  if (whole && same) { w.u8(E_CONST); w.varuint(first); return; }
+  if (!whole) { w.u8(E_F64); for (let k = from; k < to; k++) w.f64(col[rows[k]!]!); return; }
   // A varuint of a whole number below 2^53 takes at most 8 bytes; one more for the encoding byte.
-  w.room(1 + n * 8);
-  if (delta) { w.u8(E_DELTA); let prev = 0; for (let i = 0; i < n; i++) { const d = col[i]! - prev; w.varuintUnchecked(d < 0 ? -2 * d - 1 : 2 * d); prev = col[i]!; } return; }
+  w.room(1 + (to - from) * 8);
+  if (delta) {
+    w.u8(E_DELTA);
+    let prev = 0;
+    for (let k = from; k < to; k++) { const v = col[rows[k]!]!, d = v - prev; w.varuintUnchecked(d < 0 ? -2 * d - 1 : 2 * d); prev = v; }
+    return;
+  }
   w.u8(E_VARINT);
-  for (let i = 0; i < n; i++) w.varuintUnchecked(col[i]!);
+  for (let k = from; k < to; k++) w.varuintUnchecked(col[rows[k]!]!);
 }
 
 function readFloats(r: Reader, col: Float64Array, n: number, what: string): void {
@@ -184,7 +193,7 @@ function readFloats(r: Reader, col: Float64Array, n: number, what: string): void
   if (enc === E_DELTA) {
     let prev = 0;
     for (let i = 0; i < n; i++) {
-      prev += r.varint(what);
+      prev += r.varintFast(what);
       if (!isWhole(prev)) throw new WireError('WIRE_INVALID', `${what}: ${prev} is out of range`);
       col[i] = prev;
     }
@@ -198,37 +207,65 @@ function isV4Mapped(a: Uint8Array, o: number): boolean {
   return a[o + 10] === 0xff && a[o + 11] === 0xff;
 }
 
-function writeAddrs(w: Writer, kinds: Uint8Array, addrs: Uint8Array, n: number, what: string): void {
-  const forms = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = kinds[i]!;
-    if (k === ADDR_ABSENT) forms[i] = A_ABSENT;
-    else if (k === ADDR_PSEUDONYM) forms[i] = A_PSEUDONYM;
-    else if (k === ADDR_FOREIGN) forms[i] = isV4Mapped(addrs, i * 16) ? A_V4 : A_V6;
+/** The wire form of each row's address slot (rows as in writeInts), in `forms[0 … to - from)`. */
+function addrForms(forms: Uint8Array, kinds: Uint8Array, addrs: Uint8Array, rows: Int32Array, from: number, to: number, what: string): void {
+  for (let k = from; k < to; k++) {
+    const i = rows[k]!, kind = kinds[i]!;
+    let f: number;
+    if (kind === ADDR_ABSENT) f = A_ABSENT;
+    else if (kind === ADDR_PSEUDONYM) f = A_PSEUDONYM;
+    else if (kind === ADDR_FOREIGN) f = isV4Mapped(addrs, i * 16) ? A_V4 : A_V6;
     // Only selection's output travels: an address slot of any other kind is refused, never sent.
-    else throw new WireError('WIRE_INVALID', `${what} of row ${i}: kind ${k} is not absent, foreign or pseudonym`);
+    else throw new WireError('WIRE_INVALID', `${what} of row ${k - from}: kind ${kind} is not absent, foreign or pseudonym`);
+    forms[k - from] = f;
   }
-  writeInts(w, forms, n);
+}
+
+function writeAddrs(w: Writer, kinds: Uint8Array, addrs: Uint8Array, rows: Int32Array, from: number, to: number, what: string, scratch: Scratch): void {
+  const n = to - from;
+  const forms = scratch.forms.length >= n ? scratch.forms : (scratch.forms = new Uint8Array(n));
+  addrForms(forms, kinds, addrs, rows, from, to, what);
+  writeInts(w, forms, identity(n), 0, n);
   w.room(n * 16);
   const buf = w.buf;
   let pos = w.pos;
-  for (let i = 0; i < n; i++) {
-    const f = forms[i]!, o = i * 16;
+  for (let k = 0; k < n; k++) {
+    const f = forms[k]!, o = rows[from + k]! * 16;
     if (f === A_V4) { buf[pos] = addrs[o + 12]!; buf[pos + 1] = addrs[o + 13]!; buf[pos + 2] = addrs[o + 14]!; buf[pos + 3] = addrs[o + 15]!; pos += 4; }
     else if (f !== A_ABSENT) { for (let j = 0; j < 16; j++) buf[pos + j] = addrs[o + j]!; pos += 16; }
   }
   w.pos = pos;
 }
 
+const sharedWriter = new Writer(1 << 16);
+
+/** Arrays an encoder reuses from batch to batch (one encoder runs at a time: encoding is synchronous). */
+interface Scratch { forms: Uint8Array; identity: Int32Array }
+const scratch: Scratch = { forms: new Uint8Array(4096), identity: new Int32Array(0) };
+
+/** 0, 1, …, n − 1 (shared; never written by its readers). */
+function identity(n: number): Int32Array {
+  if (scratch.identity.length < n) {
+    const next = new Int32Array(Math.max(n, 2 * scratch.identity.length, 4096));
+    for (let i = 0; i < next.length; i++) next[i] = i;
+    scratch.identity = next;
+  }
+  return scratch.identity;
+}
+
+let decodeForms = new Uint8Array(4096);
+
 function readAddrs(r: Reader, kinds: Uint8Array, addrs: Uint8Array, n: number, what: string): void {
-  const forms = new Uint8Array(n);
+  const forms = decodeForms.length >= n ? decodeForms : (decodeForms = new Uint8Array(n));
   readInts(r, forms, n, A_PSEUDONYM, `${what} forms`);
   for (let i = 0; i < n; i++) {
     const f = forms[i]!, o = i * 16;
-    if (f === A_ABSENT) { kinds[i] = ADDR_ABSENT; continue; }
+    // A batch filled again holds an earlier message's bytes: the slot is written whole.
+    if (f === A_ABSENT) { kinds[i] = ADDR_ABSENT; for (let j = 0; j < 16; j++) addrs[o + j] = 0; continue; }
     const buf = r.buf;
     if (f === A_V4) {
       r.need(4, what);
+      for (let j = 0; j < 10; j++) addrs[o + j] = 0;
       addrs[o + 10] = 0xff; addrs[o + 11] = 0xff;
       const p = r.pos;
       addrs[o + 12] = buf[p]!; addrs[o + 13] = buf[p + 1]!; addrs[o + 14] = buf[p + 2]!; addrs[o + 15] = buf[p + 3]!;
@@ -267,9 +304,20 @@ export const WIRE_MAX_ROWS = 1 << 17;
  * @see docs/decisions/0007-cluster-wire-and-partitions.md
  */
 export function encodeWireBatch(meta: WireMeta, batch: SelectedBatch): Uint8Array {
-  const n = batch.length;
+  return encodeWireRows(meta, batch, identity(batch.length), 0, batch.length);
+}
+
+/**
+ * Encodes rows `rows[from … to)` of a selected batch, in that order, as `encodeWireBatch` would encode a
+ * batch holding just them: the edge encodes each partition's rows straight from the selected batch.
+ */
+export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32Array, from: number, to: number): Uint8Array {
+  const n = to - from;
   if (n > WIRE_MAX_ROWS) throw new WireError('WIRE_INVALID', `a batch of ${n} rows: at most ${WIRE_MAX_ROWS} go in one message`);
-  const w = new Writer(64 + n * 40);
+  // One writer's buffer serves every batch (encoding is synchronous); the message is a copy of its bytes.
+  const w = sharedWriter;
+  w.pos = 0;
+  w.room(64 + n * 40);
   w.u16(WIRE_MAGIC);
   w.u8(WIRE_VERSION);
   w.u8(0); // flags, none yet
@@ -282,37 +330,44 @@ export function encodeWireBatch(meta: WireMeta, batch: SelectedBatch): Uint8Arra
   writeStrings(w, batch.basisIds);
   writeStrings(w, batch.periods);
   writeStrings(w, batch.exporters);
-  writeInts(w, batch.basisIndex, n);
-  writeInts(w, batch.category, n);
-  writeInts(w, batch.fields, n);
-  writeFloats(w, batch.start, n, true);
+  writeInts(w, batch.basisIndex, rows, from, to);
+  writeInts(w, batch.category, rows, from, to);
+  writeInts(w, batch.fields, rows, from, to);
+  writeFloats(w, batch.start, rows, from, to, true);
   // End as the duration from start: small numbers.
-  const dur = new Float64Array(n);
   let durOk = true;
-  for (let i = 0; i < n; i++) { dur[i] = batch.end[i]! - batch.start[i]!; durOk &&= isWhole(batch.start[i]!) && isWhole(batch.end[i]!) && Math.abs(dur[i]!) < 2 ** 51; }
-  if (durOk) { w.u8(END_AS_DURATION); w.room(n * 8); for (let i = 0; i < n; i++) { const d = dur[i]!; w.varuintUnchecked(d < 0 ? -2 * d - 1 : 2 * d); } } else { w.u8(END_AS_VALUES); writeFloats(w, batch.end, n, false); }
-  writeAddrs(w, batch.srcKind, batch.srcAddr, n, 'source address');
-  writeAddrs(w, batch.dstKind, batch.dstAddr, n, 'destination address');
-  writeInts(w, batch.periodIndex, n);
-  writeInts(w, batch.srcPort, n);
-  writeInts(w, batch.dstPort, n);
-  writeInts(w, batch.proto, n);
-  writeInts(w, batch.tcpFlags, n);
-  writeFloats(w, batch.bytes, n, false);
-  writeFloats(w, batch.packets, n, false);
-  writeInts(w, batch.samplingRate, n);
-  writeInts(w, batch.inIf, n);
-  writeInts(w, batch.outIf, n);
-  writeInts(w, batch.exporterIndex, n);
+  for (let k = from; k < to && durOk; k++) {
+    const i = rows[k]!, s = batch.start[i]!, e = batch.end[i]!;
+    durOk = isWhole(s) && isWhole(e) && Math.abs(e - s) < 2 ** 51;
+  }
+  if (durOk) {
+    w.u8(END_AS_DURATION);
+    w.room(n * 8);
+    for (let k = from; k < to; k++) { const i = rows[k]!, d = batch.end[i]! - batch.start[i]!; w.varuintUnchecked(d < 0 ? -2 * d - 1 : 2 * d); }
+  } else { w.u8(END_AS_VALUES); writeFloats(w, batch.end, rows, from, to, false); }
+  writeAddrs(w, batch.srcKind, batch.srcAddr, rows, from, to, 'source address', scratch);
+  writeAddrs(w, batch.dstKind, batch.dstAddr, rows, from, to, 'destination address', scratch);
+  writeInts(w, batch.periodIndex, rows, from, to);
+  writeInts(w, batch.srcPort, rows, from, to);
+  writeInts(w, batch.dstPort, rows, from, to);
+  writeInts(w, batch.proto, rows, from, to);
+  writeInts(w, batch.tcpFlags, rows, from, to);
+  writeFloats(w, batch.bytes, rows, from, to, false);
+  writeFloats(w, batch.packets, rows, from, to, false);
+  writeInts(w, batch.samplingRate, rows, from, to);
+  writeInts(w, batch.inIf, rows, from, to);
+  writeInts(w, batch.outIf, rows, from, to);
+  writeInts(w, batch.exporterIndex, rows, from, to);
   return w.buf.slice(0, w.pos);
 }
 
 /**
  * Decodes a batch; throws a WireError naming what is wrong (truncated, another version, an index out of
- * its table) and never returns a partly read batch.
+ * its table) and never returns a partly read batch. `into` (a batch returned by an earlier call) is filled
+ * again when it has room for the rows, else a new batch is made; after a failure it is left empty.
  * @see encodeWireBatch
  */
-export function decodeWireBatch(bytes: Uint8Array): WireBatch {
+export function decodeWireBatch(bytes: Uint8Array, into?: SelectedBatch): WireBatch {
   const r = new Reader(bytes);
   if (r.u16('magic') !== WIRE_MAGIC) throw new WireError('WIRE_BAD_MAGIC', 'not a mamori flow batch (bad magic)');
   const version = r.u8('version');
@@ -321,7 +376,9 @@ export function decodeWireBatch(bytes: Uint8Array): WireBatch {
   const n = r.u32('row count');
   if (n > WIRE_MAX_ROWS) throw new WireError('WIRE_INVALID', `row count ${n} exceeds ${WIRE_MAX_ROWS}`);
   const meta: WireMeta = { edge: r.str('edge'), seq: r.varuint('sequence'), family: r.str('family'), partition: r.varuint('partition'), selectedAtMs: r.varuint('selected at') };
-  const b = createSelectedBatch(n);
+  // A reader's batch of an earlier message is filled again when it has room (no allocation per message).
+  const b = into !== undefined && into.start.length >= n ? into : createSelectedBatch(n);
+  b.length = 0;
   b.basisIds = readStrings(r, 'legal bases', 65_536);
   b.periods = readStrings(r, 'pseudonym periods', 65_536);
   b.exporters = readStrings(r, 'exporters', 65_536);
@@ -332,7 +389,7 @@ export function decodeWireBatch(bytes: Uint8Array): WireBatch {
   readFloats(r, b.start, n, 'start');
   const endForm = r.u8('end form');
   if (endForm === END_AS_DURATION) {
-    for (let i = 0; i < n; i++) b.end[i] = b.start[i]! + r.varint('end');
+    for (let i = 0; i < n; i++) b.end[i] = b.start[i]! + r.varintFast('end');
   } else if (endForm === END_AS_VALUES) readFloats(r, b.end, n, 'end');
   else throw new WireError('WIRE_INVALID', `end: unknown form ${endForm}`);
   readAddrs(r, b.srcKind, b.srcAddr, n, 'source address');

@@ -43,15 +43,19 @@ function gatherSlots(to: Uint8Array, from: Uint8Array, order: Int32Array, m: num
   }
 }
 
+/** The rows of each partition: `order[from[p] … from[p + 1])` are partition p's rows, in their order in the batch. */
+export interface PartitionRows {
+  order: Int32Array;
+  from: Int32Array;
+}
+
 /**
- * Splits kept flows into one batch per partition of `family` (absent where no row goes). In `d`, a flow
- * without a destination goes by its source (and to 0 without either), so every kept flow is in exactly one
- * `d` partition; `s` leaves out flows missing an endpoint and flows the scan detector skips (without SYN,
- * UDP, ICMP other than echo requests): no detector of that family reads them.
- * The rows are put in partition order once (a counting sort, column by column), and each partition's batch
- * is a view of its range: no copy per row and column.
+ * Which rows of kept flows go to which partition of `family`. In `d`, a flow without a destination goes
+ * by its source (and to 0 without either), so every kept flow is in exactly one `d` partition; `s` leaves
+ * out flows missing an endpoint and flows the scan detector skips (without SYN, UDP, ICMP other than echo
+ * requests): no detector of that family reads them. A counting sort: no copy of any column.
  */
-export function splitByPartition(sel: SelectedBatch, family: Family, partitions: number): (SelectedBatch | undefined)[] {
+export function partitionRows(sel: SelectedBatch, family: Family, partitions: number): PartitionRows {
   const n = sel.length;
   const part = new Int32Array(n);
   const counts = new Int32Array(partitions);
@@ -66,18 +70,28 @@ export function splitByPartition(sel: SelectedBatch, family: Family, partitions:
   }
   const from = new Int32Array(partitions + 1);
   for (let p = 0; p < partitions; p++) from[p + 1] = from[p]! + counts[p]!;
-  const m = from[partitions]!;
-  const order = new Int32Array(m);
+  const order = new Int32Array(from[partitions]!);
   const at = from.slice(0, partitions);
   for (let i = 0; i < n; i++) { const p = part[i]!; if (p >= 0) order[at[p]!++] = i; }
+  return { order, from };
+}
+
+/**
+ * Splits kept flows into one batch per partition of `family` (absent where no row goes), as `partitionRows`
+ * places them. The rows are put in partition order once (column by column), and each partition's batch is
+ * a view of its range: no copy per row and column.
+ */
+export function splitByPartition(sel: SelectedBatch, family: Family, partitions: number): (SelectedBatch | undefined)[] {
+  const { order, from } = partitionRows(sel, family, partitions);
+  const m = order.length;
   const all = createSelectedBatch(m);
   for (const c of ROW_COLUMNS) gather(all[c] as Column, sel[c] as Column, order, m);
   gatherSlots(all.srcAddr, sel.srcAddr, order, m);
   gatherSlots(all.dstAddr, sel.dstAddr, order, m);
   const out: (SelectedBatch | undefined)[] = new Array<SelectedBatch | undefined>(partitions).fill(undefined);
   for (let p = 0; p < partitions; p++) {
-    if (counts[p] === 0) continue;
     const a = from[p]!, z = from[p + 1]!;
+    if (z === a) continue;
     out[p] = {
       length: z - a, basisIds: sel.basisIds, periods: sel.periods, exporters: sel.exporters,
       basisIndex: all.basisIndex.subarray(a, z), category: all.category.subarray(a, z), fields: all.fields.subarray(a, z),

@@ -2,6 +2,7 @@
 import {
   createDetectors, HostTable, IndicatorMatcher, type DetectorKind, type Detectors, type DetectorsConfig, type FindingUpdate, type Indicator,
 } from '#modules/analysis/index.js';
+import type { SelectedBatch } from '#modules/selection/index.js';
 import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
 import { inThreadDetectors, type PipelineDetectors } from '#server/pipeline.js';
 import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject, SeenIds, SeenSequences, WireError, type Family } from '../wire/index.js';
@@ -82,6 +83,8 @@ interface FamilyState {
   closed: boolean;
   /** Serializes ingest, flush and rebuild of this family. */
   chain: Promise<void>;
+  /** The batch each message of this family is decoded into (the detectors take it before the next decode). */
+  scratch: SelectedBatch | undefined;
 }
 
 /** A running worker. */
@@ -126,7 +129,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     const hosts = new HostTable(settings.maxHosts);
     const kinds: readonly DetectorKind[] = FAMILY_KINDS[family];
     const detectors = createDetectors(hosts, settings.detectorConfig ?? {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
-    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, edges: new Map(), closed: true, chain: Promise.resolve() };
+    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, edges: new Map(), closed: true, chain: Promise.resolve(), scratch: undefined };
   }
 
   const within = (st: FamilyState, fn: () => Promise<void>): Promise<void> => {
@@ -140,22 +143,25 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     if (st.ids.has(d.msgId)) return; // acknowledged by the caller
     let decoded;
     try {
-      decoded = decodeWireBatch(d.data);
+      decoded = decodeWireBatch(d.data, st.scratch);
+      st.scratch = decoded.batch;
     } catch (e) {
       stats.badMessages++;
       deps.logger?.error({ err: e instanceof WireError ? `${e.code}: ${e.message}` : String(e), subject: d.subject, seq: d.seq }, 'worker: a message is not a flow batch; skipped');
       if (!replay) st.pending.push(d);
       return;
     }
+    // Read before the first await: the next message of this family is decoded into the same batch.
+    const rows = decoded.batch.length;
     let end = -Infinity;
-    for (let i = 0; i < decoded.batch.length; i++) if (decoded.batch.end[i]! > end) end = decoded.batch.end[i]!;
+    for (let i = 0; i < rows; i++) if (decoded.batch.end[i]! > end) end = decoded.batch.end[i]!;
     const edge = st.edges.get(decoded.meta.edge);
     // A batch without flows says nothing of the edge's time (its end would hold every bin back).
-    if (edge !== undefined && decoded.batch.length > 0) { edge.end = Math.max(edge.end, end); edge.heardAt = Date.now(); }
-    else if (decoded.batch.length > 0) st.edges.set(decoded.meta.edge, { end, heardAt: Date.now() });
+    if (edge !== undefined && rows > 0) { edge.end = Math.max(edge.end, end); edge.heardAt = Date.now(); }
+    else if (rows > 0) st.edges.set(decoded.meta.edge, { end, heardAt: Date.now() });
     await st.ingest.ingest(decoded.batch);
-    if (replay) stats.replayedFlows += decoded.batch.length;
-    else { stats.flows += decoded.batch.length; stats.messages++; liveByFamily[st.family] += decoded.batch.length; }
+    if (replay) stats.replayedFlows += rows;
+    else { stats.flows += rows; stats.messages++; liveByFamily[st.family] += rows; }
     let seen = st.analysed.get(partition);
     if (seen === undefined) st.analysed.set(partition, (seen = new SeenSequences()));
     seen.add(d.seq);

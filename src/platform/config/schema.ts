@@ -317,6 +317,12 @@ export const ConfigSchema = z
           .object({
             /** This edge's id (site and node, e.g. osaka-ix-1): in every message and message id. */
             id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, - and _').optional(),
+            /**
+             * Flows an edge collects into one batch before selecting and publishing it (its collector's batchSize; collector.batchSize
+             * is not used at an edge). Each batch is a message per partition and family: bigger ones cost less per flow at the broker,
+             * the workers and the archiver (bench/cluster); a batch waits at most collector.flushIntervalMs.
+             */
+            batchFlows: z.number().int().min(1).max(65_536).default(16_384),
             /** Batches awaiting the broker's acknowledgement at once. */
             maxInFlight: z.number().int().min(1).max(256).default(8),
             /** Encoded batches kept in memory while the broker is slow or gone; beyond it (and the spool) flows are dropped and counted. */

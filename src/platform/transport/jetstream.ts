@@ -33,6 +33,8 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
     reconnectTimeWait: options.reconnectWaitMs ?? 500,
     waitOnFirstConnect: false,
     pingInterval: 5000,
+    // No Error (and stack) made per request for async traces: an edge publishes, a worker pulls, many times a second.
+    noAsyncTraces: true,
   });
   void (async () => {
     for await (const s of nc.status()) {
