@@ -180,23 +180,31 @@ function gatherMicros(src: Float64Array, rows: Uint32Array): Uint32Array {
   return dst;
 }
 
+/** The field bits every row of a unit has (`all`) and any row has, and its largest period and exporter indexes. */
+interface UnitFields { all: number; any: number; maxPeriod: number; maxExporter: number }
+
+/** UnitFields of a unit, in one pass in row order (a superset of each partition's rows: what holds for all holds for each). */
+function unitFields(b: SelectedBatch): UnitFields {
+  let all = 0xffff, any = 0, maxPeriod = 0, maxExporter = 0;
+  for (let i = 0; i < b.length; i++) {
+    const f = b.fields[i]!;
+    all &= f; any |= f;
+    if (b.periodIndex[i]! > maxPeriod) maxPeriod = b.periodIndex[i]!;
+    if (b.exporterIndex[i]! > maxExporter) maxExporter = b.exporterIndex[i]!;
+  }
+  return { all, any, maxPeriod, maxExporter };
+}
+
 /**
  * The validity of the columns that may be NULL, as bitmasks over the partition's rows (bit k of byte k >> 3: row k
  * holds a value; whole 64-bit words, so every chunk of 2,048 rows starts on a byte): a field the basis does not allow
  * (`fields`), an address that is not foreign, a pseudonym that is not one, an index outside its table. A field every
  * row allows (the usual case: a basis allows a fixed set) costs no loop over the rows.
  */
-function validity(b: SelectedBatch, rows: Uint32Array) {
+function validity(b: SelectedBatch, rows: Uint32Array, u: UnitFields) {
   const n = rows.length;
   const bytes = ((n + 63) >>> 6) * 8;
-  let all = 0xffff, any = 0, maxPeriod = 0, maxExporter = 0;
-  for (let k = 0; k < n; k++) {
-    const r = rows[k]!;
-    const f = b.fields[r]!;
-    all &= f; any |= f;
-    if (b.periodIndex[r]! > maxPeriod) maxPeriod = b.periodIndex[r]!;
-    if (b.exporterIndex[r]! > maxExporter) maxExporter = b.exporterIndex[r]!;
-  }
+  const { all, any, maxPeriod, maxExporter } = u;
   const field = (bit: number, index?: Uint16Array, size = 0): Uint8Array => {
     const m = new Uint8Array(bytes);
     if ((any & bit) === 0) return m;
@@ -225,12 +233,12 @@ function validity(b: SelectedBatch, rows: Uint32Array) {
  * (validity), then each chunk is a view of them — so the COPY has no expression to evaluate: the CASE/mask/list
  * lookups it did before cost ~0.2 µs a row in DuckDB (bench/archive-writer).
  */
-function scanOver(b: SelectedBatch, rows: Uint32Array): ScanSource {
+function scanOver(b: SelectedBatch, rows: Uint32Array, unit: UnitFields): ScanSource {
   const n = rows.length;
   const sh = new Uint32Array(n * 2), sl = new Uint32Array(n * 2), dh = new Uint32Array(n * 2), dl = new Uint32Array(n * 2);
   swapSlotsAt(b.srcAddr, rows, 0, n, sh, sl);
   swapSlotsAt(b.dstAddr, rows, 0, n, dh, dl);
-  const v = validity(b, rows);
+  const v = validity(b, rows, unit);
   const F = FIELD_BIT;
   const u = b.length;
   const at0 = (data: ArrayBufferView, width: number, valid: Uint8Array | undefined): Column => ({ data, width, valid, fixed: false });
@@ -303,6 +311,7 @@ export async function writeSegment(e: DuckDb, dir: string, id: string, opts: Seg
   const { batch: b, tornBytes } = readSegmentUnit(walDir, id);
   const excluded = new Set(opts.excluded.map((x) => b.basisIds.indexOf(x)).filter((i) => i >= 0));
   const { parts, purgedRows } = partitionOrder(b, excluded);
+  const fieldsOfUnit = unitFields(b);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const scan = scanOf(e);
@@ -312,7 +321,7 @@ export async function writeSegment(e: DuckDb, dir: string, id: string, opts: Seg
     if (p.rows.length === 0) continue;
     const file = join(out, `w${id}_${n}.parquet`);
     scan.columns = scanColumns(b);
-    scan.source = scanOver(b, p.rows);
+    scan.source = scanOver(b, p.rows, fieldsOfUnit);
     try {
       // No PARTITION_BY: the writer has split the rows; basis and hour are in the path.
       await e.run(`COPY (FROM ${SCAN_NAME}()) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);

@@ -1,5 +1,5 @@
 /** @module The archive writer's write-ahead segments: each appended batch as one framed record of its raw columns, read back after a crash. */
-import { closeSync, existsSync, fdatasync, openSync, readdirSync, readFileSync, rmSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSelectedBatch, type SelectedBatch } from '../minimize.js';
 
@@ -141,39 +141,70 @@ export function readSegment(walDir: string, id: string): { batches: SelectedBatc
 }
 
 /**
- * A segment's whole records as one batch (the writer's unit): columns copied once from the file, the records' string
- * tables merged and their indexes remapped.
+ * The whole records of a segment file by reading only their framing (head, metadata, trailer): the same records and
+ * torn tail as `records` over the whole file.
+ */
+function recordsOf(fd: number, size: number): { list: { at: number; meta: Meta; end: number }[]; tornBytes: number } {
+  const list: { at: number; meta: Meta; end: number }[] = [];
+  const head = Buffer.alloc(HEAD_BYTES);
+  const tail = Buffer.alloc(TAIL_BYTES);
+  let at = 0;
+  while (at + HEAD_BYTES <= size) {
+    if (readSync(fd, head, 0, HEAD_BYTES, at) !== HEAD_BYTES) break;
+    if (head.readUInt32LE(0) !== MAGIC || head.readUInt16LE(4) !== VERSION) break;
+    const payload = head.readUInt32LE(8);
+    const jsonLen = head.readUInt32LE(12);
+    const end = at + HEAD_BYTES + payload;
+    if (end + TAIL_BYTES > size || jsonLen > payload || readSync(fd, tail, 0, TAIL_BYTES, end) !== TAIL_BYTES) break;
+    if (tail.readUInt32LE(0) !== payload || tail.readUInt32LE(4) !== TRAILER) break;
+    const json = Buffer.alloc(jsonLen);
+    if (readSync(fd, json, 0, jsonLen, at + HEAD_BYTES) !== jsonLen) break;
+    list.push({ at: at + HEAD_BYTES + jsonLen + pad8(jsonLen), meta: JSON.parse(json.toString('utf8')) as Meta, end });
+    at = end + TAIL_BYTES;
+  }
+  return { list, tornBytes: size - at };
+}
+
+/**
+ * A segment's whole records as one batch (the writer's unit): each record's columns read from the file straight into
+ * their place in the unit (one copy, not the whole file into memory and then each column), the records' string tables
+ * merged and their indexes remapped.
  */
 export function readSegmentUnit(walDir: string, id: string): { batch: SelectedBatch; tornBytes: number } {
-  const bytes = readFileSync(join(walDir, `${id}.wal`));
-  const { list, tornBytes } = records(bytes);
-  const rows = list.reduce((a, r) => a + r.meta.n, 0);
-  const b = createSelectedBatch(rows);
-  b.length = rows;
-  const merge = (table: string[], names: readonly string[]): Uint16Array => Uint16Array.from(names, (s) => {
-    const i = table.indexOf(s);
-    return i >= 0 ? i : table.push(s) - 1;
-  });
-  let row = 0;
-  for (const { at, meta } of list) {
-    const n = meta.n;
-    let p = at;
-    for (const c of COLUMNS) {
-      const len = n * PER_ROW[c];
-      const a = b[c];
-      new Uint8Array(a.buffer, a.byteOffset + row * PER_ROW[c], len).set(bytes.subarray(p, p + len));
-      p += len + pad8(len);
+  const fd = openSync(join(walDir, `${id}.wal`), 'r');
+  try {
+    const { list, tornBytes } = recordsOf(fd, fstatSync(fd).size);
+    const rows = list.reduce((a, r) => a + r.meta.n, 0);
+    const b = createSelectedBatch(rows);
+    b.length = rows;
+    const merge = (table: string[], names: readonly string[]): Uint16Array => Uint16Array.from(names, (s) => {
+      const i = table.indexOf(s);
+      return i >= 0 ? i : table.push(s) - 1;
+    });
+    let row = 0;
+    for (const { at, meta } of list) {
+      const n = meta.n;
+      let p = at;
+      for (const c of COLUMNS) {
+        const len = n * PER_ROW[c];
+        const a = b[c];
+        const into = new Uint8Array(a.buffer, a.byteOffset + row * PER_ROW[c], len);
+        if (len > 0 && readSync(fd, into, 0, len, p) !== len) throw new Error(`segment ${id}: short read of a whole record`);
+        p += len + pad8(len);
+      }
+      const remap = (col: Uint16Array, map: Uint16Array): void => {
+        if (map.every((v, i) => v === i)) return;
+        for (let i = row; i < row + n; i++) col[i] = map[col[i]!] ?? 0;
+      };
+      remap(b.basisIndex, merge(b.basisIds, meta.basisIds));
+      remap(b.periodIndex, merge(b.periods, meta.periods));
+      remap(b.exporterIndex, merge(b.exporters, meta.exporters));
+      row += n;
     }
-    const remap = (col: Uint16Array, map: Uint16Array): void => {
-      if (map.every((v, i) => v === i)) return;
-      for (let i = row; i < row + n; i++) col[i] = map[col[i]!] ?? 0;
-    };
-    remap(b.basisIndex, merge(b.basisIds, meta.basisIds));
-    remap(b.periodIndex, merge(b.periods, meta.periods));
-    remap(b.exporterIndex, merge(b.exporters, meta.exporters));
-    row += n;
+    return { batch: b, tornBytes };
+  } finally {
+    closeSync(fd);
   }
-  return { batch: b, tornBytes };
 }
 
 /** The rows of a left segment's whole records (without decoding their columns). */
