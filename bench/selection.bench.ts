@@ -1,8 +1,8 @@
 // bench/selection: flows/s of classify + select + minimize on one core over a realistic mix, beside a loop doing only the country lookup.
 import { availableParallelism, cpus } from 'node:os';
-import { appendFlow, createFlowBatch, type FlowBatch } from '#modules/collection/index.js';
+import { addressView, appendFlow, createFlowBatch, type FlowBatch } from '#modules/collection/index.js';
 
-import { compileBases, lookupSlot, createLocator, createSelector, createSelectedBatch, derivedKeyStore, loadIpLocationDb, Pseudonymizer, SelectionCounters, type LegalBasis } from '#modules/selection/index.js';
+import { compileBases, lookupSlotAt, createLocator, createSelector, createSelectedBatch, derivedKeyStore, loadIpLocationDb, Pseudonymizer, SelectionCounters, type LegalBasis } from '#modules/selection/index.js';
 
 
 const TARGET = 3_000_000;
@@ -67,7 +67,10 @@ const out = createSelectedBatch(BATCH);
 function lookupOnly(): number {
   let acc = 0;
   const t = locator.table;
-  for (const b of batches) for (let i = 0; i < b.length; i++) acc += lookupSlot(t, b.srcAddr, i * 16, 0) + lookupSlot(t, b.dstAddr, i * 16, 0);
+  for (const b of batches) {
+    const sv = addressView(b.srcAddr), dv = addressView(b.dstAddr);
+    for (let i = 0; i < b.length; i++) acc += lookupSlotAt(t, sv, i * 16, 0) + lookupSlotAt(t, dv, i * 16, 0);
+  }
   return acc;
 }
 function full(): number {

@@ -1,8 +1,8 @@
 /** @module The legal pipeline in one process: collected batches → lawful selection → flow archive and detectors → findings. */
 import { availableParallelism } from 'node:os';
-import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
+import { addressView, type FlowBatch, type FlowSink } from '#modules/collection/index.js';
 import { ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, LOSS_REASONS, type LossReason, type SelectedBatch } from '#modules/selection/index.js';
-import { DETECTOR_KINDS, HostTable, copyFlowRow, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlot, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorsConfig, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
+import { DETECTOR_KINDS, HostTable, copyFlowRow, createAnalysisBatch, createDetectorThreads, createDetectors, hashSlotAt, IndicatorMatcher, dbIndicatorSource, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorsConfig, type DetectorThreads, type FindingUpdate, type Indicator } from '#modules/analysis/index.js';
 import { systemContext } from '#platform/context/index.js';
 import type { Config } from '#platform/config/index.js';
 import type { Logger } from '#platform/logger/index.js';
@@ -138,7 +138,7 @@ export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): Anal
   } else {
     for (let k = 0; k < n; k++) copyFlowRow(out, k, sel, rows[k]!);
   }
-  const sa = sel.srcAddr, da = sel.dstAddr, hs = slotHashes;
+  const sa = addressView(sel.srcAddr), da = addressView(sel.dstAddr), hs = slotHashes;
   // The host table clears itself when full; ids interned before that are stale, so the batch starts over.
   for (let attempt = 0; ; attempt++) {
     const generation = hosts.generation;
@@ -148,8 +148,8 @@ export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): Anal
       for (let k = from; k < to; k++) {
         const i = rows[k]!;
         const j = (k - from) * 2;
-        hs[j] = hashSlot(sa, i * 16, sel.srcKind[i] === ADDR_PSEUDONYM);
-        hs[j + 1] = hashSlot(da, i * 16, sel.dstKind[i] === ADDR_PSEUDONYM);
+        hs[j] = hashSlotAt(sa, i * 16, sel.srcKind[i] === ADDR_PSEUDONYM);
+        hs[j + 1] = hashSlotAt(da, i * 16, sel.dstKind[i] === ADDR_PSEUDONYM);
       }
       // Tight loops only: each keeps many misses in flight (a loop doing more per row keeps a couple).
       // First the index cells, then — behind cached cells — each host's words.
@@ -159,8 +159,8 @@ export function adaptSelectedBatch(sel: SelectedBatch, out: AnalysisBatch): Anal
       for (let k = from; k < to; k++) {
         const i = rows[k]!;
         const j = (k - from) * 2;
-        out.src[k] = hosts.internHashed(sa, i * 16, sel.srcKind[i] === ADDR_PSEUDONYM, hs[j]!);
-        out.dst[k] = hosts.internHashed(da, i * 16, sel.dstKind[i] === ADDR_PSEUDONYM, hs[j + 1]!);
+        out.src[k] = hosts.internHashedAt(sa, i * 16, sel.srcKind[i] === ADDR_PSEUDONYM, hs[j]!);
+        out.dst[k] = hosts.internHashedAt(da, i * 16, sel.dstKind[i] === ADDR_PSEUDONYM, hs[j + 1]!);
       }
     }
     touched[0] = acc;

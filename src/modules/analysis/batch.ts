@@ -1,5 +1,5 @@
 /** @module The analysis input contract: minimized flows as a struct of arrays with interned hosts (the pipeline's adaptSelectedBatch fills it). */
-import { formatAddress, writeAddress } from '#modules/collection/index.js';
+import { addressView, formatAddress, writeAddress } from '#modules/collection/index.js';
 
 /** A host as analysis may see it: a foreign address, or a domestic host only by its keyed pseudonym. */
 export type AnalysisHost = { kind: 'foreign'; address: string } | { kind: 'domestic'; pseudonym: string };
@@ -121,12 +121,17 @@ export class HostTable {
     return this.index[h & (this.index.length - 1)]!;
   }
 
-  /** internSlot with the slot's hash already computed by `hashSlot`. Hot path: bench/pipeline. */
+  /** internSlot with the slot's hash already computed by `hashSlot`. */
   internHashed(buf: Uint8Array, off: number, domestic: boolean, h: number): number {
-    const w0 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
-    const w1 = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
-    const w2 = ((buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!) >>> 0;
-    const w3 = ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
+    return this.internHashedAt(addressView(buf), off, domestic, h);
+  }
+
+  /** internHashed over the column's DataView (addressView): the form hot loops use. Hot path: bench/pipeline, bench/ingest. */
+  internHashedAt(view: DataView, off: number, domestic: boolean, h: number): number {
+    const w0 = view.getUint32(off, false);
+    const w1 = view.getUint32(off + 4, false);
+    const w2 = view.getUint32(off + 8, false);
+    const w3 = view.getUint32(off + 12, false);
     const d = domestic ? 1 : 0;
     let index = this.index;
     let mask = index.length - 1;
@@ -265,10 +270,15 @@ function grown<T extends Uint8Array | Uint32Array | Int32Array>(from: T, to: T):
  * 2^31 would be boxed on the heap at every call (bench/pipeline).
  */
 export function hashSlot(buf: Uint8Array, off: number, domestic: boolean): number {
-  const w0 = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
-  const w1 = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
-  const w2 = ((buf[off + 8]! << 24) | (buf[off + 9]! << 16) | (buf[off + 10]! << 8) | buf[off + 11]!) >>> 0;
-  const w3 = ((buf[off + 12]! << 24) | (buf[off + 13]! << 16) | (buf[off + 14]! << 8) | buf[off + 15]!) >>> 0;
+  return hashSlotAt(addressView(buf), off, domestic);
+}
+
+/** hashSlot over the column's DataView (addressView): the form hot loops use. */
+export function hashSlotAt(view: DataView, off: number, domestic: boolean): number {
+  const w0 = view.getUint32(off, false);
+  const w1 = view.getUint32(off + 4, false);
+  const w2 = view.getUint32(off + 8, false);
+  const w3 = view.getUint32(off + 12, false);
   let h = Math.imul(w0 ^ 0x9e3779b9 ^ (domestic ? 1 : 0), 0x85ebca6b) ^ w1;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ w2;
   h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;

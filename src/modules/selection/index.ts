@@ -9,7 +9,7 @@ export { compileBases, type CompiledBases } from './matcher.js';
 export { createSelector, SelectionCounters, OUTCOMES, LOSS_REASONS, type CounterRow, type LossReason, type Outcome, type Selector, type SelectionResult } from './select.js';
 export { createSelectedBatch, readSelectedFlow, allowedFieldsOf, ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, type SelectedBatch, type SelectedFlow } from './minimize.js';
 export { Pseudonymizer, derivedKeyStore, periodOf, periodBounds, PSEUDONYM_BYTES, ROTATIONS, type PseudonymKeyStore, type Rotation } from './pseudonym.js';
-export { lookupSlot, parsePrefix } from './ranges.js';
+export { lookupSlot, lookupSlotAt, parsePrefix } from './ranges.js';
 export { openKeystore, readKekFile, kekFromSecret, resolveKek, isDestructible, type Keystore, type KeyPeriod } from './keystore.js';
 export { createLiveLocator, type LiveLocator, type DomesticRangeChange } from './live-locator.js';
 export { createSelectionService, type SelectionService, type SelectionDeps, type ApprovalCheck, type BasisChange } from './service.js';

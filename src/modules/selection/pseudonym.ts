@@ -1,5 +1,6 @@
 /** @module Keyed pseudonyms of domestic addresses: HMAC-SHA-256 with a per-period key kept apart from the data, truncated to 128 bits. */
 import { createHmac } from 'node:crypto';
+import { addressView } from '#modules/collection/index.js';
 import { SlotHmac } from './slot-hmac.js';
 
 /** Bytes kept of the HMAC: 16 (128 bits) — collisions stay negligible (birthday bound 2^64) while columns stay small. */
@@ -138,8 +139,8 @@ export class Pseudonymizer {
    * overlap (a loop doing more work per row keeps only a couple in flight); `write` then finds them
    * cached (bench/pipeline).
    */
-  place(buf: Uint8Array, o: number): number {
-    return (slotHash(buf, o) & (this.capacity - 1)) * RECORD_WORDS;
+  place(buf: Uint8Array, o: number, view = addressView(buf)): number {
+    return (slotHash(view, o) & (this.capacity - 1)) * RECORD_WORDS;
   }
 
   /** Reads the record at a `place`, changing nothing; returns a word read, for the caller to keep. */
@@ -150,13 +151,14 @@ export class Pseudonymizer {
   /**
    * Writes the pseudonym of the slot at `o` (under the current period's key) to `out` at `outOff`.
    * `out32`, a Uint32Array over `out`'s memory when `outOff` is a multiple of 4 there, lets a cached
-   * pseudonym go out as four words rather than sixteen bytes (bench/ingest).
+   * pseudonym go out as four words rather than sixteen bytes; `view` is `buf`'s addressView, passed by hot
+   * loops that hold it (bench/ingest).
    */
-  write(buf: Uint8Array, o: number, out: Uint8Array, outOff: number, out32?: Uint32Array): void {
-    const w0 = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
-    const w1 = ((buf[o + 4]! << 24) | (buf[o + 5]! << 16) | (buf[o + 6]! << 8) | buf[o + 7]!) >>> 0;
-    const w2 = ((buf[o + 8]! << 24) | (buf[o + 9]! << 16) | (buf[o + 10]! << 8) | buf[o + 11]!) >>> 0;
-    const w3 = ((buf[o + 12]! << 24) | (buf[o + 13]! << 16) | (buf[o + 14]! << 8) | buf[o + 15]!) >>> 0;
+  write(buf: Uint8Array, o: number, out: Uint8Array, outOff: number, out32?: Uint32Array, view = addressView(buf)): void {
+    const w0 = view.getUint32(o, false);
+    const w1 = view.getUint32(o + 4, false);
+    const w2 = view.getUint32(o + 8, false);
+    const w3 = view.getUint32(o + 12, false);
     const mask = this.capacity - 1;
     let s = mixWords(w0, w1, w2, w3) & mask;
     const k = this.words;
@@ -201,12 +203,7 @@ function mixWords(w0: number, w1: number, w2: number, w3: number): number {
   return h ^ (h >>> 16);
 }
 
-/** mixWords of the 16-byte slot at `o`. */
-function slotHash(buf: Uint8Array, o: number): number {
-  return mixWords(
-    ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0,
-    ((buf[o + 4]! << 24) | (buf[o + 5]! << 16) | (buf[o + 6]! << 8) | buf[o + 7]!) >>> 0,
-    ((buf[o + 8]! << 24) | (buf[o + 9]! << 16) | (buf[o + 10]! << 8) | buf[o + 11]!) >>> 0,
-    ((buf[o + 12]! << 24) | (buf[o + 13]! << 16) | (buf[o + 14]! << 8) | buf[o + 15]!) >>> 0,
-  );
+/** mixWords of the 16-byte slot at `o` of a column's DataView. */
+function slotHash(view: DataView, o: number): number {
+  return mixWords(view.getUint32(o, false), view.getUint32(o + 4, false), view.getUint32(o + 8, false), view.getUint32(o + 12, false));
 }

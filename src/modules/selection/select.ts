@@ -1,5 +1,5 @@
 /** @module Selection at the collection point: classify each flow, keep it only if a legal basis covers it at its own time, minimize it; count the rest. */
-import type { FlowBatch } from '#modules/collection/index.js';
+import { addressView, type FlowBatch } from '#modules/collection/index.js';
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
 import { CAT_DOMESTIC, CAT_INBOUND, CAT_OUTBOUND, CAT_TRANSIT, CAT_UNCLASSIFIED, CATEGORIES, type Category } from './classify.js';
@@ -7,7 +7,7 @@ import { LOC_DOMESTIC, LOC_FOREIGN, LOC_IGNORE, LOC_UNKNOWN, type Locator } from
 import { exporterMasks, type CompiledBases } from './matcher.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from './minimize.js';
 import { periodBounds, periodOf, type Pseudonymizer, type Rotation } from './pseudonym.js';
-import { lookupSlot } from './ranges.js';
+import { lookupSlotAt } from './ranges.js';
 import { FIELD_BIT } from './schema.js';
 
 /** What happened to a flow: kept, or the reason it was dropped. */
@@ -156,6 +156,7 @@ export function createSelector(deps: SelectorDeps): Selector {
       const dTable = c.domestic.table, dMasks = c.domestic.masks, dAny = c.domestic.any;
       const src = batch.srcAddr, dst = batch.dstAddr;
       const src32 = wordsOf(src), dst32 = wordsOf(dst), osrc32 = wordsOf(out.srcAddr), odst32 = wordsOf(out.dstAddr);
+      const sv = addressView(src), dv = addressView(dst);
       const words = src32.length > 0 && dst32.length > 0 && osrc32.length > 0 && odst32.length > 0;
       const cand = new Uint32Array(W);
       const bStartField = FIELD_BIT.start, bEnd = FIELD_BIT.end, bSrc = FIELD_BIT.srcAddr, bDst = FIELD_BIT.dstAddr;
@@ -168,17 +169,17 @@ export function createSelector(deps: SelectorDeps): Selector {
         let np = 0;
         for (let i = from; i < to; i++) {
           const o = i * 16;
-          let sl = lookupSlot(geo, src, o, miss) >>> 16;
-          let dl = lookupSlot(geo, dst, o, miss) >>> 16;
+          let sl = lookupSlotAt(geo, sv, o, miss) >>> 16;
+          let dl = lookupSlotAt(geo, dv, o, miss) >>> 16;
           // Fail closed while operator ranges change: a held address is of unknown location, so its flow is dropped.
           if (hold !== undefined) {
-            if (lookupSlot(hold, src, o, 0) !== 0) sl = LOC_UNKNOWN;
-            if (lookupSlot(hold, dst, o, 0) !== 0) dl = LOC_UNKNOWN;
+            if (lookupSlotAt(hold, sv, o, 0) !== 0) sl = LOC_UNKNOWN;
+            if (lookupSlotAt(hold, dv, o, 0) !== 0) dl = LOC_UNKNOWN;
           }
           locs[i * 2] = sl;
           locs[i * 2 + 1] = dl;
-          if (sl === LOC_DOMESTIC && dl === LOC_FOREIGN) places[np++] = pseudonyms.place(src, o);
-          else if (dl === LOC_DOMESTIC && sl === LOC_FOREIGN) places[np++] = pseudonyms.place(dst, o);
+          if (sl === LOC_DOMESTIC && dl === LOC_FOREIGN) places[np++] = pseudonyms.place(src, o, sv);
+          else if (dl === LOC_DOMESTIC && sl === LOC_FOREIGN) places[np++] = pseudonyms.place(dst, o, dv);
         }
         for (let j = 0; j < np; j++) acc ^= pseudonyms.touch(places[j]!);
         for (let i = from; i < to; i++) {
@@ -195,9 +196,9 @@ export function createSelector(deps: SelectorDeps): Selector {
           if (cat === CAT_UNCLASSIFIED) { counts[cell + (sl === LOC_IGNORE || dl === LOC_IGNORE ? O_SPECIAL : O_UNKNOWN)]!++; continue; }
           // Candidate bases: every selector must agree.
           let fId1: number, fId2: number, dId = 0;
-          if (cat === CAT_TRANSIT) { fId1 = lookupSlot(fTable, src, o, 0); fId2 = lookupSlot(fTable, dst, o, 0); }
-          else if (cat === CAT_INBOUND) { fId1 = fId2 = lookupSlot(fTable, src, o, 0); dId = lookupSlot(dTable, dst, o, 0); }
-          else { fId1 = fId2 = lookupSlot(fTable, dst, o, 0); dId = lookupSlot(dTable, src, o, 0); }
+          if (cat === CAT_TRANSIT) { fId1 = lookupSlotAt(fTable, sv, o, 0); fId2 = lookupSlotAt(fTable, dv, o, 0); }
+          else if (cat === CAT_INBOUND) { fId1 = fId2 = lookupSlotAt(fTable, sv, o, 0); dId = lookupSlotAt(dTable, dv, o, 0); }
+          else { fId1 = fId2 = lookupSlotAt(fTable, dv, o, 0); dId = lookupSlotAt(dTable, sv, o, 0); }
           const pr = batch.proto[i]!, sp = batch.srcPort[i]!, dp = batch.dstPort[i]!;
           let any = 0;
           for (let w = 0; w < W; w++) {
@@ -245,10 +246,10 @@ export function createSelector(deps: SelectorDeps): Selector {
           // Slots copied byte by byte: no subarray view per flow (bench/pipeline).
           if ((fm & bSrc) === 0) { out.srcKind[k] = ADDR_ABSENT; zeroSlot(out.srcAddr, ko); }
           else if (sl === LOC_FOREIGN) { out.srcKind[k] = ADDR_FOREIGN; if (words) copyWords(src32, i * 4, osrc32, k * 4); else copySlot(src, o, out.srcAddr, ko); }
-          else { out.srcKind[k] = ADDR_PSEUDONYM; pseudonyms.write(src, o, out.srcAddr, ko, words ? osrc32 : undefined); }
+          else { out.srcKind[k] = ADDR_PSEUDONYM; pseudonyms.write(src, o, out.srcAddr, ko, words ? osrc32 : undefined, sv); }
           if ((fm & bDst) === 0) { out.dstKind[k] = ADDR_ABSENT; zeroSlot(out.dstAddr, ko); }
           else if (dl === LOC_FOREIGN) { out.dstKind[k] = ADDR_FOREIGN; if (words) copyWords(dst32, i * 4, odst32, k * 4); else copySlot(dst, o, out.dstAddr, ko); }
-          else { out.dstKind[k] = ADDR_PSEUDONYM; pseudonyms.write(dst, o, out.dstAddr, ko, words ? odst32 : undefined); }
+          else { out.dstKind[k] = ADDR_PSEUDONYM; pseudonyms.write(dst, o, out.dstAddr, ko, words ? odst32 : undefined, dv); }
           out.srcPort[k] = (fm & FIELD_BIT.srcPort) !== 0 ? sp : 0;
           out.dstPort[k] = (fm & FIELD_BIT.dstPort) !== 0 ? dp : 0;
           out.proto[k] = (fm & FIELD_BIT.proto) !== 0 ? pr : 0;
