@@ -76,6 +76,17 @@ describe('wire codec (fast-check)', () => {
     }), { numRuns: 300 });
   });
 
+  it('reads address slots at any alignment (words when aligned, bytes otherwise) to the same bytes', () => {
+    fc.assert(fc.property(batchArb, (b) => {
+      const odd = (a: Uint8Array): Uint8Array => { const x = new Uint8Array(a.length + 1).subarray(1); x.set(a); return x; };
+      const shifted = { ...b, srcAddr: odd(b.srcAddr), dstAddr: odd(b.dstAddr) };
+      const bytes = encodeWireBatch(meta, b);
+      expect(encodeWireBatch(meta, shifted)).toEqual(bytes);
+      const into = { ...createSelectedBatch(b.length), srcAddr: odd(new Uint8Array(b.length * 16).fill(7)), dstAddr: odd(new Uint8Array(b.length * 16).fill(7)) };
+      expectSameBatch(decodeWireBatch(bytes, into).batch, b);
+    }), { numRuns: 200 });
+  });
+
   it('decodes into a batch of an earlier message as into a fresh one (no byte of the earlier one left in a slot)', () => {
     fc.assert(fc.property(batchArb, batchArb, (first, second) => {
       const into = decodeWireBatch(encodeWireBatch(meta, first)).batch;

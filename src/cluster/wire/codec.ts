@@ -202,19 +202,33 @@ function readFloats(r: Reader, col: Float64Array, n: number, what: string): void
   throw new WireError('WIRE_INVALID', `${what}: unknown encoding ${enc}`);
 }
 
+/** Whether this machine stores numbers little-endian: slots are read and written as 32-bit words in memory order. */
+const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** The third word of an IPv4-mapped slot (bytes 00 00 ff ff), in memory order. */
+const V4_MAPPED_WORD = new Uint32Array(new Uint8Array([0, 0, 0xff, 0xff]).buffer)[0]!;
+
+/** A 32-bit view of 16-byte address slots (aligned whenever the slots' array is, as selection makes them), or undefined. */
+function slotWords(addrs: Uint8Array): Uint32Array | undefined {
+  return addrs.byteOffset % 4 === 0 ? new Uint32Array(addrs.buffer, addrs.byteOffset, addrs.length >>> 2) : undefined;
+}
+
 function isV4Mapped(a: Uint8Array, o: number): boolean {
   for (let j = 0; j < 10; j++) if (a[o + j] !== 0) return false;
   return a[o + 10] === 0xff && a[o + 11] === 0xff;
 }
 
 /** The wire form of each row's address slot (rows as in writeInts), in `forms[0 … to - from)`. */
-function addrForms(forms: Uint8Array, kinds: Uint8Array, addrs: Uint8Array, rows: Int32Array, from: number, to: number, what: string): void {
+function addrForms(forms: Uint8Array, kinds: Uint8Array, addrs: Uint8Array, words: Uint32Array | undefined, rows: Int32Array, from: number, to: number, what: string): void {
   for (let k = from; k < to; k++) {
     const i = rows[k]!, kind = kinds[i]!;
     let f: number;
     if (kind === ADDR_ABSENT) f = A_ABSENT;
     else if (kind === ADDR_PSEUDONYM) f = A_PSEUDONYM;
-    else if (kind === ADDR_FOREIGN) f = isV4Mapped(addrs, i * 16) ? A_V4 : A_V6;
+    else if (kind === ADDR_FOREIGN) {
+      const q = i * 4;
+      const v4 = words !== undefined ? words[q] === 0 && words[q + 1] === 0 && words[q + 2] === V4_MAPPED_WORD : isV4Mapped(addrs, i * 16);
+      f = v4 ? A_V4 : A_V6;
+    }
     // Only selection's output travels: an address slot of any other kind is refused, never sent.
     else throw new WireError('WIRE_INVALID', `${what} of row ${k - from}: kind ${kind} is not absent, foreign or pseudonym`);
     forms[k - from] = f;
@@ -224,15 +238,30 @@ function addrForms(forms: Uint8Array, kinds: Uint8Array, addrs: Uint8Array, rows
 function writeAddrs(w: Writer, kinds: Uint8Array, addrs: Uint8Array, rows: Int32Array, from: number, to: number, what: string, scratch: Scratch): void {
   const n = to - from;
   const forms = scratch.forms.length >= n ? scratch.forms : (scratch.forms = new Uint8Array(n));
-  addrForms(forms, kinds, addrs, rows, from, to, what);
+  const words = slotWords(addrs);
+  addrForms(forms, kinds, addrs, words, rows, from, to, what);
   writeInts(w, forms, identity(n), 0, n);
   w.room(n * 16);
-  const buf = w.buf;
   let pos = w.pos;
-  for (let k = 0; k < n; k++) {
-    const f = forms[k]!, o = rows[from + k]! * 16;
-    if (f === A_V4) { buf[pos] = addrs[o + 12]!; buf[pos + 1] = addrs[o + 13]!; buf[pos + 2] = addrs[o + 14]!; buf[pos + 3] = addrs[o + 15]!; pos += 4; }
-    else if (f !== A_ABSENT) { for (let j = 0; j < 16; j++) buf[pos + j] = addrs[o + j]!; pos += 16; }
+  if (words !== undefined) {
+    // Four words a slot instead of sixteen bytes.
+    const view = w.view;
+    for (let k = 0; k < n; k++) {
+      const f = forms[k]!, q = rows[from + k]! * 4;
+      if (f === A_V4) { view.setUint32(pos, words[q + 3]!, LE); pos += 4; }
+      else if (f !== A_ABSENT) {
+        view.setUint32(pos, words[q]!, LE); view.setUint32(pos + 4, words[q + 1]!, LE);
+        view.setUint32(pos + 8, words[q + 2]!, LE); view.setUint32(pos + 12, words[q + 3]!, LE);
+        pos += 16;
+      }
+    }
+  } else {
+    const buf = w.buf;
+    for (let k = 0; k < n; k++) {
+      const f = forms[k]!, o = rows[from + k]! * 16;
+      if (f === A_V4) { buf[pos] = addrs[o + 12]!; buf[pos + 1] = addrs[o + 13]!; buf[pos + 2] = addrs[o + 14]!; buf[pos + 3] = addrs[o + 15]!; pos += 4; }
+      else if (f !== A_ABSENT) { for (let j = 0; j < 16; j++) buf[pos + j] = addrs[o + j]!; pos += 16; }
+    }
   }
   w.pos = pos;
 }
@@ -258,27 +287,30 @@ let decodeForms = new Uint8Array(4096);
 function readAddrs(r: Reader, kinds: Uint8Array, addrs: Uint8Array, n: number, what: string): void {
   const forms = decodeForms.length >= n ? decodeForms : (decodeForms = new Uint8Array(n));
   readInts(r, forms, n, A_PSEUDONYM, `${what} forms`);
+  let bytes = 0;
+  for (let i = 0; i < n; i++) { const f = forms[i]!; bytes += f === A_ABSENT ? 0 : f === A_V4 ? 4 : 16; }
+  r.need(bytes, what);
+  // Bounds checked once for the whole column above; a batch filled again holds an earlier message's bytes, so every slot is written whole.
+  const words = slotWords(addrs);
+  const view = r.view;
+  let p = r.pos;
   for (let i = 0; i < n; i++) {
-    const f = forms[i]!, o = i * 16;
-    // A batch filled again holds an earlier message's bytes: the slot is written whole.
-    if (f === A_ABSENT) { kinds[i] = ADDR_ABSENT; for (let j = 0; j < 16; j++) addrs[o + j] = 0; continue; }
-    const buf = r.buf;
-    if (f === A_V4) {
-      r.need(4, what);
-      for (let j = 0; j < 10; j++) addrs[o + j] = 0;
-      addrs[o + 10] = 0xff; addrs[o + 11] = 0xff;
-      const p = r.pos;
-      addrs[o + 12] = buf[p]!; addrs[o + 13] = buf[p + 1]!; addrs[o + 14] = buf[p + 2]!; addrs[o + 15] = buf[p + 3]!;
-      r.pos += 4;
-      kinds[i] = ADDR_FOREIGN;
-      continue;
+    const f = forms[i]!;
+    if (words !== undefined) {
+      const q = i * 4;
+      if (f === A_ABSENT) { words[q] = 0; words[q + 1] = 0; words[q + 2] = 0; words[q + 3] = 0; kinds[i] = ADDR_ABSENT; continue; }
+      if (f === A_V4) { words[q] = 0; words[q + 1] = 0; words[q + 2] = V4_MAPPED_WORD; words[q + 3] = view.getUint32(p, LE); p += 4; kinds[i] = ADDR_FOREIGN; continue; }
+      words[q] = view.getUint32(p, LE); words[q + 1] = view.getUint32(p + 4, LE); words[q + 2] = view.getUint32(p + 8, LE); words[q + 3] = view.getUint32(p + 12, LE);
+    } else {
+      const o = i * 16, buf = r.buf;
+      if (f === A_ABSENT) { for (let j = 0; j < 16; j++) addrs[o + j] = 0; kinds[i] = ADDR_ABSENT; continue; }
+      if (f === A_V4) { for (let j = 0; j < 10; j++) addrs[o + j] = 0; addrs[o + 10] = 0xff; addrs[o + 11] = 0xff; for (let j = 0; j < 4; j++) addrs[o + 12 + j] = buf[p + j]!; p += 4; kinds[i] = ADDR_FOREIGN; continue; }
+      for (let j = 0; j < 16; j++) addrs[o + j] = buf[p + j]!;
     }
-    r.need(16, what);
-    const p = r.pos;
-    for (let j = 0; j < 16; j++) addrs[o + j] = buf[p + j]!;
-    r.pos += 16;
+    p += 16;
     kinds[i] = f === A_PSEUDONYM ? ADDR_PSEUDONYM : ADDR_FOREIGN;
   }
+  r.pos = p;
 }
 
 function writeStrings(w: Writer, list: readonly string[]): void {
