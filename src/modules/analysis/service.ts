@@ -6,7 +6,7 @@ import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import type { z } from 'zod';
 import { newId } from '#platform/ids/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
-import type { AuditRecorder } from '#modules/audit/index.js';
+import type { AuditEntryRef, AuditEvent, AuditRecorder } from '#modules/audit/index.js';
 import { CASE_STATUSES, MAX_FINDING_HOSTS, findingQuerySchema, levelRank, type Case, type CaseStatus, type Finding, type FindingQuery, type FindingUpdate, type TriageEvent, type TriagedFinding } from './schema.js';
 import { findingLockKey, lockFindingKeys } from './locks.js';
 import { changeTriage, stateCondition, triageHistory, triageMigration, triageOf } from './triage.js';
@@ -109,7 +109,8 @@ export const analysisMigrations: NamedMigration[] = [
 export interface AnalysisServiceDeps {
   db: Database;
   policy: PolicyEngine;
-  audit: AuditRecorder;
+  /** The audit log; with `recordMany` (the real log has it), a merge's entries are appended together. */
+  audit: AuditRecorder & { recordMany?(ctx: RequestContext, events: readonly AuditEvent[], trx?: AnyDb): Promise<AuditEntryRef[]> };
   clock: Clock;
   /** Display names of users by id (the identity module), so cases show people, not ids; absent, names are null. */
   people?: { namesOf(ids: readonly string[]): Promise<ReadonlyMap<string, string>> };
@@ -188,11 +189,12 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
 
   async function mergeFindings(ctx: RequestContext, updates: readonly FindingUpdate[]): Promise<string[]> {
     const ids: string[] = [];
+    const events: AuditEvent[] = [];
     await q.transaction().execute(async (trx) => {
       if (db.dialect === 'postgres' && updates.length > 0) {
         // Several workers (processes) merge into the same findings: each merge reads the row and writes it back, so a key is
         // locked for the whole transaction, every key before anything else and in one order (no deadlock between mergers),
-        // and before the audit head (taken by the first audit entry). A lock per key covers a finding not yet inserted, too.
+        // and before the audit head (taken by the entries, appended at the end). A lock per key covers a finding not yet inserted, too.
         await lockFindingKeys(db, trx, updates.map((u) => findingLockKey(u.kind, u.subject.kind, u.subject.value)));
       }
       for (const u of updates) {
@@ -210,7 +212,7 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
             hosts: json(u.hosts.slice(0, MAX_FINDING_HOSTS)), host_count: u.hostCount, legal_bases: json(u.bases), revision: 1, created_at: t, updated_at: t,
           }).execute();
           ids.push(id);
-          await audit.record(ctx, { action: 'findings:write', object: { type: 'finding', id }, outcome: 'success', details: { kind: u.kind, level: u.level, revision: 1 } }, trx);
+          events.push({ action: 'findings:write', object: { type: 'finding', id }, outcome: 'success', details: { kind: u.kind, level: u.level, revision: 1 } });
           continue;
         }
         const old = toFinding(existing);
@@ -224,8 +226,11 @@ export function createAnalysisService(deps: AnalysisServiceDeps) {
           revision, updated_at: t,
         }).where('id', '=', old.id).execute();
         ids.push(old.id);
-        await audit.record(ctx, { action: 'findings:write', object: { type: 'finding', id: old.id }, outcome: 'success', details: { kind: u.kind, level, revision } }, trx);
+        events.push({ action: 'findings:write', object: { type: 'finding', id: old.id }, outcome: 'success', details: { kind: u.kind, level, revision } });
       }
+      // One entry per finding written, appended together (one lock and update of the audit head for the whole merge).
+      if (audit.recordMany !== undefined) await audit.recordMany(ctx, events, trx);
+      else for (const e of events) await audit.record(ctx, e, trx);
     });
     return ids;
   }
