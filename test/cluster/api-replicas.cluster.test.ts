@@ -6,7 +6,8 @@
  * `mamori audit verify` passes on the resulting database (entries and checkpoints from both replicas).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import { freePort, startNatsCluster, type NatsTestCluster } from '#platform/tran
 import { addUser, designate, incidentBody } from '#modules/reporting/test-support/world.js';
 import { createCore, type Core } from '#server/core.js';
 import { createFreshPgDatabase } from '#server/test-support/pg.js';
+import { connectNats, ENTRY as STATE_ENTRY, openBucket } from '#cluster/state/index.js';
 
 const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori', ...process.argv.slice(1)]))";
 const PASSWORD = 'correct horse battery staple';
@@ -33,6 +35,7 @@ function sharedEnv(): Record<string, string> {
   return {
     MAMORI_DATABASE_URL: db.url, MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_SECRETS_PSEUDONYM_KEY: 'api-replicas-test-pseudonym-key-0123456789',
     MAMORI_AUDIT_KEY_FILE: join(keys, 'audit-log.key'), MAMORI_REPORTING_RECEIPT_KEY_FILE: join(keys, 'receipts.key'), MAMORI_SHARING_FINGERPRINT_KEY_FILE: join(keys, 'fingerprint.key'),
+    MAMORI_CLUSTER_KEY_WRAP_FILE: join(keys, 'edge-key-wrap'),
     MAMORI_AUTH_MAX_FAILED_LOGINS: '2', MAMORI_AUTH_COOKIE_SECURE: 'false', MAMORI_LOG_LEVEL: 'warn',
   };
 }
@@ -95,7 +98,22 @@ beforeAll(async () => {
   nats = await startNatsCluster(3);
   db = await createFreshPgDatabase();
   keys = dataDir();
+  writeFileSync(join(keys, 'edge-key-wrap'), randomBytes(32), { mode: 0o600 });
 }, 120_000);
+
+/** Which replica last wrote the edges' selection-state heartbeat (the leader publishes it: decision 0011). */
+async function stateHeartbeatBy(): Promise<string | undefined> {
+  const nc = await connectNats({ servers: nats.urls, name: 'test-heartbeat' });
+  try {
+    const ob = await openBucket(nc, { servers: nats.urls, bucket: 'mamori_selection', replicas: 3, name: 'test' }, false);
+    const e = await ob?.kv.get(STATE_ENTRY.heartbeat);
+    return e === null || e === undefined || e.operation !== 'PUT' ? undefined : (JSON.parse(e.string()) as { by: string }).by;
+  } catch {
+    return undefined;
+  } finally {
+    await nc.close();
+  }
+}
 
 afterAll(async () => {
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -126,6 +144,7 @@ describe('cluster: API replicas on one PostgreSQL', () => {
     const b = await replica('api-b');
     await until('replica b stands by', async () => (await leader(b.url)) === 0, 90_000);
     expect(await leader(a.url)).toBe(1);
+    await until('the leader publishes the edges\' selection state', async () => (await stateHeartbeatBy()) === 'api-a', 30_000);
 
     // One session, both replicas.
     const signedIn = await login(a.url, 'kanri', PASSWORD);
@@ -160,6 +179,7 @@ describe('cluster: API replicas on one PostgreSQL', () => {
     const takeover = await until('b takes the singletons over', async () => (await leader(b.url)) === 1, 30_000);
     expect(takeover).toBeLessThan(30_000);
     process.stdout.write(`api replicas: b took the singletons over ${takeover} ms after a was killed (lease checked every 2 s)\n`);
+    await until('the new leader publishes the edges\' selection state', async () => (await stateHeartbeatBy()) === 'api-b', 15_000);
     await until('the reminder is sent', async () => (await reminders()) === 1, 30_000);
     // a comes back as a standby; nothing is sent twice.
     const a2 = await replica('api-a');
