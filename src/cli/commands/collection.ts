@@ -145,6 +145,11 @@ async function printRemoteStats(url: string): Promise<void> {
   if (edge('received') !== undefined) {
     const g = (name: string): number => samples.find((s) => s.name === name)?.value ?? 0;
     process.stdout.write(`edge ${samples.find((s) => s.name === 'mamori_edge_flows_total')?.labels['edge'] ?? '?'}  received ${edge('received')}  kept ${edge('kept')}  published ${edge('published')}  waiting ${g('mamori_edge_waiting_flows')} (${g('mamori_edge_spooled_flows')} spooled)  dropped ${edge('dropped_outbox_full')}  broker ${g('mamori_edge_broker_up') === 1 ? 'up' : 'DOWN'}\n`);
+    // What the edge follows from the centre (decision 0011): without current state every flow is dropped before selection.
+    const unselected = (reason: string): number => samples.find((s) => s.name === 'mamori_edge_unselected_flows_total' && s.labels['reason'] === reason)?.value ?? 0;
+    if (samples.some((s) => s.name === 'mamori_edge_state_current')) {
+      process.stdout.write(`edge state ${g('mamori_edge_state_current') === 1 ? 'current' : 'NOT CURRENT (dropping every flow)'}  key periods ${g('mamori_edge_state_key_periods')}  unselected ${unselected('no_state')} (no state) ${unselected('no_key')} (no key)\n`);
+    }
   }
   const rows = exporterRowsFromMetrics(samples);
   process.stdout.write(rows.length === 0 ? 'no exporter has sent anything yet\n' : table(rows));
