@@ -25,7 +25,7 @@ function expected(b: SelectedBatch, i: number): Record<string, unknown> {
   const addr = (side: 'src' | 'dst', kind: number, h: 'hi' | 'lo'): string | null => (kinds[side] === kind ? half(side === 'src' ? b.srcAddr : b.dstAddr, i * 16 + (h === 'hi' ? 0 : 8)) : null);
   const pseudonymous = kinds.src === ADDR_PSEUDONYM || kinds.dst === ADDR_PSEUDONYM;
   return {
-    category: CATEGORIES[b.category[i]!], start: b.start[i], end: has('end') ? b.end[i] : null,
+    category: CATEGORIES[b.category[i]!] ?? null, start: b.start[i], end: has('end') ? b.end[i] : null,
     src_ip_hi: addr('src', ADDR_FOREIGN, 'hi'), src_ip_lo: addr('src', ADDR_FOREIGN, 'lo'), dst_ip_hi: addr('dst', ADDR_FOREIGN, 'hi'), dst_ip_lo: addr('dst', ADDR_FOREIGN, 'lo'),
     src_pseudonym_hi: addr('src', ADDR_PSEUDONYM, 'hi'), src_pseudonym_lo: addr('src', ADDR_PSEUDONYM, 'lo'),
     dst_pseudonym_hi: addr('dst', ADDR_PSEUDONYM, 'hi'), dst_pseudonym_lo: addr('dst', ADDR_PSEUDONYM, 'lo'),
@@ -84,9 +84,11 @@ describe('segment write', () => {
   it('writes a column every row shares (one exporter, period, interface) and indexes outside their tables as NULL', async () => {
     const b = syntheticSelected(3000);
     b.periodIndex[5] = 9; // no such period: NULL, as the SQL lookup gave before
+    b.category[7] = 200; // no such category: NULL too
     const { rows } = await roundTrip(b);
     expect(rows).toEqual(Array.from({ length: b.length }, (_, i) => expected(b, i)));
     expect(rows[5]).toMatchObject({ pseudonym_period: null });
+    expect(rows[7]).toMatchObject({ category: null });
     expect(rows[6]).toMatchObject({ pseudonym_period: '2026-05', exporter: '192.0.2.1/0', sampling_rate: 1 });
   }, 60_000);
 });

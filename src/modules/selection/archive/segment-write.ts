@@ -181,18 +181,19 @@ function gatherMicros(src: Float64Array, rows: Uint32Array): Uint32Array {
 }
 
 /** The field bits every row of a unit has (`all`) and any row has, and its largest period and exporter indexes. */
-interface UnitFields { all: number; any: number; maxPeriod: number; maxExporter: number }
+interface UnitFields { all: number; any: number; maxPeriod: number; maxExporter: number; maxCategory: number }
 
 /** UnitFields of a unit, in one pass in row order (a superset of each partition's rows: what holds for all holds for each). */
 function unitFields(b: SelectedBatch): UnitFields {
-  let all = 0xffff, any = 0, maxPeriod = 0, maxExporter = 0;
+  let all = 0xffff, any = 0, maxPeriod = 0, maxExporter = 0, maxCategory = 0;
   for (let i = 0; i < b.length; i++) {
     const f = b.fields[i]!;
     all &= f; any |= f;
     if (b.periodIndex[i]! > maxPeriod) maxPeriod = b.periodIndex[i]!;
     if (b.exporterIndex[i]! > maxExporter) maxExporter = b.exporterIndex[i]!;
+    if (b.category[i]! > maxCategory) maxCategory = b.category[i]!;
   }
-  return { all, any, maxPeriod, maxExporter };
+  return { all, any, maxPeriod, maxExporter, maxCategory };
 }
 
 /**
@@ -244,7 +245,7 @@ function scanOver(b: SelectedBatch, rows: Uint32Array, unit: UnitFields): ScanSo
   const at0 = (data: ArrayBufferView, width: number, valid: Uint8Array | undefined): Column => ({ data, width, valid, fixed: false });
   // In scanColumns order.
   const cols: Column[] = [
-    numeric(b.category, u, rows, gather8), at0(gatherMicros(b.start, rows), 8, undefined), at0(gatherMicros(b.end, rows), 8, v.field(F.end)),
+    unit.maxCategory < CATEGORIES.length ? numeric(b.category, u, rows, gather8) : categoryColumn(b.category, rows), at0(gatherMicros(b.start, rows), 8, undefined), at0(gatherMicros(b.end, rows), 8, v.field(F.end)),
     at0(sh, 8, v.srcForeign), at0(sl, 8, v.srcForeign), at0(dh, 8, v.dstForeign), at0(dl, 8, v.dstForeign),
     at0(sh, 8, v.srcPseudonym), at0(sl, 8, v.srcPseudonym), at0(dh, 8, v.dstPseudonym), at0(dl, 8, v.dstPseudonym),
     enumColumn(b.periodIndex, u, rows, members(b.periods).length, v.period),
@@ -265,6 +266,17 @@ function scanOver(b: SelectedBatch, rows: Uint32Array, unit: UnitFields): ScanSo
     at += m;
     return m;
   };
+}
+
+/** Categories outside CATEGORIES (never written by selection) as NULL, as the SQL lookup gave them, never an enum index past its members. */
+function categoryColumn(src: Uint8Array, rows: Uint32Array): Column {
+  const idx = gather8(src, rows);
+  const valid = new Uint8Array(((idx.length + 63) >>> 6) * 8);
+  for (let k = 0; k < idx.length; k++) {
+    if (idx[k]! < CATEGORIES.length) valid[k >>> 3]! |= 1 << (k & 7);
+    else idx[k] = 0;
+  }
+  return { data: idx, width: 1, valid, fixed: false };
 }
 
 /** A scan column's values (a row at a time, or `fixed`: one chunk's worth of the value every row holds), bytes a row, NULLs. */
