@@ -14,6 +14,7 @@ import { packagePath } from '#platform/paths/index.js';
 import { analysisMigrations, createAnalysisService, createFindingsPurger, type AnalysisService } from '#modules/analysis/index.js';
 import { createFeedScheduler, createIntelPurger, createSharingService, loadOrCreateFingerprintKey, recallMigrations, sharingMigrations, type FeedScheduler, type IntelPurger, type SharingService } from '#modules/sharing/index.js';
 import type { CacheEvent } from '#cluster/api/index.js';
+import { createArchiveHub, type ArchiveHub } from '#cluster/archive-store/index.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { SECTORS } from '#modules/identity/index.js';
 import { systemContext } from '#platform/context/index.js';
@@ -52,7 +53,10 @@ export interface Core {
   locator: LiveLocator;
   /** Keeps the locator's domestic prefixes in step with the registry (its poll runs while the server runs). */
   ranges: RangeSync;
+  /** The flow archive's files and queries (in a cluster: this replica's cache of the archive bucket). */
   archive: FlowArchive;
+  /** In a cluster (isReplicated): the archive bucket, this replica's cache of it, retention and purge over it (decision 0010). */
+  archiveHub?: ArchiveHub | undefined;
   /** The commission's docket, approvals, emergency path, inspection and Diet report. */
   oversight: OversightService;
   /** Expires approvals and enforces emergency review deadlines (its timer runs while the server runs). */
@@ -168,6 +172,12 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       writer: { fileRows: config.archive.fileRows, maxAgeSeconds: config.archive.maxAgeSeconds, bufferRows: config.archive.bufferRows, walSyncMs: config.archive.walSyncMs },
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });
+    // In a cluster the archive is the bucket every replica caches under the same directory: queries read the cache,
+    // retention and purges delete from the bucket (connected on first use).
+    const archiveHub = replicated ? createArchiveHub({
+      bucket: { servers: config.cluster.servers, bucket: config.cluster.archive.bucket, replicas: config.cluster.replicas, name: 'mamori-archive' },
+      dir: archive.dir, audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids), engine: () => openDuckDb(), logger: options.logger,
+    }) : undefined;
     // Oversight: approvals become selection's legal bases; a denied emergency acquisition purges its archived flows;
     // inspection reads the archive's holdings and the discard counters. Measure halting connects once response exists.
     const namesOf = async (ids: readonly string[]) => new Map((await identity.listUsers(systemContext('names'))).filter((u) => ids.includes(u.id)).map((u) => [u.id, u.displayName]));
@@ -216,7 +226,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       },
     });
     const lifecycle: Lifecycle = createLifecycle({
-      db, audit, clock, logger: options.logger, archive, findings: findingsPurger, intel: recalls,
+      db, audit, clock, logger: options.logger, archive: archiveHub?.archive ?? archive, findings: findingsPurger, intel: recalls,
       retentionOf: (ids) => selection.retentionOf(ids), revokedBases: () => selection.revokedIds(),
       keys: { store: keys, forget: (period) => selection.forgetKeyPeriod(period) },
     });
@@ -230,11 +240,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       }
     });
     oversight.connect({ halter: { halt: async (ctx, id, reason) => { await response.haltMeasure(ctx, id, reason); } } });
-    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, keys, locator: live, ranges, archive, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, lifecycle, recalls,
+    return { config, db, clock, policy, audit, checkpointer, identity, registry, reporting, reportingScheduler, selection, keys, locator: live, ranges, archive, archiveHub, oversight, oversightScheduler, analysis, sharing, feedScheduler, response, lifecycle, recalls,
       onCacheEvent: (listener) => { cacheListeners.add(listener); return () => { cacheListeners.delete(listener); }; },
       applyCacheEvent: (e) => { if (e.scope === 'checkpoint') checkpointSigned(); else sharing.applyCacheEvent(e); },
       onCheckpointSigned: (listener) => { signedListeners.add(listener); },
-      close: async () => { await selection.stop(); await archive.close(); await db.close(); } };
+      close: async () => { await selection.stop(); await archive.close(); await archiveHub?.close(); await db.close(); } };
   } catch (e) {
     await db.close();
     throw e;

@@ -53,12 +53,16 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   const extra = options.components?.(core, metrics) ?? [];
   let replica: ReplicaParts | undefined;
   if (isReplicated(config)) {
-    replica = apiReplica(config, { caches: { apply: (e) => core.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, oversight, reporting, retention, feeds, ...edgeStateJobs(core, logger)], logger, metrics });
+    // The archive bucket's compaction is one more singleton (decision 0010).
+    const bucketCompaction = core.archiveHub !== undefined ? [compactionComponent(core.archiveHub, config.archive.compactEverySeconds, config.archive.compactMinRows, logger)] : [];
+    replica = apiReplica(config, { caches: { apply: (e) => core.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, oversight, reporting, retention, feeds, ...edgeStateJobs(core, logger), ...bucketCompaction], logger, metrics });
   }
+  // A replica's archive is its cache of the cluster's bucket (the archiver writes, the leader deletes): no writer or compaction of its own.
+  const replicaArchive: Component[] = core.archiveHub !== undefined ? [core.archiveHub.component] : archive;
   const components: Component[] = replica === undefined
     ? [checkpointer, oversight, reporting, ranges, retention, ...archive, feeds, ...extra]
     // Every replica refuses to start on a truncated or rewritten log, as the single server's checkpointer does at its start.
-    : [{ name: 'audit-log-check', start: () => core.checkpointer.checkNotShrunk(), stop: async () => undefined }, replica.bus, ranges, ...archive, replica.singletons, ...extra];
+    : [{ name: 'audit-log-check', start: () => core.checkpointer.checkNotShrunk(), stop: async () => undefined }, replica.bus, ranges, ...replicaArchive, replica.singletons, ...extra];
   const started: Component[] = [];
   try {
     for (const c of components) {

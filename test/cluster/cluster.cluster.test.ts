@@ -22,7 +22,8 @@ import { createCore } from '#server/core.js';
 import { edgeStateJobs } from '#server/edge-state-wiring.js';
 import { createPipeline } from '#server/pipeline.js';
 import { createFreshPgDatabase } from '#server/test-support/pg.js';
-import { listPartitions, liveFiles } from '#modules/selection/index.js';
+import { listPartitions } from '#modules/selection/index.js';
+import { openArchiveBucket } from '#cluster/archive-store/index.js';
 import { openDuckDb } from '#platform/duckdb/index.js';
 import { attackRecords, batchesOf } from '#cluster/test-support/fixtures.js';
 import { parsePrometheusText } from '#cli/commands/collection.js';
@@ -223,12 +224,23 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     leader.kill('SIGTERM');
     await exited;
     expect(logs.get(leader)).toContain(`archiver: ${keptTotal} flows handed to the archive`);
+    expect(logs.get(leader)).toContain(`${keptTotal} stored in the bucket and acknowledged`);
     {
-      const files = listPartitions(join(leaderDir, 'archive')).flatMap((p) => liveFiles(p.dir));
+      // Archived rows are in the replicated bucket (decision 0010), each file's count from its Parquet footer; the leader's
+      // directory only staged them.
+      const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'mamori-archive', replicas: 3, name: 'test-scan' });
+      const objects = (await bucket.list()).filter((o) => o.name.startsWith('flows/'));
+      const dir = mkdtempSync(join(tmpdir(), 'mamori-bucket-'));
+      dirs.push(dir);
+      const files: string[] = [];
+      for (const [i, o] of objects.entries()) { const f = join(dir, `${i}.parquet`); expect(await bucket.getFile(o.name, f)).toBe(true); files.push(f); }
+      await bucket.close();
       const duck = await openDuckDb();
       const rows = await duck.all(`select count(*)::integer as n from read_parquet([${files.map((f) => `'${f}'`).join(',')}])`);
       duck.close();
       expect(Number(rows[0]!['n'])).toBe(keptTotal);
+      expect(objects.reduce((a, o) => a + Number(o.metadata?.['rows']), 0)).toBe(keptTotal);
+      expect(listPartitions(join(leaderDir, 'archive'))).toEqual([]);
     }
 
     // A revoked basis stops matching at the edges within seconds: flows keep arriving, kept stops growing.

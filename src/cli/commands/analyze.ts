@@ -11,6 +11,8 @@ import { serveMetrics } from '#cluster/metrics-server.js';
 import { flowStreamSpec, openTransport } from '#cluster/streams.js';
 import { createAnalysisWorker, pgLeases, pgSingleton } from '#cluster/worker/index.js';
 import { createArchiver } from '#cluster/archiver/index.js';
+import { createRoundStore, openArchiveBucket } from '#cluster/archive-store/index.js';
+import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
 import { createCore } from '#server/core.js';
 import { detectorConfigOf } from '#server/pipeline.js';
 import { loadCliConfig } from '../context.js';
@@ -91,7 +93,7 @@ export function registerAnalyzeCommand(program: Command): void {
 export function registerArchiverCommand(program: Command): void {
   program
     .command('archiver')
-    .description('Write every kept flow of the cluster\'s stream into the flow archive under dataDir (one at a time cluster-wide; others wait as standbys).')
+    .description('Write every kept flow of the cluster\'s stream into the archive bucket (cluster.archive.bucket; one at a time cluster-wide, others wait as standbys).')
     .option('--servers <nats-urls>', 'NATS servers (default: cluster.servers)')
     .option('--metrics <host:port>', 'where it serves /metrics (default: none)')
     .option('--duration <seconds>', 'stop after this many seconds (default: until SIGTERM/SIGINT)')
@@ -119,17 +121,27 @@ export function registerArchiverCommand(program: Command): void {
       const transport = await openTransport(config.cluster, 'mamori-archiver');
       await transport.ensureStream(flowStreamSpec(config.cluster));
       const metrics = new MetricsRegistry();
-      const archiver = createArchiver({ stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions, ackWaitMs: config.cluster.worker.ackWaitSeconds * 1000 }, { transport, writer: core.archive.writer, logger, metrics });
+      // The archive is the cluster's bucket (R cluster.replicas): its local directory only stages files until a round stored them.
+      const bucket = await openArchiveBucket({ servers: config.cluster.servers, bucket: config.cluster.archive.bucket, replicas: config.cluster.replicas, name: 'mamori-archiver' });
+      let duck: Promise<DuckDb> | undefined;
+      const rounds = createRoundStore({ bucket, dir: core.archive.dir, engine: () => (duck ??= openDuckDb({ threads: 1 })) });
+      const archiver = createArchiver({
+        stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions,
+        ackWaitMs: config.cluster.worker.ackWaitSeconds * 1000, storeEveryMs: config.cluster.archive.storeEverySeconds * 1000,
+      }, { transport, writer: core.archive.writer, rounds, logger, metrics });
       const server = metricsAt !== undefined ? await serveMetrics(metrics, metricsAt.host, metricsAt.port) : undefined;
       await archiver.start();
-      process.stdout.write('archiver: leader; writing the flow stream into the archive\n');
+      process.stdout.write(`archiver: leader; writing the flow stream into the archive bucket ${config.cluster.archive.bucket}\n`);
       await stopped;
       try {
         await archiver.stop();
       } finally {
-        process.stdout.write(`archiver: ${archiver.stats().appendedFlows} flows handed to the archive\n`);
+        const s = archiver.stats();
+        process.stdout.write(`archiver: ${s.appendedFlows} flows handed to the archive, ${s.storedFlows} stored in the bucket and acknowledged in ${s.rounds} rounds\n`);
         await server?.close();
         await transport.close();
+        if (duck !== undefined) (await duck).close();
+        await bucket.close();
         await core.close();
         await lease.close();
       }

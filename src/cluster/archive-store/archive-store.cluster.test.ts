@@ -1,9 +1,10 @@
 /**
  * @module The replicated archive on a NATS server of its own: the archiver stores rounds in the bucket and only then
  * acknowledges; a replica that never saw the flows answers a query over all of them from its cache; a purge and
- * retention delete cluster-wide, audited once, and every cache follows; a round cut short is rolled back and archived again.
+ * retention delete cluster-wide, audited once, and every cache follows; compaction's merged
+ * file replaces its sources in every cache.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,7 @@ import { createArchiveWriter, createFlowArchive, type SelectedBatch } from '#mod
 import { syntheticSelected } from '#modules/selection/test-support/selected.js';
 import { encodeWireBatch, partitionSubject, splitByPartition } from '../wire/index.js';
 import { createArchiver } from '../archiver/index.js';
-import { createArchiveCache, createClusterArchive, createRoundStore, openArchiveBucket, type ArchiveBucket } from './index.js';
+import { compactBucket, createArchiveCache, createClusterArchive, createRoundStore, openArchiveBucket, type ArchiveBucket } from './index.js';
 
 const PARTS = 2;
 let nats: NatsTestCluster;
@@ -125,7 +126,7 @@ describe('replicated archive (JetStream object store)', () => {
     const again = createArchiver({ stream: 'FLOWS_A', subjectPrefix: 'mamori.flows', partitions: PARTS, ackWaitMs: 30_000, storeEveryMs: 3_600_000 },
       { transport: t, writer: createArchiveWriter({ fileRows: 1_000_000, maxAgeSeconds: 3600, bufferRows: 4_000_000, walSyncMs: 1000 }, { dir: stage, engine, serial: chain() }), rounds: createRoundStore({ bucket: bucketA, dir: stage, engine }) });
     await again.start();
-    const more = await publish(t, 'r2', [syntheticSelected(1000, { bases: ['b1', 'b2'], startMs: Date.parse('2026-05-01T12:30:00Z') })]);
+    const more = await publish(t, 'r2', [syntheticSelected(1000, { bases: ['b1', 'b2'], startMs: Date.parse('2026-05-01T10:45:00Z') })]);
     await until('late flows taken', () => again.stats().appendedFlows === more);
     await again.storeNow();
     expect(again.stats()).toMatchObject({ storedFlows: 500, purgedFlows: 500, ackedFlows: 1000 });
@@ -133,14 +134,24 @@ describe('replicated archive (JetStream object store)', () => {
     await until('the late b1 file copied', async () => (await early.count()) === sent / 2 + 500);
     expect(await late.count(['b2'])).toBe(0);
 
+    // Compaction (the leader's job): b1's hour 10 now has two small files; one merged object replaces them everywhere.
+    const partFiles = (d: string): string[] => readdirSync(join(d, 'basis=b1', 'hour=2026-05-01T10'));
+    await until('both files of hour 10 cached', () => partFiles(early.dir).length === 2 && partFiles(late.dir).length === 2);
+    const before = await early.count();
+    expect(await compactBucket({ bucket: bucketR, cache: early.cache, dir: early.dir, engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 5500 });
+    expect((await bucketA.list()).filter((o) => o.name.startsWith('flows/basis=b1/hour=2026-05-01T10/')).map((o) => o.metadata?.['rows'])).toEqual(['5500']);
+    await until('every cache swapped the merged file in', () => partFiles(early.dir).length === 1 && partFiles(late.dir).length === 1);
+    expect(await early.count()).toBe(before);
+    expect(await late.count()).toBe(before);
+
     // Retention: on the leader only; every partition past it deleted from the bucket, audited with its flows; the others follow.
     clock.set(Date.parse('2026-05-31T11:30:00Z')); // 30 days after the end of hour 10 has passed, not that of hours 11 and 12
     const kept = await early.count();
     const r = await early.cluster.enforceRetention(ctx);
     expect(r.deleted).toEqual([{ basis: 'b1', hour: '2026-05-01T10' }]);
     const deletions = early.audited.filter((e) => e.action === 'retention:delete');
-    expect(deletions.map((e) => [e.object.id, e.details['flows'], e.details['partitions']])).toEqual([['basis=b1/hour=2026-05-01T10', 5000, 1]]);
-    await until('retention reached the other replica', async () => (await late.count()) === kept - 5000);
+    expect(deletions.map((e) => [e.object.id, e.details['flows'], e.details['partitions']])).toEqual([['basis=b1/hour=2026-05-01T10', 5500, 1]]);
+    await until('retention reached the other replica', async () => (await late.count()) === kept - 5500);
     expect(late.audited.filter((e) => e.action === 'retention:delete')).toEqual([]);
     await Promise.all([early.cache.stop(), late.cache.stop()]);
     await Promise.all([early.archive.close(), late.archive.close()]);
@@ -148,4 +159,32 @@ describe('replicated archive (JetStream object store)', () => {
     await bucketR.close();
     await t.close();
   }, 120_000);
+
+  it('at start, rolls back a round cut short (its files deleted: its messages were never acknowledged) and keeps what committed rounds hold', async () => {
+    const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'archive-b', replicas: 1, name: 'test-rounds' });
+    const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));
+    const file = join(fresh(), 'x.parquet');
+    writeFileSync(file, 'not read');
+    const cut = 'flows/basis=b1/hour=2026-05-01T10/cut.parquet';
+    const done = 'flows/basis=b1/hour=2026-05-01T10/done.parquet';
+    await bucket.putFile(cut, file, { rows: '10' });
+    await bucket.putFile(done, file, { rows: '20' });
+    await bucket.putBytes('rounds/r-cut', enc({ id: 'r-cut', state: 'pending', files: [cut, 'flows/basis=b1/hour=2026-05-01T10/never.parquet'], seqs: { 'archive-d-0': [7, 8] }, ids: ['e1.x.7'] }));
+    await bucket.putBytes('rounds/r-done', enc({ id: 'r-done', state: 'committed', files: [done], seqs: { 'archive-d-0': [3, 4], 'archive-d-1': [5] }, ids: ['e1.x.3'] }));
+    const stage = fresh();
+    mkdirSync(join(stage, '_wal'), { recursive: true });
+    writeFileSync(join(stage, '_wal', 'left'), 'a segment a killed archiver left');
+    const rounds = createRoundStore({ bucket, dir: stage, engine });
+    const found = await rounds.recover();
+    expect(found).toMatchObject({ committed: 1, rolledBack: 1, deletedFiles: 1, ids: ['e1.x.3'] });
+    expect(Object.fromEntries(found.seqs)).toEqual({ 'archive-d-0': [3, 4], 'archive-d-1': [5] });
+    expect((await bucket.list()).map((o) => o.name).sort()).toEqual([done, 'rounds/r-done']);
+    rounds.clearStaging();
+    expect(readdirSync(stage)).toEqual([]);
+    // Pruned once every sequence is at or below its consumer's floor.
+    expect(await rounds.prune(async (d) => (d === 'archive-d-0' ? 4 : 4))).toBe(0);
+    expect(await rounds.prune(async () => 5)).toBe(1);
+    expect((await bucket.list()).map((o) => o.name)).toEqual([done]);
+    await bucket.close();
+  });
 });

@@ -20,6 +20,7 @@ export interface ArchiveCache {
   stop(): Promise<void>;
   /** Resolves once the bucket's state at start is copied (and local files it no longer holds are gone). */
   ready(): Promise<void>;
+  isReady(): boolean;
   /** The live flow objects as this replica knows them (for retention, purge and key reports). */
   objects(): ObjectInfo[];
   /** Drops the local copies of these objects now (the purging replica does not wait for the watch). */
@@ -161,6 +162,7 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; l
       await loop?.catch(() => undefined);
     },
     ready: () => readyP,
+    isReady: () => isReady,
     objects: () => [...index.values()],
     drop(names) {
       for (const name of names) {

@@ -4,3 +4,5 @@ export { createArchiveCache, replacesOf, type ArchiveCache, type ArchiveCacheSta
 export { createClusterArchive, type ClusterArchive, type ClusterArchiveDeps } from './cluster-archive.js';
 export { createRoundStore, type Recovered, type RoundRecord, type RoundStore, type Staged, type StoredRound } from './rounds.js';
 export { flowObjectName, parseFlowObject, purgedObjectName, roundObjectName, META, type FlowObjectName } from './names.js';
+export { createArchiveHub, type ArchiveHub, type ArchiveHubDeps } from './hub.js';
+export { compactBucket, type BucketCompaction } from './compaction.js';

@@ -1,0 +1,94 @@
+/** @module The replicated archive as one process of the cluster sees it: a bucket connected on first use, this replica's cache of it, and retention and purge over it. */
+import type { Clock } from '#platform/clock/index.js';
+import type { DuckDb } from '#platform/duckdb/index.js';
+import type { PolicyEngine } from '#platform/policy/index.js';
+import type { AuditRecorder } from '#modules/audit/index.js';
+import { openArchiveBucket, type ArchiveBucket, type ArchiveBucketOptions } from './bucket.js';
+import { createArchiveCache, type ArchiveCache } from './cache.js';
+import { createClusterArchive, type ClusterArchive } from './cluster-archive.js';
+import { compactBucket, type BucketCompaction } from './compaction.js';
+
+type Log = { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+
+/** What the hub needs. */
+export interface ArchiveHubDeps {
+  bucket: ArchiveBucketOptions;
+  /** The cache's directory: the local archive's (`<dataDir>/archive`), so queries read it unchanged. */
+  dir: string;
+  audit: AuditRecorder;
+  policy: PolicyEngine;
+  clock: Clock;
+  retentionOf: (basisIds: readonly string[]) => Promise<Map<string, number>>;
+  /** Opens the engine compaction merges with (once, on first use). */
+  engine: () => Promise<DuckDb>;
+  logger?: Log | undefined;
+}
+
+/** The hub: `archive` is the lifecycle's archive in a cluster, `cache` a component of API replicas. */
+export interface ArchiveHub {
+  bucket: ArchiveBucket;
+  cache: ArchiveCache;
+  archive: ClusterArchive;
+  /** Starts the cache: connects (again every 5 s while NATS cannot be reached, without holding up the server's start) and follows the bucket. */
+  component: { name: string; start(): Promise<void>; stop(): Promise<void> };
+  /** Merges the bucket's small files of finished hours (the leader's job: one compaction cluster-wide). */
+  compact(options?: { minRows?: number; graceMs?: number }): Promise<BucketCompaction>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the hub. Nothing connects until something uses the bucket, so processes that never touch the archive
+ * (workers, edges) open no connection for it.
+ * @see docs/decisions/0010-replicated-archive.md
+ */
+export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
+  let opened: Promise<ArchiveBucket> | undefined;
+  const get = (): Promise<ArchiveBucket> => (opened ??= openArchiveBucket(deps.bucket).catch((e: unknown) => { opened = undefined; throw e; }));
+  const bucket: ArchiveBucket = {
+    putFile: async (...a) => (await get()).putFile(...a),
+    putBytes: async (...a) => (await get()).putBytes(...a),
+    getFile: async (...a) => (await get()).getFile(...a),
+    getBytes: async (...a) => (await get()).getBytes(...a),
+    info: async (...a) => (await get()).info(...a),
+    list: async () => (await get()).list(),
+    delete: async (...a) => (await get()).delete(...a),
+    watch: async () => (await get()).watch(),
+    close: async () => { const o = opened; opened = undefined; if (o !== undefined) await (await o.catch(() => undefined))?.close(); },
+  };
+  const cache = createArchiveCache({ bucket, dir: deps.dir, ...(deps.logger !== undefined ? { logger: deps.logger } : {}) });
+  const archive = createClusterArchive({ bucket, cache, dir: deps.dir, audit: deps.audit, policy: deps.policy, clock: deps.clock, retentionOf: deps.retentionOf });
+  let engine: Promise<DuckDb> | undefined;
+  let stopped = false;
+  let following: Promise<void> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const follow = async (): Promise<void> => {
+    try {
+      await cache.start();
+      deps.logger?.info({ bucket: deps.bucket.bucket }, 'archive cache: following the cluster\'s archive bucket');
+    } catch (e) {
+      if (stopped) return;
+      deps.logger?.warn({ err: (e as Error).message, bucket: deps.bucket.bucket }, 'archive cache: cannot reach the archive bucket; trying again in 5 s (queries read the local copy meanwhile)');
+      await new Promise<void>((r) => { timer = setTimeout(r, 5000); timer.unref(); });
+      if (!stopped) await follow();
+    }
+  };
+  return {
+    bucket, cache, archive,
+    component: {
+      name: 'archive-cache',
+      async start() { stopped = false; following = follow(); },
+      async stop() {
+        stopped = true;
+        if (timer !== undefined) clearTimeout(timer);
+        await cache.stop();
+        await following;
+      },
+    },
+    compact: (options) => compactBucket({ bucket, cache, dir: deps.dir, clock: deps.clock, engine: () => (engine ??= deps.engine()) }, options),
+    async close() {
+      await bucket.close();
+      if (engine !== undefined) (await engine.catch(() => undefined))?.close();
+      engine = undefined;
+    },
+  };
+}
