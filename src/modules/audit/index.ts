@@ -9,7 +9,7 @@ export { parseVerifierKey, formatVerifierKey, openCheckpoint, type VerifierKey }
 export {
   createCheckpointer, listCheckpoints, latestCheckpoint, logStatePath, readLogState, replaceCheckpointNote, signedHighWater, type Checkpointer, type StoredCheckpoint,
 } from './checkpointer.js';
-export { defaultLogKeyPath, defaultWitnessKeyPath, loadOrCreateSignerKey } from './keys.js';
+export { createPrivateFileOnce, defaultLogKeyPath, defaultWitnessKeyPath, loadOrCreateSignerKey } from './keys.js';
 export { verifyAuditLog, type VerifyReport, type VerifyProblem } from './verify.js';
 export { runWitness, witnessCheckpoint, witnessStatePath, readWitnessState, readWitnessVerifier, type WitnessedLog, type WitnessState } from './witness.js';
 export { auditRoutes } from './routes.js';

@@ -1,8 +1,8 @@
 /** @module Receipts for filings: the SHA-256 of the canonical (JCS) filing and the time, signed with the reporting Ed25519 key. */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { canonicalize } from '#modules/audit/index.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalize, createPrivateFileOnce } from '#modules/audit/index.js';
 
 /** A key that signs receipts. */
 export interface ReceiptSigner {
@@ -36,12 +36,8 @@ export function ephemeralReceiptSigner(): ReceiptSigner {
 export function loadOrCreateReceiptSigner(path: string): ReceiptSigner {
   if (!existsSync(path)) {
     const { privateKey } = generateKeyPairSync('ed25519');
-    if (!existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, path);
-    return signerFrom(privateKey);
+    // Exclusive creation: replicas starting together on one empty path all end up with the first key.
+    if (createPrivateFileOnce(path, privateKey.export({ type: 'pkcs8', format: 'pem' }))) return signerFrom(privateKey);
   }
   return signerFrom(createPrivateKey(readFileSync(path, 'utf8')));
 }
