@@ -68,7 +68,8 @@ function planRollups(files: readonly string[], from: number, to: number): Rollup
   const edges: [number, number][] = [];
   if (from < m0 * 60_000) edges.push([from, m0 * 60_000]);
   if (m1 * 60_000 < to) edges.push([m1 * 60_000, to]);
-  return { rolled, unrolled: files.filter((f) => !rolled.includes(f)), m0, m1, edges };
+  const has = new Set(rolled);
+  return { rolled, unrolled: files.filter((f) => !has.has(f)), m0, m1, edges };
 }
 
 /** A DuckDB list literal of file paths. */
@@ -206,14 +207,14 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
       // Whole minutes of files with a rollup from the rollup; the minutes cut by from/to, and files without one, from rows.
       const rest = where.slice(2);
       const keys = q.groupBy.map((g) => `"${g}"`).join(', ');
-      const parts = [`SELECT ${keys}, flows, bytes, packets, first, last FROM ${scanOf(plan.rolled.map(rollupOf))}
+      const pieces = [`SELECT ${keys}, flows, bytes, packets, first, last FROM ${scanOf(plan.rolled.map(rollupOf))}
         WHERE ${[`minute >= ${plan.m0}`, `minute < ${plan.m1}`, ...rest].join(' AND ')}`];
       for (const [a, b] of plan.edges) {
-        parts.push(grouped(plan.rolled, [...during(a, b), ...rest].join(' AND ')));
+        pieces.push(grouped(plan.rolled, [...during(a, b), ...rest].join(' AND ')));
       }
-      if (plan.unrolled.length > 0) parts.push(grouped(plan.unrolled, where.join(' AND ')));
+      if (plan.unrolled.length > 0) pieces.push(grouped(plan.unrolled, where.join(' AND ')));
       return e.all(`SELECT ${keys}, CAST(sum(flows) AS BIGINT) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(first) AS first, max(last) AS last
-        FROM (${parts.join(' UNION ALL ')}) GROUP BY ALL ${order}`, params).then(present);
+        FROM (${pieces.join(' UNION ALL ')}) GROUP BY ALL ${order}`, params).then(present);
     });
   } catch (e) {
     await audit.record(ctx, { ...event, outcome: 'failure', details: { purpose: q.purpose, bases: bases.join(','), filters: filterHash } });
