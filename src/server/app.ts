@@ -22,7 +22,7 @@ import { oversightRoutes } from '#modules/oversight/index.js';
 import { recallRoutes, sharingRoutes, taxiiRoutes } from '#modules/sharing/index.js';
 import { analysisRoutes } from '#modules/analysis/index.js';
 import { responseRoutes } from '#modules/response/index.js';
-import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath } from '#modules/audit/index.js';
+import { auditRoutes, defaultWitnessKeyPath, readWitnessVerifier, witnessStatePath, witnessVerifierOf, type VerifierKey } from '#modules/audit/index.js';
 import type { Core } from './core.js';
 import { entityRoutes } from './entity-routes.js';
 import { defaultWebRoot, webRoutes } from './web.js';
@@ -230,9 +230,14 @@ export async function buildApp(core: Core, options: AppOptions = {}): Promise<Ap
 
   await app.register(async (scope) => {
     await identityRoutes({ identity: core.identity, cookieSecure: core.config.auth.cookieSecure })(scope);
-    const witnessState = witnessStatePath(core.config.audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir));
+    const witnessKeyFile = core.config.audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir);
+    const witnessState = witnessStatePath(witnessKeyFile);
+    // A replica whose witness job has not run yet has no state file of its own: publish the key it co-signs with.
+    let ownWitness: VerifierKey | undefined;
+    const witnessKey = () => readWitnessVerifier(witnessState)
+      ?? (core.config.audit.witnessEverySeconds > 0 ? (ownWitness ??= witnessVerifierOf(witnessKeyFile, core.config.audit.witnessName)) : undefined);
     await auditRoutes({
-      audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey: () => readWitnessVerifier(witnessState), db: core.db.kysely, onCheckpointSigned: core.onCheckpointSigned,
+      audit: core.audit, checkpointer: core.checkpointer, policy: core.policy, witnessKey, db: core.db.kysely, onCheckpointSigned: core.onCheckpointSigned,
       userIdOf: async (username) => (await core.identity.listUsers(systemContext('audit-search'))).find((u) => u.username === username)?.id,
     })(scope);
     await analysisRoutes({ analysis: core.analysis })(scope);

@@ -79,6 +79,8 @@ export interface Core {
   applyCacheEvent(e: CacheEvent): void;
   /** Calls `listener` when a newer checkpoint was signed, here or (told over NATS) by another replica. */
   onCheckpointSigned(listener: () => void): void;
+  /** Tells this process's and (API replicas) the other replicas' checkpoint readers that a stored note changed (a cosignature). */
+  checkpointChanged(): void;
   close(): Promise<void>;
 }
 
@@ -244,6 +246,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       onCacheEvent: (listener) => { cacheListeners.add(listener); return () => { cacheListeners.delete(listener); }; },
       applyCacheEvent: (e) => { if (e.scope === 'checkpoint') checkpointSigned(); else sharing.applyCacheEvent(e); },
       onCheckpointSigned: (listener) => { signedListeners.add(listener); },
+      checkpointChanged: () => { checkpointSigned(); tell({ scope: 'checkpoint' }); },
       close: async () => { await selection.stop(); await archive.close(); await archiveHub?.close(); await db.close(); } };
   } catch (e) {
     await db.close();

@@ -7,6 +7,8 @@ import type { RouteModule } from '#platform/http/index.js';
 import { buildApp, type App } from './app.js';
 import { apiReplica, assertReplicaConfig, type ReplicaParts } from '#cluster/api/index.js';
 import { createCore, isReplicated, type Core, type CoreOptions } from './core.js';
+import { witnessComponent } from './witness-wiring.js';
+import { assertWitnessKey, defaultWitnessKeyPath } from '#modules/audit/index.js';
 import { compactionComponent, retentionComponent } from './selection-wiring.js';
 import { edgeStateJobs } from './edge-state-wiring.js';
 
@@ -33,6 +35,8 @@ export interface Component {
 export async function startServer(config: Config, options: CoreOptions & { logger?: Logger; components?: (core: Core, metrics: MetricsRegistry) => Component[]; routes?: (core: Core) => RouteModule[]; core?: Core } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   if (isReplicated(config)) assertReplicaConfig(config);
+  // A witness configured here without its key file is refused before anything opens.
+  if (config.audit.witnessEverySeconds > 0) assertWitnessKey(config.audit.witnessKeyFile ?? defaultWitnessKeyPath(config.dataDir));
   const core = options.core ?? (await createCore(config, options));
   const metrics = new MetricsRegistry();
   const app = await buildApp(core, { logger, metrics, extraRoutes: options.routes?.(core) ?? [] });
@@ -50,17 +54,19 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   const ranges = core.ranges.component;
   // The archive's stream writer (before the pipeline that feeds it, so it stops after it) and its hourly compaction.
   const archive = [core.archive.writer, compactionComponent(core.archive, config.archive.compactEverySeconds, config.archive.compactMinRows, logger)];
+  // The commission's witness, when the deployment runs it here (audit.witnessEverySeconds > 0; off by default).
+  const witness = witnessComponent(core, metrics, logger);
   const extra = options.components?.(core, metrics) ?? [];
   let replica: ReplicaParts | undefined;
   if (isReplicated(config)) {
     // The archive bucket's compaction is one more singleton (decision 0010).
     const bucketCompaction = core.archiveHub !== undefined ? [compactionComponent(core.archiveHub, config.archive.compactEverySeconds, config.archive.compactMinRows, logger)] : [];
-    replica = apiReplica(config, { caches: { apply: (e) => core.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, oversight, reporting, retention, feeds, ...edgeStateJobs(core, logger), ...bucketCompaction], logger, metrics });
+    replica = apiReplica(config, { caches: { apply: (e) => core.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, ...witness, oversight, reporting, retention, feeds, ...edgeStateJobs(core, logger), ...bucketCompaction], logger, metrics });
   }
   // A replica's archive is its cache of the cluster's bucket (the archiver writes, the leader deletes): no writer or compaction of its own.
   const replicaArchive: Component[] = core.archiveHub !== undefined ? [core.archiveHub.component] : archive;
   const components: Component[] = replica === undefined
-    ? [checkpointer, oversight, reporting, ranges, retention, ...archive, feeds, ...extra]
+    ? [checkpointer, ...witness, oversight, reporting, ranges, retention, ...archive, feeds, ...extra]
     // Every replica refuses to start on a truncated or rewritten log, as the single server's checkpointer does at its start.
     : [{ name: 'audit-log-check', start: () => core.checkpointer.checkNotShrunk(), stop: async () => undefined }, replica.bus, ranges, ...replicaArchive, replica.singletons, ...extra];
   const started: Component[] = [];

@@ -13,3 +13,4 @@ export { createPrivateFileOnce, defaultLogKeyPath, defaultWitnessKeyPath, loadOr
 export { verifyAuditLog, type VerifyReport, type VerifyProblem } from './verify.js';
 export { runWitness, witnessCheckpoint, witnessStatePath, readWitnessState, readWitnessVerifier, type WitnessedLog, type WitnessState } from './witness.js';
 export { auditRoutes } from './routes.js';
+export { assertWitnessKey, createWitnessJob, witnessVerifierOf, type WitnessJob, type WitnessJobStats } from './witness-job.js';

@@ -61,9 +61,17 @@ export function loadOrCreateSignerKey(path: string, name: string, type: Signatur
     if (createPrivateFileOnce(path, signerKeyToPem(key))) return { key, created: true };
     // Another process created it first: use its key, never ours.
   }
+  return { key: loadSignerKey(path, name, type), created: false };
+}
+
+/**
+ * Loads the Ed25519 key at `path` (which must exist). Refuses a key file that others can read.
+ * @see c2sp.org/signed-note §Ed25519 signatures
+ */
+export function loadSignerKey(path: string, name: string, type: SignatureType): SignerKey {
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) throw new AppError('CONFIG_INVALID', `The key file ${path} is readable by others (mode ${mode.toString(8)}); run \`chmod 600 ${path}\`.`);
   const r = signerKeyFromPem(name, readFileSync(path, 'utf8'), type);
   if (!r.ok) throw new AppError('CONFIG_INVALID', `The key file ${path} does not hold an Ed25519 private key in PEM; restore it from backup (a new key would break the chain of signed checkpoints).`, { cause: r.error });
-  return { key: r.value, created: false };
+  return r.value;
 }

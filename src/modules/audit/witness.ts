@@ -39,7 +39,8 @@ export interface WitnessOutcome {
   state: WitnessState;
 }
 
-function refuse(why: string): AppError {
+/** The refusal error of the witness (AUDIT_VERIFY_FAILED), naming the problem. @see c2sp.org/tlog-witness */
+export function refuse(why: string): AppError {
   return new AppError('AUDIT_VERIFY_FAILED', `Not co-signed: ${why}. Investigate before the witness runs again; the log may have been rewritten.`);
 }
 

@@ -99,8 +99,17 @@ export const ConfigSchema = z
         /** The commission witness's key name and key file (default `<dataDir>/keys/commission-witness.key`). */
         witnessName: z.string().min(1).default('commission.mamori.go.jp/witness'),
         witnessKeyFile: z.string().min(1).optional(),
+        /**
+         * `mamori serve` co-signs as the witness every this many seconds (on the API replicas' leader); 0 (the default)
+         * leaves witnessing to the commission's own `mamori audit witness`. Needs witnessKeyFile. See docs/audit.md.
+         */
+        witnessEverySeconds: z.number().int().min(0).max(86_400).default(0),
       })
       .strict()
+      .refine((a) => a.witnessEverySeconds === 0 || a.witnessKeyFile !== undefined, {
+        message: 'set audit.witnessKeyFile to the commission\'s witness key file (it is never created by the server), or set witnessEverySeconds to 0',
+        path: ['witnessEverySeconds'],
+      })
       .prefault({}),
     collector: z
       .object({
