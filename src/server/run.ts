@@ -36,7 +36,7 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   const logger = options.logger ?? createLogger({ level: config.log.level });
   if (isReplicated(config)) assertReplicaConfig(config);
   // A witness configured here without its key file is refused before anything opens.
-  if (config.audit.witnessEverySeconds > 0) assertWitnessKey(config.audit.witnessKeyFile ?? defaultWitnessKeyPath(config.dataDir));
+  if (config.audit.witnessEverySeconds > 0) assertWitnessKey(config.audit.witnessKeyFile ?? defaultWitnessKeyPath(config.dataDir), config.audit.witnessName);
   const core = options.core ?? (await createCore(config, options));
   const metrics = new MetricsRegistry();
   const app = await buildApp(core, { logger, metrics, extraRoutes: options.routes?.(core) ?? [] });

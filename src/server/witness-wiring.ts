@@ -13,7 +13,7 @@ export function witnessComponent(core: Core, metrics: MetricsRegistry, logger: L
   const { audit } = core.config;
   if (audit.witnessEverySeconds === 0) return [];
   const keyFile = audit.witnessKeyFile ?? defaultWitnessKeyPath(core.config.dataDir);
-  assertWitnessKey(keyFile);
+  assertWitnessKey(keyFile, audit.witnessName);
   const job = createWitnessJob(
     { keyFile, name: audit.witnessName, everySeconds: audit.witnessEverySeconds },
     { db: core.db.kysely, log: core.audit, logKey: () => core.checkpointer.verifier(), clock: core.clock, logger, onCosigned: () => core.checkpointChanged() },

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -134,6 +134,10 @@ describe('witness job', () => {
     const keyFile = join(f.dir, 'keys', 'commission-witness.key');
     await expect(job(f, keyFile).start()).rejects.toThrow(/witness key file .* does not exist.*never creates it/);
     expect(existsSync(keyFile)).toBe(false);
+    // A key file others can read is refused at start too (not later, on the leader).
+    const [readable] = witnessKeyFiles(1) as [string];
+    chmodSync(readable, 0o644);
+    await expect(job(f, readable).start()).rejects.toThrow(/readable by others .*chmod 600/);
   });
 });
 

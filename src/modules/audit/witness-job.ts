@@ -51,9 +51,16 @@ export function witnessVerifierOf(keyFile: string, name: string): VerifierKey | 
   return existsSync(keyFile) ? verifierOf(loadSignerKey(keyFile, name, SIG_COSIGNATURE_V1)) : undefined;
 }
 
-/** Refuses to start without the commission's key file, saying what to do. @see docs/audit.md "Run the witness" */
-export function assertWitnessKey(keyFile: string): void {
-  if (existsSync(keyFile)) return;
+/**
+ * Refuses to start without a usable commission key file (missing, readable by others, not a key), saying what to do.
+ * Checked by every process at start: a leader that failed later would give the lease, and every singleton, away.
+ * @see docs/audit.md "The witness inside mamori serve"
+ */
+export function assertWitnessKey(keyFile: string, name: string): void {
+  if (existsSync(keyFile)) {
+    loadSignerKey(keyFile, name, SIG_COSIGNATURE_V1);
+    return;
+  }
   throw new AppError('CONFIG_INVALID', `audit.witnessEverySeconds is set but the witness key file ${keyFile} (audit.witnessKeyFile) does not exist. The key is the commission's and the server never creates it: copy it there (mode 0600; every API replica reads the same key), or set audit.witnessEverySeconds to 0 and let the commission run \`mamori audit witness\` on its own host.`);
 }
 
@@ -112,8 +119,10 @@ export function createWitnessJob(config: WitnessJobConfig, deps: WitnessJobDeps)
   };
 
   async function witnessOnce(): Promise<WitnessOutcome> {
-    assertWitnessKey(config.keyFile);
-    key ??= loadSignerKey(config.keyFile, config.name, SIG_COSIGNATURE_V1);
+    if (key === undefined) {
+      assertWitnessKey(config.keyFile, config.name);
+      key = loadSignerKey(config.keyFile, config.name, SIG_COSIGNATURE_V1);
+    }
     const logKey = deps.logKey();
     const local = readWitnessState(stateFile);
     // A changed log key is refused by witnessCheckpoint against the state file as it is.
@@ -165,7 +174,7 @@ export function createWitnessJob(config: WitnessJobConfig, deps: WitnessJobDeps)
     name: 'audit-witness',
     /** Loads the key (refusing a missing or readable one), runs once, then every `everySeconds`. */
     async start(): Promise<void> {
-      assertWitnessKey(config.keyFile);
+      assertWitnessKey(config.keyFile, config.name);
       key = loadSignerKey(config.keyFile, config.name, SIG_COSIGNATURE_V1);
       if (timer !== undefined) return;
       await runOnce();
