@@ -118,7 +118,7 @@ async function until(what: string, roles: readonly Role[], cond: () => Promise<b
 }
 
 /** The cluster: one nats-server, a fresh PostgreSQL database, an edge, `WORKERS` workers and the archiver as processes. */
-async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; mainCpu: Record<string, number>; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number }> {
+async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; mainCpu: Record<string, number>; windowSeconds: number; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number }> {
   const nats = await startNatsCluster(1);
   const db = await createFreshPgDatabase();
   const dirs: string[] = [];
@@ -146,8 +146,9 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
       const e = {
         ...env, ...base, MAMORI_DATA_DIR: dir(), MAMORI_LOG_LEVEL: 'warn', MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_PARTITIONS: String(PARTITIONS),
         MAMORI_CLUSTER_REPLICAS: '1', MAMORI_COLLECTOR_ENABLED: 'false', MAMORI_COLLECTOR_RECEIVER: 'native',
-        // Findings stored every 20 s: within a run of a few seconds, once at the end (windows closed after 3 s idle), as the
-        // single process (every 10 s) does in it; a shorter period would store the same findings several times over.
+        // Findings stored every 20 s, and once a family has been idle for 3 s (its windows closed: end of input): within a run of a
+        // few seconds, once at the end, as the single process (every 10 s, and at its stop) does; a shorter period would store the same
+        // findings several times over.
         ...(env['BENCH_CLUSTER_EDGE_BATCH'] !== undefined ? { MAMORI_CLUSTER_EDGE_BATCH_FLOWS: env['BENCH_CLUSTER_EDGE_BATCH'] } : {}),
         MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '20', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '3',
       };
@@ -179,6 +180,18 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     };
     let findingUpdates = 0;
     const pids = new Map<string, number>([...roles.map((r) => [r.name, r.proc.pid!] as const), ['nats-server', nats.pid(0)!]]);
+    const written = async (): Promise<number> => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_findings_written_total')))).reduce((a, b) => a + b, 0);
+    const finals = async (): Promise<Map<string, number>> => {
+      const out = new Map<string, number>();
+      for (const w of workers) {
+        const s = await scrape(w.metrics);
+        for (const f of ['d', 's']) if (metric(s, 'mamori_worker_flows_total', { source: 'live', family: f }) > 0) out.set(`${w.name} ${f}`, metric(s, 'mamori_worker_final_flushes_total', { family: f }));
+      }
+      return out;
+    };
+    // Final flushes so far (none before the stream): each family with flows closes its windows once after the stream.
+    const f0 = await finals();
+    const t0 = Date.now();
     const before = new Map([...pids].map(([n, p]) => [n, cpuSeconds(p)]));
     // The main thread apart (the rest: V8's compiler and GC helpers, worker threads such as the archive writer's).
     const mainBefore = new Map([...pids].map(([n, p]) => [n, cpuSeconds(p, p)]));
@@ -204,14 +217,12 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     // Every kept flow is in one d partition; the s family (published with it) carries only what the scan detector reads.
     await until('the workers analysed every kept flow', roles, async () => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_flows_total', { source: 'live', family: 'd' })))).reduce((a, b) => a + b, 0) >= kept - (await edgeFigures()).dropped, 300_000);
     await until('the archiver took every kept flow', roles, async () => metric(await scrape(archiver.metrics), 'mamori_archiver_flows_total') >= kept - (await edgeFigures()).dropped, 300_000);
-    // The final findings flush (idle for finalAfterIdleSeconds, at the next flush tick): the single process's figure ends with it too.
-    const written = async (): Promise<number> => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_findings_written_total')))).reduce((a, b) => a + b, 0);
-    await new Promise((r) => setTimeout(r, 3000));
-    const w0 = await written();
-    await until('the final findings flush', roles, async () => (await written()) > w0, 40_000).catch(() => undefined);
+    // The final findings flush of every family that had flows (3 s after its last message): the single process's figure ends with it too.
+    await until('the final findings flush', roles, async () => [...(await finals())].every(([k, n]) => n > (f0.get(k) ?? 0)), 60_000);
     findingUpdates = await written();
     const cpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p) - before.get(n)!]));
     const mainCpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p, p) - mainBefore.get(n)!]));
+    const windowSeconds = (Date.now() - t0) / 1000;
     let pgCpu = 0;
     for (const p of await pgPids()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
     const f = await edgeFigures();
@@ -223,7 +234,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const counters = (await c.query<{ entry: string }>("select entry from audit_entries where entry like '%selection:counters%'")).rows.map((r) => JSON.stringify((JSON.parse(r.entry) as { details?: unknown }).details));
     if (f.received !== kept) process.stdout.write(`edge selection counters: ${counters.join('; ')}\n`);
     await c.end();
-    return { kept, cpu, mainCpu, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
+    return { kept, cpu, mainCpu, windowSeconds, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
   } finally {
     await Promise.all(roles.map(stop));
     for (const j of centreJobs.reverse()) await j.stop().catch(() => undefined);
@@ -245,7 +256,7 @@ async function main(): Promise<void> {
   const c = await cluster(baseMs);
   const total = Object.values(c.cpu).reduce((a, b) => a + b, 0);
   const perCluster = (total * 1e6) / c.kept;
-  process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow; main thread ${((c.mainCpu[n]! * 1e6) / c.kept).toFixed(2)})`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s); ${c.findingUpdates} finding updates stored\n`);
+  process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow; main thread ${((c.mainCpu[n]! * 1e6) / c.kept).toFixed(2)})`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow over ${c.windowSeconds.toFixed(1)} s from the generator's start to the last findings flush (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s); ${c.findingUpdates} finding updates stored\n`);
   const same = JSON.stringify(kindsOf(single.findings)) === JSON.stringify(kindsOf(c.findings));
   process.stdout.write(`findings (kind and level; pseudonyms differ by key): ${same ? 'equal' : `DIFFER (${single.findings.length} single, ${c.findings.length} cluster)`}\n`);
   // PostgreSQL's backends: findings and audit entries, and per-second polls (bases at the edge, leases) that do not grow with flows.

@@ -39,8 +39,8 @@ type Found = Map<string, FindingUpdate>;
 const key = (u: FindingUpdate): string => `${u.kind} ${u.subject.kind}:${u.subject.value}`;
 const summary = (m: Found): string[] => [...m.values()].map((u) => `${key(u)} ${u.level} hosts=${u.hostCount}`).sort();
 
-function worker(t: Transport, locks: ReturnType<typeof lockTable>, id: string, found: Found): AnalysisWorker {
-  const settings: WorkerSettings = { workerId: id, stream: 'FLOWS', subjectPrefix: 'mamori.flows', partitions: PARTS, replayMs: 86_400_000, flushEveryMs: 60_000, rebalanceEveryMs: 60_000, ackWaitMs: 1000, replayTimeoutMs: 10_000, finalAfterIdleMs: 0, maxHosts: 100_000 };
+function worker(t: Transport, locks: ReturnType<typeof lockTable>, id: string, found: Found, over: Partial<WorkerSettings> = {}): AnalysisWorker {
+  const settings: WorkerSettings = { workerId: id, stream: 'FLOWS', subjectPrefix: 'mamori.flows', partitions: PARTS, replayMs: 86_400_000, flushEveryMs: 60_000, rebalanceEveryMs: 60_000, ackWaitMs: 1000, replayTimeoutMs: 10_000, finalAfterIdleMs: 0, maxHosts: 100_000, ...over };
   return createAnalysisWorker(settings, {
     transport: t, leases: locks.leasesFor(id), indicators: async () => [], nowMs: () => NOW,
     recordFindings: async (us) => { for (const u of us) found.set(key(u), u); },
@@ -134,6 +134,20 @@ describe('analysis workers', () => {
     expect(summary(found)).toEqual(want);
     await a.stop();
     await b.stop();
+  });
+
+  it('closes its windows once idle for finalAfterIdleMs, without waiting for the next periodic flush (a minute away here)', async () => {
+    const t = createMemoryTransport();
+    await t.ensureStream(STREAM);
+    const kept = await publishAll(t);
+    const found: Found = new Map();
+    const w = worker(t, lockTable(), 'a', found, { finalAfterIdleMs: 400 });
+    await w.start();
+    await settle([w], kept);
+    const end = Date.now() + 10_000;
+    while (found.size < want.length && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(summary(found)).toEqual(want);
+    await w.stop();
   });
 
   it('when a worker dies its partitions move; the survivor replays what was acknowledged, takes the rest, and finds the same', async () => {

@@ -114,8 +114,10 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
   const stats = { messages: 0, flows: 0, replayedFlows: 0, findingsWritten: 0, rebuilds: 0, badMessages: 0, flushErrors: 0 };
   let indicators: Indicator[] = [];
   const liveByFamily: Record<Family, number> = { d: 0, s: 0 };
+  const finalByFamily: Record<Family, number> = { d: 0, s: 0 };
   const families = new Map<Family, FamilyState>();
   let flushTimer: ReturnType<typeof setInterval> | undefined;
+  let idleTimer: ReturnType<typeof setInterval> | undefined;
   let rebalanceTimer: ReturnType<typeof setInterval> | undefined;
   let stopping = false;
   let rebalancing: Promise<void> = Promise.resolve();
@@ -191,7 +193,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
       throw e;
     }
     for (const d of acks) d.ack();
-    if (final) st.closed = true;
+    if (final) { st.closed = true; finalByFamily[st.family]++; }
     // What is acknowledged now will not come again: forget it (the replay reads by time, not by this set).
     const upTo = new Map<number, number>();
     for (const d of acks) { const p = Number(d.subject.slice(d.subject.lastIndexOf('.') + 1)); upTo.set(p, Math.max(upTo.get(p) ?? 0, d.seq)); }
@@ -304,6 +306,13 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     families.clear();
   }
 
+  /** Closes the windows of every family idle for finalAfterIdleMs now (end of input), not only at the next periodic flush. */
+  async function flushIdle(): Promise<void> {
+    for (const st of families.values()) {
+      if (!st.closed && Date.now() - st.lastMessageAt >= settings.finalAfterIdleMs) await within(st, () => flushFamily(st, true));
+    }
+  }
+
   async function flushAll(final = false): Promise<void> {
     for (const st of families.values()) {
       const closeNow = final || (settings.finalAfterIdleMs > 0 && !st.closed && Date.now() - st.lastMessageAt >= settings.finalAfterIdleMs);
@@ -315,6 +324,8 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     ...FAMILIES.map((f) => ({ labels: { worker: settings.workerId, source: 'live', family: f }, value: liveByFamily[f] })),
     { labels: { worker: settings.workerId, source: 'replay' }, value: stats.replayedFlows },
   ]);
+  deps.metrics?.collect('mamori_worker_final_flushes_total', 'Flushes that closed every open window of a family (end of input: idle for cluster.worker.finalAfterIdleSeconds).', 'counter', () =>
+    FAMILIES.map((f) => ({ labels: { worker: settings.workerId, family: f }, value: finalByFamily[f] })));
   deps.metrics?.collect('mamori_worker_partitions', 'Partitions this worker owns, by family.', 'gauge', () => FAMILIES.map((f) => ({ labels: { worker: settings.workerId, family: f }, value: families.get(f)?.owned.size ?? 0 })));
   deps.metrics?.collect('mamori_worker_findings_written_total', 'Finding updates stored.', 'counter', () => [{ labels: { worker: settings.workerId }, value: stats.findingsWritten }]);
   deps.metrics?.collect('mamori_worker_bad_messages_total', 'Messages that were not flow batches (skipped).', 'counter', () => [{ labels: { worker: settings.workerId }, value: stats.badMessages }]);
@@ -326,11 +337,15 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
       await scheduleRebalance();
       flushTimer = setInterval(() => { flushAll().catch((e: unknown) => deps.logger?.error({ err: e }, 'worker: findings flush failed')); }, settings.flushEveryMs);
       rebalanceTimer = setInterval(() => { void scheduleRebalance(); }, settings.rebalanceEveryMs);
+      if (settings.finalAfterIdleMs > 0) {
+        idleTimer = setInterval(() => { flushIdle().catch((e: unknown) => deps.logger?.error({ err: e }, 'worker: findings flush failed')); }, Math.max(250, Math.min(settings.flushEveryMs, settings.finalAfterIdleMs / 4)));
+      }
     },
     async stop() {
       stopping = true;
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (rebalanceTimer !== undefined) clearInterval(rebalanceTimer);
+      if (idleTimer !== undefined) clearInterval(idleTimer);
       await rebalancing;
       for (const st of families.values()) for (const c of st.owned.values()) await c.stop();
       try {
@@ -349,6 +364,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
       leased.clear();
       if (flushTimer !== undefined) clearInterval(flushTimer);
       if (rebalanceTimer !== undefined) clearInterval(rebalanceTimer);
+      if (idleTimer !== undefined) clearInterval(idleTimer);
       await stopConsumers();
       await deps.leases.close();
     },
