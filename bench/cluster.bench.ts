@@ -146,11 +146,12 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
       const e = {
         ...env, ...base, MAMORI_DATA_DIR: dir(), MAMORI_LOG_LEVEL: 'warn', MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_PARTITIONS: String(PARTITIONS),
         MAMORI_CLUSTER_REPLICAS: '1', MAMORI_COLLECTOR_ENABLED: 'false', MAMORI_COLLECTOR_RECEIVER: 'native',
-        // Findings stored every 20 s, and once a family has been idle for 3 s (its windows closed: end of input): within a run of a
-        // few seconds, once at the end, as the single process (every 10 s, and at its stop) does; a shorter period would store the same
-        // findings several times over.
+        // Findings stored once a family has been idle for 3 s (its windows closed: end of input), and otherwise hourly: once, at the
+        // end, as the single process stores them at its stop; a shorter period would store the same findings several times over.
         ...(env['BENCH_CLUSTER_EDGE_BATCH'] !== undefined ? { MAMORI_CLUSTER_EDGE_BATCH_FLOWS: env['BENCH_CLUSTER_EDGE_BATCH'] } : {}),
-        MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '20', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '3',
+        MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '3600', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '3',
+        // Deliveries are acknowledged after that store: not sent again meanwhile.
+        MAMORI_CLUSTER_WORKER_ACK_WAIT_SECONDS: '120',
       };
       const profile = PROFILE !== undefined ? ['--cpu-prof', '--cpu-prof-dir', PROFILE, '--cpu-prof-name', `${name.replace(/ /g, '-')}.cpuprofile`] : [];
       const proc = spawn(process.execPath, [...profile, '--conditions=source', '--import', 'tsx', '-e', ENTRY, ...args, '--metrics', `127.0.0.1:${port}`], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
