@@ -34,7 +34,11 @@ export interface Component {
 /** Starts the server on the configured address. */
 export async function startServer(config: Config, options: CoreOptions & { logger?: Logger; components?: (core: Core, metrics: MetricsRegistry) => Component[]; routes?: (core: Core) => RouteModule[]; core?: Core } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
-  if (isReplicated(config)) assertReplicaConfig(config);
+  if (isReplicated(config)) {
+    assertReplicaConfig(config);
+    // A replica's archive is its cache of the cluster's bucket: flows it collected would be written nowhere durable.
+    if (config.collector.enabled) throw new AppError('CONFIG_INVALID', 'An API replica (cluster.servers with a PostgreSQL database) does not collect flows: they enter the cluster at the edges (mamori collect --publish). Set collector.enabled: false (MAMORI_COLLECTOR_ENABLED=false).');
+  }
   // A witness configured here without its key file is refused before anything opens.
   if (config.audit.witnessEverySeconds > 0) assertWitnessKey(config.audit.witnessKeyFile ?? defaultWitnessKeyPath(config.dataDir), config.audit.witnessName);
   const core = options.core ?? (await createCore(config, options));

@@ -20,4 +20,9 @@ describe('API replica configuration', () => {
     const shared = parseConfig({ ...replica, audit: { keyFile: '/k/a' }, reporting: { receiptKeyFile: '/k/r' }, sharing: { fingerprintKeyFile: '/k/f' }, secrets: { pseudonymKey: 'x'.repeat(40) } });
     expect(sharedKeysMissing(shared)).toEqual([]);
   });
+
+  it('refuses a replica that would collect (its archive is a cache of the cluster\'s bucket), before touching the database', async () => {
+    const keys = { audit: { keyFile: '/k/a' }, reporting: { receiptKeyFile: '/k/r' }, sharing: { fingerprintKeyFile: '/k/f' }, secrets: { pseudonymKey: 'x'.repeat(40) } };
+    await expect(startServer(parseConfig({ ...replica, ...keys, collector: { enabled: true } }))).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('collector.enabled: false') });
+  });
 });
