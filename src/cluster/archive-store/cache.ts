@@ -66,7 +66,11 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; l
 
   async function download(info: ObjectInfo, n: FlowObjectName): Promise<void> {
     const target = localPath(n);
-    if (existsSync(target) && statSync(target).size === info.size) return; // copied before a restart
+    if (existsSync(target) && statSync(target).size === info.size) {
+      // Copied before a restart; sources a crash left in the bucket beside it still go.
+      for (const s of replacesOf(info)) { index.delete(flowObjectName({ ...n, file: s })); removeLocal({ ...n, file: s }); }
+      return;
+    }
     const tmpDir = join(dir, CACHE_TMP);
     mkdirSync(tmpDir, { recursive: true });
     const tmp = join(tmpDir, `${randomBytes(6).toString('hex')}.parquet`);
