@@ -3,6 +3,7 @@ import { formatAddress } from '#modules/collection/index.js';
 import { CATEGORIES, type Category } from './classify.js';
 import { pseudonymHex } from './pseudonym.js';
 import { FIELD_BIT, FLOW_FIELDS, type FlowField } from './schema.js';
+import { freshAlloc, type Alloc } from './scratch.js';
 
 /** Address slot kinds in a minimized batch. */
 export const ADDR_ABSENT = 0;
@@ -44,17 +45,17 @@ export interface SelectedBatch {
   exporters: string[];
 }
 
-/** Allocates an empty minimized batch for `capacity` flows. */
-export function createSelectedBatch(capacity: number): SelectedBatch {
+/** Allocates an empty minimized batch for `capacity` flows (its arrays from `mem`: new ones unless a Scratch is given). */
+export function createSelectedBatch(capacity: number, mem: Alloc = freshAlloc): SelectedBatch {
   return {
     length: 0,
-    basisIndex: new Uint16Array(capacity), basisIds: [], category: new Uint8Array(capacity), fields: new Uint16Array(capacity),
-    start: new Float64Array(capacity), end: new Float64Array(capacity),
-    srcAddr: new Uint8Array(capacity * 16), dstAddr: new Uint8Array(capacity * 16), srcKind: new Uint8Array(capacity), dstKind: new Uint8Array(capacity),
-    periodIndex: new Uint16Array(capacity), periods: [],
-    srcPort: new Uint16Array(capacity), dstPort: new Uint16Array(capacity), proto: new Uint8Array(capacity), tcpFlags: new Uint8Array(capacity),
-    bytes: new Float64Array(capacity), packets: new Float64Array(capacity), samplingRate: new Uint32Array(capacity),
-    inIf: new Uint32Array(capacity), outIf: new Uint32Array(capacity), exporterIndex: new Uint16Array(capacity), exporters: [],
+    basisIndex: mem.u16(capacity), basisIds: [], category: mem.u8(capacity), fields: mem.u16(capacity),
+    start: mem.f64(capacity), end: mem.f64(capacity),
+    srcAddr: mem.u8(capacity * 16), dstAddr: mem.u8(capacity * 16), srcKind: mem.u8(capacity), dstKind: mem.u8(capacity),
+    periodIndex: mem.u16(capacity), periods: [],
+    srcPort: mem.u16(capacity), dstPort: mem.u16(capacity), proto: mem.u8(capacity), tcpFlags: mem.u8(capacity),
+    bytes: mem.f64(capacity), packets: mem.f64(capacity), samplingRate: mem.u32(capacity),
+    inIf: mem.u32(capacity), outIf: mem.u32(capacity), exporterIndex: mem.u16(capacity), exporters: [],
   };
 }
 

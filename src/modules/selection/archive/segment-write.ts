@@ -9,6 +9,7 @@ import { enumWidth, type DuckDb, type ScanSource, type ScanType } from '#platfor
 import { CATEGORIES } from '../classify.js';
 import { ADDR_FOREIGN, ADDR_PSEUDONYM, type SelectedBatch } from '../minimize.js';
 import { FIELD_BIT } from '../schema.js';
+import { freshAlloc, type Alloc, type Scratch } from '../scratch.js';
 import { listPartitions, PARQUET_OPTIONS, sqlString, swapSlotsAt, TMP_DIR, WAL_DIR } from './layout.js';
 import { deleteSegment, readSegmentUnit } from './wal.js';
 
@@ -67,9 +68,9 @@ function scanOf(e: DuckDb): ScanHolder {
  * an IPv4 address itself, an IPv6 address's first 32 bits — and whether it is IPv6. Rows sorted by it give each row
  * group a narrow range of `*_ip_hi`/`*_ip_lo`, so their min/max statistics let an address or prefix filter skip the others.
  */
-function foreignKeys(b: SelectedBatch): { key: Uint32Array; v6: Uint8Array } {
+function foreignKeys(b: SelectedBatch, mem: Alloc): { key: Uint32Array; v6: Uint8Array } {
   const n = b.length;
-  const key = new Uint32Array(n), v6 = new Uint8Array(n);
+  const key = mem.u32(n), v6 = mem.u8(n);
   const sw = new Uint32Array(b.srcAddr.buffer, b.srcAddr.byteOffset, n * 4), dw = new Uint32Array(b.dstAddr.buffer, b.dstAddr.byteOffset, n * 4);
   for (let i = 0; i < n; i++) {
     const w = b.srcKind[i] === ADDR_FOREIGN || b.dstKind[i] !== ADDR_FOREIGN ? sw : dw;
@@ -92,12 +93,12 @@ export interface UnitOrder { parts: { basis: number; hourMs: number; rows: Uint3
  * Keys travel with their rows, so every pass reads its input in order; a pass whose digit is the same on every row
  * (one /16 of foreign addresses, one partition: common) is skipped.
  */
-export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>): UnitOrder {
+export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>, mem: Alloc = freshAlloc): UnitOrder {
   const n = b.length;
-  const { key, v6 } = foreignKeys(b);
+  const { key, v6 } = foreignKeys(b, mem);
   const parts: { basis: number; hourMs: number }[] = [];
   const ids = new Map<number, number>(); // basis × 2^32 + hour → partition
-  let rows = new Uint32Array(n), keys = new Uint32Array(n), buckets = new Uint32Array(n);
+  let rows = mem.u32(n), keys = mem.u32(n), buckets = mem.u32(n);
   let kept = 0, purgedRows = 0;
   let lastBasis = -1, lastHour = -1, lastPart = 0;
   for (let i = 0; i < n; i++) {
@@ -116,8 +117,8 @@ export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>):
     kept++;
   }
   rows = rows.subarray(0, kept); keys = keys.subarray(0, kept); buckets = buckets.subarray(0, kept);
-  let rows2 = new Uint32Array(kept), keys2 = new Uint32Array(kept), buckets2 = new Uint32Array(kept);
-  const count = new Uint32Array(65537);
+  let rows2 = mem.u32(kept), keys2 = mem.u32(kept), buckets2 = mem.u32(kept);
+  const count = mem.u32(65537);
   for (const shift of [0, 16]) {
     count.fill(0);
     for (let j = 0; j < kept; j++) count[((keys[j]! >>> shift) & 0xffff) + 1]!++;
@@ -144,34 +145,34 @@ export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>):
 
 // Gathers the values of `src` at `rows` into a new array, a whole column at a time (long loops over one array each).
 // One function per array type: a single generic one sees every element kind and its loads go megamorphic.
-function gather8(src: Uint8Array, rows: Uint32Array): Uint8Array {
-  const dst = new Uint8Array(rows.length);
+function gather8(src: Uint8Array, rows: Uint32Array, mem: Alloc): Uint8Array {
+  const dst = mem.u8(rows.length);
   for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
-function gather16(src: Uint16Array, rows: Uint32Array): Uint16Array {
-  const dst = new Uint16Array(rows.length);
+function gather16(src: Uint16Array, rows: Uint32Array, mem: Alloc): Uint16Array {
+  const dst = mem.u16(rows.length);
   for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
-function gather16to8(src: Uint16Array, rows: Uint32Array): Uint8Array {
-  const dst = new Uint8Array(rows.length);
+function gather16to8(src: Uint16Array, rows: Uint32Array, mem: Alloc): Uint8Array {
+  const dst = mem.u8(rows.length);
   for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
-function gather32(src: Uint32Array, rows: Uint32Array): Uint32Array {
-  const dst = new Uint32Array(rows.length);
+function gather32(src: Uint32Array, rows: Uint32Array, mem: Alloc): Uint32Array {
+  const dst = mem.u32(rows.length);
   for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
-function gather64(src: Float64Array, rows: Uint32Array): Float64Array {
-  const dst = new Float64Array(rows.length);
+function gather64(src: Float64Array, rows: Uint32Array, mem: Alloc): Float64Array {
+  const dst = mem.f64(rows.length);
   for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
   return dst;
 }
 /** Times in ms as DuckDB's TIMESTAMP: int64 µs, two little-endian words a row (exact: µs since 1970 stay below 2^53). */
-function gatherMicros(src: Float64Array, rows: Uint32Array): Uint32Array {
-  const dst = new Uint32Array(rows.length * 2);
+function gatherMicros(src: Float64Array, rows: Uint32Array, mem: Alloc): Uint32Array {
+  const dst = mem.u32(rows.length * 2);
   for (let k = 0; k < rows.length; k++) {
     const us = Math.round(src[rows[k]!]!) * 1000;
     dst[2 * k] = us >>> 0;
@@ -202,12 +203,12 @@ function unitFields(b: SelectedBatch): UnitFields {
  * (`fields`), an address that is not foreign, a pseudonym that is not one, an index outside its table. A field every
  * row allows (the usual case: a basis allows a fixed set) costs no loop over the rows.
  */
-function validity(b: SelectedBatch, rows: Uint32Array, u: UnitFields) {
+function validity(b: SelectedBatch, rows: Uint32Array, u: UnitFields, mem: Alloc) {
   const n = rows.length;
   const bytes = ((n + 63) >>> 6) * 8;
   const { all, any, maxPeriod, maxExporter } = u;
   const field = (bit: number, index?: Uint16Array, size = 0): Uint8Array => {
-    const m = new Uint8Array(bytes);
+    const m = mem.u8(bytes);
     if ((any & bit) === 0) return m;
     if ((all & bit) !== 0 && index === undefined) return m.fill(255);
     for (let k = 0; k < n; k++) {
@@ -216,7 +217,7 @@ function validity(b: SelectedBatch, rows: Uint32Array, u: UnitFields) {
     }
     return m;
   };
-  const srcForeign = new Uint8Array(bytes), srcPseudonym = new Uint8Array(bytes), dstForeign = new Uint8Array(bytes), dstPseudonym = new Uint8Array(bytes), period = new Uint8Array(bytes);
+  const srcForeign = mem.u8(bytes), srcPseudonym = mem.u8(bytes), dstForeign = mem.u8(bytes), dstPseudonym = mem.u8(bytes), period = mem.u8(bytes);
   const periodsOk = maxPeriod < b.periods.length;
   for (let k = 0; k < n; k++) {
     const r = rows[k]!, s = b.srcKind[r]!, d = b.dstKind[r]!, o = k >>> 3, bit = 1 << (k & 7);
@@ -234,26 +235,27 @@ function validity(b: SelectedBatch, rows: Uint32Array, u: UnitFields) {
  * (validity), then each chunk is a view of them — so the COPY has no expression to evaluate: the CASE/mask/list
  * lookups it did before cost ~0.2 µs a row in DuckDB (bench/archive-writer).
  */
-function scanOver(b: SelectedBatch, rows: Uint32Array, unit: UnitFields): ScanSource {
+function scanOver(b: SelectedBatch, rows: Uint32Array, unit: UnitFields, mem: Alloc): ScanSource {
   const n = rows.length;
-  const sh = new Uint32Array(n * 2), sl = new Uint32Array(n * 2), dh = new Uint32Array(n * 2), dl = new Uint32Array(n * 2);
+  const sh = mem.u32(n * 2), sl = mem.u32(n * 2), dh = mem.u32(n * 2), dl = mem.u32(n * 2);
   swapSlotsAt(b.srcAddr, rows, 0, n, sh, sl);
   swapSlotsAt(b.dstAddr, rows, 0, n, dh, dl);
-  const v = validity(b, rows, unit);
+  const v = validity(b, rows, unit, mem);
   const F = FIELD_BIT;
   const u = b.length;
   const at0 = (data: ArrayBufferView, width: number, valid: Uint8Array | undefined): Column => ({ data, width, valid, fixed: false });
   // In scanColumns order.
   const cols: Column[] = [
-    unit.maxCategory < CATEGORIES.length ? numeric(b.category, u, rows, gather8) : categoryColumn(b.category, rows), at0(gatherMicros(b.start, rows), 8, undefined), at0(gatherMicros(b.end, rows), 8, v.field(F.end)),
+    unit.maxCategory < CATEGORIES.length ? numeric(b.category, u, rows, gather8, mem) : categoryColumn(b.category, rows, mem),
+    at0(gatherMicros(b.start, rows, mem), 8, undefined), at0(gatherMicros(b.end, rows, mem), 8, v.field(F.end)),
     at0(sh, 8, v.srcForeign), at0(sl, 8, v.srcForeign), at0(dh, 8, v.dstForeign), at0(dl, 8, v.dstForeign),
     at0(sh, 8, v.srcPseudonym), at0(sl, 8, v.srcPseudonym), at0(dh, 8, v.dstPseudonym), at0(dl, 8, v.dstPseudonym),
-    enumColumn(b.periodIndex, u, rows, members(b.periods).length, v.period),
-    numeric(b.srcPort, u, rows, gather16, v.field(F.srcPort)), numeric(b.dstPort, u, rows, gather16, v.field(F.dstPort)),
-    numeric(b.proto, u, rows, gather8, v.field(F.proto)), numeric(b.tcpFlags, u, rows, gather8, v.field(F.tcpFlags)),
-    numeric(b.bytes, u, rows, gather64, v.field(F.bytes)), numeric(b.packets, u, rows, gather64, v.field(F.packets)),
-    numeric(b.samplingRate, u, rows, gather32, v.field(F.samplingRate)), numeric(b.inIf, u, rows, gather32, v.field(F.inIf)),
-    numeric(b.outIf, u, rows, gather32, v.field(F.outIf)), enumColumn(b.exporterIndex, u, rows, members(b.exporters).length, v.exporter),
+    enumColumn(b.periodIndex, u, rows, members(b.periods).length, v.period, mem),
+    numeric(b.srcPort, u, rows, gather16, mem, v.field(F.srcPort)), numeric(b.dstPort, u, rows, gather16, mem, v.field(F.dstPort)),
+    numeric(b.proto, u, rows, gather8, mem, v.field(F.proto)), numeric(b.tcpFlags, u, rows, gather8, mem, v.field(F.tcpFlags)),
+    numeric(b.bytes, u, rows, gather64, mem, v.field(F.bytes)), numeric(b.packets, u, rows, gather64, mem, v.field(F.packets)),
+    numeric(b.samplingRate, u, rows, gather32, mem, v.field(F.samplingRate)), numeric(b.inIf, u, rows, gather32, mem, v.field(F.inIf)),
+    numeric(b.outIf, u, rows, gather32, mem, v.field(F.outIf)), enumColumn(b.exporterIndex, u, rows, members(b.exporters).length, v.exporter, mem),
   ];
   let at = 0;
   return (put, maxRows) => {
@@ -269,9 +271,9 @@ function scanOver(b: SelectedBatch, rows: Uint32Array, unit: UnitFields): ScanSo
 }
 
 /** Categories outside CATEGORIES (never written by selection) as NULL, as the SQL lookup gave them, never an enum index past its members. */
-function categoryColumn(src: Uint8Array, rows: Uint32Array): Column {
-  const idx = gather8(src, rows);
-  const valid = new Uint8Array(((idx.length + 63) >>> 6) * 8);
+function categoryColumn(src: Uint8Array, rows: Uint32Array, mem: Alloc): Column {
+  const idx = gather8(src, rows, mem);
+  const valid = mem.u8(((idx.length + 63) >>> 6) * 8);
   for (let k = 0; k < idx.length; k++) {
     if (idx[k]! < CATEGORIES.length) valid[k >>> 3]! |= 1 << (k & 7);
     else idx[k] = 0;
@@ -290,23 +292,25 @@ function constant(src: ArrayLike<number>, n: number): boolean {
 }
 
 /** A column gathered at `rows`, or, when every row of the unit (`unitRows`) holds the same value, that value once. */
-function numeric<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(src: T, unitRows: number, rows: Uint32Array, gather: (s: T, r: Uint32Array) => T, valid?: Uint8Array): Column {
+function numeric<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(
+  src: T, unitRows: number, rows: Uint32Array, gather: (s: T, r: Uint32Array, mem: Alloc) => T, mem: Alloc, valid?: Uint8Array,
+): Column {
   if (unitRows > 0 && constant(src, unitRows)) {
     const data = new (src.constructor as new (n: number) => T)(CHUNK);
     data.fill(src[0]!);
     return { data, width: src.BYTES_PER_ELEMENT, valid, fixed: true };
   }
-  return { data: gather(src, rows), width: src.BYTES_PER_ELEMENT, valid, fixed: false };
+  return { data: gather(src, rows, mem), width: src.BYTES_PER_ELEMENT, valid, fixed: false };
 }
 
 /** An enum column's member indexes (u8 or u16 as enumWidth says), indexes outside the `size` members as 0 (their rows are NULL: validity). */
-function enumColumn(src: Uint16Array, unitRows: number, rows: Uint32Array, size: number, valid: Uint8Array): Column {
+function enumColumn(src: Uint16Array, unitRows: number, rows: Uint32Array, size: number, valid: Uint8Array, mem: Alloc): Column {
   const wide = enumWidth(size) !== 1;
   if (unitRows > 0 && constant(src, unitRows)) {
     const x = src[0]! < size ? src[0]! : 0;
     return { data: wide ? new Uint16Array(CHUNK).fill(x) : new Uint8Array(CHUNK).fill(x), width: wide ? 2 : 1, valid, fixed: true };
   }
-  const idx = wide ? gather16(src, rows) : gather16to8(src, rows);
+  const idx = wide ? gather16(src, rows, mem) : gather16to8(src, rows, mem);
   for (let k = 0; k < idx.length; k++) if (idx[k]! >= size) idx[k] = 0;
   return { data: idx, width: wide ? 2 : 1, valid, fixed: false };
 }
@@ -316,13 +320,15 @@ function enumColumn(src: Uint16Array, unitRows: number, rows: Uint32Array, size:
  * their partitions, then deletes the segment. A recovered segment's files that a previous process had already renamed
  * into place are deleted first (the segment is written again whole).
  */
-export async function writeSegment(e: DuckDb, dir: string, id: string, opts: SegmentWriteOptions): Promise<SegmentWriteResult> {
+export async function writeSegment(e: DuckDb, dir: string, id: string, opts: SegmentWriteOptions, scratch?: Scratch): Promise<SegmentWriteResult> {
   const walDir = join(dir, WAL_DIR);
   const out = join(dir, TMP_DIR, id);
   if (opts.recovered) for (const p of listPartitions(dir)) for (const f of readdirSync(p.dir)) if (f.startsWith(`w${id}_`)) unlinkSync(join(p.dir, f));
-  const { batch: b, tornBytes } = readSegmentUnit(walDir, id);
+  scratch?.reset(); // the previous segment's arrays are done with: its COPYs have ended
+  const mem: Alloc = scratch ?? freshAlloc;
+  const { batch: b, tornBytes } = readSegmentUnit(walDir, id, mem);
   const excluded = new Set(opts.excluded.map((x) => b.basisIds.indexOf(x)).filter((i) => i >= 0));
-  const { parts, purgedRows } = partitionOrder(b, excluded);
+  const { parts, purgedRows } = partitionOrder(b, excluded, mem);
   const fieldsOfUnit = unitFields(b);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -333,7 +339,7 @@ export async function writeSegment(e: DuckDb, dir: string, id: string, opts: Seg
     if (p.rows.length === 0) continue;
     const file = join(out, `w${id}_${n}.parquet`);
     scan.columns = scanColumns(b);
-    scan.source = scanOver(b, p.rows, fieldsOfUnit);
+    scan.source = scanOver(b, p.rows, fieldsOfUnit, mem);
     try {
       // No PARTITION_BY: the writer has split the rows; basis and hour are in the path.
       await e.run(`COPY (FROM ${SCAN_NAME}()) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);

@@ -2,6 +2,7 @@
 import { closeSync, existsSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSelectedBatch, type SelectedBatch } from '../minimize.js';
+import { freshAlloc, type Alloc } from '../scratch.js';
 
 const MAGIC = 0x4c41574d; // "MWAL" little-endian
 const TRAILER = 0x4d57414c;
@@ -170,12 +171,12 @@ function recordsOf(fd: number, size: number): { list: { at: number; meta: Meta; 
  * their place in the unit (one copy, not the whole file into memory and then each column), the records' string tables
  * merged and their indexes remapped.
  */
-export function readSegmentUnit(walDir: string, id: string): { batch: SelectedBatch; tornBytes: number } {
+export function readSegmentUnit(walDir: string, id: string, mem: Alloc = freshAlloc): { batch: SelectedBatch; tornBytes: number } {
   const fd = openSync(join(walDir, `${id}.wal`), 'r');
   try {
     const { list, tornBytes } = recordsOf(fd, fstatSync(fd).size);
     const rows = list.reduce((a, r) => a + r.meta.n, 0);
-    const b = createSelectedBatch(rows);
+    const b = createSelectedBatch(rows, mem);
     b.length = rows;
     const merge = (table: string[], names: readonly string[]): Uint16Array => Uint16Array.from(names, (s) => {
       const i = table.indexOf(s);

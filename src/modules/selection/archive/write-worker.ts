@@ -1,6 +1,7 @@
 /** @module Entry of the archive writer's thread: writes the sealed segments it is told to (segment-write.ts) with its own DuckDB. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
+import { Scratch } from '../scratch.js';
 import { writeSegment } from './segment-write.js';
 import type { FromWriteThread, ToWriteThread, WriteThreadInit } from './write-thread.js';
 
@@ -8,6 +9,10 @@ const init = workerData as WriteThreadInit;
 const port = parentPort;
 if (port === null) throw new Error('write-worker runs as a worker thread');
 let engine: Promise<DuckDb> | undefined;
+// The segments' arrays, kept from one write to the next (scratch.ts: new ones each time kept V8 collecting).
+const scratch = new Scratch();
+// One write at a time (callers send one at a time too): the scratch is reset by each.
+let turn: Promise<void> = Promise.resolve();
 
 port.on('message', (m: ToWriteThread) => {
   if (m.t === 'close') {
@@ -16,12 +21,12 @@ port.on('message', (m: ToWriteThread) => {
     engine.then((e) => e.close(), () => undefined).finally(done);
     return;
   }
-  (async () => {
+  turn = turn.then(async () => {
     engine ??= openDuckDb({ threads: 1 });
     if (m.t === 'warm') { await engine; port.postMessage({ t: 'warm', id: m.id } satisfies FromWriteThread); return; }
-    const result = await writeSegment(await engine, init.dir, m.segment, m.options);
+    const result = await writeSegment(await engine, init.dir, m.segment, m.options, scratch);
     port.postMessage({ t: 'written', id: m.id, result } satisfies FromWriteThread);
-  })().catch((e: unknown) => {
+  }).catch((e: unknown) => {
     port.postMessage({ t: 'failed', id: m.id, message: e instanceof Error ? e.message : String(e) } satisfies FromWriteThread);
   });
 });
