@@ -260,6 +260,13 @@ async function main(): Promise<void> {
   process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow; main thread ${((c.mainCpu[n]! * 1e6) / c.kept).toFixed(2)})`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow over ${c.windowSeconds.toFixed(1)} s from the generator's start to the last findings flush (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s); ${c.findingUpdates} finding updates stored\n`);
   const same = JSON.stringify(kindsOf(single.findings)) === JSON.stringify(kindsOf(c.findings));
   process.stdout.write(`findings (kind and level; pseudonyms differ by key): ${same ? 'equal' : `DIFFER (${single.findings.length} single, ${c.findings.length} cluster)`}\n`);
+  if (!same) {
+    // Which kinds and levels differ, and by how many: the first thing to know when they do.
+    const tally = (fs: readonly string[]): Map<string, number> => fs.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
+    const a = tally(kindsOf(single.findings)), b = tally(kindsOf(c.findings));
+    const keys = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
+    process.stdout.write(`  differ: ${keys.map((k) => `${k} single ${a.get(k) ?? 0} cluster ${b.get(k) ?? 0}`).join('; ')}\n`);
+  }
   // PostgreSQL's backends: findings and audit entries, and per-second polls (bases at the edge, leases) that do not grow with flows.
   const withPg = ((total + c.pgCpu) * 1e6) / c.kept / perSingle;
   process.stdout.write(`ratio cluster ÷ single process, CPU per kept flow: ${(perCluster / perSingle).toFixed(2)} (target ≤ 1.5; ${withPg.toFixed(2)} with PostgreSQL's backends); dropped: single ${single.lost}, cluster ${c.lost}; load average ${load0.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end\n`);
