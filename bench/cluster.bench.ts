@@ -71,7 +71,12 @@ const kindsOf = (findings: readonly string[]): string[] => findings.map((f) => {
 /** The single process: bench/ingest's server role on the same stream. */
 async function singleProcess(baseMs: number): Promise<{ kept: number; cpuSeconds: number; lost: number; findings: string[]; sent: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mamori-bench-single-'));
-  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, 'ingest.bench.ts')], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...env, BENCH_INGEST_ROLE: 'server', BENCH_INGEST_DIR: dataDir, BENCH_INGEST_BASE_MS: String(baseMs) } });
+  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, 'ingest.bench.ts')], { stdio: ['pipe', 'pipe', 'inherit'], env: {
+    ...env, BENCH_INGEST_ROLE: 'server', BENCH_INGEST_DIR: dataDir, BENCH_INGEST_BASE_MS: String(baseMs),
+    // Findings stored once, at its stop, as the cluster's workers store them: the store keeps a finding's highest level, and
+    // the pipeline's default 10-s flush falls inside the stream, where it stored levels the end of the stream no longer has.
+    BENCH_INGEST_FLUSH_EVERY_MS: '3600000',
+  } });
   try {
     const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
     const port = Number(await lineStartingWith(lines, 'ready'));

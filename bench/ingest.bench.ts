@@ -162,7 +162,10 @@ async function serve(): Promise<void> {
   const logger = createLogger({ level: 'warn' });
   const metrics = new MetricsRegistry();
   const detectorThreads = detectorThreadsFor(core.config.analysis.detectorThreads);
-  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreads, analysisQueueRows: core.config.analysis.queueRows });
+  // The findings flush period (bench/cluster sets it: its workers store findings once, at the end, and the store keeps each
+  // finding's highest level, so a flush inside the stream would make the two runs' findings differ by when they were stored).
+  const flushEvery = env['BENCH_INGEST_FLUSH_EVERY_MS'] !== undefined ? { flushEveryMs: Number(env['BENCH_INGEST_FLUSH_EVERY_MS']) } : {};
+  const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreads, analysisQueueRows: core.config.analysis.queueRows, ...flushEvery });
   const collector = createUdpCollector(core.config.collector, { sink: pipeline.sink, metrics, clock: systemClock, logger });
   await core.archive.writer.start();
   roles.claim('archive');
