@@ -6,9 +6,8 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import type { ArchiveBucket, ObjectInfo } from './bucket.js';
 import type { ArchiveCache } from './cache.js';
+import { checkPurgeRequest } from '#modules/selection/index.js';
 import { META, parseFlowObject, purgedObjectName } from './names.js';
-
-const SAFE_BASIS_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** What it needs. */
 export interface ClusterArchiveDeps {
@@ -97,9 +96,7 @@ export function createClusterArchive(deps: ClusterArchiveDeps) {
      */
     async purgeBasis(ctx: RequestContext, basisId: string, reason: string): Promise<{ flows: number; partitions: number; staged: number; deleted: { basis: string; hour: string }[] }> {
       policy.require(ctx, 'flows:purge');
-      if (!SAFE_BASIS_ID.test(basisId)) throw new AppError('VALIDATION_FAILED', 'basisId: a legal basis id (letters, digits, "-" and "_").');
-      const why = reason.trim().slice(0, 500);
-      if (why === '') throw new AppError('VALIDATION_FAILED', 'reason: say why the data is purged.');
+      const why = checkPurgeRequest(basisId, reason);
       await bucket.putBytes(purgedObjectName(basisId), new TextEncoder().encode(JSON.stringify({ at: new Date(clock.nowMs()).toISOString() })));
       const deleted: { basis: string; hour: string }[] = [];
       let flows = 0;

@@ -14,5 +14,5 @@ export { openKeystore, readKekFile, kekFromSecret, resolveKek, isDestructible, t
 export { createLiveLocator, type LiveLocator, type DomesticRangeChange } from './live-locator.js';
 export { createSelectionService, type SelectionService, type SelectionDeps, type ApprovalCheck, type BasisChange } from './service.js';
 export { selectionMigrations } from './migrations.js';
-export { createFlowArchive, createArchiveWriter, presentRow, DEFAULT_WRITER_SETTINGS, FlowQuerySchema, GROUP_KEYS, FOREIGN_ORDER, liveFiles, listPartitions, PARQUET_OPTIONS, WAL_DIR, type AppendOutcome, type ArchiveDeps, type ArchiveRefusal, type ArchiveWriter, type ArchiveWriterSettings, type ArchiveWriterStats, type BasisInventory, type CompactionResult, type FlowArchive, type FlowQuery } from './archive/index.js';
+export { createFlowArchive, createArchiveWriter, presentRow, DEFAULT_WRITER_SETTINGS, FlowQuerySchema, GROUP_KEYS, checkPurgeRequest, FOREIGN_ORDER, liveFiles, listPartitions, PARQUET_OPTIONS, WAL_DIR, type AppendOutcome, type ArchiveDeps, type ArchiveRefusal, type ArchiveWriter, type ArchiveWriterSettings, type ArchiveWriterStats, type BasisInventory, type CompactionResult, type FlowArchive, type FlowQuery } from './archive/index.js';
 export { selectionRoutes } from './routes.js';

@@ -10,7 +10,7 @@ import type { AuditRecorder } from '#modules/audit/index.js';
 import type { SelectedBatch } from '../minimize.js';
 import { compactPartition } from './compaction.js';
 import { rollupPartition } from './rollup.js';
-import { hourOf, listPartitions, liveFiles, type Partition } from './layout.js';
+import { checkPurgeRequest, hourOf, listPartitions, liveFiles, type Partition } from './layout.js';
 import { fileList, queryFlows, readSnapshot, type FlowQuery, type FlowQueryResult } from './query.js';
 import { createArchiveWriter, DEFAULT_WRITER_SETTINGS, type ArchiveWriter, type ArchiveWriterSettings } from './writer.js';
 
@@ -36,7 +36,6 @@ export interface ArchiveDeps {
 
 
 /** Basis ids are path components of the archive: nothing that could leave it. */
-const SAFE_BASIS_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** One basis's holdings in the archive (counts only). */
 export interface BasisInventory {
@@ -181,9 +180,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
      */
     async purgeBasis(ctx: RequestContext, basisId: string, reason: string): Promise<{ flows: number; partitions: number; staged: number; deleted: { basis: string; hour: string }[] }> {
       policy.require(ctx, 'flows:purge');
-      if (!SAFE_BASIS_ID.test(basisId)) throw new AppError('VALIDATION_FAILED', 'basisId: a legal basis id (letters, digits, "-" and "_").');
-      const why = reason.trim().slice(0, 500);
-      if (why === '') throw new AppError('VALIDATION_FAILED', 'reason: say why the data is purged.');
+      const why = checkPurgeRequest(basisId, reason);
       // From here the writer refuses the basis's rows; what it staged is written without them and its segments go.
       const { stagedRowsDropped } = await writer.purgeBasis(basisId);
       return serial(async () => {

@@ -2,4 +2,4 @@
 export { createFlowArchive, type ArchiveDeps, type BasisInventory, type CompactionResult, type FlowArchive } from './archive.js';
 export { FlowQuerySchema, GROUP_KEYS, presentRow, type FlowQuery, type FlowQueryResult } from './query.js';
 export { createArchiveWriter, DEFAULT_WRITER_SETTINGS, type AppendOutcome, type ArchiveRefusal, type ArchiveWriter, type ArchiveWriterDeps, type ArchiveWriterSettings, type ArchiveWriterStats } from './writer.js';
-export { FOREIGN_ORDER, liveFiles, listPartitions, PARQUET_OPTIONS, WAL_DIR } from './layout.js';
+export { checkPurgeRequest, FOREIGN_ORDER, liveFiles, listPartitions, PARQUET_OPTIONS, WAL_DIR } from './layout.js';

@@ -1,7 +1,8 @@
-/** @module The archive's layout on disk: hive partitions by basis and hour, which files a reader takes (compaction's swap rule), and 128-bit addresses as two UBIGINT columns. */
+/** @module The archive's layout on disk: hive partitions by basis and hour, which files a reader takes (compaction's swap rule), 128-bit addresses as two UBIGINT columns, and what a purge request must name. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoUtc } from '#platform/clock/index.js';
+import { AppError } from '#platform/errors/index.js';
 
 /** One partition directory: `basis=<id>/hour=<YYYY-MM-DDTHH>`. */
 export interface Partition { basis: string; hour: string; dir: string }
@@ -104,3 +105,17 @@ export const FOREIGN_ORDER = `CASE WHEN src_ip_hi IS NOT NULL OR dst_ip_hi IS NU
  * together they cut DuckDB's writing CPU and the bytes on disk (decision 0013). DuckDB, Arrow and Spark read v2 pages.
  */
 export const PARQUET_OPTIONS = 'FORMAT PARQUET, ROW_GROUP_SIZE 122880, PARQUET_VERSION v2, DICTIONARY_SIZE_LIMIT 1000';
+
+const SAFE_BASIS_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/**
+ * A purge request's basis id and reason, checked before anything is deleted (the id names folders and objects): the
+ * reason trimmed and cut to 500 characters, or an error saying what to fix. The local archive and the cluster's bucket
+ * take the same requests.
+ */
+export function checkPurgeRequest(basisId: string, reason: string): string {
+  if (!SAFE_BASIS_ID.test(basisId)) throw new AppError('VALIDATION_FAILED', 'basisId: a legal basis id (letters, digits, "-" and "_").');
+  const why = reason.trim().slice(0, 500);
+  if (why === '') throw new AppError('VALIDATION_FAILED', 'reason: say why the data is purged.');
+  return why;
+}
