@@ -1,6 +1,8 @@
 /** @module The sharing module's public face: STIX 2.1, TLP 2.0 enforcement, sharing groups, TAXII 2.1 server and client, feeds, leak tracing. */
 export * from './stix/index.js';
-export { createSharingService, contentHash, leakedObjects, type SharingService, type SharingDeps, type ObjectPage, type LeakReport, type LeakCandidate, type DirectoryOrg, type DirectoryUser, type SharingCacheEvent } from './service.js';
+export { createSharingService, type SharingService, type SharingDeps, type ObjectPage, type DirectoryOrg, type DirectoryUser, type SharingCacheEvent } from './service.js';
+export { contentHash } from './content.js';
+export { leakedObjects, type LeakReport, type LeakCandidate } from './leaks.js';
 export { sharingMigrations } from './migrations.js';
 export { mayReceive, DEFAULT_TLP, GOVERNMENT_ORG_KINDS, type Recipient, type Audience, type ReleaseDecision } from './tlp.js';
 export { markObject, markId, unmarkId, recipientKey, compareMarks, disseminationRef, type MarkEvidence } from './fingerprint.js';

@@ -1,5 +1,5 @@
 /** @module Sharing: council and sharing groups, the intel store with its collections, drafts and release, delivery under TLP with per-recipient marks, sightings, feeds and leak tracing. */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '#platform/clock/index.js';
 import { isoUtc } from '#platform/clock/index.js';
@@ -9,19 +9,21 @@ import { AppError, parseOrThrow } from '#platform/errors/index.js';
 import { newId } from '#platform/ids/index.js';
 import { keysetPage, pageQuery, type Page, type PageQuery } from '#platform/paging/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
-import { DEFAULT_MAX_JSON_DEPTH, jsonTextDepth } from '#platform/text/index.js';
 import { canonicalize, type AuditEntryRef, type AuditEvent, type AuditRecorder } from '#modules/audit/index.js';
 import { buildDraftObjects, ncoIdentity, type Removal } from './drafts.js';
-import { compareMarks, markObject, recipientKey, unmarkId, type JsonObject, type MarkEvidence } from './fingerprint.js';
+import { markObject, recipientKey, unmarkId, type JsonObject } from './fingerprint.js';
 import {
-  CouncilMemberInputSchema, DraftInputSchema, FeedInputSchema, GroupInputSchema, GroupMemberInputSchema, ReleaseInputSchema, SightingInputSchema,
-  type CouncilMemberInput, type Draft, type DraftInput, type Feed, type FeedAuth, type FeedInput, type Group, type GroupInput, type GroupMemberInput, type ReleaseInput, type SightingInput,
+  CouncilMemberInputSchema, DraftInputSchema, GroupInputSchema, GroupMemberInputSchema, ReleaseInputSchema, SightingInputSchema,
+  type CouncilMemberInput, type Draft, type DraftInput, type Group, type GroupInput, type GroupMemberInput, type ReleaseInput, type SightingInput,
 } from './schema.js';
-import { extractIndicators, formatPattern, newVersion, parsePattern, parseStixObject, tlpOf, type StixObject, type TlpLevel } from './stix/index.js';
+import { extractIndicators, newVersion, parsePattern, parseStixObject, tlpOf, type StixObject, type TlpLevel } from './stix/index.js';
 import { encodeNext, objectsEnvelope, STIX_MEDIA_TYPE, type ObjectQuery, type StatusDetail, type StatusResource } from './taxii.js';
 import { mayReceive, type Audience, type Recipient } from './tlp.js';
-import { createTaxiiClient, type FetchLike } from './client.js';
+import type { FetchLike } from './client.js';
 import { createIntelActivity } from './activity.js';
+import { contentHash, msOf, sha256Hex } from './content.js';
+import { createFeedAdmin } from './feed-admin.js';
+import { createLeakTracing } from './leaks.js';
 
 /** An organization as sharing needs it. */
 export interface DirectoryOrg { id: string; name: string; kind: string; sectors: readonly string[] }
@@ -98,25 +100,6 @@ interface CachedPage extends ObjectsEnvelope {
 
 /** Who reads, with the facts the TLP function needs. */
 export type SharingRecipient = Recipient & { username: string; isNco: boolean };
-
-function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
-}
-
-function msOf(ts: string): string {
-  const n = Date.parse(ts);
-  return Number.isNaN(n) ? ts : new Date(n).toISOString();
-}
-
-/** A content key to find an object again from a leaked copy without its id: its normalized pattern or its name. */
-export function contentHash(o: JsonObject): string | null {
-  if (typeof o['pattern'] === 'string') {
-    const p = parsePattern(o['pattern']);
-    return sha256(`${String(o['type'])}|pattern|${p.ok ? formatPattern(p.value) : o['pattern']}`);
-  }
-  if (typeof o['name'] === 'string') return sha256(`${String(o['type'])}|name|${o['name']}`);
-  return null;
-}
 
 /** Creates the sharing service. @see DESIGN.md "sharing"; issue 9 */
 export function createSharingService(deps: SharingDeps) {
@@ -371,7 +354,7 @@ export function createSharingService(deps: SharingDeps) {
     const seqs = rows.map((x) => x.seq);
     let prev = 0;
     const objects = collectionId !== null ? `s:${seqs.map((s) => { const d = s - prev; prev = s; return d.toString(36); }).join(',')}` : `i:${rows.map((x) => `${x.stix_id}|${x.modified}`).join('\n')}`;
-    return { seqMin: seqs.length > 0 ? Math.min(...seqs) : null, seqMax: seqs.length > 0 ? Math.max(...seqs) : null, objects, objectsHash: sha256(objects), count: rows.length };
+    return { seqMin: seqs.length > 0 ? Math.min(...seqs) : null, seqMax: seqs.length > 0 ? Math.max(...seqs) : null, objects, objectsHash: sha256Hex(objects), count: rows.length };
   }
 
   /**
@@ -628,10 +611,6 @@ export function createSharingService(deps: SharingDeps) {
     return n;
   }
 
-  function toFeed(r: { id: string; name: string; url: string; auth: string; interval_seconds: number; default_confidence: number; cursor: string | null; last_pulled_at: string | null; last_error: string | null; pulled_objects: number }): Feed {
-    return { id: r.id, name: r.name, url: r.url, auth: (JSON.parse(r.auth) as FeedAuth).kind, intervalSeconds: r.interval_seconds, defaultConfidence: r.default_confidence, cursor: r.cursor, lastPulledAt: r.last_pulled_at, lastError: r.last_error, pulledObjects: Number(r.pulled_objects) };
-  }
-
   /** Every group (or those of `ids`) with its members, by name. */
   async function listGroupsRaw(ids?: readonly string[]): Promise<Group[]> {
     if (ids?.length === 0) return [];
@@ -656,8 +635,13 @@ export function createSharingService(deps: SharingDeps) {
     orgName: async (orgId) => (await directory({ orgId })).orgs.get(orgId)?.name ?? null,
   });
 
+  const feeds = createFeedAdmin({ db, policy, audit, clock, fetch: fetchImpl, indicatorsFrom });
+  const leaks = createLeakTracing({ db, policy, audit, directory, keyOf, ownedIds });
+
   const service = {
     ...activity,
+    ...feeds,
+    ...leaks,
     // --- council and groups -------------------------------------------------------------------
     /** Adds (or updates) a council member organization and its clients. @see DESIGN.md "council" */
     async addCouncilMember(ctx: RequestContext, input: CouncilMemberInput): Promise<{ orgId: string; clients: string[] }> {
@@ -972,92 +956,6 @@ export function createSharingService(deps: SharingDeps) {
       return { indicatorId: v.indicatorId, ...res };
     },
 
-    // --- feeds --------------------------------------------------------------------------------
-    /** Registers an external TAXII 2.1 collection to pull indicators from. */
-    async addFeed(ctx: RequestContext, input: FeedInput): Promise<Feed> {
-      policy.require(ctx, 'feeds:manage');
-      const v = parseOrThrow(FeedInputSchema, input, 'feed');
-      const row = { id: newId(clock.nowMs()), name: v.name, url: v.url.endsWith('/') ? v.url : `${v.url}/`, auth: JSON.stringify(v.auth), interval_seconds: v.intervalSeconds, default_confidence: v.defaultConfidence, cursor: null, last_pulled_at: null, last_error: null, pulled_objects: 0, created_at: isoUtc(clock.nowMs()) };
-      await db.transaction(async (trx) => {
-        if ((await trx.selectFrom('sharing_feeds').select('id').where('name', '=', v.name).executeTakeFirst()) !== undefined) throw new AppError('CONFLICT', `A feed named "${v.name}" exists.`);
-        await trx.insertInto('sharing_feeds').values(row).execute();
-        await audit.record(ctx, { action: 'feeds:manage', object: { type: 'feed', id: row.id }, outcome: 'success', details: { urlHash: sha256(row.url) } }, trx);
-      });
-      return toFeed(row);
-    },
-
-    /** Lists feeds (never their credentials). */
-    async listFeeds(ctx: RequestContext, page: Partial<PageQuery> = {}): Promise<Page<Feed>> {
-      policy.require(ctx, 'feeds:manage');
-      type Row = Parameters<typeof toFeed>[0];
-      const { rows, nextCursor } = await keysetPage(pageQuery(page), { columns: ['name', 'id'], shape: ['string', 'string'], direction: 'asc' }, (r: Row) => [r.name, r.id], async (after, take) => {
-        let q = k.selectFrom('sharing_feeds').selectAll().orderBy('name').orderBy('id').limit(take);
-        if (after !== undefined) q = q.where(after);
-        return (await q.execute()) as Row[];
-      });
-      return { items: rows.map(toFeed), nextCursor };
-    },
-
-    /**
-     * Pulls a feed now: objects added since the last pull, page by page, their indicator values into
-     * the indicator store (source_type 'feed'); the cursor is the server's X-TAXII-Date-Added-Last.
-     * @see TAXII 2.1 §5.4, §3.4.2
-     */
-    async pullFeed(ctx: RequestContext, idOrName: string): Promise<{ feed: Feed; objects: number; indicators: number }> {
-      policy.require(ctx, 'feeds:manage');
-      const row = (await k.selectFrom('sharing_feeds').selectAll().where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)])).executeTakeFirst()) as (Parameters<typeof toFeed>[0] & { auth: string }) | undefined;
-      if (row === undefined) throw new AppError('NOT_FOUND', `No feed "${idOrName}"; list them with \`mamori feeds list\`.`);
-      const client = createTaxiiClient({ fetch: fetchImpl, auth: JSON.parse(row.auth) as FeedAuth });
-      let cursor = row.cursor;
-      let objects = 0;
-      let indicators = 0;
-      let next: string | undefined;
-      try {
-        const since = row.cursor;
-        for (let pages = 0; pages < 10_000; pages++) {
-          // `next` continues the same query, so added_after stays what the first page asked.
-          const page = await client.getObjects(row.url, { ...(since !== null ? { addedAfter: since } : {}), ...(next !== undefined ? { next } : {}), limit: 1000 });
-          await db.transaction(async (trx) => {
-            for (const o of page.objects) indicators += await indicatorsFrom(trx, o, 'feed', row.id, row.default_confidence);
-          });
-          objects += page.objects.length;
-          // The cursor moves only when the pull completes, so a failed pull repeats from where it was.
-          if (page.dateAddedLast !== undefined && (cursor === null || page.dateAddedLast > cursor)) cursor = page.dateAddedLast;
-          if (!page.more || page.next === undefined) break;
-          next = page.next;
-        }
-        const at = isoUtc(clock.nowMs());
-        await db.transaction(async (trx) => {
-          await trx.updateTable('sharing_feeds').set({ cursor, last_pulled_at: at, last_error: null, pulled_objects: Number(row.pulled_objects) + objects }).where('id', '=', row.id).execute();
-          await audit.record(ctx, { action: 'feeds:pull', object: { type: 'feed', id: row.id }, outcome: 'success', details: { objects, indicators } }, trx);
-        });
-      } catch (e) {
-        const message = e instanceof AppError ? e.message : (e as Error).message;
-        await k.updateTable('sharing_feeds').set({ last_pulled_at: isoUtc(clock.nowMs()), last_error: message.slice(0, 500) }).where('id', '=', row.id).execute();
-        await audit.record(ctx, { action: 'feeds:pull', object: { type: 'feed', id: row.id }, outcome: 'failure', details: { objects } });
-        // The remote server's 401/403/404 are the feed's problem, not the caller's: answered as 503 with what
-        // to check, so a dashboard does not read them as its own session ending.
-        const remoteRefusal = e instanceof AppError && (e.code === 'UNAUTHENTICATED' || e.code === 'FORBIDDEN' || e.code === 'NOT_FOUND');
-        if (remoteRefusal) throw new AppError('UNAVAILABLE', `Pulling feed "${row.name}" failed: ${message} Check the feed's URL and credentials (\`mamori feeds list\`).`, { cause: e });
-        throw e instanceof AppError ? e : new AppError('UNAVAILABLE', `Pulling feed "${row.name}" failed: ${message}`, { cause: e });
-      }
-      const fresh = (await k.selectFrom('sharing_feeds').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow()) as Parameters<typeof toFeed>[0];
-      return { feed: toFeed(fresh), objects, indicators };
-    },
-
-    /** Pulls every feed whose interval has passed (what the scheduler calls); failures are recorded on the feed. */
-    async pullDueFeeds(ctx: RequestContext): Promise<{ pulled: number; failed: number }> {
-      const now = clock.nowMs();
-      const feeds = (await k.selectFrom('sharing_feeds').select(['id', 'interval_seconds', 'last_pulled_at']).execute()) as { id: string; interval_seconds: number; last_pulled_at: string | null }[];
-      let pulled = 0;
-      let failed = 0;
-      for (const f of feeds) {
-        if (f.last_pulled_at !== null && Date.parse(f.last_pulled_at) + f.interval_seconds * 1000 > now) continue;
-        try { await service.pullFeed(ctx, f.id); pulled++; } catch { failed++; }
-      }
-      return { pulled, failed };
-    },
-
     /** Indicator values analysis matches against (feeds and our released intelligence), still valid at now. */
     async activeIndicators(ctx: RequestContext, kind?: string): Promise<{ kind: string; value: string; sourceType: string; sourceId: string; confidence: number; validUntil: string | null }[]> {
       policy.require(ctx, 'indicator:read');
@@ -1066,87 +964,9 @@ export function createSharingService(deps: SharingDeps) {
       const rows = (await q.orderBy('kind').orderBy('value').execute()) as { kind: string; value: string; source_type: string; source_id: string; confidence: number; valid_until: string | null }[];
       return rows.map((x) => ({ kind: x.kind, value: x.value, sourceType: x.source_type, sourceId: x.source_id, confidence: Number(x.confidence), validUntil: x.valid_until }));
     },
-
-    // --- leak tracing -------------------------------------------------------------------------
-    /**
-     * Names the recipient(s) whose copy a leaked bundle, object or fragment is, with the evidence:
-     * the marks of each leaked object compared with each recipient's expected copy, and the ledger
-     * entries showing they received it.
-     * @see docs/sharing.md "Leak tracing"
-     */
-    async traceLeak(ctx: RequestContext, text: string): Promise<LeakReport> {
-      policy.require(ctx, 'leak:trace');
-      // Parsing the leak recurses; a document nested deeper than any STIX bundle is refused before it can overflow the stack.
-      if (jsonTextDepth(text) > DEFAULT_MAX_JSON_DEPTH) throw new AppError('VALIDATION_FAILED', `The leaked text nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels; no STIX bundle does. Send the bundle or the fragment itself.`, { details: [{ path: 'text', message: `nested deeper than ${DEFAULT_MAX_JSON_DEPTH} levels` }] });
-      const leaked = leakedObjects(text);
-      const recipients = ((await k.selectFrom('sharing_disseminations').select('recipient_user_id').distinct().execute()) as { recipient_user_id: string }[]).map((x) => x.recipient_user_id);
-      const d = await directory({ userIds: recipients });
-      const totals = new Map<string, { bits: number; objects: number; conclusive: boolean }>();
-      const objectsOut: LeakReport['objects'] = [];
-      for (const l of leaked) {
-        const candidates = new Set<string>();
-        const lid = typeof l['id'] === 'string' ? l['id'] : undefined;
-        if (lid !== undefined) {
-          candidates.add(lid);
-          for (const u of recipients) candidates.add(unmarkId(keyOf(u), lid));
-        }
-        const ours = await ownedIds([...candidates]);
-        const ch = contentHash(l);
-        if (ch !== null) for (const x of (await k.selectFrom('intel_objects').select('stix_id').where('content_hash', '=', ch).where('origin', '=', 'mamori').execute()) as { stix_id: string }[]) ours.add(x.stix_id);
-        let best: { canonicalId: string; scored: LeakCandidate[] } | undefined;
-        for (const cid of ours) {
-          const versions = (await k.selectFrom('intel_objects').select(['stix_id', 'modified', 'json']).where('stix_id', '=', cid).execute()) as { stix_id: string; modified: string; json: string }[];
-          const lm = typeof l['modified'] === 'string' ? msOf(l['modified']) : undefined;
-          const version = versions.find((v) => v.modified === lm) ?? versions.sort((a, b) => (a.modified < b.modified ? 1 : -1))[0];
-          if (version === undefined) continue;
-          const canonical = JSON.parse(version.json) as JsonObject;
-          const scored: LeakCandidate[] = [];
-          // A leaked id that is no recipient's form of this object was re-minted: it says nothing either way.
-          const idKnown = lid !== undefined && (lid === cid || recipients.some((u) => unmarkId(keyOf(u), lid) === cid));
-          for (const u of recipients) {
-            const evidence = compareMarks(l, markObject(keyOf(u), canonical)).filter((e) => idKnown || e.mark !== 'id');
-            const bits = evidence.filter((e) => e.matched).reduce((s, e) => s + e.bits, 0);
-            const against = evidence.filter((e) => !e.matched).reduce((s, e) => s + e.bits, 0);
-            if (bits === 0) continue;
-            const received = await receivedBy(u, cid);
-            scored.push({ userId: u, username: d.users.get(u)?.username ?? null, orgId: d.users.get(u)?.orgId ?? null, bits: Math.round(bits * 10) / 10, bitsAgainst: Math.round(against * 10) / 10, evidence, received });
-          }
-          scored.sort((a, b) => b.bits - b.bitsAgainst - (a.bits - a.bitsAgainst));
-          if (best === undefined || (scored[0]?.bits ?? 0) > (best.scored[0]?.bits ?? 0)) best = { canonicalId: cid, scored };
-        }
-        objectsOut.push({ leakedId: lid ?? null, canonicalId: best?.canonicalId ?? null, candidates: (best?.scored ?? []).slice(0, 5) });
-        for (const c of best?.scored ?? []) {
-          const t = totals.get(c.userId) ?? { bits: 0, objects: 0, conclusive: false };
-          t.bits += c.bits - c.bitsAgainst;
-          t.objects++;
-          t.conclusive ||= c.evidence.some((e) => e.matched && e.bits >= 40);
-          totals.set(c.userId, t);
-        }
-      }
-      const verdict = [...totals.entries()].filter(([, t]) => t.bits > 0).sort((a, b) => b[1].bits - a[1].bits).map(([u, t]) => ({ userId: u, username: d.users.get(u)?.username ?? null, orgId: d.users.get(u)?.orgId ?? null, score: Math.round(t.bits * 10) / 10, objects: t.objects, conclusive: t.conclusive }));
-      await audit.record(ctx, { action: 'leak:trace', object: null, outcome: 'success', details: { leakHash: sha256(text), objects: leaked.length, named: verdict.filter((v) => v.conclusive).length } });
-      return { objects: objectsOut, verdict };
-    },
   };
 
-  async function receivedBy(userId: string, canonicalId: string): Promise<{ channel: string; at: string }[]> {
-    const entries = (await k.selectFrom('intel_collection_entries').select(['collection_id', 'seq']).where('stix_id', '=', canonicalId).execute()) as { collection_id: string; seq: number }[];
-    const out: { channel: string; at: string }[] = [];
-    for (const e of entries) {
-      const seq = Number(e.seq);
-      const rows = (await k.selectFrom('sharing_disseminations').select(['channel', 'at', 'objects']).where('recipient_user_id', '=', userId).where('collection_id', '=', e.collection_id).where('seq_min', '<=', seq).where('seq_max', '>=', seq).limit(50).execute()) as { channel: string; at: string; objects: string }[];
-      for (const r of rows) if (seqsOf(r.objects).includes(seq)) out.push({ channel: r.channel, at: r.at });
-    }
-    return out.slice(0, 10);
-  }
-
   return service;
-}
-
-function seqsOf(objects: string): number[] {
-  if (!objects.startsWith('s:')) return [];
-  let prev = 0;
-  return objects.slice(2).split(',').filter((x) => x !== '').map((d) => (prev += parseInt(d, 36)));
 }
 
 function uuid4(): string {
@@ -1155,62 +975,6 @@ function uuid4(): string {
   b[8] = (b[8]! & 0x3f) | 0x80;
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/** The objects found in a leaked text: a bundle, an object, a list, or whole objects cut out of a fragment. @see docs/sharing.md */
-export function leakedObjects(text: string): JsonObject[] {
-  const fromJson = (v: unknown): JsonObject[] => {
-    if (Array.isArray(v)) return v.flatMap(fromJson);
-    if (v === null || typeof v !== 'object') return [];
-    const o = v as JsonObject;
-    if (o['type'] === 'bundle' || (Array.isArray(o['objects']) && o['type'] === undefined)) return fromJson(o['objects']);
-    return typeof o['type'] === 'string' || typeof o['id'] === 'string' ? [o] : [];
-  };
-  try {
-    return fromJson(JSON.parse(text));
-  } catch {
-    // A fragment: take every balanced {...} that parses as an object with a type or id, innermost-complete first.
-    const out: JsonObject[] = [];
-    for (let i = text.indexOf('{'); i >= 0; i = text.indexOf('{', i + 1)) {
-      let depth = 0;
-      let inString = false;
-      for (let j = i; j < text.length; j++) {
-        const c = text[j];
-        if (inString) { if (c === '\\') j++; else if (c === '"') inString = false; continue; }
-        if (c === '"') inString = true;
-        else if (c === '{') depth++;
-        else if (c === '}' && --depth === 0) {
-          try {
-            const found = fromJson(JSON.parse(text.slice(i, j + 1)));
-            if (found.length > 0 && found.every((f) => f['type'] !== 'bundle')) { out.push(...found); i = j; }
-          } catch { /* not a whole object */ }
-          break;
-        }
-      }
-    }
-    if (out.length === 0) {
-      // Bare identifiers in prose still carry the id mark.
-      for (const m of text.matchAll(/\b([a-z][a-z0-9-]*--[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\b/g)) out.push({ id: m[1]! });
-    }
-    return out;
-  }
-}
-
-/** One recipient's score for one leaked object. */
-export interface LeakCandidate {
-  userId: string;
-  username: string | null;
-  orgId: string | null;
-  bits: number;
-  bitsAgainst: number;
-  evidence: MarkEvidence[];
-  received: { channel: string; at: string }[];
-}
-
-/** What `traceLeak` found. */
-export interface LeakReport {
-  objects: { leakedId: string | null; canonicalId: string | null; candidates: LeakCandidate[] }[];
-  verdict: { userId: string; username: string | null; orgId: string | null; score: number; objects: number; conclusive: boolean }[];
 }
 
 interface DraftRow {
