@@ -1,7 +1,7 @@
 /** @module What every CLI command shares: loading the configuration once and opening the core. */
 import type { Command } from 'commander';
 import { loadConfig, type Config, type LoadedConfig } from '#platform/config/index.js';
-import { createCore, type Core } from '#server/core.js';
+import { createCore, type Core, type CoreOptions } from '#server/core.js';
 
 /** Global options every command accepts. */
 export interface GlobalOptions {
@@ -16,9 +16,9 @@ export function loadCliConfig(cmd: Command, overrides: (c: Config) => Config = (
 }
 
 /** Opens the core for one command and closes it afterwards, whatever happens. */
-export async function withCore<T>(cmd: Command, fn: (core: Core) => Promise<T>): Promise<T> {
+export async function withCore<T>(cmd: Command, fn: (core: Core) => Promise<T>, options: (config: Config) => CoreOptions = () => ({})): Promise<T> {
   const { config } = loadCliConfig(cmd);
-  const core = await createCore(config);
+  const core = await createCore(config, options(config));
   try {
     return await fn(core);
   } finally {

@@ -100,6 +100,8 @@ export interface CoreOptions {
   passwordCost?: PasswordCost;
   /** Skip migrations (for `mamori migrate --dry-run`-like flows); default false. */
   skipMigrations?: boolean;
+  /** In a cluster: this process's archive cache directory, when not the server's `<dataDir>/archive` (a CLI beside a running replica). */
+  archiveCacheDir?: string;
 }
 
 /** Opens the database, migrates it and builds every service. */
@@ -167,19 +169,23 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       approvals: reidentificationCheck(() => oversight),
     });
     await selection.reload();
-    const archive = createFlowArchive({
+    const local = createFlowArchive({
       dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit,
       // Queries get every core: a whole-hour question scans every row of the hour (bench/archive).
       queryEngine: () => openDuckDb({ threads: availableParallelism() }), policy, clock, retentionOf: (ids) => selection.retentionOf(ids),
       writer: { fileRows: config.archive.fileRows, maxAgeSeconds: config.archive.maxAgeSeconds, bufferRows: config.archive.bufferRows, walSyncMs: config.archive.walSyncMs },
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });
-    // In a cluster the archive is the bucket every replica caches under the same directory: queries read the cache,
-    // retention and purges delete from the bucket (connected on first use).
+    // In a cluster the archive is the bucket: a query fetches what it reads into this process's bounded cache (in the
+    // archive's directory), retention and purges delete from the bucket (connected on first use).
     const archiveHub = replicated ? createArchiveHub({
       bucket: { servers: config.cluster.servers, bucket: config.cluster.archive.bucket, replicas: config.cluster.replicas, name: 'mamori-archive' },
-      dir: archive.dir, audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids), engine: () => openDuckDb(), logger: options.logger,
+      dir: options.archiveCacheDir ?? local.dir, audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids), engine: () => openDuckDb(), logger: options.logger,
+      queryEngine: () => openDuckDb({ threads: availableParallelism() }),
+      cache: { maxBytes: config.cluster.archive.cacheMaxBytes, fetchConcurrency: config.cluster.archive.cacheFetchConcurrency, waitMs: config.cluster.archive.cacheWaitSeconds * 1000 },
     }) : undefined;
+    // A replica answers queries and inspection's inventory over the whole bucket (decision 0015); it never writes locally.
+    const archive: FlowArchive = archiveHub === undefined ? local : { ...local, queryFlows: archiveHub.queryFlows, inventory: archiveHub.archive.inventory, partitions: archiveHub.archive.partitions };
     // Oversight: approvals become selection's legal bases; a denied emergency acquisition purges its archived flows;
     // inspection reads the archive's holdings and the discard counters. Measure halting connects once response exists.
     const namesOf = async (ids: readonly string[]) => new Map((await identity.listUsers(systemContext('names'))).filter((u) => ids.includes(u.id)).map((u) => [u.id, u.displayName]));

@@ -3,6 +3,7 @@ import type { Config } from '#platform/config/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { createLogger, type Logger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
+import { archiveCacheMetrics } from '#cluster/archive-store/index.js';
 import type { RouteModule } from '#platform/http/index.js';
 import { buildApp, type App } from './app.js';
 import { apiReplica, assertReplicaConfig, type ReplicaParts } from '#cluster/api/index.js';
@@ -65,6 +66,7 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   if (isReplicated(config)) {
     // The archive bucket's compaction is one more singleton (decision 0010).
     const bucketCompaction = core.archiveHub !== undefined ? [compactionComponent(core.archiveHub, config.archive.compactEverySeconds, config.archive.compactMinRows, logger)] : [];
+    if (core.archiveHub !== undefined) archiveCacheMetrics(core.archiveHub.cache, metrics);
     replica = apiReplica(config, { caches: { apply: (e) => core.applyCacheEvent(e), onLocal: (l) => core.onCacheEvent(l) }, jobs: [checkpointer, ...witness, oversight, reporting, retention, feeds, ...edgeStateJobs(core, logger), ...bucketCompaction], logger, metrics });
   }
   // A replica's archive is its cache of the cluster's bucket (the archiver writes, the leader deletes): no writer or compaction of its own.

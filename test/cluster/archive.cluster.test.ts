@@ -2,10 +2,11 @@
  * @module The replicated archive as separate OS processes: a NATS server of its own, a fresh PostgreSQL database, two
  * `mamori archiver` (a leader and a standby) and an API replica (`mamori serve`) that never saw a flow. The leader is
  * killed with -9 mid-stream; the standby takes over. Checked: every published flow is in the bucket exactly once (nothing
- * acknowledged lost, nothing archived twice), and the replica answers `POST /api/v1/flows/query` over all of them, audited.
+ * acknowledged lost, nothing archived twice), and the replica, its cache bound below the archive's size, answers
+ * `POST /api/v1/flows/query` over each basis exactly, fetching only what each query reads, audited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -81,7 +82,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('cluster: the replicated archive', () => {
-  it('loses nothing acknowledged and archives nothing twice through a kill -9 of the archiver; a replica that never saw the flows answers over all of them', async () => {
+  it('loses nothing acknowledged and archives nothing twice through a kill -9 of the archiver; a replica that never saw the flows, its cache smaller than the archive, answers each basis fetching only what it reads', async () => {
     const centre = await createCore(loadConfig({ env: { ...sharedEnv(), MAMORI_DATA_DIR: tmp() } }).config);
     const sys = systemContext('test');
     const analyst = await centre.identity.createUser(sys, { username: 'bunseki', displayName: 'Analyst', password: 'correct horse battery staple', roles: ['analyst'], orgId: null });
@@ -154,20 +155,56 @@ describe('cluster: the replicated archive', () => {
     for (const o of (await bucket.list()).filter((x) => x.name.startsWith('rounds/'))) expect(JSON.parse(new TextDecoder().decode((await bucket.getBytes(o.name))!)).state).toBe('committed');
     await bucket.close();
 
-    // An API replica that never saw a flow answers over the whole archive, and the query is audited.
+    // An API replica that never saw a flow, with a cache smaller than the archive (decision 0015): it answers a query
+    // over one basis exactly, fetching only that basis's files; then the other basis (evicting); a query over both is
+    // refused with what to narrow; every query audited.
+    const listed = (await (async () => {
+      const b = await openArchiveBucket({ servers: nats.urls, bucket: 'mamori-archive', replicas: 1, name: 'test-sizes' });
+      try { return (await b.list()).filter((o) => o.name.startsWith('flows/')); } finally { await b.close(); }
+    })());
+    const ofBasis = (id: string) => listed.filter((o) => o.name.startsWith(`flows/basis=${id}/`));
+    const bytesOf = (os: typeof listed): number => os.reduce((s, o) => s + o.size, 0);
+    const bound = Math.max(bytesOf(ofBasis(bases[0]!)), bytesOf(ofBasis(bases[1]!)), 65_536) + 1;
+    expect(bytesOf(listed)).toBeGreaterThan(bound);
     const port = await freePort();
-    start(['serve', '--host', '127.0.0.1', '--port', String(port)], { MAMORI_CLUSTER_API_ID: 'r1' });
+    start(['serve', '--host', '127.0.0.1', '--port', String(port)], { MAMORI_CLUSTER_API_ID: 'r1', MAMORI_CLUSTER_ARCHIVE_CACHE_MAX_BYTES: String(bound), MAMORI_CLUSTER_ARCHIVE_CACHE_WAIT_SECONDS: '5' });
     const url = `http://127.0.0.1:${port}`;
+    const query = (basisIds?: string[]) => fetch(`${url}/api/v1/flows/query`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, signal: AbortSignal.timeout(30_000),
+      body: JSON.stringify({ purpose: 'archive cluster test: every flow', filters: { from: new Date(t0 - 3_600_000).toISOString(), to: new Date(now).toISOString(), ...(basisIds !== undefined ? { basisIds } : {}) }, groupBy: ['basis'] }),
+    });
+    const flowsOf = async (r: Response): Promise<number> => ((await r.json()) as { rows: { flows: number }[] }).rows.reduce((s, x) => s + Number(x.flows), 0);
+    const each = [0, 1].map((i) => ofBasis(bases[i]!).reduce((s, o) => s + Number(o.metadata?.['rows']), 0));
+    expect(each[0]! + each[1]!).toBe(sent);
     let total = -1;
-    await until('the replica answers over every flow', async () => {
-      const r = await fetch(`${url}/api/v1/flows/query`, {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000),
-        body: JSON.stringify({ purpose: 'archive cluster test: every flow', filters: { from: new Date(t0 - 3_600_000).toISOString(), to: new Date(now).toISOString() }, groupBy: ['basis'] }),
-      }).catch(() => undefined);
+    await until('the replica answers over one basis', async () => {
+      const r = await query([bases[0]!]).catch(() => undefined);
       if (r === undefined || !r.ok) return false;
-      total = ((await r.json()) as { rows: { flows: number }[] }).rows.reduce((s, x) => s + Number(x.flows), 0);
-      return total === sent;
-    }, 90_000).catch((e: Error) => { expect(total, e.message.slice(-3000)).toBe(sent); throw e; });
+      total = await flowsOf(r);
+      return total === each[0];
+    }, 90_000).catch((e: Error) => { expect(total, e.message.slice(-3000)).toBe(each[0]); throw e; });
+    expect(await metric(url, 'mamori_archive_cache_misses_total')).toBe(ofBasis(bases[0]!).length);
+    expect(await metric(url, 'mamori_archive_cache_downloaded_bytes_total')).toBe(bytesOf(ofBasis(bases[0]!)));
+    const other = await query([bases[1]!]);
+    expect(other.status).toBe(200);
+    expect(await flowsOf(other)).toBe(each[1]);
+    expect(await metric(url, 'mamori_archive_cache_misses_total')).toBe(listed.length); // each file fetched once
+    expect(await metric(url, 'mamori_archive_cache_evictions_total')).toBeGreaterThan(0);
+    expect(await metric(url, 'mamori_archive_cache_bytes')).toBeLessThanOrEqual(bound);
+    const both = await query();
+    expect(both.status).toBe(413);
+    expect(JSON.stringify(await both.json())).toContain('cluster.archive.cacheMaxBytes');
+    // `mamori flows query` on a host of the cluster: the same answer, fetched into a cache of its own (then deleted).
+    const cliData = tmp();
+    const cli = start(['flows', 'query', '--purpose', 'archive cluster test: the CLI', '--basis', bases[1]!, '--from', new Date(t0 - 3_600_000).toISOString(),
+      '--to', new Date(now).toISOString(), '--group-by', 'basis', '--json'], { MAMORI_DATA_DIR: cliData });
+    let out = '';
+    cli.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    const code = await new Promise<number | null>((r) => cli.on('exit', r));
+    expect(code, logs.get(cli)!.slice(-3000)).toBe(0);
+    const printed = JSON.parse(out.slice(out.indexOf('{\n'))) as { rows: { flows: number | string }[] };
+    expect(printed.rows.reduce((s2, x) => s2 + Number(x.flows), 0)).toBe(each[1]);
+    expect(readdirSync(cliData).filter((n) => n.startsWith('cli-archive-cache-'))).toEqual([]);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { systemContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import { GROUP_KEYS, type FlowQuery } from '#modules/selection/index.js';
-import type { Core } from '#server/core.js';
+import { isReplicated, type Core } from '#server/core.js';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { withCore } from '../context.js';
 
 /** Options of `mamori flows query` as commander gives them. */
@@ -109,6 +111,24 @@ export function registerFlowQueryCommand(program: Command): void {
     .option('--limit <n>', 'at most this many rows (1–10000)', '1000')
     .option('--json', 'print JSON')
     .action(async (opts: FlowQueryOptions, cmd: Command) => {
-      await withCore(cmd, async (core) => { await runFlowQuery(core, opts, (s) => process.stdout.write(s)); });
+      // In a cluster the query fetches what it reads from the archive bucket into a cache of its own (a replica on the
+      // same host keeps its cache in <dataDir>/archive), deleted afterwards.
+      let cacheDir: string | undefined;
+      try {
+        await withCore(cmd, async (core) => {
+          await core.archiveHub?.component.start();
+          try {
+            await runFlowQuery(core, opts, (s) => process.stdout.write(s));
+          } finally {
+            await core.archiveHub?.component.stop();
+          }
+        }, (config) => {
+          if (!isReplicated(config)) return {};
+          mkdirSync(config.dataDir, { recursive: true });
+          return { archiveCacheDir: (cacheDir = mkdtempSync(join(config.dataDir, 'cli-archive-cache-'))) };
+        });
+      } finally {
+        if (cacheDir !== undefined) rmSync(cacheDir, { recursive: true, force: true });
+      }
     });
 }

@@ -4,7 +4,8 @@
  * retention delete cluster-wide, audited once, and every cache follows; compaction's merged
  * file replaces its sources in every cache.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +16,11 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import { createJetStreamTransport, type Transport } from '#platform/transport/index.js';
 import { startNatsCluster, type NatsTestCluster } from '#platform/transport/test-support/nats-cluster.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
-import { createArchiveWriter, createFlowArchive, type SelectedBatch } from '#modules/selection/index.js';
+import { createArchiveWriter, type SelectedBatch } from '#modules/selection/index.js';
 import { syntheticSelected } from '#modules/selection/test-support/selected.js';
 import { encodeWireBatch, partitionSubject, splitByPartition } from '../wire/index.js';
 import { createArchiver } from '../archiver/index.js';
-import { compactBucket, createArchiveCache, createClusterArchive, createRoundStore, openArchiveBucket, type ArchiveBucket } from './index.js';
+import { compactBucket, createArchiveCache, createClusterArchive, createReplicaQueries, createRoundStore, openArchiveBucket, type ArchiveBucket, type ArchiveCacheOptions } from './index.js';
 
 const PARTS = 2;
 let nats: NatsTestCluster;
@@ -52,18 +53,19 @@ async function publish(t: Transport, run: string, batches: SelectedBatch[]): Pro
   return n;
 }
 
-function replica(bucket: ArchiveBucket, clock: ManualClock, retention: Map<string, number>) {
+function replica(bucket: ArchiveBucket, clock: ManualClock, retention: Map<string, number>, options?: Partial<ArchiveCacheOptions>) {
   const dir = fresh();
-  const audited: { action: string; object: { id: string }; details: Record<string, unknown> }[] = [];
+  const audited: { action: string; outcome?: string; object: { id: string }; details: Record<string, unknown> }[] = [];
   const audit = { record: async (_c: unknown, e: (typeof audited)[number]) => { audited.push(e); } } as unknown as AuditRecorder;
-  const cache = createArchiveCache({ bucket, dir });
-  const archive = createFlowArchive({ dir, engine, audit, policy: allow, clock, retentionOf: async () => retention });
+  const cache = createArchiveCache({ bucket, dir, ...(options !== undefined ? { options } : {}) });
+  const queries = createReplicaQueries({ cache, audit, policy: allow, engine });
+  const rowsOnly = createReplicaQueries({ cache, audit, policy: allow, engine, rollups: false });
   const cluster = createClusterArchive({ bucket, cache, dir, audit, policy: allow, clock, retentionOf: async () => retention });
-  const count = async (basisIds?: string[]): Promise<number> => {
-    const r = await archive.queryFlows(ctx, { purpose: 'archive store test: count flows', filters: { from: '2026-05-01T00:00:00Z', to: '2026-05-02T00:00:00Z', ...(basisIds !== undefined ? { basisIds } : {}) }, groupBy: ['basis'] });
+  const count = async (basisIds?: string[], from = '2026-05-01T00:00:00Z', to = '2026-05-02T00:00:00Z'): Promise<number> => {
+    const r = await queries.queryFlows(ctx, { purpose: 'archive store test: count flows', filters: { from, to, ...(basisIds !== undefined ? { basisIds } : {}) }, groupBy: ['basis'] });
     return r.rows.reduce((a, x) => a + Number(x['flows']), 0);
   };
-  return { dir, cache, archive, cluster, audited, count };
+  return { dir, cache, queries, rowsOnly, cluster, audited, count };
 }
 
 beforeAll(async () => { nats = await startNatsCluster(1); }, 60_000);
@@ -134,15 +136,66 @@ describe('replicated archive (JetStream object store)', () => {
     await until('the late b1 file copied', async () => (await early.count()) === sent / 2 + 500);
     expect(await late.count(['b2'])).toBe(0);
 
-    // Compaction (the leader's job): b1's hour 10 now has two small files; one merged object replaces them everywhere.
-    const partFiles = (d: string): string[] => readdirSync(join(d, 'basis=b1', 'hour=2026-05-01T10'));
-    await until('both files of hour 10 cached', () => partFiles(early.dir).length === 2 && partFiles(late.dir).length === 2);
+    // Compaction (the leader's job): b1's hour 10 now has two small files; one merged object replaces them everywhere,
+    // and every live file of a closed hour gets its minute rollup (hours 10 and 11: 13:00 is past 11:00 + 1 h + 10 min).
+    const partFiles = (d: string): string[] => { try { return readdirSync(join(d, 'basis=b1', 'hour=2026-05-01T10')).sort(); } catch { return []; } };
+    const hour10 = (c: typeof early.cache): string[] => c.objects().filter((o) => o.name.startsWith('flows/basis=b1/hour=2026-05-01T10/')).map((o) => o.name);
+    await until('both files of hour 10 listed', () => hour10(early.cache).length === 2 && hour10(late.cache).length === 2);
+    expect(partFiles(early.dir)).toHaveLength(2); // early queried them; late holds only what it read before
     const before = await early.count();
-    expect(await compactBucket({ bucket: bucketR, cache: early.cache, dir: early.dir, engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 5500 });
-    expect((await bucketA.list()).filter((o) => o.name.startsWith('flows/basis=b1/hour=2026-05-01T10/')).map((o) => o.metadata?.['rows'])).toEqual(['5500']);
-    await until('every cache swapped the merged file in', () => partFiles(early.dir).length === 1 && partFiles(late.dir).length === 1);
+    expect(await compactBucket({ bucket: bucketR, dir: fresh(), engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 5500, rollups: 2 });
+    const inBucket = (await bucketA.list()).filter((o) => o.name.startsWith('flows/'));
+    expect(inBucket.filter((o) => o.name.startsWith('flows/basis=b1/hour=2026-05-01T10/') && o.name.endsWith('.parquet')).map((o) => o.metadata?.['rows'])).toEqual(['5500']);
+    expect(inBucket.filter((o) => o.name.endsWith('.rollup')).map((o) => o.name.slice(0, 'flows/basis=b1/hour=2026-05-01T1x'.length)).sort()).toEqual(['flows/basis=b1/hour=2026-05-01T10', 'flows/basis=b1/hour=2026-05-01T11']);
+    await until('every cache put the merged file in its sources\' place', () => hour10(early.cache).length === 1 && hour10(late.cache).length === 1 && partFiles(early.dir).length === 0);
     expect(await early.count()).toBe(before);
     expect(await late.count()).toBe(before);
+    // The merged file and its rollup, fetched for the query.
+    expect(partFiles(early.dir).map((f) => f.replace(/^c[0-9a-z]+-[0-9a-f]+/, 'c'))).toEqual(['c.parquet', 'c.rollup']);
+    expect(await compactBucket({ bucket: bucketR, dir: fresh(), engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 0, filesMerged: 0, rows: 0, rollups: 0 });
+
+    // Questions by minute read the rollups on replicas too, and answer exactly what the rows answer (decision 0014),
+    // over whole minutes and over a range whose first and last minutes are cut.
+    for (const [from, to] of [['2026-05-01T10:00:00Z', '2026-05-01T12:00:00Z'], ['2026-05-01T10:00:30Z', '2026-05-01T11:59:30Z']] as const) {
+      const q = { purpose: 'archive store test: traffic by minute', filters: { from, to }, groupBy: ['minute', 'proto', 'category'] as ('minute' | 'proto' | 'category')[], limit: 10_000 };
+      const rolled = await early.queries.queryFlows(ctx, q);
+      const plain = await early.rowsOnly.queryFlows(ctx, q);
+      expect(rolled.rows.length).toBeGreaterThan(0);
+      expect(rolled.rows).toEqual(plain.rows);
+    }
+
+    // Inventory and a deletion certificate's hashes come from the bucket's list, with nothing downloaded: the same
+    // rows as a query, the same SHA-256 as the files' bytes.
+    expect((await late.cluster.inventory(ctx)).map((x) => [x.basisId, x.rows, x.partitions])).toEqual([['b1', before, 2]]);
+    const leased = await early.cache.acquire((n) => n.basis === 'b1');
+    const digest = (f: string): string => createHash('sha256').update(readFileSync(join(leased.dir, f))).digest('hex');
+    expect((readdirSync(leased.dir, { recursive: true }) as string[]).filter((f) => /\.(parquet|rollup)$/.test(f)).map(digest).sort()).toEqual(early.cluster.contentHashes('b1').sort());
+    leased.release();
+
+    // A replica with a small cache: a query fetches only the partitions it names; one that needs more than the bound is
+    // refused before anything is fetched; reading another hour evicts the first.
+    const now = (await bucketA.list()).filter((o) => o.name.startsWith('flows/'));
+    const part = (h: string): { bytes: number; objects: number } => {
+      const of = now.filter((o) => o.name.startsWith(`flows/basis=b1/hour=2026-05-01T${h}/`));
+      return { bytes: of.reduce((a, o) => a + o.size, 0), objects: of.length };
+    };
+    const [p10, p11] = [part('10'), part('11')];
+    const small = replica(bucketR, clock, retention, { maxBytes: Math.max(p10.bytes, p11.bytes) + 1, fetchConcurrency: 2, waitMs: 1000 });
+    await small.cache.start();
+    await small.cache.ready();
+    expect(small.cache.stats()).toMatchObject({ objects: 2, downloads: 0 });
+    expect(await small.count(undefined, '2026-05-01T11:00:00Z', '2026-05-01T12:00:00Z')).toBe(5000);
+    expect(small.cache.stats()).toMatchObject({ downloads: p11.objects, downloadedBytes: p11.bytes, evictions: 0 });
+    await expect(small.count()).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(small.audited.filter((e) => e.action === 'flows:query' && e.outcome === 'failure')).toHaveLength(1);
+    expect(small.cache.stats().downloads).toBe(p11.objects);
+    expect(await small.count(undefined, '2026-05-01T10:00:00Z', '2026-05-01T11:00:00Z')).toBe(5500);
+    const st = small.cache.stats();
+    expect(st.downloads).toBe(p11.objects + p10.objects);
+    expect(st.evictions).toBeGreaterThan(0); // just enough of hour 11 went to make room
+    expect(st.cachedBytes).toBeGreaterThanOrEqual(p10.bytes);
+    expect(st.cachedBytes).toBeLessThanOrEqual(st.maxBytes);
+    await small.cache.stop();
 
     // Retention: on the leader only; every partition past it deleted from the bucket, audited with its flows; the others follow.
     clock.set(Date.parse('2026-05-31T11:30:00Z')); // 30 days after the end of hour 10 has passed, not that of hours 11 and 12
@@ -154,7 +207,6 @@ describe('replicated archive (JetStream object store)', () => {
     await until('retention reached the other replica', async () => (await late.count()) === kept - 5500);
     expect(late.audited.filter((e) => e.action === 'retention:delete')).toEqual([]);
     await Promise.all([early.cache.stop(), late.cache.stop()]);
-    await Promise.all([early.archive.close(), late.archive.close()]);
     await bucketA.close();
     await bucketR.close();
     await t.close();

@@ -1,45 +1,107 @@
-/** @module An API replica's local copy of the archive bucket, in the local archive's layout, so the embedded DuckDB queries it as it queries a single node's archive. */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+/**
+ * @module An API replica's cache of the archive bucket, fetched on demand: the bucket's object list (names carry basis
+ * and hour) is followed without downloading; a read takes a lease on the objects its partitions need, which fetches the
+ * missing ones (in parallel, bounded), pins them and links them into a snapshot directory in the local archive's layout
+ * for the embedded DuckDB. Local copies are bounded in bytes, evicted least recently used, never while a lease pins them.
+ */
+import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { AppError } from '#platform/errors/index.js';
 import type { ArchiveBucket, ObjectInfo, ObjectWatchInfo } from './bucket.js';
-import { flowObjectName, META, parseFlowObject, parsePurged, type FlowObjectName } from './names.js';
+import { flowObjectName, META, parseArchiveObject, parsePurged, rollupObjectName, type ArchiveObjectName } from './names.js';
 
 /** Where a download is written before it is renamed into its partition (never a half file in a partition). */
 const CACHE_TMP = '_cache_tmp';
-/** The local archive's compaction manifest (layout.ts `REPLACES_SUFFIX`): a merged file's sources are skipped by readers. */
-const REPLACES_SUFFIX = '.replaces';
+/** Where leases' snapshot directories are (hard links to the cached files). */
+const LEASES = '_leases';
 
-/** The cache's counters. */
-export interface ArchiveCacheStats { objects: number; downloads: number; downloadedBytes: number; removed: number; failures: number }
+/** How much the cache may hold and how it fetches. */
+export interface ArchiveCacheOptions {
+  /** Bytes of local copies at most (`cluster.archive.cacheMaxBytes`); a read that needs more is refused. */
+  maxBytes: number;
+  /** Downloads at once for one read (`cluster.archive.cacheFetchConcurrency`). */
+  fetchConcurrency: number;
+  /** How long a read waits for room while other reads pin the cache, and for the bucket's list at start (ms). */
+  waitMs: number;
+}
+
+export const DEFAULT_CACHE_OPTIONS: ArchiveCacheOptions = { maxBytes: 256 * 2 ** 30, fetchConcurrency: 4, waitMs: 30_000 };
+
+/** The cache's counters (hits and misses count objects a lease needed, already local or not). */
+export interface ArchiveCacheStats {
+  /** Live flow files the bucket holds (this replica's list). */
+  objects: number;
+  /** Local copies and their bytes (downloads under way included); bytes pinned by running reads. */
+  cachedFiles: number; cachedBytes: number; pinnedBytes: number; maxBytes: number;
+  hits: number; misses: number; downloads: number; downloadedBytes: number;
+  evictions: number; evictedBytes: number;
+  /** Local copies removed because the bucket deleted them (retention, purge, compaction). */
+  removed: number;
+  /** Reads refused: more than the cache can hold, or no room within the wait. */
+  refused: number;
+  failures: number;
+}
+
+/** A read's pinned objects, linked under `dir` as `basis=<id>/hour=<h>/<file>`; `release` once the read is done. */
+export interface CacheLease { dir: string; files: number; bytes: number; fetched: number; release(): void }
 
 /** A running cache. */
 export interface ArchiveCache {
   name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Resolves once the bucket's state at start is copied (and local files it no longer holds are gone). */
+  /** Resolves once the bucket's list at start is read (and local copies it no longer holds are gone). */
   ready(): Promise<void>;
   isReady(): boolean;
-  /** The live flow objects as this replica knows them (for retention, purge and key reports). */
+  /** The live flow objects as this replica knows them (for retention, purge, inventory and key reports). */
   objects(): ObjectInfo[];
+  /** The live objects of a partition: flow files and rollups (what deleting a partition deletes). */
+  partitionObjects(): ObjectInfo[];
+  /** Fetches and pins the flow files `want` picks (and their rollups), linked into a snapshot directory. */
+  acquire(want: (n: ArchiveObjectName) => boolean): Promise<CacheLease>;
   /** Drops the local copies of these objects now (the purging replica does not wait for the watch). */
   drop(names: readonly string[]): void;
   stats(): ArchiveCacheStats;
 }
 
+interface Entry {
+  name: string;
+  info: ObjectInfo;
+  path: string;
+  size: number;
+  state: 'absent' | 'fetching' | 'local';
+  pins: number;
+  lastUsed: number;
+  fetch?: Promise<boolean> | undefined;
+  /** The bucket deleted it while pinned: its bytes count until the last lease ends. */
+  detached: boolean;
+}
+
+type Log = { warn(o: object, m: string): void; error(o: object, m: string): void };
+
 /**
- * Creates the cache of `bucket` under `dir` (`basis=<id>/hour=<h>/<file>.parquet`). It follows the bucket's
- * watch: a new object is downloaded, a deleted one removed, a tombstoned basis removed whole; a merged file
- * (metadata `replaces`) is swapped in by the local archive's rule (manifest, merged file, then its sources go),
- * so a query never counts a row twice or misses one. Changes are applied one at a time, in the watch's order.
- * @see docs/decisions/0010-replicated-archive.md
+ * Creates the cache of `bucket` under `dir`. It follows the bucket's watch (object metadata only): a new object enters
+ * the list, a deleted one leaves it and its local copy goes, a tombstoned basis goes whole, a merged file (metadata
+ * `replaces`) takes its sources' place in the list at once — the list never holds both, so a lease never counts a row
+ * twice. A lease whose object the bucket deleted before it was fetched takes a fresh snapshot of the list.
+ * @see docs/decisions/0015-replica-cache-on-demand.md
  */
-export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; logger?: { warn(o: object, m: string): void; error(o: object, m: string): void } }): ArchiveCache {
+export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; options?: Partial<ArchiveCacheOptions>; logger?: Log; now?: () => number }): ArchiveCache {
   const { bucket, dir } = deps;
+  const opts: ArchiveCacheOptions = { ...DEFAULT_CACHE_OPTIONS, ...deps.options };
+  const now = deps.now ?? Date.now;
+  /** Every live object of the bucket (flow files and rollups), by name. */
   const index = new Map<string, ObjectInfo>();
+  /** Local copies (and downloads under way), by object name. */
+  const entries = new Map<string, Entry>();
+  /** Entries the bucket deleted while leases pinned them. */
+  const detached = new Set<Entry>();
+  const leases = new Set<string>();
   const purged = new Set<string>();
-  const stats: ArchiveCacheStats = { objects: 0, downloads: 0, downloadedBytes: 0, removed: 0, failures: 0 };
+  const s = { hits: 0, misses: 0, downloads: 0, downloadedBytes: 0, evictions: 0, evictedBytes: 0, removed: 0, refused: 0, failures: 0 };
+  let used = 0;
+  let waiters: (() => void)[] = [];
   let watcher: (AsyncIterable<ObjectWatchInfo> & { stop(): void }) | undefined;
   let loop: Promise<void> | undefined;
   let stopped = false;
@@ -47,113 +109,278 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; l
   const readyP = new Promise<void>((r) => { markReady = r; });
   let isReady = false;
 
-  const partitionDir = (n: FlowObjectName): string => join(dir, `basis=${n.basis}`, `hour=${n.hour}`);
-  const localPath = (n: FlowObjectName): string => join(partitionDir(n), n.file);
+  const localPath = (n: ArchiveObjectName): string => join(dir, `basis=${n.basis}`, `hour=${n.hour}`, n.file);
 
-  function removeLocal(n: FlowObjectName): void {
-    const p = localPath(n);
-    if (existsSync(p)) { unlinkSync(p); stats.removed++; }
-    const d = partitionDir(n);
-    if (existsSync(d) && readdirSync(d).length === 0) rmSync(d, { recursive: true, force: true });
-    const b = join(dir, `basis=${n.basis}`);
-    if (existsSync(b) && readdirSync(b).length === 0) rmSync(b, { recursive: true, force: true });
+  function removeEmptyDirs(n: ArchiveObjectName): void {
+    for (const d of [join(dir, `basis=${n.basis}`, `hour=${n.hour}`), join(dir, `basis=${n.basis}`)]) {
+      try { if (readdirSync(d).length === 0) rmSync(d, { recursive: true, force: true }); } catch { /* gone already */ }
+    }
+  }
+
+  function wake(): void {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  }
+
+  /** The bucket no longer holds `name`: out of the list; its local copy goes now, its bytes once no lease pins it. */
+  function forget(name: string): void {
+    index.delete(name);
+    const e = entries.get(name);
+    if (e === undefined) return;
+    entries.delete(name);
+    const n = parseArchiveObject(name)!;
+    if (e.state === 'local') { rmSync(e.path, { force: true }); s.removed++; removeEmptyDirs(n); }
+    if (e.pins > 0) { e.detached = true; detached.add(e); return; }
+    if (e.state !== 'absent') used -= e.size;
+    wake();
   }
 
   function dropBasis(basis: string): void {
-    for (const [name] of index) if (parseFlowObject(name)?.basis === basis) index.delete(name);
+    for (const name of [...index.keys(), ...entries.keys()]) if (parseArchiveObject(name)?.basis === basis) forget(name);
     rmSync(join(dir, `basis=${basis}`), { recursive: true, force: true });
+    // Running reads lose it too (a read that already opened a file finishes it, as on a single node).
+    for (const l of leases) rmSync(join(dir, LEASES, l, `basis=${basis}`), { recursive: true, force: true });
   }
 
-  async function download(info: ObjectInfo, n: FlowObjectName): Promise<void> {
-    const target = localPath(n);
-    if (existsSync(target) && statSync(target).size === info.size) {
-      // Copied before a restart; sources a crash left in the bucket beside it still go.
-      for (const s of replacesOf(info)) { index.delete(flowObjectName({ ...n, file: s })); removeLocal({ ...n, file: s }); }
-      return;
-    }
-    const tmpDir = join(dir, CACHE_TMP);
-    mkdirSync(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `${randomBytes(6).toString('hex')}.parquet`);
-    try {
-      if (!(await bucket.getFile(info.name, tmp))) return; // deleted meanwhile: its deletion follows in the watch
-      mkdirSync(partitionDir(n), { recursive: true });
-      const sources = replacesOf(info);
-      if (sources.length === 0) { renameSync(tmp, target); } else {
-        // The swap of layout.ts liveFiles: the manifest, then the merged file (from here readers skip the sources), then the sources go.
-        const manifest = join(partitionDir(n), `${n.file.slice(0, -'.parquet'.length)}${REPLACES_SUFFIX}`);
-        writeFileSync(`${manifest}.tmp`, JSON.stringify(sources));
-        renameSync(`${manifest}.tmp`, manifest);
-        renameSync(tmp, target);
-        for (const s of sources) { index.delete(flowObjectName({ ...n, file: s })); removeLocal({ ...n, file: s }); }
-        unlinkSync(manifest);
-      }
-      stats.downloads++;
-      stats.downloadedBytes += info.size;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-  }
-
-  async function apply(info: ObjectWatchInfo): Promise<void> {
+  function apply(info: ObjectWatchInfo): void {
     const basis = parsePurged(info.name);
     if (basis !== undefined) {
       if (!info.deleted) { purged.add(basis); dropBasis(basis); }
       return;
     }
-    const n = parseFlowObject(info.name);
+    const n = parseArchiveObject(info.name);
     if (n === undefined) return; // round records and anything else: not flows
-    if (info.deleted || purged.has(n.basis)) {
-      index.delete(info.name);
-      removeLocal(n);
-      return;
-    }
+    if (info.deleted || purged.has(n.basis)) { forget(info.name); return; }
+    const old = entries.get(info.name);
+    if (old !== undefined && old.state !== 'absent' && old.size !== info.size) forget(info.name); // stored again, other bytes
     index.set(info.name, info);
-    await download(info, n);
+    // A merged file replaces its sources (and their rollups) in the list at once: no snapshot holds both.
+    for (const src of replacesOf(info)) {
+      const name = flowObjectName({ ...n, file: src });
+      forget(name);
+      forget(rollupObjectName(name));
+    }
   }
 
-  /** Removes local files the bucket does not hold (deleted while this replica was down). */
-  function reconcile(): void {
+  /** Local copies a previous run left: kept (least recently used first by their times) until the list says otherwise. */
+  function adopt(): void {
     if (!existsSync(dir)) return;
     for (const b of readdirSync(dir)) {
       if (!b.startsWith('basis=')) continue;
       for (const h of readdirSync(join(dir, b))) {
         if (!h.startsWith('hour=')) continue;
         for (const f of readdirSync(join(dir, b, h))) {
-          const n: FlowObjectName = { basis: b.slice(6), hour: h.slice(5), file: f };
-          if (!index.has(flowObjectName(n))) removeLocal(n);
+          const name = `flows/${b}/${h}/${f}`;
+          const n = parseArchiveObject(name);
+          const path = join(dir, b, h, f);
+          if (n === undefined) { rmSync(path, { recursive: true, force: true }); continue; }
+          const st = statSync(path);
+          entries.set(name, { name, info: { name, size: st.size } as ObjectInfo, path, size: st.size, state: 'local', pins: 0, lastUsed: st.mtimeMs, detached: false });
+          used += st.size;
         }
       }
     }
   }
 
+  /** Once the list is read: local copies the bucket does not hold (or holds with other bytes) go; then within the bound. */
   function becomeReady(): void {
     if (isReady) return;
     isReady = true;
-    try { reconcile(); } catch (e) { deps.logger?.error({ err: e }, 'archive cache: removing stale local files failed'); }
+    for (const [name, e] of entries) {
+      const info = index.get(name);
+      if (info === undefined || info.size !== e.size) forget(name);
+      else e.info = info;
+    }
+    evict(opts.maxBytes);
     markReady();
+  }
+
+  /** Evicts unpinned local copies, least recently used first, until at most `limit` bytes are held. */
+  function evict(limit: number): void {
+    if (used <= limit) return;
+    const idle = [...entries.values()].filter((e) => e.pins === 0 && e.state === 'local').sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const e of idle) {
+      if (used <= limit) break;
+      entries.delete(e.name);
+      rmSync(e.path, { force: true });
+      removeEmptyDirs(parseArchiveObject(e.name)!);
+      used -= e.size;
+      s.evictions++;
+      s.evictedBytes += e.size;
+    }
+  }
+
+  /** Room for `bytes` more: evicts, or waits for leases to end; refuses after the wait. */
+  async function reserve(bytes: number): Promise<void> {
+    const end = now() + opts.waitMs;
+    for (;;) {
+      evict(opts.maxBytes - bytes);
+      if (used + bytes <= opts.maxBytes) { used += bytes; return; }
+      const left = end - now();
+      if (left <= 0) {
+        s.refused++;
+        throw new AppError('UNAVAILABLE', `The archive cache is busy: running queries hold ${pinnedBytes()} of its ${opts.maxBytes} bytes and this one needs ${bytes} more; try again shortly.`);
+      }
+      await new Promise<void>((r) => { const t = setTimeout(r, Math.min(left, 1000)); waiters.push(() => { clearTimeout(t); r(); }); });
+    }
+  }
+
+  const pinnedBytes = (): number => [...entries.values(), ...detached].reduce((a, e) => a + (e.pins > 0 && e.state !== 'absent' ? e.size : 0), 0);
+
+  /** Downloads one object into its place; false when the bucket deleted it (or did meanwhile). */
+  function fetchOne(e: Entry): Promise<boolean> {
+    if (e.state === 'local') return Promise.resolve(true);
+    e.fetch ??= (async () => {
+      const tmpDir = join(dir, CACHE_TMP);
+      mkdirSync(tmpDir, { recursive: true });
+      const tmp = join(tmpDir, `${randomBytes(6).toString('hex')}`);
+      try {
+        const got = await bucket.getFile(e.name, tmp);
+        if (!got || e.detached) return false;
+        mkdirSync(join(e.path, '..'), { recursive: true });
+        renameSync(tmp, e.path);
+        e.state = 'local';
+        s.downloads++;
+        s.downloadedBytes += e.size;
+        return true;
+      } finally {
+        rmSync(tmp, { force: true });
+        e.fetch = undefined;
+      }
+    })();
+    return e.fetch;
+  }
+
+  async function fetchAll(list: Entry[]): Promise<boolean> {
+    let next = 0;
+    let ok = true;
+    let failed: unknown;
+    const worker = async (): Promise<void> => {
+      while (next < list.length && failed === undefined) {
+        const e = list[next++]!;
+        try {
+          if (!(await fetchOne(e))) ok = false;
+        } catch (err) {
+          failed ??= err;
+        }
+      }
+    };
+    // Every download settles before the lease gives its pins back (none lands in a place nobody counts).
+    await Promise.all(Array.from({ length: Math.min(opts.fetchConcurrency, list.length) }, worker));
+    if (failed !== undefined) throw failed;
+    return ok;
+  }
+
+  function unpin(list: readonly Entry[]): void {
+    const t = now();
+    for (const e of list) {
+      e.pins--;
+      e.lastUsed = t;
+      if (e.pins > 0) continue;
+      if (e.detached) {
+        detached.delete(e);
+        if (e.state !== 'absent') used -= e.size;
+      } else if (e.state === 'fetching') {
+        used -= e.size; // a failed download: its room goes back
+        e.state = 'absent';
+      }
+      if (e.state === 'absent' && !e.detached && entries.get(e.name) === e) entries.delete(e.name);
+    }
+    wake();
+  }
+
+  async function waitReady(): Promise<void> {
+    if (isReady) return;
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new AppError('UNAVAILABLE', 'The archive bucket\'s list is not read yet (is NATS reachable?); try again shortly.')), opts.waitMs); });
+    try { await Promise.race([readyP, late]); } finally { clearTimeout(t); }
+  }
+
+  /** One attempt: the list's snapshot of what `want` picks, pinned and fetched; undefined when the bucket changed under it. */
+  async function attempt(want: (n: ArchiveObjectName) => boolean): Promise<CacheLease | undefined> {
+    const picked: ObjectInfo[] = [];
+    for (const [name, info] of index) {
+      const n = parseArchiveObject(name)!;
+      if (n.kind === 'flows' && want(n)) {
+        picked.push(info);
+        const r = index.get(rollupObjectName(name));
+        if (r !== undefined) picked.push(r);
+      }
+    }
+    const bytes = picked.reduce((a, o) => a + o.size, 0);
+    if (bytes > opts.maxBytes) {
+      s.refused++;
+      throw new AppError('PAYLOAD_TOO_LARGE', `This query reads ${picked.length} archive files of ${bytes} bytes; this replica's archive cache holds at most ${opts.maxBytes} (cluster.archive.cacheMaxBytes). Narrow its time range or bases, or raise the bound.`);
+    }
+    const list: Entry[] = picked.map((info) => {
+      let e = entries.get(info.name);
+      if (e === undefined) {
+        e = { name: info.name, info, path: localPath(parseArchiveObject(info.name)!), size: info.size, state: 'absent', pins: 0, lastUsed: now(), detached: false };
+        entries.set(info.name, e);
+      }
+      e.pins++;
+      return e;
+    });
+    const id = randomBytes(6).toString('hex');
+    const snap = join(dir, LEASES, id);
+    let done = false;
+    try {
+      const absent = list.filter((e) => e.state === 'absent');
+      s.hits += list.length - absent.length;
+      s.misses += absent.length;
+      await reserve(absent.reduce((a, e) => a + e.size, 0));
+      for (const e of absent) e.state = 'fetching';
+      let fetched: boolean;
+      try {
+        fetched = await fetchAll(list);
+      } catch (e) {
+        s.failures++;
+        throw new AppError('UNAVAILABLE', 'The archive bucket cannot be reached to fetch what this query reads; try again shortly.', { cause: e });
+      }
+      if (!fetched) return undefined;
+      leases.add(id);
+      for (const e of list) {
+        const n = parseArchiveObject(e.name)!;
+        const to = join(snap, `basis=${n.basis}`, `hour=${n.hour}`);
+        mkdirSync(to, { recursive: true });
+        try { linkSync(e.path, join(to, n.file)); } catch { return undefined; } // deleted since (or purged): a fresh snapshot
+      }
+      done = true;
+      let released = false;
+      return {
+        dir: snap, files: list.length, bytes, fetched: absent.length,
+        release() {
+          if (released) return;
+          released = true;
+          leases.delete(id);
+          rmSync(snap, { recursive: true, force: true });
+          unpin(list);
+        },
+      };
+    } finally {
+      if (!done) {
+        leases.delete(id);
+        rmSync(snap, { recursive: true, force: true });
+        unpin(list);
+      }
+    }
   }
 
   return {
     name: 'archive-cache',
     async start() {
+      stopped = false;
       mkdirSync(dir, { recursive: true });
       rmSync(join(dir, CACHE_TMP), { recursive: true, force: true });
+      rmSync(join(dir, LEASES), { recursive: true, force: true });
+      if (entries.size === 0) adopt();
       watcher = await bucket.watch();
       const w = watcher;
       loop = (async () => {
         for await (const info of w) {
           if (stopped) break;
-          for (let attempt = 0; ; attempt++) {
-            try {
-              await apply(info);
-              break;
-            } catch (e) {
-              stats.failures++;
-              if (attempt >= 4) { deps.logger?.error({ err: e, object: info.name }, 'archive cache: cannot apply a change; a restart copies it again'); break; }
-              await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
-            }
-          }
-          stats.objects = index.size;
+          try { apply(info); } catch (e) { s.failures++; deps.logger?.error({ err: e, object: info.name }, 'archive cache: cannot apply a change'); }
           if (info.isUpdate) becomeReady();
         }
       })();
@@ -167,16 +394,21 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; l
     },
     ready: () => readyP,
     isReady: () => isReady,
-    objects: () => [...index.values()],
-    drop(names) {
-      for (const name of names) {
-        const n = parseFlowObject(name);
-        index.delete(name);
-        if (n !== undefined) removeLocal(n);
+    objects: () => [...index.values()].filter((o) => parseArchiveObject(o.name)?.kind === 'flows'),
+    partitionObjects: () => [...index.values()],
+    async acquire(want) {
+      await waitReady();
+      for (let i = 0; i < 3; i++) {
+        const l = await attempt(want);
+        if (l !== undefined) return l;
       }
-      stats.objects = index.size;
+      throw new AppError('UNAVAILABLE', 'The archive changed under this query three times (compaction or retention running); try again.');
     },
-    stats: () => ({ ...stats }),
+    drop(names) { for (const name of names) forget(name); },
+    stats: () => ({
+      ...s, objects: [...index.keys()].filter((n) => parseArchiveObject(n)?.kind === 'flows').length,
+      cachedFiles: [...entries.values()].filter((e) => e.state !== 'absent').length, cachedBytes: used, pinnedBytes: pinnedBytes(), maxBytes: opts.maxBytes,
+    }),
   };
 }
 
@@ -190,4 +422,19 @@ export function replacesOf(info: ObjectInfo): string[] {
   } catch {
     return [];
   }
+}
+
+/** The cache's counters and gauges on /metrics. */
+export function archiveCacheMetrics(cache: Pick<ArchiveCache, 'stats'>, metrics: { collect(name: string, help: string, type: 'counter' | 'gauge', fn: () => { labels: Record<string, string>; value: number }[]): void }): void {
+  const one = (k: keyof ArchiveCacheStats) => () => [{ labels: {}, value: cache.stats()[k] }];
+  metrics.collect('mamori_archive_cache_hits_total', 'Archive files queries needed that this replica held already.', 'counter', one('hits'));
+  metrics.collect('mamori_archive_cache_misses_total', 'Archive files queries needed that this replica fetched from the bucket.', 'counter', one('misses'));
+  metrics.collect('mamori_archive_cache_downloaded_bytes_total', 'Bytes fetched from the archive bucket.', 'counter', one('downloadedBytes'));
+  metrics.collect('mamori_archive_cache_evictions_total', 'Local copies evicted to stay within cluster.archive.cacheMaxBytes.', 'counter', one('evictions'));
+  metrics.collect('mamori_archive_cache_evicted_bytes_total', 'Bytes evicted.', 'counter', one('evictedBytes'));
+  metrics.collect('mamori_archive_cache_refused_total', 'Queries refused: more than the cache holds, or no room within cluster.archive.cacheWaitSeconds.', 'counter', one('refused'));
+  metrics.collect('mamori_archive_cache_bytes', 'Bytes of local copies (downloads under way included).', 'gauge', one('cachedBytes'));
+  metrics.collect('mamori_archive_cache_pinned_bytes', 'Bytes running queries pin (never evicted).', 'gauge', one('pinnedBytes'));
+  metrics.collect('mamori_archive_cache_max_bytes', 'cluster.archive.cacheMaxBytes.', 'gauge', one('maxBytes'));
+  metrics.collect('mamori_archive_cache_objects', 'Flow files the archive bucket holds (listed, not downloaded).', 'gauge', one('objects'));
 }

@@ -4,10 +4,11 @@ import type { RequestContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
+import type { BasisInventory } from '#modules/selection/index.js';
 import type { ArchiveBucket, ObjectInfo } from './bucket.js';
 import type { ArchiveCache } from './cache.js';
 import { checkPurgeRequest } from '#modules/selection/index.js';
-import { META, parseFlowObject, purgedObjectName } from './names.js';
+import { META, parseArchiveObject, purgedObjectName } from './names.js';
 
 /** What it needs. */
 export interface ClusterArchiveDeps {
@@ -27,7 +28,7 @@ interface Part { basis: string; hour: string; objects: ObjectInfo[] }
 function partitionsOf(objects: readonly ObjectInfo[]): Part[] {
   const byKey = new Map<string, Part>();
   for (const o of objects) {
-    const n = parseFlowObject(o.name);
+    const n = parseArchiveObject(o.name); // flow files and their rollups: a partition goes whole
     if (n === undefined || o.deleted) continue;
     const k = `${n.basis}/${n.hour}`;
     const cur = byKey.get(k);
@@ -36,6 +37,9 @@ function partitionsOf(objects: readonly ObjectInfo[]): Part[] {
   }
   return [...byKey.values()].sort((a, b) => (a.basis === b.basis ? a.hour.localeCompare(b.hour) : a.basis.localeCompare(b.basis)));
 }
+
+/** The SHA-256 (hex) of an object's bytes, from the digest the object store keeps (`SHA-256=<base64>`). */
+const sha256Of = (o: ObjectInfo): string => Buffer.from(o.digest.replace(/^SHA-256=/i, ''), 'base64').toString('hex');
 
 /** Rows of a flow file, from the metadata the archiver wrote (its Parquet footer's count). */
 const rowsOf = (o: ObjectInfo): number => Number(o.metadata?.[META.rows] ?? 0) || 0;
@@ -71,6 +75,35 @@ export function createClusterArchive(deps: ClusterArchiveDeps) {
 
     /** Partitions held cluster-wide, as this replica's cache knows them. */
     partitions: (): { basis: string; hour: string }[] => partitionsOf(cache.objects()).map(({ basis, hour }) => ({ basis, hour })),
+
+    /**
+     * Holdings by basis cluster-wide from the bucket's list (rows from each file's metadata, bytes of its objects): no
+     * download. The single node's `inventory` shape. @see DESIGN.md "Oversight" (inspection: data inventory by basis)
+     */
+    async inventory(ctx: RequestContext): Promise<BasisInventory[]> {
+      policy.require(ctx, 'selection:counters');
+      const byBasis = new Map<string, BasisInventory>();
+      for (const p of partitionsOf(cache.partitionObjects())) {
+        const rows = p.objects.reduce((a, o) => a + rowsOf(o), 0);
+        const bytes = p.objects.reduce((a, o) => a + o.size, 0);
+        const cur = byBasis.get(p.basis);
+        if (cur === undefined) byBasis.set(p.basis, { basisId: p.basis, partitions: 1, rows, bytes, firstHour: p.hour, lastHour: p.hour });
+        else {
+          cur.partitions += 1;
+          cur.rows += rows;
+          cur.bytes += bytes;
+          if (p.hour < cur.firstHour) cur.firstHour = p.hour;
+          if (p.hour > cur.lastHour) cur.lastHour = p.hour;
+        }
+      }
+      return [...byBasis.values()].sort((a, b) => a.basisId.localeCompare(b.basisId));
+    },
+
+    /**
+     * The SHA-256 of every object of a basis (flow files and rollups), from the bucket's digests — what a single node's
+     * deletion certificate hashes from its files, without downloading them.
+     */
+    contentHashes: (basisId: string): string[] => cache.partitionObjects().filter((o) => parseArchiveObject(o.name)?.basis === basisId).map(sha256Of),
 
     /** Deletes every partition past its basis's retention from the bucket, each audited as `retention:delete`. @see DESIGN.md invariant 4 */
     async enforceRetention(ctx: RequestContext): Promise<{ deleted: { basis: string; hour: string }[] }> {

@@ -1,75 +1,135 @@
-/** @module Compaction of the archive bucket (on the leader): a partition's small files merged into one object that names the files it replaces, then the sources deleted. */
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+/**
+ * @module Compaction of the archive bucket (on the leader): a partition's small files merged into one object that names
+ * the files it replaces, then the sources deleted; and each live file of a closed partition given its minute rollup
+ * object, as the local archive's compaction writes them beside its files (decision 0014).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '#platform/clock/index.js';
 import type { DuckDb } from '#platform/duckdb/index.js';
-import { FOREIGN_ORDER, PARQUET_OPTIONS } from '#modules/selection/index.js';
+import { FOREIGN_ORDER, PARQUET_OPTIONS, writeRollup } from '#modules/selection/index.js';
 import type { ArchiveBucket, ObjectInfo } from './bucket.js';
-import type { ArchiveCache } from './cache.js';
 import { replacesOf } from './cache.js';
-import { flowObjectName, META, parseFlowObject } from './names.js';
+import { flowObjectName, META, parseArchiveObject, parseFlowObject, rollupObjectName } from './names.js';
 
-/** What one compaction round did (the shape of the local archive's). */
-export interface BucketCompaction { partitions: number; filesMerged: number; rows: number }
+/** What one compaction round did (the shape of the local archive's, and the rollups it stored). */
+export interface BucketCompaction { partitions: number; filesMerged: number; rows: number; rollups: number }
 
 const sql = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const rowsOf = (o: ObjectInfo): number => Number(o.metadata?.[META.rows] ?? 0) || 0;
 
 /**
- * Merges, in every partition whose hour ended more than `graceMs` ago, the files of fewer than `minRows` rows into one
+ * In every partition whose hour ended more than `graceMs` ago: merges the files of fewer than `minRows` rows into one
  * object `c<id>.parquet` (foreign-address order, as the writer's) whose metadata names the files it replaces, then
- * deletes those. Caches swap it in by the local archive's rule, so no reader counts a row twice; a crash between the two
- * steps leaves sources the next round deletes. Reads the leader's cache (nothing until it is complete).
+ * deletes those and their rollups; then stores the rollup `<stem>.rollup` of every live file that has none, and deletes
+ * rollups whose file is gone. Caches put the merged file in its sources' place in their list at once, so no reader
+ * counts a row twice; a rollup is of one immutable file, so it is exact for as long as that file is live. A crash
+ * between the steps leaves sources (or rollups) the next round deletes. The files are downloaded to a directory of the
+ * job's own, one merge or one file at a time, and deleted after: the leader needs no complete copy.
  * @see docs/decisions/0010-replicated-archive.md
+ * @see docs/decisions/0014-archive-minute-rollups.md
  */
-export async function compactBucket(deps: { bucket: ArchiveBucket; cache: ArchiveCache; dir: string; engine: () => Promise<DuckDb>; clock: Clock }, options: { minRows?: number; graceMs?: number } = {}): Promise<BucketCompaction> {
+export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; engine: () => Promise<DuckDb>; clock: Clock }, options: { minRows?: number; graceMs?: number } = {}): Promise<BucketCompaction> {
   const minRows = options.minRows ?? 100_000;
   const before = new Date(deps.clock.nowMs() - (options.graceMs ?? 600_000) - 3_600_000).toISOString().slice(0, 13);
-  const out: BucketCompaction = { partitions: 0, filesMerged: 0, rows: 0 };
-  if (!deps.cache.isReady()) return out; // not yet a complete copy: the next round
+  const out: BucketCompaction = { partitions: 0, filesMerged: 0, rows: 0, rollups: 0 };
   const live = await deps.bucket.list();
   const names = new Set(live.map((o) => o.name));
-  // Finish what a crash cut short: sources of a merged object still in the bucket.
+  const gone = async (name: string): Promise<void> => { if (names.has(name)) { await deps.bucket.delete(name); names.delete(name); } };
+  // Finish what a crash cut short: sources of a merged object (and their rollups) still in the bucket.
   for (const o of live) {
     const n = parseFlowObject(o.name);
     if (n === undefined) continue;
     for (const s of replacesOf(o)) {
       const src = flowObjectName({ ...n, file: s });
-      if (names.has(src)) { await deps.bucket.delete(src); names.delete(src); }
+      await gone(src);
+      await gone(rollupObjectName(src));
     }
   }
-  const byPartition = new Map<string, ObjectInfo[]>();
-  for (const o of live) {
-    const n = parseFlowObject(o.name);
-    if (n === undefined || !names.has(o.name) || n.hour > before || rowsOf(o) >= minRows) continue;
-    const k = `basis=${n.basis}/hour=${n.hour}`;
-    byPartition.set(k, [...(byPartition.get(k) ?? []), o]);
-  }
-  for (const [k, small] of byPartition) {
-    if (small.length < 2) continue;
-    const local = small.map((o) => join(deps.dir, k, parseFlowObject(o.name)!.file));
-    // Only what this replica holds whole (a download under way is left for the next round).
-    if (local.some((f, i) => !existsSync(f) || statSync(f).size !== small[i]!.size)) continue;
-    const first = parseFlowObject(small[0]!.name)!;
-    const id = `c${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
-    const tmpDir = join(deps.dir, '_compact_tmp');
-    mkdirSync(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `${id}.parquet`);
-    try {
-      const e = await deps.engine();
-      await e.run(`COPY (SELECT * EXCLUDE (basis, hour) FROM read_parquet([${local.map(sql).join(', ')}], hive_partitioning = true, union_by_name = true) ORDER BY ${FOREIGN_ORDER})
-        TO ${sql(tmp)} (${PARQUET_OPTIONS})`);
-      const rows = small.reduce((a, o) => a + rowsOf(o), 0);
-      const sources = small.map((o) => parseFlowObject(o.name)!.file);
-      await deps.bucket.putFile(flowObjectName({ ...first, file: `${id}.parquet` }), tmp, { [META.rows]: String(rows), [META.replaces]: JSON.stringify(sources) });
-      for (const o of small) await deps.bucket.delete(o.name);
-      out.partitions++;
-      out.filesMerged += small.length;
-      out.rows += rows;
-    } finally {
-      rmSync(tmp, { force: true });
+  const work = join(deps.dir, '_compact_tmp');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const fetch = async (o: ObjectInfo): Promise<string | undefined> => {
+    const f = join(work, `${randomBytes(6).toString('hex')}.parquet`);
+    return (await deps.bucket.getFile(o.name, f)) ? f : undefined;
+  };
+  try {
+    const byPartition = new Map<string, ObjectInfo[]>();
+    for (const o of live) {
+      const n = parseFlowObject(o.name);
+      if (n === undefined || !names.has(o.name) || n.hour > before) continue;
+      const k = `basis=${n.basis}/hour=${n.hour}`;
+      byPartition.set(k, [...(byPartition.get(k) ?? []), o]);
     }
+    for (const files of byPartition.values()) {
+      const small = files.filter((o) => rowsOf(o) < minRows);
+      let lives = files;
+      if (small.length >= 2) {
+        const merged = await merge(deps, small, fetch, work);
+        if (merged !== undefined) {
+          for (const o of small) { await gone(o.name); await gone(rollupObjectName(o.name)); }
+          names.add(merged.info.name);
+          names.add(rollupObjectName(merged.info.name));
+          out.rollups++;
+          lives = [...files.filter((o) => !small.includes(o)), merged.info];
+          out.partitions++;
+          out.filesMerged += small.length;
+          out.rows += merged.rows;
+        }
+      }
+      // Rollups of the partition's live files that have none (a late file of a closed hour gets one at the next round).
+      for (const o of lives) {
+        if (names.has(rollupObjectName(o.name))) continue;
+        const f = await fetch(o);
+        if (f === undefined) continue; // deleted meanwhile (retention, purge)
+        const r = join(work, `${randomBytes(6).toString('hex')}.rollup`);
+        try {
+          await writeRollup(await deps.engine(), f, r);
+          await deps.bucket.putFile(rollupObjectName(o.name), r, {});
+          names.add(rollupObjectName(o.name));
+          out.rollups++;
+        } finally {
+          rmSync(f, { force: true });
+          rmSync(r, { force: true });
+        }
+      }
+    }
+    // Rollups whose file is gone (a crash between a merge and its rollups' deletion).
+    for (const name of [...names]) {
+      const n = parseArchiveObject(name);
+      if (n?.kind === 'rollup' && n.hour <= before && !names.has(`${name.slice(0, -'.rollup'.length)}.parquet`)) await gone(name);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
   return out;
+}
+
+/** Merges `small` (one partition's objects) into one stored object; undefined when a source went meanwhile. */
+async function merge(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb> }, small: ObjectInfo[], fetch: (o: ObjectInfo) => Promise<string | undefined>, work: string): Promise<{ info: ObjectInfo; rows: number } | undefined> {
+  const first = parseFlowObject(small[0]!.name)!;
+  const id = `c${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
+  const local: string[] = [];
+  const tmp = join(work, `${id}.parquet`);
+  const rollup = join(work, `${id}.rollup`);
+  try {
+    for (const o of small) {
+      const f = await fetch(o);
+      if (f === undefined) return undefined;
+      local.push(f);
+    }
+    const e = await deps.engine();
+    await e.run(`COPY (SELECT * FROM read_parquet([${local.map(sql).join(', ')}], hive_partitioning = false, union_by_name = true) ORDER BY ${FOREIGN_ORDER})
+      TO ${sql(tmp)} (${PARQUET_OPTIONS})`);
+    const rows = small.reduce((a, o) => a + rowsOf(o), 0);
+    const sources = small.map((o) => parseFlowObject(o.name)!.file);
+    const info = await deps.bucket.putFile(flowObjectName({ ...first, file: `${id}.parquet` }), tmp, { [META.rows]: String(rows), [META.replaces]: JSON.stringify(sources) });
+    // Its rollup from the copy at hand (the next step skips files that have one).
+    await writeRollup(e, tmp, rollup);
+    await deps.bucket.putFile(rollupObjectName(info.name), rollup, {});
+    return { info, rows };
+  } finally {
+    for (const f of [...local, tmp, rollup]) rmSync(f, { force: true });
+  }
 }

@@ -4,23 +4,30 @@ import type { DuckDb } from '#platform/duckdb/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { openArchiveBucket, type ArchiveBucket, type ArchiveBucketOptions } from './bucket.js';
-import { createArchiveCache, type ArchiveCache } from './cache.js';
+import { createArchiveCache, type ArchiveCache, type ArchiveCacheOptions } from './cache.js';
 import { createClusterArchive, type ClusterArchive } from './cluster-archive.js';
 import { compactBucket, type BucketCompaction } from './compaction.js';
+import { createReplicaQueries } from './query.js';
+import type { RequestContext } from '#platform/context/index.js';
+import type { FlowQuery, FlowQueryResult } from '#modules/selection/index.js';
 
 type Log = { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 
 /** What the hub needs. */
 export interface ArchiveHubDeps {
   bucket: ArchiveBucketOptions;
-  /** The cache's directory: the local archive's (`<dataDir>/archive`), so queries read it unchanged. */
+  /** The cache's directory (`<dataDir>/archive`): local copies in the archive's layout, and each read's snapshot. */
   dir: string;
+  /** The cache's bound and fetching (`cluster.archive.cache*`). */
+  cache?: Partial<ArchiveCacheOptions>;
   audit: AuditRecorder;
   policy: PolicyEngine;
   clock: Clock;
   retentionOf: (basisIds: readonly string[]) => Promise<Map<string, number>>;
   /** Opens the engine compaction merges with (once, on first use). */
   engine: () => Promise<DuckDb>;
+  /** Opens the engine queries run on (once, on first use); default `engine`. */
+  queryEngine?: () => Promise<DuckDb>;
   logger?: Log | undefined;
 }
 
@@ -29,6 +36,8 @@ export interface ArchiveHub {
   bucket: ArchiveBucket;
   cache: ArchiveCache;
   archive: ClusterArchive;
+  /** A flow query over the whole archive: the partitions it names fetched into the cache on demand. */
+  queryFlows(ctx: RequestContext, input: FlowQuery): Promise<FlowQueryResult>;
   /** Starts the cache: connects (again every 5 s while NATS cannot be reached, without holding up the server's start) and follows the bucket. */
   component: { name: string; start(): Promise<void>; stop(): Promise<void> };
   /** Merges the bucket's small files of finished hours (the leader's job: one compaction cluster-wide). */
@@ -55,9 +64,11 @@ export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
     watch: async () => (await get()).watch(),
     close: async () => { const o = opened; opened = undefined; if (o !== undefined) await (await o.catch(() => undefined))?.close(); },
   };
-  const cache = createArchiveCache({ bucket, dir: deps.dir, ...(deps.logger !== undefined ? { logger: deps.logger } : {}) });
+  const cache = createArchiveCache({ bucket, dir: deps.dir, ...(deps.cache !== undefined ? { options: deps.cache } : {}), ...(deps.logger !== undefined ? { logger: deps.logger } : {}) });
   const archive = createClusterArchive({ bucket, cache, dir: deps.dir, audit: deps.audit, policy: deps.policy, clock: deps.clock, retentionOf: deps.retentionOf });
   let engine: Promise<DuckDb> | undefined;
+  let queryEngine: Promise<DuckDb> | undefined;
+  const queries = createReplicaQueries({ cache, audit: deps.audit, policy: deps.policy, engine: () => (queryEngine ??= (deps.queryEngine ?? deps.engine)()) });
   let stopped = false;
   let following: Promise<void> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,6 +85,7 @@ export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
   };
   return {
     bucket, cache, archive,
+    queryFlows: (ctx, input) => queries.queryFlows(ctx, input),
     component: {
       name: 'archive-cache',
       async start() { stopped = false; following = follow(); },
@@ -84,11 +96,12 @@ export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
         await following;
       },
     },
-    compact: (options) => compactBucket({ bucket, cache, dir: deps.dir, clock: deps.clock, engine: () => (engine ??= deps.engine()) }, options),
+    compact: (options) => compactBucket({ bucket, dir: deps.dir, clock: deps.clock, engine: () => (engine ??= deps.engine()) }, options),
     async close() {
       await bucket.close();
-      if (engine !== undefined) (await engine.catch(() => undefined))?.close();
+      for (const o of [engine, queryEngine]) if (o !== undefined) (await o.catch(() => undefined))?.close();
       engine = undefined;
+      queryEngine = undefined;
     },
   };
 }

@@ -4,6 +4,7 @@
 export interface FlowObjectName { basis: string; hour: string; file: string }
 
 const FLOW = /^flows\/basis=([A-Za-z0-9_-]{1,100})\/hour=(\d{4}-\d{2}-\d{2}T\d{2})\/([A-Za-z0-9_.-]{1,200}\.parquet)$/;
+const ROLLUP = /^flows\/basis=([A-Za-z0-9_-]{1,100})\/hour=(\d{4}-\d{2}-\d{2}T\d{2})\/([A-Za-z0-9_.-]{1,200}\.rollup)$/;
 const PURGED = /^purged\/([A-Za-z0-9_-]{1,100})$/;
 
 /** The object name of a flow file. */
@@ -14,6 +15,20 @@ export function parseFlowObject(name: string): FlowObjectName | undefined {
   const m = FLOW.exec(name);
   return m === null ? undefined : { basis: m[1]!, hour: m[2]!, file: m[3]! };
 }
+
+/** A partition's object: a flow file, or the minute rollup of one (decision 0014: `<stem>.rollup` beside `<stem>.parquet`). */
+export interface ArchiveObjectName extends FlowObjectName { kind: 'flows' | 'rollup' }
+
+/** A flow file's or a rollup's parts, or undefined. */
+export function parseArchiveObject(name: string): ArchiveObjectName | undefined {
+  const f = parseFlowObject(name);
+  if (f !== undefined) return { ...f, kind: 'flows' };
+  const m = ROLLUP.exec(name);
+  return m === null ? undefined : { basis: m[1]!, hour: m[2]!, file: m[3]!, kind: 'rollup' };
+}
+
+/** The object name of a flow file's rollup (same partition, `.parquet` → `.rollup`). */
+export const rollupObjectName = (flowObject: string): string => `${flowObject.slice(0, -'.parquet'.length)}.rollup`;
 
 /** The tombstone of a purged basis: its flows are never stored or cached again. */
 export const purgedObjectName = (basis: string): string => `purged/${basis}`;

@@ -373,6 +373,12 @@ export const ConfigSchema = z
             bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _').default('mamori-archive'),
             /** How often the archiver stores what it took in the bucket, then acknowledges those flows (an upper bound on query lag). */
             storeEverySeconds: z.number().int().min(1).max(600).default(10),
+            /** Bytes an API replica keeps of the bucket at most: the flow files queries read, fetched on demand, evicted least recently used. */
+            cacheMaxBytes: z.number().int().min(1 << 16).max(2 ** 50).default(256 * 2 ** 30),
+            /** Downloads at once for one query. */
+            cacheFetchConcurrency: z.number().int().min(1).max(64).default(4),
+            /** How long a query waits for room while other queries pin the cache (then it is refused: try again). */
+            cacheWaitSeconds: z.number().int().min(0).max(600).default(30),
           })
           .strict()
           .prefault({}),

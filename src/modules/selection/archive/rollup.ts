@@ -18,6 +18,12 @@ export const ROLLUP_KEYS: ReadonlySet<string> = new Set(['hour', 'minute', 'basi
 /** The rollup beside a Parquet file. */
 export const rollupOf = (file: string): string => `${file.slice(0, -'.parquet'.length)}${ROLLUP_SUFFIX}`;
 
+/** Writes the rollup of one Parquet file to `dest` (the local archive's compaction and the cluster's bucket compaction alike). */
+export async function writeRollup(e: DuckDb, file: string, dest: string): Promise<void> {
+  await e.run(`COPY (SELECT category, epoch_ms(start) // 60000 AS minute, proto, exporter, count(*) AS flows, sum(bytes) AS bytes,
+    sum(packets) AS packets, min(start) AS first, max(start) AS last FROM read_parquet(${sqlString(file)}) GROUP BY ALL) TO ${sqlString(dest)} (FORMAT PARQUET)`);
+}
+
 /**
  * Writes the rollup of every live file of `p` that has none, and deletes the rollups whose file is no longer live
  * (compaction merged it). A file is immutable once renamed in, so its rollup stays exact for as long as both exist;
@@ -34,8 +40,7 @@ export async function rollupPartition(e: DuckDb, archiveDir: string, p: Partitio
     if (existsSync(rollupOf(f))) continue;
     mkdirSync(join(archiveDir, TMP_DIR), { recursive: true });
     const tmp = join(archiveDir, TMP_DIR, `r${Date.now().toString(36)}-${randomBytes(4).toString('hex')}${ROLLUP_SUFFIX}`);
-    await e.run(`COPY (SELECT category, epoch_ms(start) // 60000 AS minute, proto, exporter, count(*) AS flows, sum(bytes) AS bytes,
-      sum(packets) AS packets, min(start) AS first, max(start) AS last FROM read_parquet(${sqlString(f)}) GROUP BY ALL) TO ${sqlString(tmp)} (FORMAT PARQUET)`);
+    await writeRollup(e, f, tmp);
     renameSync(tmp, rollupOf(f));
     written++;
   }
