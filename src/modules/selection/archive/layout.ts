@@ -73,21 +73,6 @@ export function slotBytes(hi: unknown, lo: unknown): Uint8Array | undefined {
   return out;
 }
 
-/**
- * The byte-swapped halves of the slots `rows[at … at + n)` of `src` (16 bytes each, network order) into `hi` and `lo`
- * (two 32-bit words a row) as little-endian u64, DuckDB's in-memory UBIGINT: a gather, as the writer reads a
- * partition's rows in address order; a word at a time. Hot loop of the archive writer's thread: bench/ingest.
- */
-export function swapSlotsAt(src: Uint8Array, rows: Uint32Array, at: number, n: number, hi: Uint32Array, lo: Uint32Array): void {
-  const w = new Uint32Array(src.buffer, src.byteOffset, src.length >>> 2);
-  for (let r = 0; r < n; r++) {
-    const s = rows[at + r]! * 4;
-    const d = r * 2;
-    hi[d] = bswap32(w[s + 1]!); hi[d + 1] = bswap32(w[s]!);
-    lo[d] = bswap32(w[s + 3]!); lo[d + 1] = bswap32(w[s + 2]!);
-  }
-}
-
 /** A 32-bit word with its bytes reversed. */
 export const bswap32 = (x: number): number => ((x << 24) | ((x << 8) & 0xff0000) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
 

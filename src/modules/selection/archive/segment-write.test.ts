@@ -11,6 +11,8 @@ import { FIELD_BIT, FLOW_FIELDS } from '../schema.js';
 import { liveFiles, listPartitions, WAL_DIR } from './layout.js';
 import { writeSegment } from './segment-write.js';
 import { openSegment } from './wal.js';
+import { Scratch } from '../scratch.js';
+import { writeAddress } from '#modules/collection/index.js';
 
 const dirs: string[] = [];
 const engines: DuckDb[] = [];
@@ -37,7 +39,7 @@ function expected(b: SelectedBatch, i: number): Record<string, unknown> {
   };
 }
 
-async function roundTrip(b: SelectedBatch): Promise<{ rows: Record<string, unknown>[]; files: number }> {
+async function roundTrip(b: SelectedBatch, scratch?: Scratch): Promise<{ rows: Record<string, unknown>[]; files: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'mamori-segment-write-'));
   dirs.push(dir);
   mkdirSync(join(dir, WAL_DIR));
@@ -46,7 +48,7 @@ async function roundTrip(b: SelectedBatch): Promise<{ rows: Record<string, unkno
   s.close();
   const e = await openDuckDb();
   engines.push(e);
-  const r = await writeSegment(e, dir, 'seg1', { excluded: [], recovered: false });
+  const r = await writeSegment(e, dir, 'seg1', { excluded: [], recovered: false }, scratch);
   const files = listPartitions(dir).flatMap((p) => liveFiles(p.dir));
   const u = (c: string): string => `${c}::VARCHAR AS ${c}`;
   const rows = await e.all(`SELECT category, epoch_ms(start) AS start, epoch_ms("end") AS "end", ${['src_ip_hi', 'src_ip_lo', 'dst_ip_hi', 'dst_ip_lo', 'src_pseudonym_hi', 'src_pseudonym_lo', 'dst_pseudonym_hi', 'dst_pseudonym_lo'].map(u).join(', ')},
@@ -82,13 +84,60 @@ describe('segment write', () => {
   }, 60_000);
 
   it('writes a column every row shares (one exporter, period, interface) and indexes outside their tables as NULL', async () => {
-    const b = syntheticSelected(3000);
+    const b = syntheticSelected(3001);
     b.periodIndex[5] = 9; // no such period: NULL, as the SQL lookup gave before
     b.category[7] = 200; // no such category: NULL too
-    const { rows } = await roundTrip(b);
+    b.proto[1] = 17; // columns that are the same on every row but one (in the first word, in the last bytes)
+    b.tcpFlags[3000] = 2;
+    b.packets[3000] = 3;
+    b.packets[2999] = -0; // not the same bits as 2
+    b.inIf[2] = 1;
+    // A scratch whose buffers a larger, different segment used before: nothing of it may show.
+    const scratch = new Scratch();
+    const other = syntheticSelected(5000, { bytes: 7 });
+    for (let i = 0; i < other.length; i++) { other.inIf[i] = i; other.outIf[i] = 9; other.periodIndex[i] = 0; }
+    await roundTrip(other, scratch);
+    const { rows } = await roundTrip(b, scratch);
     expect(rows).toEqual(Array.from({ length: b.length }, (_, i) => expected(b, i)));
     expect(rows[5]).toMatchObject({ pseudonym_period: null });
     expect(rows[7]).toMatchObject({ category: null });
     expect(rows[6]).toMatchObject({ pseudonym_period: '2026-05', exporter: '192.0.2.1/0', sampling_rate: 1 });
+  }, 60_000);
+
+  it('writes each partition in foreign-address order (IPv4 before IPv6, stable in row order) and leaves out an excluded basis', async () => {
+    // Three bases over two hours, foreign addresses scrambled; b2 is purged meanwhile (excluded).
+    const n = 9000;
+    const b = syntheticSelected(n, { bases: ['b1', 'b2', 'b3'] });
+    const t0 = Date.parse('2026-05-01T10:30:00Z');
+    const key = (i: number): [number, number, number] => {
+      const k = (i * 7919) % 5003;
+      return k % 9 === 0 ? [1, 0x20010db8, k] : [0, ((198 << 24) | (51 << 16) | ((k >> 8) << 8) | (k & 255)) >>> 0, 0];
+    };
+    for (let i = 0; i < n; i++) {
+      b.start[i] = t0 + (i % 4) * 900_000 + i; // 10:30–11:15: two hours
+      const [v6, v4, k] = key(i);
+      writeAddress(b.srcAddr, i * 16, v6 === 1 ? `2001:db8::${k.toString(16)}` : `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`);
+      b.bytes[i] = i; // the row's index, to read the order back
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'mamori-segment-write-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, WAL_DIR));
+    const s = openSegment(join(dir, WAL_DIR), 'seg1');
+    s.append(b);
+    s.close();
+    const e = await openDuckDb();
+    engines.push(e);
+    const r = await writeSegment(e, dir, 'seg1', { excluded: ['b2'], recovered: false });
+    expect(r).toMatchObject({ rows: 6000, purgedRows: 3000, files: 4 });
+    for (const p of listPartitions(dir)) {
+      const [file] = liveFiles(p.dir);
+      const got = (await e.all(`SELECT bytes FROM read_parquet('${file}') ORDER BY file_row_number`)).map((x) => Number(x['bytes']));
+      const hour = Date.parse(`${p.hour}:00:00Z`);
+      const want = Array.from({ length: n }, (_, i) => i)
+        .filter((i) => `b${(i % 3) + 1}` === p.basis && Math.floor(b.start[i]! / 3_600_000) * 3_600_000 === hour)
+        .sort((x, y) => key(x)[0] - key(y)[0] || key(x)[1] - key(y)[1] || x - y);
+      expect(p.basis).not.toBe('b2');
+      expect(got).toEqual(want);
+    }
   }, 60_000);
 });

@@ -9,8 +9,8 @@ import { enumWidth, type DuckDb, type ScanSource, type ScanType } from '#platfor
 import { CATEGORIES } from '../classify.js';
 import { ADDR_FOREIGN, ADDR_PSEUDONYM, type SelectedBatch } from '../minimize.js';
 import { FIELD_BIT } from '../schema.js';
-import { freshAlloc, type Alloc, type Scratch } from '../scratch.js';
-import { listPartitions, PARQUET_OPTIONS, sqlString, swapSlotsAt, TMP_DIR, WAL_DIR } from './layout.js';
+import { freshAlloc, unzeroed, type Alloc, type Scratch } from '../scratch.js';
+import { bswap32, listPartitions, PARQUET_OPTIONS, sqlString, TMP_DIR, WAL_DIR } from './layout.js';
 import { deleteSegment, readSegmentUnit } from './wal.js';
 
 /** What writing one segment did. */
@@ -70,7 +70,7 @@ function scanOf(e: DuckDb): ScanHolder {
  */
 function foreignKeys(b: SelectedBatch, mem: Alloc): { key: Uint32Array; v6: Uint8Array } {
   const n = b.length;
-  const key = mem.u32(n), v6 = mem.u8(n);
+  const key = unzeroed(mem).u32(n), v6 = unzeroed(mem).u8(n);
   const sw = new Uint32Array(b.srcAddr.buffer, b.srcAddr.byteOffset, n * 4), dw = new Uint32Array(b.dstAddr.buffer, b.dstAddr.byteOffset, n * 4);
   for (let i = 0; i < n; i++) {
     const w = b.srcKind[i] === ADDR_FOREIGN || b.dstKind[i] !== ADDR_FOREIGN ? sw : dw;
@@ -84,26 +84,35 @@ function foreignKeys(b: SelectedBatch, mem: Alloc): { key: Uint32Array; v6: Uint
   return { key, v6 };
 }
 
-/** The rows of each partition (basis, hour) of a unit, each in foreign-address order. */
-export interface UnitOrder { parts: { basis: number; hourMs: number; rows: Uint32Array }[]; purgedRows: number }
+/**
+ * Where each row of a unit goes: `pos[i]` is row i's place in the written order (partitions one after another, each in
+ * foreign-address order), or `kept` for a row of an excluded basis; partition p holds places `[from, to)`.
+ */
+export interface UnitOrder { parts: { basis: number; hourMs: number; from: number; to: number }[]; pos: Uint32Array; kept: number; purgedRows: number }
 
 /**
  * Orders a unit's rows by partition, then foreign address (a radix sort: two 16-bit passes over the key, one over
  * partition and family; stable, so rows of one key stay in time order). Rows of `excluded` basis indexes are left out.
  * Keys travel with their rows, so every pass reads its input in order; a pass whose digit is the same on every row
- * (one /16 of foreign addresses, one partition: common) is skipped.
+ * (one /16 of foreign addresses, one partition: common) is skipped. The answer is each row's place (the inverse of the
+ * sorted order): the columns are then scattered, read in row order — reading them at sorted rows instead (a gather)
+ * missed the cache on every value of a column, ~2 × the CPU on varied traffic (bench/archive-writer).
  */
 export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>, mem: Alloc = freshAlloc): UnitOrder {
   const n = b.length;
   const { key, v6 } = foreignKeys(b, mem);
   const parts: { basis: number; hourMs: number }[] = [];
   const ids = new Map<number, number>(); // basis × 2^32 + hour → partition
-  let rows = mem.u32(n), keys = mem.u32(n), buckets = mem.u32(n);
+  const raw = unzeroed(mem); // every array below is written whole before it is read
+  let rows = raw.u32(n), keys = raw.u32(n), buckets = raw.u32(n);
   let kept = 0, purgedRows = 0;
   let lastBasis = -1, lastHour = -1, lastPart = 0;
+  const pos = raw.u32(n);
+  const drop = new Uint8Array(b.basisIds.length + 1);
+  for (const x of excluded) if (x < drop.length) drop[x] = 1;
   for (let i = 0; i < n; i++) {
     const basis = b.basisIndex[i]!;
-    if (excluded.has(basis)) { purgedRows++; continue; }
+    if (drop[basis] === 1) { purgedRows++; continue; }
     const hour = Math.floor(b.start[i]! / 3_600_000);
     if (basis !== lastBasis || hour !== lastHour) {
       const k = basis * 2 ** 32 + hour;
@@ -116,8 +125,9 @@ export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>, 
     buckets[kept] = lastPart * 2 + v6[i]!;
     kept++;
   }
+  if (purgedRows > 0) pos.fill(kept);
   rows = rows.subarray(0, kept); keys = keys.subarray(0, kept); buckets = buckets.subarray(0, kept);
-  let rows2 = mem.u32(kept), keys2 = mem.u32(kept), buckets2 = mem.u32(kept);
+  let rows2 = raw.u32(kept), keys2 = raw.u32(kept), buckets2 = raw.u32(kept);
   const count = mem.u32(65537);
   for (const shift of [0, 16]) {
     count.fill(0);
@@ -133,50 +143,47 @@ export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>, 
   const nb = parts.length * 2;
   const pc = new Uint32Array(nb + 1);
   for (let j = 0; j < kept; j++) pc[buckets[j]! + 1]!++;
-  const single = kept === 0 || pc[buckets[0]! + 1] === kept;
   for (let d = 0; d < nb; d++) pc[d + 1]! += pc[d]!;
   const bounds = pc.slice();
-  if (!single) {
-    for (let j = 0; j < kept; j++) rows2[pc[buckets[j]!]!++] = rows[j]!;
-    rows = rows2;
-  }
-  return { parts: parts.map((p, i) => ({ ...p, rows: rows.subarray(bounds[i * 2]!, bounds[i * 2 + 2]!) })), purgedRows };
+  for (let j = 0; j < kept; j++) pos[rows[j]!] = pc[buckets[j]!]!++;
+  return { parts: parts.map((p, i) => ({ ...p, from: bounds[i * 2]!, to: bounds[i * 2 + 2]! })), pos, kept, purgedRows };
 }
 
-// Gathers the values of `src` at `rows` into a new array, a whole column at a time (long loops over one array each).
-// One function per array type: a single generic one sees every element kind and its loads go megamorphic.
-function gather8(src: Uint8Array, rows: Uint32Array, mem: Alloc): Uint8Array {
-  const dst = mem.u8(rows.length);
-  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
+// Scatters the values of `src` to their places `pos` (row order in, sorted order out: `kept` + 1 places, the last one
+// taking excluded rows and never read; arrays not zeroed first: every place read is written). One function per array type: a single generic one sees every element kind and goes megamorphic.
+function scatter8(src: Uint8Array, o: UnitOrder, mem: Alloc): Uint8Array {
+  const dst = unzeroed(mem).u8(o.kept + 1), pos = o.pos;
+  for (let i = 0; i < pos.length; i++) dst[pos[i]!] = src[i]!;
   return dst;
 }
-function gather16(src: Uint16Array, rows: Uint32Array, mem: Alloc): Uint16Array {
-  const dst = mem.u16(rows.length);
-  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
+function scatter16(src: Uint16Array, o: UnitOrder, mem: Alloc): Uint16Array {
+  const dst = unzeroed(mem).u16(o.kept + 1), pos = o.pos;
+  for (let i = 0; i < pos.length; i++) dst[pos[i]!] = src[i]!;
   return dst;
 }
-function gather16to8(src: Uint16Array, rows: Uint32Array, mem: Alloc): Uint8Array {
-  const dst = mem.u8(rows.length);
-  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
+function scatter16to8(src: Uint16Array, o: UnitOrder, mem: Alloc): Uint8Array {
+  const dst = unzeroed(mem).u8(o.kept + 1), pos = o.pos;
+  for (let i = 0; i < pos.length; i++) dst[pos[i]!] = src[i]!;
   return dst;
 }
-function gather32(src: Uint32Array, rows: Uint32Array, mem: Alloc): Uint32Array {
-  const dst = mem.u32(rows.length);
-  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
+function scatter32(src: Uint32Array, o: UnitOrder, mem: Alloc): Uint32Array {
+  const dst = unzeroed(mem).u32(o.kept + 1), pos = o.pos;
+  for (let i = 0; i < pos.length; i++) dst[pos[i]!] = src[i]!;
   return dst;
 }
-function gather64(src: Float64Array, rows: Uint32Array, mem: Alloc): Float64Array {
-  const dst = mem.f64(rows.length);
-  for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k]!]!;
+function scatter64(src: Float64Array, o: UnitOrder, mem: Alloc): Float64Array {
+  const dst = unzeroed(mem).f64(o.kept + 1), pos = o.pos;
+  for (let i = 0; i < pos.length; i++) dst[pos[i]!] = src[i]!;
   return dst;
 }
 /** Times in ms as DuckDB's TIMESTAMP: int64 µs, two little-endian words a row (exact: µs since 1970 stay below 2^53). */
-function gatherMicros(src: Float64Array, rows: Uint32Array, mem: Alloc): Uint32Array {
-  const dst = mem.u32(rows.length * 2);
-  for (let k = 0; k < rows.length; k++) {
-    const us = Math.round(src[rows[k]!]!) * 1000;
-    dst[2 * k] = us >>> 0;
-    dst[2 * k + 1] = Math.floor(us / 4_294_967_296);
+function scatterMicros(src: Float64Array, o: UnitOrder, mem: Alloc): Uint32Array {
+  const dst = unzeroed(mem).u32((o.kept + 1) * 2), pos = o.pos;
+  for (let i = 0; i < pos.length; i++) {
+    const us = Math.round(src[i]!) * 1000;
+    const d = pos[i]! * 2;
+    dst[d] = us >>> 0;
+    dst[d + 1] = Math.floor(us / 4_294_967_296);
   }
   return dst;
 }
@@ -197,66 +204,172 @@ function unitFields(b: SelectedBatch): UnitFields {
   return { all, any, maxPeriod, maxExporter, maxCategory };
 }
 
+/** A scan column's values (a row at a time, or `fixed`: one chunk's worth of the value every row holds), bytes a row, NULLs. */
+interface Column { data: ArrayBufferView; width: number; valid: Uint8Array | undefined; fixed: boolean }
+
 /**
- * The validity of the columns that may be NULL, as bitmasks over the partition's rows (bit k of byte k >> 3: row k
- * holds a value; whole 64-bit words, so every chunk of 2,048 rows starts on a byte): a field the basis does not allow
- * (`fields`), an address that is not foreign, a pseudonym that is not one, an index outside its table. A field every
- * row allows (the usual case: a basis allows a fixed set) costs no loop over the rows.
+ * Whether the unit's `n` rows all hold one value (a column that often does: sampling rate, exporter, key period,
+ * interfaces): its bytes compared as 32-bit words with the first row's pattern (one loop for every element type; a
+ * loop over each array's own elements saw four types and ran polymorphic, ~0.05 µs a flow on the regular input).
  */
-function validity(b: SelectedBatch, rows: Uint32Array, u: UnitFields, mem: Alloc) {
-  const n = rows.length;
+function constant(src: Uint8Array | Uint16Array | Uint32Array | Float64Array, n: number): boolean {
+  const w = src.BYTES_PER_ELEMENT, bytes = n * w;
+  const u8 = new Uint8Array(src.buffer, src.byteOffset, bytes);
+  const head = Math.min(bytes, 8);
+  for (let i = w; i < head; i++) if (u8[i] !== u8[i % w]) return false; // the first 8 bytes repeat the first row
+  const words = bytes >>> 2;
+  if ((src.byteOffset & 3) !== 0 || words < 2) { for (let i = head; i < bytes; i++) if (u8[i] !== u8[i % w]) return false; return true; }
+  const u32 = new Uint32Array(src.buffer, src.byteOffset, words);
+  const a = u32[0]!, b2 = u32[1]!; // two words: the pattern of an 8-byte element; the same word twice for narrower ones
+  for (let i = 2; i + 1 < words; i += 2) if (u32[i] !== a || u32[i + 1] !== b2) return false;
+  if ((words & 1) === 1 && u32[words - 1] !== a) return false;
+  for (let i = words * 4; i < bytes; i++) if (u8[i] !== u8[i % w]) return false;
+  return true;
+}
+
+/** A unit column in written order, or (`fixed`) one chunk of the value every row of the unit holds. */
+interface UnitColumn { data: Uint8Array | Uint16Array | Uint32Array | Float64Array; fixed: boolean }
+
+/** A column scattered into written order, or, when every row of the unit holds the same value, that value once. */
+function numeric<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(src: T, n: number, o: UnitOrder, scatter: (s: T, o: UnitOrder, mem: Alloc) => T, mem: Alloc): UnitColumn {
+  if (n > 0 && constant(src, n)) {
+    const data = new (src.constructor as new (n: number) => T)(CHUNK);
+    data.fill(src[0]!);
+    return { data, fixed: true };
+  }
+  return { data: scatter(src, o, mem), fixed: false };
+}
+
+/** An enum column's member indexes (u8 or u16 as enumWidth says), indexes outside the `size` members as 0 (their rows are NULL: validity). */
+function enumColumn(src: Uint16Array, n: number, o: UnitOrder, size: number, mem: Alloc): UnitColumn {
+  const wide = enumWidth(size) !== 1;
+  if (n > 0 && constant(src, n)) {
+    const x = src[0]! < size ? src[0]! : 0;
+    return { data: wide ? new Uint16Array(CHUNK).fill(x) : new Uint8Array(CHUNK).fill(x), fixed: true };
+  }
+  const idx = wide ? scatter16(src, o, mem) : scatter16to8(src, o, mem);
+  for (let k = 0; k < idx.length; k++) if (idx[k]! >= size) idx[k] = 0;
+  return { data: idx, fixed: false };
+}
+
+/**
+ * A unit's columns in written order (every partition's rows one after another), scattered once for the whole unit: the
+ * file's values (address halves as little-endian u64, times as µs, enum indexes; scanColumns) and what the validity of
+ * each partition is built from (kinds, and fields and indexes when some row lacks one).
+ */
+interface UnitColumns {
+  order: UnitOrder; fields: UnitFields;
+  values: UnitColumn[];
+  srcKind: Uint8Array; dstKind: Uint8Array;
+  /** Present when a row of the unit withholds a field some row keeps. */
+  rowFields: Uint16Array | undefined;
+  /** Present when a row's index is outside its table. */
+  periodIndex: Uint16Array | undefined; exporterIndex: Uint16Array | undefined;
+}
+
+function unitColumns(b: SelectedBatch, o: UnitOrder, f: UnitFields, mem: Alloc): UnitColumns {
+  const n = b.length;
+  const raw = unzeroed(mem);
+  const sh = raw.u32((o.kept + 1) * 2), sl = raw.u32((o.kept + 1) * 2), dh = raw.u32((o.kept + 1) * 2), dl = raw.u32((o.kept + 1) * 2);
+  swapSlotsTo(b.srcAddr, o.pos, sh, sl);
+  swapSlotsTo(b.dstAddr, o.pos, dh, dl);
+  const a = (data: Uint32Array): UnitColumn => ({ data, fixed: false });
+  let category = numeric(b.category, n, o, scatter8, mem);
+  if (f.maxCategory >= CATEGORIES.length) category = { data: scatter8(b.category, o, mem), fixed: false }; // NULLs: validity per partition
+  // In scanColumns order.
+  const values: UnitColumn[] = [
+    category, a(scatterMicros(b.start, o, mem)), a(scatterMicros(b.end, o, mem)),
+    a(sh), a(sl), a(dh), a(dl), a(sh), a(sl), a(dh), a(dl),
+    enumColumn(b.periodIndex, n, o, members(b.periods).length, mem),
+    numeric(b.srcPort, n, o, scatter16, mem), numeric(b.dstPort, n, o, scatter16, mem),
+    numeric(b.proto, n, o, scatter8, mem), numeric(b.tcpFlags, n, o, scatter8, mem),
+    numeric(b.bytes, n, o, scatter64, mem), numeric(b.packets, n, o, scatter64, mem),
+    numeric(b.samplingRate, n, o, scatter32, mem), numeric(b.inIf, n, o, scatter32, mem), numeric(b.outIf, n, o, scatter32, mem),
+    enumColumn(b.exporterIndex, n, o, members(b.exporters).length, mem),
+  ];
+  const partial = (f.all & f.any) !== f.any;
+  return {
+    order: o, fields: f, values,
+    srcKind: scatter8(b.srcKind, o, mem), dstKind: scatter8(b.dstKind, o, mem),
+    rowFields: partial ? scatter16(b.fields, o, mem) : undefined,
+    periodIndex: f.maxPeriod >= b.periods.length ? scatter16(b.periodIndex, o, mem) : undefined,
+    exporterIndex: f.maxExporter >= b.exporters.length ? scatter16(b.exporterIndex, o, mem) : undefined,
+  };
+}
+
+/**
+ * The byte-swapped halves of each row's 16-byte slot (network order) of `src` into `hi` and `lo` (two 32-bit words a
+ * row, DuckDB's in-memory little-endian UBIGINT) at the row's place `pos[i]`: read in row order, a word at a time.
+ */
+function swapSlotsTo(src: Uint8Array, pos: Uint32Array, hi: Uint32Array, lo: Uint32Array): void {
+  const w = new Uint32Array(src.buffer, src.byteOffset, pos.length * 4);
+  for (let i = 0; i < pos.length; i++) {
+    const s = i * 4, d = pos[i]! * 2;
+    hi[d] = bswap32(w[s + 1]!); hi[d + 1] = bswap32(w[s]!);
+    lo[d] = bswap32(w[s + 3]!); lo[d + 1] = bswap32(w[s + 2]!);
+  }
+}
+
+/**
+ * The validity of the columns that may be NULL over places `[from, to)` of the unit's columns, as bitmasks (bit k of
+ * byte k >> 3: the partition's row k holds a value; whole 64-bit words, so every chunk of 2,048 rows starts on a byte):
+ * a field the basis does not allow, an address that is not foreign, a pseudonym that is not one, an index outside its
+ * table. A field every row allows (the usual case: a basis allows a fixed set) costs no loop over the rows.
+ */
+function validity(b: SelectedBatch, u: UnitColumns, from: number, to: number, mem: Alloc) {
+  const n = to - from;
   const bytes = ((n + 63) >>> 6) * 8;
-  const { all, any, maxPeriod, maxExporter } = u;
-  const field = (bit: number, index?: Uint16Array, size = 0): Uint8Array => {
-    const m = mem.u8(bytes);
-    if ((any & bit) === 0) return m;
-    if ((all & bit) !== 0 && index === undefined) return m.fill(255);
+  const { all, any } = u.fields;
+  const field = (bit: number, index?: Uint16Array, size = 0): Uint8Array | undefined => {
+    if ((any & bit) === 0) return mem.u8(bytes);
+    if ((all & bit) !== 0 && index === undefined) return undefined;
+    const m = mem.u8(bytes), rf = u.rowFields;
     for (let k = 0; k < n; k++) {
-      const r = rows[k]!;
-      if ((b.fields[r]! & bit) !== 0 && (index === undefined || index[r]! < size)) m[k >>> 3]! |= 1 << (k & 7);
+      if ((rf === undefined || (rf[from + k]! & bit) !== 0) && (index === undefined || index[from + k]! < size)) m[k >>> 3]! |= 1 << (k & 7);
     }
     return m;
   };
   const srcForeign = mem.u8(bytes), srcPseudonym = mem.u8(bytes), dstForeign = mem.u8(bytes), dstPseudonym = mem.u8(bytes), period = mem.u8(bytes);
-  const periodsOk = maxPeriod < b.periods.length;
+  const sk = u.srcKind, dk = u.dstKind, pi = u.periodIndex, np = b.periods.length;
   for (let k = 0; k < n; k++) {
-    const r = rows[k]!, s = b.srcKind[r]!, d = b.dstKind[r]!, o = k >>> 3, bit = 1 << (k & 7);
+    const s = sk[from + k]!, d = dk[from + k]!, o = k >>> 3, bit = 1 << (k & 7);
     if (s === ADDR_FOREIGN) srcForeign[o]! |= bit; else if (s === ADDR_PSEUDONYM) srcPseudonym[o]! |= bit;
     if (d === ADDR_FOREIGN) dstForeign[o]! |= bit; else if (d === ADDR_PSEUDONYM) dstPseudonym[o]! |= bit;
-    if ((s === ADDR_PSEUDONYM || d === ADDR_PSEUDONYM) && (periodsOk || b.periodIndex[r]! < b.periods.length)) period[o]! |= bit;
+    if ((s === ADDR_PSEUDONYM || d === ADDR_PSEUDONYM) && (pi === undefined || pi[from + k]! < np)) period[o]! |= bit;
   }
-  const exporter = maxExporter < b.exporters.length ? field(FIELD_BIT.exporter) : field(FIELD_BIT.exporter, b.exporterIndex, b.exporters.length);
-  return { field, srcForeign, srcPseudonym, dstForeign, dstPseudonym, period, exporter };
+  let category: Uint8Array | undefined;
+  if (u.fields.maxCategory >= CATEGORIES.length) {
+    // Categories outside CATEGORIES (never written by selection) as NULL, as the SQL lookup gave them, never an enum index past its members.
+    const idx = u.values[0]!.data as Uint8Array;
+    category = mem.u8(bytes);
+    for (let k = 0; k < n; k++) {
+      if (idx[from + k]! < CATEGORIES.length) category[k >>> 3]! |= 1 << (k & 7);
+      else idx[from + k] = 0;
+    }
+  }
+  const exporter = u.exporterIndex === undefined ? field(FIELD_BIT.exporter) : field(FIELD_BIT.exporter, u.exporterIndex, b.exporters.length);
+  return { field, category, srcForeign, srcPseudonym, dstForeign, dstPseudonym, period, exporter };
 }
 
 /**
- * The scan over `rows` of the unit, in the file's columns (scanColumns): the columns are gathered into that order
- * first (DuckDB's layout: address halves as little-endian u64, times as µs, enum indexes), with bitmasks for the NULLs
- * (validity), then each chunk is a view of them — so the COPY has no expression to evaluate: the CASE/mask/list
- * lookups it did before cost ~0.2 µs a row in DuckDB (bench/archive-writer).
+ * The scan over places `[from, to)` of the unit's columns, in the file's columns (scanColumns): each chunk is a view of
+ * them, with bitmasks for the NULLs (validity) — so the COPY has no expression to evaluate: the CASE/mask/list lookups
+ * it did before cost ~0.2 µs a row in DuckDB (bench/archive-writer).
  */
-function scanOver(b: SelectedBatch, rows: Uint32Array, unit: UnitFields, mem: Alloc): ScanSource {
-  const n = rows.length;
-  const sh = mem.u32(n * 2), sl = mem.u32(n * 2), dh = mem.u32(n * 2), dl = mem.u32(n * 2);
-  swapSlotsAt(b.srcAddr, rows, 0, n, sh, sl);
-  swapSlotsAt(b.dstAddr, rows, 0, n, dh, dl);
-  const v = validity(b, rows, unit, mem);
+function scanOver(b: SelectedBatch, u: UnitColumns, from: number, to: number, mem: Alloc): ScanSource {
+  const n = to - from;
+  const v = validity(b, u, from, to, mem);
   const F = FIELD_BIT;
-  const u = b.length;
-  const at0 = (data: ArrayBufferView, width: number, valid: Uint8Array | undefined): Column => ({ data, width, valid, fixed: false });
-  // In scanColumns order.
-  const cols: Column[] = [
-    unit.maxCategory < CATEGORIES.length ? numeric(b.category, u, rows, gather8, mem) : categoryColumn(b.category, rows, mem),
-    at0(gatherMicros(b.start, rows, mem), 8, undefined), at0(gatherMicros(b.end, rows, mem), 8, v.field(F.end)),
-    at0(sh, 8, v.srcForeign), at0(sl, 8, v.srcForeign), at0(dh, 8, v.dstForeign), at0(dl, 8, v.dstForeign),
-    at0(sh, 8, v.srcPseudonym), at0(sl, 8, v.srcPseudonym), at0(dh, 8, v.dstPseudonym), at0(dl, 8, v.dstPseudonym),
-    enumColumn(b.periodIndex, u, rows, members(b.periods).length, v.period, mem),
-    numeric(b.srcPort, u, rows, gather16, mem, v.field(F.srcPort)), numeric(b.dstPort, u, rows, gather16, mem, v.field(F.dstPort)),
-    numeric(b.proto, u, rows, gather8, mem, v.field(F.proto)), numeric(b.tcpFlags, u, rows, gather8, mem, v.field(F.tcpFlags)),
-    numeric(b.bytes, u, rows, gather64, mem, v.field(F.bytes)), numeric(b.packets, u, rows, gather64, mem, v.field(F.packets)),
-    numeric(b.samplingRate, u, rows, gather32, mem, v.field(F.samplingRate)), numeric(b.inIf, u, rows, gather32, mem, v.field(F.inIf)),
-    numeric(b.outIf, u, rows, gather32, mem, v.field(F.outIf)), enumColumn(b.exporterIndex, u, rows, members(b.exporters).length, v.exporter, mem),
+  const valids: (Uint8Array | undefined)[] = [
+    v.category, undefined, v.field(F.end), v.srcForeign, v.srcForeign, v.dstForeign, v.dstForeign,
+    v.srcPseudonym, v.srcPseudonym, v.dstPseudonym, v.dstPseudonym, v.period,
+    v.field(F.srcPort), v.field(F.dstPort), v.field(F.proto), v.field(F.tcpFlags), v.field(F.bytes), v.field(F.packets),
+    v.field(F.samplingRate), v.field(F.inIf), v.field(F.outIf), v.exporter,
   ];
+  const cols: Column[] = u.values.map(({ data, fixed }, c) => {
+    const width = c === 1 || c === 2 ? 8 : data.BYTES_PER_ELEMENT * (c >= 3 && c <= 10 ? 2 : 1);
+    return { data: fixed ? data : new Uint8Array(data.buffer, data.byteOffset + from * width, n * width), width, valid: valids[c], fixed };
+  });
   let at = 0;
   return (put, maxRows) => {
     const m = Math.min(maxRows, CHUNK, n - at);
@@ -268,51 +381,6 @@ function scanOver(b: SelectedBatch, rows: Uint32Array, unit: UnitFields, mem: Al
     at += m;
     return m;
   };
-}
-
-/** Categories outside CATEGORIES (never written by selection) as NULL, as the SQL lookup gave them, never an enum index past its members. */
-function categoryColumn(src: Uint8Array, rows: Uint32Array, mem: Alloc): Column {
-  const idx = gather8(src, rows, mem);
-  const valid = mem.u8(((idx.length + 63) >>> 6) * 8);
-  for (let k = 0; k < idx.length; k++) {
-    if (idx[k]! < CATEGORIES.length) valid[k >>> 3]! |= 1 << (k & 7);
-    else idx[k] = 0;
-  }
-  return { data: idx, width: 1, valid, fixed: false };
-}
-
-/** A scan column's values (a row at a time, or `fixed`: one chunk's worth of the value every row holds), bytes a row, NULLs. */
-interface Column { data: ArrayBufferView; width: number; valid: Uint8Array | undefined; fixed: boolean }
-
-/** Whether the unit's `n` rows all hold one value (a column that often does: sampling rate, exporter, key period, interfaces). */
-function constant(src: ArrayLike<number>, n: number): boolean {
-  const x = src[0];
-  for (let i = 1; i < n; i++) if (src[i] !== x) return false;
-  return true;
-}
-
-/** A column gathered at `rows`, or, when every row of the unit (`unitRows`) holds the same value, that value once. */
-function numeric<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(
-  src: T, unitRows: number, rows: Uint32Array, gather: (s: T, r: Uint32Array, mem: Alloc) => T, mem: Alloc, valid?: Uint8Array,
-): Column {
-  if (unitRows > 0 && constant(src, unitRows)) {
-    const data = new (src.constructor as new (n: number) => T)(CHUNK);
-    data.fill(src[0]!);
-    return { data, width: src.BYTES_PER_ELEMENT, valid, fixed: true };
-  }
-  return { data: gather(src, rows, mem), width: src.BYTES_PER_ELEMENT, valid, fixed: false };
-}
-
-/** An enum column's member indexes (u8 or u16 as enumWidth says), indexes outside the `size` members as 0 (their rows are NULL: validity). */
-function enumColumn(src: Uint16Array, unitRows: number, rows: Uint32Array, size: number, valid: Uint8Array, mem: Alloc): Column {
-  const wide = enumWidth(size) !== 1;
-  if (unitRows > 0 && constant(src, unitRows)) {
-    const x = src[0]! < size ? src[0]! : 0;
-    return { data: wide ? new Uint16Array(CHUNK).fill(x) : new Uint8Array(CHUNK).fill(x), width: wide ? 2 : 1, valid, fixed: true };
-  }
-  const idx = wide ? gather16(src, rows, mem) : gather16to8(src, rows, mem);
-  for (let k = 0; k < idx.length; k++) if (idx[k]! >= size) idx[k] = 0;
-  return { data: idx, width: wide ? 2 : 1, valid, fixed: false };
 }
 
 /**
@@ -328,18 +396,19 @@ export async function writeSegment(e: DuckDb, dir: string, id: string, opts: Seg
   const mem: Alloc = scratch ?? freshAlloc;
   const { batch: b, tornBytes } = readSegmentUnit(walDir, id, mem);
   const excluded = new Set(opts.excluded.map((x) => b.basisIds.indexOf(x)).filter((i) => i >= 0));
-  const { parts, purgedRows } = partitionOrder(b, excluded, mem);
-  const fieldsOfUnit = unitFields(b);
+  const order = partitionOrder(b, excluded, mem);
+  const { parts, purgedRows } = order;
+  const unit = unitColumns(b, order, unitFields(b), mem);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const scan = scanOf(e);
   const placed: { from: string; to: string }[] = [];
   let rows = 0;
   for (const [n, p] of parts.entries()) {
-    if (p.rows.length === 0) continue;
+    if (p.to === p.from) continue;
     const file = join(out, `w${id}_${n}.parquet`);
     scan.columns = scanColumns(b);
-    scan.source = scanOver(b, p.rows, fieldsOfUnit, mem);
+    scan.source = scanOver(b, unit, p.from, p.to, mem);
     try {
       // No PARTITION_BY: the writer has split the rows; basis and hour are in the path.
       await e.run(`COPY (FROM ${SCAN_NAME}()) TO ${sqlString(file)} (${PARQUET_OPTIONS})`);
@@ -348,7 +417,7 @@ export async function writeSegment(e: DuckDb, dir: string, id: string, opts: Seg
     }
     const hour = new Date(p.hourMs).toISOString().slice(0, 13);
     placed.push({ from: file, to: join(dir, `basis=${b.basisIds[p.basis]!}`, `hour=${hour}`, `w${id}_${n}.parquet`) });
-    rows += p.rows.length;
+    rows += p.to - p.from;
   }
   // Into place file by file (each rename atomic); a crash before the segment goes is undone at the next start.
   for (const f of placed) {

@@ -2,7 +2,7 @@
 import { closeSync, existsSync, fdatasync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSelectedBatch, type SelectedBatch } from '../minimize.js';
-import { freshAlloc, type Alloc } from '../scratch.js';
+import { freshAlloc, unzeroed, type Alloc } from '../scratch.js';
 
 const MAGIC = 0x4c41574d; // "MWAL" little-endian
 const TRAILER = 0x4d57414c;
@@ -176,7 +176,7 @@ export function readSegmentUnit(walDir: string, id: string, mem: Alloc = freshAl
   try {
     const { list, tornBytes } = recordsOf(fd, fstatSync(fd).size);
     const rows = list.reduce((a, r) => a + r.meta.n, 0);
-    const b = createSelectedBatch(rows, mem);
+    const b = createSelectedBatch(rows, unzeroed(mem)); // every column of every row is read below
     b.length = rows;
     const merge = (table: string[], names: readonly string[]): Uint16Array => Uint16Array.from(names, (s) => {
       const i = table.indexOf(s);
