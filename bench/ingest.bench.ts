@@ -66,7 +66,7 @@ function threadCpu(): Map<string, number> {
 const ROLES = ['main', 'detectors', 'archive', 'receiver', 'v8', 'libuv', 'core', 'other'] as const;
 type Role = (typeof ROLES)[number];
 const ROLE_TEXT: Record<Role, string> = {
-  main: 'main thread (decode, selection, adapter, DDoS + indicators, archive append)', detectors: 'detector thread(s)',
+  main: 'main thread (ring, decode, selection, adapter, archive append)', detectors: 'detector thread(s) (every kind since decision 0012)',
   archive: 'archive write thread + DuckDB', receiver: 'native UDP receiver', v8: 'V8 platform (GC, compiler) and other Node threads', libuv: 'libuv thread pool (DuckDB statements of the archive writer, async fs)', core: 'threads the core started (SQLite, DuckDB)', other: 'threads started later',
 };
 

@@ -236,9 +236,8 @@ describe('detector threads', () => {
     expect(Object.keys(await t.stats()).sort()).toEqual(DETECTOR_KINDS.filter((k) => !mine.includes(k)).sort());
   }, 60_000);
 
-  it('keeps DDoS and indicators in the pipeline\'s thread beside one detector thread, none beside more', () => {
-    expect(localKinds(1)).toEqual(['ddos', 'indicators']);
-    for (const n of [2, 3, 4]) expect(localKinds(n)).toEqual([]);
+  it('keeps no detector kind in the pipeline\'s thread beside detector threads (decision 0012)', () => {
+    for (const n of [1, 2, 3, 4]) expect(localKinds(n)).toEqual([]);
     expect(assignKinds(1, ['beacon', 'scan'])).toEqual([['beacon', 'scan']]);
     expect(assignKinds(3, ['scan', 'beacon'])).toEqual([['beacon'], ['scan']]);
   });

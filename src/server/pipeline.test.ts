@@ -127,7 +127,7 @@ describe('pipeline: UDP in → selection → archive and detectors', () => {
     for (const a of [DOMESTIC_A, DOMESTIC_B]) if (decoded.includes(a)) bad.push(`parquet (decoded): ${a}`);
     expect(bad).toEqual([]);
   });
-  it('with one detector thread (DDoS and indicators kept in its own thread) finds the same beacon and writes its findings', async () => {
+  it('with one detector thread (every kind in it) finds the same beacon and writes its findings', async () => {
     const sys = systemContext('test');
     await createBasis('C2 investigation, threaded');
     const pipeline = createPipeline(core, { analysisThreads: 1 });
@@ -140,7 +140,7 @@ describe('pipeline: UDP in → selection → archive and detectors', () => {
       await pipeline.sink.write(batch);
       expect(pipeline.stats().kept).toBe(120);
       expect(await pipeline.flush(true)).toBeGreaterThan(0);
-      expect(pipeline.detectors).toBeUndefined(); // they run in the worker thread and in the pipeline's, not as in-thread detectors
+      expect(pipeline.detectors).toBeUndefined(); // they run in the worker thread, not as in-thread detectors
       const findings = await core.analysis.listFindings(sys, {});
       expect(findings.items.some((f) => f.kind === 'beacon' && f.subject.value === FOREIGN)).toBe(true);
     } finally {

@@ -36,8 +36,8 @@ export interface PipelineOptions {
   countersEveryMs?: number;
   /**
    * Worker threads the detectors run in (`analysis.detectorThreads`): 0 runs them in the pipeline's own
-   * thread; 1–4 split the detector kinds among that many threads (beside one, DDoS and indicators stay in
-   * the pipeline's thread: localKinds), with the same findings.
+   * thread; 1–4 split the detector kinds among that many threads (none stays in the pipeline's thread:
+   * localKinds), with the same findings.
    * @see docs/detection.md#threads
    */
   analysisThreads?: number;
@@ -208,13 +208,14 @@ export function inThreadDetectors(detectors: Detectors, hosts: HostTable): Pipel
 }
 
 /**
- * The detector kinds the pipeline's thread keeps beside `threads` detector threads: with one thread,
- * the two light ones (DDoS, indicators), so that neither thread waits for the other; with more, none.
- * bench/pipeline's CPU µs per flow of each thread is the measure (recurring workload: the detector
- * thread ≈ 1.0, the pipeline's ≈ 0.7 before; DDoS and indicators ≈ 0.15 of the thread's).
+ * The detector kinds the pipeline's thread keeps beside `threads` detector threads: none. In the server that
+ * thread also drains the receive ring, decodes, selects and appends to the archive, and is the busiest of the
+ * process (bench/ingest's CPU a flow by thread: pipeline 0.56–0.71 µs, detector thread 0.30–0.37), so DDoS and
+ * indicators (≈ 0.08 µs) run in the detector thread even beside one. Decision 0012 (was: both kept here beside
+ * one thread, decision 0004, from bench/pipeline, which has no receive path and no archive).
  */
-export function localKinds(threads: number): DetectorKind[] {
-  return threads === 1 ? ['ddos', 'indicators'] : [];
+export function localKinds(_threads: number): DetectorKind[] {
+  return [];
 }
 
 /**
