@@ -62,6 +62,17 @@ describe('configuration', () => {
     }
   });
 
+  it('takes collector.receiveRingBytes (128 MiB by default, 256 KiB to 1 GiB), from a variable too', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'mamori-cfg-'));
+    expect(loadConfig({ env: {}, cwd }).config.collector.receiveRingBytes).toBe(128 * 1024 * 1024);
+    expect(loadConfig({ env: { MAMORI_COLLECTOR_RECEIVE_RING_BYTES: '67108864' }, cwd }).config.collector.receiveRingBytes).toBe(64 * 1024 * 1024);
+    for (const bad of ['1024', String(2 ** 31), 'big']) {
+      const e = errorOf(() => loadConfig({ env: { MAMORI_COLLECTOR_RECEIVE_RING_BYTES: bad }, cwd }));
+      expect([bad, e.code]).toEqual([bad, 'CONFIG_INVALID']);
+      expect(e.message).toContain('collector.receiveRingBytes');
+    }
+  });
+
   it('rejects an unknown MAMORI_ variable with a suggestion', () => {
     const e = errorOf(() => loadConfig({ env: { MAMORI_SERVER_PROT: '1' }, cwd: tmpdir() }));
     expect(e.message).toContain('MAMORI_SERVER_PROT');

@@ -121,6 +121,13 @@ export const ConfigSchema = z
           .default([{ host: '127.0.0.1', port: 2055 }]),
         /** Socket receive buffer asked for (SO_RCVBUF); the kernel may cap it (net.core.rmem_max). */
         receiveBufferBytes: z.number().int().min(4096).max(1 << 30).default(8 * 1024 * 1024),
+        /**
+         * Bytes of the ring in shared memory between the receive thread and the decoder: it absorbs the times the
+         * decoding thread falls behind (a GC, a burst of the archive writer, other processes on the cores) — about
+         * 2.7 s of a 1 M flows/s NetFlow v5 stream at the default (≈ 50 bytes a flow). Resident once the stream has
+         * gone round it. docs/collection.md#receive-path
+         */
+        receiveRingBytes: z.number().int().min(256 * 1024).max(1 << 30).default(128 * 1024 * 1024),
         /** Receive thread: native (recvmmsg addon, `npm run build:native`; fails to start without it), js (worker thread), auto (native when the addon loads). */
         receiver: z.enum(['auto', 'native', 'js']).default('auto'),
         /** Flows per batch handed to the sink. */
