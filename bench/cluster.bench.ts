@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,9 +34,20 @@ const WORKERS = Number(env['BENCH_CLUSTER_WORKERS'] ?? 1);
 const PARTITIONS = Number(env['BENCH_CLUSTER_PARTITIONS'] ?? 4);
 /** A directory for V8 CPU profiles of the cluster's roles (written when they stop). */
 const PROFILE = env['BENCH_CLUSTER_PROFILE'];
+/** A directory for `perf record` data of each role over the measured window (every thread, native code included: GC, DuckDB). */
+const PERF = env['BENCH_CLUSTER_PERF'];
 const KEY = 'bench-cluster-pseudonym-key-0123456789abcdef';
 const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori', ...process.argv.slice(1)]))";
 const TICKS = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
+
+/** user + sys CPU seconds of each thread of a process. */
+function threadSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const t of tids) out.set(Number(t), cpuSeconds(pid, Number(t)));
+  return out;
+}
 
 /** user + sys CPU seconds of a process (every thread), or 0 once it is gone. */
 function cpuSeconds(pid: number, tid?: number): number {
@@ -71,12 +82,14 @@ const kindsOf = (findings: readonly string[]): string[] => findings.map((f) => {
 /** The single process: bench/ingest's server role on the same stream. */
 async function singleProcess(baseMs: number): Promise<{ kept: number; cpuSeconds: number; lost: number; findings: string[]; sent: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mamori-bench-single-'));
-  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(here, 'ingest.bench.ts')], { stdio: ['pipe', 'pipe', 'inherit'], env: {
+  const gcLog = env['BENCH_CLUSTER_TRACE_GC'] !== undefined ? join(env['BENCH_CLUSTER_TRACE_GC'], 'single.gc.log') : undefined;
+  const proc = spawn(process.execPath, [...(gcLog !== undefined ? ['--trace-gc'] : []), '--conditions=source', '--import', 'tsx', join(here, 'ingest.bench.ts')], { stdio: ['pipe', 'pipe', 'inherit'], env: {
     ...env, BENCH_INGEST_ROLE: 'server', BENCH_INGEST_DIR: dataDir, BENCH_INGEST_BASE_MS: String(baseMs),
     // Findings stored once, at its stop, as the cluster's workers store them: the store keeps a finding's highest level, and
     // the pipeline's default 10-s flush falls inside the stream, where it stored levels the end of the stream no longer has.
     BENCH_INGEST_FLUSH_EVERY_MS: '3600000',
   } });
+  if (gcLog !== undefined) proc.stdout!.on('data', (d: Buffer) => appendFileSync(gcLog, d));
   try {
     const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
     const port = Number(await lineStartingWith(lines, 'ready'));
@@ -123,7 +136,7 @@ async function until(what: string, roles: readonly Role[], cond: () => Promise<b
 }
 
 /** The cluster: one nats-server, a fresh PostgreSQL database, an edge, `WORKERS` workers and the archiver as processes. */
-async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; mainCpu: Record<string, number>; windowSeconds: number; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number }> {
+async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; mainCpu: Record<string, number>; threads: Record<string, string>; windowSeconds: number; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number }> {
   const nats = await startNatsCluster(1);
   const db = await createFreshPgDatabase();
   const dirs: string[] = [];
@@ -159,10 +172,17 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
         MAMORI_CLUSTER_WORKER_ACK_WAIT_SECONDS: '120',
       };
       const profile = PROFILE !== undefined ? ['--cpu-prof', '--cpu-prof-dir', PROFILE, '--cpu-prof-name', `${name.replace(/ /g, '-')}.cpuprofile`] : [];
+      if (PERF !== undefined) profile.push('--perf-basic-prof');
+      // BENCH_CLUSTER_NODE_ARGS_<ROLE> (EDGE, ARCHIVER, WORKER_1…): V8 flags for one role (trying GC settings).
+      profile.push(...(env[`BENCH_CLUSTER_NODE_ARGS_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').split(' ').filter((x) => x !== ''));
+      // BENCH_CLUSTER_TRACE_GC=dir: each role's collections (--trace-gc) in <dir>/<role>.gc.log.
+      const gcLog = env['BENCH_CLUSTER_TRACE_GC'] !== undefined ? join(env['BENCH_CLUSTER_TRACE_GC'], `${name.replace(/ /g, '-')}.gc.log`) : undefined;
+      if (gcLog !== undefined) profile.push('--trace-gc');
       const proc = spawn(process.execPath, [...profile, '--conditions=source', '--import', 'tsx', '-e', ENTRY, ...args, '--metrics', `127.0.0.1:${port}`], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
       const role: Role = { name, proc, metrics: `http://127.0.0.1:${port}`, log: [] };
       const keep = (d: Buffer): void => { role.log.push(d.toString()); if (role.log.length > 50) role.log.shift(); };
       proc.stdout!.on('data', keep);
+      if (gcLog !== undefined) proc.stdout!.on('data', (d: Buffer) => appendFileSync(gcLog, d));
       proc.stderr!.on('data', keep);
       roles.push(role);
       return role;
@@ -202,6 +222,9 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     // The main thread apart (the rest: V8's compiler and GC helpers, worker threads such as the archive writer's).
     const mainBefore = new Map([...pids].map(([n, p]) => [n, cpuSeconds(p, p)]));
     const pgBefore = new Map((await pgPids()).map((p) => [p, cpuSeconds(p)]));
+    const threadsBefore = new Map([...pids].map(([n, p]) => [n, threadSeconds(p)]));
+    const perf = PERF === undefined ? [] : [...pids].filter(([n]) => n !== 'nats-server').map(([n, p]) =>
+      spawn('perf', ['record', '-q', '-F', '499', '-p', String(p), '-o', join(PERF, `${n.replace(/ /g, '-')}.perf.data`)], { stdio: 'ignore' }));
 
     const g = await generator(udp, RATE, RATE * SECONDS, baseMs);
     const edgeFigures = async (): Promise<{ received: number; kept: number; published: number; dropped: number }> => {
@@ -229,6 +252,13 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const cpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p) - before.get(n)!]));
     const mainCpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p, p) - mainBefore.get(n)!]));
     const windowSeconds = (Date.now() - t0) / 1000;
+    for (const p of perf) p.kill('SIGINT');
+    // Threads (by id) that took ≥ 1 % of a role's CPU: the main thread is the one whose id is the process's.
+    const threads = Object.fromEntries([...pids].map(([n, p]) => {
+      const b = threadsBefore.get(n)!;
+      const d = [...threadSeconds(p)].map(([t, s]) => [t, s - (b.get(t) ?? 0)] as const).filter(([, s]) => s >= cpu[n]! / 100).sort((x, y) => y[1] - x[1]);
+      return [n, d.map(([t, s]) => `${t === p ? 'main' : t - p}:${s.toFixed(2)}`).join(' ')];
+    }));
     let pgCpu = 0;
     for (const p of await pgPids()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
     const f = await edgeFigures();
@@ -240,7 +270,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const counters = (await c.query<{ entry: string }>("select entry from audit_entries where entry like '%selection:counters%'")).rows.map((r) => JSON.stringify((JSON.parse(r.entry) as { details?: unknown }).details));
     if (f.received !== kept) process.stdout.write(`edge selection counters: ${counters.join('; ')}\n`);
     await c.end();
-    return { kept, cpu, mainCpu, windowSeconds, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
+    return { kept, cpu, mainCpu, threads, windowSeconds, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
   } finally {
     await Promise.all(roles.map(stop));
     for (const j of centreJobs.reverse()) await j.stop().catch(() => undefined);
@@ -256,13 +286,15 @@ async function main(): Promise<void> {
   process.stdout.write(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   process.stdout.write(`stream: bench/ingest's (NetFlow v5, every flow kept under one cross-border basis) at ${RATE.toLocaleString('en')} flows/s for ${SECONDS} s; ${WORKERS} worker(s), ${PARTITIONS} partitions per family, nats-server R1\n`);
   const baseMs = Math.floor(Date.now() / 60_000) * 60_000;
-  const single = await singleProcess(baseMs);
+  // BENCH_CLUSTER_ONLY: the cluster alone (comparing changes to one role); the ratio then is against nothing measured.
+  const single = env['BENCH_CLUSTER_ONLY'] !== undefined ? { kept: 1, cpuSeconds: Number.NaN, lost: 0, findings: [] as string[], sent: 0 } : await singleProcess(baseMs);
   const perSingle = (single.cpuSeconds * 1e6) / single.kept;
   process.stdout.write(`single process: ${single.kept.toLocaleString('en')} kept of ${single.sent.toLocaleString('en')} sent, lost ${single.lost}; ${single.cpuSeconds.toFixed(2)} s CPU → ${perSingle.toFixed(2)} µs per kept flow\n`);
   const c = await cluster(baseMs);
   const total = Object.values(c.cpu).reduce((a, b) => a + b, 0);
   const perCluster = (total * 1e6) / c.kept;
   process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow; main thread ${((c.mainCpu[n]! * 1e6) / c.kept).toFixed(2)})`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow over ${c.windowSeconds.toFixed(1)} s from the generator's start to the last findings flush (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s); ${c.findingUpdates} finding updates stored\n`);
+  if (env['BENCH_CLUSTER_THREADS'] !== undefined) process.stdout.write(`threads (id − pid: CPU s): ${Object.entries(c.threads).map(([n, t]) => `${n}: ${t}`).join('; ')}\n`);
   const same = JSON.stringify(kindsOf(single.findings)) === JSON.stringify(kindsOf(c.findings));
   process.stdout.write(`findings (kind and level; pseudonyms differ by key): ${same ? 'equal' : `DIFFER (${single.findings.length} single, ${c.findings.length} cluster)`}\n`);
   if (!same) {

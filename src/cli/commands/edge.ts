@@ -80,7 +80,7 @@ export async function runEdgeCommand(cmd: Command, opts: EdgeCommandOptions): Pr
     edgeId, partitions: config.cluster.partitions, subjectPrefix: config.cluster.subjectPrefix, maxInFlight: config.cluster.edge.maxInFlight,
     bufferBytes: config.cluster.edge.bufferBytes, publishTimeoutMs: config.cluster.edge.publishTimeoutMs,
     ...(spoolDir !== undefined ? { spool: { dir: spoolDir, maxBytes: config.cluster.edge.spoolBytes } } : {}),
-  }, { transport, select: (b) => selection.select(b), nowMs: () => systemClock.nowMs(), logger, metrics });
+  }, { transport, select: (b, out) => selection.select(b, out), nowMs: () => systemClock.nowMs(), logger, metrics });
   edgeStateMetrics(metrics, edgeId, follower, selection);
   const listeners = opts.listen.length > 0 ? opts.listen : config.collector.listeners;
   const collector = createUdpCollector({ ...config.collector, batchSize: config.cluster.edge.batchFlows, listeners }, { sink: edge.sink, metrics, clock: systemClock, logger });

@@ -1,5 +1,5 @@
 /** @module The archiver: the one process that writes the `d` family of the flow stream (every kept flow once) into the flow archive. */
-import type { ArchiveWriter } from '#modules/selection/index.js';
+import type { ArchiveWriter, SelectedBatch } from '#modules/selection/index.js';
 import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
 import type { RoundStore, StoredRound } from '../archive-store/index.js';
 import { decodeWireBatch, partitionSubject, SeenIds, SeenSequences } from '../wire/index.js';
@@ -77,6 +77,7 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
   const waitingIds = new Set<string>();
   // While a round flushes the writer and lists its files, no batch is appended (its rows would be in files of a round that does not name it).
   let gate: Promise<void> | undefined;
+  let decoded: SelectedBatch | undefined;
   let round: Promise<void> | undefined;
   deps.metrics?.collect('mamori_archiver_flows_total', 'Kept flows the archiver handed to the archive writer.', 'counter', () => [{ labels: {}, value: stats.appendedFlows }]);
   deps.metrics?.collect('mamori_archiver_refused_batches_total', 'Batches the archive writer refused for now (delivered again).', 'counter', () => [{ labels: {}, value: stats.refusedBatches }]);
@@ -176,7 +177,10 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
           if (d.msgId !== undefined && waitingIds.has(d.msgId)) { stats.redeliveriesSkipped++; d.ack(); return; } // a copy of one waiting
           let batch;
           try {
-            batch = decodeWireBatch(d.data).batch;
+            // Decoded into one batch reused from message to message (the writer copies a batch before append returns):
+            // a new batch per message was external memory that V8 answered with a full collection every second or so.
+            batch = decodeWireBatch(d.data, decoded).batch;
+            decoded = batch;
           } catch (e) {
             stats.badMessages++;
             deps.logger?.error({ err: (e as Error).message, subject: d.subject, seq: d.seq }, 'archiver: a message is not a flow batch; skipped');

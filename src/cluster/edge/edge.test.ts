@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import { createMemoryTransport, type Transport } from '#platform/transport/index.js';
+import type { FlowBatch } from '#modules/collection/index.js';
+import type { SelectedBatch } from '#modules/selection/index.js';
 import { decodeWireBatch } from '../wire/index.js';
 import { mixedFlows, testSelector } from '../test-support/fixtures.js';
 import { createEdge, type EdgeSettings } from './edge.js';
@@ -107,6 +109,44 @@ describe('edge', () => {
     const after = edge.stats();
     expect(after.published + after.droppedFlows).toBe(after.kept);
     expect((await storedFlows(t)).d).toBe(after.published);
+    await edge.stop();
+  });
+
+  it('reuses its arrays from batch to batch, yet the bytes of a publish stay as encoded until it is acknowledged', async () => {
+    const inner = createMemoryTransport();
+    await inner.ensureStream(STREAM);
+    // Acknowledgements held back while more batches are selected and encoded; each publish's bytes checked when acknowledged.
+    const held: { data: Uint8Array; copy: Uint8Array; release(): void }[] = [];
+    let overwritten = 0;
+    const t: Transport = {
+      ...inner,
+      async publish(subject, data, o) {
+        const copy = data.slice();
+        await new Promise<void>((release) => held.push({ data, copy, release }));
+        if (Buffer.compare(data, copy) !== 0) overwritten++;
+        return inner.publish(subject, data, o);
+      },
+    };
+    const sel = testSelector();
+    const outs: (SelectedBatch | undefined)[] = [];
+    const select = (b: FlowBatch, out?: SelectedBatch): SelectedBatch => { outs.push(out); return sel.select(b, out); };
+    const edge = createEdge(settings({ maxInFlight: 2 }), { transport: t, select, nowMs: Date.now });
+    await edge.start();
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 4; i++) edge.sink.write(mixedFlows(400, (round * 4 + i) * 400));
+      await new Promise((r) => setTimeout(r, 5));
+      for (const h of held.splice(0)) h.release();
+    }
+    const end = Date.now() + 10_000;
+    while (!(await edge.drained(20)) && Date.now() < end) for (const h of held.splice(0)) h.release();
+    // The selected batch of one call is the output given to the next.
+    expect(outs[0]).toBeUndefined();
+    expect(outs.slice(1).every((o) => o !== undefined && o === outs[1])).toBe(true);
+    const s = edge.stats();
+    expect(overwritten).toBe(0);
+    expect(s.publishErrors).toBe(0);
+    expect(s.published).toBe(s.kept);
+    expect((await storedFlows(inner)).d).toBe(s.kept);
     await edge.stop();
   });
 

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
 import type { SelectedBatch } from '#modules/selection/index.js';
 import type { Transport } from '#platform/transport/index.js';
-import { encodeWireRows, FAMILIES, partitionRows, partitionSubject, type WireMeta } from '../wire/index.js';
+import { encodeWireRows, FAMILIES, PartitionScratch, partitionRows, partitionSubject, type WireMeta } from '../wire/index.js';
 import { Outbox, type Outgoing } from './buffer.js';
+import { BufferPool } from './pool.js';
 
 /** Most rows in one message, and most encoded bytes (NATS refuses a message past its max_payload, 1 MiB by default). */
 const MESSAGE_ROWS = 8192;
@@ -12,17 +13,21 @@ const MESSAGE_BYTES = 900 * 1024;
 
 interface Chunk { data: Uint8Array; rows: number }
 
-/** Encodes rows `order[a … z)` as messages of at most MESSAGE_ROWS rows and MESSAGE_BYTES (halved until they fit). */
-function encodeChunks(meta: WireMeta, kept: SelectedBatch, order: Int32Array, a: number, z: number, out: Chunk[]): void {
+/** Encodes rows `order[a … z)` as messages of at most MESSAGE_ROWS rows and MESSAGE_BYTES (halved until they fit), in arrays of `pool`. */
+function encodeChunks(meta: WireMeta, kept: SelectedBatch, order: Int32Array, a: number, z: number, out: Chunk[], pool: BufferPool): void {
   for (let at = a; at < z; at += MESSAGE_ROWS) {
     const to = Math.min(z, at + MESSAGE_ROWS);
-    const data = encodeWireRows(meta, kept, order, at, to);
+    const data = encodeWireRows(meta, kept, order, at, to, (n) => pool.take(n));
     if (data.length <= MESSAGE_BYTES || to - at === 1) { out.push({ data, rows: to - at }); continue; }
+    pool.give(data);
     const mid = at + Math.floor((to - at) / 2);
-    encodeChunks(meta, kept, order, at, mid, out);
-    encodeChunks(meta, kept, order, mid, to, out);
+    encodeChunks(meta, kept, order, at, mid, out, pool);
+    encodeChunks(meta, kept, order, mid, to, out, pool);
   }
 }
+
+/** Most bytes of encoded-message arrays kept for reuse (a few batches' worth: what is in flight comes back on acknowledgement). */
+const POOL_BYTES = 16 * 1024 * 1024;
 
 /** Settings of an edge (`cluster.*` and `cluster.edge.*`). */
 export interface EdgeSettings {
@@ -38,8 +43,11 @@ export interface EdgeSettings {
 /** What the edge needs. */
 export interface EdgeDeps {
   transport: Transport;
-  /** Lawful selection of one decoded batch (selection's service: bases, ranges and keys follow the centre). */
-  select(batch: FlowBatch): SelectedBatch;
+  /**
+   * Lawful selection of one decoded batch (selection's service: bases, ranges and keys follow the centre), into `out`
+   * when it has room: the edge passes the batch it got last time (its rows are encoded before the next call).
+   */
+  select(batch: FlowBatch, out?: SelectedBatch): SelectedBatch;
   nowMs(): number;
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   metrics?: { collect(name: string, help: string, type: 'counter' | 'gauge', fn: () => { labels: Record<string, string>; value: number }[]): void };
@@ -89,6 +97,9 @@ export function createEdge(settings: EdgeSettings, deps: EdgeDeps): Edge {
   const outbox = new Outbox({ memoryBytes: settings.bufferBytes, ...(settings.spool !== undefined ? { spool: settings.spool } : {}) });
   const stats = { received: 0, kept: 0, published: 0, droppedFlows: 0, duplicates: 0, publishErrors: 0, inFlight: 0, brokerUp: true };
   let seq = 0;
+  let selected: SelectedBatch | undefined;
+  const rowScratch = new PartitionScratch();
+  const pool = new BufferPool(POOL_BYTES);
   let stopping = false;
   let backoffMs = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -112,6 +123,8 @@ export function createEdge(settings: EdgeSettings, deps: EdgeDeps): Edge {
       const ack = await deps.transport.publish(m.subject, m.data, { msgId: m.msgId, timeoutMs: settings.publishTimeoutMs });
       if (ack.duplicate) stats.duplicates++;
       outbox.done(m);
+      // Acknowledged: the client copied the bytes into its socket buffer before sending them, and nothing else holds them.
+      pool.give(m.data);
       stats.published += m.flows;
       if (!stats.brokerUp) deps.logger?.info({ waitingFlows: outbox.size().flows }, 'edge: the broker acknowledges again; sending what waited');
       stats.brokerUp = true;
@@ -138,7 +151,10 @@ export function createEdge(settings: EdgeSettings, deps: EdgeDeps): Edge {
     write(batch: FlowBatch): void {
       if (stopping) throw new Error('edge is stopping');
       stats.received += batch.length;
-      const kept = deps.select(batch);
+      // The selected batch and the partitions' row lists are reused from batch to batch (encoded before write returns):
+      // new arrays per batch were external memory that V8 answered with a full collection every second or so.
+      const kept = deps.select(batch, selected);
+      if (kept.start.length > (selected?.start.length ?? 0)) selected = kept;
       if (kept.length === 0) return;
       stats.kept += kept.length;
       const now = deps.nowMs();
@@ -146,10 +162,10 @@ export function createEdge(settings: EdgeSettings, deps: EdgeDeps): Edge {
       const group: Outgoing[] = [];
       for (const family of FAMILIES) {
         // Each partition's rows are encoded straight from the kept batch (no copy of its columns per partition).
-        const { order, from } = partitionRows(kept, family, settings.partitions);
+        const { order, from } = partitionRows(kept, family, settings.partitions, rowScratch);
         for (let p = 0; p < settings.partitions; p++) {
           const chunks: Chunk[] = [];
-          encodeChunks({ edge: settings.edgeId, seq: n, family, partition: p, selectedAtMs: now }, kept, order, from[p]!, from[p + 1]!, chunks);
+          encodeChunks({ edge: settings.edgeId, seq: n, family, partition: p, selectedAtMs: now }, kept, order, from[p]!, from[p + 1]!, chunks, pool);
           chunks.forEach((c, k) => group.push({
             msgId: `${settings.edgeId}.${run}.${n}.${family}${p}${k === 0 ? '' : `.${k}`}`, subject: partitionSubject(settings.subjectPrefix, family, p),
             data: c.data, flows: family === 'd' ? c.rows : 0,
@@ -157,6 +173,7 @@ export function createEdge(settings: EdgeSettings, deps: EdgeDeps): Edge {
         }
       }
       if (!outbox.offer(group)) {
+        for (const m of group) pool.give(m.data);
         stats.droppedFlows += kept.length;
         if (stats.droppedFlows === kept.length || stats.droppedFlows % 100_000 < kept.length) {
           deps.logger?.error({ droppedFlows: stats.droppedFlows, bufferBytes: settings.bufferBytes, spool: settings.spool !== undefined }, 'edge: outbox full; dropping kept flows (counted)');

@@ -33,7 +33,8 @@ export interface EdgeSelectionStats {
 
 /** The edge's selection. */
 export interface EdgeSelection {
-  select(batch: FlowBatch): SelectedBatch;
+  /** Kept flows, in `out` when it has room (the caller's batch reused from call to call: no new arrays per batch). */
+  select(batch: FlowBatch, out?: SelectedBatch): SelectedBatch;
   /** The operators' ranges changed at the centre: applied before the next batch. */
   applyRanges(ranges: readonly string[]): void;
   /** A period's key was withdrawn: its cached pseudonyms are dropped. */
@@ -104,7 +105,7 @@ export function createEdgeSelection(deps: EdgeSelectionDeps): EdgeSelection {
   }
 
   return {
-    select(batch) {
+    select(batch, out) {
       const r = state.rotation();
       if (state.notCurrent() !== undefined || r === undefined) {
         stats.droppedNoState += batch.length;
@@ -112,7 +113,7 @@ export function createEdgeSelection(deps: EdgeSelectionDeps): EdgeSelection {
       }
       const rows = keyedRows(batch, r);
       if (rows === undefined) return createSelectedBatch(0);
-      return selectorFor(r).select(rows).kept;
+      return selectorFor(r).select(rows, out).kept;
     },
     applyRanges(ranges) { live.apply(deps.domesticPrefixes(ranges)); },
     forgetPeriod(period) { pseudonyms?.forget(period); },

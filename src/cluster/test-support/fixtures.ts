@@ -10,11 +10,11 @@ export const NOW = Date.parse('2026-03-15T00:00:00Z');
 export { POOLS };
 
 /** A selector under one cross-border approval; `bases` may be swapped (revocation tests). */
-export function testSelector(over: { bases?: () => CompiledBases } = {}): { select(b: FlowBatch): SelectedBatch; counters: SelectionCounters } {
+export function testSelector(over: { bases?: () => CompiledBases } = {}): { select(b: FlowBatch, out?: SelectedBatch): SelectedBatch; counters: SelectionCounters } {
   const compiled = compileBases([basis({ id: 'cb-1', kind: 'cross_border_approval', allowedFields: [...FLOW_FIELDS] })]);
   const counters = new SelectionCounters(NOW);
   const sel = createSelector({ locator: smallWorld(), pseudonyms: new Pseudonymizer(derivedKeyStore('wire-test-secret-wire-test-secret!'), 64), rotation: 'monthly', clock: new ManualClock(NOW), bases: over.bases ?? (() => compiled), counters });
-  return { select: (b) => sel.select(b).kept, counters };
+  return { select: (b, out) => sel.select(b, out).kept, counters };
 }
 
 /** `n` flows between domestic and foreign pools (outbound and inbound), each followed by a domestic↔domestic one. */

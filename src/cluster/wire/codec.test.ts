@@ -7,7 +7,7 @@ import { inThreadDetectors } from '#server/pipeline.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
 import { mixedFlows, NOW, POOLS, testSelector } from '../test-support/fixtures.js';
 import { decodeWireBatch, encodeWireBatch, encodeWireRows, WIRE_VERSION, WireError, type WireMeta } from './codec.js';
-import { partitionRows, splitByPartition } from './partition.js';
+import { PartitionScratch, partitionRows, splitByPartition } from './partition.js';
 
 const COLUMNS = ['basisIndex', 'category', 'fields', 'start', 'end', 'srcKind', 'dstKind', 'periodIndex', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'inIf', 'outIf', 'exporterIndex'] as const;
 
@@ -105,6 +105,25 @@ describe('wire codec (fast-check)', () => {
         else expect(encodeWireRows(m, b, order, from[p]!, from[p + 1]!)).toEqual(encodeWireBatch(m, part));
       });
     }), { numRuns: 200 });
+  });
+
+  it('partitions with reused arrays as with new ones, call after call, and encodes into given arrays the same bytes', () => {
+    const scratch = new PartitionScratch();
+    fc.assert(fc.property(fc.array(batchArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 8 }), fc.constantFrom('d', 's'), (batches, parts, family) => {
+      for (const b of batches) {
+        const fresh = partitionRows(b, family, parts);
+        const reused = partitionRows(b, family, parts, scratch);
+        expect([...reused.order]).toEqual([...fresh.order]);
+        expect([...reused.from]).toEqual([...fresh.from]);
+        for (let p = 0; p < parts; p++) {
+          const m = { ...meta, family, partition: p };
+          const given = new Uint8Array(1 << 16).fill(0xee);
+          const got = encodeWireRows(m, b, reused.order, reused.from[p]!, reused.from[p + 1]!, (n) => given.subarray(0, n));
+          expect(got.buffer).toBe(given.buffer);
+          expect(got).toEqual(encodeWireRows(m, b, fresh.order, fresh.from[p]!, fresh.from[p + 1]!));
+        }
+      }
+    }), { numRuns: 150 });
   });
 
   it('refuses truncated or altered bytes with a WireError (never another failure, never a partial batch)', () => {

@@ -342,8 +342,9 @@ export function encodeWireBatch(meta: WireMeta, batch: SelectedBatch): Uint8Arra
 /**
  * Encodes rows `rows[from … to)` of a selected batch, in that order, as `encodeWireBatch` would encode a
  * batch holding just them: the edge encodes each partition's rows straight from the selected batch.
+ * `alloc` gives the array the message is copied into (the edge's pool), else a new one.
  */
-export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32Array, from: number, to: number): Uint8Array {
+export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32Array, from: number, to: number, alloc?: (bytes: number) => Uint8Array): Uint8Array {
   const n = to - from;
   if (n > WIRE_MAX_ROWS) throw new WireError('WIRE_INVALID', `a batch of ${n} rows: at most ${WIRE_MAX_ROWS} go in one message`);
   // One writer's buffer serves every batch (encoding is synchronous); the message is a copy of its bytes.
@@ -390,7 +391,10 @@ export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32
   writeInts(w, batch.inIf, rows, from, to);
   writeInts(w, batch.outIf, rows, from, to);
   writeInts(w, batch.exporterIndex, rows, from, to);
-  return w.buf.slice(0, w.pos);
+  if (alloc === undefined) return w.buf.slice(0, w.pos);
+  const out = alloc(w.pos);
+  out.set(w.buf.subarray(0, w.pos));
+  return out;
 }
 
 /**

@@ -49,15 +49,30 @@ export interface PartitionRows {
   from: Int32Array;
 }
 
+/** Arrays `partitionRows` may reuse from call to call (its result is then valid until the next call with them). */
+export class PartitionScratch {
+  part = new Int32Array(0);
+  order = new Int32Array(0);
+  /** Grows both arrays to hold `n` rows (with room to spare, so a slightly larger batch does not allocate again). */
+  room(n: number): void {
+    if (this.part.length >= n) return;
+    const size = Math.max(n, Math.ceil(this.part.length * 1.5));
+    this.part = new Int32Array(size);
+    this.order = new Int32Array(size);
+  }
+}
+
 /**
  * Which rows of kept flows go to which partition of `family`. In `d`, a flow without a destination goes
  * by its source (and to 0 without either), so every kept flow is in exactly one `d` partition; `s` leaves
  * out flows missing an endpoint and flows the scan detector skips (without SYN, UDP, ICMP other than echo
- * requests): no detector of that family reads them. A counting sort: no copy of any column.
+ * requests): no detector of that family reads them. A counting sort: no copy of any column. With `scratch`,
+ * `order` is a view of its array (overwritten by the next call with it).
  */
-export function partitionRows(sel: SelectedBatch, family: Family, partitions: number): PartitionRows {
+export function partitionRows(sel: SelectedBatch, family: Family, partitions: number, scratch?: PartitionScratch): PartitionRows {
   const n = sel.length;
-  const part = new Int32Array(n);
+  scratch?.room(n);
+  const part = scratch !== undefined ? scratch.part : new Int32Array(n);
   const counts = new Int32Array(partitions);
   for (let i = 0; i < n; i++) {
     const sk = sel.srcKind[i]!, dk = sel.dstKind[i]!;
@@ -70,7 +85,7 @@ export function partitionRows(sel: SelectedBatch, family: Family, partitions: nu
   }
   const from = new Int32Array(partitions + 1);
   for (let p = 0; p < partitions; p++) from[p + 1] = from[p]! + counts[p]!;
-  const order = new Int32Array(from[partitions]!);
+  const order = scratch !== undefined ? scratch.order.subarray(0, from[partitions]!) : new Int32Array(from[partitions]!);
   const at = from.slice(0, partitions);
   for (let i = 0; i < n; i++) { const p = part[i]!; if (p >= 0) order[at[p]!++] = i; }
   return { order, from };

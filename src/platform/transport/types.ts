@@ -88,6 +88,7 @@ export interface Transport {
   readonly kind: 'memory' | 'jetstream';
   /** Creates the stream, or updates it to `spec` when it exists. */
   ensureStream(spec: StreamSpec): Promise<void>;
+  /** Publishes; once it resolved (acknowledged) the caller may reuse `data`'s bytes: neither transport holds them after. */
   publish(subject: string, data: Uint8Array, options: PublishOptions): Promise<PublishAck>;
   consume(stream: string, options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumption>;
   /** Stream sequence of the last message a durable consumer acknowledged in order (0: none, or no such consumer). */
