@@ -61,8 +61,9 @@ function replica(bucket: ArchiveBucket, clock: ManualClock, retention: Map<strin
   const queries = createReplicaQueries({ cache, audit, policy: allow, engine });
   const rowsOnly = createReplicaQueries({ cache, audit, policy: allow, engine, rollups: false });
   const cluster = createClusterArchive({ bucket, cache, dir, audit, policy: allow, clock, retentionOf: async () => retention });
-  const count = async (basisIds?: string[], from = '2026-05-01T00:00:00Z', to = '2026-05-02T00:00:00Z'): Promise<number> => {
-    const r = await queries.queryFlows(ctx, { purpose: 'archive store test: count flows', filters: { from, to, ...(basisIds !== undefined ? { basisIds } : {}) }, groupBy: ['basis'] });
+  // `rows`: read from rows only (then every file is fetched); otherwise whole-minute counts by basis need only rollups.
+  const count = async (basisIds?: string[], from = '2026-05-01T00:00:00Z', to = '2026-05-02T00:00:00Z', rows = false): Promise<number> => {
+    const r = await (rows ? rowsOnly : queries).queryFlows(ctx, { purpose: 'archive store test: count flows', filters: { from, to, ...(basisIds !== undefined ? { basisIds } : {}) }, groupBy: ['basis'] });
     return r.rows.reduce((a, x) => a + Number(x['flows']), 0);
   };
   return { dir, cache, queries, rowsOnly, cluster, audited, count };
@@ -150,7 +151,9 @@ describe('replicated archive (JetStream object store)', () => {
     await until('every cache put the merged file in its sources\' place', () => hour10(early.cache).length === 1 && hour10(late.cache).length === 1 && partFiles(early.dir).length === 0);
     expect(await early.count()).toBe(before);
     expect(await late.count()).toBe(before);
-    // The merged file and its rollup, fetched for the query.
+    // The count by basis over whole minutes needs only the merged file's rollup: that is all the query fetched.
+    expect(partFiles(early.dir).map((f) => f.replace(/^c[0-9a-z]+-[0-9a-f]+/, 'c'))).toEqual(['c.rollup']);
+    expect(await early.count(undefined, undefined, undefined, true)).toBe(before);
     expect(partFiles(early.dir).map((f) => f.replace(/^c[0-9a-z]+-[0-9a-f]+/, 'c'))).toEqual(['c.parquet', 'c.rollup']);
     expect(await compactBucket({ bucket: bucketR, dir: fresh(), engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 0, filesMerged: 0, rows: 0, rollups: 0 });
 
@@ -184,18 +187,29 @@ describe('replicated archive (JetStream object store)', () => {
     await small.cache.start();
     await small.cache.ready();
     expect(small.cache.stats()).toMatchObject({ objects: 2, downloads: 0 });
-    expect(await small.count(undefined, '2026-05-01T11:00:00Z', '2026-05-01T12:00:00Z')).toBe(5000);
-    expect(small.cache.stats()).toMatchObject({ downloads: p11.objects, downloadedBytes: p11.bytes, evictions: 0 });
-    await expect(small.count()).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
-    expect(small.audited.filter((e) => e.action === 'flows:query' && e.outcome === 'failure')).toHaveLength(1);
-    expect(small.cache.stats().downloads).toBe(p11.objects);
-    expect(await small.count(undefined, '2026-05-01T10:00:00Z', '2026-05-01T11:00:00Z')).toBe(5500);
-    const st = small.cache.stats();
+    // Traffic by minute over the whole archive: the rollups alone are fetched (well within the bound), the answer exact.
+    const rollupBytes = now.filter((o) => o.name.endsWith('.rollup')).reduce((a, o) => a + o.size, 0);
+    const byMinute = { purpose: 'archive store test: traffic by minute', filters: { from: '2026-05-01T00:00:00Z', to: '2026-05-02T00:00:00Z' }, groupBy: ['minute', 'proto'] as ('minute' | 'proto')[], limit: 10_000 };
+    expect((await small.queries.queryFlows(ctx, byMinute)).rows).toEqual((await early.rowsOnly.queryFlows(ctx, byMinute)).rows);
+    expect(small.cache.stats()).toMatchObject({ downloads: 2, downloadedBytes: rollupBytes });
+    process.stdout.write(`traffic by minute over the day on a cold replica: fetched ${rollupBytes} B of rollups; the files hold ${p10.bytes + p11.bytes - rollupBytes} B\n`);
+    await small.cache.stop();
+    // Reading rows: a replica whose bound holds one hour's files, not two.
+    const sized = replica(bucketR, clock, retention, { maxBytes: Math.max(p10.bytes, p11.bytes) + 1, fetchConcurrency: 2, waitMs: 1000 });
+    await sized.cache.start();
+    await sized.cache.ready();
+    expect(await sized.count(undefined, '2026-05-01T11:00:00Z', '2026-05-01T12:00:00Z', true)).toBe(5000);
+    expect(sized.cache.stats()).toMatchObject({ downloads: p11.objects, downloadedBytes: p11.bytes, evictions: 0 });
+    await expect(sized.count(undefined, undefined, undefined, true)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(sized.audited.filter((e) => e.action === 'flows:query' && e.outcome === 'failure')).toHaveLength(1);
+    expect(sized.cache.stats().downloads).toBe(p11.objects);
+    expect(await sized.count(undefined, '2026-05-01T10:00:00Z', '2026-05-01T11:00:00Z', true)).toBe(5500);
+    const st = sized.cache.stats();
     expect(st.downloads).toBe(p11.objects + p10.objects);
     expect(st.evictions).toBeGreaterThan(0); // just enough of hour 11 went to make room
     expect(st.cachedBytes).toBeGreaterThanOrEqual(p10.bytes);
     expect(st.cachedBytes).toBeLessThanOrEqual(st.maxBytes);
-    await small.cache.stop();
+    await sized.cache.stop();
 
     // Retention: on the leader only; every partition past it deleted from the bucket, audited with its flows; the others follow.
     clock.set(Date.parse('2026-05-31T11:30:00Z')); // 30 days after the end of hour 10 has passed, not that of hours 11 and 12

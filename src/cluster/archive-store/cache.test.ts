@@ -104,6 +104,20 @@ describe('archive cache (on demand)', () => {
     again.release();
   });
 
+  it('for a question rollups answer whole, fetches only the rollups of files that have one, and names those files for the read', async () => {
+    const m = memoryBucket();
+    m.put(name('b1', '10', 'w1.parquet'));
+    m.put(name('b1', '10', 'w1.rollup'), 10);
+    m.put(name('b1', '10', 'w2.parquet')); // no rollup yet (a late file): read from rows
+    const { cache } = await started(m.bucket, {});
+    const l = await cache.acquire(() => true, { rollupsOnly: true });
+    expect(files(l.dir)).toEqual(['basis=b1/hour=2026-05-01T10/w1.rollup', 'basis=b1/hour=2026-05-01T10/w2.parquet']);
+    const part = join(l.dir, 'basis=b1', 'hour=2026-05-01T10');
+    expect(l.flowFiles(part).sort()).toEqual([join(part, 'w1.parquet'), join(part, 'w2.parquet')]);
+    expect(cache.stats()).toMatchObject({ downloads: 2, downloadedBytes: 110 });
+    l.release();
+  });
+
   it('evicts the least recently used copies to stay within its bytes, never one a running read pins', async () => {
     const m = memoryBucket();
     for (const f of ['a', 'b', 'c', 'd']) m.put(name('b1', '10', `${f}.parquet`));

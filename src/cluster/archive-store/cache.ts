@@ -43,8 +43,12 @@ export interface ArchiveCacheStats {
   failures: number;
 }
 
-/** A read's pinned objects, linked under `dir` as `basis=<id>/hour=<h>/<file>`; `release` once the read is done. */
-export interface CacheLease { dir: string; files: number; bytes: number; fetched: number; release(): void }
+/**
+ * A read's pinned objects, linked under `dir` as `basis=<id>/hour=<h>/<file>`; `release` once the read is done.
+ * `flowFiles(partitionDir)` lists the partition's flow files the read takes — with `rollupsOnly`, also those of which
+ * only the rollup was fetched (their path is named, not present: the read must take them from their rollups alone).
+ */
+export interface CacheLease { dir: string; files: number; bytes: number; fetched: number; flowFiles(partitionDir: string): string[]; release(): void }
 
 /** A running cache. */
 export interface ArchiveCache {
@@ -58,8 +62,11 @@ export interface ArchiveCache {
   objects(): ObjectInfo[];
   /** The live objects of a partition: flow files and rollups (what deleting a partition deletes). */
   partitionObjects(): ObjectInfo[];
-  /** Fetches and pins the flow files `want` picks (and their rollups), linked into a snapshot directory. */
-  acquire(want: (n: ArchiveObjectName) => boolean): Promise<CacheLease>;
+  /**
+   * Fetches and pins the flow files `want` picks (and their rollups), linked into a snapshot directory; with
+   * `rollupsOnly`, a file that has a rollup is represented by its rollup alone.
+   */
+  acquire(want: (n: ArchiveObjectName) => boolean, options?: { rollupsOnly?: boolean }): Promise<CacheLease>;
   /** Drops the local copies of these objects now (the purging replica does not wait for the watch). */
   drop(names: readonly string[]): void;
   stats(): ArchiveCacheStats;
@@ -298,15 +305,19 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
   }
 
   /** One attempt: the list's snapshot of what `want` picks, pinned and fetched; undefined when the bucket changed under it. */
-  async function attempt(want: (n: ArchiveObjectName) => boolean): Promise<CacheLease | undefined> {
+  async function attempt(want: (n: ArchiveObjectName) => boolean, rollupsOnly: boolean): Promise<CacheLease | undefined> {
     const picked: ObjectInfo[] = [];
+    const id = randomBytes(6).toString('hex');
+    const snap = join(dir, LEASES, id);
+    const listing = new Map<string, string[]>();
     for (const [name, info] of index) {
       const n = parseArchiveObject(name)!;
-      if (n.kind === 'flows' && want(n)) {
-        picked.push(info);
-        const r = index.get(rollupObjectName(name));
-        if (r !== undefined) picked.push(r);
-      }
+      if (n.kind !== 'flows' || !want(n)) continue;
+      const r = index.get(rollupObjectName(name));
+      if (!rollupsOnly || r === undefined) picked.push(info);
+      if (r !== undefined) picked.push(r);
+      const part = join(snap, `basis=${n.basis}`, `hour=${n.hour}`);
+      listing.set(part, [...(listing.get(part) ?? []), join(part, n.file)]);
     }
     const bytes = picked.reduce((a, o) => a + o.size, 0);
     if (bytes > opts.maxBytes) {
@@ -322,8 +333,6 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
       e.pins++;
       return e;
     });
-    const id = randomBytes(6).toString('hex');
-    const snap = join(dir, LEASES, id);
     let done = false;
     try {
       const absent = list.filter((e) => e.state === 'absent');
@@ -350,6 +359,7 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
       let released = false;
       return {
         dir: snap, files: list.length, bytes, fetched: absent.length,
+        flowFiles: (partitionDir) => listing.get(partitionDir) ?? [],
         release() {
           if (released) return;
           released = true;
@@ -396,10 +406,10 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
     isReady: () => isReady,
     objects: () => [...index.values()].filter((o) => parseArchiveObject(o.name)?.kind === 'flows'),
     partitionObjects: () => [...index.values()],
-    async acquire(want) {
+    async acquire(want, options) {
       await waitReady();
       for (let i = 0; i < 3; i++) {
-        const l = await attempt(want);
+        const l = await attempt(want, options?.rollupsOnly === true);
         if (l !== undefined) return l;
       }
       throw new AppError('UNAVAILABLE', 'The archive changed under this query three times (compaction or retention running); try again.');

@@ -4,14 +4,15 @@ import type { DuckDb } from '#platform/duckdb/index.js';
 import { parseOrThrow } from '#platform/errors/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
-import { FlowQuerySchema, queryFlows, type FlowQuery, type FlowQueryResult } from '#modules/selection/index.js';
+import { FlowQuerySchema, queryFlows, readsRollupsOnly, type FlowQuery, type FlowQueryResult } from '#modules/selection/index.js';
 import type { ArchiveCache } from './cache.js';
 
 const hourOf = (ms: number): string => new Date(ms).toISOString().slice(0, 13);
 
 /**
  * `queryFlows` over the cluster's archive: only the flow files (and their rollups) of the hours and bases the query
- * names are fetched, pinned for the read, and read through the single node's query (same SQL, rollups, audit).
+ * names are fetched — only the rollups, where they answer the question whole — pinned for the read, and read through
+ * the single node's query (same SQL, rollups, audit).
  * A query that needs more than the cache holds is refused with what to narrow (audited as a failure).
  * @see docs/decisions/0015-replica-cache-on-demand.md
  */
@@ -25,13 +26,16 @@ export function createReplicaQueries(deps: { cache: ArchiveCache; audit: AuditRe
       const bases = q.filters.basisIds;
       let lease;
       try {
-        lease = await deps.cache.acquire((n) => n.hour >= fromHour && n.hour <= toHour && (bases === undefined || bases.includes(n.basis)));
+        // A question the rollups answer over whole minutes needs no row: only the rollups of files that have one are fetched.
+        const rollupsOnly = deps.rollups !== false && readsRollupsOnly(q);
+        lease = await deps.cache.acquire((n) => n.hour >= fromHour && n.hour <= toHour && (bases === undefined || bases.includes(n.basis)), { rollupsOnly });
       } catch (e) {
         await deps.audit.record(ctx, { action: 'flows:query', object: { type: 'flow_archive', id: 'flows' }, outcome: 'failure', details: { purpose: q.purpose, stage: 'archive cache' } });
         throw e;
       }
       try {
-        return await queryFlows({ dir: lease.dir, engine: deps.engine, audit: deps.audit, policy: deps.policy, ...(deps.rollups === false ? { rollups: false } : {}) }, ctx, q);
+        const l = lease;
+        return await queryFlows({ dir: l.dir, engine: deps.engine, audit: deps.audit, policy: deps.policy, files: (d) => l.flowFiles(d), ...(deps.rollups === false ? { rollups: false } : {}) }, ctx, q);
       } finally {
         lease.release();
       }

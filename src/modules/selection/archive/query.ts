@@ -54,8 +54,29 @@ export type FlowQuery = z.input<typeof FlowQuerySchema>;
 /** What a flow query answers: its rows, the bases and the number of partitions it read. */
 export interface FlowQueryResult { rows: Record<string, unknown>[]; bases: string[]; partitions: number }
 
-/** What queryFlows needs: the archive directory, an engine for queries only, the audit log and the policy; `rollups: false` reads rows only (tests). */
-export interface FlowQueryDeps { dir: string; engine: () => Promise<DuckDb>; audit: AuditRecorder; policy: PolicyEngine; rollups?: boolean }
+/**
+ * What queryFlows needs: the archive directory, an engine for queries only, the audit log and the policy; `rollups: false`
+ * reads rows only (tests); `files` lists a partition's Parquet files as the read sees them (default liveFiles: a cluster
+ * replica lists files of which it fetched only the rollup, for a question readsRollupsOnly says needs no row of them).
+ */
+export interface FlowQueryDeps { dir: string; engine: () => Promise<DuckDb>; audit: AuditRecorder; policy: PolicyEngine; rollups?: boolean; files?: (partitionDir: string) => string[] }
+
+/** Whether rollups can answer a question: grouped and filtered by their keys alone (time, bases, proto, category). */
+function rollupable(q: z.output<typeof FlowQuerySchema>): boolean {
+  const f = q.filters;
+  return q.groupBy.length > 0 && q.groupBy.every((g) => ROLLUP_KEYS.has(g))
+    && f.foreignAddress === undefined && f.foreignPrefix === undefined && f.pseudonym === undefined && f.port === undefined;
+}
+
+/**
+ * Whether queryFlows reads a file that has a rollup from its rollup alone: a question rollups answer, over whole minutes
+ * (no minute cut by `from` or `to`, which rows would answer).
+ */
+export function readsRollupsOnly(input: FlowQuery): boolean {
+  const q = parseOrThrow(FlowQuerySchema, input, 'flow query');
+  const from = Date.parse(q.filters.from), to = Date.parse(q.filters.to);
+  return rollupable(q) && from % 60_000 === 0 && to % 60_000 === 0;
+}
 
 /** How a grouped question reads a snapshot with rollups: whole minutes [m0, m1) from rollups, the cut edges and the rest from rows. */
 interface RollupPlan { rolled: string[]; unrolled: string[]; m0: number; m1: number; edges: [number, number][] }
@@ -92,9 +113,9 @@ export function presentRow(r: Record<string, unknown>): Record<string, unknown> 
  * Runs a read over a snapshot of live files, again (at most three times) if a file went away under it:
  * compaction deleted its sources after the snapshot was taken, so the next snapshot holds their merged file.
  */
-export async function readSnapshot<T>(parts: readonly Partition[], read: (files: string[]) => Promise<T>): Promise<T> {
+export async function readSnapshot<T>(parts: readonly Partition[], read: (files: string[]) => Promise<T>, list: (dir: string) => string[] = liveFiles): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    const files = parts.flatMap((p) => liveFiles(p.dir));
+    const files = parts.flatMap((p) => list(p.dir));
     try {
       return await read(files);
     } catch (e) {
@@ -172,8 +193,7 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
   if (q.filters.proto !== undefined) add('proto = ?', q.filters.proto);
   if (q.filters.category !== undefined) add('category = ?', q.filters.category);
   // Rollups hold (category, minute, proto, exporter) per file: they answer questions grouped and filtered by those alone.
-  const rollupable = deps.rollups !== false && q.groupBy.length > 0 && q.groupBy.every((g) => ROLLUP_KEYS.has(g)) && sides === undefined
-    && address === undefined && prefix === undefined && q.filters.pseudonym === undefined && q.filters.port === undefined;
+  const byRollups = deps.rollups !== false && rollupable(q);
   const present = (got: Record<string, unknown>[]): Record<string, unknown>[] => got.map((r) => {
     const out: Record<string, unknown> = {};
     for (const g of q.groupBy) {
@@ -202,7 +222,7 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
       const order = `ORDER BY flows DESC, ${cols.map((_, i) => i + 1).join(', ')} LIMIT ${q.limit}`;
       const sums = 'count(*) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(start) AS first, max(start) AS last';
       const grouped = (list: string[], cond: string): string => `SELECT ${cols.join(', ')}, ${sums} FROM ${scanOf(list)} WHERE ${cond} GROUP BY ALL`;
-      const plan = rollupable ? planRollups(files, from, to) : undefined;
+      const plan = byRollups ? planRollups(files, from, to) : undefined;
       if (plan === undefined) return e.all(`${grouped(files, where.join(' AND '))} ${order}`, params).then(present);
       // Whole minutes of files with a rollup from the rollup; the minutes cut by from/to, and files without one, from rows.
       const rest = where.slice(2);
@@ -215,7 +235,7 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
       if (plan.unrolled.length > 0) pieces.push(grouped(plan.unrolled, where.join(' AND ')));
       return e.all(`SELECT ${keys}, CAST(sum(flows) AS BIGINT) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(first) AS first, max(last) AS last
         FROM (${pieces.join(' UNION ALL ')}) GROUP BY ALL ${order}`, params).then(present);
-    });
+    }, deps.files);
   } catch (e) {
     await audit.record(ctx, { ...event, outcome: 'failure', details: { purpose: q.purpose, bases: bases.join(','), filters: filterHash } });
     throw new AppError('INTERNAL', 'The flow query failed.', { cause: e });
