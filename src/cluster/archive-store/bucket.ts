@@ -5,7 +5,11 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadable } from 'node:stream/web';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { Objm, StorageType, type ObjectInfo, type ObjectStore, type ObjectWatchInfo } from '@nats-io/obj';
+import { Objm, setSha256Backend, StorageType, type ObjectInfo, type ObjectStore, type ObjectWatchInfo } from '@nats-io/obj';
+
+// The client hashes every chunk stored or fetched; its default is a pure-JS SHA-256 (browser-safe), about 25 ms of CPU
+// a MiB on this machine — node:crypto's is a fraction of that. Process-wide, before any object store call.
+setSha256Backend('native');
 
 export type { ObjectInfo, ObjectWatchInfo };
 
