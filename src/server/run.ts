@@ -10,7 +10,7 @@ import { apiReplica, assertReplicaConfig, type ReplicaParts } from '#cluster/api
 import { createCore, isReplicated, type Core, type CoreOptions } from './core.js';
 import { witnessComponent } from './witness-wiring.js';
 import { assertWitnessKey, defaultWitnessKeyPath } from '#modules/audit/index.js';
-import { compactionComponent, retentionComponent } from './selection-wiring.js';
+import { compactionComponent, retentionComponent, rollupComponents } from './selection-wiring.js';
 import { edgeStateJobs } from './edge-state-wiring.js';
 
 /** A started server. */
@@ -57,8 +57,10 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   const feeds: Component = { name: 'sharing-feeds', start: () => core.feedScheduler.start(), stop: () => core.feedScheduler.stop() };
   // Applies operator ranges changed by another process (this process's changes apply before their call returns).
   const ranges = core.ranges.component;
-  // The archive's stream writer (before the pipeline that feeds it, so it stops after it) and its hourly compaction.
-  const archive = [core.archive.writer, compactionComponent(core.archive, config.archive.compactEverySeconds, config.archive.compactMinRows, logger)];
+  // The archive's stream writer (before the pipeline that feeds it, so it stops after it), its hourly compaction and the
+  // current hour's rollups.
+  const archive = [core.archive.writer, compactionComponent(core.archive, config.archive.compactEverySeconds, config.archive.compactMinRows, logger),
+    ...rollupComponents(core.archive, config.archive.rollupEverySeconds, logger)];
   // The commission's witness, when the deployment runs it here (audit.witnessEverySeconds > 0; off by default).
   const witness = witnessComponent(core, metrics, logger);
   const extra = options.components?.(core, metrics) ?? [];

@@ -147,6 +147,16 @@ export function retentionComponent(archive: { enforceRetention(ctx: RequestConte
   return periodicComponent('archive-retention', everySeconds, true, () => archive.enforceRetention(systemContext('retention')).catch((e: unknown) => logger?.error({ err: e }, 'archive retention failed')));
 }
 
+/**
+ * The rollups of the hours compaction has not reached (the current one) as a server component: every `everySeconds`,
+ * minute and port rollups for the files written since the last run. None when `everySeconds` is 0.
+ * @see docs/decisions/0015-archive-port-rollups.md
+ */
+export function rollupComponents(archive: Pick<FlowArchive, 'rollupOpenHours'>, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> }[] {
+  if (everySeconds <= 0) return [];
+  return [periodicComponent('archive-rollups', everySeconds, false, () => archive.rollupOpenHours().catch((e: unknown) => logger?.error({ err: e }, 'flow archive rollups failed')))];
+}
+
 /** A component that runs `job` every `everySeconds` (and at start when `atStart`); stop waits for a run in progress. */
 function periodicComponent(name: string, everySeconds: number, atStart: boolean, job: () => Promise<unknown>): { name: string; start(): Promise<void>; stop(): Promise<void> } {
   let timer: ReturnType<typeof setInterval> | undefined;

@@ -9,6 +9,7 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import type { SelectedBatch } from '../minimize.js';
 import { compactPartition } from './compaction.js';
+import { portRollupPartition } from './port-rollup.js';
 import { rollupPartition } from './rollup.js';
 import { checkPurgeRequest, hourOf, listPartitions, liveFiles, type Partition } from './layout.js';
 import { fileList, queryFlows, readSnapshot, type FlowQuery, type FlowQueryResult } from './query.js';
@@ -68,6 +69,32 @@ export function createFlowArchive(deps: ArchiveDeps) {
     chain = next.catch(() => undefined);
     return next;
   };
+  // Rollups are written off the chain (a file is immutable once in its partition: writes need not wait for them), by
+  // one pass at a time on an engine of their own; a file merged away or a partition deleted under a pass only makes that
+  // partition wait for the next pass (a query never takes a rollup of a file it does not see live).
+  let rollupOpened: Promise<DuckDb> | undefined;
+  let rollupChain: Promise<unknown> = Promise.resolve();
+  const rollupPass = (pick: (p: Partition) => boolean): Promise<number> => {
+    const next = rollupChain.then(async () => {
+      const e = await (rollupOpened ??= deps.engine());
+      let written = 0;
+      for (const p of listPartitions(dir)) {
+        if (!pick(p)) continue;
+        const seen = liveFiles(p.dir);
+        try {
+          written += await rollupPartition(e, dir, p);
+          written += await portRollupPartition(e, dir, p);
+        } catch (err) {
+          if (!seen.some((f) => !existsSync(f))) throw err;
+        }
+      }
+      return written;
+    });
+    rollupChain = next.catch(() => undefined);
+    return next;
+  };
+  /** The last hour compaction takes: hours that ended more than `graceMs` (default ten minutes) ago. */
+  const closedBefore = (graceMs = 600_000): string => hourOf(clock.nowMs() - graceMs - 3_600_000);
   const writer: ArchiveWriter = createArchiveWriter(settings, { dir, engine, serial, ...(deps.logger !== undefined ? { logger: deps.logger } : {}) });
 
   // Row counts come from the Parquet footers.
@@ -106,10 +133,12 @@ export function createFlowArchive(deps: ArchiveDeps) {
     async close(): Promise<void> {
       try {
         await writer.stop();
+        await rollupChain;
       } finally {
-        for (const o of [opened, queryOpened]) if (o !== undefined) (await o).close();
+        for (const o of [opened, queryOpened, rollupOpened]) if (o !== undefined) (await o).close();
         opened = undefined;
         queryOpened = undefined;
+        rollupOpened = undefined;
       }
     },
     /**
@@ -132,22 +161,33 @@ export function createFlowArchive(deps: ArchiveDeps) {
     /**
      * Merges files of every partition whose hour ended more than `graceMs` ago until none has fewer than `minRows`
      * rows (compaction.ts: a partition of fewer rows in all becomes one file); a query meanwhile sees every row
-     * exactly once (liveFiles).
+     * exactly once (liveFiles). Then writes those partitions' missing rollups, off the chain (rollupPass).
      */
     async compact(options: { minRows?: number; graceMs?: number } = {}): Promise<CompactionResult> {
       const minRows = options.minRows ?? 100_000;
-      const before = hourOf(clock.nowMs() - (options.graceMs ?? 600_000) - 3_600_000);
-      return serial(async () => {
+      const before = closedBefore(options.graceMs);
+      const out = await serial(async () => {
         const e = await engine();
-        const out: CompactionResult = { partitions: 0, filesMerged: 0, rows: 0 };
+        const r: CompactionResult = { partitions: 0, filesMerged: 0, rows: 0 };
         for (const p of listPartitions(dir)) {
           if (p.hour > before) continue;
-          const r = await compactPartition(e, dir, p, minRows);
-          if (r.files > 0) { out.partitions++; out.filesMerged += r.files; out.rows += r.rows; }
-          await rollupPartition(e, dir, p); // after the merge: its sources' rollups go, the merged file gets one
+          const m = await compactPartition(e, dir, p, minRows);
+          if (m.files > 0) { r.partitions++; r.filesMerged += m.files; r.rows += m.rows; }
         }
-        return out;
+        return r;
       });
+      await rollupPass((p) => p.hour <= before); // after the merges: their sources' rollups go, the merged files get theirs
+      return out;
+    },
+
+    /**
+     * Writes the rollups of the files of hours compaction has not reached yet (the current hour, and the last for
+     * `graceMs`), so that a question over them reads rows only of files written since the last call: the server calls
+     * it every `archive.rollupEverySeconds`. Returns the rollups written.
+     */
+    rollupOpenHours: (options: { graceMs?: number } = {}): Promise<number> => {
+      const before = closedBefore(options.graceMs);
+      return rollupPass((p) => p.hour > before);
     },
 
     /**

@@ -45,7 +45,7 @@ describe('archive compaction', () => {
     expect(liveFiles(part!.dir)).toHaveLength(3);
     expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 3200 });
     const files = liveFiles(part!.dir);
-    expect(readdirSync(part!.dir).filter((n) => !n.endsWith('.parquet') && !n.endsWith('.rollup'))).toEqual([]); // rollups: rollup.ts
+    expect(readdirSync(part!.dir).filter((n) => !n.endsWith('.parquet') && !n.endsWith('.rollup') && !n.endsWith('.ports'))).toEqual([]); // rollups: rollup.ts, port-rollup.ts
     const e = await engine();
     const list = `[${files.map((x) => `'${x}'`).join(', ')}]`;
     const sizes = (await e.all(`SELECT num_rows FROM parquet_file_metadata(${list}) ORDER BY num_rows`)).map((r) => Number(r['num_rows']));

@@ -10,6 +10,7 @@ import type { AuditRecorder } from '#modules/audit/index.js';
 import { formatAddress } from '#modules/collection/index.js';
 import { parsePrefix } from '../ranges.js';
 import { hourOf, listPartitions, liveFiles, slotBytes, slotHalves, sqlString, type Partition } from './layout.js';
+import { planPortRollups } from './port-rollup.js';
 import { ROLLUP_KEYS, rollupOf } from './rollup.js';
 
 /** An address group key reads two UBIGINT halves; the others one column (`text` formats a group's value once, after grouping). */
@@ -25,6 +26,12 @@ export const GROUP_KEYS: Readonly<Record<'hour' | 'minute' | 'basis' | 'category
   srcAddr: { hi: 'src_ip_hi', lo: 'src_ip_lo' }, dstAddr: { hi: 'dst_ip_hi', lo: 'dst_ip_lo' },
   foreignAddress: { hi: foreign('hi'), lo: foreign('lo') },
   srcPort: { sql: 'src_port' }, dstPort: { sql: 'dst_port' }, proto: { sql: 'proto' }, exporter: { sql: 'exporter' },
+};
+
+/** The columns of a port rollup (port-rollup.ts) each group key it can answer reads, named as the rows' path names them. */
+const PORT_ROLLUP_COLUMNS: Partial<Record<keyof typeof GROUP_KEYS, string>> = {
+  hour: 'hour AS "hour"', basis: 'basis AS "basis"', category: 'category AS "category"', proto: 'proto AS "proto"',
+  foreignAddress: 'foreign_hi AS "foreignAddress__hi", foreign_lo AS "foreignAddress__lo"',
 };
 
 const iso = z.string().datetime({ offset: true, message: 'use ISO 8601 with a time zone' });
@@ -194,6 +201,10 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
   if (q.filters.category !== undefined) add('category = ?', q.filters.category);
   // Rollups hold (category, minute, proto, exporter) per file: they answer questions grouped and filtered by those alone.
   const byRollups = deps.rollups !== false && rollupable(q);
+  // Port rollups hold (category, foreign address, port, proto) of the service ports on either side (port-rollup.ts).
+  const portRollupable = deps.rollups !== false && q.filters.port !== undefined && q.groupBy.length > 0
+    && q.groupBy.every((g) => PORT_ROLLUP_COLUMNS[g] !== undefined) && sides === undefined && address === undefined && prefix === undefined
+    && q.filters.pseudonym === undefined;
   const present = (got: Record<string, unknown>[]): Record<string, unknown>[] => got.map((r) => {
     const out: Record<string, unknown> = {};
     for (const g of q.groupBy) {
@@ -222,6 +233,19 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
       const order = `ORDER BY flows DESC, ${cols.map((_, i) => i + 1).join(', ')} LIMIT ${q.limit}`;
       const sums = 'count(*) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(start) AS first, max(start) AS last';
       const grouped = (list: string[], cond: string): string => `SELECT ${cols.join(', ')}, ${sums} FROM ${scanOf(list)} WHERE ${cond} GROUP BY ALL`;
+      const ports = portRollupable ? await planPortRollups(e, files, q.filters.port!, from, to) : undefined;
+      if (ports !== undefined && ports.rollups.length > 0) {
+        // The port's rows of each usable rollup, and rows for the files none covers; summed by the question's keys.
+        const conds = [`port = ${q.filters.port!}`];
+        if (q.filters.proto !== undefined) conds.push(`proto = ${q.filters.proto}`);
+        if (q.filters.category !== undefined) conds.push(`category = ${sqlString(q.filters.category)}`);
+        const pieces = [`SELECT ${q.groupBy.map((g) => PORT_ROLLUP_COLUMNS[g]).join(', ')}, flows, bytes, packets, first, last
+          FROM ${scan(ports.rollups)} WHERE ${conds.join(' AND ')}`];
+        if (ports.rows.length > 0) pieces.push(grouped(ports.rows, where.join(' AND ')));
+        const outer = cols.map((c) => c.slice(c.lastIndexOf(' AS ') + 4)).join(', ');
+        return e.all(`SELECT ${outer}, CAST(sum(flows) AS BIGINT) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(first) AS first, max(last) AS last
+          FROM (${pieces.join(' UNION ALL ')}) GROUP BY ALL ${order}`, ports.rows.length > 0 ? params : []).then(present);
+      }
       const plan = byRollups ? planRollups(files, from, to) : undefined;
       if (plan === undefined) return e.all(`${grouped(files, where.join(' AND '))} ${order}`, params).then(present);
       // Whole minutes of files with a rollup from the rollup; the minutes cut by from/to, and files without one, from rows.

@@ -4,7 +4,7 @@
  * those keys read a few thousand rows instead of every flow. Written at compaction, deleted with their file.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { DuckDb } from '#platform/duckdb/index.js';
 import { liveFiles, sqlString, TMP_DIR, type Partition } from './layout.js';
@@ -27,7 +27,7 @@ export async function writeRollup(e: DuckDb, file: string, dest: string): Promis
 /**
  * Writes the rollup of every live file of `p` that has none, and deletes the rollups whose file is no longer live
  * (compaction merged it). A file is immutable once renamed in, so its rollup stays exact for as long as both exist;
- * each rollup is written to `_tmp/` and renamed in whole. Callers hold the archive's chain. Returns the rollups written.
+ * each rollup is written to `_tmp/` and renamed in whole. Runs off the archive's chain (archive.ts rollupPass). Returns the rollups written.
  */
 export async function rollupPartition(e: DuckDb, archiveDir: string, p: Partition): Promise<number> {
   const live = liveFiles(p.dir);
@@ -40,8 +40,12 @@ export async function rollupPartition(e: DuckDb, archiveDir: string, p: Partitio
     if (existsSync(rollupOf(f))) continue;
     mkdirSync(join(archiveDir, TMP_DIR), { recursive: true });
     const tmp = join(archiveDir, TMP_DIR, `r${Date.now().toString(36)}-${randomBytes(4).toString('hex')}${ROLLUP_SUFFIX}`);
-    await writeRollup(e, f, tmp);
-    renameSync(tmp, rollupOf(f));
+    try {
+      await writeRollup(e, f, tmp);
+      renameSync(tmp, rollupOf(f));
+    } finally {
+      rmSync(tmp, { force: true }); // nothing of a purged partition stays behind when the rename failed
+    }
     written++;
   }
   return written;

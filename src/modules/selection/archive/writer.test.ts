@@ -176,8 +176,9 @@ describe('archive compaction and queries', () => {
     const r = await archive.compact({ minRows: 100_000 });
     expect(r).toEqual({ partitions: 1, filesMerged: 5, rows: 10_000 });
     expect(liveFiles(part!.dir).length).toBe(1);
-    // Beside the merged file only its minute rollup (rollup.ts): no manifest, no source's rollup.
-    expect(readdirSync(part!.dir).filter((f) => !f.endsWith('.parquet'))).toEqual([liveFiles(part!.dir)[0]!.split('/').pop()!.replace(/\.parquet$/, '.rollup')]);
+    // Beside the merged file only its minute rollup (rollup.ts) and the partition's port rollup (port-rollup.ts): no manifest, no source's rollup.
+    expect(readdirSync(part!.dir).filter((f) => !f.endsWith('.parquet') && !f.endsWith('.ports'))).toEqual([liveFiles(part!.dir)[0]!.split('/').pop()!.replace(/\.parquet$/, '.rollup')]);
+    expect(readdirSync(part!.dir).filter((f) => f.endsWith('.ports'))).toHaveLength(1);
     expect((await archive.queryFlows(ctx, q)).rows).toEqual([expect.objectContaining({ flows: '10000' })]);
     // The current hour is left alone.
     expect(await archive.compact({ minRows: 100_000, graceMs: 86_400_000 })).toEqual({ partitions: 0, filesMerged: 0, rows: 0 });
