@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '#platform/config/index.js';
-import { buildLocator, planLocator, registeredRanges, retentionComponent } from './selection-wiring.js';
+import { buildLocator, planLocator, registeredRanges, retentionComponent, rollupComponents } from './selection-wiring.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mamori-locator-'));
 const rir = join(dir, 'delegated-test-extended');
@@ -76,5 +76,19 @@ describe('selection configuration → locator', () => {
     release();
     await stopping;
     expect(stopped).toBe(true);
+  });
+
+  it('runs the current hour\'s rollups on their timer (not at start), logs a failure without stopping, and none at 0 seconds', async () => {
+    expect(rollupComponents({ rollupOpenHours: async () => 0 }, 0)).toEqual([]);
+    let calls = 0;
+    const errors: unknown[] = [];
+    const logger = { error: (o: unknown) => { errors.push(o); } } as never;
+    const [c] = rollupComponents({ rollupOpenHours: async () => { calls++; if (calls === 1) throw new Error('disk full'); return 1; } }, 1, logger);
+    await c!.start();
+    expect(calls).toBe(0);
+    await new Promise((r) => setTimeout(r, 2_300));
+    await c!.stop();
+    expect(calls).toBe(2);
+    expect(errors).toHaveLength(1);
   });
 });
