@@ -6,6 +6,7 @@ import { createBeaconDetector, renumberAdmissions } from './beacon.js';
 import { DEFAULT_SCAN_CONFIG, createScanDetector } from './scan.js';
 import { createDdosDetector } from './ddos.js';
 import { IndicatorMatcher, createIndicatorDetector } from './indicators.js';
+import { createDetectors } from './pipeline.js';
 import { BlockedBloomFilter, BlockedCountMinSketch, CountMinSketch, IdSet, inChunks, KeyIndex, PREFETCH_ROWS, RecentCounter } from './sketch.js';
 import { bowleySkew, medianAbsDev, modeShare } from './stats.js';
 
@@ -102,6 +103,27 @@ describe('beacon detector', () => {
     d.ingest(batchOf(hosts, bots.flatMap((b, j) => Array.from({ length: 30 }, (_, k) => ({ t: T0 + j * 777 + k * 20_000, src: b, dst: c2 })))));
     const f = d.flush(T0 + 1_000_000).find((x) => x.kind === 'botnet-fanin');
     expect(f?.hostCount).toBe(8);
+  });
+});
+
+describe('a set of detector kinds', () => {
+  it('builds only the kinds it runs (a scan-only set has no beacon tables) and finds what they find', () => {
+    const hosts = new HostTable();
+    const scanner = hosts.intern({ kind: 'foreign', address: '192.0.2.66' });
+    const targets = Array.from({ length: 30 }, (_, k) => hosts.intern({ kind: 'domestic', pseudonym: `p:t${k}` }));
+    const before = process.memoryUsage().arrayBuffers;
+    const set = createDetectors(hosts, {}, new IndicatorMatcher([]), ['scan']);
+    // A beacon detector alone holds ≈ 260 MB of typed arrays; the scan detector's own tables are far below that.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(150e6);
+    expect(set.kinds).toEqual(['scan']);
+    expect(set.stats().beacon).toBeUndefined();
+    expect(set.stats().scan).toBeDefined();
+    set.ingest(batchOf(hosts, targets.map((t, k) => ({ t: T0 + k * 100, src: scanner, dst: t, dp: 23, flags: 0x02 }))));
+    expect(set.flush(T0 + 10_000).map((f) => [f.kind, f.subject.value])).toEqual([['scan-horizontal', '192.0.2.66']]);
+    // A kind not run is built when asked for (its config), and still reads no flow.
+    expect(set.beacon.config.alertInterval).toBeGreaterThan(0);
+    set.ingest(batchOf(hosts, [{ t: T0 + 20_000, src: scanner, dst: targets[0]!, dp: 23, flags: 0x02 }]));
+    expect(set.beacon.stats().trackedPairs).toBe(0);
   });
 });
 
