@@ -1,5 +1,5 @@
 /** @module The replica's on-demand archive cache against an in-memory bucket: what a read fetches, the byte bound, LRU eviction, pins, purges, merges, restarts. */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -153,6 +153,25 @@ describe('archive cache (on demand)', () => {
     expect(files(c.dir)).toEqual(['basis=b1/hour=2026-05-01T10/c.parquet']);
     expect(cache.stats()).toMatchObject({ cachedBytes: 200, pinnedBytes: 100 });
     c.release();
+  });
+
+  it('two reads waiting for room for the same file count its bytes once; the count stays the bytes on disk', async () => {
+    const m = memoryBucket();
+    for (const f of ['a', 'b', 'c']) m.put(name('b1', '10', `${f}.parquet`));
+    const { cache, dir } = await started(m.bucket, { maxBytes: 200 });
+    const held = await cache.acquire((n) => n.file !== 'c.parquet');
+    const one = cache.acquire((n) => n.file === 'c.parquet');
+    const two = cache.acquire((n) => n.file === 'c.parquet');
+    await tick();
+    held.release();
+    const [l1, l2] = await Promise.all([one, two]);
+    expect(l1.fetched + l2.fetched).toBe(1);
+    expect(m.io.gets.filter((g) => g.endsWith('c.parquet'))).toHaveLength(1);
+    l1.release();
+    l2.release();
+    const onDisk = files(dir).filter((f) => !f.startsWith('_')).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+    expect(cache.stats()).toMatchObject({ cachedBytes: onDisk, pinnedBytes: 0 });
+    expect(onDisk).toBe(200);
   });
 
   it('a purge tombstone removes the basis\'s copies (and from running reads); a deletion removes its copy; a merged file replaces its sources at once', async () => {

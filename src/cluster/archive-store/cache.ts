@@ -28,7 +28,7 @@ export interface ArchiveCacheOptions {
 
 export const DEFAULT_CACHE_OPTIONS: ArchiveCacheOptions = { maxBytes: 256 * 2 ** 30, fetchConcurrency: 4, waitMs: 30_000 };
 
-/** The cache's counters (hits and misses count objects a lease needed, already local or not). */
+/** The cache's counters (a lease's misses are the downloads it started; its other objects are hits: local, or being fetched by another read). */
 export interface ArchiveCacheStats {
   /** Live flow files the bucket holds (this replica's list). */
   objects: number;
@@ -218,12 +218,22 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
     }
   }
 
-  /** Room for `bytes` more: evicts, or waits for leases to end; refuses after the wait. */
-  async function reserve(bytes: number): Promise<void> {
+  /**
+   * Room for those of `list` still absent: evicts, or waits for leases to end; refuses after the wait. The check, the
+   * count and the marking happen in one turn, so two reads waiting for one file count its bytes once. Returns how many
+   * this read marked for download.
+   */
+  async function reserve(list: readonly Entry[]): Promise<number> {
     const end = now() + opts.waitMs;
     for (;;) {
+      const absent = list.filter((e) => e.state === 'absent');
+      const bytes = absent.reduce((a, e) => a + e.size, 0);
       evict(opts.maxBytes - bytes);
-      if (used + bytes <= opts.maxBytes) { used += bytes; return; }
+      if (used + bytes <= opts.maxBytes) {
+        used += bytes;
+        for (const e of absent) e.state = 'fetching';
+        return absent.length;
+      }
       const left = end - now();
       if (left <= 0) {
         s.refused++;
@@ -335,11 +345,9 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
     });
     let done = false;
     try {
-      const absent = list.filter((e) => e.state === 'absent');
-      s.hits += list.length - absent.length;
-      s.misses += absent.length;
-      await reserve(absent.reduce((a, e) => a + e.size, 0));
-      for (const e of absent) e.state = 'fetching';
+      const marked = await reserve(list);
+      s.hits += list.length - marked;
+      s.misses += marked;
       let fetched: boolean;
       try {
         fetched = await fetchAll(list);
@@ -358,7 +366,7 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
       done = true;
       let released = false;
       return {
-        dir: snap, files: list.length, bytes, fetched: absent.length,
+        dir: snap, files: list.length, bytes, fetched: marked,
         flowFiles: (partitionDir) => listing.get(partitionDir) ?? [],
         release() {
           if (released) return;
