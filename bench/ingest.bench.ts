@@ -325,7 +325,8 @@ const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${
 
 async function main(): Promise<void> {
   process.stdout.write(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
-  process.stdout.write(`path: flowgen (NetFlow v5, second process) → native UDP receiver → decode → selection → detectors (detectorThreads auto) + archive writer (segment → Parquet) → compaction; ${STEP_SECONDS} s per rate; nfcapd on the same stream\n`);
+  const ringMiB = parseConfig({}).collector.receiveRingBytes / 2 ** 20;
+  process.stdout.write(`path: flowgen (NetFlow v5, second process) → native UDP receiver (${ringMiB} MiB ring, collector.receiveRingBytes) → decode → selection → detectors (detectorThreads auto) + archive writer (segment → Parquet) → compaction; ${STEP_SECONDS} s per rate; nfcapd on the same stream\n`);
   const nfcapd = tool('nfcapd');
   const nfdump = tool('nfdump');
   if (nfcapd === undefined || nfdump === undefined) process.stdout.write('nfcapd: not installed (apt-get install -y nfdump); no comparison\n');
