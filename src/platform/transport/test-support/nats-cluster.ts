@@ -1,27 +1,17 @@
 /** @module A throw-away three-node NATS JetStream cluster for tests: own processes on free loopback ports and temp store dirs, never the machine's 4222. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 /** Where Debian installs nats-server; override with MAMORI_TEST_NATS_SERVER. */
 export function natsServerBinary(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return env['MAMORI_TEST_NATS_SERVER'] ?? '/usr/sbin/nats-server';
 }
 
-/** A free TCP port on 127.0.0.1 (asked of the kernel, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** Free loopback ports (ports.ts), also here for the suites that start processes beside the cluster. */
+export { freePort };
 
 interface NodeSpec { name: string; client: number; route: number; monitor: number; dir: string; conf: string }
 
