@@ -21,8 +21,13 @@ export interface NatsTestCluster {
   urls: string[];
   /** Kills node `i` (SIGKILL by default) and waits for it to exit. */
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
-  /** Starts node `i` again with its store (after kill) and waits until it is healthy. */
-  restart(i: number): Promise<void>;
+  /**
+   * Starts node `i` again with its store (after kill) and waits until it is healthy (`until: 'healthy'`, the default:
+   * every stream and consumer on it current) or only serving (`'serving'`: it takes clients, JetStream on and current
+   * with the meta leader; its streams and consumers may still be catching up, which after every node of a loaded
+   * cluster restarted can take longer than a test should wait for a node when its own checks follow).
+   */
+  restart(i: number, until?: 'healthy' | 'serving'): Promise<void>;
   /** Process id of node `i` (undefined when not running). */
   pid(i: number): number | undefined;
   /** Whether node `i` is running. */
@@ -60,8 +65,8 @@ export async function startNatsCluster(size = 3): Promise<NatsTestCluster> {
     p.once('error', () => undefined);
     procs[i] = p;
   };
-  const healthy = async (i: number, deadlineMs: number): Promise<void> => {
-    const url = `http://127.0.0.1:${nodes[i]!.monitor}/healthz`;
+  const healthy = async (i: number, deadlineMs: number, serving = false): Promise<void> => {
+    const url = `http://127.0.0.1:${nodes[i]!.monitor}/healthz${serving ? '?js-server-only=true' : ''}`;
     let last = '';
     while (Date.now() < deadlineMs) {
       if (procs[i]?.exitCode !== null && procs[i]?.exitCode !== undefined) throw new Error(`nats-server ${nodes[i]!.name} exited with ${procs[i]!.exitCode}`);
@@ -98,10 +103,10 @@ export async function startNatsCluster(size = 3): Promise<NatsTestCluster> {
   return {
     urls: nodes.map((n) => `nats://127.0.0.1:${n.client}`),
     kill: (i, signal = 'SIGKILL') => stopOne(i, signal),
-    async restart(i) {
+    async restart(i, until = 'healthy') {
       await stopOne(i, 'SIGKILL');
       launch(i);
-      await healthy(i, Date.now() + 30_000);
+      await healthy(i, Date.now() + 60_000, until === 'serving');
     },
     pid: (i) => procs[i]?.pid,
     running: (i) => procs[i] !== undefined && procs[i]!.exitCode === null && procs[i]!.signalCode === null,
