@@ -5,13 +5,10 @@
  * is killed with -9 and the other takes over within 30 s, sending a reminder that fell due meanwhile exactly once;
  * `mamori audit verify` passes on the resulting database (entries and checkpoints from both replicas).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrometheusText } from '#cli/commands/collection.js';
 import { loadConfig } from '#platform/config/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { freePort, startNatsCluster, type NatsTestCluster } from '#platform/transport/test-support/nats-cluster.js';
@@ -19,16 +16,14 @@ import { addUser, designate, incidentBody } from '#modules/reporting/test-suppor
 import { createCore, type Core } from '#server/core.js';
 import { createFreshPgDatabase } from '#server/test-support/pg.js';
 import { connectNats, ENTRY as STATE_ENTRY, openBucket } from '#cluster/state/index.js';
+import { createHarness, metric, type MamoriProcess } from './support/harness.js';
 
-const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori', ...process.argv.slice(1)]))";
 const PASSWORD = 'correct horse battery staple';
 
+const h = createHarness('mamori-api-replica-');
 let nats: NatsTestCluster;
 let db: { url: string; drop(): Promise<void> };
 let keys: string;
-const procs: ChildProcess[] = [];
-const dirs: string[] = [];
-const logs = new Map<ChildProcess, string>();
 
 /** What every replica (and the test's own core) shares: the database, NATS and the key files. */
 function sharedEnv(): Record<string, string> {
@@ -40,24 +35,10 @@ function sharedEnv(): Record<string, string> {
   };
 }
 
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'mamori-api-replica-'));
-  dirs.push(d);
-  return d;
-}
-
-function spawnMamori(args: string[], extra: Record<string, string>): ChildProcess {
-  const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '-e', ENTRY, ...args], { env: { ...process.env, ...sharedEnv(), MAMORI_DATA_DIR: dataDir(), ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  logs.set(p, '');
-  const keep = (d: Buffer): void => { logs.set(p, (logs.get(p)! + d.toString()).slice(-20_000)); };
-  p.stdout!.on('data', keep);
-  p.stderr!.on('data', keep);
-  procs.push(p);
-  return p;
-}
+const spawnMamori = (args: string[], extra: Record<string, string>): MamoriProcess => h.start(args, { ...sharedEnv(), ...extra });
 
 /** A replica: `mamori serve` with the singletons checked every 2 s and the clocks swept every second. */
-async function replica(id: string): Promise<{ proc: ChildProcess; url: string }> {
+async function replica(id: string): Promise<{ proc: MamoriProcess; url: string }> {
   const port = await freePort();
   const proc = spawnMamori(['serve', '--host', '127.0.0.1', '--port', String(port)], {
     MAMORI_CLUSTER_API_ID: id, MAMORI_CLUSTER_API_LEASE_CHECK_SECONDS: '2', MAMORI_REPORTING_SWEEP_EVERY_SECONDS: '1', MAMORI_AUDIT_CHECKPOINT_EVERY_SECONDS: '2', MAMORI_COLLECTOR_ENABLED: 'false',
@@ -65,24 +46,7 @@ async function replica(id: string): Promise<{ proc: ChildProcess; url: string }>
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 
-async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<number> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`${what}: not reached within ${ms} ms\n${[...logs.values()].map((l) => l.slice(-3000)).join('\n---\n')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return Date.now() - t0;
-}
-
-async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
-  try {
-    const r = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
-    const s = parsePrometheusText(await r.text()).filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
-    return s.length === 0 ? undefined : s.reduce((a, x) => a + x.value, 0);
-  } catch {
-    return undefined;
-  }
-}
+const until = (what: string, cond: () => Promise<boolean>, ms: number): Promise<number> => h.until(what, cond, ms, 200);
 
 const leader = (url: string): Promise<number | undefined> => metric(url, 'mamori_api_singletons_leader');
 
@@ -90,14 +54,12 @@ async function login(url: string, username: string, password: string): Promise<R
   return fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: JSON.stringify({ username, password }) });
 }
 
-function exited(p: ChildProcess): Promise<number | null> {
-  return p.exitCode !== null || p.signalCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (code) => r(code)));
-}
-
 beforeAll(async () => {
   nats = await startNatsCluster(3);
+  h.defer(() => nats.stop());
   db = await createFreshPgDatabase();
-  keys = dataDir();
+  h.defer(() => db.drop().catch(() => undefined));
+  keys = h.tempDir();
   writeFileSync(join(keys, 'edge-key-wrap'), randomBytes(32), { mode: 0o600 });
 }, 120_000);
 
@@ -115,17 +77,12 @@ async function stateHeartbeatBy(): Promise<string | undefined> {
   }
 }
 
-afterAll(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  await nats?.stop();
-  await db?.drop().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => h.teardown(), 60_000);
 
 describe('cluster: API replicas on one PostgreSQL', () => {
   it('share sessions, the sign-in throttle and cache invalidations; the singletons move within 30 s of a kill -9 and a reminder due meanwhile is sent once; the audit log verifies', async () => {
     // The world, made by a core of the test's own on the cluster's database (it migrates it).
-    const centre: Core = await createCore(loadConfig({ env: { ...sharedEnv(), MAMORI_DATA_DIR: dataDir() } }).config);
+    const centre: Core = await createCore(loadConfig({ env: { ...sharedEnv(), MAMORI_DATA_DIR: h.tempDir() } }).config);
     const sys = systemContext('test');
     const admin = await centre.identity.createUser(sys, { username: 'kanri', displayName: 'Kanri', password: PASSWORD, roles: ['admin'], orgId: null });
     expect(admin.username).toBe('kanri');
@@ -171,8 +128,7 @@ describe('cluster: API replicas on one PostgreSQL', () => {
 
     // Kill -9 the leader; a reminder falls due while nobody holds the singletons.
     const deadline = (await centre.db.kysely.selectFrom('report_deadlines').select(['id', 'key']).where('report_id', '=', report.id).where('met_at', 'is', null).orderBy('due_at', 'desc').executeTakeFirstOrThrow()) as { id: string; key: string };
-    a.proc.kill('SIGKILL');
-    await exited(a.proc);
+    await a.proc.kill('SIGKILL');
     await centre.db.kysely.updateTable('report_deadlines').set({ remind_at: new Date(Date.now() + 1000).toISOString() }).where('id', '=', deadline.id).execute();
     const reminders = async (): Promise<number> => ((await centre.db.kysely.selectFrom('report_inbox').select('id').where('report_id', '=', report.id).where('kind', '=', 'reminder').where('note', 'like', `${deadline.key} %`).execute()) as unknown[]).length;
     expect(await reminders()).toBe(0);
@@ -192,10 +148,9 @@ describe('cluster: API replicas on one PostgreSQL', () => {
     // Reads and writes on both, then both stop; the log they wrote verifies.
     for (const r of [a2, b]) expect((await fetch(`${r.url}/api/v1/auth/me`, { headers: { cookie } })).status).toBe(200);
     await centre.close();
-    for (const p of [a2.proc, b.proc]) p.kill('SIGTERM');
-    expect(await Promise.all([exited(a2.proc), exited(b.proc)])).toEqual([0, 0]);
+    expect(await Promise.all([a2.proc.kill('SIGTERM'), b.proc.kill('SIGTERM')])).toEqual([0, 0]);
     const verify = spawnMamori(['audit', 'verify'], {});
-    expect(await exited(verify)).toBe(0);
-    expect(logs.get(verify)).toMatch(/audit log OK: \d+ entries, root \S+, [1-9]\d* signed checkpoints/);
-  });
+    expect(await verify.exited()).toBe(0);
+    expect(verify.log()).toMatch(/audit log OK: \d+ entries, root \S+, [1-9]\d* signed checkpoints/);
+  }, 300_000);
 });

@@ -5,13 +5,10 @@
  * acknowledged lost, nothing archived twice), and the replica, its cache bound below the archive's size, answers
  * `POST /api/v1/flows/query` over each basis exactly, fetching only what each query reads, audited.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrometheusText } from '#cli/commands/collection.js';
 import { loadConfig } from '#platform/config/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { openDuckDb } from '#platform/duckdb/index.js';
@@ -24,17 +21,14 @@ import { encodeWireBatch, partitionSubject, splitByPartition } from '#cluster/wi
 import { flowStreamSpec } from '#cluster/streams.js';
 import { createCore } from '#server/core.js';
 import { createFreshPgDatabase } from '#server/test-support/pg.js';
+import { createHarness, metric, type MamoriProcess } from './support/harness.js';
 
-const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori', ...process.argv.slice(1)]))";
 const PARTITIONS = 4;
+const h = createHarness('mamori-archive-cluster-');
 let nats: NatsTestCluster;
 let db: { url: string; drop(): Promise<void> };
 let keys: string;
-const procs: ChildProcess[] = [];
-const dirs: string[] = [];
-const logs = new Map<ChildProcess, string>();
 
-const tmp = (): string => { const d = mkdtempSync(join(tmpdir(), 'mamori-archive-cluster-')); dirs.push(d); return d; };
 function sharedEnv(): Record<string, string> {
   return {
     MAMORI_DATABASE_URL: db.url, MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_REPLICAS: '1', MAMORI_CLUSTER_PARTITIONS: String(PARTITIONS),
@@ -43,47 +37,21 @@ function sharedEnv(): Record<string, string> {
     MAMORI_LOG_LEVEL: 'warn', MAMORI_COLLECTOR_ENABLED: 'false',
   };
 }
-function start(args: string[], extra: Record<string, string> = {}): ChildProcess {
-  const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '-e', ENTRY, ...args], { env: { ...process.env, ...sharedEnv(), MAMORI_DATA_DIR: tmp(), ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  logs.set(p, '');
-  const keep = (d: Buffer): void => { logs.set(p, (logs.get(p)! + d.toString()).slice(-20_000)); };
-  p.stdout!.on('data', keep);
-  p.stderr!.on('data', keep);
-  procs.push(p);
-  return p;
-}
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms\n${[...logs.values()].map((l) => l.slice(-3000)).join('\n---\n')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-async function metric(url: string, name: string): Promise<number> {
-  try {
-    const r = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
-    return parsePrometheusText(await r.text()).filter((x) => x.name === name).reduce((a, x) => a + x.value, 0);
-  } catch {
-    return -1;
-  }
-}
+const start = (args: string[], extra: Record<string, string> = {}): MamoriProcess => h.start(args, { ...sharedEnv(), ...extra });
 
 beforeAll(async () => {
   nats = await startNatsCluster(1);
+  h.defer(() => nats.stop());
   db = await createFreshPgDatabase();
-  keys = tmp();
+  h.defer(() => db.drop().catch(() => undefined));
+  keys = h.tempDir();
 }, 120_000);
 
-afterAll(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  await nats?.stop();
-  await db?.drop().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => h.teardown(), 60_000);
 
 describe('cluster: the replicated archive', () => {
   it('loses nothing acknowledged and archives nothing twice through a kill -9 of the archiver; a replica that never saw the flows, its cache smaller than the archive, answers each basis fetching only what it reads', async () => {
-    const centre = await createCore(loadConfig({ env: { ...sharedEnv(), MAMORI_DATA_DIR: tmp() } }).config);
+    const centre = await createCore(loadConfig({ env: { ...sharedEnv(), MAMORI_DATA_DIR: h.tempDir() } }).config);
     const sys = systemContext('test');
     const analyst = await centre.identity.createUser(sys, { username: 'bunseki', displayName: 'Analyst', password: 'correct horse battery staple', roles: ['analyst'], orgId: null });
     const { token } = await centre.identity.createToken(sys, { name: 'test', expiresInDays: 1 }, analyst.id);
@@ -98,31 +66,37 @@ describe('cluster: the replicated archive', () => {
     await t.ensureStream(flowStreamSpec(config.cluster));
     const [ma, mb] = [await freePort(), await freePort()];
     const a = start(['archiver', '--metrics', `127.0.0.1:${ma}`]);
-    await until('archiver a leads', () => logs.get(a)!.includes('archiver: leader'), 60_000);
+    await h.until('archiver a leads', () => a.log().includes('archiver: leader'), 60_000);
     const b = start(['archiver', '--metrics', `127.0.0.1:${mb}`]);
 
     // 60 batches of 1,000 flows, each batch's flows at distinct times (so a flow archived twice would show).
     let sent = 0;
+    // The stream sequence of each partition's last message (0: none yet): its archive consumer's floor must reach it.
+    const lastSeq = Array.from({ length: PARTITIONS }, () => 0);
     const publish = async (from: number, to: number): Promise<void> => {
       for (let k = from; k < to; k++) {
         const batch = syntheticSelected(1000, { bases, startMs: t0 + k * 60_000 });
+        // Destinations spread over every partition (the synthetic ones' bytes step together and all hash to one): each
+        // partition's archive consumer takes a share.
+        for (let i = 0; i < batch.length; i++) batch.dstAddr[i * 16] = i % 251;
         for (const [p, part] of splitByPartition(batch, 'd', PARTITIONS).entries()) {
           if (part === undefined) continue;
-          await t.publish(partitionSubject(config.cluster.subjectPrefix, 'd', p), encodeWireBatch({ edge: 'e1', seq: k, family: 'd', partition: p, selectedAtMs: Date.now() }, part), { msgId: `e1.test.${k}.${p}` });
+          const ack = await t.publish(partitionSubject(config.cluster.subjectPrefix, 'd', p), encodeWireBatch({ edge: 'e1', seq: k, family: 'd', partition: p, selectedAtMs: Date.now() }, part), { msgId: `e1.test.${k}.${p}` });
+          lastSeq[p] = Math.max(lastSeq[p]!, ack.seq);
           sent += part.length;
         }
         await new Promise((r) => setTimeout(r, 50));
       }
     };
     await publish(0, 30);
-    await until('a stored a round', async () => (await metric(`http://127.0.0.1:${ma}`, 'mamori_archiver_stored_flows_total')) > 0, 30_000);
+    await h.until('a stored a round', async () => ((await metric(`http://127.0.0.1:${ma}`, 'mamori_archiver_stored_flows_total')) ?? 0) > 0, 30_000);
     await publish(30, 40);
     // Killed with flows taken and not yet stored (and so not acknowledged): they must come again to the standby.
     const waiting = await metric(`http://127.0.0.1:${ma}`, 'mamori_archiver_waiting_messages');
-    a.kill('SIGKILL');
+    await a.kill('SIGKILL');
     await publish(40, 60);
-    await until('b leads', () => logs.get(b)!.includes('archiver: leader'), 60_000);
-    await until('every flow stored', async () => {
+    await h.until('b leads', () => b.log().includes('archiver: leader'), 60_000);
+    await h.until('every flow stored', async () => {
       const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'mamori-archive', replicas: 1, name: 'test-count' });
       try {
         return (await bucket.list()).filter((o) => o.name.startsWith('flows/')).reduce((s, o) => s + Number(o.metadata?.['rows']), 0) >= sent;
@@ -136,7 +110,7 @@ describe('cluster: the replicated archive', () => {
     const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'mamori-archive', replicas: 1, name: 'test-scan' });
     const objects = (await bucket.list()).filter((o) => o.name.startsWith('flows/'));
     const files: string[] = [];
-    const dir = tmp();
+    const dir = h.tempDir();
     for (const [i, o] of objects.entries()) { const f = join(dir, `${i}.parquet`); await bucket.getFile(o.name, f); files.push(f); }
     const duck = await openDuckDb();
     const [c] = await duck.all(`select count(*)::integer as n, count(distinct (start, dst_port))::integer as d from read_parquet([${files.map((f) => `'${f}'`).join(',')}])`);
@@ -144,14 +118,19 @@ describe('cluster: the replicated archive', () => {
     expect(sent).toBe(60_000);
     expect(Number(c!['n'])).toBe(sent);
     expect(Number(c!['d'])).toBe(sent);
-    // Every message is acknowledged (stored first), and no round record is left pending.
+    // Every message is acknowledged (stored first), and no round record is left pending: each partition's consumer has acknowledged in order at least up to that partition's own last message (0 for a
+    // partition without one). Comparing the highest floor with the stream's end checked only the partition holding the
+    // last message; a floor may also pass its partition's last message (nats-server 2.9 moves a caught-up filtered
+    // consumer's floor on to the stream's end).
     const streamEnd = await t.streamMessages(config.cluster.stream);
+    expect(Math.max(...lastSeq)).toBe(streamEnd);
+    expect(lastSeq.every((q) => q > 0), `partitions' last sequences ${lastSeq.join(' ')}`).toBe(true);
     let floors: number[] = [];
-    await until('every message acknowledged', async () => {
-      floors = [];
-      for (let p = 0; p < PARTITIONS; p++) floors.push(await t.ackFloor(config.cluster.stream, `archive-d-${p}`));
-      return Math.max(...floors) === streamEnd;
-    }, 30_000).catch((e: Error) => { throw new Error(`${e.message.slice(0, 200)}; floors ${floors.join(' ')} of ${streamEnd}`); });
+    await h.until('every message acknowledged', async () => {
+      floors = await Promise.all(lastSeq.map((_, p) => t.ackFloor(config.cluster.stream, `archive-d-${p}`)));
+      return floors.every((f, p) => f >= lastSeq[p]! && f <= streamEnd);
+    }, 30_000).catch((e: Error) => { throw new Error(`${e.message.slice(0, 200)}; floors ${floors.join(' ')}, partitions' last ${lastSeq.join(' ')}, stream end ${streamEnd}`); });
+    process.stdout.write(`archive consumers' floors ${floors.join(' ')}; partitions' last sequences ${lastSeq.join(' ')}\n`);
     for (const o of (await bucket.list()).filter((x) => x.name.startsWith('rounds/'))) expect(JSON.parse(new TextDecoder().decode((await bucket.getBytes(o.name))!)).state).toBe('committed');
     await bucket.close();
 
@@ -177,7 +156,7 @@ describe('cluster: the replicated archive', () => {
     const each = [0, 1].map((i) => ofBasis(bases[i]!).reduce((s, o) => s + Number(o.metadata?.['rows']), 0));
     expect(each[0]! + each[1]!).toBe(sent);
     let total = -1;
-    await until('the replica answers over one basis', async () => {
+    await h.until('the replica answers over one basis', async () => {
       const r = await query([bases[0]!]).catch(() => undefined);
       if (r === undefined || !r.ok) return false;
       total = await flowsOf(r);
@@ -195,13 +174,13 @@ describe('cluster: the replicated archive', () => {
     expect(both.status).toBe(413);
     expect(JSON.stringify(await both.json())).toContain('cluster.archive.cacheMaxBytes');
     // `mamori flows query` on a host of the cluster: the same answer, fetched into a cache of its own (then deleted).
-    const cliData = tmp();
+    const cliData = h.tempDir();
     const cli = start(['flows', 'query', '--purpose', 'archive cluster test: the CLI', '--basis', bases[1]!, '--from', new Date(t0 - 3_600_000).toISOString(),
       '--to', new Date(now).toISOString(), '--group-by', 'basis', '--json'], { MAMORI_DATA_DIR: cliData });
     let out = '';
-    cli.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    const code = await new Promise<number | null>((r) => cli.on('exit', r));
-    expect(code, logs.get(cli)!.slice(-3000)).toBe(0);
+    cli.proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    const code = await cli.exited();
+    expect(code, cli.log().slice(-3000)).toBe(0);
     const printed = JSON.parse(out.slice(out.indexOf('{\n'))) as { rows: { flows: number | string }[] };
     expect(printed.rows.reduce((s2, x) => s2 + Number(x.flows), 0)).toBe(each[1]);
     expect(readdirSync(cliData).filter((n) => n.startsWith('cli-archive-cache-'))).toEqual([]);
