@@ -4,11 +4,9 @@
  * UDP into both edges; a worker and a NATS node are killed with -9 mid-stream, then all of NATS is gone for 10 s. Checked: the findings equal a single
  * process's on the same flows, nothing acknowledged is lost, and no byte that left an edge holds a raw domestic address.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,58 +24,28 @@ import { listPartitions } from '#modules/selection/index.js';
 import { openArchiveBucket } from '#cluster/archive-store/index.js';
 import { openDuckDb } from '#platform/duckdb/index.js';
 import { attackRecords, batchesOf } from '#cluster/test-support/fixtures.js';
-import { parsePrometheusText } from '#cli/commands/collection.js';
+import { createHarness, scrape as metrics, sum as value } from './support/harness.js';
 
-const ENTRY = "import('./src/cli/main.ts').then((m) => m.main(['node', 'mamori', ...process.argv.slice(1)]))";
 const KEY = 'cluster-test-pseudonym-key-0123456789abcdef';
 const PARTITIONS = '4';
+/** The analysis workers' cluster.worker.finalAfterIdleSeconds (why: where it is set). */
+const FINAL_AFTER_IDLE_S = 60;
 const DOMESTIC = ['133.1.17.21', '133.1.17.35', '133.1.17.48', '133.1.18.12', '133.1.18.77', '133.1.19.140', '133.3.16.80', ...Array.from({ length: 254 }, (_, i) => `133.2.17.${i + 1}`)];
 
+const h = createHarness('mamori-cluster-');
 let nats: NatsTestCluster;
 let db: { url: string; drop(): Promise<void> };
-const procs: ChildProcess[] = [];
-const dirs: string[] = [];
-const logs = new Map<ChildProcess, string>();
 
 let wrapFile: string;
 
-function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const dir = mkdtempSync(join(tmpdir(), 'mamori-cluster-'));
-  dirs.push(dir);
+function env(extra: Record<string, string | undefined>): Record<string, string | undefined> {
   return {
-    ...process.env, MAMORI_DATA_DIR: dir, MAMORI_LOG_LEVEL: 'warn', MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY,
+    MAMORI_LOG_LEVEL: 'warn', MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY,
     MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_PARTITIONS: PARTITIONS, MAMORI_CLUSTER_REPLICAS: '3', MAMORI_COLLECTOR_ENABLED: 'false', ...extra,
   };
 }
 
-function start(args: string[], e: NodeJS.ProcessEnv): ChildProcess {
-  const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '-e', ENTRY, ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
-  logs.set(p, '');
-  const keep = (d: Buffer): void => { logs.set(p, (logs.get(p)! + d.toString()).slice(-20_000)); };
-  p.stdout!.on('data', keep);
-  p.stderr!.on('data', keep);
-  procs.push(p);
-  return p;
-}
-
-async function metrics(url: string): Promise<ReturnType<typeof parsePrometheusText>> {
-  try {
-    const r = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) });
-    return parsePrometheusText(await r.text());
-  } catch {
-    return [];
-  }
-}
-const value = (s: ReturnType<typeof parsePrometheusText>, name: string, labels: Record<string, string> = {}): number =>
-  s.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
-
-async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms\n${[...logs.values()].map((l) => l.slice(-2000)).join('\n---\n')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const until = (what: string, cond: () => Promise<boolean>, ms: number): Promise<number> => h.until(what, cond, ms);
 
 async function sendUdp(port: number, records: readonly FlowRecord[], domainId: number, sequence: number): Promise<number> {
   const sock = createSocket('udp4');
@@ -94,20 +62,16 @@ const findingKey = (r: { kind: string; subject_kind: string; subject_value: stri
 
 beforeAll(async () => {
   nats = await startNatsCluster(3);
+  h.defer(() => nats.stop());
   db = await createFreshPgDatabase();
+  h.defer(() => db.drop().catch(() => undefined));
   // The edge key-wrapping key: the centre wraps the pseudonym keys it publishes under it, the edges open them.
-  const keysDir = mkdtempSync(join(tmpdir(), 'mamori-cluster-keys-'));
-  dirs.push(keysDir);
+  const keysDir = h.tempDir('mamori-cluster-keys-');
   wrapFile = join(keysDir, 'edge-key-wrap');
   writeFileSync(wrapFile, randomBytes(32), { mode: 0o600 });
 }, 120_000);
 
-afterAll(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  await nats?.stop();
-  await db?.drop().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => h.teardown(), 60_000);
 
 describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
   it('finds what one process finds through a worker and a NATS node killed with -9 and the broker gone 10 s; archived rows equal kept flows; a revoked basis stops at the edge within seconds; no raw domestic address leaves an edge', async () => {
@@ -116,7 +80,7 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     const basis = { kind: 'cross_border_approval' as const, title: 'cluster test', selectors: { foreignPrefixes: ['8.0.0.0/8', '36.0.0.0/8', '5.0.0.0/8'] }, validFrom: new Date(now - 86_400_000).toISOString(), validUntil: new Date(now + 30 * 86_400_000).toISOString(), allowedFields: [...FLOW_FIELDS], retentionDays: 30, createdBy: 'request-cluster-test' };
 
     // The single process: the same flows through the embedded pipeline on SQLite.
-    const single = await createCore(loadConfig({ env: { MAMORI_DATABASE_URL: ':memory:', MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: mkdtempSync(join(tmpdir(), 'mamori-single-')) } }).config);
+    const single = await createCore(loadConfig({ env: { MAMORI_DATABASE_URL: ':memory:', MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: h.tempDir('mamori-single-') } }).config);
     await single.selection.createBasis(systemContext('test'), basis);
     const pipeline = createPipeline(single);
     for (const b of batchesOf(records)) await pipeline.sink.write(b);
@@ -129,7 +93,7 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
 
     // The centre's database: migrated, with the basis.
     const centre = await createCore(loadConfig({ env: {
-      MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: mkdtempSync(join(tmpdir(), 'mamori-centre-')),
+      MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: h.tempDir('mamori-centre-'),
       MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_REPLICAS: '3', MAMORI_CLUSTER_KEY_WRAP_FILE: wrapFile,
     } }).config);
     const basisId = (await centre.selection.createBasis(systemContext('test'), basis)).id;
@@ -138,25 +102,26 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     expect(centreJobs.map((j) => j.name)).toEqual(['selection-state-publisher', 'edge-counters-recorder']);
     for (const j of centreJobs) await j.start();
 
-    const workerEnv = { MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_REBALANCE_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_ACK_WAIT_SECONDS: '5', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: '4', MAMORI_CLUSTER_WORKER_REPLAY_TIMEOUT_SECONDS: '20' };
+    // A worker closes its windows (end of input) once it heard nothing for finalAfterIdleSeconds. A window closed early is
+    // judged on part of its flows and the rest count as late (the single process, given a final flush after 989 or 1,012
+    // of these 1,380 flows, finds no ddos-volumetric at some bin alignments), so this must outlast every silence the test
+    // causes while flows are still coming: the broker gone for 10 s and its three nodes starting again (back 16–22 s
+    // after it went at load 16–17), the edges reconnecting, the consumers' stall watchdog (a pull idle 10 s with messages
+    // pending is fetched again, checked every 5 s). The longest silence measured at the survivor was 16–22 s: 60 s leaves
+    // room for a slower machine. Checked below: no family analyses a flow after its windows closed.
+    const workerEnv = { MAMORI_CLUSTER_WORKER_FLUSH_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_REBALANCE_EVERY_SECONDS: '1', MAMORI_CLUSTER_WORKER_ACK_WAIT_SECONDS: '5', MAMORI_CLUSTER_WORKER_FINAL_AFTER_IDLE_SECONDS: String(FINAL_AFTER_IDLE_S), MAMORI_CLUSTER_WORKER_REPLAY_TIMEOUT_SECONDS: '20' };
     const wm = [await freePort(), await freePort()];
-    const w1 = start(['analyze', '--worker-id', 'w1', '--metrics', `127.0.0.1:${wm[0]}`], env(workerEnv));
-    const w2 = start(['analyze', '--worker-id', 'w2', '--metrics', `127.0.0.1:${wm[1]}`], env(workerEnv));
-    // The archiver: the leader writes the stream into its archive; a second one waits as a standby.
-    const archiverEnv = env({});
-    const archiver = start(['archiver'], archiverEnv);
-    const standbyEnv = env({});
-    const standby = start(['archiver'], standbyEnv);
+    const w1 = h.start(['analyze', '--worker-id', 'w1', '--metrics', `127.0.0.1:${wm[0]}`], env(workerEnv));
+    const w2 = h.start(['analyze', '--worker-id', 'w2', '--metrics', `127.0.0.1:${wm[1]}`], env(workerEnv));
+    // The archiver: the leader writes the stream into its archive; a second one waits as a standby (its /metrics is served
+    // once it leads).
+    const am = [await freePort(), await freePort()];
+    const archivers = am.map((port) => ({ proc: h.start(['archiver', '--metrics', `127.0.0.1:${port}`], env({})), url: `http://127.0.0.1:${port}` }));
     const udp = [await freePort(), await freePort()];
     const em = [await freePort(), await freePort()];
     // Edges hold no database link and no pseudonym secret: only the key-wrapping key (what the centre publishes, they follow).
-    const edgeEnv = (): NodeJS.ProcessEnv => {
-      const e = env({ MAMORI_CLUSTER_KEY_WRAP_FILE: wrapFile });
-      delete e['MAMORI_DATABASE_URL'];
-      delete e['MAMORI_SECRETS_PSEUDONYM_KEY'];
-      return e;
-    };
-    for (const i of [0, 1]) start(['collect', '--publish', nats.urls.join(','), '--edge-id', `e${i + 1}`, '--listen', `127.0.0.1:${udp[i]}`, '--metrics', `127.0.0.1:${em[i]}`, '--interval', '60'], edgeEnv());
+    const edgeEnv = (): Record<string, string | undefined> => env({ MAMORI_CLUSTER_KEY_WRAP_FILE: wrapFile, MAMORI_DATABASE_URL: undefined, MAMORI_SECRETS_PSEUDONYM_KEY: undefined });
+    for (const i of [0, 1]) h.start(['collect', '--publish', nats.urls.join(','), '--edge-id', `e${i + 1}`, '--listen', `127.0.0.1:${udp[i]}`, '--metrics', `127.0.0.1:${em[i]}`, '--interval', '60'], edgeEnv());
     const edgeUrl = (i: number): string => `http://127.0.0.1:${em[i]}`;
     const workerUrl = (i: number): string => `http://127.0.0.1:${wm[i]}`;
     await until('edges and workers up', async () => (await Promise.all([edgeUrl(0), edgeUrl(1), workerUrl(0), workerUrl(1)].map(metrics))).every((s) => s.length > 0), 90_000);
@@ -175,9 +140,23 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
       for (const i of [0, 1]) seq[i] = await sendUdp(udp[i]!, part.filter((_, k) => k % 2 === i), 10 + i, seq[i]!);
     };
     const received = async (): Promise<number> => (await Promise.all([0, 1].map(async (i) => value(await metrics(edgeUrl(i)), 'mamori_edge_flows_total', { outcome: 'received' })))).reduce((a, b) => a + b, 0);
+    // The surviving worker, sampled until the findings are in: flows it analysed live and final flushes, by family.
+    const samples: { at: number; flows: Record<string, number>; finals: Record<string, number> }[] = [];
+    let sampling = true;
+    h.defer(() => { sampling = false; });
+    const sampler = (async (): Promise<void> => {
+      while (sampling) {
+        const s = await metrics(workerUrl(0));
+        if (s.length > 0) {
+          const by = (name: string, extra: Record<string, string> = {}): Record<string, number> => ({ d: value(s, name, { family: 'd', ...extra }), s: value(s, name, { family: 's', ...extra }) });
+          samples.push({ at: Date.now(), flows: by('mamori_worker_flows_total', { source: 'live' }), finals: by('mamori_worker_final_flushes_total') });
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
     await sendPart(thirds[0]!);
     await until('first third received', async () => (await received()) === thirds[0]!.length, 30_000);
-    w2.kill('SIGKILL');
+    await w2.kill('SIGKILL');
     await sendPart(thirds[1]!);
     await until('second third received', async () => (await received()) === thirds[0]!.length + thirds[1]!.length, 30_000);
     await nats.kill(1);
@@ -190,14 +169,17 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     const waiting = async (): Promise<number> => (await Promise.all([0, 1].map(async (i) => value(await metrics(edgeUrl(i)), 'mamori_edge_waiting_flows')))).reduce((a, b) => a + b, 0);
     expect(await waiting()).toBeGreaterThan(0); // buffered at the edges, not lost
     await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - goneAt))));
-    await Promise.all([0, 1, 2].map((i) => nats.restart(i)));
+    // Back once each node serves: whether its streams and consumers caught up (a consumer was still not current on one node
+    // 30 s after a restart at load 16) is what the checks below wait for, through the clients.
+    await Promise.all([0, 1, 2].map((i) => nats.restart(i, 'serving')));
+    const backAt = Date.now();
 
     const published = async (): Promise<{ kept: number; published: number; dropped: number }> => {
       const s = await Promise.all([0, 1].map((i) => metrics(edgeUrl(i))));
       const v = (o: string): number => s.reduce((a, x) => a + value(x, 'mamori_edge_flows_total', { outcome: o }), 0);
       return { kept: v('kept'), published: v('published'), dropped: v('dropped_outbox_full') };
     };
-    await until('every kept flow acknowledged by the stream', async () => { const p = await published(); return p.kept > 0 && p.published === p.kept; }, 60_000);
+    const inStreamMs = await until('every kept flow acknowledged by the stream', async () => { const p = await published(); return p.kept > 0 && p.published === p.kept; }, 120_000);
     expect((await published()).dropped).toBe(0);
     await until('the surviving worker owns every partition', async () => value(await metrics(workerUrl(0)), 'mamori_worker_partitions') === 8, 60_000);
 
@@ -209,29 +191,49 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
       await until('findings equal the single process\'s', async () => {
         got = (await client.query<{ kind: string; subject_kind: string; subject_value: string; level: string }>('select kind, subject_kind, subject_value, level from findings')).rows.map(findingKey).sort();
         return JSON.stringify(got) === JSON.stringify(want);
-      }, 90_000).catch((e: Error) => { expect(got).toEqual(want); throw e; });
+      }, FINAL_AFTER_IDLE_S * 1000 + 90_000).catch((e: Error) => { expect(got).toEqual(want); throw e; });
     } finally {
+      sampling = false;
+      await sampler;
       await client.end();
     }
+    // No family closed its windows while its flows were still coming (none analysed after its first final flush; one
+    // whose windows the periodic flush closed may have had none yet), and the longest silence the survivor saw
+    // mid-stream (from one growth of its live flows to the next).
+    expect(samples.length).toBeGreaterThan(10);
+    let silenceMs = 0;
+    for (const f of ['d', 's']) {
+      const first = samples.find((x) => x.finals[f]! > 0);
+      if (first !== undefined) expect(samples[samples.length - 1]!.flows[f], `family ${f}: flows analysed after its windows closed (cluster.worker.finalAfterIdleSeconds shorter than a silence)`).toBe(first.flows[f]);
+      let grewAt: number | undefined;
+      for (const [i, x] of samples.entries()) {
+        if (i === 0 || x.flows[f]! <= samples[i - 1]!.flows[f]!) continue;
+        if (grewAt !== undefined) silenceMs = Math.max(silenceMs, x.at - grewAt);
+        grewAt = x.at;
+      }
+    }
+    process.stdout.write(`broker back ${backAt - goneAt} ms after it went; every kept flow in the stream ${inStreamMs} ms later; longest silence at the surviving worker mid-stream ${silenceMs} ms (windows close after ${FINAL_AFTER_IDLE_S} s idle)\n`);
 
-    // Archived rows equal kept flows: the leader wrote every one once; the standby wrote nothing.
+    // Archived rows equal kept flows: the leader wrote every one once; the standby wrote nothing. The leader is stopped
+    // once its rounds stored every kept flow and no message waits for one (a fixed 3-s wait once stopped it with 1,035 of
+    // the 1,380 flows handed, a round that timed out in the outage still being retried).
     const keptTotal = (await published()).kept;
-    await until('leader elected', async () => logs.get(archiver)!.includes('archiver: leader') !== logs.get(standby)!.includes('archiver: leader'), 30_000);
-    const leader = logs.get(archiver)!.includes('archiver: leader') ? archiver : standby;
-    const leaderDir = (leader === archiver ? archiverEnv : standbyEnv)['MAMORI_DATA_DIR']!;
-    await new Promise((r) => setTimeout(r, 3000));
-    const exited = new Promise((r) => leader.once('exit', r));
-    leader.kill('SIGTERM');
-    await exited;
-    expect(logs.get(leader)).toContain(`archiver: ${keptTotal} flows handed to the archive`);
-    expect(logs.get(leader)).toContain(`${keptTotal} stored in the bucket and acknowledged`);
+    const leads = (a: { proc: { log(): string } }): boolean => a.proc.log().includes('archiver: leader');
+    await until('leader elected', async () => leads(archivers[0]!) !== leads(archivers[1]!), 30_000);
+    const leader = leads(archivers[0]!) ? archivers[0]! : archivers[1]!;
+    await until('the leader stored every kept flow in the bucket', async () => {
+      const s = await metrics(leader.url);
+      return s.length > 0 && value(s, 'mamori_archiver_stored_flows_total') === keptTotal && value(s, 'mamori_archiver_waiting_messages') === 0;
+    }, 90_000);
+    await leader.proc.kill('SIGTERM');
+    expect(leader.proc.log()).toContain(`archiver: ${keptTotal} flows handed to the archive`);
+    expect(leader.proc.log()).toContain(`${keptTotal} stored in the bucket and acknowledged`);
     {
       // Archived rows are in the replicated bucket (decision 0010), each file's count from its Parquet footer; the leader's
       // directory only staged them.
       const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'mamori-archive', replicas: 3, name: 'test-scan' });
       const objects = (await bucket.list()).filter((o) => o.name.startsWith('flows/'));
-      const dir = mkdtempSync(join(tmpdir(), 'mamori-bucket-'));
-      dirs.push(dir);
+      const dir = h.tempDir('mamori-bucket-');
       const files: string[] = [];
       for (const [i, o] of objects.entries()) { const f = join(dir, `${i}.parquet`); expect(await bucket.getFile(o.name, f)).toBe(true); files.push(f); }
       await bucket.close();
@@ -240,7 +242,7 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
       duck.close();
       expect(Number(rows[0]!['n'])).toBe(keptTotal);
       expect(objects.reduce((a, o) => a + Number(o.metadata?.['rows']), 0)).toBe(keptTotal);
-      expect(listPartitions(join(leaderDir, 'archive'))).toEqual([]);
+      expect(listPartitions(join(leader.proc.dataDir, 'archive'))).toEqual([]);
     }
 
     // A revoked basis stops matching at the edges within seconds: flows keep arriving, kept stops growing.
@@ -290,6 +292,6 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
       expect(all.includes(Buffer.from(a)), a).toBe(false);
     }
     expect(all.includes(Buffer.from([8, 66, 0, 66]))).toBe(true); // the C2 is there: the scan reads real bytes
-    expect(w1.exitCode).toBeNull();
-  }, 300_000);
+    expect(w1.running()).toBe(true);
+  }, 420_000);
 });
