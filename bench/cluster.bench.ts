@@ -246,6 +246,9 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     // Every kept flow is in one d partition; the s family (published with it) carries only what the scan detector reads.
     await until('the workers analysed every kept flow', roles, async () => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_flows_total', { source: 'live', family: 'd' })))).reduce((a, b) => a + b, 0) >= kept - (await edgeFigures()).dropped, 300_000);
     await until('the archiver took every kept flow', roles, async () => metric(await scrape(archiver.metrics), 'mamori_archiver_flows_total') >= kept - (await edgeFigures()).dropped, 300_000);
+    // … and stored them in the bucket (its rounds: every cluster.archive.storeEverySeconds), as the single process's figure
+    // ends with its archive written: the last round's Parquet write and store fell after the window otherwise.
+    await until('the archiver stored every kept flow', roles, async () => metric(await scrape(archiver.metrics), 'mamori_archiver_stored_flows_total') >= kept - (await edgeFigures()).dropped, 300_000);
     // The final findings flush of every family that had flows (3 s after its last message): the single process's figure ends with it too.
     await until('the final findings flush', roles, async () => [...(await finals())].every(([k, n]) => n > (f0.get(k) ?? 0)), 60_000);
     findingUpdates = await written();
