@@ -64,16 +64,16 @@ function scanOf(e: DuckDb): ScanHolder {
 }
 
 /**
- * The clustering key of each row: its foreign address (the source's when it is foreign or neither end is), as 32 bits —
- * an IPv4 address itself, an IPv6 address's first 32 bits — and whether it is IPv6. Rows sorted by it give each row
- * group a narrow range of `*_ip_hi`/`*_ip_lo`, so their min/max statistics let an address or prefix filter skip the others.
+ * The clustering key of each row into `key` and `v6`: its foreign address (the source's when it is foreign or neither
+ * end is), as 32 bits — an IPv4 address itself, an IPv6 address's first 32 bits — and whether it is IPv6. Rows sorted
+ * by it give each row group a narrow range of `*_ip_hi`/`*_ip_lo`, so their min/max statistics let an address or prefix
+ * filter skip the others.
  */
-function foreignKeys(b: SelectedBatch, mem: Alloc): { key: Uint32Array; v6: Uint8Array } {
-  const n = b.length;
-  const key = unzeroed(mem).u32(n), v6 = unzeroed(mem).u8(n);
+function foreignKeysInto(b: SelectedBatch, key: Uint32Array, v6: Uint8Array): void {
+  const n = b.length, sk = b.srcKind, dk = b.dstKind;
   const sw = new Uint32Array(b.srcAddr.buffer, b.srcAddr.byteOffset, n * 4), dw = new Uint32Array(b.dstAddr.buffer, b.dstAddr.byteOffset, n * 4);
   for (let i = 0; i < n; i++) {
-    const w = b.srcKind[i] === ADDR_FOREIGN || b.dstKind[i] !== ADDR_FOREIGN ? sw : dw;
+    const w = sk[i] === ADDR_FOREIGN || dk[i] !== ADDR_FOREIGN ? sw : dw;
     const o = i * 4;
     // Words as the platform reads them (little-endian): ::ffff:a.b.c.d is 0, 0, 0xffff0000, then a.b.c.d byte-swapped.
     const mapped = w[o] === 0 && w[o + 1] === 0 && w[o + 2] === 0xffff0000;
@@ -81,14 +81,72 @@ function foreignKeys(b: SelectedBatch, mem: Alloc): { key: Uint32Array; v6: Uint
     key[i] = ((x << 24) | ((x << 8) & 0xff0000) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
     v6[i] = mapped ? 0 : 1;
   }
-  return { key, v6 };
 }
+
+/** A partition of a unit: its basis index and hour, and its places `[from, to)` in the written order. */
+export interface UnitPart { basis: number; hourMs: number; from: number; to: number }
 
 /**
  * Where each row of a unit goes: `pos[i]` is row i's place in the written order (partitions one after another, each in
  * foreign-address order), or `kept` for a row of an excluded basis; partition p holds places `[from, to)`.
  */
-export interface UnitOrder { parts: { basis: number; hourMs: number; from: number; to: number }[]; pos: Uint32Array; kept: number; purgedRows: number }
+export interface UnitOrder { parts: UnitPart[]; pos: Uint32Array; kept: number; purgedRows: number }
+
+// The sort's loops each have a function of their own that ends with its loop: the write thread runs each once a segment
+// (~1 M rows), so V8 optimizes them on the stack (OSR). One function holding every loop was compiled again at each loop
+// and thrown away at the next, whose code had no type feedback yet, segment after segment (--trace-deopt: ~6 deopts and
+// recompiles a segment, rows meanwhile in the interpreter, compiling on V8's threads).
+
+/** The rows not of a `drop`ped basis, in row order, with their keys and buckets (partition × 2 + family); returns how many. */
+function keepRows(b: SelectedBatch, drop: Uint8Array, key: Uint32Array, v6: Uint8Array,
+  rows: Uint32Array, keys: Uint32Array, buckets: Uint32Array, parts: UnitPart[], ids: Map<number, number>): number {
+  const n = b.length, basisIndex = b.basisIndex, start = b.start;
+  let kept = 0, lastBasis = -1, lastHour = -1, lastPart = 0;
+  for (let i = 0; i < n; i++) {
+    const basis = basisIndex[i]!;
+    if (drop[basis] === 1) continue;
+    const hour = Math.floor(start[i]! / 3_600_000);
+    if (basis !== lastBasis || hour !== lastHour) {
+      const k = basis * 2 ** 32 + hour;
+      let p = ids.get(k);
+      if (p === undefined) { p = parts.length; parts.push({ basis, hourMs: hour * 3_600_000, from: 0, to: 0 }); ids.set(k, p); }
+      lastBasis = basis; lastHour = hour; lastPart = p;
+    }
+    rows[kept] = i;
+    keys[kept] = key[i]!;
+    buckets[kept] = lastPart * 2 + v6[i]!;
+    kept++;
+  }
+  return kept;
+}
+
+/** How many of the `kept` keys have each 16-bit digit at `shift` (`count[d + 1]`); whether the digit differs among them. */
+function countDigits(keys: Uint32Array, kept: number, shift: number, count: Uint32Array): boolean {
+  count.fill(0);
+  for (let j = 0; j < kept; j++) count[((keys[j]! >>> shift) & 0xffff) + 1]!++;
+  return kept > 0 && count[((keys[0]! >>> shift) & 0xffff) + 1] !== kept;
+}
+
+/** One stable pass of the radix sort over the digit at `shift`: rows, keys and buckets to their places in the `2` arrays. */
+function radixPass(kept: number, shift: number, count: Uint32Array, rows: Uint32Array, keys: Uint32Array, buckets: Uint32Array,
+  rows2: Uint32Array, keys2: Uint32Array, buckets2: Uint32Array): void {
+  for (let d = 0; d < 65536; d++) count[d + 1]! += count[d]!;
+  for (let j = 0; j < kept; j++) {
+    const at = count[(keys[j]! >>> shift) & 0xffff]!++;
+    rows2[at] = rows[j]!; keys2[at] = keys[j]!; buckets2[at] = buckets[j]!;
+  }
+}
+
+/** Each kept row's place: its bucket's next (`pc`: where each bucket starts, advanced as rows are placed). */
+function placeRows(kept: number, rows: Uint32Array, buckets: Uint32Array, pc: Uint32Array, pos: Uint32Array): void {
+  for (let j = 0; j < kept; j++) pos[rows[j]!] = pc[buckets[j]!]!++;
+}
+
+/** Where each bucket starts among the `kept` sorted rows: `pc[d]` (from a count of each bucket, summed). */
+function bucketStarts(kept: number, buckets: Uint32Array, pc: Uint32Array): void {
+  for (let j = 0; j < kept; j++) pc[buckets[j]! + 1]!++;
+  for (let d = 0; d + 1 < pc.length; d++) pc[d + 1]! += pc[d]!;
+}
 
 /**
  * Orders a unit's rows by partition, then foreign address (a radix sort: two 16-bit passes over the key, one over
@@ -100,53 +158,33 @@ export interface UnitOrder { parts: { basis: number; hourMs: number; from: numbe
  */
 export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>, mem: Alloc = freshAlloc): UnitOrder {
   const n = b.length;
-  const { key, v6 } = foreignKeys(b, mem);
-  const parts: { basis: number; hourMs: number }[] = [];
-  const ids = new Map<number, number>(); // basis × 2^32 + hour → partition
   const raw = unzeroed(mem); // every array below is written whole before it is read
+  const key = raw.u32(n), v6 = raw.u8(n);
+  foreignKeysInto(b, key, v6);
+  const parts: UnitPart[] = [];
+  const ids = new Map<number, number>(); // basis × 2^32 + hour → partition
   let rows = raw.u32(n), keys = raw.u32(n), buckets = raw.u32(n);
-  let kept = 0, purgedRows = 0;
-  let lastBasis = -1, lastHour = -1, lastPart = 0;
   const pos = raw.u32(n);
   const drop = new Uint8Array(b.basisIds.length + 1);
   for (const x of excluded) if (x < drop.length) drop[x] = 1;
-  for (let i = 0; i < n; i++) {
-    const basis = b.basisIndex[i]!;
-    if (drop[basis] === 1) { purgedRows++; continue; }
-    const hour = Math.floor(b.start[i]! / 3_600_000);
-    if (basis !== lastBasis || hour !== lastHour) {
-      const k = basis * 2 ** 32 + hour;
-      let p = ids.get(k);
-      if (p === undefined) { p = parts.length; parts.push({ basis, hourMs: hour * 3_600_000 }); ids.set(k, p); }
-      lastBasis = basis; lastHour = hour; lastPart = p;
-    }
-    rows[kept] = i;
-    keys[kept] = key[i]!;
-    buckets[kept] = lastPart * 2 + v6[i]!;
-    kept++;
-  }
+  const kept = keepRows(b, drop, key, v6, rows, keys, buckets, parts, ids);
+  const purgedRows = n - kept;
   if (purgedRows > 0) pos.fill(kept);
   rows = rows.subarray(0, kept); keys = keys.subarray(0, kept); buckets = buckets.subarray(0, kept);
   let rows2 = raw.u32(kept), keys2 = raw.u32(kept), buckets2 = raw.u32(kept);
   const count = mem.u32(65537);
-  for (const shift of [0, 16]) {
-    count.fill(0);
-    for (let j = 0; j < kept; j++) count[((keys[j]! >>> shift) & 0xffff) + 1]!++;
-    if (kept === 0 || count[((keys[0]! >>> shift) & 0xffff) + 1] === kept) continue;
-    for (let d = 0; d < 65536; d++) count[d + 1]! += count[d]!;
-    for (let j = 0; j < kept; j++) {
-      const at = count[(keys[j]! >>> shift) & 0xffff]!++;
-      rows2[at] = rows[j]!; keys2[at] = keys[j]!; buckets2[at] = buckets[j]!;
-    }
-    [rows, rows2, keys, keys2, buckets, buckets2] = [rows2, rows, keys2, keys, buckets2, buckets];
+  for (let shift = 0; shift <= 16; shift += 16) {
+    if (!countDigits(keys, kept, shift, count)) continue;
+    radixPass(kept, shift, count, rows, keys, buckets, rows2, keys2, buckets2);
+    const r = rows; rows = rows2; rows2 = r;
+    const k = keys; keys = keys2; keys2 = k;
+    const u = buckets; buckets = buckets2; buckets2 = u;
   }
-  const nb = parts.length * 2;
-  const pc = new Uint32Array(nb + 1);
-  for (let j = 0; j < kept; j++) pc[buckets[j]! + 1]!++;
-  for (let d = 0; d < nb; d++) pc[d + 1]! += pc[d]!;
-  const bounds = pc.slice();
-  for (let j = 0; j < kept; j++) pos[rows[j]!] = pc[buckets[j]!]!++;
-  return { parts: parts.map((p, i) => ({ ...p, from: bounds[i * 2]!, to: bounds[i * 2 + 2]! })), pos, kept, purgedRows };
+  const pc = new Uint32Array(parts.length * 2 + 1);
+  bucketStarts(kept, buckets, pc);
+  for (let i = 0; i < parts.length; i++) { parts[i]!.from = pc[i * 2]!; parts[i]!.to = pc[i * 2 + 2]!; }
+  placeRows(kept, rows, buckets, pc, pos);
+  return { parts, pos, kept, purgedRows };
 }
 
 // Scatters the values of `src` to their places `pos` (row order in, sorted order out: `kept` + 1 places, the last one
@@ -193,15 +231,25 @@ interface UnitFields { all: number; any: number; maxPeriod: number; maxExporter:
 
 /** UnitFields of a unit, in one pass in row order (a superset of each partition's rows: what holds for all holds for each). */
 function unitFields(b: SelectedBatch): UnitFields {
+  const out = new Uint32Array(5);
+  fieldStats(b, out);
+  return { all: out[0]!, any: out[1]!, maxPeriod: out[2]!, maxExporter: out[3]!, maxCategory: out[4]! };
+}
+/**
+ * unitFields' loop in a function that ends with it (see partitionOrder's loops): all, any, the largest period, exporter
+ * and category indexes into `out`.
+ */
+function fieldStats(b: SelectedBatch, out: Uint32Array): void {
+  const fields = b.fields, periodIndex = b.periodIndex, exporterIndex = b.exporterIndex, category = b.category;
   let all = 0xffff, any = 0, maxPeriod = 0, maxExporter = 0, maxCategory = 0;
   for (let i = 0; i < b.length; i++) {
-    const f = b.fields[i]!;
+    const f = fields[i]!;
     all &= f; any |= f;
-    if (b.periodIndex[i]! > maxPeriod) maxPeriod = b.periodIndex[i]!;
-    if (b.exporterIndex[i]! > maxExporter) maxExporter = b.exporterIndex[i]!;
-    if (b.category[i]! > maxCategory) maxCategory = b.category[i]!;
+    if (periodIndex[i]! > maxPeriod) maxPeriod = periodIndex[i]!;
+    if (exporterIndex[i]! > maxExporter) maxExporter = exporterIndex[i]!;
+    if (category[i]! > maxCategory) maxCategory = category[i]!;
   }
-  return { all, any, maxPeriod, maxExporter, maxCategory };
+  out[0] = all; out[1] = any; out[2] = maxPeriod; out[3] = maxExporter; out[4] = maxCategory;
 }
 
 /** A scan column's values (a row at a time, or `fixed`: one chunk's worth of the value every row holds), bytes a row, NULLs. */
@@ -323,20 +371,12 @@ function validity(b: SelectedBatch, u: UnitColumns, from: number, to: number, me
   const field = (bit: number, index?: Uint16Array, size = 0): Uint8Array | undefined => {
     if ((any & bit) === 0) return mem.u8(bytes);
     if ((all & bit) !== 0 && index === undefined) return undefined;
-    const m = mem.u8(bytes), rf = u.rowFields;
-    for (let k = 0; k < n; k++) {
-      if ((rf === undefined || (rf[from + k]! & bit) !== 0) && (index === undefined || index[from + k]! < size)) m[k >>> 3]! |= 1 << (k & 7);
-    }
+    const m = mem.u8(bytes);
+    fieldMask(m, u.rowFields, bit, index, size, from, n);
     return m;
   };
   const srcForeign = mem.u8(bytes), srcPseudonym = mem.u8(bytes), dstForeign = mem.u8(bytes), dstPseudonym = mem.u8(bytes), period = mem.u8(bytes);
-  const sk = u.srcKind, dk = u.dstKind, pi = u.periodIndex, np = b.periods.length;
-  for (let k = 0; k < n; k++) {
-    const s = sk[from + k]!, d = dk[from + k]!, o = k >>> 3, bit = 1 << (k & 7);
-    if (s === ADDR_FOREIGN) srcForeign[o]! |= bit; else if (s === ADDR_PSEUDONYM) srcPseudonym[o]! |= bit;
-    if (d === ADDR_FOREIGN) dstForeign[o]! |= bit; else if (d === ADDR_PSEUDONYM) dstPseudonym[o]! |= bit;
-    if ((s === ADDR_PSEUDONYM || d === ADDR_PSEUDONYM) && (pi === undefined || pi[from + k]! < np)) period[o]! |= bit;
-  }
+  kindMasks(u.srcKind, u.dstKind, u.periodIndex, b.periods.length, from, n, srcForeign, srcPseudonym, dstForeign, dstPseudonym, period);
   let category: Uint8Array | undefined;
   if (u.fields.maxCategory >= CATEGORIES.length) {
     // Categories outside CATEGORIES (never written by selection) as NULL, as the SQL lookup gave them, never an enum index past its members.
@@ -349,6 +389,28 @@ function validity(b: SelectedBatch, u: UnitColumns, from: number, to: number, me
   }
   const exporter = u.exporterIndex === undefined ? field(FIELD_BIT.exporter) : field(FIELD_BIT.exporter, u.exporterIndex, b.exporters.length);
   return { field, category, srcForeign, srcPseudonym, dstForeign, dstPseudonym, period, exporter };
+}
+
+/** A field's validity over rows `[from, from + n)`: the row keeps the field (`rf`, when rows differ) and its index is in its table. */
+function fieldMask(m: Uint8Array, rf: Uint16Array | undefined, bit: number, index: Uint16Array | undefined, size: number,
+  from: number, n: number): void {
+  for (let k = 0; k < n; k++) {
+    if ((rf === undefined || (rf[from + k]! & bit) !== 0) && (index === undefined || index[from + k]! < size)) m[k >>> 3]! |= 1 << (k & 7);
+  }
+}
+
+/**
+ * The address and pseudonym-period validity over rows `[from, from + n)`, from the rows' address kinds (a function that
+ * ends with its loop: see partitionOrder's).
+ */
+function kindMasks(sk: Uint8Array, dk: Uint8Array, pi: Uint16Array | undefined, np: number, from: number, n: number,
+  srcForeign: Uint8Array, srcPseudonym: Uint8Array, dstForeign: Uint8Array, dstPseudonym: Uint8Array, period: Uint8Array): void {
+  for (let k = 0; k < n; k++) {
+    const s = sk[from + k]!, d = dk[from + k]!, o = k >>> 3, bit = 1 << (k & 7);
+    if (s === ADDR_FOREIGN) srcForeign[o]! |= bit; else if (s === ADDR_PSEUDONYM) srcPseudonym[o]! |= bit;
+    if (d === ADDR_FOREIGN) dstForeign[o]! |= bit; else if (d === ADDR_PSEUDONYM) dstPseudonym[o]! |= bit;
+    if ((s === ADDR_PSEUDONYM || d === ADDR_PSEUDONYM) && (pi === undefined || pi[from + k]! < np)) period[o]! |= bit;
+  }
 }
 
 /**
