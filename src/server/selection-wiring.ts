@@ -184,6 +184,6 @@ function periodicComponent(name: string, everySeconds: number, atStart: boolean,
  */
 export function compactionComponent(archive: Pick<FlowArchive, 'compact'>, everySeconds: number, minRows: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
   return periodicComponent('archive-compaction', everySeconds, false, () => archive.compact({ minRows }).then((r) => {
-    if (r.filesMerged > 0 || ('rollups' in r && Number(r.rollups) > 0)) logger?.info({ ...r }, 'flow archive compacted');
+    if (r.filesMerged > 0 || ('rollups' in r && Number(r.rollups) > 0) || ('portRollups' in r && Number(r.portRollups) > 0)) logger?.info({ ...r }, 'flow archive compacted');
   }, (e: unknown) => logger?.error({ err: e }, 'flow archive compaction failed')));
 }

@@ -143,11 +143,20 @@ describe('replicated archive (JetStream object store)', () => {
     const hour10 = (c: typeof early.cache): string[] => c.objects().filter((o) => o.name.startsWith('flows/basis=b1/hour=2026-05-01T10/')).map((o) => o.name);
     await until('both files of hour 10 listed', () => hour10(early.cache).length === 2 && hour10(late.cache).length === 2);
     expect(partFiles(early.dir)).toHaveLength(2); // early queried them; late holds only what it read before
-    const before = await early.count();
-    expect(await compactBucket({ bucket: bucketR, dir: fresh(), engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 5500, rollups: 2 });
+    let before = await early.count();
+    expect(await compactBucket({ bucket: bucketR, dir: fresh(), engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 5500, rollups: 2, portRollups: 2 });
     const inBucket = (await bucketA.list()).filter((o) => o.name.startsWith('flows/'));
     expect(inBucket.filter((o) => o.name.startsWith('flows/basis=b1/hour=2026-05-01T10/') && o.name.endsWith('.parquet')).map((o) => o.metadata?.['rows'])).toEqual(['5500']);
     expect(inBucket.filter((o) => o.name.endsWith('.rollup')).map((o) => o.name.slice(0, 'flows/basis=b1/hour=2026-05-01T1x'.length)).sort()).toEqual(['flows/basis=b1/hour=2026-05-01T10', 'flows/basis=b1/hour=2026-05-01T11']);
+    // A port rollup (decision 0016) for each closed partition, by the local archive's code, naming in its object's
+    // metadata the live files it covers: the merged file of hour 10, hour 11's file.
+    const portObjs = inBucket.filter((o) => o.name.endsWith('.ports'));
+    expect(portObjs.map((o) => o.name.slice(0, 'flows/basis=b1/hour=2026-05-01T1x'.length)).sort()).toEqual(['flows/basis=b1/hour=2026-05-01T10', 'flows/basis=b1/hour=2026-05-01T11']);
+    for (const o of portObjs) {
+      const dirOf = o.name.slice(0, o.name.lastIndexOf('/') + 1);
+      expect((JSON.parse(o.metadata?.['mamori_covers'] ?? '[]') as string[]).map((f) => `${dirOf}${f}`).sort())
+        .toEqual(inBucket.filter((x) => x.name.startsWith(dirOf) && x.name.endsWith('.parquet')).map((x) => x.name).sort());
+    }
     await until('every cache put the merged file in its sources\' place', () => hour10(early.cache).length === 1 && hour10(late.cache).length === 1 && partFiles(early.dir).length === 0);
     expect(await early.count()).toBe(before);
     expect(await late.count()).toBe(before);
@@ -155,7 +164,47 @@ describe('replicated archive (JetStream object store)', () => {
     expect(partFiles(early.dir).map((f) => f.replace(/^c[0-9a-z]+-[0-9a-f]+/, 'c'))).toEqual(['c.rollup']);
     expect(await early.count(undefined, undefined, undefined, true)).toBe(before);
     expect(partFiles(early.dir).map((f) => f.replace(/^c[0-9a-z]+-[0-9a-f]+/, 'c'))).toEqual(['c.parquet', 'c.rollup']);
-    expect(await compactBucket({ bucket: bucketR, dir: fresh(), engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 0, filesMerged: 0, rows: 0, rollups: 0 });
+    expect(await compactBucket({ bucket: bucketR, dir: fresh(), engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 0, filesMerged: 0, rows: 0, rollups: 0, portRollups: 0 });
+
+    // A port question on a cold replica: only the port rollups are fetched (no flow file), and the answer is the rows'.
+    const cold = replica(bucketR, clock, retention);
+    await cold.cache.start();
+    await cold.cache.ready();
+    const byPort = { purpose: 'archive store test: top foreign addresses on a port', filters: { from: '2026-05-01T10:00:00Z', to: '2026-05-01T12:00:00Z', port: 443 },
+      groupBy: ['foreignAddress', 'proto'] as ('foreignAddress' | 'proto')[], limit: 10_000 };
+    const fromPorts = await cold.queries.queryFlows(ctx, byPort);
+    expect(cold.cache.stats()).toMatchObject({ downloads: 2, downloadedBytes: portObjs.reduce((a, o) => a + o.size, 0) });
+    expect(fromPorts.rows.length).toBeGreaterThan(0);
+    expect(fromPorts.rows.reduce((a, x) => a + Number(x['flows']), 0)).toBe(before);
+    expect(fromPorts.rows).toEqual((await early.rowsOnly.queryFlows(ctx, byPort)).rows);
+    // A range that cuts the rollups' span reads the files from rows, and still answers what the rows answer.
+    const cut = { ...byPort, filters: { ...byPort.filters, from: '2026-05-01T10:00:01Z' } };
+    expect((await cold.queries.queryFlows(ctx, cut)).rows).toEqual((await early.rowsOnly.queryFlows(ctx, cut)).rows);
+    await cold.cache.stop();
+
+    // A late file of the closed hour 10: the next round merges it with the merged file, and the port rollup naming
+    // that file (now gone) is deleted, never used; one new rollup covers the new merged file.
+    const oldPorts10 = portObjs.filter((o) => o.name.includes('hour=2026-05-01T10/')).map((o) => o.name);
+    const third = createArchiver({ stream: 'FLOWS_A', subjectPrefix: 'mamori.flows', partitions: PARTS, ackWaitMs: 30_000, storeEveryMs: 3_600_000 },
+      { transport: t, writer: createArchiveWriter({ fileRows: 1_000_000, maxAgeSeconds: 3600, bufferRows: 4_000_000, walSyncMs: 1000 }, { dir: stage, engine, serial: chain() }), rounds: createRoundStore({ bucket: bucketA, dir: stage, engine }) });
+    await third.start();
+    const late10 = await publish(t, 'r3', [syntheticSelected(200, { bases: ['b1'], startMs: Date.parse('2026-05-01T10:50:00Z') })]);
+    await until('the late hour-10 flows taken', () => third.stats().appendedFlows === late10);
+    await third.storeNow();
+    await third.stop();
+    await until('the late hour-10 file listed', () => hour10(early.cache).length === 2);
+    expect(await compactBucket({ bucket: bucketR, dir: fresh(), engine, clock }, { minRows: 100_000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 5700, rollups: 1, portRollups: 1 });
+    const after = (await bucketA.list()).filter((o) => o.name.startsWith('flows/basis=b1/hour=2026-05-01T10/'));
+    const ports10 = after.filter((o) => o.name.endsWith('.ports'));
+    expect(ports10).toHaveLength(1);
+    expect(oldPorts10).not.toContain(ports10[0]!.name);
+    expect(JSON.parse(ports10[0]!.metadata?.['mamori_covers'] ?? '[]')).toEqual(after.filter((o) => o.name.endsWith('.parquet')).map((o) => o.name.split('/').pop()));
+    await until('every cache put the new merged file in place', () => hour10(early.cache).length === 1 && hour10(late.cache).length === 1);
+    before += late10;
+    expect(await early.count()).toBe(before);
+    const again443 = await late.queries.queryFlows(ctx, byPort);
+    expect(again443.rows.reduce((a, x) => a + Number(x['flows']), 0)).toBe(before);
+    expect(again443.rows).toEqual((await early.rowsOnly.queryFlows(ctx, byPort)).rows);
 
     // Questions by minute read the rollups on replicas too, and answer exactly what the rows answer (decision 0014),
     // over whole minutes and over a range whose first and last minutes are cut.
@@ -171,15 +220,19 @@ describe('replicated archive (JetStream object store)', () => {
     // rows as a query, the same SHA-256 as the files' bytes.
     expect((await late.cluster.inventory(ctx)).map((x) => [x.basisId, x.rows, x.partitions])).toEqual([['b1', before, 2]]);
     const leased = await early.cache.acquire((n) => n.basis === 'b1');
-    const digest = (f: string): string => createHash('sha256').update(readFileSync(join(leased.dir, f))).digest('hex');
-    expect((readdirSync(leased.dir, { recursive: true }) as string[]).filter((f) => /\.(parquet|rollup)$/.test(f)).map(digest).sort()).toEqual(early.cluster.contentHashes('b1').sort());
+    const digest = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+    const portsDir = fresh();
+    const portsNow = (await bucketA.list()).filter((o) => o.name.startsWith('flows/basis=b1/') && o.name.endsWith('.ports'));
+    const portCopies = await Promise.all(portsNow.map(async (o, i) => { const f = join(portsDir, `${i}.ports`); expect(await bucketR.getFile(o.name, f)).toBe(true); return f; }));
+    expect((readdirSync(leased.dir, { recursive: true }) as string[]).filter((f) => /\.(parquet|rollup)$/.test(f)).map((f) => join(leased.dir, f)).concat(portCopies).map(digest).sort())
+      .toEqual(early.cluster.contentHashes('b1').sort());
     leased.release();
 
     // A replica with a small cache: a query fetches only the partitions it names; one that needs more than the bound is
     // refused before anything is fetched; reading another hour evicts the first.
     const now = (await bucketA.list()).filter((o) => o.name.startsWith('flows/'));
     const part = (h: string): { bytes: number; objects: number } => {
-      const of = now.filter((o) => o.name.startsWith(`flows/basis=b1/hour=2026-05-01T${h}/`));
+      const of = now.filter((o) => o.name.startsWith(`flows/basis=b1/hour=2026-05-01T${h}/`) && !o.name.endsWith('.ports')); // what a read by rows fetches
       return { bytes: of.reduce((a, o) => a + o.size, 0), objects: of.length };
     };
     const [p10, p11] = [part('10'), part('11')];
@@ -203,7 +256,7 @@ describe('replicated archive (JetStream object store)', () => {
     await expect(sized.count(undefined, undefined, undefined, true)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     expect(sized.audited.filter((e) => e.action === 'flows:query' && e.outcome === 'failure')).toHaveLength(1);
     expect(sized.cache.stats().downloads).toBe(p11.objects);
-    expect(await sized.count(undefined, '2026-05-01T10:00:00Z', '2026-05-01T11:00:00Z', true)).toBe(5500);
+    expect(await sized.count(undefined, '2026-05-01T10:00:00Z', '2026-05-01T11:00:00Z', true)).toBe(5700);
     const st = sized.cache.stats();
     expect(st.downloads).toBe(p11.objects + p10.objects);
     expect(st.evictions).toBeGreaterThan(0); // just enough of hour 11 went to make room
@@ -217,9 +270,14 @@ describe('replicated archive (JetStream object store)', () => {
     const r = await early.cluster.enforceRetention(ctx);
     expect(r.deleted).toEqual([{ basis: 'b1', hour: '2026-05-01T10' }]);
     const deletions = early.audited.filter((e) => e.action === 'retention:delete');
-    expect(deletions.map((e) => [e.object.id, e.details['flows'], e.details['partitions']])).toEqual([['basis=b1/hour=2026-05-01T10', 5500, 1]]);
-    await until('retention reached the other replica', async () => (await late.count()) === kept - 5500);
+    expect(deletions.map((e) => [e.object.id, e.details['flows'], e.details['partitions']])).toEqual([['basis=b1/hour=2026-05-01T10', 5700, 1]]);
+    await until('retention reached the other replica', async () => (await late.count()) === kept - 5700);
     expect(late.audited.filter((e) => e.action === 'retention:delete')).toEqual([]);
+    expect((await bucketA.list()).filter((o) => o.name.startsWith('flows/basis=b1/hour=2026-05-01T10/'))).toEqual([]); // its port rollup with it
+    // A purge deletes the basis's port rollups with its files.
+    expect((await bucketA.list()).some((o) => o.name.startsWith('flows/basis=b1/') && o.name.endsWith('.ports'))).toBe(true);
+    await early.cluster.purgeBasis(ctx, 'b1', 'basis ended');
+    expect((await bucketA.list()).filter((o) => o.name.startsWith('flows/basis=b1/'))).toEqual([]);
     await Promise.all([early.cache.stop(), late.cache.stop()]);
     await bucketA.close();
     await bucketR.close();

@@ -104,6 +104,30 @@ describe('archive cache (on demand)', () => {
     again.release();
   });
 
+  it('for a port question, fetches a usable port rollup instead of the files it covers; never one naming a file gone (merged away) or out of range', async () => {
+    const m = memoryBucket();
+    const meta = (covers: string[], first = '1777629600000000', last = '1777630000000000', ports = '0-1023'): Record<string, string> =>
+      ({ mamori_covers: JSON.stringify(covers), mamori_ports: ports, mamori_first: first, mamori_last: last });
+    for (const f of ['w1', 'w2', 'w3', 'c1']) m.put(name('b1', '10', `${f}.parquet`));
+    m.put(name('b1', '10', 'p1.ports'), 20, meta(['w1.parquet', 'w2.parquet']));
+    m.put(name('b1', '10', 'p2.ports'), 20, meta(['w3.parquet', 'gone.parquet'])); // a file merged away: never taken
+    m.put(name('b1', '10', 'p3.ports'), 20, meta(['c1.parquet'], '1777629600000000', '1777633199000000')); // span past the range's end
+    m.put(name('b1', '10', 'p4.ports'), 20, { mamori_covers: '["w3.parquet"]' }); // metadata incomplete: never taken
+    const { cache } = await started(m.bucket, {});
+    const q = { port: 443, fromMs: Date.parse('2026-05-01T10:00:00Z'), toMs: Date.parse('2026-05-01T10:30:00Z') };
+    const l = await cache.acquire(() => true, { port: q });
+    expect(files(l.dir).concat((readdirSync(l.dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ports')))).toEqual([
+      'basis=b1/hour=2026-05-01T10/c1.parquet', 'basis=b1/hour=2026-05-01T10/w3.parquet', 'basis=b1/hour=2026-05-01T10/p1.ports']);
+    const part = join(l.dir, 'basis=b1', 'hour=2026-05-01T10');
+    expect(l.flowFiles(part).sort()).toEqual(['c1', 'w1', 'w2', 'w3'].map((f) => join(part, `${f}.parquet`)));
+    l.release();
+    // A port the rollups do not hold, or a range the span does not fit: the files, no rollup.
+    const eph = await cache.acquire(() => true, { port: { ...q, port: 40_000 } });
+    expect((readdirSync(eph.dir, { recursive: true }) as string[]).filter((f) => /\.(ports|parquet)$/.test(f))).toHaveLength(4);
+    expect((readdirSync(eph.dir, { recursive: true }) as string[]).some((f) => f.endsWith('.ports'))).toBe(false);
+    eph.release();
+  });
+
   it('for a question rollups answer whole, fetches only the rollups of files that have one, and names those files for the read', async () => {
     const m = memoryBucket();
     m.put(name('b1', '10', 'w1.parquet'));

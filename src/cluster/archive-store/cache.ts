@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '#platform/errors/index.js';
 import type { ArchiveBucket, ObjectInfo, ObjectWatchInfo } from './bucket.js';
-import { flowObjectName, META, parseArchiveObject, parsePurged, rollupObjectName, type ArchiveObjectName } from './names.js';
+import { rollupsAnswering } from '#modules/selection/index.js';
+import { flowObjectName, META, parseArchiveObject, parsePurged, portRollupOfObject, rollupObjectName, type ArchiveObjectName } from './names.js';
 
 /** Where a download is written before it is renamed into its partition (never a half file in a partition). */
 const CACHE_TMP = '_cache_tmp';
@@ -66,11 +67,14 @@ export interface ArchiveCache {
    * Fetches and pins the flow files `want` picks (and their rollups), linked into a snapshot directory; with
    * `rollupsOnly`, a file that has a rollup is represented by its rollup alone.
    */
-  acquire(want: (n: ArchiveObjectName) => boolean, options?: { rollupsOnly?: boolean }): Promise<CacheLease>;
+  acquire(want: (n: ArchiveObjectName) => boolean, options?: { rollupsOnly?: boolean; port?: PortQuestion }): Promise<CacheLease>;
   /** Drops the local copies of these objects now (the purging replica does not wait for the watch). */
   drop(names: readonly string[]): void;
   stats(): ArchiveCacheStats;
 }
+
+/** A question queryFlows may read from port rollups (readsPortRollups): its port and range. */
+export interface PortQuestion { port: number; fromMs: number; toMs: number }
 
 interface Entry {
   name: string;
@@ -307,6 +311,30 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
     wake();
   }
 
+  /** Pushes onto `picked` the port rollups a port question takes; returns the flow objects they cover. */
+  function portCovered(want: (n: ArchiveObjectName) => boolean, q: PortQuestion, picked: ObjectInfo[]): Set<string> {
+    const parts = new Map<string, { live: Set<string>; rollups: ObjectInfo[] }>();
+    for (const [name, info] of index) {
+      const n = parseArchiveObject(name)!;
+      if (n.kind === 'rollup' || !want(n)) continue;
+      const k = `flows/basis=${n.basis}/hour=${n.hour}/`;
+      const p = parts.get(k) ?? { live: new Set<string>(), rollups: [] };
+      if (n.kind === 'flows') p.live.add(n.file);
+      else p.rollups.push(info);
+      parts.set(k, p);
+    }
+    const covered = new Set<string>();
+    for (const [k, p] of parts) {
+      // In name order, as queryFlows reads them from the snapshot directory.
+      const read = p.rollups.sort((a, b) => (a.name < b.name ? -1 : 1)).map(portRollupOfObject).filter((r) => r !== undefined);
+      for (const r of rollupsAnswering(read, p.live, q.port, q.fromMs, q.toMs)) {
+        picked.push(index.get(r.file)!);
+        for (const f of r.covers) covered.add(`${k}${f}`);
+      }
+    }
+    return covered;
+  }
+
   async function waitReady(): Promise<void> {
     if (isReady) return;
     let t: ReturnType<typeof setTimeout> | undefined;
@@ -315,17 +343,24 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
   }
 
   /** One attempt: the list's snapshot of what `want` picks, pinned and fetched; undefined when the bucket changed under it. */
-  async function attempt(want: (n: ArchiveObjectName) => boolean, rollupsOnly: boolean): Promise<CacheLease | undefined> {
+  async function attempt(want: (n: ArchiveObjectName) => boolean, rollupsOnly: boolean,
+    port: PortQuestion | undefined): Promise<CacheLease | undefined> {
     const picked: ObjectInfo[] = [];
     const id = randomBytes(6).toString('hex');
     const snap = join(dir, LEASES, id);
     const listing = new Map<string, string[]>();
+    // A port question: per partition, the port rollups queryFlows will take with this snapshot (the same rule,
+    // rollupsAnswering, from the objects' metadata) are fetched instead of the files they cover.
+    const byPort = port === undefined ? new Set<string>() : portCovered(want, port, picked);
     for (const [name, info] of index) {
       const n = parseArchiveObject(name)!;
       if (n.kind !== 'flows' || !want(n)) continue;
       const r = index.get(rollupObjectName(name));
-      if (!rollupsOnly || r === undefined) picked.push(info);
-      if (r !== undefined) picked.push(r);
+      // A file a port rollup answers for is named for the read, not fetched.
+      if (!byPort.has(name)) {
+        if (!rollupsOnly || r === undefined) picked.push(info);
+        if (r !== undefined) picked.push(r);
+      }
       const part = join(snap, `basis=${n.basis}`, `hour=${n.hour}`);
       listing.set(part, [...(listing.get(part) ?? []), join(part, n.file)]);
     }
@@ -417,7 +452,7 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
     async acquire(want, options) {
       await waitReady();
       for (let i = 0; i < 3; i++) {
-        const l = await attempt(want, options?.rollupsOnly === true);
+        const l = await attempt(want, options?.rollupsOnly === true, options?.port);
         if (l !== undefined) return l;
       }
       throw new AppError('UNAVAILABLE', 'The archive changed under this query three times (compaction or retention running); try again.');

@@ -3,18 +3,20 @@
  * the files it replaces, then the sources deleted; and each live file of a closed partition given its minute rollup
  * object, as the local archive's compaction writes them beside its files (decision 0014).
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '#platform/clock/index.js';
 import type { DuckDb } from '#platform/duckdb/index.js';
-import { FOREIGN_ORDER, PARQUET_OPTIONS, writeRollup } from '#modules/selection/index.js';
+import {
+  FOREIGN_ORDER, PARQUET_OPTIONS, PORT_ROLLUP_SUFFIX, portRollupMeta, portRollupPartition, readPortRollups, usableRollups, writeRollup,
+} from '#modules/selection/index.js';
 import type { ArchiveBucket, ObjectInfo } from './bucket.js';
 import { replacesOf } from './cache.js';
-import { flowObjectName, META, parseArchiveObject, parseFlowObject, rollupObjectName } from './names.js';
+import { flowObjectName, META, parseArchiveObject, parseFlowObject, portRollupOfObject, rollupObjectName } from './names.js';
 
-/** What one compaction round did (the shape of the local archive's, and the rollups it stored). */
-export interface BucketCompaction { partitions: number; filesMerged: number; rows: number; rollups: number }
+/** What one compaction round did (the shape of the local archive's, and the minute and port rollups it stored). */
+export interface BucketCompaction { partitions: number; filesMerged: number; rows: number; rollups: number; portRollups: number }
 
 const sql = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const rowsOf = (o: ObjectInfo): number => Number(o.metadata?.[META.rows] ?? 0) || 0;
@@ -33,7 +35,7 @@ const rowsOf = (o: ObjectInfo): number => Number(o.metadata?.[META.rows] ?? 0) |
 export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; engine: () => Promise<DuckDb>; clock: Clock }, options: { minRows?: number; graceMs?: number } = {}): Promise<BucketCompaction> {
   const minRows = options.minRows ?? 100_000;
   const before = new Date(deps.clock.nowMs() - (options.graceMs ?? 600_000) - 3_600_000).toISOString().slice(0, 13);
-  const out: BucketCompaction = { partitions: 0, filesMerged: 0, rows: 0, rollups: 0 };
+  const out: BucketCompaction = { partitions: 0, filesMerged: 0, rows: 0, rollups: 0, portRollups: 0 };
   const live = await deps.bucket.list();
   const names = new Set(live.map((o) => o.name));
   const gone = async (name: string): Promise<void> => { if (names.has(name)) { await deps.bucket.delete(name); names.delete(name); } };
@@ -56,13 +58,20 @@ export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; 
   };
   try {
     const byPartition = new Map<string, ObjectInfo[]>();
+    const portsOf = new Map<string, ObjectInfo[]>();
+    for (const o of live) {
+      const r = parseArchiveObject(o.name);
+      if (r?.kind !== 'ports' || r.hour > before) continue;
+      const k = `basis=${r.basis}/hour=${r.hour}`;
+      portsOf.set(k, [...(portsOf.get(k) ?? []), o]);
+    }
     for (const o of live) {
       const n = parseFlowObject(o.name);
       if (n === undefined || !names.has(o.name) || n.hour > before) continue;
       const k = `basis=${n.basis}/hour=${n.hour}`;
       byPartition.set(k, [...(byPartition.get(k) ?? []), o]);
     }
-    for (const files of byPartition.values()) {
+    for (const [key, files] of byPartition) {
       const small = files.filter((o) => rowsOf(o) < minRows);
       let lives = files;
       if (small.length >= 2) {
@@ -94,6 +103,7 @@ export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; 
           rmSync(r, { force: true });
         }
       }
+      out.portRollups += await portRollups(deps, key, lives, portsOf.get(key) ?? [], gone, fetch, work, names);
     }
     // Rollups whose file is gone (a crash between a merge and its rollups' deletion).
     for (const name of [...names]) {
@@ -131,5 +141,48 @@ async function merge(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb
     return { info, rows };
   } finally {
     for (const f of [...local, tmp, rollup]) rmSync(f, { force: true });
+  }
+}
+
+/**
+ * Brings one closed partition's port rollups (decision 0016) up to date, by the local archive's own code: the rollups
+ * its objects' metadata says a reader could no longer take (a covered file merged away or gone, or covered by an
+ * earlier rollup) are deleted; the live files no kept rollup covers are downloaded into a partition directory of the
+ * job's own, portRollupPartition writes their rollups there (in chunks of ~8 M flows), and each is stored with its
+ * metadata (what it covers, its ports and span) on the object too, so a replica plans a read without downloading it.
+ */
+async function portRollups(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb> }, key: string, lives: readonly ObjectInfo[],
+  stored: readonly ObjectInfo[], gone: (name: string) => Promise<void>, fetch: (o: ObjectInfo) => Promise<string | undefined>, work: string,
+  names: Set<string>): Promise<number> {
+  const liveNames = new Set(lives.map((o) => parseFlowObject(o.name)!.file));
+  const read = stored.filter((o) => names.has(o.name)).sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((o) => ({ o, r: portRollupOfObject(o) }));
+  const kept = usableRollups(read.flatMap(({ r }) => (r === undefined ? [] : [r])), liveNames);
+  for (const { o, r } of read) if (r === undefined || !kept.includes(r)) await gone(o.name);
+  const covered = new Set(kept.flatMap((r) => r.covers));
+  const todo = lives.filter((o) => !covered.has(parseFlowObject(o.name)!.file));
+  if (todo.length === 0) return 0;
+  const [b, h] = key.split('/') as [string, string];
+  const archiveDir = join(work, 'ports');
+  const dir = join(archiveDir, b, h);
+  mkdirSync(dir, { recursive: true });
+  try {
+    for (const o of todo) {
+      const f = await fetch(o);
+      if (f === undefined) return 0; // deleted meanwhile (retention, purge, a merge): the next round
+      renameSync(f, join(dir, parseFlowObject(o.name)!.file));
+    }
+    const e = await deps.engine();
+    await portRollupPartition(e, archiveDir, { basis: b.slice('basis='.length), hour: h.slice('hour='.length), dir });
+    const written = readdirSync(dir).filter((n) => n.endsWith(PORT_ROLLUP_SUFFIX)).map((n) => join(dir, n));
+    const prefix = todo[0]!.name.slice(0, todo[0]!.name.lastIndexOf('/') + 1);
+    for (const r of await readPortRollups(e, written)) {
+      const name = `${prefix}${basename(r.file)}`;
+      await deps.bucket.putFile(name, r.file, portRollupMeta(r));
+      names.add(name);
+    }
+    return written.length;
+  } finally {
+    rmSync(archiveDir, { recursive: true, force: true });
   }
 }

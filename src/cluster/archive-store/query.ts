@@ -4,7 +4,7 @@ import type { DuckDb } from '#platform/duckdb/index.js';
 import { parseOrThrow } from '#platform/errors/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
-import { FlowQuerySchema, queryFlows, readsRollupsOnly, type FlowQuery, type FlowQueryResult } from '#modules/selection/index.js';
+import { FlowQuerySchema, queryFlows, readsPortRollups, readsRollupsOnly, type FlowQuery, type FlowQueryResult } from '#modules/selection/index.js';
 import type { ArchiveCache } from './cache.js';
 
 const hourOf = (ms: number): string => new Date(ms).toISOString().slice(0, 13);
@@ -28,7 +28,10 @@ export function createReplicaQueries(deps: { cache: ArchiveCache; audit: AuditRe
       try {
         // A question the rollups answer over whole minutes needs no row: only the rollups of files that have one are fetched.
         const rollupsOnly = deps.rollups !== false && readsRollupsOnly(q);
-        lease = await deps.cache.acquire((n) => n.hour >= fromHour && n.hour <= toHour && (bases === undefined || bases.includes(n.basis)), { rollupsOnly });
+        // A question by a covered port: a usable port rollup is fetched instead of the files it covers (decision 0016).
+        const port = deps.rollups !== false ? readsPortRollups(q) : undefined;
+        lease = await deps.cache.acquire((n) => n.hour >= fromHour && n.hour <= toHour && (bases === undefined || bases.includes(n.basis)),
+          { rollupsOnly, ...(port !== undefined ? { port: { port, fromMs: Date.parse(q.filters.from), toMs: Date.parse(q.filters.to) } } : {}) });
       } catch (e) {
         await deps.audit.record(ctx, { action: 'flows:query', object: { type: 'flow_archive', id: 'flows' }, outcome: 'failure', details: { purpose: q.purpose, stage: 'archive cache' } });
         throw e;

@@ -64,12 +64,8 @@ export async function readPortRollups(e: DuckDb, files: readonly string[]): Prom
   }
   const out: PortRollup[] = [];
   for (const [file, m] of by) {
-    const covers = m.get('mamori_covers'), ports = m.get('mamori_ports'), first = m.get('mamori_first'), last = m.get('mamori_last');
-    if (covers === undefined || ports === undefined || first === undefined || last === undefined) continue;
-    let names: unknown;
-    try { names = JSON.parse(covers); } catch { continue; }
-    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) continue;
-    out.push({ file, covers: names as string[], ports, ...(first !== '' && last !== '' ? { span: [BigInt(first), BigInt(last)] as [bigint, bigint] } : {}) });
+    const r = portRollupOf(file, Object.fromEntries(m));
+    if (r !== undefined) out.push(r);
   }
   return out.sort((a, b) => (a.file < b.file ? -1 : 1));
 }
@@ -164,6 +160,37 @@ async function writePortRollup(e: DuckDb, archiveDir: string, p: Partition, file
   }
 }
 
+/**
+ * Of one partition's rollups (in name order), those a question about `port` over [fromMs, toMs) takes with its snapshot
+ * of `live` files: usable (usableRollups), holding the port, and with every flow started within the range. The one rule
+ * for a single node's read and for what a cluster replica fetches instead of the files they cover.
+ */
+export function rollupsAnswering(rollups: readonly PortRollup[], live: ReadonlySet<string>, port: number, fromMs: number,
+  toMs: number): PortRollup[] {
+  const from = BigInt(fromMs) * 1000n, to = BigInt(toMs) * 1000n;
+  return usableRollups(rollups, live)
+    .filter((r) => portListHas(r.ports, port) && (r.span === undefined || (r.span[0] >= from && r.span[1] < to)));
+}
+
+/** What a port rollup's key-value metadata says, as strings (a cluster stores them as its object's metadata too). */
+export function portRollupMeta(r: PortRollup): Record<string, string> {
+  return {
+    mamori_covers: JSON.stringify(r.covers), mamori_ports: r.ports,
+    mamori_first: r.span?.[0].toString() ?? '', mamori_last: r.span?.[1].toString() ?? '',
+  };
+}
+
+/** A port rollup from such metadata (file: where it lies); undefined when a field is missing or malformed (never used). */
+export function portRollupOf(file: string, m: Readonly<Record<string, string | undefined>>): PortRollup | undefined {
+  const covers = m['mamori_covers'], ports = m['mamori_ports'], first = m['mamori_first'], last = m['mamori_last'];
+  if (covers === undefined || ports === undefined || first === undefined || last === undefined) return undefined;
+  let names: unknown;
+  try { names = JSON.parse(covers); } catch { return undefined; }
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) return undefined;
+  if ((first === '') !== (last === '') || (first !== '' && !/^-?\d+$/.test(first)) || (last !== '' && !/^-?\d+$/.test(last))) return undefined;
+  return { file, covers: names as string[], ports, ...(first !== '' ? { span: [BigInt(first), BigInt(last)] as [bigint, bigint] } : {}) };
+}
+
 /** How a question filtered by one port reads a snapshot: the rollups it may take, and the files they leave to rows. */
 export interface PortRollupPlan { rollups: string[]; rows: string[] }
 
@@ -181,13 +208,11 @@ export async function planPortRollups(e: DuckDb, files: readonly string[], port:
   }
   const listed = [...byDir.keys()].flatMap(portRollupFiles);
   const read = await readPortRollups(e, listed);
-  const from = BigInt(fromMs) * 1000n, to = BigInt(toMs) * 1000n;
   const rollups: string[] = [];
   const rolled = new Set<string>();
   for (const [d, live] of byDir) {
     const mine = read.filter((r) => dirname(r.file) === d);
-    for (const r of usableRollups(mine, live)) {
-      if (!portListHas(r.ports, port) || (r.span !== undefined && (r.span[0] < from || r.span[1] >= to))) continue;
+    for (const r of rollupsAnswering(mine, live, port, fromMs, toMs)) {
       rollups.push(r.file);
       for (const n of r.covers) rolled.add(join(d, n));
     }

@@ -85,6 +85,22 @@ export function readsRollupsOnly(input: FlowQuery): boolean {
   return rollupable(q) && from % 60_000 === 0 && to % 60_000 === 0;
 }
 
+/** Whether port rollups can answer a question: filtered by a port, grouped by their keys, no address, prefix or pseudonym. */
+function portRollupShape(q: z.output<typeof FlowQuerySchema>): boolean {
+  const f = q.filters;
+  return f.port !== undefined && q.groupBy.length > 0 && q.groupBy.every((g) => PORT_ROLLUP_COLUMNS[g] !== undefined)
+    && f.foreignAddress === undefined && f.foreignPrefix === undefined && f.pseudonym === undefined;
+}
+
+/**
+ * The port a question may read from port rollups (planPortRollups decides which, by the rollups beside the files), or
+ * undefined: a cluster replica fetches a usable rollup instead of the files it covers only for such a question.
+ */
+export function readsPortRollups(input: FlowQuery): number | undefined {
+  const q = parseOrThrow(FlowQuerySchema, input, 'flow query');
+  return portRollupShape(q) ? q.filters.port : undefined;
+}
+
 /** How a grouped question reads a snapshot with rollups: whole minutes [m0, m1) from rollups, the cut edges and the rest from rows. */
 interface RollupPlan { rolled: string[]; unrolled: string[]; m0: number; m1: number; edges: [number, number][] }
 
@@ -202,9 +218,7 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
   // Rollups hold (category, minute, proto, exporter) per file: they answer questions grouped and filtered by those alone.
   const byRollups = deps.rollups !== false && rollupable(q);
   // Port rollups hold (category, foreign address, port, proto) of the service ports on either side (port-rollup.ts).
-  const portRollupable = deps.rollups !== false && q.filters.port !== undefined && q.groupBy.length > 0
-    && q.groupBy.every((g) => PORT_ROLLUP_COLUMNS[g] !== undefined) && sides === undefined && address === undefined && prefix === undefined
-    && q.filters.pseudonym === undefined;
+  const portRollupable = deps.rollups !== false && portRollupShape(q);
   const present = (got: Record<string, unknown>[]): Record<string, unknown>[] => got.map((r) => {
     const out: Record<string, unknown> = {};
     for (const g of q.groupBy) {
