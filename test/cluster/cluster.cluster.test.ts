@@ -232,7 +232,8 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
       // Archived rows are in the replicated bucket (decision 0010), each file's count from its Parquet footer; the leader's
       // directory only staged them.
       const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'mamori-archive', replicas: 3, name: 'test-scan' });
-      const objects = (await bucket.list()).filter((o) => o.name.startsWith('flows/'));
+      // Flow files only: compaction stores minute and port rollups (.rollup, .ports) beside them under flows/.
+      const objects = (await bucket.list()).filter((o) => o.name.startsWith('flows/') && o.name.endsWith('.parquet'));
       const dir = h.tempDir('mamori-bucket-');
       const files: string[] = [];
       for (const [i, o] of objects.entries()) { const f = join(dir, `${i}.parquet`); expect(await bucket.getFile(o.name, f)).toBe(true); files.push(f); }
