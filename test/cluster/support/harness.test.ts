@@ -1,12 +1,15 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '#platform/transport/test-support/ports.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHarness, metric, scrape, sum } from './harness.js';
 
 describe('cluster harness', () => {
   afterEach(() => { vi.unstubAllEnvs(); });
 
-  it('runs mamori on the sources with the environment given over the test\'s (undefined removes one), in a fresh data directory, keeping its output', async () => {
+  it('runs mamori on the sources with the environment given over the test\'s (undefined removes one), in a fresh data directory, keeping its output; teardown cleans up after it', async () => {
     const h = createHarness();
     vi.stubEnv('MAMORI_CLUSTER_API_ID', 'inherited');
     const p = h.start(['config', '--json'], { MAMORI_LOG_LEVEL: 'error', MAMORI_CLUSTER_API_ID: undefined });
@@ -22,7 +25,16 @@ describe('cluster harness', () => {
     const order: string[] = [];
     h.defer(() => { order.push('first registered'); });
     h.defer(() => { order.push('last registered'); });
-    await h.teardown();
+    const claims = mkdtempSync(join(tmpdir(), 'mamori-port-claims-'));
+    vi.stubEnv('MAMORI_TEST_PORT_CLAIMS', claims);
+    try {
+      const port = await freePort();
+      expect(readdirSync(claims)).toEqual([String(port)]);
+      await h.teardown();
+      expect(readdirSync(claims)).toEqual([]);
+    } finally {
+      rmSync(claims, { recursive: true, force: true });
+    }
     expect(order).toEqual(['last registered', 'first registered']);
     expect(existsSync(p.dataDir)).toBe(false);
   }, 120_000);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parsePrometheusText } from '#cli/commands/collection.js';
+import { releasePorts } from '#platform/transport/test-support/ports.js';
 
 /** The repository's root (the processes run there, on the TypeScript sources). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -55,7 +56,10 @@ export interface ClusterHarness {
   logs(chars?: number): string;
   /** Runs `fn` at teardown, after the processes are gone (last registered, first run). */
   defer(fn: () => Promise<unknown> | unknown): void;
-  /** Kills every process still running and waits for them, runs the deferred cleanups, removes the temporary directories. */
+  /**
+   * Kills every process still running and waits for them, runs the deferred cleanups, removes the temporary directories
+   * and gives back the ports this test process claimed (freePort).
+   */
   teardown(): Promise<void>;
 }
 
@@ -131,6 +135,9 @@ export function createHarness(prefix = 'mamori-cluster-'): ClusterHarness {
         }
       }
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+      // Everything that listened is gone: the ports this test process claimed are given back now (vitest ends its workers
+      // with a signal, so the claims' exit hook would not run and they would wait for the next freePort to find them dead).
+      releasePorts();
       if (errors.length > 0) throw new AggregateError(errors, 'cluster harness: a cleanup failed');
     },
   };
