@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '#platform/clock/index.js';
 import type { DuckDb } from '#platform/duckdb/index.js';
 import {
-  FOREIGN_ORDER, PARQUET_OPTIONS, PORT_ROLLUP_SUFFIX, portRollupMeta, portRollupPartition, readPortRollups, usableRollups, writeRollup,
+  FOREIGN_ORDER, PARQUET_OPTIONS, PORT_ROLLUP_SUFFIX, portRollupChunks, portRollupMeta, portRollupPartition, readPortRollups, usableRollups, writeRollup,
 } from '#modules/selection/index.js';
 import type { ArchiveBucket, ObjectInfo } from './bucket.js';
 import { replacesOf } from './cache.js';
@@ -148,7 +148,7 @@ async function merge(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb
  * Brings one closed partition's port rollups (decision 0016) up to date, by the local archive's own code: the rollups
  * its objects' metadata says a reader could no longer take (a covered file merged away or gone, or covered by an
  * earlier rollup) are deleted; the live files no kept rollup covers are downloaded into a partition directory of the
- * job's own, portRollupPartition writes their rollups there (in chunks of ~8 M flows), and each is stored with its
+ * job's own one chunk of ~8 M flows at a time (portRollupChunks), portRollupPartition writes its rollup there, and each is stored with its
  * metadata (what it covers, its ports and span) on the object too, so a replica plans a read without downloading it.
  */
 async function portRollups(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb> }, key: string, lives: readonly ObjectInfo[],
@@ -160,29 +160,34 @@ async function portRollups(deps: { bucket: ArchiveBucket; engine: () => Promise<
   const kept = usableRollups(read.flatMap(({ r }) => (r === undefined ? [] : [r])), liveNames);
   for (const { o, r } of read) if (r === undefined || !kept.includes(r)) await gone(o.name);
   const covered = new Set(kept.flatMap((r) => r.covers));
-  const todo = lives.filter((o) => !covered.has(parseFlowObject(o.name)!.file));
+  const todo = lives.filter((o) => !covered.has(parseFlowObject(o.name)!.file)).sort((a, b) => (a.name < b.name ? -1 : 1));
   if (todo.length === 0) return 0;
   const [b, h] = key.split('/') as [string, string];
-  const archiveDir = join(work, 'ports');
-  const dir = join(archiveDir, b, h);
-  mkdirSync(dir, { recursive: true });
-  try {
-    for (const o of todo) {
-      const f = await fetch(o);
-      if (f === undefined) return 0; // deleted meanwhile (retention, purge, a merge): the next round
-      renameSync(f, join(dir, parseFlowObject(o.name)!.file));
+  const prefix = todo[0]!.name.slice(0, todo[0]!.name.lastIndexOf('/') + 1);
+  let made = 0;
+  // The single node's chunks (by the rows each object's metadata counts), one chunk's files on the leader's disk at a time.
+  for (const chunk of portRollupChunks(todo, rowsOf)) {
+    const archiveDir = join(work, 'ports');
+    const dir = join(archiveDir, b, h);
+    mkdirSync(dir, { recursive: true });
+    try {
+      for (const o of chunk) {
+        const f = await fetch(o);
+        if (f === undefined) return made; // deleted meanwhile (retention, purge, a merge): the next round
+        renameSync(f, join(dir, parseFlowObject(o.name)!.file));
+      }
+      const e = await deps.engine();
+      await portRollupPartition(e, archiveDir, { basis: b.slice('basis='.length), hour: h.slice('hour='.length), dir }, { chunkRows: Infinity });
+      const written = readdirSync(dir).filter((n) => n.endsWith(PORT_ROLLUP_SUFFIX)).map((n) => join(dir, n));
+      for (const r of await readPortRollups(e, written)) {
+        const name = `${prefix}${basename(r.file)}`;
+        await deps.bucket.putFile(name, r.file, portRollupMeta(r));
+        names.add(name);
+        made++;
+      }
+    } finally {
+      rmSync(archiveDir, { recursive: true, force: true });
     }
-    const e = await deps.engine();
-    await portRollupPartition(e, archiveDir, { basis: b.slice('basis='.length), hour: h.slice('hour='.length), dir });
-    const written = readdirSync(dir).filter((n) => n.endsWith(PORT_ROLLUP_SUFFIX)).map((n) => join(dir, n));
-    const prefix = todo[0]!.name.slice(0, todo[0]!.name.lastIndexOf('/') + 1);
-    for (const r of await readPortRollups(e, written)) {
-      const name = `${prefix}${basename(r.file)}`;
-      await deps.bucket.putFile(name, r.file, portRollupMeta(r));
-      names.add(name);
-    }
-    return written.length;
-  } finally {
-    rmSync(archiveDir, { recursive: true, force: true });
   }
+  return made;
 }

@@ -4,4 +4,4 @@ export { FlowQuerySchema, GROUP_KEYS, presentRow, queryFlows, readsPortRollups, 
 export { createArchiveWriter, DEFAULT_WRITER_SETTINGS, type AppendOutcome, type ArchiveRefusal, type ArchiveWriter, type ArchiveWriterDeps, type ArchiveWriterSettings, type ArchiveWriterStats } from './writer.js';
 export { checkPurgeRequest, FOREIGN_ORDER, liveFiles, listPartitions, PARQUET_OPTIONS, WAL_DIR } from './layout.js';
 export { writeRollup, ROLLUP_SUFFIX } from './rollup.js';
-export { portRollupMeta, portRollupOf, portRollupPartition, readPortRollups, rollupsAnswering, usableRollups, PORT_ROLLUP_SUFFIX, type PortRollup } from './port-rollup.js';
+export { portRollupChunks, portRollupMeta, portRollupOf, portRollupPartition, readPortRollups, rollupsAnswering, usableRollups, PORT_ROLLUP_SUFFIX, type PortRollup } from './port-rollup.js';

@@ -119,16 +119,25 @@ export async function portRollupPartition(e: DuckDb, archiveDir: string, p: Part
   // chunk's span reads that chunk's files from rows, so the rows a question reads stay bounded.
   const rows = await e.all(`SELECT file_name AS f, num_rows AS n FROM parquet_file_metadata([${todo.map(sqlString).join(', ')}])`);
   const count = new Map(rows.map((r) => [String(r['f']), Number(r['n'])]));
-  const chunks: string[][] = [];
-  let acc = Infinity;
-  for (const f of todo) {
-    if (acc >= (options.chunkRows ?? PORT_ROLLUP_CHUNK_ROWS)) { chunks.push([]); acc = 0; }
-    chunks[chunks.length - 1]!.push(f);
-    acc += count.get(f) ?? 0;
-  }
+  const chunks = portRollupChunks(todo, (f) => count.get(f) ?? 0, options.chunkRows);
   mkdirSync(join(archiveDir, TMP_DIR), { recursive: true });
   for (const chunk of chunks) await writePortRollup(e, archiveDir, p, chunk, ports);
   return chunks.length;
+}
+
+/**
+ * Files (in name order) in the chunks one port rollup each sums: a new chunk once the rows reach `chunkRows`, a file
+ * never split. The cluster's bucket compaction chunks by it too, downloading one chunk's files at a time.
+ */
+export function portRollupChunks<T>(files: readonly T[], rowsOf: (f: T) => number, chunkRows = PORT_ROLLUP_CHUNK_ROWS): T[][] {
+  const chunks: T[][] = [];
+  let acc = Infinity;
+  for (const f of files) {
+    if (acc >= chunkRows) { chunks.push([]); acc = 0; }
+    chunks[chunks.length - 1]!.push(f);
+    acc += rowsOf(f);
+  }
+  return chunks;
 }
 
 /** Rows of the files one port rollup sums at most (when they come in files of fewer rows; a file is never split). */
