@@ -250,7 +250,11 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     // ends with its archive written: the last round's Parquet write and store fell after the window otherwise.
     await until('the archiver stored every kept flow', roles, async () => metric(await scrape(archiver.metrics), 'mamori_archiver_stored_flows_total') >= kept - (await edgeFigures()).dropped, 300_000);
     // The final findings flush of every family that had flows (3 s after its last message): the single process's figure ends with it too.
-    await until('the final findings flush', roles, async () => [...(await finals())].every(([k, n]) => n > (f0.get(k) ?? 0)), 60_000);
+    // After its last flow: a family idle for 3 s mid-stream (a stall on this loaded machine) closed its windows then and opened them again.
+    const windowsOpen = async (): Promise<number> => (await Promise.all(workers.map(async (w) => metric(await scrape(w.metrics), 'mamori_worker_windows_open')))).reduce((a, b) => a + b, 0);
+    await until('the final findings flush', roles, async () => [...(await finals())].every(([k, n]) => n > (f0.get(k) ?? 0)) && (await windowsOpen()) === 0, 60_000);
+    const closings = [...(await finals())].filter(([k, n]) => n - (f0.get(k) ?? 0) > 1).map(([k, n]) => `${k} ${n - (f0.get(k) ?? 0)} times`);
+    if (closings.length > 0) process.stdout.write(`worker: windows closed more than once (idle 3 s mid-stream: findings stored then too): ${closings.join(', ')}\n`);
     findingUpdates = await written();
     const cpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p) - before.get(n)!]));
     const mainCpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p, p) - mainBefore.get(n)!]));

@@ -39,11 +39,14 @@ type Found = Map<string, FindingUpdate>;
 const key = (u: FindingUpdate): string => `${u.kind} ${u.subject.kind}:${u.subject.value}`;
 const summary = (m: Found): string[] => [...m.values()].map((u) => `${key(u)} ${u.level} hosts=${u.hostCount}`).sort();
 
-function worker(t: Transport, locks: ReturnType<typeof lockTable>, id: string, found: Found, over: Partial<WorkerSettings> = {}): AnalysisWorker {
+type Gauges = Map<string, () => { labels: Record<string, string>; value: number }[]>;
+
+function worker(t: Transport, locks: ReturnType<typeof lockTable>, id: string, found: Found, over: Partial<WorkerSettings> = {}, gauges?: Gauges): AnalysisWorker {
   const settings: WorkerSettings = { workerId: id, stream: 'FLOWS', subjectPrefix: 'mamori.flows', partitions: PARTS, replayMs: 86_400_000, flushEveryMs: 60_000, rebalanceEveryMs: 60_000, ackWaitMs: 1000, replayTimeoutMs: 10_000, finalAfterIdleMs: 0, maxHosts: 100_000, ...over };
   return createAnalysisWorker(settings, {
     transport: t, leases: locks.leasesFor(id), indicators: async () => [], nowMs: () => NOW,
     recordFindings: async (us) => { for (const u of us) found.set(key(u), u); },
+    ...(gauges !== undefined ? { metrics: { collect: (name, _help, _type, fn) => { gauges.set(name, fn); } } } : {}),
   });
 }
 
@@ -147,6 +150,23 @@ describe('analysis workers', () => {
     const end = Date.now() + 10_000;
     while (found.size < want.length && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(summary(found)).toEqual(want);
+    await w.stop();
+  });
+
+  it('says whether a family\'s windows are open (flows analysed since its last final flush): what bench/cluster waits for', async () => {
+    const t = createMemoryTransport();
+    await t.ensureStream(STREAM);
+    const kept = await publishAll(t);
+    const gauges: Gauges = new Map();
+    const w = worker(t, lockTable(), 'a', new Map(), {}, gauges);
+    const open = (): Record<string, number> => Object.fromEntries((gauges.get('mamori_worker_windows_open')?.() ?? []).map((x) => [x.labels['family'], x.value]));
+    await w.start();
+    await settle([w], kept);
+    expect(open()).toEqual({ d: 1, s: 1 });
+    await w.flush(false);
+    expect(open()).toEqual({ d: 1, s: 1 });
+    await w.flush(true);
+    expect(open()).toEqual({ d: 0, s: 0 });
     await w.stop();
   });
 

@@ -326,6 +326,8 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
   ]);
   deps.metrics?.collect('mamori_worker_final_flushes_total', 'Flushes that closed every open window of a family (end of input: idle for cluster.worker.finalAfterIdleSeconds).', 'counter', () =>
     FAMILIES.map((f) => ({ labels: { worker: settings.workerId, family: f }, value: finalByFamily[f] })));
+  deps.metrics?.collect('mamori_worker_windows_open', 'Whether a family analysed flows since it last closed every window (1), or not (0): a final flush after the last flow leaves 0.', 'gauge', () =>
+    FAMILIES.map((f) => ({ labels: { worker: settings.workerId, family: f }, value: families.get(f)?.closed === false ? 1 : 0 })));
   deps.metrics?.collect('mamori_worker_partitions', 'Partitions this worker owns, by family.', 'gauge', () => FAMILIES.map((f) => ({ labels: { worker: settings.workerId, family: f }, value: families.get(f)?.owned.size ?? 0 })));
   deps.metrics?.collect('mamori_worker_findings_written_total', 'Finding updates stored.', 'counter', () => [{ labels: { worker: settings.workerId }, value: stats.findingsWritten }]);
   deps.metrics?.collect('mamori_worker_bad_messages_total', 'Messages that were not flow batches (skipped).', 'counter', () => [{ labels: { worker: settings.workerId }, value: stats.badMessages }]);
