@@ -97,9 +97,13 @@ export interface UnitOrder { parts: UnitPart[]; pos: Uint32Array; kept: number; 
 // and thrown away at the next, whose code had no type feedback yet, segment after segment (--trace-deopt: ~6 deopts and
 // recompiles a segment, rows meanwhile in the interpreter, compiling on V8's threads).
 
-/** The rows not of a `drop`ped basis, in row order, with their keys and buckets (partition × 2 + family); returns how many. */
+/**
+ * The rows not of a `drop`ped basis, in row order, with their keys and buckets (partition × 2 + family); returns how
+ * many. Partition p is basis `partBasis[p]`, hour `partHour[p]` (hours since 1970): arrays of small integers, whose
+ * shape is the same from one call to the next (objects made here deoptimized the loop at a segment's first row).
+ */
 function keepRows(b: SelectedBatch, drop: Uint8Array, key: Uint32Array, v6: Uint8Array,
-  rows: Uint32Array, keys: Uint32Array, buckets: Uint32Array, parts: UnitPart[], ids: Map<number, number>): number {
+  rows: Uint32Array, keys: Uint32Array, buckets: Uint32Array, partBasis: number[], partHour: number[], ids: Map<number, number>): number {
   const n = b.length, basisIndex = b.basisIndex, start = b.start;
   let kept = 0, lastBasis = -1, lastHour = -1, lastPart = 0;
   for (let i = 0; i < n; i++) {
@@ -109,7 +113,7 @@ function keepRows(b: SelectedBatch, drop: Uint8Array, key: Uint32Array, v6: Uint
     if (basis !== lastBasis || hour !== lastHour) {
       const k = basis * 2 ** 32 + hour;
       let p = ids.get(k);
-      if (p === undefined) { p = parts.length; parts.push({ basis, hourMs: hour * 3_600_000, from: 0, to: 0 }); ids.set(k, p); }
+      if (p === undefined) { p = partBasis.length; partBasis.push(basis); partHour.push(hour); ids.set(k, p); }
       lastBasis = basis; lastHour = hour; lastPart = p;
     }
     rows[kept] = i;
@@ -161,13 +165,13 @@ export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>, 
   const raw = unzeroed(mem); // every array below is written whole before it is read
   const key = raw.u32(n), v6 = raw.u8(n);
   foreignKeysInto(b, key, v6);
-  const parts: UnitPart[] = [];
+  const partBasis: number[] = [], partHour: number[] = [];
   const ids = new Map<number, number>(); // basis × 2^32 + hour → partition
   let rows = raw.u32(n), keys = raw.u32(n), buckets = raw.u32(n);
   const pos = raw.u32(n);
   const drop = new Uint8Array(b.basisIds.length + 1);
   for (const x of excluded) if (x < drop.length) drop[x] = 1;
-  const kept = keepRows(b, drop, key, v6, rows, keys, buckets, parts, ids);
+  const kept = keepRows(b, drop, key, v6, rows, keys, buckets, partBasis, partHour, ids);
   const purgedRows = n - kept;
   if (purgedRows > 0) pos.fill(kept);
   rows = rows.subarray(0, kept); keys = keys.subarray(0, kept); buckets = buckets.subarray(0, kept);
@@ -180,9 +184,9 @@ export function partitionOrder(b: SelectedBatch, excluded: ReadonlySet<number>, 
     const k = keys; keys = keys2; keys2 = k;
     const u = buckets; buckets = buckets2; buckets2 = u;
   }
-  const pc = new Uint32Array(parts.length * 2 + 1);
+  const pc = new Uint32Array(partBasis.length * 2 + 1);
   bucketStarts(kept, buckets, pc);
-  for (let i = 0; i < parts.length; i++) { parts[i]!.from = pc[i * 2]!; parts[i]!.to = pc[i * 2 + 2]!; }
+  const parts = partBasis.map((basis, i): UnitPart => ({ basis, hourMs: partHour[i]! * 3_600_000, from: pc[i * 2]!, to: pc[i * 2 + 2]! }));
   placeRows(kept, rows, buckets, pc, pos);
   return { parts, pos, kept, purgedRows };
 }
