@@ -7,7 +7,7 @@ import { inThreadDetectors } from '#server/pipeline.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
 import { mixedFlows, NOW, POOLS, testSelector } from '../test-support/fixtures.js';
 import { decodeWireBatch, encodeWireBatch, encodeWireRows, WIRE_VERSION, WireError, type WireMeta } from './codec.js';
-import { PartitionScratch, partitionRows, splitByPartition } from './partition.js';
+import { PartitionScratch, partitionRows, slotPartition, splitByPartition } from './partition.js';
 
 const COLUMNS = ['basisIndex', 'category', 'fields', 'start', 'end', 'srcKind', 'dstKind', 'periodIndex', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'inIf', 'outIf', 'exporterIndex'] as const;
 
@@ -94,6 +94,21 @@ describe('wire codec (fast-check)', () => {
       expectSameBatch(again, second);
       if (into.start.length >= second.length) expect(again).toBe(into);
     }), { numRuns: 300 });
+  });
+
+  it('spreads addresses that differ only in their bytes\' high bits over every partition', () => {
+    // 10.0.<16·i>.0 and the like: FNV-1a alone put all of these in one of 16 partitions (its low bits see only the bytes' low bits).
+    for (const parts of [4, 16]) {
+      const counts = new Array<number>(parts).fill(0);
+      const slot = new Uint8Array(16);
+      for (let a = 0; a < 16; a++) for (let b = 0; b < 16; b++) {
+        slot.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, a << 4, b << 4, 0]);
+        counts[slotPartition(slot, 0, 1, parts)]!++;
+      }
+      // 256 keys: every partition holds some, none more than three times its share.
+      expect(Math.min(...counts), `counts ${counts.join(' ')}`).toBeGreaterThan(0);
+      expect(Math.max(...counts), `counts ${counts.join(' ')}`).toBeLessThan((3 * 256) / parts);
+    }
   });
 
   it('encodes the rows of a partition in place as the same bytes as the partition copied out', () => {

@@ -21,10 +21,19 @@ export function partitionSubject(prefix: string, family: Family, partition: numb
   return `${prefix}.${family}.${partition}`;
 }
 
-/** FNV-1a (32 bits) of a 16-byte address slot and its kind: stable across versions, since it places stored messages. */
+/**
+ * FNV-1a (32 bits) of a 16-byte address slot and its kind, mixed by MurmurHash3's finalizer: stable across versions,
+ * since it places stored messages. Without the finalizer, FNV's low k bits depend only on the low k bits of each byte
+ * (the prime is odd), so with 2^k partitions addresses differing only in their bytes' high bits shared one partition.
+ */
 export function slotPartition(addr: Uint8Array, offset: number, kind: number, partitions: number): number {
   let h = 0x811c9dc5 ^ kind;
   for (let j = 0; j < 16; j++) h = Math.imul(h ^ addr[offset + j]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return (h >>> 0) % partitions;
 }
 
