@@ -9,7 +9,7 @@ import { CATEGORIES } from '../classify.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, type SelectedBatch } from '../minimize.js';
 import { FIELD_BIT, FLOW_FIELDS } from '../schema.js';
 import { liveFiles, listPartitions, WAL_DIR } from './layout.js';
-import { writeSegment } from './segment-write.js';
+import { partitionOrder, writeSegment } from './segment-write.js';
 import { openSegment } from './wal.js';
 import { Scratch } from '../scratch.js';
 import { writeAddress } from '#modules/collection/index.js';
@@ -140,4 +140,49 @@ describe('segment write', () => {
       expect(got).toEqual(want);
     }
   }, 60_000);
+});
+
+describe('partitionOrder', () => {
+  it('places rows by partition, family and foreign key (stable, both radix passes), an excluded basis last; a reused Scratch', () => {
+    const n = 5000;
+    const b = syntheticSelected(n, { bases: ['b0', 'b1', 'b2'], startMs: Date.parse('2026-05-01T10:59:00Z') });
+    let x = 7;
+    const rnd = (): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+    const key = new Uint32Array(n), v6 = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      b.basisIndex[i] = rnd() % 3;
+      b.start[i] = Date.parse('2026-05-01T10:59:00Z') + (rnd() % 120_000); // two hours
+      b.srcKind[i] = ADDR_FOREIGN; b.dstKind[i] = ADDR_PSEUDONYM;
+      const a = b.srcAddr.subarray(i * 16, i * 16 + 16);
+      a.fill(0);
+      key[i] = (rnd() % 4) * 0x01000000 + (rnd() % 3) * 0x10000 + (rnd() % 3); // digits that differ in both 16-bit halves
+      v6[i] = rnd() % 4 === 0 ? 1 : 0;
+      if (v6[i] === 1) { a.set([key[i]! >>> 24, (key[i]! >>> 16) & 255, (key[i]! >>> 8) & 255, key[i]! & 255], 0); a[15] = 1; }
+      else { a[10] = 0xff; a[11] = 0xff; a.set([key[i]! >>> 24, (key[i]! >>> 16) & 255, (key[i]! >>> 8) & 255, key[i]! & 255], 12); }
+    }
+    const scratch = new Scratch();
+    for (let round = 0; round < 2; round++) {
+      scratch.reset();
+      const o = partitionOrder(b, new Set([1]), scratch);
+      // The reference: rows of bases 0 and 2 sorted by (partition in first-seen order, family, key), ties in row order.
+      const seen = new Map<string, number>();
+      const part = (i: number): number => {
+        const k = `${b.basisIndex[i]}/${Math.floor(b.start[i]! / 3_600_000)}`;
+        if (!seen.has(k)) seen.set(k, seen.size);
+        return seen.get(k)!;
+      };
+      const rows = [...Array(n).keys()].filter((i) => b.basisIndex[i] !== 1);
+      const p = new Map(rows.map((i) => [i, part(i)]));
+      const sorted = [...rows].sort((i, j) => p.get(i)! - p.get(j)! || v6[i]! - v6[j]! || key[i]! - key[j]! || i - j);
+      expect(o.kept).toBe(rows.length);
+      expect(o.purgedRows).toBe(n - rows.length);
+      sorted.forEach((i, place) => expect(o.pos[i]).toBe(place));
+      for (let i = 0; i < n; i++) if (b.basisIndex[i] === 1) expect(o.pos[i]).toBe(o.kept);
+      expect(o.parts.map((q) => ({ ...q }))).toEqual([...seen.keys()].map((k, q) => {
+        const [basis, hour] = k.split('/').map(Number);
+        const from = sorted.findIndex((i) => p.get(i) === q);
+        return { basis, hourMs: hour! * 3_600_000, from, to: from + sorted.filter((i) => p.get(i) === q).length };
+      }));
+    }
+  });
 });
