@@ -162,9 +162,11 @@ async function serve(): Promise<void> {
   const logger = createLogger({ level: 'warn' });
   const metrics = new MetricsRegistry();
   const detectorThreads = detectorThreadsFor(core.config.analysis.detectorThreads);
-  // The findings flush period (bench/cluster sets it: its workers store findings once, at the end, and the store keeps each
-  // finding's highest level, so a flush inside the stream would make the two runs' findings differ by when they were stored).
-  const flushEvery = env['BENCH_INGEST_FLUSH_EVERY_MS'] !== undefined ? { flushEveryMs: Number(env['BENCH_INGEST_FLUSH_EVERY_MS']) } : {};
+  // Findings are stored once, at the end (unless BENCH_INGEST_FLUSH_EVERY_MS says otherwise), as the reference role and
+  // bench/cluster's workers store them: the store keeps each finding's highest level, so the pipeline's periodic flush
+  // (10 s) inside a longer step stored fan-in levels the end of the stream lowers, and the findings differed by when they
+  // were stored, not by what the detectors found (a 15-s step printed "768 DIFFER … 768 there").
+  const flushEvery = { flushEveryMs: Number(env['BENCH_INGEST_FLUSH_EVERY_MS'] ?? 3_600_000) };
   const pipeline = createPipeline(core, { logger, metrics, analysisThreads: detectorThreads, analysisQueueRows: core.config.analysis.queueRows, ...flushEvery });
   const collector = createUdpCollector(core.config.collector, { sink: pipeline.sink, metrics, clock: systemClock, logger });
   await core.archive.writer.start();
