@@ -309,7 +309,9 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
   /** Closes the windows of every family idle for finalAfterIdleMs now (end of input), not only at the next periodic flush. */
   async function flushIdle(): Promise<void> {
     for (const st of families.values()) {
-      if (!st.closed && Date.now() - st.lastMessageAt >= settings.finalAfterIdleMs) await within(st, () => flushFamily(st, true));
+      const idle = (): boolean => !st.closed && Date.now() - st.lastMessageAt >= settings.finalAfterIdleMs;
+      // Checked again in the family's turn: deliveries queued before it (the loop was busy) make it not idle after all.
+      if (idle()) await within(st, () => (idle() ? flushFamily(st, true) : Promise.resolve()));
     }
   }
 
