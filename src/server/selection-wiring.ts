@@ -150,7 +150,7 @@ export function retentionComponent(archive: { enforceRetention(ctx: RequestConte
 /**
  * The rollups of the hours compaction has not reached (the current one) as a server component: every `everySeconds`,
  * minute and port rollups for the files written since the last run. None when `everySeconds` is 0.
- * @see docs/decisions/0015-archive-port-rollups.md
+ * @see docs/decisions/0016-archive-port-rollups.md
  */
 export function rollupComponents(archive: Pick<FlowArchive, 'rollupOpenHours'>, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> }[] {
   if (everySeconds <= 0) return [];

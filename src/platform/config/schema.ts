@@ -222,7 +222,7 @@ export const ConfigSchema = z
         /** Files with fewer rows than this are merged by compaction. */
         compactMinRows: z.number().int().min(1).max(16_777_216).default(100_000),
         /**
-         * How often rollups (minute and port, decisions 0014–0015) are written for the files of hours not compacted yet, so
+         * How often rollups (minute and port, decisions 0014 and 0016) are written for the files of hours not compacted yet, so
          * that a question over the current hour reads rows only of what was written since; 0: only at compaction.
          */
         rollupEverySeconds: z.number().int().min(0).max(86_400).default(300),

@@ -1,5 +1,5 @@
 /**
- * @module Port rollups (decision 0015): beside a partition's files, `<id>.ports` holds, for a set of those files (named
+ * @module Port rollups (decision 0016): beside a partition's files, `<id>.ports` holds, for a set of those files (named
  * in its Parquet key-value metadata), flows, bytes, packets, first and last start by (category, foreign address, port,
  * proto) for every service port of ROLLUP_PORTS on either side of a flow. "Top foreign addresses on port 443 over the
  * hour" reads the rows of one port from it instead of ten columns of every flow. Written at compaction and, for the
