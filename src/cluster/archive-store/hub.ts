@@ -78,7 +78,7 @@ export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
       deps.logger?.info({ bucket: deps.bucket.bucket }, 'archive cache: following the cluster\'s archive bucket');
     } catch (e) {
       if (stopped) return;
-      deps.logger?.warn({ err: (e as Error).message, bucket: deps.bucket.bucket }, 'archive cache: cannot reach the archive bucket; trying again in 5 s (queries read the local copy meanwhile)');
+      deps.logger?.warn({ err: (e as Error).message, bucket: deps.bucket.bucket }, 'archive cache: cannot reach the archive bucket; trying again in 5 s (queries wait for its list, then are refused: 503)');
       await new Promise<void>((r) => { timer = setTimeout(r, 5000); timer.unref(); });
       if (!stopped) await follow();
     }
