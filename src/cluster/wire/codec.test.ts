@@ -111,6 +111,17 @@ describe('wire codec (fast-check)', () => {
     }
   });
 
+  it('places keys where it always has: the function is fixed, since it placed the messages a stream holds (decision 0007)', () => {
+    // Values pinned at c1d3825 (FNV-1a + MurmurHash3's finalizer): a change here moves every key; see 0007's note first.
+    const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+    const v4 = (a: number, b: number, c: number, d: number): Uint8Array => Uint8Array.from([...zeros(10), 255, 255, a, b, c, d]); // v4-mapped
+    const v6 = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...zeros(11), 1]); // 2001:db8::1
+    const keys = [v4(10, 0, 16, 0), v4(192, 0, 2, 1), v4(45, 33, 32, 156), v4(198, 51, 100, 7), v6];
+    const placed = (kind: number): string => keys.map((k) => [16, 64, 1000].map((p) => slotPartition(k, 0, kind, p)).join('/')).join(' ');
+    expect(placed(1)).toBe('6/22/622 7/23/703 3/3/259 1/1/265 12/12/612');
+    expect(placed(2)).toBe('14/14/926 8/8/112 12/60/188 11/11/691 9/9/713');
+  });
+
   it('encodes the rows of a partition in place as the same bytes as the partition copied out', () => {
     fc.assert(fc.property(batchArb, fc.integer({ min: 1, max: 8 }), fc.constantFrom('d', 's'), (b, parts, family) => {
       const { order, from } = partitionRows(b, family, parts);
