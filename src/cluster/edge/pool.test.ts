@@ -28,6 +28,21 @@ describe('BufferPool', () => {
     const before = pool.size();
     pool.give(foreign); // not a size class: left to the collector
     pool.give(new Uint8Array(new ArrayBuffer(4096 * 2), 4096, 4096)); // a view into another array
+    // Of a size class, at offset 0, but not the pool's: e.g. a small Buffer at the start of Node's shared 8 KiB slab,
+    // which other Buffers share — reusing it would overwrite theirs.
+    pool.give(new Uint8Array(8192));
+    pool.give(new Uint8Array(4096));
     expect(pool.size()).toBe(before);
+  });
+
+  it('takes an array back once: given back twice, it is still lent to one message at a time', () => {
+    const pool = new BufferPool(1 << 20);
+    const a = pool.take(5000);
+    pool.give(a);
+    pool.give(a);
+    expect(pool.size()).toBe(a.buffer.byteLength);
+    const [x, y] = [pool.take(5000), pool.take(5000)];
+    expect(x.buffer).toBe(a.buffer);
+    expect(y.buffer).not.toBe(a.buffer);
   });
 });

@@ -15,6 +15,12 @@ function capacityFor(n: number): number {
  */
 export class BufferPool {
   private readonly free = new Map<number, Uint8Array[]>();
+  /**
+   * The arrays handed out and not given back: only those are taken back, once. A foreign array of a size class (a small
+   * Buffer at the start of Node's shared 8 KiB slab, which other Buffers share) or one given back twice (then lent to two
+   * messages at once) would have its bytes overwritten under another reader.
+   */
+  private readonly lent = new WeakSet<ArrayBufferLike>();
   private freeBytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -22,14 +28,17 @@ export class BufferPool {
   /** An array of exactly `n` bytes (a view of a pooled one; contents undefined). */
   take(n: number): Uint8Array {
     const cap = capacityFor(n);
-    const a = this.free.get(cap)?.pop();
-    if (a === undefined) return new Uint8Array(cap).subarray(0, n);
-    this.freeBytes -= cap;
+    let a = this.free.get(cap)?.pop();
+    if (a === undefined) a = new Uint8Array(cap);
+    else this.freeBytes -= cap;
+    this.lent.add(a.buffer);
     return a.subarray(0, n);
   }
 
   /** Gives back an array `take` returned, once nothing reads it; kept for reuse within the bound, else left to the collector. */
   give(a: Uint8Array): void {
+    if (!this.lent.has(a.buffer)) return;
+    this.lent.delete(a.buffer);
     const whole = new Uint8Array(a.buffer, 0, a.buffer.byteLength);
     const cap = whole.length;
     if (a.byteOffset !== 0 || cap !== capacityFor(cap) || this.freeBytes + cap > this.maxBytes) return;
