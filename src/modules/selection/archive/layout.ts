@@ -77,6 +77,12 @@ export function slotBytes(hi: unknown, lo: unknown): Uint8Array | undefined {
 export const bswap32 = (x: number): number => ((x << 24) | ((x << 8) & 0xff0000) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
 
 /**
+ * One half (`hi`, `lo`) of a flow's foreign address in SQL: the destination of outbound flows, the source otherwise —
+ * the query's `foreignAddress` key and the port rollups' (port-rollup.ts), which must group by the same expression.
+ */
+export const foreignHalf = (half: 'hi' | 'lo'): string => `CASE WHEN category = 'outbound' THEN dst_ip_${half} ELSE src_ip_${half} END`;
+
+/**
  * The row order of a merged file in SQL: foreign address (the source's when it is foreign or neither end is), IPv4
  * (`::ffff:0:0/96`) before IPv6, then time — the writer's order (segment-write.ts `foreignKey`) made exact.
  */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { DuckDb } from '#platform/duckdb/index.js';
-import { liveFiles, sqlString, TMP_DIR, type Partition } from './layout.js';
+import { foreignHalf, liveFiles, sqlString, TMP_DIR, type Partition } from './layout.js';
 
 /** The suffix of a port rollup (not `.parquet`: readers of the archive's flows never take it; not `.rollup`: rollup.ts's). */
 export const PORT_ROLLUP_SUFFIX = '.ports';
@@ -95,8 +95,6 @@ export function usableRollups(rollups: readonly PortRollup[], live: ReadonlySet<
   return out;
 }
 
-const FOREIGN = (half: 'hi' | 'lo'): string => `CASE WHEN category = 'outbound' THEN dst_ip_${half} ELSE src_ip_${half} END`;
-
 /**
  * Brings the port rollups of partition `p` up to date: deletes those a reader could no longer take (a covered file is
  * gone, or another rollup took it first) and writes one for the live files no kept rollup covers. Each is written to
@@ -150,7 +148,7 @@ async function writePortRollup(e: DuckDb, archiveDir: string, p: Partition, file
   try {
     const src = `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`;
     const agg = 'count(*) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(start) AS first, max(start) AS last';
-    const key = `category, ${FOREIGN('hi')} AS foreign_hi, ${FOREIGN('lo')} AS foreign_lo`;
+    const key = `category, ${foreignHalf('hi')} AS foreign_hi, ${foreignHalf('lo')} AS foreign_lo`;
     // A flow under each covered port it has: the source's, and the destination's when it is another port (IS DISTINCT:
     // a flow without a source port still counts under its destination's).
     await e.run(`COPY (SELECT ${key}, src_port AS port, proto, ${agg} FROM ${src} WHERE ${portListSql(ports, 'src_port')} GROUP BY ALL

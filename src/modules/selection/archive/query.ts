@@ -9,13 +9,12 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { formatAddress } from '#modules/collection/index.js';
 import { parsePrefix } from '../ranges.js';
-import { hourOf, listPartitions, liveFiles, slotBytes, slotHalves, sqlString, type Partition } from './layout.js';
+import { foreignHalf, hourOf, listPartitions, liveFiles, slotBytes, slotHalves, sqlString, type Partition } from './layout.js';
 import { planPortRollups } from './port-rollup.js';
 import { ROLLUP_KEYS, rollupOf } from './rollup.js';
 
 /** An address group key reads two UBIGINT halves; the others one column (`text` formats a group's value once, after grouping). */
 type GroupKey = { sql: string; text?: (v: unknown) => unknown } | { hi: string; lo: string; pseudonym?: true };
-const foreign = (half: 'hi' | 'lo'): string => `CASE WHEN category = 'outbound' THEN dst_ip_${half} ELSE src_ip_${half} END`;
 
 /** `YYYY-MM-DDTHH:MM` of a minute number since the epoch (the minute key groups on the number: no timestamp is truncated per row). */
 const minuteText = (v: unknown): unknown => (v === null || v === undefined ? v : new Date(Number(v) * 60_000).toISOString().slice(0, 16));
@@ -24,7 +23,7 @@ const minuteText = (v: unknown): unknown => (v === null || v === undefined ? v :
 export const GROUP_KEYS: Readonly<Record<'hour' | 'minute' | 'basis' | 'category' | 'srcAddr' | 'dstAddr' | 'foreignAddress' | 'srcPort' | 'dstPort' | 'proto' | 'exporter', GroupKey>> = {
   hour: { sql: 'hour' }, minute: { sql: 'epoch_ms(start) // 60000', text: minuteText }, basis: { sql: 'basis' }, category: { sql: 'category' },
   srcAddr: { hi: 'src_ip_hi', lo: 'src_ip_lo' }, dstAddr: { hi: 'dst_ip_hi', lo: 'dst_ip_lo' },
-  foreignAddress: { hi: foreign('hi'), lo: foreign('lo') },
+  foreignAddress: { hi: foreignHalf('hi'), lo: foreignHalf('lo') },
   srcPort: { sql: 'src_port' }, dstPort: { sql: 'dst_port' }, proto: { sql: 'proto' }, exporter: { sql: 'exporter' },
 };
 
