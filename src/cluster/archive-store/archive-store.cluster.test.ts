@@ -284,6 +284,43 @@ describe('replicated archive (JetStream object store)', () => {
     await t.close();
   }, 120_000);
 
+  it('compaction stores nothing of a purged basis: a tombstone before the round skips it, one during the round deletes what it stored', async () => {
+    const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'archive-c', replicas: 1, name: 'test-compaction-purge' });
+    const clock = new ManualClock('2026-05-01T13:00:00Z');
+    // Two small files of each basis in the closed hour 10, written as the archive writes them, stored as the archiver does.
+    const stage = fresh();
+    for (let k = 0; k < 2; k++) {
+      const w = createArchiveWriter({ fileRows: 1_000_000, maxAgeSeconds: 3600, bufferRows: 4_000_000, walSyncMs: 1000 }, { dir: stage, engine, serial: chain() });
+      await w.start();
+      expect(w.append(syntheticSelected(1000, { bases: ['p1', 'p2'], startMs: Date.parse('2026-05-01T10:00:00Z') + k * 600_000 })).accepted).toBe(true);
+      await w.stop();
+    }
+    for (const b of ['p1', 'p2']) {
+      const d = join(stage, `basis=${b}`, 'hour=2026-05-01T10');
+      for (const f of readdirSync(d).filter((n) => n.endsWith('.parquet'))) {
+        await bucket.putFile(`flows/basis=${b}/hour=2026-05-01T10/${f}`, join(d, f), { rows: '500' });
+      }
+    }
+    const of = async (b: string): Promise<string[]> => (await bucket.list()).map((o) => o.name).filter((n) => n.startsWith(`flows/basis=${b}/`));
+    expect(await of('p1')).toHaveLength(2);
+    // p1's tombstone came before the round: p1 is neither merged nor rolled up, and what the purge had not yet deleted goes.
+    await bucket.putBytes('purged/p1', new Uint8Array());
+    // p2's tombstone comes while the round works on p2 (right after it stored p2's merged file), after the purge's listing.
+    const racing: ArchiveBucket = {
+      ...bucket,
+      putFile: async (name, path, meta) => {
+        const info = await bucket.putFile(name, path, meta);
+        if (name.startsWith('flows/basis=p2/') && name.endsWith('.parquet')) await bucket.putBytes('purged/p2', new Uint8Array());
+        return info;
+      },
+    };
+    const done = await compactBucket({ bucket: racing, dir: fresh(), engine, clock }, { minRows: 100_000 });
+    expect(done.partitions).toBe(1); // p2's merge happened, then its objects went
+    expect(await of('p1')).toEqual([]);
+    expect(await of('p2')).toEqual([]);
+    await bucket.close();
+  });
+
   it('at start, rolls back a round cut short (its files deleted: its messages were never acknowledged) and keeps what committed rounds hold', async () => {
     const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'archive-b', replicas: 1, name: 'test-rounds' });
     const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));

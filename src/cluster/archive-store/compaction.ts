@@ -13,7 +13,7 @@ import {
 } from '#modules/selection/index.js';
 import type { ArchiveBucket, ObjectInfo } from './bucket.js';
 import { replacesOf } from './cache.js';
-import { flowObjectName, META, parseArchiveObject, parseFlowObject, portRollupOfObject, rollupObjectName } from './names.js';
+import { flowObjectName, META, parseArchiveObject, parseFlowObject, portRollupOfObject, purgedObjectName, rollupObjectName } from './names.js';
 
 /** What one compaction round did (the shape of the local archive's, and the minute and port rollups it stored). */
 export interface BucketCompaction { partitions: number; filesMerged: number; rows: number; rollups: number; portRollups: number }
@@ -72,6 +72,10 @@ export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; 
       byPartition.set(k, [...(byPartition.get(k) ?? []), o]);
     }
     for (const [key, files] of byPartition) {
+      // A purged basis (its tombstone) is not compacted, and what this round or a crashed one stored of it goes: the purge
+      // lists the bucket once, after its tombstone, so an object stored after that listing is this job's to delete.
+      const basis = key.slice('basis='.length, key.indexOf('/'));
+      if (await dropIfPurged(deps.bucket, basis, `flows/${key}/`, names)) continue;
       const small = files.filter((o) => rowsOf(o) < minRows);
       let lives = files;
       if (small.length >= 2) {
@@ -104,6 +108,7 @@ export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; 
         }
       }
       out.portRollups += await portRollups(deps, key, lives, portsOf.get(key) ?? [], gone, fetch, work, names);
+      await dropIfPurged(deps.bucket, basis, `flows/${key}/`, names);
     }
     // Rollups whose file is gone (a crash between a merge and its rollups' deletion).
     for (const name of [...names]) {
@@ -114,6 +119,21 @@ export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; 
     rmSync(work, { recursive: true, force: true });
   }
   return out;
+}
+
+/**
+ * When `basis` has a purge tombstone, deletes every object under `prefix` (files, minute and port rollups, a merged file a
+ * failed step left unnamed) and says so. One listing, only when a tombstone exists: purges are rare.
+ */
+async function dropIfPurged(bucket: ArchiveBucket, basis: string, prefix: string, names: Set<string>): Promise<boolean> {
+  if ((await bucket.info(purgedObjectName(basis))) === null) return false;
+  for (const o of await bucket.list()) {
+    if (!o.name.startsWith(prefix)) continue;
+    // The purge may delete the same object at the same moment: only a delete that left it in place is an error.
+    try { await bucket.delete(o.name); } catch (e) { if ((await bucket.info(o.name)) !== null) throw e; }
+    names.delete(o.name);
+  }
+  return true;
 }
 
 /** Merges `small` (one partition's objects) into one stored object; undefined when a source went meanwhile. */
