@@ -13,7 +13,7 @@ type Obj = { info: ObjectInfo; data: Buffer };
 function memoryBucket() {
   const objects = new Map<string, Obj>();
   const listeners = new Set<(i: ObjectWatchInfo) => void>();
-  const io = { gets: [] as string[], inflight: 0, maxInflight: 0, gate: undefined as Promise<void> | undefined, down: false };
+  const io = { gets: [] as string[], inflight: 0, maxInflight: 0, gate: undefined as Promise<void> | undefined, down: false, listDown: false };
   const emit = (i: ObjectWatchInfo): void => { for (const l of listeners) l(i); };
   const put = (name: string, size = 100, metadata: Record<string, string> = {}): void => {
     const data = Buffer.alloc(size, name.length);
@@ -41,7 +41,10 @@ function memoryBucket() {
       writeFileSync(path, o.data);
       return true;
     },
-    list: async () => [...objects.values()].map((o) => o.info),
+    async list() {
+      if (io.listDown) throw new Error('no responders');
+      return [...objects.values()].map((o) => o.info);
+    },
     async watch() {
       const q: ObjectWatchInfo[] = [...objects.values()].map((o, i, a) => ({ ...o.info, isUpdate: i === a.length - 1 }) as ObjectWatchInfo);
       let wake: (() => void) | undefined;
@@ -59,7 +62,7 @@ function memoryBucket() {
       };
     },
   } as unknown as ArchiveBucket;
-  return { bucket, put, del, io };
+  return { bucket, put, del, io, watches: (): number => listeners.size };
 }
 
 const dirs: string[] = [];
@@ -263,6 +266,23 @@ describe('archive cache (on demand)', () => {
     m.io.down = false;
     (await cache.acquire(() => true)).release();
     expect(cache.stats()).toMatchObject({ cachedFiles: 2, cachedBytes: 200 });
+  });
+
+  it('a start whose listing fails stops the watch it began; started again, one watch runs', async () => {
+    const m = memoryBucket();
+    m.put(name('b1', '10', 'a.parquet'));
+    const d = mkdtempSync(join(tmpdir(), 'mamori-cache-test-'));
+    dirs.push(d);
+    const cache = createArchiveCache({ bucket: m.bucket, dir: d, options: { maxBytes: 1000, fetchConcurrency: 2, waitMs: 2000 } });
+    caches.push(cache);
+    m.io.listDown = true;
+    await expect(cache.start()).rejects.toThrow('no responders');
+    expect(m.watches()).toBe(0);
+    m.io.listDown = false;
+    await cache.start();
+    await cache.ready();
+    expect(m.watches()).toBe(1);
+    expect(cache.objects().map((o) => o.name)).toEqual([name('b1', '10', 'a.parquet')]);
   });
 
   it('after a restart keeps the copies the bucket still holds and drops the others', async () => {

@@ -428,6 +428,9 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
       rmSync(join(dir, CACHE_TMP), { recursive: true, force: true });
       rmSync(join(dir, LEASES), { recursive: true, force: true });
       if (entries.size === 0) adopt();
+      // A start retried after a failed one (the hub retries) must not leave that one's watch running beside its own.
+      watcher?.stop();
+      await loop?.catch(() => undefined);
       watcher = await bucket.watch();
       const w = watcher;
       loop = (async () => {
@@ -438,7 +441,16 @@ export function createArchiveCache(deps: { bucket: ArchiveBucket; dir: string; o
         }
       })();
       // A bucket without history sends nothing: then the cache is ready at once.
-      if ((await bucket.list()).length === 0 && index.size === 0) becomeReady();
+      let empty: boolean;
+      try {
+        empty = (await bucket.list()).length === 0;
+      } catch (e) {
+        w.stop();
+        await loop.catch(() => undefined);
+        watcher = undefined;
+        throw e;
+      }
+      if (empty && index.size === 0) becomeReady();
     },
     async stop() {
       stopped = true;
