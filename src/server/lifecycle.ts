@@ -36,7 +36,7 @@ const sha256 = (b: string | Buffer): string => createHash('sha256').update(b).di
  */
 export function createLifecycle(deps: {
   db: Database; audit: AuditRecorder; clock: Clock; logger?: Logger | undefined;
-  archive: Pick<FlowArchive, 'dir' | 'purgeBasis' | 'enforceRetention' | 'partitions'> & { contentHashes?: (basisId: string) => string[] };
+  archive: Pick<FlowArchive, 'dir' | 'purgeBasis' | 'enforceRetention' | 'partitions'> & { contentHashes?: (basisId: string) => Promise<string[]> };
   findings: FindingsPurger; intel: IntelPurger;
   /** Retention (days) of each basis id that exists. */
   retentionOf: (ids: readonly string[]) => Promise<Map<string, number>>;
@@ -57,9 +57,9 @@ export function createLifecycle(deps: {
   };
 
   // SHA-256 over the sorted SHA-256 of every archive file of the basis, taken before deletion.
-  function archiveHash(basisId: string): string {
+  async function archiveHash(basisId: string): Promise<string> {
     // A cluster's archive is its bucket (a replica holds part of it at most): the objects' digests are the same hashes.
-    if (deps.archive.contentHashes !== undefined) return rootHash(deps.archive.contentHashes(basisId));
+    if (deps.archive.contentHashes !== undefined) return rootHash(await deps.archive.contentHashes(basisId));
     const dir = join(deps.archive.dir, `basis=${basisId}`);
     if (!existsSync(dir)) return rootHash([]);
     const hashes: string[] = [];
@@ -81,7 +81,7 @@ export function createLifecycle(deps: {
   }
 
   async function purgeNow(ctx: RequestContext, basisId: string, cause: PurgeCause, reason: string): Promise<DeletionCertificate> {
-    const archiveContent = archiveHash(basisId);
+    const archiveContent = await archiveHash(basisId);
     const archive = await deps.archive.purgeBasis(ctx, basisId, reason);
     const memory = await runHooks(basisId);
     const findings = await deps.findings.purgeBasis(ctx, basisId);

@@ -225,7 +225,11 @@ describe('replicated archive (JetStream object store)', () => {
     const portsNow = (await bucketA.list()).filter((o) => o.name.startsWith('flows/basis=b1/') && o.name.endsWith('.ports'));
     const portCopies = await Promise.all(portsNow.map(async (o, i) => { const f = join(portsDir, `${i}.ports`); expect(await bucketR.getFile(o.name, f)).toBe(true); return f; }));
     expect((readdirSync(leased.dir, { recursive: true }) as string[]).filter((f) => /\.(parquet|rollup)$/.test(f)).map((f) => join(leased.dir, f)).concat(portCopies).map(digest).sort())
-      .toEqual(early.cluster.contentHashes('b1').sort());
+      .toEqual((await early.cluster.contentHashes('b1')).sort());
+    // A replica whose cache has not read the list (just started, or cut off) certifies from the bucket all the same.
+    const unread = replica(bucketR, clock, retention);
+    expect(unread.cache.objects()).toEqual([]);
+    expect((await unread.cluster.contentHashes('b1')).sort()).toEqual((await early.cluster.contentHashes('b1')).sort());
     leased.release();
 
     // A replica with a small cache: a query fetches only the partitions it names; one that needs more than the bound is

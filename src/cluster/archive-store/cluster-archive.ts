@@ -101,9 +101,12 @@ export function createClusterArchive(deps: ClusterArchiveDeps) {
 
     /**
      * The SHA-256 of every object of a basis (flow files and rollups), from the bucket's digests — what a single node's
-     * deletion certificate hashes from its files, without downloading them.
+     * deletion certificate hashes from its files, without downloading them. From the bucket's own list, not this
+     * replica's cache: a cache that has not read the list yet (just started, NATS unreachable) would certify nothing
+     * while the purge deletes from the bucket.
      */
-    contentHashes: (basisId: string): string[] => cache.partitionObjects().filter((o) => parseArchiveObject(o.name)?.basis === basisId).map(sha256Of),
+    contentHashes: async (basisId: string): Promise<string[]> =>
+      (await bucket.list()).filter((o) => parseArchiveObject(o.name)?.basis === basisId).map(sha256Of),
 
     /** Deletes every partition past its basis's retention from the bucket, each audited as `retention:delete`. @see DESIGN.md invariant 4 */
     async enforceRetention(ctx: RequestContext): Promise<{ deleted: { basis: string; hour: string }[] }> {
