@@ -200,6 +200,8 @@ for (const lang of ['ja', 'en'] as const) {
       await snap('inbox');
       await page.getByLabel(T['inboxq.pendingOnly']).check();
       await expect.poll(() => page.url()).toContain('pending=1');
+      // The filtered list loads after the URL changes: count once it shows its buttons (a count taken while it loaded was 0).
+      await expect.poll(() => page.getByRole('button', { name: T['inbox.acknowledge'] }).count()).toBeGreaterThan(0);
       const before = await page.getByRole('button', { name: T['inbox.acknowledge'] }).count();
       await page.getByRole('button', { name: T['inbox.acknowledge'] }).first().click();
       await expect.poll(() => page.getByRole('button', { name: T['inbox.acknowledge'] }).count()).toBe(before - 1);
