@@ -230,6 +230,7 @@ describe('replicated archive (JetStream object store)', () => {
     const unread = replica(bucketR, clock, retention);
     expect(unread.cache.objects()).toEqual([]);
     expect((await unread.cluster.contentHashes('b1')).sort()).toEqual((await early.cluster.contentHashes('b1')).sort());
+    expect(await unread.cluster.inventory(ctx)).toEqual(await early.cluster.inventory(ctx));
     leased.release();
 
     // A replica with a small cache: a query fetches only the partitions it names; one that needs more than the bound is

@@ -7,7 +7,7 @@ import type { AuditRecorder } from '#modules/audit/index.js';
 import type { BasisInventory } from '#modules/selection/index.js';
 import type { ArchiveBucket, ObjectInfo } from './bucket.js';
 import type { ArchiveCache } from './cache.js';
-import { checkPurgeRequest } from '#modules/selection/index.js';
+import { checkPurgeRequest, inventoryByBasis } from '#modules/selection/index.js';
 import { META, parseArchiveObject, purgedObjectName } from './names.js';
 
 /** What it needs. */
@@ -82,21 +82,10 @@ export function createClusterArchive(deps: ClusterArchiveDeps) {
      */
     async inventory(ctx: RequestContext): Promise<BasisInventory[]> {
       policy.require(ctx, 'selection:counters');
-      const byBasis = new Map<string, BasisInventory>();
-      for (const p of partitionsOf(cache.partitionObjects())) {
-        const rows = p.objects.reduce((a, o) => a + rowsOf(o), 0);
-        const bytes = p.objects.reduce((a, o) => a + o.size, 0);
-        const cur = byBasis.get(p.basis);
-        if (cur === undefined) byBasis.set(p.basis, { basisId: p.basis, partitions: 1, rows, bytes, firstHour: p.hour, lastHour: p.hour });
-        else {
-          cur.partitions += 1;
-          cur.rows += rows;
-          cur.bytes += bytes;
-          if (p.hour < cur.firstHour) cur.firstHour = p.hour;
-          if (p.hour > cur.lastHour) cur.lastHour = p.hour;
-        }
-      }
-      return [...byBasis.values()].sort((a, b) => a.basisId.localeCompare(b.basisId));
+      // The bucket's own list, as the certificate's hashes: a cache that has not read it yet would report no holdings.
+      return inventoryByBasis(partitionsOf(await bucket.list()).map((p) => ({
+        basis: p.basis, hour: p.hour, rows: p.objects.reduce((n, o) => n + rowsOf(o), 0), bytes: p.objects.reduce((n, o) => n + o.size, 0),
+      })));
     },
 
     /**

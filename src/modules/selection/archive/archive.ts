@@ -49,6 +49,23 @@ export interface BasisInventory {
   lastHour: string;
 }
 
+/** Holdings by basis from each partition's rows and bytes, sorted by basis: a single node's and a cluster's inventory. */
+export function inventoryByBasis(parts: Iterable<{ basis: string; hour: string; rows: number; bytes: number }>): BasisInventory[] {
+  const byBasis = new Map<string, BasisInventory>();
+  for (const p of parts) {
+    const cur = byBasis.get(p.basis);
+    if (cur === undefined) byBasis.set(p.basis, { basisId: p.basis, partitions: 1, rows: p.rows, bytes: p.bytes, firstHour: p.hour, lastHour: p.hour });
+    else {
+      cur.partitions += 1;
+      cur.rows += p.rows;
+      cur.bytes += p.bytes;
+      if (p.hour < cur.firstHour) cur.firstHour = p.hour;
+      if (p.hour > cur.lastHour) cur.lastHour = p.hour;
+    }
+  }
+  return [...byBasis.values()].sort((a, b) => a.basisId.localeCompare(b.basisId));
+}
+
 /** What one compaction round did. */
 export interface CompactionResult { partitions: number; filesMerged: number; rows: number }
 
@@ -242,20 +259,12 @@ export function createFlowArchive(deps: ArchiveDeps) {
     async inventory(ctx: RequestContext): Promise<BasisInventory[]> {
       policy.require(ctx, 'selection:counters');
       const e = await queryEngine();
-      const byBasis = new Map<string, BasisInventory>();
+      const parts = [];
       for (const p of listPartitions(dir)) {
         const { rows, bytes } = await readSnapshot([p], async (files) => ({ rows: await countRows(e, files), bytes: files.reduce((a, f) => a + statSync(f).size, 0) }));
-        const cur = byBasis.get(p.basis);
-        if (cur === undefined) byBasis.set(p.basis, { basisId: p.basis, partitions: 1, rows, bytes, firstHour: p.hour, lastHour: p.hour });
-        else {
-          cur.partitions += 1;
-          cur.rows += rows;
-          cur.bytes += bytes;
-          if (p.hour < cur.firstHour) cur.firstHour = p.hour;
-          if (p.hour > cur.lastHour) cur.lastHour = p.hour;
-        }
+        parts.push({ basis: p.basis, hour: p.hour, rows, bytes });
       }
-      return [...byBasis.values()].sort((a, b) => a.basisId.localeCompare(b.basisId));
+      return inventoryByBasis(parts);
     },
 
     /**

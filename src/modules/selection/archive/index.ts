@@ -1,5 +1,5 @@
 /** @module The flow archive's face: the archive (queries, retention, purge, compaction) and its stream writer. */
-export { createFlowArchive, type ArchiveDeps, type BasisInventory, type CompactionResult, type FlowArchive } from './archive.js';
+export { createFlowArchive, inventoryByBasis, type ArchiveDeps, type BasisInventory, type CompactionResult, type FlowArchive } from './archive.js';
 export { FlowQuerySchema, GROUP_KEYS, presentRow, queryFlows, readsPortRollups, readsRollupsOnly, type FlowQueryDeps, type FlowQuery, type FlowQueryResult } from './query.js';
 export { createArchiveWriter, DEFAULT_WRITER_SETTINGS, type AppendOutcome, type ArchiveRefusal, type ArchiveWriter, type ArchiveWriterDeps, type ArchiveWriterSettings, type ArchiveWriterStats } from './writer.js';
 export { checkPurgeRequest, FOREIGN_ORDER, liveFiles, listPartitions, PARQUET_OPTIONS, WAL_DIR } from './layout.js';
