@@ -117,17 +117,19 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
   const cfg: DdosConfig = { ...DEFAULT_DDOS_CONFIG, ...partial };
   if (!(cfg.baselineBins >= 1 && cfg.baselineBins <= 32 && Number.isInteger(cfg.baselineBins))) throw new RangeError('baselineBins must be a whole number from 1 to 32');
   const targets = new Map<number, Target>();
-  // Per host id (ids are dense): whether it has a Target, and its admission count as [epoch, packets].
-  // The count halves each time the stream enters a new bin (applied lazily: by the number of bin changes
-  // since the id was last counted), as the count-min sketch it replaces did, but exactly and with one
-  // memory touch a flow instead of three hashed ones and a sweep of the sketch per bin (bench/detectors).
+  // Per host id (ids are dense): whether it has a Target, and its admission count as [bin, packets].
+  // The count halves once per bin the host's own flows move on (applied lazily, by how many bins its flow
+  // ends are past the bin it was last counted in), exactly and with one memory touch a flow. It is measured
+  // by the host's flows, not by the stream's watermark: the same flows of a host then admit it at the same
+  // flow whatever other hosts' flows came between — a cluster worker sees its partitions interleaved in an
+  // order no single process does (decision 0017).
   let isTarget = new Uint8Array(1024);
   // The targets again by host id: an element load a flow rather than a Map lookup (`targets` keeps the order flush reports in).
   // Kept as long as isTarget and filled, so the array stays in V8's fast elements rather than a dictionary.
   const byId: Array<Target | undefined> = new Array<Target | undefined>(1024).fill(undefined);
   let admitCount = new Uint32Array(2048);
-  let epoch = 0;
-  let admitBin = -1;
+  // Bins are held relative to the first flow's (as 32-bit words: their differences wrap exactly).
+  let originBin = Number.NaN;
   let watermark = -Infinity;
   let firstBin = Infinity; // the stream's first bin: targets admitted within warmupBins of it have no known past
   let evicted = 0;
@@ -206,16 +208,18 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
   }
 
   /**
-   * Adds a flow's packets to the admission count of `dst` and returns it: the count halved once per bin
-   * change since it was last touched, plus min(packets, 65535), truncated to an integer.
+   * Adds a flow's packets to the admission count of `dst` and returns it: the count halved once per bin the
+   * flow's end is past the host's last counted one (a flow from an earlier bin halves nothing), plus
+   * min(packets, 65535), truncated to an integer.
    */
-  function countAdmission(dst: number, packets: number): number {
+  function countAdmission(dst: number, packets: number, endBin: number): number {
     const a = dst * 2;
-    const age = epoch - admitCount[a]!;
+    const rel = (endBin - originBin) | 0;
+    const age = (rel - admitCount[a]!) | 0;
     let c = admitCount[a + 1]!;
-    if (age !== 0) c = age >= 32 ? 0 : c >>> age;
+    if (age > 0) { c = age >= 32 ? 0 : c >>> age; admitCount[a] = rel; }
+    else if (c === 0) admitCount[a] = rel;
     c = Math.min(0xffffffff, Math.floor(c + Math.min(packets, 0xffff)));
-    admitCount[a] = epoch;
     admitCount[a + 1] = c;
     return c;
   }
@@ -225,7 +229,7 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
    * a flow from a target is counted as its answer. Hot loop: bench/pipeline.
    */
   function ingest(b: AnalysisBatch): void {
-    if (hosts.generation !== generation) { targets.clear(); isTarget.fill(0); byId.fill(undefined); admitCount.fill(0); generation = hosts.generation; firstBin = Infinity; }
+    if (hosts.generation !== generation) { targets.clear(); isTarget.fill(0); byId.fill(undefined); admitCount.fill(0); generation = hosts.generation; firstBin = Infinity; originBin = Number.NaN; }
     reserve(hosts.size);
     // The watermark in a local while the loop runs: a double stored into the closure is boxed at each store,
     // and flow times mostly rise, so it would be stored on nearly every flow.
@@ -241,9 +245,9 @@ export function createDdosDetector(hosts: HostTable, partial: Partial<DdosConfig
       if (isTarget[src] === 1 && src !== dst) spread(byId[src]!, b, i, 0, 0, 0, 0, packets);
       let tg: Target;
       if (isTarget[dst] === 0) {
-        const gb = Math.floor(wm / cfg.binMs);
-        if (gb !== admitBin) { epoch = (epoch + 1) >>> 0; admitBin = gb; }
-        const count = countAdmission(dst, packets);
+        const endBin = Math.floor(end / cfg.binMs);
+        if (originBin !== originBin) originBin = endBin;
+        const count = countAdmission(dst, packets, endBin);
         if (count < cfg.admitPackets && packets < cfg.admitPackets) continue;
         tg = newTarget(dst, start, Math.max(0, count - Math.min(packets, 0xffff)) / (2 * binS));
       } else tg = byId[dst]!;
