@@ -7,8 +7,11 @@ export function flowStreamSpec(c: Config['cluster']): StreamSpec {
   return { name: c.stream, subjects: [`${c.subjectPrefix}.>`], replicas: c.replicas, maxAgeMs: c.retentionHours * 3_600_000, duplicateWindowMs: 10 * 60_000 };
 }
 
-/** The transport `cluster.servers` names (JetStream), or the in-process one when it names none. */
-export async function openTransport(c: Config['cluster'], name: string, onStatus?: (s: 'disconnected' | 'reconnected', server: string) => void): Promise<Transport> {
+/**
+ * The transport `cluster.servers` names (JetStream), or the in-process one when it names none. `gatherWrites`: for a
+ * bulk publisher (the edge) that leaves a payload alone until its publish settled (JetStreamTransportOptions).
+ */
+export async function openTransport(c: Config['cluster'], name: string, onStatus?: (s: 'disconnected' | 'reconnected', server: string) => void, gatherWrites = false): Promise<Transport> {
   if (c.servers.length === 0) return createMemoryTransport();
-  return createJetStreamTransport({ servers: c.servers, name, ...(onStatus !== undefined ? { onStatus } : {}) });
+  return createJetStreamTransport({ servers: c.servers, name, gatherWrites, ...(onStatus !== undefined ? { onStatus } : {}) });
 }

@@ -67,7 +67,8 @@ export async function runEdgeCommand(cmd: Command, opts: EdgeCommandOptions): Pr
   );
   let transport;
   try {
-    transport = await openTransport(config.cluster, `mamori-edge-${edgeId}`, (s, server) => logger.warn({ server }, `edge: broker connection ${s}`));
+    // The edge leaves a message's bytes alone until its publish settled (its pool takes them back on acknowledgement).
+    transport = await openTransport(config.cluster, `mamori-edge-${edgeId}`, (s, server) => logger.warn({ server }, `edge: broker connection ${s}`), true);
     await transport.ensureStream(flowStreamSpec(config.cluster));
     await transport.ensureStream(edgeCountersStreamSpec(config.cluster));
     await follower.start();

@@ -123,7 +123,7 @@ export function createEdge(settings: EdgeSettings, deps: EdgeDeps): Edge {
       const ack = await deps.transport.publish(m.subject, m.data, { msgId: m.msgId, timeoutMs: settings.publishTimeoutMs });
       if (ack.duplicate) stats.duplicates++;
       outbox.done(m);
-      // Acknowledged: the client copied the bytes into its socket buffer before sending them, and nothing else holds them.
+      // Acknowledged: the broker has every byte (the socket wrote them; it holds no copy), and nothing else holds them.
       pool.give(m.data);
       stats.published += m.flows;
       if (!stats.brokerUp) deps.logger?.info({ waitingFlows: outbox.size().flows }, 'edge: the broker acknowledges again; sending what waited');

@@ -11,7 +11,7 @@ function capacityFor(n: number): number {
  * A free list of byte arrays by capacity, holding at most `maxBytes`. Each encoded message was a new array: at
  * hundreds of thousands of flows a second that is external memory V8 answers with a full collection about every
  * second (bench/cluster's edge, --trace-gc). A message's array comes back only once nothing reads it any more:
- * the broker acknowledged it (the client copied it into its socket buffer before sending).
+ * the broker acknowledged it (every byte reached the broker; the socket, which wrote the array itself, holds it no longer).
  */
 export class BufferPool {
   private readonly free = new Map<number, Uint8Array[]>();

@@ -1,6 +1,7 @@
 /** @module The JetStream transport passes the transport contract on a three-node cluster of its own, and loses no acknowledged message when a node is killed. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJetStreamTransport } from './jetstream.js';
+import { connect } from '@nats-io/transport-node';
+import { createJetStreamTransport, writeWithoutConcatenating } from './jetstream.js';
 import { startNatsCluster, type NatsTestCluster } from './test-support/nats-cluster.js';
 import { transportContract } from './test-support/contract.js';
 import type { Transport } from './types.js';
@@ -54,4 +55,47 @@ describe('JetStream transport under faults', () => {
     expect([...acked].filter((i) => !seen.has(i))).toEqual([]);
     await cluster.restart(0);
   }, 120_000);
+});
+
+describe('JetStream transport writing gathered (the edge)', () => {
+  it('hands each queued array to the socket itself (no copy per flush) and every payload arrives intact', async () => {
+    const nc = await connect({ servers: cluster.urls[0]! });
+    try {
+      // The client's internals it relies on: a newer client of another shape fails here, not silently at an edge.
+      expect(writeWithoutConcatenating(nc)).toBe(true);
+      const t = (nc as unknown as { protocol: { transport: { send(f: Uint8Array): void } } }).protocol.transport;
+      const written = new Set<Uint8Array>();
+      const send = t.send.bind(t);
+      t.send = (f) => { written.add(f); send(f); };
+      const payloads = Array.from({ length: 12 }, (_, i) => Uint8Array.from({ length: 1 + i * 40_000 }, (_, k) => (k * 7 + i) & 0xff));
+      const got: Uint8Array[] = [];
+      const sub = nc.subscribe('gather.test', { max: payloads.length, callback: (_e, m) => { got.push(m.data.slice()); } });
+      // Published in one turn: one flush of every protocol line, payload and CRLF.
+      for (const p of payloads) nc.publish('gather.test', p);
+      await nc.flush();
+      for (const end = Date.now() + 10_000; got.length < payloads.length && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      sub.unsubscribe();
+      expect(payloads.every((p) => written.has(p))).toBe(true);
+      expect(got.length).toBe(payloads.length);
+      got.forEach((g, i) => expect(Buffer.from(g).equals(Buffer.from(payloads[i]!))).toBe(true));
+    } finally {
+      await nc.close();
+    }
+  }, 30_000);
+
+  it('publishes acknowledged and deduplicated as before', async () => {
+    const t = await createJetStreamTransport({ servers: cluster.urls, name: 'gathered', gatherWrites: true });
+    transports.push(t);
+    await t.ensureStream({ name: 'GATHER', subjects: ['gather.s.>'], replicas: 3, maxAgeMs: 3_600_000, duplicateWindowMs: 120_000 });
+    const payloads = Array.from({ length: 16 }, (_, i) => Uint8Array.from({ length: 100 + i * 30_000 }, (_, k) => (k + i * 13) & 0xff));
+    const acks = await Promise.all(payloads.map((p, i) => t.publish(`gather.s.${i % 4}`, p, { msgId: `g${i}` })));
+    expect(acks.every((a) => !a.duplicate)).toBe(true);
+    expect((await t.publish('gather.s.0', payloads[0]!, { msgId: 'g0' })).duplicate).toBe(true);
+    const seen = new Map<string, Uint8Array>();
+    const c = await t.consume('GATHER', { filterSubject: 'gather.s.>' }, async (d) => { seen.set(d.msgId!, d.data.slice()); d.ack(); });
+    for (const end = Date.now() + 20_000; seen.size < payloads.length && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+    await c.stop();
+    expect(await t.streamMessages('GATHER')).toBe(payloads.length);
+    payloads.forEach((p, i) => expect(Buffer.from(seen.get(`g${i}`) ?? []).equals(Buffer.from(p))).toBe(true));
+  }, 60_000);
 });

@@ -17,6 +17,11 @@ export interface JetStreamTransportOptions {
   apiRetryMs?: number;
   /** Called when the connection is lost or back (for logs and metrics; no secrets in it). */
   onStatus?: (status: 'disconnected' | 'reconnected', server: string) => void;
+  /**
+   * Writes publishes without copying them into one array per flush (`writeWithoutConcatenating`): for a process that
+   * publishes many large messages (an edge). A caller must then leave a payload's bytes alone until its publish settled.
+   */
+  gatherWrites?: boolean;
 }
 
 /**
@@ -36,6 +41,7 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
     // No Error (and stack) made per request for async traces: an edge publishes, a worker pulls, many times a second.
     noAsyncTraces: true,
   });
+  if (options.gatherWrites === true) writeWithoutConcatenating(nc);
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') options.onStatus?.('disconnected', String(s.server));
@@ -186,6 +192,38 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
       await nc.drain().catch(() => nc.close());
     },
   };
+}
+
+/** The parts of nats-core's protocol handler (3.x) that `writeWithoutConcatenating` replaces and uses. */
+interface ProtocolInternals {
+  infoReceived: boolean;
+  connected: boolean;
+  outbound: { buffers: Uint8Array[]; byteLength: number };
+  transport: { socket?: { cork(): void; uncork(): void }; send(frame: Uint8Array): void };
+  flushPending(): void;
+}
+
+/**
+ * Makes the client write what it queued (a publish is its protocol line, headers, payload and CRLF) as one gathered
+ * write of those arrays, instead of first copying them into one new array per flush: at an edge's rate those copies
+ * were megabytes a second of new external memory, answered by V8 with a full collection every second or so.
+ * Returns whether the client had the expected shape (else it keeps its own way; nothing else changes).
+ */
+export function writeWithoutConcatenating(nc: NatsConnection): boolean {
+  const p = (nc as unknown as { protocol?: ProtocolInternals }).protocol;
+  if (p === undefined || typeof p.flushPending !== 'function' || !Array.isArray(p.outbound?.buffers) || typeof p.outbound.byteLength !== 'number') return false;
+  p.flushPending = function flushPending(this: ProtocolInternals): void {
+    if (!this.infoReceived || !this.connected || this.outbound.byteLength === 0) return;
+    const frames = this.outbound.buffers.splice(0);
+    this.outbound.byteLength = 0;
+    const t = this.transport;
+    const socket = t.socket;
+    // Corked, the socket hands the arrays to one writev; each is held (not copied) until written.
+    socket?.cork();
+    for (const f of frames) if (f.length > 0) t.send(f);
+    socket?.uncork();
+  };
+  return true;
 }
 
 /** Retries a management call that timed out or found no responder (a leader election after a node died), up to `forMs`. */
