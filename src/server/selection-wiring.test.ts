@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig, parseConfig } from '#platform/config/index.js';
 import { buildLocator, planLocator, registeredRanges, retentionComponent, rollupComponents } from './selection-wiring.js';
 
@@ -80,15 +80,28 @@ describe('selection configuration → locator', () => {
 
   it('runs the current hour\'s rollups on their timer (not at start), logs a failure without stopping, and none at 0 seconds', async () => {
     expect(rollupComponents({ rollupOpenHours: async () => 0 }, 0)).toEqual([]);
-    let calls = 0;
-    const errors: unknown[] = [];
-    const logger = { error: (o: unknown) => { errors.push(o); } } as never;
-    const [c] = rollupComponents({ rollupOpenHours: async () => { calls++; if (calls === 1) throw new Error('disk full'); return 1; } }, 1, logger);
-    await c!.start();
-    expect(calls).toBe(0);
-    await new Promise((r) => setTimeout(r, 2_300));
-    await c!.stop();
-    expect(calls).toBe(2);
-    expect(errors).toHaveLength(1);
+    // A fake clock: on a loaded machine a real 1-second interval fired late and the count at 2.3 s was 1, not 2.
+    vi.useFakeTimers();
+    try {
+      let calls = 0;
+      const errors: unknown[] = [];
+      const logger = { error: (o: unknown) => { errors.push(o); } } as never;
+      const [c] = rollupComponents({ rollupOpenHours: async () => { calls++; if (calls === 1) throw new Error('disk full'); return 1; } }, 1, logger);
+      await c!.start();
+      expect(calls).toBe(0);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(calls).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(calls).toBe(1);
+      expect(errors).toHaveLength(1); // the first run failed and was logged
+      await vi.advanceTimersByTimeAsync(1_300);
+      expect(calls).toBe(2); // and the timer went on
+      await c!.stop();
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(calls).toBe(2); // none after stop
+      expect(errors).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
