@@ -1,9 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort, portPool, releasePorts } from './ports.js';
 
@@ -78,4 +80,50 @@ describe('freePort', () => {
     // A listener's port was not left claimed by this process.
     expect(readdirSync(claims).sort()).not.toContain('27900');
   }, 30_000);
+});
+
+describe('freePort across processes', () => {
+  /** A port-claimer process (its own claims, as another test run's) and its next line of output. */
+  function claimer(env: NodeJS.ProcessEnv, count: number): { child: ChildProcess; next: () => Promise<string> } {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL('./port-claimer.ts', import.meta.url)), String(count)],
+      { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    const queued: string[] = [];
+    const waiting: ((l: string) => void)[] = [];
+    createInterface({ input: child.stdout! }).on('line', (l) => { const w = waiting.shift(); if (w !== undefined) w(l); else queued.push(l); });
+    return { child, next: () => new Promise((r) => { const l = queued.shift(); if (l !== undefined) r(l); else waiting.push(r); }) };
+  }
+
+  it('gives each claim of a dead process to one of several processes taking it over at once', async () => {
+    const claims = mkdtempSync(join(tmpdir(), 'mamori-port-claims-'));
+    const [lo, hi] = [27_700, 27_763];
+    const env = { ...process.env, MAMORI_TEST_PORT_CLAIMS: claims, MAMORI_TEST_PORTS: `${lo}-${hi}` };
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    // Four processes take 12 ports each of 64, every one claimed by the dead process: they meet on the same stale claims.
+    const procs = Array.from({ length: 4 }, () => claimer(env, 12));
+    try {
+      for (const p of procs) expect(await p.next()).toBe('ready');
+      for (let round = 0; round < 20; round++) {
+        for (let port = lo; port <= hi; port++) writeFileSync(join(claims, String(port)), dead);
+        for (const p of procs) p.child.stdin!.write('claim\n');
+        const got = await Promise.all(procs.map(async (p) => JSON.parse(await p.next()) as (number | string)[]));
+        const holders = new Map<number, number>();
+        got.forEach((ports, i) => {
+          for (const port of ports) {
+            expect(typeof port, `round ${round}: ${String(port)}`).toBe('number');
+            expect(holders.has(port as number), `round ${round}: port ${port} handed to two processes`).toBe(false);
+            holders.set(port as number, procs[i]!.child.pid!);
+          }
+        });
+        expect(holders.size).toBe(48);
+        for (const [port, pid] of holders) expect(readFileSync(join(claims, String(port)), 'utf8')).toBe(String(pid));
+        for (const p of procs) p.child.stdin!.write('release\n');
+        for (const p of procs) expect(await p.next()).toBe('released');
+        expect(readdirSync(claims).filter((n) => !/^\d+$/.test(n))).toEqual([]); // no takeover marker or temporary file left
+      }
+    } finally {
+      for (const p of procs) p.child.stdin!.end();
+      await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(undefined) : p.child.once('exit', r)))));
+      rmSync(claims, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -4,11 +4,12 @@
  * loaded machine): meanwhile the kernel may hand the same port to this process's next request, to any other process's
  * listen on 0, or to an outgoing connection. So ports come from below the kernel's ephemeral range (which it never hands
  * out by itself), are checked free for TCP and UDP, and are claimed machine-wide by a file per port (the claimant's pid),
- * so that neither this process nor another test run on the machine hands out the same port twice while it is claimed.
+ * so that neither this process nor another test run on the machine hands out the same port twice while it is claimed;
+ * a dead claimant's claim goes to one process however many find it stale at once (takeOver).
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,24 +58,76 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The claim's holder: its pid, `writing` when it reads empty or not as a pid (another scheme's writer mid-write), undefined when absent. */
+function holderOf(file: string): number | 'writing' | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const pid = Number(text);
+  return Number.isInteger(pid) && pid > 0 ? pid : 'writing';
+}
+
+/** Writes this process's pid to a file of its own beside `file`, for `put` to link or rename into place whole; removes it after. */
+function withPidFile(file: string, put: (tmp: string) => void): void {
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, String(process.pid));
+  try {
+    put(tmp);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Replaces the claim of `dead` (no longer running) on `file` with this process's. Two processes may both find it stale:
+ * only the one that creates the takeover marker for that holder (O_EXCL) may replace it, and only while the file still
+ * names that holder, so a claim taken over once is never taken again by a process that read the dead holder before.
+ * A process killed between creating the marker and removing it leaves the port claimed for good (it is skipped).
+ */
+function takeOver(file: string, dead: number): boolean {
+  const marker = `${file}.takeover-${dead}`;
+  try {
+    writeFileSync(marker, String(process.pid), { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false; // another process is taking it over
+    throw e;
+  }
+  try {
+    if (holderOf(file) !== dead || alive(dead)) return false; // taken over meanwhile, or the pid lives again
+    withPidFile(file, (tmp) => renameSync(tmp, file)); // a reader sees the dead claim or this one, never none
+    return true;
+  } finally {
+    rmSync(marker, { force: true });
+  }
+}
+
 /** Claims `port` for this process: true when no living process holds its claim file (a dead one's is taken over). */
 function claim(dir: string, port: number): boolean {
   if (mine.has(port)) return false;
   const file = join(dir, String(port));
   for (let tries = 0; tries < 2; tries++) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      mine.add(port);
-      if (!exitHook) { exitHook = true; process.once('exit', () => releasePorts()); }
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let holder = NaN;
-      try { holder = Number(readFileSync(file, 'utf8')); } catch { /* removed meanwhile: try again */ }
-      // A claim still being written reads empty: its writer is alive, the port is taken.
-      if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmSync(file, { force: true });
-      else if (!Number.isNaN(holder)) return false;
+    let created = false;
+    // A link fails when the claim exists, and a claim linked in is whole: nobody reads it empty.
+    withPidFile(file, (tmp) => {
+      try {
+        linkSync(tmp, file);
+        created = true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    });
+    if (!created) {
+      const holder = holderOf(file);
+      if (holder === undefined) continue; // released meanwhile: try again
+      if (holder === 'writing' || alive(holder) || !takeOver(file, holder)) return false;
     }
+    mine.add(port);
+    if (!exitHook) { exitHook = true; process.once('exit', () => releasePorts()); }
+    return true;
   }
   return false;
 }
