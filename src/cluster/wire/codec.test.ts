@@ -111,6 +111,24 @@ describe('wire codec (fast-check)', () => {
     }
   });
 
+  it('places each row by slotPartition of its key, reading slots as words or (unaligned) as bytes', () => {
+    // The reference: the family's rule with slotPartition, byte by byte, for any partition count.
+    const expected = (b: SelectedBatch, i: number, family: 'd' | 's', parts: number): number => {
+      const sk = b.srcKind[i]!, dk = b.dstKind[i]!;
+      if (family === 's') return sk === ADDR_ABSENT || dk === ADDR_ABSENT || !scanReadsFlow(b.proto[i]!, b.tcpFlags[i]!, b.dstPort[i]!) ? -1 : slotPartition(b.srcAddr, i * 16, sk, parts);
+      return dk !== ADDR_ABSENT ? slotPartition(b.dstAddr, i * 16, dk, parts) : sk !== ADDR_ABSENT ? slotPartition(b.srcAddr, i * 16, sk, parts) : 0;
+    };
+    const unaligned = (a: Uint8Array): Uint8Array => { const c = new Uint8Array(a.length + 1).subarray(1); c.set(a); return c; };
+    fc.assert(fc.property(batchArb, fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 65_536 })), fc.constantFrom('d', 's'), fc.boolean(), (b, parts, family, shift) => {
+      const sel = shift ? { ...b, srcAddr: unaligned(b.srcAddr), dstAddr: unaligned(b.dstAddr) } : b;
+      const { order, from } = partitionRows(sel, family, parts);
+      const want = Array.from({ length: b.length }, (_, i) => expected(b, i, family, parts));
+      const got = new Array<number>(b.length).fill(-1);
+      for (let p = 0; p < parts; p++) for (let k = from[p]!; k < from[p + 1]!; k++) got[order[k]!] = p;
+      expect(got).toEqual(want);
+    }), { numRuns: 300 });
+  });
+
   it('places keys where it always has: the function is fixed, since it placed the messages a stream holds (decision 0007)', () => {
     // Values pinned at c1d3825 (FNV-1a + MurmurHash3's finalizer): a change here moves every key; see 0007's note first.
     const zeros = (n: number): number[] => new Array<number>(n).fill(0);

@@ -71,6 +71,39 @@ export class PartitionScratch {
   }
 }
 
+/** Whether this machine stores numbers little-endian (a slot's 32-bit words then hold its bytes in order, low byte first). */
+const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A 32-bit view of 16-byte slots when their array is aligned (selection's are) on a little-endian machine, else undefined. */
+function slotWords(slots: Uint8Array): Uint32Array | undefined {
+  return LE && slots.byteOffset % 4 === 0 ? new Uint32Array(slots.buffer, slots.byteOffset, slots.length >>> 2) : undefined;
+}
+
+/** `slotPartition` of slot `i`, read as four words instead of sixteen bytes (the same bytes in the same order: the same hash). */
+function wordsPartition(words: Uint32Array, i: number, kind: number, partitions: number): number {
+  let h = 0x811c9dc5 ^ kind;
+  for (let q = i * 4, z = q + 4; q < z; q++) {
+    const v = words[q]!;
+    h = Math.imul(h ^ (v & 0xff), 0x01000193);
+    h = Math.imul(h ^ ((v >>> 8) & 0xff), 0x01000193);
+    h = Math.imul(h ^ ((v >>> 16) & 0xff), 0x01000193);
+    h = Math.imul(h ^ (v >>> 24), 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  // (h >>> 0) % partitions in 31-bit integers: the unsigned value as twice its upper 31 bits plus its low bit
+  // (a remainder of a number past 2^31 is a floating-point one, several times slower).
+  return ((((h >>> 1) % partitions) << 1) + (h & 1)) % partitions;
+}
+
+/** A slot's partition: by words when `words` is its array's word view, else byte by byte. */
+function placeSlot(slots: Uint8Array, words: Uint32Array | undefined, i: number, kind: number, partitions: number): number {
+  return words !== undefined ? wordsPartition(words, i, kind, partitions) : slotPartition(slots, i * 16, kind, partitions);
+}
+
 /**
  * Which rows of kept flows go to which partition of `family`. In `d`, a flow without a destination goes
  * by its source (and to 0 without either), so every kept flow is in exactly one `d` partition; `s` leaves
@@ -83,14 +116,24 @@ export function partitionRows(sel: SelectedBatch, family: Family, partitions: nu
   scratch?.room(n);
   const part = scratch !== undefined ? scratch.part : new Int32Array(n);
   const counts = new Int32Array(partitions);
-  for (let i = 0; i < n; i++) {
-    const sk = sel.srcKind[i]!, dk = sel.dstKind[i]!;
-    let p: number;
-    if (family === 's') p = sk === ADDR_ABSENT || dk === ADDR_ABSENT || !scanReadsFlow(sel.proto[i]!, sel.tcpFlags[i]!, sel.dstPort[i]!) ? -1 : slotPartition(sel.srcAddr, i * 16, sk, partitions);
-    else if (dk !== ADDR_ABSENT) p = slotPartition(sel.dstAddr, i * 16, dk, partitions);
-    else p = sk !== ADDR_ABSENT ? slotPartition(sel.srcAddr, i * 16, sk, partitions) : 0;
-    part[i] = p;
-    if (p >= 0) counts[p]!++;
+  const { srcKind, dstKind, srcAddr, dstAddr } = sel;
+  const srcWords = slotWords(srcAddr), dstWords = slotWords(dstAddr);
+  // One loop per family (no test of the family per row); the hot path of the edge after selection (bench/cluster).
+  if (family === 's') {
+    const { proto, tcpFlags, dstPort } = sel;
+    for (let i = 0; i < n; i++) {
+      const sk = srcKind[i]!;
+      const p = sk === ADDR_ABSENT || dstKind[i] === ADDR_ABSENT || !scanReadsFlow(proto[i]!, tcpFlags[i]!, dstPort[i]!) ? -1 : placeSlot(srcAddr, srcWords, i, sk, partitions);
+      part[i] = p;
+      if (p >= 0) counts[p]!++;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const sk = srcKind[i]!, dk = dstKind[i]!;
+      const p = dk !== ADDR_ABSENT ? placeSlot(dstAddr, dstWords, i, dk, partitions) : sk !== ADDR_ABSENT ? placeSlot(srcAddr, srcWords, i, sk, partitions) : 0;
+      part[i] = p;
+      counts[p]!++;
+    }
   }
   const from = new Int32Array(partitions + 1);
   for (let p = 0; p < partitions; p++) from[p + 1] = from[p]! + counts[p]!;
