@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { appendFlow, createFlowBatch, writeAddress, type FlowRecord } from '#modules/collection/index.js';
-import { createDetectors, HostTable, scanReadsFlow } from '#modules/analysis/index.js';
-import { inThreadDetectors } from '#server/pipeline.js';
+import { createAnalysisBatch, createDetectors, HostTable, scanReadsFlow, type AnalysisBatch } from '#modules/analysis/index.js';
+import { adaptSelectedBatch, inThreadDetectors } from '#server/pipeline.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
 import { mixedFlows, NOW, POOLS, testSelector } from '../test-support/fixtures.js';
-import { decodeWireBatch, encodeWireBatch, encodeWireRows, WIRE_VERSION, WireError, type WireMeta } from './codec.js';
+import { decodeWireBatch, decodeWireForAnalysis, encodeWireBatch, encodeWireRows, WIRE_VERSION, WireError, type WireMeta } from './codec.js';
 import { PartitionScratch, partitionRows, slotPartition, splitByPartition } from './partition.js';
 
 const COLUMNS = ['basisIndex', 'category', 'fields', 'start', 'end', 'srcKind', 'dstKind', 'periodIndex', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'inIf', 'outIf', 'exporterIndex'] as const;
@@ -66,6 +66,17 @@ function expectSameBatch(got: SelectedBatch, want: SelectedBatch): void {
   expect(got.dstAddr.subarray(0, n * 16)).toEqual(want.dstAddr.subarray(0, n * 16));
 }
 
+/** The same analysis input: rows, columns, bases and host ids (each batch over its own table, interned in the same order). */
+function expectSameAnalysis(got: AnalysisBatch, want: AnalysisBatch): void {
+  const n = want.length;
+  expect(got.length).toBe(n);
+  expect(got.bases).toEqual(want.bases);
+  for (const c of ['start', 'end', 'src', 'dst', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'bytes', 'packets', 'samplingRate', 'basis'] as const) {
+    expect(Array.from(got[c].subarray(0, n)), c).toEqual(Array.from(want[c].subarray(0, n)));
+  }
+  for (let k = 0; k < n; k++) expect(got.hosts.get(got.src[k]!)).toEqual(want.hosts.get(want.src[k]!));
+}
+
 describe('wire codec (fast-check)', () => {
   it('decodes exactly what it encoded, metadata and every column', () => {
     fc.assert(fc.property(batchArb, fc.string({ maxLength: 40 }), fc.nat(), fc.constantFrom('d', 's'), fc.nat(4095), (b, edge, seq, family, partition) => {
@@ -93,6 +104,45 @@ describe('wire codec (fast-check)', () => {
       const again = decodeWireBatch(encodeWireBatch(meta, second), into).batch;
       expectSameBatch(again, second);
       if (into.start.length >= second.length) expect(again).toBe(into);
+    }), { numRuns: 300 });
+  });
+
+  it('decodes for the detectors the input decodeWireBatch then adaptSelectedBatch make: rows, bases, host ids, batch after batch', () => {
+    fc.assert(fc.property(fc.array(batchArb, { minLength: 1, maxLength: 4 }), fc.constantFrom(16, 64, 100_000), (batches, maxHosts) => {
+      // A small table fills and starts over within these batches: both paths must reset it at the same rows.
+      const hostsA = new HostTable(maxHosts), hostsB = new HostTable(maxHosts);
+      let into: AnalysisBatch | undefined;
+      for (const b of batches) {
+        const bytes = encodeWireBatch(meta, b);
+        const want = adaptSelectedBatch(decodeWireBatch(bytes).batch, createAnalysisBatch(Math.max(1, b.length), hostsA));
+        const got = decodeWireForAnalysis(bytes, hostsB, into);
+        into = got.batch;
+        expect(got.meta).toEqual(meta);
+        expect(got.rows).toBe(b.length);
+        expect(got.end).toBe(Math.max(-Infinity, ...Array.from(b.end.subarray(0, b.length))));
+        expectSameAnalysis(got.batch, want);
+        expect([hostsB.size, hostsB.generation]).toEqual([hostsA.size, hostsA.generation]);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('refuses for the detectors what decodeWireBatch refuses, interning no host of a bad message', () => {
+    fc.assert(fc.property(batchArb, fc.nat(), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 4 }), (b, cut, flips) => {
+      const bytes = encodeWireBatch(meta, b);
+      const mutated = bytes.slice();
+      for (const [at, v] of flips) mutated[at % mutated.length] = v;
+      for (const bad of [bytes.subarray(0, cut % bytes.length), mutated]) {
+        const hosts = new HostTable(100_000);
+        let plain: unknown;
+        try { plain = decodeWireBatch(bad); } catch (e) { plain = e; }
+        if (plain instanceof Error) {
+          expect(() => decodeWireForAnalysis(bad, hosts)).toThrow((plain as Error).message);
+          expect(hosts.size).toBe(0);
+        } else {
+          const want = adaptSelectedBatch((plain as ReturnType<typeof decodeWireBatch>).batch, createAnalysisBatch(Math.max(1, b.length), new HostTable(100_000)));
+          expectSameAnalysis(decodeWireForAnalysis(bad, hosts).batch, want);
+        }
+      }
     }), { numRuns: 300 });
   });
 

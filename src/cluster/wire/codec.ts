@@ -1,4 +1,5 @@
 /** @module The wire format of selected, minimized flow batches between an edge and the centre: versioned, binary, column by column. */
+import { createAnalysisBatch, internWordRows, type AnalysisBatch, type HostTable } from '#modules/analysis/index.js';
 import { ADDR_ABSENT, ADDR_FOREIGN, ADDR_PSEUDONYM, createSelectedBatch, type SelectedBatch } from '#modules/selection/index.js';
 
 /** First bytes of every encoded batch: "MB" then the format version. */
@@ -161,6 +162,21 @@ function readInts(r: Reader, col: IntColumn, n: number, max: number, what: strin
     const v = r.varuintFast(what);
     if (v > max) throw new WireError('WIRE_INVALID', `${what}: ${v} is out of range`);
     col[i] = v;
+  }
+}
+
+/** readInts of a column nobody reads here: every value is checked, none kept. */
+function skipInts(r: Reader, n: number, max: number, what: string): void {
+  const enc = r.u8(what);
+  if (enc === E_CONST) {
+    const v = r.varuint(what);
+    if (v > max) throw new WireError('WIRE_INVALID', `${what}: ${v} is out of range`);
+    return;
+  }
+  if (enc !== E_VARINT) throw new WireError('WIRE_INVALID', `${what}: unknown encoding ${enc}`);
+  for (let i = 0; i < n; i++) {
+    const v = r.varuintFast(what);
+    if (v > max) throw new WireError('WIRE_INVALID', `${what}: ${v} is out of range`);
   }
 }
 
@@ -397,6 +413,18 @@ export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32
   return out;
 }
 
+/** The fixed part of a batch up to its string tables: magic, version, flags, row count and metadata. */
+function readHeader(r: Reader): { n: number; meta: WireMeta } {
+  if (r.u16('magic') !== WIRE_MAGIC) throw new WireError('WIRE_BAD_MAGIC', 'not a mamori flow batch (bad magic)');
+  const version = r.u8('version');
+  if (version !== WIRE_VERSION) throw new WireError('WIRE_VERSION', `flow batch format version ${version}; this reader knows ${WIRE_VERSION} (upgrade the centre before the edges)`);
+  r.u8('flags');
+  const n = r.u32('row count');
+  if (n > WIRE_MAX_ROWS) throw new WireError('WIRE_INVALID', `row count ${n} exceeds ${WIRE_MAX_ROWS}`);
+  const meta: WireMeta = { edge: r.str('edge'), seq: r.varuint('sequence'), family: r.str('family'), partition: r.varuint('partition'), selectedAtMs: r.varuint('selected at') };
+  return { n, meta };
+}
+
 /**
  * Decodes a batch; throws a WireError naming what is wrong (truncated, another version, an index out of
  * its table) and never returns a partly read batch. `into` (a batch returned by an earlier call) is filled
@@ -405,13 +433,7 @@ export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32
  */
 export function decodeWireBatch(bytes: Uint8Array, into?: SelectedBatch): WireBatch {
   const r = new Reader(bytes);
-  if (r.u16('magic') !== WIRE_MAGIC) throw new WireError('WIRE_BAD_MAGIC', 'not a mamori flow batch (bad magic)');
-  const version = r.u8('version');
-  if (version !== WIRE_VERSION) throw new WireError('WIRE_VERSION', `flow batch format version ${version}; this reader knows ${WIRE_VERSION} (upgrade the centre before the edges)`);
-  r.u8('flags');
-  const n = r.u32('row count');
-  if (n > WIRE_MAX_ROWS) throw new WireError('WIRE_INVALID', `row count ${n} exceeds ${WIRE_MAX_ROWS}`);
-  const meta: WireMeta = { edge: r.str('edge'), seq: r.varuint('sequence'), family: r.str('family'), partition: r.varuint('partition'), selectedAtMs: r.varuint('selected at') };
+  const { n, meta } = readHeader(r);
   // A reader's batch of an earlier message is filled again when it has room (no allocation per message).
   const b = into !== undefined && into.start.length >= n ? into : createSelectedBatch(n);
   b.length = 0;
@@ -444,4 +466,127 @@ export function decodeWireBatch(bytes: Uint8Array, into?: SelectedBatch): WireBa
   if (r.pos !== bytes.length) throw new WireError('WIRE_INVALID', `${bytes.length - r.pos} bytes after the last column`);
   b.length = n;
   return { meta, batch: b };
+}
+
+/** Host flags of a row's address as decodeWireForAnalysis keeps them: foreign, domestic (a pseudonym), absent. */
+const H_FOREIGN = 0, H_DOMESTIC = 1, H_ABSENT = 2;
+
+/** Arrays decodeWireForAnalysis reuses from message to message (decoding is synchronous). */
+let srcWords = new Uint32Array(4 * 4096), dstWords = new Uint32Array(4 * 4096);
+let srcFlags = new Uint8Array(4096), dstFlags = new Uint8Array(4096);
+
+/**
+ * An address column as slot words (big-endian, four a host: HostTable's key) and host flags, read straight from the
+ * message: no slot is written and read again.
+ */
+function readAddrWords(r: Reader, words: Uint32Array, flags: Uint8Array, n: number, what: string): void {
+  const forms = decodeForms.length >= n ? decodeForms : (decodeForms = new Uint8Array(n));
+  readInts(r, forms, n, A_PSEUDONYM, `${what} forms`);
+  let bytes = 0;
+  for (let i = 0; i < n; i++) { const f = forms[i]!; bytes += f === A_ABSENT ? 0 : f === A_V4 ? 4 : 16; }
+  r.need(bytes, what);
+  const view = r.view;
+  let p = r.pos;
+  for (let i = 0; i < n; i++) {
+    const f = forms[i]!, q = i * 4;
+    if (f === A_ABSENT) { flags[i] = H_ABSENT; continue; }
+    if (f === A_V4) { words[q] = 0; words[q + 1] = 0; words[q + 2] = 0xffff; words[q + 3] = view.getUint32(p, false); p += 4; flags[i] = H_FOREIGN; continue; }
+    words[q] = view.getUint32(p, false); words[q + 1] = view.getUint32(p + 4, false); words[q + 2] = view.getUint32(p + 8, false); words[q + 3] = view.getUint32(p + 12, false);
+    p += 16;
+    flags[i] = f === A_PSEUDONYM ? H_DOMESTIC : H_FOREIGN;
+  }
+  r.pos = p;
+}
+
+/** A batch read for the detectors: their input, and what the worker needs of every row. */
+export interface WireAnalysisBatch {
+  meta: WireMeta;
+  /** The analysis input: the rows with both endpoints, hosts interned (length 0 when the table cleared twice meanwhile). */
+  batch: AnalysisBatch;
+  /** Rows in the message (those without an endpoint too). */
+  rows: number;
+  /** The latest flow end of every row in the message (−Infinity without rows). */
+  end: number;
+}
+
+/**
+ * Decodes a batch straight into the detectors' input, as decodeWireBatch then adaptSelectedBatch would make it: the
+ * same rows (those with both endpoints), bases, sampling rates (an unknown 0 becomes 1) and host ids. Columns no
+ * detector reads (category, fields, period, interfaces, exporter) are checked, not kept, and addresses are interned from
+ * the message's bytes. Throws the WireError decodeWireBatch would; hosts are interned only once the whole message has
+ * been read, so a bad message leaves the table as it was. `into` (a batch returned by an earlier call, over `hosts`) is
+ * filled again when it has room. Hot path: bench/cluster's worker.
+ */
+export function decodeWireForAnalysis(bytes: Uint8Array, hosts: HostTable, into?: AnalysisBatch): WireAnalysisBatch {
+  const r = new Reader(bytes);
+  const { n, meta } = readHeader(r);
+  const b = into !== undefined && into.start.length >= n && into.hosts === hosts ? into : createAnalysisBatch(Math.max(n, 4096), hosts);
+  b.length = 0;
+  if (srcFlags.length < n) { srcWords = new Uint32Array(4 * n); dstWords = new Uint32Array(4 * n); srcFlags = new Uint8Array(n); dstFlags = new Uint8Array(n); }
+  // Column by column in the order encodeWireRows writes them.
+  const basisIds = readStrings(r, 'legal bases', 65_536);
+  const periods = readStrings(r, 'pseudonym periods', 65_536);
+  const exporters = readStrings(r, 'exporters', 65_536);
+  readInts(r, b.basis, n, Math.max(0, basisIds.length - 1), 'basis index');
+  if (n > 0 && basisIds.length === 0) throw new WireError('WIRE_INVALID', 'rows without any legal basis');
+  skipInts(r, n, 4, 'category');
+  skipInts(r, n, 0xffff, 'fields');
+  readFloats(r, b.start, n, 'start');
+  const endForm = r.u8('end form');
+  if (endForm === END_AS_DURATION) {
+    for (let i = 0; i < n; i++) b.end[i] = b.start[i]! + r.varintFast('end');
+  } else if (endForm === END_AS_VALUES) readFloats(r, b.end, n, 'end');
+  else throw new WireError('WIRE_INVALID', `end: unknown form ${endForm}`);
+  readAddrWords(r, srcWords, srcFlags, n, 'source address');
+  readAddrWords(r, dstWords, dstFlags, n, 'destination address');
+  skipInts(r, n, Math.max(0, periods.length - 1), 'period index');
+  readInts(r, b.srcPort, n, 0xffff, 'source port');
+  readInts(r, b.dstPort, n, 0xffff, 'destination port');
+  readInts(r, b.proto, n, 0xff, 'protocol');
+  readInts(r, b.tcpFlags, n, 0xff, 'TCP flags');
+  readFloats(r, b.bytes, n, 'bytes');
+  readFloats(r, b.packets, n, 'packets');
+  readInts(r, b.samplingRate, n, 0xffffffff, 'sampling rate');
+  skipInts(r, n, 0xffffffff, 'input interface');
+  skipInts(r, n, 0xffffffff, 'output interface');
+  skipInts(r, n, Math.max(0, exporters.length - 1), 'exporter index');
+  if (r.pos !== bytes.length) throw new WireError('WIRE_INVALID', `${bytes.length - r.pos} bytes after the last column`);
+  let end = -Infinity;
+  for (let i = 0; i < n; i++) if (b.end[i]! > end) end = b.end[i]!;
+  const m = keepBothEndpoints(b, n);
+  // Bases in the order kept rows first name them (as adaptSelectedBatch numbers them).
+  const basisMap = new Int32Array(basisIds.length).fill(-1);
+  b.bases = [];
+  for (let k = 0; k < m; k++) {
+    const bi = b.basis[k]!;
+    let x = basisMap[bi]!;
+    if (x < 0) { x = b.bases.length; b.bases.push(basisIds[bi]!); basisMap[bi] = x; }
+    b.basis[k] = x;
+    if (b.samplingRate[k] === 0) b.samplingRate[k] = 1;
+  }
+  // A table that might fill during this batch (judged by all its rows) starts over first, and a batch whose ids span a
+  // reset is interned again (once; then it is left empty), as adaptSelectedBatch does.
+  if (hosts.size + 2 * n > hosts.maxHosts) hosts.clear();
+  let ok = internWordRows(hosts, srcWords, srcFlags, dstWords, dstFlags, m, b.src, b.dst);
+  if (!ok) ok = internWordRows(hosts, srcWords, srcFlags, dstWords, dstFlags, m, b.src, b.dst);
+  b.length = ok ? m : 0;
+  return { meta, batch: b, rows: n, end };
+}
+
+/** Moves the rows with both endpoints to the front (in order); returns how many there are. */
+function keepBothEndpoints(b: AnalysisBatch, n: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    if (srcFlags[i] === H_ABSENT || dstFlags[i] === H_ABSENT) continue;
+    if (m !== i) {
+      b.basis[m] = b.basis[i]!; b.start[m] = b.start[i]!; b.end[m] = b.end[i]!;
+      b.srcPort[m] = b.srcPort[i]!; b.dstPort[m] = b.dstPort[i]!; b.proto[m] = b.proto[i]!; b.tcpFlags[m] = b.tcpFlags[i]!;
+      b.bytes[m] = b.bytes[i]!; b.packets[m] = b.packets[i]!; b.samplingRate[m] = b.samplingRate[i]!;
+      srcFlags[m] = srcFlags[i]!; dstFlags[m] = dstFlags[i]!;
+      srcWords.copyWithin(m * 4, i * 4, i * 4 + 4);
+      dstWords.copyWithin(m * 4, i * 4, i * 4 + 4);
+    }
+    m++;
+  }
+  return m;
 }

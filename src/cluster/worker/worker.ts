@@ -1,11 +1,9 @@
 /** @module The analysis worker: owns partitions (leases), consumes them durably, runs the detectors of each family, writes findings, acknowledges after they are stored. */
 import {
-  createDetectors, HostTable, IndicatorMatcher, type DetectorKind, type Detectors, type DetectorsConfig, type FindingUpdate, type Indicator,
+  createDetectors, HostTable, IndicatorMatcher, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorsConfig, type FindingUpdate, type Indicator,
 } from '#modules/analysis/index.js';
-import type { SelectedBatch } from '#modules/selection/index.js';
 import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
-import { inThreadDetectors, type PipelineDetectors } from '#server/pipeline.js';
-import { decodeWireBatch, FAMILIES, FAMILY_KINDS, partitionSubject, SeenIds, SeenSequences, WireError, type Family } from '../wire/index.js';
+import { decodeWireForAnalysis, FAMILIES, FAMILY_KINDS, partitionSubject, SeenIds, SeenSequences, WireError, type Family } from '../wire/index.js';
 import type { Leases } from './leases.js';
 
 /** How long a worker remembers a message id it analysed (twice the stream's duplicate window: an edge's retries fall within it). */
@@ -69,7 +67,6 @@ interface FamilyState {
   family: Family;
   hosts: HostTable;
   detectors: Detectors;
-  ingest: PipelineDetectors;
   owned: Map<number, Consumption>;
   /** Deliveries analysed but not yet acknowledged (acknowledged once the findings that cover them are stored). */
   pending: Delivery[];
@@ -83,8 +80,8 @@ interface FamilyState {
   closed: boolean;
   /** Serializes ingest, flush and rebuild of this family. */
   chain: Promise<void>;
-  /** The batch each message of this family is decoded into (the detectors take it before the next decode). */
-  scratch: SelectedBatch | undefined;
+  /** The detectors' input each message of this family is decoded into (they read it before the next decode). */
+  batch: AnalysisBatch | undefined;
 }
 
 /** A running worker. */
@@ -131,7 +128,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     const hosts = new HostTable(settings.maxHosts);
     const kinds: readonly DetectorKind[] = FAMILY_KINDS[family];
     const detectors = createDetectors(hosts, settings.detectorConfig ?? {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
-    return { family, hosts, detectors, ingest: inThreadDetectors(detectors, hosts), owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, edges: new Map(), closed: true, chain: Promise.resolve(), scratch: undefined };
+    return { family, hosts, detectors, owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, edges: new Map(), closed: true, chain: Promise.resolve(), batch: undefined };
   }
 
   const within = (st: FamilyState, fn: () => Promise<void>): Promise<void> => {
@@ -140,28 +137,28 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     return run;
   };
 
-  /** Analyses one message (decoded here; a message that is not a batch is acknowledged and counted, never retried forever). */
+  /**
+   * Analyses one message: decoded straight into the detectors' input (hosts interned into the family's table) and
+   * analysed at once. A message that is not a batch is acknowledged and counted, never retried forever.
+   */
   async function analyse(st: FamilyState, partition: number, d: Delivery, replay: boolean): Promise<void> {
     if (st.ids.has(d.msgId)) return; // acknowledged by the caller
     let decoded;
     try {
-      decoded = decodeWireBatch(d.data, st.scratch);
-      st.scratch = decoded.batch;
+      decoded = decodeWireForAnalysis(d.data, st.hosts, st.batch);
+      st.batch = decoded.batch;
     } catch (e) {
       stats.badMessages++;
       deps.logger?.error({ err: e instanceof WireError ? `${e.code}: ${e.message}` : String(e), subject: d.subject, seq: d.seq }, 'worker: a message is not a flow batch; skipped');
       if (!replay) st.pending.push(d);
       return;
     }
-    // Read before the first await: the next message of this family is decoded into the same batch.
-    const rows = decoded.batch.length;
-    let end = -Infinity;
-    for (let i = 0; i < rows; i++) if (decoded.batch.end[i]! > end) end = decoded.batch.end[i]!;
+    const { rows, end } = decoded;
     const edge = st.edges.get(decoded.meta.edge);
     // A batch without flows says nothing of the edge's time (its end would hold every bin back).
     if (edge !== undefined && rows > 0) { edge.end = Math.max(edge.end, end); edge.heardAt = Date.now(); }
     else if (rows > 0) st.edges.set(decoded.meta.edge, { end, heardAt: Date.now() });
-    await st.ingest.ingest(decoded.batch);
+    st.detectors.ingest(decoded.batch);
     if (replay) stats.replayedFlows += rows;
     else { stats.flows += rows; stats.messages++; liveByFamily[st.family] += rows; }
     let seen = st.analysed.get(partition);

@@ -133,8 +133,8 @@ export class HostTable {
     const w2 = view.getUint32(off + 8, false);
     const w3 = view.getUint32(off + 12, false);
     const d = domestic ? 1 : 0;
-    let index = this.index;
-    let mask = index.length - 1;
+    const index = this.index;
+    const mask = index.length - 1;
     let cell = h & mask;
     for (let v = index[cell]!; v !== 0; v = index[cell]!) {
       const b = (v - 1) * 4;
@@ -142,14 +142,40 @@ export class HostTable {
       if (w[b + 3] === w3 && w[b + 2] === w2 && w[b + 1] === w1 && w[b] === w0 && this.domestic[v - 1] === d) return v - 1;
       cell = (cell + 1) & mask;
     }
+    return this.insert(w0, w1, w2, w3, d, h, cell);
+  }
+
+  /**
+   * internHashed of the slot whose four big-endian words are `words[q … q + 4)` (hashed by `hashWordsAt`): the cluster
+   * worker's wire decoder reads them straight from a message, writing no slot. The words are read here, not passed:
+   * an unsigned 32-bit argument past 2^31 would be boxed on the heap at every call. Hot path: bench/cluster's worker.
+   */
+  internWordsAt(words: Uint32Array, q: number, domestic: boolean, h: number): number {
+    const w0 = words[q]!, w1 = words[q + 1]!, w2 = words[q + 2]!, w3 = words[q + 3]!;
+    const d = domestic ? 1 : 0;
+    const index = this.index;
+    const mask = index.length - 1;
+    let cell = h & mask;
+    for (let v = index[cell]!; v !== 0; v = index[cell]!) {
+      const b = (v - 1) * 4;
+      const w = this.words;
+      if (w[b + 3] === w3 && w[b + 2] === w2 && w[b + 1] === w1 && w[b] === w0 && this.domestic[v - 1] === d) return v - 1;
+      cell = (cell + 1) & mask;
+    }
+    return this.insert(w0, w1, w2, w3, d, h, cell);
+  }
+
+  /** A new slot-keyed host whose probe for hash `h` ended at the free `cell`: its id. */
+  private insert(w0: number, w1: number, w2: number, w3: number, d: number, h: number, cell: number): number {
+    const mask = this.index.length - 1;
     const generation = this.generation;
     const id = this.allocate();
-    index = this.index;
+    const index = this.index;
     if (this.generation !== generation || index.length - 1 !== mask) {
       // Cleared or regrown while allocating: look for the free cell again.
-      mask = index.length - 1;
-      cell = h & mask;
-      while (index[cell] !== 0) cell = (cell + 1) & mask;
+      const m = index.length - 1;
+      cell = h & m;
+      while (index[cell] !== 0) cell = (cell + 1) & m;
     }
     const b = id * 4;
     this.words[b] = w0; this.words[b + 1] = w1; this.words[b + 2] = w2; this.words[b + 3] = w3;
@@ -284,6 +310,52 @@ export function hashSlotAt(view: DataView, off: number, domestic: boolean): numb
   h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ w3;
   h = Math.imul(h ^ (h >>> 15), 0x165667b1);
   return h ^ (h >>> 16);
+}
+
+/** hashSlot of the slot whose four big-endian words are `words[q … q + 4)` (see HostTable.internWordsAt). */
+export function hashWordsAt(words: Uint32Array, q: number, domestic: boolean): number {
+  let h = Math.imul(words[q]! ^ 0x9e3779b9 ^ (domestic ? 1 : 0), 0x85ebca6b) ^ words[q + 1]!;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ words[q + 2]!;
+  h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f) ^ words[q + 3]!;
+  h = Math.imul(h ^ (h >>> 15), 0x165667b1);
+  return h ^ (h >>> 16);
+}
+
+/** Rows interned per prefetch pass (see internWordRows). */
+const WORD_CHUNK = 256;
+const wordHashes = new Int32Array(WORD_CHUNK * 2);
+const wordsTouched = new Uint32Array(1); // what the prefetch pass read, stored so the reads are not optimized away
+
+/**
+ * Interns both hosts of rows [0, n) given as slot words: host k of `srcWords` is words [4k, 4k + 4) (big-endian, as
+ * HostTable keys a slot), domestic where `srcFlags[k]` is 1 (likewise `dst…`); the ids go to `src[k]` and `dst[k]`.
+ * A chunk at a time, hashing and touching every row's index cell before looking any up so the cache misses overlap
+ * (adaptSelectedBatch's passes over slots). Returns false when the table cleared itself meanwhile: the ids are then of
+ * two generations and the rows must be interned again. Hot path: bench/cluster's worker.
+ */
+export function internWordRows(hosts: HostTable, srcWords: Uint32Array, srcFlags: Uint8Array, dstWords: Uint32Array, dstFlags: Uint8Array,
+  n: number, src: Uint32Array, dst: Uint32Array): boolean {
+  const generation = hosts.generation;
+  const hs = wordHashes;
+  let acc = 0;
+  for (let from = 0; from < n; from += WORD_CHUNK) {
+    const to = Math.min(n, from + WORD_CHUNK);
+    for (let k = from; k < to; k++) {
+      const q = k * 4, j = (k - from) * 2;
+      hs[j] = hashWordsAt(srcWords, q, srcFlags[k] === 1);
+      hs[j + 1] = hashWordsAt(dstWords, q, dstFlags[k] === 1);
+    }
+    const nh = (to - from) * 2;
+    for (let j = 0; j < nh; j++) acc ^= hosts.touchCell(hs[j]!);
+    for (let j = 0; j < nh; j++) acc ^= hosts.touch(hs[j]!);
+    for (let k = from; k < to; k++) {
+      const q = k * 4, j = (k - from) * 2;
+      src[k] = hosts.internWordsAt(srcWords, q, srcFlags[k] === 1, hs[j]!);
+      dst[k] = hosts.internWordsAt(dstWords, q, dstFlags[k] === 1, hs[j + 1]!);
+    }
+  }
+  wordsTouched[0] = acc;
+  return hosts.generation === generation;
 }
 
 /** The flow columns an AnalysisBatch shares with a FlowBatch and a SelectedBatch. */

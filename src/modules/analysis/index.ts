@@ -1,5 +1,5 @@
 /** @module Public surface of the analysis module: the input contract, the detectors, findings and cases. */
-export { HostTable, copyFlowRow, createAnalysisBatch, hashSlot, hashSlotAt, type AnalysisBatch, type AnalysisHost, type HostTableShare } from './batch.js';
+export { HostTable, copyFlowRow, createAnalysisBatch, hashSlot, hashSlotAt, hashWordsAt, internWordRows, type AnalysisBatch, type AnalysisHost, type HostTableShare } from './batch.js';
 export { DEFAULT_BEACON_CONFIG, INTERVAL_BUCKETS_S, createBeaconDetector, type BeaconConfig, type BeaconDetector, type PairScore } from './beacon.js';
 export { DEFAULT_SCAN_CONFIG, createScanDetector, scanReadsFlow, type ScanConfig, type ScanDetector } from './scan.js';
 export { AMPLIFIER_PORTS, DEFAULT_DDOS_CONFIG, createDdosDetector, type DdosConfig, type DdosDetector } from './ddos.js';
