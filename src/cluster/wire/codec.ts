@@ -149,13 +149,14 @@ function writeInts(w: Writer, col: IntColumn, rows: Int32Array, from: number, to
   for (let k = from; k < to; k++) w.varuintUnchecked(col[rows[k]!]!);
 }
 
-function readInts(r: Reader, col: IntColumn, n: number, max: number, what: string): void {
+/** Reads an integer column into `col[0 … n)`; returns the value of a constant column, else −1. */
+function readInts(r: Reader, col: IntColumn, n: number, max: number, what: string): number {
   const enc = r.u8(what);
   if (enc === E_CONST) {
     const v = r.varuint(what);
     if (v > max) throw new WireError('WIRE_INVALID', `${what}: ${v} is out of range`);
     col.fill(v, 0, n);
-    return;
+    return v;
   }
   if (enc !== E_VARINT) throw new WireError('WIRE_INVALID', `${what}: unknown encoding ${enc}`);
   for (let i = 0; i < n; i++) {
@@ -163,6 +164,7 @@ function readInts(r: Reader, col: IntColumn, n: number, max: number, what: strin
     if (v > max) throw new WireError('WIRE_INVALID', `${what}: ${v} is out of range`);
     col[i] = v;
   }
+  return -1;
 }
 
 /** readInts of a column nobody reads here: every value is checked, none kept. */
@@ -302,7 +304,18 @@ let decodeForms = new Uint8Array(4096);
 
 function readAddrs(r: Reader, kinds: Uint8Array, addrs: Uint8Array, n: number, what: string): void {
   const forms = decodeForms.length >= n ? decodeForms : (decodeForms = new Uint8Array(n));
-  readInts(r, forms, n, A_PSEUDONYM, `${what} forms`);
+  const same = readInts(r, forms, n, A_PSEUDONYM, `${what} forms`);
+  // One form for every row (the usual case: a d message's destinations are all pseudonyms, its sources all foreign IPv4):
+  // 16-byte slots travel as they are stored, so the column is one copy.
+  if (same === A_ABSENT || same === A_PSEUDONYM || same === A_V6) {
+    const len = same === A_ABSENT ? 0 : n * 16;
+    r.need(len, what);
+    if (len === 0) addrs.fill(0, 0, n * 16);
+    else addrs.set(r.buf.subarray(r.pos, r.pos + len));
+    kinds.fill(same === A_ABSENT ? ADDR_ABSENT : same === A_PSEUDONYM ? ADDR_PSEUDONYM : ADDR_FOREIGN, 0, n);
+    r.pos += len;
+    return;
+  }
   let bytes = 0;
   for (let i = 0; i < n; i++) { const f = forms[i]!; bytes += f === A_ABSENT ? 0 : f === A_V4 ? 4 : 16; }
   r.need(bytes, what);
