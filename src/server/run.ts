@@ -10,7 +10,7 @@ import { apiReplica, assertReplicaConfig, type ReplicaParts } from '#cluster/api
 import { createCore, isReplicated, type Core, type CoreOptions } from './core.js';
 import { witnessComponent } from './witness-wiring.js';
 import { assertWitnessKey, defaultWitnessKeyPath } from '#modules/audit/index.js';
-import { compactionComponent, retentionComponent, rollupComponents } from './selection-wiring.js';
+import { archiveRollupMetrics, compactionComponent, retentionComponent, rollupComponents } from './selection-wiring.js';
 import { edgeStateJobs } from './edge-state-wiring.js';
 
 /** A started server. */
@@ -61,6 +61,7 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   // current hour's rollups.
   const archive = [core.archive.writer, compactionComponent(core.archive, config.archive.compactEverySeconds, config.archive.compactMinRows, logger),
     ...rollupComponents(core.archive, config.archive.rollupEverySeconds, logger)];
+  if (core.archiveHub === undefined) archiveRollupMetrics(core.archive, metrics);
   // The commission's witness, when the deployment runs it here (audit.witnessEverySeconds > 0; off by default).
   const witness = witnessComponent(core, metrics, logger);
   const extra = options.components?.(core, metrics) ?? [];

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig, parseConfig } from '#platform/config/index.js';
-import { buildLocator, planLocator, registeredRanges, retentionComponent, rollupComponents } from './selection-wiring.js';
+import { MetricsRegistry } from '#platform/metrics/index.js';
+import { archiveRollupMetrics, buildLocator, planLocator, registeredRanges, retentionComponent, rollupComponents } from './selection-wiring.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mamori-locator-'));
 const rir = join(dir, 'delegated-test-extended');
@@ -103,5 +104,17 @@ describe('selection configuration → locator', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('shows the archive\'s rollup failures by kind on /metrics, as they stand when scraped', () => {
+    const metrics = new MetricsRegistry();
+    const stats = { minuteFailures: 0, portFailures: 0 };
+    archiveRollupMetrics({ rollupStats: () => stats }, metrics);
+    stats.minuteFailures = 3;
+    stats.portFailures = 1;
+    const text = metrics.render();
+    expect(text).toContain('# TYPE mamori_archive_rollup_failures_total counter');
+    expect(text).toContain('mamori_archive_rollup_failures_total{rollup="minute"} 3');
+    expect(text).toContain('mamori_archive_rollup_failures_total{rollup="port"} 1');
   });
 });

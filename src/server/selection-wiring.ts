@@ -6,6 +6,7 @@ import { AppError } from '#platform/errors/index.js';
 import type { RangeGate, RegistryService } from '#modules/registry/index.js';
 import type { DomesticRangeChange, FlowArchive, LiveLocator } from '#modules/selection/index.js';
 import type { Logger } from '#platform/logger/index.js';
+import type { MetricsRegistry } from '#platform/metrics/index.js';
 import { createLocatorFactory, loadIpLocationDb, mmdbCountryRanges, openMmdb, parsePrefix, parseRirDelegated, withOverrides, type Locator, type LocatorFactory, type RangeSet, type SpecialRange } from '#modules/selection/index.js';
 
 /** What the locator will be built from, checked at start so a bad path or prefix stops start-up rather than selection. */
@@ -155,6 +156,14 @@ export function retentionComponent(archive: { enforceRetention(ctx: RequestConte
 export function rollupComponents(archive: Pick<FlowArchive, 'rollupOpenHours'>, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> }[] {
   if (everySeconds <= 0) return [];
   return [periodicComponent('archive-rollups', everySeconds, false, () => archive.rollupOpenHours().catch((e: unknown) => logger?.error({ err: e }, 'flow archive rollups failed')))];
+}
+
+/** The local archive's rollup failures on /metrics (compaction's passes and the current hour's), by kind. */
+export function archiveRollupMetrics(archive: Pick<FlowArchive, 'rollupStats'>, metrics: Pick<MetricsRegistry, 'collect'>): void {
+  metrics.collect('mamori_archive_rollup_failures_total', 'Archive rollups that could not be written, by kind (minute, port); each pass tries them again.', 'counter', () => {
+    const s = archive.rollupStats();
+    return [{ labels: { rollup: 'minute' }, value: s.minuteFailures }, { labels: { rollup: 'port' }, value: s.portFailures }];
+  });
 }
 
 /** A component that runs `job` every `everySeconds` (and at start when `atStart`); stop waits for a run in progress. */

@@ -1,6 +1,6 @@
 /** @module The flow archive: kept, minimized flows as Parquet partitioned by basis and hour, its stream writer, compaction, retention, purge and audited queries. */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Clock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
 import type { DuckDb } from '#platform/duckdb/index.js';
@@ -66,6 +66,16 @@ export function inventoryByBasis(parts: Iterable<{ basis: string; hour: string; 
   return [...byBasis.values()].sort((a, b) => a.basisId.localeCompare(b.basisId));
 }
 
+/**
+ * An error as a log may hold it: its type and the first line of its message with quoted literals left out (DuckDB quotes
+ * the values it could not convert, which may be a flow's fields, and the paths it could not read, which the log names
+ * otherwise; its further lines echo the statement).
+ */
+function errorSummary(err: unknown): { type: string; message: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { type: e.name, message: (e.message.split('\n')[0] ?? '').replace(/'(?:[^']|'')*'?|"(?:[^"]|"")*"?/g, '…') };
+}
+
 /** What one compaction round did. */
 export interface CompactionResult { partitions: number; filesMerged: number; rows: number }
 
@@ -91,19 +101,34 @@ export function createFlowArchive(deps: ArchiveDeps) {
   // partition wait for the next pass (a query never takes a rollup of a file it does not see live).
   let rollupOpened: Promise<DuckDb> | undefined;
   let rollupChain: Promise<unknown> = Promise.resolve();
+  // A rollup that cannot be written (a file DuckDB cannot read, a full disk) is counted and logged, and the pass goes on
+  // with the others: what has no rollup is read from rows meanwhile, and the next pass tries it again.
+  const rollupFailures = { minute: 0, port: 0 };
+  const rollupFailed = (p: Partition, rollup: 'minute' | 'port', files: readonly string[], err: unknown): void => {
+    if (files.some((f) => !existsSync(f))) return; // merged away or deleted under the pass: not a failure
+    rollupFailures[rollup]++;
+    deps.logger?.warn({ basisId: p.basis, hour: p.hour, rollup, files: files.length, file: basename(files[0] ?? ''), err: errorSummary(err) },
+      'flow archive rollup failed; queries read those files\' rows, and the next pass tries again');
+  };
   const rollupPass = (pick: (p: Partition) => boolean): Promise<number> => {
     const next = rollupChain.then(async () => {
-      const e = await (rollupOpened ??= deps.engine());
+      // An engine that failed to open is opened again by the next pass, not kept failed.
+      const e = await (rollupOpened ??= deps.engine()).catch((err: unknown) => { rollupOpened = undefined; throw err; });
       let written = 0;
       for (const p of listPartitions(dir)) {
         if (!pick(p)) continue;
         const seen = liveFiles(p.dir);
-        try {
-          written += await rollupPartition(e, dir, p);
-          written += await portRollupPartition(e, dir, p);
-        } catch (err) {
-          if (!seen.some((f) => !existsSync(f))) throw err;
-        }
+        // Each kind on its own; within it a file or a chunk that fails is reported by the call, anything else here.
+        const write = async (rollup: 'minute' | 'port', run: () => Promise<number>): Promise<void> => {
+          try {
+            const n = await run();
+            written += n;
+          } catch (err) {
+            rollupFailed(p, rollup, seen, err);
+          }
+        };
+        await write('minute', () => rollupPartition(e, dir, p, (f, err) => rollupFailed(p, 'minute', [f], err)));
+        await write('port', () => portRollupPartition(e, dir, p, { onError: (files, err) => rollupFailed(p, 'port', files, err) }));
       }
       return written;
     });
@@ -146,6 +171,8 @@ export function createFlowArchive(deps: ArchiveDeps) {
     dir,
     /** The stream writer (a component: start it before flows come, stop it after). */
     writer,
+    /** Rollups that could not be written since start, by kind (each pass tries them again). */
+    rollupStats: (): { minuteFailures: number; portFailures: number } => ({ minuteFailures: rollupFailures.minute, portFailures: rollupFailures.port }),
     /** Writes what is staged, then closes the engines it opened. */
     async close(): Promise<void> {
       try {

@@ -99,9 +99,12 @@ export function usableRollups(rollups: readonly PortRollup[], live: ReadonlySet<
  * Brings the port rollups of partition `p` up to date: deletes those a reader could no longer take (a covered file is
  * gone, or another rollup took it first) and writes one for the live files no kept rollup covers. Each is written to
  * `_tmp/` and renamed in whole; a file is immutable once in its partition, so a rollup stays exact for as long as every
- * file it names is live. Runs off the archive's chain (archive.ts rollupPass). Returns the rollups written.
+ * file it names is live. Runs off the archive's chain (archive.ts rollupPass). Returns the rollups written. With `onError`,
+ * a file whose footer cannot be read is left out of every chunk, and a chunk whose rollup cannot be written is handed to it
+ * (its files), while the other chunks' rollups are still written.
  */
-export async function portRollupPartition(e: DuckDb, archiveDir: string, p: Partition, options: { ports?: string; chunkRows?: number } = {}): Promise<number> {
+export async function portRollupPartition(e: DuckDb, archiveDir: string, p: Partition,
+  options: { ports?: string; chunkRows?: number; onError?: (files: readonly string[], err: unknown) => void } = {}): Promise<number> {
   const ports = options.ports ?? ROLLUP_PORTS;
   const live = liveFiles(p.dir);
   const liveNames = new Set(live.map((f) => basename(f)));
@@ -115,12 +118,31 @@ export async function portRollupPartition(e: DuckDb, archiveDir: string, p: Part
   if (todo.length === 0) return 0;
   // Files in name order (the writer's are numbered in time order) in chunks of about chunkRows: a range that cuts a
   // chunk's span reads that chunk's files from rows, so the rows a question reads stay bounded.
-  const rows = await e.all(`SELECT file_name AS f, num_rows AS n FROM parquet_file_metadata([${todo.map(sqlString).join(', ')}])`);
+  const rowsOf = async (files: readonly string[]) => e.all(`SELECT file_name AS f, num_rows AS n FROM parquet_file_metadata([${files.map(sqlString).join(', ')}])`);
+  const { onError } = options;
+  let rows: Record<string, unknown>[];
+  const unreadable = new Set<string>();
+  try {
+    rows = await rowsOf(todo);
+  } catch (err) {
+    if (onError === undefined) throw err;
+    rows = []; // one file at a time, to leave out only the files that cannot be read
+    for (const f of todo) rows.push(...await rowsOf([f]).catch((x: unknown) => { unreadable.add(f); onError([f], x); return []; }));
+  }
   const count = new Map(rows.map((r) => [String(r['f']), Number(r['n'])]));
-  const chunks = portRollupChunks(todo, (f) => count.get(f) ?? 0, options.chunkRows);
+  const chunks = portRollupChunks(todo.filter((f) => !unreadable.has(f)), (f) => count.get(f) ?? 0, options.chunkRows);
   mkdirSync(join(archiveDir, TMP_DIR), { recursive: true });
-  for (const chunk of chunks) await writePortRollup(e, archiveDir, p, chunk, ports);
-  return chunks.length;
+  let written = 0;
+  for (const chunk of chunks) {
+    try {
+      await writePortRollup(e, archiveDir, p, chunk, ports);
+      written++;
+    } catch (err) {
+      if (onError === undefined) throw err;
+      onError(chunk, err);
+    }
+  }
+  return written;
 }
 
 /**

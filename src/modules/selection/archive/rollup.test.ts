@@ -1,5 +1,5 @@
 /** @module Minute rollups: questions answered from them equal the same questions read from every row, they follow compaction, and purge takes them. */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,5 +143,41 @@ describe('minute rollups', () => {
     await archive.purgeBasis(ctx, 'b1', 'rollup test: the basis was denied');
     const left = (d: string): string[] => readdirSync(d, { recursive: true }).map(String).filter((n) => n.includes('basis=b1'));
     expect(left(dir)).toEqual([]);
+  }, 120_000);
+
+  it('a pass goes on past a file it cannot roll up: counted and logged without the file\'s path, and tried again at the next pass', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mamori-rollup-fail-'));
+    const warned: Record<string, unknown>[] = [];
+    const logger = { info: () => undefined, error: () => undefined, warn: (o: object) => { warned.push(o as Record<string, unknown>); } };
+    const a = createFlowArchive({ dir: d, engine, audit, policy: allow, clock: new ManualClock('2026-05-01T10:40:00Z'), retentionOf: async () => new Map(), logger });
+    try {
+      await a.write(flows(0)); // a file in each of 6 partitions (2 bases × hours 10, 11 and 12), none closed at 10:40
+      const parts = listPartitions(d);
+      expect(parts).toHaveLength(6);
+      const p = parts.find((x) => x.basis === 'b1' && x.hour === '2026-05-01T10')!;
+      const good = liveFiles(p.dir)[0]!;
+      // A file DuckDB cannot read (truncated, a disk error), first of its partition and of the pass.
+      const bad = join(p.dir, 'a-bad.parquet');
+      writeFileSync(bad, 'not a Parquet file');
+      // Every other file gets its minute rollup and every partition its port rollup (the bad file's partition, of its good file).
+      expect(await a.rollupOpenHours()).toBe(12);
+      for (const x of parts) for (const f of liveFiles(x.dir)) expect(existsSync(rollupOf(f)), f).toBe(f !== bad);
+      expect(a.rollupStats()).toEqual({ minuteFailures: 1, portFailures: 1 });
+      expect(warned).toHaveLength(2);
+      for (const [i, rollup] of ['minute', 'port'].entries()) {
+        expect(warned[i]).toMatchObject({ basisId: 'b1', hour: '2026-05-01T10', rollup, files: 1, file: 'a-bad.parquet', err: { type: 'Error' } });
+      }
+      expect(JSON.stringify(warned)).not.toContain(d); // DuckDB's message quotes the path
+      // The next pass tries it again; once the file can be read (here: a copy of a good one), its rollups are written.
+      expect(await a.rollupOpenHours()).toBe(0);
+      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2 });
+      copyFileSync(good, bad);
+      expect(await a.rollupOpenHours()).toBe(2);
+      expect(existsSync(rollupOf(bad))).toBe(true);
+      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2 });
+    } finally {
+      await a.close();
+      rmSync(d, { recursive: true, force: true });
+    }
   }, 120_000);
 });

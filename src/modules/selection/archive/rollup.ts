@@ -28,8 +28,9 @@ export async function writeRollup(e: DuckDb, file: string, dest: string): Promis
  * Writes the rollup of every live file of `p` that has none, and deletes the rollups whose file is no longer live
  * (compaction merged it). A file is immutable once renamed in, so its rollup stays exact for as long as both exist;
  * each rollup is written to `_tmp/` and renamed in whole. Runs off the archive's chain (archive.ts rollupPass). Returns the rollups written.
+ * With `onError`, a file whose rollup cannot be written is handed to it and the other files' rollups are still written.
  */
-export async function rollupPartition(e: DuckDb, archiveDir: string, p: Partition): Promise<number> {
+export async function rollupPartition(e: DuckDb, archiveDir: string, p: Partition, onError?: (file: string, err: unknown) => void): Promise<number> {
   const live = liveFiles(p.dir);
   const liveNames = new Set(live.map((f) => basename(f)));
   for (const n of readdirSync(p.dir)) {
@@ -43,10 +44,13 @@ export async function rollupPartition(e: DuckDb, archiveDir: string, p: Partitio
     try {
       await writeRollup(e, f, tmp);
       renameSync(tmp, rollupOf(f));
+      written++;
+    } catch (err) {
+      if (onError === undefined) throw err;
+      onError(f, err);
     } finally {
       rmSync(tmp, { force: true }); // nothing of a purged partition stays behind when the rename failed
     }
-    written++;
   }
   return written;
 }
