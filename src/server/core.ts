@@ -173,6 +173,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit,
       // Queries get every core: a whole-hour question scans every row of the hour (bench/archive).
       queryEngine: () => openDuckDb({ threads: availableParallelism() }), policy, clock, retentionOf: (ids) => selection.retentionOf(ids),
+      // Rollups in bounded memory, spilling beside the archive's own temporary files (never into the working directory).
+      rollupEngine: (spillDir) => openDuckDb({ memoryLimitBytes: config.archive.rollupMemoryBytes, spillDir }),
       writer: { fileRows: config.archive.fileRows, maxAgeSeconds: config.archive.maxAgeSeconds, bufferRows: config.archive.bufferRows, walSyncMs: config.archive.walSyncMs },
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });

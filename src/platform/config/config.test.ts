@@ -73,6 +73,17 @@ describe('configuration', () => {
     }
   });
 
+  it('takes archive.rollupMemoryBytes (512 MiB by default, at least 64 MiB), from a variable too', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'mamori-cfg-'));
+    expect(loadConfig({ env: {}, cwd }).config.archive.rollupMemoryBytes).toBe(512 * 2 ** 20);
+    expect(loadConfig({ env: { MAMORI_ARCHIVE_ROLLUP_MEMORY_BYTES: String(2 ** 30) }, cwd }).config.archive.rollupMemoryBytes).toBe(2 ** 30);
+    for (const bad of [String(2 ** 20), '536870912.5', 'lots']) {
+      const e = errorOf(() => loadConfig({ env: { MAMORI_ARCHIVE_ROLLUP_MEMORY_BYTES: bad }, cwd }));
+      expect([bad, e.code]).toEqual([bad, 'CONFIG_INVALID']);
+      expect(e.message).toContain('archive.rollupMemoryBytes');
+    }
+  });
+
   it('rejects an unknown MAMORI_ variable with a suggestion', () => {
     const e = errorOf(() => loadConfig({ env: { MAMORI_SERVER_PROT: '1' }, cwd: tmpdir() }));
     expect(e.message).toContain('MAMORI_SERVER_PROT');

@@ -41,9 +41,22 @@ export interface DuckDb {
 const SCAN_TYPES: Record<Exclude<ScanType, { enum: readonly string[] }>, DuckDBType> = { double: DOUBLE, u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, u64: UBIGINT, timestamp: TIMESTAMP };
 const scanType = (t: ScanType): DuckDBType => (typeof t === 'string' ? SCAN_TYPES[t] : ENUM(t.enum));
 
-/** Opens an in-memory DuckDB (nothing is written unless a statement writes files). @see https://duckdb.org/docs/stable/clients/node_neo/overview */
-export async function openDuckDb(options: { threads?: number } = {}): Promise<DuckDb> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: String(options.threads ?? 1) });
+/**
+ * Opens an in-memory DuckDB (nothing is written unless a statement writes files). `memoryLimitBytes` bounds the memory
+ * its operators take (DuckDB's default is 80 % of the machine's, for each instance); past it, aggregates and sorts spill
+ * to `spillDir` (default `.tmp` in the working directory).
+ * @see https://duckdb.org/docs/stable/clients/node_neo/overview
+ * @see https://duckdb.org/docs/stable/configuration/overview (memory_limit, temp_directory)
+ */
+export async function openDuckDb(options: { threads?: number; memoryLimitBytes?: number; spillDir?: string } = {}): Promise<DuckDb> {
+  const config: Record<string, string> = { threads: String(options.threads ?? 1) };
+  const limit = options.memoryLimitBytes;
+  if (limit !== undefined) {
+    if (!(Number.isSafeInteger(limit) && limit > 0)) throw new Error(`DuckDB memory limit: a whole number of bytes above 0, not ${limit}`);
+    config['memory_limit'] = `${limit}B`;
+  }
+  if (options.spillDir !== undefined) config['temp_directory'] = options.spillDir;
+  const instance = await DuckDBInstance.create(':memory:', config);
   const conn: DuckDBConnection = await instance.connect();
   const p = (params: readonly (string | number | boolean | null)[] | undefined): DuckDBValue[] | undefined => (params === undefined ? undefined : [...params]);
   return {

@@ -180,4 +180,28 @@ describe('minute rollups', () => {
       rmSync(d, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('runs its rollup passes on the rollup engine, spilling inside the archive, and opens it again after a failed open', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mamori-rollup-engine-'));
+    const asked: string[] = [];
+    const rollupEngine = async (spillDir: string): Promise<DuckDb> => {
+      asked.push(spillDir);
+      if (asked.length === 1) throw new Error('cannot open');
+      const e = await openDuckDb({ memoryLimitBytes: 64 * 2 ** 20, spillDir });
+      engines.push(e);
+      return e;
+    };
+    const a = createFlowArchive({ dir: d, engine, rollupEngine, audit, policy: allow, clock: new ManualClock('2026-05-01T10:40:00Z'), retentionOf: async () => new Map() });
+    try {
+      await a.write(flows(0)); // 6 partitions of a file each, none closed at 10:40
+      await expect(a.rollupOpenHours()).rejects.toThrow('cannot open');
+      expect(await a.rollupOpenHours()).toBe(12); // a minute and a port rollup each
+      expect(await a.rollupOpenHours()).toBe(0);
+      // Writes never opened it; the pass after the failed open did, once.
+      expect(asked).toEqual([join(d, '_tmp', 'rollup-spill'), join(d, '_tmp', 'rollup-spill')]);
+    } finally {
+      await a.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
