@@ -21,6 +21,16 @@ export const enumWidth = (members: number): 1 | 2 | 4 => (members < 256 ? 1 : me
  */
 export type ScanSource = (put: (column: number, values: ArrayBufferView, valid?: Uint8Array) => void, maxRows: number) => number;
 
+/**
+ * An error as a log may hold it: its type and the first line of its message with quoted literals left out (DuckDB quotes
+ * the values it could not convert, which may be a flow's fields, and the paths it could not read, which the log names
+ * otherwise; its further lines echo the statement). For every log of a DuckDB error that may concern archived flows.
+ */
+export function errorSummary(err: unknown): { type: string; message: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { type: e.name, message: (e.message.split('\n')[0] ?? '').replace(/'(?:[^']|'')*'?|"(?:[^"]|"")*"?/g, '…') };
+}
+
 /** An embedded analytical database handle. */
 export interface DuckDb {
   /** Runs a statement with positional parameters ($1, $2, …). */

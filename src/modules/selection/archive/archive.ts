@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Clock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
-import type { DuckDb } from '#platform/duckdb/index.js';
+import { errorSummary, type DuckDb } from '#platform/duckdb/index.js';
 import { AppError } from '#platform/errors/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
@@ -69,16 +69,6 @@ export function inventoryByBasis(parts: Iterable<{ basis: string; hour: string; 
     }
   }
   return [...byBasis.values()].sort((a, b) => a.basisId.localeCompare(b.basisId));
-}
-
-/**
- * An error as a log may hold it: its type and the first line of its message with quoted literals left out (DuckDB quotes
- * the values it could not convert, which may be a flow's fields, and the paths it could not read, which the log names
- * otherwise; its further lines echo the statement).
- */
-function errorSummary(err: unknown): { type: string; message: string } {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { type: e.name, message: (e.message.split('\n')[0] ?? '').replace(/'(?:[^']|'')*'?|"(?:[^"]|"")*"?/g, '…') };
 }
 
 /** What one compaction round did. */

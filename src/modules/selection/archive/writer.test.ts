@@ -98,6 +98,22 @@ describe('archive writer', () => {
     expect(w.stats().writeFailures).toBeGreaterThanOrEqual(1);
   });
 
+  it('logs a failed write by the error\'s first line without quoted values: no path, no value, no statement echoed', async () => {
+    const dir = fresh();
+    // A real DuckDB error that quotes a value and echoes the statement (and the archive's path) on further lines.
+    const leaky = async (): Promise<DuckDb> => {
+      const e = await engine();
+      return { ...e, run: async (sql, params) => (sql.startsWith('COPY') ? e.run(`SELECT CAST('198.51.100.7' AS INTEGER) AS x, '${dir}' AS d`) : e.run(sql, params)) };
+    };
+    const logged: Record<string, unknown>[] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: (o: object) => { logged.push(o as Record<string, unknown>); } };
+    const w = createArchiveWriter(settings({ fileRows: 5000 }), { dir, engine: leaky, serial: chain(), logger });
+    expect(w.append(syntheticSelected(5000)).accepted).toBe(true);
+    await expect(w.flush()).rejects.toThrow('198.51.100.7'); // the caller still gets the whole error
+    expect(logged).toEqual([{ err: { type: 'Error', message: 'Conversion Error: Could not convert string … to INT32' }, rows: 5000, retryInMs: 1000 }]);
+    expect(JSON.stringify(logged)).not.toContain(dir);
+  });
+
   it('writes at start what a stopped process left in its segments, and only whole records of a cut one', async () => {
     const dir = fresh();
     const first = createArchiveWriter(settings(), { dir, engine, serial: chain() });

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { DuckDb } from '#platform/duckdb/index.js';
+import { errorSummary, type DuckDb } from '#platform/duckdb/index.js';
 import type { SelectedBatch } from '../minimize.js';
 import { TMP_DIR, WAL_DIR } from './layout.js';
 import type { SegmentWriteResult } from './segment-write.js';
@@ -151,7 +151,7 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
       }
       segment.append(batch);
     } catch (e) {
-      deps.logger?.error({ err: e }, 'flow archive: cannot append to the write-ahead segment; batch refused');
+      deps.logger?.error({ err: errorSummary(e) }, 'flow archive: cannot append to the write-ahead segment; batch refused');
       stats.refusedRows.archive_failed += batch.length;
       return { accepted: false, reason: 'archive_failed', rows: batch.length };
     }
@@ -177,7 +177,7 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
           r = await backend.write(u.segment, { excluded: [...purged], recovered: u.recovered });
         } catch (e) {
           stats.writeFailures++;
-          if (!failing) deps.logger?.error({ err: e, rows: u.rows, retryInMs: backoffMs }, 'flow archive write failed; the rows stay in the write-ahead segment and are retried');
+          if (!failing) deps.logger?.error({ err: errorSummary(e), rows: u.rows, retryInMs: backoffMs }, 'flow archive write failed; the rows stay in the write-ahead segment and are retried');
           failing = true;
           retryAt = performance.now() + backoffMs;
           backoffMs = Math.min(60_000, backoffMs * 2);
@@ -232,7 +232,7 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
     async start() {
       if (timer !== undefined) return;
       // A thread that cannot start now is started again by the first write (which fails and is retried).
-      await backend.warm().catch((e: unknown) => deps.logger?.error({ err: e }, 'flow archive: the write thread did not start; writes will try again'));
+      await backend.warm().catch((e: unknown) => deps.logger?.error({ err: errorSummary(e) }, 'flow archive: the write thread did not start; writes will try again'));
       await recover();
       timer = setInterval(tick, Math.max(50, Math.min(1000, settings.walSyncMs)));
       timer.unref();
