@@ -1,5 +1,4 @@
 /** @module The composition root: opens the database, runs migrations and wires every module's service (no HTTP here). */
-import { availableParallelism } from 'node:os';
 import type { Clock } from '#platform/clock/index.js';
 import { systemClock } from '#platform/clock/index.js';
 import type { Config } from '#platform/config/index.js';
@@ -19,13 +18,12 @@ import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import { SECTORS } from '#modules/identity/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { join } from 'node:path';
-import { openDuckDb } from '#platform/duckdb/index.js';
 import { createOversightScheduler, createOversightService, oversightMigrations, type OversightScheduler, type OversightService } from '#modules/oversight/index.js';
 import { archiveInventory, lifecyclePurger, checkpointSource, reidentificationCheck, selectionBasisIssuer } from './oversight-wiring.js';
 import { createResponseService, responseMigrations, type ResponseService } from '#modules/response/index.js';
 import { dbFindingSource, oversightEmergencyRecorder, oversightMeasureAuthorizer, oversightMeasureSubmitter } from './response-wiring.js';
 import { createFlowArchive, createLiveLocator, createSelectionService, derivedKeyStore, openKeystore, resolveKek, selectionMigrations, type PseudonymKeyStore, type FlowArchive, type LiveLocator, type LocatorFactory, type SelectionService } from '#modules/selection/index.js';
-import { locatorFactory, createRangeSync, planLocator, registeredRanges, type RangeSync } from './selection-wiring.js';
+import { archiveEngines, locatorFactory, createRangeSync, planLocator, registeredRanges, type RangeSync } from './selection-wiring.js';
 
 /** Every module's migrations, in the order they must run (names sort the same way). */
 export const ALL_MIGRATIONS: readonly NamedMigration[] = [...auditMigrations, ...identityMigrations, ...registryMigrations, ...reportingMigrations, ...selectionMigrations, ...oversightMigrations, ...analysisMigrations, ...sharingMigrations, ...recallMigrations, ...responseMigrations].sort((a, b) => a.name.localeCompare(b.name));
@@ -169,21 +167,27 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       approvals: reidentificationCheck(() => oversight),
     });
     await selection.reload();
+    // Every DuckDB of the archive in bounded memory, spilling inside the archive (never into the working directory).
+    const archiveDir = join(config.dataDir, 'archive');
+    const engines = archiveEngines(config.archive, archiveDir);
     const local = createFlowArchive({
-      dir: join(config.dataDir, 'archive'), engine: () => openDuckDb(), audit,
+      dir: archiveDir, engine: engines.engine, audit,
       // Queries get every core: a whole-hour question scans every row of the hour (bench/archive).
-      queryEngine: () => openDuckDb({ threads: availableParallelism() }), policy, clock, retentionOf: (ids) => selection.retentionOf(ids),
-      // Rollups in bounded memory, spilling beside the archive's own temporary files (never into the working directory).
-      rollupEngine: (spillDir) => openDuckDb({ memoryLimitBytes: config.archive.rollupMemoryBytes, spillDir }),
-      writer: { fileRows: config.archive.fileRows, maxAgeSeconds: config.archive.maxAgeSeconds, bufferRows: config.archive.bufferRows, walSyncMs: config.archive.walSyncMs },
+      queryEngine: engines.queryEngine, policy, clock, retentionOf: (ids) => selection.retentionOf(ids),
+      rollupEngine: engines.rollupEngine,
+      writer: {
+        fileRows: config.archive.fileRows, maxAgeSeconds: config.archive.maxAgeSeconds, bufferRows: config.archive.bufferRows, walSyncMs: config.archive.walSyncMs,
+        memoryBytes: config.archive.writeMemoryBytes,
+      },
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });
     // In a cluster the archive is the bucket: a query fetches what it reads into this process's bounded cache (in the
     // archive's directory), retention and purges delete from the bucket (connected on first use).
+    const hubEngines = archiveEngines(config.archive, options.archiveCacheDir ?? local.dir);
     const archiveHub = replicated ? createArchiveHub({
       bucket: { servers: config.cluster.servers, bucket: config.cluster.archive.bucket, replicas: config.cluster.replicas, name: 'mamori-archive' },
-      dir: options.archiveCacheDir ?? local.dir, audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids), engine: () => openDuckDb(), logger: options.logger,
-      queryEngine: () => openDuckDb({ threads: availableParallelism() }),
+      dir: options.archiveCacheDir ?? local.dir, audit, policy, clock, retentionOf: (ids) => selection.retentionOf(ids), engine: hubEngines.bucketEngine, logger: options.logger,
+      queryEngine: hubEngines.bucketQueryEngine,
       cache: { maxBytes: config.cluster.archive.cacheMaxBytes, fetchConcurrency: config.cluster.archive.cacheFetchConcurrency, waitMs: config.cluster.archive.cacheWaitSeconds * 1000 },
     }) : undefined;
     // A replica answers queries and inspection's inventory over the whole bucket (decision 0015); it never writes locally.

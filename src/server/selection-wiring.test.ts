@@ -1,11 +1,11 @@
 /** @module The locator as configured: RIR files first, configured and registered domestic prefixes, special-range overrides, and clear errors for bad settings. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig, parseConfig } from '#platform/config/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
-import { archiveRollupMetrics, buildLocator, planLocator, registeredRanges, retentionComponent, rollupComponents } from './selection-wiring.js';
+import { archiveEngines, archiveRollupMetrics, buildLocator, planLocator, registeredRanges, retentionComponent, rollupComponents } from './selection-wiring.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mamori-locator-'));
 const rir = join(dir, 'delegated-test-extended');
@@ -117,4 +117,34 @@ describe('selection configuration → locator', () => {
     expect(text).toContain('mamori_archive_rollup_failures_total{rollup="minute"} 3');
     expect(text).toContain('mamori_archive_rollup_failures_total{rollup="port"} 1');
   });
+
+  it('bounds every DuckDB of the archive by its configured memory and spills each into a directory of its own inside the archive', async () => {
+    const archive = join(dir, 'archive-engines');
+    mkdirSync(join(archive, '_spill', 'query-999999999'), { recursive: true }); // left by a process that is gone
+    const limits = { writeMemoryBytes: 64 * 2 ** 20, queryMemoryBytes: 96 * 2 ** 20, rollupMemoryBytes: 80 * 2 ** 20 };
+    const engines = archiveEngines(limits, archive);
+    const spill = (purpose: string): string => join(archive, '_spill', `${purpose}-${process.pid}`);
+    const expected: [keyof typeof engines, string, string][] = [
+      ['engine', '64.0 MiB', spill('write')], ['queryEngine', '96.0 MiB', spill('query')], ['bucketEngine', '64.0 MiB', spill('bucket-compaction')],
+      ['bucketQueryEngine', '96.0 MiB', spill('bucket-query')], ['roundEngine', '64.0 MiB', spill('rounds')],
+    ];
+    for (const [name, memory, at] of expected) {
+      const e = await (engines[name] as () => ReturnType<typeof engines.engine>)();
+      try {
+        const [r] = await e.all(`SELECT current_setting('memory_limit') AS memory, current_setting('temp_directory') AS spill`);
+        expect([name, r]).toEqual([name, { memory, spill: at }]);
+        if (name === 'engine') {
+          // An aggregate larger than its memory spills there (DuckDB creates the directory on its first spill).
+          await e.all('SELECT count(*) AS n FROM (SELECT md5(range::VARCHAR) AS k, count(*) FROM range(3000000) GROUP BY k)');
+          expect(existsSync(at)).toBe(true);
+        }
+      } finally {
+        e.close();
+      }
+    }
+    const r = await engines.rollupEngine(spill('rollup'));
+    expect(await r.all(`SELECT current_setting('memory_limit') AS memory`)).toEqual([{ memory: '80.0 MiB' }]);
+    r.close();
+    expect(readdirSync(join(archive, '_spill'))).not.toContain('query-999999999');
+  }, 60_000);
 });

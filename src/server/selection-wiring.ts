@@ -1,5 +1,7 @@
 /** @module Builds selection's locator from the configuration: RIR files, MaxMind databases and the bundled data as country sources, configured and registered domestic prefixes, special-range overrides. */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
 import type { Config } from '#platform/config/index.js';
 import { systemContext, type RequestContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
@@ -7,6 +9,7 @@ import type { RangeGate, RegistryService } from '#modules/registry/index.js';
 import type { DomesticRangeChange, FlowArchive, LiveLocator } from '#modules/selection/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import type { MetricsRegistry } from '#platform/metrics/index.js';
+import { spillDir } from '#modules/selection/index.js';
 import { createLocatorFactory, loadIpLocationDb, mmdbCountryRanges, openMmdb, parsePrefix, parseRirDelegated, withOverrides, type Locator, type LocatorFactory, type RangeSet, type SpecialRange } from '#modules/selection/index.js';
 
 /** What the locator will be built from, checked at start so a bad path or prefix stops start-up rather than selection. */
@@ -156,6 +159,28 @@ export function retentionComponent(archive: { enforceRetention(ctx: RequestConte
 export function rollupComponents(archive: Pick<FlowArchive, 'rollupOpenHours'>, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> }[] {
   if (everySeconds <= 0) return [];
   return [periodicComponent('archive-rollups', everySeconds, false, () => archive.rollupOpenHours().catch((e: unknown) => logger?.error({ err: e }, 'flow archive rollups failed')))];
+}
+
+/**
+ * The archive's DuckDB instances, each opened on first use, bounded by its `archive.*MemoryBytes` and spilling into a
+ * directory of its own under `<dir>/_spill/` (unbounded, each took up to 80 % of the machine and spilled into the working
+ * directory): writes and compaction (`writeMemoryBytes`), queries (`queryMemoryBytes`, with every core: a whole-hour
+ * question scans every row), rollups (`rollupMemoryBytes`); in a cluster the bucket's compaction and queries, and the
+ * archiver's rounds. The writer's thread opens its own, given `writeMemoryBytes` (core.ts).
+ * @see docs/operations.md "DuckDB memory"
+ */
+export function archiveEngines(limits: Pick<Config['archive'], 'writeMemoryBytes' | 'queryMemoryBytes' | 'rollupMemoryBytes'>, dir: string) {
+  const write = (purpose: string) => (): Promise<DuckDb> => openDuckDb({ memoryLimitBytes: limits.writeMemoryBytes, spillDir: spillDir(dir, purpose) });
+  const query = (purpose: string) => (): Promise<DuckDb> =>
+    openDuckDb({ threads: availableParallelism(), memoryLimitBytes: limits.queryMemoryBytes, spillDir: spillDir(dir, purpose) });
+  return {
+    engine: write('write'),
+    queryEngine: query('query'),
+    rollupEngine: (spill: string): Promise<DuckDb> => openDuckDb({ memoryLimitBytes: limits.rollupMemoryBytes, spillDir: spill }),
+    bucketEngine: write('bucket-compaction'),
+    bucketQueryEngine: query('bucket-query'),
+    roundEngine: write('rounds'),
+  };
 }
 
 /** The local archive's rollup failures on /metrics (compaction's passes and the current hour's), by kind. */

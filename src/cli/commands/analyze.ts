@@ -12,8 +12,9 @@ import { flowStreamSpec, openTransport } from '#cluster/streams.js';
 import { createAnalysisWorker, pgLeases, pgSingleton, tuneWorkerHeap } from '#cluster/worker/index.js';
 import { createArchiver } from '#cluster/archiver/index.js';
 import { createRoundStore, openArchiveBucket } from '#cluster/archive-store/index.js';
-import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
+import type { DuckDb } from '#platform/duckdb/index.js';
 import { createCore } from '#server/core.js';
+import { archiveEngines } from '#server/selection-wiring.js';
 import { detectorConfigOf } from '#server/pipeline.js';
 import { loadCliConfig } from '../context.js';
 
@@ -129,7 +130,7 @@ export function registerArchiverCommand(program: Command): void {
       // The archive is the cluster's bucket (R cluster.replicas): its local directory only stages files until a round stored them.
       const bucket = await openArchiveBucket({ servers: config.cluster.servers, bucket: config.cluster.archive.bucket, replicas: config.cluster.replicas, name: 'mamori-archiver' });
       let duck: Promise<DuckDb> | undefined;
-      const rounds = createRoundStore({ bucket, dir: core.archive.dir, engine: () => (duck ??= openDuckDb({ threads: 1 })) });
+      const rounds = createRoundStore({ bucket, dir: core.archive.dir, engine: () => (duck ??= archiveEngines(config.archive, core.archive.dir).roundEngine()) });
       const archiver = createArchiver({
         stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions,
         ackWaitMs: config.cluster.worker.ackWaitSeconds * 1000, storeEveryMs: config.cluster.archive.storeEverySeconds * 1000,

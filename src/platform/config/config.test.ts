@@ -84,6 +84,20 @@ describe('configuration', () => {
     }
   });
 
+  it('takes archive.writeMemoryBytes (512 MiB) and archive.queryMemoryBytes (1 GiB) by default, at least 64 MiB, from variables too', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'mamori-cfg-'));
+    expect(loadConfig({ env: {}, cwd }).config.archive).toMatchObject({ writeMemoryBytes: 512 * 2 ** 20, queryMemoryBytes: 2 ** 30 });
+    const env = { MAMORI_ARCHIVE_WRITE_MEMORY_BYTES: String(2 ** 28), MAMORI_ARCHIVE_QUERY_MEMORY_BYTES: String(2 ** 32) };
+    expect(loadConfig({ env, cwd }).config.archive).toMatchObject({ writeMemoryBytes: 2 ** 28, queryMemoryBytes: 2 ** 32 });
+    for (const key of ['write', 'query']) {
+      for (const bad of [String(2 ** 20), '536870912.5', 'lots']) {
+        const e = errorOf(() => loadConfig({ env: { [`MAMORI_ARCHIVE_${key.toUpperCase()}_MEMORY_BYTES`]: bad }, cwd }));
+        expect([bad, e.code]).toEqual([bad, 'CONFIG_INVALID']);
+        expect(e.message).toContain(`archive.${key}MemoryBytes`);
+      }
+    }
+  });
+
   it('rejects an unknown MAMORI_ variable with a suggestion', () => {
     const e = errorOf(() => loadConfig({ env: { MAMORI_SERVER_PROT: '1' }, cwd: tmpdir() }));
     expect(e.message).toContain('MAMORI_SERVER_PROT');

@@ -227,10 +227,17 @@ export const ConfigSchema = z
          */
         rollupEverySeconds: z.number().int().min(0).max(86_400).default(300),
         /**
-         * Memory the DuckDB instance that writes rollups may take (bytes); past it, it spills to the archive's `_tmp/`. Unbounded,
+         * Memory the DuckDB instance that writes rollups may take (bytes); past it, it spills to the archive's `_spill/`. Unbounded,
          * DuckDB takes up to 80 % of the machine: a port rollup of 8.4 M flows of distinct addresses peaked at 2.4 GB.
          */
         rollupMemoryBytes: z.number().int().min(64 * 2 ** 20).max(2 ** 50).default(512 * 2 ** 20),
+        /**
+         * Memory each DuckDB instance that writes or merges archive files may take (bytes): the writer's thread, compaction and
+         * purges, and in a cluster the leader's bucket compaction and the archiver's rounds; past it, it spills to `_spill/`.
+         */
+        writeMemoryBytes: z.number().int().min(64 * 2 ** 20).max(2 ** 50).default(512 * 2 ** 20),
+        /** Memory each DuckDB instance that answers archive queries may take (bytes; a server's, a replica's, a CLI's); past it, it spills. */
+        queryMemoryBytes: z.number().int().min(64 * 2 ** 20).max(2 ** 50).default(2 ** 30),
       })
       .strict()
       .refine((a) => a.bufferRows >= a.fileRows, { message: 'bufferRows must be at least fileRows', path: ['bufferRows'] })

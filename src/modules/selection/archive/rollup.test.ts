@@ -198,7 +198,7 @@ describe('minute rollups', () => {
       expect(await a.rollupOpenHours()).toBe(12); // a minute and a port rollup each
       expect(await a.rollupOpenHours()).toBe(0);
       // Writes never opened it; the pass after the failed open did, once.
-      expect(asked).toEqual([join(d, '_tmp', 'rollup-spill'), join(d, '_tmp', 'rollup-spill')]);
+      expect(asked).toEqual([join(d, '_spill', `rollup-${process.pid}`), join(d, '_spill', `rollup-${process.pid}`)]);
     } finally {
       await a.close();
       rmSync(d, { recursive: true, force: true });

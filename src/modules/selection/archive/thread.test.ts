@@ -84,6 +84,22 @@ describe('archive writer thread', () => {
     expect(w.stats()).toMatchObject({ writtenRows: 120_000, writes: 2, stagedRows: 0 });
   });
 
+  it('bounds its thread\'s DuckDB by the memory it is given, spilling inside the archive (never the working directory)', async () => {
+    const dir = fresh();
+    const infos: [object, string][] = [];
+    const logger = { info: (o: object, m: string) => { infos.push([o, m]); }, warn: () => undefined, error: () => undefined };
+    const w = createArchiveWriter(threaded({ fileRows: 5000, memoryBytes: 96 * 2 ** 20 }), { dir, engine, serial: chain(), logger });
+    await w.start();
+    try {
+      expect(infos).toContainEqual([{ duckdbMemoryLimit: '96.0 MiB', spillDir: join(dir, '_spill', `writer-${process.pid}`) }, 'flow archive: writer ready']);
+      expect(w.append(syntheticSelected(5000, { bytes: 1 })).accepted).toBe(true);
+      await w.flush();
+      expect(await holdings(dir)).toMatchObject({ rows: 5000 });
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('keeps the rows in their segment while the thread cannot write, refuses as archive_failed when full, then writes them once it can', async () => {
     const dir = fresh();
     const w = createArchiveWriter(threaded({ fileRows: 5000, bufferRows: 10_000 }), { dir, engine, serial: chain() });

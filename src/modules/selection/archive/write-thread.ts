@@ -7,26 +7,40 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DuckDb } from '#platform/duckdb/index.js';
+import { spillDir } from './layout.js';
 import { writeSegment, type SegmentWriteOptions, type SegmentWriteResult } from './segment-write.js';
 
 /** What the thread is started with. */
-export interface WriteThreadInit { dir: string }
+export interface WriteThreadInit {
+  dir: string;
+  /** The thread's DuckDB: its memory limit (bytes; DuckDB's default, 80 % of the machine, without) and where it spills past it. */
+  memoryLimitBytes?: number;
+  spillDir: string;
+}
+/** The engine's own account of its memory limit and spill directory (DuckDB's `memory_limit` and `temp_directory`). */
+export interface EngineSettings { memoryLimit: string; spillDir: string }
 /** Messages to the thread. */
 export type ToWriteThread = { t: 'write'; id: number; segment: string; options: SegmentWriteOptions } | { t: 'warm'; id: number } | { t: 'close' };
 /** Messages from the thread. */
-export type FromWriteThread = { t: 'written'; id: number; result: SegmentWriteResult } | { t: 'warm'; id: number } | { t: 'failed'; id: number; message: string };
+export type FromWriteThread = { t: 'written'; id: number; result: SegmentWriteResult } | { t: 'warm'; id: number; settings: EngineSettings } | { t: 'failed'; id: number; message: string };
 
 /** Writes sealed segments, one at a time (callers hold the archive's chain). */
 export interface SegmentWriter {
-  /** Gets ready before the first write (the thread starts and opens its engine), so flows do not wait for that. */
-  warm(): Promise<void>;
+  /** Gets ready before the first write (the thread starts and opens its engine), so flows do not wait for that; says how it is bounded. */
+  warm(): Promise<EngineSettings>;
   write(segment: string, options: SegmentWriteOptions): Promise<SegmentWriteResult>;
   close(): Promise<void>;
 }
 
 /** The caller's thread, with the archive's engine. */
 export function callerSegmentWriter(dir: string, engine: () => Promise<DuckDb>): SegmentWriter {
-  return { warm: async () => { await engine(); }, write: async (segment, options) => writeSegment(await engine(), dir, segment, options), close: () => Promise.resolve() };
+  return { warm: async () => engineSettings(await engine()), write: async (segment, options) => writeSegment(await engine(), dir, segment, options), close: () => Promise.resolve() };
+}
+
+/** What `e` says its memory limit and spill directory are. */
+export async function engineSettings(e: DuckDb): Promise<EngineSettings> {
+  const [r] = await e.all(`SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t`);
+  return { memoryLimit: String(r?.['m']), spillDir: String(r?.['t']) };
 }
 
 /**
@@ -46,29 +60,32 @@ function workerEntry(): { entry: URL | string; eval: boolean; execArgv: string[]
  * native crash it survives), the pending write fails — the writer keeps the segment and retries — and the next write
  * starts a fresh thread.
  */
-export function threadSegmentWriter(dir: string): SegmentWriter {
+export function threadSegmentWriter(dir: string, engine: { memoryLimitBytes?: number | undefined } = {}): SegmentWriter {
   let worker: Worker | undefined;
   let nextId = 1;
-  const pending = new Map<number, { resolve(r: SegmentWriteResult): void; reject(e: Error): void }>();
+  const pending = new Map<number, { resolve(r: SegmentWriteResult | EngineSettings): void; reject(e: Error): void }>();
   const failAll = (e: Error): void => { for (const p of pending.values()) p.reject(e); pending.clear(); };
 
   function start(): Worker {
     const entry = workerEntry();
     // An empty environment: the thread needs none of the process's secrets.
-    const w = new Worker(entry.entry, { eval: entry.eval, workerData: { dir } satisfies WriteThreadInit, execArgv: entry.execArgv, env: {} });
+    const init: WriteThreadInit = { dir, spillDir: spillDir(dir, 'writer'), ...(engine.memoryLimitBytes !== undefined ? { memoryLimitBytes: engine.memoryLimitBytes } : {}) };
+    const w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: entry.execArgv, env: {} });
     w.on('message', (m: FromWriteThread) => {
       const p = pending.get(m.id);
       if (p === undefined) return;
       pending.delete(m.id);
       if (m.t === 'failed') p.reject(new Error(m.message));
-      else p.resolve(m.t === 'written' ? m.result : { rows: 0, files: 0, purgedRows: 0, tornBytes: 0 });
+      else p.resolve(m.t === 'written' ? m.result : m.settings);
     });
     w.on('error', (e) => { if (worker === w) worker = undefined; failAll(e instanceof Error ? e : new Error(String(e))); });
     w.on('exit', (code) => { if (worker === w) worker = undefined; failAll(new Error(`the archive write thread exited (code ${code})`)); });
     return w;
   }
 
-  function call(m: { t: 'write'; segment: string; options: SegmentWriteOptions } | { t: 'warm' }): Promise<SegmentWriteResult> {
+  function call(m: { t: 'write'; segment: string; options: SegmentWriteOptions }): Promise<SegmentWriteResult>;
+  function call(m: { t: 'warm' }): Promise<EngineSettings>;
+  function call(m: { t: 'write'; segment: string; options: SegmentWriteOptions } | { t: 'warm' }): Promise<SegmentWriteResult | EngineSettings> {
     worker ??= start();
     const w = worker;
     const id = nextId++;
@@ -79,7 +96,7 @@ export function threadSegmentWriter(dir: string): SegmentWriter {
   }
 
   return {
-    async warm() { await call({ t: 'warm' }); },
+    warm: () => call({ t: 'warm' }),
     write: (segment, options) => call({ t: 'write', segment, options }),
     async close() {
       const w = worker;

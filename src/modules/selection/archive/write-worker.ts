@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
 import { Scratch } from '../scratch.js';
 import { writeSegment } from './segment-write.js';
-import type { FromWriteThread, ToWriteThread, WriteThreadInit } from './write-thread.js';
+import { engineSettings, type FromWriteThread, type ToWriteThread, type WriteThreadInit } from './write-thread.js';
 
 const init = workerData as WriteThreadInit;
 const port = parentPort;
@@ -22,8 +22,10 @@ port.on('message', (m: ToWriteThread) => {
     return;
   }
   turn = turn.then(async () => {
-    engine ??= openDuckDb({ threads: 1 });
-    if (m.t === 'warm') { await engine; port.postMessage({ t: 'warm', id: m.id } satisfies FromWriteThread); return; }
+    // Bounded and spilling inside the archive (init): unbounded, DuckDB takes up to 80 % of the machine and spills into the working directory.
+    engine ??= openDuckDb({ threads: 1, spillDir: init.spillDir, ...(init.memoryLimitBytes !== undefined ? { memoryLimitBytes: init.memoryLimitBytes } : {}) })
+      .catch((e: unknown) => { engine = undefined; throw e; });
+    if (m.t === 'warm') { port.postMessage({ t: 'warm', id: m.id, settings: await engineSettings(await engine) } satisfies FromWriteThread); return; }
     const result = await writeSegment(await engine, init.dir, m.segment, m.options, scratch);
     port.postMessage({ t: 'written', id: m.id, result } satisfies FromWriteThread);
   }).catch((e: unknown) => {

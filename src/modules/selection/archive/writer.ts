@@ -24,6 +24,8 @@ export interface ArchiveWriterSettings {
    * then only appends to the segment); false writes in the caller's thread with `deps.engine`.
    */
   thread?: boolean;
+  /** The memory limit of the write thread's DuckDB (bytes; `archive.writeMemoryBytes`); DuckDB's default (80 % of the machine) without. */
+  memoryBytes?: number;
 }
 
 /** Defaults of the writer's limits. */
@@ -104,7 +106,7 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
   const purged = new Set<string>();
   let purgedStaged = 0; // rows already taken, dropped by a purge when written (those refused at append are the caller's to count)
   const stats: ArchiveWriterStats = { stagedRows: 0, writtenRows: 0, filesWritten: 0, writes: 0, writeFailures: 0, refusedRows: { archive_behind: 0, archive_failed: 0 }, purgedRows: 0, recoveredRows: 0, tornBytes: 0 };
-  const backend: SegmentWriter = settings.thread === true ? threadSegmentWriter(dir) : callerSegmentWriter(dir, deps.engine);
+  const backend: SegmentWriter = settings.thread === true ? threadSegmentWriter(dir, { memoryLimitBytes: settings.memoryBytes }) : callerSegmentWriter(dir, deps.engine);
 
   // Segment ids sort by time and never repeat (a recovered segment's files are found by its id alone).
   const nextSegmentId = (): string => `${Date.now().toString(36).padStart(9, '0')}-${run}-${(seq++).toString(36)}`;
@@ -232,7 +234,8 @@ export function createArchiveWriter(settings: ArchiveWriterSettings, deps: Archi
     async start() {
       if (timer !== undefined) return;
       // A thread that cannot start now is started again by the first write (which fails and is retried).
-      await backend.warm().catch((e: unknown) => deps.logger?.error({ err: errorSummary(e) }, 'flow archive: the write thread did not start; writes will try again'));
+      await backend.warm().then((s) => deps.logger?.info({ duckdbMemoryLimit: s.memoryLimit, spillDir: s.spillDir }, 'flow archive: writer ready'),
+        (e: unknown) => deps.logger?.error({ err: errorSummary(e) }, 'flow archive: the write thread did not start; writes will try again'));
       await recover();
       timer = setInterval(tick, Math.max(50, Math.min(1000, settings.walSyncMs)));
       timer.unref();
