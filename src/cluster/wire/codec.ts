@@ -490,13 +490,13 @@ let srcFlags = new Uint8Array(4096), dstFlags = new Uint8Array(4096);
 
 /**
  * An address column as slot words (big-endian, four a host: HostTable's key) and host flags, read straight from the
- * message: no slot is written and read again.
+ * message: no slot is written and read again. Returns how many rows have no address.
  */
-function readAddrWords(r: Reader, words: Uint32Array, flags: Uint8Array, n: number, what: string): void {
+function readAddrWords(r: Reader, words: Uint32Array, flags: Uint8Array, n: number, what: string): number {
   const forms = decodeForms.length >= n ? decodeForms : (decodeForms = new Uint8Array(n));
   readInts(r, forms, n, A_PSEUDONYM, `${what} forms`);
-  let bytes = 0;
-  for (let i = 0; i < n; i++) { const f = forms[i]!; bytes += f === A_ABSENT ? 0 : f === A_V4 ? 4 : 16; }
+  let bytes = 0, absent = 0;
+  for (let i = 0; i < n; i++) { const f = forms[i]!; bytes += f === A_ABSENT ? 0 : f === A_V4 ? 4 : 16; if (f === A_ABSENT) absent++; }
   r.need(bytes, what);
   const view = r.view;
   let p = r.pos;
@@ -509,6 +509,7 @@ function readAddrWords(r: Reader, words: Uint32Array, flags: Uint8Array, n: numb
     flags[i] = f === A_PSEUDONYM ? H_DOMESTIC : H_FOREIGN;
   }
   r.pos = p;
+  return absent;
 }
 
 /** A batch read for the detectors: their input, and what the worker needs of every row. */
@@ -546,12 +547,15 @@ export function decodeWireForAnalysis(bytes: Uint8Array, hosts: HostTable, into?
   skipInts(r, n, 0xffff, 'fields');
   readFloats(r, b.start, n, 'start');
   const endForm = r.u8('end form');
+  // The latest end of every row (those without an endpoint too), found while reading them.
+  let end = -Infinity;
   if (endForm === END_AS_DURATION) {
-    for (let i = 0; i < n; i++) b.end[i] = b.start[i]! + r.varintFast('end');
-  } else if (endForm === END_AS_VALUES) readFloats(r, b.end, n, 'end');
-  else throw new WireError('WIRE_INVALID', `end: unknown form ${endForm}`);
-  readAddrWords(r, srcWords, srcFlags, n, 'source address');
-  readAddrWords(r, dstWords, dstFlags, n, 'destination address');
+    for (let i = 0; i < n; i++) { const e = b.start[i]! + r.varintFast('end'); b.end[i] = e; if (e > end) end = e; }
+  } else if (endForm === END_AS_VALUES) {
+    readFloats(r, b.end, n, 'end');
+    for (let i = 0; i < n; i++) if (b.end[i]! > end) end = b.end[i]!;
+  } else throw new WireError('WIRE_INVALID', `end: unknown form ${endForm}`);
+  const absent = readAddrWords(r, srcWords, srcFlags, n, 'source address') + readAddrWords(r, dstWords, dstFlags, n, 'destination address');
   skipInts(r, n, Math.max(0, periods.length - 1), 'period index');
   readInts(r, b.srcPort, n, 0xffff, 'source port');
   readInts(r, b.dstPort, n, 0xffff, 'destination port');
@@ -564,19 +568,21 @@ export function decodeWireForAnalysis(bytes: Uint8Array, hosts: HostTable, into?
   skipInts(r, n, 0xffffffff, 'output interface');
   skipInts(r, n, Math.max(0, exporters.length - 1), 'exporter index');
   if (r.pos !== bytes.length) throw new WireError('WIRE_INVALID', `${bytes.length - r.pos} bytes after the last column`);
-  let end = -Infinity;
-  for (let i = 0; i < n; i++) if (b.end[i]! > end) end = b.end[i]!;
-  const m = keepBothEndpoints(b, n);
-  // Bases in the order kept rows first name them (as adaptSelectedBatch numbers them).
-  const basisMap = new Int32Array(basisIds.length).fill(-1);
-  b.bases = [];
-  for (let k = 0; k < m; k++) {
-    const bi = b.basis[k]!;
-    let x = basisMap[bi]!;
-    if (x < 0) { x = b.bases.length; b.bases.push(basisIds[bi]!); basisMap[bi] = x; }
-    b.basis[k] = x;
-    if (b.samplingRate[k] === 0) b.samplingRate[k] = 1;
+  const m = absent === 0 ? n : keepBothEndpoints(b, n);
+  // Bases in the order kept rows first name them (as adaptSelectedBatch numbers them); one basis (the usual case) is
+  // index 0 already.
+  if (basisIds.length === 1) b.bases = m > 0 ? [basisIds[0]!] : [];
+  else {
+    const basisMap = new Int32Array(basisIds.length).fill(-1);
+    b.bases = [];
+    for (let k = 0; k < m; k++) {
+      const bi = b.basis[k]!;
+      let x = basisMap[bi]!;
+      if (x < 0) { x = b.bases.length; b.bases.push(basisIds[bi]!); basisMap[bi] = x; }
+      b.basis[k] = x;
+    }
   }
+  for (let k = 0; k < m; k++) if (b.samplingRate[k] === 0) b.samplingRate[k] = 1;
   // A table that might fill during this batch (judged by all its rows) starts over first, and a batch whose ids span a
   // reset is interned again (once; then it is left empty), as adaptSelectedBatch does.
   if (hosts.size + 2 * n > hosts.maxHosts) hosts.clear();
