@@ -4,7 +4,7 @@
  * retention delete cluster-wide, audited once, and every cache follows; compaction's merged
  * file replaces its sources in every cache.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { createArchiveWriter, type SelectedBatch } from '#modules/selection/inde
 import { syntheticSelected } from '#modules/selection/test-support/selected.js';
 import { encodeWireBatch, partitionSubject, splitByPartition } from '../wire/index.js';
 import { createArchiver } from '../archiver/index.js';
-import { compactBucket, createArchiveCache, createClusterArchive, createReplicaQueries, createRoundStore, openArchiveBucket, type ArchiveBucket, type ArchiveCacheOptions } from './index.js';
+import { compactBucket, createArchiveCache, createClusterArchive, createReplicaQueries, createRoundStore, OBJECT_CHUNK_BYTES, openArchiveBucket, type ArchiveBucket, type ArchiveCacheOptions } from './index.js';
 
 const PARTS = 2;
 let nats: NatsTestCluster;
@@ -323,6 +323,23 @@ describe('replicated archive (JetStream object store)', () => {
     expect(done.partitions).toBe(1); // p2's merge happened, then its objects went
     expect(await of('p1')).toEqual([]);
     expect(await of('p2')).toEqual([]);
+    await bucket.close();
+  });
+
+  it('stores a file in chunks of OBJECT_CHUNK_BYTES and reads back its exact bytes, under the digest of its content', async () => {
+    const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'archive-c', replicas: 1, name: 'test-chunks' });
+    const dir = fresh();
+    const file = join(dir, 'big.parquet');
+    const bytes = randomBytes(2 * OBJECT_CHUNK_BYTES + 12_345);
+    writeFileSync(file, bytes);
+    const info = await bucket.putFile('flows/basis=b1/hour=2026-05-01T10/big.parquet', file, { rows: '1' });
+    expect(info.size).toBe(bytes.length);
+    expect(info.options?.max_chunk_size).toBe(OBJECT_CHUNK_BYTES);
+    expect(info.chunks).toBe(3);
+    expect(info.digest).toBe(`SHA-256=${createHash('sha256').update(bytes).digest('base64url')}=`);
+    const back = join(dir, 'back.parquet');
+    expect(await bucket.getFile(info.name, back)).toBe(true);
+    expect(readFileSync(back).equals(bytes)).toBe(true);
     await bucket.close();
   });
 

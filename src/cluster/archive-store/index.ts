@@ -1,5 +1,5 @@
 /** @module The cluster's replicated flow archive: a JetStream object store bucket, the archiver's rounds into it, each API replica's cache of it, and retention and purge over it. */
-export { openArchiveBucket, type ArchiveBucket, type ArchiveBucketOptions, type ObjectInfo } from './bucket.js';
+export { OBJECT_CHUNK_BYTES, openArchiveBucket, type ArchiveBucket, type ArchiveBucketOptions, type ObjectInfo } from './bucket.js';
 export { archiveCacheMetrics, createArchiveCache, replacesOf, DEFAULT_CACHE_OPTIONS, type ArchiveCache, type ArchiveCacheOptions, type ArchiveCacheStats, type CacheLease } from './cache.js';
 export { createReplicaQueries } from './query.js';
 export { createClusterArchive, type ClusterArchive, type ClusterArchiveDeps } from './cluster-archive.js';
