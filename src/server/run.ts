@@ -61,7 +61,7 @@ export async function startServer(config: Config, options: CoreOptions & { logge
   // current hour's rollups.
   const archive = [core.archive.writer, compactionComponent(core.archive, config.archive.compactEverySeconds, config.archive.compactMinRows, logger),
     ...rollupComponents(core.archive, config.archive.rollupEverySeconds, logger)];
-  if (core.archiveHub === undefined) archiveRollupMetrics(core.archive, metrics);
+  archiveRollupMetrics(core.archiveHub ?? core.archive, metrics);
   // The commission's witness, when the deployment runs it here (audit.witnessEverySeconds > 0; off by default).
   const witness = witnessComponent(core, metrics, logger);
   const extra = options.components?.(core, metrics) ?? [];

@@ -116,6 +116,18 @@ describe('selection configuration → locator', () => {
     expect(text).toContain('# TYPE mamori_archive_rollup_failures_total counter');
     expect(text).toContain('mamori_archive_rollup_failures_total{rollup="minute"} 3');
     expect(text).toContain('mamori_archive_rollup_failures_total{rollup="port"} 1');
+    expect(text).not.toContain('mamori_archive_merge_failures_total'); // a single node's compaction has no such count
+  });
+
+  it('shows a cluster\'s bucket compaction failures: rollups by kind, and merges', () => {
+    const metrics = new MetricsRegistry();
+    const stats = { minuteFailures: 0, portFailures: 0, mergeFailures: 0 };
+    archiveRollupMetrics({ rollupStats: () => stats }, metrics);
+    Object.assign(stats, { minuteFailures: 2, portFailures: 1, mergeFailures: 4 });
+    const text = metrics.render();
+    expect(text).toContain('mamori_archive_rollup_failures_total{rollup="minute"} 2');
+    expect(text).toContain('# TYPE mamori_archive_merge_failures_total counter');
+    expect(text).toContain('mamori_archive_merge_failures_total 4');
   });
 
   it('bounds every DuckDB of the archive by its configured memory and spills each into a directory of its own inside the archive', async () => {

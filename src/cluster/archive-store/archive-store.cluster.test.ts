@@ -20,7 +20,7 @@ import { createArchiveWriter, type SelectedBatch } from '#modules/selection/inde
 import { syntheticSelected } from '#modules/selection/test-support/selected.js';
 import { encodeWireBatch, partitionSubject, splitByPartition } from '../wire/index.js';
 import { createArchiver } from '../archiver/index.js';
-import { compactBucket, createArchiveCache, createClusterArchive, createReplicaQueries, createRoundStore, OBJECT_CHUNK_BYTES, openArchiveBucket, type ArchiveBucket, type ArchiveCacheOptions } from './index.js';
+import { compactBucket, createArchiveCache, createArchiveHub, createClusterArchive, createReplicaQueries, createRoundStore, OBJECT_CHUNK_BYTES, openArchiveBucket, type ArchiveBucket, type ArchiveCacheOptions } from './index.js';
 
 const PARTS = 2;
 let nats: NatsTestCluster;
@@ -342,6 +342,61 @@ describe('replicated archive (JetStream object store)', () => {
     expect(readFileSync(back).equals(bytes)).toBe(true);
     await bucket.close();
   });
+
+  it('compaction goes on past an object it cannot read: the others are merged and rolled up, the failures counted and logged without paths, and retried', async () => {
+    const clock = new ManualClock('2026-05-01T13:00:00Z');
+    const warned: Record<string, unknown>[] = [];
+    const logger = { info: () => undefined, error: () => undefined, warn: (o: object) => { warned.push(o as Record<string, unknown>); } };
+    const audit = { record: async () => undefined } as unknown as AuditRecorder;
+    const work = fresh();
+    const hub = createArchiveHub({ bucket: { servers: nats.urls, bucket: 'archive-e', replicas: 1, name: 'test-compaction-bad' }, dir: work, audit, policy: allow, clock,
+      retentionOf: async () => new Map(), engine, logger });
+    const { bucket } = hub;
+    // Three small files of q1's hour 10 and one of its hour 11, as the archiver stores them.
+    const stage = fresh();
+    for (const startMs of [10, 10.2, 10.4, 11].map((h) => Date.parse('2026-05-01T00:00:00Z') + h * 3_600_000)) {
+      const w = createArchiveWriter({ fileRows: 1_000_000, maxAgeSeconds: 3600, bufferRows: 4_000_000, walSyncMs: 1000 }, { dir: stage, engine, serial: chain() });
+      await w.start();
+      expect(w.append(syntheticSelected(1000, { bases: ['q1'], startMs })).accepted).toBe(true);
+      await w.stop();
+    }
+    const good: string[] = [];
+    for (const h of ['10', '11']) {
+      const d = join(stage, 'basis=q1', `hour=2026-05-01T${h}`);
+      for (const f of readdirSync(d).filter((n) => n.endsWith('.parquet'))) {
+        good.push(join(d, f));
+        await bucket.putFile(`flows/basis=q1/hour=2026-05-01T${h}/${f}`, join(d, f), { rows: '1000' });
+      }
+    }
+    expect(good).toHaveLength(4);
+    // An object DuckDB cannot read (cut short, a disk error), first of hour 10.
+    const badFile = join(stage, 'bad.parquet');
+    writeFileSync(badFile, 'not a Parquet file');
+    const bad = 'flows/basis=q1/hour=2026-05-01T10/a-bad.parquet';
+    await bucket.putFile(bad, badFile, { rows: '1000' });
+    const objects = async (): Promise<string[]> => (await bucket.list()).map((o) => o.name).filter((n) => n.startsWith('flows/basis=q1/')).sort();
+
+    // The good files of hour 10 are merged, every good file gets its minute rollup and each hour its port rollup.
+    expect(await hub.compact({ minRows: 100_000 })).toEqual({ partitions: 1, filesMerged: 3, rows: 3000, rollups: 2, portRollups: 2 });
+    const kinds = (await objects()).map((n) => n.replace(/\/c[0-9a-z]+-[0-9a-f]+\./, '/c.').replace(/\/w[^/]+\.(parquet|rollup)$/, '/f.$1').replace(/\/[^/]+\.ports$/, '/p.ports'));
+    expect(kinds.sort()).toEqual([
+      bad, 'flows/basis=q1/hour=2026-05-01T10/c.parquet', 'flows/basis=q1/hour=2026-05-01T10/c.rollup', 'flows/basis=q1/hour=2026-05-01T10/p.ports',
+      'flows/basis=q1/hour=2026-05-01T11/f.parquet', 'flows/basis=q1/hour=2026-05-01T11/f.rollup', 'flows/basis=q1/hour=2026-05-01T11/p.ports',
+    ].sort());
+    expect(hub.rollupStats()).toEqual({ mergeFailures: 1, minuteFailures: 1, portFailures: 1 });
+    expect(warned.map((w) => w['step'])).toEqual(['merge', 'minute', 'port']);
+    for (const w of warned) expect(w).toMatchObject({ basisId: 'q1', hour: '2026-05-01T10', objects: 1, object: 'a-bad.parquet', err: { type: 'Error' } });
+    expect(JSON.stringify(warned)).not.toContain(work); // DuckDB's message quotes the local copy's path
+
+    // The next round tries the object again (and fails again); once it can be read, it is merged and rolled up.
+    expect(await hub.compact({ minRows: 100_000 })).toEqual({ partitions: 0, filesMerged: 0, rows: 0, rollups: 0, portRollups: 0 });
+    expect(hub.rollupStats()).toEqual({ mergeFailures: 2, minuteFailures: 2, portFailures: 2 });
+    await bucket.putFile(bad, good[0]!, { rows: '1000' });
+    expect(await hub.compact({ minRows: 100_000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 4000, rollups: 1, portRollups: 1 });
+    expect((await objects()).filter((n) => n.includes('hour=2026-05-01T10/'))).toHaveLength(3); // merged file, its rollup, its port rollup
+    expect(hub.rollupStats()).toEqual({ mergeFailures: 2, minuteFailures: 2, portFailures: 2 });
+    await hub.close();
+  }, 120_000);
 
   it('at start, rolls back a round cut short (its files deleted: its messages were never acknowledged) and keeps what committed rounds hold', async () => {
     const bucket = await openArchiveBucket({ servers: nats.urls, bucket: 'archive-b', replicas: 1, name: 'test-rounds' });

@@ -18,6 +18,9 @@ import { flowObjectName, META, parseArchiveObject, parseFlowObject, portRollupOf
 /** What one compaction round did (the shape of the local archive's, and the minute and port rollups it stored). */
 export interface BucketCompaction { partitions: number; filesMerged: number; rows: number; rollups: number; portRollups: number }
 
+/** A step of a round that failed for some objects (the rest of the round goes on; the next round tries them again). */
+export interface BucketCompactionFailure { step: 'merge' | 'minute' | 'port'; basis: string; hour: string; objects: readonly string[]; err: unknown }
+
 const sql = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const rowsOf = (o: ObjectInfo): number => Number(o.metadata?.[META.rows] ?? 0) || 0;
 
@@ -28,11 +31,15 @@ const rowsOf = (o: ObjectInfo): number => Number(o.metadata?.[META.rows] ?? 0) |
  * rollups whose file is gone. Caches put the merged file in its sources' place in their list at once, so no reader
  * counts a row twice; a rollup is of one immutable file, so it is exact for as long as that file is live. A crash
  * between the steps leaves sources (or rollups) the next round deletes. The files are downloaded to a directory of the
- * job's own, one merge or one file at a time, and deleted after: the leader needs no complete copy.
+ * job's own, one merge or one file at a time, and deleted after: the leader needs no complete copy. With `onFailure`, an
+ * object DuckDB cannot read (or a step that cannot be stored) fails alone, as the local archive's rollups do: an unreadable
+ * object is left out of its partition's merge and port rollup, a merge, a file's rollup or a chunk's port rollup that
+ * fails is handed to it, and the round goes on with the rest; the next round tries them again.
  * @see docs/decisions/0010-replicated-archive.md
  * @see docs/decisions/0014-archive-minute-rollups.md
  */
-export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; engine: () => Promise<DuckDb>; clock: Clock }, options: { minRows?: number; graceMs?: number } = {}): Promise<BucketCompaction> {
+export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; engine: () => Promise<DuckDb>; clock: Clock; onFailure?: (f: BucketCompactionFailure) => void },
+  options: { minRows?: number; graceMs?: number } = {}): Promise<BucketCompaction> {
   const minRows = options.minRows ?? 100_000;
   const before = new Date(deps.clock.nowMs() - (options.graceMs ?? 600_000) - 3_600_000).toISOString().slice(0, 13);
   const out: BucketCompaction = { partitions: 0, filesMerged: 0, rows: 0, rollups: 0, portRollups: 0 };
@@ -72,6 +79,12 @@ export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; 
       byPartition.set(k, [...(byPartition.get(k) ?? []), o]);
     }
     for (const [key, files] of byPartition) {
+      const [basisDir, hourDir] = key.split('/') as [string, string];
+      // A step that fails for some objects: handed to onFailure (the round goes on), or thrown without it.
+      const failed = (step: BucketCompactionFailure['step'], objects: readonly string[], err: unknown): void => {
+        if (deps.onFailure === undefined) throw err;
+        deps.onFailure({ step, basis: basisDir.slice('basis='.length), hour: hourDir.slice('hour='.length), objects, err });
+      };
       // A purged basis (its tombstone) is not compacted, and what this round or a crashed one stored of it goes: the purge
       // lists the bucket once, after its tombstone, so an object stored after that listing is this job's to delete.
       const basis = key.slice('basis='.length, key.indexOf('/'));
@@ -79,15 +92,20 @@ export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; 
       const small = files.filter((o) => rowsOf(o) < minRows);
       let lives = files;
       if (small.length >= 2) {
-        const merged = await merge(deps, small, fetch, work);
+        let merged: Awaited<ReturnType<typeof merge>> = undefined;
+        try {
+          merged = await merge(deps, small, fetch, work, (o, err) => failed('merge', [o.name], err));
+        } catch (err) {
+          failed('merge', small.map((o) => o.name), err);
+        }
         if (merged !== undefined) {
-          for (const o of small) { await gone(o.name); await gone(rollupObjectName(o.name)); }
+          for (const o of merged.sources) { await gone(o.name); await gone(rollupObjectName(o.name)); }
           names.add(merged.info.name);
           names.add(rollupObjectName(merged.info.name));
           out.rollups++;
-          lives = [...files.filter((o) => !small.includes(o)), merged.info];
+          lives = [...files.filter((o) => !merged.sources.includes(o)), merged.info];
           out.partitions++;
-          out.filesMerged += small.length;
+          out.filesMerged += merged.sources.length;
           out.rows += merged.rows;
         }
       }
@@ -102,12 +120,14 @@ export async function compactBucket(deps: { bucket: ArchiveBucket; dir: string; 
           await deps.bucket.putFile(rollupObjectName(o.name), r, {});
           names.add(rollupObjectName(o.name));
           out.rollups++;
+        } catch (err) {
+          failed('minute', [o.name], err);
         } finally {
           rmSync(f, { force: true });
           rmSync(r, { force: true });
         }
       }
-      out.portRollups += await portRollups(deps, key, lives, portsOf.get(key) ?? [], gone, fetch, work, names);
+      out.portRollups += await portRollups(deps, key, lives, portsOf.get(key) ?? [], gone, fetch, work, names, deps.onFailure === undefined ? undefined : (objects, err) => failed('port', objects, err));
       await dropIfPurged(deps.bucket, basis, `flows/${key}/`, names);
     }
     // Rollups whose file is gone (a crash between a merge and its rollups' deletion).
@@ -136,20 +156,36 @@ async function dropIfPurged(bucket: ArchiveBucket, basis: string, prefix: string
   return true;
 }
 
-/** Merges `small` (one partition's objects) into one stored object; undefined when a source went meanwhile. */
-async function merge(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb> }, small: ObjectInfo[], fetch: (o: ObjectInfo) => Promise<string | undefined>, work: string): Promise<{ info: ObjectInfo; rows: number } | undefined> {
-  const first = parseFlowObject(small[0]!.name)!;
+/**
+ * Merges `small` (one partition's objects) into one stored object; undefined when a source went meanwhile. With
+ * `unreadable`, an object whose Parquet footer DuckDB cannot read is handed to it and the others are merged (if two or more).
+ */
+async function merge(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb> }, all: ObjectInfo[], fetch: (o: ObjectInfo) => Promise<string | undefined>, work: string,
+  unreadable?: (o: ObjectInfo, err: unknown) => void): Promise<{ info: ObjectInfo; rows: number; sources: ObjectInfo[] } | undefined> {
+  const first = parseFlowObject(all[0]!.name)!;
   const id = `c${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
   const local: string[] = [];
   const tmp = join(work, `${id}.parquet`);
   const rollup = join(work, `${id}.rollup`);
   try {
-    for (const o of small) {
+    const e = await deps.engine();
+    const small: ObjectInfo[] = [];
+    for (const o of all) {
       const f = await fetch(o);
       if (f === undefined) return undefined;
       local.push(f);
+      if (unreadable !== undefined) {
+        try {
+          await e.all(`SELECT num_rows FROM parquet_file_metadata(${sql(f)})`);
+        } catch (err) {
+          unreadable(o, err);
+          rmSync(local.pop()!, { force: true });
+          continue;
+        }
+      }
+      small.push(o);
     }
-    const e = await deps.engine();
+    if (small.length < 2) return undefined;
     await e.run(`COPY (SELECT * FROM read_parquet([${local.map(sql).join(', ')}], hive_partitioning = false, union_by_name = true) ORDER BY ${FOREIGN_ORDER})
       TO ${sql(tmp)} (${PARQUET_OPTIONS})`);
     const rows = small.reduce((a, o) => a + rowsOf(o), 0);
@@ -158,7 +194,7 @@ async function merge(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb
     // Its rollup from the copy at hand (the next step skips files that have one).
     await writeRollup(e, tmp, rollup);
     await deps.bucket.putFile(rollupObjectName(info.name), rollup, {});
-    return { info, rows };
+    return { info, rows, sources: small };
   } finally {
     for (const f of [...local, tmp, rollup]) rmSync(f, { force: true });
   }
@@ -173,7 +209,7 @@ async function merge(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb
  */
 async function portRollups(deps: { bucket: ArchiveBucket; engine: () => Promise<DuckDb> }, key: string, lives: readonly ObjectInfo[],
   stored: readonly ObjectInfo[], gone: (name: string) => Promise<void>, fetch: (o: ObjectInfo) => Promise<string | undefined>, work: string,
-  names: Set<string>): Promise<number> {
+  names: Set<string>, onError?: (objects: readonly string[], err: unknown) => void): Promise<number> {
   const liveNames = new Set(lives.map((o) => parseFlowObject(o.name)!.file));
   const read = stored.filter((o) => names.has(o.name)).sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((o) => ({ o, r: portRollupOfObject(o) }));
@@ -197,7 +233,10 @@ async function portRollups(deps: { bucket: ArchiveBucket; engine: () => Promise<
         renameSync(f, join(dir, parseFlowObject(o.name)!.file));
       }
       const e = await deps.engine();
-      await portRollupPartition(e, archiveDir, { basis: b.slice('basis='.length), hour: h.slice('hour='.length), dir }, { chunkRows: Infinity });
+      // With onError, a file DuckDB cannot read is left out of the chunk (reported by object name), as on a single node.
+      const objectsOf = (files: readonly string[]): string[] => files.map((f) => `${prefix}${basename(f)}`);
+      await portRollupPartition(e, archiveDir, { basis: b.slice('basis='.length), hour: h.slice('hour='.length), dir },
+        { chunkRows: Infinity, ...(onError !== undefined ? { onError: (files: readonly string[], err: unknown) => onError(objectsOf(files), err) } : {}) });
       const written = readdirSync(dir).filter((n) => n.endsWith(PORT_ROLLUP_SUFFIX)).map((n) => join(dir, n));
       for (const r of await readPortRollups(e, written)) {
         const name = `${prefix}${basename(r.file)}`;
@@ -205,6 +244,9 @@ async function portRollups(deps: { bucket: ArchiveBucket; engine: () => Promise<
         names.add(name);
         made++;
       }
+    } catch (err) {
+      if (onError === undefined) throw err;
+      onError(chunk.map((o) => o.name), err);
     } finally {
       rmSync(archiveDir, { recursive: true, force: true });
     }

@@ -1,12 +1,13 @@
 /** @module The replicated archive as one process of the cluster sees it: a bucket connected on first use, this replica's cache of it, and retention and purge over it. */
 import type { Clock } from '#platform/clock/index.js';
-import type { DuckDb } from '#platform/duckdb/index.js';
+import { basename } from 'node:path';
+import { errorSummary, type DuckDb } from '#platform/duckdb/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { openArchiveBucket, type ArchiveBucket, type ArchiveBucketOptions } from './bucket.js';
 import { createArchiveCache, type ArchiveCache, type ArchiveCacheOptions } from './cache.js';
 import { createClusterArchive, type ClusterArchive } from './cluster-archive.js';
-import { compactBucket, type BucketCompaction } from './compaction.js';
+import { compactBucket, type BucketCompaction, type BucketCompactionFailure } from './compaction.js';
 import { createReplicaQueries } from './query.js';
 import type { RequestContext } from '#platform/context/index.js';
 import type { FlowQuery, FlowQueryResult } from '#modules/selection/index.js';
@@ -42,6 +43,8 @@ export interface ArchiveHub {
   component: { name: string; start(): Promise<void>; stop(): Promise<void> };
   /** Merges the bucket's small files of finished hours (the leader's job: one compaction cluster-wide). */
   compact(options?: { minRows?: number; graceMs?: number }): Promise<BucketCompaction>;
+  /** Merges and rollups compaction could not write since start, by kind (each round tries them again). */
+  rollupStats(): { minuteFailures: number; portFailures: number; mergeFailures: number };
   close(): Promise<void>;
 }
 
@@ -69,6 +72,13 @@ export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
   let engine: Promise<DuckDb> | undefined;
   let queryEngine: Promise<DuckDb> | undefined;
   const queries = createReplicaQueries({ cache, audit: deps.audit, policy: deps.policy, engine: () => (queryEngine ??= (deps.queryEngine ?? deps.engine)()) });
+  // A merge or rollup that fails for some objects (one DuckDB cannot read) is counted and logged, and the round goes on.
+  const failures = { merge: 0, minute: 0, port: 0 };
+  const onFailure = (f: BucketCompactionFailure): void => {
+    failures[f.step]++;
+    deps.logger?.warn({ basisId: f.basis, hour: f.hour, step: f.step, objects: f.objects.length, object: basename(f.objects[0] ?? ''), err: errorSummary(f.err) },
+      'archive bucket compaction: a step failed for these objects; the rest of the round goes on and the next round tries again');
+  };
   let stopped = false;
   let following: Promise<void> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -96,7 +106,8 @@ export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
         await following;
       },
     },
-    compact: (options) => compactBucket({ bucket, dir: deps.dir, clock: deps.clock, engine: () => (engine ??= deps.engine()) }, options),
+    compact: (options) => compactBucket({ bucket, dir: deps.dir, clock: deps.clock, engine: () => (engine ??= deps.engine()), onFailure }, options),
+    rollupStats: () => ({ minuteFailures: failures.minute, portFailures: failures.port, mergeFailures: failures.merge }),
     async close() {
       await bucket.close();
       for (const o of [engine, queryEngine]) if (o !== undefined) (await o.catch(() => undefined))?.close();
