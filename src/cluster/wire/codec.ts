@@ -44,6 +44,21 @@ const A_ABSENT = 0, A_V4 = 1, A_V6 = 2, A_PSEUDONYM = 3;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Unsigned LEB128 of a whole number 0 ≤ v < 2^53 at `buf[pos]` (room made by the caller); returns the position after it.
+ * Column loops keep the position in a local and call this (inlined) per value: no load and store of a writer's field per value.
+ */
+function putVaruint(buf: Uint8Array, pos: number, v: number): number {
+  if (v < 0x80000000) {
+    // 31 bits: integer arithmetic.
+    while (v >= 0x80) { buf[pos++] = (v & 0x7f) | 0x80; v >>>= 7; }
+  } else {
+    while (v >= 0x80) { buf[pos++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80); }
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
 /** A growable byte buffer with little-endian and LEB128 writers. */
 class Writer {
   buf: Uint8Array;
@@ -66,19 +81,8 @@ class Writer {
     this.room(8);
     this.varuintUnchecked(v);
   }
-  /** As `varuint`, after `room(8)` was made for it (column loops make room for the whole column at once). */
-  varuintUnchecked(v: number): void {
-    const buf = this.buf;
-    let pos = this.pos;
-    if (v < 0x80000000) {
-      // 31 bits: integer arithmetic.
-      while (v >= 0x80) { buf[pos++] = (v & 0x7f) | 0x80; v >>>= 7; }
-    } else {
-      while (v >= 0x80) { buf[pos++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80); }
-    }
-    buf[pos++] = v;
-    this.pos = pos;
-  }
+  /** As `varuint`, after `room(8)` was made for it. */
+  varuintUnchecked(v: number): void { this.pos = putVaruint(this.buf, this.pos, v); }
   /** Zigzag LEB128 of a whole number with |v| < 2^52. */
   varint(v: number): void { this.varuint(v < 0 ? -2 * v - 1 : 2 * v); }
   bytes(b: Uint8Array, from: number, n: number): void { this.room(n); this.buf.set(b.subarray(from, from + n), this.pos); this.pos += n; }
@@ -146,7 +150,10 @@ function writeInts(w: Writer, col: IntColumn, rows: Int32Array, from: number, to
   if (same) { w.u8(E_CONST); w.varuint(first); return; }
   w.u8(E_VARINT);
   w.room((to - from) * 5);
-  for (let k = from; k < to; k++) w.varuintUnchecked(col[rows[k]!]!);
+  const buf = w.buf;
+  let pos = w.pos;
+  for (let k = from; k < to; k++) pos = putVaruint(buf, pos, col[rows[k]!]!);
+  w.pos = pos;
 }
 
 /** Reads an integer column into `col[0 … n)`; returns the value of a constant column, else −1. */
@@ -193,14 +200,16 @@ function writeFloats(w: Writer, col: Float64Array, rows: Int32Array, from: numbe
   if (!whole) { w.u8(E_F64); for (let k = from; k < to; k++) w.f64(col[rows[k]!]!); return; }
   // A varuint of a whole number below 2^53 takes at most 8 bytes; one more for the encoding byte.
   w.room(1 + (to - from) * 8);
+  w.u8(delta ? E_DELTA : E_VARINT);
+  const buf = w.buf;
+  let pos = w.pos;
   if (delta) {
-    w.u8(E_DELTA);
     let prev = 0;
-    for (let k = from; k < to; k++) { const v = col[rows[k]!]!, d = v - prev; w.varuintUnchecked(d < 0 ? -2 * d - 1 : 2 * d); prev = v; }
-    return;
+    for (let k = from; k < to; k++) { const v = col[rows[k]!]!, d = v - prev; pos = putVaruint(buf, pos, d < 0 ? -2 * d - 1 : 2 * d); prev = v; }
+  } else {
+    for (let k = from; k < to; k++) pos = putVaruint(buf, pos, col[rows[k]!]!);
   }
-  w.u8(E_VARINT);
-  for (let k = from; k < to; k++) w.varuintUnchecked(col[rows[k]!]!);
+  w.pos = pos;
 }
 
 function readFloats(r: Reader, col: Float64Array, n: number, what: string): void {
@@ -258,7 +267,10 @@ function writeAddrs(w: Writer, kinds: Uint8Array, addrs: Uint8Array, rows: Int32
   const forms = scratch.forms.length >= n ? scratch.forms : (scratch.forms = new Uint8Array(n));
   const words = slotWords(addrs);
   addrForms(forms, kinds, addrs, words, rows, from, to, what);
-  writeInts(w, forms, identity(n), 0, n);
+  // The forms column as writeInts writes it (without a pass through `identity`): a form is below 0x80, so its varint is its byte.
+  let k = 1;
+  while (k < n && forms[k] === forms[0]) k++;
+  if (k >= n) { w.u8(E_CONST); w.u8(n > 0 ? forms[0]! : 0); } else { w.u8(E_VARINT); w.bytes(forms, 0, n); }
   w.room(n * 16);
   let pos = w.pos;
   if (words !== undefined) {
@@ -405,7 +417,10 @@ export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32
   if (durOk) {
     w.u8(END_AS_DURATION);
     w.room(n * 8);
-    for (let k = from; k < to; k++) { const i = rows[k]!, d = batch.end[i]! - batch.start[i]!; w.varuintUnchecked(d < 0 ? -2 * d - 1 : 2 * d); }
+    const { start, end } = batch, buf = w.buf;
+    let pos = w.pos;
+    for (let k = from; k < to; k++) { const i = rows[k]!, d = end[i]! - start[i]!; pos = putVaruint(buf, pos, d < 0 ? -2 * d - 1 : 2 * d); }
+    w.pos = pos;
   } else { w.u8(END_AS_VALUES); writeFloats(w, batch.end, rows, from, to, false); }
   writeAddrs(w, batch.srcKind, batch.srcAddr, rows, from, to, 'source address', scratch);
   writeAddrs(w, batch.dstKind, batch.dstAddr, rows, from, to, 'destination address', scratch);
