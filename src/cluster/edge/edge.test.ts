@@ -51,19 +51,21 @@ const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
 describe('edge', () => {
-  it('splits a partition past 8,192 rows into messages of their own ids (each stored, none taken for a duplicate)', async () => {
+  it('splits a partition past 16,384 rows into messages of their own ids (each stored, none taken for a duplicate)', async () => {
     const t = createMemoryTransport();
     await t.ensureStream(STREAM);
-    const edge = createEdge(settings({ partitions: 1 }), { transport: t, select: testSelector().select, nowMs: Date.now });
+    // An outbox with room for the whole batch (both families' 20,000 rows pass the 1 MiB of the other tests' settings).
+    const edge = createEdge(settings({ partitions: 1, bufferBytes: 8 << 20 }), { transport: t, select: testSelector().select, nowMs: Date.now });
     await edge.start();
-    edge.sink.write(mixedFlows(10_000));
+    edge.sink.write(mixedFlows(20_000));
     expect(await edge.drained(5000)).toBe(true);
-    expect(edge.stats().kept).toBe(10_000);
+    expect(edge.stats().kept).toBe(20_000);
     expect(edge.stats().duplicates).toBe(0);
-    expect(await t.streamMessages('FLOWS')).toBe(4); // 8,192 + 1,808 rows in each family
+    expect(edge.stats().droppedFlows).toBe(0);
+    expect(await t.streamMessages('FLOWS')).toBe(4); // 16,384 + 3,616 rows in each family
     const stored = await storedFlows(t);
-    expect(stored.d).toBe(10_000);
-    expect(stored.s).toBe(10_000);
+    expect(stored.d).toBe(20_000);
+    expect(stored.s).toBe(20_000);
     await edge.stop();
   });
 

@@ -7,8 +7,11 @@ import { encodeWireRows, FAMILIES, PartitionScratch, partitionRows, partitionSub
 import { Outbox, type Outgoing } from './buffer.js';
 import { BufferPool } from './pool.js';
 
-/** Most rows in one message, and most encoded bytes (NATS refuses a message past its max_payload, 1 MiB by default). */
-const MESSAGE_ROWS = 8192;
+/**
+ * Most rows in one message, and most encoded bytes (NATS refuses a message past its max_payload, 1 MiB by default). A
+ * default batch (cluster.edge.batchFlows, 32,768) over 4 partitions is ~8,192 rows each: not split into a second, small message.
+ */
+const MESSAGE_ROWS = 16_384;
 const MESSAGE_BYTES = 900 * 1024;
 
 interface Chunk { data: Uint8Array; rows: number }

@@ -353,9 +353,10 @@ export const ConfigSchema = z
             /**
              * Flows an edge collects into one batch before selecting and publishing it (its collector's batchSize; collector.batchSize
              * is not used at an edge). Each batch is a message per partition and family: bigger ones cost less per flow at the broker,
-             * the workers and the archiver (bench/cluster); a batch waits at most collector.flushIntervalMs.
+             * the workers and the archiver (bench/cluster: 32,768 against 16,384 halved the messages, about −0.3 µs per flow over the
+             * edge, broker, worker and archiver at 250 k flows/s); a batch waits at most collector.flushIntervalMs.
              */
-            batchFlows: z.number().int().min(1).max(65_536).default(16_384),
+            batchFlows: z.number().int().min(1).max(65_536).default(32_768),
             /** Batches awaiting the broker's acknowledgement at once. */
             maxInFlight: z.number().int().min(1).max(256).default(8),
             /** Encoded batches kept in memory while the broker is slow or gone; beyond it (and the spool) flows are dropped and counted. */
