@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FlowBatch, FlowSink } from '#modules/collection/index.js';
 import type { SelectedBatch } from '#modules/selection/index.js';
 import type { Transport } from '#platform/transport/index.js';
-import { encodeWireRows, FAMILIES, PartitionScratch, partitionRows, partitionSubject, type WireMeta } from '../wire/index.js';
+import { encodeWireRows, FAMILIES, PartitionScratch, partitionRows, partitionSubject, type WireColumns, type WireMeta } from '../wire/index.js';
 import { Outbox, type Outgoing } from './buffer.js';
 import { BufferPool } from './pool.js';
 
@@ -18,9 +18,11 @@ interface Chunk { data: Uint8Array; rows: number }
 
 /** Encodes rows `order[a … z)` as messages of at most MESSAGE_ROWS rows and MESSAGE_BYTES (halved until they fit), in arrays of `pool`. */
 function encodeChunks(meta: WireMeta, kept: SelectedBatch, order: Int32Array, a: number, z: number, out: Chunk[], pool: BufferPool): void {
+  // The s family feeds the scan detector alone: only the columns it reads (decision 0007).
+  const columns: WireColumns = meta.family === 's' ? 'scan' : 'all';
   for (let at = a; at < z; at += MESSAGE_ROWS) {
     const to = Math.min(z, at + MESSAGE_ROWS);
-    const data = encodeWireRows(meta, kept, order, at, to, (n) => pool.take(n));
+    const data = encodeWireRows(meta, kept, order, at, to, (n) => pool.take(n), columns);
     if (data.length <= MESSAGE_BYTES || to - at === 1) { out.push({ data, rows: to - at }); continue; }
     pool.give(data);
     const mid = at + Math.floor((to - at) / 2);

@@ -339,5 +339,27 @@ describe('partitions', () => {
     const all = await scanFindings([kept]);
     expect(all).toContain('scan-vertical');
     expect(await scanFindings(parts)).toBe(all);
+    // As the edge sends them: only the columns the scan detector reads (the rest constant), decoded at the worker.
+    const split = splitByPartition(kept, 's', 4);
+    const { order: rows, from } = partitionRows(kept, 's', 4);
+    const used = [0, 1, 2, 3].filter((p) => split[p] !== undefined);
+    const encode = (p: number, columns?: 'scan'): Uint8Array => encodeWireRows({ ...meta, family: 's', partition: p }, kept, rows, from[p]!, from[p + 1]!, undefined, columns);
+    const size = (ms: Uint8Array[]): number => ms.reduce((a, m) => a + m.length, 0);
+    const sent = used.map((p) => encode(p, 'scan'));
+    // Source ports, bytes, packets, interfaces and the exporter's name stay at the edge: 100 rows, ≥ 3 bytes a row fewer.
+    expect(size(used.map((p) => encode(p))) - size(sent)).toBeGreaterThanOrEqual(300);
+    const decoded = sent.map((m) => decodeWireBatch(m).batch);
+    expect(await scanFindings(decoded)).toBe(all);
+    for (const [k, d] of decoded.entries()) {
+      const want = split[used[k]!]!;
+      for (const c of ['start', 'end', 'srcKind', 'dstKind', 'dstPort', 'proto', 'tcpFlags', 'basisIndex', 'category', 'fields', 'periodIndex'] as const) {
+        expect(Array.from(d[c].subarray(0, d.length)), c).toEqual(Array.from(want[c].subarray(0, want.length)));
+      }
+      expect(Buffer.from(d.srcAddr.subarray(0, d.length * 16)).equals(Buffer.from(want.srcAddr.subarray(0, want.length * 16)))).toBe(true);
+      expect(Buffer.from(d.dstAddr.subarray(0, d.length * 16)).equals(Buffer.from(want.dstAddr.subarray(0, want.length * 16)))).toBe(true);
+      for (const c of ['srcPort', 'bytes', 'packets', 'inIf', 'outIf', 'exporterIndex'] as const) expect(d[c].subarray(0, d.length).every((v) => v === 0), c).toBe(true);
+      expect(d.samplingRate.subarray(0, d.length).every((v) => v === 1)).toBe(true);
+      expect(d.exporters).toEqual([]);
+    }
   });
 });

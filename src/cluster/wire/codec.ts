@@ -413,11 +413,25 @@ export function encodeWireBatch(meta: WireMeta, batch: SelectedBatch): Uint8Arra
 }
 
 /**
+ * Which columns of a row a message carries: `all`, or `scan` — the columns the scan detector reads (time, endpoints,
+ * destination port, protocol, TCP flags, basis, with category, fields and period), every other column sent as the
+ * constant a minimized field has (0; sampling rate 1; no exporter). The `s` family is read by the scan detector only
+ * (FAMILY_KINDS), so its source ports, bytes, packets, interfaces and exporters would be bytes no one reads.
+ */
+export type WireColumns = 'all' | 'scan';
+
+/** Writes a column of `n` rows that all hold `v` (the E_CONST form every reader takes). */
+function writeConst(w: Writer, v: number): void { w.u8(E_CONST); w.varuint(v); }
+
+/**
  * Encodes rows `rows[from … to)` of a selected batch, in that order, as `encodeWireBatch` would encode a
  * batch holding just them: the edge encodes each partition's rows straight from the selected batch.
- * `alloc` gives the array the message is copied into (the edge's pool), else a new one.
+ * `alloc` gives the array the message is copied into (the edge's pool), else a new one; `columns` what it carries.
  */
-export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32Array, from: number, to: number, alloc?: (bytes: number) => Uint8Array): Uint8Array {
+export function encodeWireRows(
+  meta: WireMeta, batch: SelectedBatch, rows: Int32Array, from: number, to: number, alloc?: (bytes: number) => Uint8Array, columns: WireColumns = 'all',
+): Uint8Array {
+  const all = columns === 'all';
   const n = to - from;
   if (n > WIRE_MAX_ROWS) throw new WireError('WIRE_INVALID', `a batch of ${n} rows: at most ${WIRE_MAX_ROWS} go in one message`);
   // One writer's buffer serves every batch (encoding is synchronous); the message is a copy of its bytes.
@@ -435,7 +449,7 @@ export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32
   w.varuint(meta.selectedAtMs);
   writeStrings(w, batch.basisIds);
   writeStrings(w, batch.periods);
-  writeStrings(w, batch.exporters);
+  writeStrings(w, all ? batch.exporters : []);
   writeInts(w, batch.basisIndex, rows, from, to);
   writeInts(w, batch.category, rows, from, to);
   writeInts(w, batch.fields, rows, from, to);
@@ -457,16 +471,20 @@ export function encodeWireRows(meta: WireMeta, batch: SelectedBatch, rows: Int32
   writeAddrs(w, batch.srcKind, batch.srcAddr, rows, from, to, 'source address', scratch);
   writeAddrs(w, batch.dstKind, batch.dstAddr, rows, from, to, 'destination address', scratch);
   writeInts(w, batch.periodIndex, rows, from, to);
-  writeInts(w, batch.srcPort, rows, from, to);
+  if (all) writeInts(w, batch.srcPort, rows, from, to); else writeConst(w, 0);
   writeInts(w, batch.dstPort, rows, from, to);
   writeInts(w, batch.proto, rows, from, to);
   writeInts(w, batch.tcpFlags, rows, from, to);
-  writeFloats(w, batch.bytes, rows, from, to, false);
-  writeFloats(w, batch.packets, rows, from, to, false);
-  writeInts(w, batch.samplingRate, rows, from, to);
-  writeInts(w, batch.inIf, rows, from, to);
-  writeInts(w, batch.outIf, rows, from, to);
-  writeInts(w, batch.exporterIndex, rows, from, to);
+  if (all) {
+    writeFloats(w, batch.bytes, rows, from, to, false);
+    writeFloats(w, batch.packets, rows, from, to, false);
+    writeInts(w, batch.samplingRate, rows, from, to);
+    writeInts(w, batch.inIf, rows, from, to);
+    writeInts(w, batch.outIf, rows, from, to);
+    writeInts(w, batch.exporterIndex, rows, from, to);
+  } else {
+    writeConst(w, 0); writeConst(w, 0); writeConst(w, 1); writeConst(w, 0); writeConst(w, 0); writeConst(w, 0);
+  }
   if (alloc === undefined) return w.buf.slice(0, w.pos);
   const out = alloc(w.pos);
   out.set(w.buf.subarray(0, w.pos));
