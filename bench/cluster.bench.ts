@@ -7,7 +7,7 @@
  * Reported: CPU per kept flow (user + sys of every process, nats-server included, from /proc; PostgreSQL's backends for the
  * database apart), flows lost anywhere (kernel, ring, outbox) and the ratio to the single process (target ≤ 1.5).
  * Run: `npm run bench -- cluster` (BENCH_CLUSTER_RATE flows/s, default 100000; BENCH_CLUSTER_SECONDS, default 10;
- * BENCH_CLUSTER_WORKERS, default 1; BENCH_CLUSTER_PARTITIONS per family, default 4). Needs PostgreSQL (as test:pg) and nats-server.
+ * BENCH_CLUSTER_WORKERS, default 1; BENCH_CLUSTER_PARTITIONS per family, default 4; BENCH_CLUSTER_PAIRS alternated runs of both, default 1). Needs PostgreSQL (as test:pg) and nats-server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,8 @@ const RATE = Number(env['BENCH_CLUSTER_RATE'] ?? 100_000);
 const SECONDS = Number(env['BENCH_CLUSTER_SECONDS'] ?? 10);
 const WORKERS = Number(env['BENCH_CLUSTER_WORKERS'] ?? 1);
 const PARTITIONS = Number(env['BENCH_CLUSTER_PARTITIONS'] ?? 4);
+/** Single-process and cluster runs, alternated: the median ratio is reported (BENCH_CLUSTER_PAIRS, default 1). */
+const PAIRS = Math.max(1, Number(env['BENCH_CLUSTER_PAIRS'] ?? 1));
 /** A directory for V8 CPU profiles of the cluster's roles (written when they stop). */
 const PROFILE = env['BENCH_CLUSTER_PROFILE'];
 /** A directory for `perf record` data of each role over the measured window (every thread, native code included: GC, DuckDB). */
@@ -80,7 +82,7 @@ async function lineStartingWith(lines: AsyncIterableIterator<string>, prefix: st
 const kindsOf = (findings: readonly string[]): string[] => findings.map((f) => { const [kind, , level] = f.split(' '); return `${kind} ${level}`; }).sort();
 
 /** The single process: bench/ingest's server role on the same stream. */
-async function singleProcess(baseMs: number): Promise<{ kept: number; cpuSeconds: number; lost: number; findings: string[]; sent: number }> {
+async function singleProcess(baseMs: number): Promise<{ kept: number; cpuSeconds: number; lost: number; findings: string[]; sent: number; roles: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mamori-bench-single-'));
   const gcLog = env['BENCH_CLUSTER_TRACE_GC'] !== undefined ? join(env['BENCH_CLUSTER_TRACE_GC'], 'single.gc.log') : undefined;
   const proc = spawn(process.execPath, [...(gcLog !== undefined ? ['--trace-gc'] : []), '--conditions=source', '--import', 'tsx', join(here, 'ingest.bench.ts')], { stdio: ['pipe', 'pipe', 'inherit'], env: {
@@ -96,9 +98,14 @@ async function singleProcess(baseMs: number): Promise<{ kept: number; cpuSeconds
     proc.stdin!.write('go\n');
     const g = await generator(port, RATE, RATE * SECONDS, baseMs);
     proc.stdin!.write('stop\n');
-    const r = JSON.parse(await lineStartingWith(lines, 'result')) as { kept: number; cpuSeconds: number; dropped: Record<string, number>; ringDropped: number; sinkDropped: number; decoded: number; findings: string[] };
+    const r = JSON.parse(await lineStartingWith(lines, 'result')) as {
+      kept: number; cpuSeconds: number; dropped: Record<string, number>; ringDropped: number; sinkDropped: number; decoded: number; findings: string[];
+      byRole: Record<string, number>;
+    };
     const admission = Object.values(r.dropped).reduce((a, b) => a + b, 0);
-    return { kept: r.kept, cpuSeconds: r.cpuSeconds, lost: g.sentFlows - r.decoded + admission + r.sinkDropped, findings: r.findings, sent: g.sentFlows };
+    // Where the single process's CPU went (bench/ingest's roles): the baseline varies from run to run, and this says where.
+    const roles = Object.entries(r.byRole).filter(([, v]) => v > 0.01).map(([k, v]) => `${k} ${((v * 1e6) / Math.max(1, r.kept)).toFixed(2)}`).join(' · ');
+    return { kept: r.kept, cpuSeconds: r.cpuSeconds, lost: g.sentFlows - r.decoded + admission + r.sinkDropped, findings: r.findings, sent: g.sentFlows, roles };
   } finally {
     if (proc.exitCode === null) proc.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
@@ -288,15 +295,14 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
   }
 }
 
-async function main(): Promise<void> {
+/** One single-process run, then one cluster run on the same stream; returns the ratio of their CPU per kept flow. */
+async function pair(): Promise<number> {
   const load0 = loadavg()[0]!;
-  process.stdout.write(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
-  process.stdout.write(`stream: bench/ingest's (NetFlow v5, every flow kept under one cross-border basis) at ${RATE.toLocaleString('en')} flows/s for ${SECONDS} s; ${WORKERS} worker(s), ${PARTITIONS} partitions per family, nats-server R1\n`);
   const baseMs = Math.floor(Date.now() / 60_000) * 60_000;
   // BENCH_CLUSTER_ONLY: the cluster alone (comparing changes to one role); the ratio then is against nothing measured.
-  const single = env['BENCH_CLUSTER_ONLY'] !== undefined ? { kept: 1, cpuSeconds: Number.NaN, lost: 0, findings: [] as string[], sent: 0 } : await singleProcess(baseMs);
+  const single = env['BENCH_CLUSTER_ONLY'] !== undefined ? { kept: 1, cpuSeconds: Number.NaN, lost: 0, findings: [] as string[], sent: 0, roles: '' } : await singleProcess(baseMs);
   const perSingle = (single.cpuSeconds * 1e6) / single.kept;
-  process.stdout.write(`single process: ${single.kept.toLocaleString('en')} kept of ${single.sent.toLocaleString('en')} sent, lost ${single.lost}; ${single.cpuSeconds.toFixed(2)} s CPU → ${perSingle.toFixed(2)} µs per kept flow\n`);
+  process.stdout.write(`single process: ${single.kept.toLocaleString('en')} kept of ${single.sent.toLocaleString('en')} sent, lost ${single.lost}; ${single.cpuSeconds.toFixed(2)} s CPU → ${perSingle.toFixed(2)} µs per kept flow (${single.roles})\n`);
   const c = await cluster(baseMs);
   const total = Object.values(c.cpu).reduce((a, b) => a + b, 0);
   const perCluster = (total * 1e6) / c.kept;
@@ -314,6 +320,24 @@ async function main(): Promise<void> {
   // PostgreSQL's backends: findings and audit entries, and per-second polls (bases at the edge, leases) that do not grow with flows.
   const withPg = ((total + c.pgCpu) * 1e6) / c.kept / perSingle;
   process.stdout.write(`ratio cluster ÷ single process, CPU per kept flow: ${(perCluster / perSingle).toFixed(2)} (target ≤ 1.5; ${withPg.toFixed(2)} with PostgreSQL's backends); dropped: single ${single.lost}, cluster ${c.lost}; load average ${load0.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end\n`);
+  return perCluster / perSingle;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`stream: bench/ingest's (NetFlow v5, every flow kept under one cross-border basis) at ${RATE.toLocaleString('en')} flows/s for ${SECONDS} s; ${WORKERS} worker(s), ${PARTITIONS} partitions per family, nats-server R1\n`);
+  // Pairs one after another (single, cluster, single, cluster, …): either side's figure moves by 10–40 % between runs on
+  // this machine, so one pair says little; the median of several does.
+  const ratios: number[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    if (PAIRS > 1) process.stdout.write(`--- pair ${i + 1} of ${PAIRS}\n`);
+    ratios.push(await pair());
+  }
+  if (PAIRS > 1) {
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    process.stdout.write(`ratios of ${PAIRS} pairs: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median.toFixed(2)} (target ≤ 1.5)\n`);
+  }
 }
 
 await main();
