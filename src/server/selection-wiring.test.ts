@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig, parseConfig } from '#platform/config/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
-import { archiveEngines, archiveRollupMetrics, buildLocator, planLocator, registeredRanges, retentionComponent, rollupComponents } from './selection-wiring.js';
+import { archiveEngines, archiveRollupMetrics, buildLocator, compactionComponent, planLocator, registeredRanges, retentionComponent, rollupComponents } from './selection-wiring.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mamori-locator-'));
 const rir = join(dir, 'delegated-test-extended');
@@ -101,6 +101,31 @@ describe('selection configuration → locator', () => {
       await vi.advanceTimersByTimeAsync(5_000);
       expect(calls).toBe(2); // none after stop
       expect(errors).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('logs a failed compaction, rollup or retention run by its error\'s first line, without the values and paths DuckDB quotes', async () => {
+    // DuckDB's message as it reads: the value it could not convert, the file it was reading, then the statement echoed.
+    const err = new Error("Conversion Error: Could not convert string '203.0.113.9' to INT32 in '/var/lib/mamori/archive/cb-1/2026-12-06T10.parquet'\nLINE 1: COPY (SELECT src_addr ...");
+    vi.useFakeTimers();
+    try {
+      const logged: unknown[] = [];
+      const logger = { error: (o: unknown) => { logged.push(o); }, info: () => undefined } as never;
+      const jobs = [
+        compactionComponent({ compact: async () => { throw err; } }, 1, 100_000, logger),
+        ...rollupComponents({ rollupOpenHours: async () => { throw err; } }, 1, logger),
+        retentionComponent({ enforceRetention: async () => { throw err; } }, 1, logger),
+      ];
+      for (const j of jobs) await j.start();
+      await vi.advanceTimersByTimeAsync(1_000);
+      for (const j of jobs) await j.stop();
+      expect(logged).toHaveLength(4); // retention runs at start too
+      for (const o of logged) {
+        expect(o).toEqual({ err: { type: 'Error', message: 'Conversion Error: Could not convert string … to INT32 in …' } });
+        expect(JSON.stringify(o)).not.toMatch(/203\.0\.113\.9|\/var\/lib|SELECT/);
+      }
     } finally {
       vi.useRealTimers();
     }

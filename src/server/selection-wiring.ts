@@ -1,7 +1,7 @@
 /** @module Builds selection's locator from the configuration: RIR files, MaxMind databases and the bundled data as country sources, configured and registered domestic prefixes, special-range overrides. */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
+import { errorSummary, openDuckDb, type DuckDb } from '#platform/duckdb/index.js';
 import type { Config } from '#platform/config/index.js';
 import { systemContext, type RequestContext } from '#platform/context/index.js';
 import { AppError } from '#platform/errors/index.js';
@@ -148,7 +148,7 @@ export function createRangeSync(settings: Config['selection'], deps: { registry:
  * @see DESIGN.md invariant 4
  */
 export function retentionComponent(archive: { enforceRetention(ctx: RequestContext): Promise<unknown> }, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
-  return periodicComponent('archive-retention', everySeconds, true, () => archive.enforceRetention(systemContext('retention')).catch((e: unknown) => logger?.error({ err: e }, 'archive retention failed')));
+  return periodicComponent('archive-retention', everySeconds, true, () => archive.enforceRetention(systemContext('retention')).catch((e: unknown) => logger?.error({ err: errorSummary(e) }, 'archive retention failed')));
 }
 
 /**
@@ -158,7 +158,7 @@ export function retentionComponent(archive: { enforceRetention(ctx: RequestConte
  */
 export function rollupComponents(archive: Pick<FlowArchive, 'rollupOpenHours'>, everySeconds: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> }[] {
   if (everySeconds <= 0) return [];
-  return [periodicComponent('archive-rollups', everySeconds, false, () => archive.rollupOpenHours().catch((e: unknown) => logger?.error({ err: e }, 'flow archive rollups failed')))];
+  return [periodicComponent('archive-rollups', everySeconds, false, () => archive.rollupOpenHours().catch((e: unknown) => logger?.error({ err: errorSummary(e) }, 'flow archive rollups failed')))];
 }
 
 /**
@@ -225,5 +225,5 @@ function periodicComponent(name: string, everySeconds: number, atStart: boolean,
 export function compactionComponent(archive: Pick<FlowArchive, 'compact'>, everySeconds: number, minRows: number, logger?: Logger): { name: string; start(): Promise<void>; stop(): Promise<void> } {
   return periodicComponent('archive-compaction', everySeconds, false, () => archive.compact({ minRows }).then((r) => {
     if (r.filesMerged > 0 || ('rollups' in r && Number(r.rollups) > 0) || ('portRollups' in r && Number(r.portRollups) > 0)) logger?.info({ ...r }, 'flow archive compacted');
-  }, (e: unknown) => logger?.error({ err: e }, 'flow archive compaction failed')));
+  }, (e: unknown) => logger?.error({ err: errorSummary(e) }, 'flow archive compaction failed')));
 }
