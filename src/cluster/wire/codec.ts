@@ -156,7 +156,6 @@ function writeInts(w: Writer, col: IntColumn, rows: Int32Array, from: number, to
   w.pos = pos;
 }
 
-/** Reads an integer column into `col[0 … n)`; returns the value of a constant column, else −1. */
 /**
  * Reads the `n` varuints of a column's body into `out[0 … n)` with the position in a local: while 5 bytes remain a
  * value of up to 28 bits is read without a check per byte or a write of `r.pos` per value (Reader.varuintFast's work);
@@ -190,6 +189,7 @@ function readVaruints(r: Reader, out: IntColumn | Float64Array, n: number, what:
   return max;
 }
 
+/** Reads an integer column into `col[0 … n)`; returns the value of a constant column, else −1. */
 function readInts(r: Reader, col: IntColumn, n: number, max: number, what: string): number {
   const enc = r.u8(what);
   if (enc === E_CONST) {
