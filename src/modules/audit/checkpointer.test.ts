@@ -4,8 +4,10 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from '#platform/db/index.js';
 import { openCheckpoint, parseVerifierKey } from './checkpoint.js';
-import { listCheckpoints } from './checkpointer.js';
+import { createCheckpointer, listCheckpoints } from './checkpointer.js';
 import { loadOrCreateSignerKey } from './keys.js';
+import type { AuditLog } from './log.js';
+import { verifyAuditLog } from './verify.js';
 import { createAuditFixture, events, type AuditFixture } from './test-support/fixture.js';
 
 let f: AuditFixture | undefined;
@@ -65,6 +67,37 @@ describe('checkpointer', () => {
     await new Promise((r) => setTimeout(r, 1300));
     await cp.stop();
     expect((await cp.latest())?.size).toBe(5);
+  });
+
+  it('signs beside another replica that signs a larger head between its reads (same log, key and state file)', async () => {
+    f = await createAuditFixture();
+    const fx = f;
+    await fx.log.recordMany(fx.ctx, events(4));
+    // The other replica: its own checkpointer on the same database, key file and state file.
+    const other = createCheckpointer(
+      { origin: 'test.mamori.example/audit', everyEntries: 1000, everySeconds: 300, keyFile: join(fx.dir, 'keys', 'audit-log.key') },
+      { db: fx.db, log: fx.log, clock: fx.clock },
+    );
+    // This replica's head() returns what it read, after the log grew and the other replica signed the larger head:
+    // the interleaving of two API replicas appending and signing at once (it failed CI as "entries were removed").
+    const racing: AuditLog = {
+      ...fx.log,
+      head: async () => {
+        const seen = await fx.log.head();
+        await fx.log.recordMany(fx.ctx, events(5, 100));
+        await other.checkpointNow();
+        return seen;
+      },
+    };
+    const mine = createCheckpointer(
+      { origin: 'test.mamori.example/audit', everyEntries: 1000, everySeconds: 300, keyFile: join(fx.dir, 'keys', 'audit-log.key') },
+      { db: fx.db, log: racing, clock: fx.clock },
+    );
+    await mine.checkpointNow();
+    await mine.checkpointNow();
+    expect((await listCheckpoints(fx.db.kysely)).map((c) => c.size)).toEqual([4, 9, 14]);
+    const report = await verifyAuditLog(fx.db, { logKey: mine.verifier() });
+    expect(report).toMatchObject({ ok: true, size: 14, checkpoints: 3 });
   });
 
   it('never signs a size below the last checkpoint, nor a tree inconsistent with it', async () => {

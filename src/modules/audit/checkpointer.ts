@@ -141,8 +141,10 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
 
   /** Refuses a log smaller than, or different at, the largest tree signed according to the files outside the database. */
   async function checkNotShrunk(): Promise<void> {
+    // Files before the head, as in signHead: a replica sharing the state file may sign a larger head meanwhile.
+    const highWater = signedHighWater(config.keyFile, config.witnessStateFile);
     const { size } = await log.head();
-    for (const hw of signedHighWater(config.keyFile, config.witnessStateFile)) {
+    for (const hw of highWater) {
       if (size < hw.size) throw new AppError('AUDIT_VERIFY_FAILED', `The audit log holds ${size} entries but ${hw.label} was signed: the log was truncated. Refusing to start; run \`mamori audit verify\` and restore the log from backup.`);
       if (hw.size > 0 && (await log.rootAt(hw.size)) !== hw.root) throw new AppError('AUDIT_VERIFY_FAILED', `The first ${hw.size} entries of the audit log no longer have the root of ${hw.label}: the log was rewritten. Refusing to start; run \`mamori audit verify\`.`);
     }
@@ -161,9 +163,12 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
 
   async function signHead(): Promise<StoredCheckpoint | undefined> {
     const k = signer();
-    const { size } = await log.head();
-    const last = await latestCheckpoint(db.kysely);
+    // Read in the order things are written (a signer writes its file after its row, and signs only committed entries):
+    // file, then the latest row, then the head. Another replica signing between two reads then never makes the
+    // later read look smaller than the earlier one, which would pass for a truncated log or removed checkpoints.
     const onDisk = lastSignedOnDisk();
+    const last = await latestCheckpoint(db.kysely);
+    const { size } = await log.head();
     if (onDisk !== undefined && (last === undefined || last.size < onDisk.size)) {
       throw new AppError('AUDIT_VERIFY_FAILED', `The log signed a checkpoint of size ${onDisk.size} (${stateFile}) that is no longer stored: checkpoints were removed from the database. Run \`mamori audit verify\`; nothing was signed.`);
     }
