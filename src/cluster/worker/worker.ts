@@ -14,7 +14,7 @@ const ANALYSED_IDS_KEEP_MS = 20 * 60_000;
  * publish independently (one may drain a backlog after an outage seconds after another), and a bin judged on one edge's
  * half would miss the other's. An edge silent for longer stops holding bins back; its later flows for closed bins are lost.
  */
-const EDGE_HOLD_MS = 60_000;
+const EDGE_HOLD_MS = 60_000; // and a partition with a backlog (see flushAt)
 
 /** Settings of a worker (`cluster.*`, `cluster.worker.*`). */
 export interface WorkerSettings {
@@ -77,6 +77,10 @@ interface FamilyState {
   lastMessageAt: number;
   /** Per edge: the latest flow end it sent and when (wall clock) it was last heard from (see `flushAt`). */
   edges: Map<string, { end: number; heardAt: number }>;
+  /** Per partition: the latest flow end analysed from it, and when (wall clock) its consumer last delivered. */
+  partitions: Map<number, { end: number; heardAt: number }>;
+  /** Partitions whose consumer had a backlog at its last delivery (see `flushAt`). */
+  behind: Set<number>;
   closed: boolean;
   /** Serializes ingest, flush and rebuild of this family. */
   chain: Promise<void>;
@@ -128,7 +132,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     const hosts = new HostTable(settings.maxHosts);
     const kinds: readonly DetectorKind[] = FAMILY_KINDS[family];
     const detectors = createDetectors(hosts, settings.detectorConfig ?? {}, new IndicatorMatcher(kinds.includes('indicators') ? indicators : []), kinds);
-    return { family, hosts, detectors, owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, edges: new Map(), closed: true, chain: Promise.resolve(), batch: undefined };
+    return { family, hosts, detectors, owned, pending: [], analysed: new Map(), ids: new SeenIds(ANALYSED_IDS_KEEP_MS), lastMessageAt: 0, edges: new Map(), partitions: new Map(), behind: new Set(), closed: true, chain: Promise.resolve(), batch: undefined };
   }
 
   const within = (st: FamilyState, fn: () => Promise<void>): Promise<void> => {
@@ -158,6 +162,13 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     // A batch without flows says nothing of the edge's time (its end would hold every bin back).
     if (edge !== undefined && rows > 0) { edge.end = Math.max(edge.end, end); edge.heardAt = Date.now(); }
     else if (rows > 0) st.edges.set(decoded.meta.edge, { end, heardAt: Date.now() });
+    if (!replay) {
+      const part = st.partitions.get(partition);
+      if (part === undefined) st.partitions.set(partition, { end: rows > 0 ? end : -Infinity, heardAt: Date.now() });
+      else { if (rows > 0) part.end = Math.max(part.end, end); part.heardAt = Date.now(); }
+      if (d.pending > 0) st.behind.add(partition);
+      else st.behind.delete(partition);
+    }
     st.detectors.ingest(decoded.batch);
     if (replay) stats.replayedFlows += rows;
     else { stats.flows += rows; stats.messages++; liveByFamily[st.family] += rows; }
@@ -169,11 +180,21 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     st.closed = false;
   }
 
-  /** The time up to which bins may close: now, held back to the slowest edge heard from within EDGE_HOLD_MS. */
+  /**
+   * The time up to which bins may close: now, held back to the slowest edge heard from within EDGE_HOLD_MS, and to
+   * every partition still working through a backlog. The consumers of one worker deliver its partitions interleaved,
+   * and after an outage or a move one may drain minutes of flows behind the others: its edges' later flows (from the
+   * other partitions) must not close the bins its own flows have not reached. A partition silent for EDGE_HOLD_MS
+   * stops holding bins back, as an edge does.
+   */
   function flushAt(st: FamilyState): number {
     let at = deps.nowMs();
     const since = Date.now() - EDGE_HOLD_MS;
     for (const e of st.edges.values()) if (e.heardAt >= since && e.end < at) at = e.end;
+    for (const p of st.behind) {
+      const part = st.partitions.get(p);
+      if (part !== undefined && part.heardAt >= since && Number.isFinite(part.end) && part.end < at) at = part.end;
+    }
     return at;
   }
 

@@ -126,7 +126,7 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
               const msgId = m.headers?.get('Nats-Msg-Id');
               const d: Delivery = {
                 subject: m.subject, data: m.data, seq: m.seq, ...(msgId !== undefined && msgId !== '' ? { msgId } : {}), storedAtMs: Math.floor(Number(m.info.timestampNanos) / 1e6),
-                deliveryCount: m.info.deliveryCount, ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs),
+                deliveryCount: m.info.deliveryCount, pending: m.info.pending, ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs),
               };
               try {
                 await handler(d);

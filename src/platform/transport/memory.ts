@@ -45,6 +45,13 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     for (const [id, v] of s.ids) if (v.at < now() - s.spec.duplicateWindowMs) s.ids.delete(id);
   };
 
+  // Not delivered yet: what a new delivery would take next (redeliveries are already counted as delivered).
+  const backlog = (s: MemStream, c: Cursor): number => {
+    let n = 0;
+    for (let i = s.messages.length - 1; i >= 0 && s.messages[i]!.seq >= c.next; i--) if (subjectMatches(c.filter, s.messages[i]!.subject)) n++;
+    return n;
+  };
+
   const streamFor = (subject: string): MemStream | undefined => {
     for (const s of streams.values()) if (s.spec.subjects.some((f) => subjectMatches(f, subject))) return s;
     return undefined;
@@ -124,7 +131,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
           const seqOf = m.seq;
           let settled = false;
           const d: Delivery = {
-            subject: m.subject, data: m.data, seq: m.seq, msgId: m.msgId, storedAtMs: m.at, deliveryCount: u.count,
+            subject: m.subject, data: m.data, seq: m.seq, msgId: m.msgId, storedAtMs: m.at, deliveryCount: u.count, pending: backlog(s, cursor),
             ack: () => { if (settled) return; settled = true; cursor.unacked.delete(seqOf); for (const w of s.wake) w(); },
             nak: (delayMs = 0) => {
               if (settled) return;
@@ -148,7 +155,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
       const c: Consumption = {
         async stop() { stopped = true; wakeUp?.(); await loop; running.delete(c); },
         closed: loop,
-        unfinished: async () => s.messages.filter((x) => x.seq >= cursor.next && subjectMatches(cursor.filter, x.subject)).length + cursor.unacked.size + (handling ? 1 : 0),
+        unfinished: async () => backlog(s, cursor) + cursor.unacked.size + (handling ? 1 : 0),
       };
       running.add(c);
       return c;

@@ -46,6 +46,11 @@ export interface Delivery {
   storedAtMs: number;
   /** How many times it was delivered, this one included. */
   deliveryCount: number;
+  /**
+   * Messages of the consumer's filter stored after this one and not delivered yet (JetStream's num_pending at
+   * delivery): above 0 while the consumer works through a backlog.
+   */
+  pending: number;
   ack(): void;
   /** Asks for redelivery after `delayMs` (default at once). */
   nak(delayMs?: number): void;

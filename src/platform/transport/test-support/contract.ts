@@ -44,13 +44,17 @@ export function transportContract(label: string, make: () => Transport, replicas
       const p1 = s.subjects[0]!.replace('>', 'p.1');
       for (let i = 0; i < 6; i++) await t.publish(i % 2 === 0 ? p0 : p1, enc(`m${i}`), { msgId: `id${i}` });
       const got: string[] = [];
+      const pending: number[] = [];
       const c1 = await t.consume(s.name, { durable: 'w0', filterSubject: p0, ackWaitMs: 1000 }, async (d) => {
         got.push(dec(d.data));
+        pending.push(d.pending);
         if (got.length <= 2) d.ack(); // the third stays unacknowledged
       });
       await until(() => got.length >= 3);
       await c1.stop();
       expect(got.slice(0, 3)).toEqual(['m0', 'm2', 'm4']);
+      // What of the filter subject is stored and not yet delivered (the other subject's messages do not count).
+      expect(pending.slice(0, 3)).toEqual([2, 1, 0]);
       const again: string[] = [];
       const c2 = await t.consume(s.name, { durable: 'w0', filterSubject: p0, ackWaitMs: 500 }, async (d) => { again.push(dec(d.data)); d.ack(); });
       await until(() => again.length >= 1);
