@@ -131,26 +131,15 @@ describe('selection configuration → locator', () => {
     }
   });
 
-  it('shows the archive\'s rollup failures by kind on /metrics, as they stand when scraped', () => {
+  it('shows the archive\'s rollup failures by kind and its merge failures on /metrics, as they stand when scraped', () => {
     const metrics = new MetricsRegistry();
-    const stats = { minuteFailures: 0, portFailures: 0 };
+    const stats = { minuteFailures: 0, portFailures: 0, mergeFailures: 0 };
     archiveRollupMetrics({ rollupStats: () => stats }, metrics);
-    stats.minuteFailures = 3;
-    stats.portFailures = 1;
+    Object.assign(stats, { minuteFailures: 3, portFailures: 1, mergeFailures: 4 });
     const text = metrics.render();
     expect(text).toContain('# TYPE mamori_archive_rollup_failures_total counter');
     expect(text).toContain('mamori_archive_rollup_failures_total{rollup="minute"} 3');
     expect(text).toContain('mamori_archive_rollup_failures_total{rollup="port"} 1');
-    expect(text).not.toContain('mamori_archive_merge_failures_total'); // a single node's compaction has no such count
-  });
-
-  it('shows a cluster\'s bucket compaction failures: rollups by kind, and merges', () => {
-    const metrics = new MetricsRegistry();
-    const stats = { minuteFailures: 0, portFailures: 0, mergeFailures: 0 };
-    archiveRollupMetrics({ rollupStats: () => stats }, metrics);
-    Object.assign(stats, { minuteFailures: 2, portFailures: 1, mergeFailures: 4 });
-    const text = metrics.render();
-    expect(text).toContain('mamori_archive_rollup_failures_total{rollup="minute"} 2');
     expect(text).toContain('# TYPE mamori_archive_merge_failures_total counter');
     expect(text).toContain('mamori_archive_merge_failures_total 4');
   });

@@ -184,17 +184,16 @@ export function archiveEngines(limits: Pick<Config['archive'], 'writeMemoryBytes
 }
 
 /**
- * The archive's rollup failures on /metrics, by kind: the local archive's (compaction's passes and the current hour's), or
- * in a cluster the bucket compaction's (the leader's; with its merges that failed for an object it cannot read).
+ * The archive's rollup failures on /metrics, by kind, and its merges that failed or left out a file DuckDB cannot read:
+ * the local archive's compaction (and current-hour rollups), or in a cluster the bucket compaction's (the leader's).
  */
-export function archiveRollupMetrics(archive: { rollupStats(): { minuteFailures: number; portFailures: number; mergeFailures?: number } }, metrics: Pick<MetricsRegistry, 'collect'>): void {
+export function archiveRollupMetrics(archive: { rollupStats(): { minuteFailures: number; portFailures: number; mergeFailures: number } }, metrics: Pick<MetricsRegistry, 'collect'>): void {
   metrics.collect('mamori_archive_rollup_failures_total', 'Archive rollups that could not be written, by kind (minute, port); each pass tries them again.', 'counter', () => {
     const s = archive.rollupStats();
     return [{ labels: { rollup: 'minute' }, value: s.minuteFailures }, { labels: { rollup: 'port' }, value: s.portFailures }];
   });
-  if (archive.rollupStats().mergeFailures === undefined) return;
-  metrics.collect('mamori_archive_merge_failures_total', 'Archive bucket merges that failed or left out an object DuckDB cannot read; each round tries again.', 'counter',
-    () => [{ labels: {}, value: archive.rollupStats().mergeFailures ?? 0 }]);
+  metrics.collect('mamori_archive_merge_failures_total', 'Archive compaction merges that failed or left out a file DuckDB cannot read; each pass tries again.', 'counter',
+    () => [{ labels: {}, value: archive.rollupStats().mergeFailures }]);
 }
 
 /** A component that runs `job` every `everySeconds` (and at start when `atStart`); stop waits for a run in progress. */

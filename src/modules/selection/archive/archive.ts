@@ -131,6 +131,14 @@ export function createFlowArchive(deps: ArchiveDeps) {
     rollupChain = next.catch(() => undefined);
     return next;
   };
+  // A merge that fails (a file DuckDB cannot read, a full disk) is counted and logged, its files stay live and untouched,
+  // and compaction goes on with the other partitions (and the partition's other files): the next pass tries it again.
+  let mergeFailures = 0;
+  const mergeFailed = (p: Partition, files: readonly string[], err: unknown): void => {
+    mergeFailures++;
+    deps.logger?.warn({ basisId: p.basis, hour: p.hour, step: 'merge', files: files.length, file: basename(files[0] ?? ''), err: errorSummary(err) },
+      'flow archive merge failed; its files stay as they are, and the next pass tries again');
+  };
   /** The last hour compaction takes: hours that ended more than `graceMs` (default ten minutes) ago. */
   const closedBefore = (graceMs = 600_000): string => hourOf(clock.nowMs() - graceMs - 3_600_000);
   const writer: ArchiveWriter = createArchiveWriter(settings, { dir, engine, serial, ...(deps.logger !== undefined ? { logger: deps.logger } : {}) });
@@ -167,8 +175,9 @@ export function createFlowArchive(deps: ArchiveDeps) {
     dir,
     /** The stream writer (a component: start it before flows come, stop it after). */
     writer,
-    /** Rollups that could not be written since start, by kind (each pass tries them again). */
-    rollupStats: (): { minuteFailures: number; portFailures: number } => ({ minuteFailures: rollupFailures.minute, portFailures: rollupFailures.port }),
+    /** Rollups and merges that could not be written since start, by kind (each pass tries them again). */
+    rollupStats: (): { minuteFailures: number; portFailures: number; mergeFailures: number } =>
+      ({ minuteFailures: rollupFailures.minute, portFailures: rollupFailures.port, mergeFailures }),
     /** Writes what is staged, then closes the engines it opened. */
     async close(): Promise<void> {
       try {
@@ -201,7 +210,8 @@ export function createFlowArchive(deps: ArchiveDeps) {
     /**
      * Merges files of every partition whose hour ended more than `graceMs` ago until none has fewer than `minRows`
      * rows (compaction.ts: a partition of fewer rows in all becomes one file); a query meanwhile sees every row
-     * exactly once (liveFiles). Then writes those partitions' missing rollups, off the chain (rollupPass).
+     * exactly once (liveFiles). A merge that fails is logged and counted (rollupStats) and the others go on; its files stay
+     * live, and the next call tries again. Then writes those partitions' missing rollups, off the chain (rollupPass).
      */
     async compact(options: { minRows?: number; graceMs?: number } = {}): Promise<CompactionResult> {
       const minRows = options.minRows ?? 100_000;
@@ -211,8 +221,12 @@ export function createFlowArchive(deps: ArchiveDeps) {
         const r: CompactionResult = { partitions: 0, filesMerged: 0, rows: 0 };
         for (const p of listPartitions(dir)) {
           if (p.hour > before) continue;
-          const m = await compactPartition(e, dir, p, minRows);
-          if (m.files > 0) { r.partitions++; r.filesMerged += m.files; r.rows += m.rows; }
+          try {
+            const m = await compactPartition(e, dir, p, minRows, (files, err) => mergeFailed(p, files, err));
+            if (m.files > 0) { r.partitions++; r.filesMerged += m.files; r.rows += m.rows; }
+          } catch (err) {
+            mergeFailed(p, [], err); // a step outside the merge (finishing a swap, deleting sources, an unreadable directory)
+          }
         }
         return r;
       });

@@ -1,7 +1,7 @@
 /** @module Compaction: every file of a closed partition ends with ≥ minRows rows (a lone small file too), exact and in foreign-address order. */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '#platform/clock/index.js';
 import { systemContext } from '#platform/context/index.js';
@@ -63,6 +63,56 @@ describe('archive compaction', () => {
     expect(q.rows).toEqual([expect.objectContaining({ basis: 'b1', flows: '6200' })]);
     // Nothing left to merge.
     expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 0, filesMerged: 0, rows: 0 });
+    await archive.close();
+  }, 60_000);
+
+  it('a merge that fails leaves its files as they are and the others go on: counted, logged without paths, tried again next pass', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mamori-compaction-fail-'));
+    dirs.push(dir);
+    const warned: Record<string, unknown>[] = [];
+    const logger = { info: () => undefined, error: () => undefined, warn: (o: object) => { warned.push(o as Record<string, unknown>); } };
+    const allow = { require: () => undefined } as unknown as PolicyEngine;
+    const audit = { record: async () => undefined } as unknown as AuditRecorder;
+    const archive = createFlowArchive({ dir, engine, audit, policy: allow, clock: new ManualClock('2026-05-02T00:00:00Z'), retentionOf: async () => new Map(), logger });
+    // Three partitions (bases b1, b2, b3 of one hour), three files of 400 rows each.
+    for (const k of [0, 1, 2]) await archive.write(syntheticSelected(1200, { bases: ['b1', 'b2', 'b3'], startMs: Date.parse('2026-05-01T10:00:00Z') + k * 10_000 }));
+    const part = (b: string) => listPartitions(dir).find((p) => p.basis === b)!.dir;
+    // b1: a file DuckDB cannot read at all (truncated, a disk error).
+    const unreadable = join(part('b1'), 'a-bad.parquet');
+    writeFileSync(unreadable, 'not a Parquet file');
+    // b2: a file whose footer reads but whose pages do not: its partition's merge fails when it reads the rows.
+    const damaged = liveFiles(part('b2'))[0]!;
+    const original = readFileSync(damaged);
+    const bytes = Buffer.from(original);
+    const footer = bytes.readUInt32LE(bytes.length - 8);
+    bytes.fill(0xab, 4, bytes.length - 8 - footer);
+    writeFileSync(damaged, bytes);
+    const b2Before = liveFiles(part('b2')).sort();
+    const contents = (files: readonly string[]) => files.map((f) => readFileSync(f).toString('base64'));
+    const b2Bytes = contents(b2Before);
+
+    // b1's three good files and b3's are merged; b2's merge fails and its files stay as they were.
+    expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 2, filesMerged: 6, rows: 2400 });
+    expect(liveFiles(part('b1')).map((f) => basename(f)).sort()).toEqual(['a-bad.parquet', expect.stringMatching(/^c.*\.parquet$/)]);
+    expect(liveFiles(part('b3'))).toHaveLength(1);
+    expect(liveFiles(part('b2')).sort()).toEqual(b2Before);
+    expect(contents(b2Before)).toEqual(b2Bytes);
+    expect(readdirSync(join(dir, '_tmp'))).toEqual([]); // nothing of the failed merge left behind
+    expect(archive.rollupStats().mergeFailures).toBe(2);
+    const merges = warned.filter((w) => w['step'] === 'merge');
+    expect(merges).toHaveLength(2);
+    const err = expect.objectContaining({ type: 'Error' });
+    expect(merges.find((w) => w['basisId'] === 'b1')).toMatchObject({ hour: '2026-05-01T10', files: 1, file: 'a-bad.parquet', err }); // left out
+    expect(merges.find((w) => w['basisId'] === 'b2')).toMatchObject({ hour: '2026-05-01T10', files: 3, err }); // the merge of its three files
+    expect(JSON.stringify(warned)).not.toContain(dir); // DuckDB's message quotes the paths
+
+    // The next pass tries again: once b2's file reads, it is merged; b1's unreadable file is still left out (and counted).
+    writeFileSync(damaged, original);
+    utimesSync(damaged, new Date(Date.now() + 5_000), new Date(Date.now() + 5_000)); // DuckDB's file cache knows a file by its mtime (in seconds)
+    expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 1, filesMerged: 3, rows: 1200 });
+    expect(liveFiles(part('b2'))).toHaveLength(1);
+    expect(archive.rollupStats().mergeFailures).toBe(3);
+    expect(readFileSync(unreadable, 'utf8')).toBe('not a Parquet file');
     await archive.close();
   }, 60_000);
 });

@@ -3,7 +3,7 @@
  * rows, and the merge itself with the swap rule of liveFiles (layout.ts). Callers hold the archive's chain.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { DuckDb } from '#platform/duckdb/index.js';
 import { FOREIGN_ORDER, liveFiles, PARQUET_OPTIONS, REPLACES_SUFFIX, sqlString, TMP_DIR, type Partition } from './layout.js';
@@ -49,27 +49,60 @@ function finishSwaps(p: Partition): void {
 }
 
 /**
- * Merges the files filesToMerge picks in partition `p` of the archive at `archiveDir` into one file, in foreign-address
- * order, with the swap rule of liveFiles: a reader never sees a row twice or misses one.
+ * Rows of each file from its Parquet footer: one read for the partition, or with `unreadable` file by file once that
+ * fails, handing each file whose footer DuckDB cannot read to it (left out: it stays as it is, and the next pass tries it again).
  */
-export async function compactPartition(e: DuckDb, archiveDir: string, p: Partition, minRows: number): Promise<{ files: number; rows: number }> {
+async function rowsOfFiles(e: DuckDb, files: readonly string[], unreadable?: (file: string, err: unknown) => void): Promise<FileRows[]> {
+  const read = async (fs: readonly string[]): Promise<FileRows[]> =>
+    (await e.all(`SELECT file_name, num_rows FROM parquet_file_metadata(${fileList(fs)})`)).map((r) => ({ file: String(r['file_name']), rows: Number(r['num_rows']) }));
+  try {
+    return await read(files);
+  } catch (err) {
+    if (unreadable === undefined) throw err;
+  }
+  const out: FileRows[] = [];
+  for (const f of files) {
+    try {
+      out.push(...(await read([f])));
+    } catch (err) {
+      unreadable(f, err);
+    }
+  }
+  return out;
+}
+
+/**
+ * Merges the files filesToMerge picks in partition `p` of the archive at `archiveDir` into one file, in foreign-address
+ * order, with the swap rule of liveFiles: a reader never sees a row twice or misses one. With `onError`, a file whose
+ * footer cannot be read is handed to it and left out, and a merge that fails before its swap is handed to it with its
+ * files, which stay live and untouched (nothing is deleted before the swap); without it, both throw.
+ */
+export async function compactPartition(e: DuckDb, archiveDir: string, p: Partition, minRows: number,
+  onError?: (files: readonly string[], err: unknown) => void): Promise<{ files: number; rows: number }> {
   finishSwaps(p);
   const files = liveFiles(p.dir);
   if (files.length < 2) return { files: 0, rows: 0 };
-  const counts = (await e.all(`SELECT file_name, num_rows FROM parquet_file_metadata(${fileList(files)})`))
-    .map((r) => ({ file: String(r['file_name']), rows: Number(r['num_rows']) }));
+  const counts = await rowsOfFiles(e, files, onError === undefined ? undefined : (f, err) => onError([f], err));
   const merge = filesToMerge(counts, minRows);
   if (merge.length < 2) return { files: 0, rows: 0 };
   const rows = counts.filter((c) => merge.includes(c.file)).reduce((a, c) => a + c.rows, 0);
   const id = `c${Date.now().toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
   const tmp = join(archiveDir, TMP_DIR, `${id}.parquet`);
-  mkdirSync(join(archiveDir, TMP_DIR), { recursive: true });
-  // In foreign-address order, as the writer orders each file (FOREIGN_ORDER), so address filters skip row groups.
-  await e.run(`COPY (SELECT * EXCLUDE (basis, hour) FROM read_parquet(${fileList(merge)}, hive_partitioning = true, union_by_name = true) ORDER BY ${FOREIGN_ORDER})
-    TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
   const manifest = join(p.dir, `${id}${REPLACES_SUFFIX}`);
-  writeFileSync(`${manifest}.tmp`, JSON.stringify(merge.map((f) => basename(f))));
-  renameSync(`${manifest}.tmp`, manifest);
+  try {
+    mkdirSync(join(archiveDir, TMP_DIR), { recursive: true });
+    // In foreign-address order, as the writer orders each file (FOREIGN_ORDER), so address filters skip row groups.
+    await e.run(`COPY (SELECT * EXCLUDE (basis, hour) FROM read_parquet(${fileList(merge)}, hive_partitioning = true, union_by_name = true) ORDER BY ${FOREIGN_ORDER})
+      TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+    writeFileSync(`${manifest}.tmp`, JSON.stringify(merge.map((f) => basename(f))));
+    renameSync(`${manifest}.tmp`, manifest);
+  } catch (err) {
+    // Before the swap the sources are the live files: drop what the merge wrote, so the next pass starts clean.
+    for (const f of [tmp, `${manifest}.tmp`, manifest]) rmSync(f, { force: true });
+    if (onError === undefined) throw err;
+    onError(merge, err);
+    return { files: 0, rows: 0 };
+  }
   renameSync(tmp, join(p.dir, `${id}.parquet`)); // the swap: from here readers take the merged file, not the sources
   for (const f of merge) unlinkSync(f);
   unlinkSync(manifest);

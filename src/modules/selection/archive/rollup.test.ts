@@ -162,7 +162,7 @@ describe('minute rollups', () => {
       // Every other file gets its minute rollup and every partition its port rollup (the bad file's partition, of its good file).
       expect(await a.rollupOpenHours()).toBe(12);
       for (const x of parts) for (const f of liveFiles(x.dir)) expect(existsSync(rollupOf(f)), f).toBe(f !== bad);
-      expect(a.rollupStats()).toEqual({ minuteFailures: 1, portFailures: 1 });
+      expect(a.rollupStats()).toEqual({ minuteFailures: 1, portFailures: 1, mergeFailures: 0 });
       expect(warned).toHaveLength(2);
       for (const [i, rollup] of ['minute', 'port'].entries()) {
         expect(warned[i]).toMatchObject({ basisId: 'b1', hour: '2026-05-01T10', rollup, files: 1, file: 'a-bad.parquet', err: { type: 'Error' } });
@@ -170,11 +170,11 @@ describe('minute rollups', () => {
       expect(JSON.stringify(warned)).not.toContain(d); // DuckDB's message quotes the path
       // The next pass tries it again; once the file can be read (here: a copy of a good one), its rollups are written.
       expect(await a.rollupOpenHours()).toBe(0);
-      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2 });
+      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2, mergeFailures: 0 });
       copyFileSync(good, bad);
       expect(await a.rollupOpenHours()).toBe(2);
       expect(existsSync(rollupOf(bad))).toBe(true);
-      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2 });
+      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2, mergeFailures: 0 });
     } finally {
       await a.close();
       rmSync(d, { recursive: true, force: true });
