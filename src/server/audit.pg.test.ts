@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '#platform/context/index.js';
-import { sql } from '#platform/db/index.js';
+import { sql, type Database } from '#platform/db/index.js';
 import { verifyAuditLog, verifyInclusion, type AuditEvent } from '#modules/audit/index.js';
 import type { Core } from './core.js';
 import { createTestCore } from './test-support/harness.js';
@@ -34,5 +34,35 @@ describe('audit log on PostgreSQL: checkpoints, proofs and verify', () => {
     await sql`update audit_entries set entry = replace(entry, 't-13', 't-99') where idx = 13`.execute(core.db.kysely);
     const bad = await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier(), pageSize: 10 });
     expect(bad.problem?.index).toBe(13);
+  });
+
+  it('verifies while another replica appends and signs between its reads: the log as it was when the run began', async () => {
+    const ctx = systemContext('pg-test');
+    await core.audit.recordMany(ctx, Array.from({ length: 3 }, (_, i) => ({ action: 'test:act', object: { type: 'Thing', id: `u-${i}` }, outcome: 'success' })));
+    // The test above left entry 13 edited: put it back.
+    await sql`update audit_entries set entry = replace(entry, 't-99', 't-13') where idx = 13`.execute(core.db.kysely);
+    const before = await core.audit.head();
+    // Right after verify reads the head, another replica (other connections of the pool) appends and signs a larger head:
+    // before the run read one snapshot, the new entries were past the head it read ("inserted").
+    let raced = false;
+    const racing: Database = {
+      ...core.db,
+      kysely: core.db.kysely.withPlugin({
+        transformQuery: (a) => a.node,
+        transformResult: async (a) => {
+          if (!raced && a.result.rows[0] !== undefined && 'last_leaf' in a.result.rows[0]) {
+            raced = true;
+            await core.audit.recordMany(ctx, Array.from({ length: 6 }, (_, i) => ({ action: 'test:act', object: { type: 'Thing', id: `v-${i}` }, outcome: 'success' })));
+            await core.checkpointer.checkpointNow();
+          }
+          return a.result;
+        },
+      }),
+    };
+    const during = await verifyAuditLog(racing, { logKey: core.checkpointer.verifier(), pageSize: 10 });
+    expect(raced).toBe(true);
+    expect(during.problem).toBeUndefined();
+    expect(during).toMatchObject({ ok: true, size: before.size, checkpoints: 2 });
+    expect(await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier(), pageSize: 10 })).toMatchObject({ ok: true, size: before.size + 6, checkpoints: 3 });
   });
 });

@@ -1,5 +1,5 @@
 /** @module `mamori audit verify`: rebuilds the Merkle tree from the stored entry texts, page by page, and checks every stored hash, node and checkpoint against it. */
-import type { Database } from '#platform/db/index.js';
+import type { AnyDb, Database } from '#platform/db/index.js';
 import { isAppError } from '#platform/errors/index.js';
 import { openCheckpoint, type VerifierKey } from './checkpoint.js';
 import { listCheckpoints } from './checkpointer.js';
@@ -114,7 +114,13 @@ function checkRow(row: EntryRow, i: number, leaf: Uint8Array): string | undefine
  * @see c2sp.org/tlog-checkpoint
  */
 export async function verifyAuditLog(db: Database, options: VerifyOptions): Promise<VerifyReport> {
-  const k = db.kysely;
+  // Every read in one snapshot (PostgreSQL: repeatable read; SQLite: a read transaction over the WAL): a server or API
+  // replica appending and signing during the run must not make the head, the checkpoints and the entries read at
+  // different moments disagree — entries appended after the head was read passed for inserted ones.
+  return db.kysely.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((trx) => verifySnapshot(trx, options));
+}
+
+async function verifySnapshot(k: AnyDb, options: VerifyOptions): Promise<VerifyReport> {
   const pageSize = options.pageSize ?? 5000;
   const head = (await k.selectFrom('audit_head').select(['size', 'last_leaf']).where('id', '=', 1).executeTakeFirstOrThrow()) as { size: number | string; last_leaf: Uint8Array | null };
   const headSize = Number(head.size);
