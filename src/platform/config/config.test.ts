@@ -98,6 +98,11 @@ describe('configuration', () => {
     }
   });
 
+  it('leaves the test suites\' MAMORI_TEST_* variables alone (servers they start inherit them)', () => {
+    const { envKeys } = loadConfig({ env: { MAMORI_TEST_PORTS: '21000-21999', MAMORI_TEST_PG_ADMIN_URL: 'postgres://postgres@127.0.0.1/postgres', MAMORI_SERVER_PORT: '7000' }, cwd: mkdtempSync(join(tmpdir(), 'mamori-cfg-')) });
+    expect(envKeys).toEqual(['MAMORI_SERVER_PORT']);
+  });
+
   it('rejects an unknown MAMORI_ variable with a suggestion', () => {
     const e = errorOf(() => loadConfig({ env: { MAMORI_SERVER_PROT: '1' }, cwd: tmpdir() }));
     expect(e.message).toContain('MAMORI_SERVER_PROT');

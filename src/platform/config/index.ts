@@ -92,7 +92,8 @@ function envToInput(env: Readonly<Record<string, string | undefined>>): { input:
   const issues: FieldIssue[] = [];
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
-    if (name === 'MAMORI_CONFIG') continue;
+    // MAMORI_TEST_* belong to the test suites (ports, PostgreSQL, nats-server), which start `mamori` with their own environment.
+    if (name === 'MAMORI_CONFIG' || name.startsWith('MAMORI_TEST_')) continue;
     const path = byEnv.get(name);
     if (path === undefined) {
       const near = [...byEnv.keys()].map((k) => [k, distance(name, k)] as const).sort((x, y) => x[1] - y[1])[0];
