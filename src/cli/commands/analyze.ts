@@ -9,6 +9,8 @@ import { MetricsRegistry } from '#platform/metrics/index.js';
 import { parseListen } from '#modules/collection/index.js';
 import { serveMetrics } from '#cluster/metrics-server.js';
 import { flowStreamSpec, openTransport } from '#cluster/streams.js';
+import { checkCentreLayout } from '#cluster/state/index.js';
+import { WIRE_VERSION, wireLayout } from '#cluster/wire/index.js';
 import { createAnalysisWorker, pgLeases, pgSingleton, tuneWorkerHeap } from '#cluster/worker/index.js';
 import { createArchiver } from '#cluster/archiver/index.js';
 import { createRoundStore, openArchiveBucket } from '#cluster/archive-store/index.js';
@@ -63,6 +65,19 @@ export function registerAnalyzeCommand(program: Command): void {
       } catch (e) {
         await core.close();
         throw new AppError('UNAVAILABLE', `cannot reach the cluster at ${config.cluster.servers.join(', ')}: ${(e as Error).message}`, { cause: e });
+      }
+      try {
+        const centre = await checkCentreLayout({ servers: config.cluster.servers, bucket: config.cluster.stateBucket, name: `mamori-worker-${w.id}-layout` },
+          wireLayout(config.cluster.partitions, WIRE_VERSION));
+        if (centre === undefined) logger.warn({}, 'worker: the centre has published no wire layout yet; cluster.partitions not compared with it');
+      } catch (e) {
+        // A layout that differs stops the worker; a centre unreachable for the moment does not (the edges check it too).
+        if (!(e instanceof AppError && e.code === 'CONFIG_INVALID')) logger.warn({ err: (e as Error).message }, 'worker: could not read the centre\'s wire layout; cluster.partitions not compared with it');
+        else {
+          await transport.close();
+          await core.close();
+          throw e;
+        }
       }
       // The lease session gone means another worker may own these partitions now: exit, to be restarted (systemd).
       const leases = await pgLeases(url, w.id, (e) => { logger.error({ err: e.message }, 'worker: lease session lost; exiting'); process.exit(75); });

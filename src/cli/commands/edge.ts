@@ -11,6 +11,7 @@ import { createEdgeSelection, type EdgeSelection } from '#cluster/edge/state-sel
 import { counterTotals, createCountersReporter, createStateFollower, edgeCountersStreamSpec, readWrapKeyFile, type StateFollower } from '#cluster/state/index.js';
 import type { LocatorFactory } from '#modules/selection/index.js';
 import { serveMetrics } from '#cluster/metrics-server.js';
+import { WIRE_VERSION, wireLayout } from '#cluster/wire/index.js';
 import { flowStreamSpec, openTransport } from '#cluster/streams.js';
 import { locatorFactory, planLocator } from '#server/selection-wiring.js';
 import { loadCliConfig } from '../context.js';
@@ -62,7 +63,8 @@ export async function runEdgeCommand(cmd: Command, opts: EdgeCommandOptions): Pr
     state: { notCurrent: () => follower.notCurrent(), bases: () => follower.bases(), rotation: () => follower.rotation(), key: (p) => follower.key(p) },
   });
   const follower = createStateFollower(
-    { servers, bucket: config.cluster.stateBucket, replicas: config.cluster.replicas, name: `mamori-edge-state-${edgeId}`, maxAgeMs: config.cluster.edge.stateMaxAgeSeconds * 1000, rewatchAfterMs: 20_000 },
+    { servers, bucket: config.cluster.stateBucket, replicas: config.cluster.replicas, name: `mamori-edge-state-${edgeId}`, maxAgeMs: config.cluster.edge.stateMaxAgeSeconds * 1000, rewatchAfterMs: 20_000,
+      layout: wireLayout(config.cluster.partitions, WIRE_VERSION) },
     { wrap, clock: systemClock, logger, onKeyRemoved: (p) => selection.forgetPeriod(p), onRanges: (r) => selection.applyRanges(r) },
   );
   let transport;
@@ -125,7 +127,7 @@ export async function runEdgeCommand(cmd: Command, opts: EdgeCommandOptions): Pr
 
 /** The follower's state and the edge's gates on /metrics. */
 function edgeStateMetrics(metrics: MetricsRegistry, edgeId: string, follower: StateFollower, selection: EdgeSelection): void {
-  metrics.collect('mamori_edge_state_current', '1 while the edge holds current selection state from the centre (bases, ranges, a recent heartbeat); 0: every flow is dropped.', 'gauge', () => [{ labels: { edge: edgeId }, value: follower.notCurrent() === undefined ? 1 : 0 }]);
+  metrics.collect('mamori_edge_state_current', '1 while the edge holds current selection state from the centre (bases, ranges, a recent heartbeat naming this edge\'s wire layout); 0: every flow is dropped.', 'gauge', () => [{ labels: { edge: edgeId }, value: follower.notCurrent() === undefined ? 1 : 0 }]);
   metrics.collect('mamori_edge_state_bases', 'Legal bases the edge holds from the centre, by status now (revoked ones stay compiled for a week, matching nothing).', 'gauge', () => {
     const now = Date.now();
     const bases = follower.bases().bases;

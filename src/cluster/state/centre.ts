@@ -9,6 +9,7 @@ import type { LegalBasis, PseudonymKeyStore, Rotation } from '#modules/selection
 import { edgeCountersStreamSpec, parseCountersMessage } from './counters.js';
 import { readWrapKeyFile } from './keywrap.js';
 import { createStatePublisher, type StatePublisher } from './publisher.js';
+import { WIRE_VERSION, wireLayout } from '../wire/index.js';
 
 /** What the centre's jobs read: a slice of the server's core. */
 export interface CentreDeps {
@@ -39,7 +40,7 @@ export function centreStateJobs(deps: CentreDeps): { publisher: StatePublisher; 
   }
   const wrap = readWrapKeyFile(c.keyWrapFile);
   const publisher = createStatePublisher(
-    { servers: c.servers, bucket: c.stateBucket, replicas: c.replicas, name: `mamori-centre-${deps.replicaId}`, everyMs: 500, heartbeatMs: 5000, by: deps.replicaId },
+    { servers: c.servers, bucket: c.stateBucket, replicas: c.replicas, name: `mamori-centre-${deps.replicaId}`, everyMs: 500, heartbeatMs: 5000, by: deps.replicaId, layout: wireLayout(c.partitions, WIRE_VERSION) },
     { bases: deps.bases, ranges: deps.ranges, keys: deps.keys, rotation: deps.config.selection.pseudonymRotation as Rotation, wrap, clock: deps.clock, logger: deps.logger },
   );
   let transport: Transport | undefined;

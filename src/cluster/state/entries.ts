@@ -39,8 +39,13 @@ const EdgeBasisSchema = z.object({
 export const BasesEntrySchema = z.object({ v: z.literal(1), version: z.string().max(200), bases: z.array(EdgeBasisSchema).max(100_000) }).strict();
 /** The `ranges` entry: the designated operators' registered ranges (each edge adds its configured domestic prefixes). */
 export const RangesEntrySchema = z.object({ v: z.literal(1), ranges: z.array(cidr).max(1_000_000) }).strict();
-/** The `heartbeat` entry: the centre's publisher is alive, and the pseudonym rotation it keys by. */
-export const HeartbeatEntrySchema = z.object({ v: z.literal(1), at: iso, by: z.string().max(100), rotation: z.enum(ROTATIONS) }).strict();
+/** How the centre's workers expect flows on the wire (`WireLayout`). */
+const LayoutSchema = z.object({ partitions: z.number().int().min(1).max(65_536), hash: z.string().min(1).max(64), wire: z.number().int().min(1).max(255) }).strict();
+/**
+ * The `heartbeat` entry: the centre's publisher is alive, the pseudonym rotation it keys by, and the wire layout its
+ * workers read (absent from a centre older than the layout check: then nothing is compared).
+ */
+export const HeartbeatEntrySchema = z.object({ v: z.literal(1), at: iso, by: z.string().max(100), rotation: z.enum(ROTATIONS), layout: LayoutSchema.optional() }).strict();
 
 /** The parsed `bases` entry. */
 export type BasesEntry = z.infer<typeof BasesEntrySchema>;

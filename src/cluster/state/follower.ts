@@ -7,6 +7,7 @@ import type { Clock } from '#platform/clock/index.js';
 import { connectNats, openBucket, type BucketSettings } from './bucket.js';
 import { BasesEntrySchema, basisAtEdge, ENTRY, HeartbeatEntrySchema, parseEntry, periodOfEntry, RangesEntrySchema } from './entries.js';
 import { unwrapKey, type WrapKey } from './keywrap.js';
+import { layoutDifference, type WireLayout } from '../wire/index.js';
 
 /** Settings of the follower. */
 export interface FollowerSettings extends BucketSettings {
@@ -14,6 +15,8 @@ export interface FollowerSettings extends BucketSettings {
   maxAgeMs: number;
   /** With nothing heard for this long (ms) the watch is started again (a watch silently lost in an outage). */
   rewatchAfterMs: number;
+  /** How this edge places flows on the wire: while the centre's heartbeat names another layout, the state is not current. */
+  layout: WireLayout;
 }
 
 /** What the follower needs. */
@@ -28,7 +31,7 @@ export interface FollowerDeps {
 }
 
 /** Why the state is not current (the edge drops every flow meanwhile, counted by reason). */
-export type NotCurrent = 'no_bases' | 'no_ranges' | 'no_heartbeat' | 'stale';
+export type NotCurrent = 'no_bases' | 'no_ranges' | 'no_heartbeat' | 'stale' | 'layout_differs';
 
 /** The follower as a component, and the state it holds. */
 export interface StateFollower {
@@ -63,6 +66,8 @@ export function createStateFollower(settings: FollowerSettings, deps: FollowerDe
   let basesVersion: string | null = null;
   let ranges: string[] | undefined;
   let heartbeat: { atMs: number; at: string; rotation: Rotation } | undefined;
+  // What differs between the centre's wire layout and this edge's (undefined: they agree, or the centre names none).
+  let layoutDiffers: string | undefined;
   const keys = new Map<string, Uint8Array>();
   let lastHeardMs = 0;
   let stopping = false;
@@ -88,7 +93,7 @@ export function createStateFollower(settings: FollowerSettings, deps: FollowerDe
       if (period !== undefined) dropKey(period);
       else if (e.key === ENTRY.bases) { compiled = undefined; basesVersion = null; }
       else if (e.key === ENTRY.ranges) ranges = undefined;
-      else if (e.key === ENTRY.heartbeat) heartbeat = undefined;
+      else if (e.key === ENTRY.heartbeat) { heartbeat = undefined; layoutDiffers = undefined; }
       stats.updates++;
       return;
     }
@@ -125,6 +130,13 @@ export function createStateFollower(settings: FollowerSettings, deps: FollowerDe
       const p = parseEntry(HeartbeatEntrySchema, e.key, e.value);
       if (!p.ok) { stats.rejected++; deps.logger?.error({ err: p.error }, 'edge state: refused an entry; keeping the last good one'); return; }
       heartbeat = { atMs: Date.parse(p.value.at), at: p.value.at, rotation: p.value.rotation };
+      // Flows placed by another count or hash would reach workers whose detectors do not hold their keys' state.
+      const differs = p.value.layout === undefined ? undefined : layoutDifference(p.value.layout, settings.layout);
+      if (differs !== layoutDiffers) {
+        if (differs !== undefined) deps.logger?.error({ centre: p.value.layout, edge: settings.layout }, `edge state: ${differs}; dropping every flow until they agree`);
+        else if (layoutDiffers !== undefined) deps.logger?.info({ layout: settings.layout }, 'edge state: the centre\'s wire layout agrees with this edge\'s again');
+        layoutDiffers = differs;
+      }
     } else return;
     stats.updates++;
   }
@@ -182,6 +194,7 @@ export function createStateFollower(settings: FollowerSettings, deps: FollowerDe
       if (ranges === undefined) return 'no_ranges';
       if (heartbeat === undefined) return 'no_heartbeat';
       if (settings.maxAgeMs > 0 && deps.clock.nowMs() - heartbeat.atMs > settings.maxAgeMs) return 'stale';
+      if (layoutDiffers !== undefined) return 'layout_differs';
       return undefined;
     },
     bases: () => compiled ?? empty,

@@ -6,3 +6,4 @@ export { createCountersReporter, counterTotals, edgeCountersStreamSpec, parseCou
 export { readWrapKeyFile, wrapKey, unwrapKey, wrapKeyFrom, type WrapKey, type WrappedKey, type UnwrapFailure } from './keywrap.js';
 export { connectNats, openBucket, type BucketSettings, type OpenBucket } from './bucket.js';
 export { ENTRY, keyEntry, periodOfEntry } from './entries.js';
+export { checkCentreLayout } from './layout-check.js';

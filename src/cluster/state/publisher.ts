@@ -5,6 +5,7 @@ import { periodBounds, periodOf, type LegalBasis, type PseudonymKeyStore, type R
 import { connectNats, openBucket, type BucketSettings, type OpenBucket } from './bucket.js';
 import { edgeBasis, encodeEntry, ENTRY, keyEntry, periodOfEntry } from './entries.js';
 import { unwrapKey, wrapKey, type WrapKey } from './keywrap.js';
+import type { WireLayout } from '../wire/index.js';
 
 /** What the publisher reads at the centre. */
 export interface PublisherDeps {
@@ -27,6 +28,8 @@ export interface PublisherSettings extends BucketSettings {
   heartbeatMs: number;
   /** This publisher's name in the heartbeat (the replica id). */
   by: string;
+  /** The wire layout the centre's workers read (`cluster.partitions`): edges compare theirs with it. */
+  layout: WireLayout;
 }
 
 /** The publisher as a component (a singleton job on the API replicas' leader). */
@@ -103,7 +106,7 @@ export function createStatePublisher(settings: PublisherSettings, deps: Publishe
       deps.logger?.info({ period }, 'selection state: a period\'s key entry erased from the bucket (out of use or destroyed)');
     }
     if (now - lastBeat >= settings.heartbeatMs) {
-      await ob.kv.put(ENTRY.heartbeat, encodeEntry({ v: 1, at: isoUtc(now), by: settings.by, rotation: deps.rotation }));
+      await ob.kv.put(ENTRY.heartbeat, encodeEntry({ v: 1, at: isoUtc(now), by: settings.by, rotation: deps.rotation, layout: settings.layout }));
       lastBeat = now;
     }
     stats.lastOkAt = isoUtc(now);

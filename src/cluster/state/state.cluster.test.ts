@@ -16,12 +16,15 @@ import { basis, smallWorld } from '#modules/selection/test-support/fixtures.js';
 import { systemClock } from '#platform/clock/index.js';
 import { startNatsCluster, type NatsTestCluster } from '#platform/transport/test-support/nats-cluster.js';
 import { createEdgeSelection } from '#cluster/edge/state-selection.js';
+import { WIRE_VERSION, wireLayout } from '#cluster/wire/index.js';
 import { connectNats } from './bucket.js';
+import { checkCentreLayout } from './layout-check.js';
 import { createStateFollower, type StateFollower } from './follower.js';
 import { wrapKeyFrom } from './keywrap.js';
 import { createStatePublisher, periodsInUse } from './publisher.js';
 
 const BUCKET = 'mamori_selection_test';
+const layout = wireLayout(8, WIRE_VERSION);
 let nats: NatsTestCluster;
 const dir = mkdtempSync(join(tmpdir(), 'mamori-state-'));
 const stops: (() => Promise<void>)[] = [];
@@ -85,7 +88,7 @@ describe('edge selection state over NATS KV', () => {
       domesticPrefixes: (ranges) => [...ranges],
       clock: systemClock,
     });
-    const follower: StateFollower = createStateFollower({ ...settings, name: 'edge-test', maxAgeMs: 60_000, rewatchAfterMs: 5000 }, {
+    const follower: StateFollower = createStateFollower({ ...settings, name: 'edge-test', maxAgeMs: 60_000, rewatchAfterMs: 5000, layout }, {
       wrap, clock: systemClock, onKeyRemoved: (p) => { removed.push(p); sel.forgetPeriod(p); }, onRanges: (r) => sel.applyRanges(r),
     });
     await follower.start();
@@ -98,7 +101,7 @@ describe('edge selection state over NATS KV', () => {
     expect(sel.select(out).length).toBe(0);
     expect(sel.stats().droppedNoState).toBe(1);
 
-    const publisher = createStatePublisher({ ...settings, name: 'centre-test', everyMs: 200, heartbeatMs: 1000, by: 'centre-1' }, {
+    const publisher = createStatePublisher({ ...settings, name: 'centre-test', everyMs: 200, heartbeatMs: 1000, by: 'centre-1', layout }, {
       bases: () => ({ version: String(version), bases }), ranges: async () => ['1.0.16.0/20'], keys: keystore, rotation, wrap, clock: systemClock,
     });
     await publisher.start();
@@ -167,16 +170,31 @@ describe('edge selection state over NATS KV', () => {
 
     // The centre silent past the edge's bound: its state is no longer current and every flow is dropped.
     await publisher.stop();
-    const strict = createStateFollower({ ...settings, name: 'edge-strict', maxAgeMs: 2500, rewatchAfterMs: 5000 }, { wrap, clock: systemClock });
+    const strict = createStateFollower({ ...settings, name: 'edge-strict', maxAgeMs: 2500, rewatchAfterMs: 5000, layout }, { wrap, clock: systemClock });
     await strict.start();
     stops.push(() => strict.stop());
     await until('strict follower has the state', () => strict.periods().length > 0 && strict.bases().bases.length === 2, 10_000);
     await until('state goes stale without the centre\'s heartbeat', () => strict.notCurrent() === 'stale', 10_000);
     // A follower with another wrapping key opens none of the keys (and says so), so it never selects with a wrong one.
-    const wrong = createStateFollower({ ...settings, name: 'edge-wrong', maxAgeMs: 0, rewatchAfterMs: 5000 }, { wrap: wrapKeyFrom(randomBytes(32)), clock: systemClock });
+    const wrong = createStateFollower({ ...settings, name: 'edge-wrong', maxAgeMs: 0, rewatchAfterMs: 5000, layout }, { wrap: wrapKeyFrom(randomBytes(32)), clock: systemClock });
     await wrong.start();
     stops.push(() => wrong.stop());
     await until('wrong-key follower read the bucket', () => wrong.stats().rejected >= 2, 10_000);
     expect(wrong.periods()).toEqual([]);
+    // An edge placing flows into another number of partitions than the centre's workers read holds every flow back
+    // (its flows would reach workers whose detectors hold none of their keys' state), and says what to set.
+    const errors: string[] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: (_o: object, m: string) => { errors.push(m); } };
+    const other = createStateFollower({ ...settings, name: 'edge-other-layout', maxAgeMs: 0, rewatchAfterMs: 5000, layout: wireLayout(16, WIRE_VERSION) }, { wrap, clock: systemClock, logger });
+    await other.start();
+    stops.push(() => other.stop());
+    await until('other-layout follower read the heartbeat', () => other.stats().heartbeatAt !== null, 10_000);
+    expect(other.notCurrent()).toBe('layout_differs');
+    expect(errors.join('\n')).toMatch(/into 8 partitions and this process into 16 \(set cluster\.partitions alike everywhere\)/);
+    // A worker compares its layout with the heartbeat's before it starts, and refuses another.
+    expect(await checkCentreLayout({ servers: nats.urls, bucket: BUCKET, name: 'worker-check' }, layout)).toEqual(layout);
+    await expect(checkCentreLayout({ servers: nats.urls, bucket: BUCKET, name: 'worker-check' }, wireLayout(4, WIRE_VERSION)))
+      .rejects.toThrow(/into 8 partitions and this process into 4 .*Not starting/);
+    expect(await checkCentreLayout({ servers: nats.urls, bucket: 'mamori_no_such_bucket', name: 'worker-check' }, layout)).toBeUndefined();
   });
 });

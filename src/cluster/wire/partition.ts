@@ -22,6 +22,33 @@ export function partitionSubject(prefix: string, family: Family, partition: numb
 }
 
 /**
+ * Names `slotPartition`'s function. Edges and workers must place a flow alike: the centre publishes this name and its
+ * partition count, and an edge whose own differ holds back every flow (see `layoutDifference`). Change it with the hash.
+ */
+export const PARTITION_HASH = 'fnv1a32-fmix32/1';
+
+/** How flows are placed on the wire: partition count, hash and batch format; equal at every edge and worker of a cluster. */
+export interface WireLayout {
+  partitions: number;
+  hash: string;
+  wire: number;
+}
+
+/** This process's layout with `partitions` (`cluster.partitions`). */
+export function wireLayout(partitions: number, wire: number): WireLayout {
+  return { partitions, hash: PARTITION_HASH, wire };
+}
+
+/** What differs between the centre's layout and this process's, in words for the log; undefined when they agree. */
+export function layoutDifference(centre: WireLayout, mine: WireLayout): string | undefined {
+  const d: string[] = [];
+  if (centre.partitions !== mine.partitions) d.push(`the centre places flows into ${centre.partitions} partitions and this process into ${mine.partitions} (set cluster.partitions alike everywhere)`);
+  if (centre.hash !== mine.hash) d.push(`the centre's partition hash is ${centre.hash} and this process's ${mine.hash} (run one mamori version at the centre and the edges)`);
+  if (centre.wire !== mine.wire) d.push(`the centre reads flow batch format ${centre.wire} and this process writes ${mine.wire} (upgrade the centre first, then the edges)`);
+  return d.length === 0 ? undefined : d.join('; ');
+}
+
+/**
  * FNV-1a (32 bits) of a 16-byte address slot and its kind, mixed by MurmurHash3's finalizer: stable across versions,
  * since it places stored messages. Without the finalizer, FNV's low k bits depend only on the low k bits of each byte
  * (the prime is odd), so with 2^k partitions addresses differing only in their bytes' high bits shared one partition.
