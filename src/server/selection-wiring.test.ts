@@ -144,33 +144,47 @@ describe('selection configuration → locator', () => {
     expect(text).toContain('mamori_archive_merge_failures_total 4');
   });
 
-  it('bounds every DuckDB of the archive by its configured memory and spills each into a directory of its own inside the archive', async () => {
+  it('bounds every DuckDB of the archive by its configured memory and spills each into a new, empty directory of its own, removed at close', async () => {
     const archive = join(dir, 'archive-engines');
-    mkdirSync(join(archive, '_spill', 'query-999999999'), { recursive: true }); // left by a process that is gone
+    // Left by instances that are gone: one of a killed process whose pid this process now has (a restarted container's
+    // first processes reuse the last one's pids), and one of a process that is gone.
+    const reused = join(archive, '_spill', `write-${process.pid}`);
+    mkdirSync(reused, { recursive: true });
+    writeFileSync(join(reused, 'duckdb_temp_storage_S32K-0.tmp'), 'a killed instance\'s spill');
+    mkdirSync(join(archive, '_spill', 'query-999999999'), { recursive: true });
     const limits = { writeMemoryBytes: 64 * 2 ** 20, queryMemoryBytes: 96 * 2 ** 20, rollupMemoryBytes: 80 * 2 ** 20 };
     const engines = archiveEngines(limits, archive);
-    const spill = (purpose: string): string => join(archive, '_spill', `${purpose}-${process.pid}`);
     const expected: [keyof typeof engines, string, string][] = [
-      ['engine', '64.0 MiB', spill('write')], ['queryEngine', '96.0 MiB', spill('query')], ['bucketEngine', '64.0 MiB', spill('bucket-compaction')],
-      ['bucketQueryEngine', '96.0 MiB', spill('bucket-query')], ['roundEngine', '64.0 MiB', spill('rounds')],
+      ['engine', '64.0 MiB', 'write'], ['queryEngine', '96.0 MiB', 'query'], ['rollupEngine', '80.0 MiB', 'rollup'],
+      ['bucketEngine', '64.0 MiB', 'bucket-compaction'], ['bucketQueryEngine', '96.0 MiB', 'bucket-query'], ['roundEngine', '64.0 MiB', 'rounds'],
     ];
-    for (const [name, memory, at] of expected) {
-      const e = await (engines[name] as () => ReturnType<typeof engines.engine>)();
+    const spills = new Set<string>();
+    for (const [name, memory, purpose] of expected) {
+      const e = await engines[name]();
+      const [r] = await e.all(`SELECT current_setting('memory_limit') AS memory, current_setting('temp_directory') AS spill`);
+      const spill = String(r!['spill']);
       try {
-        const [r] = await e.all(`SELECT current_setting('memory_limit') AS memory, current_setting('temp_directory') AS spill`);
-        expect([name, r]).toEqual([name, { memory, spill: at }]);
+        expect([name, r!['memory']]).toEqual([name, memory]);
+        expect(spill).toMatch(new RegExp(`^${join(archive, '_spill')}/${purpose}-${process.pid}-[0-9a-f]{8}$`));
+        expect(readdirSync(spill)).toEqual([]); // made for it, empty
+        spills.add(spill);
         if (name === 'engine') {
-          // An aggregate larger than its memory spills there (DuckDB creates the directory on its first spill).
-          await e.all('SELECT count(*) AS n FROM (SELECT md5(range::VARCHAR) AS k, count(*) FROM range(3000000) GROUP BY k)');
-          expect(existsSync(at)).toBe(true);
+          // A table larger than its memory is spilled there.
+          await e.run('CREATE TABLE big AS SELECT md5(range::VARCHAR) AS k FROM range(3000000)');
+          expect(readdirSync(spill).length).toBeGreaterThan(0);
+          // Two instances of one purpose open at once: each its own.
+          const again = await engines.engine();
+          const [o] = await again.all(`SELECT current_setting('temp_directory') AS spill`);
+          again.close();
+          expect(o!['spill']).not.toBe(spill);
+          expect(existsSync(spill)).toBe(true); // opening the second left the first's alone
         }
       } finally {
         e.close();
       }
+      expect(existsSync(spill)).toBe(false); // removed at close
     }
-    const r = await engines.rollupEngine(spill('rollup'));
-    expect(await r.all(`SELECT current_setting('memory_limit') AS memory`)).toEqual([{ memory: '80.0 MiB' }]);
-    r.close();
-    expect(readdirSync(join(archive, '_spill'))).not.toContain('query-999999999');
+    expect(spills.size).toBe(expected.length);
+    expect(readdirSync(join(archive, '_spill'))).toEqual([]); // the leftovers too
   }, 60_000);
 });

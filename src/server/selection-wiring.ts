@@ -9,7 +9,7 @@ import type { RangeGate, RegistryService } from '#modules/registry/index.js';
 import type { DomesticRangeChange, FlowArchive, LiveLocator } from '#modules/selection/index.js';
 import type { Logger } from '#platform/logger/index.js';
 import type { MetricsRegistry } from '#platform/metrics/index.js';
-import { spillDir } from '#modules/selection/index.js';
+import { openSpilling } from '#modules/selection/index.js';
 import { createLocatorFactory, loadIpLocationDb, mmdbCountryRanges, openMmdb, parsePrefix, parseRirDelegated, withOverrides, type Locator, type LocatorFactory, type RangeSet, type SpecialRange } from '#modules/selection/index.js';
 
 /** What the locator will be built from, checked at start so a bad path or prefix stops start-up rather than selection. */
@@ -163,23 +163,23 @@ export function rollupComponents(archive: Pick<FlowArchive, 'rollupOpenHours'>, 
 
 /**
  * The archive's DuckDB instances, each opened on first use, bounded by its `archive.*MemoryBytes` and spilling into a
- * directory of its own under `<dir>/_spill/` (unbounded, each took up to 80 % of the machine and spilled into the working
- * directory): writes and compaction (`writeMemoryBytes`), queries (`queryMemoryBytes`, with every core: a whole-hour
- * question scans every row), rollups (`rollupMemoryBytes`); in a cluster the bucket's compaction and queries, and the
- * archiver's rounds. The writer's thread opens its own, given `writeMemoryBytes` (core.ts).
+ * new directory of its own under `<dir>/_spill/`, removed when it closes (openSpilling; unbounded, each took up to 80 %
+ * of the machine and spilled into the working directory): writes and compaction (`writeMemoryBytes`), queries
+ * (`queryMemoryBytes`, with every core: a whole-hour question scans every row), rollups (`rollupMemoryBytes`); in a
+ * cluster the bucket's compaction and queries, and the archiver's rounds. The writer's thread opens its own, given
+ * `writeMemoryBytes` (core.ts).
  * @see docs/operations.md "DuckDB memory"
  */
 export function archiveEngines(limits: Pick<Config['archive'], 'writeMemoryBytes' | 'queryMemoryBytes' | 'rollupMemoryBytes'>, dir: string) {
-  const write = (purpose: string) => (): Promise<DuckDb> => openDuckDb({ memoryLimitBytes: limits.writeMemoryBytes, spillDir: spillDir(dir, purpose) });
-  const query = (purpose: string) => (): Promise<DuckDb> =>
-    openDuckDb({ threads: availableParallelism(), memoryLimitBytes: limits.queryMemoryBytes, spillDir: spillDir(dir, purpose) });
+  const bounded = (purpose: string, memoryLimitBytes: number, threads = 1) => (): Promise<DuckDb> =>
+    openSpilling(dir, purpose, (spillDir) => openDuckDb({ threads, memoryLimitBytes, spillDir }));
   return {
-    engine: write('write'),
-    queryEngine: query('query'),
-    rollupEngine: (spill: string): Promise<DuckDb> => openDuckDb({ memoryLimitBytes: limits.rollupMemoryBytes, spillDir: spill }),
-    bucketEngine: write('bucket-compaction'),
-    bucketQueryEngine: query('bucket-query'),
-    roundEngine: write('rounds'),
+    engine: bounded('write', limits.writeMemoryBytes),
+    queryEngine: bounded('query', limits.queryMemoryBytes, availableParallelism()),
+    rollupEngine: bounded('rollup', limits.rollupMemoryBytes),
+    bucketEngine: bounded('bucket-compaction', limits.writeMemoryBytes),
+    bucketQueryEngine: bounded('bucket-query', limits.queryMemoryBytes, availableParallelism()),
+    roundEngine: bounded('rounds', limits.writeMemoryBytes),
   };
 }
 

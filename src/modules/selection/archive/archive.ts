@@ -11,7 +11,7 @@ import type { SelectedBatch } from '../minimize.js';
 import { compactPartition } from './compaction.js';
 import { portRollupPartition } from './port-rollup.js';
 import { rollupPartition } from './rollup.js';
-import { checkPurgeRequest, hourOf, listPartitions, liveFiles, spillDir, type Partition } from './layout.js';
+import { checkPurgeRequest, hourOf, listPartitions, liveFiles, type Partition } from './layout.js';
 import { fileList, queryFlows, readSnapshot, type FlowQuery, type FlowQueryResult } from './query.js';
 import { createArchiveWriter, DEFAULT_WRITER_SETTINGS, type ArchiveWriter, type ArchiveWriterSettings } from './writer.js';
 
@@ -23,11 +23,8 @@ export interface ArchiveDeps {
   engine: () => Promise<DuckDb>;
   /** Opens the engine queries run on (the server gives it every core: a whole-hour question is a scan of every row); default `engine`. */
   queryEngine?: () => Promise<DuckDb>;
-  /**
-   * Opens the engine rollup passes run on, given where it may spill what exceeds its memory (inside the archive's `_spill/`:
-   * the server bounds its memory by `archive.rollupMemoryBytes`); default `engine`.
-   */
-  rollupEngine?: (spillDir: string) => Promise<DuckDb>;
+  /** Opens the engine rollup passes run on (the server bounds its memory by `archive.rollupMemoryBytes`); default `engine`. */
+  rollupEngine?: () => Promise<DuckDb>;
   audit: AuditRecorder;
   policy: PolicyEngine;
   clock: Clock;
@@ -95,7 +92,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
   // one pass at a time on an engine of their own; a file merged away or a partition deleted under a pass only makes that
   // partition wait for the next pass (a query never takes a rollup of a file it does not see live).
   let rollupOpened: Promise<DuckDb> | undefined;
-  const openRollupEngine = (): Promise<DuckDb> => (deps.rollupEngine !== undefined ? deps.rollupEngine(spillDir(dir, 'rollup')) : deps.engine());
+  const openRollupEngine = (): Promise<DuckDb> => (deps.rollupEngine ?? deps.engine)();
   let rollupChain: Promise<unknown> = Promise.resolve();
   // A rollup that cannot be written (a file DuckDB cannot read, a full disk) is counted and logged, and the pass goes on
   // with the others: what has no rollup is read from rows meanwhile, and the next pass tries it again.

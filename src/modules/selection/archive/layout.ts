@@ -1,5 +1,5 @@
 /** @module The archive's layout on disk: hive partitions by basis and hour, which files a reader takes (compaction's swap rule), 128-bit addresses as two UBIGINT columns, and what a purge request must name. */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isoUtc } from '#platform/clock/index.js';
 import { AppError } from '#platform/errors/index.js';
@@ -11,33 +11,8 @@ export interface Partition { basis: string; hour: string; dir: string }
 export const WAL_DIR = '_wal';
 /** Where files are written before they are renamed into their partition (a reader never sees half a file). */
 export const TMP_DIR = '_tmp';
-/** Where the archive's DuckDB instances spill what exceeds their memory limit (spillDir). */
+/** Where the archive's DuckDB instances spill what exceeds their memory limit (spill.ts). */
 export const SPILL_DIR = '_spill';
-
-/**
- * The directory a DuckDB instance of this process spills into for `purpose` (`write`, `query`, …): `_spill/<purpose>-<pid>`.
- * One an instance: DuckDB names its files alike in every instance, and a server and a `mamori flows query` on one data
- * directory must not share one. DuckDB creates it when it first spills and removes it when closed; what a process that
- * ended without closing (kill -9) left is removed here. Never under `_tmp/`, which the writer empties at start.
- */
-export function spillDir(archiveDir: string, purpose: string): string {
-  const root = join(archiveDir, SPILL_DIR);
-  mkdirSync(root, { recursive: true });
-  for (const n of readdirSync(root)) {
-    const pid = Number(n.slice(n.lastIndexOf('-') + 1));
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) rmSync(join(root, n), { recursive: true, force: true });
-  }
-  return join(root, `${purpose}-${process.pid}`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
-  }
-}
 
 /** A compaction's manifest beside its merged file: the names of the files that file replaces. */
 export const REPLACES_SUFFIX = '.replaces';

@@ -181,13 +181,12 @@ describe('minute rollups', () => {
     }
   }, 120_000);
 
-  it('runs its rollup passes on the rollup engine, spilling inside the archive, and opens it again after a failed open', async () => {
+  it('runs its rollup passes on the rollup engine, and opens it again after a failed open', async () => {
     const d = mkdtempSync(join(tmpdir(), 'mamori-rollup-engine-'));
-    const asked: string[] = [];
-    const rollupEngine = async (spillDir: string): Promise<DuckDb> => {
-      asked.push(spillDir);
-      if (asked.length === 1) throw new Error('cannot open');
-      const e = await openDuckDb({ memoryLimitBytes: 64 * 2 ** 20, spillDir });
+    let opened = 0;
+    const rollupEngine = async (): Promise<DuckDb> => {
+      if (++opened === 1) throw new Error('cannot open');
+      const e = await openDuckDb({ memoryLimitBytes: 64 * 2 ** 20 });
       engines.push(e);
       return e;
     };
@@ -198,7 +197,7 @@ describe('minute rollups', () => {
       expect(await a.rollupOpenHours()).toBe(12); // a minute and a port rollup each
       expect(await a.rollupOpenHours()).toBe(0);
       // Writes never opened it; the pass after the failed open did, once.
-      expect(asked).toEqual([join(d, '_spill', `rollup-${process.pid}`), join(d, '_spill', `rollup-${process.pid}`)]);
+      expect(opened).toBe(2);
     } finally {
       await a.close();
       rmSync(d, { recursive: true, force: true });

@@ -91,13 +91,15 @@ describe('archive writer thread', () => {
     const w = createArchiveWriter(threaded({ fileRows: 5000, memoryBytes: 96 * 2 ** 20 }), { dir, engine, serial: chain(), logger });
     await w.start();
     try {
-      expect(infos).toContainEqual([{ duckdbMemoryLimit: '96.0 MiB', spillDir: join(dir, '_spill', `writer-${process.pid}`) }, 'flow archive: writer ready']);
+      expect(infos).toContainEqual([{ duckdbMemoryLimit: '96.0 MiB', spillDir: expect.stringMatching(new RegExp(`^${join(dir, '_spill')}/writer-${process.pid}-[0-9a-f]{8}$`)) },
+        'flow archive: writer ready']);
       expect(w.append(syntheticSelected(5000, { bytes: 1 })).accepted).toBe(true);
       await w.flush();
       expect(await holdings(dir)).toMatchObject({ rows: 5000 });
     } finally {
       await w.stop();
     }
+    expect(readdirSync(join(dir, '_spill'))).toEqual([]); // the thread's directory went with it
   });
 
   it('keeps the rows in their segment while the thread cannot write, refuses as archive_failed when full, then writes them once it can', async () => {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DuckDb } from '#platform/duckdb/index.js';
-import { spillDir } from './layout.js';
+import { claimSpillDir } from './spill.js';
 import { writeSegment, type SegmentWriteOptions, type SegmentWriteResult } from './segment-write.js';
 
 /** What the thread is started with. */
@@ -69,8 +69,17 @@ export function threadSegmentWriter(dir: string, engine: { memoryLimitBytes?: nu
   function start(): Worker {
     const entry = workerEntry();
     // An empty environment: the thread needs none of the process's secrets.
-    const init: WriteThreadInit = { dir, spillDir: spillDir(dir, 'writer'), ...(engine.memoryLimitBytes !== undefined ? { memoryLimitBytes: engine.memoryLimitBytes } : {}) };
-    const w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: entry.execArgv, env: {} });
+    // The thread's spill directory is held here and removed once the thread (and its DuckDB) ended.
+    const spill = claimSpillDir(dir, 'writer');
+    const init: WriteThreadInit = { dir, spillDir: spill.dir, ...(engine.memoryLimitBytes !== undefined ? { memoryLimitBytes: engine.memoryLimitBytes } : {}) };
+    let w: Worker;
+    try {
+      w = new Worker(entry.entry, { eval: entry.eval, workerData: init, execArgv: entry.execArgv, env: {} });
+    } catch (e) {
+      spill.release();
+      throw e;
+    }
+    w.once('exit', () => spill.release());
     w.on('message', (m: FromWriteThread) => {
       const p = pending.get(m.id);
       if (p === undefined) return;
