@@ -61,18 +61,20 @@ describe('archive spill directories', () => {
     tryLockFile(join(spill, `write-${process.pid}-0badc0de.lock`), { create: true })!.release();
     // A directory without a lock file (older versions named them <purpose>-<pid>).
     mkdirSync(join(spill, `query-${process.pid}`));
+    // Something that is not a lock: left alone, and no reason not to open.
+    writeFileSync(join(spill, 'junk.lock'), 'not a lock file but text long enough to be read as a database header, which it is not');
     const other = await holder(archive);
     expect(readdirSync(other.dir)).toEqual(['duckdb_temp_storage_S32K-0.tmp']);
 
     const mine = claimSpillDir(archive, 'write');
-    expect(readdirSync(spill).sort()).toEqual([other.dir, `${other.dir}.lock`, mine.dir, `${mine.dir}.lock`].map((p) => p.split('/').pop()).sort());
+    expect(readdirSync(spill).sort()).toEqual([other.dir, `${other.dir}.lock`, mine.dir, `${mine.dir}.lock`, 'junk.lock'].map((p) => p.split('/').pop()).sort());
     expect(readdirSync(other.dir)).toEqual(['duckdb_temp_storage_S32K-0.tmp']); // its owner lives: untouched
     mine.release();
 
     await kill9(other.child);
     const next = claimSpillDir(archive, 'query');
     expect(existsSync(other.dir)).toBe(false);
-    expect(readdirSync(spill).sort()).toEqual([next.dir, `${next.dir}.lock`].map((p) => p.split('/').pop()).sort());
+    expect(readdirSync(spill).sort()).toEqual([next.dir, `${next.dir}.lock`, 'junk.lock'].map((p) => p.split('/').pop()).sort());
     next.release();
   }, 30_000);
 });

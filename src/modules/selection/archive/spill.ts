@@ -31,17 +31,21 @@ export interface SpillDir {
 function removeLeftovers(root: string): void {
   for (const n of readdirSync(root)) {
     const path = join(root, n);
-    if (n.endsWith(LOCK_SUFFIX)) {
-      const lock = tryLockFile(path, { create: false });
-      if (lock === undefined) continue; // its instance is open (or the file went meanwhile)
-      try {
-        rmSync(path.slice(0, -LOCK_SUFFIX.length), { recursive: true, force: true });
-        rmSync(path, { force: true });
-      } finally {
-        lock.release();
+    try {
+      if (n.endsWith(LOCK_SUFFIX)) {
+        const lock = tryLockFile(path, { create: false });
+        if (lock === undefined) continue; // its instance is open (or the file went meanwhile)
+        try {
+          rmSync(path.slice(0, -LOCK_SUFFIX.length), { recursive: true, force: true });
+          rmSync(path, { force: true });
+        } finally {
+          lock.release();
+        }
+      } else if (!existsSync(`${path}${LOCK_SUFFIX}`) && statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
+        rmSync(path, { recursive: true, force: true });
       }
-    } else if (!existsSync(`${path}${LOCK_SUFFIX}`) && statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
-      rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Not ours to judge (a file that is not a lock, one we may not remove): left as it is, and the instance opens all the same.
     }
   }
 }
