@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '#platform/context/index.js';
 import { sql, type Database } from '#platform/db/index.js';
 import { verifyAuditLog, verifyInclusion, type AuditEvent } from '#modules/audit/index.js';
+import { createCheckpointer, readLogState } from '#modules/audit/checkpointer.js';
+import { defaultLogKeyPath } from '#modules/audit/keys.js';
 import type { Core } from './core.js';
 import { createTestCore } from './test-support/harness.js';
 import { createFreshPgDatabase } from './test-support/pg.js';
@@ -64,5 +66,37 @@ describe('audit log on PostgreSQL: checkpoints, proofs and verify', () => {
     expect(during.problem).toBeUndefined();
     expect(during).toMatchObject({ ok: true, size: before.size, checkpoints: 2 });
     expect(await verifyAuditLog(core.db, { logKey: core.checkpointer.verifier(), pageSize: 10 })).toMatchObject({ ok: true, size: before.size + 6, checkpoints: 3 });
+  });
+
+  it('keeps the largest signed tree in the state file when another replica records a larger one between its insert and its write', async () => {
+    const ctx = systemContext('pg-test');
+    const keyFile = core.config.audit.keyFile ?? defaultLogKeyPath(core.config.dataDir);
+    await core.audit.recordMany(ctx, [{ action: 'test:act', object: { type: 'Thing', id: 'w-0' }, outcome: 'success' }]);
+    const mine = (await core.audit.head()).size;
+    // This replica's checkpoint row is stored; before it writes the state file, the other replica (core's checkpointer,
+    // same key file) appends, signs the larger head and records it.
+    const inserts = new Set<unknown>();
+    let raced = false;
+    const racing: Database = {
+      ...core.db,
+      kysely: core.db.kysely.withPlugin({
+        transformQuery: (a) => {
+          if (a.node.kind === 'InsertQueryNode' && a.node.into?.table.identifier.name === 'audit_checkpoints') inserts.add(a.queryId);
+          return a.node;
+        },
+        transformResult: async (a) => {
+          if (!raced && inserts.has(a.queryId)) {
+            raced = true;
+            await core.audit.recordMany(ctx, [{ action: 'test:act', object: { type: 'Thing', id: 'w-1' }, outcome: 'success' }]);
+            await core.checkpointer.checkpointNow();
+          }
+          return a.result;
+        },
+      }),
+    };
+    const replica = createCheckpointer({ origin: core.checkpointer.origin, everyEntries: 1000, everySeconds: 300, keyFile }, { db: racing, log: core.audit, clock: core.clock });
+    expect((await replica.checkpointNow())?.size).toBe(mine);
+    expect(raced).toBe(true);
+    expect(readLogState(keyFile)?.size).toBe(mine + 1);
   });
 });

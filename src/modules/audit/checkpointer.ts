@@ -203,7 +203,8 @@ export function createCheckpointer(config: CheckpointerConfig, deps: Checkpointe
       return other;
     }
     lastSignedAtMs = clock.nowMs();
-    writePrivateFile(stateFile, `${JSON.stringify({ size, root: row.root, at: row.created_at })}\n`);
+    // Only forward: a replica sharing the file may have recorded a larger tree since this row was inserted.
+    if ((lastSignedOnDisk()?.size ?? -1) < size) writePrivateFile(stateFile, `${JSON.stringify({ size, root: row.root, at: row.created_at })}\n`);
     const stored = rowOf(row);
     deps.onSigned?.(stored);
     return stored;
