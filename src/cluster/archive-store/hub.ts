@@ -1,7 +1,7 @@
 /** @module The replicated archive as one process of the cluster sees it: a bucket connected on first use, this replica's cache of it, and retention and purge over it. */
 import type { Clock } from '#platform/clock/index.js';
 import { basename } from 'node:path';
-import { errorSummary, type DuckDb } from '#platform/duckdb/index.js';
+import { errorSummary, lazyDuckDb, type DuckDb } from '#platform/duckdb/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { openArchiveBucket, type ArchiveBucket, type ArchiveBucketOptions } from './bucket.js';
@@ -69,9 +69,10 @@ export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
   };
   const cache = createArchiveCache({ bucket, dir: deps.dir, ...(deps.cache !== undefined ? { options: deps.cache } : {}), ...(deps.logger !== undefined ? { logger: deps.logger } : {}) });
   const archive = createClusterArchive({ bucket, cache, dir: deps.dir, audit: deps.audit, policy: deps.policy, clock: deps.clock, retentionOf: deps.retentionOf });
-  let engine: Promise<DuckDb> | undefined;
-  let queryEngine: Promise<DuckDb> | undefined;
-  const queries = createReplicaQueries({ cache, audit: deps.audit, policy: deps.policy, engine: () => (queryEngine ??= (deps.queryEngine ?? deps.engine)()) });
+  // Each engine is opened on first use, and again after a failed open (lazyDuckDb).
+  const engine = lazyDuckDb(() => deps.engine());
+  const queryEngine = lazyDuckDb(() => (deps.queryEngine ?? deps.engine)());
+  const queries = createReplicaQueries({ cache, audit: deps.audit, policy: deps.policy, engine: queryEngine.get });
   // A merge or rollup that fails for some objects (one DuckDB cannot read) is counted and logged, and the round goes on.
   const failures = { merge: 0, minute: 0, port: 0 };
   const onFailure = (f: BucketCompactionFailure): void => {
@@ -106,13 +107,11 @@ export function createArchiveHub(deps: ArchiveHubDeps): ArchiveHub {
         await following;
       },
     },
-    compact: (options) => compactBucket({ bucket, dir: deps.dir, clock: deps.clock, engine: () => (engine ??= deps.engine()), onFailure }, options),
+    compact: (options) => compactBucket({ bucket, dir: deps.dir, clock: deps.clock, engine: engine.get, onFailure }, options),
     rollupStats: () => ({ minuteFailures: failures.minute, portFailures: failures.port, mergeFailures: failures.merge }),
     async close() {
       await bucket.close();
-      for (const o of [engine, queryEngine]) if (o !== undefined) (await o.catch(() => undefined))?.close();
-      engine = undefined;
-      queryEngine = undefined;
+      for (const db of [engine, queryEngine]) await db.close();
     },
   };
 }

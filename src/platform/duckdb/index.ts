@@ -48,6 +48,30 @@ export interface DuckDb {
   close(): void;
 }
 
+/**
+ * An engine opened on first use and shared after it; one whose open failed (a full disk, a spill directory that could not
+ * be made) is opened again at the next use instead of staying failed. `close` closes it if it opened.
+ */
+export function lazyDuckDb(open: () => Promise<DuckDb>): { get(): Promise<DuckDb>; close(): Promise<void> } {
+  let opened: Promise<DuckDb> | undefined;
+  return {
+    get() {
+      if (opened !== undefined) return opened;
+      const p: Promise<DuckDb> = open().catch((err: unknown) => {
+        if (opened === p) opened = undefined;
+        throw err;
+      });
+      opened = p;
+      return p;
+    },
+    async close() {
+      const o = opened;
+      opened = undefined;
+      if (o !== undefined) (await o.catch(() => undefined))?.close();
+    },
+  };
+}
+
 const SCAN_TYPES: Record<Exclude<ScanType, { enum: readonly string[] }>, DuckDBType> = { double: DOUBLE, u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, u64: UBIGINT, timestamp: TIMESTAMP };
 const scanType = (t: ScanType): DuckDBType => (typeof t === 'string' ? SCAN_TYPES[t] : ENUM(t.enum));
 

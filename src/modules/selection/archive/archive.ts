@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Clock } from '#platform/clock/index.js';
 import type { RequestContext } from '#platform/context/index.js';
-import { errorSummary, type DuckDb } from '#platform/duckdb/index.js';
+import { errorSummary, lazyDuckDb, type DuckDb } from '#platform/duckdb/index.js';
 import { AppError } from '#platform/errors/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
@@ -77,10 +77,12 @@ export function createFlowArchive(deps: ArchiveDeps) {
   const dir = resolve(deps.dir);
   const { audit, policy, clock } = deps;
   const settings: ArchiveWriterSettings = { ...DEFAULT_WRITER_SETTINGS, ...deps.writer };
-  let opened: Promise<DuckDb> | undefined;
-  let queryOpened: Promise<DuckDb> | undefined;
-  const engine = (): Promise<DuckDb> => (opened ??= deps.engine());
-  const queryEngine = (): Promise<DuckDb> => (queryOpened ??= (deps.queryEngine ?? deps.engine)());
+  // Each engine is opened on first use, and again after a failed open (lazyDuckDb).
+  const writeDb = lazyDuckDb(() => deps.engine());
+  const queryDb = lazyDuckDb(() => (deps.queryEngine ?? deps.engine)());
+  const rollupDb = lazyDuckDb(() => (deps.rollupEngine ?? deps.engine)());
+  const engine = (): Promise<DuckDb> => writeDb.get();
+  const queryEngine = (): Promise<DuckDb> => queryDb.get();
   let chain: Promise<unknown> = Promise.resolve();
   // Writes, compaction, retention and purges take turns (a query reads without waiting: the swap rule keeps it exact).
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -91,8 +93,6 @@ export function createFlowArchive(deps: ArchiveDeps) {
   // Rollups are written off the chain (a file is immutable once in its partition: writes need not wait for them), by
   // one pass at a time on an engine of their own; a file merged away or a partition deleted under a pass only makes that
   // partition wait for the next pass (a query never takes a rollup of a file it does not see live).
-  let rollupOpened: Promise<DuckDb> | undefined;
-  const openRollupEngine = (): Promise<DuckDb> => (deps.rollupEngine ?? deps.engine)();
   let rollupChain: Promise<unknown> = Promise.resolve();
   // A rollup that cannot be written (a file DuckDB cannot read, a full disk) is counted and logged, and the pass goes on
   // with the others: what has no rollup is read from rows meanwhile, and the next pass tries it again.
@@ -105,8 +105,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
   };
   const rollupPass = (pick: (p: Partition) => boolean): Promise<number> => {
     const next = rollupChain.then(async () => {
-      // An engine that failed to open is opened again by the next pass, not kept failed.
-      const e = await (rollupOpened ??= openRollupEngine()).catch((err: unknown) => { rollupOpened = undefined; throw err; });
+      const e = await rollupDb.get();
       let written = 0;
       for (const p of listPartitions(dir)) {
         if (!pick(p)) continue;
@@ -181,10 +180,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
         await writer.stop();
         await rollupChain;
       } finally {
-        for (const o of [opened, queryOpened, rollupOpened]) if (o !== undefined) (await o).close();
-        opened = undefined;
-        queryOpened = undefined;
-        rollupOpened = undefined;
+        for (const db of [writeDb, queryDb, rollupDb]) await db.close();
       }
     },
     /**

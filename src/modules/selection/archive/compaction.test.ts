@@ -115,4 +115,26 @@ describe('archive compaction', () => {
     expect(readFileSync(unreadable, 'utf8')).toBe('not a Parquet file');
     await archive.close();
   }, 60_000);
+
+  it('opens its engine again when opening it failed, instead of failing every later compaction', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mamori-compaction-open-'));
+    dirs.push(dir);
+    let opens = 0;
+    const flaky = async (): Promise<DuckDb> => {
+      if (++opens === 1) throw new Error('cannot open'); // a full disk, a spill directory that could not be made
+      return engine();
+    };
+    const allow = { require: () => undefined } as unknown as PolicyEngine;
+    const audit = { record: async () => undefined } as unknown as AuditRecorder;
+    const archive = createFlowArchive({ dir, engine: flaky, audit, policy: allow, clock: new ManualClock('2026-05-02T00:00:00Z'), retentionOf: async () => new Map() });
+    try {
+      await archive.write(syntheticSelected(100, { startMs: Date.parse('2026-05-01T10:00:00Z') }));
+      await expect(archive.compact({ minRows: 1000 })).rejects.toThrow('cannot open');
+      await archive.write(syntheticSelected(100, { startMs: Date.parse('2026-05-01T10:10:00Z') }));
+      expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 1, filesMerged: 2, rows: 200 });
+      expect(opens).toBe(3); // the failed open, compaction's, its rollup passes' (their own engine, `engine` by default)
+    } finally {
+      await archive.close();
+    }
+  }, 60_000);
 });
