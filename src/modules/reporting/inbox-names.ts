@@ -7,7 +7,7 @@ export type InboxAbout =
   | { type: 'report'; category: string; awareAt: string; version: number | null }
   | { type: 'notification'; kind: string; computerName: string | null };
 
-/** What naming reads and fills of an inbox entry (service.ts's InboxItem; generic, so this file needs nothing of the service). */
+/** What naming reads and fills of an inbox entry (model.ts's InboxItem; generic, so this file needs nothing of the service). */
 interface Nameable {
   orgId: string; reportId: string | null; subjectType: string; subjectId: string;
   orgName: string | null; orgNameJa: string | null; about: InboxAbout | null;

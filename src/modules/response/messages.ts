@@ -1,7 +1,7 @@
 /**
  * @module A measure's history as codes with parameters, where the system wrote the reason: the commission's approval
  * carried over (its event names the approval) and the halts oversight orders. Oversight words those halts in English
- * (src/modules/oversight/service.ts: a revocation, an emergency action denied or not approved in time); the stored
+ * (src/modules/oversight/approvals.ts: a revocation; enforcement.ts: an emergency action denied or not approved in time); the stored
  * text stays as it is for API and CLI clients, and its code is made from it on reading, so older events have one too.
  * A reason people wrote has no code: it is shown as they wrote it.
  */
