@@ -5,7 +5,7 @@
  * acknowledged publish) → nats-server (its own, one node, file store) → `mamori analyze` worker(s) (decode, detectors,
  * findings in a fresh PostgreSQL database) and `mamori archiver` (decode, archive writer), each its own OS process.
  * Reported: CPU per kept flow (user + sys of every process, nats-server included, from /proc; PostgreSQL's backends for the
- * database apart), flows lost anywhere (kernel, ring, outbox) and the ratio to the single process (target ≤ 1.5).
+ * database apart), flows lost anywhere (kernel, ring, outbox), each role's peak RSS and the ratio to the single process (target ≤ 1.5).
  * Run: `npm run bench -- cluster` (BENCH_CLUSTER_RATE flows/s, default 100000; BENCH_CLUSTER_SECONDS, default 10;
  * BENCH_CLUSTER_WORKERS, default 1; BENCH_CLUSTER_PARTITIONS per family, default 4; BENCH_CLUSTER_PAIRS alternated runs of both, default 1). Needs PostgreSQL (as test:pg) and nats-server.
  */
@@ -58,6 +58,16 @@ function cpuSeconds(pid: number, tid?: number): number {
     return (Number(f[11]) + Number(f[12])) / TICKS;
   } catch {
     return 0;
+  }
+}
+
+/** Peak resident set of a process (VmHWM, MiB: its start included), or NaN once it is gone. */
+function peakRssMiB(pid: number): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? Number.NaN : Number(m[1]) / 1024;
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -143,7 +153,7 @@ async function until(what: string, roles: readonly Role[], cond: () => Promise<b
 }
 
 /** The cluster: one nats-server, a fresh PostgreSQL database, an edge, `WORKERS` workers and the archiver as processes. */
-async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; mainCpu: Record<string, number>; threads: Record<string, string>; windowSeconds: number; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number }> {
+async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<string, number>; mainCpu: Record<string, number>; threads: Record<string, string>; windowSeconds: number; pgCpu: number; lost: number; findings: string[]; sent: number; findingUpdates: number; peakRss: Record<string, number> }> {
   const nats = await startNatsCluster(1);
   const db = await createFreshPgDatabase();
   const dirs: string[] = [];
@@ -266,6 +276,8 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const cpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p) - before.get(n)!]));
     const mainCpu = Object.fromEntries([...pids].map(([n, p]) => [n, cpuSeconds(p, p) - mainBefore.get(n)!]));
     const windowSeconds = (Date.now() - t0) / 1000;
+    // Each role's peak resident set once it stored everything (the archiver holds a round's messages until the round is stored).
+    const peakRss = Object.fromEntries([...pids].map(([n, p]) => [n, peakRssMiB(p)]));
     for (const p of perf) p.kill('SIGINT');
     // Threads (by id) that took ≥ 1 % of a role's CPU: the main thread is the one whose id is the process's.
     const threads = Object.fromEntries([...pids].map(([n, p]) => {
@@ -284,7 +296,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const counters = (await c.query<{ entry: string }>("select entry from audit_entries where entry like '%selection:counters%'")).rows.map((r) => JSON.stringify((JSON.parse(r.entry) as { details?: unknown }).details));
     if (f.received !== kept) process.stdout.write(`edge selection counters: ${counters.join('; ')}\n`);
     await c.end();
-    return { kept, cpu, mainCpu, threads, windowSeconds, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates };
+    return { kept, cpu, mainCpu, threads, windowSeconds, pgCpu, lost: g.sentFlows - f.received + f.dropped, findings, sent: g.sentFlows, findingUpdates, peakRss };
   } finally {
     await Promise.all(roles.map(stop));
     for (const j of centreJobs.reverse()) await j.stop().catch(() => undefined);
@@ -307,6 +319,7 @@ async function pair(): Promise<number> {
   const total = Object.values(c.cpu).reduce((a, b) => a + b, 0);
   const perCluster = (total * 1e6) / c.kept;
   process.stdout.write(`cluster: ${c.kept.toLocaleString('en')} kept of ${c.sent.toLocaleString('en')} sent, lost ${c.lost}; CPU ${Object.entries(c.cpu).map(([n, s]) => `${n} ${s.toFixed(2)} s (${((s * 1e6) / c.kept).toFixed(2)} µs/flow; main thread ${((c.mainCpu[n]! * 1e6) / c.kept).toFixed(2)})`).join(', ')} → ${perCluster.toFixed(2)} µs per kept flow over ${c.windowSeconds.toFixed(1)} s from the generator's start to the last findings flush (PostgreSQL backends apart: ${c.pgCpu.toFixed(2)} s); ${c.findingUpdates} finding updates stored\n`);
+  process.stdout.write(`peak RSS (VmHWM, MiB): ${Object.entries(c.peakRss).map(([n, m]) => `${n} ${m.toFixed(0)}`).join(', ')}\n`);
   if (env['BENCH_CLUSTER_THREADS'] !== undefined) process.stdout.write(`threads (id − pid: CPU s): ${Object.entries(c.threads).map(([n, t]) => `${n}: ${t}`).join('; ')}\n`);
   const same = JSON.stringify(kindsOf(single.findings)) === JSON.stringify(kindsOf(c.findings));
   process.stdout.write(`findings (kind and level; pseudonyms differ by key): ${same ? 'equal' : `DIFFER (${single.findings.length} single, ${c.findings.length} cluster)`}\n`);
