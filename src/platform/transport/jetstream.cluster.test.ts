@@ -4,7 +4,8 @@ import { connect } from '@nats-io/transport-node';
 import { createJetStreamTransport, writeWithoutConcatenating } from './jetstream.js';
 import { startNatsCluster, type NatsTestCluster } from './test-support/nats-cluster.js';
 import { transportContract } from './test-support/contract.js';
-import type { Transport } from './types.js';
+import { collectGarbage } from './test-support/gc.js';
+import type { DeliveryAck, Transport } from './types.js';
 
 let cluster: NatsTestCluster;
 const transports: Transport[] = [];
@@ -55,6 +56,35 @@ describe('JetStream transport under faults', () => {
     expect([...acked].filter((i) => !seen.has(i))).toEqual([]);
     await cluster.restart(0);
   }, 120_000);
+});
+
+describe('JetStream transport: ack handles', () => {
+  it('lets the bytes of deliveries waiting for their ack be freed: the handle keeps the reply subject, not the message', async () => {
+    const t = await createJetStreamTransport({ servers: cluster.urls, name: 'handles' });
+    transports.push(t);
+    await t.ensureStream({ name: 'HANDLES', subjects: ['handles.>'], replicas: 3, maxAgeMs: 3_600_000, duplicateWindowMs: 120_000 });
+    // Eight large messages, then a small one: the latest delivery stays referenced (by the client or the read loop) until
+    // the next one comes, one message per consumer; the eight before it must be unreachable.
+    const n = 9;
+    for (let i = 0; i < n; i++) await t.publish('handles.p.0', new Uint8Array(i < n - 1 ? 256 * 1024 : 16).fill(i + 1), { msgId: `h${i}` });
+    const handles: DeliveryAck[] = [];
+    const buffers: WeakRef<ArrayBufferLike>[] = [];
+    const firsts: number[] = [];
+    const c = await t.consume('HANDLES', { durable: 'h', filterSubject: 'handles.p.0', ackWaitMs: 60_000 }, async (d) => {
+      firsts.push(d.data[0]!);
+      buffers.push(new WeakRef(d.data.buffer));
+      handles.push(d.ackHandle);
+    });
+    for (const end = Date.now() + 20_000; handles.length < n && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    expect(firsts).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    await collectGarbage();
+    expect(buffers.slice(0, n - 1).filter((b) => b.deref() !== undefined)).toHaveLength(0);
+    expect(await c.unfinished()).toBe(n);
+    for (const h of handles) h.ack();
+    for (const end = Date.now() + 20_000; (await c.unfinished()) > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+    await c.stop();
+    expect(await t.ackFloor('HANDLES', 'h')).toBe(n);
+  }, 60_000);
 });
 
 describe('JetStream transport writing gathered (the edge)', () => {

@@ -1,7 +1,7 @@
 /** @module The NATS JetStream transport: R3 streams, publishes acknowledged by the stream and deduplicated by message id, durable pull consumers. */
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import type { Consumption, ConsumeOptions, Delivery, DeliveryHandler, PublishAck, StreamSpec, Transport } from './types.js';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
+import type { Consumption, ConsumeOptions, Delivery, DeliveryAck, DeliveryHandler, PublishAck, StreamSpec, Transport } from './types.js';
 
 /** How to reach the cluster. */
 export interface JetStreamTransportOptions {
@@ -122,16 +122,17 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
           try {
             for await (const m of messages!) {
               lastActivity = Date.now();
-              if (stopped) { m.nak(); continue; }
+              const settle = ackOf(nc, m);
+              if (stopped) { settle.nak(); continue; }
               const msgId = m.headers?.get('Nats-Msg-Id');
               const d: Delivery = {
                 subject: m.subject, data: m.data, seq: m.seq, ...(msgId !== undefined && msgId !== '' ? { msgId } : {}), storedAtMs: Math.floor(Number(m.info.timestampNanos) / 1e6),
-                deliveryCount: m.info.deliveryCount, pending: m.info.pending, ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs),
+                deliveryCount: m.info.deliveryCount, pending: m.info.pending, ack: settle.ack, nak: settle.nak, ackHandle: settle,
               };
               try {
                 await handler(d);
               } catch {
-                m.nak(1000);
+                settle.nak(1000);
               }
             }
           } catch {
@@ -191,6 +192,43 @@ export async function createJetStreamTransport(options: JetStreamTransportOption
       await Promise.all([...running].map((c) => c.stop()));
       await nc.drain().catch(() => nc.close());
     },
+  };
+}
+
+/**
+ * The ack and nak of one JetStream delivery: a publish to its reply subject, as the client's `JsMsg.ack()` does, holding the
+ * subject (~100 bytes) and not the message, so a consumer that acknowledges later need not keep the payload. A client whose
+ * messages do not show their reply subject (`reply`: untyped in @nats-io/jetstream 3.x) gets the message's own ack and nak.
+ * @see https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#acknowledgement-models
+ */
+function ackOf(nc: NatsConnection, m: JsMsg): DeliveryAck {
+  const reply = (m as JsMsg & { readonly reply?: unknown }).reply;
+  return typeof reply === 'string' && reply.startsWith('$JS.ACK.') ? replyAck(nc, reply) : messageAck(m);
+}
+
+/** The message's own ack and nak (in a function of their own: the closures of `replyAck` must not share a scope holding `m`). */
+function messageAck(m: JsMsg): DeliveryAck {
+  return { ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs) };
+}
+
+const ACK = new TextEncoder().encode('+ACK');
+const NAK = new TextEncoder().encode('-NAK');
+
+/** Acks or naks by a publish to `reply`; only the first call is sent. */
+function replyAck(nc: NatsConnection, reply: string): DeliveryAck {
+  let settled = false;
+  const send = (payload: Uint8Array): void => {
+    if (settled) return;
+    settled = true;
+    try {
+      nc.publish(reply, payload);
+    } catch {
+      // The connection closed: as an ack lost on the way, the message comes again after its ack wait.
+    }
+  };
+  return {
+    ack: () => send(ACK),
+    nak: (delayMs) => send(delayMs !== undefined && delayMs > 0 ? new TextEncoder().encode(`-NAK ${JSON.stringify({ delay: nanos(delayMs) })}`) : NAK),
   };
 }
 

@@ -1,5 +1,5 @@
 /** @module The in-process transport: the same contract as JetStream (acknowledged, deduplicated publishing; durable, acknowledged consumers) without a broker. */
-import { subjectMatches, type Consumption, type ConsumeOptions, type Delivery, type DeliveryHandler, type PublishAck, type StreamSpec, type Transport } from './types.js';
+import { subjectMatches, type Consumption, type ConsumeOptions, type Delivery, type DeliveryAck, type DeliveryHandler, type PublishAck, type StreamSpec, type Transport } from './types.js';
 
 interface Stored { seq: number; subject: string; data: Uint8Array; at: number; msgId: string }
 
@@ -15,6 +15,22 @@ interface MemStream {
   /** Durable consumers' positions: the next new sequence to deliver, and what was delivered but not acknowledged. */
   durables: Map<string, Cursor>;
   wake: Set<() => void>;
+}
+
+/** The ack and nak of one delivery of `seq`: they hold the consumer's cursor, not the message. */
+function ackOf(s: MemStream, cursor: Cursor, seq: number, now: () => number): DeliveryAck {
+  let settled = false;
+  const wake = (): void => { for (const w of s.wake) w(); };
+  return {
+    ack: () => { if (settled) return; settled = true; cursor.unacked.delete(seq); wake(); },
+    nak: (delayMs = 0) => {
+      if (settled) return;
+      settled = true;
+      const v = cursor.unacked.get(seq);
+      if (v !== undefined) v.deadline = now() + delayMs;
+      wake();
+    },
+  };
 }
 
 /** The in-process transport's clock (tests move it). */
@@ -128,18 +144,10 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
           u.count++;
           u.deadline = now() + ackWait;
           cursor.unacked.set(m.seq, u);
-          const seqOf = m.seq;
-          let settled = false;
+          const settle = ackOf(s, cursor, m.seq, now);
           const d: Delivery = {
             subject: m.subject, data: m.data, seq: m.seq, msgId: m.msgId, storedAtMs: m.at, deliveryCount: u.count, pending: backlog(s, cursor),
-            ack: () => { if (settled) return; settled = true; cursor.unacked.delete(seqOf); for (const w of s.wake) w(); },
-            nak: (delayMs = 0) => {
-              if (settled) return;
-              settled = true;
-              const v = cursor.unacked.get(seqOf);
-              if (v !== undefined) v.deadline = now() + delayMs;
-              for (const w of s.wake) w();
-            },
+            ack: settle.ack, nak: settle.nak, ackHandle: settle,
           };
           handling = true;
           try {

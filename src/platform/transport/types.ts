@@ -31,8 +31,18 @@ export interface PublishOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Settles one delivery and holds none of its data: a consumer that acknowledges later (after a durable write) keeps this,
+ * not the delivery, so the message's bytes can be freed once it decoded them. The first call settles it; later calls do nothing.
+ */
+export interface DeliveryAck {
+  ack(): void;
+  /** Asks for redelivery after `delayMs` (default at once). */
+  nak(delayMs?: number): void;
+}
+
 /** One delivered message; the consumer must `ack` it once handled, or it comes again. */
-export interface Delivery {
+export interface Delivery extends DeliveryAck {
   subject: string;
   data: Uint8Array;
   /** Stream sequence. */
@@ -51,9 +61,8 @@ export interface Delivery {
    * delivery): above 0 while the consumer works through a backlog.
    */
   pending: number;
-  ack(): void;
-  /** Asks for redelivery after `delayMs` (default at once). */
-  nak(delayMs?: number): void;
+  /** This delivery's `ack` and `nak` apart from its data: one settlement (the first call on either counts). */
+  readonly ackHandle: DeliveryAck;
 }
 
 /** Where a new consumer starts. */

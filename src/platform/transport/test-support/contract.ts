@@ -1,13 +1,13 @@
 /** @module The transport contract: one suite that the in-process and the JetStream transports both pass. */
 import { describe, expect, it } from 'vitest';
-import type { Delivery, StreamSpec, Transport } from '../types.js';
+import type { Delivery, DeliveryAck, StreamSpec, Transport } from '../types.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-async function until(cond: () => boolean, ms = 15_000): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -79,6 +79,30 @@ export function transportContract(label: string, make: () => Transport, replicas
       await c.stop();
       expect(seen.map((d) => d.seq)).toEqual([seen[0]!.seq, seen[0]!.seq, seen[0]!.seq]);
       expect(seen[2]!.deliveryCount).toBe(3);
+    });
+
+    it('settles a delivery through its ack handle after the handler returned; a delivery is settled by its first ack or nak', async () => {
+      const t = make();
+      const s = spec();
+      await t.ensureStream(s);
+      const p = s.subjects[0]!.replace('>', 'p.0');
+      for (const v of ['a', 'b', 'c']) await t.publish(p, enc(v), { msgId: v });
+      const seen: string[] = [];
+      const later = new Map<string, DeliveryAck>();
+      const c = await t.consume(s.name, { durable: 'h', filterSubject: p, ackWaitMs: 30_000 }, async (d) => {
+        const v = dec(d.data);
+        seen.push(`${v}${d.deliveryCount}`);
+        if (d.deliveryCount > 1) { d.ack(); return; }
+        if (v === 'c') { d.nak(); d.ackHandle.ack(); return; } // naked: the handle's ack after it does nothing
+        later.set(v, d.ackHandle);
+      });
+      await until(() => later.size === 2 && seen.includes('c2'));
+      later.get('a')!.ack();
+      later.get('b')!.nak();
+      await until(() => seen.includes('b2'));
+      await until(async () => (await c.unfinished()) === 0);
+      await c.stop();
+      expect(seen.sort()).toEqual(['a1', 'b1', 'b2', 'c1', 'c2']);
     });
 
     it('an ephemeral consumer from a time replays what was stored since then', async () => {
