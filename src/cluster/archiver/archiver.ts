@@ -1,6 +1,6 @@
 /** @module The archiver: the one process that writes the `d` family of the flow stream (every kept flow once) into the flow archive. */
 import type { ArchiveWriter, SelectedBatch } from '#modules/selection/index.js';
-import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
+import type { Consumption, DeliveryAck, Transport } from '#platform/transport/index.js';
 import type { RoundStore, StoredRound } from '../archive-store/index.js';
 import { decodeWireBatch, partitionSubject, SeenIds, SeenSequences } from '../wire/index.js';
 
@@ -29,6 +29,9 @@ export interface ArchiverDeps {
   logger?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   metrics?: { collect(name: string, help: string, type: 'counter' | 'gauge', fn: () => { labels: Record<string, string>; value: number }[]): void };
 }
+
+/** A message taken and waiting for its round: what acknowledging it and remembering it as archived need, not its data. */
+interface Waiting { handle: DeliveryAck; rows: number; msgId?: string; storedAtMs: number }
 
 /** A running archiver. */
 export interface Archiver {
@@ -72,8 +75,9 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
   const appended = new Map<string, SeenSequences>();
   // A second stored copy of one publish (another sequence, the same message id) is not archived twice either.
   const ids = new SeenIds(ARCHIVED_IDS_KEEP_MS);
-  // With a bucket: messages taken, waiting for their round (by durable and sequence; a redelivery replaces the handle).
-  const waiting = new Map<string, Map<number, { d: Delivery; rows: number }>>();
+  // With a bucket: messages taken, waiting for their round (by durable and sequence; a redelivery replaces the handle). Each
+  // keeps its ack handle, not the delivery: the payload (≈ 48 bytes a flow, a round's worth) is freed once decoded.
+  const waiting = new Map<string, Map<number, Waiting>>();
   const waitingIds = new Set<string>();
   // While a round flushes the writer and lists its files, no batch is appended (its rows would be in files of a round that does not name it).
   let gate: Promise<void> | undefined;
@@ -94,7 +98,7 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
     let open: () => void = () => undefined;
     gate = new Promise<void>((r) => { open = r; });
     let staged;
-    const taken = new Map<string, Map<number, { d: Delivery; rows: number }>>();
+    const taken = new Map<string, Map<number, Waiting>>();
     try {
       for (const [durable, m] of waiting) taken.set(durable, new Map(m));
       await deps.writer.flush();
@@ -107,7 +111,7 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
     const msgIds: string[] = [];
     for (const [durable, m] of taken) {
       seqs[durable] = [...m.keys()];
-      for (const { d } of m.values()) if (d.msgId !== undefined) msgIds.push(d.msgId);
+      for (const { msgId } of m.values()) if (msgId !== undefined) msgIds.push(msgId);
     }
     let r: StoredRound;
     try {
@@ -126,10 +130,10 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
       for (const [seq, { rows }] of m) {
         const cur = w.get(seq)!; // the latest handle (a redelivery meanwhile replaced it)
         w.delete(seq);
-        if (cur.d.msgId !== undefined) waitingIds.delete(cur.d.msgId);
+        if (cur.msgId !== undefined) waitingIds.delete(cur.msgId);
         appended.get(durable)!.add(seq);
-        ids.add(cur.d.msgId, cur.d.storedAtMs);
-        cur.d.ack();
+        ids.add(cur.msgId, cur.storedAtMs);
+        cur.handle.ack();
         stats.ackedFlows += rows;
       }
     }
@@ -164,7 +168,7 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
         const durable = `archive-d-${p}`;
         if (!appended.has(durable)) appended.set(durable, new SeenSequences());
         const done = appended.get(durable)!;
-        const held = new Map<number, { d: Delivery; rows: number }>();
+        const held = new Map<number, Waiting>();
         waiting.set(durable, held);
         const pruner = setInterval(() => { deps.transport.ackFloor(settings.stream, durable).then((f) => done.prune(f), () => undefined); }, 10_000);
         pruner.unref();
@@ -173,7 +177,7 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
           while (gate !== undefined) await gate;
           if (done.has(d.seq) || ids.has(d.msgId)) { stats.redeliveriesSkipped++; d.ack(); return; }
           const mine = held.get(d.seq);
-          if (mine !== undefined) { stats.redeliveriesSkipped++; mine.d = d; return; } // still waiting for its round
+          if (mine !== undefined) { stats.redeliveriesSkipped++; mine.handle = d.ackHandle; return; } // still waiting for its round
           if (d.msgId !== undefined && waitingIds.has(d.msgId)) { stats.redeliveriesSkipped++; d.ack(); return; } // a copy of one waiting
           let batch;
           try {
@@ -197,7 +201,7 @@ export function createArchiver(settings: ArchiverSettings, deps: ArchiverDeps): 
             d.ack();
             return;
           }
-          held.set(d.seq, { d, rows });
+          held.set(d.seq, { handle: d.ackHandle, rows, storedAtMs: d.storedAtMs, ...(d.msgId !== undefined ? { msgId: d.msgId } : {}) });
           if (d.msgId !== undefined) waitingIds.add(d.msgId);
           stats.waiting++;
           if (held.size >= 2048) void runRound(); // half the consumer's unacknowledged bound
