@@ -1,8 +1,8 @@
 /** @module The archiver over the in-process transport: every kept flow archived once, a second stored copy of one publish included. */
 import { describe, expect, it } from 'vitest';
 import type { ArchiveWriter } from '#modules/selection/index.js';
-import { createMemoryTransport, type Transport } from '#platform/transport/index.js';
-import { collectGarbage } from '#platform/transport/test-support/gc.js';
+import { createMemoryTransport } from '#platform/transport/index.js';
+import { collectGarbage, ownBytes } from '#platform/transport/test-support/gc.js';
 import type { RoundStore } from '../archive-store/index.js';
 import { mixedFlows, NOW, testSelector } from '../test-support/fixtures.js';
 import { encodeWireBatch, partitionSubject, splitByPartition } from '../wire/index.js';
@@ -32,20 +32,6 @@ function fakeRounds(): RoundStore & { failing: boolean } {
     },
   };
   return r as unknown as RoundStore & { failing: boolean };
-}
-
-/** The in-process transport, its deliveries carrying bytes of their own (as JetStream's do: the stream here keeps the original), weakly watched. */
-function ownBytes(t: Transport): { transport: Transport; buffers: WeakRef<ArrayBufferLike>[] } {
-  const buffers: WeakRef<ArrayBufferLike>[] = [];
-  const transport: Transport = {
-    ...t,
-    consume: (stream, opts, handler) => t.consume(stream, opts, (d) => {
-      const data = d.data.slice();
-      buffers.push(new WeakRef(data.buffer));
-      return handler({ ...d, data });
-    }),
-  };
-  return { transport, buffers };
 }
 
 describe('archiver', () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDetectors, HostTable, type FindingUpdate } from '#modules/analysis/index.js';
 import { createMemoryTransport, type Transport } from '#platform/transport/index.js';
+import { collectGarbage, ownBytes } from '#platform/transport/test-support/gc.js';
 import { inThreadDetectors } from '#server/pipeline.js';
 import { createEdge } from '../edge/index.js';
 import { partitionSubject, splitByPartition } from '../wire/index.js';
@@ -243,6 +244,37 @@ describe('analysis workers', () => {
     found.clear();
     await a.flush(true);
     expect(summary(found)).toEqual(want);
+    await a.stop();
+  });
+
+  it('keeps ack handles, not payloads, of the messages analysed until a flush stores their findings and acknowledges them', async () => {
+    const base = createMemoryTransport();
+    await base.ensureStream(STREAM);
+    const lastSeq = new Map<string, number>();
+    const counted: Transport = { ...base, publish: async (subject, data, opts) => { const r = await base.publish(subject, data, opts); lastSeq.set(subject, r.seq); return r; } };
+    const sent = await publishFrom(counted, 'e1', attackRecords(), 100);
+    const { transport, buffers } = ownBytes(base);
+    const found: Found = new Map();
+    const a = worker(transport, lockTable(), 'a', found);
+    await a.start();
+    await settle([a], sent);
+    expect(a.stats().flows).toBe(sent);
+    // Analysed, not yet acknowledged (the periodic flush is a minute away): not one message's bytes is reachable.
+    await collectGarbage();
+    expect(buffers.length).toBeGreaterThan(10);
+    expect(buffers.filter((b) => b.deref() !== undefined)).toHaveLength(0);
+    // Nothing acknowledged yet: each durable consumer's floor lies below its subject's last message.
+    for (const [subject, seq] of lastSeq) {
+      const [, f, p] = /\.([ds])\.(\d+)$/.exec(subject)!;
+      expect(await base.ackFloor('FLOWS', `analysis-${f}-${p}`)).toBeLessThan(seq);
+    }
+    await a.flush(true);
+    // Every message acknowledged through its handle: each durable consumer's floor reaches its subject's last message.
+    for (const [subject, seq] of lastSeq) {
+      const [, f, p] = /\.([ds])\.(\d+)$/.exec(subject)!;
+      expect(await base.ackFloor('FLOWS', `analysis-${f}-${p}`)).toBeGreaterThanOrEqual(seq);
+    }
+    expect(summary(found)).toEqual(singleProcess());
     await a.stop();
   });
 

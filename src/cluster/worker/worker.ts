@@ -2,7 +2,7 @@
 import {
   createDetectors, HostTable, IndicatorMatcher, type AnalysisBatch, type DetectorKind, type Detectors, type DetectorsConfig, type FindingUpdate, type Indicator,
 } from '#modules/analysis/index.js';
-import type { Consumption, Delivery, Transport } from '#platform/transport/index.js';
+import type { Consumption, Delivery, DeliveryAck, Transport } from '#platform/transport/index.js';
 import { decodeWireForAnalysis, FAMILIES, FAMILY_KINDS, partitionSubject, SeenIds, SeenSequences, WireError, type Family } from '../wire/index.js';
 import type { Leases } from './leases.js';
 
@@ -63,13 +63,19 @@ export interface WorkerStats {
   flushErrors: number;
 }
 
+/** A delivery analysed and waiting for its acknowledgement: where it came from and how to settle it. */
+interface Waiting { partition: number; seq: number; ack: DeliveryAck }
+
 interface FamilyState {
   family: Family;
   hosts: HostTable;
   detectors: Detectors;
   owned: Map<number, Consumption>;
-  /** Deliveries analysed but not yet acknowledged (acknowledged once the findings that cover them are stored). */
-  pending: Delivery[];
+  /**
+   * Deliveries analysed but not yet acknowledged (acknowledged once the findings that cover them are stored): their ack
+   * handles, not the deliveries, so a message's bytes are freed once analysed.
+   */
+  pending: Waiting[];
   /** Sequences analysed per partition: a redelivery of one (its acknowledgement lost) is acknowledged, not analysed twice. */
   analysed: Map<number, SeenSequences>;
   /** Message ids analysed: a second stored copy of one publish (another sequence) is not analysed twice. */
@@ -154,7 +160,7 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
     } catch (e) {
       stats.badMessages++;
       deps.logger?.error({ err: e instanceof WireError ? `${e.code}: ${e.message}` : String(e), subject: d.subject, seq: d.seq }, 'worker: a message is not a flow batch; skipped');
-      if (!replay) st.pending.push(d);
+      if (!replay) st.pending.push({ partition, seq: d.seq, ack: d.ackHandle });
       return;
     }
     const { rows, end } = decoded;
@@ -210,11 +216,11 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
       st.pending = [...acks, ...st.pending];
       throw e;
     }
-    for (const d of acks) d.ack();
+    for (const w of acks) w.ack.ack();
     if (final) { st.closed = true; finalByFamily[st.family]++; }
     // What is acknowledged now will not come again: forget it (the replay reads by time, not by this set).
     const upTo = new Map<number, number>();
-    for (const d of acks) { const p = Number(d.subject.slice(d.subject.lastIndexOf('.') + 1)); upTo.set(p, Math.max(upTo.get(p) ?? 0, d.seq)); }
+    for (const w of acks) upTo.set(w.partition, Math.max(upTo.get(w.partition) ?? 0, w.seq));
     for (const [p, seq] of upTo) { const floor = await deps.transport.ackFloor(settings.stream, durableName(st.family, p)).catch(() => 0); st.analysed.get(p)?.prune(Math.min(floor, seq)); }
   }
 
@@ -246,9 +252,10 @@ export function createAnalysisWorker(settings: WorkerSettings, deps: WorkerDeps)
   /** Starts the durable consumer of a partition this worker holds. */
   async function resume(st: FamilyState, p: number): Promise<Consumption> {
     return deps.transport.consume(settings.stream, { durable: durableName(st.family, p), filterSubject: subject(st.family, p), ackWaitMs: settings.ackWaitMs, maxAckPending: 4096 }, (d) => within(st, async () => {
-      if (st.analysed.get(p)?.has(d.seq) === true) { st.pending.push(d); return; } // analysed already (a redelivery)
+      // Analysed already (a redelivery): acknowledged with the next flush.
+      if (st.analysed.get(p)?.has(d.seq) === true) { st.pending.push({ partition: p, seq: d.seq, ack: d.ackHandle }); return; }
       await analyse(st, p, d, false);
-      st.pending.push(d);
+      st.pending.push({ partition: p, seq: d.seq, ack: d.ackHandle });
     }));
   }
 

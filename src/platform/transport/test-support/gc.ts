@@ -1,6 +1,7 @@
-/** @module A full garbage collection on demand, for tests that check what a consumer lets go of (weak references cleared). */
+/** @module A full garbage collection on demand and deliveries with bytes of their own, for tests that check what a consumer lets go of. */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Transport } from '../types.js';
 
 let gc: (() => void) | undefined;
 
@@ -16,4 +17,18 @@ export async function collectGarbage(): Promise<void> {
     gc();
     await new Promise((r) => setImmediate(r));
   }
+}
+
+/** `t` with each delivery carrying bytes of its own (as JetStream's do; the in-process stream keeps the original), weakly watched. */
+export function ownBytes(t: Transport): { transport: Transport; buffers: WeakRef<ArrayBufferLike>[] } {
+  const buffers: WeakRef<ArrayBufferLike>[] = [];
+  const transport: Transport = {
+    ...t,
+    consume: (stream, opts, handler) => t.consume(stream, opts, (d) => {
+      const data = d.data.slice();
+      buffers.push(new WeakRef(data.buffer));
+      return handler({ ...d, data });
+    }),
+  };
+  return { transport, buffers };
 }
