@@ -32,7 +32,7 @@ function records(n: number): FlowRecord[] {
   }));
 }
 
-// (a) In-process decode rate: the hot loops of flow-decoder.ts over pre-encoded datagrams, for at least 1 s each.
+// (a) In-process decode rate: the hot loops of collection/flow-decoder/ over pre-encoded datagrams, for at least 1 s each.
 function decodeRate(name: string, datagrams: Uint8Array[], templates: Uint8Array[]): { name: string; flowsPerS: number; flowsPerDatagram: number } {
   const decoder = createFlowDecoder();
   const batch = createFlowBatch(65_536);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FlowRecord, appendFlow, createFlowBatch, readFlow } from './flow-batch.js';
-import { createFlowDecoder } from './flow-decoder.js';
+import { createFlowDecoder } from './flow-decoder/index.js';
 import { encodeIpfix, encodeNetflowV5, encodeNetflowV9, type EncodeOptions } from './encode.js';
 
 const EXPORT_MS = 1_700_000_000_000;

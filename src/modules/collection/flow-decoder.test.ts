@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeIpfix, encodeNetflowV9 } from './encode.js';
 import { type FlowRecord, createFlowBatch, readFlow } from './flow-batch.js';
-import { createFlowDecoder } from './flow-decoder.js';
+import { createFlowDecoder } from './flow-decoder/index.js';
 import { IE } from './information-elements.js';
 import { readUdpDatagrams, type UdpDatagram } from './pcap.js';
 

@@ -4,7 +4,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ADDR_BYTES, createFlowBatch, writeAddress, type FlowBatch } from './flow-batch.js';
-import { createFlowDecoder, type DecodeErrorCode } from './flow-decoder.js';
+import { createFlowDecoder, type DecodeErrorCode } from './flow-decoder/index.js';
 import { createPacketInfo, parseFrame } from './packet-headers.js';
 import { readUdpDatagrams } from './pcap.js';
 import { binetflowColumns, binetflowRow, isBinetflowHeader } from './argus.js';

@@ -1,6 +1,6 @@
 /** @module Mutation fuzzer for the flow decoder: deterministic, bounded, and reporting counts by reason and peak heap (run in CI with a million inputs). */
 import { type FlowRecord, createFlowBatch } from './flow-batch.js';
-import { DECODE_ERROR_CODES, type DecodeErrorCode, type FlowDecoderOptions, createFlowDecoder } from './flow-decoder.js';
+import { DECODE_ERROR_CODES, type DecodeErrorCode, type FlowDecoderOptions, createFlowDecoder } from './flow-decoder/index.js';
 import { encodeIpfix, encodeNetflowV5, encodeNetflowV9 } from './encode.js';
 
 /** What a fuzzing run saw; a healthy decoder shows `thrown`, `internal` and `invariantViolations` at 0. */

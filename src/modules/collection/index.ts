@@ -1,6 +1,6 @@
 /** @module Public surface of the collection module: flow batches, the NetFlow/IPFIX decoder and encoder, capture files. */
 export { ADDR_BYTES, addressView, appendFlow, createFlowBatch, flowBatchCapacity, formatAddress, readFlow, writeAddress, type FlowBatch, type FlowRecord } from './flow-batch.js';
-export { DECODE_ERROR_CODES, createFlowDecoder, type DecodeErrorCode, type DecodeResult, type ExporterCounters, type FlowDecoder, type FlowDecoderOptions, type FlowDecoderStats } from './flow-decoder.js';
+export { DECODE_ERROR_CODES, createFlowDecoder, type DecodeErrorCode, type DecodeResult, type ExporterCounters, type FlowDecoder, type FlowDecoderOptions, type FlowDecoderStats } from './flow-decoder/index.js';
 export { encodeIpfix, encodeNetflowV5, encodeNetflowV9, type EncodeOptions, type EncodedExport } from './encode.js';
 export { readPcap, readUdpDatagrams, type PcapPacket, type UdpDatagram } from './pcap.js';
 export { runFuzz, createRandom, type FuzzReport } from './fuzz.js';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { AppError } from '#platform/errors/index.js';
 import { createFlowBatch, type FlowBatch } from './flow-batch.js';
-import { DECODE_ERROR_CODES, createFlowDecoder, type ExporterCounters, type FlowDecoderStats } from './flow-decoder.js';
+import { DECODE_ERROR_CODES, createFlowDecoder, type ExporterCounters, type FlowDecoderStats } from './flow-decoder/index.js';
 import { RING_CONTROL_BYTES, RING_DROPPED, RING_READ, RING_RECORD_HEADER, RING_SLEEPING, RING_WRAP, RING_WRITE, ReceiverBindError, startReceiver, type Receiver, type ReceiverKind } from './receive-thread.js';
 
 /** Where decoded flows go: the lead wires this to lawful selection. A batch belongs to the sink until `write` returns (or its promise settles). */
