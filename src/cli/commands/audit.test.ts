@@ -7,6 +7,7 @@ import { parseConfig } from '#platform/config/index.js';
 import { createLogger } from '#platform/logger/index.js';
 import { startServer } from '#server/run.js';
 import { main } from '../main.js';
+import { proofTreeSize } from './audit.js';
 
 async function run(config: string, ...args: string[]): Promise<{ out: string; err: string; code: number }> {
   let out = '';
@@ -104,5 +105,26 @@ describe('mamori audit', () => {
     const byWitness = await run(config, 'audit', 'verify');
     expect(byWitness.code).toBe(1);
     expect(byWitness.err).toMatch(/the checkpoint of size 3 the witness co-signed .* was signed \(truncated\)/);
+  });
+});
+
+describe('audit proof\'s tree size', () => {
+  it('is the latest checkpoint\'s even when a server signs a larger head between the command\'s reads', async () => {
+    // The log of 10 entries is signed at 10; once the command has read the head, the server appends 5 and signs 15.
+    let size = 10;
+    let signed = 10;
+    const log = {
+      latest: async () => ({ size: signed }),
+      head: async () => {
+        const seen = size;
+        size = 15;
+        signed = 15;
+        return { size: seen };
+      },
+    };
+    expect(await proofTreeSize(log, undefined)).toBe(10);
+    expect(await proofTreeSize(log, 15)).toBe(15);
+    await expect(proofTreeSize(log, 16)).rejects.toThrow('--size: give a tree size from 1 to 15.');
+    await expect(proofTreeSize({ latest: async () => undefined, head: async () => ({ size: 0 }) }, undefined)).rejects.toThrow('No checkpoint yet');
   });
 });

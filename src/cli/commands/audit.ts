@@ -22,6 +22,19 @@ function intOption(v: string | undefined, option: string): number | undefined {
   return Number(v);
 }
 
+/**
+ * The tree size `audit proof` proves against: `--size` if given, else the latest checkpoint's. The checkpoint is read
+ * before the head: a server signing a larger head between the two reads would otherwise make the latest checkpoint
+ * look past the head, and the command refuse a size nobody gave.
+ */
+export async function proofTreeSize(log: { latest(): Promise<{ size: number } | undefined>; head(): Promise<{ size: number }> }, given: number | undefined): Promise<number> {
+  const size = given ?? (await log.latest())?.size;
+  if (size === undefined) throw new AppError('NOT_FOUND', 'No checkpoint yet: give --size, or sign one with `mamori audit checkpoint`.');
+  const head = await log.head();
+  if (size < 1 || size > head.size) throw new AppError('VALIDATION_FAILED', `--size: give a tree size from 1 to ${head.size}.`);
+  return size;
+}
+
 /** The log's verifier key: the one given, else the key file's (never created here). */
 function logKeyOf(core: Core, given: string | undefined): VerifierKey {
   if (given !== undefined) return vkeyOption(given, '--log-key');
@@ -93,10 +106,7 @@ export function registerAuditCommands(program: Command): void {
       const index = intOption(opts.index, '--index')!;
       const sizeGiven = intOption(opts.size, '--size');
       await withCore(cmd, async (core) => {
-        const head = await core.audit.head();
-        const size = sizeGiven ?? (await latestCheckpoint(core.db.kysely))?.size;
-        if (size === undefined) throw new AppError('NOT_FOUND', 'No checkpoint yet: give --size, or sign one with `mamori audit checkpoint`.');
-        if (size < 1 || size > head.size) throw new AppError('VALIDATION_FAILED', `--size: give a tree size from 1 to ${head.size}.`);
+        const size = await proofTreeSize({ latest: () => latestCheckpoint(core.db.kysely), head: () => core.audit.head() }, sizeGiven);
         if (index >= size) throw new AppError('VALIDATION_FAILED', `--index: entry ${index} is not in the tree of size ${size}.`);
         process.stdout.write(`${JSON.stringify(await core.audit.inclusionProof(index, size), null, 2)}\n`);
       });
