@@ -100,4 +100,14 @@ describe('API replicas on one PostgreSQL', () => {
     clock.advance(1000);
     expect((await one.identity.login(sys, { username: 'kanri', password: 'correct horse battery staple' }, { address: '198.51.100.9', scheme: 'password' })).ok).toBe(true);
   });
+
+  it('let only the free failures through when guesses go to both at once', async () => {
+    const [one, two] = cores as [Core, Core];
+    const sys = systemContext('test');
+    // Each attempt is counted under the rows' locks as it begins, so the password checks running together do not all pass.
+    const tries = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+      (i % 2 === 0 ? one : two).identity.login(sys, { username: 'heiretsu', password: `guess ${i}` }, { address: '203.0.113.50', scheme: 'password' })));
+    expect(tries.filter((r) => !r.ok && r.error.code === 'INVALID_CREDENTIALS')).toHaveLength(2);
+    expect(tries.filter((r) => !r.ok && r.error.code === 'THROTTLED')).toHaveLength(10);
+  });
 });

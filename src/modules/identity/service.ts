@@ -118,7 +118,8 @@ export function createIdentityService(deps: IdentityDeps) {
   /** Checks a username and password under the throttle: one scrypt run for every user, existing or not, disabled or not. */
   async function checkCredentials(ctx: RequestContext, username: string, password: string, client: LoginClient): Promise<Result<UserRow, LoginFailure>> {
     const account = username.normalize('NFKC').toLowerCase();
-    const verdict = await throttle.check(account, client.address);
+    // Counted as a failure as it begins (a success undoes it): guesses sent at once cannot all pass the check.
+    const verdict = await throttle.attempt(account, client.address);
     if (!verdict.allowed) {
       const key = `${client.scheme}\n${verdict.scope}`;
       throttled.set(key, (throttled.get(key) ?? 0) + 1);
@@ -129,7 +130,6 @@ export function createIdentityService(deps: IdentityDeps) {
     const row = await findUserByName(k, account);
     const matches = await verifyPassword(password, row?.password_hash ?? (await dummyHash));
     if (row === undefined || row.disabled === 1 || !matches) {
-      await throttle.fail(account, client.address, verdict.knownClient);
       const reason = row === undefined ? 'unknown' : row.disabled === 1 ? 'disabled' : 'password';
       await audit.record(ctx, {
         action: 'session:login', object: row === undefined ? null : { type: 'user', id: row.id }, outcome: 'denied',

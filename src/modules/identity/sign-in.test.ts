@@ -87,6 +87,14 @@ describe('sign-in throttling', () => {
     clock.advance(120_000);
   });
 
+  it('lets only the free failures through when guesses are sent at once', async () => {
+    const from = { 'x-forwarded-for': '198.51.100.123' };
+    const codes = await Promise.all(Array.from({ length: 10 }, (_, i) => login(t, 'parallel-target', `parallel guess ${i}!`, from).then((r) => r.statusCode)));
+    expect(codes.filter((c) => c === 401)).toHaveLength(3);
+    expect(codes.filter((c) => c === 429)).toHaveLength(7);
+    clock.advance(120_000);
+  });
+
   it('throttles HTTP Basic on TAXII the same way', async () => {
     const headers = (p: string) => ({ authorization: basic('council-member', p), accept: 'application/taxii+json;version=2.1', 'x-forwarded-for': '198.51.100.200' });
     const statuses: number[] = [];

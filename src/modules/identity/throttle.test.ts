@@ -26,7 +26,7 @@ const shared: Make = async (s, clock) => {
   const replicas = [createSharedLoginThrottle(db, s, clock), createSharedLoginThrottle(db, s, clock)];
   let i = 0;
   const next = (): LoginThrottle => replicas[i++ % 2]!;
-  return { check: (a, b) => next().check(a, b), fail: (a, b, k) => next().fail(a, b, k), succeed: (a, b, k) => next().succeed(a, b, k) };
+  return { check: (a, b) => next().check(a, b), attempt: (a, b) => next().attempt(a, b), fail: (a, b, k) => next().fail(a, b, k), succeed: (a, b, k) => next().succeed(a, b, k) };
 };
 
 describe.each([
@@ -52,6 +52,21 @@ describe.each([
       await t.fail('alice', '198.51.100.1', false);
     }
     expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000]);
+  });
+
+  it('counts an attempt as it begins: of attempts at once only the free ones pass, and a success does not count against its address', async () => {
+    const clock = new ManualClock('2026-04-01T00:00:00.000Z');
+    const t = await make({ ...settings, addressFailuresPerMinute: 5 }, clock);
+    const verdicts = await Promise.all(Array.from({ length: 12 }, () => t.attempt('alice', '198.51.100.1')));
+    expect(verdicts.filter((v) => v.allowed)).toHaveLength(3);
+    expect(verdicts.filter((v) => !v.allowed && v.scope === 'account')).toHaveLength(9);
+    // Successes from one address: each undoes its own count, so the address limit (5 a minute) never refuses them.
+    for (let i = 0; i < 8; i++) {
+      const v = await t.attempt(`user-${i}`, '192.0.2.44');
+      expect(v.allowed).toBe(true);
+      await t.succeed(`user-${i}`, '192.0.2.44', false);
+    }
+    expect((await t.attempt('user-x', '192.0.2.44')).allowed).toBe(true);
   });
 
   it('keeps a client that signed the account in before apart from strangers\' failures', async () => {

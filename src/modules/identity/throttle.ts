@@ -90,35 +90,54 @@ export function createLoginThrottle(settings: ThrottleSettings, clock: Clock) {
     return until !== undefined && until > now;
   };
 
+  const check = (account: string, address: string): ThrottleVerdict => {
+    const now = clock.nowMs();
+    const knownClient = isKnown(account, address, now);
+    return rules.verdict(now, knownClient, addresses.get(address), accounts.get(backoffKey(account, address, knownClient)));
+  };
+
+  /** Records a failed attempt (a wrong password, an unknown or a disabled user alike). */
+  const fail = (account: string, address: string, knownClient: boolean): void => {
+    const now = clock.nowMs();
+    const w = addresses.get(address);
+    addresses.set(address, w === undefined || now - w.startMs >= WINDOW_MS ? { startMs: now, failures: 1 } : { startMs: w.startMs, failures: w.failures + 1 });
+    const key = backoffKey(account, address, knownClient);
+    const b = accounts.get(key);
+    accounts.set(key, { failures: b === undefined || now - b.lastFailureMs >= forgetAfterMs ? 1 : b.failures + 1, lastFailureMs: now });
+  };
+
   return {
     /** Whether an attempt for `account` from `address` may be checked now (nothing is recorded). */
-    check(account: string, address: string): ThrottleVerdict {
-      const now = clock.nowMs();
-      const knownClient = isKnown(account, address, now);
-      return rules.verdict(now, knownClient, addresses.get(address), accounts.get(backoffKey(account, address, knownClient)));
+    check,
+
+    /** `check`, and an allowed attempt counted as a failure at once (see LoginThrottle.attempt). */
+    attempt(account: string, address: string): ThrottleVerdict {
+      const v = check(account, address);
+      if (v.allowed) fail(account, address, v.knownClient);
+      return v;
     },
 
-    /** Records a failed attempt (a wrong password, an unknown or a disabled user alike). */
-    fail(account: string, address: string, knownClient: boolean): void {
-      const now = clock.nowMs();
-      const w = addresses.get(address);
-      addresses.set(address, w === undefined || now - w.startMs >= WINDOW_MS ? { startMs: now, failures: 1 } : { startMs: w.startMs, failures: w.failures + 1 });
-      const key = backoffKey(account, address, knownClient);
-      const b = accounts.get(key);
-      accounts.set(key, { failures: b === undefined || now - b.lastFailureMs >= forgetAfterMs ? 1 : b.failures + 1, lastFailureMs: now });
-    },
+    fail,
 
-    /** Records a success: the client becomes known to the account and its own backoff ends. */
+    /** Records a success: the client becomes known to the account, its own backoff ends, and the attempt no longer counts against its address. */
     succeed(account: string, address: string, knownClient: boolean): void {
       accounts.delete(backoffKey(account, address, knownClient));
       known.set(`${account}\n${address}`, clock.nowMs() + KNOWN_CLIENT_MS);
+      const w = addresses.get(address);
+      if (w !== undefined && w.failures > 0) addresses.set(address, { startMs: w.startMs, failures: w.failures - 1 });
     },
   };
 }
 
 /** A sign-in throttle: in memory (one process), or shared by API replicas in the database (async). */
 export interface LoginThrottle {
+  /** Whether an attempt may be checked now; nothing is recorded. */
   check(account: string, address: string): ThrottleVerdict | Promise<ThrottleVerdict>;
+  /**
+   * `check`, and when allowed the attempt is counted as a failure at once, in one step: attempts sent together (a password
+   * check takes tens of milliseconds) cannot all pass before the first failure is recorded. A success undoes it (`succeed`).
+   */
+  attempt(account: string, address: string): ThrottleVerdict | Promise<ThrottleVerdict>;
   fail(account: string, address: string, knownClient: boolean): void | Promise<void>;
   succeed(account: string, address: string, knownClient: boolean): void | Promise<void>;
 }
