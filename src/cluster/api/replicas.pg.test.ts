@@ -67,10 +67,11 @@ describe('API replicas on one PostgreSQL', () => {
     expect(await b.tryAcquire()).toBe(false);
     expect(await a.stillHeld()).toBe(true);
     expect(await b.stillHeld()).toBe(false);
-    // The server ends the holder's session (as when its process dies): the lock is free at once.
+    // The server ends the holder's session (as when its process dies): the lock is free once the backend has exited,
+    // which the timeout form waits for (the plain call returns when the signal is sent).
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
-    await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'mamori-api-a'");
+    await admin.query("select pg_terminate_backend(pid, 5000) from pg_stat_activity where application_name = 'mamori-api-a'");
     await admin.end();
     expect(await a.stillHeld()).toBe(false);
     expect(await b.tryAcquire()).toBe(true);
