@@ -555,6 +555,17 @@ for (const lang of ['ja', 'en'] as const) {
       acquisitionUrl = new URL(page.url()).pathname;
       await expect.poll(() => page.getByRole('region', { name: T['requests.scope'] }).getByText('edge-tokyo-1, edge-osaka-1').count()).toBe(1);
       await snap('analyst-drafted-acquisition');
+      // The draft is edited before a director submits it: the form comes back filled, and saves in place.
+      await page.getByRole('link', { name: T['requests.edit'] }).click();
+      await heading(T['newRequest.editHeading']).waitFor();
+      const editForm = page.getByRole('form', { name: T['newRequest.editHeading'] });
+      expect(await editForm.getByLabel(T['newRequest.title']).inputValue()).toBe('Flows of the scanner\'s network');
+      expect(await editForm.getByLabel(T['newRequest.purpose']).inputValue()).toBe('Find the servers the scanner reports to.');
+      await editForm.getByLabel(T['newRequest.title']).fill('Flows of the scanner\'s network and its relays');
+      await editForm.getByRole('button', { name: T['newRequest.save'] }).click();
+      await page.getByText(T['requests.edited']).waitFor();
+      await page.getByRole('heading', { name: 'Flows of the scanner\'s network and its relays' }).waitFor();
+      expect(new URL(page.url()).pathname).toBe(acquisitionUrl);
 
       // A re-identification, from the finding (its reference comes along as evidence): what is missing is named
       // field by field; the basis is chosen from the legal bases.

@@ -29,6 +29,7 @@ const MeasureDetail = lazyScreen<{ id: string }>(() => import('./screens/measure
 const RequestList = lazyScreen(() => import('./screens/requests.js'), 'RequestList');
 const RequestDetail = lazyScreen<{ id: string }>(() => import('./screens/requests.js'), 'RequestDetail');
 const NewRequest = lazyScreen(() => import('./screens/request-draft.js'), 'NewRequest');
+const EditRequest = lazyScreen<{ id: string }>(() => import('./screens/request-draft.js'), 'EditRequest');
 const ApprovalList = lazyScreen(() => import('./screens/approvals.js'), 'ApprovalList');
 const ApprovalDetail = lazyScreen<{ id: string }>(() => import('./screens/approvals.js'), 'ApprovalDetail');
 const CaseList = lazyScreen(() => import('./screens/cases.js'), 'CaseList');
@@ -69,6 +70,7 @@ const ROUTES: Route[] = [
   { pattern: '/app/measures/:id', nav: '/app/measures', render: (p) => <MeasureDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/requests', nav: '/app/requests', render: () => <RequestList /> },
   { pattern: '/app/requests/new', nav: '/app/requests/new', render: () => <NewRequest /> },
+  { pattern: '/app/requests/:id/edit', nav: '/app/requests', render: (p) => <EditRequest key={p['id']} id={p['id']!} /> },
   { pattern: '/app/requests/:id', nav: '/app/requests', render: (p) => <RequestDetail key={p['id']} id={p['id']!} /> },
   { pattern: '/app/approvals', nav: '/app/approvals', render: () => <ApprovalList /> },
   { pattern: '/app/approvals/:id', nav: '/app/approvals', render: (p) => <ApprovalDetail key={p['id']} id={p['id']!} /> },

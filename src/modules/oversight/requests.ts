@@ -87,16 +87,21 @@ export function createRequests(deps: OversightDeps, enforcement: Enforcement) {
     }
   }
 
+  /** A draft's input checked as drafting and editing check it, and the scope it stores. */
+  function checkedDraft(input: DraftInput) {
+    const v = parseOrThrow(DraftInputSchema, input, 'request');
+    if (v.kind === 'acquisition') {
+      const p = periodProblem(v.acquisition, settings);
+      if (p !== undefined) throw new AppError('VALIDATION_FAILED', `acquisition: ${p}.`, { details: [{ path: 'acquisition.periodEnd', message: p }], reason: periodReason(v.acquisition, settings) });
+    }
+    return { v, scope: v.kind === 'acquisition' ? v.acquisition : v.kind === 'measure' ? v.measure : v.reidentification };
+  }
+
   return {
     /** Drafts a request to the commission (analysts and NCO directors). @see DPA Art. 17, 22, 32 */
     async draftRequest(ctx: RequestContext, input: DraftInput): Promise<OversightRequest> {
       policy.require(ctx, 'request:draft');
-      const v = parseOrThrow(DraftInputSchema, input, 'request');
-      if (v.kind === 'acquisition') {
-        const p = periodProblem(v.acquisition, settings);
-        if (p !== undefined) throw new AppError('VALIDATION_FAILED', `acquisition: ${p}.`, { details: [{ path: 'acquisition.periodEnd', message: p }], reason: periodReason(v.acquisition, settings) });
-      }
-      const scope = v.kind === 'acquisition' ? v.acquisition : v.kind === 'measure' ? v.measure : v.reidentification;
+      const { v, scope } = checkedDraft(input);
       const row: RequestRow = {
         id: newId(clock.nowMs()), kind: v.kind, status: 'draft', title: v.title, scope: JSON.stringify(scope), evidence: JSON.stringify(v.evidence),
         raised_by: userOf(ctx), raised_at: now(), submitted_by: null, submitted_at: null, decision: null, decided_at: null, approval_id: null,
@@ -106,6 +111,29 @@ export function createRequests(deps: OversightDeps, enforcement: Enforcement) {
         await trx.insertInto('oversight_requests').values(row).execute();
         await record(ctx, trx, { action: 'request:draft', object: { type: 'oversight_request', id: row.id }, outcome: 'success', details: { kind: row.kind, evidence: v.evidence.length } });
         return toRequest(trx, row);
+      });
+    },
+
+    /**
+     * Replaces a draft's content (kind, title, scope, evidence) before it is submitted, with the checks of drafting: by
+     * whoever drafted it, or an NCO director (who would submit it). The previous content stays in the audit entry's count
+     * of evidence only; what the commission decides on is what was submitted.
+     */
+    async editDraft(ctx: RequestContext, id: string, input: DraftInput): Promise<OversightRequest> {
+      policy.require(ctx, 'request:draft');
+      const { v, scope } = checkedDraft(input);
+      const found = await requestRow(k, id);
+      if (found.raised_by !== userOf(ctx) && !policy.authorize(ctx, 'request:submit', await resourceOf(k, found)).allowed) {
+        await audit.record(ctx, { action: 'request:edit', object: { type: 'oversight_request', id }, outcome: 'denied', details: { kind: found.kind, reason: 'not_author' } });
+        throw new AppError('FORBIDDEN', 'Only who drafted this request, or an NCO director, may edit it.', { reason: { code: 'request.notAuthor', params: {} } });
+      }
+      return db.transaction(async (trx) => {
+        const r = await requestRow(trx, id, true);
+        if (r.status !== 'draft') throw conflict(`This request is ${r.status}; only drafts are edited.`, 'request.notDraftEdit', { status: r.status });
+        const next = { kind: v.kind, title: v.title, scope: JSON.stringify(scope), evidence: JSON.stringify(v.evidence) };
+        await trx.updateTable('oversight_requests').set(next).where('id', '=', id).execute();
+        await record(ctx, trx, { action: 'request:edit', object: { type: 'oversight_request', id }, outcome: 'success', details: { kind: v.kind, evidence: v.evidence.length } });
+        return toRequest(trx, { ...r, ...next });
       });
     },
 

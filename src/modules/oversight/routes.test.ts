@@ -17,7 +17,17 @@ describe('oversight over HTTP', () => {
     const draft = await inject({ method: 'POST', url: '/api/v1/oversight/requests', headers: as('analyst'), payload: acquisitionDraft('2026-04-01T00:00:00.000Z', 30) });
     expect(draft.statusCode).toBe(201);
     const id = draft.json<{ request: { id: string } }>().request.id;
+    // A draft is edited in place (PUT, the drafting body); a bad one is refused with the field named, and changes nothing.
+    const edited = await inject({ method: 'PUT', url: `/api/v1/oversight/requests/${id}`, headers: as('analyst'), payload: { ...acquisitionDraft('2026-04-01T00:00:00.000Z', 30), title: 'Edited title' } });
+    expect(edited.json()).toMatchObject({ request: { id, status: 'draft', title: 'Edited title' } });
+    const tooLong = await inject({ method: 'PUT', url: `/api/v1/oversight/requests/${id}`, headers: as('analyst'), payload: acquisitionDraft('2026-04-01T00:00:00.000Z', 400) });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'acquisition.periodEnd' }] });
+    expect((await inject({ method: 'PUT', url: `/api/v1/oversight/requests/${id}`, headers: as('police'), payload: acquisitionDraft('2026-04-01T00:00:00.000Z', 30) })).statusCode).toBe(403);
     expect((await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/submit`, headers: as('nco_director') })).statusCode).toBe(200);
+    const late = await inject({ method: 'PUT', url: `/api/v1/oversight/requests/${id}`, headers: as('analyst'), payload: acquisitionDraft('2026-04-01T00:00:00.000Z', 30) });
+    expect(late.statusCode).toBe(409);
+    expect(late.json()).toMatchObject({ code: 'CONFLICT', reason: { code: 'request.notDraftEdit' } });
     const early = await inject({ method: 'POST', url: `/api/v1/oversight/requests/${id}/decision`, headers: as('commissioner'), payload: {} });
     expect(early.statusCode).toBe(409);
     expect(early.json()).toMatchObject({ code: 'CONFLICT' });

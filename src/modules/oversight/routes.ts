@@ -39,6 +39,9 @@ export function oversightRoutes(deps: { oversight: OversightService }): RouteMod
     app.get<IdParams>('/api/v1/oversight/requests/:id', { config: { auth: { action: 'request:read' } }, schema: { tags, summary: 'One request with its votes and conflict declarations. Audited.' } },
       async (req) => ({ request: await oversight.getRequest(ctxOf(req), req.params.id) }));
 
+    app.put<IdParams>('/api/v1/oversight/requests/:id', { config: { auth: { action: 'request:draft' } }, schema: { tags, summary: 'Edit a draft before it is submitted (whoever drafted it, or an NCO director): the same body and checks as drafting. Audited.' } },
+      async (req) => ({ request: await oversight.editDraft(ctxOf(req), req.params.id, req.body as never) }));
+
     app.post<IdParams>('/api/v1/oversight/requests/:id/submit', { config: { auth: { action: 'request:submit' } }, schema: { tags, summary: 'Submit a draft to the commission (NCO director).' } },
       async (req) => ({ request: await oversight.submitRequest(ctxOf(req), req.params.id) }));
 

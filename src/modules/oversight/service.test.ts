@@ -56,6 +56,26 @@ describe('oversight service', () => {
     expect(JSON.stringify(entries)).not.toContain('Too broad.'); // reasons only as hashes
   });
 
+  it('edits a draft before it is submitted: its author or a director, the checks of drafting, audited; never once submitted', async () => {
+    const draft = await core.oversight.draftRequest(c.analyst, acquisitionDraft());
+    const wider = { kind: 'acquisition' as const, title: 'Botnet C2 acquisition, ports narrowed', evidence: [{ type: 'finding' as const, id: 'f-2' }, { type: 'case' as const, id: 'c-9' }], acquisition: acquisitionScope('2026-04-01T00:00:00.000Z', 60) };
+    const edited = await core.oversight.editDraft(c.analyst, draft.id, wider);
+    expect(edited).toMatchObject({ id: draft.id, status: 'draft', title: 'Botnet C2 acquisition, ports narrowed', evidence: wider.evidence });
+    // A director may edit it too; another analyst may not, and the refusal is audited.
+    expect((await core.oversight.editDraft(c.director, draft.id, { ...wider, title: 'Edited by the director' })).title).toBe('Edited by the director');
+    const other = person('analyst-2', ['analyst']);
+    expect(await codeOf(core.oversight.editDraft(other, draft.id, wider))).toBe('FORBIDDEN');
+    // The checks of drafting: a period past the legal maximum is refused and changes nothing.
+    expect(await codeOf(core.oversight.editDraft(c.analyst, draft.id, acquisitionDraft('2026-04-01T00:00:00.000Z', 200)))).toBe('VALIDATION_FAILED');
+    expect((await core.oversight.getRequest(c.analyst, draft.id)).title).toBe('Edited by the director');
+    const entries = await core.audit.entries({ from: 0, to: 10_000 });
+    expect(entries.filter((e) => e.action === 'request:edit' && e.object?.id === draft.id).map((e) => e.outcome)).toEqual(['success', 'success', 'denied']);
+    // Once submitted, what the commission decides on no longer changes.
+    await core.oversight.submitRequest(c.director, draft.id);
+    expect(await codeOf(core.oversight.editDraft(c.director, draft.id, wider))).toBe('CONFLICT');
+    expect((await core.oversight.getRequest(c.analyst, draft.id)).title).toBe('Edited by the director');
+  });
+
   it('refuses narrowings that widen the request and periods beyond the legal maximum', async () => {
     expect(await codeOf(core.oversight.draftRequest(c.analyst, acquisitionDraft('2026-04-01T00:00:00.000Z', 200)))).toBe('VALIDATION_FAILED');
     const cross = { ...acquisitionScope('2026-04-01T00:00:00.000Z', 100), basisKind: 'cross_border_approval' as const };

@@ -98,6 +98,8 @@ export const enMessages: Record<keyof typeof jaMessages, string> = {
   'msg.request.notSubmitted': 'This request is "{status}"; only submitted requests are voted on and decided.',
   'msg.request.reviewDeadlinePassed': 'The review deadline ({reviewDeadline}) has passed: the emergency action is halted and its data purged; nothing can be decided.',
   'msg.request.notDraft': 'This request is "{status}"; only drafts are submitted.',
+  'msg.request.notDraftEdit': 'This request is "{status}"; only drafts are edited.',
+  'msg.request.notAuthor': 'Only who drafted this request, or an NCO director, may edit it.',
   'msg.request.periodEnded': 'The requested period has already ended; draft a new request with a current period.',
   'msg.request.emergencyNotWithdrawable': 'An emergency review cannot be withdrawn: the commission must decide it or the deadline halts the action.',
   'msg.request.notWithdrawable': 'This request is "{status}"; only drafts and submitted requests can be withdrawn.',

@@ -96,6 +96,8 @@ export const jaMessages = {
   'msg.request.notSubmitted': 'この請求は「{status}」です。投票と決定は審査中の請求だけです。',
   'msg.request.reviewDeadlinePassed': '審査期限（{reviewDeadline}）を過ぎました。緊急の措置は停止され、データは消去されています。決定できることはありません。',
   'msg.request.notDraft': 'この請求は「{status}」です。審査を請求できるのは下書きだけです。',
+  'msg.request.notDraftEdit': 'この請求は「{status}」です。編集できるのは下書きだけです。',
+  'msg.request.notAuthor': 'この請求を編集できるのは、起案した人か NCO の長だけです。',
   'msg.request.periodEnded': '請求した期間はすでに終わっています。現在の期間で新しく下書きしてください。',
   'msg.request.emergencyNotWithdrawable': '事後審査の請求は取り下げられません。委員会が決定するか、期限により措置が停止されます。',
   'msg.request.notWithdrawable': 'この請求は「{status}」です。取り下げられるのは下書きと審査中の請求だけです。',

@@ -1,6 +1,6 @@
 // Drafting a request in the browser: the body sent matches oversight's DraftInputSchema, and every mistake names its field.
 import { describe, expect, it } from 'vitest';
-import { addMonths, checkDraft, emptyDraft, fieldOfApiPath, type DraftForm } from './request-draft.js';
+import { addMonths, checkDraft, emptyDraft, fieldOfApiPath, formOfDraft, type DraftForm } from './request-draft.js';
 
 const NOW = Date.parse('2026-05-01T00:00:00Z');
 const acquisition = (over: Partial<DraftForm> = {}, selectors: Partial<DraftForm['selectors']> = {}): DraftForm => {
@@ -84,5 +84,17 @@ describe('fieldOfApiPath', () => {
     expect(fieldOfApiPath('title')).toBe('title');
     expect(fieldOfApiPath('(root)')).toBeUndefined();
     expect(fieldOfApiPath('acquisition.unknown')).toBeUndefined();
+  });
+});
+
+describe('formOfDraft', () => {
+  it('fills the form with a stored draft so that checking it again gives the same body (acquisition and re-identification)', () => {
+    const made = checkDraft(acquisition({ basisKind: 'transit_approval', retentionDays: '30' }, { exporters: 'edge-1', protocols: '6\n17' }), NOW);
+    if (!('body' in made)) throw new Error('the form should check');
+    const body = made.body as { kind: string; title: string; evidence: { type: string; id: string }[]; acquisition: Record<string, unknown> };
+    const again = checkDraft(formOfDraft({ kind: body.kind, title: body.title, evidence: body.evidence, scope: body.acquisition }, NOW), NOW);
+    expect(again).toEqual(made);
+    const re = { kind: 'reidentification', title: 'Who is p-1', evidence: [{ type: 'finding', id: 'F9' }], scope: { pseudonyms: ['p-1', 'p-2'], basisId: 'basis-7', purpose: 'Notify the victim.' } };
+    expect(checkDraft(formOfDraft(re, NOW), NOW)).toEqual({ body: { kind: 'reidentification', title: re.title, evidence: re.evidence, reidentification: re.scope } });
   });
 });

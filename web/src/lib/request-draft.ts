@@ -49,14 +49,40 @@ export const FIELD_NAME: Record<DraftField, MessageKey> = {
   purpose: 'newRequest.purpose', pseudonyms: 'newRequest.pseudonyms', basisId: 'newRequest.basisId',
 };
 
+/** A time as a datetime-local value in JST (what the form's time fields hold). */
+const jst = (ms: number): string => new Date(ms + 9 * 3_600_000).toISOString().slice(0, 16);
+
 /** An empty form: an acquisition starting in an hour and lasting 30 days. */
 export function emptyDraft(nowMs: number = Date.now()): DraftForm {
-  const jst = (ms: number) => new Date(ms + 9 * 3_600_000).toISOString().slice(0, 16);
   const start = Math.ceil(nowMs / 3_600_000) * 3_600_000 + 3_600_000;
   return {
     kind: 'acquisition', title: '', evidence: '', basisKind: 'cross_border_approval',
     selectors: { foreignPrefixes: '', domesticPrefixes: '', exporters: '', ports: '', protocols: '' },
     periodStart: jst(start), periodEnd: jst(start + 30 * 86_400_000), retentionDays: '90', purpose: '', pseudonyms: '', basisId: '',
+  };
+}
+
+/** A draft as the API gives it (`GET /api/v1/oversight/requests/:id`), enough to fill the form again. */
+export interface StoredDraft { kind: string; title: string; evidence: { type: string; id: string }[]; scope: Record<string, unknown> }
+
+/** The form holding a stored draft, to edit it: the inverse of `checkDraft`'s body (lists one a line, times in JST). */
+export function formOfDraft(r: StoredDraft, nowMs: number = Date.now()): DraftForm {
+  const form = emptyDraft(nowMs);
+  const list = (v: unknown): string => (Array.isArray(v) ? v.map(String).join('\n') : '');
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const time = (v: unknown): string => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? jst(Date.parse(v)) : '');
+  form.title = r.title;
+  form.evidence = r.evidence.map((e) => `${e.type}:${e.id}`).join('\n');
+  if (r.kind === 'reidentification') {
+    return { ...form, kind: 'reidentification', pseudonyms: list(r.scope['pseudonyms']), basisId: str(r.scope['basisId']), purpose: str(r.scope['purpose']) };
+  }
+  const selectors = (r.scope['selectors'] ?? {}) as Record<string, unknown>;
+  const basisKind = (BASIS_KINDS as readonly string[]).includes(str(r.scope['basisKind'])) ? (r.scope['basisKind'] as BasisKind) : form.basisKind;
+  return {
+    ...form, kind: 'acquisition', basisKind, purpose: str(r.scope['purpose']),
+    selectors: Object.fromEntries(SELECTORS.map((f) => [f.key, list(selectors[f.key])])) as Record<SelectorKey, string>,
+    periodStart: time(r.scope['periodStart']), periodEnd: time(r.scope['periodEnd']),
+    retentionDays: typeof r.scope['retentionDays'] === 'number' ? String(r.scope['retentionDays']) : form.retentionDays,
   };
 }
 

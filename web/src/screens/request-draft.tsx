@@ -8,8 +8,12 @@ import { useAllPages } from '../lib/pages.js';
 import { useSubmit } from '../lib/use-submit.js';
 import { useMessageText } from '../lib/messages.js';
 import { SELECTORS, type SelectorKey } from '../lib/narrowing.js';
-import { BASIS_KINDS, checkDraft, DRAFT_KINDS, emptyDraft, EVIDENCE_TYPES, FIELD_NAME, fieldOfApiPath, MAX_MONTHS, type DraftField, type DraftForm, type FieldProblem } from '../lib/request-draft.js';
-import { FormMessage, PageTitle } from '../components/ui.js';
+import {
+  BASIS_KINDS, checkDraft, DRAFT_KINDS, emptyDraft, EVIDENCE_TYPES, FIELD_NAME, fieldOfApiPath, formOfDraft, MAX_MONTHS, type DraftField, type DraftForm, type FieldProblem,
+  type StoredDraft,
+} from '../lib/request-draft.js';
+import { useApi } from '../lib/use-api.js';
+import { Async, FormMessage, PageTitle } from '../components/ui.js';
 
 /** One labelled control with its help and its problem, tied together for screen readers. */
 function Field({ id, label, help, problem, children }: { id: string; label: string; help?: ReactNode; problem?: string | undefined; children: (aria: { id: string; 'aria-describedby'?: string; 'aria-invalid'?: true }) => ReactNode }) {
@@ -24,13 +28,26 @@ function Field({ id, label, help, problem, children }: { id: string; label: stri
   );
 }
 
-export function NewRequest() {
+/** Editing a stored draft (`/app/requests/:id/edit`): the drafting form filled with it, saved in place. */
+export function EditRequest({ id }: { id: string }) {
+  const { t } = useI18n();
+  const req = useApi<{ request: StoredDraft & { status: string } }>(`/api/v1/oversight/requests/${encodeURIComponent(id)}`);
+  return (
+    <Async value={req}>
+      {({ request }) => (request.status === 'draft'
+        ? <NewRequest editing={{ id, form: formOfDraft(request) }} />
+        : <><PageTitle>{t('newRequest.editHeading')}</PageTitle><p className="notice" role="note">{t('newRequest.notDraft')}</p></>)}
+    </Async>
+  );
+}
+
+export function NewRequest({ editing }: { editing?: { id: string; form: DraftForm } } = {}) {
   const { t } = useI18n();
   const { navigate, search } = useRouter();
   const s = useSubmit();
   const say = useMessageText();
-  // Opened from a finding (or any page that names evidence), the draft starts with that reference.
-  const [form, setForm] = useState<DraftForm>(() => ({ ...emptyDraft(), evidence: search.get('evidence') ?? '' }));
+  // Opened from a finding (or any page that names evidence), a new draft starts with that reference.
+  const [form, setForm] = useState<DraftForm>(() => editing?.form ?? ({ ...emptyDraft(), evidence: search.get('evidence') ?? '' }));
   const [problems, setProblems] = useState<FieldProblem[]>([]);
   const formRef = useRef<HTMLFormElement>(null);
   // Re-identification names the basis the pseudonyms were collected under: offered from the list when it can be read.
@@ -74,8 +91,10 @@ export function NewRequest() {
     setProblems([]);
     void s.run(async () => {
       try {
-        const res = await api<{ request: { id: string } }>('/api/v1/oversight/requests', { method: 'POST', body: checked.body });
-        navigate(`/app/requests/${res.request.id}?drafted=1`);
+        const res = editing === undefined
+          ? await api<{ request: { id: string } }>('/api/v1/oversight/requests', { method: 'POST', body: checked.body })
+          : await api<{ request: { id: string } }>(`/api/v1/oversight/requests/${encodeURIComponent(editing.id)}`, { method: 'PUT', body: checked.body });
+        navigate(`/app/requests/${res.request.id}?${editing === undefined ? 'drafted' : 'edited'}=1`);
       } catch (err) {
         // The server's field errors go beside their fields; the rest (and the request id) in the form's message.
         const named = err instanceof ApiError ? (err.details ?? []).flatMap((d) => {
@@ -99,10 +118,10 @@ export function NewRequest() {
 
   return (
     <>
-      <PageTitle>{t('newRequest.heading')}</PageTitle>
-      <p>{t('newRequest.intro')}</p>
+      <PageTitle>{t(editing === undefined ? 'newRequest.heading' : 'newRequest.editHeading')}</PageTitle>
+      <p>{t(editing === undefined ? 'newRequest.intro' : 'newRequest.editIntro')}</p>
       <form ref={formRef} onSubmit={submit} className="form" aria-labelledby="draft-h" noValidate>
-        <h2 id="draft-h" className="sr-only">{t('newRequest.heading')}</h2>
+        <h2 id="draft-h" className="sr-only">{t(editing === undefined ? 'newRequest.heading' : 'newRequest.editHeading')}</h2>
         <fieldset><legend>{t('newRequest.kind')}</legend>
           {DRAFT_KINDS.map((k) => (
             <label key={k}><input type="radio" name="draft-kind" value={k} checked={form.kind === k} onChange={() => { set('kind', k); setProblems([]); s.reset(); }} /> {t(`requestKind.${k}` as MessageKey)}</label>
@@ -143,7 +162,7 @@ export function NewRequest() {
         </>}
         {text('evidence', form.evidence, (v) => set('evidence', v), { rows: 2, help: <>{t('newRequest.evidenceHelp', { types: '' })}{EVIDENCE_TYPES.map((x, i) => <span key={x}>{i > 0 && ', '}<code>{x}</code></span>)}</> })}
         <FormMessage error={s.error} />
-        <button type="submit" disabled={s.busy}>{s.busy ? t('state.working') : t('newRequest.create')}</button>
+        <button type="submit" disabled={s.busy}>{s.busy ? t('state.working') : t(editing === undefined ? 'newRequest.create' : 'newRequest.save')}</button>
       </form>
     </>
   );

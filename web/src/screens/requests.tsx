@@ -30,6 +30,7 @@ interface Request {
   title: string;
   scope: Record<string, unknown>;
   evidence: { type: string; id: string }[];
+  raisedBy: string;
   raisedAt: string;
   submittedAt: string | null;
   decision: { result: string; tally: { approve: number; deny: number; abstain: number }; quorum: number; majority: string; decidedAt: string; narrowed: boolean; conditions: string[] } | null;
@@ -299,7 +300,7 @@ export function RequestDetail({ id }: { id: string }) {
   const { search } = useRouter();
   const req = useApi<{ request: Request }>(`/api/v1/oversight/requests/${encodeURIComponent(id)}`);
   // Arriving from the drafting form says the draft was made (and who takes it further).
-  const [done, setDone] = useState<string | undefined>(() => (search.get('drafted') === '1' ? t('requests.drafted') : undefined));
+  const [done, setDone] = useState<string | undefined>(() => (search.get('drafted') === '1' ? t('requests.drafted') : search.get('edited') === '1' ? t('requests.edited') : undefined));
   const after = (msg: string) => {
     setDone(msg);
     req.reload();
@@ -350,6 +351,9 @@ export function RequestDetail({ id }: { id: string }) {
               {open && (mine === undefined ? <VoteForm r={r} onDone={after} /> : <p className="notice">{t('requests.alreadyVoted', { vote: t(`vote.${mine.vote}` as MessageKey) })}</p>)}
               {open && mine === undefined && <ConflictForm r={r} onDone={after} />}
               {open && <DecideForm r={r} onDone={after} />}
+              {r.status === 'draft' && (r.raisedBy === actor.id || hasRole(actor, 'nco_director')) && (
+                <p><Link to={`/app/requests/${encodeURIComponent(r.id)}/edit`}>{t('requests.edit')}</Link></p>
+              )}
               {r.status === 'draft' && hasRole(actor, 'nco_director') && <SubmitForm r={r} onDone={after} />}
               {(r.status === 'draft' || r.status === 'submitted') && r.kind !== 'emergency_review' && hasRole(actor, 'nco_director') && <WithdrawForm r={r} onDone={after} />}
             </>
