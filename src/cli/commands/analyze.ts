@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { dbIndicatorSource } from '#modules/analysis/index.js';
 import { systemClock } from '#platform/clock/index.js';
 import { systemContext } from '#platform/context/index.js';
+import type { Config } from '#platform/config/index.js';
 import { AppError } from '#platform/errors/index.js';
-import { createLogger } from '#platform/logger/index.js';
+import { createLogger, type Logger } from '#platform/logger/index.js';
 import { MetricsRegistry } from '#platform/metrics/index.js';
 import { parseListen } from '#modules/collection/index.js';
 import { serveMetrics } from '#cluster/metrics-server.js';
@@ -19,6 +20,21 @@ import { createCore } from '#server/core.js';
 import { archiveEngines } from '#server/selection-wiring.js';
 import { detectorConfigOf } from '#server/pipeline.js';
 import { loadCliConfig } from '../context.js';
+
+/**
+ * Refuses to start (CONFIG_INVALID, saying what to set) when the centre's heartbeat names another wire layout than this
+ * process's: a worker or an archiver reading another partition count leaves partitions no one reads. A centre that has
+ * published none or cannot be read for the moment only warns (the edges check it too).
+ */
+async function refuseOtherLayout(config: Config, name: string, who: string, logger: Logger): Promise<void> {
+  try {
+    const centre = await checkCentreLayout({ servers: config.cluster.servers, bucket: config.cluster.stateBucket, name }, wireLayout(config.cluster.partitions, WIRE_VERSION));
+    if (centre === undefined) logger.warn({}, `${who}: the centre has published no wire layout yet; cluster.partitions not compared with it`);
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'CONFIG_INVALID') throw e;
+    logger.warn({ err: (e as Error).message }, `${who}: could not read the centre's wire layout; cluster.partitions not compared with it`);
+  }
+}
 
 /** Registers `analyze`. */
 export function registerAnalyzeCommand(program: Command): void {
@@ -67,17 +83,11 @@ export function registerAnalyzeCommand(program: Command): void {
         throw new AppError('UNAVAILABLE', `cannot reach the cluster at ${config.cluster.servers.join(', ')}: ${(e as Error).message}`, { cause: e });
       }
       try {
-        const centre = await checkCentreLayout({ servers: config.cluster.servers, bucket: config.cluster.stateBucket, name: `mamori-worker-${w.id}-layout` },
-          wireLayout(config.cluster.partitions, WIRE_VERSION));
-        if (centre === undefined) logger.warn({}, 'worker: the centre has published no wire layout yet; cluster.partitions not compared with it');
+        await refuseOtherLayout(config, `mamori-worker-${w.id}-layout`, 'worker', logger);
       } catch (e) {
-        // A layout that differs stops the worker; a centre unreachable for the moment does not (the edges check it too).
-        if (!(e instanceof AppError && e.code === 'CONFIG_INVALID')) logger.warn({ err: (e as Error).message }, 'worker: could not read the centre\'s wire layout; cluster.partitions not compared with it');
-        else {
-          await transport.close();
-          await core.close();
-          throw e;
-        }
+        await transport.close();
+        await core.close();
+        throw e;
       }
       // The lease session gone means another worker may own these partitions now: exit, to be restarted (systemd).
       const leases = await pgLeases(url, w.id, (e) => { logger.error({ err: e.message }, 'worker: lease session lost; exiting'); process.exit(75); });
@@ -132,6 +142,8 @@ export function registerArchiverCommand(program: Command): void {
         process.once('SIGTERM', done);
         if (duration !== undefined) setTimeout(done, duration * 1000).unref();
       });
+      // Before the lease: a standby on another layout should fail at start, not once it leads.
+      await refuseOtherLayout(config, 'mamori-archiver-layout', 'archiver', logger);
       const lease = await pgSingleton(url, 'archiver', (e) => { logger.error({ err: e.message }, 'archiver: lease session lost; exiting'); process.exit(75); });
       while (!stop && !(await lease.tryAcquire())) await Promise.race([stopped, new Promise((r) => setTimeout(r, 2000))]);
       if (stop) { await lease.close(); return; }
