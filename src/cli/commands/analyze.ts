@@ -15,7 +15,6 @@ import { WIRE_VERSION, wireLayout } from '#cluster/wire/index.js';
 import { createAnalysisWorker, pgLeases, pgSingleton, tuneWorkerHeap } from '#cluster/worker/index.js';
 import { createArchiver } from '#cluster/archiver/index.js';
 import { createRoundStore, openArchiveBucket } from '#cluster/archive-store/index.js';
-import type { DuckDb } from '#platform/duckdb/index.js';
 import { createCore } from '#server/core.js';
 import { archiveEngines } from '#server/selection-wiring.js';
 import { detectorConfigOf } from '#server/pipeline.js';
@@ -156,8 +155,7 @@ export function registerArchiverCommand(program: Command): void {
       const metrics = new MetricsRegistry();
       // The archive is the cluster's bucket (R cluster.replicas): its local directory only stages files until a round stored them.
       const bucket = await openArchiveBucket({ servers: config.cluster.servers, bucket: config.cluster.archive.bucket, replicas: config.cluster.replicas, name: 'mamori-archiver' });
-      let duck: Promise<DuckDb> | undefined;
-      const rounds = createRoundStore({ bucket, dir: core.archive.dir, engine: () => (duck ??= archiveEngines(config.archive, core.archive.dir).roundEngine()) });
+      const rounds = createRoundStore({ bucket, dir: core.archive.dir, engine: archiveEngines(config.archive, core.archive.dir).roundEngine });
       const archiver = createArchiver({
         stream: config.cluster.stream, subjectPrefix: config.cluster.subjectPrefix, partitions: config.cluster.partitions,
         ackWaitMs: config.cluster.worker.ackWaitSeconds * 1000, storeEveryMs: config.cluster.archive.storeEverySeconds * 1000,
@@ -173,7 +171,7 @@ export function registerArchiverCommand(program: Command): void {
         process.stdout.write(`archiver: ${s.appendedFlows} flows handed to the archive, ${s.storedFlows} stored in the bucket and acknowledged in ${s.rounds} rounds\n`);
         await server?.close();
         await transport.close();
-        if (duck !== undefined) (await duck).close();
+        await rounds.close();
         await bucket.close();
         await core.close();
         await lease.close();

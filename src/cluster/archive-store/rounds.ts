@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { DuckDb } from '#platform/duckdb/index.js';
+import { lazyDuckDb, type DuckDb } from '#platform/duckdb/index.js';
 import type { ArchiveBucket } from './bucket.js';
 import { flowObjectName, isRound, META, parseFlowObject, purgedObjectName, roundObjectName, type FlowObjectName } from './names.js';
 
@@ -35,11 +35,14 @@ const dec = new TextDecoder();
 /**
  * The archiver's side of the bucket. One archiver runs at a time (its lease); `staged` lists what its writer wrote
  * under `dir`, `store` stores a round, `recover` runs at start, `prune` forgets records every message of which is
- * acknowledged (their redelivery cannot happen any more).
+ * acknowledged (their redelivery cannot happen any more), `close` closes the DuckDB engine it opened from `engine`.
  * @see docs/decisions/0010-replicated-archive.md
  */
 export function createRoundStore(deps: { bucket: ArchiveBucket; dir: string; engine: () => Promise<DuckDb> }) {
   const { bucket, dir } = deps;
+  // Opened at the first round with files and kept; opened again after a failed open (a full disk, a spill directory that
+  // could not be made), which must not fail every later round until a restart (lazyDuckDb).
+  const engine = lazyDuckDb(deps.engine);
   // Committed records not yet pruned (id → sequences by durable).
   const live = new Map<string, Record<string, number[]>>();
   // A round that failed part-way keeps its id: the retry overwrites its record and files, so a crash never leaves two records for one file.
@@ -50,7 +53,7 @@ export function createRoundStore(deps: { bucket: ArchiveBucket; dir: string; eng
   async function rowsOf(paths: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (paths.length === 0) return out;
-    const e = await deps.engine();
+    const e = await engine.get();
     const list = `[${paths.map((p) => `'${p.replace(/'/g, "''")}'`).join(', ')}]`;
     for (const r of await e.all(`SELECT file_name, num_rows FROM parquet_file_metadata(${list})`)) {
       const f = String(r['file_name']);
@@ -168,6 +171,9 @@ export function createRoundStore(deps: { bucket: ArchiveBucket; dir: string; eng
       }
       return pruned;
     },
+
+    /** Closes the engine it opened (at the archiver's exit). */
+    close: (): Promise<void> => engine.close(),
   };
 }
 
