@@ -167,7 +167,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
   let centre: Awaited<ReturnType<typeof createCore>> | undefined;
   try {
     centre = await createCore(loadConfig({ env: { ...base, MAMORI_DATA_DIR: dir(), MAMORI_LOG_LEVEL: 'warn', MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_REPLICAS: '1',
-      // Its heartbeat names its partition count: the roles', else the edge drops every flow (layout_differs).
+      // It publishes its partition count (the layout entry): the roles', else the edge drops every flow (layout_differs).
       MAMORI_CLUSTER_PARTITIONS: String(PARTITIONS) } }).config);
     await centre.selection.createBasis(systemContext('bench'), {
       kind: 'cross_border_approval', title: 'bench/cluster: the campaign\'s foreign block', createdBy: 'bench', selectors: { foreignPrefixes: [FOREIGN_PREFIX] },

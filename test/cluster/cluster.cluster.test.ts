@@ -95,7 +95,7 @@ describe('cluster: edges, JetStream, workers, PostgreSQL', () => {
     const centre = await createCore(loadConfig({ env: {
       MAMORI_DATABASE_URL: db.url, MAMORI_SECRETS_PSEUDONYM_KEY: KEY, MAMORI_DATA_DIR: h.tempDir('mamori-centre-'),
       MAMORI_CLUSTER_SERVERS: nats.urls.join(','), MAMORI_CLUSTER_REPLICAS: '3', MAMORI_CLUSTER_KEY_WRAP_FILE: wrapFile,
-      // Its heartbeat names its partition count: the edges and workers', else they drop every flow (layout_differs).
+      // It publishes its partition count (the layout entry): the edges and workers', else they drop every flow (layout_differs).
       MAMORI_CLUSTER_PARTITIONS: PARTITIONS,
     } }).config);
     const basisId = (await centre.selection.createBasis(systemContext('test'), basis)).id;

@@ -21,13 +21,14 @@ import { detectorConfigOf } from '#server/pipeline.js';
 import { loadCliConfig } from '../context.js';
 
 /**
- * Refuses to start (CONFIG_INVALID, saying what to set) when the centre's heartbeat names another wire layout than this
+ * Refuses to start (CONFIG_INVALID, saying what to set) when the centre publishes another wire layout than this
  * process's: a worker or an archiver reading another partition count leaves partitions no one reads. A centre that has
  * published none or cannot be read for the moment only warns (the edges check it too).
  */
 async function refuseOtherLayout(config: Config, name: string, who: string, logger: Logger): Promise<void> {
   try {
-    const centre = await checkCentreLayout({ servers: config.cluster.servers, bucket: config.cluster.stateBucket, name }, wireLayout(config.cluster.partitions, WIRE_VERSION));
+    const mine = wireLayout(config.cluster.partitions, WIRE_VERSION);
+    const centre = await checkCentreLayout({ servers: config.cluster.servers, bucket: config.cluster.stateBucket, name }, mine);
     if (centre === undefined) logger.warn({}, `${who}: the centre has published no wire layout yet; cluster.partitions not compared with it`);
   } catch (e) {
     if (e instanceof AppError && e.code === 'CONFIG_INVALID') throw e;

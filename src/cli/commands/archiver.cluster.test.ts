@@ -1,4 +1,4 @@
-/** @module `mamori archiver` refuses to start on another wire layout than the one the centre's heartbeat names, before its lease. */
+/** @module `mamori archiver` refuses to start on another wire layout than the one the centre publishes, before its lease. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +15,10 @@ let nats: NatsTestCluster;
 
 beforeAll(async () => {
   nats = await startNatsCluster(1);
-  // The centre's heartbeat: its workers read 8 partitions.
+  // The centre's layout entry: its workers read 8 partitions.
   const nc = await connectNats({ servers: nats.urls, name: 'test-centre' });
   const ob = (await openBucket(nc, { servers: nats.urls, bucket: BUCKET, replicas: 1, name: 'test-centre' }, true))!;
-  await ob.kv.put(ENTRY.heartbeat, encodeEntry({ v: 1, at: new Date().toISOString(), by: 'test', rotation: 'monthly', layout: wireLayout(8, WIRE_VERSION) }));
+  await ob.kv.put(ENTRY.layout, encodeEntry({ v: 1, ...wireLayout(8, WIRE_VERSION) }));
   await nc.close();
 }, 60_000);
 afterAll(async () => {

@@ -127,7 +127,7 @@ export async function runEdgeCommand(cmd: Command, opts: EdgeCommandOptions): Pr
 
 /** The follower's state and the edge's gates on /metrics. */
 function edgeStateMetrics(metrics: MetricsRegistry, edgeId: string, follower: StateFollower, selection: EdgeSelection): void {
-  metrics.collect('mamori_edge_state_current', '1 while the edge holds current selection state from the centre (bases, ranges, a recent heartbeat naming this edge\'s wire layout); 0: every flow is dropped.', 'gauge', () => [{ labels: { edge: edgeId }, value: follower.notCurrent() === undefined ? 1 : 0 }]);
+  metrics.collect('mamori_edge_state_current', '1 while the edge holds current selection state from the centre (bases, ranges, a recent heartbeat, the centre\'s wire layout equal to this edge\'s); 0: every flow is dropped.', 'gauge', () => [{ labels: { edge: edgeId }, value: follower.notCurrent() === undefined ? 1 : 0 }]);
   metrics.collect('mamori_edge_state_bases', 'Legal bases the edge holds from the centre, by status now (revoked ones stay compiled for a week, matching nothing).', 'gauge', () => {
     const now = Date.now();
     const bases = follower.bases().bases;

@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { BASIS_KINDS, FLOW_FIELDS, ROTATIONS, type LegalBasis, type Rotation } from '#modules/selection/index.js';
 
-/** Bucket entry names: the bases, the operators' ranges, the centre's heartbeat, and `key.<period>` per wrapped key. */
-export const ENTRY = { bases: 'bases', ranges: 'ranges', heartbeat: 'heartbeat', keyPrefix: 'key.' } as const;
+/** Bucket entry names: the bases, the operators' ranges, the centre's heartbeat and wire layout, and `key.<period>` per wrapped key. */
+export const ENTRY = { bases: 'bases', ranges: 'ranges', heartbeat: 'heartbeat', layout: 'layout', keyPrefix: 'key.' } as const;
 
 /** The entry name of a period's wrapped key (periods are `YYYY`, `YYYY-MM` or `YYYY-MM-DD`: valid KV key characters). */
 export const keyEntry = (period: string): string => `${ENTRY.keyPrefix}${period}`;
@@ -39,13 +39,17 @@ const EdgeBasisSchema = z.object({
 export const BasesEntrySchema = z.object({ v: z.literal(1), version: z.string().max(200), bases: z.array(EdgeBasisSchema).max(100_000) }).strict();
 /** The `ranges` entry: the designated operators' registered ranges (each edge adds its configured domestic prefixes). */
 export const RangesEntrySchema = z.object({ v: z.literal(1), ranges: z.array(cidr).max(1_000_000) }).strict();
-/** How the centre's workers expect flows on the wire (`WireLayout`). */
-const LayoutSchema = z.object({ partitions: z.number().int().min(1).max(65_536), hash: z.string().min(1).max(64), wire: z.number().int().min(1).max(255) }).strict();
+const layoutFields = { partitions: z.number().int().min(1).max(65_536), hash: z.string().min(1).max(64), wire: z.number().int().min(1).max(255) };
 /**
- * The `heartbeat` entry: the centre's publisher is alive, the pseudonym rotation it keys by, and the wire layout its
- * workers read (absent from a centre older than the layout check: then nothing is compared).
+ * The `layout` entry: how the centre's workers expect flows on the wire (`WireLayout`). An entry of its own, not a field
+ * of the heartbeat: edges older than it parse the heartbeat strictly and would refuse every one, going stale.
  */
-export const HeartbeatEntrySchema = z.object({ v: z.literal(1), at: iso, by: z.string().max(100), rotation: z.enum(ROTATIONS), layout: LayoutSchema.optional() }).strict();
+export const LayoutEntrySchema = z.object({ v: z.literal(1), ...layoutFields }).strict();
+/**
+ * The `heartbeat` entry: the centre's publisher is alive, and the pseudonym rotation it keys by (`layout`, written here
+ * by centres of one day before the `layout` entry, is accepted and not read).
+ */
+export const HeartbeatEntrySchema = z.object({ v: z.literal(1), at: iso, by: z.string().max(100), rotation: z.enum(ROTATIONS), layout: z.object(layoutFields).strict().optional() }).strict();
 
 /** The parsed `bases` entry. */
 export type BasesEntry = z.infer<typeof BasesEntrySchema>;

@@ -5,7 +5,7 @@ import type { KvWatchEntry } from '@nats-io/kv';
 import { compileBases, type CompiledBases, type Rotation } from '#modules/selection/index.js';
 import type { Clock } from '#platform/clock/index.js';
 import { connectNats, openBucket, type BucketSettings } from './bucket.js';
-import { BasesEntrySchema, basisAtEdge, ENTRY, HeartbeatEntrySchema, parseEntry, periodOfEntry, RangesEntrySchema } from './entries.js';
+import { BasesEntrySchema, basisAtEdge, ENTRY, HeartbeatEntrySchema, LayoutEntrySchema, parseEntry, periodOfEntry, RangesEntrySchema } from './entries.js';
 import { unwrapKey, type WrapKey } from './keywrap.js';
 import { layoutDifference, type WireLayout } from '../wire/index.js';
 
@@ -15,7 +15,7 @@ export interface FollowerSettings extends BucketSettings {
   maxAgeMs: number;
   /** With nothing heard for this long (ms) the watch is started again (a watch silently lost in an outage). */
   rewatchAfterMs: number;
-  /** How this edge places flows on the wire: while the centre's heartbeat names another layout, the state is not current. */
+  /** How this edge places flows on the wire: while the centre's `layout` entry names another, the state is not current. */
   layout: WireLayout;
 }
 
@@ -93,7 +93,8 @@ export function createStateFollower(settings: FollowerSettings, deps: FollowerDe
       if (period !== undefined) dropKey(period);
       else if (e.key === ENTRY.bases) { compiled = undefined; basesVersion = null; }
       else if (e.key === ENTRY.ranges) ranges = undefined;
-      else if (e.key === ENTRY.heartbeat) { heartbeat = undefined; layoutDiffers = undefined; }
+      else if (e.key === ENTRY.heartbeat) heartbeat = undefined;
+      else if (e.key === ENTRY.layout) layoutDiffers = undefined;
       stats.updates++;
       return;
     }
@@ -130,10 +131,14 @@ export function createStateFollower(settings: FollowerSettings, deps: FollowerDe
       const p = parseEntry(HeartbeatEntrySchema, e.key, e.value);
       if (!p.ok) { stats.rejected++; deps.logger?.error({ err: p.error }, 'edge state: refused an entry; keeping the last good one'); return; }
       heartbeat = { atMs: Date.parse(p.value.at), at: p.value.at, rotation: p.value.rotation };
+    } else if (e.key === ENTRY.layout) {
+      const p = parseEntry(LayoutEntrySchema, e.key, e.value);
+      if (!p.ok) { stats.rejected++; deps.logger?.error({ err: p.error }, 'edge state: refused an entry; keeping the last good one'); return; }
       // Flows placed by another count or hash would reach workers whose detectors do not hold their keys' state.
-      const differs = p.value.layout === undefined ? undefined : layoutDifference(p.value.layout, settings.layout);
+      const { v: _v, ...centre } = p.value;
+      const differs = layoutDifference(centre, settings.layout);
       if (differs !== layoutDiffers) {
-        if (differs !== undefined) deps.logger?.error({ centre: p.value.layout, edge: settings.layout }, `edge state: ${differs}; dropping every flow until they agree`);
+        if (differs !== undefined) deps.logger?.error({ centre, edge: settings.layout }, `edge state: ${differs}; dropping every flow until they agree`);
         else if (layoutDiffers !== undefined) deps.logger?.info({ layout: settings.layout }, 'edge state: the centre\'s wire layout agrees with this edge\'s again');
         layoutDiffers = differs;
       }

@@ -105,8 +105,9 @@ export function createStatePublisher(settings: PublisherSettings, deps: Publishe
       stats.erased++;
       deps.logger?.info({ period }, 'selection state: a period\'s key entry erased from the bucket (out of use or destroyed)');
     }
+    await put(ENTRY.layout, { v: 1, ...settings.layout }, JSON.stringify(settings.layout));
     if (now - lastBeat >= settings.heartbeatMs) {
-      await ob.kv.put(ENTRY.heartbeat, encodeEntry({ v: 1, at: isoUtc(now), by: settings.by, rotation: deps.rotation, layout: settings.layout }));
+      await ob.kv.put(ENTRY.heartbeat, encodeEntry({ v: 1, at: isoUtc(now), by: settings.by, rotation: deps.rotation }));
       lastBeat = now;
     }
     stats.lastOkAt = isoUtc(now);

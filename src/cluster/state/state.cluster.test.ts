@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { appendFlow, createFlowBatch, type FlowRecord } from '#modules/collection/index.js';
 import { openKeystore, periodOf, readSelectedFlow, type LegalBasis } from '#modules/selection/index.js';
 import { basis, smallWorld } from '#modules/selection/test-support/fixtures.js';
@@ -17,7 +18,8 @@ import { systemClock } from '#platform/clock/index.js';
 import { startNatsCluster, type NatsTestCluster } from '#platform/transport/test-support/nats-cluster.js';
 import { createEdgeSelection } from '#cluster/edge/state-selection.js';
 import { WIRE_VERSION, wireLayout } from '#cluster/wire/index.js';
-import { connectNats } from './bucket.js';
+import { connectNats, openBucket } from './bucket.js';
+import { ENTRY } from './entries.js';
 import { checkCentreLayout } from './layout-check.js';
 import { createStateFollower, type StateFollower } from './follower.js';
 import { wrapKeyFrom } from './keywrap.js';
@@ -188,10 +190,16 @@ describe('edge selection state over NATS KV', () => {
     const other = createStateFollower({ ...settings, name: 'edge-other-layout', maxAgeMs: 0, rewatchAfterMs: 5000, layout: wireLayout(16, WIRE_VERSION) }, { wrap, clock: systemClock, logger });
     await other.start();
     stops.push(() => other.stop());
-    await until('other-layout follower read the heartbeat', () => other.stats().heartbeatAt !== null, 10_000);
-    expect(other.notCurrent()).toBe('layout_differs');
+    await until('other-layout follower read the layout', () => other.notCurrent() === 'layout_differs', 10_000);
     expect(errors.join('\n')).toMatch(/into 8 partitions and this process into 16 \(set cluster\.partitions alike everywhere\)/);
-    // A worker compares its layout with the heartbeat's before it starts, and refuses another.
+    // The layout is an entry of its own: an edge built before it parses the heartbeat strictly, and would refuse every
+    // heartbeat holding a key it does not know and go stale (it ignores entries it does not know).
+    const before = z.object({ v: z.literal(1), at: z.string().datetime({ offset: true }), by: z.string().max(100), rotation: z.enum(['daily', 'monthly', 'yearly']) }).strict();
+    const reader = await connectNats({ servers: nats.urls, name: 'read-heartbeat' });
+    const beat = await (await openBucket(reader, { servers: nats.urls, bucket: BUCKET, replicas: 1, name: 'read-heartbeat' }, false))!.kv.get(ENTRY.heartbeat);
+    await reader.close();
+    expect(before.safeParse(JSON.parse(beat!.string())).error?.issues).toBeUndefined();
+    // A worker compares its layout with the centre's before it starts, and refuses another.
     expect(await checkCentreLayout({ servers: nats.urls, bucket: BUCKET, name: 'worker-check' }, layout)).toEqual(layout);
     await expect(checkCentreLayout({ servers: nats.urls, bucket: BUCKET, name: 'worker-check' }, wireLayout(4, WIRE_VERSION)))
       .rejects.toThrow(/into 8 partitions and this process into 4 .*Not starting/);
