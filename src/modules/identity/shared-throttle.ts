@@ -30,7 +30,11 @@ export function createSharedLoginThrottle(db: Database, settings: ThrottleSettin
   async function prune(now: number): Promise<void> {
     if (now - prunedAt < PRUNE_EVERY_MS) return;
     prunedAt = now;
-    await sql`delete from auth_throttle where (k like ${'k:%'} and last_ms < ${now}) or (k not like ${'k:%'} and last_ms < ${now - Math.max(rules.forgetAfterMs, WINDOW_MS)})`.execute(q);
+    const expired = sql`(k like ${'k:%'} and last_ms < ${now}) or (k not like ${'k:%'} and last_ms < ${now - Math.max(rules.forgetAfterMs, WINDOW_MS)})`;
+    // Rows an attempt holds locked are left for the next sweep: deleting them would wait on the attempt while it waits on
+    // rows this delete already locked (a deadlock PostgreSQL ends by failing one of them). SQLite has one writer at a time.
+    if (db.dialect === 'postgres') await sql`delete from auth_throttle where k in (select k from auth_throttle where ${expired} for update skip locked)`.execute(q);
+    else await sql`delete from auth_throttle where ${expired}`.execute(q);
   }
 
   const keysOf = (account: string, address: string): [string, string, string, string] =>
