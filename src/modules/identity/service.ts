@@ -127,8 +127,16 @@ export function createIdentityService(deps: IdentityDeps) {
       await audit.record(ctx, { action: 'session:throttle', object: null, outcome: 'denied', details: { usernameHash: sha256(account), scope: verdict.scope, scheme: client.scheme, retryAfterSeconds } });
       return err({ code: 'THROTTLED', retryAfterSeconds });
     }
-    const row = await findUserByName(k, account);
-    const matches = await verifyPassword(password, row?.password_hash ?? (await dummyHash));
+    let row: UserRow | undefined;
+    let matches: boolean;
+    try {
+      row = await findUserByName(k, account);
+      matches = await verifyPassword(password, row?.password_hash ?? (await dummyHash));
+    } catch (e) {
+      // Neither a failure nor a success: the attempt counted as it began is taken back (a database outage must not throttle).
+      await Promise.resolve(throttle.release(account, client.address, verdict.knownClient)).catch(() => undefined);
+      throw e;
+    }
     if (row === undefined || row.disabled === 1 || !matches) {
       const reason = row === undefined ? 'unknown' : row.disabled === 1 ? 'disabled' : 'password';
       await audit.record(ctx, {

@@ -94,6 +94,10 @@ export function createSharedLoginThrottle(db: Database, settings: ThrottleSettin
       await prune(now);
     },
 
+    async release(account, address, knownClient) {
+      await sql`update auth_throttle set failures = failures - 1 where k in (${key('a', address)}, ${key('b', backoffKey(account, address, knownClient))}) and failures > 0`.execute(q);
+    },
+
     async succeed(account, address, knownClient) {
       const now = clock.nowMs();
       await q.deleteFrom('auth_throttle').where('k', '=', key('b', backoffKey(account, address, knownClient))).execute();

@@ -95,6 +95,20 @@ describe('sign-in throttling', () => {
     clock.advance(120_000);
   });
 
+  it('does not count a sign-in that failed with an error against the account (a database or hashing outage)', async () => {
+    const from = { 'x-forwarded-for': '198.51.100.124' };
+    vi.mocked(password.verifyPassword).mockRejectedValue(new Error('scrypt unavailable'));
+    for (let i = 0; i < 5; i++) expect((await login(t, 'outage-target', `guess ${i}!`, from)).statusCode).toBe(500);
+    vi.mocked(password.verifyPassword).mockReset();
+    const actual = await vi.importActual<typeof password>('./password.js');
+    vi.mocked(password.verifyPassword).mockImplementation(actual.verifyPassword);
+    // The three free failures are still there after the errors.
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++) codes.push((await login(t, 'outage-target', `wrong ${i}!`, from)).statusCode);
+    expect(codes).toEqual([401, 401, 401, 429]);
+    clock.advance(120_000);
+  });
+
   it('throttles HTTP Basic on TAXII the same way', async () => {
     const headers = (p: string) => ({ authorization: basic('council-member', p), accept: 'application/taxii+json;version=2.1', 'x-forwarded-for': '198.51.100.200' });
     const statuses: number[] = [];

@@ -26,7 +26,7 @@ const shared: Make = async (s, clock) => {
   const replicas = [createSharedLoginThrottle(db, s, clock), createSharedLoginThrottle(db, s, clock)];
   let i = 0;
   const next = (): LoginThrottle => replicas[i++ % 2]!;
-  return { check: (a, b) => next().check(a, b), attempt: (a, b) => next().attempt(a, b), fail: (a, b, k) => next().fail(a, b, k), succeed: (a, b, k) => next().succeed(a, b, k) };
+  return { check: (a, b) => next().check(a, b), attempt: (a, b) => next().attempt(a, b), release: (a, b, k) => next().release(a, b, k), fail: (a, b, k) => next().fail(a, b, k), succeed: (a, b, k) => next().succeed(a, b, k) };
 };
 
 describe.each([
@@ -67,6 +67,17 @@ describe.each([
       await t.succeed(`user-${i}`, '192.0.2.44', false);
     }
     expect((await t.attempt('user-x', '192.0.2.44')).allowed).toBe(true);
+  });
+
+  it('takes back an attempt that ended in an error: the free failures stay free', async () => {
+    const clock = new ManualClock('2026-04-01T00:00:00.000Z');
+    const t = await make({ ...settings, addressFailuresPerMinute: 3 }, clock);
+    for (let i = 0; i < 6; i++) {
+      expect((await t.attempt('alice', '198.51.100.7')).allowed).toBe(true);
+      await t.release('alice', '198.51.100.7', false);
+    }
+    for (let i = 0; i < 3; i++) expect((await t.attempt('alice', '198.51.100.7')).allowed).toBe(true);
+    expect((await t.attempt('alice', '198.51.100.7')).allowed).toBe(false);
   });
 
   it('keeps a client that signed the account in before apart from strangers\' failures', async () => {

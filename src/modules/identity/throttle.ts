@@ -119,6 +119,15 @@ export function createLoginThrottle(settings: ThrottleSettings, clock: Clock) {
 
     fail,
 
+    /** Takes back an attempt counted as it began that ended in neither a failure nor a success (an error on the way). */
+    release(account: string, address: string, knownClient: boolean): void {
+      const w = addresses.get(address);
+      if (w !== undefined && w.failures > 0) addresses.set(address, { startMs: w.startMs, failures: w.failures - 1 });
+      const key = backoffKey(account, address, knownClient);
+      const b = accounts.get(key);
+      if (b !== undefined) { if (b.failures > 1) accounts.set(key, { failures: b.failures - 1, lastFailureMs: b.lastFailureMs }); else accounts.delete(key); }
+    },
+
     /** Records a success: the client becomes known to the account, its own backoff ends, and the attempt no longer counts against its address. */
     succeed(account: string, address: string, knownClient: boolean): void {
       accounts.delete(backoffKey(account, address, knownClient));
@@ -139,5 +148,7 @@ export interface LoginThrottle {
    */
   attempt(account: string, address: string): ThrottleVerdict | Promise<ThrottleVerdict>;
   fail(account: string, address: string, knownClient: boolean): void | Promise<void>;
+  /** Takes back an attempt that ended in an error (neither a failure nor a success). */
+  release(account: string, address: string, knownClient: boolean): void | Promise<void>;
   succeed(account: string, address: string, knownClient: boolean): void | Promise<void>;
 }
