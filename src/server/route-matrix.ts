@@ -96,6 +96,7 @@ export const ROUTE_MATRIX: Record<string, RouteExpectation> = {
   'GET /api/v1/oversight/requests': ['analyst', 'nco_director', 'commissioner'],
   'POST /api/v1/oversight/requests': ['analyst', 'nco_director'],
   'GET /api/v1/oversight/requests/:id': ['analyst', 'nco_director', 'commissioner'],
+  'PUT /api/v1/oversight/requests/:id': ['analyst', 'nco_director'],
   'POST /api/v1/oversight/requests/:id/submit': ['nco_director'],
   'POST /api/v1/oversight/requests/:id/withdraw': ['nco_director'],
   'POST /api/v1/oversight/requests/:id/conflicts': ['commissioner'],
