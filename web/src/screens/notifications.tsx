@@ -13,7 +13,7 @@ import { Link } from '../lib/router.js';
 import { ReceiptLinks } from '../components/receipt-links.js';
 import { MoreRows } from '../components/data-table.js';
 import { useCursorList } from '../lib/use-cursor-list.js';
-import { Async, Badge, Empty, Facts, FormMessage, PageTitle, Time, useErrorText } from '../components/ui.js';
+import { Async, Badge, Empty, Facts, FormMessage, Loading, PageTitle, Time, useErrorText } from '../components/ui.js';
 
 interface FormSummary { form: string; version: number; title: { ja: string; en: string }; effectiveFrom: string }
 interface Field { key: string; label: { ja: string; en: string }; type: 'string' | 'text' | 'stringList' | 'ipList' | 'enum' | 'boolean' | 'date'; required: boolean; maxLength?: number; maxItems?: number; options?: string[] }
@@ -235,13 +235,14 @@ export function NotificationDetail({ id }: { id: string }) {
   const { t, pick } = useI18n();
   const n = useApi<{ notification: Notification }>(`/api/v1/notifications/${encodeURIComponent(id)}`);
   const form = useApi<{ form: FormVersion }>(n.status === 'ok' ? `/api/v1/forms/${encodeURIComponent(n.data.notification.form)}/${n.data.notification.formVersion}` : null);
+  // The fields are shown once their form's labels are there (until then its keys would show, codes in either language).
   const label = (key: string) => (form.status === 'ok' ? pick(form.data.form.fields.find((f) => f.key === key)?.label) || key : key);
   return (
     <>
       <PageTitle>{t('ntf.title')}</PageTitle>
       <p><Link to="/app/notifications">{t('ntf.back')}</Link></p>
       <Async value={n}>
-        {({ notification: x }) => (
+        {({ notification: x }) => (form.status === 'loading' ? <Loading /> : (
           <>
             <Facts rows={[
               [t('notifications.computer'), String(x.fields['computerName'] ?? x.computerId)],
@@ -272,7 +273,7 @@ export function NotificationDetail({ id }: { id: string }) {
               ))}</ul>
             </section>
           </>
-        )}
+        ))}
       </Async>
     </>
   );
