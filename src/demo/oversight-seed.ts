@@ -56,6 +56,21 @@ export async function seedOversight(core: Core, users: Map<string, User>): Promi
   await o.submitRequest(director, pending.id);
   await o.castVote(as(users, 'commissioner4'), pending.id, { vote: 'approve', reasons: 'The domains serve only the botnet.' });
 
+  // A draft the analyst is still working on: the docket's "edit the draft" and the director's submit have one to act on.
+  await o.draftRequest(analyst, {
+    kind: 'acquisition',
+    title: 'Cross-border flows to the "Kumo" relays abroad (draft)',
+    evidence: [{ type: 'finding', id: 'demo-finding-beacon-1' }],
+    acquisition: {
+      basisKind: 'cross_border_approval',
+      selectors: { foreignPrefixes: [FOREIGN_PREFIXES[0]], ports: [443] },
+      periodStart: new Date(now + day).toISOString(),
+      periodEnd: new Date(now + 60 * day).toISOString(),
+      purpose: 'Find the relays the botnet uses between its C2 servers and the infected hosts.',
+      retentionDays: 60,
+    },
+  });
+
   const emergency = await o.recordEmergencyAction(as(users, 'police'), {
     kind: 'measure',
     title: 'Block the DDoS controller attacking Haneda Airport Terminal',

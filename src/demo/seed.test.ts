@@ -21,7 +21,7 @@ describe('demo seed', () => {
       // The commission (chair + 4) has one approved and one pending request and an emergency action to review.
       expect(DEMO_USERS.filter((u) => u.role === 'commissioner')).toHaveLength(5);
       const statuses = (await core.db.kysely.selectFrom('oversight_requests').select(['kind', 'status']).execute()) as { kind: string; status: string }[];
-      expect(statuses).toEqual(expect.arrayContaining([{ kind: 'acquisition', status: 'approved' }, { kind: 'measure', status: 'submitted' }, { kind: 'emergency_review', status: 'submitted' }]));
+      expect(statuses).toEqual(expect.arrayContaining([{ kind: 'acquisition', status: 'approved' }, { kind: 'measure', status: 'submitted' }, { kind: 'emergency_review', status: 'submitted' }, { kind: 'acquisition', status: 'draft' }]));
     } finally {
       await core.close();
     }
