@@ -133,15 +133,17 @@ describe('selection configuration → locator', () => {
 
   it('shows the archive\'s rollup failures by kind and its merge failures on /metrics, as they stand when scraped', () => {
     const metrics = new MetricsRegistry();
-    const stats = { minuteFailures: 0, portFailures: 0, mergeFailures: 0 };
+    const stats = { minuteFailures: 0, portFailures: 0, mergeFailures: 0, setAside: 0 };
     archiveRollupMetrics({ rollupStats: () => stats }, metrics);
-    Object.assign(stats, { minuteFailures: 3, portFailures: 1, mergeFailures: 4 });
+    Object.assign(stats, { minuteFailures: 3, portFailures: 1, mergeFailures: 4, setAside: 2 });
     const text = metrics.render();
     expect(text).toContain('# TYPE mamori_archive_rollup_failures_total counter');
     expect(text).toContain('mamori_archive_rollup_failures_total{rollup="minute"} 3');
     expect(text).toContain('mamori_archive_rollup_failures_total{rollup="port"} 1');
     expect(text).toContain('# TYPE mamori_archive_merge_failures_total counter');
     expect(text).toContain('mamori_archive_merge_failures_total 4');
+    expect(text).toContain('# TYPE mamori_archive_files_set_aside_total counter');
+    expect(text).toContain('mamori_archive_files_set_aside_total 2');
   });
 
   it('bounds every DuckDB of the archive by its configured memory and spills each into a new, empty directory of its own, removed at close', async () => {

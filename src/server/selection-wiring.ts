@@ -184,16 +184,24 @@ export function archiveEngines(limits: Pick<Config['archive'], 'writeMemoryBytes
 }
 
 /**
- * The archive's rollup failures on /metrics, by kind, and its merges that failed or left out a file DuckDB cannot read:
- * the local archive's compaction (and current-hour rollups), or in a cluster the bucket compaction's (the leader's).
+ * The archive's rollup failures on /metrics, by kind, its merges that failed or left out a file DuckDB cannot read, and the
+ * files it set aside as damaged: the local archive's compaction (and current-hour rollups), or in a cluster the bucket
+ * compaction's (the leader's).
  */
-export function archiveRollupMetrics(archive: { rollupStats(): { minuteFailures: number; portFailures: number; mergeFailures: number } }, metrics: Pick<MetricsRegistry, 'collect'>): void {
+export function archiveRollupMetrics(
+  archive: { rollupStats(): { minuteFailures: number; portFailures: number; mergeFailures: number; setAside?: number } }, metrics: Pick<MetricsRegistry, 'collect'>,
+): void {
   metrics.collect('mamori_archive_rollup_failures_total', 'Archive rollups that could not be written, by kind (minute, port); each pass tries them again.', 'counter', () => {
     const s = archive.rollupStats();
     return [{ labels: { rollup: 'minute' }, value: s.minuteFailures }, { labels: { rollup: 'port' }, value: s.portFailures }];
   });
   metrics.collect('mamori_archive_merge_failures_total', 'Archive compaction merges that failed or left out a file DuckDB cannot read; each pass tries again.', 'counter',
     () => [{ labels: {}, value: archive.rollupStats().mergeFailures }]);
+  // The local archive's (a cluster's bucket objects are checked by their digests instead).
+  if (archive.rollupStats().setAside !== undefined) {
+    const help = 'Archive files set aside as damaged (a broken Parquet frame) into their partition\'s damaged/ folder.';
+    metrics.collect('mamori_archive_files_set_aside_total', help, 'counter', () => [{ labels: {}, value: archive.rollupStats().setAside ?? 0 }]);
+  }
 }
 
 /** A component that runs `job` every `everySeconds` (and at start when `atStart`); stop waits for a run in progress. */

@@ -1,4 +1,5 @@
 /** @module `mamori flows query`: options become an archive query, answers print as a table or JSON, and every query is audited with its purpose. */
+import { statSync, truncateSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '#platform/clock/index.js';
 import { systemContext } from '#platform/context/index.js';
 import { appendFlow, createFlowBatch } from '#modules/collection/index.js';
+import { listPartitions, liveFiles } from '#modules/selection/index.js';
 import type { Core } from '#server/core.js';
 import { createPipeline } from '#server/pipeline.js';
 import { createTestCore } from '#server/test-support/harness.js';
@@ -73,5 +75,18 @@ describe('mamori flows query', () => {
     const before = (await core.audit.head()).size;
     await expect(runFlowQuery(core, { purpose: 'case 7: raw rows for the C2', category: 'domestic' }, () => undefined)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     expect((await core.audit.head()).size).toBe(before);
+  });
+
+  it('answers over an hour with a damaged file: the file set aside (audited), the answer printed with a warning naming it', async () => {
+    const [p] = listPartitions(core.archive.dir);
+    const [file] = liveFiles(p!.dir);
+    truncateSync(file!, statSync(file!).size - 32);
+    const before = (await core.audit.head()).size;
+    let out = '';
+    const r = await runFlowQuery(core, { purpose: 'case 7: which C2 addresses were called', from: '6h', groupBy: 'foreignAddress' }, (s) => { out += s; });
+    expect(r.rows).toBe(0); // the hour's only file
+    expect(out).toMatch(/^warning: the flows of basis=.+\/hour=.+\/damaged\/.+\.parquet are missing from this answer \(set aside .+: no Parquet magic/m);
+    const entries = await core.audit.entries({ from: before, to: (await core.audit.head()).size });
+    expect(entries.map((e) => [e.action, e.outcome])).toEqual([['archive:set-aside', 'success'], ['flows:query', 'success']]);
   });
 });

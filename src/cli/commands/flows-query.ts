@@ -89,6 +89,10 @@ export async function runFlowQuery(core: Pick<Core, 'archive' | 'clock'>, opts: 
   }
   write(renderTable(r.rows));
   write(`${r.rows.length} rows from ${r.partitions} partitions (${query.filters.from} → ${query.filters.to})${r.bases.length > 0 ? ` under bases ${r.bases.join(', ')}` : ''}; recorded in the audit log as flows:query with the purpose\n`);
+  for (const d of r.damaged) {
+    const where = `basis=${d.basis}/hour=${d.hour}/damaged/${d.file}`;
+    write(`warning: the flows of ${where} are missing from this answer (set aside ${d.at}: ${d.reason})\n`);
+  }
   return { rows: r.rows.length };
 }
 

@@ -29,7 +29,10 @@ export function rangeOf(search: URLSearchParams, nowMs: number, defaultPreset = 
   return { fromMs: nowMs - preset[1], toMs: nowMs, preset: preset[0] };
 }
 
-interface Result { rows: Record<string, unknown>[]; bases: string[]; partitions: number; truncated: boolean; fromMs: number; toMs: number; stepMs: number }
+/** A file of the archive set aside as damaged: its flows are missing from the answer. */
+interface Damaged { basis: string; hour: string; file: string }
+interface Answer { rows: Record<string, unknown>[]; bases: string[]; partitions: number; damaged?: Damaged[] }
+interface Result extends Answer { damaged: Damaged[]; truncated: boolean; fromMs: number; toMs: number; stepMs: number }
 
 /** The picker, the purpose and the chart; `by` splits the lines (category, basis) or gives one line of flows. */
 export function FlowsOverTime({ filters, by, label, idPrefix = 'fot' }: { filters: FlowFilters; by?: 'category' | 'basis'; label?: (key: string) => string; idPrefix?: string }) {
@@ -62,11 +65,11 @@ export function FlowsOverTime({ filters, by, label, idPrefix = 'fot' }: { filter
     if (stated === undefined) return;
     const { groupBy, stepMs } = resolutionFor(range.fromMs, range.toMs);
     void run.current(async () => {
-      const res = await api<{ rows: Record<string, unknown>[]; bases: string[]; partitions: number }>('/api/v1/flows/query', {
+      const res = await api<Answer>('/api/v1/flows/query', {
         method: 'POST',
         body: { purpose: stated, filters: { from: new Date(range.fromMs).toISOString(), to: new Date(range.toMs).toISOString(), ...JSON.parse(filterKey) as FlowFilters }, groupBy: by === undefined ? [groupBy] : [groupBy, by], limit: LIMIT },
       });
-      setResult({ ...res, truncated: res.rows.length >= LIMIT, fromMs: range.fromMs, toMs: range.toMs, stepMs });
+      setResult({ ...res, damaged: res.damaged ?? [], truncated: res.rows.length >= LIMIT, fromMs: range.fromMs, toMs: range.toMs, stepMs });
     })();
   }, [stated, range.fromMs, range.toMs, filterKey, by]);
 
@@ -128,6 +131,12 @@ export function FlowsOverTime({ filters, by, label, idPrefix = 'fot' }: { filter
         {result !== undefined && chart !== undefined && (
           <>
             {result.truncated && <p className="notice" role="status">{t('flows.truncated', { n: LIMIT })}</p>}
+            {result.damaged.length > 0 && (
+              <p className="notice warn" role="status">{t('flows.damaged', {
+                n: result.damaged.length,
+                hours: [...new Set(result.damaged.map((d) => d.hour))].map((h) => formatJst(Date.parse(`${h}:00:00Z`))).join(', '),
+              })}</p>
+            )}
             {chart.lines.length === 0
               ? <Empty>{t('flows.empty')}</Empty>
               : <TimeSeries title={t('fot.chart', { step: t(`fot.step.${result.stepMs}` as MessageKey) })} times={chart.times} lines={chart.lines} unit={t('fot.unit')} onZoom={(from, to) => setRange({ from, to })} />}

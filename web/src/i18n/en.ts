@@ -114,6 +114,7 @@ export const en: Record<MessageKey, string> = {
   'flows.basesRead': 'Legal bases read',
   'flows.partitions': 'Partitions read',
   'flows.truncated': 'The query reached its limit of {n} grouped rows. Choose a shorter period.',
+  'flows.damaged': 'This answer lacks the flows of {n} damaged archive file(s) of the hours starting {hours}: they were set aside for recovery. Tell the system administrator.',
   'flows.empty': 'No flows were kept in this period.',
   'flows.chart.category': 'Flows per category',
   'flows.chart.basis': 'Flows per legal basis',

@@ -113,6 +113,7 @@ export const ja = {
   'flows.basesRead': '読み出した法的根拠',
   'flows.partitions': '読み出した区画数',
   'flows.truncated': '集計行が上限（{n} 行）に達しました。期間を短くしてください。',
+  'flows.damaged': 'この回答には、損傷のため隔離したアーカイブファイル {n} 件（{hours} から始まる時間帯）の通信記録が含まれていません。システム管理者に連絡してください。',
   'flows.empty': 'この期間に保存された通信はありません。',
   'flows.chart.category': '通信の種別ごとの件数',
   'flows.chart.basis': '法的根拠ごとの件数',

@@ -2,13 +2,14 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Clock } from '#platform/clock/index.js';
-import type { RequestContext } from '#platform/context/index.js';
+import { systemContext, type RequestContext } from '#platform/context/index.js';
 import { errorSummary, lazyDuckDb, type DuckDb } from '#platform/duckdb/index.js';
 import { AppError } from '#platform/errors/index.js';
 import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import type { SelectedBatch } from '../minimize.js';
 import { compactPartition } from './compaction.js';
+import { damagedFiles, parquetDamage, setAsideDamaged } from './damage.js';
 import { portRollupPartition } from './port-rollup.js';
 import { rollupPartition } from './rollup.js';
 import { checkPurgeRequest, hourOf, listPartitions, liveFiles, type Partition } from './layout.js';
@@ -99,6 +100,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
   const rollupFailures = { minute: 0, port: 0 };
   const rollupFailed = (p: Partition, rollup: 'minute' | 'port', files: readonly string[], err: unknown): void => {
     if (files.some((f) => !existsSync(f))) return; // merged away or deleted under the pass: not a failure
+    if (files.length === 1) suspects.add(files[0]!);
     rollupFailures[rollup]++;
     deps.logger?.warn({ basisId: p.basis, hour: p.hour, rollup, files: files.length, file: basename(files[0] ?? ''), err: errorSummary(err) },
       'flow archive rollup failed; queries read those files\' rows, and the next pass tries again');
@@ -131,9 +133,36 @@ export function createFlowArchive(deps: ArchiveDeps) {
   // and compaction goes on with the other partitions (and the partition's other files): the next pass tries it again.
   let mergeFailures = 0;
   const mergeFailed = (p: Partition, files: readonly string[], err: unknown): void => {
+    if (files.length === 1) suspects.add(files[0]!);
     mergeFailures++;
     deps.logger?.warn({ basisId: p.basis, hour: p.hour, step: 'merge', files: files.length, file: basename(files[0] ?? ''), err: errorSummary(err) },
       'flow archive merge failed; its files stay as they are, and the next pass tries again');
+  };
+  // Files a pass could not read alone: set aside after the pass when their frame is broken (damage.ts), else tried again.
+  const suspects = new Set<string>();
+  let setAsideCount = 0;
+  /** Sets aside each of `files` whose Parquet frame is broken, audited as `archive:set-aside`; callers hold the chain. Returns how many. */
+  async function setAsideBroken(files: Iterable<string>): Promise<number> {
+    let n = 0;
+    for (const f of files) {
+      const reason = parquetDamage(f);
+      const d = reason === undefined ? undefined : setAsideDamaged(f, reason, clock.nowMs());
+      if (d === undefined) continue;
+      n++;
+      setAsideCount++;
+      deps.logger?.error({ basisId: d.basis, hour: d.hour, file: d.file, bytes: d.bytes, reason: d.reason },
+        'flow archive file damaged: set aside in its partition\'s damaged/ folder; answers over its hour name it and lack its flows');
+      await audit.record(systemContext('archive'), {
+        action: 'archive:set-aside', object: { type: 'archive_partition', id: `basis=${d.basis}/hour=${d.hour}` }, legalBasis: d.basis,
+        outcome: 'success', details: { file: d.file, bytes: d.bytes, reason: d.reason },
+      });
+    }
+    return n;
+  }
+  const setAsideSuspects = (): Promise<number> => {
+    const files = [...suspects];
+    suspects.clear();
+    return files.length === 0 ? Promise.resolve(0) : serial(() => setAsideBroken(files));
   };
   /** The last hour compaction takes: hours that ended more than `graceMs` (default ten minutes) ago. */
   const closedBefore = (graceMs = 600_000): string => hourOf(clock.nowMs() - graceMs - 3_600_000);
@@ -146,13 +175,26 @@ export function createFlowArchive(deps: ArchiveDeps) {
     return Number(r?.['n'] ?? 0);
   }
 
+  /** countRows of a partition's live files, setting aside a damaged one first when the count fails (callers hold the chain). */
+  async function countPartition(e: DuckDb, p: Partition): Promise<number> {
+    try {
+      return await countRows(e, liveFiles(p.dir));
+    } catch (err) {
+      if (await setAsideBroken(liveFiles(p.dir)) === 0) throw err;
+      return countRows(e, liveFiles(p.dir));
+    }
+  }
+
 
   /** Audits, then deletes one partition (a failed deletion is audited too); returns the flows it held. Callers hold the chain. */
   async function deletePartition(ctx: RequestContext, p: Partition, action: 'retention:delete' | 'flows:purge', extra: Record<string, string | number>): Promise<number> {
-    const files = readdirSync(p.dir);
-    const bytes = files.reduce((a, f) => a + statSync(join(p.dir, f)).size, 0);
-    const flows = await countRows(await engine(), liveFiles(p.dir));
-    const event = { action, object: { type: 'archive_partition', id: `basis=${p.basis}/hour=${p.hour}` }, legalBasis: p.basis, details: { ...extra, flows, partitions: 1, files: files.length, bytes } };
+    const flows = await countPartition(await engine(), p);
+    const files = readdirSync(p.dir, { withFileTypes: true }).filter((f) => f.isFile());
+    const damaged = damagedFiles(p.dir);
+    const bytes = files.reduce((a, f) => a + statSync(join(p.dir, f.name)).size, 0) + damaged.reduce((a, d) => a + d.bytes, 0);
+    // Damaged files go with their partition; their flows are not counted (their footers cannot be read).
+    const details = { ...extra, flows, partitions: 1, files: files.length, bytes, ...(damaged.length > 0 ? { damagedFiles: damaged.length } : {}) };
+    const event = { action, object: { type: 'archive_partition', id: `basis=${p.basis}/hour=${p.hour}` }, legalBasis: p.basis, details };
     await audit.record(ctx, { ...event, outcome: 'success' });
     try {
       rmSync(p.dir, { recursive: true, force: true });
@@ -171,9 +213,9 @@ export function createFlowArchive(deps: ArchiveDeps) {
     dir,
     /** The stream writer (a component: start it before flows come, stop it after). */
     writer,
-    /** Rollups and merges that could not be written since start, by kind (each pass tries them again). */
-    rollupStats: (): { minuteFailures: number; portFailures: number; mergeFailures: number } =>
-      ({ minuteFailures: rollupFailures.minute, portFailures: rollupFailures.port, mergeFailures }),
+    /** Rollups and merges that could not be written since start, by kind (each pass tries them again), and files set aside as damaged. */
+    rollupStats: (): { minuteFailures: number; portFailures: number; mergeFailures: number; setAside: number } =>
+      ({ minuteFailures: rollupFailures.minute, portFailures: rollupFailures.port, mergeFailures, setAside: setAsideCount }),
     /** Writes what is staged, then closes the engines it opened. */
     async close(): Promise<void> {
       try {
@@ -224,6 +266,7 @@ export function createFlowArchive(deps: ArchiveDeps) {
         return r;
       });
       await rollupPass((p) => p.hour <= before); // after the merges: their sources' rollups go, the merged files get theirs
+      await setAsideSuspects();
       return out;
     },
 
@@ -232,9 +275,11 @@ export function createFlowArchive(deps: ArchiveDeps) {
      * `graceMs`), so that a question over them reads rows only of files written since the last call: the server calls
      * it every `archive.rollupEverySeconds`. Returns the rollups written.
      */
-    rollupOpenHours: (options: { graceMs?: number } = {}): Promise<number> => {
+    rollupOpenHours: async (options: { graceMs?: number } = {}): Promise<number> => {
       const before = closedBefore(options.graceMs);
-      return rollupPass((p) => p.hour > before);
+      const written = await rollupPass((p) => p.hour > before);
+      await setAsideSuspects();
+      return written;
     },
 
     /**
@@ -291,7 +336,13 @@ export function createFlowArchive(deps: ArchiveDeps) {
       const e = await queryEngine();
       const parts = [];
       for (const p of listPartitions(dir)) {
-        const { rows, bytes } = await readSnapshot([p], async (files) => ({ rows: await countRows(e, files), bytes: files.reduce((a, f) => a + statSync(f).size, 0) }));
+        const count = (): Promise<{ rows: number; bytes: number }> =>
+          readSnapshot([p], async (files) => ({ rows: await countRows(e, files), bytes: files.reduce((a, f) => a + statSync(f).size, 0) }));
+        const { rows, bytes } = await count().catch(async (err: unknown) => {
+          // A damaged file: set aside (on the chain), then counted without it.
+          if (await serial(() => setAsideBroken(liveFiles(p.dir))) === 0) throw err;
+          return count();
+        });
         parts.push({ basis: p.basis, hour: p.hour, rows, bytes });
       }
       return inventoryByBasis(parts);
@@ -301,7 +352,8 @@ export function createFlowArchive(deps: ArchiveDeps) {
      * Answers a filtered, grouped question over the archive (what the writer has written; staged rows follow
      * within `archive.maxAgeSeconds`); every query is audited with its purpose and the bases it read. @see query.ts
      */
-    queryFlows: (ctx: RequestContext, input: FlowQuery): Promise<FlowQueryResult> => queryFlows({ dir, audit, policy, engine: queryEngine, ...(deps.rollups === false ? { rollups: false } : {}) }, ctx, input),
+    queryFlows: (ctx: RequestContext, input: FlowQuery): Promise<FlowQueryResult> => queryFlows({ dir, audit, policy, engine: queryEngine,
+      setAside: (files) => serial(() => setAsideBroken(files)), ...(deps.rollups === false ? { rollups: false } : {}) }, ctx, input),
 
   };
 }

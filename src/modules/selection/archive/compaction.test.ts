@@ -10,7 +10,7 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { syntheticSelected } from '../test-support/selected.js';
 import { filesToMerge } from './compaction.js';
-import { createFlowArchive, liveFiles, listPartitions } from './index.js';
+import { createFlowArchive, damagedFiles, liveFiles, listPartitions } from './index.js';
 
 const dirs: string[] = [];
 const engines: DuckDb[] = [];
@@ -66,7 +66,8 @@ describe('archive compaction', () => {
     await archive.close();
   }, 60_000);
 
-  it('a merge that fails leaves its files as they are and the others go on: counted, logged without paths, tried again next pass', async () => {
+  it('a merge that fails leaves its files as they are and the others go on: counted, logged without paths, tried again next pass; '
+    + 'a file whose Parquet frame is broken is set aside', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mamori-compaction-fail-'));
     dirs.push(dir);
     const warned: Record<string, unknown>[] = [];
@@ -77,9 +78,10 @@ describe('archive compaction', () => {
     // Three partitions (bases b1, b2, b3 of one hour), three files of 400 rows each.
     for (const k of [0, 1, 2]) await archive.write(syntheticSelected(1200, { bases: ['b1', 'b2', 'b3'], startMs: Date.parse('2026-05-01T10:00:00Z') + k * 10_000 }));
     const part = (b: string) => listPartitions(dir).find((p) => p.basis === b)!.dir;
-    // b1: a file DuckDB cannot read at all (truncated, a disk error).
+    // b1: a file DuckDB cannot read at all (not even its frame: cut short, a disk error).
     const unreadable = join(part('b1'), 'a-bad.parquet');
     writeFileSync(unreadable, 'not a Parquet file');
+    const b1Before = liveFiles(part('b1'));
     // b2: a file whose footer reads but whose pages do not: its partition's merge fails when it reads the rows.
     const damaged = liveFiles(part('b2'))[0]!;
     const original = readFileSync(damaged);
@@ -93,7 +95,11 @@ describe('archive compaction', () => {
 
     // b1's three good files and b3's are merged; b2's merge fails and its files stay as they were.
     expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 2, filesMerged: 6, rows: 2400 });
-    expect(liveFiles(part('b1')).map((f) => basename(f)).sort()).toEqual(['a-bad.parquet', expect.stringMatching(/^c.*\.parquet$/)]);
+    // b1's broken file is out of the partition's live files, kept in its damaged/ folder with why.
+    expect(liveFiles(part('b1')).map((f) => basename(f))).toEqual([expect.stringMatching(/^c.*\.parquet$/)]);
+    expect(damagedFiles(part('b1'))).toEqual([{ basis: 'b1', hour: '2026-05-01T10', file: 'a-bad.parquet', bytes: 18, reason: expect.stringContaining('at the start'), at: '2026-05-02T00:00:00.000Z' }]);
+    expect(archive.rollupStats().setAside).toBe(1);
+    expect(b1Before).toHaveLength(4);
     expect(liveFiles(part('b3'))).toHaveLength(1);
     expect(liveFiles(part('b2')).sort()).toEqual(b2Before);
     expect(contents(b2Before)).toEqual(b2Bytes);
@@ -106,13 +112,14 @@ describe('archive compaction', () => {
     expect(merges.find((w) => w['basisId'] === 'b2')).toMatchObject({ hour: '2026-05-01T10', files: 3, err }); // the merge of its three files
     expect(JSON.stringify(warned)).not.toContain(dir); // DuckDB's message quotes the paths
 
-    // The next pass tries again: once b2's file reads, it is merged; b1's unreadable file is still left out (and counted).
+    // The next pass tries again: once b2's file reads, it is merged (its frame was whole: never set aside); b1's file is
+    // no longer read (set aside), so nothing fails.
     writeFileSync(damaged, original);
     utimesSync(damaged, new Date(Date.now() + 5_000), new Date(Date.now() + 5_000)); // DuckDB's file cache knows a file by its mtime (in seconds)
     expect(await archive.compact({ minRows: 1000 })).toEqual({ partitions: 1, filesMerged: 3, rows: 1200 });
     expect(liveFiles(part('b2'))).toHaveLength(1);
-    expect(archive.rollupStats().mergeFailures).toBe(3);
-    expect(readFileSync(unreadable, 'utf8')).toBe('not a Parquet file');
+    expect(archive.rollupStats()).toMatchObject({ mergeFailures: 2, setAside: 1 });
+    expect(readFileSync(join(part('b1'), 'damaged', 'a-bad.parquet'), 'utf8')).toBe('not a Parquet file');
     await archive.close();
   }, 60_000);
 

@@ -9,6 +9,7 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { formatAddress } from '#modules/collection/index.js';
 import { parsePrefix } from '../ranges.js';
+import { damagedFiles, type DamagedFile } from './damage.js';
 import { foreignHalf, hourOf, listPartitions, liveFiles, slotBytes, slotHalves, sqlString, type Partition } from './layout.js';
 import { planPortRollups } from './port-rollup.js';
 import { ROLLUP_KEYS, rollupOf } from './rollup.js';
@@ -58,14 +59,25 @@ export const FlowQuerySchema = z.object({
 export type FlowQuery = z.input<typeof FlowQuerySchema>;
 
 /** What a flow query answers: its rows, the bases and the number of partitions it read. */
-export interface FlowQueryResult { rows: Record<string, unknown>[]; bases: string[]; partitions: number }
+export interface FlowQueryResult {
+  rows: Record<string, unknown>[];
+  bases: string[];
+  partitions: number;
+  /** Files of the partitions read that were set aside as damaged (damage.ts): their flows are not in `rows`. */
+  damaged: DamagedFile[];
+}
 
 /**
  * What queryFlows needs: the archive directory, an engine for queries only, the audit log and the policy; `rollups: false`
  * reads rows only (tests); `files` lists a partition's Parquet files as the read sees them (default liveFiles: a cluster
  * replica lists files of which it fetched only the rollup, for a question readsRollupsOnly says needs no row of them).
  */
-export interface FlowQueryDeps { dir: string; engine: () => Promise<DuckDb>; audit: AuditRecorder; policy: PolicyEngine; rollups?: boolean; files?: (partitionDir: string) => string[] }
+export interface FlowQueryDeps {
+  dir: string; engine: () => Promise<DuckDb>; audit: AuditRecorder; policy: PolicyEngine; rollups?: boolean;
+  files?: (partitionDir: string) => string[];
+  /** Sets aside those of `files` whose Parquet frame is broken (the local archive); returns how many (a failed read is run again). */
+  setAside?: (files: readonly string[]) => Promise<number>;
+}
 
 /** Whether rollups can answer a question: grouped and filtered by their keys alone (time, bases, proto, category). */
 function rollupable(q: z.output<typeof FlowQuerySchema>): boolean {
@@ -230,53 +242,63 @@ export async function queryFlows(deps: FlowQueryDeps, ctx: RequestContext, input
   const filterHash = createHash('sha256').update(JSON.stringify(q.filters)).digest('hex');
   const event = { action: 'flows:query', object: { type: 'flow_archive', id: 'flows' }, legalBasis: bases.join(',').slice(0, 1000) || null };
   let rows: Record<string, unknown>[];
+  const read = (): Promise<Record<string, unknown>[]> => readSnapshot(parts, async (files) => {
+    if (files.length === 0) return [];
+    const e = await deps.engine();
+    const scan = (list: readonly string[]): string => `read_parquet(${fileList(list)}, hive_partitioning = true, union_by_name = true)`;
+    const scanOf = (list: readonly string[]): string => (sides === undefined ? scan(list)
+      : `(SELECT * FROM ${scan(list)} WHERE ${sides.src} UNION ALL SELECT * FROM ${scan(list)} WHERE ${sides.dst} AND (${sides.src}) IS NOT TRUE)`);
+    const source = scanOf(files);
+    if (q.groupBy.length === 0) {
+      return (await e.all(`SELECT * FROM ${source} WHERE ${where.join(' AND ')} ORDER BY start LIMIT ${q.limit}`, params)).map(presentRow);
+    }
+    const cols = q.groupBy.flatMap((g) => { const k = GROUP_KEYS[g]; return 'sql' in k ? [`${k.sql} AS "${g}"`] : [`${k.hi} AS "${g}__hi"`, `${k.lo} AS "${g}__lo"`]; });
+    // Ties broken by the keys: an answer cut by the limit is the same on every run and from rollups or rows alike.
+    const order = `ORDER BY flows DESC, ${cols.map((_, i) => i + 1).join(', ')} LIMIT ${q.limit}`;
+    const sums = 'count(*) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(start) AS first, max(start) AS last';
+    const grouped = (list: string[], cond: string): string => `SELECT ${cols.join(', ')}, ${sums} FROM ${scanOf(list)} WHERE ${cond} GROUP BY ALL`;
+    const ports = portRollupable ? await planPortRollups(e, files, q.filters.port!, from, to) : undefined;
+    if (ports !== undefined && ports.rollups.length > 0) {
+      // The port's rows of each usable rollup, and rows for the files none covers; summed by the question's keys.
+      const conds = [`port = ${q.filters.port!}`];
+      if (q.filters.proto !== undefined) conds.push(`proto = ${q.filters.proto}`);
+      if (q.filters.category !== undefined) conds.push(`category = ${sqlString(q.filters.category)}`);
+      const pieces = [`SELECT ${q.groupBy.map((g) => PORT_ROLLUP_COLUMNS[g]).join(', ')}, flows, bytes, packets, first, last
+        FROM ${scan(ports.rollups)} WHERE ${conds.join(' AND ')}`];
+      if (ports.rows.length > 0) pieces.push(grouped(ports.rows, where.join(' AND ')));
+      const outer = cols.map((c) => c.slice(c.lastIndexOf(' AS ') + 4)).join(', ');
+      return e.all(`SELECT ${outer}, CAST(sum(flows) AS BIGINT) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(first) AS first, max(last) AS last
+        FROM (${pieces.join(' UNION ALL ')}) GROUP BY ALL ${order}`, ports.rows.length > 0 ? params : []).then(present);
+    }
+    const plan = byRollups ? planRollups(files, from, to) : undefined;
+    if (plan === undefined) return e.all(`${grouped(files, where.join(' AND '))} ${order}`, params).then(present);
+    // Whole minutes of files with a rollup from the rollup; the minutes cut by from/to, and files without one, from rows.
+    const rest = where.slice(2);
+    const keys = q.groupBy.map((g) => `"${g}"`).join(', ');
+    const pieces = [`SELECT ${keys}, flows, bytes, packets, first, last FROM ${scanOf(plan.rolled.map(rollupOf))}
+      WHERE ${[`minute >= ${plan.m0}`, `minute < ${plan.m1}`, ...rest].join(' AND ')}`];
+    for (const [a, b] of plan.edges) {
+      pieces.push(grouped(plan.rolled, [...during(a, b), ...rest].join(' AND ')));
+    }
+    if (plan.unrolled.length > 0) pieces.push(grouped(plan.unrolled, where.join(' AND ')));
+    return e.all(`SELECT ${keys}, CAST(sum(flows) AS BIGINT) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(first) AS first, max(last) AS last
+      FROM (${pieces.join(' UNION ALL ')}) GROUP BY ALL ${order}`, params).then(present);
+  }, deps.files);
   try {
-    rows = await readSnapshot(parts, async (files) => {
-      if (files.length === 0) return [];
-      const e = await deps.engine();
-      const scan = (list: readonly string[]): string => `read_parquet(${fileList(list)}, hive_partitioning = true, union_by_name = true)`;
-      const scanOf = (list: readonly string[]): string => (sides === undefined ? scan(list)
-        : `(SELECT * FROM ${scan(list)} WHERE ${sides.src} UNION ALL SELECT * FROM ${scan(list)} WHERE ${sides.dst} AND (${sides.src}) IS NOT TRUE)`);
-      const source = scanOf(files);
-      if (q.groupBy.length === 0) {
-        return (await e.all(`SELECT * FROM ${source} WHERE ${where.join(' AND ')} ORDER BY start LIMIT ${q.limit}`, params)).map(presentRow);
-      }
-      const cols = q.groupBy.flatMap((g) => { const k = GROUP_KEYS[g]; return 'sql' in k ? [`${k.sql} AS "${g}"`] : [`${k.hi} AS "${g}__hi"`, `${k.lo} AS "${g}__lo"`]; });
-      // Ties broken by the keys: an answer cut by the limit is the same on every run and from rollups or rows alike.
-      const order = `ORDER BY flows DESC, ${cols.map((_, i) => i + 1).join(', ')} LIMIT ${q.limit}`;
-      const sums = 'count(*) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(start) AS first, max(start) AS last';
-      const grouped = (list: string[], cond: string): string => `SELECT ${cols.join(', ')}, ${sums} FROM ${scanOf(list)} WHERE ${cond} GROUP BY ALL`;
-      const ports = portRollupable ? await planPortRollups(e, files, q.filters.port!, from, to) : undefined;
-      if (ports !== undefined && ports.rollups.length > 0) {
-        // The port's rows of each usable rollup, and rows for the files none covers; summed by the question's keys.
-        const conds = [`port = ${q.filters.port!}`];
-        if (q.filters.proto !== undefined) conds.push(`proto = ${q.filters.proto}`);
-        if (q.filters.category !== undefined) conds.push(`category = ${sqlString(q.filters.category)}`);
-        const pieces = [`SELECT ${q.groupBy.map((g) => PORT_ROLLUP_COLUMNS[g]).join(', ')}, flows, bytes, packets, first, last
-          FROM ${scan(ports.rollups)} WHERE ${conds.join(' AND ')}`];
-        if (ports.rows.length > 0) pieces.push(grouped(ports.rows, where.join(' AND ')));
-        const outer = cols.map((c) => c.slice(c.lastIndexOf(' AS ') + 4)).join(', ');
-        return e.all(`SELECT ${outer}, CAST(sum(flows) AS BIGINT) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(first) AS first, max(last) AS last
-          FROM (${pieces.join(' UNION ALL ')}) GROUP BY ALL ${order}`, ports.rows.length > 0 ? params : []).then(present);
-      }
-      const plan = byRollups ? planRollups(files, from, to) : undefined;
-      if (plan === undefined) return e.all(`${grouped(files, where.join(' AND '))} ${order}`, params).then(present);
-      // Whole minutes of files with a rollup from the rollup; the minutes cut by from/to, and files without one, from rows.
-      const rest = where.slice(2);
-      const keys = q.groupBy.map((g) => `"${g}"`).join(', ');
-      const pieces = [`SELECT ${keys}, flows, bytes, packets, first, last FROM ${scanOf(plan.rolled.map(rollupOf))}
-        WHERE ${[`minute >= ${plan.m0}`, `minute < ${plan.m1}`, ...rest].join(' AND ')}`];
-      for (const [a, b] of plan.edges) {
-        pieces.push(grouped(plan.rolled, [...during(a, b), ...rest].join(' AND ')));
-      }
-      if (plan.unrolled.length > 0) pieces.push(grouped(plan.unrolled, where.join(' AND ')));
-      return e.all(`SELECT ${keys}, CAST(sum(flows) AS BIGINT) AS flows, sum(bytes) AS bytes, sum(packets) AS packets, min(first) AS first, max(last) AS last
-        FROM (${pieces.join(' UNION ALL ')}) GROUP BY ALL ${order}`, params).then(present);
-    }, deps.files);
+    try {
+      rows = await read();
+    } catch (e) {
+      // A damaged file fails every read of its hour: set aside, the question is asked again without it (and says so).
+      const setAside = deps.setAside;
+      if (setAside === undefined || await setAside(parts.flatMap((p) => (deps.files ?? liveFiles)(p.dir))) === 0) throw e;
+      rows = await read();
+    }
   } catch (e) {
     await audit.record(ctx, { ...event, outcome: 'failure', details: { purpose: q.purpose, bases: bases.join(','), filters: filterHash } });
     throw new AppError('INTERNAL', 'The flow query failed.', { cause: e });
   }
-  await audit.record(ctx, { ...event, outcome: 'success', details: { purpose: q.purpose, bases: bases.join(','), filters: filterHash, groupBy: q.groupBy.join(','), rows: rows.length, partitions: parts.length } });
-  return { rows, bases, partitions: parts.length };
+  const damaged = parts.flatMap((p) => damagedFiles(p.dir));
+  const details = { purpose: q.purpose, bases: bases.join(','), filters: filterHash, groupBy: q.groupBy.join(','), rows: rows.length, partitions: parts.length };
+  await audit.record(ctx, { ...event, outcome: 'success', details: { ...details, ...(damaged.length > 0 ? { damagedFiles: damaged.length } : {}) } });
+  return { rows, bases, partitions: parts.length, damaged };
 }

@@ -10,7 +10,7 @@ import type { PolicyEngine } from '#platform/policy/index.js';
 import type { AuditRecorder } from '#modules/audit/index.js';
 import { CATEGORIES } from '../classify.js';
 import { FIELD_BIT } from '../schema.js';
-import { syntheticSelected } from '../test-support/selected.js';
+import { syntheticSelected, WHOLE_FRAME_BAD_FOOTER } from '../test-support/selected.js';
 import { createFlowArchive, liveFiles, listPartitions, type FlowArchive, type FlowQuery } from './index.js';
 import { ROLLUP_SUFFIX, rollupOf } from './rollup.js';
 
@@ -156,13 +156,14 @@ describe('minute rollups', () => {
       expect(parts).toHaveLength(6);
       const p = parts.find((x) => x.basis === 'b1' && x.hour === '2026-05-01T10')!;
       const good = liveFiles(p.dir)[0]!;
-      // A file DuckDB cannot read (truncated, a disk error), first of its partition and of the pass.
+      // A file DuckDB cannot read whose Parquet frame is whole (a fault inside its footer), first of its partition and of the
+      // pass: not damage for certain, so it stays (a broken frame is set aside: damage.test.ts).
       const bad = join(p.dir, 'a-bad.parquet');
-      writeFileSync(bad, 'not a Parquet file');
+      writeFileSync(bad, WHOLE_FRAME_BAD_FOOTER);
       // Every other file gets its minute rollup and every partition its port rollup (the bad file's partition, of its good file).
       expect(await a.rollupOpenHours()).toBe(12);
       for (const x of parts) for (const f of liveFiles(x.dir)) expect(existsSync(rollupOf(f)), f).toBe(f !== bad);
-      expect(a.rollupStats()).toEqual({ minuteFailures: 1, portFailures: 1, mergeFailures: 0 });
+      expect(a.rollupStats()).toEqual({ minuteFailures: 1, portFailures: 1, mergeFailures: 0, setAside: 0 });
       expect(warned).toHaveLength(2);
       for (const [i, rollup] of ['minute', 'port'].entries()) {
         expect(warned[i]).toMatchObject({ basisId: 'b1', hour: '2026-05-01T10', rollup, files: 1, file: 'a-bad.parquet', err: { type: 'Error' } });
@@ -170,11 +171,11 @@ describe('minute rollups', () => {
       expect(JSON.stringify(warned)).not.toContain(d); // DuckDB's message quotes the path
       // The next pass tries it again; once the file can be read (here: a copy of a good one), its rollups are written.
       expect(await a.rollupOpenHours()).toBe(0);
-      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2, mergeFailures: 0 });
+      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2, mergeFailures: 0, setAside: 0 });
       copyFileSync(good, bad);
       expect(await a.rollupOpenHours()).toBe(2);
       expect(existsSync(rollupOf(bad))).toBe(true);
-      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2, mergeFailures: 0 });
+      expect(a.rollupStats()).toEqual({ minuteFailures: 2, portFailures: 2, mergeFailures: 0, setAside: 0 });
     } finally {
       await a.close();
       rmSync(d, { recursive: true, force: true });

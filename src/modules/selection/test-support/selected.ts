@@ -37,3 +37,9 @@ export function syntheticSelected(n: number, opts: { bases?: string[]; startMs?:
   }
   return b;
 }
+
+/**
+ * Bytes DuckDB cannot read as Parquet whose frame is whole ("PAR1", a body, a footer length that fits, "PAR1"): a fault
+ * inside the footer, which the archive leaves in place and tries again (only a broken frame is set aside as damaged).
+ */
+export const WHOLE_FRAME_BAD_FOOTER = Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(16, 0xab), Buffer.from([8, 0, 0, 0]), Buffer.from('PAR1')]);
