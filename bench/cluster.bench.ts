@@ -51,6 +51,11 @@ function threadSeconds(pid: number): Map<number, number> {
   return out;
 }
 
+/** A thread's name (libuv-worker, DuckDB's, V8's…), or `?` once it is gone. */
+function threadName(pid: number, tid: number): string {
+  try { return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(); } catch { return '?'; }
+}
+
 /** user + sys CPU seconds of a process (every thread), or 0 once it is gone. */
 function cpuSeconds(pid: number, tid?: number): number {
   try {
@@ -285,7 +290,7 @@ async function cluster(baseMs: number): Promise<{ kept: number; cpu: Record<stri
     const threads = Object.fromEntries([...pids].map(([n, p]) => {
       const b = threadsBefore.get(n)!;
       const d = [...threadSeconds(p)].map(([t, s]) => [t, s - (b.get(t) ?? 0)] as const).filter(([, s]) => s >= cpu[n]! / 100).sort((x, y) => y[1] - x[1]);
-      return [n, d.map(([t, s]) => `${t === p ? 'main' : t - p}:${s.toFixed(2)}`).join(' ')];
+      return [n, d.map(([t, s]) => `${t === p ? 'main' : `${t - p}(${threadName(p, t)})`}:${s.toFixed(2)}`).join(' ')];
     }));
     let pgCpu = 0;
     for (const p of await pgPids()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
