@@ -159,6 +159,24 @@ describe('measure state machine (model-based)', () => {
   });
   afterAll(async () => { await core.close(); });
 
+  it('replays what a run found (seed 1008801295): the emergency path, refused while an approval is in force, records nothing at '
+    + 'oversight, and an approved measure never executes under an emergency action alone', async () => {
+    const m = await real.svc.proposeMeasure(real.people.analyst, {
+      kind: 'dns_sinkhole', title: 'Sinkhole', target: { domains: ['replay.bad.example'] }, justification: { findings: ['f'], reports: [], summary: 's' },
+      expectedEffect: 'e', agency: 'police', targetCountry: 'JP',
+    });
+    real.oversight.grant(m.id, 'police');
+    await expect(real.svc.actFirst(real.people.police, m.id, { reason: 'r' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(real.oversight.emergencies.has(m.id), 'an emergency action recorded for a measure that was not taken').toBe(false);
+    await real.svc.submitMeasure(real.people.director, m.id, { reason: 'r' });
+    expect((await real.svc.getMeasure(real.people.director, m.id)).state).toBe('approved');
+    real.oversight.approvals.get(m.id)!.live = false; // the approval expires
+    // An emergency action open for review (however oversight came to hold one) is no approval for the approved path.
+    await real.oversight.actFirst(systemContext('test'), { measureId: m.id, agency: 'police' });
+    await expect(real.svc.executeMeasure(real.people.police, m.id, { reason: 'r' })).rejects.toMatchObject({ code: 'CONFLICT', details: [{ message: 'NO_APPROVAL' }] });
+    expect((await real.svc.getMeasure(real.people.director, m.id)).state).toBe('approved');
+  });
+
   it('no path to executing without an approval or an open emergency review, none to SDF execution without a PM order, none abroad without the MOFA record', async () => {
     const outcomes = ['execute:ok', 'execute:refused', 'emergency:ok', 'emergency:refused', 'order:ok', 'order:refused', 'consult:ok', 'submit:ok'];
     const covered = (): boolean => real.executed.total > 5 && outcomes.every((k) => (real.ran.get(k) ?? 0) > 0);

@@ -36,6 +36,14 @@ export interface Transition {
 const needsAuthorization = (f: MeasureFacts): Refusal | undefined => f.authorization === undefined
   ? { code: 'NO_APPROVAL', message: 'The commission has not approved this measure (or its approval expired or was revoked); it cannot be executed. Submit it, or use the emergency path.' }
   : undefined;
+// Execution by the approved path (and the Prime Minister's order) runs under the commission's prior approval only: an
+// emergency action open for review authorizes the emergency path's own execution, nothing else.
+const needsPrior = (f: MeasureFacts): Refusal | undefined => needsAuthorization(f.authorization === 'prior' ? f : { ...f, authorization: undefined });
+// The emergency path is for a measure the commission has not approved: with an approval in force it would have oversight
+// record an emergency action, and open its review, for nothing.
+const noApprovalInForce = (f: MeasureFacts): Refusal | undefined => f.authorization === 'prior'
+  ? { code: 'WRONG_STATE', message: 'The commission\'s approval of this measure is in force: execute it by the approved path; the emergency path is for measures not yet approved.' }
+  : undefined;
 const needsMofa = (f: MeasureFacts): Refusal | undefined => f.abroad && !f.mofaConsulted
   ? { code: 'NO_MOFA_CONSULTATION', message: 'The target is abroad (or its location is unknown): a Foreign Ministry consultation must be recorded before execution.' }
   : undefined;
@@ -63,10 +71,10 @@ const executableState = (f: MeasureFacts): Refusal | undefined => (f.agency === 
  */
 export const TRANSITIONS: readonly Transition[] = [
   { name: 'submit', from: ['proposed'], to: 'submitted', action: 'measure:submit', guards: [sdfConditions] },
-  { name: 'approve', from: ['submitted'], to: 'approved', action: 'measure:read', guards: [(f) => f.authorization === 'prior' ? undefined : needsAuthorization({ ...f, authorization: undefined })] },
-  { name: 'order', from: ['approved'], to: 'ordered', action: 'measure:order', guards: [onlySdf, sdfConditions, needsAuthorization] },
-  { name: 'execute', from: ['approved', 'ordered'], to: 'executing', action: 'measure:execute', guards: [executableState, needsAuthorization, sdfConditions, sdfNeedsOrder, needsMofa] },
-  { name: 'act-emergency', from: ['proposed', 'submitted'], to: 'executing', action: 'measure:act-emergency', guards: [onlyPolice, needsMofa] },
+  { name: 'approve', from: ['submitted'], to: 'approved', action: 'measure:read', guards: [needsPrior] },
+  { name: 'order', from: ['approved'], to: 'ordered', action: 'measure:order', guards: [onlySdf, sdfConditions, needsPrior] },
+  { name: 'execute', from: ['approved', 'ordered'], to: 'executing', action: 'measure:execute', guards: [executableState, needsPrior, sdfConditions, sdfNeedsOrder, needsMofa] },
+  { name: 'act-emergency', from: ['proposed', 'submitted'], to: 'executing', action: 'measure:act-emergency', guards: [onlyPolice, noApprovalInForce, needsMofa] },
   { name: 'complete', from: ['executing'], to: 'executed', action: 'measure:complete', guards: [] },
   { name: 'fail', from: ['executing'], to: 'failed', action: 'measure:complete', guards: [] },
   { name: 'halt', from: ['proposed', 'submitted', 'approved', 'ordered', 'executing', 'executed'], to: 'halted', action: 'measure:halt', guards: [] },
